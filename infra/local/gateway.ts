@@ -1,0 +1,180 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResultV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import { METHODS, functionEntryName } from '../../shared/api/registry';
+import { compileRoute, matchRoute, type CompiledRoute } from './routes';
+import { log } from '../../shared/log';
+
+type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+
+const MAX_BODY_BYTES = 10 * 1024 * 1024; // API Gateway HTTP API payload limit
+const LAMBDA_TIMEOUT_MS = 29_000; // API Gateway's integration timeout
+const TEXT_TYPES = /^(application\/(json|.*\+json|x-www-form-urlencoded|xml)|text\/)/i;
+
+/** Loads the real Lambda entry files (functions/), as the CDK stack deploys them. */
+async function loadHandlers(): Promise<CompiledRoute<Handler>[]> {
+  const routes: CompiledRoute<Handler>[] = [];
+  for (const method of METHODS) {
+    const entry = (await import(`../../functions/api/${functionEntryName(method)}`)) as { handler: Handler };
+    for (const route of method.routes) routes.push(compileRoute(route, entry.handler));
+  }
+  return routes;
+}
+
+function fakeContext(requestId: string, functionName: string): Context {
+  const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooLarge ? 'too-large' : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** An incoming HTTP request as API Gateway hands it to a Lambda (payload format 2.0). */
+export function toEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  url: URL,
+  routeKey: string,
+  pathParameters: Record<string, string>,
+  requestId: string,
+): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  let cookies: string[] | undefined;
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    if (name === 'cookie') cookies = (Array.isArray(value) ? value.join('; ') : value).split(/;\s*/);
+    else headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const isText = TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
+  const now = Date.now();
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    cookies,
+    headers,
+    queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
+    pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : undefined,
+    body: body.length > 0 ? (isText ? body.toString('utf8') : body.toString('base64')) : undefined,
+    isBase64Encoded: body.length > 0 && !isText,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0]!,
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey,
+      stage: '$default',
+      time: new Date(now).toUTCString(),
+      timeEpoch: now,
+    },
+  };
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyResultV2): void {
+  const structured: APIGatewayProxyStructuredResultV2 =
+    typeof result === 'object' && result !== null && 'statusCode' in result
+      ? result
+      : { statusCode: 200, body: JSON.stringify(result), headers: { 'content-type': 'application/json' } };
+  const body = structured.body
+    ? structured.isBase64Encoded
+      ? Buffer.from(structured.body, 'base64')
+      : Buffer.from(structured.body, 'utf8')
+    : Buffer.alloc(0);
+  for (const [k, v] of Object.entries(structured.headers ?? {})) res.setHeader(k, String(v));
+  if (structured.cookies?.length) res.setHeader('set-cookie', structured.cookies);
+  res.setHeader('content-length', body.length);
+  res.writeHead(structured.statusCode ?? 200);
+  res.end(body);
+}
+
+export interface LocalGateway {
+  server: Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The local stand-in for API Gateway: same routes, same event shape, same handlers. */
+export async function startGateway(options: { port: number; host?: string }): Promise<LocalGateway> {
+  const routes = await loadHandlers();
+  const notFound = ((await import('../../functions/http/not-found')) as { handler: Handler }).handler;
+
+  const server = createServer(async (req, res) => {
+    const requestId = randomUUID();
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const body = await readBody(req);
+      if (body === 'too-large') {
+        res.writeHead(413, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Request Entity Too Large' }));
+        return;
+      }
+      const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
+      const handler = match?.route.target ?? notFound;
+      const routeKey = match?.route.routeKey ?? '$default';
+      const event = toEvent(req, body, url, routeKey, match?.pathParameters ?? {}, requestId);
+      send(res, await handler(event, fakeContext(requestId, routeKey)));
+    } catch (err) {
+      log.error('gateway: handler failed', { err, requestId });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Internal Server Error' }));
+    }
+  });
+  server.keepAliveTimeout = 5_000;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    server,
+    url: `http://${host}:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,114 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startDynamoDbLocal, ensureTable, type LocalDynamo } from './dynamodb';
+import { startS3, type LocalS3 } from './s3';
+import { startGateway, type LocalGateway } from './gateway';
+import { assertPortFree, freePort } from './ports';
+import { resetConfig } from '../../shared/config';
+import { resetClients } from '../../shared/store/clients';
+
+export interface RuntimeOptions {
+  /** Port of the API (0 = any free port). */
+  port: number;
+  host?: string;
+  /** Public URL clients use; default http://{host}:{port}. */
+  publicUrl?: string;
+  /** Folder for DynamoDB and S3 data and the generated admin key; undefined = keep nothing on disk. */
+  dataDir?: string;
+  adminKey?: string;
+  /** Ports of the engines (default: any free port). */
+  dynamodbPort?: number;
+  s3Port?: number;
+  /** Extra settings for the handlers (see shared/config.ts). */
+  env?: Record<string, string>;
+}
+
+export interface LocalRuntime {
+  url: string;
+  adminKey: string;
+  adminKeyGenerated: boolean;
+  dynamodb: LocalDynamo;
+  s3: LocalS3;
+  gateway: LocalGateway;
+  stop(): Promise<void>;
+}
+
+const TABLE_NAME = 'pryv-main';
+const BUCKET_NAME = 'pryv-attachments';
+
+/** The admin key: given, or kept in `{dataDir}/admin-key` (generated on first start). */
+function resolveAdminKey(given: string | undefined, dataDir: string | undefined): { key: string; generated: boolean } {
+  if (given) return { key: given, generated: false };
+  const file = dataDir ? join(dataDir, 'admin-key') : undefined;
+  if (file && existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), generated: true };
+  const key = randomBytes(24).toString('base64url');
+  if (file) writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return { key, generated: true };
+}
+
+/**
+ * The whole API on this machine (ARCHITECTURE §4): DynamoDB Local, the S3 emulator and
+ * the gateway in front of the real handlers. Handlers run in this process and read their
+ * settings from process.env, so one runtime runs per process at a time.
+ */
+export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalRuntime> {
+  const host = options.host ?? '127.0.0.1';
+  if (options.port !== 0) await assertPortFree(options.port, 'PORT');
+  const apiPort = options.port === 0 ? await freePort() : options.port;
+  const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const admin = resolveAdminKey(options.adminKey, dataDir);
+
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+  };
+  try {
+    const dynamodb = await startDynamoDbLocal({
+      port: options.dynamodbPort ?? (await freePort()),
+      dataDir: dataDir ? join(dataDir, 'dynamodb') : undefined,
+    });
+    stops.push(dynamodb.stop);
+    const s3 = await startS3({
+      port: options.s3Port ?? (await freePort()),
+      dataDir: dataDir ? join(dataDir, 's3') : undefined,
+      bucket: BUCKET_NAME,
+    });
+    stops.push(s3.stop);
+    await ensureTable(dynamodb.endpoint, TABLE_NAME);
+
+    Object.assign(process.env, {
+      PORT: String(apiPort),
+      PUBLIC_URL: options.publicUrl ?? `http://${host}:${apiPort}`,
+      TABLE_NAME,
+      BUCKET_NAME,
+      DYNAMODB_ENDPOINT: dynamodb.endpoint,
+      S3_ENDPOINT: s3.endpoint,
+      ADMIN_KEY: admin.key,
+      AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+      ...options.env,
+    });
+    resetConfig();
+    resetClients();
+
+    const gateway = await startGateway({ port: apiPort, host });
+    stops.push(gateway.stop);
+    return {
+      url: gateway.url,
+      adminKey: admin.key,
+      adminKeyGenerated: admin.generated,
+      dynamodb,
+      s3,
+      gateway,
+      stop: async () => {
+        await stopAll();
+        resetClients();
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * `npm start`: the whole API on this machine. Settings (README "Configuration"):
+ *   PORT (3000), PUBLIC_URL (http://127.0.0.1:$PORT), ADMIN_KEY (generated, kept in
+ *   $DATA_DIR/admin-key), DATA_DIR (.data); `npm start -- --in-memory` keeps nothing on disk.
+ */
+import { startLocalRuntime } from './runtime';
+import { SetupError } from './java';
+
+async function main(): Promise<void> {
+  const inMemory = process.argv.includes('--in-memory');
+  const port = Number(process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SetupError(`PORT must be a port number, not "${process.env.PORT}".`);
+  const dataDir = inMemory ? undefined : (process.env.DATA_DIR ?? '.data');
+
+  const runtime = await startLocalRuntime({
+    port,
+    publicUrl: process.env.PUBLIC_URL,
+    dataDir,
+    adminKey: process.env.ADMIN_KEY,
+    dynamodbPort: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
+    s3Port: process.env.S3_PORT ? Number(process.env.S3_PORT) : undefined,
+  });
+
+  const lines = [
+    `Pryv-compatible API running at ${runtime.url}/`,
+    `  service info   ${process.env.PUBLIC_URL}/reg/service/info`,
+    `  DynamoDB Local ${runtime.dynamodb.endpoint} (pid ${runtime.dynamodb.pid})`,
+    `  S3 emulator    ${runtime.s3.endpoint}`,
+    `  data           ${dataDir ?? 'in memory (nothing kept)'}`,
+  ];
+  // The admin key is printed only when we generated it: a key the operator set stays theirs.
+  if (runtime.adminKeyGenerated) lines.push(`  admin key      ${runtime.adminKey}${dataDir ? ` (kept in ${dataDir}/admin-key)` : ''}`);
+  lines.push('Press Ctrl-C to stop.');
+  console.log(lines.join('\n'));
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    await runtime.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof SetupError) console.error(`\n${err.message}\n`);
+  else console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,118 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { MethodContext, MethodDef, MethodResult, RequestInfo } from './types';
+import { validateParams } from './validation';
+import { errors, PryvError } from '../errors';
+import { config } from '../config';
+import { getAccessByToken, recordAccessUsage } from '../store/accesses';
+import { userExists } from '../store/accounts';
+import { adminKey } from '../domain/admin-key';
+import { log } from '../log';
+
+export function newContext(methodId: string, request: RequestInfo): MethodContext {
+  return {
+    methodId,
+    config: config(),
+    request,
+    now: Date.now() / 1000,
+    response: { headers: {}, cookies: [] },
+    usage: new Map(),
+  };
+}
+
+/** `events.get` → `events:get`, the key of an access's `calls` counters (spec §1.3). */
+export const methodKey = (methodId: string) => methodId.replace(/\./g, ':');
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Establishes who is calling, before any parameter is looked at: the path user must exist
+ * (404), the token must open a live access of that user (401/403), the admin key must
+ * match (404, deliberately, spec §2.16).
+ */
+export async function authenticate(method: MethodDef, ctx: MethodContext): Promise<void> {
+  const { request } = ctx;
+  const username = request.pathParams.username;
+  if (username !== undefined) ctx.username = username;
+
+  if (method.auth === 'admin') {
+    const given = request.headers.authorization;
+    const expected = await adminKey();
+    if (!given || !expected || !sameSecret(given, expected)) throw errors.unknownResource();
+    return;
+  }
+  if (method.auth === 'none') {
+    if (username !== undefined && !(await userExists(username))) throw errors.unknownUser(username);
+    return;
+  }
+  if (username === undefined) throw new Error(`method ${method.id} needs a token but its route has no {username}`);
+  const token = request.token;
+  if (!token) {
+    if (!(await userExists(username))) throw errors.unknownUser(username);
+    throw errors.missingToken();
+  }
+  const access = await getAccessByToken(username, token);
+  if (!access) {
+    if (!(await userExists(username))) throw errors.unknownUser(username);
+    throw errors.invalidAccessToken();
+  }
+  ctx.access = access;
+  ctx.response.headers['Pryv-Access-Id'] = access.id;
+  if (access.type === 'personal' && (access.sessionExpires ?? 0) <= ctx.now) {
+    throw errors.invalidAccessToken('Access session has expired.');
+  }
+  if (access.expires !== undefined && access.expires !== null && access.expires <= ctx.now) {
+    throw errors.forbidden('Access has expired.');
+  }
+}
+
+/**
+ * Runs one method for an authenticated context: access type, parameters, implementation,
+ * usage count. Shared by HTTP, callBatch and sockets.
+ */
+export async function runMethod(
+  method: MethodDef,
+  ctx: MethodContext,
+  params: unknown,
+  options: { coerce: boolean },
+): Promise<MethodResult> {
+  ctx.methodId = method.id;
+  if (method.auth === 'token') {
+    const access = ctx.access;
+    if (!access) throw errors.invalidAccessToken();
+    if (method.accessTypes && !method.accessTypes.includes(access.type)) {
+      throw errors.forbidden(`You cannot access ${method.id} resource using the given access`);
+    }
+  }
+  const input = params ?? {};
+  validateParams(method.params, input, options.coerce);
+  const result = await method.run(ctx, input);
+  if (ctx.access) {
+    const key = methodKey(method.id);
+    ctx.usage.set(key, (ctx.usage.get(key) ?? 0) + 1);
+  }
+  return result;
+}
+
+/** Writes the request's access usage; personal sessions slide forward (spec §2.9). */
+export async function flushUsage(ctx: MethodContext): Promise<void> {
+  const access = ctx.access;
+  if (!access || !ctx.username || ctx.usage.size === 0) return;
+  const session = access.type === 'personal' && !ctx.sessionEnded ? ctx.now + ctx.config.sessionMaxAgeS : undefined;
+  try {
+    await recordAccessUsage(ctx.username, access.token, ctx.usage, ctx.now, session);
+  } catch (err) {
+    // Usage stats must not fail the call that already succeeded.
+    log.error('access usage not recorded', { err, methodId: ctx.methodId, requestId: ctx.request.requestId });
+  }
+}
+
+/** An error as the caller sees it: PryvErrors as they are, anything else a generic 500. */
+export function asPryvError(err: unknown, ctx?: MethodContext): PryvError {
+  if (err instanceof PryvError) return err;
+  log.error('unexpected error', { err, methodId: ctx?.methodId, requestId: ctx?.request.requestId });
+  return errors.unexpected();
+}

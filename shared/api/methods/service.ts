@@ -1,0 +1,49 @@
+import { defineMethod } from '../types';
+import type { Config } from '../../config';
+import { API_VERSION } from '../../config';
+
+/** Service info (spec §1.2), in the single-node "dnsLess" layout. */
+export function serviceInfo(c: Config): Record<string, unknown> {
+  return {
+    api: `${c.publicUrl}/{username}/`,
+    access: `${c.publicUrl}/reg/access/`,
+    register: `${c.publicUrl}/reg/`,
+    name: c.serviceName,
+    home: c.home,
+    support: c.support,
+    terms: c.terms,
+    eventTypes: c.eventTypesUrl,
+    serial: c.serial,
+    version: API_VERSION,
+    features: { noHF: true },
+  };
+}
+
+export const serviceInfoMethod = defineMethod({
+  id: 'service.info',
+  routes: [
+    { verb: 'GET', path: '/service/info' },
+    { verb: 'GET', path: '/service/infos' },
+    { verb: 'GET', path: '/reg/service/info' },
+    { verb: 'GET', path: '/reg/service/infos' },
+    { verb: 'GET', path: '/{username}/service/info' },
+    { verb: 'GET', path: '/{username}/service/infos' },
+  ],
+  auth: 'none',
+  batchable: true,
+  params: { type: 'object' },
+  run: async (ctx) => serviceInfo(ctx.config),
+});
+
+/** `GET /` and `GET /{username}/`: the greeting (spec §1.1). */
+export const greeting = defineMethod({
+  id: 'service.greeting',
+  routes: [
+    { verb: 'GET', path: '/' },
+    { verb: 'GET', path: '/{username}' },
+  ],
+  auth: 'none',
+  batchable: false,
+  params: { type: 'object' },
+  run: async () => ({ cheersFrom: 'Pryv API', learnMoreAt: 'https://pryv.github.io/' }),
+});

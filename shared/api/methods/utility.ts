@@ -1,0 +1,68 @@
+import { defineMethod, ALL_ACCESS_TYPES, type MethodResult } from '../types';
+import { errors } from '../../errors';
+import { accessForApi } from '../../domain/access-view';
+import { runMethod, asPryvError } from '../execute';
+
+/** `getAccessInfo` (spec §2.1): the calling access, its calls counters and its user. */
+export const getAccessInfo = defineMethod({
+  id: 'getAccessInfo',
+  routes: [{ verb: 'GET', path: '/{username}/access-info' }],
+  auth: 'token',
+  accessTypes: ALL_ACCESS_TYPES,
+  params: { type: 'object' },
+  run: async (ctx) => {
+    const view = accessForApi(ctx.access!, ctx.config.publicUrl, ctx.username!, { withCalls: true });
+    delete view.apiEndpoint;
+    return { ...view, user: { username: ctx.username } };
+  },
+});
+
+interface BatchCall {
+  method: string;
+  params: unknown;
+}
+
+/**
+ * `callBatch` (spec §2.1): calls run in order with the same access; each failure becomes
+ * that call's `{error}` and the batch goes on.
+ */
+export const callBatch = defineMethod<BatchCall[]>({
+  id: 'callBatch',
+  routes: [
+    { verb: 'POST', path: '/{username}' },
+    { verb: 'POST', path: '/{username}/' },
+  ],
+  auth: 'token',
+  accessTypes: ALL_ACCESS_TYPES,
+  batchable: false,
+  params: {
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: { method: { type: 'string', minLength: 1 }, params: { type: ['object', 'array'] } },
+      required: ['method', 'params'],
+      additionalProperties: false,
+    },
+  },
+  httpParams: (request) => request.body ?? [],
+  run: async (ctx, calls) => {
+    const { findMethod } = await import('../registry');
+    const results: MethodResult[] = [];
+    const batchMethodId = ctx.methodId;
+    for (const call of calls) {
+      const method = findMethod(call.method);
+      try {
+        if (!method || !isBatchable(method)) throw errors.invalidMethod(call.method);
+        results.push(await runMethod(method, ctx, call.params, { coerce: false }));
+      } catch (err) {
+        results.push({ error: asPryvError(err, ctx).toJSON() });
+      }
+    }
+    ctx.methodId = batchMethodId;
+    return { results };
+  },
+});
+
+export function isBatchable(method: { batchable?: boolean; auth: string }): boolean {
+  return method.batchable ?? method.auth === 'token';
+}

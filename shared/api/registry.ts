@@ -1,0 +1,57 @@
+import type { MethodDef } from './types';
+import { greeting, serviceInfoMethod } from './methods/service';
+import {
+  cores,
+  emailCheck,
+  hostings,
+  register,
+  uidForEmail,
+  userServer,
+  usernameCheck,
+  usernameForEmailMethod,
+} from './methods/registration';
+import { login, logout } from './methods/auth';
+import { accountGet, accountUpdate, changePassword } from './methods/account';
+import { callBatch, getAccessInfo } from './methods/utility';
+import { systemCreateUser, systemGetUserInfo } from './methods/system';
+
+/**
+ * Every API method, declared once (ARCHITECTURE §3). The CDK stack makes one Lambda and
+ * its routes per entry, the local gateway mounts the same routes, callBatch and sockets
+ * dispatch by id. Each entry's implementation is in ./methods/.
+ */
+export const METHODS: readonly MethodDef[] = [
+  greeting,
+  serviceInfoMethod,
+  register,
+  usernameCheck,
+  emailCheck,
+  usernameForEmailMethod,
+  uidForEmail,
+  userServer,
+  cores,
+  hostings,
+  login,
+  logout,
+  getAccessInfo,
+  callBatch,
+  accountGet,
+  accountUpdate,
+  changePassword,
+  systemCreateUser,
+  systemGetUserInfo,
+];
+
+const byId = new Map(METHODS.map((m) => [m.id, m]));
+
+/** Pryv's documented aliases of method ids (spec §2.0 note). */
+const ALIASES: Record<string, string> = {};
+
+export function findMethod(id: string): MethodDef | undefined {
+  return byId.get(ALIASES[id] ?? id);
+}
+
+/** The Lambda entry file of a method: functions/api/{id}.ts. */
+export function functionEntryName(method: MethodDef): string {
+  return method.id;
+}

@@ -1,0 +1,84 @@
+import type { Access, AccessType } from '../domain/types';
+import type { Config } from '../config';
+
+export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** A route in API Gateway syntax: `{name}` path variables, e.g. `/{username}/events/{id}`. */
+export interface HttpRoute {
+  verb: HttpVerb;
+  path: string;
+}
+
+export type JsonSchema = Record<string, unknown>;
+
+/** Transport-neutral view of one incoming request (HTTP, batch or socket). */
+export interface RequestInfo {
+  transport: 'http' | 'batch' | 'socket';
+  verb: string;
+  path: string;
+  headers: Record<string, string>;
+  query: Record<string, string | string[]>;
+  /** Parsed body: JSON value, or the fields of a form. `undefined` when empty. */
+  body: unknown;
+  pathParams: Record<string, string>;
+  ip?: string;
+  userAgent?: string;
+  /** Token from Authorization (raw, Bearer, Basic) or `?auth=` / `_auth` (spec §1.3). */
+  token?: string;
+  callerId?: string;
+  requestId?: string;
+}
+
+/** What a method implementation may set on the HTTP answer besides its body. */
+export interface ResponseExtras {
+  status?: number;
+  headers: Record<string, string>;
+  cookies: string[];
+}
+
+export interface MethodContext {
+  methodId: string;
+  config: Config;
+  request: RequestInfo;
+  /** Time of the call, Unix seconds (float). */
+  now: number;
+  username?: string;
+  access?: Access;
+  response: ResponseExtras;
+  /** Successful calls per method key (`events:get`), written to the access once per request. */
+  usage: Map<string, number>;
+  /** Set by auth.logout: this request's usage record must not slide the session forward. */
+  sessionEnded?: boolean;
+}
+
+/**
+ * Who may call a method: `none` = anyone; `token` = an access of the path user, of one
+ * of `accessTypes`; `admin` = the admin key in `Authorization` (system API, spec §2.16).
+ */
+export type MethodAuth = 'none' | 'token' | 'admin';
+
+export type MethodResult = Record<string, unknown>;
+
+/** One API method, declared once (ARCHITECTURE §3). */
+export interface MethodDef<P = any> {
+  id: string;
+  routes: HttpRoute[];
+  auth: MethodAuth;
+  accessTypes?: AccessType[];
+  /** ajv schema of the params, after `httpParams` assembled them. */
+  params: JsonSchema;
+  /** HTTP status on success (201 for creations, spec §1.5). */
+  status?: number;
+  /** May be called inside callBatch and over sockets (default: methods with `token` auth). */
+  batchable?: boolean;
+  /** Builds the params from an HTTP request (default: query for GET/DELETE, body otherwise, plus path ids). */
+  httpParams?: (request: RequestInfo) => unknown;
+  /** Answer shape for errors: Pryv's wrapped `{error}` or the register service's flat one. */
+  run: (ctx: MethodContext, params: P) => Promise<MethodResult>;
+}
+
+export const ALL_ACCESS_TYPES: AccessType[] = ['personal', 'app', 'shared'];
+
+export function defineMethod<P>(def: MethodDef<P>): MethodDef<P> {
+  return def;
+}

@@ -1,0 +1,85 @@
+/**
+ * Errors as data: one PryvError, thrown anywhere, rendered once (shared/http/envelope.ts).
+ * Ids and status codes follow spec §1.6.
+ */
+export class PryvError extends Error {
+  constructor(
+    readonly id: string,
+    readonly status: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'PryvError';
+  }
+
+  toJSON(): { id: string; message: string; data?: unknown } {
+    const out: { id: string; message: string; data?: unknown } = { id: this.id, message: this.message };
+    if (this.data !== undefined) out.data = this.data;
+    return out;
+  }
+}
+
+/**
+ * The register service's un-wrapped error body (`{id, message, detail}`), still spoken by
+ * a few `/reg/*` routes (spec §1.6, "Register-service style errors").
+ */
+export class RegisterError extends Error {
+  constructor(
+    readonly id: string,
+    readonly status: number,
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = 'RegisterError';
+  }
+}
+
+export const errors = {
+  invalidRequestStructure: (message: string, data?: unknown) =>
+    new PryvError('invalid-request-structure', 400, message, data),
+  invalidParametersFormat: (message: string, data?: unknown) =>
+    new PryvError('invalid-parameters-format', 400, message, data),
+  invalidItemId: (message: string) => new PryvError('invalid-item-id', 400, message),
+  invalidOperation: (message: string, data?: unknown) => new PryvError('invalid-operation', 400, message, data),
+  unknownReferencedResource: (what: string, data: unknown) =>
+    new PryvError('unknown-referenced-resource', 400, `Unknown referenced ${what}.`, data),
+  invitationTokenInvalid: () =>
+    new PryvError('invitationToken-invalid', 400, 'The invitation token is invalid.', { param: 'invitationToken' }),
+  missingToken: () =>
+    new PryvError(
+      'invalid-access-token',
+      401,
+      'Misformed access token: expected an Authorization header or an auth query string parameter.',
+    ),
+  invalidAccessToken: (message = 'Cannot find access from token.', status = 403) =>
+    new PryvError('invalid-access-token', status, message),
+  invalidCredentials: (message = 'The given username/password pair is invalid.', data?: unknown) =>
+    new PryvError('invalid-credentials', 401, message, data),
+  forbidden: (message = 'You do not have permission to perform this action.') =>
+    new PryvError('forbidden', 403, message),
+  unknownResource: (what = 'resource', id?: string) =>
+    new PryvError('unknown-resource', 404, id ? `Unknown ${what} "${id}".` : `Unknown ${what}.`, id ? { id } : undefined),
+  unknownUser: (username: string) => new PryvError('unknown-resource', 404, `Unknown user "${username}".`),
+  invalidMethod: (methodId: string) => new PryvError('invalid-method', 404, `Invalid method id "${methodId}".`),
+  itemAlreadyExists: (what: string, conflicts: Record<string, unknown>) =>
+    new PryvError(
+      'item-already-exists',
+      409,
+      `A ${what} with ${Object.keys(conflicts)
+        .map((k) => `${k} "${String(conflicts[k])}"`)
+        .join(' and ')} already exists.`,
+      conflicts,
+    ),
+  removedMethod: (methodId: string) =>
+    new PryvError('removed-method', 410, `The method "${methodId}" has been removed.`),
+  tooManyResults: (limit: number) =>
+    new PryvError('too-many-results', 413, `The result exceeds the limit of ${limit} items.`, { limit }),
+  payloadTooLarge: (limit: number) =>
+    new PryvError('invalid-request-structure', 413, `The request body exceeds ${limit} bytes.`, { limit }),
+  unsupportedContentType: (type: string) =>
+    new PryvError('unsupported-content-type', 415, `Unsupported content type "${type}".`),
+  unexpected: () => new PryvError('unexpected-error', 500, 'An unexpected error occurred. Our bad! Please retry.'),
+  apiUnavailable: (message: string) => new PryvError('api-unavailable', 503, message),
+};

@@ -1,0 +1,50 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { API_VERSION, config } from '../config';
+import { PryvError, RegisterError } from '../errors';
+
+/** `meta` of every JSON answer (spec §1.5). */
+export function meta(): { apiVersion: string; serverTime: number; serial: string } {
+  return { apiVersion: API_VERSION, serverTime: Date.now() / 1000, serial: config().serial };
+}
+
+const DEFAULT_METHODS = 'POST, GET, PUT, DELETE, OPTIONS';
+const DEFAULT_HEADERS = 'Authorization, Content-Type';
+const ONE_YEAR_S = '31536000';
+
+/** CORS the way Pryv answers it: echo what the browser asked for (spec §1.4). */
+export function corsHeaders(requestHeaders: Record<string, string | undefined>): Record<string, string> {
+  return {
+    'Access-Control-Allow-Origin': requestHeaders.origin ?? '*',
+    'Access-Control-Allow-Methods': requestHeaders['access-control-request-method'] ?? DEFAULT_METHODS,
+    'Access-Control-Allow-Headers': requestHeaders['access-control-request-headers'] ?? DEFAULT_HEADERS,
+    'Access-Control-Expose-Headers': 'API-Version',
+    'Access-Control-Max-Age': ONE_YEAR_S,
+    'Access-Control-Allow-Credentials': 'true',
+  };
+}
+
+export function baseHeaders(requestHeaders: Record<string, string | undefined>): Record<string, string> {
+  return { ...corsHeaders(requestHeaders), 'API-Version': API_VERSION };
+}
+
+export function jsonResponse(
+  status: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+  cookies: string[] = [],
+): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: status,
+    headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8' },
+    body: JSON.stringify({ ...body, meta: meta() }),
+    ...(cookies.length > 0 ? { cookies } : {}),
+  };
+}
+
+/** The error body: Pryv's `{error:{id, message, data?}}`, or the register service's flat form. */
+export function errorBody(err: PryvError | RegisterError): Record<string, unknown> {
+  if (err instanceof RegisterError) {
+    return { id: err.id, message: err.message, ...(err.detail ? { detail: err.detail } : {}) };
+  }
+  return { error: err.toJSON() };
+}

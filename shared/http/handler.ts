@@ -1,0 +1,66 @@
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { MethodContext, MethodDef } from '../api/types';
+import { asPryvError, authenticate, flushUsage, newContext, runMethod } from '../api/execute';
+import { RegisterError } from '../errors';
+import { requestFromEvent } from './request';
+import { baseHeaders, errorBody, jsonResponse } from './envelope';
+
+type Event = APIGatewayProxyEventV2;
+type Result = APIGatewayProxyStructuredResultV2;
+
+/** Default HTTP → params: query for reads and deletions, body for writes, plus path ids. */
+export function defaultHttpParams(method: MethodDef, request: ReturnType<typeof requestFromEvent>): unknown {
+  if (method.httpParams) return method.httpParams(request);
+  const { username: _u, ...pathIds } = request.pathParams;
+  const source = request.verb === 'GET' || request.verb === 'DELETE' ? request.query : request.body;
+  if (Array.isArray(source)) return source;
+  const params: Record<string, unknown> = { ...((source as Record<string, unknown> | undefined) ?? {}), ...pathIds };
+  delete params.auth; // the token parameter is always tolerated (spec §1.7)
+  return params;
+}
+
+/** Adds CORS and API-Version to every answer; renders anything that escaped as a Pryv error. */
+function pryvEnvelope(): MiddlewareObj<Event, Result> {
+  return {
+    after: async (request) => {
+      const response = request.response as Result;
+      response.headers = { ...baseHeaders(request.event.headers ?? {}), ...response.headers };
+    },
+    onError: async (request) => {
+      const err = asPryvError(request.error);
+      request.response = jsonResponse(err.status, errorBody(err), baseHeaders(request.event.headers ?? {}));
+    },
+  };
+}
+
+export function errorResponse(err: unknown, ctx?: MethodContext): Result {
+  const rendered = err instanceof RegisterError ? err : asPryvError(err, ctx);
+  const headers: Record<string, string> = {};
+  if (ctx?.access) headers['Pryv-Access-Id'] = ctx.access.id;
+  return jsonResponse(rendered.status, errorBody(rendered), headers);
+}
+
+async function serve(method: MethodDef, event: Event): Promise<Result> {
+  if (event.requestContext?.http?.method === 'OPTIONS') return { statusCode: 200, body: '' };
+  let ctx: MethodContext | undefined;
+  try {
+    const request = requestFromEvent(event);
+    ctx = newContext(method.id, request);
+    await authenticate(method, ctx);
+    const params = defaultHttpParams(method, request);
+    const coerce = request.verb === 'GET' || request.verb === 'DELETE';
+    const result = await runMethod(method, ctx, params, { coerce });
+    await flushUsage(ctx);
+    return jsonResponse(ctx.response.status ?? method.status ?? 200, result, ctx.response.headers, ctx.response.cookies);
+  } catch (err) {
+    return errorResponse(err, ctx);
+  }
+}
+
+/** The Lambda handler of one API method (functions/api/*.ts). */
+export function httpHandler(method: MethodDef) {
+  return middy<Event, Result>()
+    .use(pryvEnvelope())
+    .handler((event: Event, _context: Context) => serve(method, event));
+}

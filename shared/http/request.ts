@@ -1,0 +1,112 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { RequestInfo } from '../api/types';
+import { errors } from '../errors';
+import { config } from '../config';
+
+/**
+ * Query string → params. Repeated keys (and `key[]`) become arrays; API Gateway's own
+ * `queryStringParameters` joins repeats with commas, so we read the raw string.
+ */
+export function parseQuery(raw: string | undefined): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [rawKey, value] of new URLSearchParams(raw ?? '')) {
+    const isArray = rawKey.endsWith('[]');
+    const key = isArray ? rawKey.slice(0, -2) : rawKey;
+    const existing = out[key];
+    if (existing === undefined) out[key] = isArray ? [value] : value;
+    else out[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return out;
+}
+
+/** Token sources in Pryv's order (spec §1.3): Authorization (raw, Bearer, Basic), then `auth`. */
+export function extractToken(
+  authorization: string | undefined,
+  query: Record<string, string | string[]>,
+): { token?: string; callerId?: string } {
+  if (authorization && authorization.trim().length > 0) {
+    const value = authorization.trim();
+    const basic = /^Basic\s+(\S+)$/i.exec(value);
+    if (basic?.[1]) {
+      const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+      return { token: decoded.split(':')[0] || undefined };
+    }
+    const bearer = /^Bearer\s+(\S+)(?:\s+(.+))?$/i.exec(value);
+    if (bearer?.[1]) return { token: bearer[1], callerId: bearer[2] };
+    const [token, ...caller] = value.split(' ');
+    return { token, callerId: caller.length > 0 ? caller.join(' ') : undefined };
+  }
+  const auth = query.auth;
+  const token = Array.isArray(auth) ? auth[0] : auth;
+  return { token: token || undefined };
+}
+
+function headerMap(event: APIGatewayProxyEventV2): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.headers ?? {})) {
+    if (v !== undefined) headers[k.toLowerCase()] = v;
+  }
+  if (event.cookies && event.cookies.length > 0 && !headers.cookie) headers.cookie = event.cookies.join('; ');
+  return headers;
+}
+
+function parseBody(event: APIGatewayProxyEventV2, contentType: string): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text) > config().maxJsonBodyBytes) throw errors.payloadTooLarge(config().maxJsonBodyBytes);
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded') {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+  if (type === '' || type === 'application/json' || type.endsWith('+json') || type === 'text/plain') {
+    if (text.trim() === '') return undefined;
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw errors.invalidRequestStructure('The request body is not valid JSON.');
+    }
+  }
+  if (type === 'multipart/form-data') {
+    throw errors.unsupportedContentType(type); // attachments: not served yet
+  }
+  throw errors.unsupportedContentType(type);
+}
+
+/** API Gateway HTTP API (payload v2) event → RequestInfo. Throws Pryv errors for bad input. */
+export function requestFromEvent(event: APIGatewayProxyEventV2): RequestInfo {
+  const headers = headerMap(event);
+  const query = parseQuery(event.rawQueryString);
+  let body = parseBody(event, headers['content-type'] ?? '');
+  let formToken: string | undefined;
+  // HTML-form clients (spec §1.4): `_auth` carries the token, `_json` the real body.
+  if (body && typeof body === 'object' && (headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    const form = body as Record<string, string>;
+    formToken = form._auth;
+    if (form._json !== undefined) {
+      try {
+        body = JSON.parse(form._json);
+      } catch {
+        throw errors.invalidRequestStructure('The `_json` form field is not valid JSON.');
+      }
+    } else {
+      const { _auth: _a, _method: _m, ...rest } = form;
+      body = rest;
+    }
+  }
+  const { token, callerId } = extractToken(headers.authorization, query);
+  const http = event.requestContext?.http;
+  return {
+    transport: 'http',
+    verb: http?.method ?? 'GET',
+    path: event.rawPath,
+    headers,
+    query,
+    body,
+    pathParams: { ...(event.pathParameters as Record<string, string> | undefined) },
+    ip: http?.sourceIp,
+    userAgent: http?.userAgent ?? headers['user-agent'],
+    token: token ?? formToken,
+    callerId,
+    requestId: event.requestContext?.requestId,
+  };
+}

@@ -1,0 +1,199 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from './clients';
+import { keys } from './keys';
+import { config } from '../config';
+import { transactWrite, type TransactItem } from './transact';
+import type { Access } from '../domain/types';
+
+const table = () => config().tableName;
+
+function strip(item: Record<string, unknown>): Access {
+  const { pk: _pk, sk: _sk, ...access } = item;
+  return access as unknown as Access;
+}
+
+/** The access behind a token: one strongly consistent GetItem. */
+export async function getAccessByToken(username: string, token: string): Promise<Access | undefined> {
+  const out = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: keys.accessByToken(username, token), ConsistentRead: true }),
+  );
+  return out.Item ? strip(out.Item) : undefined;
+}
+
+export async function getAccessById(username: string, id: string): Promise<Access | undefined> {
+  const pointer = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: keys.accessById(username, id), ConsistentRead: true }),
+  );
+  const token = pointer.Item?.token as string | undefined;
+  return token === undefined ? undefined : getAccessByToken(username, token);
+}
+
+/** The live access with this (type, name, deviceName), if any. */
+export async function findAccessByName(
+  username: string,
+  type: string,
+  name: string,
+  deviceName?: string | null,
+): Promise<Access | undefined> {
+  const out = await dynamo().send(
+    new GetCommand({
+      TableName: table(),
+      Key: keys.accessUniqueName(username, type, name, deviceName),
+      ConsistentRead: true,
+    }),
+  );
+  const token = out.Item?.token as string | undefined;
+  return token === undefined ? undefined : getAccessByToken(username, token);
+}
+
+/** All live accesses of a user (a user has tens of them, not millions). */
+export async function listAccesses(username: string): Promise<Access[]> {
+  const accesses: Access[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.accessPrefix },
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    for (const item of out.Items ?? []) accesses.push(strip(item));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return accesses;
+}
+
+/**
+ * Transaction items creating an access: the access under its token, the id pointer and
+ * the (type, name, deviceName) claim. Conditions make tokens and names unique.
+ */
+export function createAccessItems(username: string, access: Access): TransactItem[] {
+  return [
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.accessByToken(username, access.token), ...access },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.accessById(username, access.id), token: access.token },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Put: {
+        TableName: undefined,
+        Item: {
+          ...keys.accessUniqueName(username, access.type, access.name, access.deviceName),
+          token: access.token,
+          accessId: access.id,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+  ];
+}
+
+/** Moves an access to a new token (a new login session replacing an ended one). */
+export async function replaceAccessToken(username: string, access: Access, replacement: Access): Promise<boolean> {
+  const failed = await transactWrite([
+    {
+      Delete: {
+        TableName: undefined,
+        Key: keys.accessByToken(username, access.token),
+        ConditionExpression: 'attribute_exists(pk)',
+      },
+    },
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.accessByToken(username, replacement.token), ...replacement },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.accessById(username, replacement.id), token: replacement.token },
+        ConditionExpression: 'token = :old',
+        ExpressionAttributeValues: { ':old': access.token },
+      },
+    },
+    {
+      Put: {
+        TableName: undefined,
+        Item: {
+          ...keys.accessUniqueName(username, replacement.type, replacement.name, replacement.deviceName),
+          token: replacement.token,
+          accessId: replacement.id,
+        },
+      },
+    },
+  ]);
+  return failed.length === 0;
+}
+
+/**
+ * Records one request's use of an access: `lastUsed`, per-method `calls` counters and,
+ * for personal sessions, the sliding session end. Ignores accesses deleted meanwhile.
+ */
+export async function recordAccessUsage(
+  username: string,
+  token: string,
+  calls: Map<string, number>,
+  now: number,
+  sessionExpires?: number,
+): Promise<void> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':now': now, ':zero': 0 };
+  const sets = ['lastUsed = :now'];
+  let i = 0;
+  for (const [methodKey, count] of calls) {
+    names[`#m${i}`] = methodKey;
+    values[`:n${i}`] = count;
+    sets.push(`calls.#m${i} = if_not_exists(calls.#m${i}, :zero) + :n${i}`);
+    i++;
+  }
+  if (sessionExpires !== undefined) {
+    values[':session'] = sessionExpires;
+    sets.push('sessionExpires = :session');
+  }
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.accessByToken(username, token),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: i > 0 ? names : undefined,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+  }
+}
+
+/** Ends a personal session: the token stops working, the access stays (Pryv logout). */
+export async function endSession(username: string, token: string, now: number): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.accessByToken(username, token),
+        UpdateExpression: 'SET sessionExpires = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+  }
+}

@@ -1,0 +1,126 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { dynamo } from './clients';
+import { keys } from './keys';
+import { config } from '../config';
+import { transactWrite, type TransactItem } from './transact';
+import type { Account } from '../domain/types';
+
+const table = () => config().tableName;
+
+export async function getAccount(username: string): Promise<Account | undefined> {
+  const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.account(username), ConsistentRead: true }));
+  if (!out.Item) return undefined;
+  const { pk: _pk, sk: _sk, ...account } = out.Item;
+  return account as Account;
+}
+
+export async function userExists(username: string): Promise<boolean> {
+  const out = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: keys.account(username), ProjectionExpression: 'pk', ConsistentRead: true }),
+  );
+  return out.Item !== undefined;
+}
+
+export async function usernameForEmail(email: string): Promise<string | undefined> {
+  const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.email(email), ConsistentRead: true }));
+  return out.Item?.username as string | undefined;
+}
+
+/** Transaction items that create an account and claim its unique email. */
+export function createAccountItems(account: Account): TransactItem[] {
+  return [
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.account(account.username), ...account },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.email(account.email), username: account.username },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+  ];
+}
+
+/** Field names of createAccountItems' conditional items, in order. */
+export const CREATE_ACCOUNT_UNIQUE_FIELDS = ['username', 'email'] as const;
+
+/**
+ * Changes email and/or language. A new email is claimed and the old one freed in the same
+ * transaction. Returns false when the new email is taken.
+ */
+export async function updateAccount(
+  current: Account,
+  changes: { email?: string; language?: string },
+  now: number,
+): Promise<'ok' | 'email-taken'> {
+  const names: Record<string, string> = { '#modified': 'modified' };
+  const values: Record<string, unknown> = { ':modified': now };
+  const sets = ['#modified = :modified'];
+  for (const [field, value] of Object.entries(changes)) {
+    if (value === undefined) continue;
+    names[`#${field}`] = field;
+    values[`:${field}`] = value;
+    sets.push(`#${field} = :${field}`);
+  }
+  const update: TransactItem = {
+    Update: {
+      TableName: undefined,
+      Key: keys.account(current.username),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ConditionExpression: 'attribute_exists(pk)',
+    },
+  };
+  const emailChanges = changes.email !== undefined && changes.email.toLowerCase() !== current.email.toLowerCase();
+  if (!emailChanges) {
+    await transactWrite([update]);
+    return 'ok';
+  }
+  const failed = await transactWrite([
+    update,
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.email(changes.email!), username: current.username },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Delete: {
+        TableName: undefined,
+        Key: keys.email(current.email),
+        ConditionExpression: 'username = :u',
+        ExpressionAttributeValues: { ':u': current.username },
+      },
+    },
+  ]);
+  if (failed.includes(1)) return 'email-taken';
+  if (failed.length > 0) throw new Error(`account update failed on items ${failed.join(',')}`);
+  return 'ok';
+}
+
+/** Stores a new password hash only if the old one is still current (no lost update). */
+export async function setPasswordHash(username: string, oldHash: string, newHash: string, now: number): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.account(username),
+        UpdateExpression: 'SET passwordHash = :new, passwordChanged = :now, modified = :now',
+        ConditionExpression: 'passwordHash = :old',
+        ExpressionAttributeValues: { ':new': newHash, ':old': oldHash, ':now': now },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,42 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from './clients';
+import { config } from '../config';
+
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+const MAX_CONFLICT_RETRIES = 4; // concurrent transactions on one item cancel each other; a retry settles it
+
+/** Adds the table name to every item, so callers only describe keys and conditions. */
+function withTable(items: TransactItem[]): TransactItem[] {
+  const TableName = config().tableName;
+  return items.map((item) => {
+    const out: TransactItem = {};
+    if (item.Put) out.Put = { ...item.Put, TableName };
+    if (item.Update) out.Update = { ...item.Update, TableName };
+    if (item.Delete) out.Delete = { ...item.Delete, TableName };
+    if (item.ConditionCheck) out.ConditionCheck = { ...item.ConditionCheck, TableName };
+    return out;
+  });
+}
+
+/**
+ * Runs a TransactWriteItems. Returns the indexes of the items whose condition failed
+ * (empty when it committed), so the caller can name the conflicting fields.
+ */
+export async function transactWrite(items: TransactItem[]): Promise<number[]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await dynamo().send(new TransactWriteCommand({ TransactItems: withTable(items) }));
+      return [];
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      const reasons = err.CancellationReasons ?? [];
+      const failed = reasons.flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
+      if (failed.length > 0) return failed;
+      const conflict = reasons.some((r) => r.Code === 'TransactionConflict');
+      if (!conflict || attempt >= MAX_CONFLICT_RETRIES) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt + Math.random() * 20));
+    }
+  }
+}
