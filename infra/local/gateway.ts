@@ -20,7 +20,7 @@ const TEXT_TYPES = /^(application\/(json|.*\+json|x-www-form-urlencoded|xml)|tex
 async function loadHandlers(): Promise<CompiledRoute<Handler>[]> {
   const routes: CompiledRoute<Handler>[] = [];
   for (const method of METHODS) {
-    const entry = (await import(`../../functions/api/${functionEntryName(method)}`)) as { handler: Handler };
+    const entry = (await import(/* @vite-ignore */ `../../functions/api/${functionEntryName(method)}`)) as { handler: Handler };
     for (const route of method.routes) routes.push(compileRoute(route, entry.handler));
   }
   return routes;

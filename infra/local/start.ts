@@ -7,6 +7,8 @@ import { startLocalRuntime } from './runtime';
 import { SetupError } from './java';
 
 async function main(): Promise<void> {
+  // The local runtime is for development: Node 20 is fine here, spare developers the SDK's upgrade notice.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const inMemory = process.argv.includes('--in-memory');
   const port = Number(process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SetupError(`PORT must be a port number, not "${process.env.PORT}".`);

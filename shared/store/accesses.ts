@@ -122,7 +122,8 @@ export async function replaceAccessToken(username: string, access: Access, repla
       Put: {
         TableName: undefined,
         Item: { ...keys.accessById(username, replacement.id), token: replacement.token },
-        ConditionExpression: 'token = :old',
+        ConditionExpression: '#token = :old',
+        ExpressionAttributeNames: { '#token': 'token' },
         ExpressionAttributeValues: { ':old': access.token },
       },
     },

@@ -1,0 +1,11 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { PryvApiStack } from '/work/main/infra/stack';
+let t = Date.now();
+const app = new App();
+const stack = new PryvApiStack(app, 'TestStack', { env: { account: '123456789012', region: 'eu-central-1' } });
+console.log('construct', Date.now() - t); t = Date.now();
+Template.fromStack(stack);
+console.log('fromStack', Date.now() - t); t = Date.now();
+app.synth();
+console.log('synth', Date.now() - t);

@@ -1,0 +1,308 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { PryvApiStack } from '../../infra/stack';
+import { METHODS } from '../../shared/api/registry';
+import { MAIN_TABLE } from '../../shared/store/table-definition';
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+
+const ADMIN_METHOD_IDS = METHODS.filter((m) => m.auth === 'admin' || m.id.startsWith('auth.delete')).map((m) => m.id);
+
+/** Written independently of infra/stack.ts: `/x/` → `/x`, `/` stays. */
+const normalise = (path: string) => (path !== '/' && path.endsWith('/') ? path.slice(0, -1) : path);
+
+// Synthesized once (with real esbuild bundling of every function): it takes several seconds.
+let template: Template;
+let resources: Record<string, Resource>;
+let assemblyDir: string;
+
+beforeAll(() => {
+  const app = new App();
+  const stack = new PryvApiStack(app, 'TestStack', { env: { account: '123456789012', region: 'eu-central-1' } });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+  assemblyDir = app.synth().directory;
+}, 180_000);
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const functions = () => ofType('AWS::Lambda::Function');
+function functionOf(description: string): [string, Resource] {
+  const found = functions().filter(([, r]) => r.Properties.Description === description);
+  expect(found, description).toHaveLength(1);
+  return found[0]!;
+}
+const methodFunction = (id: string) => functionOf(`Pryv API method ${id}`);
+const notFoundFunction = () => functionOf('Pryv API $default route (404, CORS preflight)');
+
+/** The function logical id a route's integration invokes. */
+function routeTarget(route: Resource): string {
+  const target = route.Properties.Target;
+  const integrationId: string = target['Fn::Join'][1][1].Ref;
+  const integration = resources[integrationId]!;
+  expect(integration.Type).toBe('AWS::ApiGatewayV2::Integration');
+  expect(integration.Properties.IntegrationType).toBe('AWS_PROXY');
+  expect(integration.Properties.PayloadFormatVersion).toBe('2.0');
+  return integration.Properties.IntegrationUri['Fn::GetAtt'][0];
+}
+
+describe('DynamoDB table', () => {
+  it('is on-demand, with PITR, deletion protection, stream, TTL, and retained', () => {
+    const tables = ofType('AWS::DynamoDB::GlobalTable');
+    expect(tables).toHaveLength(1);
+    const [, table] = tables[0]!;
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      Replicas: [
+        Match.objectLike({
+          Region: 'eu-central-1',
+          DeletionProtectionEnabled: true,
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      ],
+    });
+    expect(table.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining(
+        ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+      ),
+    );
+  });
+
+  it('has every global index of MAIN_TABLE, projecting ALL', () => {
+    const [, table] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
+    const indexes = table.Properties.GlobalSecondaryIndexes as Array<Record<string, unknown>>;
+    expect(indexes).toHaveLength(MAIN_TABLE.globalIndexes.length);
+    expect(MAIN_TABLE.globalIndexes.map((i) => i.name)).toEqual(['gsi1', 'gsi2']);
+    for (const index of MAIN_TABLE.globalIndexes) {
+      expect(indexes).toContainEqual({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      });
+    }
+  });
+});
+
+describe('attachments bucket', () => {
+  it('is encrypted, blocks all public access, is retained', () => {
+    const buckets = ofType('AWS::S3::Bucket');
+    expect(buckets).toHaveLength(1);
+    const [, bucket] = buckets[0]!;
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+  });
+
+  it('denies requests without TLS', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('admin key', () => {
+  it('is a generated Secrets Manager secret, never a literal', () => {
+    const secrets = ofType('AWS::SecretsManager::Secret');
+    expect(secrets).toHaveLength(1);
+    const [, secret] = secrets[0]!;
+    expect(secret.Properties.GenerateSecretString).toMatchObject({ ExcludePunctuation: true });
+    expect(secret.Properties.SecretString).toBeUndefined();
+  });
+
+  it('no function gets ADMIN_KEY; only admin methods get the secret ARN', () => {
+    const [secretId] = ofType('AWS::SecretsManager::Secret')[0]!;
+    expect(ADMIN_METHOD_IDS).toEqual(expect.arrayContaining(['system.createUser', 'system.getUserInfo']));
+    for (const [, fn] of functions()) {
+      const env = fn.Properties.Environment.Variables as Record<string, unknown>;
+      expect(Object.keys(env)).not.toContain('ADMIN_KEY');
+    }
+    for (const method of METHODS) {
+      const env = methodFunction(method.id)[1].Properties.Environment.Variables;
+      if (ADMIN_METHOD_IDS.includes(method.id)) expect(env.ADMIN_KEY_SECRET_ARN, method.id).toEqual({ Ref: secretId });
+      else expect(env.ADMIN_KEY_SECRET_ARN, method.id).toBeUndefined();
+    }
+    expect(notFoundFunction()[1].Properties.Environment.Variables.ADMIN_KEY_SECRET_ARN).toBeUndefined();
+  });
+
+  it('only the admin methods’ roles may read the secret', () => {
+    const [secretId] = ofType('AWS::SecretsManager::Secret')[0]!;
+    const readerRoles = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes(`"Ref":"${secretId}"`))
+      .flatMap(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).map((r) => r.Ref))
+      .sort();
+    const adminRoles = ADMIN_METHOD_IDS.map((id) => methodFunction(id)[1].Properties.Role['Fn::GetAtt'][0]).sort();
+    expect(readerRoles).toEqual(adminRoles);
+  });
+});
+
+describe('functions', () => {
+  it('one per method plus the $default one, each with its own entry', () => {
+    const mine = functions().filter(([, r]) => String(r.Properties.Description).startsWith('Pryv API method '));
+    expect(mine).toHaveLength(METHODS.length);
+    for (const method of METHODS) methodFunction(method.id);
+    notFoundFunction();
+    expect(Object.keys(resources)).toContain(methodFunction('service.info')[0]);
+    expect(methodFunction('service.info')[0]).toMatch(/^Fnserviceinfo[0-9A-F]{8}$/);
+  });
+
+  it('all run Node.js 22 on arm64 with JSON logs into a retained-for-a-month log group', () => {
+    expect(functions().length).toBeGreaterThanOrEqual(METHODS.length + 1);
+    for (const [id, fn] of functions()) {
+      const p = fn.Properties;
+      expect(p.Runtime, id).toBe('nodejs22.x');
+      expect(p.Architectures, id).toEqual(['arm64']);
+      expect(p.LoggingConfig.LogFormat, id).toBe('JSON');
+      expect(p.MemorySize, id).toBe(256);
+      expect(p.Timeout, id).toBeLessThanOrEqual(29);
+      expect(p.Handler, id).toBe('index.handler');
+      const logGroup = resources[p.LoggingConfig.LogGroup.Ref]!;
+      expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
+      expect(logGroup.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('get the table, bucket, public URL and source maps in their environment', () => {
+    const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
+    const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
+    const [apiId] = ofType('AWS::ApiGatewayV2::Api')[0]!;
+    for (const [id, fn] of functions()) {
+      const env = fn.Properties.Environment.Variables;
+      expect(env.TABLE_NAME, id).toEqual({ Ref: tableId });
+      expect(env.BUCKET_NAME, id).toEqual({ Ref: bucketId });
+      expect(env.NODE_OPTIONS, id).toBe('--enable-source-maps');
+      // No publicUrl given: the API's own endpoint (no trailing slash).
+      expect(env.PUBLIC_URL, id).toEqual({ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
+    }
+  });
+
+  it('may read and write the table and the bucket', () => {
+    const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
+    const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
+    for (const [id, fn] of functions()) {
+      const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+      const policies = ofType('AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId));
+      const text = JSON.stringify(policies.map(([, p]) => p.Properties.PolicyDocument));
+      for (const action of ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 's3:PutObject', 's3:GetObject*', 's3:DeleteObject*'])
+        expect(text, `${id} ${action}`).toContain(`"${action}"`);
+      expect(text, id).toContain(`"Fn::GetAtt":["${tableId}","Arn"]`);
+      expect(text, id).toContain(`"Fn::GetAtt":["${bucketId}","Arn"]`);
+    }
+  });
+
+  it('are bundled locally as minified ESM with a require() banner and a source map', () => {
+    for (const method of METHODS) {
+      const key: string = methodFunction(method.id)[1].Properties.Code.S3Key;
+      const dir = join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      expect(code.startsWith('import { createRequire'), method.id).toBe(true);
+      expect(code, method.id).toMatch(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/);
+      expect(existsSync(join(dir, 'index.mjs.map')), method.id).toBe(true);
+    }
+  });
+});
+
+describe('HTTP API', () => {
+  it('has no CORS configuration of its own', () => {
+    const apis = ofType('AWS::ApiGatewayV2::Api');
+    expect(apis).toHaveLength(1);
+    expect(apis[0]![1].Properties.ProtocolType).toBe('HTTP');
+    expect(apis[0]![1].Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it('routes every method route, normalised, to that method’s function', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route');
+    const byKey = new Map(routes.map(([, r]) => [r.Properties.RouteKey as string, r]));
+    expect(byKey.size, 'route keys are unique').toBe(routes.length);
+
+    const expected = new Set<string>();
+    for (const method of METHODS) {
+      const [fnId] = methodFunction(method.id);
+      for (const route of method.routes) {
+        const key = `${route.verb} ${normalise(route.path)}`;
+        expected.add(key);
+        const resource = byKey.get(key);
+        expect(resource, key).toBeDefined();
+        expect(routeTarget(resource!), key).toBe(fnId);
+      }
+    }
+    expect(routes).toHaveLength(expected.size + 1);
+    // Spot checks of the normalisation.
+    expect(byKey.has('POST /{username}')).toBe(true);
+    expect(byKey.has('POST /{username}/')).toBe(false);
+    expect(byKey.has('GET /')).toBe(true);
+    expect([...byKey.keys()].filter((k) => k.endsWith('/') && !k.endsWith(' /'))).toEqual([]);
+  });
+
+  it('sends $default to the not-found function', () => {
+    const route = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === '$default');
+    expect(route).toBeDefined();
+    expect(routeTarget(route![1])).toBe(notFoundFunction()[0]);
+  });
+
+  it('lets API Gateway invoke every function', () => {
+    const invoked = new Set(
+      ofType('AWS::Lambda::Permission')
+        .filter(([, p]) => p.Properties.Principal === 'apigateway.amazonaws.com')
+        .map(([, p]) => p.Properties.FunctionName['Fn::GetAtt'][0] as string),
+    );
+    for (const [id] of functions()) expect(invoked.has(id), id).toBe(true);
+  });
+});
+
+describe('outputs', () => {
+  it('expose the API URL, table, bucket and secret ARN', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
+    const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
+    const [secretId] = ofType('AWS::SecretsManager::Secret')[0]!;
+    const [apiId] = ofType('AWS::ApiGatewayV2::Api')[0]!;
+    expect(outputs.ApiUrl?.Value).toEqual({ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
+    expect(outputs.TableName?.Value).toEqual({ Ref: tableId });
+    expect(outputs.BucketName?.Value).toEqual({ Ref: bucketId });
+    expect(outputs.AdminKeySecretArn?.Value).toEqual({ Ref: secretId });
+  });
+});
+
+describe('settings', () => {
+  it('passes publicUrl (trailing slash stripped), trustedApps and memorySize through', () => {
+    // Bundling skipped: only the template matters here.
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new PryvApiStack(app, 'Configured', {
+      publicUrl: 'https://api.example.com/',
+      trustedApps: '*@https://app.example.com*',
+      memorySize: 512,
+    });
+    const configured = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
+    const fns = Object.values(configured).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(fns).toHaveLength(METHODS.length + 1);
+    for (const fn of fns) {
+      expect(fn.Properties.Environment.Variables.PUBLIC_URL).toBe('https://api.example.com');
+      expect(fn.Properties.Environment.Variables.TRUSTED_APPS).toBe('*@https://app.example.com*');
+      expect(fn.Properties.MemorySize).toBe(512);
+    }
+  });
+});

@@ -1,0 +1,28 @@
+import type { TestProject } from 'vitest/node';
+import { startLocalRuntime } from '../../infra/local/runtime';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    apiUrl: string;
+    adminKey: string;
+    dynamodbEndpoint: string;
+    s3Endpoint: string;
+  }
+}
+
+/**
+ * Starts the real local runtime once for the test run: in memory, on free ports (so it
+ * runs beside a dev server), stopped afterwards with its JVM.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  process.env.LOG_LEVEL ??= 'silent';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const runtime = await startLocalRuntime({ port: 0, dataDir: undefined });
+  project.provide('apiUrl', runtime.url);
+  project.provide('adminKey', runtime.adminKey);
+  project.provide('dynamodbEndpoint', runtime.dynamodb.endpoint);
+  project.provide('s3Endpoint', runtime.s3.endpoint);
+  return async () => {
+    await runtime.stop();
+  };
+}
