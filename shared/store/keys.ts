@@ -9,5 +9,16 @@ export const keys = {
     sk: `ACCESSKEY#${type}#${name}#${deviceName ?? ''}`,
   }),
   accessPrefix: 'ACCESS#',
+  /** Live (and trashed) streams of a user, and `STREAM#` itself: the user's data meta item. */
+  stream: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `STREAM#${id}` }),
+  streamPrefix: 'STREAM#',
+  dataMeta: (username: string) => ({ pk: `USER#${username}`, sk: 'STREAM#' }),
+  /** Claim of a name among the children of one parent (root = empty parent). */
+  streamName: (username: string, parentId: string | null, name: string) => ({
+    pk: `USER#${username}`,
+    sk: `STREAMNAME#${parentId ?? ''}#${name}`,
+  }),
+  streamDeletion: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `STREAMDEL#${id}` }),
+  streamDeletionPrefix: 'STREAMDEL#',
   userPartition: (username: string) => `USER#${username}`,
 };

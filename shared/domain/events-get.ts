@@ -1,0 +1,146 @@
+import type { StreamTree } from './stream-tree';
+import type { AccessPermissions } from './permissions';
+import type { DataMeta } from '../store/streams';
+import { eventMatchesAny, expandStreamsQueries, parseStreamsParam } from './streams-query';
+import type { EventsState, ExpandedQuery } from './streams-types';
+import { endTime, type EventDeletion, type StoredEvent } from './events-types';
+import { typeMatches } from './events';
+import {
+  ALL_STREAMS,
+  readByTime,
+  readModifiedSince,
+  readRunning,
+  type EventState,
+  type ReadStats,
+  type TimeSource,
+} from '../store/events';
+
+export const DEFAULT_LIMIT = 20; // spec §2.2.1, when no time bound is given
+const DEFAULT_SPAN_S = 24 * 3600; // only toTime given: one day before it
+
+export interface EventsGetParams {
+  streams?: unknown;
+  types?: string[];
+  fromTime?: number;
+  toTime?: number;
+  sortAscending?: boolean;
+  skip?: number;
+  limit?: number;
+  state?: EventsState;
+  modifiedSince?: number;
+  includeDeletions?: boolean;
+  running?: boolean;
+  tags?: string[];
+}
+
+/**
+ * Which key ranges hold every event of the queries' `any` streams: a stream's partition
+ * holds its own events (`d`) and its descendants' (`i`), so a whole subtree is two ranges;
+ * when only part of a subtree is asked for, its parts are read instead. When (nearly) the
+ * whole tree is asked for, the `*` partition holds everything.
+ */
+export function planSources(queries: ExpandedQuery[], tree: StreamTree, states: EventState[]): TimeSource[] {
+  const any = new Set(queries.flatMap((q) => q.any));
+  if (any.size === 0) return [];
+  const excluded = new Set(queries.flatMap((q) => q.not));
+  const everything = tree.ids().every((id) => any.has(id) || excluded.has(id) || tree.isTrashed(id));
+  if (everything) return states.map((state) => ({ streamId: ALL_STREAMS, state, kind: 'i' as const }));
+
+  const full = new Map<string, boolean>();
+  const isFull = (id: string): boolean => {
+    let known = full.get(id);
+    if (known === undefined) {
+      known = any.has(id) && tree.children(id).every((c) => isFull(c.id));
+      full.set(id, known);
+    }
+    return known;
+  };
+  const touches = new Map<string, boolean>();
+  const intersects = (id: string): boolean => {
+    let known = touches.get(id);
+    if (known === undefined) {
+      known = any.has(id) || tree.children(id).some((c) => intersects(c.id));
+      touches.set(id, known);
+    }
+    return known;
+  };
+  const out: Array<{ streamId: string; kind: 'd' | 'i' }> = [];
+  const cover = (id: string): void => {
+    if (isFull(id)) {
+      out.push({ streamId: id, kind: 'd' }, { streamId: id, kind: 'i' });
+      return;
+    }
+    if (any.has(id)) out.push({ streamId: id, kind: 'd' });
+    for (const child of tree.children(id)) if (intersects(child.id)) cover(child.id);
+  };
+  for (const root of tree.roots()) if (intersects(root.id)) cover(root.id);
+  return states.flatMap((state) => out.map((s) => ({ ...s, state })));
+}
+
+export interface EventsGetResult {
+  events: StoredEvent[];
+  eventDeletions?: EventDeletion[];
+}
+
+/** `events.get` (spec §2.2.1): every read a key-range Query, filters applied in memory. */
+export async function getEvents(
+  u: string,
+  params: EventsGetParams,
+  data: { tree: StreamTree; permissions: AccessPermissions; meta: DataMeta },
+  now: number,
+  stats: ReadStats = { requests: 0, capacity: 0, items: 0 },
+): Promise<EventsGetResult> {
+  const state = params.state ?? 'default';
+  const queries = expandStreamsQueries(parseStreamsParam(params.streams), data.tree, data.permissions, { state });
+  const states: EventState[] = state === 'default' ? ['a'] : state === 'trashed' ? ['t'] : ['a', 't'];
+
+  const hasFrom = params.fromTime !== undefined;
+  const hasTo = params.toTime !== undefined;
+  const to = hasTo ? params.toTime! : hasFrom ? now : Infinity;
+  const from = hasFrom ? params.fromTime! : hasTo ? to - DEFAULT_SPAN_S : -Infinity;
+  const limit = params.limit ?? (hasFrom || hasTo ? undefined : DEFAULT_LIMIT);
+  const skip = params.skip ?? 0;
+  const ascending = params.sortAscending === true;
+
+  const accept = (e: StoredEvent): boolean => {
+    if ((e.trashed === true) !== (state === 'trashed') && state !== 'all') return false;
+    if (!eventMatchesAny(e.streamIds, queries)) return false;
+    if (params.types && !typeMatches(e.type, params.types)) return false;
+    if (params.tags && !(e as { tags?: string[] }).tags?.some((t) => params.tags!.includes(t))) return false;
+    if (params.running === true && e.duration !== null) return false;
+    if (e.time > to) return false;
+    if (hasFrom && endTime(e) < from) return false;
+    return true;
+  };
+
+  const page = <T>(items: T[]): T[] => items.slice(skip, limit === undefined ? undefined : skip + limit);
+
+  if (params.modifiedSince !== undefined) {
+    const changes = await readModifiedSince(u, params.modifiedSince, stats);
+    const events = changes.events.filter(accept).sort((a, b) => (ascending ? a.time - b.time : b.time - a.time));
+    const result: EventsGetResult = { events: page(events) };
+    if (params.includeDeletions) {
+      const deletions = [...changes.deletions].sort((a, b) => (ascending ? a.deleted - b.deleted : b.deleted - a.deleted));
+      result.eventDeletions = page(deletions);
+    }
+    return result;
+  }
+
+  const sources = planSources(queries, data.tree, states);
+  if (sources.length === 0) return { events: [] };
+  // A period event overlapping `from` began at most maxDuration before it; running ones may be older.
+  const lower = hasFrom ? from - data.meta.maxDuration : -Infinity;
+  const extra = hasFrom ? (await readRunning(u, stats)).filter((e) => e.time < lower) : undefined;
+  const events: StoredEvent[] = [];
+  let seen = 0;
+  for await (const event of readByTime(
+    u,
+    { sources, range: { from: lower, to }, ascending, want: limit === undefined ? undefined : skip + limit, accept, extra },
+    stats,
+  )) {
+    if (seen++ < skip) continue;
+    events.push(event);
+    if (limit !== undefined && events.length >= limit) break;
+  }
+  return { events };
+}

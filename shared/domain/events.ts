@@ -1,0 +1,132 @@
+import type { StoredEvent } from './events-types';
+import { errors } from '../errors';
+
+/** Event type syntax (spec §3.1, §8). */
+export const EVENT_TYPE_PATTERN = '^(series:)?[a-z0-9-]+/[a-z0-9-]+$';
+/** `types` filter entries may use `class/*` (spec §2.2.1). */
+export const EVENT_TYPE_FILTER_PATTERN = '^(series:)?[a-z0-9-]+/(\\*|[a-z0-9-]+)$';
+
+/** Client-chosen event ids: v1 cuid, cuid2, or a store-prefixed id (spec §2.2.3). */
+const EVENT_ID = /^(c[a-z0-9-]{24}|[a-z][a-z0-9]{23}|:[a-z0-9_-]+:[a-zA-Z0-9-]{1,256})$/;
+export const isValidEventId = (id: string) => EVENT_ID.test(id);
+
+/** Numbers DynamoDB can store (±1e125): times and durations outside are refused with a 400. */
+const STORABLE = 9.9e125;
+
+const eventFields = {
+  id: { type: 'string' },
+  streamId: { type: 'string', minLength: 1 },
+  streamIds: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+  time: { type: 'number', minimum: -STORABLE, maximum: STORABLE },
+  duration: { type: ['number', 'null'], minimum: 0, maximum: STORABLE },
+  type: { type: 'string', pattern: EVENT_TYPE_PATTERN },
+  content: {},
+  description: { type: ['string', 'null'] },
+  clientData: { type: ['object', 'null'] },
+  tags: { type: 'array', items: { type: 'string', maxLength: 500 } },
+  trashed: { type: 'boolean' },
+} as const;
+
+/** Fields the server owns: accepted at creation (and overwritten), refused in updates. */
+const SERVER_FIELDS = ['created', 'createdBy', 'modified', 'modifiedBy', 'integrity'] as const;
+
+export const eventCreateSchema = {
+  type: 'object',
+  properties: {
+    ...eventFields,
+    ...Object.fromEntries(SERVER_FIELDS.map((f) => [f, {}])),
+  },
+  required: ['type'],
+  additionalProperties: false,
+};
+
+/** Known fields that exist on events but may not be updated (spec §2.2.4 → 403). */
+export const PROTECTED_UPDATE_FIELDS = new Set(['id', 'attachments', 'headId', 'deleted', ...SERVER_FIELDS]);
+
+export const eventUpdateSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    update: {
+      type: 'object',
+      properties: { ...eventFields, ...Object.fromEntries([...PROTECTED_UPDATE_FIELDS].map((f) => [f, {}])) },
+      additionalProperties: false,
+    },
+  },
+  required: ['id', 'update'],
+  additionalProperties: false,
+};
+
+export interface EventInput {
+  id?: string;
+  streamId?: string;
+  streamIds?: string[];
+  time?: number;
+  duration?: number | null;
+  type: string;
+  content?: unknown;
+  description?: string | null;
+  clientData?: Record<string, unknown> | null;
+  tags?: string[];
+  trashed?: boolean;
+}
+
+/** `streamId` (v1) or `streamIds`, never both; duplicates removed (spec §2.2.3). */
+export function resolveStreamIds(input: { streamId?: string; streamIds?: string[] }, required: boolean): string[] | undefined {
+  if (input.streamId !== undefined && input.streamIds !== undefined) {
+    throw errors.invalidOperation('Events cannot have both `streamId` and `streamIds`; use `streamIds`.');
+  }
+  const ids = input.streamIds ?? (input.streamId !== undefined ? [input.streamId] : undefined);
+  if (ids === undefined) {
+    if (required) {
+      throw errors.invalidParametersFormat("The parameters' format is invalid.", [
+        { code: 'OBJECT_MISSING_REQUIRED_PROPERTY', message: 'Missing required property: streamIds', path: '#/streamIds', params: ['streamIds'] },
+      ]);
+    }
+    return undefined;
+  }
+  return [...new Set(ids)];
+}
+
+export function cleanTags(tags: string[] | undefined): string[] | undefined {
+  if (tags === undefined) return undefined;
+  return [...new Set(tags.map((t) => t.trim()).filter((t) => t.length > 0))];
+}
+
+/** Key-wise merge of `clientData` (`null` deletes a key), as Pryv does on update. */
+export function mergeClientData(
+  current: Record<string, unknown> | null | undefined,
+  changes: Record<string, unknown> | null | undefined,
+): Record<string, unknown> | null | undefined {
+  if (changes === null) return null;
+  if (changes === undefined) return current;
+  const out: Record<string, unknown> = { ...(current ?? {}) };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+/**
+ * The event as the API shows it (spec §3 output conventions): null fields omitted except
+ * `duration: null` on running events, `trashed` only when true, v1 `streamId` and `tags`.
+ */
+export function eventForApi(event: StoredEvent & { tags?: string[] }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(event)) {
+    if (v === undefined || v === null) continue;
+    if (k === 'trashed' && v !== true) continue;
+    out[k] = v;
+  }
+  if (event.duration === null) out.duration = null;
+  if (event.duration === 0) delete out.duration;
+  out.streamId = event.streamIds[0];
+  out.tags = event.tags ?? [];
+  return out;
+}
+
+/** Matches an event type against a `types` filter entry (`class/*` = any format). */
+export function typeMatches(type: string, filters: string[]): boolean {
+  return filters.some((f) => (f.endsWith('/*') ? type.startsWith(f.slice(0, -1)) : type === f));
+}

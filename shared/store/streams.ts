@@ -1,0 +1,182 @@
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { dynamo } from './clients';
+import { keys } from './keys';
+import { config } from '../config';
+import { transactWrite, type TransactItem } from './transact';
+import type { StoredStream } from '../domain/streams-types';
+
+const table = () => config().tableName;
+
+/** Per-user facts the event indexes depend on, kept in the `STREAM#` meta item. */
+export interface DataMeta {
+  /** Longest finite event duration ever stored: how far before `fromTime` a period may start. */
+  maxDuration: number;
+  /** Bumped on every stream change (cache validation). */
+  streamsVersion: number;
+}
+
+function strip<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, sk: _sk, ...rest } = item;
+  return rest as T;
+}
+
+/** The whole stream tree of a user and its data meta: one Query. */
+export async function loadStreams(username: string): Promise<{ streams: StoredStream[]; meta: DataMeta }> {
+  const streams: StoredStream[] = [];
+  let meta: DataMeta = { maxDuration: 0, streamsVersion: 0 };
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.streamPrefix },
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      if (item.sk === keys.streamPrefix) meta = { maxDuration: item.maxDuration ?? 0, streamsVersion: item.streamsVersion ?? 0 };
+      else streams.push(strip<StoredStream>(item));
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return { streams, meta };
+}
+
+/** Stream deletion records since a time (few: one per deleted stream). */
+export async function listStreamDeletions(username: string, since: number): Promise<Array<{ id: string; deleted: number }>> {
+  const out: Array<{ id: string; deleted: number }> = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        FilterExpression: 'deleted > :since',
+        ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.streamDeletionPrefix, ':since': since },
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    for (const item of page.Items ?? []) out.push({ id: item.id as string, deleted: item.deleted as number });
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out.sort((a, b) => a.deleted - b.deleted);
+}
+
+const bumpVersion = (username: string): TransactItem => ({
+  Update: {
+    TableName: undefined,
+    Key: keys.dataMeta(username),
+    UpdateExpression: 'ADD streamsVersion :one',
+    ExpressionAttributeValues: { ':one': 1 },
+  },
+});
+
+/** The parent must exist and not be trashed when the write commits. */
+const parentLive = (username: string, parentId: string): TransactItem => ({
+  ConditionCheck: {
+    TableName: undefined,
+    Key: keys.stream(username, parentId),
+    ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(trashed) OR trashed = :false)',
+    ExpressionAttributeValues: { ':false': false },
+  },
+});
+
+export type StreamWriteOutcome = 'ok' | 'id-taken' | 'name-taken' | 'parent-gone' | 'stale';
+
+/** Creates a stream: unique id, unique name among its siblings, live parent — atomically. */
+export async function createStream(username: string, stream: StoredStream): Promise<StreamWriteOutcome> {
+  const items: TransactItem[] = [
+    { Put: { TableName: undefined, Item: { ...keys.stream(username, stream.id), ...stream }, ConditionExpression: 'attribute_not_exists(pk)' } },
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.streamName(username, stream.parentId, stream.name), id: stream.id },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    bumpVersion(username),
+  ];
+  if (stream.parentId) items.push(parentLive(username, stream.parentId));
+  const failed = await transactWrite(items);
+  if (failed.includes(0)) return 'id-taken';
+  if (failed.includes(1)) return 'name-taken';
+  if (failed.length > 0) return 'parent-gone';
+  return 'ok';
+}
+
+/**
+ * Replaces a stream with its updated version if nobody changed it since it was read
+ * (`modified` as version), moving its name claim when the name or the parent changes.
+ */
+export async function updateStream(username: string, before: StoredStream, after: StoredStream): Promise<StreamWriteOutcome> {
+  const items: TransactItem[] = [
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.stream(username, after.id), ...after },
+        ConditionExpression: 'attribute_exists(pk) AND modified = :m',
+        ExpressionAttributeValues: { ':m': before.modified },
+      },
+    },
+    bumpVersion(username),
+  ];
+  const renamed = before.name !== after.name || before.parentId !== after.parentId;
+  if (renamed) {
+    items.push(
+      {
+        Put: {
+          TableName: undefined,
+          Item: { ...keys.streamName(username, after.parentId, after.name), id: after.id },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      { Delete: { TableName: undefined, Key: keys.streamName(username, before.parentId, before.name) } },
+    );
+  }
+  if (after.parentId && after.parentId !== before.parentId) items.push(parentLive(username, after.parentId));
+  const failed = await transactWrite(items);
+  if (failed.includes(0)) return 'stale';
+  if (renamed && failed.includes(2)) return 'name-taken';
+  if (failed.length > 0) return 'parent-gone';
+  return 'ok';
+}
+
+/**
+ * Removes streams for good (a trashed subtree), leaving deletion records, in transactions
+ * of up to 30 streams (3 items each).
+ */
+export async function deleteStreams(username: string, streams: StoredStream[], now: number): Promise<void> {
+  const CHUNK = 30; // 3 items per stream, under the 100-item transaction limit
+  for (let i = 0; i < streams.length; i += CHUNK) {
+    const items: TransactItem[] = [bumpVersion(username)];
+    for (const s of streams.slice(i, i + CHUNK)) {
+      items.push(
+        { Delete: { TableName: undefined, Key: keys.stream(username, s.id) } },
+        { Delete: { TableName: undefined, Key: keys.streamName(username, s.parentId, s.name) } },
+        { Put: { TableName: undefined, Item: { ...keys.streamDeletion(username, s.id), id: s.id, deleted: now } } },
+      );
+    }
+    await transactWrite(items);
+  }
+}
+
+/** Raises the user's max event duration (never lowers it); safe to call concurrently. */
+export async function raiseMaxDuration(username: string, duration: number): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.dataMeta(username),
+        UpdateExpression: 'SET maxDuration = :d',
+        ConditionExpression: 'attribute_not_exists(maxDuration) OR maxDuration < :d',
+        ExpressionAttributeValues: { ':d': duration },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+  }
+}
