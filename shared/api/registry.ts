@@ -14,6 +14,9 @@ import { login, logout } from './methods/auth';
 import { accountGet, accountUpdate, changePassword } from './methods/account';
 import { callBatch, getAccessInfo } from './methods/utility';
 import { systemCreateUser, systemGetUserInfo } from './methods/system';
+import { eventsCreate, eventsDelete, eventsGet, eventsGetOne, eventsUpdate } from './methods/events';
+import { streamsCreate, streamsDelete, streamsGet, streamsUpdate } from './methods/streams';
+import { accessesCheckApp, accessesCreate, accessesDelete, accessesGet, accessesUpdate } from './methods/accesses';
 
 /**
  * Every API method, declared once (ARCHITECTURE §3). The CDK stack makes one Lambda and
@@ -40,6 +43,20 @@ export const METHODS: readonly MethodDef[] = [
   changePassword,
   systemCreateUser,
   systemGetUserInfo,
+  eventsGet,
+  eventsGetOne,
+  eventsCreate,
+  eventsUpdate,
+  eventsDelete,
+  streamsGet,
+  streamsCreate,
+  streamsUpdate,
+  streamsDelete,
+  accessesGet,
+  accessesCreate,
+  accessesUpdate,
+  accessesDelete,
+  accessesCheckApp,
 ];
 
 const byId = new Map(METHODS.map((m) => [m.id, m]));

@@ -114,15 +114,26 @@ export function mergeClientData(
  */
 export function eventForApi(event: StoredEvent & { tags?: string[] }): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(event)) {
-    if (v === undefined || v === null) continue;
-    if (k === 'trashed' && v !== true) continue;
-    out[k] = v;
-  }
+  const put = (key: string, value: unknown) => {
+    if (value !== undefined && value !== null) out[key] = value;
+  };
+  put('id', event.id);
+  put('streamIds', event.streamIds);
+  put('streamId', event.streamIds[0]);
+  put('time', event.time);
   if (event.duration === null) out.duration = null;
-  if (event.duration === 0) delete out.duration;
-  out.streamId = event.streamIds[0];
-  out.tags = event.tags ?? [];
+  else if (event.duration !== 0) put('duration', event.duration);
+  put('type', event.type);
+  put('content', event.content);
+  put('description', event.description);
+  put('tags', event.tags ?? []);
+  put('clientData', event.clientData);
+  if (event.trashed === true) out.trashed = true;
+  put('attachments', event.attachments);
+  put('created', event.created);
+  put('createdBy', event.createdBy);
+  put('modified', event.modified);
+  put('modifiedBy', event.modifiedBy);
   return out;
 }
 

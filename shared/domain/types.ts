@@ -8,6 +8,10 @@ export interface Permission {
   feature?: string;
   setting?: string;
   defaultName?: string;
+  /** Accepted at creation and stripped (spec §2.4). */
+  name?: string;
+  /** v1 legacy tag permission (deprecated, not enforced). */
+  tag?: string;
 }
 
 export interface Access {

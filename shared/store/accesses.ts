@@ -47,8 +47,7 @@ export async function findAccessByName(
   return token === undefined ? undefined : getAccessByToken(username, token);
 }
 
-/** All live accesses of a user (a user has tens of them, not millions). */
-export async function listAccesses(username: string): Promise<Access[]> {
+async function listByPrefix(username: string, prefix: string): Promise<Access[]> {
   const accesses: Access[] = [];
   let start: Record<string, unknown> | undefined;
   do {
@@ -56,7 +55,7 @@ export async function listAccesses(username: string): Promise<Access[]> {
       new QueryCommand({
         TableName: table(),
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.accessPrefix },
+        ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': prefix },
         ExclusiveStartKey: start,
         ConsistentRead: true,
       }),
@@ -65,6 +64,39 @@ export async function listAccesses(username: string): Promise<Access[]> {
     start = out.LastEvaluatedKey;
   } while (start);
   return accesses;
+}
+
+/** All live accesses of a user (a user has tens of them, not millions). */
+export const listAccesses = (username: string) => listByPrefix(username, keys.accessPrefix);
+
+/** Deleted accesses, kept for `accessDeletions` (spec §2.4). */
+export const listAccessDeletions = (username: string) => listByPrefix(username, keys.accessDeletionPrefix);
+
+/**
+ * Deletes accesses (soft: each is kept as a deletion record): its token stops working and
+ * its token and (type, name, deviceName) become free again. One transaction per access.
+ */
+export async function deleteAccesses(username: string, accesses: Access[], now: number): Promise<void> {
+  for (const access of accesses) {
+    await transactWrite([
+      { Delete: { TableName: undefined, Key: keys.accessByToken(username, access.token) } },
+      { Delete: { TableName: undefined, Key: keys.accessById(username, access.id) } },
+      {
+        Delete: {
+          TableName: undefined,
+          Key: keys.accessUniqueName(username, access.type, access.name, access.deviceName),
+          ConditionExpression: 'attribute_not_exists(pk) OR accessId = :id',
+          ExpressionAttributeValues: { ':id': access.id },
+        },
+      },
+      {
+        Put: {
+          TableName: undefined,
+          Item: { ...keys.accessDeletion(username, access.id), ...access, deleted: now },
+        },
+      },
+    ]);
+  }
 }
 
 /**

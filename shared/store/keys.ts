@@ -9,6 +9,8 @@ export const keys = {
     sk: `ACCESSKEY#${type}#${name}#${deviceName ?? ''}`,
   }),
   accessPrefix: 'ACCESS#',
+  accessDeletion: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `ACCESSDEL#${id}` }),
+  accessDeletionPrefix: 'ACCESSDEL#',
   /** Live (and trashed) streams of a user, and `STREAM#` itself: the user's data meta item. */
   stream: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `STREAM#${id}` }),
   streamPrefix: 'STREAM#',

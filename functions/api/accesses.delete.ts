@@ -1,0 +1,4 @@
+import { httpHandler } from '../../shared/http/handler';
+import { accessesDelete } from '../../shared/api/methods/accesses';
+
+export const handler = httpHandler(accessesDelete);
