@@ -17,6 +17,8 @@ export const getAccessInfo = defineMethod({
   },
 });
 
+const MAX_BATCH_ARRAY_ITEMS = 100_000; // Pryv's cap on non-streamed array results
+
 interface BatchCall {
   method: string;
   params: unknown;
@@ -53,7 +55,12 @@ export const callBatch = defineMethod<BatchCall[]>({
       const method = findMethod(call.method);
       try {
         if (!method || !isBatchable(method)) throw errors.invalidMethod(call.method);
-        results.push(await runMethod(method, ctx, call.params, { coerce: false }));
+        const result = await runMethod(method, ctx, call.params, { coerce: false });
+        // Not streamed here: an array answer is capped (spec §2.1).
+        if (Object.values(result).some((v) => Array.isArray(v) && v.length > MAX_BATCH_ARRAY_ITEMS)) {
+          throw errors.tooManyResults(MAX_BATCH_ARRAY_ITEMS);
+        }
+        results.push(result);
       } catch (err) {
         results.push({ error: asPryvError(err, ctx).toJSON() });
       }
