@@ -45,6 +45,19 @@ export interface Config {
   adminKeySecretArn?: string;
   /** Largest JSON body accepted (API Gateway itself caps at 10 MB). */
   maxJsonBodyBytes: number;
+  /** Largest attachment file (Pryv `uploads.maxSizeMb`, 50 MB by default). */
+  uploadMaxBytes: number;
+  /**
+   * Largest file that travels through API Gateway and Lambda (their 6 MB payload cap,
+   * base64 included); bigger files go through presigned S3 URLs.
+   */
+  directTransferMaxBytes: number;
+  /** Lifetime of presigned S3 URLs. */
+  presignTtlS: number;
+  /** Secret of attachment read tokens, given directly (local) … */
+  filesReadTokenSecret?: string;
+  /** … or from Secrets Manager (AWS). */
+  filesReadTokenSecretArn?: string;
 }
 
 function list(value: string | undefined): string[] | undefined {
@@ -81,6 +94,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminKey: env.ADMIN_KEY || undefined,
     adminKeySecretArn: env.ADMIN_KEY_SECRET_ARN || undefined,
     maxJsonBodyBytes: Number(env.MAX_JSON_BODY_BYTES ?? 10 * 1024 * 1024),
+    uploadMaxBytes: Number(env.UPLOAD_MAX_BYTES ?? 50 * 1024 * 1024),
+    directTransferMaxBytes: Number(env.DIRECT_TRANSFER_MAX_BYTES ?? 4 * 1024 * 1024),
+    presignTtlS: Number(env.PRESIGN_TTL_S ?? 300),
+    filesReadTokenSecret: env.FILES_READ_TOKEN_SECRET || undefined,
+    filesReadTokenSecretArn: env.FILES_READ_TOKEN_SECRET_ARN || undefined,
   };
 }
 

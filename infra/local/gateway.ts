@@ -13,6 +13,7 @@ import { log } from '../../shared/log';
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024; // API Gateway HTTP API payload limit
+const LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024; // synchronous Lambda invocation: request and response
 const LAMBDA_TIMEOUT_MS = 29_000; // API Gateway's integration timeout
 const TEXT_TYPES = /^(application\/(json|.*\+json|x-www-form-urlencoded|xml)|text\/)/i;
 
@@ -153,7 +154,20 @@ export async function startGateway(options: { port: number; host?: string }): Pr
       const handler = match?.route.target ?? notFound;
       const routeKey = match?.route.routeKey ?? '$default';
       const event = toEvent(req, body, url, routeKey, match?.pathParameters ?? {}, requestId);
-      send(res, await handler(event, fakeContext(requestId, routeKey)));
+      // Lambda refuses larger payloads both ways; API Gateway then answers 413 / 500.
+      if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_PAYLOAD_BYTES) {
+        res.writeHead(413, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Request Entity Too Large' }));
+        return;
+      }
+      const result = await handler(event, fakeContext(requestId, routeKey));
+      if (Buffer.byteLength(JSON.stringify(result)) > LAMBDA_PAYLOAD_BYTES) {
+        log.error('gateway: Lambda response over 6 MB', { requestId, routeKey });
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Internal Server Error' }));
+        return;
+      }
+      send(res, result);
     } catch (err) {
       log.error('gateway: handler failed', { err, requestId });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });

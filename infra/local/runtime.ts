@@ -37,10 +37,10 @@ export interface LocalRuntime {
 const TABLE_NAME = 'pryv-main';
 const BUCKET_NAME = 'pryv-attachments';
 
-/** The admin key: given, or kept in `{dataDir}/admin-key` (generated on first start). */
-function resolveAdminKey(given: string | undefined, dataDir: string | undefined): { key: string; generated: boolean } {
+/** A secret: given, or kept in `{dataDir}/{name}` (generated on first start). */
+function resolveSecret(name: string, given: string | undefined, dataDir: string | undefined): { key: string; generated: boolean } {
   if (given) return { key: given, generated: false };
-  const file = dataDir ? join(dataDir, 'admin-key') : undefined;
+  const file = dataDir ? join(dataDir, name) : undefined;
   if (file && existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), generated: true };
   const key = randomBytes(24).toString('base64url');
   if (file) writeFileSync(file, `${key}\n`, { mode: 0o600 });
@@ -58,7 +58,8 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
   const apiPort = options.port === 0 ? await freePort() : options.port;
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const admin = resolveAdminKey(options.adminKey, dataDir);
+  const admin = resolveSecret('admin-key', options.adminKey, dataDir);
+  const filesSecret = resolveSecret('files-read-token-secret', process.env.FILES_READ_TOKEN_SECRET, dataDir);
 
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -87,6 +88,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       DYNAMODB_ENDPOINT: dynamodb.endpoint,
       S3_ENDPOINT: s3.endpoint,
       ADMIN_KEY: admin.key,
+      FILES_READ_TOKEN_SECRET: filesSecret.key,
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
       ...options.env,
     });

@@ -5,7 +5,7 @@ import { errors, PryvError } from '../errors';
 import { config } from '../config';
 import { getAccessByToken, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
-import { adminKey } from '../domain/admin-key';
+import { adminKey } from '../domain/secrets';
 import { log } from '../log';
 
 export function newContext(methodId: string, request: RequestInfo): MethodContext {

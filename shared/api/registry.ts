@@ -16,6 +16,13 @@ import { callBatch, getAccessInfo } from './methods/utility';
 import { systemCreateUser, systemGetUserInfo } from './methods/system';
 import { eventsCreate, eventsDelete, eventsGet, eventsGetOne, eventsUpdate } from './methods/events';
 import { streamsCreate, streamsDelete, streamsGet, streamsUpdate } from './methods/streams';
+import {
+  eventsAddAttachment,
+  eventsConfirmAttachmentUpload,
+  eventsCreateAttachmentUpload,
+  eventsDeleteAttachment,
+  eventsGetAttachment,
+} from './methods/attachments';
 import { accessesCheckApp, accessesCreate, accessesDelete, accessesGet, accessesUpdate } from './methods/accesses';
 
 /**
@@ -48,6 +55,11 @@ export const METHODS: readonly MethodDef[] = [
   eventsCreate,
   eventsUpdate,
   eventsDelete,
+  eventsAddAttachment,
+  eventsGetAttachment,
+  eventsDeleteAttachment,
+  eventsCreateAttachmentUpload,
+  eventsConfirmAttachmentUpload,
   streamsGet,
   streamsCreate,
   streamsUpdate,

@@ -1,5 +1,6 @@
 import type { Access, AccessType } from '../domain/types';
 import type { Config } from '../config';
+import type { UploadedFile } from '../http/multipart';
 
 export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -27,6 +28,8 @@ export interface RequestInfo {
   token?: string;
   callerId?: string;
   requestId?: string;
+  /** Files of a multipart request (attachments). */
+  files?: UploadedFile[];
 }
 
 /** What a method implementation may set on the HTTP answer besides its body. */
@@ -34,6 +37,8 @@ export interface ResponseExtras {
   status?: number;
   headers: Record<string, string>;
   cookies: string[];
+  /** A non-JSON answer (file downloads): sent as is instead of the JSON envelope. */
+  raw?: Buffer;
 }
 
 export interface MethodContext {

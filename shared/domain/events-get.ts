@@ -98,7 +98,10 @@ export async function getEvents(
   const hasTo = params.toTime !== undefined;
   const to = hasTo ? params.toTime! : hasFrom ? now : Infinity;
   const from = hasFrom ? params.fromTime! : hasTo ? to - DEFAULT_SPAN_S : -Infinity;
-  const limit = params.limit ?? (hasFrom || hasTo ? undefined : DEFAULT_LIMIT);
+  // A lower bound applies whenever one of the two is given (only toTime: one day before it).
+  const bounded = hasFrom || hasTo;
+  // limit 0 means no limit, as in Pryv (MongoDB's `limit(0)`), not "one event".
+  const limit = params.limit === 0 ? undefined : params.limit ?? (bounded ? undefined : DEFAULT_LIMIT);
   const skip = params.skip ?? 0;
   const ascending = params.sortAscending === true;
 
@@ -109,7 +112,7 @@ export async function getEvents(
     if (params.tags && !(e as { tags?: string[] }).tags?.some((t) => params.tags!.includes(t))) return false;
     if (params.running === true && e.duration !== null) return false;
     if (e.time > to) return false;
-    if (hasFrom && endTime(e) < from) return false;
+    if (bounded && endTime(e) < from) return false;
     return true;
   };
 
@@ -129,8 +132,8 @@ export async function getEvents(
   const sources = planSources(queries, data.tree, states);
   if (sources.length === 0) return { events: [] };
   // A period event overlapping `from` began at most maxDuration before it; running ones may be older.
-  const lower = hasFrom ? from - data.meta.maxDuration : -Infinity;
-  const extra = hasFrom ? (await readRunning(u, stats)).filter((e) => e.time < lower) : undefined;
+  const lower = bounded ? from - data.meta.maxDuration : -Infinity;
+  const extra = bounded ? (await readRunning(u, stats)).filter((e) => e.time < lower) : undefined;
   const events: StoredEvent[] = [];
   let seen = 0;
   for await (const event of readByTime(

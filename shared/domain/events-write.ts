@@ -20,8 +20,21 @@ import {
   type IndexPlacement,
 } from '../store/events';
 import { deleteStreams, raiseMaxDuration } from '../store/streams';
+import { deleteFile, deletePrefix, eventFilesPrefix, fileKey, putFile } from '../store/files';
+import type { UploadedFile } from '../http/multipart';
+import type { Attachment } from './events-types';
+import { createHash } from 'node:crypto';
 
-const MAX_STALE_RETRIES = 5; // concurrent writers of one event: re-read, re-apply, retry
+/**
+ * Concurrent writers of one item: re-read, re-apply, retry. Every lost round means another
+ * writer committed, so N concurrent writers need up to N − 1 retries; the jittered pause
+ * keeps the same writer from losing every round.
+ */
+export const MAX_STALE_RETRIES = 20;
+export function staleBackoff(attempt: number): Promise<void> {
+  const ms = Math.random() * 10 * 2 ** Math.min(attempt, 4);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 export const SERIES_PREFIX = 'series:';
 
 /** Where an event is indexed: its streams, and their ancestors for subtree reads. */
@@ -52,7 +65,7 @@ async function validateContent(type: string, content: unknown): Promise<void> {
 const keepHistory = () => process.env.KEEP_EVENT_HISTORY !== 'false';
 
 /** `events.create` after parameter validation (spec §2.2.3 order of checks). */
-export async function createEventFrom(ctx: MethodContext, input: EventInput): Promise<StoredEvent> {
+export async function createEventFrom(ctx: MethodContext, input: EventInput, files: UploadedFile[] = []): Promise<StoredEvent> {
   const streamIds = resolveStreamIds(input, true)!;
   if (input.id !== undefined && !isValidEventId(input.id)) {
     throw errors.invalidParametersFormat("The parameters' format is invalid.", [
@@ -88,7 +101,18 @@ export async function createEventFrom(ctx: MethodContext, input: EventInput): Pr
   if (typeof event.duration === 'number' && event.duration > data.meta.maxDuration) {
     await raiseMaxDuration(ctx.username!, event.duration);
   }
-  const outcome = await createEvent(ctx.username!, event, placementFor(data.tree, streamIds));
+  const placement = placementFor(data.tree, streamIds);
+  // Files first, event second: a failed write removes the files, so nothing is left half-done.
+  const uploaded = files.length > 0 ? await storeUploadedFiles(ctx, event.id, files) : undefined;
+  if (uploaded) event.attachments = uploaded.attachments;
+  let outcome;
+  try {
+    outcome = await createEvent(ctx.username!, event, placement);
+  } catch (err) {
+    await uploaded?.cleanUp();
+    throw err;
+  }
+  if (outcome !== 'ok') await uploaded?.cleanUp();
   if (outcome === 'exists') throw errors.itemAlreadyExists('event', { id: event.id });
   if (outcome === 'streams-gone') throw errors.unknownReferencedResource('stream(s)', { streamIds });
   return event;
@@ -110,7 +134,7 @@ export async function updateEventWith(
   ctx: MethodContext,
   id: string,
   changes: EventChanges,
-  options: { data?: UserData; skipPermission?: boolean } = {},
+  options: { data?: UserData; skipPermission?: boolean; allowTrashedStreams?: boolean } = {},
 ): Promise<StoredEvent> {
   for (let attempt = 0; ; attempt++) {
     const head = await loadEvent(ctx, id);
@@ -123,7 +147,8 @@ export async function updateEventWith(
     }
     const missing = streamIds.filter((s) => !data.tree.has(s));
     if (missing.length > 0) throw errors.unknownReferencedResource('stream(s)', { streamIds: missing });
-    checkStreams(data.tree, added);
+    // streams.delete merging into a trashed parent moves events there (as Pryv does).
+    if (!options.allowTrashedStreams) checkStreams(data.tree, added);
 
     const next: StoredEvent & { tags?: string[] } = { ...current, streamIds };
     if (changes.time !== undefined) next.time = changes.time;
@@ -169,11 +194,12 @@ export async function updateEventWith(
     }
     const outcome = await updateEvent(ctx.username!, head, next, placementFor(data.tree, streamIds), {
       keepHistory: keepHistory(),
-      liveStreams: added,
+      liveStreams: options.allowTrashedStreams ? [] : added,
     });
     if (outcome === 'ok') return next;
     if (outcome === 'streams-gone') throw errors.unknownReferencedResource('stream(s)', { streamIds: added });
     if (attempt >= MAX_STALE_RETRIES) throw errors.invalidOperation('The event is being changed by another request; retry.');
+    await staleBackoff(attempt);
   }
 }
 
@@ -182,8 +208,12 @@ export async function deleteEventForGood(ctx: MethodContext, id: string): Promis
   for (let attempt = 0; ; attempt++) {
     const head = await loadEvent(ctx, id);
     const outcome = await deleteEvent(ctx.username!, head, ctx.now);
-    if (outcome === 'ok') return;
+    if (outcome === 'ok') {
+      if (head.attachments?.length) await deletePrefix(eventFilesPrefix(ctx.username!, id));
+      return;
+    }
     if (attempt >= MAX_STALE_RETRIES) throw errors.invalidOperation('The event is being changed by another request; retry.');
+    await staleBackoff(attempt);
   }
 }
 
@@ -202,6 +232,7 @@ export async function reindexStreamEvents(u: string, tree: StreamTree, streamIds
       const event = eventFromHead(head);
       const outcome = await updateEvent(u, head, event, placementFor(tree, event.streamIds), { keepHistory: false, liveStreams: [] });
       if (outcome === 'ok') break;
+      await staleBackoff(attempt);
     }
   }
 }
@@ -240,15 +271,83 @@ export async function removeStreamsFromEvents(
     const remaining = head.streamIds.filter((s) => !gone.has(s));
     if (merge) {
       const streamIds = remaining.includes(parentId!) ? remaining : [...remaining, parentId!];
-      await updateEventWith(ctx, id, { streamIds }, { data, skipPermission: true });
+      await updateEventWith(ctx, id, { streamIds }, { data, skipPermission: true, allowTrashedStreams: true });
       updated.push({ id, action: 'mergedToParent' });
     } else if (remaining.length === 0) {
       await deleteEventForGood(ctx, id);
       updated.push({ id, action: 'deleted' });
     } else {
-      await updateEventWith(ctx, id, { streamIds: remaining }, { data, skipPermission: true });
+      await updateEventWith(ctx, id, { streamIds: remaining }, { data, skipPermission: true, allowTrashedStreams: true });
       updated.push({ id, action: 'updatedStreamIds' });
     }
   }
   return updated;
+}
+
+/**
+ * Stores uploaded files in S3 under the event. Checks every size before writing anything;
+ * `cleanUp` removes what was written (for the caller's failure path).
+ */
+export async function storeUploadedFiles(
+  ctx: MethodContext,
+  eventId: string,
+  files: UploadedFile[],
+): Promise<{ attachments: Attachment[]; cleanUp: () => Promise<void> }> {
+  const max = ctx.config.uploadMaxBytes;
+  if (files.some((f) => f.data.length > max)) throw errors.payloadTooLarge(max);
+  const attachments: Attachment[] = files.map((f) => ({
+    id: newId(),
+    fileName: f.fileName,
+    type: f.type,
+    size: f.data.length,
+    integrity: `sha256-${createHash('sha256').update(f.data).digest('base64')}`,
+  }));
+  const written: string[] = [];
+  const cleanUp = async () => {
+    await Promise.all(written.map((key) => deleteFile(key).catch(() => undefined)));
+  };
+  try {
+    for (const [i, file] of files.entries()) {
+      const key = fileKey(ctx.username!, eventId, attachments[i]!.id);
+      written.push(key);
+      await putFile(key, file.data, file.type);
+    }
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+  return { attachments, cleanUp };
+}
+
+/**
+ * Changes an event's attachment list (add or remove), conditionally on the version read
+ * like any update; `onFailure` undoes the S3 side when the event cannot be written.
+ */
+export async function changeAttachments(
+  ctx: MethodContext,
+  id: string,
+  change: (current: Attachment[]) => Attachment[],
+  options: { onFailure?: () => Promise<void> } = {},
+): Promise<StoredEvent> {
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const head = await loadEvent(ctx, id);
+      const current = eventFromHead(head);
+      const data = await loadUserData(ctx);
+      const next: StoredEvent = { ...current, modified: ctx.now > current.modified ? ctx.now : current.modified + 0.001, modifiedBy: author(ctx) };
+      const attachments = change(current.attachments ?? []);
+      if (attachments.length > 0) next.attachments = attachments;
+      else delete next.attachments;
+      const outcome = await updateEvent(ctx.username!, head, next, placementFor(data.tree, next.streamIds), {
+        keepHistory: keepHistory(),
+        liveStreams: [],
+      });
+      if (outcome === 'ok') return next;
+      if (attempt >= MAX_STALE_RETRIES) throw errors.invalidOperation('The event is being changed by another request; retry.');
+      await staleBackoff(attempt);
+    }
+  } catch (err) {
+    await options.onFailure?.();
+    throw err;
+  }
 }

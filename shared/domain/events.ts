@@ -1,5 +1,7 @@
 import type { StoredEvent } from './events-types';
+import type { Access } from './types';
 import { errors } from '../errors';
+import { attachmentsForReader } from './attachments';
 
 /** Event type syntax (spec §3.1, §8). */
 export const EVENT_TYPE_PATTERN = '^(series:)?[a-z0-9-]+/[a-z0-9-]+$';
@@ -112,7 +114,10 @@ export function mergeClientData(
  * The event as the API shows it (spec §3 output conventions): null fields omitted except
  * `duration: null` on running events, `trashed` only when true, v1 `streamId` and `tags`.
  */
-export function eventForApi(event: StoredEvent & { tags?: string[] }): Record<string, unknown> {
+export function eventForApi(
+  event: StoredEvent & { tags?: string[] },
+  reader?: { secret: string; access?: Pick<Access, 'id' | 'token'> },
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const put = (key: string, value: unknown) => {
     if (value !== undefined && value !== null) out[key] = value;
@@ -129,7 +134,7 @@ export function eventForApi(event: StoredEvent & { tags?: string[] }): Record<st
   put('tags', event.tags ?? []);
   put('clientData', event.clientData);
   if (event.trashed === true) out.trashed = true;
-  put('attachments', event.attachments);
+  put('attachments', reader ? attachmentsForReader(event.attachments, reader.secret, reader.access) : event.attachments);
   put('created', event.created);
   put('createdBy', event.createdBy);
   put('modified', event.modified);

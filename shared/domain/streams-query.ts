@@ -155,11 +155,12 @@ function dedupe(ids: Iterable<string>): string[] {
  * - `*`: for a personal access or a readable `*` permission, every root of the tree; else
  *   the access's readable roots ({@link AccessPermissions.readableRoots}); each is then expanded.
  * - Expansion: an id is replaced by its subtree, or by itself alone with a trailing `!`.
- *   With state `default`, expansion of `any` and `all` does not descend into trashed
- *   streams: an explicitly named stream is kept even if it (or an ancestor) is trashed —
- *   only the trashed streams *below* it are dropped with their subtrees — while roots
- *   implied by `*` are dropped when trashed (or below a trashed stream), like in
- *   `streams.get`. States `trashed`/`all` expand everything. `not` is always fully expanded.
+ *   With state `default`, trashed streams and their subtrees are excluded from the
+ *   expansion of `any` and `all` (spec §2.2.1): a named stream that is trashed, or below a
+ *   trashed stream, expands to nothing (it still has to exist and be readable); trashed
+ *   streams below a named stream are dropped with their subtrees; roots implied by `*` are
+ *   dropped likewise, as in `streams.get`. States `trashed`/`all` expand everything. `not`
+ *   is always fully expanded.
  * - `all`/`not` ids are not permission-checked; an unknown id there is not an error: it
  *   stands for itself (no descendants), so an unknown `all` id makes the query match
  *   only events carrying that id, an unknown `not` id excludes only such events.
@@ -199,9 +200,14 @@ export function expandStreamsQueries(
 
   const prune = options.state === 'default';
 
-  /** Subtree of `id` (or just `id` with `!`); when pruning, trashed streams below it are skipped. */
+  /**
+   * Subtree of `id` (or just `id` with `!`). When pruning, trashed streams are skipped with
+   * their subtrees: a named stream that is trashed, or below a trashed stream, expands to
+   * nothing (spec §2.2.1; v1 intersects the query with the non-trashed tree).
+   */
   const expand = (id: string, pruneTrashed: boolean): string[] => {
     const base = baseId(id);
+    if (pruneTrashed && tree.has(base) && tree.isTrashed(base)) return [];
     if (id.endsWith('!') || !tree.has(base)) return [base];
     if (!pruneTrashed) return tree.subtree(base);
     const out: string[] = [];

@@ -1,6 +1,6 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { MethodContext, MethodDef } from '../api/types';
+import type { MethodContext, MethodDef, RequestInfo } from '../api/types';
 import { asPryvError, authenticate, flushUsage, newContext, runMethod } from '../api/execute';
 import { RegisterError } from '../errors';
 import { requestFromEvent } from './request';
@@ -10,7 +10,7 @@ type Event = APIGatewayProxyEventV2;
 type Result = APIGatewayProxyStructuredResultV2;
 
 /** Default HTTP → params: query for reads and deletions, body for writes, plus path ids. */
-export function defaultHttpParams(method: MethodDef, request: ReturnType<typeof requestFromEvent>): unknown {
+export function defaultHttpParams(method: MethodDef, request: RequestInfo): unknown {
   if (method.httpParams) return method.httpParams(request);
   const { username: _u, ...pathIds } = request.pathParams;
   const source = request.verb === 'GET' || request.verb === 'DELETE' ? request.query : request.body;
@@ -45,13 +45,21 @@ async function serve(method: MethodDef, event: Event): Promise<Result> {
   if (event.requestContext?.http?.method === 'OPTIONS') return { statusCode: 200, body: '' };
   let ctx: MethodContext | undefined;
   try {
-    const request = requestFromEvent(event);
+    const request = await requestFromEvent(event);
     ctx = newContext(method.id, request);
     await authenticate(method, ctx);
     const params = defaultHttpParams(method, request);
     const coerce = request.verb === 'GET' || request.verb === 'DELETE';
     const result = await runMethod(method, ctx, params, { coerce });
     await flushUsage(ctx);
+    if (ctx.response.raw) {
+      return {
+        statusCode: ctx.response.status ?? 200,
+        headers: ctx.response.headers,
+        body: ctx.response.raw.toString('base64'),
+        isBase64Encoded: true,
+      };
+    }
     return jsonResponse(ctx.response.status ?? method.status ?? 200, result, ctx.response.headers, ctx.response.cookies);
   } catch (err) {
     return errorResponse(err, ctx);

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { RequestInfo } from '../api/types';
 import { errors } from '../errors';
 import { config } from '../config';
+import { parseMultipart } from './multipart';
 
 /**
  * Query string → params. Repeated keys (and `key[]`) become arrays; API Gateway's own
@@ -50,6 +51,25 @@ function headerMap(event: APIGatewayProxyEventV2): Record<string, string> {
   return headers;
 }
 
+/**
+ * A multipart body (events with attachments, spec §1.4): exactly one non-file part, holding
+ * the JSON, plus the files.
+ */
+async function parseMultipartBody(event: APIGatewayProxyEventV2, contentType: string): Promise<Pick<RequestInfo, 'body' | 'files'>> {
+  const raw = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
+  const { fields, files } = await parseMultipart(raw, contentType, { fileBytes: config().uploadMaxBytes });
+  if (fields.length > 1) throw errors.invalidRequestStructure('A multipart request may hold only one non-file part (the JSON).');
+  let body: unknown;
+  if (fields.length === 1) {
+    try {
+      body = JSON.parse(fields[0]!.value);
+    } catch {
+      throw errors.invalidRequestStructure(`The "${fields[0]!.name}" part is not valid JSON.`);
+    }
+  }
+  return { body, files };
+}
+
 function parseBody(event: APIGatewayProxyEventV2, contentType: string): unknown {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
@@ -66,17 +86,16 @@ function parseBody(event: APIGatewayProxyEventV2, contentType: string): unknown 
       throw errors.invalidRequestStructure('The request body is not valid JSON.');
     }
   }
-  if (type === 'multipart/form-data') {
-    throw errors.unsupportedContentType(type); // attachments: not served yet
-  }
   throw errors.unsupportedContentType(type);
 }
 
 /** API Gateway HTTP API (payload v2) event → RequestInfo. Throws Pryv errors for bad input. */
-export function requestFromEvent(event: APIGatewayProxyEventV2): RequestInfo {
+export async function requestFromEvent(event: APIGatewayProxyEventV2): Promise<RequestInfo> {
   const headers = headerMap(event);
   const query = parseQuery(event.rawQueryString);
-  let body = parseBody(event, headers['content-type'] ?? '');
+  const contentType = headers['content-type'] ?? '';
+  const multipart = contentType.toLowerCase().startsWith('multipart/form-data') ? await parseMultipartBody(event, contentType) : undefined;
+  let body = multipart ? multipart.body : parseBody(event, contentType);
   let formToken: string | undefined;
   // HTML-form clients (spec §1.4): `_auth` carries the token, `_json` the real body.
   if (body && typeof body === 'object' && (headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
@@ -108,5 +127,6 @@ export function requestFromEvent(event: APIGatewayProxyEventV2): RequestInfo {
     token: token ?? formToken,
     callerId,
     requestId: event.requestContext?.requestId,
+    ...(multipart ? { files: multipart.files } : {}),
   };
 }

@@ -8,6 +8,16 @@ import type { Access } from '../domain/types';
 
 const table = () => config().tableName;
 
+/**
+ * The (type, name, deviceName) claim key. `#` separates the parts of the sort key, so `#`
+ * (and `%`, the escape character) inside a name or device name are escaped: otherwise
+ * ("x#", "y") and ("x", "#y") would share one claim. Names without them keep their key.
+ */
+function uniqueNameKey(username: string, type: string, name: string, deviceName?: string | null) {
+  const escape = (s: string) => s.replace(/%/g, '%25').replace(/#/g, '%23');
+  return keys.accessUniqueName(username, type, escape(name), deviceName ? escape(deviceName) : deviceName);
+}
+
 function strip(item: Record<string, unknown>): Access {
   const { pk: _pk, sk: _sk, ...access } = item;
   return access as unknown as Access;
@@ -39,7 +49,7 @@ export async function findAccessByName(
   const out = await dynamo().send(
     new GetCommand({
       TableName: table(),
-      Key: keys.accessUniqueName(username, type, name, deviceName),
+      Key: uniqueNameKey(username, type, name, deviceName),
       ConsistentRead: true,
     }),
   );
@@ -78,24 +88,31 @@ export const listAccessDeletions = (username: string) => listByPrefix(username, 
  */
 export async function deleteAccesses(username: string, accesses: Access[], now: number): Promise<void> {
   for (const access of accesses) {
-    await transactWrite([
+    const claim: TransactItem = {
+      Delete: {
+        TableName: undefined,
+        Key: uniqueNameKey(username, access.type, access.name, access.deviceName),
+        ConditionExpression: 'attribute_not_exists(pk) OR accessId = :id',
+        ExpressionAttributeValues: { ':id': access.id },
+      },
+    };
+    const items = (withClaim: boolean): TransactItem[] => [
       { Delete: { TableName: undefined, Key: keys.accessByToken(username, access.token) } },
       { Delete: { TableName: undefined, Key: keys.accessById(username, access.id) } },
-      {
-        Delete: {
-          TableName: undefined,
-          Key: keys.accessUniqueName(username, access.type, access.name, access.deviceName),
-          ConditionExpression: 'attribute_not_exists(pk) OR accessId = :id',
-          ExpressionAttributeValues: { ':id': access.id },
-        },
-      },
       {
         Put: {
           TableName: undefined,
           Item: { ...keys.accessDeletion(username, access.id), ...access, deleted: now },
         },
       },
-    ]);
+      ...(withClaim ? [claim] : []),
+    ];
+    // The claim belongs to another access (it was taken over): that one keeps it, this one goes anyway.
+    const failed = await transactWrite(items(true));
+    if (failed.length > 0) {
+      const retry = await transactWrite(items(false));
+      if (retry.length > 0) throw new Error(`access ${access.id} could not be deleted`);
+    }
   }
 }
 
@@ -123,7 +140,7 @@ export function createAccessItems(username: string, access: Access): TransactIte
       Put: {
         TableName: undefined,
         Item: {
-          ...keys.accessUniqueName(username, access.type, access.name, access.deviceName),
+          ...uniqueNameKey(username, access.type, access.name, access.deviceName),
           token: access.token,
           accessId: access.id,
         },
@@ -163,7 +180,7 @@ export async function replaceAccessToken(username: string, access: Access, repla
       Put: {
         TableName: undefined,
         Item: {
-          ...keys.accessUniqueName(username, replacement.type, replacement.name, replacement.deviceName),
+          ...uniqueNameKey(username, replacement.type, replacement.name, replacement.deviceName),
           token: replacement.token,
           accessId: replacement.id,
         },

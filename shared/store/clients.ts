@@ -8,6 +8,7 @@ import { config } from '../config';
  * any static credentials do: DynamoDB Local and s3rver accept them.
  */
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }; // the only pair s3rver knows
 
 let ddb: DynamoDBDocumentClient | undefined;
 let s3: S3Client | undefined;
@@ -20,7 +21,10 @@ export function dynamo(): DynamoDBDocumentClient {
       ...(c.dynamodbEndpoint ? { endpoint: c.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
     });
     ddb = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+      // Event times and durations are any JSON number (running events end at 9.9e125):
+      // past 2^53 they are floats to us as to DynamoDB, not integers losing precision.
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false, allowImpreciseNumbers: true },
+      unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
     });
   }
   return ddb;
@@ -31,7 +35,11 @@ export function s3Client(): S3Client {
     const c = config();
     s3 = new S3Client({
       region: c.region,
-      ...(c.s3Endpoint ? { endpoint: c.s3Endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS } : {}),
+      // Checksums only where S3 requires them: presigned URLs stay plain (clients PUT with
+      // curl), and s3rver does not speak the newer streaming-checksum encoding.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      ...(c.s3Endpoint ? { endpoint: c.s3Endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS } : {}),
     });
   }
   return s3;

@@ -335,7 +335,10 @@ const compare = (a: StoredEvent, b: StoredEvent) => a.time - b.time || (a.id < b
 export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadStats): AsyncGenerator<StoredEvent> {
   let kept = 0;
   const pageSize = () => (read.want === undefined ? PAGE_MAX : read.want - kept + 1);
-  const cursors: Array<RangeCursor | ListCursor> = read.sources.map((s) => {
+  // An empty range (from > to: e.g. fromTime after toTime) reads nothing; DynamoDB refuses
+  // BETWEEN with bounds in that order. Only the events given in memory remain.
+  const sources = read.range.from <= read.range.to ? read.sources : [];
+  const cursors: Array<RangeCursor | ListCursor> = sources.map((s) => {
     const lower = `${s.kind}#${encodeNumber(read.range.from)}#`;
     const upper = `${s.kind}#${encodeNumber(read.range.to)}#\uffff`;
     return new RangeCursor(

@@ -12,8 +12,6 @@ const table = () => config().tableName;
 export interface DataMeta {
   /** Longest finite event duration ever stored: how far before `fromTime` a period may start. */
   maxDuration: number;
-  /** Bumped on every stream change (cache validation). */
-  streamsVersion: number;
 }
 
 function strip<T>(item: Record<string, unknown>): T {
@@ -24,7 +22,7 @@ function strip<T>(item: Record<string, unknown>): T {
 /** The whole stream tree of a user and its data meta: one Query. */
 export async function loadStreams(username: string): Promise<{ streams: StoredStream[]; meta: DataMeta }> {
   const streams: StoredStream[] = [];
-  let meta: DataMeta = { maxDuration: 0, streamsVersion: 0 };
+  let meta: DataMeta = { maxDuration: 0 };
   let start: Record<string, unknown> | undefined;
   do {
     const out = await dynamo().send(
@@ -37,7 +35,7 @@ export async function loadStreams(username: string): Promise<{ streams: StoredSt
       }),
     );
     for (const item of out.Items ?? []) {
-      if (item.sk === keys.streamPrefix) meta = { maxDuration: item.maxDuration ?? 0, streamsVersion: item.streamsVersion ?? 0 };
+      if (item.sk === keys.streamPrefix) meta = { maxDuration: item.maxDuration ?? 0 };
       else streams.push(strip<StoredStream>(item));
     }
     start = out.LastEvaluatedKey;
@@ -66,14 +64,6 @@ export async function listStreamDeletions(username: string, since: number): Prom
   return out.sort((a, b) => a.deleted - b.deleted);
 }
 
-const bumpVersion = (username: string): TransactItem => ({
-  Update: {
-    TableName: undefined,
-    Key: keys.dataMeta(username),
-    UpdateExpression: 'ADD streamsVersion :one',
-    ExpressionAttributeValues: { ':one': 1 },
-  },
-});
 
 /** The parent must exist and not be trashed when the write commits. */
 const parentLive = (username: string, parentId: string): TransactItem => ({
@@ -98,7 +88,6 @@ export async function createStream(username: string, stream: StoredStream): Prom
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
-    bumpVersion(username),
   ];
   if (stream.parentId) items.push(parentLive(username, stream.parentId));
   const failed = await transactWrite(items);
@@ -111,8 +100,17 @@ export async function createStream(username: string, stream: StoredStream): Prom
 /**
  * Replaces a stream with its updated version if nobody changed it since it was read
  * (`modified` as version), moving its name claim when the name or the parent changes.
+ * On a move, `newAncestors` (the target parent first, then its ancestors, as read) must be
+ * unchanged at commit and the parent untrashed: otherwise two concurrent moves (a under b,
+ * b under a) could both commit and store a cycle. Any change there answers `stale`, so the
+ * caller re-reads the tree and checks again.
  */
-export async function updateStream(username: string, before: StoredStream, after: StoredStream): Promise<StreamWriteOutcome> {
+export async function updateStream(
+  username: string,
+  before: StoredStream,
+  after: StoredStream,
+  newAncestors: readonly StoredStream[] = [],
+): Promise<StreamWriteOutcome> {
   const items: TransactItem[] = [
     {
       Put: {
@@ -122,7 +120,6 @@ export async function updateStream(username: string, before: StoredStream, after
         ExpressionAttributeValues: { ':m': before.modified },
       },
     },
-    bumpVersion(username),
   ];
   const renamed = before.name !== after.name || before.parentId !== after.parentId;
   if (renamed) {
@@ -137,10 +134,27 @@ export async function updateStream(username: string, before: StoredStream, after
       { Delete: { TableName: undefined, Key: keys.streamName(username, before.parentId, before.name) } },
     );
   }
-  if (after.parentId && after.parentId !== before.parentId) items.push(parentLive(username, after.parentId));
+  const firstAncestor = items.length;
+  if (after.parentId && after.parentId !== before.parentId) {
+    newAncestors.forEach((ancestor, i) => {
+      items.push({
+        ConditionCheck: {
+          TableName: undefined,
+          Key: keys.stream(username, ancestor.id),
+          ConditionExpression:
+            i === 0
+              ? 'attribute_exists(pk) AND modified = :m AND (attribute_not_exists(trashed) OR trashed = :false)'
+              : 'attribute_exists(pk) AND modified = :m',
+          ExpressionAttributeValues: i === 0 ? { ':m': ancestor.modified, ':false': false } : { ':m': ancestor.modified },
+        },
+      });
+    });
+    if (newAncestors.length === 0) items.push(parentLive(username, after.parentId));
+  }
   const failed = await transactWrite(items);
   if (failed.includes(0)) return 'stale';
   if (renamed && failed.includes(2)) return 'name-taken';
+  if (failed.some((i) => i >= firstAncestor)) return newAncestors.length > 0 ? 'stale' : 'parent-gone';
   if (failed.length > 0) return 'parent-gone';
   return 'ok';
 }
@@ -152,7 +166,7 @@ export async function updateStream(username: string, before: StoredStream, after
 export async function deleteStreams(username: string, streams: StoredStream[], now: number): Promise<void> {
   const CHUNK = 30; // 3 items per stream, under the 100-item transaction limit
   for (let i = 0; i < streams.length; i += CHUNK) {
-    const items: TransactItem[] = [bumpVersion(username)];
+    const items: TransactItem[] = [];
     for (const s of streams.slice(i, i + CHUNK)) {
       items.push(
         { Delete: { TableName: undefined, Key: keys.stream(username, s.id) } },

@@ -124,17 +124,44 @@ describe('attachments bucket', () => {
   });
 });
 
+const adminSecret = () => ofType('AWS::SecretsManager::Secret').find(([id]) => id.startsWith('AdminKey'))!;
+const filesSecret = () => ofType('AWS::SecretsManager::Secret').find(([id]) => id.startsWith('FilesReadTokenSecret'))!;
+
+describe('attachment read-token secret', () => {
+  it('reaches exactly the event methods and callBatch, as an ARN', () => {
+    const [secretId] = filesSecret();
+    for (const method of METHODS) {
+      const env = methodFunction(method.id)[1].Properties.Environment.Variables;
+      const expected = method.id.startsWith('events.') || method.id === 'callBatch';
+      if (expected) expect(env.FILES_READ_TOKEN_SECRET_ARN, method.id).toEqual({ Ref: secretId });
+      else expect(env.FILES_READ_TOKEN_SECRET_ARN, method.id).toBeUndefined();
+      expect(Object.keys(env)).not.toContain('FILES_READ_TOKEN_SECRET');
+    }
+  });
+});
+
+describe('attachments bucket', () => {
+  it('expires unconfirmed presigned uploads and lets browsers PUT to presigned URLs', () => {
+    const [, bucket] = ofType('AWS::S3::Bucket')[0]!;
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Prefix: 'pending/', ExpirationInDays: 1, Status: 'Enabled' })]),
+    );
+    expect(bucket.Properties.CorsConfiguration.CorsRules[0].AllowedMethods).toEqual(expect.arrayContaining(['PUT', 'GET']));
+  });
+});
+
 describe('admin key', () => {
-  it('is a generated Secrets Manager secret, never a literal', () => {
+  it('is a generated Secrets Manager secret, never a literal (as is the read-token secret)', () => {
     const secrets = ofType('AWS::SecretsManager::Secret');
-    expect(secrets).toHaveLength(1);
-    const [, secret] = secrets[0]!;
-    expect(secret.Properties.GenerateSecretString).toMatchObject({ ExcludePunctuation: true });
-    expect(secret.Properties.SecretString).toBeUndefined();
+    expect(secrets.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AdminKey', 'FilesReadTokenSecret']);
+    for (const [, secret] of secrets) {
+      expect(secret.Properties.GenerateSecretString).toMatchObject({ ExcludePunctuation: true });
+      expect(secret.Properties.SecretString).toBeUndefined();
+    }
   });
 
   it('no function gets ADMIN_KEY; only admin methods get the secret ARN', () => {
-    const [secretId] = ofType('AWS::SecretsManager::Secret')[0]!;
+    const [secretId] = adminSecret();
     expect(ADMIN_METHOD_IDS).toEqual(expect.arrayContaining(['system.createUser', 'system.getUserInfo']));
     for (const [, fn] of functions()) {
       const env = fn.Properties.Environment.Variables as Record<string, unknown>;
@@ -149,7 +176,7 @@ describe('admin key', () => {
   });
 
   it('only the admin methods’ roles may read the secret', () => {
-    const [secretId] = ofType('AWS::SecretsManager::Secret')[0]!;
+    const [secretId] = adminSecret();
     const readerRoles = ofType('AWS::IAM::Policy')
       .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes(`"Ref":"${secretId}"`))
       .flatMap(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).map((r) => r.Ref))
@@ -277,7 +304,7 @@ describe('outputs', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
     const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
-    const [secretId] = ofType('AWS::SecretsManager::Secret')[0]!;
+    const [secretId] = adminSecret();
     const [apiId] = ofType('AWS::ApiGatewayV2::Api')[0]!;
     expect(outputs.ApiUrl?.Value).toEqual({ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
     expect(outputs.TableName?.Value).toEqual({ Ref: tableId });

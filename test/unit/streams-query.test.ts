@@ -225,10 +225,13 @@ describe('expandStreamsQueries: expansion', () => {
     ]);
   });
 
-  it('default state: trashed streams below a named stream are dropped; the named stream stays', () => {
+  it('default state: trashed streams are dropped with their subtrees, a named one included (spec §2.2.1)', () => {
     expect(expand('diary-work')[0]!.any).toEqual(['diary-work', 'diary-work-new']);
-    expect(expand('diary-work-old')[0]!.any).toEqual(['diary-work-old', 'diary-work-old-x']);
-    expect(expand('archive')[0]!.any).toEqual(['archive', 'archive-x']);
+    expect(expand('diary-work-old')[0]!.any).toEqual([]);
+    expect(expand('diary-work-old-x')[0]!.any).toEqual([]);
+    expect(expand('archive')[0]!.any).toEqual([]);
+    expect(expand('archive!')[0]!.any).toEqual([]);
+    expect(expand('archive', personal, 'all')[0]!.any).toEqual(['archive', 'archive-x']);
   });
 
   it('a trailing ! means the stream without descendants', () => {

@@ -156,7 +156,8 @@ export const accessesCreate = defineMethod<AccessCreateParams>({
       token,
       type,
       name: params.name,
-      permissions,
+      // `defaultName` only serves the stream creation above: stripped like `name` (spec §3.3).
+      permissions: permissions.map(({ defaultName: _d, ...p }) => p),
       calls: {},
       created: ctx.now,
       createdBy: by,

@@ -4,7 +4,6 @@ import { loadUserData } from '../../domain/user-data';
 import {
   EVENT_TYPE_FILTER_PATTERN,
   eventCreateSchema,
-  eventForApi,
   eventUpdateSchema,
   PROTECTED_UPDATE_FIELDS,
   type EventInput,
@@ -12,6 +11,7 @@ import {
 import { getEvents, type EventsGetParams } from '../../domain/events-get';
 import { createEventFrom, deleteEventForGood, loadEvent, updateEventWith, type EventChanges } from '../../domain/events-write';
 import { eventFromHead, getEventHead, getHistory } from '../../store/events';
+import { eventForReader, eventsForReader } from '../../domain/events-read-view';
 
 export const eventsGet = defineMethod<EventsGetParams>({
   id: 'events.get',
@@ -39,7 +39,7 @@ export const eventsGet = defineMethod<EventsGetParams>({
   run: async (ctx, params) => {
     const data = await loadUserData(ctx);
     const result = await getEvents(ctx.username!, params, data, ctx.now);
-    const out: Record<string, unknown> = { events: result.events.map(eventForApi) };
+    const out: Record<string, unknown> = { events: await eventsForReader(ctx, result.events) };
     if (result.eventDeletions) out.eventDeletions = result.eventDeletions;
     return out;
   },
@@ -62,9 +62,9 @@ export const eventsGetOne = defineMethod<{ id: string; includeHistory?: boolean 
     if (!head) throw errors.unknownResource('event', params.id);
     const { permissions } = await loadUserData(ctx);
     if (!permissions.canReadEvent(head.streamIds)) throw errors.forbidden('You cannot read this event with the given access.');
-    const result: Record<string, unknown> = { event: eventForApi(eventFromHead(head)) };
+    const result: Record<string, unknown> = { event: await eventForReader(ctx, eventFromHead(head)) };
     if (params.includeHistory) {
-      result.history = (await getHistory(ctx.username!, params.id)).map((v) => eventForApi({ ...v, id: params.id }));
+      result.history = await eventsForReader(ctx, (await getHistory(ctx.username!, params.id)).map((v) => ({ ...v, id: params.id })));
     }
     return result;
   },
@@ -77,7 +77,14 @@ export const eventsCreate = defineMethod<EventInput>({
   accessTypes: ALL_ACCESS_TYPES,
   status: 201,
   params: eventCreateSchema,
-  run: async (ctx, params) => ({ event: eventForApi(await createEventFrom(ctx, params)) }),
+  httpParams: (request) => {
+    // multipart/form-data: the JSON part is the event, the file parts its attachments.
+    if (request.files && request.body === undefined) {
+      throw errors.invalidRequestStructure('A multipart event needs one non-file part holding the event JSON.');
+    }
+    return request.body ?? {};
+  },
+  run: async (ctx, params) => ({ event: await eventForReader(ctx, await createEventFrom(ctx, params, ctx.request.files)) }),
 });
 
 export const eventsUpdate = defineMethod<{ id: string; update: EventChanges }>({
@@ -92,7 +99,7 @@ export const eventsUpdate = defineMethod<{ id: string; update: EventChanges }>({
     if (protectedFields.length > 0) {
       throw errors.forbidden(`Forbidden update was attempted on the following protected field(s): [${protectedFields.join(', ')}].`);
     }
-    return { event: eventForApi(await updateEventWith(ctx, params.id, params.update)) };
+    return { event: await eventForReader(ctx, await updateEventWith(ctx, params.id, params.update)) };
   },
 });
 
@@ -110,7 +117,7 @@ export const eventsDelete = defineMethod<{ id: string }>({
       throw errors.forbidden('You do not have the permission to delete this event.');
     }
     if (!head.trashed) {
-      return { event: eventForApi(await updateEventWith(ctx, params.id, { trashed: true }, { data })) };
+      return { event: await eventForReader(ctx, await updateEventWith(ctx, params.id, { trashed: true }, { data })) };
     }
     await deleteEventForGood(ctx, params.id);
     return { eventDeletion: { id: params.id } };

@@ -8,9 +8,7 @@ import { newId, RESERVED_IDS } from '../../domain/ids';
 import type { StoredStream } from '../../domain/streams-types';
 import { createStream, listStreamDeletions, updateStream } from '../../store/streams';
 import { mergeClientData } from '../../domain/events';
-import { reindexStreamEvents, removeStreamsFromEvents } from '../../domain/events-write';
-
-const MAX_STALE_RETRIES = 5; // concurrent updates of one stream: re-read and re-apply
+import { MAX_STALE_RETRIES, reindexStreamEvents, removeStreamsFromEvents, staleBackoff } from '../../domain/events-write';
 
 export const streamsGet = defineMethod<{ parentId?: string; state?: 'default' | 'all'; includeDeletionsSince?: number }>({
   id: 'streams.get',
@@ -83,7 +81,9 @@ export const streamsCreate = defineMethod<StreamCreateParams>({
       throw errors.invalidItemId(`The stream id "${params.id}" is not allowed.`);
     }
     const parentId = params.parentId ?? null;
-    if (isSystemStreamId(id) || (parentId !== null && isSystemStreamId(parentId))) {
+    // The given id is checked before slugification too (`:_system:x` would become `_system-x`).
+    const systemId = isSystemStreamId(id) || (params.id !== undefined && isSystemStreamId(params.id));
+    if (systemId || (parentId !== null && isSystemStreamId(parentId))) {
       throw errors.invalidOperation('System streams cannot be created or changed through the streams API.');
     }
     const { tree, permissions } = await loadUserData(ctx);
@@ -147,7 +147,8 @@ async function applyStreamUpdate(ctx: MethodContext, id: string, update: StreamU
       ...before,
       name: update.name ?? before.name,
       parentId,
-      modified: ctx.now,
+      // Always a new version, even for a retry whose request began before the version it read.
+      modified: ctx.now > before.modified ? ctx.now : before.modified + 0.001,
       modifiedBy: author(ctx),
     };
     const clientData = mergeClientData(before.clientData, update.clientData);
@@ -157,11 +158,17 @@ async function applyStreamUpdate(ctx: MethodContext, id: string, update: StreamU
       if (update.trashed) after.trashed = true;
       else delete after.trashed;
     }
-    const outcome = await updateStream(ctx.username!, before, after);
+    // On a move, the target's ancestry as read must still hold at commit (no concurrent cycle).
+    const moved = parentId !== null && parentId !== before.parentId;
+    const newAncestors = moved ? [parentId, ...tree.ancestors(parentId)].map((a) => tree.get(a)!) : [];
+    const outcome = await updateStream(ctx.username!, before, after, newAncestors);
     if (outcome === 'name-taken') throw errors.itemAlreadyExists('stream', { name: after.name });
     if (outcome === 'parent-gone') throw errors.unknownReferencedResource('parent stream', { parentId });
     if (outcome === 'stale') {
-      if (attempt < MAX_STALE_RETRIES) continue;
+      if (attempt < MAX_STALE_RETRIES) {
+        await staleBackoff(attempt);
+        continue;
+      }
       throw errors.invalidOperation('The stream is being changed by another request; retry.');
     }
     if (parentId !== before.parentId) {

@@ -1,0 +1,56 @@
+import busboy from 'busboy';
+import { errors } from '../errors';
+
+export interface UploadedFile {
+  /** Name of the form part. */
+  field: string;
+  fileName: string;
+  /** MIME type the client declared. */
+  type: string;
+  data: Buffer;
+}
+
+export interface MultipartBody {
+  fields: Array<{ name: string; value: string }>;
+  files: UploadedFile[];
+}
+
+/**
+ * Parses a whole `multipart/form-data` body (API Gateway hands it over in one piece).
+ * Malformed bodies and file parts without a file name are Pryv `invalid-request-structure`.
+ */
+export function parseMultipart(body: Buffer, contentType: string, limits: { fileBytes: number }): Promise<MultipartBody> {
+  return new Promise((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: { 'content-type': contentType },
+        limits: { fileSize: limits.fileBytes, fieldSize: 10 * 1024 * 1024, parts: 1000 },
+        defParamCharset: 'utf8',
+      });
+    } catch {
+      reject(errors.invalidRequestStructure('The multipart body cannot be parsed (boundary missing?).'));
+      return;
+    }
+    const out: MultipartBody = { fields: [], files: [] };
+    let failure: Error | undefined;
+    parser.on('field', (name, value) => out.fields.push({ name, value }));
+    parser.on('file', (field, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('limit', () => {
+        failure ??= errors.payloadTooLarge(limits.fileBytes);
+      });
+      stream.on('end', () => {
+        if (!info.filename) {
+          failure ??= errors.invalidRequestStructure(`The file part "${field}" has no file name.`);
+          return;
+        }
+        out.files.push({ field, fileName: info.filename, type: info.mimeType || 'application/octet-stream', data: Buffer.concat(chunks) });
+      });
+    });
+    parser.on('error', () => reject(errors.invalidRequestStructure('The multipart body is malformed.')));
+    parser.on('close', () => (failure ? reject(failure) : resolve(out)));
+    parser.end(body);
+  });
+}
