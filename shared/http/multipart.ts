@@ -25,7 +25,9 @@ export function parseMultipart(body: Buffer, contentType: string, limits: { file
     try {
       parser = busboy({
         headers: { 'content-type': contentType },
-        limits: { fileSize: limits.fileBytes, fieldSize: 10 * 1024 * 1024, parts: 1000 },
+        // busboy reports 'limit' when a file reaches fileSize: one byte more, so a file of
+        // exactly the limit is accepted (as in the presigned flow).
+        limits: { fileSize: limits.fileBytes + 1, fieldSize: 10 * 1024 * 1024, parts: 1000 },
         defParamCharset: 'utf8',
       });
     } catch {
@@ -38,6 +40,11 @@ export function parseMultipart(body: Buffer, contentType: string, limits: { file
     parser.on('file', (field, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      // A truncated body errors the file stream too: without a listener that error would
+      // crash the process. The parser's own 'error' rejects the request.
+      stream.on('error', () => {
+        failure ??= errors.invalidRequestStructure('The multipart body is malformed.');
+      });
       stream.on('limit', () => {
         failure ??= errors.payloadTooLarge(limits.fileBytes);
       });

@@ -153,7 +153,7 @@ export async function updateStream(
   }
   const failed = await transactWrite(items);
   if (failed.includes(0)) return 'stale';
-  if (renamed && failed.includes(2)) return 'name-taken';
+  if (renamed && failed.includes(1)) return 'name-taken';
   if (failed.some((i) => i >= firstAncestor)) return newAncestors.length > 0 ? 'stale' : 'parent-gone';
   if (failed.length > 0) return 'parent-gone';
   return 'ok';

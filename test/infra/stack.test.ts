@@ -25,7 +25,7 @@ beforeAll(() => {
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
   assemblyDir = app.synth().directory;
-}, 180_000);
+}, 600_000);
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const functions = () => ofType('AWS::Lambda::Function');

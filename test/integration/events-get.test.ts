@@ -185,6 +185,13 @@ describe('events.get (spec §2.2.1)', () => {
     it('an explicit limit overrides the default of 20', async () => {
       expect(await keysOf({ limit: 1000 })).toEqual(byTime(VISIBLE));
       expect(await keysOf({ limit: 3 })).toEqual(byTime(VISIBLE).slice(0, 3));
+      expect(await keysOf({ limit: 1 })).toEqual(byTime(VISIBLE).slice(0, 1));
+    });
+
+    it('limit=0 means no limit (Pryv v1: MongoDB limit(0)), never a single event', async () => {
+      expect(await keysOf({ limit: 0 })).toEqual(byTime(VISIBLE));
+      expect(await keysOf({ limit: 0, streams: 'A' })).toEqual(byTime(A_SUB));
+      expect(await keysOf({ limit: 0, skip: 30 })).toEqual(byTime(VISIBLE).slice(30));
     });
 
     it('skip + limit pages give the same sequence as one big page, in both orders', async () => {
@@ -247,6 +254,20 @@ describe('events.get (spec §2.2.1)', () => {
       expect(await keysOf({ fromTime: BASE - 5 * D, toTime: BASE - 4 * D })).toEqual(['eLong', 'eRunning']);
       expect(await keysOf({ fromTime: BASE - 39 * D, toTime: BASE - 38 * D })).toEqual(['eRunning']);
       expect(await keysOf({ fromTime: BASE - 50 * D, toTime: BASE - 45 * D })).toEqual([]);
+    });
+
+    it('fromTime after toTime: only events spanning both (time ≤ toTime, end ≥ fromTime), no error', async () => {
+      expect(await keysOf({ fromTime: BASE + 12 * H, toTime: BASE + 11.5 * H, streams: NO_R })).toEqual(['eLong']);
+      expect(await keysOf({ fromTime: BASE + 12 * H, toTime: BASE + 11.5 * H })).toEqual(['eLong', 'eRunning']);
+      // fromTime − longest duration is still after toTime: only running events can span that
+      expect(await keysOf({ fromTime: BASE + 30 * D, toTime: BASE + 5 * D, streams: NO_R })).toEqual([]);
+      expect(await keysOf({ fromTime: BASE + 30 * D, toTime: BASE + 5 * D })).toEqual(['eRunning2', 'eRunning']);
+      expect(await keysOf({ fromTime: 1e300, toTime: 1e299 })).toEqual([]);
+    });
+
+    it('only fromTime, in the future (so after the implied toTime = now): running events only', async () => {
+      expect(await keysOf({ fromTime: now() + 30 * D, streams: NO_R })).toEqual([]);
+      expect(await keysOf({ fromTime: now() + 30 * D })).toEqual(['eRunning2', 'eRunning']);
     });
 
     it('only toTime: fromTime = toTime − 24 h (events that ended before are not returned), no default limit', async () => {

@@ -31,9 +31,9 @@ export const eventsAddAttachment = defineMethod<{ id: string }>({
   params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
   httpParams: (request) => ({ id: request.pathParams.id }),
   run: async (ctx, params) => {
+    const head = await loadEvent(ctx, params.id);
     const files = ctx.request.files ?? [];
     if (files.length === 0) throw errors.invalidRequestStructure('Send the files to attach as multipart/form-data parts.');
-    const head = await loadEvent(ctx, params.id);
     const { permissions } = await loadUserData(ctx);
     if (!permissions.canUpdateEvent(head.streamIds)) throw errors.forbidden('You do not have the permission to change this event.');
     const added = await storeUploadedFiles(ctx, params.id, files);
@@ -44,6 +44,32 @@ export const eventsAddAttachment = defineMethod<{ id: string }>({
   },
 });
 
+
+/**
+ * One `bytes=` range resolved against the file size (RFC 9110 §14.1.2), as an explicit
+ * `bytes=first-last` for S3: suffix ranges (`bytes=-N`) and ends past the file are made
+ * concrete here (the local S3 emulator misreads suffix ranges), and a range starting past
+ * the end is refused with 416 rather than left to S3's InvalidRange error. Malformed or
+ * multiple ranges are ignored (the whole file is served), as HTTP allows.
+ */
+export function resolveRange(header: string | undefined, size: number): string | 'unsatisfiable' | undefined {
+  const match = header ? /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header) : null;
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  let first: number;
+  let last: number;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    first = Math.max(0, size - suffix);
+    last = size - 1;
+  } else {
+    first = Number(match[1]);
+    last = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+    if (match[2] !== '' && Number(match[2]) < first) return undefined;
+    if (first >= size) return 'unsatisfiable';
+  }
+  return `bytes=${first}-${last}`;
+}
 
 interface GetAttachmentParams {
   id: string;
@@ -117,7 +143,10 @@ export const eventsGetAttachment = defineMethod<GetAttachmentParams>({
     headers['Content-Type'] = attachment.type;
     headers['Content-Disposition'] = contentDisposition(attachment.fileName);
     headers['Accept-Ranges'] = 'bytes';
-    const range = ctx.request.headers.range;
+    const range = resolveRange(ctx.request.headers.range, attachment.size);
+    if (range === 'unsatisfiable') {
+      throw new PryvError('invalid-request-structure', 416, `The requested range is not satisfiable (the file has ${attachment.size} bytes).`);
+    }
     if (attachment.size > ctx.config.directTransferMaxBytes && !range) {
       // Too large for a Lambda answer: a short-lived S3 link instead.
       ctx.response.status = 302;

@@ -82,34 +82,25 @@ export const emailCheck = defineMethod({
   },
 });
 
-export const usernameForEmailMethod = defineMethod({
-  id: 'reg.usernameForEmail',
-  routes: [{ verb: 'GET', path: '/reg/{key}/username' }],
-  auth: 'none',
-  batchable: false,
-  params: { type: 'object' },
-  httpParams: (request) => ({ email: decoded(request.pathParams.key) }),
-  run: async (_ctx, params: { email: string }) => {
-    const username = await usernameForEmail(params.email);
-    if (username === undefined) throw new RegisterError('UNKNOWN_EMAIL', 404, 'Unknown email address.');
-    return { username };
-  },
-});
+/** `GET /reg/{email}/username` and its deprecated alias `/uid` (the `pryv` library's `userIdForEmail`). */
+function emailLookup(id: string, path: string, field: 'username' | 'uid') {
+  return defineMethod({
+    id,
+    routes: [{ verb: 'GET', path }],
+    auth: 'none',
+    batchable: false,
+    params: { type: 'object' },
+    httpParams: (request) => ({ email: decoded(request.pathParams.key) }),
+    run: async (_ctx, params: { email: string }) => {
+      const username = await usernameForEmail(params.email);
+      if (username === undefined) throw new RegisterError('UNKNOWN_EMAIL', 404, 'Unknown email address.');
+      return { [field]: username };
+    },
+  });
+}
 
-/** Deprecated alias used by the `pryv` library's `userIdForEmail`. */
-export const uidForEmail = defineMethod({
-  id: 'reg.uidForEmail',
-  routes: [{ verb: 'GET', path: '/reg/{key}/uid' }],
-  auth: 'none',
-  batchable: false,
-  params: { type: 'object' },
-  httpParams: (request) => ({ email: decoded(request.pathParams.key) }),
-  run: async (_ctx, params: { email: string }) => {
-    const username = await usernameForEmail(params.email);
-    if (username === undefined) throw new RegisterError('UNKNOWN_EMAIL', 404, 'Unknown email address.');
-    return { uid: username };
-  },
-});
+export const usernameForEmailMethod = emailLookup('reg.usernameForEmail', '/reg/{key}/username', 'username');
+export const uidForEmail = emailLookup('reg.uidForEmail', '/reg/{key}/uid', 'uid');
 
 /** Where a user lives; single node: here. `POST` answers JSON, `GET` redirects. */
 export const userServer = defineMethod({
