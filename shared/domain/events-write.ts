@@ -20,6 +20,7 @@ import {
   type IndexPlacement,
 } from '../store/events';
 import { deleteStreams, raiseMaxDuration } from '../store/streams';
+import { adjustAttachedFiles } from '../store/accounts';
 import { deleteFile, deletePrefix, eventFilesPrefix, fileKey, putFile } from '../store/files';
 import type { UploadedFile } from '../http/multipart';
 import type { Attachment } from './events-types';
@@ -115,6 +116,7 @@ export async function createEventFrom(ctx: MethodContext, input: EventInput, fil
   if (outcome !== 'ok') await uploaded?.cleanUp();
   if (outcome === 'exists') throw errors.itemAlreadyExists('event', { id: event.id });
   if (outcome === 'streams-gone') throw errors.unknownReferencedResource('stream(s)', { streamIds });
+  if (uploaded) await adjustAttachedFiles(ctx.username!, totalSize(uploaded.attachments));
   return event;
 }
 
@@ -209,7 +211,10 @@ export async function deleteEventForGood(ctx: MethodContext, id: string): Promis
     const head = await loadEvent(ctx, id);
     const outcome = await deleteEvent(ctx.username!, head, ctx.now);
     if (outcome === 'ok') {
-      if (head.attachments?.length) await deletePrefix(eventFilesPrefix(ctx.username!, id));
+      if (head.attachments?.length) {
+        await deletePrefix(eventFilesPrefix(ctx.username!, id));
+        await adjustAttachedFiles(ctx.username!, -totalSize(head.attachments));
+      }
       return;
     }
     if (attempt >= MAX_STALE_RETRIES) throw errors.invalidOperation('The event is being changed by another request; retry.');
@@ -342,7 +347,10 @@ export async function changeAttachments(
         keepHistory: keepHistory(),
         liveStreams: [],
       });
-      if (outcome === 'ok') return next;
+      if (outcome === 'ok') {
+        await adjustAttachedFiles(ctx.username!, totalSize(attachments) - totalSize(current.attachments ?? []));
+        return next;
+      }
       if (attempt >= MAX_STALE_RETRIES) throw errors.invalidOperation('The event is being changed by another request; retry.');
       await staleBackoff(attempt);
     }
@@ -351,3 +359,5 @@ export async function changeAttachments(
     throw err;
   }
 }
+
+const totalSize = (attachments: Attachment[]) => attachments.reduce((sum, a) => sum + a.size, 0);

@@ -124,3 +124,21 @@ export async function setPasswordHash(username: string, oldHash: string, newHash
     throw err;
   }
 }
+
+/** Keeps `storageUsed.attachedFiles` (bytes) in step with attachment writes (spec §2.2.6). */
+export async function adjustAttachedFiles(username: string, deltaBytes: number): Promise<void> {
+  if (deltaBytes === 0) return;
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.account(username),
+        UpdateExpression: 'ADD attachedFiles :d',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':d': deltaBytes },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+  }
+}
