@@ -130,6 +130,29 @@ async function writeEvent(
   return 'streams-gone';
 }
 
+/**
+ * Every item a new event consists of (head first), without conditions: for bulk loading
+ * (benchmarks, imports) through BatchWriteItem, where the caller owns uniqueness.
+ */
+export function newEventItems(u: string, event: StoredEvent, placement: IndexPlacement): Array<Record<string, unknown>> {
+  const items = indexItems(u, event, placement);
+  const head: HeadItem = { ...headKey(u, event.id), ...event, endTime: endTime(event), ix: items.map(keyString) };
+  return [head as unknown as Record<string, unknown>, ...items];
+}
+
+/** Writes items with BatchWriteItem (25 per request), retrying what DynamoDB left unprocessed. */
+export async function batchPut(items: Array<Record<string, unknown>>): Promise<void> {
+  for (let i = 0; i < items.length; i += 25) {
+    let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 8) throw new Error('batch write: items left unprocessed');
+      const out = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: requests } }));
+      requests = (out.UnprocessedItems?.[table()] ?? []) as typeof requests;
+      if (requests.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    }
+  }
+}
+
 export function createEvent(u: string, event: StoredEvent, placement: IndexPlacement): Promise<EventWriteOutcome> {
   return writeEvent(u, event, placement, { create: true, liveStreams: event.streamIds });
 }

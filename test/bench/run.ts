@@ -11,7 +11,8 @@
  */
 import { startLocalRuntime } from '../../infra/local/runtime';
 import { dynamo } from '../../shared/store/clients';
-import { createEvent } from '../../shared/store/events';
+import { batchPut, newEventItems } from '../../shared/store/events';
+import { raiseMaxDuration } from '../../shared/store/streams';
 import { createStream } from '../../shared/store/streams';
 import { StreamTree } from '../../shared/domain/stream-tree';
 import { placementFor } from '../../shared/domain/events-write';
@@ -21,7 +22,7 @@ import type { StoredEvent } from '../../shared/domain/events-types';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,100000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const SEED_CONCURRENCY = 24;
+const SEED_CONCURRENCY = 8;
 const MINUTE = 60;
 const T0 = 1_700_000_000;
 
@@ -69,35 +70,36 @@ async function seed(username: string, count: number): Promise<{ roots: string[];
   const tree = new StreamTree(streams);
   const ids = streams.map((s) => s.id);
   const leaves = ids.filter((id) => tree.children(id).length === 0);
+  // Bulk load: the same items events.create writes, through BatchWriteItem (no transaction).
+  const BATCH_EVENTS = 100;
   let next = 0;
   const worker = async () => {
     for (;;) {
-      const i = next++;
-      if (i >= count) return;
-      const streamIds = [ids[i % ids.length]!];
-      const event: StoredEvent = {
-        id: newId(),
-        streamIds,
-        time: T0 + i * MINUTE,
-        type: i % 10 === 0 ? 'activity/plain' : 'mass/kg',
-        content: i % 10 === 0 ? undefined : 60 + (i % 40),
-        created: now,
-        createdBy: 'bench',
-        modified: now,
-        modifiedBy: 'bench',
-      };
-      if (i % 10 === 0) event.duration = 30 * MINUTE;
-      for (;;) {
-        try {
-          await createEvent(username, event, placementFor(tree, streamIds));
-          break;
-        } catch (err) {
-          if ((err as Error).name !== 'ThrottlingException') throw err;
-        }
+      const start = next;
+      next += BATCH_EVENTS;
+      if (start >= count) return;
+      const items: Array<Record<string, unknown>> = [];
+      for (let i = start; i < Math.min(count, start + BATCH_EVENTS); i++) {
+        const streamIds = [ids[i % ids.length]!];
+        const event: StoredEvent = {
+          id: newId(),
+          streamIds,
+          time: T0 + i * MINUTE,
+          type: i % 10 === 0 ? 'activity/plain' : 'mass/kg',
+          created: now,
+          createdBy: 'bench',
+          modified: now,
+          modifiedBy: 'bench',
+        };
+        if (i % 10 === 0) event.duration = 30 * MINUTE;
+        else event.content = 60 + (i % 40);
+        items.push(...newEventItems(username, event, placementFor(tree, streamIds)));
       }
-      if (i > 0 && i % 10_000 === 0) process.stderr.write(`  seeded ${i}\n`);
+      await batchPut(items);
+      if (Math.floor(start / 10_000) !== Math.floor((start + BATCH_EVENTS) / 10_000)) process.stderr.write(`  seeded ${start + BATCH_EVENTS}\n`);
     }
   };
+  await raiseMaxDuration(username, 30 * MINUTE);
   await Promise.all(Array.from({ length: SEED_CONCURRENCY }, worker));
   return { roots, leaves, tree };
 }
