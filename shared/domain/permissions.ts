@@ -275,6 +275,11 @@ export function checkAccessCreation(
 export function canDeleteAccess(caller: Access, target: Access): boolean {
   if (caller.type === 'personal') return true;
   if (caller.id === target.id) return featureSettingOf(caller.permissions, 'selfRevoke') !== 'forbidden';
-  if (caller.type === 'app') return target.createdBy === caller.id;
+  if (caller.type === 'app') return createdByAccess(target) === caller.id;
   return false;
+}
+
+/** The access id in `createdBy`, without the optional caller id (`"{accessId} {callerId}"`, spec §1.3). */
+export function createdByAccess(item: { createdBy: string }): string {
+  return item.createdBy.split(' ')[0]!;
 }

@@ -170,6 +170,22 @@ describe('accesses.create (spec §2.4, §4.4)', () => {
     expect(dupShared.body.error.data).toMatchObject({ type: 'shared', name });
   });
 
+  it('concurrent creations of one (type, name, deviceName) or one token: exactly one wins', async () => {
+    const name = `race-${suffix()}`;
+    const byName = await Promise.all(
+      Array.from({ length: 5 }, () => createAccess(user, { type: 'app', name, deviceName: 'd', permissions: [{ streamId: '*', level: 'read' }] })),
+    );
+    expect(byName.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
+    const token = `race-token-${suffix()}`;
+    const byToken = await Promise.all(
+      Array.from({ length: 5 }, () => createAccess(user, { name: `race-tok-${suffix()}`, token, permissions: [{ streamId: '*', level: 'read' }] })),
+    );
+    expect(byToken.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
+    for (const r of byToken.filter((x) => x.status === 409)) expect(r.body.error.data).toEqual({ token: '(hidden)' });
+    const winner = byToken.find((r) => r.status === 201)!.body.access;
+    expect((await accessInfo(user, token)).body.id).toBe(winner.id);
+  });
+
   it('a deleted access frees its (type, name, deviceName) and its token', async () => {
     const name = `reuse-${suffix()}`;
     const token = `reuse-token-${suffix()}`;
@@ -206,6 +222,17 @@ describe('accesses.create (spec §2.4, §4.4)', () => {
     }
   });
 
+  it('a permission stream id with a forbidden character (spec §8) → 400 invalid-request-structure, nothing created', async () => {
+    const before = await liveIds(user);
+    for (const streamId of ['quote"d', "apos'd", 'back\\slash', 'new\nline', 'tab\tbed']) {
+      for (const extra of [{}, { defaultName: 'Forbidden' }]) {
+        const res = await createAccess(user, { name: `fc-${suffix()}`, permissions: [{ streamId, level: 'read', ...extra }] });
+        expectError(res, 400, 'invalid-request-structure');
+      }
+    }
+    expect(await liveIds(user)).toEqual(before);
+  });
+
   it('an id in the body → 400 (ids are server-made)', async () => {
     const res = await createAccess(user, { id: 'my-own-id', name: `id-${suffix()}`, permissions: [{ streamId: '*', level: 'read' }] });
     expectError(res, 400, 'invalid-parameters-format');
@@ -223,6 +250,9 @@ describe('accesses.create (spec §2.4, §4.4)', () => {
       expect(res.status, JSON.stringify(res.body)).toBe(400);
     }
     expect(await liveIds(user)).toEqual(before);
+    const nullDevice = await made(user, { name: `dev-null-${suffix()}`, deviceName: null, permissions: [{ streamId: '*', level: 'read' }] });
+    expect(nullDevice.type).toBe('shared');
+    expect(nullDevice.deviceName).toBeUndefined();
   });
 
   it('expireAfter sets expires = now + n; 0 expires at once; negative → 400', async () => {
@@ -624,6 +654,22 @@ describe('accesses.checkApp (spec §2.4)', () => {
     expect(res.body.matchingAccess.apiEndpoint).toContain(app.token);
     expect(res.body).not.toHaveProperty('mismatchingAccess');
     expect(res.body).not.toHaveProperty('checkedPermissions');
+
+    // Once deleted, it matches no more.
+    expect((await call('DELETE', `/${user.username}/accesses/${app.id}`, { token: user.token })).status).toBe(200);
+    const after = await check({
+      requestingAppId: appId,
+      deviceName: 'phone',
+      clientData: { 'x:y': { z: [1, 2] } },
+      requestedPermissions: [
+        { streamId: existing.id, level: 'read', defaultName: 'Health' },
+        { streamId, level: 'contribute', defaultName: 'Match stream' },
+      ],
+    });
+    expect(after.status).toBe(200);
+    expect(after.body).not.toHaveProperty('matchingAccess');
+    expect(after.body).not.toHaveProperty('mismatchingAccess');
+    expect(after.body.checkedPermissions).toHaveLength(2);
   });
 
   it('mismatchingAccess + checkedPermissions when permissions, clientData or deviceName differ', async () => {
@@ -792,5 +838,20 @@ describe('getAccessInfo for app and shared accesses (spec §2.1, §1.3)', () => 
     const appInfo = await accessInfo(user, app.token);
     expect(appInfo.body.calls).toEqual({ getAccessInfo: 2, 'accesses:create': 1 });
     expect(appInfo.body.lastUsed).toBeLessThan(info.body.lastUsed);
+  });
+});
+
+describe('caller ids (Authorization "{token} {callerId}")', () => {
+  it('an app still owns the shared accesses it created with a caller id', async () => {
+    const user = await createUser();
+    await createStream(user, { id: `s-${suffix()}`, name: `S ${suffix()}` });
+    const app = await made(user, { type: 'app', name: `app-${suffix()}`, permissions: [{ streamId: '*', level: 'manage' }] });
+    const shared = await made(user, { name: `shared-${suffix()}`, permissions: [{ streamId: '*', level: 'read' }] }, `${app.token} device-42`);
+    expect(shared.createdBy).toBe(`${app.id} device-42`);
+    const listed = await listAccesses(user, '', app.token);
+    expect(listed.body.accesses.map((a: { id: string }) => a.id)).toContain(shared.id);
+    const deleted = await call('DELETE', `/${user.username}/accesses/${app.id}`, { token: user.token });
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.relatedDeletions).toEqual([{ id: shared.id }]);
   });
 });

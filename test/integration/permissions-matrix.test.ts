@@ -366,3 +366,128 @@ describe('permissions matrix (spec §4.1–4.3): level × method × placement', 
     });
   });
 });
+
+/**
+ * Spec §4.3 for events in several streams, and §4.2 for stream moves and root streams:
+ * create needs the right on every stream; update/delete on at least one current stream
+ * plus on every stream added or removed; read on at least one.
+ */
+describe('permissions over several streams (spec §4.2, §4.3)', () => {
+  let user: TestUser;
+  let token: string;
+  const ev: Record<string, string> = {};
+  const id = (name: string) => `multi-${name}`;
+
+  const personalEvent = async (eventId: string) => (await call('GET', `/${user.username}/events/${eventId}`, { token: user.token })).body.event;
+  const personalStreams = async () => (await call('GET', `/${user.username}/streams?state=all`, { token: user.token })).body.streams;
+
+  beforeAll(async () => {
+    useRuntimeStore();
+    user = await createUser();
+    const levels: Record<string, Level> = { ro: 'read', co: 'contribute', co2: 'contribute', mg: 'manage', mg2: 'manage', no: 'none', cr: 'create-only' };
+    const calls: Array<{ method: string; params: object }> = [];
+    for (const name of [...Object.keys(levels), 'free']) calls.push({ method: 'streams.create', params: { id: id(name), name } });
+    calls.push({ method: 'streams.create', params: { id: id('mg-child'), name: 'child', parentId: id('mg') } });
+    const events: Record<string, string[]> = { roCo: ['ro', 'co'], ro: ['ro'], co: ['co'], coNo: ['co', 'no'], moveOut: ['ro', 'co'] };
+    for (const [key, streams] of Object.entries(events)) {
+      calls.push({ method: 'events.create', params: { streamIds: streams.map(id), type: 'note/txt', content: `event ${key}` } });
+    }
+    const batch = await call('POST', `/${user.username}/`, { token: user.token, body: calls });
+    expect(batch.status).toBe(200);
+    const keys = Object.keys(events);
+    for (const r of batch.body.results) {
+      expect(r.error).toBeUndefined();
+      if (r.event) ev[keys.shift()!] = r.event.id;
+    }
+    const access = await call('POST', `/${user.username}/accesses`, {
+      token: user.token,
+      body: { name: 'multi', permissions: Object.entries(levels).map(([name, level]) => ({ streamId: id(name), level })) },
+    });
+    expect(access.status).toBe(201);
+    token = access.body.access.token;
+  });
+
+  it('events.create needs a create right on every stream', async () => {
+    const create = (streams: string[]) =>
+      call('POST', `/${user.username}/events`, { token, body: { streamIds: streams.map(id), type: 'note/txt', content: `in ${streams.join('+')}` } });
+    const countIn = async (name: string) =>
+      (await call('GET', `/${user.username}/events?streams=${q([id(name)])}&state=all&limit=1000`, { token: user.token })).body.events.length;
+    const before = { co: await countIn('co'), ro: await countIn('ro'), no: await countIn('no') };
+    for (const refused of [['co', 'ro'], ['co', 'no'], ['co', 'free'], ['ro']]) {
+      const res = await create(refused);
+      expect(res.status, refused.join('+')).toBe(403);
+      expect(res.body.error.id).toBe('forbidden');
+    }
+    expect({ co: await countIn('co'), ro: await countIn('ro'), no: await countIn('no') }).toEqual(before);
+    for (const allowed of [['co', 'cr'], ['co', 'co2'], ['mg', 'cr']]) {
+      expect((await create(allowed)).status, allowed.join('+')).toBe(201);
+    }
+  });
+
+  it('events.update: a right on one current stream is enough for content changes', async () => {
+    const res = await call('PUT', `/${user.username}/events/${ev.roCo}`, { token, body: { content: 'changed' } });
+    expect(res.status).toBe(200);
+    expect((await personalEvent(ev.roCo!)).content).toBe('changed');
+    const before = await personalEvent(ev.ro!);
+    const refused = await call('PUT', `/${user.username}/events/${ev.ro}`, { token, body: { content: 'changed' } });
+    expect(refused.status).toBe(403);
+    expect(await personalEvent(ev.ro!)).toEqual(before);
+  });
+
+  it('events.update: every added or removed stream needs the update right', async () => {
+    const before = await personalEvent(ev.co!);
+    for (const streamIds of [['ro'], ['co', 'ro'], ['co', 'cr'], ['co', 'free']]) {
+      const res = await call('PUT', `/${user.username}/events/${ev.co}`, { token, body: { streamIds: streamIds.map(id) } });
+      expect(res.status, streamIds.join('+')).toBe(403);
+    }
+    expect(await personalEvent(ev.co!)).toEqual(before);
+    const moveOutBefore = await personalEvent(ev.moveOut!);
+    const removeRead = await call('PUT', `/${user.username}/events/${ev.moveOut}`, { token, body: { streamIds: [id('co')] } });
+    expect(removeRead.status).toBe(403); // removing "ro" needs an update right on it
+    expect(await personalEvent(ev.moveOut!)).toEqual(moveOutBefore);
+
+    const add = await call('PUT', `/${user.username}/events/${ev.co}`, { token, body: { streamIds: [id('co'), id('co2')] } });
+    expect(add.status).toBe(200);
+    expect((await personalEvent(ev.co!)).streamIds.sort()).toEqual([id('co'), id('co2')].sort());
+    const move = await call('PUT', `/${user.username}/events/${ev.co}`, { token, body: { streamIds: [id('mg')] } });
+    expect(move.status).toBe(200);
+    expect((await personalEvent(ev.co!)).streamIds).toEqual([id('mg')]);
+  });
+
+  it('events.getOne: one readable stream is enough; events.delete: one updatable stream', async () => {
+    const read = await call('GET', `/${user.username}/events/${ev.coNo}`, { token });
+    expect(read.status).toBe(200);
+    expect(read.body.event.id).toBe(ev.coNo);
+    const del = await call('DELETE', `/${user.username}/events/${ev.roCo}`, { token });
+    expect(del.status).toBe(200);
+    expect((await personalEvent(ev.roCo!)).trashed).toBe(true);
+  });
+
+  it('streams.update: moving needs manage on the stream and on the target parent; root moves need manage on "*"', async () => {
+    const before = findStream(await personalStreams(), id('mg-child'));
+    for (const parentId of [id('co'), id('ro'), id('free'), null]) {
+      const res = await call('PUT', `/${user.username}/streams/${id('mg-child')}`, { token, body: { parentId } });
+      expect(res.status, String(parentId)).toBe(403);
+    }
+    expect(findStream(await personalStreams(), id('mg-child'))).toEqual(before);
+    const ok = await call('PUT', `/${user.username}/streams/${id('mg-child')}`, { token, body: { parentId: id('mg2') } });
+    expect(ok.status).toBe(200);
+    expect(findStream(await personalStreams(), id('mg-child'))?.parentId).toBe(id('mg2'));
+  });
+
+  it('streams.create at the root needs manage on "*"', async () => {
+    const refused = await call('POST', `/${user.username}/streams`, { token, body: { id: id('new-root'), name: 'New root' } });
+    expect(refused.status).toBe(403);
+    expect(findStream(await personalStreams(), id('new-root'))).toBeUndefined();
+    const star = await call('POST', `/${user.username}/accesses`, { token: user.token, body: { name: 'star manage', permissions: [{ streamId: '*', level: 'manage' }] } });
+    const res = await call('POST', `/${user.username}/streams`, { token: star.body.access.token, body: { id: id('new-root'), name: 'New root' } });
+    expect(res.status).toBe(201);
+    expect(findStream(await personalStreams(), id('new-root'))).toMatchObject({ parentId: null });
+    const contributeStar = await call('POST', `/${user.username}/accesses`, {
+      token: user.token,
+      body: { name: 'star contribute', permissions: [{ streamId: '*', level: 'contribute' }] },
+    });
+    const no = await call('POST', `/${user.username}/streams`, { token: contributeStar.body.access.token, body: { id: id('other-root'), name: 'Other root' } });
+    expect(no.status).toBe(403);
+  });
+});

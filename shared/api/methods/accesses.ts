@@ -4,8 +4,8 @@ import { errors } from '../../errors';
 import type { Access, AccessType, Permission } from '../../domain/types';
 import { accessForApi } from '../../domain/access-view';
 import { author, loadUserData } from '../../domain/user-data';
-import { canDeleteAccess, checkAccessCreation } from '../../domain/permissions';
-import { isValidStreamId, slugifyStreamId } from '../../domain/streams-query';
+import { canDeleteAccess, checkAccessCreation, createdByAccess } from '../../domain/permissions';
+import { hasForbiddenChars, isValidStreamId, slugifyStreamId } from '../../domain/streams-query';
 import { newId, newToken, RESERVED_IDS } from '../../domain/ids';
 import { createAccessItems, deleteAccesses, findAccessByName, getAccessById, listAccessDeletions, listAccesses } from '../../store/accesses';
 import { transactWrite } from '../../store/transact';
@@ -42,7 +42,7 @@ export const accessesGet = defineMethod<{ includeExpired?: boolean; includeDelet
   params: { type: 'object', properties: { includeExpired: { type: 'boolean' }, includeDeletions: { type: 'boolean' } } },
   run: async (ctx, params) => {
     const caller = ctx.access!;
-    const mine = (a: Access) => caller.type === 'personal' || a.createdBy === caller.id;
+    const mine = (a: Access) => caller.type === 'personal' || createdByAccess(a) === caller.id;
     const accesses = (await listAccesses(ctx.username!))
       .filter(mine)
       .filter((a) => params.includeExpired || !isExpired(a, ctx.now))
@@ -129,6 +129,13 @@ export const accessesCreate = defineMethod<AccessCreateParams>({
         { code: 'OBJECT_MISSING_REQUIRED_PROPERTY', message: 'Missing required property: permissions', path: '#/permissions', params: ['permissions'] },
       ]);
     }
+    const badId = permissions.find((p) => typeof p.streamId === 'string' && hasForbiddenChars(p.streamId));
+    if (badId) {
+      throw errors.invalidRequestStructure(
+        `The permission stream id ${JSON.stringify(badId.streamId)} contains a forbidden character (one of " ' \\ NUL \\b \\t \\n \\r \\x1a).`,
+        params.permissions,
+      );
+    }
     if (type === 'shared' && params.deviceName) {
       throw errors.invalidParametersFormat('Shared accesses cannot have a device name.', [
         { code: 'INVALID_TYPE', message: 'deviceName is for app accesses only', path: '#/deviceName', params: [] },
@@ -202,7 +209,7 @@ export const accessesDelete = defineMethod<{ id: string }>({
     const related =
       target.type === 'personal'
         ? []
-        : (await listAccesses(ctx.username!)).filter((a) => a.createdBy === target.id && !isExpired(a, ctx.now));
+        : (await listAccesses(ctx.username!)).filter((a) => createdByAccess(a) === target.id && !isExpired(a, ctx.now));
     await deleteAccesses(ctx.username!, [target, ...related], ctx.now);
     const result: Record<string, unknown> = { accessDeletion: { id: target.id } };
     if (related.length > 0) result.relatedDeletions = related.map((a) => ({ id: a.id }));
