@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients';
+import { queryAll } from './query';
 import { keys } from './keys';
 import { config } from '../config';
 import { transactWrite, type TransactItem } from './transact';
@@ -58,22 +59,13 @@ export async function findAccessByName(
 }
 
 async function listByPrefix(username: string, prefix: string): Promise<Access[]> {
-  const accesses: Access[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await dynamo().send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': prefix },
-        ExclusiveStartKey: start,
-        ConsistentRead: true,
-      }),
-    );
-    for (const item of out.Items ?? []) accesses.push(strip(item));
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return accesses;
+  const items = await queryAll({
+    TableName: table(),
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': prefix },
+    ConsistentRead: true,
+  });
+  return items.map(strip);
 }
 
 /** All live accesses of a user (a user has tens of them, not millions). */

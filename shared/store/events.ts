@@ -1,5 +1,6 @@
 import { BatchWriteCommand, GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients';
+import { queryAll } from './query';
 import { config } from '../config';
 import { transactWrite, type TransactItem } from './transact';
 import { encodeNumber, orderedKey } from './sort-keys';
@@ -239,16 +240,6 @@ async function deleteHistory(u: string, id: string): Promise<void> {
   }
 }
 
-async function queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await dynamo().send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-    items.push(...(out.Items ?? []));
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
 
 // ---------------------------------------------------------------------------------------
 // Reads

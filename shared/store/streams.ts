@@ -1,6 +1,7 @@
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from './clients';
+import { queryAll } from './query';
 import { keys } from './keys';
 import { config } from '../config';
 import { transactWrite, type TransactItem } from './transact';
@@ -21,47 +22,31 @@ function strip<T>(item: Record<string, unknown>): T {
 
 /** The whole stream tree of a user and its data meta: one Query. */
 export async function loadStreams(username: string): Promise<{ streams: StoredStream[]; meta: DataMeta }> {
+  const items = await queryAll({
+    TableName: table(),
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.streamPrefix },
+    ConsistentRead: true,
+  });
   const streams: StoredStream[] = [];
   let meta: DataMeta = { maxDuration: 0 };
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await dynamo().send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.streamPrefix },
-        ExclusiveStartKey: start,
-        ConsistentRead: true,
-      }),
-    );
-    for (const item of out.Items ?? []) {
-      if (item.sk === keys.streamPrefix) meta = { maxDuration: item.maxDuration ?? 0 };
-      else streams.push(strip<StoredStream>(item));
-    }
-    start = out.LastEvaluatedKey;
-  } while (start);
+  for (const item of items) {
+    if (item.sk === keys.streamPrefix) meta = { maxDuration: (item.maxDuration as number | undefined) ?? 0 };
+    else streams.push(strip<StoredStream>(item));
+  }
   return { streams, meta };
 }
 
 /** Stream deletion records since a time (few: one per deleted stream). */
 export async function listStreamDeletions(username: string, since: number): Promise<Array<{ id: string; deleted: number }>> {
-  const out: Array<{ id: string; deleted: number }> = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        FilterExpression: 'deleted > :since',
-        ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.streamDeletionPrefix, ':since': since },
-        ExclusiveStartKey: start,
-        ConsistentRead: true,
-      }),
-    );
-    for (const item of page.Items ?? []) out.push({ id: item.id as string, deleted: item.deleted as number });
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return out.sort((a, b) => a.deleted - b.deleted);
+  const items = await queryAll({
+    TableName: table(),
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    FilterExpression: 'deleted > :since',
+    ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.streamDeletionPrefix, ':since': since },
+    ConsistentRead: true,
+  });
+  return items.map((item) => ({ id: item.id as string, deleted: item.deleted as number })).sort((a, b) => a.deleted - b.deleted);
 }
 
 
