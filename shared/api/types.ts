@@ -87,3 +87,6 @@ export const ALL_ACCESS_TYPES: AccessType[] = ['personal', 'app', 'shared'];
 export function defineMethod<P>(def: MethodDef<P>): MethodDef<P> {
   return def;
 }
+
+/** Authorship fields a client may send on creation: accepted by schemas, overwritten by the server. */
+export const SERVER_OWNED_FIELDS = { created: {}, createdBy: {}, modified: {}, modifiedBy: {} } as const;

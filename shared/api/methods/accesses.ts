@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { defineMethod, type MethodContext } from '../types';
+import { defineMethod, SERVER_OWNED_FIELDS, type MethodContext } from '../types';
 import { errors } from '../../errors';
 import type { Access, AccessType, Permission } from '../../domain/types';
 import { accessForApi } from '../../domain/access-view';
@@ -112,10 +112,7 @@ export const accessesCreate = defineMethod<AccessCreateParams>({
       deviceName: { type: ['string', 'null'] },
       expireAfter: { type: 'number' },
       clientData: { type: ['object', 'null'] },
-      created: {},
-      createdBy: {},
-      modified: {},
-      modifiedBy: {},
+      ...SERVER_OWNED_FIELDS,
     },
     required: ['name'],
     additionalProperties: false,

@@ -1,4 +1,4 @@
-import { defineMethod, ALL_ACCESS_TYPES, type MethodContext } from '../types';
+import { defineMethod, ALL_ACCESS_TYPES, SERVER_OWNED_FIELDS, type MethodContext } from '../types';
 import { errors } from '../../errors';
 import { loadUserData, author } from '../../domain/user-data';
 import { streamForApi } from '../../domain/stream-tree';
@@ -67,10 +67,7 @@ export const streamsCreate = defineMethod<StreamCreateParams>({
       id: { type: 'string', minLength: 1 },
       ...streamFields,
       children: {},
-      created: {},
-      createdBy: {},
-      modified: {},
-      modifiedBy: {},
+      ...SERVER_OWNED_FIELDS,
     },
     required: ['name'],
     additionalProperties: false,
