@@ -22,7 +22,7 @@ export function newContext(methodId: string, request: RequestInfo): MethodContex
 /** `events.get` → `events:get`, the key of an access's `calls` counters (spec §1.3). */
 export const methodKey = (methodId: string) => methodId.replace(/\./g, ':');
 
-function sameSecret(a: string, b: string): boolean {
+export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);

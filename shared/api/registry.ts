@@ -13,7 +13,7 @@ import {
 import { login, logout } from './methods/auth';
 import { accountGet, accountUpdate, changePassword } from './methods/account';
 import { callBatch, getAccessInfo } from './methods/utility';
-import { systemCreateUser, systemGetUserInfo } from './methods/system';
+import { deleteUser, systemCreateUser, systemGetUserInfo } from './methods/system';
 import { eventsCreate, eventsDelete, eventsGet, eventsGetOne, eventsUpdate } from './methods/events';
 import { streamsCreate, streamsDelete, streamsGet, streamsUpdate } from './methods/streams';
 import {
@@ -24,6 +24,7 @@ import {
   eventsGetAttachment,
 } from './methods/attachments';
 import { accessesCheckApp, accessesCreate, accessesDelete, accessesGet, accessesUpdate } from './methods/accesses';
+import { webhooksCreate, webhooksDelete, webhooksGet, webhooksGetOne, webhooksTest, webhooksUpdate } from './methods/webhooks';
 
 /**
  * Every API method, declared once (ARCHITECTURE §3). The CDK stack makes one Lambda and
@@ -50,6 +51,7 @@ export const METHODS: readonly MethodDef[] = [
   changePassword,
   systemCreateUser,
   systemGetUserInfo,
+  deleteUser,
   eventsGet,
   eventsGetOne,
   eventsCreate,
@@ -69,6 +71,12 @@ export const METHODS: readonly MethodDef[] = [
   accessesUpdate,
   accessesDelete,
   accessesCheckApp,
+  webhooksGet,
+  webhooksGetOne,
+  webhooksCreate,
+  webhooksUpdate,
+  webhooksDelete,
+  webhooksTest,
 ];
 
 const byId = new Map(METHODS.map((m) => [m.id, m]));

@@ -1,6 +1,7 @@
 import { BatchWriteCommand, GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients';
 import { queryAll } from './query';
+import { batchDelete, deletePartition } from './purge';
 import { config } from '../config';
 import { transactWrite, type TransactItem } from './transact';
 import { encodeNumber, orderedKey } from './sort-keys';
@@ -223,21 +224,7 @@ export async function deleteEvent(u: string, previous: HeadItem, now: number): P
 }
 
 async function deleteHistory(u: string, id: string): Promise<void> {
-  const items = await queryAll({
-    TableName: table(),
-    KeyConditionExpression: 'pk = :pk',
-    ExpressionAttributeValues: { ':pk': historyPartition(u, id) },
-    ProjectionExpression: 'pk, sk',
-    ConsistentRead: true,
-  });
-  for (let i = 0; i < items.length; i += 25) {
-    let requests = items.slice(i, i + 25).map((it) => ({ DeleteRequest: { Key: { pk: it.pk, sk: it.sk } } }));
-    for (let attempt = 0; requests.length > 0 && attempt < 8; attempt++) {
-      const out = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: requests } }));
-      requests = (out.UnprocessedItems?.[table()] ?? []) as typeof requests;
-      if (requests.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-    }
-  }
+  await deletePartition(historyPartition(u, id));
 }
 
 
@@ -451,3 +438,29 @@ export async function eventIdsInStream(u: string, streamId: string): Promise<str
 }
 
 export { RUNNING_END };
+
+/**
+ * Removes every event item of a user for account deletion: each head's index copies (its
+ * `ix`) and history, then whatever the user's partitions still hold (stream partitions of
+ * `streamIds` and `*`, sync, running, heads). Heads go last, so a retry after an
+ * interruption still finds what is left. Safe to repeat.
+ */
+export async function purgeUserEvents(u: string, streamIds: string[]): Promise<void> {
+  const heads = await queryAll({
+    TableName: table(),
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': `EV#${u}` },
+    ProjectionExpression: 'pk, sk, ix',
+    ConsistentRead: true,
+  });
+  for (const head of heads) {
+    await batchDelete(((head.ix as string[] | undefined) ?? []).map(parseKey));
+    await deletePartition(historyPartition(u, head.sk as string));
+  }
+  for (const streamId of new Set([...streamIds, ALL_STREAMS])) {
+    for (const state of ['a', 't'] as const) await deletePartition(streamPartition(u, streamId, state));
+  }
+  await deletePartition(syncPartition(u));
+  await deletePartition(runningPartition(u));
+  await deletePartition(`EV#${u}`);
+}

@@ -3,7 +3,10 @@ import { errors } from '../../errors';
 import { checkInvitationToken, createUser, validateRegistration } from '../../domain/registration';
 import { isSupportedHash } from '../../domain/passwords';
 import { getAccount } from '../../store/accounts';
-import { listAccesses } from '../../store/accesses';
+import { getAccessByToken, listAccesses } from '../../store/accesses';
+import { adminKey } from '../../domain/secrets';
+import { deleteAccount } from '../../domain/account-deletion';
+import { sameSecret } from '../execute';
 
 /**
  * `system.createUser` (spec §2.16): the legacy admin route, with a password *hash*
@@ -64,5 +67,32 @@ export const systemGetUserInfo = defineMethod<{ username: string }>({
         storageUsed: { dbDocuments: account.dbDocuments ?? 0, attachedFiles: account.attachedFiles ?? 0 },
       },
     };
+  },
+});
+
+/**
+ * `auth.delete` (spec §2.15): `DELETE /users/{username}` with the admin key, or with a
+ * personal token of that user when ACCOUNT_DELETION includes `personalToken`.
+ */
+export const deleteUser = defineMethod<{ username: string }>({
+  id: 'auth.delete',
+  routes: [{ verb: 'DELETE', path: '/users/{username}' }],
+  auth: 'none',
+  batchable: false,
+  params: { type: 'object', properties: { username: { type: 'string' } }, required: ['username'] },
+  httpParams: (request) => ({ username: request.pathParams.username }),
+  run: async (ctx, params) => {
+    const allowed = ctx.config.accountDeletion;
+    const given = ctx.request.headers.authorization;
+    const key = await adminKey();
+    const byAdmin = allowed.includes('adminToken') && !!given && !!key && sameSecret(given, key);
+    let byOwner = false;
+    if (!byAdmin && allowed.includes('personalToken') && ctx.request.token) {
+      const access = await getAccessByToken(params.username, ctx.request.token);
+      byOwner = access?.type === 'personal' && (access.sessionExpires ?? 0) > ctx.now;
+    }
+    if (!byAdmin && !byOwner) throw errors.invalidAccessToken('Deleting this account needs the admin key or its personal token.');
+    await deleteAccount(params.username);
+    return { userDeletion: { username: params.username } };
   },
 });

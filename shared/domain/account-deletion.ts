@@ -1,0 +1,46 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { dynamo } from '../store/clients';
+import { keys } from '../store/keys';
+import { config } from '../config';
+import { getAccount } from '../store/accounts';
+import { loadStreams } from '../store/streams';
+import { purgeUserEvents } from '../store/events';
+import { deletePartition } from '../store/purge';
+import { deletePrefix, userFilesPrefix } from '../store/files';
+
+/**
+ * Deletes a user and everything they own: events with their index items and history,
+ * streams, accesses, webhooks and every other item of the user's partitions, their
+ * attachment files, then their email claim and account. The account item goes last, so an
+ * interrupted deletion is finished by calling it again (it is idempotent), and the
+ * username and email are free only once nothing is left.
+ * `checkpoint` is called between steps (tests use it to interrupt the deletion).
+ */
+export async function deleteAccount(username: string, checkpoint: (step: string) => Promise<void> = async () => {}): Promise<void> {
+  const account = await getAccount(username);
+  const { streams } = await loadStreams(username);
+  await purgeUserEvents(username, streams.map((s) => s.id));
+  await checkpoint('events');
+  await deletePrefix(userFilesPrefix(username));
+  await deletePrefix(`pending/${username}/`);
+  await checkpoint('files');
+  await deletePartition(keys.userPartition(username), (sk) => sk === 'ACCOUNT');
+  await checkpoint('user-items');
+  const table = config().tableName;
+  if (account) {
+    try {
+      await dynamo().send(
+        new DeleteCommand({
+          TableName: table,
+          Key: keys.email(account.email),
+          ConditionExpression: 'attribute_not_exists(pk) OR username = :u',
+          ExpressionAttributeValues: { ':u': username },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err; // the email belongs to someone else now
+    }
+  }
+  await dynamo().send(new DeleteCommand({ TableName: table, Key: keys.account(username) }));
+}
