@@ -6,6 +6,8 @@ export const API_VERSION = '1.9.3'; // the Pryv v1 line our clients target (spec
 export const SESSION_MAX_AGE_S = 14 * 24 * 3600; // Pryv's auth.sessionMaxAge default: 14 days, sliding
 export const PASSWORD_MIN_LENGTH = 6; // spec §8
 export const PASSWORD_MAX_LENGTH = 100; // spec §8
+export const WEBHOOK_RUNS_SIZE = 20; // Pryv `webhooks.runsSize`: runs kept per webhook, newest first (spec §3.6)
+export const WEBHOOK_CALL_TIMEOUT_MS = 5000; // one call to a webhook URL (webhooks.test, delivery)
 
 /** Origins that Pryv's own apps and the `pryv` library's test suite send, plus local development. */
 export const DEFAULT_TRUSTED_APPS = [
@@ -58,6 +60,12 @@ export interface Config {
   filesReadTokenSecret?: string;
   /** … or from Secrets Manager (AWS). */
   filesReadTokenSecretArn?: string;
+  /** `maxRetries` of new webhooks: consecutive failures before delivery makes one inactive (spec §6.2). */
+  webhookMaxRetries: number;
+  /** `minIntervalMs` of new webhooks: at most one call per this interval (spec §6.2). */
+  webhookMinIntervalMs: number;
+  /** Lets webhooks call private, loopback and link-local addresses (local development only). */
+  webhooksAllowPrivateTargets: boolean;
 }
 
 function list(value: string | undefined): string[] | undefined {
@@ -99,6 +107,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     presignTtlS: Number(env.PRESIGN_TTL_S ?? 300),
     filesReadTokenSecret: env.FILES_READ_TOKEN_SECRET || undefined,
     filesReadTokenSecretArn: env.FILES_READ_TOKEN_SECRET_ARN || undefined,
+    webhookMaxRetries: Number(env.WEBHOOK_MAX_RETRIES ?? 5),
+    webhookMinIntervalMs: Number(env.WEBHOOK_MIN_INTERVAL_MS ?? 5000),
+    webhooksAllowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === 'true',
   };
 }
 

@@ -129,6 +129,28 @@ function send(res: ServerResponse, result: APIGatewayProxyResultV2): void {
   res.end(body);
 }
 
+/** One call of the test change sink (see RuntimeOptions / PRYV_TEST_CHANGE_LOG in runtime.ts). */
+export interface ChangeLogEntry {
+  username: string;
+  messages: string[];
+  at: number;
+}
+
+/**
+ * `GET /__test/changes?username=…`: what the change fan-out handed to its sinks for a user,
+ * for integration tests (the runtime runs in vitest's globalSetup process, so a sink
+ * registered in a test worker would never be called). Local gateway only, and only when
+ * the runtime was given a change log (PRYV_TEST_CHANGE_LOG=1): never a registry method,
+ * never deployed to AWS.
+ */
+function serveChangeLog(changeLog: ChangeLogEntry[], url: URL, res: ServerResponse): void {
+  const username = url.searchParams.get('username');
+  const changes = username === null ? changeLog : changeLog.filter((c) => c.username === username);
+  const body = JSON.stringify({ changes });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
 export interface LocalGateway {
   server: Server;
   url: string;
@@ -136,7 +158,7 @@ export interface LocalGateway {
 }
 
 /** The local stand-in for API Gateway: same routes, same event shape, same handlers. */
-export async function startGateway(options: { port: number; host?: string }): Promise<LocalGateway> {
+export async function startGateway(options: { port: number; host?: string; changeLog?: ChangeLogEntry[] }): Promise<LocalGateway> {
   const routes = await loadHandlers();
   const notFound = ((await import('../../functions/http/not-found')) as { handler: Handler }).handler;
 
@@ -144,6 +166,10 @@ export async function startGateway(options: { port: number; host?: string }): Pr
     const requestId = randomUUID();
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
+      if (options.changeLog && req.method === 'GET' && url.pathname === '/__test/changes') {
+        serveChangeLog(options.changeLog, url, res);
+        return;
+      }
       const body = await readBody(req);
       if (body === 'too-large') {
         res.writeHead(413, { 'content-type': 'application/json' });

@@ -3,7 +3,10 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startDynamoDbLocal, ensureTable, type LocalDynamo } from './dynamodb';
 import { startS3, type LocalS3 } from './s3';
-import { startGateway, type LocalGateway } from './gateway';
+import { startGateway, type ChangeLogEntry, type LocalGateway } from './gateway';
+import { startStreamConsumer, type StreamConsumer } from './stream-consumer';
+import { handler as fanout } from '../../functions/notify/fanout';
+import { registerSink } from '../../shared/notify/dispatch';
 import { assertPortFree, freePort } from './ports';
 import { resetConfig } from '../../shared/config';
 import { resetClients } from '../../shared/store/clients';
@@ -31,6 +34,7 @@ export interface LocalRuntime {
   dynamodb: LocalDynamo;
   s3: LocalS3;
   gateway: LocalGateway;
+  streamConsumer: StreamConsumer;
   stop(): Promise<void>;
 }
 
@@ -90,12 +94,26 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       ADMIN_KEY: admin.key,
       FILES_READ_TOKEN_SECRET: filesSecret.key,
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+      WEBHOOKS_ALLOW_PRIVATE_TARGETS: process.env.WEBHOOKS_ALLOW_PRIVATE_TARGETS ?? 'true', // development: loopback receivers
       ...options.env,
     });
     resetConfig();
     resetClients();
 
-    const gateway = await startGateway({ port: apiPort, host });
+    // The table's stream drives the change fan-out, as the event source mapping does in AWS;
+    // stopped before DynamoDB Local (stops run in reverse).
+    const streamConsumer = await startStreamConsumer({ endpoint: dynamodb.endpoint, tableName: TABLE_NAME, handler: fanout });
+    stops.push(streamConsumer.stop);
+    // Integration tests only (set by test/setup/local-runtime.ts): record what reaches the
+    // sinks, readable at GET /__test/changes on the local gateway.
+    let changeLog: ChangeLogEntry[] | undefined;
+    if (process.env.PRYV_TEST_CHANGE_LOG === '1') {
+      const log: ChangeLogEntry[] = (changeLog = []);
+      const unregister = registerSink(async (username, messages) => void log.push({ username, messages, at: Date.now() }));
+      stops.push(async () => unregister());
+    }
+
+    const gateway = await startGateway({ port: apiPort, host, changeLog });
     stops.push(gateway.stop);
     return {
       url: gateway.url,
@@ -104,6 +122,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       dynamodb,
       s3,
       gateway,
+      streamConsumer,
       stop: async () => {
         await stopAll();
         resetClients();

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     `  service info   ${process.env.PUBLIC_URL}/reg/service/info`,
     `  DynamoDB Local ${runtime.dynamodb.endpoint} (pid ${runtime.dynamodb.pid})`,
     `  S3 emulator    ${runtime.s3.endpoint}`,
+    `  change feed    stream consumer polling ${runtime.streamConsumer.streamArn}`,
     `  data           ${dataDir ?? 'in memory (nothing kept)'}`,
   ];
   // The admin key is printed only when we generated it: a key the operator set stays theirs.

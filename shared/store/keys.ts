@@ -22,5 +22,16 @@ export const keys = {
   }),
   streamDeletion: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `STREAMDEL#${id}` }),
   streamDeletionPrefix: 'STREAMDEL#',
+  /** Webhooks of a user (spec §3.6). */
+  webhook: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `WEBHOOK#${id}` }),
+  webhookPrefix: 'WEBHOOK#',
+  /**
+   * Claim of a URL by one access (spec §2.5: unique per access). The URL is hashed
+   * (`urlHash`, SHA-256 hex): URLs go up to 2048 characters, sort keys to 1024 bytes.
+   */
+  webhookUrl: (username: string, accessId: string, urlHash: string) => ({
+    pk: `USER#${username}`,
+    sk: `WEBHOOKURL#${accessId}#${urlHash}`,
+  }),
   userPartition: (username: string) => `USER#${username}`,
 };

@@ -17,6 +17,8 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   process.env.LOG_LEVEL ??= 'silent';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // Record what the change fan-out hands to its sinks, at GET /__test/changes (change-feed tests).
+  process.env.PRYV_TEST_CHANGE_LOG = '1';
   const runtime = await startLocalRuntime({ port: 0, dataDir: undefined });
   project.provide('apiUrl', runtime.url);
   project.provide('adminKey', runtime.adminKey);

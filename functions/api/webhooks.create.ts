@@ -1,0 +1,4 @@
+import { httpHandler } from '../../shared/http/handler';
+import { webhooksCreate } from '../../shared/api/methods/webhooks';
+
+export const handler = httpHandler(webhooksCreate);

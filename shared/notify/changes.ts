@@ -1,0 +1,117 @@
+import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord } from 'aws-lambda';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { keys } from '../store/keys';
+
+/**
+ * Table changes → Pryv change messages (spec §6): which users saw their events, streams or
+ * accesses change in a batch of DynamoDB Stream records. Pure: no I/O, no clock.
+ *
+ * What counts (key layout: shared/store/keys.ts, shared/store/events.ts):
+ *   pk EV#{user}                               event heads and tombstones     → eventsChanged
+ *   pk USER#{user}, sk STREAM#{id} | STREAMDEL#{id}   streams and their deletions → streamsChanged
+ *   pk USER#{user}, sk ACCESS#{token} | ACCESSDEL#{id} accesses and deletions  → accessesChanged,
+ *                                              unless only usage tracking changed
+ * Everything else is ignored: index copies (ES#, EM#, ER#, EH#), `STREAM#` (the data meta
+ * item), `ACCESSID#`/`ACCESSKEY#` pointers, STREAMNAME# claims, account and email items.
+ */
+export type ChangeMessage = 'eventsChanged' | 'streamsChanged' | 'accessesChanged';
+
+const USER_PREFIX = keys.userPartition('');
+const EVENT_HEAD_PREFIX = 'EV#'; // headKey in shared/store/events.ts (that module does I/O; this one stays pure)
+
+/** Access attributes written on every authenticated call (shared/store/accesses.ts recordAccessUsage, endSession). */
+const USAGE_ATTRIBUTES = new Set(['lastUsed', 'calls', 'sessionExpires']);
+
+type Image = Record<string, LambdaAttributeValue> | undefined;
+
+// aws-lambda and the SDK type attribute values differently; the wire shape is the same.
+const toObject = (image: NonNullable<Image>) =>
+  unmarshall(image as unknown as Record<string, AttributeValue>, { wrapNumbers: true });
+
+/** A value in a canonical string form: map keys and set members sorted. */
+function canonical(value: unknown): string {
+  if (value instanceof Set) return `set(${[...value].map(canonical).sort().join(',')})`;
+  if (value instanceof Uint8Array) return `bin(${Buffer.from(value).toString('base64')})`;
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'undefined';
+}
+
+function withoutUsage(image: NonNullable<Image>): string {
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(toObject(image))) if (!USAGE_ATTRIBUTES.has(k)) rest[k] = v;
+  return canonical(rest);
+}
+
+/** True when a MODIFY of an access only touched its usage counters (not a change clients care about). */
+function isUsageOnly(record: DynamoDBRecord): boolean {
+  const { OldImage, NewImage } = record.dynamodb ?? {};
+  if (record.eventName !== 'MODIFY' || !OldImage || !NewImage) return false;
+  return withoutUsage(OldImage) === withoutUsage(NewImage);
+}
+
+/** The user and message one stream record stands for, or undefined if it is not a change of interest. */
+export function classifyRecord(record: DynamoDBRecord): { username: string; message: ChangeMessage } | undefined {
+  const image = record.dynamodb?.Keys;
+  if (!image) return undefined;
+  // TTL expiry is done by the service, not by a client: nothing changed for anyone.
+  if (record.userIdentity?.type === 'Service') return undefined;
+  const { pk, sk } = toObject(image) as { pk?: unknown; sk?: unknown };
+  if (typeof pk !== 'string' || typeof sk !== 'string') return undefined;
+
+  if (pk.startsWith(EVENT_HEAD_PREFIX)) {
+    const username = pk.slice(EVENT_HEAD_PREFIX.length);
+    return username ? { username, message: 'eventsChanged' } : undefined;
+  }
+  if (!pk.startsWith(USER_PREFIX)) return undefined;
+  const username = pk.slice(USER_PREFIX.length);
+  if (!username) return undefined;
+  if ((sk.startsWith(keys.streamPrefix) && sk.length > keys.streamPrefix.length) || sk.startsWith(keys.streamDeletionPrefix)) {
+    return { username, message: 'streamsChanged' };
+  }
+  if (sk.startsWith(keys.accessPrefix) || sk.startsWith(keys.accessDeletionPrefix)) {
+    return isUsageOnly(record) ? undefined : { username, message: 'accessesChanged' };
+  }
+  return undefined;
+}
+
+/** One user's changes in a batch, and where they start in it (for partial batch failures). */
+export interface UserChanges {
+  messages: Set<ChangeMessage>;
+  firstSequenceNumber: string | undefined;
+}
+
+/**
+ * The changes of a batch per user, coalesced. A record that cannot be read (it would fail
+ * the same way on every retry) is passed to `onUnreadable` and skipped; without it, thrown.
+ */
+export function collectChanges(
+  records: DynamoDBRecord[],
+  onUnreadable?: (record: DynamoDBRecord, err: unknown) => void,
+): Map<string, UserChanges> {
+  const changes = new Map<string, UserChanges>();
+  for (const record of records) {
+    let change;
+    try {
+      change = classifyRecord(record);
+    } catch (err) {
+      if (!onUnreadable) throw err;
+      onUnreadable(record, err);
+      continue;
+    }
+    if (!change) continue;
+    let user = changes.get(change.username);
+    if (!user) changes.set(change.username, (user = { messages: new Set(), firstSequenceNumber: record.dynamodb?.SequenceNumber }));
+    user.messages.add(change.message);
+  }
+  return changes;
+}
+
+/** The messages of a batch, coalesced per user: 1,000 event writes give one `eventsChanged`. */
+export function changesFromRecords(records: DynamoDBRecord[]): Map<string, Set<ChangeMessage>> {
+  return new Map([...collectChanges(records)].map(([username, user]) => [username, user.messages]));
+}

@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from './clients';
+import { keys } from './keys';
+import { config } from '../config';
+import { transactWrite } from './transact';
+import { withRun, type Webhook, type WebhookRun, type WebhookState } from '../domain/webhooks';
+
+/**
+ * Webhooks: one item per webhook under its user (`WEBHOOK#{id}`), plus a claim item per
+ * (creating access, URL) (`WEBHOOKURL#{accessId}#{sha256(url)}`) that makes the URL unique
+ * per access. Two versions guard concurrent writers without either clobbering the other:
+ * `modified` for API changes (state), `runCount` for run statistics (test and delivery).
+ * Both are UpdateItems touching only their own attributes.
+ */
+
+const table = () => config().tableName;
+
+const urlHash = (url: string) => createHash('sha256').update(url).digest('hex');
+
+function strip(item: Record<string, unknown>): Webhook {
+  const { pk: _pk, sk: _sk, ...webhook } = item;
+  return webhook as unknown as Webhook;
+}
+
+/** Creates a webhook and its URL claim in one transaction; `url-taken` when the access already has that URL. */
+export async function createWebhook(username: string, webhook: Webhook): Promise<'ok' | 'url-taken' | 'id-taken'> {
+  const failed = await transactWrite([
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.webhookUrl(username, webhook.accessId, urlHash(webhook.url)), webhookId: webhook.id },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.webhook(username, webhook.id), ...webhook },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+  ]);
+  if (failed.includes(0)) return 'url-taken';
+  if (failed.length > 0) return 'id-taken';
+  return 'ok';
+}
+
+export async function getWebhook(username: string, id: string): Promise<Webhook | undefined> {
+  const out = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: keys.webhook(username, id), ConsistentRead: true }),
+  );
+  return out.Item ? strip(out.Item) : undefined;
+}
+
+/** All webhooks of a user, oldest first (ids are time-ordered); a user has a handful. */
+export async function listWebhooks(username: string): Promise<Webhook[]> {
+  const webhooks: Webhook[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.webhookPrefix },
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    for (const item of out.Items ?? []) webhooks.push(strip(item));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return webhooks;
+}
+
+export interface WebhookStateChange {
+  state: WebhookState;
+  modified: number;
+  modifiedBy: string;
+  /** Set when the change reactivates the webhook (spec §2.5: `currentRetries` back to 0). */
+  resetRetries: boolean;
+}
+
+/**
+ * Applies an API change if nobody changed the webhook (through the API) since `before` was
+ * read. Run statistics written meanwhile are kept. `stale` = changed or deleted meanwhile.
+ */
+export async function updateWebhook(
+  username: string,
+  before: Webhook,
+  change: WebhookStateChange,
+): Promise<{ outcome: 'ok'; webhook: Webhook } | { outcome: 'stale' }> {
+  const sets = ['#state = :state', 'modified = :modified', 'modifiedBy = :modifiedBy'];
+  const values: Record<string, unknown> = {
+    ':state': change.state,
+    ':modified': change.modified,
+    ':modifiedBy': change.modifiedBy,
+    ':before': before.modified,
+  };
+  if (change.resetRetries) {
+    sets.push('currentRetries = :zero');
+    values[':zero'] = 0;
+  }
+  try {
+    const out = await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.webhook(username, before.id),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk) AND modified = :before',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { outcome: 'ok', webhook: strip(out.Attributes!) };
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return { outcome: 'stale' };
+    throw err;
+  }
+}
+
+/**
+ * Records one call to the webhook's URL (runCount, failCount, lastRun, runs), conditional
+ * on the run count read, re-reading on a concurrent run. `undefined` if it was deleted.
+ */
+export async function recordWebhookRun(username: string, before: Webhook, run: WebhookRun): Promise<Webhook | undefined> {
+  let current: Webhook | undefined = before;
+  for (let attempt = 0; current && attempt < 10; attempt++) {
+    const next = withRun(current, run);
+    try {
+      const out = await dynamo().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: keys.webhook(username, current.id),
+          UpdateExpression: 'SET runCount = :runCount, failCount = :failCount, lastRun = :lastRun, runs = :runs',
+          ConditionExpression: 'attribute_exists(pk) AND runCount = :before',
+          ExpressionAttributeValues: {
+            ':runCount': next.runCount,
+            ':failCount': next.failCount,
+            ':lastRun': next.lastRun,
+            ':runs': next.runs,
+            ':before': current.runCount,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip(out.Attributes!);
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      current = await getWebhook(username, before.id);
+    }
+  }
+  if (current) throw new Error(`run of webhook ${before.id} not recorded: too many concurrent runs`);
+  return undefined;
+}
+
+/** Deletes a webhook for good and frees its URL claim; false if it was already gone. */
+export async function deleteWebhook(username: string, webhook: Webhook): Promise<boolean> {
+  const failed = await transactWrite([
+    {
+      Delete: {
+        TableName: undefined,
+        Key: keys.webhook(username, webhook.id),
+        ConditionExpression: 'attribute_exists(pk)',
+      },
+    },
+    {
+      Delete: {
+        TableName: undefined,
+        Key: keys.webhookUrl(username, webhook.accessId, urlHash(webhook.url)),
+        ConditionExpression: 'attribute_not_exists(pk) OR webhookId = :id',
+        ExpressionAttributeValues: { ':id': webhook.id },
+      },
+    },
+  ]);
+  return failed.length === 0;
+}

@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { DeleteTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { ensureTable } from '../../infra/local/dynamodb';
+import { startStreamConsumer, type StreamConsumer } from '../../infra/local/stream-consumer';
+
+/**
+ * The local event source mapping on its own, on a table of its own in the runtime's
+ * DynamoDB Local: Lambda-shaped records, batches, partial batch failures, retries, drops.
+ */
+const endpoint = () => inject('dynamodbEndpoint');
+const ddb = () => new DynamoDBClient({ endpoint: endpoint(), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+
+let consumer: StreamConsumer | undefined;
+let table: string | undefined;
+afterEach(async () => {
+  await consumer?.stop();
+  consumer = undefined;
+  if (table) await ddb().send(new DeleteTableCommand({ TableName: table }));
+  table = undefined;
+});
+
+async function setup(handler: (e: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>, retries = 2) {
+  table = `consumer-${randomBytes(4).toString('hex')}`;
+  await ensureTable(endpoint(), table);
+  consumer = await startStreamConsumer({ endpoint: endpoint(), tableName: table, handler, pollMs: 50, maxRetryAttempts: retries, retryBackoffMs: 50 });
+  const client = ddb();
+  return async (sk: string) => {
+    await client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'P' }, sk: { S: sk }, data: { B: Buffer.from('hi') } } }));
+  };
+}
+
+const skOf = (r: DynamoDBRecord) => r.dynamodb!.Keys!.sk!.S!;
+
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('local stream consumer', () => {
+  it('delivers records shaped as Lambda does, from changes made after start', async () => {
+    const seen: DynamoDBRecord[] = [];
+    const put = await setup(async (e) => {
+      seen.push(...e.Records);
+      return { batchItemFailures: [] };
+    });
+    await put('a');
+    await until(() => seen.length === 1);
+    const r = seen[0]!;
+    expect(r).toMatchObject({ eventName: 'INSERT', eventSource: 'aws:dynamodb', eventSourceARN: consumer!.streamArn });
+    expect(r.dynamodb).toMatchObject({ Keys: { pk: { S: 'P' }, sk: { S: 'a' } }, StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    expect(r.dynamodb!.NewImage!.data).toEqual({ B: Buffer.from('hi').toString('base64') });
+    expect(typeof r.dynamodb!.SequenceNumber).toBe('string');
+    expect(typeof r.dynamodb!.ApproximateCreationDateTime).toBe('number');
+  });
+
+  it('re-delivers from the first failed record, never what came before it', async () => {
+    const deliveries: string[][] = [];
+    let failed = false;
+    const put = await setup(async (e) => {
+      deliveries.push(e.Records.map(skOf));
+      const b = e.Records.find((r) => skOf(r) === 'b');
+      if (b && !failed) {
+        failed = true;
+        return { batchItemFailures: [{ itemIdentifier: b.dynamodb!.SequenceNumber! }] };
+      }
+      return { batchItemFailures: [] };
+    });
+    for (const sk of ['a', 'b', 'c']) await put(sk);
+    await until(() => deliveries.flat().includes('c') && failed && deliveries.flat().filter((s) => s === 'b').length === 2);
+    const flat = deliveries.flat();
+    expect(flat.filter((s) => s === 'a')).toHaveLength(1);
+    expect(flat.filter((s) => s === 'b')).toHaveLength(2);
+    expect(flat.at(-1)).toBe('c');
+  });
+
+  it('drops a batch after the retry limit and goes on with the next records', async () => {
+    let calls = 0;
+    const delivered: string[] = [];
+    const put = await setup(async (e) => {
+      calls++;
+      if (e.Records.some((r) => skOf(r) === 'poison')) throw new Error('always fails');
+      delivered.push(...e.Records.map(skOf));
+      return { batchItemFailures: [] };
+    }, 2);
+    await put('poison');
+    await until(() => calls >= 3); // first attempt + 2 retries
+    await put('next');
+    await until(() => delivered.includes('next'));
+    expect(calls).toBe(4);
+    expect(delivered).toEqual(['next']);
+  });
+});

@@ -1,0 +1,223 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { changesFromRecords } from '../../shared/notify/changes';
+import { clearSinks, registerSink } from '../../shared/notify/dispatch';
+import { handler } from '../../functions/notify/fanout';
+
+const STREAM_ARN = 'arn:aws:dynamodb:us-east-1:000000000000:table/pryv-main/stream/2026-11-29T00:00:00.000';
+let sequence = 100_000_000_000_000_000_000n;
+
+type Item = Record<string, unknown> & { pk: string; sk: string };
+const image = (item: Item) => marshall(item, { removeUndefinedValues: true }) as unknown as Record<string, AttributeValue>;
+
+/** A stream record as Lambda hands it over (NEW_AND_OLD_IMAGES). */
+function record(eventName: 'INSERT' | 'MODIFY' | 'REMOVE', oldItem: Item | undefined, newItem: Item | undefined): DynamoDBRecord {
+  const key = (newItem ?? oldItem)!;
+  return {
+    eventID: `id-${sequence}`,
+    eventName,
+    eventVersion: '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: 'us-east-1',
+    eventSourceARN: STREAM_ARN,
+    dynamodb: {
+      ApproximateCreationDateTime: 1_795_000_000,
+      Keys: image({ pk: key.pk, sk: key.sk }),
+      NewImage: newItem ? image(newItem) : undefined,
+      OldImage: oldItem ? image(oldItem) : undefined,
+      SequenceNumber: String(sequence++),
+      SizeBytes: 200,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+  };
+}
+const insert = (item: Item) => record('INSERT', undefined, item);
+const modify = (oldItem: Item, newItem: Item) => record('MODIFY', oldItem, newItem);
+const remove = (item: Item) => record('REMOVE', item, undefined);
+
+const event = (u: string, id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  streamIds: ['health'],
+  type: 'mass/kg',
+  content: 72.5,
+  time: 1_795_000_000.5,
+  created: 1_795_000_000.5,
+  modified: 1_795_000_000.5,
+  ...extra,
+});
+/** What events.create writes: the head and its index copies. */
+function eventCreation(u: string, id: string): DynamoDBRecord[] {
+  const e = event(u, id);
+  return [
+    insert({ pk: `EV#${u}`, sk: id, ...e, ix: [`ES#${u}#health#a\u0000d#x#${id}`], endTime: e.time }),
+    insert({ pk: `ES#${u}#health#a`, sk: `d#x#${id}`, ...e }),
+    insert({ pk: `ES#${u}#*#a`, sk: `i#x#${id}`, ...e }),
+    insert({ pk: `EM#${u}`, sk: `y#${id}`, ...e }),
+  ];
+}
+const access = (u: string, extra: Record<string, unknown> = {}): Item => ({
+  pk: `USER#${u}`,
+  sk: 'ACCESS#tok-123',
+  id: 'acc1',
+  token: 'tok-123',
+  type: 'app',
+  name: 'my app',
+  permissions: [{ streamId: 'health', level: 'read' }],
+  created: 1_795_000_000,
+  calls: { 'events:get': 3 },
+  lastUsed: 1_795_000_100,
+  ...extra,
+});
+
+const asObject = (m: Map<string, Set<string>>) => Object.fromEntries([...m].map(([u, s]) => [u, [...s].sort()]));
+
+describe('changesFromRecords', () => {
+  it('gives one eventsChanged per user for events created, updated and deleted', () => {
+    const records = [
+      ...eventCreation('alice', 'ev1'),
+      modify({ pk: 'EV#alice', sk: 'ev1', ...event('alice', 'ev1') }, { pk: 'EV#alice', sk: 'ev1', ...event('alice', 'ev1', { content: 73 }) }),
+      remove({ pk: 'EV#alice', sk: 'ev2', ...event('alice', 'ev2') }),
+    ];
+    expect(asObject(changesFromRecords(records))).toEqual({ alice: ['eventsChanged'] });
+  });
+
+  it('coalesces a burst of 1,000 event writes into one message', () => {
+    const records = Array.from({ length: 1000 }, (_, i) => eventCreation('bob', `ev${i}`)).flat();
+    const changes = changesFromRecords(records);
+    expect(asObject(changes)).toEqual({ bob: ['eventsChanged'] });
+  });
+
+  it('ignores index copies, history and every non-head item on their own', () => {
+    const e = event('alice', 'ev1');
+    const records = [
+      insert({ pk: 'ES#alice#health#a', sk: 'd#x#ev1', ...e }),
+      remove({ pk: 'ES#alice#*#a', sk: 'i#x#ev1', ...e }),
+      insert({ pk: 'EM#alice', sk: 'y#ev1', ...e }),
+      insert({ pk: 'ER#alice', sk: 'ev1', ...e }),
+      insert({ pk: 'EH#alice#ev1', sk: 'y#1', ...e }),
+      insert({ pk: 'USER#alice', sk: 'ACCOUNT', username: 'alice', email: 'a@example.com' }),
+      modify({ pk: 'USER#alice', sk: 'ACCOUNT', storageUsed: 1 }, { pk: 'USER#alice', sk: 'ACCOUNT', storageUsed: 2 }),
+      insert({ pk: 'EMAIL#a@example.com', sk: 'EMAIL', username: 'alice' }),
+      modify({ pk: 'USER#alice', sk: 'STREAM#', maxDuration: 0 }, { pk: 'USER#alice', sk: 'STREAM#', maxDuration: 60 }),
+      insert({ pk: 'USER#alice', sk: 'STREAMNAME##Health', id: 'health' }),
+      insert({ pk: 'USER#alice', sk: 'ACCESSID#acc1', token: 'tok-123' }),
+      insert({ pk: 'USER#alice', sk: 'ACCESSKEY#app#my app#', token: 'tok-123', accessId: 'acc1' }),
+    ];
+    expect(changesFromRecords(records).size).toBe(0);
+  });
+
+  it('reports stream creations, updates, deletions and deletion records', () => {
+    const stream = { pk: 'USER#carol', sk: 'STREAM#health', id: 'health', name: 'Health', parentId: null };
+    expect(asObject(changesFromRecords([insert(stream)]))).toEqual({ carol: ['streamsChanged'] });
+    expect(asObject(changesFromRecords([modify(stream, { ...stream, name: 'Santé' })]))).toEqual({ carol: ['streamsChanged'] });
+    expect(asObject(changesFromRecords([remove(stream)]))).toEqual({ carol: ['streamsChanged'] });
+    expect(asObject(changesFromRecords([insert({ pk: 'USER#carol', sk: 'STREAMDEL#health', id: 'health', deleted: 1 })]))).toEqual({
+      carol: ['streamsChanged'],
+    });
+  });
+
+  it('reports access creations, real updates and deletions', () => {
+    const created = insert(access('dave'));
+    const deleted = [remove(access('dave')), insert({ ...access('dave'), sk: 'ACCESSDEL#acc1', deleted: 1_795_000_200 })];
+    const renamed = modify(access('dave'), access('dave', { name: 'other name' }));
+    const newPermission = modify(access('dave'), access('dave', { permissions: [{ streamId: 'health', level: 'contribute' }] }));
+    for (const records of [[created], deleted, [renamed], [newPermission]]) {
+      expect(asObject(changesFromRecords(records))).toEqual({ dave: ['accessesChanged'] });
+    }
+  });
+
+  it('ignores access updates that only track usage (lastUsed, calls, sessionExpires)', () => {
+    const before = access('erin', { type: 'personal', sessionExpires: 1_796_000_000 });
+    const usage = modify(before, { ...before, lastUsed: 1_795_000_500, calls: { 'events:get': 4, 'streams:get': 1 }, sessionExpires: 1_796_000_500 });
+    const firstUse = modify(access('erin', { calls: {}, lastUsed: undefined }), access('erin'));
+    const logout = modify(before, { ...before, sessionExpires: 1_795_000_600 });
+    expect(changesFromRecords([usage, firstUse, logout]).size).toBe(0);
+    // the same update with a real change beside the counters is a change
+    const both = modify(before, { ...before, lastUsed: 1_795_000_500, name: 'renamed' });
+    expect(asObject(changesFromRecords([usage, both]))).toEqual({ erin: ['accessesChanged'] });
+  });
+
+  it('compares maps and sets regardless of attribute order', () => {
+    const a = access('frank', { clientData: { x: 1, y: new Set(['a', 'b']) } });
+    const reordered: Record<string, AttributeValue> = {};
+    const img = image(a);
+    for (const k of Object.keys(img).reverse()) reordered[k] = img[k]!;
+    reordered.clientData = { M: { y: { SS: ['b', 'a'] }, x: { N: '1' } } };
+    const r = modify(a, { ...a, lastUsed: 1_795_009_999 });
+    r.dynamodb!.OldImage = reordered;
+    expect(changesFromRecords([r]).size).toBe(0);
+  });
+
+  it('keeps users apart and gives each the kinds of change it had', () => {
+    const records = [
+      ...eventCreation('alice', 'ev1'),
+      insert({ pk: 'USER#bob', sk: 'STREAM#work', id: 'work', name: 'Work' }),
+      insert(access('carol')),
+      ...eventCreation('bob', 'ev9'),
+      modify(access('alice'), access('alice', { lastUsed: 1_795_999_999 })),
+    ];
+    expect(asObject(changesFromRecords(records))).toEqual({
+      alice: ['eventsChanged'],
+      bob: ['eventsChanged', 'streamsChanged'],
+      carol: ['accessesChanged'],
+    });
+  });
+
+  it('ignores TTL expiries (removals done by the service)', () => {
+    const r = remove({ pk: 'EV#alice', sk: 'ev1', ...event('alice', 'ev1') });
+    r.userIdentity = { type: 'Service', principalId: 'dynamodb.amazonaws.com' };
+    expect(changesFromRecords([r]).size).toBe(0);
+  });
+});
+
+describe('fan-out handler', () => {
+  beforeAll(() => {
+    process.env.LOG_LEVEL = 'silent'; // failures below are expected and logged
+  });
+  afterEach(() => clearSinks());
+  const streamEvent = (records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
+
+  it('hands each user its coalesced messages, once per sink', async () => {
+    const calls: Array<[string, string[]]> = [];
+    registerSink(async (u, m) => void calls.push([u, m]));
+    registerSink(async (u, m) => void calls.push([`second:${u}`, m]));
+    const out = await handler(streamEvent([...eventCreation('alice', 'a'), insert(access('alice')), ...eventCreation('bob', 'b')]));
+    expect(out.batchItemFailures).toEqual([]);
+    expect(calls.sort()).toEqual([
+      ['alice', ['accessesChanged', 'eventsChanged']],
+      ['bob', ['eventsChanged']],
+      ['second:alice', ['accessesChanged', 'eventsChanged']],
+      ['second:bob', ['eventsChanged']],
+    ]);
+  });
+
+  it('reports the first record of a failing user so the batch is retried from there', async () => {
+    registerSink(async (u) => {
+      if (u === 'bob') throw new Error('receiver down');
+    });
+    const alice = eventCreation('alice', 'a');
+    const bobStream = insert({ pk: 'USER#bob', sk: 'STREAM#work', id: 'work' });
+    const bobEvents = eventCreation('bob', 'b');
+    const out = await handler(streamEvent([...alice, bobStream, ...bobEvents]));
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: bobStream.dynamodb!.SequenceNumber }]);
+  });
+
+  it('skips a record it cannot read instead of blocking the shard', async () => {
+    const calls: string[] = [];
+    registerSink(async (u) => void calls.push(u));
+    const bad = insert({ pk: 'EV#alice', sk: 'x' });
+    bad.dynamodb!.Keys = { pk: { XX: 'EV#alice' } as unknown as AttributeValue, sk: { S: 'x' } }; // unknown type: unmarshall throws
+    const out = await handler(streamEvent([bad, ...eventCreation('bob', 'b')]));
+    expect(out.batchItemFailures).toEqual([]);
+    expect(calls).toEqual(['bob']);
+  });
+
+  it('does nothing for a batch without changes of interest', async () => {
+    const calls: string[] = [];
+    registerSink(async (u) => void calls.push(u));
+    const out = await handler(streamEvent([modify(access('alice'), access('alice', { lastUsed: 1 }))]));
+    expect(out.batchItemFailures).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+});
