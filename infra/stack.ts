@@ -6,7 +6,9 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Architecture, LoggingFormat, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -118,7 +120,15 @@ export class PryvApiStack extends Stack {
     };
     for (const [name, value] of Object.entries(settings)) if (value !== undefined) environment[name] = value;
 
-    const makeFunction = (id: string, entry: string, description: string, extraEnv: Record<string, string> = {}) => {
+    /** `readWrite`: the API functions (table and bucket); `tableRead`: read the table only. */
+    type DataAccess = 'readWrite' | 'tableRead';
+    const makeFunction = (
+      id: string,
+      entry: string,
+      description: string,
+      extraEnv: Record<string, string> = {},
+      dataAccess: DataAccess = 'readWrite',
+    ) => {
       const fn = new NodejsFunction(this, id, {
         entry: join(REPO_ROOT, entry),
         projectRoot: REPO_ROOT,
@@ -147,8 +157,12 @@ export class PryvApiStack extends Stack {
             "import { createRequire as __pryvCreateRequire } from 'module'; const require = __pryvCreateRequire(import.meta.url);",
         },
       });
-      table.grantReadWriteData(fn);
-      bucket.grantReadWrite(fn);
+      if (dataAccess === 'readWrite') {
+        table.grantReadWriteData(fn);
+        bucket.grantReadWrite(fn);
+      } else {
+        table.grantReadData(fn);
+      }
       return fn;
     };
 
@@ -183,10 +197,40 @@ export class PryvApiStack extends Stack {
       integration: new HttpLambdaIntegration('Fn-not-found-Integration', notFound),
     });
 
+    // Change fan-out (issue 5 §1): the table's stream → per-user Pryv change messages → sinks.
+    const fanout = makeFunction(
+      'Fn-notify-fanout',
+      'functions/notify/fanout.ts',
+      'Pryv change fan-out (DynamoDB Stream → notifications)',
+      {},
+      'tableRead',
+    );
+    // Lambda sends the metadata of a batch it gave up on (shard, sequence-number range) here,
+    // not the records themselves: the stream keeps those 24 hours, so replay from it within that.
+    const fanoutDlq = new sqs.Queue(this, 'FanoutDlq', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+    });
+    fanout.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: StartingPosition.LATEST,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1), // coalesces bursts into one message per user
+        parallelizationFactor: 1, // one batch per shard at a time: per-user order is kept
+        retryAttempts: 5,
+        bisectBatchOnError: true, // a failing batch is split until the bad record is alone
+        reportBatchItemFailures: true, // the handler returns batchItemFailures
+        maxRecordAge: Duration.hours(1),
+        onFailure: new SqsDlq(fanoutDlq), // so one bad record never blocks the shard
+      }),
+    );
+
     new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint });
     new CfnOutput(this, 'PublicUrl', { value: environment.PUBLIC_URL! });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'BucketName', { value: bucket.bucketName });
     new CfnOutput(this, 'AdminKeySecretArn', { value: adminKey.secretArn });
+    new CfnOutput(this, 'FanoutDlqUrl', { value: fanoutDlq.queueUrl });
   }
 }

@@ -36,6 +36,17 @@ function functionOf(description: string): [string, Resource] {
 }
 const methodFunction = (id: string) => functionOf(`Pryv API method ${id}`);
 const notFoundFunction = () => functionOf('Pryv API $default route (404, CORS preflight)');
+const FANOUT_DESCRIPTION = 'Pryv change fan-out (DynamoDB Stream → notifications)';
+const fanoutFunction = () => functionOf(FANOUT_DESCRIPTION);
+/** The HTTP API's functions: one per method plus $default (not the fan-out). */
+const apiFunctions = () => functions().filter(([, r]) => String(r.Properties.Description).startsWith('Pryv API '));
+
+/** The policy documents attached to a function's role, as one JSON string. */
+function rolePolicyText(fn: Resource): string {
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+  const policies = ofType('AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId));
+  return JSON.stringify(policies.map(([, p]) => p.Properties.PolicyDocument));
+}
 
 /** The function logical id a route's integration invokes. */
 function routeTarget(route: Resource): string {
@@ -196,7 +207,7 @@ describe('functions', () => {
   });
 
   it('all run Node.js 22 on arm64 with JSON logs into a retained-for-a-month log group', () => {
-    expect(functions().length).toBeGreaterThanOrEqual(METHODS.length + 1);
+    expect(functions()).toHaveLength(METHODS.length + 2); // methods, $default, fan-out
     for (const [id, fn] of functions()) {
       const p = fn.Properties;
       expect(p.Runtime, id).toBe('nodejs22.x');
@@ -225,13 +236,12 @@ describe('functions', () => {
     }
   });
 
-  it('may read and write the table and the bucket', () => {
+  it('of the API may read and write the table and the bucket', () => {
     const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
     const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
-    for (const [id, fn] of functions()) {
-      const roleId = fn.Properties.Role['Fn::GetAtt'][0];
-      const policies = ofType('AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId));
-      const text = JSON.stringify(policies.map(([, p]) => p.Properties.PolicyDocument));
+    expect(apiFunctions()).toHaveLength(METHODS.length + 1);
+    for (const [id, fn] of apiFunctions()) {
+      const text = rolePolicyText(fn);
       for (const action of ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 's3:PutObject', 's3:GetObject*', 's3:DeleteObject*'])
         expect(text, `${id} ${action}`).toContain(`"${action}"`);
       expect(text, id).toContain(`"Fn::GetAtt":["${tableId}","Arn"]`);
@@ -248,6 +258,84 @@ describe('functions', () => {
       expect(code, method.id).toMatch(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/);
       expect(existsSync(join(dir, 'index.mjs.map')), method.id).toBe(true);
     }
+    const fanoutKey: string = fanoutFunction()[1].Properties.Code.S3Key;
+    const fanoutCode = readFileSync(join(assemblyDir, `asset.${fanoutKey.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
+    expect(fanoutCode).toMatch(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/);
+  });
+});
+
+describe('change fan-out', () => {
+  const tableId = () => ofType('AWS::DynamoDB::GlobalTable')[0]![0];
+  const dlq = () => {
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues).toHaveLength(1);
+    return queues[0]!;
+  };
+
+  it('has its own function, Node.js 22 on arm64, outside the method count', () => {
+    const [id, fn] = fanoutFunction();
+    expect(id).toMatch(/^Fnnotifyfanout[0-9A-F]{8}$/);
+    expect(fn.Properties.Runtime).toBe('nodejs22.x');
+    expect(fn.Properties.Architectures).toEqual(['arm64']);
+    expect(fn.Properties.Handler).toBe('index.handler');
+    expect(FANOUT_DESCRIPTION.startsWith('Pryv API method ')).toBe(false);
+  });
+
+  it('is fed by the table stream: batched, retried, bisected, partial failures, dead letters to SQS', () => {
+    const [fnId] = fanoutFunction();
+    const [queueId] = dlq();
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    const [, mapping] = mappings[0]!;
+    expect(mapping.Properties).toMatchObject({
+      FunctionName: { Ref: fnId },
+      EventSourceArn: { 'Fn::GetAtt': [tableId(), 'StreamArn'] },
+      StartingPosition: 'LATEST',
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      MaximumRetryAttempts: 5,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ParallelizationFactor: 1,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+    const maxAge = mapping.Properties.MaximumRecordAgeInSeconds;
+    expect(maxAge).toBeGreaterThanOrEqual(60);
+    expect(maxAge).toBeLessThanOrEqual(86_400); // the stream keeps records 24 hours
+  });
+
+  it('dead-letter queue: SQS-managed encryption, 14-day retention, TLS only', () => {
+    const [queueId, queue] = dlq();
+    expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(queue.Properties.MessageRetentionPeriod).toBe(1_209_600);
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('may read the table and its stream and send to the queue, nothing more', () => {
+    const [, fn] = fanoutFunction();
+    const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
+    const [queueId] = dlq();
+    const text = rolePolicyText(fn);
+    for (const action of ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'sqs:SendMessage'])
+      expect(text, action).toContain(`"${action}"`);
+    expect(text).toContain(`"Fn::GetAtt":["${tableId()}","StreamArn"]`);
+    expect(text).toContain(`"Fn::GetAtt":["${queueId}","Arn"]`);
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) expect(text).not.toContain(`"${action}"`);
+    expect(text).not.toContain(bucketId);
+    expect(text).not.toContain('secretsmanager:');
+  });
+
+  it('is not reachable through the HTTP API', () => {
+    const [fnId] = fanoutFunction();
+    const invoked = ofType('AWS::Lambda::Permission').map(([, p]) => JSON.stringify(p.Properties.FunctionName));
+    expect(invoked.filter((name) => name.includes(`"${fnId}"`))).toEqual([]);
   });
 });
 
@@ -295,12 +383,12 @@ describe('HTTP API', () => {
         .filter(([, p]) => p.Properties.Principal === 'apigateway.amazonaws.com')
         .map(([, p]) => p.Properties.FunctionName['Fn::GetAtt'][0] as string),
     );
-    for (const [id] of functions()) expect(invoked.has(id), id).toBe(true);
+    for (const [id] of apiFunctions()) expect(invoked.has(id), id).toBe(true);
   });
 });
 
 describe('outputs', () => {
-  it('expose the API URL, table, bucket and secret ARN', () => {
+  it('expose the API URL, table, bucket, secret ARN and fan-out dead-letter queue URL', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
     const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
@@ -310,6 +398,8 @@ describe('outputs', () => {
     expect(outputs.TableName?.Value).toEqual({ Ref: tableId });
     expect(outputs.BucketName?.Value).toEqual({ Ref: bucketId });
     expect(outputs.AdminKeySecretArn?.Value).toEqual({ Ref: secretId });
+    const [queueId] = ofType('AWS::SQS::Queue')[0]!;
+    expect(outputs.FanoutDlqUrl?.Value).toEqual({ Ref: queueId });
   });
 });
 
@@ -324,7 +414,7 @@ describe('settings', () => {
     });
     const configured = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
     const fns = Object.values(configured).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(fns).toHaveLength(METHODS.length + 1);
+    expect(fns).toHaveLength(METHODS.length + 2); // methods, $default, fan-out
     for (const fn of fns) {
       expect(fn.Properties.Environment.Variables.PUBLIC_URL).toBe('https://api.example.com');
       expect(fn.Properties.Environment.Variables.TRUSTED_APPS).toBe('*@https://app.example.com*');
