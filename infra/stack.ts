@@ -7,6 +7,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Architecture, LoggingFormat, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -37,6 +39,8 @@ export interface PryvApiStackProps extends StackProps {
 export function needsAdminKey(method: MethodDef): boolean {
   return method.auth === 'admin' || method.id.startsWith('auth.delete');
 }
+
+export const WEBHOOK_WORKER_DESCRIPTION = 'Pryv webhook delivery worker (every minute)';
 
 /** Functions that read or write attachments: the only ones that may read the read-token secret. */
 export function needsFilesSecret(method: MethodDef): boolean {
@@ -120,14 +124,15 @@ export class PryvApiStack extends Stack {
     };
     for (const [name, value] of Object.entries(settings)) if (value !== undefined) environment[name] = value;
 
-    /** `readWrite`: the API functions (table and bucket); `tableRead`: read the table only. */
-    type DataAccess = 'readWrite' | 'tableRead';
+    /** `readWrite`: the API functions (table and bucket); `tableReadWrite`: the table only. */
+    type DataAccess = 'readWrite' | 'tableReadWrite';
     const makeFunction = (
       id: string,
       entry: string,
       description: string,
       extraEnv: Record<string, string> = {},
       dataAccess: DataAccess = 'readWrite',
+      timeout: Duration = FUNCTION_TIMEOUT,
     ) => {
       const fn = new NodejsFunction(this, id, {
         entry: join(REPO_ROOT, entry),
@@ -137,7 +142,7 @@ export class PryvApiStack extends Stack {
         runtime: Runtime.NODEJS_22_X,
         architecture: Architecture.ARM_64,
         memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
-        timeout: FUNCTION_TIMEOUT,
+        timeout,
         loggingFormat: LoggingFormat.JSON,
         logGroup: new logs.LogGroup(this, `${id}-Logs`, { retention: LOG_RETENTION }),
         environment: { ...environment, ...extraEnv },
@@ -161,7 +166,7 @@ export class PryvApiStack extends Stack {
         table.grantReadWriteData(fn);
         bucket.grantReadWrite(fn);
       } else {
-        table.grantReadData(fn);
+        table.grantReadWriteData(fn);
       }
       return fn;
     };
@@ -203,7 +208,7 @@ export class PryvApiStack extends Stack {
       'functions/notify/fanout.ts',
       'Pryv change fan-out (DynamoDB Stream → notifications)',
       {},
-      'tableRead',
+      'tableReadWrite', // queues webhook messages and delivers the first attempt
     );
     // Lambda sends the metadata of a batch it gave up on (shard, sequence-number range) here,
     // not the records themselves: the stream keeps those 24 hours, so replay from it within that.
@@ -232,5 +237,21 @@ export class PryvApiStack extends Stack {
     new CfnOutput(this, 'BucketName', { value: bucket.bucketName });
     new CfnOutput(this, 'AdminKeySecretArn', { value: adminKey.secretArn });
     new CfnOutput(this, 'FanoutDlqUrl', { value: fanoutDlq.queueUrl });
+
+    // Webhook retries (shared/notify/webhook-delivery.ts): due attempts are kept in the table;
+    // this worker, started every minute, delivers them for ~50 s.
+    const webhookWorker = makeFunction(
+      'Fn-notify-webhook-worker',
+      'functions/notify/webhook-worker.ts',
+      WEBHOOK_WORKER_DESCRIPTION,
+      {},
+      'tableReadWrite',
+      Duration.seconds(70),
+    );
+    new events.Rule(this, 'WebhookWorkerSchedule', {
+      description: 'Deliver due webhook attempts',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(webhookWorker)],
+    });
   }
 }

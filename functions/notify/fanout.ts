@@ -1,6 +1,7 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { collectChanges } from '../../shared/notify/changes';
-import { dispatchChanges } from '../../shared/notify/dispatch';
+import { dispatchChanges, registerSink } from '../../shared/notify/dispatch';
+import { deliverDueWebhooks, queueWebhookMessages } from '../../shared/notify/webhook-delivery';
 import { log } from '../../shared/log';
 
 /**
@@ -11,6 +12,11 @@ import { log } from '../../shared/log';
  * first record of theirs in the batch; Lambda (and the local consumer) retries from the
  * lowest one reported, so what came before is not sent again and nothing after is lost.
  */
+// Webhook delivery (spec §6.2): messages are queued on each active webhook (durably, in the
+// table); the scheduled worker (functions/notify/webhook-worker.ts, the local runtime's timer)
+// delivers them. Registered once per module instance, for AWS and the local runtime alike.
+registerSink(queueWebhookMessages);
+
 export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   const changes = collectChanges(event.Records, (record, err) =>
     log.error('fanout: unreadable stream record skipped', { err, sequenceNumber: record.dynamodb?.SequenceNumber }),
@@ -27,5 +33,9 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
       }
     }),
   );
+  // First deliveries need not wait for the schedule; a failure here is the worker's to retry.
+  if (changes.size > 0) {
+    await deliverDueWebhooks().catch((err) => log.error('fanout: webhook delivery run failed', { err }));
+  }
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }

@@ -7,6 +7,7 @@ import { startGateway, type ChangeLogEntry, type LocalGateway } from './gateway'
 import { startStreamConsumer, type StreamConsumer } from './stream-consumer';
 import { handler as fanout } from '../../functions/notify/fanout';
 import { registerSink } from '../../shared/notify/dispatch';
+import { startWebhookWorker } from './webhook-worker';
 import { assertPortFree, freePort } from './ports';
 import { resetConfig } from '../../shared/config';
 import { resetClients } from '../../shared/store/clients';
@@ -104,6 +105,8 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     // stopped before DynamoDB Local (stops run in reverse).
     const streamConsumer = await startStreamConsumer({ endpoint: dynamodb.endpoint, tableName: TABLE_NAME, handler: fanout });
     stops.push(streamConsumer.stop);
+    // Webhook delivery: the due attempts, as the scheduled worker Lambda runs them in AWS.
+    stops.push(startWebhookWorker().stop);
     // Integration tests only (set by test/setup/local-runtime.ts): record what reaches the
     // sinks, readable at GET /__test/changes on the local gateway.
     let changeLog: ChangeLogEntry[] | undefined;

@@ -33,13 +33,22 @@ export interface Webhook {
   createdBy: string;
   modified: number;
   modifiedBy: string;
+  /** Delivery state (shared/notify/webhook-delivery.ts), never shown: messages not yet delivered. */
+  pending?: Set<string>;
+  /** Delivery state: when the scheduled attempt is due (Unix seconds); set while a due-queue item exists. */
+  nextAttempt?: number;
+  /** Delivery state: bumped each time messages are queued (the batch version; also names the batch). */
+  queueSeq?: number;
 }
 
+/** Attributes of the delivery machinery, kept on the item but never shown. */
+export type WebhookInternal = 'secret' | 'pending' | 'nextAttempt' | 'queueSeq';
+
 /** Fields the API shows; `secret` is not one of them (webhooks.create adds it once). */
-export type WebhookView = Omit<Webhook, 'secret'>;
+export type WebhookView = Omit<Webhook, WebhookInternal>;
 
 export function webhookForApi(webhook: Webhook): WebhookView {
-  const { secret: _secret, ...view } = webhook;
+  const { secret: _secret, pending: _pending, nextAttempt: _nextAttempt, queueSeq: _queueSeq, ...view } = webhook;
   return view;
 }
 

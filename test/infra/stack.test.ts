@@ -38,6 +38,7 @@ const methodFunction = (id: string) => functionOf(`Pryv API method ${id}`);
 const notFoundFunction = () => functionOf('Pryv API $default route (404, CORS preflight)');
 const FANOUT_DESCRIPTION = 'Pryv change fan-out (DynamoDB Stream → notifications)';
 const fanoutFunction = () => functionOf(FANOUT_DESCRIPTION);
+const webhookWorkerFunction = () => functionOf('Pryv webhook delivery worker (every minute)');
 /** The HTTP API's functions: one per method plus $default (not the fan-out). */
 const apiFunctions = () => functions().filter(([, r]) => String(r.Properties.Description).startsWith('Pryv API '));
 
@@ -207,14 +208,15 @@ describe('functions', () => {
   });
 
   it('all run Node.js 22 on arm64 with JSON logs into a retained-for-a-month log group', () => {
-    expect(functions()).toHaveLength(METHODS.length + 2); // methods, $default, fan-out
+    expect(functions()).toHaveLength(METHODS.length + 3); // methods, $default, fan-out, webhook worker
     for (const [id, fn] of functions()) {
       const p = fn.Properties;
       expect(p.Runtime, id).toBe('nodejs22.x');
       expect(p.Architectures, id).toEqual(['arm64']);
       expect(p.LoggingConfig.LogFormat, id).toBe('JSON');
       expect(p.MemorySize, id).toBe(256);
-      expect(p.Timeout, id).toBeLessThanOrEqual(29);
+      // Behind API Gateway (30 s) a function must fail first; the scheduled worker is not behind it.
+      if (id !== webhookWorkerFunction()[0]) expect(p.Timeout, id).toBeLessThanOrEqual(29);
       expect(p.Handler, id).toBe('index.handler');
       const logGroup = resources[p.LoggingConfig.LogGroup.Ref]!;
       expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
@@ -318,7 +320,7 @@ describe('change fan-out', () => {
     });
   });
 
-  it('may read the table and its stream and send to the queue, nothing more', () => {
+  it('may use the table and its stream and send to the queue, nothing more', () => {
     const [, fn] = fanoutFunction();
     const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
     const [queueId] = dlq();
@@ -327,7 +329,8 @@ describe('change fan-out', () => {
       expect(text, action).toContain(`"${action}"`);
     expect(text).toContain(`"Fn::GetAtt":["${tableId()}","StreamArn"]`);
     expect(text).toContain(`"Fn::GetAtt":["${queueId}","Arn"]`);
-    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) expect(text).not.toContain(`"${action}"`);
+    // Writes: it queues webhook messages and records delivery attempts.
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(text).toContain(`"${action}"`);
     expect(text).not.toContain(bucketId);
     expect(text).not.toContain('secretsmanager:');
   });
@@ -414,11 +417,28 @@ describe('settings', () => {
     });
     const configured = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
     const fns = Object.values(configured).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(fns).toHaveLength(METHODS.length + 2); // methods, $default, fan-out
+    expect(fns).toHaveLength(METHODS.length + 3); // methods, $default, fan-out, webhook worker
     for (const fn of fns) {
       expect(fn.Properties.Environment.Variables.PUBLIC_URL).toBe('https://api.example.com');
       expect(fn.Properties.Environment.Variables.TRUSTED_APPS).toBe('*@https://app.example.com*');
       expect(fn.Properties.MemorySize).toBe(512);
     }
+  });
+});
+
+describe('webhook delivery worker', () => {
+  it('runs every minute with time for ~50 s of deliveries, with the table but not the bucket', () => {
+    const [workerId, fn] = webhookWorkerFunction();
+    expect(fn.Properties.Timeout).toBeGreaterThanOrEqual(60);
+    expect(fn.Properties.Runtime).toBe('nodejs22.x');
+    const rules = ofType('AWS::Events::Rule');
+    expect(rules).toHaveLength(1);
+    const [, rule] = rules[0]!;
+    expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
+    expect(JSON.stringify(rule.Properties.Targets)).toContain(`"Fn::GetAtt":["${workerId}","Arn"]`);
+    const text = rolePolicyText(fn);
+    for (const action of ['dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(text).toContain(`"${action}"`);
+    expect(text).not.toContain(ofType('AWS::S3::Bucket')[0]![0]);
+    expect(text).not.toContain('secretsmanager:');
   });
 });

@@ -174,6 +174,7 @@ describe('changesFromRecords', () => {
 describe('fan-out handler', () => {
   beforeAll(() => {
     process.env.LOG_LEVEL = 'silent'; // failures below are expected and logged
+    clearSinks(); // the module registers the webhook sink at import; these tests bring their own
   });
   afterEach(() => clearSinks());
   const streamEvent = (records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });

@@ -13,6 +13,7 @@ import {
 } from '../../domain/webhooks';
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, recordWebhookRun, updateWebhook } from '../../store/webhooks';
 import { postJson } from '../../notify/post';
+import { scheduleWebhookAttempt } from '../../notify/webhook-delivery';
 
 /** Webhooks API (spec §2.5, §3.6). Delivery of change notifications is not here (spec §6.2). */
 
@@ -148,7 +149,14 @@ export const webhooksUpdate = defineMethod<{ id: string; update: { state?: Webho
         modifiedBy: author(ctx),
         resetRetries: params.update.state === 'active',
       });
-      if (result.outcome === 'ok') return { webhook: webhookForApi(result.webhook) };
+      if (result.outcome === 'ok') {
+        const updated = result.webhook;
+        // Reactivated with undelivered messages (kept when delivery gave up): deliver them now.
+        if (updated.state === 'active' && (updated.pending?.size ?? 0) > 0 && updated.nextAttempt === undefined) {
+          await scheduleWebhookAttempt(ctx.username!, updated.id, Date.now() / 1000);
+        }
+        return { webhook: webhookForApi(updated) };
+      }
       // Changed or deleted meanwhile: re-read (404 if gone) and apply the change again.
       webhook = await ownWebhook(ctx, params.id);
     }
