@@ -8,7 +8,9 @@
  *   pk USER#{username}  sk ACCESS#{token}               an access, found from its token in one GetItem
  *   pk USER#{username}  sk ACCESSID#{id}                id → token pointer
  *   pk USER#{username}  sk ACCESSKEY#{type}#{name}#{deviceName}   (type, name, deviceName) uniqueness
- * Generic secondary indexes gsi1/gsi2 serve the time- and modification-ordered event reads.
+ * Events, streams, webhooks and the rest: see keys.ts and the header of events.ts. Every index
+ * is an explicit base-table item (strongly consistent reads); the generic secondary indexes
+ * gsi1/gsi2 are reserved and currently unused (no item carries their keys, so they cost nothing).
  */
 export const TABLE_TTL_ATTRIBUTE = 'ttl';
 
