@@ -83,3 +83,12 @@ export const errors = {
   unexpected: () => new PryvError('unexpected-error', 500, 'An unexpected error occurred. Our bad! Please retry.'),
   apiUnavailable: (message: string) => new PryvError('api-unavailable', 503, message),
 };
+
+/** Refuses an update that touches server-owned fields: 403 forbidden, naming them (spec §9.13). */
+export function rejectProtectedFields(update: object, protectedFields: Iterable<string>): void {
+  const set = new Set(protectedFields);
+  const touched = Object.keys(update).filter((k) => set.has(k));
+  if (touched.length > 0) {
+    throw errors.forbidden(`Forbidden update was attempted on the following protected field(s): [${touched.join(', ')}].`);
+  }
+}

@@ -90,3 +90,10 @@ export function defineMethod<P>(def: MethodDef<P>): MethodDef<P> {
 
 /** Authorship fields a client may send on creation: accepted by schemas, overwritten by the server. */
 export const SERVER_OWNED_FIELDS = { created: {}, createdBy: {}, modified: {}, modifiedBy: {} } as const;
+
+/**
+ * Update schemas list protected fields as known (so they are not "unknown fields" → 400):
+ * updating one is refused with 403 by {@link rejectProtectedFields} (spec §2.2.4, §9.13).
+ */
+export const acceptedFields = (fields: Iterable<string>): Record<string, object> =>
+  Object.fromEntries([...fields].map((f) => [f, {}]));

@@ -1,6 +1,7 @@
 import type { StoredEvent } from './events-types';
 import type { Access } from './types';
 import { errors } from '../errors';
+import { acceptedFields } from '../api/types';
 import { attachmentsForReader } from './attachments';
 
 /** Event type syntax (spec §3.1, §8). */
@@ -36,7 +37,7 @@ export const eventCreateSchema = {
   type: 'object',
   properties: {
     ...eventFields,
-    ...Object.fromEntries(SERVER_FIELDS.map((f) => [f, {}])),
+    ...acceptedFields(SERVER_FIELDS),
   },
   required: ['type'],
   additionalProperties: false,
@@ -51,7 +52,7 @@ export const eventUpdateSchema = {
     id: { type: 'string' },
     update: {
       type: 'object',
-      properties: { ...eventFields, ...Object.fromEntries([...PROTECTED_UPDATE_FIELDS].map((f) => [f, {}])) },
+      properties: { ...eventFields, ...acceptedFields(PROTECTED_UPDATE_FIELDS) },
       additionalProperties: false,
     },
   },

@@ -1,5 +1,5 @@
 import { defineMethod, ALL_ACCESS_TYPES } from '../types';
-import { errors } from '../../errors';
+import { errors, rejectProtectedFields } from '../../errors';
 import { loadUserData } from '../../domain/user-data';
 import {
   EVENT_TYPE_FILTER_PATTERN,
@@ -95,10 +95,7 @@ export const eventsUpdate = defineMethod<{ id: string; update: EventChanges }>({
   params: eventUpdateSchema,
   httpParams: (request) => ({ id: request.pathParams.id, update: request.body ?? {} }),
   run: async (ctx, params) => {
-    const protectedFields = Object.keys(params.update).filter((k) => PROTECTED_UPDATE_FIELDS.has(k));
-    if (protectedFields.length > 0) {
-      throw errors.forbidden(`Forbidden update was attempted on the following protected field(s): [${protectedFields.join(', ')}].`);
-    }
+    rejectProtectedFields(params.update, PROTECTED_UPDATE_FIELDS);
     return { event: await eventForReader(ctx, await updateEventWith(ctx, params.id, params.update)) };
   },
 });

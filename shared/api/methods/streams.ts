@@ -1,5 +1,5 @@
-import { defineMethod, ALL_ACCESS_TYPES, SERVER_OWNED_FIELDS, type MethodContext } from '../types';
-import { errors } from '../../errors';
+import { acceptedFields, defineMethod, ALL_ACCESS_TYPES, SERVER_OWNED_FIELDS, type MethodContext } from '../types';
+import { errors, rejectProtectedFields } from '../../errors';
 import { loadUserData, author } from '../../domain/user-data';
 import { streamForApi } from '../../domain/stream-tree';
 import { isValidStreamId, slugifyStreamId } from '../../domain/streams-query';
@@ -188,7 +188,7 @@ export const streamsUpdate = defineMethod<StreamUpdateParams>({
       id: { type: 'string' },
       update: {
         type: 'object',
-        properties: { ...streamFields, ...Object.fromEntries(PROTECTED_STREAM_FIELDS.map((f) => [f, {}])) },
+        properties: { ...streamFields, ...acceptedFields(PROTECTED_STREAM_FIELDS) },
         additionalProperties: false,
       },
     },
@@ -196,10 +196,7 @@ export const streamsUpdate = defineMethod<StreamUpdateParams>({
   },
   httpParams: (request) => ({ id: request.pathParams.id, update: request.body ?? {} }),
   run: async (ctx, params) => {
-    const protectedFields = Object.keys(params.update).filter((k) => PROTECTED_STREAM_FIELDS.includes(k));
-    if (protectedFields.length > 0) {
-      throw errors.forbidden(`Forbidden update was attempted on the following protected field(s): [${protectedFields.join(', ')}].`);
-    }
+    rejectProtectedFields(params.update, PROTECTED_STREAM_FIELDS);
     const stream = await applyStreamUpdate(ctx, params.id, params.update);
     return { stream: streamForApi(stream) };
   },

@@ -1,5 +1,5 @@
-import { defineMethod, ALL_ACCESS_TYPES, type MethodContext } from '../types';
-import { errors, PryvError } from '../../errors';
+import { acceptedFields, defineMethod, ALL_ACCESS_TYPES, type MethodContext } from '../types';
+import { errors, PryvError, rejectProtectedFields } from '../../errors';
 import { API_VERSION, WEBHOOK_CALL_TIMEOUT_MS } from '../../config';
 import { author } from '../../domain/user-data';
 import { newId } from '../../domain/ids';
@@ -127,7 +127,7 @@ export const webhooksUpdate = defineMethod<{ id: string; update: { state?: Webho
       id: { type: 'string' },
       update: {
         type: 'object',
-        properties: { state: { type: 'string', enum: STATES }, ...Object.fromEntries(PROTECTED_WEBHOOK_FIELDS.map((f) => [f, {}])) },
+        properties: { state: { type: 'string', enum: STATES }, ...acceptedFields(PROTECTED_WEBHOOK_FIELDS) },
         additionalProperties: false,
       },
     },
@@ -137,10 +137,7 @@ export const webhooksUpdate = defineMethod<{ id: string; update: { state?: Webho
   httpParams: (request) => ({ id: request.pathParams.id, update: request.body ?? {} }),
   run: async (ctx, params) => {
     let webhook = await ownWebhook(ctx, params.id);
-    const protectedFields = Object.keys(params.update).filter((k) => PROTECTED_WEBHOOK_FIELDS.includes(k));
-    if (protectedFields.length > 0) {
-      throw errors.forbidden(`Forbidden update was attempted on the following protected field(s): [${protectedFields.join(', ')}].`);
-    }
+    rejectProtectedFields(params.update, PROTECTED_WEBHOOK_FIELDS);
     const state = params.update.state ?? webhook.state;
     for (let attempt = 0; attempt < 5; attempt++) {
       const result = await updateWebhook(ctx.username!, webhook, {
