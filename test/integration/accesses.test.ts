@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { call, createUser, login, useRuntimeStore, type ApiResponse, type TestUser } from '../setup/api';
+import { call, createUser, login, useRuntimeStore, expectError, type ApiResponse, type TestUser } from '../setup/api';
 
 /** Accesses (spec §2.4, §3.3, §4.4–4.6), through the API only. */
 
@@ -44,10 +44,6 @@ async function accessInfo(user: TestUser, token: string): Promise<ApiResponse> {
   return call('GET', `/${user.username}/access-info`, { token });
 }
 
-function expectError(res: ApiResponse, status: number, id: string): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body.error?.id, JSON.stringify(res.body)).toBe(id);
-}
 
 describe('accesses.create (spec §2.4, §4.4)', () => {
   let user: TestUser;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import pryv from 'pryv';
-import { apiUrl, call, createUser, useRuntimeStore, type ApiResponse, type TestUser } from '../setup/api';
+import { apiUrl, call, createUser, useRuntimeStore, expectError, type ApiResponse, type TestUser } from '../setup/api';
 import { startGateway, type LocalGateway } from '../../infra/local/gateway';
 import { resetConfig } from '../../shared/config';
 
@@ -133,9 +133,6 @@ async function download(path: string, options: { token?: string; range?: string 
   return { status: res.status, headers: res.headers, data, error };
 }
 
-function expectError(res: ApiResponse, status: number, id: string): void {
-  expect({ status: res.status, id: res.body?.error?.id }).toEqual({ status, id });
-}
 
 /** Calls of one user with one token. */
 function as(username: string, token: string) {

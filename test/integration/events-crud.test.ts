@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { call, createUser, useRuntimeStore, type ApiResponse, type TestUser } from '../setup/api';
+import { call, createUser, useRuntimeStore, expectError, type TestUser } from '../setup/api';
 import { insertAccess } from '../setup/accesses';
 import type { Permission } from '../../shared/domain/types';
 
@@ -32,10 +32,6 @@ async function mkEvent(api: Client, streamIds: string[], extra: Record<string, u
   return res.body.event;
 }
 
-function expectError(res: ApiResponse, status: number, id: string, data?: unknown): void {
-  expect({ status: res.status, id: res.body?.error?.id }).toEqual({ status, id });
-  if (data !== undefined) expect(res.body.error.data).toEqual(data);
-}
 
 let user: TestUser;
 let me: Client;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { call, createUser, useRuntimeStore, type ApiResponse, type TestUser } from '../setup/api';
+import { call, createUser, useRuntimeStore, expectError, type TestUser } from '../setup/api';
 import { dynamo } from '../../shared/store/clients';
 import { keys } from '../../shared/store/keys';
 import { config } from '../../shared/config';
@@ -44,10 +44,6 @@ async function startReceiver(): Promise<{ server: Server; base: string; received
 
 const suffix = () => randomBytes(4).toString('hex');
 
-function expectError(res: ApiResponse, status: number, id: string): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body.error?.id, JSON.stringify(res.body)).toBe(id);
-}
 
 interface Fixture {
   user: TestUser;

@@ -1,4 +1,4 @@
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { resetConfig } from '../../shared/config';
 import { resetClients } from '../../shared/store/clients';
@@ -78,4 +78,10 @@ export async function login(user: { username: string; password: string }, appId 
     body: { username: user.username, password: user.password, appId },
     headers: { origin: TRUSTED_ORIGIN },
   });
+}
+
+/** Asserts a Pryv error answer: HTTP status, error id and, when given, its `data`. */
+export function expectError(res: ApiResponse, status: number, id: string, data?: unknown): void {
+  expect({ status: res.status, id: res.body?.error?.id }, JSON.stringify(res.body)).toEqual({ status, id });
+  if (data !== undefined) expect(res.body.error.data).toEqual(data);
 }
