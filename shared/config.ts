@@ -8,6 +8,27 @@ export const PASSWORD_MIN_LENGTH = 6; // spec §8
 export const PASSWORD_MAX_LENGTH = 100; // spec §8
 export const WEBHOOK_RUNS_SIZE = 20; // Pryv `webhooks.runsSize`: runs kept per webhook, newest first (spec §3.6)
 export const WEBHOOK_CALL_TIMEOUT_MS = 5000; // one call to a webhook URL (webhooks.test, delivery)
+export const AUDIT_RETENTION_DAYS = 365; // a year of accountability, then DynamoDB's TTL removes records
+export const EXPORT_LINK_TTL_S = 900; // export download links: long enough to start a large download
+export const SOCKET_PING_INTERVAL_MS = 25_000; // Socket.IO's default; the stack sets 60 s, its sweep's period
+export const SOCKET_PING_TIMEOUT_MS = 20_000; // Socket.IO's default
+export const SOCKET_MESSAGE_MAX_BYTES = 128 * 1024; // API Gateway WebSocket message limit, both ways
+export const ACCESS_REQUEST_POLL_RATE_MS = 1000; // Pryv's poll_rate_ms: how often apps poll an access request (spec §8)
+export const PASSWORD_RESET_TTL_S = 3600; // spec §8: a reset token lives 1 h, single use
+export const MFA_SESSION_TTL_S = 1800; // spec §8: an mfaToken lives 30 min, single use
+export const MFA_RECOVERY_CODES = 10; // spec §8
+export const MFA_MAX_CODE_ATTEMPTS = 5; // wrong codes per mfaToken before it is voided (a 6-digit code is otherwise guessable)
+/**
+ * auth.login brute-force protection (beyond Pryv): failures counted per username and per
+ * client IP over a sliding window; reaching a threshold refuses logins (429) for a cool-down.
+ * 5 per user stops online guessing of one account (5 guesses / 15 min ≈ 480 a day) while a
+ * user mistyping a few times is not locked; 20 per IP leaves room for several people behind
+ * one NAT but stops one address trying passwords across many accounts.
+ */
+export const LOGIN_MAX_FAILURES_PER_USER = 5;
+export const LOGIN_MAX_FAILURES_PER_IP = 20;
+export const LOGIN_FAILURE_WINDOW_S = 15 * 60;
+export const LOGIN_COOLDOWN_S = 15 * 60;
 
 /** Origins that Pryv's own apps and the `pryv` library's test suite send, plus local development. */
 export const DEFAULT_TRUSTED_APPS = [
@@ -66,6 +87,46 @@ export interface Config {
   webhookMinIntervalMs: number;
   /** Lets webhooks call private, loopback and link-local addresses (local development only). */
   webhooksAllowPrivateTargets: boolean;
+  /** Days an audit record is kept (DynamoDB TTL). */
+  auditRetentionDays: number;
+  /** What account deletion does to the user's audit records. */
+  auditOnAccountDeletion: 'erase' | 'keep' | 'pseudonymise';
+  /** Lifetime of an export's download link. */
+  exportLinkTtlS: number;
+  /**
+   * Where change pushes and answers reach WebSocket clients: API Gateway's management API
+   * (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`, or the local gateway). Unset
+   * in a WebSocket handler: taken from the event.
+   */
+  socketManagementEndpoint?: string;
+  /** Engine.IO `pingInterval` announced to clients: the server's ping sweep period. */
+  socketPingIntervalMs: number;
+  /** Engine.IO `pingTimeout`: how late a ping may be before the client gives up. */
+  socketPingTimeoutMs: number;
+  /** Consent page that access requests send the user to (Pryv `access.defaultAuthUrl`). */
+  authUrl: string;
+  /** Other consent pages a request's `authUrl` may name: URL prefixes (Pryv `access.trustedAuthUrls`). */
+  trustedAuthUrls: string[];
+  /** Lifetime of an access request, answered or not (Pryv: 3600 s, spec §2.14). */
+  accessRequestTtlS: number;
+  /** Sender address of mails (SES in AWS); unset = mails go to the local sink. */
+  mailFrom?: string;
+  /** Folder of the local mail sink (one JSON file per mail); used when mailFrom is unset. */
+  mailSinkDir?: string;
+  /** auth.login throttling thresholds (see LOGIN_* above). */
+  loginMaxFailuresPerUser: number;
+  loginMaxFailuresPerIp: number;
+  loginFailureWindowS: number;
+  loginCooldownS: number;
+}
+
+const AUDIT_DELETION_MODES = ['erase', 'keep', 'pseudonymise'] as const;
+function auditDeletionMode(value: string | undefined): Config['auditOnAccountDeletion'] {
+  if (value === undefined || value === '') return 'erase';
+  if (!(AUDIT_DELETION_MODES as readonly string[]).includes(value)) {
+    throw new Error(`AUDIT_ON_ACCOUNT_DELETION must be one of ${AUDIT_DELETION_MODES.join(', ')}`);
+  }
+  return value as Config['auditOnAccountDeletion'];
 }
 
 function list(value: string | undefined): string[] | undefined {
@@ -88,7 +149,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     support: env.SERVICE_SUPPORT ?? `${publicUrl}/`,
     terms: env.SERVICE_TERMS ?? `${publicUrl}/`,
     eventTypesUrl: env.EVENT_TYPES_URL ?? 'https://pryv.github.io/event-types/flat.json',
-    trustedApps: env.TRUSTED_APPS ?? DEFAULT_TRUSTED_APPS,
+    // The service's own pages (/www, /access) log in from the public URL's origin.
+    trustedApps: env.TRUSTED_APPS ?? `${DEFAULT_TRUSTED_APPS},*@${publicUrl}*`,
     sessionMaxAgeS: Number(env.SESSION_MAX_AGE_S ?? SESSION_MAX_AGE_S),
     invitationTokens: invitation === undefined || invitation === '*' ? null : (list(invitation) ?? []),
     accountDeletion: (list(env.ACCOUNT_DELETION) ?? ['adminToken']).filter(
@@ -110,6 +172,21 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookMaxRetries: Number(env.WEBHOOK_MAX_RETRIES ?? 5),
     webhookMinIntervalMs: Number(env.WEBHOOK_MIN_INTERVAL_MS ?? 5000),
     webhooksAllowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === 'true',
+    auditRetentionDays: Number(env.AUDIT_RETENTION_DAYS ?? AUDIT_RETENTION_DAYS),
+    auditOnAccountDeletion: auditDeletionMode(env.AUDIT_ON_ACCOUNT_DELETION),
+    exportLinkTtlS: Number(env.EXPORT_LINK_TTL_S ?? EXPORT_LINK_TTL_S),
+    socketManagementEndpoint: env.SOCKET_MANAGEMENT_ENDPOINT || undefined,
+    socketPingIntervalMs: Number(env.SOCKET_PING_INTERVAL_MS ?? SOCKET_PING_INTERVAL_MS),
+    socketPingTimeoutMs: Number(env.SOCKET_PING_TIMEOUT_MS ?? SOCKET_PING_TIMEOUT_MS),
+    authUrl: env.AUTH_URL ?? `${publicUrl}/access/access.html`,
+    trustedAuthUrls: list(env.TRUSTED_AUTH_URLS) ?? [],
+    accessRequestTtlS: Number(env.ACCESS_REQUEST_TTL_S ?? 3600),
+    mailFrom: env.MAIL_FROM || undefined,
+    mailSinkDir: env.MAIL_SINK_DIR || undefined,
+    loginMaxFailuresPerUser: Number(env.LOGIN_MAX_FAILURES_PER_USER ?? LOGIN_MAX_FAILURES_PER_USER),
+    loginMaxFailuresPerIp: Number(env.LOGIN_MAX_FAILURES_PER_IP ?? LOGIN_MAX_FAILURES_PER_IP),
+    loginFailureWindowS: Number(env.LOGIN_FAILURE_WINDOW_S ?? LOGIN_FAILURE_WINDOW_S),
+    loginCooldownS: Number(env.LOGIN_COOLDOWN_S ?? LOGIN_COOLDOWN_S),
   };
 }
 

@@ -82,6 +82,11 @@ export const errors = {
     new PryvError('unsupported-content-type', 415, `Unsupported content type "${type}".`),
   unexpected: () => new PryvError('unexpected-error', 500, 'An unexpected error occurred. Our bad! Please retry.'),
   apiUnavailable: (message: string) => new PryvError('api-unavailable', 503, message),
+  /** Not in Pryv v1: auth.login throttling (README "Brute-force protection"). */
+  tooManyAttempts: (retryAfterSeconds: number) =>
+    new PryvError('too-many-attempts', 429, `Too many failed login attempts; retry in ${retryAfterSeconds} s.`, {
+      retryAfterSeconds,
+    }),
 };
 
 /** Refuses an update that touches server-owned fields: 403 forbidden, naming them (spec §9.13). */

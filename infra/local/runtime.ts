@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startDynamoDbLocal, ensureTable, type LocalDynamo } from './dynamodb';
@@ -36,6 +37,8 @@ export interface LocalRuntime {
   s3: LocalS3;
   gateway: LocalGateway;
   streamConsumer: StreamConsumer;
+  /** The local mail sink: one JSON file per mail (shared/mail). */
+  mailDir: string;
   stop(): Promise<void>;
 }
 
@@ -65,6 +68,8 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const admin = resolveSecret('admin-key', options.adminKey, dataDir);
   const filesSecret = resolveSecret('files-read-token-secret', process.env.FILES_READ_TOKEN_SECRET, dataDir);
+  // Mails (password reset, MFA codes) land here unless MAIL_FROM sends them through SES.
+  const mailDir = options.env?.MAIL_SINK_DIR ?? (dataDir ? join(dataDir, 'mail') : mkdtempSync(join(tmpdir(), 'pryv-mail-')));
 
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -94,6 +99,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       S3_ENDPOINT: s3.endpoint,
       ADMIN_KEY: admin.key,
       FILES_READ_TOKEN_SECRET: filesSecret.key,
+      MAIL_SINK_DIR: mailDir,
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
       WEBHOOKS_ALLOW_PRIVATE_TARGETS: process.env.WEBHOOKS_ALLOW_PRIVATE_TARGETS ?? 'true', // development: loopback receivers
       ...options.env,
@@ -126,6 +132,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       s3,
       gateway,
       streamConsumer,
+      mailDir,
       stop: async () => {
         await stopAll();
         resetClients();

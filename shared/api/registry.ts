@@ -25,6 +25,8 @@ import {
 } from './methods/attachments';
 import { accessesCheckApp, accessesCreate, accessesDelete, accessesGet, accessesUpdate } from './methods/accesses';
 import { webhooksCreate, webhooksDelete, webhooksGet, webhooksGetOne, webhooksTest, webhooksUpdate } from './methods/webhooks';
+import { accessRequestCreate, accessRequestPoll, accessRequestUpdate } from './methods/access-requests';
+import { accountRequestPasswordReset, accountResetPassword } from './methods/account-reset';
 
 /**
  * Every API method, declared once (ARCHITECTURE §3). The CDK stack makes one Lambda and
@@ -77,6 +79,11 @@ export const METHODS: readonly MethodDef[] = [
   webhooksUpdate,
   webhooksDelete,
   webhooksTest,
+  accessRequestCreate,
+  accessRequestPoll,
+  accessRequestUpdate,
+  accountRequestPasswordReset,
+  accountResetPassword,
 ];
 
 const byId = new Map(METHODS.map((m) => [m.id, m]));

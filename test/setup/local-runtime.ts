@@ -7,6 +7,8 @@ declare module 'vitest' {
     adminKey: string;
     dynamodbEndpoint: string;
     s3Endpoint: string;
+    /** The runtime's mail sink folder (shared/mail). */
+    mailDir: string;
   }
 }
 
@@ -24,6 +26,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('adminKey', runtime.adminKey);
   project.provide('dynamodbEndpoint', runtime.dynamodb.endpoint);
   project.provide('s3Endpoint', runtime.s3.endpoint);
+  project.provide('mailDir', runtime.mailDir);
   return async () => {
     await runtime.stop();
   };
