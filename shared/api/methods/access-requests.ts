@@ -1,0 +1,148 @@
+import { defineMethod, type MethodContext } from '../types';
+import { runMethod, flushUsage } from '../execute';
+import { RegisterError } from '../../errors';
+import type { Permission } from '../../domain/types';
+import {
+  acceptedRequest,
+  acceptingAccessKind,
+  actingAs,
+  alreadyAnswered,
+  checkKey,
+  closedRequest,
+  newAccessRequest,
+  parseAnswer,
+  requestView,
+  STATUS_CODES,
+  unknownKey,
+  type AccessRequest,
+} from '../../domain/access-requests';
+import { answerAccessRequest, createAccessRequest, getAccessRequest } from '../../store/access-requests';
+import { getAccessByToken, findAccessByName } from '../../store/accesses';
+import { accessesCheckApp, accessesCreate, accessesDelete } from './accesses';
+import { serviceInfo } from './service';
+
+/**
+ * The access-request flow (spec §2.14) at `service.access` = `{publicUrl}/reg/access/`:
+ * apps create and poll requests, the consent page (shared/web/access/) answers them.
+ */
+
+const KEY_ATTEMPTS = 3; // a 16-character random key colliding even once is already unheard of
+
+function answer(ctx: MethodContext, request: AccessRequest): Record<string, unknown> {
+  ctx.response.status = STATUS_CODES[request.status];
+  return requestView(ctx.config, request, serviceInfo(ctx.config));
+}
+
+export const accessRequestCreate = defineMethod<unknown>({
+  id: 'accessRequests.create',
+  routes: [{ verb: 'POST', path: '/reg/access' }],
+  auth: 'none',
+  batchable: false,
+  status: 201,
+  params: {},
+  httpParams: (request) => request.body,
+  run: async (ctx, body) => {
+    for (let attempt = 0; attempt < KEY_ATTEMPTS; attempt++) {
+      const request = newAccessRequest(ctx.config, body, ctx.now);
+      if (await createAccessRequest(request)) return answer(ctx, request);
+    }
+    throw new RegisterError('INTERNAL_ERROR', 500, 'Could not store the access request.');
+  },
+});
+
+export const accessRequestPoll = defineMethod<{ key: string }>({
+  id: 'accessRequests.poll',
+  routes: [{ verb: 'GET', path: '/reg/access/{key}' }],
+  auth: 'none',
+  batchable: false,
+  params: {},
+  httpParams: (request) => ({ key: request.pathParams.key ?? '' }),
+  run: async (ctx, { key }) => {
+    checkKey(key);
+    const request = await getAccessRequest(key, ctx.now);
+    if (!request) throw unknownKey();
+    return answer(ctx, request);
+  },
+});
+
+/**
+ * Grants the request as the signed-in user: the app's existing access if it matches
+ * (accesses.checkApp), else a new app access with the requested permissions (an outdated
+ * one of the same app and device is replaced, as Pryv's consent app does); missing streams
+ * are created with their `defaultName` by accesses.create. Runs the very methods an app
+ * would call, with the user's personal access, so every permission rule applies.
+ */
+async function grant(ctx: MethodContext, request: AccessRequest): Promise<string> {
+  const username = ctx.username!;
+  const deviceName = request.deviceName ?? null;
+  const check = await runMethod(
+    accessesCheckApp,
+    ctx,
+    {
+      requestingAppId: request.requestingAppId,
+      requestedPermissions: request.requestedPermissions,
+      ...(request.deviceName ? { deviceName: request.deviceName } : {}),
+      ...(request.clientData ? { clientData: request.clientData } : {}),
+    },
+    { coerce: false },
+  );
+  if (check.matchingAccess) {
+    const existing = await findAccessByName(username, 'app', request.requestingAppId, deviceName);
+    if (existing) return existing.token;
+  }
+  const mismatching = check.mismatchingAccess as { id: string } | undefined;
+  if (mismatching) await runMethod(accessesDelete, ctx, { id: mismatching.id }, { coerce: false });
+  const created = await runMethod(
+    accessesCreate,
+    ctx,
+    {
+      type: 'app',
+      name: request.requestingAppId,
+      // checkApp's view: existing streams keep their names, new ones get a free defaultName.
+      permissions: (check.checkedPermissions as Permission[]).map(({ name: _n, ...p }) => p),
+      ...(request.deviceName ? { deviceName: request.deviceName } : {}),
+      ...(request.expireAfter !== undefined ? { expireAfter: request.expireAfter } : {}),
+      ...(request.clientData ? { clientData: request.clientData } : {}),
+    },
+    { coerce: false },
+  );
+  return (created.access as { token: string }).token;
+}
+
+export const accessRequestUpdate = defineMethod<{ key: string; body: unknown }>({
+  id: 'accessRequests.update',
+  routes: [{ verb: 'POST', path: '/reg/access/{key}' }],
+  auth: 'none',
+  batchable: false,
+  params: {},
+  httpParams: (request) => ({ key: request.pathParams.key ?? '', body: request.body }),
+  run: async (ctx, { key, body }) => {
+    checkKey(key);
+    const answerGiven = parseAnswer(body);
+    const request = await getAccessRequest(key, ctx.now);
+    if (!request) throw unknownKey();
+    if (request.status !== 'NEED_SIGNIN') throw alreadyAnswered(request);
+
+    let next: AccessRequest;
+    if (answerGiven.status === 'ACCEPTED') {
+      const { username, token } = answerGiven;
+      const access = await getAccessByToken(username, token);
+      const kind = acceptingAccessKind(request, access, ctx.now);
+      let granted = token;
+      if (kind === 'personal') {
+        const userCtx = actingAs(ctx, username, access!);
+        granted = await grant(userCtx, request);
+        await flushUsage(userCtx);
+      }
+      next = acceptedRequest(ctx.config, request, username, granted);
+    } else {
+      next = closedRequest(request, answerGiven);
+    }
+    if (!(await answerAccessRequest(next, ctx.now))) {
+      const current = await getAccessRequest(key, ctx.now);
+      if (!current) throw unknownKey();
+      throw alreadyAnswered(current);
+    }
+    return answer(ctx, next);
+  },
+});

@@ -1,0 +1,69 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from './clients';
+import { keys } from './keys';
+import { config } from '../config';
+import { TABLE_TTL_ATTRIBUTE } from './table-definition';
+import type { AccessRequest } from '../domain/access-requests';
+
+/**
+ * Access requests (spec §2.14): one item per request key, outside any user partition
+ * (the request has no user until someone signs in). DynamoDB's TTL removes it some time
+ * after `expires`; reads treat it as gone from `expires` on, since TTL deletion lags.
+ */
+
+const table = () => config().tableName;
+
+function strip(item: Record<string, unknown>): AccessRequest {
+  const { pk: _pk, sk: _sk, [TABLE_TTL_ATTRIBUTE]: _ttl, ...request } = item;
+  return request as unknown as AccessRequest;
+}
+
+/** Stores a new request; `false` if the key is already taken (a random-key collision). */
+export async function createAccessRequest(request: AccessRequest): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...keys.accessRequest(request.key), ...request, [TABLE_TTL_ATTRIBUTE]: Math.ceil(request.expires) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/** The live request of that key, or `undefined` when unknown or expired. */
+export async function getAccessRequest(key: string, now: number): Promise<AccessRequest | undefined> {
+  const out = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: keys.accessRequest(key), ConsistentRead: true }),
+  );
+  if (!out.Item) return undefined;
+  const request = strip(out.Item);
+  return request.expires > now ? request : undefined;
+}
+
+/**
+ * Records the answer to a pending request: written only while it is still pending and
+ * unexpired, so a request is answered once (two answers racing: one wins, the other gets `false`).
+ */
+export async function answerAccessRequest(request: AccessRequest, now: number): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...keys.accessRequest(request.key), ...request, [TABLE_TTL_ATTRIBUTE]: Math.ceil(request.expires) },
+        ConditionExpression: '#status = :pending AND expires > :now',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pending': 'NEED_SIGNIN', ':now': now },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
