@@ -7,6 +7,7 @@ import { getAccessByToken, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
 import { adminKey } from '../domain/secrets';
 import { log } from '../log';
+import { flushAudit, recordCall } from '../domain/audit';
 
 export function newContext(methodId: string, request: RequestInfo): MethodContext {
   return {
@@ -80,25 +81,45 @@ export async function runMethod(
   options: { coerce: boolean },
 ): Promise<MethodResult> {
   ctx.methodId = method.id;
-  if (method.auth === 'token') {
-    const access = ctx.access;
-    if (!access) throw errors.invalidAccessToken();
-    if (method.accessTypes && !method.accessTypes.includes(access.type)) {
-      throw errors.forbidden(`You cannot access ${method.id} resource using the given access`);
+  try {
+    if (method.auth === 'token') {
+      const access = ctx.access;
+      if (!access) throw errors.invalidAccessToken();
+      if (method.accessTypes && !method.accessTypes.includes(access.type)) {
+        throw errors.forbidden(`You cannot access ${method.id} resource using the given access`);
+      }
     }
+    const input = params ?? {};
+    validateParams(method.params, input, options.coerce);
+    const result = await method.run(ctx, input);
+    if (ctx.access) {
+      const key = methodKey(method.id);
+      ctx.usage.set(key, (ctx.usage.get(key) ?? 0) + 1);
+    }
+    if (method.auth === 'token') recordCall(ctx, method.id, params, ctx.response.status ?? method.status ?? 200);
+    return result;
+  } catch (err) {
+    // Audit (spec §2.10): a failed call is recorded before its error is answered (no usage
+    // flush follows an error).
+    if (method.auth === 'token') {
+      const rendered = err instanceof PryvError ? err : errors.unexpected();
+      recordCall(ctx, method.id, params, rendered.status, rendered);
+      await flushAudit(ctx);
+    }
+    throw err;
   }
-  const input = params ?? {};
-  validateParams(method.params, input, options.coerce);
-  const result = await method.run(ctx, input);
-  if (ctx.access) {
-    const key = methodKey(method.id);
-    ctx.usage.set(key, (ctx.usage.get(key) ?? 0) + 1);
-  }
-  return result;
 }
 
-/** Writes the request's access usage; personal sessions slide forward (spec §2.9). */
+/**
+ * After the answer is computed: writes the request's access usage and, concurrently, its
+ * audit records (shared/domain/audit.ts).
+ */
 export async function flushUsage(ctx: MethodContext): Promise<void> {
+  await Promise.all([writeUsage(ctx), flushAudit(ctx)]);
+}
+
+/** The access's calls counters and last use; personal sessions slide forward (spec §2.9). */
+async function writeUsage(ctx: MethodContext): Promise<void> {
   const access = ctx.access;
   if (!access || !ctx.username || ctx.usage.size === 0) return;
   const session = access.type === 'personal' && !ctx.sessionEnded ? ctx.now + ctx.config.sessionMaxAgeS : undefined;

@@ -25,6 +25,7 @@ import {
 } from './methods/attachments';
 import { accessesCheckApp, accessesCreate, accessesDelete, accessesGet, accessesUpdate } from './methods/accesses';
 import { webhooksCreate, webhooksDelete, webhooksGet, webhooksGetOne, webhooksTest, webhooksUpdate } from './methods/webhooks';
+import { auditGetLogs } from './methods/audit';
 import { accessRequestCreate, accessRequestPoll, accessRequestUpdate } from './methods/access-requests';
 import { accountRequestPasswordReset, accountResetPassword } from './methods/account-reset';
 
@@ -79,6 +80,7 @@ export const METHODS: readonly MethodDef[] = [
   webhooksUpdate,
   webhooksDelete,
   webhooksTest,
+  auditGetLogs,
   accessRequestCreate,
   accessRequestPoll,
   accessRequestUpdate,

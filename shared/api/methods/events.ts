@@ -12,6 +12,7 @@ import { getEvents, type EventsGetParams } from '../../domain/events-get';
 import { createEventFrom, deleteEventForGood, loadEvent, updateEventWith, type EventChanges } from '../../domain/events-write';
 import { eventFromHead, getEventHead, getHistory } from '../../store/events';
 import { eventForReader, eventsForReader } from '../../domain/events-read-view';
+import { auditEventsGet, auditStreamsOf } from '../../domain/audit';
 
 export const eventsGet = defineMethod<EventsGetParams>({
   id: 'events.get',
@@ -37,6 +38,9 @@ export const eventsGet = defineMethod<EventsGetParams>({
     additionalProperties: false,
   },
   run: async (ctx, params) => {
+    // The audit store (spec §2.10): `:_audit:` streams are answered from the audit log.
+    const auditStreams = auditStreamsOf(params.streams);
+    if (auditStreams) return { events: await auditEventsGet(ctx.username!, ctx.access!, auditStreams, params, ctx.now) };
     const data = await loadUserData(ctx);
     const result = await getEvents(ctx.username!, params, data, ctx.now);
     const out: Record<string, unknown> = { events: await eventsForReader(ctx, result.events) };

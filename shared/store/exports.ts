@@ -1,0 +1,185 @@
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { dynamo } from './clients';
+import { config } from '../config';
+import { keys } from './keys';
+import { transactWrite } from './transact';
+
+/**
+ * Export and import jobs, and the reads and writes an archive needs.
+ *
+ *   USER#{user}  EXPORT#{id}     an export job (its INSERT on the table's stream starts the worker)
+ *   USER#{user}  EXPORTACTIVE    the pending or running export: a second request while it exists gets it
+ *   USER#{user}  IMPORT#{id}     an import job (same trigger)
+ * Archives: S3 `exports/{user}/{id}.tar.gz`; uploads to import: `imports/{user}/{id}.tar.gz`.
+ */
+const table = () => config().tableName;
+/** A job still `running` this long after it started is taken as dead (the worker Lambda times out at 15 min). */
+export const JOB_STALE_AFTER_S = 20 * 60;
+const JOB_TTL_S = 30 * 24 * 3600; // job records go after a month (their archives sooner, by the bucket's lifecycle rule)
+
+export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export interface Job {
+  id: string;
+  kind: 'export' | 'import';
+  status: JobStatus;
+  requested: number;
+  requestedBy: string;
+  started?: number;
+  finished?: number;
+  /** S3 key of the archive (export: written; import: read). */
+  archiveKey: string;
+  size?: number;
+  sha256?: string;
+  files?: number;
+  counts?: Record<string, number>;
+  error?: string;
+}
+
+export const exportsPrefix = (username: string) => `exports/${username}/`;
+export const exportArchiveKey = (username: string, id: string) => `exports/${username}/${id}.tar.gz`;
+export const importsPrefix = (username: string) => `imports/${username}/`;
+export const importArchiveKey = (username: string, id: string) => `imports/${username}/${id}.tar.gz`;
+
+const jobKey = (username: string, job: Pick<Job, 'kind' | 'id'>) =>
+  job.kind === 'export' ? keys.exportJob(username, job.id) : keys.importJob(username, job.id);
+
+function strip(item: Record<string, unknown>): Job {
+  const { pk: _pk, sk: _sk, ttl: _t, username: _u, ...job } = item;
+  return job as unknown as Job;
+}
+
+/**
+ * Creates an export job unless one is pending or running (and not stale): then that one is
+ * returned. The claim (EXPORTACTIVE) and the job are written in one transaction.
+ */
+export async function requestExportJob(username: string, job: Job, now: number): Promise<{ job: Job; created: boolean }> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const failed = await transactWrite([
+      {
+        Put: {
+          TableName: undefined,
+          Item: { ...keys.exportActive(username), exportId: job.id, requested: now },
+          ConditionExpression: 'attribute_not_exists(pk) OR requested < :stale',
+          ExpressionAttributeValues: { ':stale': now - JOB_STALE_AFTER_S },
+        },
+      },
+      { Put: { TableName: undefined, Item: { ...jobKey(username, job), username, ...job, ttl: Math.floor(now + JOB_TTL_S) } } },
+    ]);
+    if (failed.length === 0) return { job, created: true };
+    const active = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.exportActive(username), ConsistentRead: true }));
+    const activeId = active.Item?.exportId as string | undefined;
+    if (activeId) {
+      const existing = await getJob(username, 'export', activeId);
+      if (existing) return { job: existing, created: false };
+    }
+  }
+  throw new Error('export request: could not settle the active export');
+}
+
+/** Creates an import job (its id is the upload's, so it is created once). */
+export async function createImportJob(username: string, job: Job, now: number): Promise<boolean> {
+  const failed = await transactWrite([
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...jobKey(username, job), username, ...job, ttl: Math.floor(now + JOB_TTL_S) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+  ]);
+  return failed.length === 0;
+}
+
+export async function getJob(username: string, kind: Job['kind'], id: string): Promise<Job | undefined> {
+  const out = await dynamo().send(new GetCommand({ TableName: table(), Key: jobKey(username, { kind, id }), ConsistentRead: true }));
+  return out.Item ? strip(out.Item) : undefined;
+}
+
+/** Takes a pending job (or a stale running one) for this worker; false if someone else has it. */
+export async function startJob(username: string, kind: Job['kind'], id: string, now: number): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: jobKey(username, { kind, id }),
+        UpdateExpression: 'SET #s = :running, started = :now',
+        ConditionExpression: 'attribute_exists(pk) AND (#s = :pending OR (#s = :running AND started < :stale))',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':now': now, ':stale': now - JOB_STALE_AFTER_S },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/** Ends a job (done or failed) and, for an export, releases the active-export claim. */
+export async function finishJob(username: string, kind: Job['kind'], id: string, fields: Partial<Job> & { status: 'done' | 'failed' }): Promise<void> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets = Object.entries(fields).map(([k, v], i) => {
+    names[`#f${i}`] = k;
+    values[`:v${i}`] = v;
+    return `#f${i} = :v${i}`;
+  });
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: jobKey(username, { kind, id }),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+  );
+  if (kind === 'export') {
+    await transactWrite([
+      {
+        Delete: {
+          TableName: undefined,
+          Key: keys.exportActive(username),
+          ConditionExpression: 'exportId = :id',
+          ExpressionAttributeValues: { ':id': id },
+        },
+      },
+    ]);
+  }
+}
+
+/** Every item of a partition, page by page (exports read accounts of any size without holding them whole). */
+export async function* pagesOf(pk: string, options: { prefix?: string; pageSize?: number } = {}): AsyncGenerator<Record<string, unknown>[]> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: options.prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
+        ExpressionAttributeValues: options.prefix ? { ':pk': pk, ':prefix': options.prefix } : { ':pk': pk },
+        Limit: options.pageSize ?? 500,
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    yield out.Items ?? [];
+    start = out.LastEvaluatedKey;
+  } while (start);
+}
+
+/** Whether a partition has any item (one-item Query). */
+export async function partitionHasItems(pk: string): Promise<boolean> {
+  const out = await dynamo().send(
+    new QueryCommand({ TableName: table(), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, Limit: 1, ConsistentRead: true }),
+  );
+  return (out.Items?.length ?? 0) > 0;
+}
+
+/** Event partitions, as laid out in shared/store/events.ts (heads and tombstones; history). */
+export const eventPartitions = {
+  heads: (username: string) => `EV#${username}`,
+  history: (username: string, id: string) => `EH#${username}#${id}`,
+  sync: (username: string) => `EM#${username}`,
+};
