@@ -28,6 +28,15 @@ import { webhooksCreate, webhooksDelete, webhooksGet, webhooksGetOne, webhooksTe
 import { auditGetLogs } from './methods/audit';
 import { accessRequestCreate, accessRequestPoll, accessRequestUpdate } from './methods/access-requests';
 import { accountRequestPasswordReset, accountResetPassword } from './methods/account-reset';
+import {
+  profileGetApp,
+  profileGetPrivate,
+  profileGetPublic,
+  profileUpdateApp,
+  profileUpdatePrivate,
+  profileUpdatePublic,
+} from './methods/profile';
+import { followedSlicesCreate, followedSlicesDelete, followedSlicesGet, followedSlicesUpdate } from './methods/followed-slices';
 
 /**
  * Every API method, declared once (ARCHITECTURE §3). The CDK stack makes one Lambda and
@@ -86,6 +95,16 @@ export const METHODS: readonly MethodDef[] = [
   accessRequestUpdate,
   accountRequestPasswordReset,
   accountResetPassword,
+  profileGetPublic,
+  profileUpdatePublic,
+  profileGetPrivate,
+  profileUpdatePrivate,
+  profileGetApp,
+  profileUpdateApp,
+  followedSlicesGet,
+  followedSlicesCreate,
+  followedSlicesUpdate,
+  followedSlicesDelete,
 ];
 
 const byId = new Map(METHODS.map((m) => [m.id, m]));

@@ -6,6 +6,7 @@ import { verifyPassword } from '../../domain/passwords';
 import { isTrustedApp, parseTrustedApps, type TrustedApp } from '../../domain/trusted-apps';
 import { openSession } from '../../domain/sessions';
 import { apiEndpoint } from '../../domain/api-endpoint';
+import { checkLogin, recordLoginFailure, throttleSettings } from '../../domain/login-throttle';
 
 let trusted: { setting: string; apps: TrustedApp[] } | undefined;
 function trustedApps(setting: string): TrustedApp[] {
@@ -41,8 +42,12 @@ export const login = defineMethod<LoginParams>({
     if (username !== ctx.username) {
       throw errors.invalidOperation('The username in the path does not match the one in the parameters.');
     }
+    // Brute-force protection: during a cool-down no password is even checked.
+    const throttle = await checkLogin(username, ctx.request.ip, ctx.now, throttleSettings(ctx.config));
+    if (throttle.retryAfterS > 0) throw errors.tooManyAttempts(throttle.retryAfterS);
     const account = await getAccount(username);
     if (!account || !(await verifyPassword(params.password!, account.passwordHash))) {
+      await recordLoginFailure(throttle.check);
       throw errors.invalidCredentials();
     }
     const access = await openSession(username, params.appId!, ctx.now);

@@ -1,0 +1,4 @@
+import { httpHandler } from '../../shared/http/handler';
+import { profileUpdatePrivate } from '../../shared/api/methods/profile';
+
+export const handler = httpHandler(profileUpdatePrivate);
