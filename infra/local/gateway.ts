@@ -9,6 +9,7 @@ import type {
 import { METHODS, functionEntryName } from '../../shared/api/registry';
 import { compileRoute, matchRoute, type CompiledRoute } from './routes';
 import { log } from '../../shared/log';
+import { isPagePath, servePage } from './static-pages';
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
@@ -170,6 +171,7 @@ export async function startGateway(options: { port: number; host?: string; chang
         serveChangeLog(options.changeLog, url, res);
         return;
       }
+      if (isPagePath(url.pathname)) return await servePage(req, res, url.pathname); // web pages (S3 + CloudFront in AWS)
       const body = await readBody(req);
       if (body === 'too-large') {
         res.writeHead(413, { 'content-type': 'application/json' });

@@ -1,0 +1,81 @@
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * The web pages (consent, registration, login, password reset) as the local gateway
+ * serves them: `/access/*` and `/www/*` from shared/web/, as S3 + CloudFront do in AWS.
+ * Static files only; anything outside those folders is never read.
+ */
+
+export const WEB_ROOT = resolve(fileURLToPath(new URL('../../shared/web/', import.meta.url)));
+const PREFIXES = ['access', 'www'];
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/**
+ * What the pages need and no more: own scripts and styles, API calls to this origin
+ * and to the API's own origin, no framing (clickjacking a consent page would be bad).
+ */
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+};
+
+/** The file a URL path names, or `undefined` if it is not a page path or escapes its folder. */
+export function resolvePagePath(pathname: string, root: string = WEB_ROOT): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) return undefined;
+  const segments = decoded.split('/').filter((s) => s.length > 0);
+  if (segments.length === 0 || !PREFIXES.includes(segments[0]!)) return undefined;
+  if (segments.some((s) => s === '..' || s === '.' || s.startsWith('.'))) return undefined;
+  if (decoded.endsWith('/')) segments.push('index.html');
+  const file = resolve(join(root, ...segments));
+  const folder = resolve(join(root, segments[0]!));
+  return file.startsWith(folder + sep) ? file : undefined;
+}
+
+export const isPagePath = (pathname: string) => /^\/(access|www)(\/|$)/.test(pathname);
+
+/** Serves one page request (GET/HEAD); 404 for anything not found, 405 for other verbs. */
+export async function servePage(req: IncomingMessage, res: ServerResponse, pathname: string, root: string = WEB_ROOT): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+    res.end('Method Not Allowed');
+    return;
+  }
+  let file = resolvePagePath(pathname, root);
+  if (file && (await stat(file).catch(() => undefined))?.isDirectory()) file = join(file, 'index.html');
+  const body = file ? await readFile(file).catch(() => undefined) : undefined;
+  if (!file || !body) {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
+    res.end('Not Found');
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+    'content-length': body.length,
+    'cache-control': 'no-cache',
+    ...SECURITY_HEADERS,
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}

@@ -1,0 +1,185 @@
+// The consent page of the access-request flow (spec §2.14): reads the request from its
+// poll URL, signs the user in, lists what the app asks for in plain words, and answers.
+import { $, api, ApiError, serviceInfo, setStatus, setupSignIn, showState, userRoot, queryParams, busy } from '../www/assets/api.js';
+
+const LEVEL_WORDS = {
+  read: 'Read',
+  contribute: 'Read and add or change entries',
+  manage: 'Full control (read, change, share, and edit the stream)',
+  'create-only': 'Add entries, without reading them',
+  none: 'No access',
+};
+const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'blob:', 'file:']);
+const SECONDS_PER_DAY = 86400;
+
+const page = { poll: undefined, request: undefined, user: undefined };
+
+function invalid(message) {
+  $('invalid-reason').textContent = message;
+  showState('invalid');
+}
+
+function fill(field, text) {
+  for (const el of document.querySelectorAll(`[data-field="${field}"]`)) el.textContent = text;
+}
+
+/** The poll URL, only if it belongs to this server's access service (never another host's). */
+function pollUrl(info) {
+  const params = queryParams();
+  const given = params.get('poll') ?? params.get('pollUrl');
+  const key = params.get('key');
+  const candidate = given ?? (key ? `${info.access}${key}` : undefined);
+  if (!candidate) return undefined;
+  if (!candidate.startsWith(info.access)) return undefined;
+  const rest = candidate.slice(info.access.length);
+  return /^[A-Za-z0-9]{10,200}$/.test(rest) ? candidate : undefined;
+}
+
+function describePermission(p) {
+  const li = document.createElement('li');
+  const level = document.createElement('span');
+  level.className = 'level';
+  const what = document.createElement('span');
+  if (p.feature) {
+    level.textContent = `Setting: ${p.feature}`;
+    what.textContent = p.setting === 'forbidden' ? 'not allowed' : 'allowed';
+  } else {
+    level.textContent = LEVEL_WORDS[p.level] ?? p.level;
+    if (p.streamId === '*') {
+      what.textContent = 'All your streams';
+    } else {
+      const name = p.name ?? p.defaultName ?? p.streamId;
+      what.textContent = p.name ? `Stream “${name}”` : `Stream “${name}” (new, created if you accept)`;
+      const id = document.createElement('span');
+      id.className = 'stream-id';
+      id.textContent = ` — id ${p.streamId}`;
+      what.append(id);
+    }
+  }
+  li.append(level, what);
+  return li;
+}
+
+function listPermissions(permissions) {
+  const list = $('permissions');
+  list.replaceChildren(...permissions.map(describePermission));
+  const extra = [];
+  if (page.request.deviceName) extra.push(`Device: ${page.request.deviceName}.`);
+  if (typeof page.request.expireAfter === 'number') {
+    const days = page.request.expireAfter / SECONDS_PER_DAY;
+    extra.push(days >= 1 ? `The access ends after ${Math.round(days)} day(s).` : `The access ends after ${Math.round(page.request.expireAfter / 60)} minute(s).`);
+  }
+  $('consent-extra').textContent = extra.join(' ');
+}
+
+async function onSignedIn({ username, token }) {
+  page.user = { username, token };
+  fill('username', username);
+  const info = await serviceInfo();
+  // checkApp names the existing streams and says whether the app already has this access.
+  let permissions = page.request.requestedPermissions;
+  try {
+    const { body } = await api('POST', `${userRoot(info, username)}accesses/check-app`, {
+      token,
+      body: {
+        requestingAppId: page.request.requestingAppId,
+        requestedPermissions: page.request.requestedPermissions,
+        ...(page.request.deviceName ? { deviceName: page.request.deviceName } : {}),
+        ...(page.request.clientData ? { clientData: page.request.clientData } : {}),
+      },
+    });
+    if (body.matchingAccess) {
+      $('consent-existing').hidden = false;
+      permissions = body.matchingAccess.permissions.map((p) => ({ ...p, name: p.name ?? p.streamId }));
+    } else if (body.checkedPermissions) {
+      permissions = body.checkedPermissions;
+    }
+  } catch {
+    // The list stays as the app sent it; accepting still checks everything server-side.
+  }
+  listPermissions(permissions);
+  showState('consent');
+}
+
+function returnTo(status) {
+  const target = page.request.returnURL;
+  if (typeof target !== 'string' || target === '') return false;
+  let url;
+  try {
+    url = new URL(target);
+  } catch {
+    return false;
+  }
+  if (UNSAFE_SCHEMES.has(url.protocol)) return false;
+  const last = target.slice(-1);
+  const joiner = last === '?' || last === '&' || last === '#' ? '' : target.includes('?') ? '&' : '?';
+  const params = new URLSearchParams({ prYvkey: page.request.key, prYvstatus: status, prYvpoll: page.poll });
+  location.assign(`${target}${joiner}${params}`);
+  return true;
+}
+
+function finish(status) {
+  const accepted = status === 'ACCEPTED';
+  $('done-title').textContent = accepted ? 'Access given' : 'Access refused';
+  $('done-message').textContent = accepted
+    ? `${page.request.requestingAppId} can now use the access you gave.`
+    : `${page.request.requestingAppId} did not get any access.`;
+  showState('done');
+  if (returnTo(status)) return;
+  // Opened as a popup by the app: close it (browsers ignore this for other windows).
+  if (window.opener) setTimeout(() => window.close(), 1500);
+}
+
+async function answer(body, status) {
+  const section = document.querySelector('section[data-state]:not([hidden])');
+  const statusElement = section.querySelector('.status');
+  busy(section, true);
+  setStatus(statusElement, status === 'ACCEPTED' ? 'Giving access…' : 'Refusing…');
+  try {
+    await api('POST', page.poll, { body, expect: (code, reply) => code === 200 || (code === 403 && reply?.status === status) });
+    finish(status);
+  } catch (err) {
+    if (err instanceof ApiError && err.id === 'INVALID_KEY') return invalid('This request has expired. Go back to the app and start again.');
+    if (err instanceof ApiError && err.id === 'INVALID_DATA') return invalid('This request was already answered.');
+    setStatus(statusElement, err.message, 'error');
+  } finally {
+    busy(section, false);
+  }
+}
+
+async function start() {
+  let info;
+  try {
+    info = await serviceInfo();
+  } catch (err) {
+    return invalid(err.message);
+  }
+  page.poll = pollUrl(info);
+  if (!page.poll) return invalid('The link is incomplete: it names no access request of this server.');
+  try {
+    const { body } = await api('GET', page.poll, { expect: (code, reply) => code < 300 || (code === 403 && typeof reply?.status === 'string') });
+    page.request = body;
+  } catch (err) {
+    return invalid(err.id === 'INVALID_KEY' ? 'This request has expired or does not exist.' : err.message);
+  }
+  if (page.request.status !== 'NEED_SIGNIN') return invalid('This request was already answered.');
+  fill('app', page.request.requestingAppId);
+
+  setupSignIn({
+    form: $('signin-form'),
+    mfaForm: $('mfa-form'),
+    status: $('signin-status'),
+    mfaStatus: $('mfa-status'),
+    onSignedIn,
+  });
+  $('accept-button').addEventListener('click', () =>
+    answer({ status: 'ACCEPTED', username: page.user.username, token: page.user.token }, 'ACCEPTED'),
+  );
+  const refuse = () =>
+    answer({ status: 'REFUSED', reasonID: 'REFUSED_BY_USER', message: 'The user refused to give access.' }, 'REFUSED');
+  $('refuse-button').addEventListener('click', refuse);
+  $('cancel-button').addEventListener('click', refuse);
+  showState('signin');
+}
+
+start();

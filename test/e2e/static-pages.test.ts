@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { request } from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { apiUrl } from '../setup/api';
+import { resolvePagePath, WEB_ROOT } from '../../infra/local/static-pages';
+
+/** The local gateway's page serving (infra/local/static-pages.ts), over HTTP. */
+
+/** A GET with the path sent exactly as written (fetch would normalise `..` away). */
+function rawGet(path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  const { hostname, port } = new URL(apiUrl());
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, path, method: 'GET' }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+describe('static pages on the local gateway', () => {
+  it('serves every page with its content type and a strict CSP', async () => {
+    const cases: Array<[string, string]> = [
+      ['/access/access.html', 'text/html'],
+      ['/access/access.js', 'text/javascript'],
+      ['/www/login.html', 'text/html'],
+      ['/www/register.html', 'text/html'],
+      ['/www/reset-password.html', 'text/html'],
+      ['/www/assets/api.js', 'text/javascript'],
+      ['/www/assets/style.css', 'text/css'],
+      ['/www/', 'text/html'],
+    ];
+    for (const [path, type] of cases) {
+      const res = await rawGet(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers['content-type'], path).toContain(type);
+      expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    }
+    expect((await rawGet('/www/login.html')).body).toBe(readFileSync(join(WEB_ROOT, 'www', 'login.html'), 'utf8'));
+  });
+
+  it('404 for missing files and for any path escaping the page folders', async () => {
+    for (const path of [
+      '/www/nope.html',
+      '/access/',
+      '/www/../package.json',
+      '/www/%2e%2e/%2e%2e/package.json',
+      '/www/..%2f..%2fpackage.json',
+      '/www/assets/..%5c..%5cpackage.json',
+      '/access/%00.html',
+      '/www/.hidden',
+    ]) {
+      const res = await rawGet(path);
+      expect(res.status, path).toBe(404);
+      expect(res.body).not.toContain('"name"');
+    }
+    // Other prefixes are API routes, not files.
+    expect((await rawGet('/reg/service/info')).headers['content-type']).toContain('application/json');
+  });
+
+  it('path resolution stays inside /access and /www', () => {
+    expect(resolvePagePath('/www/login.html')).toBe(join(WEB_ROOT, 'www', 'login.html'));
+    expect(resolvePagePath('/www/../infra/stack.ts')).toBeUndefined();
+    expect(resolvePagePath('/shared/web/www/login.html')).toBeUndefined();
+    expect(resolvePagePath('/www/%E0%A4%A')).toBeUndefined();
+  });
+
+  it('pages carry no inline script or style and no secrets (CSP-friendly)', () => {
+    for (const file of files(WEB_ROOT).filter((f) => f.endsWith('.html'))) {
+      const html = readFileSync(file, 'utf8');
+      expect(html, file).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
+      expect(html, file).not.toMatch(/\son[a-z]+\s*=/i); // inline event handlers
+      expect(html, file).not.toMatch(/style\s*=/i);
+      expect(html, file).toContain('name="viewport"');
+    }
+    for (const file of files(WEB_ROOT)) {
+      expect(readFileSync(file, 'utf8'), file).not.toMatch(/admin[-_ ]?key|secret\s*[:=]/i);
+    }
+  });
+});
