@@ -3,6 +3,7 @@ import { collectChanges } from '../../shared/notify/changes';
 import { dispatchChanges, registerSink } from '../../shared/notify/dispatch';
 import { deliverDueWebhooks, queueWebhookMessages } from '../../shared/notify/webhook-delivery';
 import { log } from '../../shared/log';
+import { openedConnections, pushChangesToSockets, sendOpenPacket } from '../../shared/notify/socketio/server';
 
 /**
  * The change fan-out (ARCHITECTURE §1): the table's DynamoDB Stream → per-user Pryv
@@ -16,10 +17,17 @@ import { log } from '../../shared/log';
 // table); the scheduled worker (functions/notify/webhook-worker.ts, the local runtime's timer)
 // delivers them. Registered once per module instance, for AWS and the local runtime alike.
 registerSink(queueWebhookMessages);
+// Socket pushes (spec §6.1): straight to every live socket of the user.
+registerSink(pushChangesToSockets);
 
 export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   const changes = collectChanges(event.Records, (record, err) =>
     log.error('fanout: unreadable stream record skipped', { err, sequenceNumber: record.dynamodb?.SequenceNumber }),
+  );
+  // New WebSocket connections get their Engine.IO open packet (API Gateway refuses posts during `$connect`).
+  const opened = openedConnections(event.Records);
+  const opening = Promise.all(
+    opened.map((c) => sendOpenPacket(c).catch((err) => log.error('fanout: open packet failed', { err, connectionId: c.connectionId }))),
   );
   const failures: string[] = [];
   await Promise.all(
@@ -33,6 +41,7 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
       }
     }),
   );
+  await opening;
   // First deliveries need not wait for the schedule; a failure here is the worker's to retry.
   if (changes.size > 0) {
     await deliverDueWebhooks().catch((err) => log.error('fanout: webhook delivery run failed', { err }));

@@ -10,6 +10,7 @@ import { METHODS, functionEntryName } from '../../shared/api/registry';
 import { compileRoute, matchRoute, type CompiledRoute } from './routes';
 import { log } from '../../shared/log';
 import { isPagePath, servePage } from './static-pages';
+import { LocalWebSocketApi } from './websocket-api';
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
@@ -155,6 +156,8 @@ function serveChangeLog(changeLog: ChangeLogEntry[], url: URL, res: ServerRespon
 export interface LocalGateway {
   server: Server;
   url: string;
+  /** The WebSocket API on the same port (`/socket.io/`), with its `@connections` endpoint. */
+  webSocketApi: LocalWebSocketApi;
   stop(): Promise<void>;
 }
 
@@ -162,6 +165,11 @@ export interface LocalGateway {
 export async function startGateway(options: { port: number; host?: string; changeLog?: ChangeLogEntry[] }): Promise<LocalGateway> {
   const routes = await loadHandlers();
   const notFound = ((await import('../../functions/http/not-found')) as { handler: Handler }).handler;
+  const webSocketApi = new LocalWebSocketApi({
+    connect: (await import('../../functions/ws/connect')).handler,
+    message: (await import('../../functions/ws/message')).handler,
+    disconnect: (await import('../../functions/ws/disconnect')).handler,
+  });
 
   const server = createServer(async (req, res) => {
     const requestId = randomUUID();
@@ -178,6 +186,7 @@ export async function startGateway(options: { port: number; host?: string; chang
         res.end(JSON.stringify({ message: 'Request Entity Too Large' }));
         return;
       }
+      if (url.pathname.startsWith('/@connections/') && webSocketApi.handleManagement(req, res, url, body)) return;
       const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
       const handler = match?.route.target ?? notFound;
       const routeKey = match?.route.routeKey ?? '$default';
@@ -203,6 +212,7 @@ export async function startGateway(options: { port: number; host?: string; chang
     }
   });
   server.keepAliveTimeout = 5_000;
+  webSocketApi.attach(server);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -213,10 +223,13 @@ export async function startGateway(options: { port: number; host?: string; chang
   return {
     server,
     url: `http://${host}:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
+    webSocketApi,
+    stop: async () => {
+      await webSocketApi.stop();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

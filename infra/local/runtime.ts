@@ -9,8 +9,11 @@ import { startStreamConsumer, type StreamConsumer } from './stream-consumer';
 import { handler as fanout } from '../../functions/notify/fanout';
 import { registerSink } from '../../shared/notify/dispatch';
 import { startWebhookWorker } from './webhook-worker';
+import { startExportWorker } from './export-worker';
 import { assertPortFree, freePort } from './ports';
-import { resetConfig } from '../../shared/config';
+import { config, resetConfig } from '../../shared/config';
+import { resetConnectionClients } from '../../shared/notify/socketio/connections-api';
+import { startSocketPinger } from './socket-pinger';
 import { resetClients } from '../../shared/store/clients';
 
 export interface RuntimeOptions {
@@ -102,10 +105,13 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       MAIL_SINK_DIR: mailDir,
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
       WEBHOOKS_ALLOW_PRIVATE_TARGETS: process.env.WEBHOOKS_ALLOW_PRIVATE_TARGETS ?? 'true', // development: loopback receivers
+      // The gateway serves API Gateway's `@connections` API for WebSocket pushes (websocket-api.ts).
+      SOCKET_MANAGEMENT_ENDPOINT: `http://127.0.0.1:${apiPort}`,
       ...options.env,
     });
     resetConfig();
     resetClients();
+    resetConnectionClients();
 
     // The table's stream drives the change fan-out, as the event source mapping does in AWS;
     // stopped before DynamoDB Local (stops run in reverse).
@@ -113,6 +119,8 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     stops.push(streamConsumer.stop);
     // Webhook delivery: the due attempts, as the scheduled worker Lambda runs them in AWS.
     stops.push(startWebhookWorker().stop);
+    // Export and import jobs, as the worker Lambda's own stream mapping runs them in AWS.
+    stops.push((await startExportWorker({ endpoint: dynamodb.endpoint, tableName: TABLE_NAME })).stop);
     // Integration tests only (set by test/setup/local-runtime.ts): record what reaches the
     // sinks, readable at GET /__test/changes on the local gateway.
     let changeLog: ChangeLogEntry[] | undefined;
@@ -124,6 +132,8 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
 
     const gateway = await startGateway({ port: apiPort, host, changeLog });
     stops.push(gateway.stop);
+    // Engine.IO pings, as the scheduled sweep sends them in AWS; stopped before the gateway.
+    stops.push(startSocketPinger(config().socketPingIntervalMs).stop);
     return {
       url: gateway.url,
       adminKey: admin.key,

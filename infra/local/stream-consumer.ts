@@ -65,6 +65,8 @@ interface ShardState {
 
 /** SDK values carry binaries as bytes; Lambda's JSON carries them as base64 strings. */
 function toLambdaValue(value: SdkAttributeValue): AttributeValue {
+  // The streams SDK turns an empty map (`{"M":{}}` on the wire) into `{}`; Lambda gets `{"M":{}}`.
+  if (Object.keys(value).length === 0) return { M: {} };
   if (value.B !== undefined) return { B: Buffer.from(value.B).toString('base64') };
   if (value.BS !== undefined) return { BS: value.BS.map((b) => Buffer.from(b).toString('base64')) };
   if (value.M !== undefined) return { M: toLambdaImage(value.M) };

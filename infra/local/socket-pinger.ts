@@ -1,0 +1,26 @@
+import { pingAllSockets } from '../../shared/notify/socketio/server';
+import { log } from '../../shared/log';
+
+/**
+ * The local stand-in for the scheduled ping sweep (functions/notify/socket-ping.ts): pings
+ * every connection once per `intervalMs` (the `pingInterval` announced to clients).
+ */
+export function startSocketPinger(intervalMs: number): { stop: () => Promise<void> } {
+  let stopped = false;
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return; // a sweep still in flight: skip this tick
+    running = pingAllSockets()
+      .catch((err) => {
+        if (!stopped) log.error('local socket pinger: sweep failed', { err });
+      })
+      .finally(() => (running = undefined));
+  }, intervalMs);
+  return {
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

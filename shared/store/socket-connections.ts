@@ -1,0 +1,149 @@
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { dynamo } from './clients';
+import { keys } from './keys';
+import { queryAll } from './query';
+import { batchDelete } from './purge';
+import { config } from '../config';
+
+/**
+ * WebSocket connections (issue 5), two items each:
+ *   pk WSCONN#{connectionId} sk WSCONN        the connection: handshake token, client address, sid;
+ *                                             gsi1 (WSCONN, id) lists them all for the ping sweep
+ *   pk USER#{username}       sk WSCONN#{id}   once the Socket.IO namespace named a user: where
+ *                                             change pushes find the user's connections (one Query)
+ * Both expire by TTL after API Gateway's 2-hour connection limit, in case `$disconnect` never ran.
+ * The stream INSERT of the first one is what sends the Engine.IO open packet (ws/open.ts).
+ */
+export const CONNECTION_MAX_AGE_S = 2 * 3600 + 600; // API Gateway closes WebSockets after 2 h
+
+export interface SocketConnection {
+  connectionId: string;
+  /** Engine.IO session id, sent in the open packet. */
+  sid: string;
+  /** `?auth=` of the handshake: the access token every call and push is checked against. */
+  token?: string;
+  ip?: string;
+  userAgent?: string;
+  connectedAt: number;
+  /** Set when the Socket.IO CONNECT packet was accepted. */
+  username?: string;
+  nsp?: string;
+  /** Socket.IO socket id, sent in the CONNECT answer. */
+  socketId?: string;
+  accessId?: string;
+}
+
+const table = () => config().tableName;
+
+function strip(item: Record<string, unknown>): SocketConnection {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ttl: _ttl, ...rest } = item;
+  return rest as unknown as SocketConnection;
+}
+
+export async function putConnection(connection: SocketConnection): Promise<void> {
+  await dynamo().send(
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        ...keys.socketConnection(connection.connectionId),
+        gsi1pk: keys.allSocketsIndexKey,
+        gsi1sk: connection.connectionId,
+        ttl: Math.ceil(connection.connectedAt + CONNECTION_MAX_AGE_S),
+        ...connection,
+      },
+    }),
+  );
+}
+
+export async function getConnection(connectionId: string): Promise<SocketConnection | undefined> {
+  const out = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: keys.socketConnection(connectionId), ConsistentRead: true }),
+  );
+  return out.Item ? strip(out.Item) : undefined;
+}
+
+/**
+ * Binds a connection to the user its namespace names: the connection item gets the user,
+ * the user's partition gets the pointer. False if the connection is gone (closed meanwhile)
+ * or already bound (one namespace per connection).
+ */
+export async function bindConnection(
+  connectionId: string,
+  binding: { username: string; nsp: string; socketId: string; accessId: string; token: string },
+): Promise<boolean> {
+  try {
+    const out = await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.socketConnection(connectionId),
+        UpdateExpression: 'SET username = :u, nsp = :n, socketId = :s, accessId = :a, #token = :t',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(username)',
+        ExpressionAttributeNames: { '#token': 'token' },
+        ExpressionAttributeValues: { ':u': binding.username, ':n': binding.nsp, ':s': binding.socketId, ':a': binding.accessId, ':t': binding.token },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const connection = strip(out.Attributes!);
+    await dynamo().send(
+      new PutCommand({
+        TableName: table(),
+        Item: {
+          ...keys.userSocket(binding.username, connectionId),
+          ...connection,
+          ttl: Math.ceil(connection.connectedAt + CONNECTION_MAX_AGE_S),
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/** Every connection bound to a user (strongly consistent: a socket that just connected gets the next change). */
+export async function listUserConnections(username: string): Promise<SocketConnection[]> {
+  const items = await queryAll({
+    TableName: table(),
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.userSocketPrefix },
+    ConsistentRead: true,
+  });
+  return items.map(strip);
+}
+
+/** Every open connection, page by page (the ping sweep). */
+export async function* allConnections(): AsyncGenerator<SocketConnection[]> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.allSocketsIndexKey },
+        ExclusiveStartKey: start,
+      }),
+    );
+    yield (out.Items ?? []).map(strip);
+    start = out.LastEvaluatedKey;
+  } while (start);
+}
+
+/** Forgets a connection (closed, gone, or its user deleted): both items. */
+export async function deleteConnection(connection: Pick<SocketConnection, 'connectionId' | 'username'>): Promise<void> {
+  const toDelete = [keys.socketConnection(connection.connectionId)];
+  if (connection.username) toDelete.push(keys.userSocket(connection.username, connection.connectionId));
+  await batchDelete(toDelete);
+}
+
+/** Forgets a connection known only by id ($disconnect). */
+export async function deleteConnectionById(connectionId: string): Promise<SocketConnection | undefined> {
+  const out = await dynamo().send(
+    new DeleteCommand({ TableName: table(), Key: keys.socketConnection(connectionId), ReturnValues: 'ALL_OLD' }),
+  );
+  const connection = out.Attributes ? strip(out.Attributes) : undefined;
+  if (connection?.username) await batchDelete([keys.userSocket(connection.username, connectionId)]);
+  return connection;
+}
