@@ -136,6 +136,34 @@ describe('consent page (access requests)', () => {
     expect(page.url()).not.toContain((await poll(request.poll)).body.token); // the token travels by the poll only
   });
 
+  it('opened as a popup by the app: closes itself once answered; a second request for the same access says it is already given', async () => {
+    const user = await createUser();
+    const { page } = await newPage(session);
+    await page.goto(`${apiUrl()}/www/index.html`); // stands for the app's own page
+    const first = await requestAccess({ deviceName: 'e2e-phone' });
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.evaluate((url) => void window.open(url, 'prYv Sign-in'), first.authUrl)]);
+    await waitForState(popup, 'signin');
+    await signIn(popup, user);
+    await waitForState(popup, 'consent');
+    await expect(popup.locator('#consent-extra').textContent()).resolves.toContain('e2e-phone');
+    await popup.getByRole('button', { name: 'Accept' }).click();
+    await popup.waitForEvent('close');
+    const token = (await poll(first.poll)).body.token as string;
+
+    const second = await requestAccess({ deviceName: 'e2e-phone' });
+    const { page: again } = await newPage(session);
+    await again.goto(second.authUrl);
+    await waitForState(again, 'signin');
+    await signIn(again, user);
+    await waitForState(again, 'consent');
+    await expect(again.locator('#consent-existing').isVisible()).resolves.toBe(true);
+    await expect(again.locator('#permissions li').first().textContent()).resolves.toContain('Diary');
+    await screenshot(again, 'access-7-already-given');
+    await again.getByRole('button', { name: 'Accept' }).click();
+    await waitForState(again, 'done');
+    expect((await poll(second.poll)).body.token).toBe(token);
+  });
+
   it('a wrong password shows an error and keeps the request pending', async () => {
     const user = await createUser();
     const request = await requestAccess();

@@ -72,6 +72,20 @@ function listPermissions(permissions) {
   $('consent-extra').textContent = extra.join(' ');
 }
 
+/** The requested permissions with the names of the streams that exist (all do when the access exists). */
+async function withStreamNames(info, username, token, permissions) {
+  const { body } = await api('GET', `${userRoot(info, username)}streams`, { token });
+  const names = new Map();
+  const walk = (streams) => {
+    for (const stream of streams) {
+      names.set(stream.id, stream.name);
+      walk(stream.children ?? []);
+    }
+  };
+  walk(body.streams ?? []);
+  return permissions.map((p) => (p.streamId && names.has(p.streamId) ? { ...p, name: names.get(p.streamId) } : p));
+}
+
 async function onSignedIn({ username, token }) {
   page.user = { username, token };
   fill('username', username);
@@ -90,7 +104,7 @@ async function onSignedIn({ username, token }) {
     });
     if (body.matchingAccess) {
       $('consent-existing').hidden = false;
-      permissions = body.matchingAccess.permissions.map((p) => ({ ...p, name: p.name ?? p.streamId }));
+      permissions = await withStreamNames(info, username, token, permissions);
     } else if (body.checkedPermissions) {
       permissions = body.checkedPermissions;
     }
