@@ -26,6 +26,7 @@ import {
 import { accessesCheckApp, accessesCreate, accessesDelete, accessesGet, accessesUpdate } from './methods/accesses';
 import { webhooksCreate, webhooksDelete, webhooksGet, webhooksGetOne, webhooksTest, webhooksUpdate } from './methods/webhooks';
 import { auditGetLogs } from './methods/audit';
+import { accountExport, accountGetExport, accountGetImport, accountImport, accountImportUpload } from './methods/export';
 import { accessRequestCreate, accessRequestPoll, accessRequestUpdate } from './methods/access-requests';
 import { accountRequestPasswordReset, accountResetPassword } from './methods/account-reset';
 import {
@@ -90,6 +91,11 @@ export const METHODS: readonly MethodDef[] = [
   webhooksDelete,
   webhooksTest,
   auditGetLogs,
+  accountExport,
+  accountGetExport,
+  accountImportUpload,
+  accountImport,
+  accountGetImport,
   accessRequestCreate,
   accessRequestPoll,
   accessRequestUpdate,

@@ -1,0 +1,13 @@
+import { startStreamConsumer, type StreamConsumer } from './stream-consumer';
+import { handler } from '../../functions/export/worker';
+
+const POLL_MS = 250; // exports are not latency-sensitive; a quarter second keeps the local stream quiet
+
+/**
+ * The local stand-in for the export worker's event source mapping: a second reader of the
+ * table's stream (as in AWS, where the worker has its own mapping) calling the same handler,
+ * which ignores every record but job INSERTs (the mapping's filter, in AWS).
+ */
+export function startExportWorker(options: { endpoint: string; tableName: string }): Promise<StreamConsumer> {
+  return startStreamConsumer({ ...options, handler, pollMs: POLL_MS, maxRetryAttempts: 2 });
+}
