@@ -10,7 +10,6 @@ import { handler as fanout } from '../../functions/notify/fanout';
 import { registerSink } from '../../shared/notify/dispatch';
 import { startWebhookWorker } from './webhook-worker';
 import { startExportWorker } from './export-worker';
-import { startExportWorker } from './export-worker';
 import { assertPortFree, freePort } from './ports';
 import { config, resetConfig } from '../../shared/config';
 import { resetConnectionClients } from '../../shared/notify/socketio/connections-api';
@@ -120,8 +119,6 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     stops.push(streamConsumer.stop);
     // Webhook delivery: the due attempts, as the scheduled worker Lambda runs them in AWS.
     stops.push(startWebhookWorker().stop);
-    // Export and import jobs, as the worker Lambda's own stream mapping runs them in AWS.
-    stops.push((await startExportWorker({ endpoint: dynamodb.endpoint, tableName: TABLE_NAME })).stop);
     // Export and import jobs, as the worker Lambda's own stream mapping runs them in AWS.
     stops.push((await startExportWorker({ endpoint: dynamodb.endpoint, tableName: TABLE_NAME })).stop);
     // Integration tests only (set by test/setup/local-runtime.ts): record what reaches the
