@@ -38,6 +38,15 @@ import {
   profileUpdatePublic,
 } from './methods/profile';
 import { followedSlicesCreate, followedSlicesDelete, followedSlicesGet, followedSlicesUpdate } from './methods/followed-slices';
+import {
+  mfaActivate,
+  mfaChallenge,
+  mfaConfirm,
+  mfaDeactivate,
+  mfaRecover,
+  mfaVerify,
+  systemDeactivateMfa,
+} from './methods/mfa';
 
 /**
  * Every API method, declared once (ARCHITECTURE §3). The CDK stack makes one Lambda and
@@ -111,6 +120,13 @@ export const METHODS: readonly MethodDef[] = [
   followedSlicesCreate,
   followedSlicesUpdate,
   followedSlicesDelete,
+  mfaActivate,
+  mfaConfirm,
+  mfaChallenge,
+  mfaVerify,
+  mfaDeactivate,
+  mfaRecover,
+  systemDeactivateMfa,
 ];
 
 const byId = new Map(METHODS.map((m) => [m.id, m]));

@@ -7,6 +7,7 @@ import { isTrustedApp, parseTrustedApps, type TrustedApp } from '../../domain/tr
 import { openSession } from '../../domain/sessions';
 import { apiEndpoint } from '../../domain/api-endpoint';
 import { checkLogin, recordLoginFailure, throttleSettings } from '../../domain/login-throttle';
+import { startLogin as startMfaLogin } from '../../domain/mfa';
 
 let trusted: { setting: string; apps: TrustedApp[] } | undefined;
 function trustedApps(setting: string): TrustedApp[] {
@@ -50,6 +51,9 @@ export const login = defineMethod<LoginParams>({
       await recordLoginFailure(throttle.check);
       throw errors.invalidCredentials();
     }
+    // MFA on: the session opens only after mfa.verify (spec §2.9; 200, as lib-js needs 2xx).
+    const mfaToken = await startMfaLogin(account, params.appId!, ctx.now);
+    if (mfaToken) return { mfaToken };
     const access = await openSession(username, params.appId!, ctx.now);
     ctx.response.headers['Pryv-Access-Id'] = access.id;
     return {

@@ -1,0 +1,4 @@
+import { httpHandler } from '../../shared/http/handler';
+import { mfaVerify } from '../../shared/api/methods/mfa';
+
+export const handler = httpHandler(mfaVerify);
