@@ -141,7 +141,7 @@ describe('consent page (access requests)', () => {
     const { page } = await newPage(session);
     await page.goto(`${apiUrl()}/www/index.html`); // stands for the app's own page
     const first = await requestAccess({ deviceName: 'e2e-phone' });
-    const [popup] = await Promise.all([page.waitForEvent('popup'), page.evaluate((url) => void window.open(url, 'prYv Sign-in'), first.authUrl)]);
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.evaluate(`void window.open(${JSON.stringify(first.authUrl)}, 'prYv Sign-in')`)]);
     await waitForState(popup, 'signin');
     await signIn(popup, user);
     await waitForState(popup, 'consent');
@@ -171,7 +171,7 @@ describe('consent page (access requests)', () => {
     await page.goto(request.authUrl);
     await waitForState(page, 'signin');
     await signIn(page, { username: user.username, password: 'not-the-password' });
-    await page.waitForFunction(() => document.getElementById('signin-status')?.classList.contains('error'));
+    await page.locator('#signin-status.error').waitFor();
     await expect(page.locator('#signin-status').textContent()).resolves.toContain('Wrong username or password');
     await screenshot(page, 'access-5-wrong-password');
     expect((await poll(request.poll)).body.status).toBe('NEED_SIGNIN');
@@ -220,7 +220,7 @@ describe('registration and sign-in pages', () => {
     await page.getByLabel('Password', { exact: true }).fill(password);
     await page.getByLabel('Password again').fill(password);
     await page.getByRole('button', { name: 'Create the account' }).click();
-    await page.waitForFunction(() => document.getElementById('register-status')?.classList.contains('error'));
+    await page.locator('#register-status.error').waitFor();
     await expect(page.locator('#register-status').textContent()).resolves.toContain('already taken');
 
     await page.goto(`${apiUrl()}/www/login.html`);
