@@ -52,6 +52,8 @@ const APP_ID_MAX = 99;
 const LANGUAGE_MAX = 5;
 const TEXT_MAX = 1000; // free texts of an answer (reason, message, detail) and device names
 const TOKEN_MAX = 255; // spec §2.14: token length < 256
+/** Largest request body kept: the item must fit DynamoDB's 400 KB, with the answer added later. */
+export const ACCESS_REQUEST_MAX_BYTES = 64 * 1024;
 const LEVELS = new Set(['read', 'contribute', 'manage', 'create-only', 'none']);
 const FEATURE_SETTINGS = new Set(['forbidden', 'allowed']);
 /** URL schemes a consent page must never navigate to (script execution on its origin). */
@@ -141,6 +143,9 @@ function checkAuthUrl(config: Config, value: unknown): string {
 /** Validates `POST /reg/access` (spec §2.14) into a new pending request. */
 export function newAccessRequest(config: Config, body: unknown, now: number): AccessRequest {
   if (!isObject(body)) throw invalidData('The access request must be a JSON object.');
+  if (Buffer.byteLength(JSON.stringify(body)) > ACCESS_REQUEST_MAX_BYTES) {
+    throw invalidData(`The access request exceeds ${ACCESS_REQUEST_MAX_BYTES} bytes.`);
+  }
   const appId = typeof body.requestingAppId === 'string' ? body.requestingAppId.trim() : '';
   if (appId.length < APP_ID_MIN || appId.length > APP_ID_MAX) {
     throw new RegisterError('INVALID_APP_ID', 400, `"requestingAppId" must be ${APP_ID_MIN} to ${APP_ID_MAX} characters.`);

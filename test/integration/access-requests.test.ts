@@ -121,6 +121,8 @@ describe('access requests (POST /reg/access, GET|POST /reg/access/{key})', () =>
       expectRegisterError(await requestAccess({ returnURL: 'javascript:alert(1)//' }), 400, 'INVALID_DATA');
       expectRegisterError(await requestAccess({ returnURL: 'relative/path' }), 400, 'INVALID_DATA');
       expectRegisterError(await call('POST', '/reg/access', { body: [1, 2] }), 400, 'INVALID_DATA');
+      // Too large to keep (DynamoDB items hold 400 KB): refused, not a 500.
+      expectRegisterError(await requestAccess({ clientData: { blob: 'x'.repeat(70 * 1024) } }), 400, 'INVALID_DATA');
       // legacy `returnURL: false` means "no redirect"
       const legacy = await requestAccess({ returnURL: false });
       expect(legacy.status).toBe(201);
