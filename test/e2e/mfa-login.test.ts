@@ -47,6 +47,7 @@ describe('MFA step on the pages', () => {
     await signIn(page, user);
     await page.waitForSelector('#mfa-form:not([hidden])');
     await screenshot(page, 'mfa-1-code');
+    await expect(page.locator('#signin-form').isVisible()).resolves.toBe(false);
     const valid = new Set([-1, 0, 1, 2].map(code));
     await page.getByLabel('Code').fill(['000000', '111111', '222222', '333333', '444444'].find((c) => !valid.has(c))!);
     await page.getByRole('button', { name: 'Verify' }).click();
@@ -58,6 +59,11 @@ describe('MFA step on the pages', () => {
     await page.getByRole('button', { name: 'Verify' }).click();
     await waitForState(page, 'signed-in');
     await screenshot(page, 'mfa-3-signed-in');
+    // Signing out brings back the password form, not the spent code step.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await waitForState(page, 'signin');
+    await expect(page.getByLabel('Password', { exact: true }).isVisible()).resolves.toBe(true);
+    await expect(page.locator('#mfa-form').isVisible()).resolves.toBe(false);
     expect(errors).toEqual([]);
   });
 

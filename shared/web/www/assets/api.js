@@ -128,6 +128,7 @@ export function setupSignIn({ form, mfaForm, status, mfaStatus, appId = PAGES_AP
         pending = { username, mfaToken: body.mfaToken, root };
         setStatus(status, '');
         if (onMfa) onMfa();
+        hide(form);
         show(mfaForm);
         mfaForm.elements.code.focus();
         return;
@@ -158,11 +159,14 @@ export function setupSignIn({ form, mfaForm, status, mfaStatus, appId = PAGES_AP
       pending = undefined;
       mfaForm.elements.code.value = '';
       setStatus(mfaStatus, '');
+      hide(mfaForm);
+      show(form);
       await onSignedIn({ username, token: body.token });
     } catch (err) {
       if (err.status === 401) {
         pending = undefined;
         hide(mfaForm);
+        show(form);
         setStatus(status, 'The sign-in expired: please sign in again.', 'error');
       } else {
         setStatus(mfaStatus, err.status === 400 ? 'This code is not valid. Try again.' : err.message, 'error');
