@@ -92,6 +92,8 @@ export function queryShape(methodId: string, params: unknown): unknown {
 }
 
 const pending = new WeakMap<MethodContext, AuditItem[]>();
+/** Pryv's `content.source.name` values (spec §2.10). */
+const SOURCE_NAMES: Record<MethodContext['request']['transport'], string> = { http: 'http', batch: 'http', socket: 'socket.io' };
 
 /** Notes a call for the audit log (only calls made with one of the user's accesses). */
 export function recordCall(ctx: MethodContext, methodId: string, params: unknown, status: number, error?: PryvError): void {
@@ -103,7 +105,7 @@ export function recordCall(ctx: MethodContext, methodId: string, params: unknown
     accessId: access.id,
     action: methodId,
     status,
-    source: { name: ctx.request.transport === 'batch' ? 'http' : ctx.request.transport, ...(ctx.request.ip ? { ip: ctx.request.ip } : {}) },
+    source: { name: SOURCE_NAMES[ctx.request.transport], ...(ctx.request.ip ? { ip: ctx.request.ip } : {}) },
     query: queryShape(methodId, params),
   };
   if (ctx.request.userAgent) item.userAgent = ctx.request.userAgent.slice(0, 300);

@@ -213,8 +213,10 @@ describe('account export and import', () => {
     const { gzipSync } = await import('node:zlib');
     const p = pack();
     const chunks: Buffer[] = [];
-    p.on('data', (c: Buffer) => chunks.push(c));
-    const ended = new Promise((r) => p.on('end', r));
+    p.on('data', (c: unknown) => {
+      chunks.push(c as Buffer);
+    });
+    const ended = new Promise<void>((r) => p.on('end', () => r()));
     for (const [name, data] of files) {
       const body = name === 'events.jsonl' ? Buffer.from(data.toString('utf8').replace('"content":71', '"content":99')) : data;
       p.entry({ name }, body);
