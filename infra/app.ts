@@ -2,7 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { PryvApiStack } from './stack';
 
 /**
- * `cdk synth|deploy [-c publicUrl=https://… -c trustedApps=… -c serviceName=… -c invitationTokens=… -c memorySize=512]`
+ * `cdk synth|deploy [-c publicUrl=https://… -c trustedApps=… -c serviceName=… -c invitationTokens=… -c mailFrom=… -c memorySize=512]`
  * Every setting is optional; unset ones keep the defaults of shared/config.ts.
  */
 const app = new App();
@@ -20,5 +20,6 @@ new PryvApiStack(app, 'PryvApiStack', {
   trustedApps: context('trustedApps'),
   serviceName: context('serviceName'),
   invitationTokens: context('invitationTokens'),
+  mailFrom: context('mailFrom'),
   memorySize: memorySize === undefined ? undefined : Number(memorySize),
 });

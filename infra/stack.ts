@@ -6,6 +6,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -32,6 +33,8 @@ export interface PryvApiStackProps extends StackProps {
   serviceName?: string;
   /** Comma-separated list, or `*` for any (Pryv `invitationTokens`). */
   invitationTokens?: string;
+  /** Sender address of mails (password reset, MFA codes), verified in SES; unset: no mail is sent. */
+  mailFrom?: string;
   memorySize?: number;
 }
 
@@ -45,6 +48,12 @@ export const WEBHOOK_WORKER_DESCRIPTION = 'Pryv webhook delivery worker (every m
 /** Functions that read or write attachments: the only ones that may read the read-token secret. */
 export function needsFilesSecret(method: MethodDef): boolean {
   return method.id.startsWith('events.') || method.id === 'callBatch';
+}
+
+/** Functions that send mail (password reset; MFA codes of the `sms` method): the only ones allowed to use SES. */
+export const MAIL_METHOD_IDS = ['account.requestPasswordReset', 'auth.login', 'mfa.activate', 'mfa.challenge'];
+export function needsMail(method: MethodDef): boolean {
+  return MAIL_METHOD_IDS.includes(method.id);
 }
 
 /** API Gateway rejects trailing-slash paths (except `/` itself). */
@@ -116,6 +125,7 @@ export class PryvApiStack extends Stack {
       TRUSTED_APPS: props.trustedApps,
       SERVICE_NAME: props.serviceName,
       INVITATION_TOKENS: props.invitationTokens,
+      MAIL_FROM: props.mailFrom,
     };
     const environment: Record<string, string> = {
       TABLE_NAME: table.tableName,
@@ -182,6 +192,16 @@ export class PryvApiStack extends Stack {
       });
       if (admin) adminKey.grantRead(fn);
       if (files) filesSecret.grantRead(fn);
+      if (props.mailFrom && needsMail(method)) {
+        // SES sending, from the configured address only.
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['ses:SendEmail'],
+            resources: [this.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })],
+            conditions: { StringEquals: { 'ses:FromAddress': props.mailFrom } },
+          }),
+        );
+      }
       const integration = new HttpLambdaIntegration(`${fnId}-Integration`, fn);
       for (const route of method.routes) {
         const path = normaliseRoutePath(route.path);

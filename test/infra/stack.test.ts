@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { PryvApiStack } from '../../infra/stack';
+import { MAIL_METHOD_IDS, PryvApiStack } from '../../infra/stack';
 import { METHODS } from '../../shared/api/registry';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
 
@@ -440,5 +440,40 @@ describe('webhook delivery worker', () => {
     for (const action of ['dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(text).toContain(`"${action}"`);
     expect(text).not.toContain(ofType('AWS::S3::Bucket')[0]![0]);
     expect(text).not.toContain('secretsmanager:');
+  });
+});
+
+describe('mail (SES)', () => {
+  it('without mailFrom no function may send mail', () => {
+    expect(JSON.stringify(resources)).not.toContain('ses:SendEmail');
+    expect(methodFunction('account.requestPasswordReset')[1].Properties.Environment.Variables.MAIL_FROM).toBeUndefined();
+  });
+
+  it('with mailFrom: MAIL_FROM reaches the functions; only the mail-sending methods may call ses:SendEmail, from that address', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new PryvApiStack(app, 'WithMail', { mailFrom: 'noreply@example.com' });
+    const mailResources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
+    const fnOf = (id: string) =>
+      Object.values(mailResources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `Pryv API method ${id}`)!;
+    const policyText = (fn: Resource) => {
+      const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+      return JSON.stringify(
+        Object.values(mailResources)
+          .filter((p) => p.Type === 'AWS::IAM::Policy' && p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))
+          .map((p) => p.Properties.PolicyDocument),
+      );
+    };
+    expect(MAIL_METHOD_IDS).toEqual(expect.arrayContaining(['account.requestPasswordReset', 'auth.login', 'mfa.activate', 'mfa.challenge']));
+    for (const method of METHODS) {
+      const fn = fnOf(method.id);
+      expect(fn.Properties.Environment.Variables.MAIL_FROM, method.id).toBe('noreply@example.com');
+      const text = policyText(fn);
+      if (MAIL_METHOD_IDS.includes(method.id)) {
+        expect(text, method.id).toContain('"ses:SendEmail"');
+        expect(text, method.id).toContain('"ses:FromAddress":"noreply@example.com"');
+      } else {
+        expect(text, method.id).not.toContain('ses:');
+      }
+    }
   });
 });
