@@ -10,7 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import { Architecture, LoggingFormat, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, CfnFunction, FilterCriteria, FilterRule, LoggingFormat, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -44,6 +44,11 @@ export function needsAdminKey(method: MethodDef): boolean {
 }
 
 export const WEBHOOK_WORKER_DESCRIPTION = 'Pryv webhook delivery worker (every minute)';
+export const EXPORT_WORKER_DESCRIPTION = 'Pryv account export and import worker (job INSERTs on the table stream)';
+const EXPORT_WORKER_TIMEOUT = Duration.minutes(15); // Lambda's maximum: builds stream page by page, so this bounds account size by throughput only
+const EXPORT_WORKER_MEMORY_MB = 1024; // gzip and S3 multipart parts in flight; more memory also means more CPU
+const EXPORT_WORKER_TMP_MB = 10_240; // JSON Lines files are staged in /tmp (a tar entry needs its size first)
+const EXPORT_ARCHIVE_DAYS = 7; // export archives are removed after a week; the user asks for a new one
 
 /** Functions that read or write attachments: the only ones that may read the read-token secret. */
 export function needsFilesSecret(method: MethodDef): boolean {
@@ -96,6 +101,9 @@ export class PryvApiStack extends Stack {
       lifecycleRules: [
         // Presigned uploads never confirmed (shared/store/files.ts `pending/`).
         { prefix: 'pending/', expiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        // Account exports (shared/store/exports.ts) and archives uploaded for an import.
+        { prefix: 'exports/', expiration: Duration.days(EXPORT_ARCHIVE_DAYS), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { prefix: 'imports/', expiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       // Browsers PUT large files straight to presigned URLs and follow download redirects.
       cors: [{ allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET], allowedOrigins: ['*'], allowedHeaders: ['*'], maxAge: 3600 }],
@@ -268,6 +276,28 @@ export class PryvApiStack extends Stack {
       'tableReadWrite',
       Duration.seconds(70),
     );
+    // Account export and import (shared/domain/export-jobs.ts): a job item's INSERT starts the
+    // worker through its own mapping on the table's stream, filtered to those records. Jobs
+    // of different users run in parallel (parallelization factor); the worker ends each job
+    // done or failed itself, so the mapping retries only a crash (a job already taken is skipped).
+    const exportWorker = makeFunction('Fn-export-worker', 'functions/export/worker.ts', EXPORT_WORKER_DESCRIPTION, {}, 'readWrite', EXPORT_WORKER_TIMEOUT);
+    const exportWorkerCfn = exportWorker.node.defaultChild as CfnFunction;
+    exportWorkerCfn.memorySize = EXPORT_WORKER_MEMORY_MB;
+    exportWorkerCfn.ephemeralStorage = { size: EXPORT_WORKER_TMP_MB };
+    exportWorker.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: StartingPosition.LATEST,
+        batchSize: 10,
+        parallelizationFactor: 10,
+        retryAttempts: 1,
+        maxRecordAge: Duration.hours(1),
+        filters: [
+          FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { sk: { S: FilterRule.beginsWith('EXPORT#') } } } }),
+          FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { sk: { S: FilterRule.beginsWith('IMPORT#') } } } }),
+        ],
+      }),
+    );
+
     new events.Rule(this, 'WebhookWorkerSchedule', {
       description: 'Deliver due webhook attempts',
       schedule: events.Schedule.rate(Duration.minutes(1)),

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { MAIL_METHOD_IDS, PryvApiStack } from '../../infra/stack';
+import { EXPORT_WORKER_DESCRIPTION, MAIL_METHOD_IDS, PryvApiStack } from '../../infra/stack';
 import { METHODS } from '../../shared/api/registry';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
 
@@ -208,15 +208,16 @@ describe('functions', () => {
   });
 
   it('all run Node.js 22 on arm64 with JSON logs into a retained-for-a-month log group', () => {
-    expect(functions()).toHaveLength(METHODS.length + 3); // methods, $default, fan-out, webhook worker
+    expect(functions()).toHaveLength(METHODS.length + 4); // methods, $default, fan-out, webhook worker, export worker
     for (const [id, fn] of functions()) {
       const p = fn.Properties;
+      const exportWorker = p.Description === EXPORT_WORKER_DESCRIPTION; // sized for its job (see 'export worker')
       expect(p.Runtime, id).toBe('nodejs22.x');
       expect(p.Architectures, id).toEqual(['arm64']);
       expect(p.LoggingConfig.LogFormat, id).toBe('JSON');
-      expect(p.MemorySize, id).toBe(256);
-      // Behind API Gateway (30 s) a function must fail first; the scheduled worker is not behind it.
-      if (id !== webhookWorkerFunction()[0]) expect(p.Timeout, id).toBeLessThanOrEqual(29);
+      if (!exportWorker) expect(p.MemorySize, id).toBe(256);
+      // Behind API Gateway (30 s) a function must fail first; the workers are not behind it.
+      if (id !== webhookWorkerFunction()[0] && !exportWorker) expect(p.Timeout, id).toBeLessThanOrEqual(29);
       expect(p.Handler, id).toBe('index.handler');
       const logGroup = resources[p.LoggingConfig.LogGroup.Ref]!;
       expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
@@ -286,7 +287,7 @@ describe('change fan-out', () => {
   it('is fed by the table stream: batched, retried, bisected, partial failures, dead letters to SQS', () => {
     const [fnId] = fanoutFunction();
     const [queueId] = dlq();
-    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) => m.Properties.FunctionName?.Ref === fnId);
     expect(mappings).toHaveLength(1);
     const [, mapping] = mappings[0]!;
     expect(mapping.Properties).toMatchObject({
@@ -417,11 +418,12 @@ describe('settings', () => {
     });
     const configured = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
     const fns = Object.values(configured).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(fns).toHaveLength(METHODS.length + 3); // methods, $default, fan-out, webhook worker
+    expect(fns).toHaveLength(METHODS.length + 4); // methods, $default, fan-out, webhook worker, export worker
     for (const fn of fns) {
       expect(fn.Properties.Environment.Variables.PUBLIC_URL).toBe('https://api.example.com');
       expect(fn.Properties.Environment.Variables.TRUSTED_APPS).toBe('*@https://app.example.com*');
-      expect(fn.Properties.MemorySize).toBe(512);
+      // The export worker has its own memory size (see 'export worker').
+      if (fn.Properties.Description !== EXPORT_WORKER_DESCRIPTION) expect(fn.Properties.MemorySize).toBe(512);
     }
   });
 });
@@ -475,5 +477,60 @@ describe('mail (SES)', () => {
         expect(text, method.id).not.toContain('ses:');
       }
     }
+  });
+});
+
+describe('export worker', () => {
+  const exportWorker = () => functionOf(EXPORT_WORKER_DESCRIPTION);
+
+  it('has Lambda’s longest timeout, 1 GiB of memory and 10 GiB of /tmp, outside the method count', () => {
+    const [, fn] = exportWorker();
+    expect(fn.Properties).toMatchObject({ Timeout: 900, MemorySize: 1024, EphemeralStorage: { Size: 10240 }, Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    expect(EXPORT_WORKER_DESCRIPTION.startsWith('Pryv API method ')).toBe(false);
+  });
+
+  it('is started by job INSERTs on the table stream only, users in parallel, retried once', () => {
+    const [fnId] = exportWorker();
+    const tableId = ofType('AWS::DynamoDB::GlobalTable')[0]![0];
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) => m.Properties.FunctionName?.Ref === fnId);
+    expect(mappings).toHaveLength(1);
+    const [, mapping] = mappings[0]!;
+    expect(mapping.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': [tableId, 'StreamArn'] },
+      StartingPosition: 'LATEST',
+      ParallelizationFactor: 10,
+      MaximumRetryAttempts: 1,
+    });
+    const patterns = mapping.Properties.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern));
+    expect(patterns).toEqual([
+      { eventName: ['INSERT'], dynamodb: { NewImage: { sk: { S: [{ prefix: 'EXPORT#' }] } } } },
+      { eventName: ['INSERT'], dynamodb: { NewImage: { sk: { S: [{ prefix: 'IMPORT#' }] } } } },
+    ]);
+  });
+
+  it('may read and write the table and the bucket (archives, attachments), no secret', () => {
+    const [, fn] = exportWorker();
+    const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
+    const text = rolePolicyText(fn);
+    for (const action of ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:GetRecords', 's3:PutObject', 's3:GetObject*'])
+      expect(text, action).toContain(`"${action}"`);
+    expect(text).toContain(bucketId);
+    expect(text).not.toContain('secretsmanager:');
+  });
+
+  it('is not reachable through the HTTP API', () => {
+    const [fnId] = exportWorker();
+    const invoked = ofType('AWS::Lambda::Permission').map(([, p]) => JSON.stringify(p.Properties.FunctionName));
+    expect(invoked.filter((name) => name.includes(`"${fnId}"`))).toEqual([]);
+  });
+
+  it('export archives expire after a week, import uploads after a day', () => {
+    const [, bucket] = ofType('AWS::S3::Bucket')[0]!;
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Prefix: 'exports/', ExpirationInDays: 7, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'imports/', ExpirationInDays: 1, Status: 'Enabled' }),
+      ]),
+    );
   });
 });
