@@ -24,7 +24,8 @@ async function enableTotp(user: TestUser): Promise<{ secret: string; recoveryCod
   return { secret, recoveryCodes: confirmed.body.recoveryCodes };
 }
 
-describe('MFA (spec §2.13)', () => {
+// Several password hashes (scrypt, ~50 ms of CPU each) per test: slow when the suite runs in parallel.
+describe('MFA (spec §2.13)', { timeout: 90_000 }, () => {
   beforeAll(() => useRuntimeStore());
 
   it('TOTP: activate → confirm gives 10 recovery codes; login then answers {mfaToken}; verify with a code opens the session', async () => {

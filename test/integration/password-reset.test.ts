@@ -9,7 +9,8 @@ const request = (username: string, body: unknown = { appId: TEST_APP_ID }, origi
 const reset = (username: string, body: unknown, origin: string | null = TRUSTED_ORIGIN) =>
   call('POST', `/${username}/account/reset-password`, { body, headers: origin ? { origin } : {} });
 
-describe('password reset (spec §2.8)', () => {
+// Several password hashes (scrypt, ~50 ms of CPU each) per test: slow when the suite runs in parallel.
+describe('password reset (spec §2.8)', { timeout: 90_000 }, () => {
   beforeAll(() => useRuntimeStore());
 
   it('mails a single-use token whose link opens the reset page; the token sets the new password once', async () => {
