@@ -119,7 +119,7 @@ describe('DELETE /users/{username} with ACCOUNT_DELETION=personalToken', () => {
       }),
     ).rejects.toThrow('simulated crash');
     expect((await api('DELETE', `/users/${user.username}`, runtime.adminKey)).status).toBe(403); // admin key not enabled here
-    const account = (await partition(`USER#${user.username}`))[0];
+    const account = (await partition(`USER#${user.username}`))[0]!;
     expect(account.sk).toBe('ACCOUNT');
     const pseudonym = account.auditPseudonym as string;
     // The user's token is gone with the accesses: finish as an operator would, by calling the deletion again.
