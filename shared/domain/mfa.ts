@@ -161,7 +161,7 @@ export async function confirm(username: string, token: string | undefined, code:
   }
   if (!(await consumeMfaSession(username, tokenHash, now))) throw invalidSession();
   const recoveryCodes = Array.from({ length: MFA_RECOVERY_CODES }, () => randomUUID());
-  await putMfa(username, {
+  const stored = await putMfa(username, {
     method: session.method,
     secret: session.secret,
     content: session.content ?? {},
@@ -169,6 +169,7 @@ export async function confirm(username: string, token: string | undefined, code:
     lastUsedStep,
     activated: now,
   });
+  if (!stored) throw errors.invalidOperation('MFA is already active for this account; deactivate it first.');
   return recoveryCodes;
 }
 

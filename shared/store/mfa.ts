@@ -22,8 +22,14 @@ export async function getMfa(username: string): Promise<MfaState | undefined> {
   return state as MfaState;
 }
 
-export async function putMfa(username: string, state: MfaState): Promise<void> {
-  await dynamo().send(new PutCommand({ TableName: table(), Item: { ...keys.mfa(username), ...state } }));
+/** Stores a confirmed MFA unless one is active already (two pending activations: the first confirmed wins). */
+export async function putMfa(username: string, state: MfaState): Promise<boolean> {
+  const done = await conditional(
+    dynamo().send(
+      new PutCommand({ TableName: table(), Item: { ...keys.mfa(username), ...state }, ConditionExpression: 'attribute_not_exists(pk)' }),
+    ),
+  );
+  return done !== false;
 }
 
 /** Removes the MFA state; with `recoveryCodeHash`, only if that code is one of its recovery codes. */

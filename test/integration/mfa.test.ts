@@ -102,6 +102,19 @@ describe('MFA (spec §2.13)', { timeout: 90_000 }, () => {
     expectError(await post(u, 'activate', { token: u.token }), 400, 'invalid-operation');
   });
 
+  it('two pending activations: the first confirmed wins, the second cannot replace it', async () => {
+    const u = await createUser();
+    const one = (await post(u, 'activate', { token: u.token })).body;
+    const two = (await post(u, 'activate', { token: u.token })).body;
+    expect(one.secret).not.toBe(two.secret);
+    expect((await post(u, 'confirm', { token: one.mfaToken, body: { code: totp(one.secret) } })).status).toBe(200);
+    expectError(await post(u, 'confirm', { token: two.mfaToken, body: { code: totp(two.secret) } }), 400, 'invalid-operation');
+    // The first secret is the one logins need.
+    const mfaToken = (await login(u)).body.mfaToken;
+    expectError(await post(u, 'verify', { token: mfaToken, body: { code: totp(two.secret, 1) } }), 400, 'invalid-parameters-format');
+    expect((await post(u, 'verify', { token: mfaToken, body: { code: totp(one.secret, 1) } })).status).toBe(200);
+  });
+
   it('deactivate (personal token) turns MFA off: login answers a token again; app tokens are refused', async () => {
     const u = await createUser();
     await enableTotp(u);
