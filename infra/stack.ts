@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, NestedStack, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,9 +12,12 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Architecture, CfnFunction, FilterCriteria, FilterRule, LoggingFormat, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { METHODS, functionEntryName } from '../shared/api/registry';
 import type { MethodDef } from '../shared/api/types';
 import { MAIN_TABLE } from '../shared/store/table-definition';
@@ -24,6 +27,48 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_MEMORY_MB = 256; // enough for bcrypt + ajv; raise with the `memorySize` setting
 const FUNCTION_TIMEOUT = Duration.seconds(29); // API Gateway gives up at 30 s: fail first, with our own error
 const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+const WEBSOCKET_STAGE = 'live';
+// Engine.IO pings come from a sweep started every minute (EventBridge's finest rate); clients
+// wait pingInterval + pingTimeout for one, so a late sweep does not drop them.
+const SOCKET_PING_INTERVAL_MS = '60000';
+const SOCKET_PING_TIMEOUT_MS = '60000';
+/** How every function is bundled: locally with esbuild, one self-contained ESM file each. */
+export const FUNCTION_BUNDLING: BundlingOptions = {
+  forceDockerBundling: false, // local esbuild from node_modules
+  logLevel: LogLevel.WARNING, // keep `cdk synth` output readable: 20 bundles
+  minify: true,
+  sourceMap: true,
+  format: OutputFormat.ESM,
+  mainFields: ['module', 'main'],
+  target: 'node22',
+  // Bundle everything, AWS SDK included: the versions in package-lock.json run, not
+  // whatever SDK v3 the runtime happens to ship.
+  externalModules: [],
+  // CommonJS dependencies inside an ESM bundle still call require().
+  banner:
+    "import { createRequire as __pryvCreateRequire } from 'module'; const require = __pryvCreateRequire(import.meta.url);",
+};
+
+export const SOCKET_PING_DESCRIPTION = 'Pryv WebSocket ping sweep (every minute)';
+
+/** Rewrites viewer requests: `POST /{username}/` (callBatch) → `/{username}`, as API Gateway has no trailing-slash routes. */
+export const API_PATH_FUNCTION = `function handler(event) {
+  var r = event.request;
+  if (r.uri.length > 1 && r.uri.charAt(r.uri.length - 1) === '/') r.uri = r.uri.replace(/\\/+$/, '');
+  return r;
+}`;
+/** The WebSocket API listens at its stage root: `/socket.io/?EIO=4…` → `/{stage}/?EIO=4…` (the origin path adds the stage). */
+export const SOCKET_PATH_FUNCTION = `function handler(event) {
+  var r = event.request;
+  r.uri = '/';
+  return r;
+}`;
+/** Web pages: a folder URL serves its index.html. */
+export const PAGE_PATH_FUNCTION = `function handler(event) {
+  var r = event.request;
+  if (r.uri.charAt(r.uri.length - 1) === '/') r.uri += 'index.html';
+  return r;
+}`;
 
 /** Settings that reach the functions' environment; unset ones keep shared/config.ts defaults. */
 export interface PryvApiStackProps extends StackProps {
@@ -59,6 +104,11 @@ export function needsFilesSecret(method: MethodDef): boolean {
 export const MAIL_METHOD_IDS = ['account.requestPasswordReset', 'auth.login', 'mfa.activate', 'mfa.challenge'];
 export function needsMail(method: MethodDef): boolean {
   return MAIL_METHOD_IDS.includes(method.id);
+}
+
+/** Functions that close or post to WebSocket connections: account deletion closes the user's sockets. */
+export function needsSocketManagement(method: MethodDef): boolean {
+  return method.id === 'auth.delete';
 }
 
 /** API Gateway rejects trailing-slash paths (except `/` itself). */
@@ -128,8 +178,79 @@ export class PryvApiStack extends Stack {
       // No corsPreflight: handlers answer CORS, OPTIONS falls through to $default.
     });
 
+    // Socket.IO (issue 5): API Gateway's WebSocket API; its routes are added below.
+    const webSocketApi = new WebSocketApi(this, 'WebSocketApi', { description: 'Pryv Socket.IO (Engine.IO 4 over WebSocket)' });
+    const webSocketStage = new WebSocketStage(this, 'WebSocketStage', { webSocketApi, stageName: WEBSOCKET_STAGE, autoDeploy: true });
+
+    // Static web pages (consent, login, registration, password reset): shared/web → S3.
+    const webBucket = new s3.Bucket(this, 'WebPages', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL, // served through CloudFront only (origin access control)
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.DESTROY, // rebuilt from the repository at every deployment
+      autoDeleteObjects: true,
+    });
+
+    // One origin for everything a user reaches (ARCHITECTURE §1): the Pryv URL layout.
+    const noCache = {
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+    };
+    const executeApiDomain = (apiId: string) => `${apiId}.execute-api.${this.region}.amazonaws.com`;
+    const pagesBehavior: cloudfront.BehaviorOptions = {
+      origin: origins.S3BucketOrigin.withOriginAccessControl(webBucket),
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+      functionAssociations: [
+        {
+          eventType: cloudfront.FunctionEventType.VIEWER_REQUEST,
+          function: new cloudfront.Function(this, 'PagePathFunction', { code: cloudfront.FunctionCode.fromInline(PAGE_PATH_FUNCTION) }),
+        },
+      ],
+    };
+    const distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'Pryv API, Socket.IO and web pages under one origin',
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      defaultBehavior: {
+        origin: new origins.HttpOrigin(executeApiDomain(api.apiId), { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY }),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+        ...noCache,
+        functionAssociations: [
+          {
+            eventType: cloudfront.FunctionEventType.VIEWER_REQUEST,
+            function: new cloudfront.Function(this, 'ApiPathFunction', { code: cloudfront.FunctionCode.fromInline(API_PATH_FUNCTION) }),
+          },
+        ],
+      },
+      additionalBehaviors: {
+        '/socket.io/*': {
+          origin: new origins.HttpOrigin(executeApiDomain(webSocketApi.apiId), {
+            originPath: `/${WEBSOCKET_STAGE}`,
+            protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          }),
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+          ...noCache,
+          functionAssociations: [
+            {
+              eventType: cloudfront.FunctionEventType.VIEWER_REQUEST,
+              function: new cloudfront.Function(this, 'SocketPathFunction', { code: cloudfront.FunctionCode.fromInline(SOCKET_PATH_FUNCTION) }),
+            },
+          ],
+        },
+        '/access/*': pagesBehavior,
+        '/www/*': pagesBehavior,
+      },
+    });
+    new s3deploy.BucketDeployment(this, 'WebPagesDeployment', {
+      sources: [s3deploy.Source.asset(join(REPO_ROOT, 'shared/web'))],
+      destinationBucket: webBucket,
+      distribution,
+      distributionPaths: ['/access/*', '/www/*'],
+    });
+
     const settings: Record<string, string | undefined> = {
-      PUBLIC_URL: props.publicUrl?.replace(/\/+$/, '') ?? api.apiEndpoint,
+      PUBLIC_URL: props.publicUrl?.replace(/\/+$/, '') ?? `https://${distribution.distributionDomainName}`,
       TRUSTED_APPS: props.trustedApps,
       SERVICE_NAME: props.serviceName,
       INVITATION_TOKENS: props.invitationTokens,
@@ -139,11 +260,30 @@ export class PryvApiStack extends Stack {
       TABLE_NAME: table.tableName,
       BUCKET_NAME: bucket.bucketName,
       NODE_OPTIONS: '--enable-source-maps',
+      SOCKET_PING_INTERVAL_MS,
+      SOCKET_PING_TIMEOUT_MS,
     };
     for (const [name, value] of Object.entries(settings)) if (value !== undefined) environment[name] = value;
 
     /** `readWrite`: the API functions (table and bucket); `tableReadWrite`: the table only. */
     type DataAccess = 'readWrite' | 'tableReadWrite';
+    // CloudFormation allows 500 resources per stack and each method has a function, a route,
+    // an integration and a permission: log groups live in a nested stack, and the method
+    // functions share one role per set of capabilities (grants stay per capability).
+    const logGroups = new NestedStack(this, 'LogGroups', { description: 'Pryv API: one log group per function' });
+    const sharedRoles = new Map<string, iam.Role>();
+    const sharedRole = (key: string) => {
+      let role = sharedRoles.get(key);
+      if (!role) {
+        role = new iam.Role(this, `Role-${key}`, {
+          assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+          description: `Pryv API methods with capabilities: ${key}`,
+          managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole')],
+        });
+        sharedRoles.set(key, role);
+      }
+      return role;
+    };
     const makeFunction = (
       id: string,
       entry: string,
@@ -151,8 +291,11 @@ export class PryvApiStack extends Stack {
       extraEnv: Record<string, string> = {},
       dataAccess: DataAccess = 'readWrite',
       timeout: Duration = FUNCTION_TIMEOUT,
+      /** Functions with the same key share one role: give the same key only to the same capabilities. */
+      roleKey?: string,
     ) => {
       const fn = new NodejsFunction(this, id, {
+        ...(roleKey ? { role: sharedRole(roleKey) } : {}),
         entry: join(REPO_ROOT, entry),
         projectRoot: REPO_ROOT,
         depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
@@ -162,23 +305,9 @@ export class PryvApiStack extends Stack {
         memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
         timeout,
         loggingFormat: LoggingFormat.JSON,
-        logGroup: new logs.LogGroup(this, `${id}-Logs`, { retention: LOG_RETENTION }),
+        logGroup: new logs.LogGroup(logGroups, `${id}-Logs`, { retention: LOG_RETENTION }),
         environment: { ...environment, ...extraEnv },
-        bundling: {
-          forceDockerBundling: false, // local esbuild from node_modules
-          logLevel: LogLevel.WARNING, // keep `cdk synth` output readable: 20 bundles
-          minify: true,
-          sourceMap: true,
-          format: OutputFormat.ESM,
-          mainFields: ['module', 'main'],
-          target: 'node22',
-          // Bundle everything, AWS SDK included: the versions in package-lock.json run, not
-          // whatever SDK v3 the runtime happens to ship.
-          externalModules: [],
-          // CommonJS dependencies inside an ESM bundle still call require().
-          banner:
-            "import { createRequire as __pryvCreateRequire } from 'module'; const require = __pryvCreateRequire(import.meta.url);",
-        },
+        bundling: FUNCTION_BUNDLING,
       });
       if (dataAccess === 'readWrite') {
         table.grantReadWriteData(fn);
@@ -194,13 +323,25 @@ export class PryvApiStack extends Stack {
       const fnId = functionId(method.id);
       const admin = needsAdminKey(method);
       const files = needsFilesSecret(method);
-      const fn = makeFunction(fnId, `functions/api/${functionEntryName(method)}.ts`, `Pryv API method ${method.id}`, {
-        ...(admin ? { ADMIN_KEY_SECRET_ARN: adminKey.secretArn } : {}),
-        ...(files ? { FILES_READ_TOKEN_SECRET_ARN: filesSecret.secretArn } : {}),
-      });
+      const sockets = needsSocketManagement(method);
+      const mail = Boolean(props.mailFrom) && needsMail(method);
+      const capabilities = ['Data', admin && 'AdminKey', files && 'FilesSecret', sockets && 'Sockets', mail && 'Mail'].filter(Boolean).join('-');
+      const fn = makeFunction(
+        fnId,
+        `functions/api/${functionEntryName(method)}.ts`,
+        `Pryv API method ${method.id}`,
+        {
+          ...(admin ? { ADMIN_KEY_SECRET_ARN: adminKey.secretArn } : {}),
+          ...(files ? { FILES_READ_TOKEN_SECRET_ARN: filesSecret.secretArn } : {}),
+          ...(sockets ? { SOCKET_MANAGEMENT_ENDPOINT: webSocketStage.callbackUrl } : {}),
+        },
+        'readWrite',
+        FUNCTION_TIMEOUT,
+        capabilities,
+      );
       if (admin) adminKey.grantRead(fn);
       if (files) filesSecret.grantRead(fn);
-      if (props.mailFrom && needsMail(method)) {
+      if (mail) {
         // SES sending, from the configured address only.
         fn.addToRolePolicy(
           new iam.PolicyStatement({
@@ -210,7 +351,9 @@ export class PryvApiStack extends Stack {
           }),
         );
       }
-      const integration = new HttpLambdaIntegration(`${fnId}-Integration`, fn);
+      if (sockets) webSocketApi.grantManageConnections(fn);
+      // One invoke permission per function, not per route (each is a resource, see the 500 limit above).
+      const integration = new HttpLambdaIntegration(`${fnId}-Integration`, fn, { scopePermissionToRoute: false });
       for (const route of method.routes) {
         const path = normaliseRoutePath(route.path);
         const key = `${route.verb} ${path}`;
@@ -235,9 +378,10 @@ export class PryvApiStack extends Stack {
       'Fn-notify-fanout',
       'functions/notify/fanout.ts',
       'Pryv change fan-out (DynamoDB Stream → notifications)',
-      {},
+      { SOCKET_MANAGEMENT_ENDPOINT: webSocketStage.callbackUrl },
       'tableReadWrite', // queues webhook messages and delivers the first attempt
     );
+    webSocketApi.grantManageConnections(fanout); // socket pushes and open packets
     // Lambda sends the metadata of a batch it gave up on (shard, sequence-number range) here,
     // not the records themselves: the stream keeps those 24 hours, so replay from it within that.
     const fanoutDlq = new sqs.Queue(this, 'FanoutDlq', {
@@ -259,7 +403,33 @@ export class PryvApiStack extends Stack {
       }),
     );
 
+    // WebSocket routes (shared/notify/socketio/server.ts): $connect records, $default answers
+    // through @connections, $disconnect forgets. The message function runs API methods.
+    const wsEnv = { SOCKET_MANAGEMENT_ENDPOINT: webSocketStage.callbackUrl };
+    const wsConnect = makeFunction('Fn-ws-connect', 'functions/ws/connect.ts', 'Pryv WebSocket $connect', wsEnv, 'tableReadWrite');
+    const wsMessage = makeFunction('Fn-ws-message', 'functions/ws/message.ts', 'Pryv WebSocket $default (Socket.IO packets, method calls)', {
+      ...wsEnv,
+      FILES_READ_TOKEN_SECRET_ARN: filesSecret.secretArn,
+    });
+    filesSecret.grantRead(wsMessage);
+    const wsDisconnect = makeFunction('Fn-ws-disconnect', 'functions/ws/disconnect.ts', 'Pryv WebSocket $disconnect', wsEnv, 'tableReadWrite');
+    for (const fn of [wsMessage]) webSocketApi.grantManageConnections(fn);
+    webSocketApi.addRoute('$connect', { integration: new WebSocketLambdaIntegration('Fn-ws-connect-Integration', wsConnect) });
+    webSocketApi.addRoute('$default', { integration: new WebSocketLambdaIntegration('Fn-ws-message-Integration', wsMessage) });
+    webSocketApi.addRoute('$disconnect', { integration: new WebSocketLambdaIntegration('Fn-ws-disconnect-Integration', wsDisconnect) });
+
+    // Engine.IO pings (and API Gateway's 10-minute idle limit): a sweep every minute.
+    const socketPing = makeFunction('Fn-ws-ping', 'functions/notify/socket-ping.ts', SOCKET_PING_DESCRIPTION, wsEnv, 'tableReadWrite', Duration.seconds(50));
+    webSocketApi.grantManageConnections(socketPing);
+    new events.Rule(this, 'SocketPingSchedule', {
+      description: 'Ping every WebSocket connection (Engine.IO heartbeat)',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(socketPing)],
+    });
+
     new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint });
+    new CfnOutput(this, 'WebSocketUrl', { value: webSocketStage.url });
+    new CfnOutput(this, 'DistributionDomainName', { value: distribution.distributionDomainName });
     new CfnOutput(this, 'PublicUrl', { value: environment.PUBLIC_URL! });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'BucketName', { value: bucket.bucketName });

@@ -1,9 +1,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { App } from 'aws-cdk-lib';
+import { App, NestedStack, Stack } from 'aws-cdk-lib';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { EXPORT_WORKER_DESCRIPTION, MAIL_METHOD_IDS, PryvApiStack } from '../../infra/stack';
+import {
+  API_PATH_FUNCTION,
+  EXPORT_WORKER_DESCRIPTION,
+  FUNCTION_BUNDLING,
+  MAIL_METHOD_IDS,
+  PAGE_PATH_FUNCTION,
+  PryvApiStack,
+  SOCKET_PATH_FUNCTION,
+  SOCKET_PING_DESCRIPTION,
+} from '../../infra/stack';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { METHODS } from '../../shared/api/registry';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
 
@@ -14,21 +25,37 @@ const ADMIN_METHOD_IDS = METHODS.filter((m) => m.auth === 'admin' || m.id.starts
 /** Written independently of infra/stack.ts: `/x/` → `/x`, `/` stays. */
 const normalise = (path: string) => (path !== '/' && path.endsWith('/') ? path.slice(0, -1) : path);
 
-// Synthesized once (with real esbuild bundling of every function): it takes several seconds.
+// Synthesized once, without bundling (80+ esbuild runs take minutes); the bundling options
+// every function uses are checked on one real bundle in 'bundling' below.
 let template: Template;
 let resources: Record<string, Resource>;
-let assemblyDir: string;
+let logGroupResources: Record<string, Resource>;
+let logGroupOutputs: Record<string, { Value: { Ref: string } }>;
 
 beforeAll(() => {
-  const app = new App();
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new PryvApiStack(app, 'TestStack', { env: { account: '123456789012', region: 'eu-central-1' } });
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
-  assemblyDir = app.synth().directory;
+  const logGroups = Template.fromStack(stack.node.findChild('LogGroups') as NestedStack).toJSON();
+  logGroupResources = logGroups.Resources;
+  logGroupOutputs = logGroups.Outputs;
 }, 600_000);
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-const functions = () => ofType('AWS::Lambda::Function');
+/** Our functions (CDK's own custom-resource handlers, e.g. the web pages deployment, excluded). */
+const functions = () => ofType('AWS::Lambda::Function').filter(([, r]) => String(r.Properties.Description ?? '').startsWith('Pryv '));
+const attachmentsBucketId = () => ofType('AWS::S3::Bucket').map(([id]) => id).find((id) => id.startsWith('Attachments'))!;
+const distributionId = () => ofType('AWS::CloudFront::Distribution')[0]![0];
+const httpApiId = () => ofType('AWS::ApiGatewayV2::Api').find(([, r]) => r.Properties.ProtocolType === 'HTTP')![0];
+const webSocketApiId = () => ofType('AWS::ApiGatewayV2::Api').find(([, r]) => r.Properties.ProtocolType === 'WEBSOCKET')![0];
+/** The log group a function writes to, in the LogGroups nested stack. */
+function logGroupOf(fn: Resource): Resource {
+  const [, output] = fn.Properties.LoggingConfig.LogGroup['Fn::GetAtt'] as [string, string];
+  const id = logGroupOutputs[output.replace(/^Outputs\./, '')]?.Value.Ref;
+  expect(id, output).toBeDefined();
+  return logGroupResources[id!]!;
+}
 function functionOf(description: string): [string, Resource] {
   const found = functions().filter(([, r]) => r.Properties.Description === description);
   expect(found, description).toHaveLength(1);
@@ -110,9 +137,7 @@ describe('DynamoDB table', () => {
 
 describe('attachments bucket', () => {
   it('is encrypted, blocks all public access, is retained', () => {
-    const buckets = ofType('AWS::S3::Bucket');
-    expect(buckets).toHaveLength(1);
-    const [, bucket] = buckets[0]!;
+    const bucket = resources[attachmentsBucketId()]!;
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.Properties.BucketEncryption).toEqual({
       ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
@@ -154,7 +179,7 @@ describe('attachment read-token secret', () => {
 
 describe('attachments bucket', () => {
   it('expires unconfirmed presigned uploads and lets browsers PUT to presigned URLs', () => {
-    const [, bucket] = ofType('AWS::S3::Bucket')[0]!;
+    const bucket = resources[attachmentsBucketId()]!;
     expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(
       expect.arrayContaining([expect.objectContaining({ Prefix: 'pending/', ExpirationInDays: 1, Status: 'Enabled' })]),
     );
@@ -193,8 +218,13 @@ describe('admin key', () => {
       .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes(`"Ref":"${secretId}"`))
       .flatMap(([, p]) => (p.Properties.Roles as Array<{ Ref: string }>).map((r) => r.Ref))
       .sort();
-    const adminRoles = ADMIN_METHOD_IDS.map((id) => methodFunction(id)[1].Properties.Role['Fn::GetAtt'][0]).sort();
-    expect(readerRoles).toEqual(adminRoles);
+    const adminRoles = [...new Set(ADMIN_METHOD_IDS.map((id) => methodFunction(id)[1].Properties.Role['Fn::GetAtt'][0]))].sort();
+    expect([...new Set(readerRoles)].sort()).toEqual(adminRoles);
+    // Roles are shared only among functions with the same capabilities: no other function uses these.
+    for (const [id, fn] of functions()) {
+      if (ADMIN_METHOD_IDS.some((m) => methodFunction(m)[0] === id)) continue;
+      expect(adminRoles, id).not.toContain(fn.Properties.Role['Fn::GetAtt'][0]);
+    }
   });
 });
 
@@ -208,7 +238,8 @@ describe('functions', () => {
   });
 
   it('all run Node.js 22 on arm64 with JSON logs into a retained-for-a-month log group', () => {
-    expect(functions()).toHaveLength(METHODS.length + 4); // methods, $default, fan-out, webhook worker, export worker
+    // methods, $default, fan-out, webhook worker, export worker, WebSocket $connect/$default/$disconnect, ping sweep
+    expect(functions()).toHaveLength(METHODS.length + 8);
     for (const [id, fn] of functions()) {
       const p = fn.Properties;
       const exportWorker = p.Description === EXPORT_WORKER_DESCRIPTION; // sized for its job (see 'export worker')
@@ -217,9 +248,10 @@ describe('functions', () => {
       expect(p.LoggingConfig.LogFormat, id).toBe('JSON');
       if (!exportWorker) expect(p.MemorySize, id).toBe(256);
       // Behind API Gateway (30 s) a function must fail first; the workers are not behind it.
-      if (id !== webhookWorkerFunction()[0] && !exportWorker) expect(p.Timeout, id).toBeLessThanOrEqual(29);
+      if (id !== webhookWorkerFunction()[0] && !exportWorker) expect(p.Timeout, id).toBeLessThanOrEqual(50);
+      if (String(p.Description).startsWith('Pryv API ')) expect(p.Timeout, id).toBeLessThanOrEqual(29);
       expect(p.Handler, id).toBe('index.handler');
-      const logGroup = resources[p.LoggingConfig.LogGroup.Ref]!;
+      const logGroup = logGroupOf(fn);
       expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
       expect(logGroup.Properties.RetentionInDays).toBe(30);
     }
@@ -227,21 +259,21 @@ describe('functions', () => {
 
   it('get the table, bucket, public URL and source maps in their environment', () => {
     const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
-    const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
-    const [apiId] = ofType('AWS::ApiGatewayV2::Api')[0]!;
+    const bucketId = attachmentsBucketId();
     for (const [id, fn] of functions()) {
       const env = fn.Properties.Environment.Variables;
       expect(env.TABLE_NAME, id).toEqual({ Ref: tableId });
       expect(env.BUCKET_NAME, id).toEqual({ Ref: bucketId });
       expect(env.NODE_OPTIONS, id).toBe('--enable-source-maps');
-      // No publicUrl given: the API's own endpoint (no trailing slash).
-      expect(env.PUBLIC_URL, id).toEqual({ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
+      // No publicUrl given: the CloudFront distribution in front of everything (no trailing slash).
+      expect(env.PUBLIC_URL, id).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId(), 'DomainName'] }]] });
+      expect(env.SOCKET_PING_INTERVAL_MS, id).toBe('60000');
     }
   });
 
   it('of the API may read and write the table and the bucket', () => {
     const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
-    const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
+    const bucketId = attachmentsBucketId();
     expect(apiFunctions()).toHaveLength(METHODS.length + 1);
     for (const [id, fn] of apiFunctions()) {
       const text = rolePolicyText(fn);
@@ -252,19 +284,27 @@ describe('functions', () => {
     }
   });
 
-  it('are bundled locally as minified ESM with a require() banner and a source map', () => {
-    for (const method of METHODS) {
-      const key: string = methodFunction(method.id)[1].Properties.Code.S3Key;
-      const dir = join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
-      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
-      expect(code.startsWith('import { createRequire'), method.id).toBe(true);
-      expect(code, method.id).toMatch(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/);
-      expect(existsSync(join(dir, 'index.mjs.map')), method.id).toBe(true);
-    }
-    const fanoutKey: string = fanoutFunction()[1].Properties.Code.S3Key;
-    const fanoutCode = readFileSync(join(assemblyDir, `asset.${fanoutKey.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
-    expect(fanoutCode).toMatch(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/);
-  });
+  it('are bundled with FUNCTION_BUNDLING: a real bundle is minified ESM with a require() banner and a source map', () => {
+    // One real esbuild run with the options every function gets (the full synth skips bundling).
+    const app = new App();
+    const stack = new Stack(app, 'BundleCheck');
+    const fn = new NodejsFunction(stack, 'Fn', {
+      entry: join(process.cwd(), 'functions/api/events.get.ts'),
+      projectRoot: process.cwd(),
+      depsLockFilePath: join(process.cwd(), 'package-lock.json'),
+      bundling: FUNCTION_BUNDLING,
+    });
+    const key: string = (Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as CfnFunction)] as Resource).Properties.Code.S3Key;
+    const dir = join(app.synth().directory, `asset.${key.replace(/\.zip$/, '')}`);
+    const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+    expect(code.startsWith('import { createRequire')).toBe(true);
+    expect(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/.test(code)).toBe(true);
+    expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
+    // Minified: long lines, no indented source.
+    expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+    // Every function uses those options, with its own entry under functions/.
+    for (const [id, f] of functions()) expect(f.Properties.Handler, id).toBe('index.handler');
+  }, 300_000);
 });
 
 describe('change fan-out', () => {
@@ -323,7 +363,7 @@ describe('change fan-out', () => {
 
   it('may use the table and its stream and send to the queue, nothing more', () => {
     const [, fn] = fanoutFunction();
-    const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
+    const bucketId = attachmentsBucketId();
     const [queueId] = dlq();
     const text = rolePolicyText(fn);
     for (const action of ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'sqs:SendMessage'])
@@ -345,14 +385,11 @@ describe('change fan-out', () => {
 
 describe('HTTP API', () => {
   it('has no CORS configuration of its own', () => {
-    const apis = ofType('AWS::ApiGatewayV2::Api');
-    expect(apis).toHaveLength(1);
-    expect(apis[0]![1].Properties.ProtocolType).toBe('HTTP');
-    expect(apis[0]![1].Properties.CorsConfiguration).toBeUndefined();
+    expect(resources[httpApiId()]!.Properties.CorsConfiguration).toBeUndefined();
   });
 
   it('routes every method route, normalised, to that method’s function', () => {
-    const routes = ofType('AWS::ApiGatewayV2::Route');
+    const routes = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) => r.Properties.ApiId.Ref === httpApiId());
     const byKey = new Map(routes.map(([, r]) => [r.Properties.RouteKey as string, r]));
     expect(byKey.size, 'route keys are unique').toBe(routes.length);
 
@@ -376,7 +413,7 @@ describe('HTTP API', () => {
   });
 
   it('sends $default to the not-found function', () => {
-    const route = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === '$default');
+    const route = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === '$default' && r.Properties.ApiId.Ref === httpApiId());
     expect(route).toBeDefined();
     expect(routeTarget(route![1])).toBe(notFoundFunction()[0]);
   });
@@ -395,9 +432,9 @@ describe('outputs', () => {
   it('expose the API URL, table, bucket, secret ARN and fan-out dead-letter queue URL', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
-    const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
+    const bucketId = attachmentsBucketId();
     const [secretId] = adminSecret();
-    const [apiId] = ofType('AWS::ApiGatewayV2::Api')[0]!;
+    const apiId = httpApiId();
     expect(outputs.ApiUrl?.Value).toEqual({ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
     expect(outputs.TableName?.Value).toEqual({ Ref: tableId });
     expect(outputs.BucketName?.Value).toEqual({ Ref: bucketId });
@@ -417,8 +454,8 @@ describe('settings', () => {
       memorySize: 512,
     });
     const configured = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
-    const fns = Object.values(configured).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(fns).toHaveLength(METHODS.length + 4); // methods, $default, fan-out, webhook worker, export worker
+    const fns = Object.values(configured).filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Pryv '));
+    expect(fns).toHaveLength(METHODS.length + 8);
     for (const fn of fns) {
       expect(fn.Properties.Environment.Variables.PUBLIC_URL).toBe('https://api.example.com');
       expect(fn.Properties.Environment.Variables.TRUSTED_APPS).toBe('*@https://app.example.com*');
@@ -433,15 +470,70 @@ describe('webhook delivery worker', () => {
     const [workerId, fn] = webhookWorkerFunction();
     expect(fn.Properties.Timeout).toBeGreaterThanOrEqual(60);
     expect(fn.Properties.Runtime).toBe('nodejs22.x');
-    const rules = ofType('AWS::Events::Rule');
+    const rules = ofType('AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.Targets).includes(`"${workerId}"`));
     expect(rules).toHaveLength(1);
     const [, rule] = rules[0]!;
     expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
     expect(JSON.stringify(rule.Properties.Targets)).toContain(`"Fn::GetAtt":["${workerId}","Arn"]`);
     const text = rolePolicyText(fn);
     for (const action of ['dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(text).toContain(`"${action}"`);
-    expect(text).not.toContain(ofType('AWS::S3::Bucket')[0]![0]);
+    expect(text).not.toContain(attachmentsBucketId());
     expect(text).not.toContain('secretsmanager:');
+  });
+});
+
+describe('export worker', () => {
+  const exportWorker = () => functionOf(EXPORT_WORKER_DESCRIPTION);
+
+  it('has Lambda’s longest timeout, 1 GiB of memory and 10 GiB of /tmp, outside the method count', () => {
+    const [, fn] = exportWorker();
+    expect(fn.Properties).toMatchObject({ Timeout: 900, MemorySize: 1024, EphemeralStorage: { Size: 10240 }, Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    expect(EXPORT_WORKER_DESCRIPTION.startsWith('Pryv API method ')).toBe(false);
+  });
+
+  it('is started by job INSERTs on the table stream only, users in parallel, retried once', () => {
+    const [fnId] = exportWorker();
+    const tableId = ofType('AWS::DynamoDB::GlobalTable')[0]![0];
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) => m.Properties.FunctionName?.Ref === fnId);
+    expect(mappings).toHaveLength(1);
+    const [, mapping] = mappings[0]!;
+    expect(mapping.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': [tableId, 'StreamArn'] },
+      StartingPosition: 'LATEST',
+      ParallelizationFactor: 10,
+      MaximumRetryAttempts: 1,
+    });
+    const patterns = mapping.Properties.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern));
+    expect(patterns).toEqual([
+      { eventName: ['INSERT'], dynamodb: { NewImage: { sk: { S: [{ prefix: 'EXPORT#' }] } } } },
+      { eventName: ['INSERT'], dynamodb: { NewImage: { sk: { S: [{ prefix: 'IMPORT#' }] } } } },
+    ]);
+  });
+
+  it('may read and write the table and the bucket (archives, attachments), no secret', () => {
+    const [, fn] = exportWorker();
+    const bucketId = attachmentsBucketId();
+    const text = rolePolicyText(fn);
+    for (const action of ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:GetRecords', 's3:PutObject', 's3:GetObject*'])
+      expect(text, action).toContain(`"${action}"`);
+    expect(text).toContain(bucketId);
+    expect(text).not.toContain('secretsmanager:');
+  });
+
+  it('is not reachable through the HTTP API', () => {
+    const [fnId] = exportWorker();
+    const invoked = ofType('AWS::Lambda::Permission').map(([, p]) => JSON.stringify(p.Properties.FunctionName));
+    expect(invoked.filter((name) => name.includes(`"${fnId}"`))).toEqual([]);
+  });
+
+  it('export archives expire after a week, import uploads after a day', () => {
+    const bucket = resources[attachmentsBucketId()]!;
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Prefix: 'exports/', ExpirationInDays: 7, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'imports/', ExpirationInDays: 1, Status: 'Enabled' }),
+      ]),
+    );
   });
 });
 
@@ -480,57 +572,114 @@ describe('mail (SES)', () => {
   });
 });
 
-describe('export worker', () => {
-  const exportWorker = () => functionOf(EXPORT_WORKER_DESCRIPTION);
-
-  it('has Lambda’s longest timeout, 1 GiB of memory and 10 GiB of /tmp, outside the method count', () => {
-    const [, fn] = exportWorker();
-    expect(fn.Properties).toMatchObject({ Timeout: 900, MemorySize: 1024, EphemeralStorage: { Size: 10240 }, Runtime: 'nodejs22.x', Architectures: ['arm64'] });
-    expect(EXPORT_WORKER_DESCRIPTION.startsWith('Pryv API method ')).toBe(false);
-  });
-
-  it('is started by job INSERTs on the table stream only, users in parallel, retried once', () => {
-    const [fnId] = exportWorker();
-    const tableId = ofType('AWS::DynamoDB::GlobalTable')[0]![0];
-    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) => m.Properties.FunctionName?.Ref === fnId);
-    expect(mappings).toHaveLength(1);
-    const [, mapping] = mappings[0]!;
-    expect(mapping.Properties).toMatchObject({
-      EventSourceArn: { 'Fn::GetAtt': [tableId, 'StreamArn'] },
-      StartingPosition: 'LATEST',
-      ParallelizationFactor: 10,
-      MaximumRetryAttempts: 1,
-    });
-    const patterns = mapping.Properties.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern));
-    expect(patterns).toEqual([
-      { eventName: ['INSERT'], dynamodb: { NewImage: { sk: { S: [{ prefix: 'EXPORT#' }] } } } },
-      { eventName: ['INSERT'], dynamodb: { NewImage: { sk: { S: [{ prefix: 'IMPORT#' }] } } } },
-    ]);
-  });
-
-  it('may read and write the table and the bucket (archives, attachments), no secret', () => {
-    const [, fn] = exportWorker();
-    const [bucketId] = ofType('AWS::S3::Bucket')[0]!;
-    const text = rolePolicyText(fn);
-    for (const action of ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:GetRecords', 's3:PutObject', 's3:GetObject*'])
-      expect(text, action).toContain(`"${action}"`);
-    expect(text).toContain(bucketId);
-    expect(text).not.toContain('secretsmanager:');
-  });
-
-  it('is not reachable through the HTTP API', () => {
-    const [fnId] = exportWorker();
-    const invoked = ofType('AWS::Lambda::Permission').map(([, p]) => JSON.stringify(p.Properties.FunctionName));
-    expect(invoked.filter((name) => name.includes(`"${fnId}"`))).toEqual([]);
-  });
-
-  it('export archives expire after a week, import uploads after a day', () => {
-    const [, bucket] = ofType('AWS::S3::Bucket')[0]!;
-    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ Prefix: 'exports/', ExpirationInDays: 7, Status: 'Enabled' }),
-        expect.objectContaining({ Prefix: 'imports/', ExpirationInDays: 1, Status: 'Enabled' }),
-      ]),
+describe('WebSocket API (Socket.IO)', () => {
+  const wsFunction = (route: string) => {
+    const routeRes = ofType('AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === route && r.Properties.ApiId.Ref === webSocketApiId(),
     );
+    expect(routeRes, route).toBeDefined();
+    const integrationId: string = routeRes![1].Properties.Target['Fn::Join'][1][1].Ref;
+    const uri = JSON.stringify(resources[integrationId]!.Properties.IntegrationUri);
+    const found = functions().find(([id]) => uri.includes(`"${id}"`));
+    expect(found, route).toBeDefined();
+    return found!;
+  };
+
+  it('is a WebSocket API whose $connect, $default and $disconnect routes reach their own functions, on an auto-deployed stage', () => {
+    expect(resources[webSocketApiId()]!.Properties.RouteSelectionExpression).toBe('$request.body.action');
+    const ids = ['$connect', '$default', '$disconnect'].map((r) => wsFunction(r)[0]);
+    expect(new Set(ids).size).toBe(3);
+    expect(wsFunction('$default')[1].Properties.Description).toMatch(/method calls/);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { ApiId: { Ref: webSocketApiId() }, StageName: 'live', AutoDeploy: true });
+  });
+
+  it('lets only the socket senders post to connections, through the stage callback URL', () => {
+    const senders = [wsFunction('$default'), fanoutFunction(), functionOf(SOCKET_PING_DESCRIPTION), methodFunction('auth.delete')];
+    for (const [id, fn] of senders) {
+      expect(rolePolicyText(fn), id).toContain('"execute-api:ManageConnections"');
+      expect(JSON.stringify(fn.Properties.Environment.Variables.SOCKET_MANAGEMENT_ENDPOINT), id).toContain(webSocketApiId());
+    }
+    const senderIds = new Set(senders.map(([id]) => id));
+    for (const [id, fn] of functions()) {
+      if (senderIds.has(id)) continue;
+      expect(rolePolicyText(fn), id).not.toContain('execute-api:ManageConnections');
+    }
+  });
+
+  it('answers method calls with the read-token secret, like the event methods', () => {
+    const [, fn] = wsFunction('$default');
+    expect(rolePolicyText(fn)).toContain('secretsmanager:GetSecretValue');
+    expect(fn.Properties.Environment.Variables.FILES_READ_TOKEN_SECRET_ARN).toBeDefined();
+  });
+
+  it('pings every connection each minute (Engine.IO pingInterval 60 s, within the 10-minute idle limit)', () => {
+    const [pingId, fn] = functionOf(SOCKET_PING_DESCRIPTION);
+    const rules = ofType('AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.Targets).includes(`"${pingId}"`));
+    expect(rules).toHaveLength(1);
+    expect(rules[0]![1].Properties.ScheduleExpression).toBe('rate(1 minute)');
+    expect(Number(fn.Properties.Environment.Variables.SOCKET_PING_INTERVAL_MS)).toBe(60_000);
+    expect(fn.Properties.Timeout).toBeLessThan(60);
+  });
+});
+
+describe('CloudFront distribution', () => {
+  const distribution = () => resources[distributionId()]!.Properties.DistributionConfig;
+  const originOf = (behavior: { TargetOriginId: string }) => distribution().Origins.find((o: { Id: string }) => o.Id === behavior.TargetOriginId);
+
+  it('sends the API by default, /socket.io/* to the WebSocket stage, web pages to their bucket', () => {
+    const config = distribution();
+    expect(JSON.stringify(originOf(config.DefaultCacheBehavior).DomainName)).toContain(httpApiId());
+    expect(config.DefaultCacheBehavior.AllowedMethods).toEqual(expect.arrayContaining(['POST', 'PUT', 'DELETE', 'OPTIONS']));
+    expect(config.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('https-only');
+    const byPath = new Map(config.CacheBehaviors.map((b: { PathPattern: string }) => [b.PathPattern, b]));
+    const socket = byPath.get('/socket.io/*') as { TargetOriginId: string };
+    expect(JSON.stringify(originOf(socket).DomainName)).toContain(webSocketApiId());
+    expect(originOf(socket).OriginPath).toBe('/live');
+    for (const pages of ['/access/*', '/www/*']) {
+      const behavior = byPath.get(pages) as { TargetOriginId: string };
+      const origin = originOf(behavior);
+      expect(origin.S3OriginConfig, pages).toBeDefined();
+      expect(origin.OriginAccessControlId, pages).toBeDefined();
+    }
+  });
+
+  it('never caches API or socket answers and forwards query strings (tokens in ?auth=)', () => {
+    const config = distribution();
+    const byPath = new Map(config.CacheBehaviors.map((b: { PathPattern: string }) => [b.PathPattern, b]));
+    for (const behavior of [config.DefaultCacheBehavior, byPath.get('/socket.io/*') as any]) {
+      expect(behavior.CachePolicyId).toBe('4135ea2d-6df8-44a3-9df3-4b5a84be39ad'); // CachingDisabled
+      expect(behavior.OriginRequestPolicyId).toBe('b689b0a8-53d0-40ab-baf2-68738e2966ac'); // AllViewerExceptHostHeader
+    }
+  });
+
+  it('deploys shared/web to the pages bucket and invalidates the pages', () => {
+    const deployments = ofType('Custom::CDKBucketDeployment');
+    expect(deployments).toHaveLength(1);
+    expect(deployments[0]![1].Properties.DistributionPaths).toEqual(['/access/*', '/www/*']);
+  });
+
+  it('keeps the stack under CloudFormation’s 500-resource limit with room to grow', () => {
+    expect(Object.keys(resources).length).toBeLessThan(450);
+  });
+});
+
+describe('CloudFront viewer-request functions', () => {
+  // The inline code is plain ES5, as CloudFront Functions run it: evaluate it here.
+  const run = (code: string, uri: string) => new Function(`${code}; return handler;`)()({ request: { uri } }).uri as string;
+
+  it('drop trailing slashes so `POST /{username}/` reaches callBatch', () => {
+    expect(run(API_PATH_FUNCTION, '/alice/')).toBe('/alice');
+    expect(run(API_PATH_FUNCTION, '/alice/events/')).toBe('/alice/events');
+    expect(run(API_PATH_FUNCTION, '/')).toBe('/');
+    expect(run(API_PATH_FUNCTION, '/alice/events')).toBe('/alice/events');
+  });
+
+  it('send Socket.IO to the WebSocket stage root', () => {
+    expect(run(SOCKET_PATH_FUNCTION, '/socket.io/')).toBe('/');
+  });
+
+  it('serve index.html for page folders', () => {
+    expect(run(PAGE_PATH_FUNCTION, '/www/')).toBe('/www/index.html');
+    expect(run(PAGE_PATH_FUNCTION, '/access/access.html')).toBe('/access/access.html');
   });
 });
