@@ -15,6 +15,7 @@ export const SOCKET_PING_TIMEOUT_MS = 20_000; // Socket.IO's default
 export const SOCKET_MESSAGE_MAX_BYTES = 128 * 1024; // API Gateway WebSocket message limit, both ways
 export const ACCESS_REQUEST_POLL_RATE_MS = 1000; // Pryv's poll_rate_ms: how often apps poll an access request (spec §8)
 export const PASSWORD_RESET_TTL_S = 3600; // spec §8: a reset token lives 1 h, single use
+export const PASSWORD_RESET_MAX_REQUESTS_PER_HOUR = 5; // per account: the route is public, and each request sends a mail
 export const MFA_SESSION_TTL_S = 1800; // spec §8: an mfaToken lives 30 min, single use
 export const MFA_RECOVERY_CODES = 10; // spec §8
 export const MFA_MAX_CODE_ATTEMPTS = 5; // wrong codes per mfaToken before it is voided (a 6-digit code is otherwise guessable)

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { PASSWORD_RESET_TTL_S } from '../config';
+import { PASSWORD_RESET_MAX_REQUESTS_PER_HOUR, PASSWORD_RESET_TTL_S } from '../config';
+import { PryvError } from '../errors';
+import { addFailure } from '../store/login-throttle';
 import { consumePasswordReset, overwritePasswordHash, putPasswordReset } from '../store/password-resets';
 import { hashPassword } from './passwords';
 import { escapeHtml, sendMail } from '../mail';
@@ -17,6 +19,13 @@ export function resetUrl(publicUrl: string, username: string, token: string): st
 
 /** Creates a single-use reset token (1 h, spec §8) and mails its link to the account's email. */
 export async function requestPasswordReset(account: Account, publicUrl: string, now: number): Promise<void> {
+  // Anyone may ask, and each request mails the account: at most a few per hour (fixed window).
+  const hour = Math.floor(now / 3600);
+  const requests = await addFailure(`reset#${account.username}`, hour, (hour + 2) * 3600);
+  if (requests > PASSWORD_RESET_MAX_REQUESTS_PER_HOUR) {
+    const retryAfterSeconds = Math.ceil((hour + 1) * 3600 - now);
+    throw new PryvError('too-many-attempts', 429, `Too many password reset requests; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+  }
   const token = randomBytes(32).toString('base64url');
   await putPasswordReset(account.username, hashResetToken(token), now, now + PASSWORD_RESET_TTL_S);
   const link = resetUrl(publicUrl, account.username, token);

@@ -3,6 +3,7 @@ import { call, createUser, expectError, login, useRuntimeStore, TEST_APP_ID, TRU
 import { lastMail, mailsFor } from '../setup/mail';
 import { putPasswordReset } from '../../shared/store/password-resets';
 import { hashResetToken } from '../../shared/domain/password-reset';
+import { PASSWORD_RESET_MAX_REQUESTS_PER_HOUR } from '../../shared/config';
 
 const request = (username: string, body: unknown = { appId: TEST_APP_ID }, origin: string | null = TRUSTED_ORIGIN) =>
   call('POST', `/${username}/account/request-password-reset`, { body, headers: origin ? { origin } : {} });
@@ -104,6 +105,23 @@ describe('password reset (spec §2.8)', { timeout: 90_000 }, () => {
     expectError(await reset(u.username, { resetToken: token, newPassword: 'long-enough', appId: TEST_APP_ID, extra: 1 }), 400, 'invalid-parameters-format');
     expectError(await request(u.username, { appId: TEST_APP_ID, username: 'x' }), 400, 'invalid-parameters-format');
     expect((await reset(u.username, { resetToken: token, newPassword: 'long-enough', appId: TEST_APP_ID })).status).toBe(200);
+  });
+
+  it('at most PASSWORD_RESET_MAX_REQUESTS_PER_HOUR requests (mails) per account and hour, then 429 too-many-attempts', async () => {
+    const u = await createUser();
+    const results = [];
+    for (let i = 0; i < PASSWORD_RESET_MAX_REQUESTS_PER_HOUR + 2; i++) results.push((await request(u.username)).status);
+    // A window may end during the loop: then more pass. Never more than twice the limit, and the excess is refused.
+    const passed = results.filter((s) => s === 200).length;
+    expect(passed).toBeGreaterThanOrEqual(PASSWORD_RESET_MAX_REQUESTS_PER_HOUR);
+    if (passed === PASSWORD_RESET_MAX_REQUESTS_PER_HOUR) {
+      const refused = await request(u.username);
+      expectError(refused, 429, 'too-many-attempts');
+      expect(refused.body.error.data.retryAfterSeconds).toBeGreaterThan(0);
+    }
+    expect(mailsFor(u.username, 'password-reset')).toHaveLength(passed);
+    // Other accounts are not affected.
+    expect((await request((await createUser()).username)).status).toBe(200);
   });
 
   it('an unknown user → 404 unknown-resource (as every route with a user in its path), no mail', async () => {
