@@ -19,6 +19,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { METHODS, functionEntryName } from '../shared/api/registry';
+import { SECURITY_HEADERS } from './local/static-pages';
 import type { MethodDef } from '../shared/api/types';
 import { MAIN_TABLE } from '../shared/store/table-definition';
 
@@ -201,6 +202,16 @@ export class PryvApiStack extends Stack {
       origin: origins.S3BucketOrigin.withOriginAccessControl(webBucket),
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
       cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+      // The same headers the local gateway sends with the pages (infra/local/static-pages.ts).
+      responseHeadersPolicy: new cloudfront.ResponseHeadersPolicy(this, 'PageHeaders', {
+        comment: 'Pryv web pages: CSP, no framing, no sniffing, no referrer',
+        securityHeadersBehavior: {
+          contentSecurityPolicy: { contentSecurityPolicy: SECURITY_HEADERS['Content-Security-Policy']!, override: true },
+          contentTypeOptions: { override: true },
+          frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+          referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+        },
+      }),
       functionAssociations: [
         {
           eventType: cloudfront.FunctionEventType.VIEWER_REQUEST,

@@ -28,7 +28,7 @@ const CONTENT_TYPES: Record<string, string> = {
  * What the pages need and no more: own scripts and styles, API calls to this origin
  * and to the API's own origin, no framing (clickjacking a consent page would be bad).
  */
-const SECURITY_HEADERS: Record<string, string> = {
+export const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy':
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',

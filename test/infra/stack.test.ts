@@ -640,6 +640,9 @@ describe('CloudFront distribution', () => {
       const origin = originOf(behavior);
       expect(origin.S3OriginConfig, pages).toBeDefined();
       expect(origin.OriginAccessControlId, pages).toBeDefined();
+      const policy = resources[(behavior as any).ResponseHeadersPolicyId.Ref]!.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+      expect(policy.ContentSecurityPolicy.ContentSecurityPolicy, pages).toContain("script-src 'self'");
+      expect(policy.FrameOptions.FrameOption, pages).toBe('DENY');
     }
   });
 
