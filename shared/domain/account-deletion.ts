@@ -10,10 +10,11 @@ import { deletePartition } from '../store/purge';
 import { deletePrefix, userFilesPrefix } from '../store/files';
 import { settleAuditOnDeletion } from './audit-retention';
 import { exportsPrefix } from '../store/exports';
+import { closeUserSockets } from '../notify/socketio/server';
 
 /**
  * Deletes a user and everything they own: events with their index items and history,
- * streams, accesses, webhooks and every other item of the user's partitions, their
+ * streams, accesses, webhooks, socket connections and every other item of the user's partitions, their
  * attachment files, then their email claim and account. The account item goes last, so an
  * interrupted deletion is finished by calling it again (it is idempotent), and the
  * username and email are free only once nothing is left. Audit records are erased, kept or
@@ -29,6 +30,8 @@ export async function deleteAccount(username: string, checkpoint: (step: string)
   await deletePrefix(`pending/${username}/`);
   await deletePrefix(exportsPrefix(username));
   await checkpoint('files');
+  // Open sockets are closed and forgotten before their user's items go.
+  await closeUserSockets(username);
   await deletePartition(keys.userPartition(username), (sk) => sk === 'ACCOUNT');
   await checkpoint('user-items');
   // After the accesses are gone, so no new call adds records behind this step.

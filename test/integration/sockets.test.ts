@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { QueryCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { apiUrl, call, createUser, useRuntimeStore, type TestUser } from '../setup/api';
+import { adminKey, apiUrl, call, createUser, useRuntimeStore, type TestUser } from '../setup/api';
 import { dynamo } from '../../shared/store/clients';
 import { config } from '../../shared/config';
 import { keys } from '../../shared/store/keys';
@@ -354,6 +354,27 @@ describe('Socket.IO over the WebSocket API', () => {
       expect(res).toBeUndefined();
       expect(err.error.id).toBe('invalid-operation');
       expect(err.error.message).toMatch(/socket message/);
+    });
+  });
+
+  describe('account deletion', () => {
+    it('closes the deleted user\'s sockets and forgets their connections', async () => {
+      const carol = await createUser();
+      const socket = connectClient(carol.username, carol.token);
+      await connected(socket);
+      const disconnected = new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
+      const res = await call('DELETE', `/users/${carol.username}`, { headers: { authorization: adminKey() } });
+      expect(res.status).toBe(200);
+      expect(await disconnected).toBe('transport close');
+      const left = await dynamo().send(
+        new QueryCommand({
+          TableName: config().tableName,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.allSocketsIndexKey },
+        }),
+      );
+      expect((left.Items ?? []).filter((i) => i.username === carol.username)).toEqual([]);
     });
   });
 
