@@ -159,7 +159,8 @@ describe('account export and import', () => {
     const app = await call('POST', `/${source.username}/accesses`, { token: source.token, body: { type: 'app', name: 'nosy-app', permissions: [{ streamId: '*', level: 'manage' }] } });
     expectError(await call('POST', `/${source.username}/account/export`, { token: app.body.access.token }), 403, 'forbidden');
     expectError(await call('GET', `/${source.username}/account/export/${id}`, { token: app.body.access.token }), 403, 'forbidden');
-    expectError(await call('GET', `/${source.username}/account/export/not-an-id`, { token: source.token }), 400, 'invalid-parameters-format');
+    expectError(await call('GET', `/${source.username}/account/export/not-an-id`, { token: source.token }), 404, 'unknown-resource');
+    expectError(await call('GET', `/${source.username}/account/export/${encodeURIComponent('../x')}`, { token: source.token }), 400, 'invalid-parameters-format');
   });
 
   it('imports into a new account: identical streams.get and events.get answers, byte-identical attachments', async () => {

@@ -25,7 +25,8 @@ import {
  */
 const ARCHIVE_TYPE = 'application/gzip';
 const MAX_IMPORT_BYTES = 5 * 1024 ** 3; // one presigned PUT carries at most 5 GiB (S3's single-upload limit)
-const jobId = { type: 'string', pattern: '^c[a-z0-9]{24}$' };
+// Ids are ours (cuids) but any id-like string is looked up, so an unknown id is a 404 like elsewhere.
+const jobId = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' };
 
 function jobForApi(job: Job): Record<string, unknown> {
   const { archiveKey: _k, kind: _kind, requestedBy: _r, ...view } = job;
