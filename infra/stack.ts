@@ -18,6 +18,7 @@ import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/a
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import * as triggers from 'aws-cdk-lib/triggers';
 import { METHODS, functionEntryName } from '../shared/api/registry';
 import { SECURITY_HEADERS } from './local/static-pages';
 import type { MethodDef } from '../shared/api/types';
@@ -51,6 +52,7 @@ export const FUNCTION_BUNDLING: BundlingOptions = {
 };
 
 export const SOCKET_PING_DESCRIPTION = 'Pryv WebSocket ping sweep (every minute)';
+export const SERVICE_BOOT_DESCRIPTION = 'Pryv webhooksServiceBoot message (after deployments)';
 
 /** Rewrites viewer requests: `POST /{username}/` (callBatch) → `/{username}`, as API Gateway has no trailing-slash routes. */
 export const API_PATH_FUNCTION = `function handler(event) {
@@ -437,6 +439,11 @@ export class PryvApiStack extends Stack {
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [new targets.LambdaFunction(socketPing)],
     });
+
+    // `webhooksServiceBoot` (spec §6.2): a serverless service has no start, so every deployment
+    // that changes this function counts as one; the message goes through the durable delivery.
+    const serviceBoot = makeFunction('Fn-notify-service-boot', 'functions/notify/service-boot.ts', SERVICE_BOOT_DESCRIPTION, {}, 'tableReadWrite');
+    new triggers.Trigger(this, 'ServiceBootTrigger', { handler: serviceBoot, executeOnHandlerChange: true, executeAfter: [table] });
 
     new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint });
     new CfnOutput(this, 'WebSocketUrl', { value: webSocketStage.url });

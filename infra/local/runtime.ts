@@ -9,6 +9,8 @@ import { startStreamConsumer, type StreamConsumer } from './stream-consumer';
 import { handler as fanout } from '../../functions/notify/fanout';
 import { registerSink } from '../../shared/notify/dispatch';
 import { startWebhookWorker } from './webhook-worker';
+import { announceServiceBoot } from '../../shared/notify/webhook-delivery';
+import { log } from '../../shared/log';
 import { startExportWorker } from './export-worker';
 import { assertPortFree, freePort } from './ports';
 import { config, resetConfig } from '../../shared/config';
@@ -119,6 +121,8 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     stops.push(streamConsumer.stop);
     // Webhook delivery: the due attempts, as the scheduled worker Lambda runs them in AWS.
     stops.push(startWebhookWorker().stop);
+    // The service started: every active webhook hears it (spec §6.2), delivered by the worker.
+    void announceServiceBoot().catch((err) => log.error('webhooks boot message not queued', { err }));
     // Export and import jobs, as the worker Lambda's own stream mapping runs them in AWS.
     stops.push((await startExportWorker({ endpoint: dynamodb.endpoint, tableName: TABLE_NAME })).stop);
     // Integration tests only (set by test/setup/local-runtime.ts): record what reaches the

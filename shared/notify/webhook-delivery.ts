@@ -5,7 +5,7 @@ import { dynamo } from '../store/clients';
 import { keys } from '../store/keys';
 import { encodeNumber } from '../store/sort-keys';
 import { transactWrite, type TransactItem } from '../store/transact';
-import { getWebhook, listWebhooks, recordWebhookRun } from '../store/webhooks';
+import { getWebhook, listWebhooks, recordWebhookRun, usersWithWebhooks } from '../store/webhooks';
 import { API_VERSION, WEBHOOK_CALL_TIMEOUT_MS, config } from '../config';
 import { isSuccessStatus, type Webhook } from '../domain/webhooks';
 import { postJson } from './post';
@@ -125,6 +125,21 @@ export async function queueWebhookMessages(username: string, messages: string[])
       if (updated.nextAttempt === undefined) await scheduleWebhookAttempt(username, webhook.id, throttled(updated, nowS()));
     }),
   );
+}
+
+/**
+ * `webhooksServiceBoot` (spec §6.2) to every active webhook: sent when the local runtime
+ * starts and, in AWS, after each deployment that changes the functions (a CDK trigger).
+ * Inactive webhooks receive nothing. Returns the number of users reached.
+ */
+export const SERVICE_BOOT_MESSAGE = 'webhooksServiceBoot';
+export async function announceServiceBoot(): Promise<number> {
+  let users = 0;
+  for await (const username of usersWithWebhooks()) {
+    await queueWebhookMessages(username, [SERVICE_BOOT_MESSAGE]);
+    users++;
+  }
+  return users;
 }
 
 /** Gives a claimed due item back (after a conflict) so the next run retries it at once. */

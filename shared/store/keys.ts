@@ -67,6 +67,8 @@ export const keys = {
   userSocketPrefix: 'WSCONN#',
   /** gsi1 partition listing every connection (the ping sweep; eventually consistent is enough). */
   allSocketsIndexKey: 'WSCONN',
+  /** gsi1 partition listing every webhook (`{username}#{id}`): the boot message finds them there. */
+  allWebhooksIndexKey: 'WEBHOOK',
   /** A pending or answered access request (spec §2.14), found by its key; expires by TTL. */
   accessRequest: (key: string) => ({ pk: `ACCESSREQ#${key}`, sk: 'ACCESSREQ' }),
 };

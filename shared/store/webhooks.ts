@@ -20,7 +20,7 @@ const table = () => config().tableName;
 const urlHash = (url: string) => createHash('sha256').update(url).digest('hex');
 
 function strip(item: Record<string, unknown>): Webhook {
-  const { pk: _pk, sk: _sk, ...webhook } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...webhook } = item;
   return webhook as unknown as Webhook;
 }
 
@@ -37,7 +37,12 @@ export async function createWebhook(username: string, webhook: Webhook): Promise
     {
       Put: {
         TableName: undefined,
-        Item: { ...keys.webhook(username, webhook.id), ...webhook },
+        Item: {
+          ...keys.webhook(username, webhook.id),
+          gsi1pk: keys.allWebhooksIndexKey,
+          gsi1sk: `${username}#${webhook.id}`,
+          ...webhook,
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
@@ -52,6 +57,30 @@ export async function getWebhook(username: string, id: string): Promise<Webhook 
     new GetCommand({ TableName: table(), Key: keys.webhook(username, id), ConsistentRead: true }),
   );
   return out.Item ? strip(out.Item) : undefined;
+}
+
+/** The users that have webhooks, each once (gsi1, eventually consistent: for the boot message). */
+export async function* usersWithWebhooks(): AsyncGenerator<string> {
+  let start: Record<string, unknown> | undefined;
+  let last: string | undefined;
+  do {
+    const out = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.allWebhooksIndexKey },
+        ProjectionExpression: 'gsi1sk',
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      const username = String(item.gsi1sk).slice(0, String(item.gsi1sk).lastIndexOf('#'));
+      if (username !== last) yield username; // sorted by gsi1sk: a user's webhooks are adjacent
+      last = username;
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
 }
 
 /** All webhooks of a user, oldest first (ids are time-ordered); a user has a handful. */

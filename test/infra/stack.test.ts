@@ -13,6 +13,7 @@ import {
   PryvApiStack,
   SOCKET_PATH_FUNCTION,
   SOCKET_PING_DESCRIPTION,
+  SERVICE_BOOT_DESCRIPTION,
 } from '../../infra/stack';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { METHODS } from '../../shared/api/registry';
@@ -238,8 +239,8 @@ describe('functions', () => {
   });
 
   it('all run Node.js 22 on arm64 with JSON logs into a retained-for-a-month log group', () => {
-    // methods, $default, fan-out, webhook worker, export worker, WebSocket $connect/$default/$disconnect, ping sweep
-    expect(functions()).toHaveLength(METHODS.length + 8);
+    // methods, $default, fan-out, webhook worker, export worker, WebSocket $connect/$default/$disconnect, ping sweep, boot message
+    expect(functions()).toHaveLength(METHODS.length + 9);
     for (const [id, fn] of functions()) {
       const p = fn.Properties;
       const exportWorker = p.Description === EXPORT_WORKER_DESCRIPTION; // sized for its job (see 'export worker')
@@ -455,7 +456,7 @@ describe('settings', () => {
     });
     const configured = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
     const fns = Object.values(configured).filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Pryv '));
-    expect(fns).toHaveLength(METHODS.length + 8);
+    expect(fns).toHaveLength(METHODS.length + 9);
     for (const fn of fns) {
       expect(fn.Properties.Environment.Variables.PUBLIC_URL).toBe('https://api.example.com');
       expect(fn.Properties.Environment.Variables.TRUSTED_APPS).toBe('*@https://app.example.com*');
@@ -684,5 +685,19 @@ describe('CloudFront viewer-request functions', () => {
   it('serve index.html for page folders', () => {
     expect(run(PAGE_PATH_FUNCTION, '/www/')).toBe('/www/index.html');
     expect(run(PAGE_PATH_FUNCTION, '/access/access.html')).toBe('/access/access.html');
+  });
+});
+
+describe('webhooks boot message', () => {
+  it('is sent by a function that a trigger runs after deployments that change it, with the table only', () => {
+    const [bootId, fn] = functionOf(SERVICE_BOOT_DESCRIPTION);
+    const trigger = ofType('Custom::Trigger');
+    expect(trigger).toHaveLength(1);
+    // The trigger runs the function's current version (so a new version runs it again).
+    expect(JSON.stringify(trigger[0]![1].Properties.HandlerArn)).toContain(`${bootId.replace(/[0-9A-F]{8}$/, '')}CurrentVersion`);
+    const text = rolePolicyText(fn);
+    expect(text).toContain('"dynamodb:Query"');
+    expect(text).not.toContain(attachmentsBucketId());
+    expect(text).not.toContain('execute-api:ManageConnections');
   });
 });

@@ -99,6 +99,10 @@ describe('webhook delivery across a restart', () => {
     const ok = await until('delivery after restart', () => received.slice(failedCalls).find((r) => r.status === 200));
     const body = JSON.parse(ok.raw);
     expect(body.messages).toContain('eventsChanged');
+    // The restart itself is announced (spec §6.2), merged into the pending delivery or in its own.
+    await until('the boot message', () =>
+      received.slice(failedCalls).some((r) => r.status === 200 && JSON.parse(r.raw).messages.includes('webhooksServiceBoot')) ? true : undefined,
+    );
     expect(() =>
       new StandardWebhook(webhook.secret).verify(ok.raw, {
         'webhook-id': ok.headers['webhook-id']!,
