@@ -9,8 +9,9 @@
  *   pk USER#{username}  sk ACCESSID#{id}                id → token pointer
  *   pk USER#{username}  sk ACCESSKEY#{type}#{name}#{deviceName}   (type, name, deviceName) uniqueness
  * Events, streams, webhooks and the rest: see keys.ts and the header of events.ts. Every index
- * is an explicit base-table item (strongly consistent reads); the generic secondary indexes
- * gsi1/gsi2 are reserved and currently unused (no item carries their keys, so they cost nothing).
+ * a read path needs is an explicit base-table item (strongly consistent reads). The generic
+ * gsi1 lists items across users where eventual consistency is fine: WebSocket connections
+ * (the ping sweep) and webhooks (the boot message). gsi2 is reserved, unused.
  */
 export const TABLE_TTL_ATTRIBUTE = 'ttl';
 
