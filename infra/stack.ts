@@ -52,6 +52,8 @@ export const FUNCTION_BUNDLING: BundlingOptions = {
 };
 
 export const SOCKET_PING_DESCRIPTION = 'Pryv WebSocket ping sweep (every minute)';
+/** Partition-key prefixes of the items whose stream records the change fan-out reads. */
+export const FANOUT_PARTITION_PREFIXES = ['EV#', 'USER#', 'WSCONN#'];
 export const SERVICE_BOOT_DESCRIPTION = 'Pryv webhooksServiceBoot message (after deployments)';
 
 /** Rewrites viewer requests: `POST /{username}/` (callBatch) → `/{username}`, as API Gateway has no trailing-slash routes. */
@@ -413,6 +415,12 @@ export class PryvApiStack extends Stack {
         reportBatchItemFailures: true, // the handler returns batchItemFailures
         maxRecordAge: Duration.hours(1),
         onFailure: new SqsDlq(fanoutDlq), // so one bad record never blocks the shard
+        // Only partitions whose changes notify anyone (shared/notify/changes.ts: event heads,
+        // a user's streams and accesses; socketio/server.ts: new connections). Audit records,
+        // one per API call, and index copies never start the function.
+        filters: FANOUT_PARTITION_PREFIXES.map((prefix) =>
+          FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: FilterRule.beginsWith(prefix) } } } }),
+        ),
       }),
     );
 

@@ -343,6 +343,9 @@ describe('change fan-out', () => {
       ParallelizationFactor: 1,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
     });
+    // Filtered to the partitions that notify: audit records (one per call) never invoke it.
+    const patterns = mapping.Properties.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern).dynamodb.Keys.pk.S[0].prefix);
+    expect(patterns.sort()).toEqual(['EV#', 'USER#', 'WSCONN#']);
     const maxAge = mapping.Properties.MaximumRecordAgeInSeconds;
     expect(maxAge).toBeGreaterThanOrEqual(60);
     expect(maxAge).toBeLessThanOrEqual(86_400); // the stream keeps records 24 hours
