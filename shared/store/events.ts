@@ -204,7 +204,8 @@ export async function getHistory(u: string, id: string): Promise<StoredEvent[]> 
  * history go. Conditional on the version read, like updates.
  */
 export async function deleteEvent(u: string, previous: HeadItem, now: number): Promise<EventWriteOutcome> {
-  const tombstone = { ...headKey(u, previous.id), id: previous.id, deleted: now, ix: [keyString({ pk: syncPartition(u), sk: orderedKey(now, previous.id) })] };
+  const syncItem = keyString({ pk: syncPartition(u), sk: orderedKey(now, previous.id) });
+  const tombstone = { ...headKey(u, previous.id), id: previous.id, deleted: now, ix: [syncItem] };
   const tx: TransactItem[] = [
     {
       Put: {
@@ -216,7 +217,9 @@ export async function deleteEvent(u: string, previous: HeadItem, now: number): P
     },
     { Put: { TableName: undefined, Item: { pk: syncPartition(u), sk: orderedKey(now, previous.id), id: previous.id, deleted: now } } },
   ];
-  for (const old of previous.ix) tx.push({ Delete: { TableName: undefined, Key: parseKey(old) } });
+  // Trashed at the same `now` (e.g. earlier in the same batch): the old sync item is the one
+  // the Put above overwrites, and one transaction cannot both put and delete an item.
+  for (const old of previous.ix) if (old !== syncItem) tx.push({ Delete: { TableName: undefined, Key: parseKey(old) } });
   const failed = await transactWrite(tx);
   if (failed.length > 0) return 'stale';
   await deleteHistory(u, previous.id);
