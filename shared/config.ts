@@ -52,6 +52,8 @@ export interface Config {
   support: string;
   terms: string;
   eventTypesUrl: string;
+  /** Service-info `assets.definitions`: the `pryv` library's login button loads its look from it. */
+  assetsUrl: string;
   trustedApps: string;
   sessionMaxAgeS: number;
   /** `null` = any token accepted, `[]` = none, list = must match (Pryv `invitationTokens`). */
@@ -150,6 +152,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     support: env.SERVICE_SUPPORT ?? `${publicUrl}/`,
     terms: env.SERVICE_TERMS ?? `${publicUrl}/`,
     eventTypesUrl: env.EVENT_TYPES_URL ?? 'https://pryv.github.io/event-types/flat.json',
+    assetsUrl: env.ASSETS_URL ?? `${publicUrl}/www/assets/index.json`,
     // The service's own pages (/www, /access) log in from the public URL's origin.
     trustedApps: env.TRUSTED_APPS ?? `${DEFAULT_TRUSTED_APPS},*@${publicUrl}*`,
     sessionMaxAgeS: Number(env.SESSION_MAX_AGE_S ?? SESSION_MAX_AGE_S),

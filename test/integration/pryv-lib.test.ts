@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { apiUrl, call, createUser, login, uniqueUsername, useRuntimeStore, type TestUser } from '../setup/api';
+import { Secret, TOTP } from 'otpauth';
+import { apiUrl, call, createUser, login, TRUSTED_ORIGIN, uniqueUsername, useRuntimeStore, type TestUser } from '../setup/api';
 import { batchPut, newEventItems } from '../../shared/store/events';
 import { loadStreams } from '../../shared/store/streams';
 import { StreamTree } from '../../shared/domain/stream-tree';
@@ -59,6 +60,7 @@ describe('pryv.Service', () => {
         api: `${apiUrl()}/{username}/`,
         access: `${apiUrl()}/reg/access/`,
         register: `${apiUrl()}/reg/`,
+        assets: { definitions: `${apiUrl()}/www/assets/index.json` },
         features: { noHF: true },
       });
       expect(typeof info.name).toBe('string');
@@ -67,6 +69,26 @@ describe('pryv.Service', () => {
       // HF series are not implemented: the library learns it and skips them.
       expect(await service.supportsHF()).toBe(false);
     }
+  });
+
+  it('assets(): what the login button of pryv.Browser loads (HTML with its text span, CSS, messages, favicon) is served', async () => {
+    const service = new pryv.Service(serviceInfoUrl());
+    const assets = await service.assets();
+    expect(await service.assets()).toBe(assets); // cached
+    const definitions = (await service.info()).assets.definitions as string;
+    // ServiceAssets.relativeURL needs a DOM: resolve as it does, against the definitions URL.
+    const fetchAsset = async (keyPath: string) => {
+      const res = await fetch(new URL(assets.get(keyPath), definitions));
+      expect(res.status, keyPath).toBe(200);
+      return res;
+    };
+    expect(await (await fetchAsset('lib-js:buttonSignIn:html')).text()).toContain('id="pryv-access-btn-text"');
+    expect((await fetchAsset('lib-js:buttonSignIn:css')).headers.get('content-type')).toMatch(/^text\/css/);
+    const messages: any = await (await fetchAsset('lib-js:buttonSignIn:messages')).json();
+    // The library keeps its own messages unless LOADING is defined (AuthController loadAssets).
+    for (const key of ['LOADING', 'ERROR', 'LOGIN', 'SIGNOUT_CONFIRM']) expect(typeof messages[key].en, key).toBe('string');
+    expect((await fetchAsset('css:default:url')).headers.get('content-type')).toMatch(/^text\/css/);
+    expect((await fetchAsset('favicon:default:url')).headers.get('content-type')).toBe('image/x-icon');
   });
 
   it('apiEndpointFor(username, token) builds the endpoint the API answers on', async () => {
@@ -127,6 +149,60 @@ describe('pryv.Service', () => {
     const unknown = await rejection(service.login(uniqueUsername('nobody'), 'whatever-pw', APP_ID));
     expect(unknown).toBeInstanceOf(pryv.PryvError);
     expect(unknown.status).toBe(404);
+  });
+});
+
+describe('MFA through pryv.Service', () => {
+  const totp = (secret: string, offset = 0) =>
+    new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({ timestamp: Date.now() + offset * 30_000 });
+
+  it('login() throws MfaRequiredError with the mfaToken; mfaChallenge() then mfaVerify() give a working Connection', async () => {
+    const user = await createUser();
+    const activated = await call('POST', `/${user.username}/mfa/activate`, { token: user.token, body: {} });
+    const { mfaToken: activation, secret } = activated.body;
+    expect((await call('POST', `/${user.username}/mfa/confirm`, { token: activation, body: { code: totp(secret) } })).status).toBe(200);
+
+    const service = new pryv.Service(serviceInfoUrl());
+    const err = await rejection(service.login(user.username, user.password, APP_ID));
+    expect(err).toBeInstanceOf(pryv.MfaRequiredError);
+    expect(typeof err.mfaToken).toBe('string');
+    await service.mfaChallenge(user.username, err.mfaToken);
+    const wrong = await rejection(service.mfaVerify(user.username, err.mfaToken, '000000'));
+    expect(wrong).toBeInstanceOf(pryv.PryvError);
+    expect(wrong.status).toBeGreaterThanOrEqual(400);
+    // The next period's code: the current one was spent by confirm.
+    const connection = await service.mfaVerify(user.username, err.mfaToken, totp(secret, 1));
+    expect(await connection.username()).toBe(user.username);
+    expect((await connection.accessInfo()).type).toBe('personal');
+  });
+});
+
+describe('password reset through pryv.Service', () => {
+  /** What the library posts (it adds `username` to the body); a browser adds its page's Origin. */
+  const libPost = (user: TestUser, path: string, body: Record<string, unknown>) =>
+    call('POST', `/${user.username}/account/${path}`, { body, headers: { origin: TRUSTED_ORIGIN } });
+
+  it('from Node the library sends no Origin: a structured PryvError (401 invalid-credentials), as on Pryv.io', async () => {
+    const user = await createUser();
+    const service = new pryv.Service(serviceInfoUrl());
+    const err = await rejection(service.requestPasswordReset(user.username, APP_ID));
+    expect(err).toBeInstanceOf(pryv.PryvError);
+    expect({ id: err.id, status: err.status }).toEqual({ id: pryv.ERRORS.INVALID_CREDENTIALS, status: 401 });
+    const reset = await rejection(service.resetPassword(user.username, 'a-new-password-1', 'bogus', APP_ID));
+    expect(reset.status).toBe(401);
+  });
+
+  it('from a trusted page, the body the library sends (with username) is accepted; another username is refused', async () => {
+    const user = await createUser();
+    expect((await libPost(user, 'request-password-reset', { appId: APP_ID, username: user.username })).status).toBe(200);
+    const bogus = await libPost(user, 'reset-password', { username: user.username, newPassword: 'a-new-password-1', resetToken: 'bogus', appId: APP_ID });
+    expect({ status: bogus.status, id: bogus.body.error?.id }).toEqual({ status: 401, id: 'invalid-access-token' });
+    const other = await libPost(user, 'request-password-reset', { appId: APP_ID, username: `${user.username}x` });
+    expect({ status: other.status, id: other.body.error?.id }).toEqual({ status: 400, id: 'invalid-operation' });
+    const otherReset = await libPost(user, 'reset-password', { username: 'someone-else', newPassword: 'a-new-password-1', resetToken: 'bogus', appId: APP_ID });
+    expect(otherReset.status).toBe(400);
+    // The password did not change.
+    expect((await login(user)).status).toBe(200);
   });
 });
 
@@ -413,18 +489,12 @@ describe('pryv.Auth.AuthController: the access-request flow, driven from Node', 
   async function startController(states: any[]) {
     const service = new pryv.Service(serviceInfoUrl());
     await service.info();
-    const quiet = console.log;
-    console.log = () => undefined; // "Warning: no assets for this service"
     const controller = new pryv.Auth.AuthController(
       { authRequest: { requestingAppId: APP_ID, requestedPermissions: permissions }, onStateChange: (s: any) => states.push({ ...s }) },
       service,
       null,
     );
-    try {
-      await controller.init();
-    } finally {
-      console.log = quiet;
-    }
+    await controller.init(); // loads the service assets too
     expect(controller.state.status).toBe('INITIALIZED');
     await controller.startAuthRequest();
     return controller;

@@ -12,15 +12,26 @@ function requireTrustedApp(ctx: MethodContext, appId: string | undefined): void 
   }
 }
 
+/**
+ * The `pryv` library (Service.requestPasswordReset / resetPassword) also sends `username`
+ * in the body: accepted when it names the path's user, as auth.login does.
+ */
+function requireSameUser(ctx: MethodContext, username: string | undefined): void {
+  if (username !== undefined && username.toLowerCase() !== ctx.username) {
+    throw errors.invalidOperation('The username in the path does not match the one in the parameters.');
+  }
+}
+
 /** `account.requestPasswordReset` (spec §2.8): mails a single-use reset token. */
-export const accountRequestPasswordReset = defineMethod<{ appId?: string }>({
+export const accountRequestPasswordReset = defineMethod<{ appId?: string; username?: string }>({
   id: 'account.requestPasswordReset',
   routes: [{ verb: 'POST', path: '/{username}/account/request-password-reset' }],
   auth: 'none',
   batchable: false,
-  params: { type: 'object', properties: { appId: { type: 'string' } }, additionalProperties: false },
+  params: { type: 'object', properties: { appId: { type: 'string' }, username: { type: 'string' } }, additionalProperties: false },
   run: async (ctx, params) => {
     requireTrustedApp(ctx, params.appId);
+    requireSameUser(ctx, params.username);
     // The path user exists (authenticate answered 404 otherwise, as for every route).
     const account = await getAccount(ctx.username!);
     if (!account) throw errors.unknownUser(ctx.username!);
@@ -33,6 +44,7 @@ interface ResetParams {
   appId?: string;
   resetToken: string;
   newPassword: string;
+  username?: string;
 }
 
 /** `account.resetPassword` (spec §2.8): a valid reset token sets a new password, once. */
@@ -45,6 +57,7 @@ export const accountResetPassword = defineMethod<ResetParams>({
     type: 'object',
     properties: {
       appId: { type: 'string' },
+      username: { type: 'string' },
       resetToken: { type: 'string', minLength: 1, maxLength: 200 },
       newPassword: { type: 'string', minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH },
     },
@@ -53,6 +66,7 @@ export const accountResetPassword = defineMethod<ResetParams>({
   },
   run: async (ctx, params) => {
     requireTrustedApp(ctx, params.appId);
+    requireSameUser(ctx, params.username);
     if (!(await resetPassword(ctx.username!, params.resetToken, params.newPassword, ctx.now))) {
       throw errors.invalidAccessToken('The reset token is invalid or expired.', 401);
     }

@@ -15,6 +15,7 @@ export function serviceInfo(c: Config): Record<string, unknown> {
     eventTypes: c.eventTypesUrl,
     serial: c.serial,
     version: API_VERSION,
+    assets: { definitions: c.assetsUrl },
     features: { noHF: true },
   };
 }
