@@ -13,7 +13,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           // One real local runtime (DynamoDB Local, S3 emulator, gateway) on free ports for the run.
           globalSetup: ['test/setup/local-runtime.ts'],
-          testTimeout: 30_000,
+          testTimeout: 60_000, // real engines on a 2-core machine running many files at once
           hookTimeout: 180_000,
         },
       },
