@@ -52,6 +52,8 @@ export interface MethodContext {
   response: ResponseExtras;
   /** Successful calls per method key (`events:get`), written to the access once per request. */
   usage: Map<string, number>;
+  /** When the invocation must have answered (ms since epoch, a margin before the Lambda timeout). */
+  deadline?: number;
   /** Set by auth.logout: this request's usage record must not slide the session forward. */
   sessionEnded?: boolean;
 }

@@ -2,7 +2,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { MethodContext, MethodDef, RequestInfo } from '../api/types';
 import { asPryvError, authenticate, flushUsage, newContext, runMethod } from '../api/execute';
-import { RegisterError } from '../errors';
+import { errors, RegisterError } from '../errors';
 import { requestFromEvent } from './request';
 import { baseHeaders, errorBody, jsonResponse } from './envelope';
 
@@ -28,7 +28,11 @@ function pryvEnvelope(): MiddlewareObj<Event, Result> {
       response.headers = { ...baseHeaders(request.event.headers ?? {}), ...response.headers };
     },
     onError: async (request) => {
-      const err = asPryvError(request.error);
+      // middy's early timeout: the call ran out of time (a 503 to retry, not a 500).
+      const err =
+        request.error?.name === 'TimeoutError'
+          ? errors.apiUnavailable('The call took too long to complete; it may have been partly applied. Retry it, or ask for less.')
+          : asPryvError(request.error);
       request.response = jsonResponse(err.status, errorBody(err), baseHeaders(request.event.headers ?? {}));
     },
   };
@@ -41,12 +45,15 @@ export function errorResponse(err: unknown, ctx?: MethodContext): Result {
   return jsonResponse(rendered.status, errorBody(rendered), headers);
 }
 
-async function serve(method: MethodDef, event: Event): Promise<Result> {
+const ANSWER_MARGIN_MS = 3000; // stop starting work this long before the Lambda timeout: answer, don't time out
+
+async function serve(method: MethodDef, event: Event, context?: Context): Promise<Result> {
   if (event.requestContext?.http?.method === 'OPTIONS') return { statusCode: 200, body: '' };
   let ctx: MethodContext | undefined;
   try {
     const request = await requestFromEvent(event);
     ctx = newContext(method.id, request);
+    if (context?.getRemainingTimeInMillis) ctx.deadline = Date.now() + context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS;
     await authenticate(method, ctx);
     const params = defaultHttpParams(method, request);
     const coerce = request.verb === 'GET' || request.verb === 'DELETE';
@@ -70,5 +77,5 @@ async function serve(method: MethodDef, event: Event): Promise<Result> {
 export function httpHandler(method: MethodDef) {
   return middy<Event, Result>()
     .use(pryvEnvelope())
-    .handler((event: Event, _context: Context) => serve(method, event));
+    .handler((event: Event, context: Context) => serve(method, event, context));
 }

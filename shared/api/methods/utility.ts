@@ -54,6 +54,10 @@ export const callBatch = defineMethod<BatchCall[]>({
     for (const call of calls) {
       const method = findMethod(call.method);
       try {
+        // Out of time: the calls not started are reported, not run, and the batch still answers.
+        if (ctx.deadline !== undefined && Date.now() > ctx.deadline) {
+          throw errors.apiUnavailable('Not run: the batch ran out of time before this call. Send it again.');
+        }
         if (!method || !isBatchable(method)) throw errors.invalidMethod(call.method);
         const result = await runMethod(method, ctx, call.params, { coerce: false });
         // Not streamed here: an array answer is capped (spec §2.1).
