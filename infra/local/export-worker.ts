@@ -8,6 +8,6 @@ const POLL_MS = 250; // exports are not latency-sensitive; a quarter second keep
  * table's stream (as in AWS, where the worker has its own mapping) calling the same handler,
  * which ignores every record but job INSERTs (the mapping's filter, in AWS).
  */
-export function startExportWorker(options: { endpoint: string; tableName: string }): Promise<StreamConsumer> {
+export function startExportWorker(options: { endpoint: string; tableName: string; checkpointFile?: string }): Promise<StreamConsumer> {
   return startStreamConsumer({ ...options, handler, pollMs: POLL_MS, maxRetryAttempts: 2 });
 }

@@ -117,14 +117,29 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
 
     // The table's stream drives the change fan-out, as the event source mapping does in AWS;
     // stopped before DynamoDB Local (stops run in reverse).
-    const streamConsumer = await startStreamConsumer({ endpoint: dynamodb.endpoint, tableName: TABLE_NAME, handler: fanout });
+    // With a data folder, delivered stream positions are kept there: a restart (even after a
+    // kill) resumes where the fan-out stopped, as an event source mapping does.
+    const streamConsumer = await startStreamConsumer({
+      endpoint: dynamodb.endpoint,
+      tableName: TABLE_NAME,
+      handler: fanout,
+      ...(dataDir ? { checkpointFile: join(dataDir, 'fanout-stream-position.json') } : {}),
+    });
     stops.push(streamConsumer.stop);
     // Webhook delivery: the due attempts, as the scheduled worker Lambda runs them in AWS.
     stops.push(startWebhookWorker().stop);
     // The service started: every active webhook hears it (spec §6.2), delivered by the worker.
     void announceServiceBoot().catch((err) => log.error('webhooks boot message not queued', { err }));
     // Export and import jobs, as the worker Lambda's own stream mapping runs them in AWS.
-    stops.push((await startExportWorker({ endpoint: dynamodb.endpoint, tableName: TABLE_NAME })).stop);
+    stops.push(
+      (
+        await startExportWorker({
+          endpoint: dynamodb.endpoint,
+          tableName: TABLE_NAME,
+          ...(dataDir ? { checkpointFile: join(dataDir, 'export-stream-position.json') } : {}),
+        })
+      ).stop,
+    );
     // Integration tests only (set by test/setup/local-runtime.ts): record what reaches the
     // sinks, readable at GET /__test/changes on the local gateway.
     let changeLog: ChangeLogEntry[] | undefined;

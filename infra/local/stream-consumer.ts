@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { log } from '../../shared/log';
 
 /**
@@ -24,6 +25,11 @@ import { log } from '../../shared/log';
  * it has undelivered ones (a failing batch holds its shard, as in AWS). Shards found at
  * start are read from LATEST (only changes made after start), shards that appear later
  * (children of a closed shard) from TRIM_HORIZON, each once its parent is drained.
+ *
+ * With a `checkpointFile` (the runtime's data folder), the position of what was delivered is
+ * kept on disk after every batch, as an event source mapping keeps it: a restart, even after
+ * a kill, resumes after the last delivered record of each shard (shards unknown to the
+ * checkpoint from TRIM_HORIZON) instead of skipping what changed while nobody was reading.
  */
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
@@ -36,6 +42,29 @@ export interface StreamConsumerOptions {
   batchSize?: number;
   maxRetryAttempts?: number;
   retryBackoffMs?: number;
+  /** Where delivered positions are kept across restarts; none = start from LATEST every time. */
+  checkpointFile?: string;
+}
+
+/**
+ * What a checkpoint file holds: per stream, per shard, the last delivered sequence number, or
+ * `skip` (closed before the first start: never read) or `since:{epoch s}` (read from LATEST at
+ * that time, nothing delivered yet: resume from TRIM_HORIZON, dropping older records).
+ */
+interface Checkpoint {
+  streamArn: string;
+  shards: Record<string, string>;
+}
+
+function readCheckpoint(file: string | undefined, streamArn: string): Checkpoint | undefined {
+  if (!file || !existsSync(file)) return undefined;
+  try {
+    const checkpoint = JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
+    return checkpoint.streamArn === streamArn && typeof checkpoint.shards === 'object' ? checkpoint : undefined;
+  } catch {
+    log.warn('stream consumer: unreadable checkpoint ignored', { file });
+    return undefined;
+  }
 }
 
 export interface StreamConsumer {
@@ -61,7 +90,12 @@ interface ShardState {
   attempts: number;
   retryAt: number;
   closed: boolean;
+  /** Records created before this time (epoch s) were there before the first start: not delivered. */
+  since?: number;
 }
+
+const SKIP = 'skip';
+const SINCE = 'since:';
 
 /** SDK values carry binaries as bytes; Lambda's JSON carries them as base64 strings. */
 function toLambdaValue(value: SdkAttributeValue): AttributeValue {
@@ -134,6 +168,22 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
   }
   const arn = streamArn;
 
+  const checkpoint = readCheckpoint(options.checkpointFile, arn);
+  const positions: Record<string, string> = { ...checkpoint?.shards };
+  /** Written whole to a temporary file then renamed: a kill never leaves half a file. */
+  const saveCheckpoint = () => {
+    if (!options.checkpointFile) return;
+    const tmp = `${options.checkpointFile}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ streamArn: arn, shards: positions } satisfies Checkpoint));
+    renameSync(tmp, options.checkpointFile);
+  };
+  const markDelivered = (shard: ShardState, records: DynamoDBRecord[]) => {
+    const last = records.at(-1)?.dynamodb?.SequenceNumber;
+    if (!last) return;
+    positions[shard.id] = last;
+    saveCheckpoint();
+  };
+
   const shards = new Map<string, ShardState>();
   /** Every shard ever seen (drained ones too), so a shard is never read twice. */
   const seen = new Set<string>();
@@ -154,12 +204,32 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
         if (seen.has(id)) continue;
         const closedAtStart = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
         seen.add(id);
-        // At start only open shards matter, from now on; later shards are read whole.
-        if (initial && closedAtStart) continue;
+        const position = positions[id];
+        // Without a checkpoint, at start only open shards matter, from now on; later shards
+        // are read whole. With one, every shard resumes where delivery stopped.
+        if (position === SKIP || (initial && !checkpoint && closedAtStart)) {
+          positions[id] = SKIP;
+          continue;
+        }
+        const fromLatest = initial && !checkpoint;
+        if (fromLatest) positions[id] = `${SINCE}${Math.floor(Date.now() / 1000)}`;
+        const since = position?.startsWith(SINCE) ? Number(position.slice(SINCE.length)) : undefined;
+        let iterator: string | undefined;
+        try {
+          iterator =
+            position && since === undefined
+              ? await iteratorFor(id, 'AFTER_SEQUENCE_NUMBER', position)
+              : await iteratorFor(id, fromLatest ? 'LATEST' : 'TRIM_HORIZON');
+        } catch (err) {
+          // A shard trimmed away (24 h retention) is gone: nothing left to read there.
+          log.warn('stream consumer: shard not readable, skipped', { err, shardId: id });
+          continue;
+        }
         shards.set(id, {
           id,
           parentId: shard.ParentShardId,
-          iterator: await iteratorFor(id, initial ? 'LATEST' : 'TRIM_HORIZON'),
+          iterator,
+          since,
           lastSequenceNumber: undefined,
           pending: [],
           attempts: 0,
@@ -190,12 +260,14 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
     if (failedAt < 0) {
       shard.pending.splice(0, batch.length);
       shard.attempts = 0;
+      markDelivered(shard, batch);
       return true;
     }
-    shard.pending.splice(0, failedAt); // delivered: never again
+    markDelivered(shard, shard.pending.splice(0, failedAt)); // delivered: never again
     shard.attempts++;
     if (shard.attempts > maxRetryAttempts) {
       const dropped = shard.pending.splice(0, batch.length - failedAt);
+      markDelivered(shard, dropped); // given up on, as a mapping does: not read again
       log.error('stream consumer: records dropped after retries', {
         shardId: shard.id,
         attempts: shard.attempts,
@@ -234,14 +306,22 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
     }
     shard.iterator = out.NextShardIterator;
     if (!shard.iterator) shard.closed = true;
-    const records = out.Records ?? [];
-    if (records.length === 0) return shard.closed;
-    shard.lastSequenceNumber = records.at(-1)!.dynamodb?.SequenceNumber;
+    const read = out.Records ?? [];
+    if (read.length === 0) return shard.closed;
+    shard.lastSequenceNumber = read.at(-1)!.dynamodb?.SequenceNumber;
+    const since = shard.since;
+    // Creation times are coarse (DynamoDB Local rounds to the minute): compare at that grain,
+    // so a record of the start's minute comes again rather than never (at least once).
+    const sinceMinute = since === undefined ? undefined : Math.floor(since / 60) * 60;
+    const records =
+      sinceMinute === undefined
+        ? read
+        : read.filter((r) => (r.dynamodb?.ApproximateCreationDateTime?.getTime() ?? Infinity) / 1000 >= sinceMinute);
     shard.pending.push(...records.map((r) => toLambdaRecord(r, arn)));
     while (shard.pending.length > 0 && !stopping) if (!(await deliver(shard))) break;
     // Read again at once only if the shard has more; else wait a poll, which lets a burst
     // gather into few batches (what coalesces its messages), as Lambda's polling does.
-    return records.length === READ_LIMIT || shard.closed;
+    return read.length === READ_LIMIT || shard.closed;
   };
 
   let stopping = false;
@@ -260,6 +340,7 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
     });
 
   await refreshShards(true);
+  saveCheckpoint();
 
   const loop = async () => {
     let lastRefresh = Date.now();
