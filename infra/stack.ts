@@ -20,7 +20,7 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { METHODS, functionEntryName } from '../shared/api/registry';
-import { SECURITY_HEADERS } from './local/static-pages';
+import { ASSETS_PATH_PREFIX, SECURITY_HEADERS } from './local/static-pages';
 import type { MethodDef } from '../shared/api/types';
 import { MAIN_TABLE } from '../shared/store/table-definition';
 
@@ -202,6 +202,12 @@ export class PryvApiStack extends Stack {
       originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
     };
     const executeApiDomain = (apiId: string) => `${apiId}.execute-api.${this.region}.amazonaws.com`;
+    const pageSecurityHeaders: cloudfront.ResponseSecurityHeadersBehavior = {
+      contentSecurityPolicy: { contentSecurityPolicy: SECURITY_HEADERS['Content-Security-Policy']!, override: true },
+      contentTypeOptions: { override: true },
+      frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+      referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+    };
     const pagesBehavior: cloudfront.BehaviorOptions = {
       origin: origins.S3BucketOrigin.withOriginAccessControl(webBucket),
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -209,12 +215,7 @@ export class PryvApiStack extends Stack {
       // The same headers the local gateway sends with the pages (infra/local/static-pages.ts).
       responseHeadersPolicy: new cloudfront.ResponseHeadersPolicy(this, 'PageHeaders', {
         comment: 'Pryv web pages: CSP, no framing, no sniffing, no referrer',
-        securityHeadersBehavior: {
-          contentSecurityPolicy: { contentSecurityPolicy: SECURITY_HEADERS['Content-Security-Policy']!, override: true },
-          contentTypeOptions: { override: true },
-          frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
-          referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
-        },
+        securityHeadersBehavior: pageSecurityHeaders,
       }),
       functionAssociations: [
         {
@@ -252,6 +253,21 @@ export class PryvApiStack extends Stack {
               function: new cloudfront.Function(this, 'SocketPathFunction', { code: cloudfront.FunctionCode.fromInline(SOCKET_PATH_FUNCTION) }),
             },
           ],
+        },
+        // Service assets (login button, styles): loaded by apps on any origin.
+        [`${ASSETS_PATH_PREFIX}*`]: {
+          ...pagesBehavior,
+          responseHeadersPolicy: new cloudfront.ResponseHeadersPolicy(this, 'AssetHeaders', {
+            comment: 'Pryv service assets: any origin may load them',
+            securityHeadersBehavior: pageSecurityHeaders,
+            corsBehavior: {
+              accessControlAllowOrigins: ['*'],
+              accessControlAllowMethods: ['GET', 'HEAD'],
+              accessControlAllowHeaders: ['*'],
+              accessControlAllowCredentials: false,
+              originOverride: true,
+            },
+          }),
         },
         '/access/*': pagesBehavior,
         '/www/*': pagesBehavior,

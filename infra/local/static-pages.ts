@@ -54,6 +54,9 @@ export function resolvePagePath(pathname: string, root: string = WEB_ROOT): stri
   return file.startsWith(folder + sep) ? file : undefined;
 }
 
+/** Service assets (`service/info` → `assets`): apps on any origin load them, as from Pryv.io. */
+export const ASSETS_PATH_PREFIX = '/www/assets/';
+
 export const isPagePath = (pathname: string) => /^\/(access|www)(\/|$)/.test(pathname);
 
 /** Serves one page request (GET/HEAD); 404 for anything not found, 405 for other verbs. */
@@ -76,6 +79,7 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, pathn
     'content-length': body.length,
     'cache-control': 'no-cache',
     ...SECURITY_HEADERS,
+    ...(pathname.startsWith(ASSETS_PATH_PREFIX) ? { 'access-control-allow-origin': '*' } : {}),
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -48,6 +48,13 @@ describe('static pages on the local gateway', () => {
     expect((await rawGet('/www/login.html')).body).toBe(readFileSync(join(WEB_ROOT, 'www', 'login.html'), 'utf8'));
   });
 
+  it('lets apps on any origin load the service assets, and only those', async () => {
+    expect((await rawGet('/www/assets/index.json')).headers['access-control-allow-origin']).toBe('*');
+    expect((await rawGet('/www/assets/lib-js/button.html')).headers['access-control-allow-origin']).toBe('*');
+    expect((await rawGet('/www/login.html')).headers['access-control-allow-origin']).toBeUndefined();
+    expect((await rawGet('/access/access.html')).headers['access-control-allow-origin']).toBeUndefined();
+  });
+
   it('404 for missing files and for any path escaping the page folders', async () => {
     for (const path of [
       '/www/nope.html',

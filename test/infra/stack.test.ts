@@ -650,6 +650,17 @@ describe('CloudFront distribution', () => {
     }
   });
 
+  it('lets apps on any origin load the service assets (and only those)', () => {
+    const byPath = new Map(distribution().CacheBehaviors.map((b: { PathPattern: string }) => [b.PathPattern, b]));
+    const assets = byPath.get('/www/assets/*') as any;
+    expect(originOf(assets).S3OriginConfig).toBeDefined();
+    const config = resources[assets.ResponseHeadersPolicyId.Ref]!.Properties.ResponseHeadersPolicyConfig;
+    expect(config.CorsConfig.AccessControlAllowOrigins.Items).toEqual(['*']);
+    expect(config.CorsConfig.AccessControlAllowCredentials).toBe(false);
+    const pages = byPath.get('/www/*') as any;
+    expect(resources[pages.ResponseHeadersPolicyId.Ref]!.Properties.ResponseHeadersPolicyConfig.CorsConfig).toBeUndefined();
+  });
+
   it('never caches API or socket answers and forwards query strings (tokens in ?auth=)', () => {
     const config = distribution();
     const byPath = new Map(config.CacheBehaviors.map((b: { PathPattern: string }) => [b.PathPattern, b]));
