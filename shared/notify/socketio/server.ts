@@ -281,8 +281,9 @@ export async function callMethod(connection: SocketConnection, username: string,
 
 /**
  * Change sink (spec §6.1): each message to every socket of the user whose access is still
- * live; a socket of a deleted or expired access is told and closed. Best effort per socket:
- * one broken connection never fails the batch (which would re-send every user's webhooks).
+ * live; a socket of a deleted or expired access is told and closed. Each post is tried up to
+ * PUSH_ATTEMPTS times; past that the socket misses this change (logged), but one broken
+ * connection never fails the batch (which would re-send every user's webhooks).
  */
 export async function pushChangesToSockets(username: string, messages: string[]): Promise<void> {
   const connections = await listUserConnections(username);
@@ -300,7 +301,8 @@ export async function pushChangesToSockets(username: string, messages: string[])
           return;
         }
         for (const message of messages) {
-          const outcome = await post(endpoint, connection, { type: SocketPacketType.Event, nsp: connection.nsp ?? '/', data: [message] });
+          const packet = { type: SocketPacketType.Event, nsp: connection.nsp ?? '/', data: [message] };
+          const outcome = await withRetries(() => post(endpoint, connection, packet));
           if (outcome === 'gone') return;
         }
       } catch (err) {
@@ -308,6 +310,20 @@ export async function pushChangesToSockets(username: string, messages: string[])
       }
     }),
   );
+}
+
+const PUSH_ATTEMPTS = 3; // a throttled or failed @connections call is tried again, briefly
+const PUSH_RETRY_MS = 100;
+
+async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (i >= PUSH_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, PUSH_RETRY_MS * i));
+    }
+  }
 }
 
 /** Closes every socket of a user (account deletion). */
