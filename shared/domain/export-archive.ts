@@ -1,3 +1,4 @@
+import { listFollowedSlices } from '../store/followed-slices';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -165,6 +166,10 @@ export async function buildExport(username: string, archiveKey: string, now: num
       const { pk: _pk, sk, ...data } = item;
       await profile.write({ id: String(sk).slice(PROFILE_PREFIX.length), data });
     }
+
+    // Followed slices (spec §2.6): the links to others' data this user keeps, with their tokens.
+    const slices = file('followed-slices.jsonl');
+    for (const slice of await listFollowedSlices(username)) await slices.write(slice);
 
     const manifestFiles: ManifestFile[] = [];
     for (const f of jsonl) manifestFiles.push(await f.close());

@@ -1,3 +1,5 @@
+import { createFollowedSlice } from '../store/followed-slices';
+import type { FollowedSlice } from './followed-slices';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -156,6 +158,9 @@ export async function importArchive(username: string, archiveKey: string): Promi
       await put([{ pk: keys.userPartition(username), sk: `PROFILE#${p.id}`, ...p.data }]);
     }
     await put([], true);
+    for await (const slice of lines<FollowedSlice>(dir, 'followed-slices.jsonl', has('followed-slices.jsonl'))) {
+      if ((await createFollowedSlice(username, slice)) !== 'ok') throw new Error(`followed slice ${slice.id} could not be restored`);
+    }
     if (maxDuration > 0) await raiseMaxDuration(username, maxDuration);
     await adjustAttachedFiles(username, attachedBytes);
     return counts;

@@ -77,6 +77,8 @@ async function populate(user: TestUser): Promise<{ secrets: string[]; fileEvent:
   const app = (await post('/accesses', { type: 'app', name: 'export-app', permissions: [{ streamId: '*', level: 'manage' }] })).access;
   const hook = await call('POST', `/${u}/webhooks`, { token: app.token, body: { url: 'http://127.0.0.1:9/export-hook' } });
   expect(hook.status, JSON.stringify(hook.body)).toBe(201);
+  await post('/followed-slices', { name: 'Mum', url: 'https://mum.example.com/', accessToken: 'mums-shared-token' });
+  expect((await call('PUT', `/${u}/profile/private`, { token: t, body: { language: 'fr', theme: { dark: true } } })).status).toBe(200);
   return { secrets: [t, shared.token, app.token, user.password], fileEvent, updated: e1.id };
 }
 
@@ -194,6 +196,8 @@ describe('account export and import', () => {
     await same('/events?modifiedSince=0&includeDeletions=true&state=all&limit=1000', (b) => ({ events: withoutReadTokens(b.events), eventDeletions: b.eventDeletions }));
     await same(`/events/${populated.updated}?includeHistory=true`, (b) => ({ event: b.event, history: b.history }));
     await same('/streams?includeDeletionsSince=0', (b) => b.streamDeletions);
+    expect(await same('/followed-slices', (b) => b.followedSlices)).toHaveLength(1);
+    expect(await same('/profile/private', (b) => b.profile)).toEqual({ language: 'fr', theme: { dark: true } });
 
     const fileId = populated.fileEvent.attachments[0].id;
     const bytes = await call('GET', `/${target.username}/events/${populated.fileEvent.id}/${fileId}`, { token: target.token });
