@@ -32,6 +32,26 @@ describe('callBatch (spec §2.1)', () => {
     expect(res.body.meta.apiVersion).toBe('1.9.3');
   });
 
+  it('bulk creates: results in call order, a stream created earlier in the batch is usable, a repeated id fails on its second use', async () => {
+    const stream = `bulk-${Date.now()}`;
+    const calls = [
+      { method: 'streams.create', params: { id: stream, name: stream } },
+      ...Array.from({ length: 30 }, (_, i) => ({ method: 'events.create', params: { streamIds: [stream], type: 'count/steps', content: i } })),
+      { method: 'events.create', params: { id: 'ckbulkdupid0000000000001', streamIds: [stream], type: 'note/txt', content: 'first' } },
+      { method: 'events.create', params: { id: 'ckbulkdupid0000000000001', streamIds: [stream], type: 'note/txt', content: 'second' } },
+      { method: 'events.get', params: { streams: [stream], limit: 1000 } },
+    ];
+    const res = await call('POST', `/${user.username}/`, { token: user.token, body: calls });
+    expect(res.status).toBe(200);
+    const results = res.body.results as any[];
+    expect(results[0].stream.id).toBe(stream);
+    for (let i = 0; i < 30; i++) expect(results[1 + i].event.content, `call ${1 + i}`).toBe(i);
+    expect(results[31].event.content).toBe('first');
+    expect(results[32].error.id).toBe('item-already-exists');
+    // The read at the end sees every creation before it.
+    expect(results[33].events).toHaveLength(31);
+  });
+
   it('is reachable with and without the trailing slash', async () => {
     for (const path of [`/${user.username}`, `/${user.username}/`]) {
       const res = await call('POST', path, { token: user.token, body: [{ method: 'getAccessInfo', params: {} }] });

@@ -51,7 +51,7 @@ export const callBatch = defineMethod<BatchCall[]>({
     const { findMethod } = await import('../registry');
     const results: MethodResult[] = [];
     const batchMethodId = ctx.methodId;
-    for (const call of calls) {
+    const runOne = async (call: BatchCall): Promise<MethodResult> => {
       const method = findMethod(call.method);
       try {
         // Out of time: the calls not started are reported, not run, and the batch still answers.
@@ -64,15 +64,42 @@ export const callBatch = defineMethod<BatchCall[]>({
         if (Object.values(result).some((v) => Array.isArray(v) && v.length > MAX_BATCH_ARRAY_ITEMS)) {
           throw errors.tooManyResults(MAX_BATCH_ARRAY_ITEMS);
         }
-        results.push(result);
+        return result;
       } catch (err) {
-        results.push({ error: asPryvError(err, ctx).toJSON() });
+        return { error: asPryvError(err, ctx).toJSON() };
       }
+    };
+    for (let i = 0; i < calls.length; ) {
+      const run = independentCreates(calls, i);
+      results.push(...(await Promise.all(calls.slice(i, i + run).map(runOne))));
+      i += run;
     }
     ctx.methodId = batchMethodId;
     return { results };
   },
 });
+
+const PARALLEL_CREATES = 8; // bulk uploads (the pryv library sends 1,000 calls per batch) within the time limit
+
+/**
+ * How many calls from `start` may run together: a run of consecutive `events.create` calls
+ * (each independent of the others: different events, results kept in call order), cut
+ * before one that repeats an explicit event id (its outcome depends on which runs first).
+ * Anything else runs alone, in order, as Pryv runs batches.
+ */
+export function independentCreates(calls: ReadonlyArray<{ method: string; params: unknown }>, start: number): number {
+  const ids = new Set<string>();
+  let end = start;
+  while (end < calls.length && end - start < PARALLEL_CREATES && calls[end]!.method === 'events.create') {
+    const id = (calls[end]!.params as { id?: unknown } | null)?.id;
+    if (typeof id === 'string') {
+      if (ids.has(id)) break;
+      ids.add(id);
+    }
+    end++;
+  }
+  return Math.max(1, end - start);
+}
 
 export function isBatchable(method: { batchable?: boolean; auth: string }): boolean {
   return method.batchable ?? method.auth === 'token';
