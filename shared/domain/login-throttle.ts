@@ -5,7 +5,8 @@ import type { Config } from '../config';
  * auth.login brute-force protection (beyond Pryv; README "Brute-force protection").
  * Failed logins are counted per username and per client IP in fixed windows (one counter
  * item per subject and window, atomic ADD, TTL), read as a sliding window: the current
- * count plus the previous window's, weighted by how much of it still overlaps. Reaching a
+ * window's count plus the previous window's failures less than `windowS` old (their times
+ * are kept), so a burst across a window boundary counts in full. Reaching a
  * threshold starts a cool-down during which every login of that subject is refused with
  * 429, before any password is checked (a right password neither logs in nor ends it).
  * Successful logins count nothing and reset nothing.
@@ -35,10 +36,9 @@ function subjectsOf(username: string, ip: string | undefined, s: ThrottleSetting
   return out.filter((x) => x.max > 0); // 0 = that rule off
 }
 
-/** The sliding-window estimate of failures over the last `windowS` seconds. */
-export function slidingCount(current: number, previous: number, now: number, windowS: number): number {
-  const elapsed = (now % windowS) / windowS;
-  return current + previous * (1 - elapsed);
+/** Failures over the last `windowS` seconds: the current window's, plus the previous window's still inside. */
+export function slidingCount(current: number, previousTimes: readonly number[], now: number, windowS: number): number {
+  return current + previousTimes.filter((t) => t > now - windowS).length;
 }
 
 export const windowOf = (now: number, windowS: number) => Math.floor(now / windowS);
@@ -73,8 +73,8 @@ export async function recordLoginFailure(check: LoginCheck): Promise<void> {
   const expires = (window + 2) * settings.windowS;
   await Promise.all(
     check.subjects.map(async (subject) => {
-      const current = await addFailure(subject.key, window, expires);
-      const previous = check.states.get(subject.key)?.previousFailures ?? 0;
+      const current = await addFailure(subject.key, window, now, expires);
+      const previous = check.states.get(subject.key)?.previousTimes ?? [];
       if (slidingCount(current, previous, now, settings.windowS) >= subject.max) {
         await putLock(subject.key, now + settings.cooldownS);
       }

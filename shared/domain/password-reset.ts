@@ -21,7 +21,7 @@ export function resetUrl(publicUrl: string, username: string, token: string): st
 export async function requestPasswordReset(account: Account, publicUrl: string, now: number): Promise<void> {
   // Anyone may ask, and each request mails the account: at most a few per hour (fixed window).
   const hour = Math.floor(now / 3600);
-  const requests = await addFailure(`reset#${account.username}`, hour, (hour + 2) * 3600);
+  const requests = await addFailure(`reset#${account.username}`, hour, now, (hour + 2) * 3600);
   if (requests > PASSWORD_RESET_MAX_REQUESTS_PER_HOUR) {
     const retryAfterSeconds = Math.ceil((hour + 1) * 3600 - now);
     throw new PryvError('too-many-attempts', 429, `Too many password reset requests; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });

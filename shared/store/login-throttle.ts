@@ -9,8 +9,10 @@ const table = () => config().tableName;
 export interface SubjectState {
   /** End of a cool-down (Unix s), 0 when none was ever set. */
   lockedUntil: number;
-  /** Failures counted in the previous window. */
+  /** Failures counted in the previous window … */
   previousFailures: number;
+  /** … and when they happened (Unix s), so the sliding window counts them exactly. */
+  previousTimes: number[];
 }
 
 /** Locks and previous-window counters of up to a few subjects, in one BatchGetItem. */
@@ -34,20 +36,24 @@ export async function readSubjects(subjects: string[], previousWindow: number): 
     states.set(s, {
       lockedUntil: Number(found.get(`${lock.pk}|${lock.sk}`)?.until ?? 0),
       previousFailures: Number(found.get(`${window.pk}|${window.sk}`)?.failures ?? 0),
+      previousTimes: [...((found.get(`${window.pk}|${window.sk}`)?.times as Set<number> | undefined) ?? [])].map(Number),
     });
   }
   return states;
 }
 
-/** Counts one failure in a window with an atomic ADD; returns the window's new count. */
-export async function addFailure(subject: string, window: number, expires: number): Promise<number> {
+/**
+ * Counts one failure at `at` in a window with an atomic ADD (the count, and the time into a
+ * number set: a cool-down stops failures, so the set stays a handful); returns the new count.
+ */
+export async function addFailure(subject: string, window: number, at: number, expires: number): Promise<number> {
   const out = await dynamo().send(
     new UpdateCommand({
       TableName: table(),
       Key: keys.loginFailures(subject, window),
-      UpdateExpression: 'ADD failures :one SET #ttl = :ttl',
+      UpdateExpression: 'ADD failures :one, times :at SET #ttl = :ttl',
       ExpressionAttributeNames: { '#ttl': TABLE_TTL_ATTRIBUTE },
-      ExpressionAttributeValues: { ':one': 1, ':ttl': Math.ceil(expires) },
+      ExpressionAttributeValues: { ':one': 1, ':at': new Set([at]), ':ttl': Math.ceil(expires) },
       ReturnValues: 'UPDATED_NEW',
     }),
   );

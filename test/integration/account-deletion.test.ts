@@ -6,21 +6,27 @@ import { adminKey, apiUrl, call, createUser, useRuntimeStore, type TestUser } fr
 import { dynamo } from '../../shared/store/clients';
 import { deleteAccount } from '../../shared/domain/account-deletion';
 
-/** Items of the table that mention the user anywhere in their keys (test-only Scan). */
-async function itemsOf(username: string): Promise<Array<{ pk: string; sk: string }>> {
-  const found: Array<{ pk: string; sk: string }> = [];
+/**
+ * Items of the table that mention each user anywhere in their keys: one test-only Scan of
+ * the whole shared table (slow when the suite has filled it, so done as rarely as possible).
+ */
+async function itemsOfUsers(usernames: string[]): Promise<Map<string, Array<{ pk: string; sk: string }>>> {
+  const found = new Map(usernames.map((u) => [u, [] as Array<{ pk: string; sk: string }>]));
   let start: Record<string, unknown> | undefined;
   do {
     const out = await dynamo().send(new ScanCommand({ TableName: 'pryv-main', ExclusiveStartKey: start, ProjectionExpression: 'pk, sk, username' }));
     for (const item of out.Items ?? []) {
       const pk = String(item.pk);
-      const mine = pk.split('#').includes(username) || item.username === username;
-      if (mine) found.push({ pk, sk: String(item.sk) });
+      const parts = pk.split('#');
+      for (const [username, list] of found) {
+        if (parts.includes(username) || item.username === username) list.push({ pk, sk: String(item.sk) });
+      }
     }
     start = out.LastEvaluatedKey;
   } while (start);
   return found;
 }
+const itemsOf = async (username: string) => (await itemsOfUsers([username])).get(username)!;
 
 async function filesOf(username: string): Promise<number> {
   const s3 = new S3Client({
@@ -62,7 +68,8 @@ async function populate(user: TestUser): Promise<void> {
   expect(shared.status).toBe(201);
 }
 
-describe('account deletion (DELETE /users/{username})', () => {
+// Each test scans the whole shared table (see itemsOfUsers): minutes, late in a full run.
+describe('account deletion (DELETE /users/{username})', { timeout: 240_000 }, () => {
   let bystander: TestUser;
   beforeAll(async () => {
     useRuntimeStore();
@@ -85,22 +92,25 @@ describe('account deletion (DELETE /users/{username})', () => {
   it('removes every item, index entry and file of the user, frees username and email, leaves others alone', async () => {
     const user = await createUser();
     await populate(user);
-    expect((await itemsOf(user.username)).length).toBeGreaterThan(10);
+    const before = await itemsOfUsers([user.username, bystander.username]);
+    expect(before.get(user.username)!.length).toBeGreaterThan(10);
     expect(await filesOf(user.username)).toBe(1);
-    const bystanderItems = (await itemsOf(bystander.username)).length;
+    const bystanderItems = before.get(bystander.username)!.length;
 
     const res = await call('DELETE', `/users/${user.username}`, { headers: { authorization: adminKey() } });
     expect(res.status).toBe(200);
     expect(res.body.userDeletion).toEqual({ username: user.username });
 
-    expect(await itemsOf(user.username)).toEqual([]);
+    const after = await itemsOfUsers([user.username, bystander.username]);
+    expect(after.get(user.username)).toEqual([]);
     expect(await filesOf(user.username)).toBe(0);
     expect((await call('GET', `/${user.username}/access-info`, { token: user.token })).status).toBe(404);
     expect((await call('GET', `/reg/${user.username}/check_username`)).body.reserved).toBe(false);
     expect((await call('GET', `/reg/${user.email}/username`)).status).toBe(404);
 
     // The bystander is untouched.
-    expect((await itemsOf(bystander.username)).length).toBe(bystanderItems);
+    // (Deletion writes no audit record: the bystander's items are exactly as before.)
+    expect(after.get(bystander.username)!.length).toBe(bystanderItems);
     expect((await call('GET', `/${bystander.username}/events?state=all`, { token: bystander.token })).body.events.length).toBe(3);
 
     // Username and email can be registered again, to an empty account.

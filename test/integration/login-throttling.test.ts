@@ -56,7 +56,8 @@ describe('auth.login brute-force protection: per username (shared runtime)', { t
     }
     expect((await checkLogin(username, undefined, t0 + 10, settings)).retryAfterS).toBe(600 - 8);
     expect((await checkLogin(username, undefined, t0 + 2 + 600 + 1, settings)).retryAfterS).toBe(0);
-    // Next window, 10 % in: the 3 earlier failures weigh 2.7; one more failure (3.7 ≥ 3) locks again.
+    // Next window, 90 s in: the 3 earlier failures (at +100 s … +102 s of the last one) are
+    // still within 900 s, so one more failure makes 4 ≥ 3 and locks again.
     const t1 = (1_000_000 + 1) * 900 + 90;
     const { check } = await checkLogin(username, undefined, t1, settings);
     expect(check.states.get(`user#${username}`)?.previousFailures).toBe(3);
@@ -64,10 +65,12 @@ describe('auth.login brute-force protection: per username (shared runtime)', { t
     expect((await checkLogin(username, undefined, t1 + 1, settings)).retryAfterS).toBeGreaterThan(0);
   });
 
-  it('slidingCount weighs the previous window by its remaining overlap', () => {
-    expect(slidingCount(2, 4, 900 * 10, 900)).toBe(6);
-    expect(slidingCount(2, 4, 900 * 10 + 450, 900)).toBe(4);
-    expect(slidingCount(0, 4, 900 * 10 + 899, 900)).toBeCloseTo(4 / 900);
+  it('slidingCount counts the previous window\'s failures that are less than a window old, in full', () => {
+    const start = 900 * 10; // a window boundary
+    const previous = [start - 1, start - 2, start - 800]; // failures just before it, and one older
+    expect(slidingCount(2, previous, start, 900)).toBe(5); // a burst across the boundary counts whole
+    expect(slidingCount(2, previous, start + 150, 900)).toBe(4); // start - 800 is now over 900 s old
+    expect(slidingCount(0, previous, start + 899, 900)).toBe(0);
   });
 });
 
