@@ -1,8 +1,8 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from './clients';
 import { keys } from './keys';
-import { queryAll } from './query';
+import { queryAll, queryPages } from './query';
 import { batchDelete } from './purge';
 import { config } from '../config';
 
@@ -115,20 +115,13 @@ export async function listUserConnections(username: string): Promise<SocketConne
 
 /** Every open connection, page by page (the ping sweep). */
 export async function* allConnections(): AsyncGenerator<SocketConnection[]> {
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await dynamo().send(
-      new QueryCommand({
-        TableName: table(),
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.allSocketsIndexKey },
-        ExclusiveStartKey: start,
-      }),
-    );
-    yield (out.Items ?? []).map(strip);
-    start = out.LastEvaluatedKey;
-  } while (start);
+  const pages = queryPages({
+    TableName: table(),
+    IndexName: 'gsi1',
+    KeyConditionExpression: 'gsi1pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.allSocketsIndexKey },
+  });
+  for await (const page of pages) yield page.map(strip);
 }
 
 /** Forgets a connection (closed, gone, or its user deleted): both items. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { queryPages } from './query';
 import { dynamo } from './clients';
 import { keys } from './keys';
 import { config } from '../config';
@@ -61,26 +62,21 @@ export async function getWebhook(username: string, id: string): Promise<Webhook 
 
 /** The users that have webhooks, each once (gsi1, eventually consistent: for the boot message). */
 export async function* usersWithWebhooks(): AsyncGenerator<string> {
-  let start: Record<string, unknown> | undefined;
   let last: string | undefined;
-  do {
-    const out = await dynamo().send(
-      new QueryCommand({
-        TableName: table(),
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.allWebhooksIndexKey },
-        ProjectionExpression: 'gsi1sk',
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of out.Items ?? []) {
+  const pages = queryPages({
+    TableName: table(),
+    IndexName: 'gsi1',
+    KeyConditionExpression: 'gsi1pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.allWebhooksIndexKey },
+    ProjectionExpression: 'gsi1sk',
+  });
+  for await (const page of pages) {
+    for (const item of page) {
       const username = String(item.gsi1sk).slice(0, String(item.gsi1sk).lastIndexOf('#'));
       if (username !== last) yield username; // sorted by gsi1sk: a user's webhooks are adjacent
       last = username;
     }
-    start = out.LastEvaluatedKey;
-  } while (start);
+  }
 }
 
 /** All webhooks of a user, oldest first (ids are time-ordered); a user has a handful. */

@@ -45,22 +45,27 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
+/** A table of its own and a consumer that keeps its position in a temporary checkpoint file. */
+async function checkpointed() {
+  const dir = mkdtempSync(join(tmpdir(), 'pryv-checkpoint-'));
+  const checkpointFile = join(dir, 'position.json');
+  const seen: string[] = [];
+  const handler = async (e: DynamoDBStreamEvent) => {
+    seen.push(...e.Records.map(skOf));
+    return { batchItemFailures: [] };
+  };
+  const name = (table = `consumer-${randomBytes(4).toString('hex')}`);
+  await ensureTable(endpoint(), name);
+  const client = ddb();
+  const put = (sk: string) => client.send(new PutItemCommand({ TableName: name, Item: { pk: { S: 'P' }, sk: { S: sk } } }));
+  const start = async () => (consumer = await startStreamConsumer({ endpoint: endpoint(), tableName: name, handler, pollMs: 50, checkpointFile }));
+  return { dir, checkpointFile, seen, put, start };
+}
+
 describe('local stream consumer', () => {
   it('with a checkpoint file, a restart before anything was delivered still gets what changed meanwhile', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pryv-checkpoint-'));
-    const checkpointFile = join(dir, 'position.json');
+    const { dir, checkpointFile, seen, put, start } = await checkpointed();
     try {
-      const seen: string[] = [];
-      const handler = async (e: DynamoDBStreamEvent) => {
-        seen.push(...e.Records.map(skOf));
-        return { batchItemFailures: [] };
-      };
-      table = `consumer-${randomBytes(4).toString('hex')}`;
-      await ensureTable(endpoint(), table);
-      const client = ddb();
-      const put = (sk: string) => client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'P' }, sk: { S: sk } } }));
-      const start = async () =>
-        (consumer = await startStreamConsumer({ endpoint: endpoint(), tableName: table!, handler, pollMs: 50, checkpointFile }));
       await put('old');
       await start();
       await consumer!.stop();
@@ -78,20 +83,8 @@ describe('local stream consumer', () => {
   });
 
   it('with a checkpoint file, resumes after the last delivered record: what changed while stopped arrives, nothing twice', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pryv-checkpoint-'));
-    const checkpointFile = join(dir, 'position.json');
+    const { dir, checkpointFile, seen, put, start } = await checkpointed();
     try {
-      const seen: string[] = [];
-      const handler = async (e: DynamoDBStreamEvent) => {
-        seen.push(...e.Records.map(skOf));
-        return { batchItemFailures: [] };
-      };
-      table = `consumer-${randomBytes(4).toString('hex')}`;
-      await ensureTable(endpoint(), table);
-      const client = ddb();
-      const put = (sk: string) => client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'P' }, sk: { S: sk } } }));
-      const start = async () =>
-        (consumer = await startStreamConsumer({ endpoint: endpoint(), tableName: table!, handler, pollMs: 50, checkpointFile }));
 
       await put('before-first-start'); // LATEST at the first start: never delivered
       await start();
