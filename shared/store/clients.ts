@@ -7,7 +7,7 @@ import { config } from '../config';
  * SDK clients, created once per container. With an endpoint override (the local runtime)
  * any static credentials do: DynamoDB Local and s3rver accept them.
  */
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }; // the only pair s3rver knows
 
 let ddb: DynamoDBDocumentClient | undefined;

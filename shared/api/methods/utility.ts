@@ -17,7 +17,12 @@ export const getAccessInfo = defineMethod({
   },
 });
 
-const MAX_BATCH_ARRAY_ITEMS = 100_000; // Pryv's cap on non-streamed array results
+const MAX_ARRAY_ITEMS = 100_000; // Pryv's cap on non-streamed array results (batch and socket calls)
+
+/** Answers that are not streamed (batch and socket calls) may not carry arrays over Pryv's cap (spec §2.1, §6.1). */
+export function checkArrayCap(result: MethodResult): void {
+  if (Object.values(result).some((v) => Array.isArray(v) && v.length > MAX_ARRAY_ITEMS)) throw errors.tooManyResults(MAX_ARRAY_ITEMS);
+}
 
 interface BatchCall {
   method: string;
@@ -60,10 +65,7 @@ export const callBatch = defineMethod<BatchCall[]>({
         }
         if (!method || !isBatchable(method)) throw errors.invalidMethod(call.method);
         const result = await runMethod(method, ctx, call.params, { coerce: false });
-        // Not streamed here: an array answer is capped (spec §2.1).
-        if (Object.values(result).some((v) => Array.isArray(v) && v.length > MAX_BATCH_ARRAY_ITEMS)) {
-          throw errors.tooManyResults(MAX_BATCH_ARRAY_ITEMS);
-        }
+        checkArrayCap(result);
         return result;
       } catch (err) {
         return { error: asPryvError(err, ctx).toJSON() };

@@ -6,13 +6,13 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { config, SOCKET_MESSAGE_MAX_BYTES } from '../../config';
+import { LOCAL_CREDENTIALS } from '../../store/clients';
 
 /**
  * API Gateway's `@connections` management API: how anything (a WebSocket route handler, the
  * change fan-out, the ping sweep) sends to a client. Locally the gateway serves the same
  * API (infra/local/websocket-api.ts), reached by endpoint override.
  */
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 const clients = new Map<string, ApiGatewayManagementApiClient>();
 
@@ -38,6 +38,10 @@ export function managementEndpoint(fromEvent?: { domainName?: string; stage?: st
   throw new Error('no WebSocket management endpoint: set SOCKET_MANAGEMENT_ENDPOINT');
 }
 
+/** The client is no longer (or not yet) connected: API Gateway's GoneException, 410. */
+const isGone = (err: unknown) =>
+  err instanceof GoneException || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410;
+
 export type PostOutcome = 'sent' | 'gone' | 'too-large';
 
 /** Sends one text message; `gone` when the client is no longer (or not yet) connected. */
@@ -47,9 +51,7 @@ export async function postToConnection(endpoint: string, connectionId: string, d
     await client(endpoint).send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data) }));
     return 'sent';
   } catch (err) {
-    if (err instanceof GoneException || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410) {
-      return 'gone';
-    }
+    if (isGone(err)) return 'gone';
     if (err instanceof PayloadTooLargeException) return 'too-large';
     throw err;
   }
@@ -60,8 +62,7 @@ export async function closeConnection(endpoint: string, connectionId: string): P
   try {
     await client(endpoint).send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
   } catch (err) {
-    if (err instanceof GoneException || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410) return;
-    throw err;
+    if (!isGone(err)) throw err;
   }
 }
 

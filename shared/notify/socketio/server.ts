@@ -4,6 +4,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { MethodContext, MethodDef, RequestInfo } from '../../api/types';
 import { asPryvError, authenticate, flushUsage, newContext, runMethod } from '../../api/execute';
+import { checkArrayCap, isBatchable } from '../../api/methods/utility';
 import { errors, PryvError } from '../../errors';
 import { meta } from '../../http/envelope';
 import { config, SOCKET_MESSAGE_MAX_BYTES } from '../../config';
@@ -51,7 +52,6 @@ export const MISSING_AUTH_MESSAGE = "Missing 'auth' parameter with a valid acces
 const OPEN_RETRIES = 6; // the fan-out may see the connection before `$connect` returned: ~3 s of retries
 const OPEN_RETRY_BASE_MS = 50;
 const PING_GRACE_S = 2; // no ping before the open packet can have gone out
-const MAX_ARRAY_ITEMS = 100_000; // spec §6.1: array results over this → too-many-results
 
 /** A stand-in method for the namespace handshake: authenticated exactly like a token method. */
 const HANDSHAKE: MethodDef = { id: 'socket.connect', routes: [], auth: 'token', params: {}, run: async () => ({}) };
@@ -230,8 +230,7 @@ async function joinNamespace(connection: SocketConnection, packet: SocketPacket,
 
 /** Methods callable over a socket: those callable in a batch, and callBatch itself (spec §6.1). */
 function callableOverSocket(method: MethodDef | undefined): method is MethodDef {
-  if (!method || method.auth !== 'token') return false;
-  return method.id === 'callBatch' || (method.batchable ?? true);
+  return method !== undefined && (isBatchable(method) || method.id === 'callBatch');
 }
 
 /** An EVENT: `socket.emit(methodId, params, callback)`; answered by an ACK `[err, result]`. */
@@ -268,9 +267,7 @@ export async function callMethod(connection: SocketConnection, username: string,
     await authenticate(method, ctx); // every call: a revoked or expired access stops working at once
     const result = await runMethod(method, ctx, params ?? {}, { coerce: false });
     if (ctx.response.raw) throw errors.invalidOperation(`${method.id} answers a file: use HTTP.`);
-    if (Object.values(result).some((v) => Array.isArray(v) && v.length > MAX_ARRAY_ITEMS)) {
-      throw errors.tooManyResults(MAX_ARRAY_ITEMS);
-    }
+    checkArrayCap(result);
     await flushUsage(ctx);
     return [null, { ...result, meta: meta() }];
   } catch (err) {
@@ -290,10 +287,16 @@ export async function pushChangesToSockets(username: string, messages: string[])
   if (connections.length === 0) return;
   const endpoint = managementEndpoint();
   const now = Date.now() / 1000;
+  // Sockets opened with the same token share one read of its access.
+  const accesses = new Map<string, ReturnType<typeof getAccessByToken>>();
+  const accessOf = (token: string) => {
+    if (!accesses.has(token)) accesses.set(token, getAccessByToken(username, token));
+    return accesses.get(token)!;
+  };
   await Promise.all(
     connections.map(async (connection) => {
       try {
-        const access = connection.token ? await getAccessByToken(username, connection.token) : undefined;
+        const access = connection.token ? await accessOf(connection.token) : undefined;
         if (!access || !accessIsLive(access, now)) {
           await post(endpoint, connection, { type: SocketPacketType.Disconnect, nsp: connection.nsp ?? '/' });
           await closeConnection(endpoint, connection.connectionId);
