@@ -25,7 +25,9 @@
  *   3. while each sub-scenario runs, takes the CPU time (user + system, from /proc) of three
  *      process groups: the server (ours: the `npm start` process tree minus the DynamoDB Local
  *      JVM; theirs: master and workers), its database (the JVM; PostgreSQL) and the tool; then
- *      divides by the sub-scenario's successful requests;
+ *      divides by the sub-scenario's successful requests. A scenario's last window closes
+ *      once the server is idle again (work its writes caused, like our change fan-out, counts
+ *      in it); the server settles after seeding before the first window opens;
  *   4. prints and writes (test-artifacts/side-by-side/) the median over rounds per scenario:
  *      server CPU ms per request ours / peer / ratio, database CPU, failures, and the machine's
  *      load average and busy share during the runs (other work on the machine adds noise to CPU
@@ -489,18 +491,25 @@ async function scenario(server: Server, name: string, seedFile: string, label: s
     ['bin/run-benchmark.js', '--scenario', name, '--seed-file', seedFile, '--target', server.url, '--hfs-target', DEAD_HF, '--duration', String(DURATION), '--concurrency', String(CONCURRENCY), '--label', label],
     (line) => {
       out.write(`${line}\n`);
-      const open = windows[windows.length - 1];
       const running = /^\s*Running (\S+?)(?: \[(.+?)\])?\.\.\./.exec(line);
-      if (running || (open && !open.to)) {
+      if (running) {
         const now = snapshot(server.grouping);
-        if (open && !open.to) open.to = now;
-        if (running) windows.push({ sub: running[2] ?? running[1]!, from: now });
+        const open = windows[windows.length - 1];
+        if (open) open.to = now;
+        windows.push({ sub: running[2] ?? running[1]!, from: now });
       }
       const path = /Saved:\s+(\S+\.json)/.exec(line);
       if (path) saved = path[1];
     },
   );
   out.end();
+  // The last window stays open until the server is done with what the scenario caused
+  // (ours: the change fan-out and export worker read the table's stream after the writes).
+  const last = windows[windows.length - 1];
+  if (last) {
+    await settle(server, 60_000);
+    last.to = snapshot(server.grouping);
+  }
   if (!saved) throw new Error(`${name}: the tool wrote no result file`);
   const result = JSON.parse(readFileSync(saved, 'utf8')) as {
     runs: Array<{ subScenario: string; results: { successfulRequests: number; failedRequests: number; errors: Record<string, number>; latency: { p50: number } | null } }>;
@@ -515,6 +524,24 @@ async function scenario(server: Server, name: string, seedFile: string, label: s
     p50ms: r.results.latency?.p50 ?? null,
     cpu: cpuBetween(windows[i]!.from, windows[i]!.to!),
   }));
+}
+
+/**
+ * Waits until the server's processes use less than a tenth of a core (two 1 s samples in a
+ * row), or `maxMs`: after seeding (ours reads 100,000+ stream records), between scenarios.
+ */
+async function settle(server: Server, maxMs: number): Promise<number> {
+  const started = Date.now();
+  let quiet = 0;
+  let before = snapshot(server.grouping);
+  while (Date.now() - started < maxMs && quiet < 2) {
+    await sleep(1000);
+    const now = snapshot(server.grouping);
+    const cpu = cpuBetween(before, now);
+    quiet = cpu.server + cpu.db < 100 * cpu.seconds ? quiet + 1 : 0;
+    before = now;
+  }
+  return (Date.now() - started) / 1000;
 }
 
 /** Streams per seeded user (roots, total), through the API with the user's master token. */
@@ -547,6 +574,7 @@ async function runSide(side: Side, round: number): Promise<RunResult> {
     const load0 = loadavg();
     const label = `${side}-r${round}`;
     const seedFile = await seed(server, label);
+    log(`  settled after seeding in ${(await settle(server, 10 * 60_000)).toFixed(0)} s`);
     const subs: SubResult[] = [];
     const plan: Array<[string, string]> = [
       ['events-create', ''],
