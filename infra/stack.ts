@@ -20,7 +20,7 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { METHODS, functionEntryName } from '../shared/api/registry';
-import { ASSETS_PATH_PREFIX, SECURITY_HEADERS } from './local/static-pages';
+import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, SECURITY_HEADERS } from '../shared/http/web-pages';
 import type { MethodDef } from '../shared/api/types';
 import { MAIN_TABLE } from '../shared/store/table-definition';
 
@@ -212,7 +212,7 @@ export class PryvApiStack extends Stack {
       origin: origins.S3BucketOrigin.withOriginAccessControl(webBucket),
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
       cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
-      // The same headers the local gateway sends with the pages (infra/local/static-pages.ts).
+      // The same headers the local gateway sends with the pages (shared/http/web-pages.ts).
       responseHeadersPolicy: new cloudfront.ResponseHeadersPolicy(this, 'PageHeaders', {
         comment: 'Pryv web pages: CSP, no framing, no sniffing, no referrer',
         securityHeadersBehavior: pageSecurityHeaders,
@@ -224,6 +224,7 @@ export class PryvApiStack extends Stack {
         },
       ],
     };
+    const pagePaths = PAGE_FOLDERS.map((folder) => `/${folder}/*`);
     const distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'Pryv API, Socket.IO and web pages under one origin',
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
@@ -269,15 +270,14 @@ export class PryvApiStack extends Stack {
             },
           }),
         },
-        '/access/*': pagesBehavior,
-        '/www/*': pagesBehavior,
+        ...Object.fromEntries(pagePaths.map((path) => [path, pagesBehavior])),
       },
     });
     new s3deploy.BucketDeployment(this, 'WebPagesDeployment', {
       sources: [s3deploy.Source.asset(join(REPO_ROOT, 'shared/web'))],
       destinationBucket: webBucket,
       distribution,
-      distributionPaths: ['/access/*', '/www/*'],
+      distributionPaths: pagePaths,
     });
 
     const settings: Record<string, string | undefined> = {
