@@ -21,7 +21,7 @@ import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { METHODS, functionEntryName } from '../shared/api/registry';
 import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, SECURITY_HEADERS } from '../shared/http/web-pages';
-import type { MethodDef } from '../shared/api/types';
+import type { Capability, MethodDef } from '../shared/api/types';
 import { MAIN_TABLE } from '../shared/store/table-definition';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -88,11 +88,6 @@ export interface PryvApiStackProps extends StackProps {
   memorySize?: number;
 }
 
-/** Functions whose method checks the admin key: the only ones that may read the secret. */
-export function needsAdminKey(method: MethodDef): boolean {
-  return method.auth === 'admin' || method.id.startsWith('auth.delete');
-}
-
 export const WEBHOOK_WORKER_DESCRIPTION = 'Pryv webhook delivery worker (every minute)';
 export const EXPORT_WORKER_DESCRIPTION = 'Pryv account export and import worker (job INSERTs on the table stream)';
 const EXPORT_WORKER_TIMEOUT = Duration.minutes(15); // Lambda's maximum: builds stream page by page, so this bounds account size by throughput only
@@ -100,20 +95,9 @@ const EXPORT_WORKER_MEMORY_MB = 1024; // gzip and S3 multipart parts in flight; 
 const EXPORT_WORKER_TMP_MB = 10_240; // JSON Lines files are staged in /tmp (a tar entry needs its size first)
 const EXPORT_ARCHIVE_DAYS = 7; // export archives are removed after a week; the user asks for a new one
 
-/** Functions that read or write attachments: the only ones that may read the read-token secret. */
-export function needsFilesSecret(method: MethodDef): boolean {
-  return method.id.startsWith('events.') || method.id === 'callBatch';
-}
-
-/** Functions that send mail (password reset; MFA codes of the `sms` method): the only ones allowed to use SES. */
-export const MAIL_METHOD_IDS = ['account.requestPasswordReset', 'auth.login', 'mfa.activate', 'mfa.challenge'];
-export function needsMail(method: MethodDef): boolean {
-  return MAIL_METHOD_IDS.includes(method.id);
-}
-
-/** Functions that close or post to WebSocket connections: account deletion closes the user's sockets. */
-export function needsSocketManagement(method: MethodDef): boolean {
-  return method.id === 'auth.delete';
+/** Whether a method's function is granted a capability: only what its definition declares. */
+export function hasCapability(method: MethodDef, capability: Capability): boolean {
+  return method.capabilities?.includes(capability) ?? false;
 }
 
 /** API Gateway rejects trailing-slash paths (except `/` itself). */
@@ -352,10 +336,10 @@ export class PryvApiStack extends Stack {
     const routeOwners = new Map<string, string>(); // route key → method id
     for (const method of METHODS) {
       const fnId = functionId(method.id);
-      const admin = needsAdminKey(method);
-      const files = needsFilesSecret(method);
-      const sockets = needsSocketManagement(method);
-      const mail = Boolean(props.mailFrom) && needsMail(method);
+      const admin = hasCapability(method, 'adminKey');
+      const files = hasCapability(method, 'filesSecret');
+      const sockets = hasCapability(method, 'socketManagement');
+      const mail = Boolean(props.mailFrom) && hasCapability(method, 'mail');
       const capabilities = ['Data', admin && 'AdminKey', files && 'FilesSecret', sockets && 'Sockets', mail && 'Mail'].filter(Boolean).join('-');
       const fn = makeFunction(
         fnId,

@@ -66,6 +66,16 @@ export type MethodAuth = 'none' | 'token' | 'admin';
 
 export type MethodResult = Record<string, unknown>;
 
+/**
+ * What a method's function needs beyond the table and the attachments bucket (which every
+ * method may use). The deployment gives each function exactly what its method declares:
+ * `adminKey` reads the admin key secret (system API, account deletion); `filesSecret` reads
+ * the secret of attachment read tokens (Pryv API reference §2.2.6: every answer carrying
+ * events); `mail` sends mail through SES when a sender is configured; `socketManagement`
+ * posts to and closes WebSocket connections (Socket.IO).
+ */
+export type Capability = 'adminKey' | 'filesSecret' | 'mail' | 'socketManagement';
+
 /** One API method, declared once (ARCHITECTURE §3). */
 export interface MethodDef<P = any> {
   id: string;
@@ -78,6 +88,8 @@ export interface MethodDef<P = any> {
   status?: number;
   /** May be called inside callBatch and over sockets (default: methods with `token` auth). */
   batchable?: boolean;
+  /** What its function is granted besides the table and the bucket (none when absent). */
+  capabilities?: readonly Capability[];
   /** Builds the params from an HTTP request (default: query for GET/DELETE, body otherwise, plus path ids). */
   httpParams?: (request: RequestInfo) => unknown;
   /** Answer shape for errors: Pryv's wrapped `{error}` or the register service's flat one. */

@@ -27,6 +27,7 @@ export const accountRequestPasswordReset = defineMethod<{ appId?: string; userna
   id: 'account.requestPasswordReset',
   routes: [{ verb: 'POST', path: '/{username}/account/request-password-reset' }],
   auth: 'none',
+  capabilities: ['mail'],
   batchable: false,
   params: { type: 'object', properties: { appId: { type: 'string' }, username: { type: 'string' } }, additionalProperties: false },
   run: async (ctx, params) => {

@@ -26,6 +26,7 @@ export const eventsAddAttachment = defineMethod<{ id: string }>({
   id: 'events.addAttachment',
   routes: [{ verb: 'POST', path: '/{username}/events/{id}' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   batchable: false,
   params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
@@ -115,6 +116,7 @@ export const eventsGetAttachment = defineMethod<GetAttachmentParams>({
     { verb: 'GET', path: '/{username}/events/{id}/{fileId}/{fileName}' },
   ],
   auth: 'none',
+  capabilities: ['filesSecret'],
   batchable: false,
   params: {
     type: 'object',
@@ -174,6 +176,7 @@ export const eventsDeleteAttachment = defineMethod<{ id: string; fileId: string 
   id: 'events.deleteAttachment',
   routes: [{ verb: 'DELETE', path: '/{username}/events/{id}/{fileId}' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   params: {
     type: 'object',
@@ -211,6 +214,7 @@ export const eventsCreateAttachmentUpload = defineMethod<UploadSlotParams>({
   id: 'events.createAttachmentUpload',
   routes: [{ verb: 'POST', path: '/{username}/events/{id}/attachment-uploads' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   status: 201,
   params: {
@@ -254,6 +258,7 @@ export const eventsConfirmAttachmentUpload = defineMethod<{ id: string; fileId: 
   id: 'events.confirmAttachmentUpload',
   routes: [{ verb: 'POST', path: '/{username}/events/{id}/attachment-uploads/{fileId}' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   params: {
     type: 'object',

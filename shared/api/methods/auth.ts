@@ -26,6 +26,7 @@ export const login = defineMethod<LoginParams>({
   id: 'auth.login',
   routes: [{ verb: 'POST', path: '/{username}/auth/login' }],
   auth: 'none',
+  capabilities: ['mail'],
   batchable: false,
   params: {
     type: 'object',

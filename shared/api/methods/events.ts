@@ -18,6 +18,7 @@ export const eventsGet = defineMethod<EventsGetParams>({
   id: 'events.get',
   routes: [{ verb: 'GET', path: '/{username}/events' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   params: {
     type: 'object',
@@ -53,6 +54,7 @@ export const eventsGetOne = defineMethod<{ id: string; includeHistory?: boolean 
   id: 'events.getOne',
   routes: [{ verb: 'GET', path: '/{username}/events/{id}' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   params: {
     type: 'object',
@@ -78,6 +80,7 @@ export const eventsCreate = defineMethod<EventInput>({
   id: 'events.create',
   routes: [{ verb: 'POST', path: '/{username}/events' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   status: 201,
   params: eventCreateSchema,
@@ -95,6 +98,7 @@ export const eventsUpdate = defineMethod<{ id: string; update: EventChanges }>({
   id: 'events.update',
   routes: [{ verb: 'PUT', path: '/{username}/events/{id}' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   params: eventUpdateSchema,
   httpParams: (request) => ({ id: request.pathParams.id, update: request.body ?? {} }),
@@ -109,6 +113,7 @@ export const eventsDelete = defineMethod<{ id: string }>({
   id: 'events.delete',
   routes: [{ verb: 'DELETE', path: '/{username}/events/{id}' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'], additionalProperties: false },
   run: async (ctx, params) => {

@@ -28,6 +28,7 @@ export const mfaActivate = defineMethod<Record<string, unknown> & { method?: Mfa
   id: 'mfa.activate',
   routes: [{ verb: 'POST', path: '/{username}/mfa/activate' }],
   auth: 'token',
+  capabilities: ['mail'],
   accessTypes: ['personal'],
   batchable: false,
   // Free-form profile data (e.g. `phone_number`, for the code sender), plus our `method`.
@@ -56,6 +57,7 @@ export const mfaChallenge = defineMethod({
   id: 'mfa.challenge',
   routes: [{ verb: 'POST', path: '/{username}/mfa/challenge' }],
   auth: 'none',
+  capabilities: ['mail'],
   batchable: false,
   params: { type: 'object', properties: {}, additionalProperties: false },
   run: async (ctx) => {
@@ -152,6 +154,7 @@ export const systemDeactivateMfa = defineMethod<{ username: string }>({
   id: 'system.deactivateMfa',
   routes: [{ verb: 'DELETE', path: '/system/users/{username}/mfa' }],
   auth: 'admin',
+  capabilities: ['adminKey'],
   batchable: false,
   status: 204,
   params: { type: 'object', properties: { username: { type: 'string' } }, required: ['username'] },

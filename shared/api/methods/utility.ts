@@ -40,6 +40,7 @@ export const callBatch = defineMethod<BatchCall[]>({
     { verb: 'POST', path: '/{username}/' },
   ],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   batchable: false,
   params: {
