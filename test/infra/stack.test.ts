@@ -4,16 +4,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { App, NestedStack, Stack } from 'aws-cdk-lib';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import {
-  API_PATH_FUNCTION,
-  EXPORT_WORKER_DESCRIPTION,
-  FUNCTION_BUNDLING,
-  PAGE_PATH_FUNCTION,
-  PryvApiStack,
-  SOCKET_PATH_FUNCTION,
-  SOCKET_PING_DESCRIPTION,
-  SERVICE_BOOT_DESCRIPTION,
-} from '../../infra/stack';
+import { PryvApiStack } from '../../infra/stack';
+import { API_PATH_FUNCTION, PAGE_PATH_FUNCTION, SOCKET_PATH_FUNCTION } from '../../infra/constructs/web-front';
+import { EXPORT_WORKER_DESCRIPTION } from '../../infra/constructs/export-worker';
+import { FUNCTION_BUNDLING } from '../../infra/constructs/functions';
+import { SERVICE_BOOT_DESCRIPTION, SOCKET_PING_DESCRIPTION } from '../../infra/constructs/notifications';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { METHODS } from '../../shared/api/registry';
 import { isBatchable } from '../../shared/api/methods/utility';
