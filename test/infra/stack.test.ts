@@ -21,7 +21,7 @@ const declares = (method: MethodDef, capability: Capability) => method.capabilit
 const declaring = (capability: Capability) => METHODS.filter((m) => declares(m, capability)).map((m) => m.id);
 const ADMIN_METHOD_IDS = declaring('adminKey');
 
-/** Written independently of infra/stack.ts: `/x/` → `/x`, `/` stays. */
+/** Written independently of infra/constructs/api-functions.ts: `/x/` → `/x`, `/` stays. */
 const normalise = (path: string) => (path !== '/' && path.endsWith('/') ? path.slice(0, -1) : path);
 
 // Synthesized once, without bundling (80+ esbuild runs take minutes); the bundling options
