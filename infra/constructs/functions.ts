@@ -34,7 +34,7 @@ export const FUNCTION_BUNDLING: BundlingOptions = {
     "import { createRequire as __pryvCreateRequire } from 'module'; const require = __pryvCreateRequire(import.meta.url);",
 };
 
-/** How a capability shows in the name of a shared role; the order is that of the names. */
+/** How capabilities show, in this order, in a shared role's id: `Role-Data-AdminKey-Sockets` (ids of deployed roles: keep them). */
 const ROLE_KEY_PARTS: ReadonlyArray<[Capability, string]> = [
   ['adminKey', 'AdminKey'],
   ['filesSecret', 'FilesSecret'],
@@ -56,7 +56,7 @@ export interface FunctionOptions {
   environment?: Record<string, string>;
   /** Default: FUNCTION_TIMEOUT. */
   timeout?: Duration;
-  /** Use the one role of all functions with the same data access and capabilities (method functions: see below). */
+  /** Use the one role of all functions with the same data access and capabilities (the method functions: see Functions). */
   sharedRole?: boolean;
 }
 
