@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, NestedStack, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
@@ -20,7 +21,7 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { METHODS, functionEntryName } from '../shared/api/registry';
-import { ASSETS_PATH_PREFIX, SECURITY_HEADERS } from './local/static-pages';
+import { ASSETS_PATH_PREFIX, SECURITY_HEADERS, VENDOR_FILES } from './local/static-pages';
 import type { MethodDef } from '../shared/api/types';
 import { MAIN_TABLE } from '../shared/store/table-definition';
 
@@ -271,13 +272,18 @@ export class PryvApiStack extends Stack {
         },
         '/access/*': pagesBehavior,
         '/www/*': pagesBehavior,
+        '/account/*': pagesBehavior,
       },
     });
     new s3deploy.BucketDeployment(this, 'WebPagesDeployment', {
-      sources: [s3deploy.Source.asset(join(REPO_ROOT, 'shared/web'))],
+      sources: [
+        s3deploy.Source.asset(join(REPO_ROOT, 'shared/web')),
+        // The packages' browser modules the pages import (served from node_modules locally).
+        ...Object.entries(VENDOR_FILES).map(([key, file]) => s3deploy.Source.data(key, readFileSync(file, 'utf8'))),
+      ],
       destinationBucket: webBucket,
       distribution,
-      distributionPaths: ['/access/*', '/www/*'],
+      distributionPaths: ['/access/*', '/www/*', '/account/*'],
     });
 
     const settings: Record<string, string | undefined> = {

@@ -1,16 +1,29 @@
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
- * The web pages (consent, registration, login, password reset) as the local gateway
- * serves them: `/access/*` and `/www/*` from shared/web/, as S3 + CloudFront do in AWS.
- * Static files only; anything outside those folders is never read.
+ * The web pages (consent, registration, login, password reset, the account app) as the
+ * local gateway serves them: `/access/*`, `/www/*` and `/account/*` from shared/web/, as
+ * S3 + CloudFront do in AWS. Static files only; anything outside those folders is never read.
  */
 
 export const WEB_ROOT = resolve(fileURLToPath(new URL('../../shared/web/', import.meta.url)));
-const PREFIXES = ['access', 'www'];
+const PREFIXES = ['access', 'www', 'account'];
+
+const require = createRequire(import.meta.url);
+/**
+ * Browser modules the pages import from npm packages, by their path under the web root:
+ * served from node_modules here and copied into the pages bucket by the stack, so no
+ * package code is kept in the repository and no build step is needed.
+ */
+export const VENDOR_FILES: Record<string, string> = {
+  // uqr's ES module build: one file, no imports (the QR code of the TOTP secret). Named
+  // `.js` so that S3 stores it as JavaScript (browsers refuse modules of another type).
+  'account/vendor/uqr.js': join(dirname(require.resolve('uqr')), 'index.mjs'),
+};
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -57,7 +70,7 @@ export function resolvePagePath(pathname: string, root: string = WEB_ROOT): stri
 /** Service assets (`service/info` → `assets`): apps on any origin load them, as from Pryv.io. */
 export const ASSETS_PATH_PREFIX = '/www/assets/';
 
-export const isPagePath = (pathname: string) => /^\/(access|www)(\/|$)/.test(pathname);
+export const isPagePath = (pathname: string) => /^\/(access|www|account)(\/|$)/.test(pathname);
 
 /** Serves one page request (GET/HEAD); 404 for anything not found, 405 for other verbs. */
 export async function servePage(req: IncomingMessage, res: ServerResponse, pathname: string, root: string = WEB_ROOT): Promise<void> {
@@ -66,7 +79,8 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, pathn
     res.end('Method Not Allowed');
     return;
   }
-  let file = resolvePagePath(pathname, root);
+  const vendor = VENDOR_FILES[pathname.slice(1)];
+  let file = vendor ?? resolvePagePath(pathname, root);
   if (file && (await stat(file).catch(() => undefined))?.isDirectory()) file = join(file, 'index.html');
   const body = file ? await readFile(file).catch(() => undefined) : undefined;
   if (!file || !body) {

@@ -18,6 +18,7 @@ import {
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { METHODS } from '../../shared/api/registry';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
+import { VENDOR_FILES } from '../../infra/local/static-pages';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
@@ -639,7 +640,7 @@ describe('CloudFront distribution', () => {
     const socket = byPath.get('/socket.io/*') as { TargetOriginId: string };
     expect(JSON.stringify(originOf(socket).DomainName)).toContain(webSocketApiId());
     expect(originOf(socket).OriginPath).toBe('/live');
-    for (const pages of ['/access/*', '/www/*']) {
+    for (const pages of ['/access/*', '/www/*', '/account/*']) {
       const behavior = byPath.get(pages) as { TargetOriginId: string };
       const origin = originOf(behavior);
       expect(origin.S3OriginConfig, pages).toBeDefined();
@@ -670,10 +671,13 @@ describe('CloudFront distribution', () => {
     }
   });
 
-  it('deploys shared/web to the pages bucket and invalidates the pages', () => {
+  it('deploys shared/web and the pages\' browser modules from node_modules to the pages bucket, and invalidates the pages', () => {
     const deployments = ofType('Custom::CDKBucketDeployment');
     expect(deployments).toHaveLength(1);
-    expect(deployments[0]![1].Properties.DistributionPaths).toEqual(['/access/*', '/www/*']);
+    expect(deployments[0]![1].Properties.DistributionPaths).toEqual(['/access/*', '/www/*', '/account/*']);
+    // shared/web, then one object per vendor file (the QR code module of the account app).
+    expect(Object.keys(VENDOR_FILES)).toEqual(['account/vendor/uqr.js']);
+    expect(deployments[0]![1].Properties.SourceObjectKeys).toHaveLength(1 + Object.keys(VENDOR_FILES).length);
   });
 
   it('keeps the stack under CloudFormation’s 500-resource limit with room to grow', () => {
