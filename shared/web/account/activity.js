@@ -128,7 +128,7 @@ function fillAccessChoices() {
   const all = [...ctx.accesses, ...ctx.deletions].sort((a, b) => accessTitle(a).localeCompare(accessTitle(b)));
   select.replaceChildren(
     el('option', { value: '' }, 'Everyone'),
-    all.map((a) => el('option', { value: a.id }, `${accessTitle(a)} (${accessKind(a).toLowerCase()}${a.deleted ? ', revoked' : ''})`)),
+    ...all.map((a) => el('option', { value: a.id }, `${accessTitle(a)} (${accessKind(a).toLowerCase()}${a.deleted ? ', revoked' : ''})`)),
   );
   select.value = all.some((a) => a.id === current) ? current : '';
 }
