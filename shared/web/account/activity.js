@@ -20,7 +20,24 @@ function who(record) {
   return `${accessTitle(access)} (${accessKind(access).toLowerCase()}${ended})`;
 }
 
-function entry(record) {
+/** Repeats (same access, method, outcome and streams, within a few minutes) as one entry with a count. */
+const REPEAT_WINDOW_S = 300;
+function collapseRepeats(records) {
+  const out = [];
+  for (const record of records) {
+    const key = JSON.stringify([record.accessId, record.action, record.status, streamsOfQuery(record.action, record.query)]);
+    const last = out[out.length - 1];
+    if (last && last.key === key && last.oldest - record.time <= REPEAT_WINDOW_S) {
+      last.count += 1;
+      last.oldest = record.time;
+    } else {
+      out.push({ key, record, count: 1, oldest: record.time });
+    }
+  }
+  return out;
+}
+
+function entry({ record, count }) {
   const refused = isRefused(record);
   const failed = isFailed(record);
   const streams = streamsOfQuery(record.action, record.query);
@@ -34,6 +51,7 @@ function entry(record) {
       el('time', { dateTime: new Date(record.time * 1000).toISOString() }, TIME.format(new Date(record.time * 1000))),
       ' ',
       el('strong', {}, methodWords(record.action)),
+      count > 1 ? ` (${count} times)` : undefined,
       failed ? el('span', { className: 'badge' }, refused ? 'Refused' : 'Failed') : undefined,
     ),
     el('p', { className: 'who' }, `By ${who(record)}`),
@@ -46,7 +64,10 @@ function entry(record) {
 /** Day headings ("Today", "Yesterday", a date) over the records, newest first. */
 function render() {
   const list = $('activity-list');
-  const shown = state.filter.refusedOnly ? state.records.filter(isFailed) : state.records;
+  // A batch is recorded whole and call by call: the calls say what was done, so a batch
+  // that went through is not listed again (a refused one is).
+  const calls = state.records.filter((r) => r.action !== 'callBatch' || isFailed(r));
+  const shown = state.filter.refusedOnly ? calls.filter(isFailed) : calls;
   const today = new Date();
   today.setHours(0, 0, 0, 0);
   const dayLabel = (t) => {
@@ -61,6 +82,7 @@ function render() {
     if (groups.length === 0 || groups[groups.length - 1].label !== label) groups.push({ label, records: [] });
     groups[groups.length - 1].records.push(r);
   }
+  for (const g of groups) g.records = collapseRepeats(g.records);
   list.replaceChildren(...groups.map((g) => el('section', { className: 'day' }, el('h2', {}, g.label), el('ol', { className: 'entries' }, g.records.map(entry)))));
   $('activity-more').hidden = state.done;
   const none = state.filter.refusedOnly ? 'No refused or failed call in this period.' : 'No call in this period.';

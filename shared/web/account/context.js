@@ -14,7 +14,10 @@ export const ctx = {
   streams: [], // the stream tree (trashed streams too, to name old permissions)
   names: new Map(), // stream id → "Parent › Child"
   lastSeen: new Map(), // access id → its newest audit record
-  onSessionEnded: () => {}, // set by app.js
+  // Set by app.js: what the page does when the session ends, is ended here, or the account is erased.
+  onSessionEnded: () => {},
+  onSignedOut: (_message) => {},
+  onErased: (_username) => {},
 };
 
 /** The session ended elsewhere (signed out everywhere, expired, account erased): back to sign-in. */

@@ -4,6 +4,7 @@
 import { $, api, busy, clearSession, setStatus } from '../www/assets/api.js';
 import { dateTime } from '../www/assets/words.js';
 import { call, ctx } from './context.js';
+import { el } from './dom.js';
 
 const POLL_MS = 1000;
 const MAX_POLLS = 15 * 60; // an export worker has 15 minutes at most
@@ -82,8 +83,11 @@ function renderErase() {
   $('erase-form').hidden = !allowed;
   $('erase-unavailable').hidden = allowed;
   if (!allowed) {
-    const support = ctx.info?.support;
-    $('erase-unavailable').textContent = `This service does not let you erase your account yourself. Ask its support to do it${support ? `: ${support}` : '.'}`;
+    const box = $('erase-unavailable');
+    const support = document.querySelector('footer a[data-brand="support"]:not([hidden])');
+    box.replaceChildren('This service does not let you erase your account yourself. ');
+    if (support) box.append(el('a', { href: support.href }, 'Ask its support'), ' to do it.');
+    else box.append('Ask its support to do it.');
   }
 }
 

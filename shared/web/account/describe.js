@@ -158,11 +158,12 @@ export function streamsOfQuery(action, query) {
     } else if (Array.isArray(value)) value.forEach(add);
     else if (value && typeof value === 'object') Object.values(value).forEach(add);
   };
+  // A stream call names its stream by `id` (its parent is context, not what was touched).
+  if (action?.startsWith('streams.') && typeof query.id === 'string') add(query.id);
+  else add(query.parentId);
   add(query.streams);
   add(query.streamIds);
   add(query.streamId);
-  add(query.parentId);
-  if (action?.startsWith('streams.') && typeof query.id === 'string') add(query.id);
   return [...ids].filter((id) => !id.startsWith(':_audit:'));
 }
 
