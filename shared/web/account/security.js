@@ -5,7 +5,6 @@ import { call, ctx, refresh } from './context.js';
 import { accessTitle } from './describe.js';
 import { lastUsedWords } from './accesses.js';
 import { el, facts } from './dom.js';
-import { qrCode } from './qr.js';
 
 const PASSWORD_MIN = 6; // spec §8
 const PASSWORD_MAX = 100;
@@ -74,6 +73,7 @@ async function startMfa() {
   setStatus(status, 'Preparing…');
   try {
     const body = await call('POST', 'mfa/activate', { body: {} });
+    const { qrCode } = await import('./qr.js'); // the QR encoder loads only when needed
     mfa.token = body.mfaToken;
     $('mfa-qr').replaceChildren(qrCode(body.otpauthUrl, 'QR code of your two-step sign-in key, for your authenticator app'));
     $('mfa-secret').textContent = body.secret.replace(/(.{4})/g, '$1 ').trim();
