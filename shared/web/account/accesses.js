@@ -235,6 +235,12 @@ function setupShareForm() {
       const body = { type: 'shared', name, permissions: streams.map((streamId) => ({ streamId, level })) };
       if (expiry) body.expireAfter = Number(expiry);
       const { access } = await call('POST', 'accesses', { body });
+      try {
+        await refresh(); // the list shows the new share beside its link
+        render();
+      } catch {
+        // The share exists; the list catches up at the next visit.
+      }
       form.reset();
       setStatus(status, '');
       open(false);
@@ -243,8 +249,6 @@ function setupShareForm() {
       setStatus($('share-copy-status'), '');
       $('share-result').hidden = false;
       $('share-result').querySelector('h2').focus();
-      await refresh();
-      render();
     } catch (err) {
       setStatus(status, err.id === 'item-already-exists' ? `You already have a share named “${name}”. Choose another name.` : err.message, 'error');
     } finally {
