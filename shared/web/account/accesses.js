@@ -21,11 +21,31 @@ function permissionList(access) {
   );
 }
 
-export function lastUsedWords(access) {
+function lastUsedWords(access) {
   if (!access.lastUsed) return 'Never';
   const where = whereWords(ctx.lastSeen.get(access.id));
   const when = `${relative(access.lastUsed)} (${dateTime(access.lastUsed)})`;
   return where ? `${when}, from ${where}` : when;
+}
+
+/** "Last used …" of an access, completed in place once the audit log said from where. */
+export const lastUsed = (access) => el('span', { 'data-last-used': access.id }, lastUsedWords(access));
+
+/**
+ * Fetches where each access was last used from (the audit log) and writes it into the
+ * lines already shown, without redrawing them: focus and open confirmations stay put.
+ */
+export async function completeLastUsed() {
+  const ids = [...ctx.accesses, ...ctx.deletions].filter((a) => a.lastUsed).map((a) => a.id);
+  try {
+    await loadLastSeen(ids);
+  } catch {
+    return; // the lines already say when; where is a bonus the activity view also shows
+  }
+  for (const span of document.querySelectorAll('[data-last-used]')) {
+    const access = ctx.accesses.find((a) => a.id === span.dataset.lastUsed) ?? ctx.deletions.find((a) => a.id === span.dataset.lastUsed);
+    if (access) span.textContent = lastUsedWords(access);
+  }
 }
 
 function endsWords(access) {
@@ -45,7 +65,7 @@ function accessCard(access, children, live) {
     permissionList(access),
     facts([
       ['Given', `${dateTime(access.created)}, ${givenBy(access)}`],
-      ['Last used', lastUsedWords(access)],
+      ['Last used', lastUsed(access)],
       ['Ends', endsWords(access)],
     ]),
   );
@@ -117,7 +137,7 @@ function pastCard(access) {
     permissionList(access),
     facts([
       ['Given', `${dateTime(access.created)}, ${givenBy(access)}`],
-      ['Last used', lastUsedWords(access)],
+      ['Last used', lastUsed(access)],
     ]),
   );
 }
@@ -145,13 +165,7 @@ export function render() {
 /** Renders, then completes "last used from where" from the audit log. */
 export async function show() {
   render();
-  const ids = ctx.accesses.filter((a) => a.lastUsed).map((a) => a.id);
-  try {
-    await loadLastSeen(ids);
-    render();
-  } catch {
-    // The cards already say when; where is a bonus the activity view also shows.
-  }
+  await completeLastUsed();
 }
 
 // ---- new share ----

@@ -3,7 +3,7 @@ import { $, api, busy, saveSession, setStatus } from '../www/assets/api.js';
 import { dateTime } from '../www/assets/words.js';
 import { call, ctx, refresh } from './context.js';
 import { accessTitle } from './describe.js';
-import { lastUsedWords } from './accesses.js';
+import { completeLastUsed, lastUsed } from './accesses.js';
 import { el, facts } from './dom.js';
 
 const PASSWORD_MIN = 6; // spec §8
@@ -179,7 +179,7 @@ function renderSessions() {
         el('h3', {}, accessTitle(s), s.id === ctx.self?.id ? el('span', { className: 'badge current' }, 'This one') : undefined),
         facts([
           ['Signed in', dateTime(s.created)],
-          ['Last used', lastUsedWords(s)],
+          ['Last used', lastUsed(s)],
         ]),
       ),
     ),
@@ -213,9 +213,10 @@ async function signOutEverywhere() {
   }
 }
 
-export function show() {
+export async function show() {
   renderMfa();
   renderSessions();
+  await completeLastUsed();
 }
 
 export function init() {
