@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
@@ -7,6 +8,7 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, SECURITY_HEADERS } from '../../shared/http/web-pages';
+import { VENDOR_FILES } from '../web-vendor-files';
 
 const WEB_PAGES_DIR = fileURLToPath(new URL('../../shared/web', import.meta.url));
 
@@ -132,7 +134,10 @@ export class WebFront {
       },
     });
     new s3deploy.BucketDeployment(scope, 'WebPagesDeployment', {
-      sources: [s3deploy.Source.asset(WEB_PAGES_DIR)],
+      sources: [
+        s3deploy.Source.asset(WEB_PAGES_DIR),
+        ...Object.entries(VENDOR_FILES).map(([key, file]) => s3deploy.Source.data(key, readFileSync(file, 'utf8'))),
+      ],
       destinationBucket: webBucket,
       distribution: this.distribution,
       distributionPaths: pagePaths,

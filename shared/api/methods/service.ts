@@ -12,6 +12,15 @@ export function serviceInfo(c: Config): Record<string, unknown> {
     home: c.home,
     support: c.support,
     terms: c.terms,
+    // Ours (clients ignore unknown fields): what the web pages show besides name, home,
+    // support and terms, and the account rules the account app explains to its user.
+    privacy: c.privacy,
+    branding: c.branding,
+    accountPolicy: {
+      deletionByUser: c.accountDeletion.includes('personalToken'),
+      auditOnDeletion: c.auditOnAccountDeletion,
+      auditRetentionDays: c.auditRetentionDays,
+    },
     eventTypes: c.eventTypesUrl,
     serial: c.serial,
     version: API_VERSION,
