@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { MethodContext, MethodDef, MethodResult, RequestInfo } from './types';
-import { validateParams } from './validation';
+import { validateParams } from '../validation';
 import { errors, PryvError } from '../errors';
 import { config } from '../config';
 import { getAccessByToken, recordAccessUsage } from '../store/accesses';

@@ -1,6 +1,7 @@
-import type { Access, AccessType } from '../domain/types';
+import type { Access, AccessType } from '../model/accesses';
 import type { Config } from '../config';
-import type { UploadedFile } from '../http/multipart';
+import type { JsonSchema } from '../validation';
+import type { UploadedFile } from '../model/uploads';
 
 export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -9,8 +10,6 @@ export interface HttpRoute {
   verb: HttpVerb;
   path: string;
 }
-
-export type JsonSchema = Record<string, unknown>;
 
 /** Transport-neutral view of one incoming request (HTTP, batch or socket). */
 export interface RequestInfo {

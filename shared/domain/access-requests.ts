@@ -1,11 +1,12 @@
 import { ACCESS_REQUEST_POLL_RATE_MS, type Config } from '../config';
 import { errors, RegisterError } from '../errors';
 import type { MethodContext } from '../api/types';
-import type { Access, Permission } from './types';
-import { randomKey } from './ids';
+import type { Access, Permission } from '../model/accesses';
+import { randomKey } from '../ids';
 import { apiEndpoint } from './api-endpoint';
 import { hasForbiddenChars } from './streams-query';
 import { USERNAME_PATTERN } from './registration';
+import type { AccessRequest, AccessRequestStatus } from '../model/access-requests';
 
 /**
  * The access-request ("auth request") flow (spec §2.14): an app posts what it wants, the
@@ -13,37 +14,6 @@ import { USERNAME_PATTERN } from './registration';
  * until it is ACCEPTED (with an app token), REFUSED or in ERROR. Errors on these routes
  * speak the register service's flat format (spec §1.6).
  */
-
-export type AccessRequestStatus = 'NEED_SIGNIN' | 'ACCEPTED' | 'REFUSED' | 'ERROR';
-
-export interface AccessRequest {
-  key: string;
-  status: AccessRequestStatus;
-  requestingAppId: string;
-  requestedPermissions: Permission[];
-  lang: string;
-  returnURL: string | false | null;
-  clientData?: Record<string, unknown>;
-  deviceName?: string;
-  expireAfter?: number;
-  referer?: string;
-  oauthState?: string;
-  /** The app's own `serviceInfo` override (Pryv echoes it back), if it sent one. */
-  serviceInfo?: Record<string, unknown>;
-  /** Consent page base URL: the default one or the request's trusted `authUrl`. */
-  authBase: string;
-  created: number;
-  /** Unix seconds; the request is gone from then on (TTL). */
-  expires: number;
-  // The answer:
-  username?: string;
-  token?: string;
-  apiEndpoint?: string;
-  reasonID?: string;
-  message?: string;
-  errorId?: string;
-  detail?: string;
-}
 
 export const ACCESS_REQUEST_KEY_LENGTH = 16; // spec §8
 const KEY_PATTERN = /^[a-zA-Z0-9]{10,200}$/; // v1 register's accepted keys (spec §2.14)

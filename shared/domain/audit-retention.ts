@@ -1,6 +1,6 @@
-import type { Account } from './types';
+import type { Account } from '../model/accounts';
 import type { Config } from '../config';
-import { newToken } from './ids';
+import { newToken } from '../ids';
 import { auditPartitions, auditPseudonymFor, moveAuditPartition } from '../store/audit';
 import { deletePartition } from '../store/purge';
 

@@ -1,9 +1,10 @@
 import type { MethodContext } from '../api/types';
-import type { Access } from './types';
+import type { Access } from '../model/accesses';
 import { errors, type PryvError } from '../errors';
-import { newId } from './ids';
+import { newId } from '../ids';
 import { log } from '../log';
-import { auditPartitions, putAuditItems, queryAudit, type AuditItem } from '../store/audit';
+import { auditPartitions, putAuditItems, queryAudit } from '../store/audit';
+import type { AuditItem } from '../model/audit';
 
 /**
  * The audit log (spec §2.10): one record per API call that reached a user's data through

@@ -1,9 +1,8 @@
 import type { StreamTree } from './stream-tree';
 import type { AccessPermissions } from './permissions';
-import type { DataMeta } from '../store/streams';
 import { eventMatchesAny, expandStreamsQueries, parseStreamsParam } from './streams-query';
-import type { EventsState, ExpandedQuery } from './streams-types';
-import { endTime, type EventDeletion, type StoredEvent } from './events-types';
+import type { EventsState, ExpandedQuery, DataMeta } from '../model/streams';
+import { endTime, type EventDeletion, type StoredEvent } from '../model/events';
 import { typeMatches } from './events';
 import {
   ALL_STREAMS,

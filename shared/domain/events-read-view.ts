@@ -1,5 +1,5 @@
 import type { MethodContext } from '../api/types';
-import type { StoredEvent } from './events-types';
+import type { StoredEvent } from '../model/events';
 import { eventForApi } from './events';
 import { filesReadTokenSecret } from './secrets';
 

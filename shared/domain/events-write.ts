@@ -1,12 +1,12 @@
 import type { MethodContext } from '../api/types';
 import { errors } from '../errors';
 import type { StreamTree } from './stream-tree';
-import type { StoredStream } from './streams-types';
-import type { StoredEvent } from './events-types';
+import type { StoredStream } from '../model/streams';
+import type { StoredEvent } from '../model/events';
 import { author, loadUserData, type UserData } from './user-data';
 import { cleanTags, mergeClientData, resolveStreamIds, type EventInput } from './events';
 import { getEventTypes } from './event-types';
-import { newId } from './ids';
+import { newId } from '../ids';
 import { isValidEventId } from './events';
 import {
   createEvent,
@@ -22,8 +22,8 @@ import {
 import { deleteStreams, raiseMaxDuration } from '../store/streams';
 import { adjustAttachedFiles } from '../store/accounts';
 import { deleteFile, deletePrefix, eventFilesPrefix, fileKey, putFile } from '../store/files';
-import type { UploadedFile } from '../http/multipart';
-import type { Attachment } from './events-types';
+import type { UploadedFile } from '../model/uploads';
+import type { Attachment } from '../model/events';
 import { createHash } from 'node:crypto';
 
 /**

@@ -1,5 +1,5 @@
-import type { StoredEvent } from './events-types';
-import type { Access } from './types';
+import type { StoredEvent } from '../model/events';
+import type { Access } from '../model/accesses';
 import { errors } from '../errors';
 import { acceptedFields } from '../api/types';
 import { attachmentsForReader } from './attachments';

@@ -1,11 +1,12 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { finishJob, getJob, startJob, type Job } from '../store/exports';
+import { finishJob, getJob, startJob } from '../store/exports';
 import { keys } from '../store/keys';
 import { buildExport } from './export-archive';
 import { ArchiveError, importArchive } from './import-archive';
 import { log } from '../log';
+import type { Job } from '../model/jobs';
 
 /**
  * The export/import worker: a job's INSERT on the table's stream starts it (in AWS the

@@ -1,12 +1,3 @@
-/** A followed slice (spec §3.5): a bookmark of another account's data through one of its tokens. */
-export interface FollowedSlice {
-  id: string;
-  name: string;
-  /** API endpoint of the other account; not modifiable. */
-  url: string;
-  /** Not modifiable. */
-  accessToken: string;
-}
-
+import type { FollowedSlice } from '../model/followed-slices';
 /** `followedSlices.get` lists by name (spec §2.6). */
 export const byName = (a: FollowedSlice, b: FollowedSlice) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

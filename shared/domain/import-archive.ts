@@ -1,5 +1,5 @@
 import { createFollowedSlice } from '../store/followed-slices';
-import type { FollowedSlice } from './followed-slices';
+import type { FollowedSlice } from '../model/followed-slices';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,9 +21,9 @@ import { eventPartitions, partitionHasItems } from '../store/exports';
 import { encodeNumber } from '../store/sort-keys';
 import { StreamTree } from './stream-tree';
 import { placementFor } from './events-write';
-import { newId } from './ids';
-import type { StoredStream } from './streams-types';
-import type { StoredEvent } from './events-types';
+import { newId } from '../ids';
+import type { StoredStream } from '../model/streams';
+import type { StoredEvent } from '../model/events';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type Manifest } from './export-archive';
 
 /**

@@ -14,7 +14,8 @@ import {
   putMfaSession,
   setMfaSessionCode,
 } from '../store/mfa';
-import type { Account } from './types';
+import type { Account } from '../model/accounts';
+import type { MfaMethod, MfaSession } from '../model/mfa';
 
 /**
  * Multi-factor authentication (spec §2.13). Default method: TOTP (RFC 6238, authenticator
@@ -22,35 +23,6 @@ import type { Account } from './types';
  * pluggable sender (locally the mail sink, kind `mfa-code`). Pending steps are "MFA
  * sessions" behind an mfaToken: random, stored hashed, expiring, single-use.
  */
-export type MfaMethod = 'totp' | 'sms';
-
-/** The MFA of an account, once confirmed. Kept apart from the private profile (never readable through the API). */
-export interface MfaState {
-  method: MfaMethod;
-  /** TOTP secret, base32. */
-  secret?: string;
-  /** What the user gave at activation (e.g. `phone_number`), for the code sender. */
-  content: Record<string, unknown>;
-  recoveryCodeHashes: string[];
-  /** Last TOTP time step accepted (replay guard). */
-  lastUsedStep?: number;
-  activated: number;
-}
-
-export interface MfaSession {
-  purpose: 'activate' | 'login';
-  method: MfaMethod;
-  /** activate: the pending TOTP secret. */
-  secret?: string;
-  content?: Record<string, unknown>;
-  /** sms: hash of the code sent. */
-  codeHash?: string;
-  /** login: the app whose session opens once verified. */
-  appId?: string;
-  attempts?: number;
-  created: number;
-  expires: number;
-}
 
 const TOTP_PERIOD_S = 30;
 const TOTP_DIGITS = 6;

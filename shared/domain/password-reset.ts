@@ -5,7 +5,7 @@ import { addFailure } from '../store/login-throttle';
 import { consumePasswordReset, overwritePasswordHash, putPasswordReset } from '../store/password-resets';
 import { hashPassword } from './passwords';
 import { escapeHtml, sendMail } from '../mail';
-import type { Account } from './types';
+import type { Account } from '../model/accounts';
 
 /** Only the SHA-256 of a reset token is stored: a table read does not yield usable tokens. */
 export const hashResetToken = (token: string) => createHash('sha256').update(token).digest('hex');

@@ -1,5 +1,5 @@
-import type { Access } from './types';
-import { newId, newToken } from './ids';
+import type { Access } from '../model/accesses';
+import { newId, newToken } from '../ids';
 import { findAccessByName, createAccessItems, replaceAccessToken } from '../store/accesses';
 import { transactWrite } from '../store/transact';
 import { dynamo } from '../store/clients';

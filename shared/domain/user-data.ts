@@ -1,7 +1,8 @@
 import type { MethodContext } from '../api/types';
-import { loadStreams, type DataMeta } from '../store/streams';
+import { loadStreams } from '../store/streams';
 import { StreamTree } from './stream-tree';
 import { AccessPermissions } from './permissions';
+import type { DataMeta } from '../model/streams';
 
 export interface UserData {
   tree: StreamTree;

@@ -7,9 +7,10 @@ import { encodeNumber } from '../store/sort-keys';
 import { transactWrite, type TransactItem } from '../store/transact';
 import { getWebhook, listWebhooks, recordWebhookRun, usersWithWebhooks } from '../store/webhooks';
 import { API_VERSION, WEBHOOK_CALL_TIMEOUT_MS, config } from '../config';
-import { isSuccessStatus, type Webhook } from '../domain/webhooks';
+import { isSuccessStatus } from '../domain/webhooks';
 import { postJson } from './post';
 import { log } from '../log';
+import type { Webhook } from '../model/webhooks';
 
 /**
  * Durable webhook delivery (spec §6.2; issue 5 item 3). All state lives in DynamoDB:

@@ -4,7 +4,7 @@ import { dynamo } from './clients';
 import { keys } from './keys';
 import { config } from '../config';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';
-import type { AccessRequest } from '../domain/access-requests';
+import type { AccessRequest } from '../model/access-requests';
 
 /**
  * Access requests (spec §2.14): one item per request key, outside any user partition

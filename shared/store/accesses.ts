@@ -5,7 +5,7 @@ import { queryAll } from './query';
 import { keys } from './keys';
 import { config } from '../config';
 import { transactWrite, type TransactItem } from './transact';
-import type { Access } from '../domain/types';
+import type { Access } from '../model/accesses';
 
 const table = () => config().tableName;
 

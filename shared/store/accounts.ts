@@ -4,7 +4,7 @@ import { dynamo } from './clients';
 import { keys } from './keys';
 import { config } from '../config';
 import { transactWrite, type TransactItem } from './transact';
-import type { Account } from '../domain/types';
+import type { Account } from '../model/accounts';
 
 const table = () => config().tableName;
 

@@ -4,6 +4,7 @@ import { config } from '../config';
 import { keys } from './keys';
 import { batchDelete } from './purge';
 import { encodeNumber, keyBounds } from './sort-keys';
+import type { AuditItem } from '../model/audit';
 
 /**
  * Audit records in DynamoDB: a partition per user, time-ordered, expiring by TTL.
@@ -20,21 +21,6 @@ const table = () => config().tableName;
 const BATCH_WRITE_MAX = 25; // DynamoDB BatchWriteItem limit
 const MAX_WRITE_ATTEMPTS = 8; // unprocessed items are retried with exponential backoff
 export const QUERY_PAGE = 200; // items read per page when filtering (accessId, status…)
-
-export interface AuditItem {
-  id: string;
-  time: number;
-  accessId: string;
-  action: string;
-  status: number;
-  errorId?: string;
-  errorMessage?: string;
-  source: { name: string; ip?: string };
-  userAgent?: string;
-  query?: unknown;
-  /** Set on pseudonymised records instead of the username. */
-  pseudonym?: string;
-}
 
 export const auditSortKey = (time: number, id: string) => `${encodeNumber(time)}#${id}`;
 

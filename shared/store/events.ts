@@ -5,8 +5,8 @@ import { batchDelete, deletePartition } from './purge';
 import { config } from '../config';
 import { transactWrite, type TransactItem } from './transact';
 import { encodeNumber, orderedKey } from './sort-keys';
-import { endTime, RUNNING_END, type EventDeletion, type StoredEvent } from '../domain/events-types';
-import { newId } from '../domain/ids';
+import { endTime, RUNNING_END, type EventDeletion, type StoredEvent } from '../model/events';
+import { newId } from '../ids';
 
 /**
  * Events on DynamoDB, with every read a key-range Query (ARCHITECTURE §5). Items, all in

@@ -4,6 +4,7 @@ import { dynamo } from './clients';
 import { config } from '../config';
 import { keys } from './keys';
 import { transactWrite } from './transact';
+import type { Job } from '../model/jobs';
 
 /**
  * Export and import jobs, and the reads and writes an archive needs.
@@ -17,25 +18,6 @@ const table = () => config().tableName;
 /** A job still `running` this long after it started is taken as dead (the worker Lambda times out at 15 min). */
 export const JOB_STALE_AFTER_S = 20 * 60;
 const JOB_TTL_S = 30 * 24 * 3600; // job records go after a month (their archives sooner, by the bucket's lifecycle rule)
-
-export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
-
-export interface Job {
-  id: string;
-  kind: 'export' | 'import';
-  status: JobStatus;
-  requested: number;
-  requestedBy: string;
-  started?: number;
-  finished?: number;
-  /** S3 key of the archive (export: written; import: read). */
-  archiveKey: string;
-  size?: number;
-  sha256?: string;
-  files?: number;
-  counts?: Record<string, number>;
-  error?: string;
-}
 
 export const exportsPrefix = (username: string) => `exports/${username}/`;
 export const exportArchiveKey = (username: string, id: string) => `exports/${username}/${id}.tar.gz`;

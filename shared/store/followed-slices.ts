@@ -5,7 +5,7 @@ import { keys } from './keys';
 import { config } from '../config';
 import { queryAll } from './query';
 import { transactWrite } from './transact';
-import type { FollowedSlice } from '../domain/followed-slices';
+import type { FollowedSlice } from '../model/followed-slices';
 
 const table = () => config().tableName;
 

@@ -4,7 +4,7 @@ import { dynamo } from './clients';
 import { keys } from './keys';
 import { config } from '../config';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';
-import type { MfaSession, MfaState } from '../domain/mfa';
+import type { MfaSession, MfaState } from '../model/mfa';
 
 const table = () => config().tableName;
 

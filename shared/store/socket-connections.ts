@@ -5,6 +5,7 @@ import { keys } from './keys';
 import { queryAll, queryPages } from './query';
 import { batchDelete } from './purge';
 import { config } from '../config';
+import type { SocketConnection } from '../model/socket-connections';
 
 /**
  * WebSocket connections (issue 5), two items each:
@@ -16,23 +17,6 @@ import { config } from '../config';
  * The stream INSERT of the first one is what sends the Engine.IO open packet (ws/open.ts).
  */
 export const CONNECTION_MAX_AGE_S = 2 * 3600 + 600; // API Gateway closes WebSockets after 2 h
-
-export interface SocketConnection {
-  connectionId: string;
-  /** Engine.IO session id, sent in the open packet. */
-  sid: string;
-  /** `?auth=` of the handshake: the access token every call and push is checked against. */
-  token?: string;
-  ip?: string;
-  userAgent?: string;
-  connectedAt: number;
-  /** Set when the Socket.IO CONNECT packet was accepted. */
-  username?: string;
-  nsp?: string;
-  /** Socket.IO socket id, sent in the CONNECT answer. */
-  socketId?: string;
-  accessId?: string;
-}
 
 const table = () => config().tableName;
 

@@ -5,15 +5,10 @@ import { queryAll } from './query';
 import { keys } from './keys';
 import { config } from '../config';
 import { transactWrite, type TransactItem } from './transact';
-import type { StoredStream } from '../domain/streams-types';
+import type { StoredStream } from '../model/streams';
+import type { DataMeta } from '../model/streams';
 
 const table = () => config().tableName;
-
-/** Per-user facts the event indexes depend on, kept in the `STREAM#` meta item. */
-export interface DataMeta {
-  /** Longest finite event duration ever stored: how far before `fromTime` a period may start. */
-  maxDuration: number;
-}
 
 function strip<T>(item: Record<string, unknown>): T {
   const { pk: _pk, sk: _sk, ...rest } = item;
@@ -48,7 +43,6 @@ export async function listStreamDeletions(username: string, since: number): Prom
   });
   return items.map((item) => ({ id: item.id as string, deleted: item.deleted as number })).sort((a, b) => a.deleted - b.deleted);
 }
-
 
 /** The parent must exist and not be trashed when the write commits. */
 const parentLive = (username: string, parentId: string): TransactItem => ({

@@ -6,7 +6,8 @@ import { dynamo } from './clients';
 import { keys } from './keys';
 import { config } from '../config';
 import { transactWrite } from './transact';
-import { withRun, type Webhook, type WebhookRun, type WebhookState } from '../domain/webhooks';
+import { withRun } from '../domain/webhooks';
+import type { Webhook, WebhookRun, WebhookState } from '../model/webhooks';
 
 /**
  * Webhooks: one item per webhook under its user (`WEBHOOK#{id}`), plus a claim item per

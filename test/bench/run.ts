@@ -16,9 +16,9 @@ import { raiseMaxDuration } from '../../shared/store/streams';
 import { createStream } from '../../shared/store/streams';
 import { StreamTree } from '../../shared/domain/stream-tree';
 import { placementFor } from '../../shared/domain/events-write';
-import { newId } from '../../shared/domain/ids';
-import type { StoredStream } from '../../shared/domain/streams-types';
-import type { StoredEvent } from '../../shared/domain/events-types';
+import { newId } from '../../shared/ids';
+import type { StoredStream } from '../../shared/model/streams';
+import type { StoredEvent } from '../../shared/model/events';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,100000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);

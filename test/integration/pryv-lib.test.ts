@@ -10,8 +10,8 @@ import { batchPut, newEventItems } from '../../shared/store/events';
 import { loadStreams } from '../../shared/store/streams';
 import { StreamTree } from '../../shared/domain/stream-tree';
 import { placementFor } from '../../shared/domain/events-write';
-import { newId } from '../../shared/domain/ids';
-import type { StoredEvent } from '../../shared/domain/events-types';
+import { newId } from '../../shared/ids';
+import type { StoredEvent } from '../../shared/model/events';
 
 // Untyped on purpose: the tests call the library as plain JavaScript apps do (its own
 // typings would reject the invalid calls that the per-call error tests send).

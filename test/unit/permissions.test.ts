@@ -8,7 +8,7 @@ import {
   levelRank,
 } from '../../shared/domain/permissions';
 import { StreamTree, type StoredStream } from '../../shared/domain/stream-tree';
-import type { Access, AccessType, Permission } from '../../shared/domain/types';
+import type { Access, AccessType, Permission } from '../../shared/model/accesses';
 import { PryvError } from '../../shared/errors';
 
 function s(id: string, parentId: string | null): StoredStream {

@@ -11,7 +11,7 @@ import {
 } from '../../shared/domain/streams-query';
 import { AccessPermissions } from '../../shared/domain/permissions';
 import { StreamTree, type StoredStream } from '../../shared/domain/stream-tree';
-import type { Access, AccessType, Permission } from '../../shared/domain/types';
+import type { Access, AccessType, Permission } from '../../shared/model/accesses';
 import { PryvError } from '../../shared/errors';
 
 function catchPryv(fn: () => unknown): PryvError {

@@ -1,25 +1,13 @@
 import { defineMethod, type MethodContext } from '../types';
 import { runMethod, flushUsage } from '../execute';
 import { RegisterError } from '../../errors';
-import type { Permission } from '../../domain/types';
-import {
-  acceptedRequest,
-  acceptingAccessKind,
-  actingAs,
-  alreadyAnswered,
-  checkKey,
-  closedRequest,
-  newAccessRequest,
-  parseAnswer,
-  requestView,
-  STATUS_CODES,
-  unknownKey,
-  type AccessRequest,
-} from '../../domain/access-requests';
+import type { Permission } from '../../model/accesses';
+import { acceptedRequest, acceptingAccessKind, actingAs, alreadyAnswered, checkKey, closedRequest, newAccessRequest, parseAnswer, requestView, STATUS_CODES, unknownKey } from '../../domain/access-requests';
 import { answerAccessRequest, createAccessRequest, getAccessRequest } from '../../store/access-requests';
 import { getAccessByToken, findAccessByName } from '../../store/accesses';
 import { accessesCheckApp, accessesCreate, accessesDelete } from './accesses';
 import { serviceInfo } from './service';
+import type { AccessRequest } from '../../model/access-requests';
 
 /**
  * The access-request flow (spec §2.14) at `service.access` = `{publicUrl}/reg/access/`:

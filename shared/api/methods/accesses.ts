@@ -1,12 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { defineMethod, SERVER_OWNED_FIELDS, type MethodContext } from '../types';
 import { errors } from '../../errors';
-import type { Access, AccessType, Permission } from '../../domain/types';
+import type { Access, AccessType, Permission } from '../../model/accesses';
 import { accessForApi } from '../../domain/access-view';
 import { author, loadUserData } from '../../domain/user-data';
 import { canDeleteAccess, checkAccessCreation, createdByAccess } from '../../domain/permissions';
 import { hasForbiddenChars, isValidStreamId, slugifyStreamId } from '../../domain/streams-query';
-import { newId, newToken, RESERVED_IDS } from '../../domain/ids';
+import { newId, newToken, RESERVED_IDS } from '../../ids';
 import { createAccessItems, deleteAccesses, findAccessByName, getAccessById, listAccessDeletions, listAccesses } from '../../store/accesses';
 import { transactWrite } from '../../store/transact';
 import { createStream, updateStream } from '../../store/streams';

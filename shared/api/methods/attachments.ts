@@ -5,7 +5,7 @@ import { loadUserData } from '../../domain/user-data';
 import { changeAttachments, loadEvent, storeUploadedFiles } from '../../domain/events-write';
 import { parseReadToken, readTokenMatches } from '../../domain/attachments';
 import { filesReadTokenSecret } from '../../domain/secrets';
-import { newId } from '../../domain/ids';
+import { newId } from '../../ids';
 import { getAccessById, getAccessByToken } from '../../store/accesses';
 import { userExists } from '../../store/accounts';
 import {
@@ -19,7 +19,7 @@ import {
   presignedPut,
   readFile,
 } from '../../store/files';
-import type { Access } from '../../domain/types';
+import type { Access } from '../../model/accesses';
 
 /** `POST /events/{id}` with files: adds them to an existing event (spec §2.2.6). */
 export const eventsAddAttachment = defineMethod<{ id: string }>({

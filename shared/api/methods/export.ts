@@ -1,16 +1,10 @@
 import { defineMethod } from '../types';
 import { errors } from '../../errors';
-import { newId } from '../../domain/ids';
+import { newId } from '../../ids';
 import { assertEmptyAccount, ArchiveError } from '../../domain/import-archive';
 import { headFile, presignedGet, presignedPut } from '../../store/files';
-import {
-  createImportJob,
-  exportArchiveKey,
-  getJob,
-  importArchiveKey,
-  requestExportJob,
-  type Job,
-} from '../../store/exports';
+import { createImportJob, exportArchiveKey, getJob, importArchiveKey, requestExportJob } from '../../store/exports';
+import type { Job } from '../../model/jobs';
 
 /**
  * A copy of one's account (issue 8): personal tokens only — authentication is the consent,

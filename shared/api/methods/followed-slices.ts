@@ -1,7 +1,7 @@
 import { acceptedFields, defineMethod } from '../types';
 import { errors, rejectProtectedFields } from '../../errors';
-import { newId } from '../../domain/ids';
-import { byName, type FollowedSlice } from '../../domain/followed-slices';
+import { newId } from '../../ids';
+import { byName } from '../../domain/followed-slices';
 import {
   createFollowedSlice,
   deleteFollowedSlice,
@@ -9,6 +9,7 @@ import {
   listFollowedSlices,
   renameFollowedSlice,
 } from '../../store/followed-slices';
+import type { FollowedSlice } from '../../model/followed-slices';
 
 /** Followed slices (spec §2.6, §3.5): personal accesses only. */
 

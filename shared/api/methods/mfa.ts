@@ -5,9 +5,10 @@ import { deleteMfa, getMfa } from '../../store/mfa';
 import { verifyPassword } from '../../domain/passwords';
 import { openSession } from '../../domain/sessions';
 import { apiEndpoint } from '../../domain/api-endpoint';
-import { activate, challenge, confirm, hashRecoveryCode, verify, type MfaMethod } from '../../domain/mfa';
+import { activate, challenge, confirm, hashRecoveryCode, verify } from '../../domain/mfa';
 import { checkLogin, recordLoginFailure, throttleSettings } from '../../domain/login-throttle';
-import type { Account } from '../../domain/types';
+import type { Account } from '../../model/accounts';
+import type { MfaMethod } from '../../model/mfa';
 
 /** MFA (spec §2.13). Steps after activate/login carry the mfaToken in `Authorization`. */
 

@@ -1,7 +1,7 @@
 import { defineMethod, ALL_ACCESS_TYPES, type MethodContext, type MethodDef } from '../types';
 import { errors } from '../../errors';
 import { readProfile, updateProfile, PROFILE_MAX_BYTES } from '../../domain/profile';
-import type { AccessType } from '../../domain/types';
+import type { AccessType } from '../../model/accesses';
 
 /**
  * Profile sets (spec §2.7): key-value stores. `public` (read by any access, written by

@@ -2,18 +2,12 @@ import { acceptedFields, defineMethod, ALL_ACCESS_TYPES, type MethodContext } fr
 import { errors, PryvError, rejectProtectedFields } from '../../errors';
 import { API_VERSION, WEBHOOK_CALL_TIMEOUT_MS } from '../../config';
 import { author } from '../../domain/user-data';
-import { newId } from '../../domain/ids';
-import {
-  newWebhookSecret,
-  PROTECTED_WEBHOOK_FIELDS,
-  isSuccessStatus,
-  webhookForApi,
-  type Webhook,
-  type WebhookState,
-} from '../../domain/webhooks';
+import { newId } from '../../ids';
+import { newWebhookSecret, PROTECTED_WEBHOOK_FIELDS, isSuccessStatus, webhookForApi } from '../../domain/webhooks';
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, recordWebhookRun, updateWebhook } from '../../store/webhooks';
 import { postJson } from '../../notify/post';
 import { scheduleWebhookAttempt } from '../../notify/webhook-delivery';
+import type { Webhook, WebhookState } from '../../model/webhooks';
 
 /** Webhooks API (spec §2.5, §3.6). Delivery of change notifications is not here (spec §6.2). */
 

@@ -16,7 +16,7 @@ import data from './default-event-types.json';
 import { API_VERSION } from '../../config';
 import { PryvError, errors } from '../../errors';
 import { log } from '../../log';
-import { toValidationItems, type ValidationItem } from '../../api/validation';
+import { toValidationItems, type ValidationItem } from '../../validation';
 
 export interface EventTypeCatalogue {
   version?: string;

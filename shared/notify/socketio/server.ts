@@ -10,16 +10,7 @@ import { meta } from '../../http/envelope';
 import { config, SOCKET_MESSAGE_MAX_BYTES } from '../../config';
 import { log } from '../../log';
 import { getAccessByToken } from '../../store/accesses';
-import {
-  allConnections,
-  bindConnection,
-  deleteConnection,
-  deleteConnectionById,
-  getConnection,
-  listUserConnections,
-  putConnection,
-  type SocketConnection,
-} from '../../store/socket-connections';
+import { allConnections, bindConnection, deleteConnection, deleteConnectionById, getConnection, listUserConnections, putConnection } from '../../store/socket-connections';
 import { closeConnection, managementEndpoint, postToConnection } from './connections-api';
 import {
   decodeEnginePacket,
@@ -33,6 +24,7 @@ import {
   usernameOfNamespace,
   type SocketPacket,
 } from './protocol';
+import type { SocketConnection } from '../../model/socket-connections';
 
 /**
  * Pryv's Socket.IO API (spec §6.1) on API Gateway's WebSocket model: a `$connect` handler

@@ -62,3 +62,9 @@ export interface ExpandedQuery {
   all: string[][];
   not: string[];
 }
+
+/** Per-user facts the event indexes depend on, kept in the `STREAM#` meta item. */
+export interface DataMeta {
+  /** Longest finite event duration ever stored: how far before `fromTime` a period may start. */
+  maxDuration: number;
+}

@@ -1,11 +1,13 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { JsonSchema } from './types';
-import { errors } from '../errors';
+import { errors } from './errors';
 
 /**
  * Parameter validation. Query strings carry only text, so query-sourced params are
  * coerced (`"20"` → 20, `a` → `[a]`, spec §1.4); JSON bodies are never coerced.
  */
+/** A JSON schema, as ajv reads it. */
+export type JsonSchema = Record<string, unknown>;
+
 const strict = new Ajv({ allErrors: true, strict: false });
 const coercing = new Ajv({ allErrors: true, strict: false, coerceTypes: 'array' });
 

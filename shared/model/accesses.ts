@@ -1,4 +1,4 @@
-/** Stored shapes. API shapes are derived from these in the methods. */
+/** Accesses as stored (spec §3.3): the token, its type and permissions, its usage. */
 
 export type AccessType = 'personal' | 'app' | 'shared';
 
@@ -32,20 +32,4 @@ export interface Access {
   deleted?: number;
   /** Personal accesses only: the sliding end of the login session (Unix seconds). */
   sessionExpires?: number;
-}
-
-export interface Account {
-  username: string;
-  email: string;
-  language: string;
-  appId?: string;
-  referer?: string;
-  invitationToken?: string;
-  passwordHash: string;
-  passwordChanged: number;
-  created: number;
-  modified: number;
-  /** Counters shown as storageUsed (spec §2.8). */
-  dbDocuments?: number;
-  attachedFiles?: number;
 }
