@@ -5,7 +5,7 @@ import { errors, PryvError } from '../errors';
 import { config } from '../config';
 import { getAccessByToken, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
-import { adminKey } from '../domain/secrets';
+import { adminKey } from '../adapters/secrets';
 import { log } from '../log';
 import { flushAudit, recordCall } from '../domain/audit';
 

@@ -1,16 +1,12 @@
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { dynamo } from '../store/clients';
-import { keys } from '../store/keys';
+import { keys, objectKeys } from '../store/keys';
 import { config } from '../config';
-import { getAccount } from '../store/accounts';
+import { deleteAccountItem, getAccount } from '../store/accounts';
 import { loadStreams } from '../store/streams';
-import { purgeUserEvents } from '../store/events';
+import { purgeUserEvents } from '../store/events/purge';
 import { deletePartition } from '../store/purge';
-import { deletePrefix, userFilesPrefix } from '../store/files';
+import { deletePrefix } from '../store/files';
 import { settleAuditOnDeletion } from './audit-retention';
-import { exportsPrefix } from '../store/exports';
-import { closeUserSockets } from '../notify/socketio/server';
+import { closeUserSockets } from './sockets';
 
 /**
  * Deletes a user and everything they own: events with their index items and history,
@@ -26,31 +22,16 @@ export async function deleteAccount(username: string, checkpoint: (step: string)
   const { streams } = await loadStreams(username);
   await purgeUserEvents(username, streams.map((s) => s.id));
   await checkpoint('events');
-  await deletePrefix(userFilesPrefix(username));
-  await deletePrefix(`pending/${username}/`);
-  await deletePrefix(exportsPrefix(username));
+  await deletePrefix(objectKeys.userFiles(username));
+  await deletePrefix(objectKeys.userPendingFiles(username));
+  await deletePrefix(objectKeys.exports(username));
   await checkpoint('files');
   // Open sockets are closed and forgotten before their user's items go.
   await closeUserSockets(username);
-  await deletePartition(keys.userPartition(username), (sk) => sk === 'ACCOUNT');
+  await deletePartition(keys.userPartition(username), (sk) => sk === keys.account(username).sk);
   await checkpoint('user-items');
   // After the accesses are gone, so no new call adds records behind this step.
   await settleAuditOnDeletion(username, account, config().auditOnAccountDeletion);
   await checkpoint('audit');
-  const table = config().tableName;
-  if (account) {
-    try {
-      await dynamo().send(
-        new DeleteCommand({
-          TableName: table,
-          Key: keys.email(account.email),
-          ConditionExpression: 'attribute_not_exists(pk) OR username = :u',
-          ExpressionAttributeValues: { ':u': username },
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err; // the email belongs to someone else now
-    }
-  }
-  await dynamo().send(new DeleteCommand({ TableName: table, Key: keys.account(username) }));
+  await deleteAccountItem(username, account?.email);
 }

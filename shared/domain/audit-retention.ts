@@ -1,7 +1,8 @@
 import type { Account } from '../model/accounts';
 import type { Config } from '../config';
 import { newToken } from '../ids';
-import { auditPartitions, auditPseudonymFor, moveAuditPartition } from '../store/audit';
+import { auditPseudonymFor, moveAuditPartition } from '../store/audit';
+import { keys } from '../store/keys';
 import { deletePartition } from '../store/purge';
 
 /**
@@ -15,17 +16,17 @@ import { deletePartition } from '../store/purge';
  * kept on the account item, which account deletion removes last.
  */
 export async function settleAuditOnDeletion(username: string, account: Account | undefined, mode: Config['auditOnAccountDeletion']): Promise<void> {
-  const live = auditPartitions.live(username);
+  const live = keys.audit(username);
   if (mode === 'erase' || !account) {
     await deletePartition(live);
     return;
   }
   if (mode === 'keep') {
-    await moveAuditPartition(live, auditPartitions.kept(username, account.created), (item) => item);
+    await moveAuditPartition(live, keys.auditKept(username, account.created), (item) => item);
     return;
   }
   const pseudonym = await auditPseudonymFor(username, `anon-${newToken()}`);
-  await moveAuditPartition(live, auditPartitions.pseudonymised(pseudonym), (item) => {
+  await moveAuditPartition(live, keys.auditPseudonymised(pseudonym), (item) => {
     const { userAgent: _ua, source, ...rest } = item;
     return { ...rest, source: { name: source.name }, pseudonym };
   });

@@ -3,7 +3,8 @@ import type { Access } from '../model/accesses';
 import { errors, type PryvError } from '../errors';
 import { newId } from '../ids';
 import { log } from '../log';
-import { auditPartitions, putAuditItems, queryAudit } from '../store/audit';
+import { putAuditItems, queryAudit } from '../store/audit';
+import { keys } from '../store/keys';
 import type { AuditItem } from '../model/audit';
 
 /**
@@ -126,7 +127,7 @@ export async function flushAudit(ctx: MethodContext): Promise<void> {
   pending.delete(ctx);
   const expires = Math.floor(Date.now() / 1000 + ctx.config.auditRetentionDays * 86_400);
   try {
-    await putAuditItems(auditPartitions.live(ctx.username), records, expires);
+    await putAuditItems(keys.audit(ctx.username), records, expires);
   } catch (err) {
     log.error('audit records not written', { err, username: ctx.username, auditRecords: records, requestId: ctx.request.requestId });
   }
@@ -164,7 +165,7 @@ export async function readAudit(username: string, access: Access, filter: AuditF
     throw errors.forbidden('You cannot read the audit of another access.');
   }
   if (!visible.all && visible.ids.size === 0) throw errors.forbidden('This access may not read audit logs (selfAudit).');
-  return queryAudit(auditPartitions.live(username), {
+  return queryAudit(keys.audit(username), {
     fromTime: filter.fromTime ?? -Infinity,
     toTime: filter.toTime ?? Infinity,
     ascending: filter.sortAscending ?? false,

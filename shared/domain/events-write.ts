@@ -8,23 +8,16 @@ import { cleanTags, mergeClientData, resolveStreamIds, type EventInput } from '.
 import { getEventTypes } from './event-types';
 import { newId } from '../ids';
 import { isValidEventId } from './events';
-import {
-  createEvent,
-  deleteEvent,
-  eventFromHead,
-  eventIdsInStream,
-  getEventHead,
-  MAX_INDEX_ITEMS,
-  updateEvent,
-  type EventHead,
-  type IndexPlacement,
-} from '../store/events';
+import { createEvent, deleteEvent, updateEvent } from '../store/events/write';
+import { eventFromHead, MAX_INDEX_ITEMS, type EventHead, type IndexPlacement } from '../store/events/items';
+import { eventIdsInStream, getEventHead } from '../store/events/read';
 import { deleteStreams, raiseMaxDuration } from '../store/streams';
 import { adjustAttachedFiles } from '../store/accounts';
-import { deleteFile, deletePrefix, eventFilesPrefix, fileKey, putFile } from '../store/files';
+import { deleteFile, deletePrefix, putFile } from '../store/files';
 import type { UploadedFile } from '../model/uploads';
 import type { Attachment } from '../model/events';
 import { createHash } from 'node:crypto';
+import { objectKeys } from '../store/keys';
 
 /**
  * Concurrent writers of one item: re-read, re-apply, retry. Every lost round means another
@@ -212,7 +205,7 @@ export async function deleteEventForGood(ctx: MethodContext, id: string): Promis
     const outcome = await deleteEvent(ctx.username!, head, ctx.now);
     if (outcome === 'ok') {
       if (head.attachments?.length) {
-        await deletePrefix(eventFilesPrefix(ctx.username!, id));
+        await deletePrefix(objectKeys.eventFiles(ctx.username!, id));
         await adjustAttachedFiles(ctx.username!, -totalSize(head.attachments));
       }
       return;
@@ -313,7 +306,7 @@ export async function storeUploadedFiles(
   };
   try {
     for (const [i, file] of files.entries()) {
-      const key = fileKey(ctx.username!, eventId, attachments[i]!.id);
+      const key = objectKeys.file(ctx.username!, eventId, attachments[i]!.id);
       written.push(key);
       await putFile(key, file.data, file.type);
     }

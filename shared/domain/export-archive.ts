@@ -1,4 +1,3 @@
-import { listFollowedSlices } from '../store/followed-slices';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,19 +5,15 @@ import { join } from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { pack as tarPack, type Pack } from 'tar-stream';
-import { config } from '../config';
-import { s3Client } from '../store/clients';
-import { keys } from '../store/keys';
-import { fileKey } from '../store/files';
+import { objectKeys } from '../store/keys';
+import { readFileStream, uploadStream } from '../store/files';
 import { getAccount } from '../store/accounts';
-import { eventPartitions, pagesOf } from '../store/exports';
-import { queryAll } from '../store/query';
+import { accountItemPages, eventHistoryPages, isDataMetaItem, profileSetId, type AccountItemKind } from '../store/account-items';
+import { listFollowedSlices } from '../store/followed-slices';
 
 /**
- * A complete copy of an account as one gzip'd tar archive (issue 8, "Export"):
+ * A complete copy of an account as one gzip'd tar archive (README "Your data"):
  *
  *   account.json              account fields (no password hash)
  *   streams.jsonl             every stream, trashed ones included
@@ -29,6 +24,7 @@ import { queryAll } from '../store/query';
  *   accesses.jsonl            accesses without their tokens (and deleted ones in access-deletions.jsonl)
  *   webhooks.jsonl            webhooks without their signing secrets or delivery queue
  *   profile.jsonl             profile sets ({id, data})
+ *   followed-slices.jsonl     followed slices (spec §2.6), with their tokens
  *   attachments/{eventId}/{fileId}   the attached files, byte for byte
  *   manifest.json             last: format, account, and for every file its size and SHA-256
  *
@@ -39,7 +35,6 @@ import { queryAll } from '../store/query';
  */
 export const ARCHIVE_FORMAT = 'pryv-serverless-export';
 export const ARCHIVE_VERSION = 1;
-const UPLOAD_PART_BYTES = 8 * 1024 * 1024; // multipart upload part size (S3 minimum: 5 MiB)
 
 export interface ManifestFile {
   path: string;
@@ -120,19 +115,22 @@ export async function buildExport(username: string, archiveKey: string, now: num
     const accountFile = file('account.json');
     await accountFile.write(Object.fromEntries(ACCOUNT_FIELDS.filter((k) => (account as unknown as Record<string, unknown>)[k] !== undefined).map((k) => [k, (account as unknown as Record<string, unknown>)[k]])));
 
-    const userPk = keys.userPartition(username);
+    /** Items of one kind, each with `drop` removed, into one JSON Lines file. */
+    const copy = async (name: string, kind: AccountItemKind, drop: string[]) => {
+      const out = file(name);
+      for await (const page of accountItemPages(username, kind)) for (const item of page) await out.write(withoutKeys(item, drop));
+    };
     const streams = file('streams.jsonl');
-    for await (const page of pagesOf(userPk, { prefix: keys.streamPrefix })) {
-      for (const item of page) if (item.sk !== keys.streamPrefix) await streams.write(withoutKeys(item, ITEM_KEYS));
+    for await (const page of accountItemPages(username, 'streams')) {
+      for (const item of page) if (!isDataMetaItem(item)) await streams.write(withoutKeys(item, ITEM_KEYS));
     }
-    const streamDeletions = file('stream-deletions.jsonl');
-    for await (const page of pagesOf(userPk, { prefix: keys.streamDeletionPrefix })) for (const item of page) await streamDeletions.write(withoutKeys(item, ITEM_KEYS));
+    await copy('stream-deletions.jsonl', 'streamDeletions', ITEM_KEYS);
 
     const events = file('events.jsonl');
     const history = file('event-history.jsonl');
     const eventDeletions = file('event-deletions.jsonl');
     const attachments: Array<{ eventId: string; fileId: string }> = [];
-    for await (const page of pagesOf(eventPartitions.heads(username))) {
+    for await (const page of accountItemPages(username, 'eventHeads')) {
       for (const item of page) {
         if (item.deleted !== undefined) {
           await eventDeletions.write({ id: item.id, deleted: item.deleted });
@@ -143,28 +141,21 @@ export async function buildExport(username: string, archiveKey: string, now: num
         for (const a of (event.attachments as Array<{ id: string }> | undefined) ?? []) attachments.push({ eventId: event.id as string, fileId: a.id });
         // Only an event modified after its creation can have previous versions.
         if ((event.modified as number) > (event.created as number)) {
-          for await (const versions of pagesOf(eventPartitions.history(username, event.id as string))) {
+          for await (const versions of eventHistoryPages(username, event.id as string)) {
             for (const v of versions) await history.write({ ...withoutKeys(v, EVENT_INTERNAL), headId: event.id });
           }
         }
       }
     }
-    const accesses = file('accesses.jsonl');
-    for await (const page of pagesOf(userPk, { prefix: keys.accessPrefix })) for (const item of page) await accesses.write(withoutKeys(item, ACCESS_SECRETS));
-    const accessDeletions = file('access-deletions.jsonl');
-    for await (const page of pagesOf(userPk, { prefix: keys.accessDeletionPrefix })) for (const item of page) await accessDeletions.write(withoutKeys(item, ACCESS_SECRETS));
-    const webhooks = file('webhooks.jsonl');
-    for await (const page of pagesOf(userPk, { prefix: keys.webhookPrefix })) for (const item of page) await webhooks.write(withoutKeys(item, WEBHOOK_SECRETS));
+    await copy('accesses.jsonl', 'accesses', ACCESS_SECRETS);
+    await copy('access-deletions.jsonl', 'accessDeletions', ACCESS_SECRETS);
+    await copy('webhooks.jsonl', 'webhooks', WEBHOOK_SECRETS);
     const profile = file('profile.jsonl');
-    const PROFILE_PREFIX = 'PROFILE#'; // keys.profile (profile sets, spec §2.7)
-    for (const item of await queryAll({
-      TableName: config().tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      ExpressionAttributeValues: { ':pk': userPk, ':p': PROFILE_PREFIX },
-      ConsistentRead: true,
-    })) {
-      const { pk: _pk, sk, ...data } = item;
-      await profile.write({ id: String(sk).slice(PROFILE_PREFIX.length), data });
+    for await (const page of accountItemPages(username, 'profiles')) {
+      for (const item of page) {
+        const { pk: _pk, sk: _sk, ...data } = item;
+        await profile.write({ id: profileSetId(item), data });
+      }
     }
 
     // Followed slices (spec §2.6): the links to others' data this user keeps, with their tokens.
@@ -179,13 +170,8 @@ export async function buildExport(username: string, archiveKey: string, now: num
     const archiveHash = createHash('sha256');
     let archiveSize = 0;
     const body = new PassThrough();
-    const upload = new Upload({
-      client: s3Client(),
-      params: { Bucket: config().bucketName, Key: archiveKey, Body: body, ContentType: 'application/gzip' },
-      partSize: UPLOAD_PART_BYTES,
-      queueSize: 2,
-    });
-    const uploaded = upload.done();
+    const upload = uploadStream(archiveKey, body, 'application/gzip');
+    const uploaded = upload.done;
     const piped = pipeline(
       pack,
       createGzip(),
@@ -201,11 +187,11 @@ export async function buildExport(username: string, archiveKey: string, now: num
     const written = (async () => {
       for (const [i, f] of jsonl.entries()) await addEntry(pack, manifestFiles[i]!.path, manifestFiles[i]!.size, createReadStream(f.path));
       for (const { eventId, fileId } of attachments) {
-        const object = await s3Client().send(new GetObjectCommand({ Bucket: config().bucketName, Key: fileKey(username, eventId, fileId) }));
+        const object = await readFileStream(objectKeys.file(username, eventId, fileId));
         const hash = createHash('sha256');
-        const size = object.ContentLength ?? 0;
+        const size = object.size;
         const path = `attachments/${eventId}/${fileId}`;
-        await addEntry(pack, path, size, (object.Body as Readable).pipe(hashing(hash)));
+        await addEntry(pack, path, size, object.body.pipe(hashing(hash)));
         manifestFiles.push({ path, size, sha256: hash.digest('hex') });
       }
       const counts = Object.fromEntries(jsonl.map((f) => [f.name, f.count]));

@@ -1,29 +1,16 @@
-import type { DynamoDBRecord } from 'aws-lambda';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { finishJob, getJob, startJob } from '../store/exports';
-import { keys } from '../store/keys';
 import { buildExport } from './export-archive';
 import { ArchiveError, importArchive } from './import-archive';
 import { log } from '../log';
 import type { Job } from '../model/jobs';
 
 /**
- * The export/import worker: a job's INSERT on the table's stream starts it (in AWS the
- * worker Lambda's event source mapping filters those records; locally
+ * The export/import worker's job: a job's INSERT on the table's stream starts it (in AWS
+ * the worker Lambda's event source mapping filters those records; locally
  * infra/local/export-worker.ts feeds it the stream). A job is taken with a conditional
  * update, so a record delivered twice runs once; whatever goes wrong ends the job
  * `failed` with a message for the user (a new request may then be made).
  */
-export function jobOfRecord(record: DynamoDBRecord): { username: string; kind: Job['kind']; id: string } | undefined {
-  if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return undefined;
-  const item = unmarshall(record.dynamodb.NewImage as unknown as Record<string, AttributeValue>);
-  const sk = String(item.sk ?? '');
-  const kind = sk.startsWith(keys.exportJobPrefix) ? 'export' : sk.startsWith(keys.importJobPrefix) ? 'import' : undefined;
-  if (!kind || typeof item.username !== 'string' || typeof item.id !== 'string') return undefined;
-  return { username: item.username, kind, id: item.id };
-}
-
 export async function runJob(username: string, kind: Job['kind'], id: string): Promise<void> {
   const now = Date.now() / 1000;
   if (!(await startJob(username, kind, id, now))) return; // done, failed, or running elsewhere

@@ -1,5 +1,3 @@
-import { createFollowedSlice } from '../store/followed-slices';
-import type { FollowedSlice } from '../model/followed-slices';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,22 +6,22 @@ import { createInterface } from 'node:readline';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { extract as tarExtract } from 'tar-stream';
-import { config } from '../config';
-import { s3Client } from '../store/clients';
-import { keys } from '../store/keys';
-import { fileKey, putFile } from '../store/files';
-import { batchPut, newEventItems } from '../store/events';
-import { loadStreams, raiseMaxDuration } from '../store/streams';
+import { keys, objectKeys } from '../store/keys';
+import { putFile, readFileStream } from '../store/files';
+import { batchPut } from '../store/batch';
+import { newEventItems } from '../store/events/items';
+import { eventDeletionItems, eventHistoryItem } from '../store/events/write';
+import { loadStreams, raiseMaxDuration, streamDeletionItem, streamItems } from '../store/streams';
 import { adjustAttachedFiles } from '../store/accounts';
-import { eventPartitions, partitionHasItems } from '../store/exports';
-import { encodeNumber } from '../store/sort-keys';
-import { StreamTree } from './stream-tree';
-import { placementFor } from './events-write';
-import { newId } from '../ids';
+import { profileItem } from '../store/profiles';
+import { createFollowedSlice } from '../store/followed-slices';
+import { partitionHasItems } from '../store/query';
+import type { FollowedSlice } from '../model/followed-slices';
 import type { StoredStream } from '../model/streams';
 import type { StoredEvent } from '../model/events';
+import { StreamTree } from './stream-tree';
+import { placementFor } from './events-write';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type Manifest } from './export-archive';
 
 /**
@@ -97,15 +95,14 @@ async function* lines<T>(dir: string, name: string, present: boolean): AsyncGene
 /** Fails unless the account holds no streams and no events (an import never merges). */
 export async function assertEmptyAccount(username: string): Promise<void> {
   const streams = (await loadStreams(username)).streams.length > 0;
-  if (streams || (await partitionHasItems(eventPartitions.heads(username)))) throw new ArchiveError('the account is not empty');
+  if (streams || (await partitionHasItems(keys.eventHeads(username)))) throw new ArchiveError('the account is not empty');
 }
 
 export async function importArchive(username: string, archiveKey: string): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'pryv-import-'));
   try {
     await assertEmptyAccount(username);
-    const object = await s3Client().send(new GetObjectCommand({ Bucket: config().bucketName, Key: archiveKey }));
-    const seen = await unpack(object.Body as Readable, dir);
+    const seen = await unpack((await readFileStream(archiveKey)).body, dir);
     checkManifest(dir, seen);
     const has = (name: string) => seen.has(name);
     const counts: Record<string, number> = {};
@@ -119,14 +116,11 @@ export async function importArchive(username: string, archiveKey: string): Promi
     for await (const s of lines<StoredStream>(dir, 'streams.jsonl', has('streams.jsonl'))) streams.push(s);
     const tree = new StreamTree(streams);
     for (const s of streams) {
-      await put([
-        { ...keys.stream(username, s.id), ...s },
-        { ...keys.streamName(username, s.parentId, s.name), id: s.id },
-      ]);
+      await put(streamItems(username, s));
     }
     counts.streams = streams.length;
     for await (const d of lines<{ id: string; deleted: number }>(dir, 'stream-deletions.jsonl', has('stream-deletions.jsonl'))) {
-      await put([{ ...keys.streamDeletion(username, d.id), id: d.id, deleted: d.deleted }]);
+      await put([streamDeletionItem(username, d.id, d.deleted)]);
     }
 
     let maxDuration = 0;
@@ -138,24 +132,20 @@ export async function importArchive(username: string, archiveKey: string): Promi
       for (const a of e.attachments ?? []) {
         const path = `attachments/${e.id}/${a.id}`;
         if (!has(path)) throw new ArchiveError(`attachment "${path}" missing`);
-        await putFile(fileKey(username, e.id, a.id), readFileSync(join(dir, path)), a.type);
+        await putFile(objectKeys.file(username, e.id, a.id), readFileSync(join(dir, path)), a.type);
         attachedBytes += a.size;
       }
       counts.events++;
     }
     for await (const v of lines<StoredEvent & { headId: string }>(dir, 'event-history.jsonl', has('event-history.jsonl'))) {
       const { headId, ...version } = v;
-      await put([{ pk: eventPartitions.history(username, headId), sk: `${encodeNumber(version.modified)}#${newId()}`, ...version }]);
+      await put([eventHistoryItem(username, headId, version)]);
     }
     for await (const d of lines<{ id: string; deleted: number }>(dir, 'event-deletions.jsonl', has('event-deletions.jsonl'))) {
-      const sync = { pk: eventPartitions.sync(username), sk: `${encodeNumber(d.deleted)}#${d.id}` };
-      await put([
-        { pk: eventPartitions.heads(username), sk: d.id, id: d.id, deleted: d.deleted, ix: [`${sync.pk}\u0000${sync.sk}`] },
-        { ...sync, id: d.id, deleted: d.deleted },
-      ]);
+      await put(eventDeletionItems(username, d.id, d.deleted));
     }
     for await (const p of lines<{ id: string; data: Record<string, unknown> }>(dir, 'profile.jsonl', has('profile.jsonl'))) {
-      await put([{ pk: keys.userPartition(username), sk: `PROFILE#${p.id}`, ...p.data }]);
+      await put([profileItem(username, p.id, p.data)]);
     }
     await put([], true);
     for await (const slice of lines<FollowedSlice>(dir, 'followed-slices.jsonl', has('followed-slices.jsonl'))) {

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 
 import { Secret, TOTP } from 'otpauth';
 import { MFA_MAX_CODE_ATTEMPTS, MFA_RECOVERY_CODES, MFA_SESSION_TTL_S } from '../config';
 import { errors } from '../errors';
-import { sendMail, escapeHtml } from '../mail';
+import { sendMail, escapeHtml } from '../adapters/mail';
 import {
   consumeMfaSession,
   consumeTotpStep,

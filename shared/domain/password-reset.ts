@@ -4,7 +4,7 @@ import { PryvError } from '../errors';
 import { addFailure } from '../store/login-throttle';
 import { consumePasswordReset, overwritePasswordHash, putPasswordReset } from '../store/password-resets';
 import { hashPassword } from './passwords';
-import { escapeHtml, sendMail } from '../mail';
+import { escapeHtml, sendMail } from '../adapters/mail';
 import type { Account } from '../model/accounts';
 
 /** Only the SHA-256 of a reset token is stored: a table read does not yield usable tokens. */

@@ -1,10 +1,7 @@
 import type { Access } from '../model/accesses';
 import { newId, newToken } from '../ids';
-import { findAccessByName, createAccessItems, replaceAccessToken } from '../store/accesses';
+import { createAccessItems, extendSession, findAccessByName, replaceAccessToken } from '../store/accesses';
 import { transactWrite } from '../store/transact';
-import { dynamo } from '../store/clients';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../store/keys';
 import { config } from '../config';
 
 /** A new personal access (a login session for one app id), not yet stored. */
@@ -36,15 +33,7 @@ export async function openSession(username: string, appId: string, now: number):
     const existing = await findAccessByName(username, 'personal', appId, null);
     if (existing && (existing.sessionExpires ?? 0) > now) {
       const sessionExpires = now + maxAge;
-      await dynamo().send(
-        new UpdateCommand({
-          TableName: config().tableName,
-          Key: keys.accessByToken(username, existing.token),
-          UpdateExpression: 'SET sessionExpires = :s',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':s': sessionExpires },
-        }),
-      );
+      await extendSession(username, existing.token, sessionExpires);
       return { ...existing, sessionExpires };
     }
     if (existing) {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { WEBHOOK_RUNS_SIZE } from '../config';
 import type { Webhook, WebhookInternal, WebhookRun } from '../model/webhooks';
+import { getWebhook, writeWebhookRun } from '../store/webhooks';
+import { retryOnStale, STALE } from './concurrency';
 
 /** Fields the API shows; `secret` is not one of them (webhooks.create adds it once). */
 export type WebhookView = Omit<Webhook, WebhookInternal>;
@@ -50,4 +52,26 @@ export function withRun(
     lastRun: run,
     runs: [run, ...webhook.runs].slice(0, WEBHOOK_RUNS_SIZE),
   };
+}
+
+/**
+ * Records one call to the webhook's URL (its run statistics), re-reading and re-applying
+ * it when another run was recorded meanwhile. `undefined` if the webhook was deleted.
+ */
+export function recordWebhookRun(username: string, before: Webhook, run: WebhookRun): Promise<Webhook | undefined> {
+  let current: Webhook | undefined = before;
+  return retryOnStale(
+    async (attempt) => {
+      if (attempt > 0) current = await getWebhook(username, before.id);
+      if (!current) return undefined;
+      const written = await writeWebhookRun(username, current, withRun(current, run));
+      return written === 'stale' ? STALE : written;
+    },
+    {
+      maxRetries: 9,
+      giveUp: () => {
+        throw new Error(`run of webhook ${before.id} not recorded: too many concurrent runs`);
+      },
+    },
+  );
 }

@@ -1,13 +1,10 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from './clients';
+import { dynamo, table } from './clients';
 import { queryAll } from './query';
 import { keys } from './keys';
-import { config } from '../config';
 import { transactWrite, type TransactItem } from './transact';
 import type { Access } from '../model/accesses';
-
-const table = () => config().tableName;
+import { ifConditionHolds } from './conditional';
 
 /**
  * The (type, name, deviceName) claim key. `#` separates the parts of the sort key, so `#`
@@ -207,8 +204,8 @@ export async function recordAccessUsage(
     values[':session'] = sessionExpires;
     sets.push('sessionExpires = :session');
   }
-  try {
-    await dynamo().send(
+  await ifConditionHolds(
+    dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.accessByToken(username, token),
@@ -217,16 +214,27 @@ export async function recordAccessUsage(
         ExpressionAttributeNames: i > 0 ? names : undefined,
         ExpressionAttributeValues: values,
       }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-  }
+    ),
+  );
+}
+
+/** Slides a live personal session's end forward (a login reusing it). */
+export async function extendSession(username: string, token: string, sessionExpires: number): Promise<void> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.accessByToken(username, token),
+      UpdateExpression: 'SET sessionExpires = :s',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':s': sessionExpires },
+    }),
+  );
 }
 
 /** Ends a personal session: the token stops working, the access stays (Pryv logout). */
 export async function endSession(username: string, token: string, now: number): Promise<void> {
-  try {
-    await dynamo().send(
+  await ifConditionHolds(
+    dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.accessByToken(username, token),
@@ -234,8 +242,6 @@ export async function endSession(username: string, token: string, now: number): 
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':now': now },
       }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-  }
+    ),
+  );
 }

@@ -11,7 +11,8 @@
  */
 import { startLocalRuntime } from '../../infra/local/runtime';
 import { dynamo } from '../../shared/store/clients';
-import { batchPut, newEventItems } from '../../shared/store/events';
+import { batchPut } from '../../shared/store/batch';
+import { newEventItems } from '../../shared/store/events/items';
 import { raiseMaxDuration } from '../../shared/store/streams';
 import { createStream } from '../../shared/store/streams';
 import { StreamTree } from '../../shared/domain/stream-tree';

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { resetConfig } from '../../shared/config';
-import { sendMail, setMailSender, type Mail } from '../../shared/mail';
+import { sendMail, setMailSender, type Mail } from '../../shared/adapters/mail';
 import { resetUrl } from '../../shared/domain/password-reset';
 
 const mail = (token: string): Mail => ({

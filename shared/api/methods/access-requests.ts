@@ -6,7 +6,7 @@ import { acceptedRequest, acceptingAccessKind, actingAs, alreadyAnswered, checkK
 import { answerAccessRequest, createAccessRequest, getAccessRequest } from '../../store/access-requests';
 import { getAccessByToken, findAccessByName } from '../../store/accesses';
 import { accessesCheckApp, accessesCreate, accessesDelete } from './accesses';
-import { serviceInfo } from './service';
+import { serviceInfoFor } from './service';
 import type { AccessRequest } from '../../model/access-requests';
 
 /**
@@ -18,10 +18,10 @@ const KEY_ATTEMPTS = 3; // a 16-character random key colliding even once is alre
 
 function answer(ctx: MethodContext, request: AccessRequest): Record<string, unknown> {
   ctx.response.status = STATUS_CODES[request.status];
-  return requestView(ctx.config, request, serviceInfo(ctx.config));
+  return requestView(ctx.config, request, serviceInfoFor(ctx.config));
 }
 
-export const accessRequestCreate = defineMethod<unknown>({
+export const accessRequestsCreate = defineMethod<unknown>({
   id: 'accessRequests.create',
   routes: [{ verb: 'POST', path: '/reg/access' }],
   auth: 'none',
@@ -38,7 +38,7 @@ export const accessRequestCreate = defineMethod<unknown>({
   },
 });
 
-export const accessRequestPoll = defineMethod<{ key: string }>({
+export const accessRequestsPoll = defineMethod<{ key: string }>({
   id: 'accessRequests.poll',
   routes: [{ verb: 'GET', path: '/reg/access/{key}' }],
   auth: 'none',
@@ -97,7 +97,7 @@ async function grant(ctx: MethodContext, request: AccessRequest): Promise<string
   return (created.access as { token: string }).token;
 }
 
-export const accessRequestUpdate = defineMethod<{ key: string; body: unknown }>({
+export const accessRequestsUpdate = defineMethod<{ key: string; body: unknown }>({
   id: 'accessRequests.update',
   routes: [{ verb: 'POST', path: '/reg/access/{key}' }],
   auth: 'none',

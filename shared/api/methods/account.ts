@@ -73,7 +73,7 @@ interface ChangePasswordParams {
   newPassword: string;
 }
 
-export const changePassword = defineMethod<ChangePasswordParams>({
+export const accountChangePassword = defineMethod<ChangePasswordParams>({
   id: 'account.changePassword',
   routes: [{ verb: 'POST', path: '/{username}/account/change-password' }],
   auth: 'token',

@@ -4,22 +4,13 @@ import { eventForReader } from '../../domain/events-read-view';
 import { loadUserData } from '../../domain/user-data';
 import { changeAttachments, loadEvent, storeUploadedFiles } from '../../domain/events-write';
 import { parseReadToken, readTokenMatches } from '../../domain/attachments';
-import { filesReadTokenSecret } from '../../domain/secrets';
+import { filesReadTokenSecret } from '../../adapters/secrets';
 import { newId } from '../../ids';
 import { getAccessById, getAccessByToken } from '../../store/accesses';
 import { userExists } from '../../store/accounts';
-import {
-  contentDisposition,
-  deleteFile,
-  fileKey,
-  headFile,
-  moveFile,
-  pendingKey,
-  presignedGet,
-  presignedPut,
-  readFile,
-} from '../../store/files';
+import { contentDisposition, deleteFile, headFile, moveFile, presignedGet, presignedPut, readFile } from '../../store/files';
 import type { Access } from '../../model/accesses';
+import { objectKeys } from '../../store/keys';
 
 /** `POST /events/{id}` with files: adds them to an existing event (spec §2.2.6). */
 export const eventsAddAttachment = defineMethod<{ id: string }>({
@@ -43,7 +34,6 @@ export const eventsAddAttachment = defineMethod<{ id: string }>({
     return { event: await eventForReader(ctx, event) };
   },
 });
-
 
 /**
  * One `bytes=` range resolved against the file size (RFC 9110 §14.1.2), as an explicit
@@ -138,7 +128,7 @@ export const eventsGetAttachment = defineMethod<GetAttachmentParams>({
     if (!permissions.canReadEvent(head.streamIds)) throw errors.forbidden('You cannot read this event with the given access.');
     const attachment = (head.attachments ?? []).find((a) => a.id === params.fileId);
     if (!attachment) throw errors.unknownResource('attachment', params.fileId);
-    const key = fileKey(ctx.username!, params.id, attachment.id);
+    const key = objectKeys.file(ctx.username!, params.id, attachment.id);
     const headers = ctx.response.headers;
     headers['Content-Type'] = attachment.type;
     headers['Content-Disposition'] = contentDisposition(attachment.fileName);
@@ -190,7 +180,7 @@ export const eventsDeleteAttachment = defineMethod<{ id: string; fileId: string 
       if (!current.some((a) => a.id === params.fileId)) throw errors.unknownResource('attachment', params.fileId);
       return current.filter((a) => a.id !== params.fileId);
     });
-    await deleteFile(fileKey(ctx.username!, params.id, params.fileId));
+    await deleteFile(objectKeys.file(ctx.username!, params.id, params.fileId));
     return { event: await eventForReader(ctx, event) };
   },
 });
@@ -230,7 +220,7 @@ export const eventsCreateAttachmentUpload = defineMethod<UploadSlotParams>({
     const { permissions } = await loadUserData(ctx);
     if (!permissions.canUpdateEvent(head.streamIds)) throw errors.forbidden('You do not have the permission to change this event.');
     const fileId = newId();
-    const url = await presignedPut(pendingKey(ctx.username!, params.id, fileId), {
+    const url = await presignedPut(objectKeys.pendingFile(ctx.username!, params.id, fileId), {
       type: params.type,
       size: params.size,
       expiresInS: ctx.config.presignTtlS,
@@ -265,14 +255,14 @@ export const eventsConfirmAttachmentUpload = defineMethod<{ id: string; fileId: 
     const head = await loadEvent(ctx, params.id);
     const { permissions } = await loadUserData(ctx);
     if (!permissions.canUpdateEvent(head.streamIds)) throw errors.forbidden('You do not have the permission to change this event.');
-    const pending = pendingKey(ctx.username!, params.id, params.fileId);
+    const pending = objectKeys.pendingFile(ctx.username!, params.id, params.fileId);
     const stored = await headFile(pending);
     if (!stored) throw errors.unknownResource('upload', params.fileId);
     if (stored.size > ctx.config.uploadMaxBytes) {
       await deleteFile(pending);
       throw errors.payloadTooLarge(ctx.config.uploadMaxBytes);
     }
-    const final = fileKey(ctx.username!, params.id, params.fileId);
+    const final = objectKeys.file(ctx.username!, params.id, params.fileId);
     await moveFile(pending, final);
     const attachment = { id: params.fileId, fileName: params.fileName, type: stored.type, size: stored.size };
     const event = await changeAttachments(ctx, params.id, (current) => [...current, attachment], {

@@ -22,7 +22,7 @@ interface LoginParams {
 }
 
 /** `auth.login` (spec §2.9): a trusted app opens a personal session with a password. */
-export const login = defineMethod<LoginParams>({
+export const authLogin = defineMethod<LoginParams>({
   id: 'auth.login',
   routes: [{ verb: 'POST', path: '/{username}/auth/login' }],
   auth: 'none',
@@ -65,7 +65,7 @@ export const login = defineMethod<LoginParams>({
 });
 
 /** `auth.logout`: ends a personal session; a no-op for app and shared accesses. */
-export const logout = defineMethod({
+export const authLogout = defineMethod({
   id: 'auth.logout',
   routes: [{ verb: 'POST', path: '/{username}/auth/logout' }],
   auth: 'token',

@@ -10,7 +10,8 @@ import {
 } from '../../domain/events';
 import { getEvents, type EventsGetParams } from '../../domain/events-get';
 import { createEventFrom, deleteEventForGood, loadEvent, updateEventWith, type EventChanges } from '../../domain/events-write';
-import { eventFromHead, getEventHead, getHistory } from '../../store/events';
+import { eventFromHead } from '../../store/events/items';
+import { getEventHead, getHistory } from '../../store/events/read';
 import { eventForReader, eventsForReader } from '../../domain/events-read-view';
 import { auditEventsGet, auditStreamsOf } from '../../domain/audit';
 

@@ -3,8 +3,9 @@ import { errors } from '../../errors';
 import { newId } from '../../ids';
 import { assertEmptyAccount, ArchiveError } from '../../domain/import-archive';
 import { headFile, presignedGet, presignedPut } from '../../store/files';
-import { createImportJob, exportArchiveKey, getJob, importArchiveKey, requestExportJob } from '../../store/exports';
+import { createImportJob, getJob, requestExportJob } from '../../store/exports';
 import type { Job } from '../../model/jobs';
+import { objectKeys } from '../../store/keys';
 
 /**
  * A copy of one's account (issue 8): personal tokens only — authentication is the consent,
@@ -36,7 +37,7 @@ export const accountExport = defineMethod<Record<string, never>>({
   params: { type: 'object', additionalProperties: false },
   run: async (ctx) => {
     const id = newId();
-    const job: Job = { id, kind: 'export', status: 'pending', requested: ctx.now, requestedBy: ctx.access!.id, archiveKey: exportArchiveKey(ctx.username!, id) };
+    const job: Job = { id, kind: 'export', status: 'pending', requested: ctx.now, requestedBy: ctx.access!.id, archiveKey: objectKeys.exportArchive(ctx.username!, id) };
     const { job: current } = await requestExportJob(ctx.username!, job, ctx.now);
     return { export: jobForApi(current) };
   },
@@ -85,7 +86,7 @@ export const accountImportUpload = defineMethod<{ size: number }>({
   run: async (ctx, params) => {
     await checkEmpty(ctx.username!);
     const id = newId();
-    const url = await presignedPut(importArchiveKey(ctx.username!, id), { type: ARCHIVE_TYPE, size: params.size, expiresInS: ctx.config.presignTtlS });
+    const url = await presignedPut(objectKeys.importArchive(ctx.username!, id), { type: ARCHIVE_TYPE, size: params.size, expiresInS: ctx.config.presignTtlS });
     return {
       import: {
         id,
@@ -107,7 +108,7 @@ export const accountImport = defineMethod<{ id: string }>({
   run: async (ctx, params) => {
     const existing = await getJob(ctx.username!, 'import', params.id);
     if (existing) return { import: jobForApi(existing) };
-    const key = importArchiveKey(ctx.username!, params.id);
+    const key = objectKeys.importArchive(ctx.username!, params.id);
     if (!(await headFile(key))) throw errors.unknownResource('import upload', params.id);
     await checkEmpty(ctx.username!);
     const job: Job = { id: params.id, kind: 'import', status: 'pending', requested: ctx.now, requestedBy: ctx.access!.id, archiveKey: key };

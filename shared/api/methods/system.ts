@@ -4,7 +4,7 @@ import { checkInvitationToken, createUser, validateRegistration } from '../../do
 import { isSupportedHash } from '../../domain/passwords';
 import { getAccount } from '../../store/accounts';
 import { getAccessByToken, listAccesses } from '../../store/accesses';
-import { adminKey } from '../../domain/secrets';
+import { adminKey } from '../../adapters/secrets';
 import { deleteAccount } from '../../domain/account-deletion';
 import { sameSecret } from '../execute';
 
@@ -74,7 +74,7 @@ export const systemGetUserInfo = defineMethod<{ username: string }>({
  * `auth.delete` (spec §2.15): `DELETE /users/{username}` with the admin key, or with a
  * personal token of that user when ACCOUNT_DELETION includes `personalToken`.
  */
-export const deleteUser = defineMethod<{ username: string }>({
+export const authDelete = defineMethod<{ username: string }>({
   id: 'auth.delete',
   routes: [{ verb: 'DELETE', path: '/users/{username}' }],
   auth: 'none',

@@ -3,10 +3,10 @@ import { errors, PryvError, rejectProtectedFields } from '../../errors';
 import { API_VERSION, WEBHOOK_CALL_TIMEOUT_MS } from '../../config';
 import { author } from '../../domain/user-data';
 import { newId } from '../../ids';
-import { newWebhookSecret, PROTECTED_WEBHOOK_FIELDS, isSuccessStatus, webhookForApi } from '../../domain/webhooks';
-import { createWebhook, deleteWebhook, getWebhook, listWebhooks, recordWebhookRun, updateWebhook } from '../../store/webhooks';
-import { postJson } from '../../notify/post';
-import { scheduleWebhookAttempt } from '../../notify/webhook-delivery';
+import { newWebhookSecret, PROTECTED_WEBHOOK_FIELDS, isSuccessStatus, recordWebhookRun, webhookForApi } from '../../domain/webhooks';
+import { createWebhook, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from '../../store/webhooks';
+import { postJson } from '../../adapters/webhook-post';
+import { scheduleWebhookAttempt } from '../../store/webhook-queue';
 import type { Webhook, WebhookState } from '../../model/webhooks';
 
 /** Webhooks API (spec §2.5, §3.6). Delivery of change notifications is not here (spec §6.2). */

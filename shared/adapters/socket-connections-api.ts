@@ -5,8 +5,7 @@ import {
   PayloadTooLargeException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { config, SOCKET_MESSAGE_MAX_BYTES } from '../../config';
-import { LOCAL_CREDENTIALS } from '../../store/clients';
+import { config, LOCAL_CREDENTIALS, SOCKET_MESSAGE_MAX_BYTES } from '../config';
 
 /**
  * API Gateway's `@connections` management API: how anything (a WebSocket route handler, the

@@ -1,0 +1,13 @@
+import type { Caller } from '../domain/caller';
+import type { MethodContext } from './types';
+
+/**
+ * The caller of a method that authenticated an access (`auth: 'token'`, or a method that
+ * resolved its reader itself): what domain code gets instead of the whole context.
+ */
+export function callerOf(ctx: MethodContext): Caller {
+  const { access, username } = ctx;
+  if (!access || username === undefined) throw new Error(`${ctx.methodId}: no authenticated access`);
+  const callerId = ctx.request.callerId;
+  return { username, access, now: ctx.now, author: callerId ? `${access.id} ${callerId}` : access.id, config: ctx.config };
+}

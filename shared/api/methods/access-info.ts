@@ -1,0 +1,16 @@
+import { defineMethod, ALL_ACCESS_TYPES } from '../types';
+import { accessForApi } from '../../domain/access-view';
+
+/** `getAccessInfo` (spec §2.1): the calling access, its calls counters and its user. */
+export const getAccessInfo = defineMethod({
+  id: 'getAccessInfo',
+  routes: [{ verb: 'GET', path: '/{username}/access-info' }],
+  auth: 'token',
+  accessTypes: ALL_ACCESS_TYPES,
+  params: { type: 'object' },
+  run: async (ctx) => {
+    const view = accessForApi(ctx.access!, ctx.config.publicUrl, ctx.username!, { withCalls: true });
+    delete view.apiEndpoint;
+    return { ...view, user: { username: ctx.username } };
+  },
+});
