@@ -1,7 +1,7 @@
 import type { MethodContext } from '../api/types';
 import { loadStreams } from '../store/streams';
-import { StreamTree } from './stream-tree';
-import { AccessPermissions } from './permissions';
+import { StreamTree } from './streams/tree';
+import { AccessPermissions } from './accesses/permissions';
 import type { DataMeta } from '../model/streams';
 
 export interface UserData {

@@ -15,7 +15,7 @@ import {
 } from '../store/webhook-queue';
 import { getWebhook, listWebhooks, usersWithWebhooks } from '../store/webhooks';
 import { API_VERSION, WEBHOOK_CALL_TIMEOUT_MS, config } from '../config';
-import { isSuccessStatus, recordWebhookRun } from '../domain/webhooks';
+import { isSuccessStatus, recordWebhookRun } from '../domain/webhooks/webhook';
 import type { Webhook } from '../model/webhooks';
 import { postJson } from '../adapters/webhook-post';
 import { log } from '../log';

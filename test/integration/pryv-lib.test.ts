@@ -9,8 +9,8 @@ import { apiUrl, call, createUser, login, TRUSTED_ORIGIN, uniqueUsername, useRun
 import { batchPut } from '../../shared/store/batch';
 import { newEventItems } from '../../shared/store/events/items';
 import { loadStreams } from '../../shared/store/streams';
-import { StreamTree } from '../../shared/domain/stream-tree';
-import { placementFor } from '../../shared/domain/events-write';
+import { StreamTree } from '../../shared/domain/streams/tree';
+import { placementFor } from '../../shared/domain/events/write';
 import { newId } from '../../shared/ids';
 import type { StoredEvent } from '../../shared/model/events';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditEvent, auditStreamsOf, queryShape, readableAccessIds } from '../../shared/domain/audit';
+import { auditEvent, auditStreamsOf, queryShape, readableAccessIds } from '../../shared/domain/audit/log';
 import type { Access } from '../../shared/model/accesses';
 
 const access = (type: Access['type'], permissions: Access['permissions'] = []): Access => ({

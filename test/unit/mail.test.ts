@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { resetConfig } from '../../shared/config';
 import { sendMail, setMailSender, type Mail } from '../../shared/adapters/mail';
-import { resetUrl } from '../../shared/domain/password-reset';
+import { resetUrl } from '../../shared/domain/accounts/password-reset';
 
 const mail = (token: string): Mail => ({
   to: 'someone@example.com',

@@ -6,8 +6,8 @@ import {
   checkAccessCreation,
   isSystemStreamId,
   levelRank,
-} from '../../shared/domain/permissions';
-import { StreamTree, type StoredStream } from '../../shared/domain/stream-tree';
+} from '../../shared/domain/accesses/permissions';
+import { StreamTree, type StoredStream } from '../../shared/domain/streams/tree';
 import type { Access, AccessType, Permission } from '../../shared/model/accesses';
 import { PryvError } from '../../shared/errors';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StreamTree, streamForApi, type StoredStream } from '../../shared/domain/stream-tree';
+import { StreamTree, streamForApi, type StoredStream } from '../../shared/domain/streams/tree';
 
 function s(id: string, parentId: string | null, extra: Partial<StoredStream> = {}): StoredStream {
   return {

@@ -8,9 +8,9 @@ import {
   slugifyStreamId,
   storeIdOf,
   type ExpandedQuery,
-} from '../../shared/domain/streams-query';
-import { AccessPermissions } from '../../shared/domain/permissions';
-import { StreamTree, type StoredStream } from '../../shared/domain/stream-tree';
+} from '../../shared/domain/streams/query';
+import { AccessPermissions } from '../../shared/domain/accesses/permissions';
+import { StreamTree, type StoredStream } from '../../shared/domain/streams/tree';
 import type { Access, AccessType, Permission } from '../../shared/model/accesses';
 import { PryvError } from '../../shared/errors';
 

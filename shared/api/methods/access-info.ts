@@ -1,5 +1,5 @@
 import { defineMethod, ALL_ACCESS_TYPES } from '../types';
-import { accessForApi } from '../../domain/access-view';
+import { accessForApi } from '../../domain/accesses/view';
 
 /** `getAccessInfo` (spec §2.1): the calling access, its calls counters and its user. */
 export const getAccessInfo = defineMethod({

@@ -2,7 +2,7 @@ import { defineMethod, type MethodContext } from '../types';
 import { runMethod, flushUsage } from '../execute';
 import { RegisterError } from '../../errors';
 import type { Permission } from '../../model/accesses';
-import { acceptedRequest, acceptingAccessKind, actingAs, alreadyAnswered, checkKey, closedRequest, newAccessRequest, parseAnswer, requestView, STATUS_CODES, unknownKey } from '../../domain/access-requests';
+import { acceptedRequest, acceptingAccessKind, actingAs, alreadyAnswered, checkKey, closedRequest, newAccessRequest, parseAnswer, requestView, STATUS_CODES, unknownKey } from '../../domain/access-requests/flow';
 import { answerAccessRequest, createAccessRequest, getAccessRequest } from '../../store/access-requests';
 import { getAccessByToken, findAccessByName } from '../../store/accesses';
 import { accessesCheckApp, accessesCreate, accessesDelete } from './accesses';

@@ -1,8 +1,8 @@
 import { defineMethod, type MethodContext } from '../types';
 import { errors } from '../../errors';
 import { getAccount } from '../../store/accounts';
-import { isTrustedApp, parseTrustedApps } from '../../domain/trusted-apps';
-import { requestPasswordReset, resetPassword } from '../../domain/password-reset';
+import { isTrustedApp, parseTrustedApps } from '../../domain/accounts/trusted-apps';
+import { requestPasswordReset, resetPassword } from '../../domain/accounts/password-reset';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../config';
 
 /** The password-reset routes read `Origin` only (spec §1.3), unlike auth.login. */

@@ -1,7 +1,7 @@
 import { defineMethod } from '../types';
 import { errors } from '../../errors';
 import { getAccount, setPasswordHash, updateAccount } from '../../store/accounts';
-import { hashPassword, verifyPassword } from '../../domain/passwords';
+import { hashPassword, verifyPassword } from '../../domain/accounts/passwords';
 import type { Account } from '../../model/accounts';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../config';
 

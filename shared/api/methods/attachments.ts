@@ -1,9 +1,9 @@
 import { defineMethod, ALL_ACCESS_TYPES, type MethodContext } from '../types';
 import { errors, PryvError } from '../../errors';
-import { eventForReader } from '../../domain/events-read-view';
+import { eventForReader } from '../../domain/events/read-view';
 import { loadUserData } from '../../domain/user-data';
-import { changeAttachments, loadEvent, storeUploadedFiles } from '../../domain/events-write';
-import { parseReadToken, readTokenMatches } from '../../domain/attachments';
+import { changeAttachments, loadEvent, storeUploadedFiles } from '../../domain/events/write';
+import { parseReadToken, readTokenMatches } from '../../domain/events/read-tokens';
 import { filesReadTokenSecret } from '../../adapters/secrets';
 import { newId } from '../../ids';
 import { getAccessById, getAccessByToken } from '../../store/accesses';

@@ -1,5 +1,5 @@
 import { defineMethod, ALL_ACCESS_TYPES } from '../types';
-import { auditLogForApi, MAX_AUDIT_PAGE, readAudit, type AuditFilter } from '../../domain/audit';
+import { auditLogForApi, MAX_AUDIT_PAGE, readAudit, type AuditFilter } from '../../domain/audit/log';
 
 const DEFAULT_AUDIT_LIMIT = 100; // records per page when no limit is given
 

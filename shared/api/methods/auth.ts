@@ -2,12 +2,12 @@ import { defineMethod, ALL_ACCESS_TYPES } from '../types';
 import { errors } from '../../errors';
 import { getAccount } from '../../store/accounts';
 import { endSession } from '../../store/accesses';
-import { verifyPassword } from '../../domain/passwords';
-import { isTrustedApp, parseTrustedApps, type TrustedApp } from '../../domain/trusted-apps';
-import { openSession } from '../../domain/sessions';
-import { apiEndpoint } from '../../domain/api-endpoint';
-import { checkLogin, recordLoginFailure, throttleSettings } from '../../domain/login-throttle';
-import { startLogin as startMfaLogin } from '../../domain/mfa';
+import { verifyPassword } from '../../domain/accounts/passwords';
+import { isTrustedApp, parseTrustedApps, type TrustedApp } from '../../domain/accounts/trusted-apps';
+import { openSession } from '../../domain/accounts/sessions';
+import { apiEndpoint } from '../../domain/accesses/api-endpoint';
+import { checkLogin, recordLoginFailure, throttleSettings } from '../../domain/accounts/login-throttle';
+import { startLogin as startMfaLogin } from '../../domain/accounts/mfa';
 
 let trusted: { setting: string; apps: TrustedApp[] } | undefined;
 function trustedApps(setting: string): TrustedApp[] {

@@ -7,13 +7,13 @@ import {
   eventUpdateSchema,
   PROTECTED_UPDATE_FIELDS,
   type EventInput,
-} from '../../domain/events';
-import { getEvents, type EventsGetParams } from '../../domain/events-get';
-import { createEventFrom, deleteEventForGood, loadEvent, updateEventWith, type EventChanges } from '../../domain/events-write';
+} from '../../domain/events/fields';
+import { getEvents, type EventsGetParams } from '../../domain/events/get';
+import { createEventFrom, deleteEventForGood, loadEvent, updateEventWith, type EventChanges } from '../../domain/events/write';
 import { eventFromHead } from '../../store/events/items';
 import { getEventHead, getHistory } from '../../store/events/read';
-import { eventForReader, eventsForReader } from '../../domain/events-read-view';
-import { auditEventsGet, auditStreamsOf } from '../../domain/audit';
+import { eventForReader, eventsForReader } from '../../domain/events/read-view';
+import { auditEventsGet, auditStreamsOf } from '../../domain/audit/log';
 
 export const eventsGet = defineMethod<EventsGetParams>({
   id: 'events.get',

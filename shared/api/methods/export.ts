@@ -1,7 +1,7 @@
 import { defineMethod } from '../types';
 import { errors } from '../../errors';
 import { newId } from '../../ids';
-import { assertEmptyAccount, ArchiveError } from '../../domain/import-archive';
+import { assertEmptyAccount, ArchiveError } from '../../domain/account-copy/import-archive';
 import { headFile, presignedGet, presignedPut } from '../../store/files';
 import { createImportJob, getJob, requestExportJob } from '../../store/exports';
 import type { Job } from '../../model/jobs';

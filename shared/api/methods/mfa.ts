@@ -2,11 +2,11 @@ import { defineMethod } from '../types';
 import { errors } from '../../errors';
 import { getAccount } from '../../store/accounts';
 import { deleteMfa, getMfa } from '../../store/mfa';
-import { verifyPassword } from '../../domain/passwords';
-import { openSession } from '../../domain/sessions';
-import { apiEndpoint } from '../../domain/api-endpoint';
-import { activate, challenge, confirm, hashRecoveryCode, verify } from '../../domain/mfa';
-import { checkLogin, recordLoginFailure, throttleSettings } from '../../domain/login-throttle';
+import { verifyPassword } from '../../domain/accounts/passwords';
+import { openSession } from '../../domain/accounts/sessions';
+import { apiEndpoint } from '../../domain/accesses/api-endpoint';
+import { activate, challenge, confirm, hashRecoveryCode, verify } from '../../domain/accounts/mfa';
+import { checkLogin, recordLoginFailure, throttleSettings } from '../../domain/accounts/login-throttle';
 import type { Account } from '../../model/accounts';
 import type { MfaMethod } from '../../model/mfa';
 

@@ -1,8 +1,8 @@
 import { defineMethod } from '../types';
 import { errors, PryvError, RegisterError } from '../../errors';
-import { checkInvitationToken, createUser, USERNAME_PATTERN, RESERVED_USERNAMES, validateRegistration } from '../../domain/registration';
-import { hashPassword } from '../../domain/passwords';
-import { apiEndpoint } from '../../domain/api-endpoint';
+import { checkInvitationToken, createUser, USERNAME_PATTERN, RESERVED_USERNAMES, validateRegistration } from '../../domain/accounts/registration';
+import { hashPassword } from '../../domain/accounts/passwords';
+import { apiEndpoint } from '../../domain/accesses/api-endpoint';
 import { userExists, usernameForEmail } from '../../store/accounts';
 
 /**

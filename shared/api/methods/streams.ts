@@ -1,14 +1,14 @@
 import { acceptedFields, defineMethod, ALL_ACCESS_TYPES, SERVER_OWNED_FIELDS, type MethodContext } from '../types';
 import { errors, rejectProtectedFields } from '../../errors';
 import { loadUserData, author } from '../../domain/user-data';
-import { streamForApi } from '../../domain/stream-tree';
-import { isValidStreamId, slugifyStreamId } from '../../domain/streams-query';
-import { isSystemStreamId } from '../../domain/permissions';
+import { streamForApi } from '../../domain/streams/tree';
+import { isValidStreamId, slugifyStreamId } from '../../domain/streams/query';
+import { isSystemStreamId } from '../../domain/accesses/permissions';
 import { newId, RESERVED_IDS } from '../../ids';
 import type { StoredStream } from '../../model/streams';
 import { createStream, listStreamDeletions, updateStream } from '../../store/streams';
-import { mergeClientData } from '../../domain/events';
-import { MAX_STALE_RETRIES, reindexStreamEvents, removeStreamsFromEvents, staleBackoff } from '../../domain/events-write';
+import { mergeClientData } from '../../domain/events/fields';
+import { MAX_STALE_RETRIES, reindexStreamEvents, removeStreamsFromEvents, staleBackoff } from '../../domain/events/write';
 
 export const streamsGet = defineMethod<{ parentId?: string; state?: 'default' | 'all'; includeDeletionsSince?: number }>({
   id: 'streams.get',

@@ -1,11 +1,11 @@
 import { defineMethod } from '../types';
 import { errors } from '../../errors';
-import { checkInvitationToken, createUser, validateRegistration } from '../../domain/registration';
-import { isSupportedHash } from '../../domain/passwords';
+import { checkInvitationToken, createUser, validateRegistration } from '../../domain/accounts/registration';
+import { isSupportedHash } from '../../domain/accounts/passwords';
 import { getAccount } from '../../store/accounts';
 import { getAccessByToken, listAccesses } from '../../store/accesses';
 import { adminKey } from '../../adapters/secrets';
-import { deleteAccount } from '../../domain/account-deletion';
+import { deleteAccount } from '../../domain/accounts/deletion';
 import { sameSecret } from '../execute';
 
 /**

@@ -3,7 +3,7 @@ import { errors, PryvError, rejectProtectedFields } from '../../errors';
 import { API_VERSION, WEBHOOK_CALL_TIMEOUT_MS } from '../../config';
 import { author } from '../../domain/user-data';
 import { newId } from '../../ids';
-import { newWebhookSecret, PROTECTED_WEBHOOK_FIELDS, isSuccessStatus, recordWebhookRun, webhookForApi } from '../../domain/webhooks';
+import { newWebhookSecret, PROTECTED_WEBHOOK_FIELDS, isSuccessStatus, recordWebhookRun, webhookForApi } from '../../domain/webhooks/webhook';
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from '../../store/webhooks';
 import { postJson } from '../../adapters/webhook-post';
 import { scheduleWebhookAttempt } from '../../store/webhook-queue';

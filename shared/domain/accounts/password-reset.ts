@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { PASSWORD_RESET_MAX_REQUESTS_PER_HOUR, PASSWORD_RESET_TTL_S } from '../config';
-import { PryvError } from '../errors';
-import { addFailure } from '../store/login-throttle';
-import { consumePasswordReset, overwritePasswordHash, putPasswordReset } from '../store/password-resets';
+import { PASSWORD_RESET_MAX_REQUESTS_PER_HOUR, PASSWORD_RESET_TTL_S } from '../../config';
+import { PryvError } from '../../errors';
+import { addFailure } from '../../store/login-throttle';
+import { consumePasswordReset, overwritePasswordHash, putPasswordReset } from '../../store/password-resets';
 import { hashPassword } from './passwords';
-import { escapeHtml, sendMail } from '../adapters/mail';
-import type { Account } from '../model/accounts';
+import { escapeHtml, sendMail } from '../../adapters/mail';
+import type { Account } from '../../model/accounts';
 
 /** Only the SHA-256 of a reset token is stored: a table read does not yield usable tokens. */
 export const hashResetToken = (token: string) => createHash('sha256').update(token).digest('hex');

@@ -1,8 +1,8 @@
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
-import { MFA_MAX_CODE_ATTEMPTS, MFA_RECOVERY_CODES, MFA_SESSION_TTL_S } from '../config';
-import { errors } from '../errors';
-import { sendMail, escapeHtml } from '../adapters/mail';
+import { MFA_MAX_CODE_ATTEMPTS, MFA_RECOVERY_CODES, MFA_SESSION_TTL_S } from '../../config';
+import { errors } from '../../errors';
+import { sendMail, escapeHtml } from '../../adapters/mail';
 import {
   consumeMfaSession,
   consumeTotpStep,
@@ -13,9 +13,9 @@ import {
   putMfa,
   putMfaSession,
   setMfaSessionCode,
-} from '../store/mfa';
-import type { Account } from '../model/accounts';
-import type { MfaMethod, MfaSession } from '../model/mfa';
+} from '../../store/mfa';
+import type { Account } from '../../model/accounts';
+import type { MfaMethod, MfaSession } from '../../model/mfa';
 
 /**
  * Multi-factor authentication (spec §2.13). Default method: TOTP (RFC 6238, authenticator

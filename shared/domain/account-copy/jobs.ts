@@ -1,8 +1,8 @@
-import { finishJob, getJob, startJob } from '../store/exports';
+import { finishJob, getJob, startJob } from '../../store/exports';
 import { buildExport } from './export-archive';
 import { ArchiveError, importArchive } from './import-archive';
-import { log } from '../log';
-import type { Job } from '../model/jobs';
+import { log } from '../../log';
+import type { Job } from '../../model/jobs';
 
 /**
  * The export/import worker's job: a job's INSERT on the table's stream starts it (in AWS

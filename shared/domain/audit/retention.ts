@@ -1,9 +1,9 @@
-import type { Account } from '../model/accounts';
-import type { Config } from '../config';
-import { newToken } from '../ids';
-import { auditPseudonymFor, moveAuditPartition } from '../store/audit';
-import { keys } from '../store/keys';
-import { deletePartition } from '../store/purge';
+import type { Account } from '../../model/accounts';
+import type { Config } from '../../config';
+import { newToken } from '../../ids';
+import { auditPseudonymFor, moveAuditPartition } from '../../store/audit';
+import { keys } from '../../store/keys';
+import { deletePartition } from '../../store/purge';
 
 /**
  * What account deletion does to the user's audit records (AUDIT_ON_ACCOUNT_DELETION):

@@ -1,6 +1,6 @@
-import type { ApiStream, ApiStreamFields, StoredStream, StreamsState } from '../model/streams';
+import type { ApiStream, ApiStreamFields, StoredStream, StreamsState } from '../../model/streams';
 
-export type { ApiStream, ApiStreamFields, StoredStream, StreamsState } from '../model/streams';
+export type { ApiStream, ApiStreamFields, StoredStream, StreamsState } from '../../model/streams';
 
 /** Options of {@link StreamTree.toApiForest}. */
 export interface ApiForestOptions {

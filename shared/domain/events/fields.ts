@@ -1,8 +1,8 @@
-import type { StoredEvent } from '../model/events';
-import type { Access } from '../model/accesses';
-import { errors } from '../errors';
-import { acceptedFields } from '../api/types';
-import { attachmentsForReader } from './attachments';
+import type { StoredEvent } from '../../model/events';
+import type { Access } from '../../model/accesses';
+import { errors } from '../../errors';
+import { acceptedFields } from '../../api/types';
+import { attachmentsForReader } from './read-tokens';
 
 /** Event type syntax (spec §3.1, §8). */
 export const EVENT_TYPE_PATTERN = '^(series:)?[a-z0-9-]+/[a-z0-9-]+$';

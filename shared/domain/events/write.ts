@@ -1,23 +1,23 @@
-import type { MethodContext } from '../api/types';
-import { errors } from '../errors';
-import type { StreamTree } from './stream-tree';
-import type { StoredStream } from '../model/streams';
-import type { StoredEvent } from '../model/events';
-import { author, loadUserData, type UserData } from './user-data';
-import { cleanTags, mergeClientData, resolveStreamIds, type EventInput } from './events';
+import type { MethodContext } from '../../api/types';
+import { errors } from '../../errors';
+import type { StreamTree } from '../streams/tree';
+import type { StoredStream } from '../../model/streams';
+import type { StoredEvent } from '../../model/events';
+import { author, loadUserData, type UserData } from '../user-data';
+import { cleanTags, mergeClientData, resolveStreamIds, type EventInput } from './fields';
 import { getEventTypes } from './event-types';
-import { newId } from '../ids';
-import { isValidEventId } from './events';
-import { createEvent, deleteEvent, updateEvent } from '../store/events/write';
-import { eventFromHead, MAX_INDEX_ITEMS, type EventHead, type IndexPlacement } from '../store/events/items';
-import { eventIdsInStream, getEventHead } from '../store/events/read';
-import { deleteStreams, raiseMaxDuration } from '../store/streams';
-import { adjustAttachedFiles } from '../store/accounts';
-import { deleteFile, deletePrefix, putFile } from '../store/files';
-import type { UploadedFile } from '../model/uploads';
-import type { Attachment } from '../model/events';
+import { newId } from '../../ids';
+import { isValidEventId } from './fields';
+import { createEvent, deleteEvent, updateEvent } from '../../store/events/write';
+import { eventFromHead, MAX_INDEX_ITEMS, type EventHead, type IndexPlacement } from '../../store/events/items';
+import { eventIdsInStream, getEventHead } from '../../store/events/read';
+import { deleteStreams, raiseMaxDuration } from '../../store/streams';
+import { adjustAttachedFiles } from '../../store/accounts';
+import { deleteFile, deletePrefix, putFile } from '../../store/files';
+import type { UploadedFile } from '../../model/uploads';
+import type { Attachment } from '../../model/events';
 import { createHash } from 'node:crypto';
-import { objectKeys } from '../store/keys';
+import { objectKeys } from '../../store/keys';
 
 /**
  * Concurrent writers of one item: re-read, re-apply, retry. Every lost round means another

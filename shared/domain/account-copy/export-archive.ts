@@ -6,11 +6,11 @@ import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack as tarPack, type Pack } from 'tar-stream';
-import { objectKeys } from '../store/keys';
-import { readFileStream, uploadStream } from '../store/files';
-import { getAccount } from '../store/accounts';
-import { accountItemPages, eventHistoryPages, isDataMetaItem, profileSetId, type AccountItemKind } from '../store/account-items';
-import { listFollowedSlices } from '../store/followed-slices';
+import { objectKeys } from '../../store/keys';
+import { readFileStream, uploadStream } from '../../store/files';
+import { getAccount } from '../../store/accounts';
+import { accountItemPages, eventHistoryPages, isDataMetaItem, profileSetId, type AccountItemKind } from '../../store/account-items';
+import { listFollowedSlices } from '../../store/followed-slices';
 
 /**
  * A complete copy of an account as one gzip'd tar archive (README "Your data"):

@@ -1,7 +1,7 @@
-import type { MethodContext } from '../api/types';
-import type { StoredEvent } from '../model/events';
-import { eventForApi } from './events';
-import { filesReadTokenSecret } from '../adapters/secrets';
+import type { MethodContext } from '../../api/types';
+import type { StoredEvent } from '../../model/events';
+import { eventForApi } from './fields';
+import { filesReadTokenSecret } from '../../adapters/secrets';
 
 /** An event as the calling access sees it: attachments carry that access's read tokens. */
 export async function eventForReader(ctx: MethodContext, event: StoredEvent): Promise<Record<string, unknown>> {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { WEBHOOK_RUNS_SIZE } from '../config';
-import type { Webhook, WebhookInternal, WebhookRun } from '../model/webhooks';
-import { getWebhook, writeWebhookRun } from '../store/webhooks';
-import { retryOnStale, STALE } from './concurrency';
+import { WEBHOOK_RUNS_SIZE } from '../../config';
+import type { Webhook, WebhookInternal, WebhookRun } from '../../model/webhooks';
+import { getWebhook, writeWebhookRun } from '../../store/webhooks';
+import { retryOnStale, STALE } from '../concurrency';
 
 /** Fields the API shows; `secret` is not one of them (webhooks.create adds it once). */
 export type WebhookView = Omit<Webhook, WebhookInternal>;

@@ -1,12 +1,12 @@
-import { keys, objectKeys } from '../store/keys';
-import { config } from '../config';
-import { deleteAccountItem, getAccount } from '../store/accounts';
-import { loadStreams } from '../store/streams';
-import { purgeUserEvents } from '../store/events/purge';
-import { deletePartition } from '../store/purge';
-import { deletePrefix } from '../store/files';
-import { settleAuditOnDeletion } from './audit-retention';
-import { closeUserSockets } from './sockets';
+import { keys, objectKeys } from '../../store/keys';
+import { config } from '../../config';
+import { deleteAccountItem, getAccount } from '../../store/accounts';
+import { loadStreams } from '../../store/streams';
+import { purgeUserEvents } from '../../store/events/purge';
+import { deletePartition } from '../../store/purge';
+import { deletePrefix } from '../../store/files';
+import { settleAuditOnDeletion } from '../audit/retention';
+import { closeUserSockets } from '../sockets';
 
 /**
  * Deletes a user and everything they own: events with their index items and history,

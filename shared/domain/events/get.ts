@@ -1,13 +1,13 @@
-import type { StreamTree } from './stream-tree';
-import type { AccessPermissions } from './permissions';
-import { eventMatchesAny, expandStreamsQueries, parseStreamsParam } from './streams-query';
-import type { EventsState, ExpandedQuery, DataMeta } from '../model/streams';
-import { endTime, type EventDeletion, type StoredEvent } from '../model/events';
-import { typeMatches } from './events';
-import { ALL_STREAMS } from '../store/events/items';
-import { readByTime, type TimeSource } from '../store/events/time-merge';
-import { readModifiedSince, readRunning, type ReadStats } from '../store/events/read';
-import type { EventState } from '../store/keys';
+import type { StreamTree } from '../streams/tree';
+import type { AccessPermissions } from '../accesses/permissions';
+import { eventMatchesAny, expandStreamsQueries, parseStreamsParam } from '../streams/query';
+import type { EventsState, ExpandedQuery, DataMeta } from '../../model/streams';
+import { endTime, type EventDeletion, type StoredEvent } from '../../model/events';
+import { typeMatches } from './fields';
+import { ALL_STREAMS } from '../../store/events/items';
+import { readByTime, type TimeSource } from '../../store/events/time-merge';
+import { readModifiedSince, readRunning, type ReadStats } from '../../store/events/read';
+import type { EventState } from '../../store/keys';
 
 export const DEFAULT_LIMIT = 20; // spec §2.2.1, when no time bound is given
 const DEFAULT_SPAN_S = 24 * 3600; // only toTime given: one day before it

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Access } from '../model/accesses';
-import type { Attachment } from '../model/events';
+import type { Access } from '../../model/accesses';
+import type { Attachment } from '../../model/events';
 
 /**
  * Attachment read tokens (spec §2.2.6): `{accessId}-{hmac}`, the HMAC-SHA1 of

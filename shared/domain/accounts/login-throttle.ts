@@ -1,5 +1,5 @@
-import { addFailure, putLock, readSubjects, type SubjectState } from '../store/login-throttle';
-import type { Config } from '../config';
+import { addFailure, putLock, readSubjects, type SubjectState } from '../../store/login-throttle';
+import type { Config } from '../../config';
 
 /**
  * auth.login brute-force protection (beyond Pryv; README "Brute-force protection").

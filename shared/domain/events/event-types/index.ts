@@ -13,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import data from './default-event-types.json';
-import { API_VERSION } from '../../config';
-import { PryvError, errors } from '../../errors';
-import { log } from '../../log';
-import { toValidationItems, type ValidationItem } from '../../validation';
+import { API_VERSION } from '../../../config';
+import { PryvError, errors } from '../../../errors';
+import { log } from '../../../log';
+import { toValidationItems, type ValidationItem } from '../../../validation';
 
 export interface EventTypeCatalogue {
   version?: string;

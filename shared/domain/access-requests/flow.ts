@@ -1,12 +1,12 @@
-import { ACCESS_REQUEST_POLL_RATE_MS, type Config } from '../config';
-import { errors, RegisterError } from '../errors';
-import type { MethodContext } from '../api/types';
-import type { Access, Permission } from '../model/accesses';
-import { randomKey } from '../ids';
-import { apiEndpoint } from './api-endpoint';
-import { hasForbiddenChars } from './streams-query';
-import { USERNAME_PATTERN } from './registration';
-import type { AccessRequest, AccessRequestStatus } from '../model/access-requests';
+import { ACCESS_REQUEST_POLL_RATE_MS, type Config } from '../../config';
+import { errors, RegisterError } from '../../errors';
+import type { MethodContext } from '../../api/types';
+import type { Access, Permission } from '../../model/accesses';
+import { randomKey } from '../../ids';
+import { apiEndpoint } from '../accesses/api-endpoint';
+import { hasForbiddenChars } from '../streams/query';
+import { USERNAME_PATTERN } from '../accounts/registration';
+import type { AccessRequest, AccessRequestStatus } from '../../model/access-requests';
 
 /**
  * The access-request ("auth request") flow (spec §2.14): an app posts what it wants, the

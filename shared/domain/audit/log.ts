@@ -1,11 +1,11 @@
-import type { MethodContext } from '../api/types';
-import type { Access } from '../model/accesses';
-import { errors, type PryvError } from '../errors';
-import { newId } from '../ids';
-import { log } from '../log';
-import { putAuditItems, queryAudit } from '../store/audit';
-import { keys } from '../store/keys';
-import type { AuditItem } from '../model/audit';
+import type { MethodContext } from '../../api/types';
+import type { Access } from '../../model/accesses';
+import { errors, type PryvError } from '../../errors';
+import { newId } from '../../ids';
+import { log } from '../../log';
+import { putAuditItems, queryAudit } from '../../store/audit';
+import { keys } from '../../store/keys';
+import type { AuditItem } from '../../model/audit';
 
 /**
  * The audit log (spec §2.10): one record per API call that reached a user's data through

@@ -1,4 +1,4 @@
-import type { Access } from '../model/accesses';
+import type { Access } from '../../model/accesses';
 import { apiEndpoint } from './api-endpoint';
 
 /**

@@ -1,8 +1,8 @@
-import type { Access } from '../model/accesses';
-import { newId, newToken } from '../ids';
-import { createAccessItems, extendSession, findAccessByName, replaceAccessToken } from '../store/accesses';
-import { transactWrite } from '../store/transact';
-import { config } from '../config';
+import type { Access } from '../../model/accesses';
+import { newId, newToken } from '../../ids';
+import { createAccessItems, extendSession, findAccessByName, replaceAccessToken } from '../../store/accesses';
+import { transactWrite } from '../../store/transact';
+import { config } from '../../config';
 
 /** A new personal access (a login session for one app id), not yet stored. */
 export function newPersonalAccess(appId: string, now: number, sessionMaxAgeS: number): Access {
