@@ -11,3 +11,9 @@ export function callerOf(ctx: MethodContext): Caller {
   const callerId = ctx.request.callerId;
   return { username, access, now: ctx.now, author: callerId ? `${access.id} ${callerId}` : access.id, config: ctx.config };
 }
+
+/** The user a route's path names (`{username}`), for methods that authenticate no access. */
+export function pathUser(ctx: MethodContext): string {
+  if (ctx.username === undefined) throw new Error(`${ctx.methodId}: the route has no {username}`);
+  return ctx.username;
+}

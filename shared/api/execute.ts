@@ -7,7 +7,7 @@ import { getAccessByToken, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
 import { adminKey } from '../adapters/secrets';
 import { log } from '../log';
-import { flushAudit, recordCall } from '../domain/audit/log';
+import { flushAudit, recordCall } from './audit-calls';
 
 export function newContext(methodId: string, request: RequestInfo): MethodContext {
   return {

@@ -1,4 +1,4 @@
-/** Stream, permission-level and streams-query shapes (spec §2.2.1, §3.2, §4). */
+/** Streams as stored (spec §3.2), permission levels and streams-query shapes (spec §2.2.1, §4). */
 
 /** A stream as stored (one item per stream, flat; the tree is rebuilt in memory). */
 export interface StoredStream {
@@ -12,25 +12,6 @@ export interface StoredStream {
   createdBy: string;
   modified: number;
   modifiedBy: string;
-}
-
-/** A stream as the API shows it without `children` (streams.create / streams.update results). */
-export interface ApiStreamFields {
-  id: string;
-  name: string;
-  parentId: string | null;
-  clientData?: Record<string, unknown>;
-  /** Present only when `true` (spec §3 output conventions). */
-  trashed?: true;
-  created?: number;
-  createdBy?: string;
-  modified?: number;
-  modifiedBy?: string;
-}
-
-/** A stream as `streams.get` shows it: nested, siblings ordered by name. */
-export interface ApiStream extends ApiStreamFields {
-  children: ApiStream[];
 }
 
 /** Stream permission levels (spec §3.3, §4.1). */

@@ -16,7 +16,7 @@ import { newEventItems } from '../../shared/store/events/items';
 import { raiseMaxDuration } from '../../shared/store/streams';
 import { createStream } from '../../shared/store/streams';
 import { StreamTree } from '../../shared/domain/streams/tree';
-import { placementFor } from '../../shared/domain/events/write';
+import { placementFor } from '../../shared/domain/events/write-checks';
 import { newId } from '../../shared/ids';
 import type { StoredStream } from '../../shared/model/streams';
 import type { StoredEvent } from '../../shared/model/events';

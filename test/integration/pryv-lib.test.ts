@@ -10,7 +10,7 @@ import { batchPut } from '../../shared/store/batch';
 import { newEventItems } from '../../shared/store/events/items';
 import { loadStreams } from '../../shared/store/streams';
 import { StreamTree } from '../../shared/domain/streams/tree';
-import { placementFor } from '../../shared/domain/events/write';
+import { placementFor } from '../../shared/domain/events/write-checks';
 import { newId } from '../../shared/ids';
 import type { StoredEvent } from '../../shared/model/events';
 

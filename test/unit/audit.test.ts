@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { auditEvent, auditStreamsOf, queryShape, readableAccessIds } from '../../shared/domain/audit/log';
+import { auditEvent, auditStreamsOf, readableAccessIds } from '../../shared/domain/audit/log';
+import { queryShape } from '../../shared/api/audit-calls';
 import type { Access } from '../../shared/model/accesses';
 
 const access = (type: Access['type'], permissions: Access['permissions'] = []): Access => ({

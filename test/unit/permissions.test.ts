@@ -7,7 +7,8 @@ import {
   isSystemStreamId,
   levelRank,
 } from '../../shared/domain/accesses/permissions';
-import { StreamTree, type StoredStream } from '../../shared/domain/streams/tree';
+import { StreamTree } from '../../shared/domain/streams/tree';
+import type { StoredStream } from '../../shared/model/streams';
 import type { Access, AccessType, Permission } from '../../shared/model/accesses';
 import { PryvError } from '../../shared/errors';
 

@@ -1,8 +1,9 @@
 import { defineMethod, type MethodContext } from '../types';
 import { runMethod, flushUsage } from '../execute';
 import { RegisterError } from '../../errors';
-import type { Permission } from '../../model/accesses';
-import { acceptedRequest, acceptingAccessKind, actingAs, alreadyAnswered, checkKey, closedRequest, newAccessRequest, parseAnswer, requestView, STATUS_CODES, unknownKey } from '../../domain/access-requests/flow';
+import type { Access, Permission } from '../../model/accesses';
+import { acceptedRequest, acceptingAccessKind, alreadyAnswered, closedRequest, requestView, STATUS_CODES } from '../../domain/access-requests/flow';
+import { checkKey, newAccessRequest, parseAnswer, unknownKey } from '../../domain/access-requests/input';
 import { answerAccessRequest, createAccessRequest, getAccessRequest } from '../../store/access-requests';
 import { getAccessByToken, findAccessByName } from '../../store/accesses';
 import { accessesCheckApp, accessesCreate, accessesDelete } from './accesses';
@@ -13,6 +14,11 @@ import type { AccessRequest } from '../../model/access-requests';
  * The access-request flow (spec §2.14) at `service.access` = `{publicUrl}/reg/access/`:
  * apps create and poll requests, the consent page (shared/web/access/) answers them.
  */
+
+/** A method context acting as the user's personal access (the grant runs accesses.* as the user would). */
+function actingAs(ctx: MethodContext, username: string, access: Access): MethodContext {
+  return { ...ctx, username, access, usage: new Map(), response: { headers: {}, cookies: [] } };
+}
 
 const KEY_ATTEMPTS = 3; // a 16-character random key colliding even once is already unheard of
 

@@ -3,7 +3,6 @@ import type { Access, AccessType, Permission } from '../../model/accesses';
 import type { Level } from '../../model/streams';
 import type { StreamTree } from '../streams/tree';
 
-export type { Level } from '../../model/streams';
 
 /** Spec §4.1: none(−1) < read(0) < create-only(1) = contribute(1) < manage(2). */
 export const LEVEL_RANK: Readonly<Record<Level, number>> = {

@@ -21,7 +21,7 @@ import type { FollowedSlice } from '../../model/followed-slices';
 import type { StoredStream } from '../../model/streams';
 import type { StoredEvent } from '../../model/events';
 import { StreamTree } from '../streams/tree';
-import { placementFor } from '../events/write';
+import { placementFor } from '../events/write-checks';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type Manifest } from './export-archive';
 
 /**

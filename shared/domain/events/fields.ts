@@ -1,64 +1,11 @@
 import type { StoredEvent } from '../../model/events';
 import type { Access } from '../../model/accesses';
 import { errors } from '../../errors';
-import { acceptedFields } from '../../api/types';
 import { attachmentsForReader } from './read-tokens';
-
-/** Event type syntax (spec §3.1, §8). */
-export const EVENT_TYPE_PATTERN = '^(series:)?[a-z0-9-]+/[a-z0-9-]+$';
-/** `types` filter entries may use `class/*` (spec §2.2.1). */
-export const EVENT_TYPE_FILTER_PATTERN = '^(series:)?[a-z0-9-]+/(\\*|[a-z0-9-]+)$';
 
 /** Client-chosen event ids: v1 cuid, cuid2, or a store-prefixed id (spec §2.2.3). */
 const EVENT_ID = /^(c[a-z0-9-]{24}|[a-z][a-z0-9]{23}|:[a-z0-9_-]+:[a-zA-Z0-9-]{1,256})$/;
 export const isValidEventId = (id: string) => EVENT_ID.test(id);
-
-/** Numbers DynamoDB can store (±1e125): times and durations outside are refused with a 400. */
-const STORABLE = 9.9e125;
-
-const eventFields = {
-  id: { type: 'string' },
-  streamId: { type: 'string', minLength: 1 },
-  streamIds: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
-  time: { type: 'number', minimum: -STORABLE, maximum: STORABLE },
-  duration: { type: ['number', 'null'], minimum: 0, maximum: STORABLE },
-  type: { type: 'string', pattern: EVENT_TYPE_PATTERN },
-  content: {},
-  description: { type: ['string', 'null'] },
-  clientData: { type: ['object', 'null'] },
-  tags: { type: 'array', items: { type: 'string', maxLength: 500 } },
-  trashed: { type: 'boolean' },
-} as const;
-
-/** Fields the server owns: accepted at creation (and overwritten), refused in updates. */
-const SERVER_FIELDS = ['created', 'createdBy', 'modified', 'modifiedBy', 'integrity'] as const;
-
-export const eventCreateSchema = {
-  type: 'object',
-  properties: {
-    ...eventFields,
-    ...acceptedFields(SERVER_FIELDS),
-  },
-  required: ['type'],
-  additionalProperties: false,
-};
-
-/** Known fields that exist on events but may not be updated (spec §2.2.4 → 403). */
-export const PROTECTED_UPDATE_FIELDS = new Set(['id', 'attachments', 'headId', 'deleted', ...SERVER_FIELDS]);
-
-export const eventUpdateSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    update: {
-      type: 'object',
-      properties: { ...eventFields, ...acceptedFields(PROTECTED_UPDATE_FIELDS) },
-      additionalProperties: false,
-    },
-  },
-  required: ['id', 'update'],
-  additionalProperties: false,
-};
 
 export interface EventInput {
   id?: string;

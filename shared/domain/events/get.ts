@@ -4,10 +4,15 @@ import { eventMatchesAny, expandStreamsQueries, parseStreamsParam } from '../str
 import type { EventsState, ExpandedQuery, DataMeta } from '../../model/streams';
 import { endTime, type EventDeletion, type StoredEvent } from '../../model/events';
 import { typeMatches } from './fields';
-import { ALL_STREAMS } from '../../store/events/items';
 import { readByTime, type TimeSource } from '../../store/events/time-merge';
-import { readModifiedSince, readRunning, type ReadStats } from '../../store/events/read';
+import { getEventHead, getHistory, readModifiedSince, readRunning, type ReadStats } from '../../store/events/read';
+import { ALL_STREAMS, eventFromHead } from '../../store/events/items';
 import type { EventState } from '../../store/keys';
+import { errors } from '../../errors';
+import type { Caller } from '../caller';
+import { loadUserData } from '../user-data';
+import { auditEventsGet, auditStreamsOf } from '../audit/log';
+import { eventForReader, eventsForReader } from './read-view';
 
 export const DEFAULT_LIMIT = 20; // spec §2.2.1, when no time bound is given
 const DEFAULT_SPAN_S = 24 * 3600; // only toTime given: one day before it
@@ -146,4 +151,32 @@ export async function getEvents(
     if (limit !== undefined && events.length >= limit) break;
   }
   return { events };
+}
+
+/**
+ * `events.get` for a caller: the audit store's `:_audit:` streams (spec §2.10) are answered
+ * from the audit log, everything else from the user's events as the access sees them.
+ */
+export async function getEventsFor(caller: Caller, params: EventsGetParams): Promise<Record<string, unknown>> {
+  const auditStreams = auditStreamsOf(params.streams);
+  if (auditStreams) return { events: await auditEventsGet(caller.username, caller.access, auditStreams, params, caller.now) };
+  const data = await loadUserData(caller);
+  const result = await getEvents(caller.username, params, data, caller.now);
+  const out: Record<string, unknown> = { events: await eventsForReader(caller.access, result.events) };
+  if (result.eventDeletions) out.eventDeletions = result.eventDeletions;
+  return out;
+}
+
+/** `events.getOne`: the event (or its deletion), with its previous versions if asked. */
+export async function getOneEvent(caller: Caller, id: string, includeHistory: boolean): Promise<Record<string, unknown>> {
+  const { head, deletion } = await getEventHead(caller.username, id);
+  if (deletion) return { event: deletion };
+  if (!head) throw errors.unknownResource('event', id);
+  const { permissions } = await loadUserData(caller);
+  if (!permissions.canReadEvent(head.streamIds)) throw errors.forbidden('You cannot read this event with the given access.');
+  const result: Record<string, unknown> = { event: await eventForReader(caller.access, eventFromHead(head)) };
+  if (includeHistory) {
+    result.history = await eventsForReader(caller.access, (await getHistory(caller.username, id)).map((v) => ({ ...v, id })));
+  }
+  return result;
 }

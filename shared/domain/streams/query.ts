@@ -4,7 +4,6 @@ import type { AccessPermissions } from '../accesses/permissions';
 import type { StreamTree } from './tree';
 import type { EventsState, ExpandedQuery, StreamsQuery } from '../../model/streams';
 
-export type { EventsState, ExpandedQuery, StreamsQuery } from '../../model/streams';
 
 /** Characters never allowed in stream ids of queries/permissions (spec §8): `"` `'` `\` NUL `\b` `\t` `\n` `\r` `\x1a`. */
 export const FORBIDDEN_STREAM_ID_CHARS = /["'\\\u0000\u0008\u0009\u000a\u000d\u001a]/;

@@ -1,6 +1,23 @@
-import type { ApiStream, ApiStreamFields, StoredStream, StreamsState } from '../../model/streams';
+import type { StoredStream, StreamsState } from '../../model/streams';
 
-export type { ApiStream, ApiStreamFields, StoredStream, StreamsState } from '../../model/streams';
+/** A stream as the API shows it without `children` (streams.create / streams.update results). */
+export interface ApiStreamFields {
+  id: string;
+  name: string;
+  parentId: string | null;
+  clientData?: Record<string, unknown>;
+  /** Present only when `true` (spec §3 output conventions). */
+  trashed?: true;
+  created?: number;
+  createdBy?: string;
+  modified?: number;
+  modifiedBy?: string;
+}
+
+/** A stream as `streams.get` shows it: nested, siblings ordered by name. */
+export interface ApiStream extends ApiStreamFields {
+  children: ApiStream[];
+}
 
 /** Options of {@link StreamTree.toApiForest}. */
 export interface ApiForestOptions {
