@@ -6,6 +6,7 @@ import { config } from '../config';
 import { getAccessByToken, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
 import { adminKey } from '../adapters/secrets';
+import { assertAccessLive } from '../domain/accesses/liveness';
 import { log } from '../log';
 import { flushAudit, recordCall } from './audit-calls';
 
@@ -62,12 +63,7 @@ export async function authenticate(method: MethodDef, ctx: MethodContext): Promi
   }
   ctx.access = access;
   ctx.response.headers['Pryv-Access-Id'] = access.id;
-  if (access.type === 'personal' && (access.sessionExpires ?? 0) <= ctx.now) {
-    throw errors.invalidAccessToken('Access session has expired.');
-  }
-  if (access.expires !== undefined && access.expires !== null && access.expires <= ctx.now) {
-    throw errors.forbidden('Access has expired.');
-  }
+  assertAccessLive(access, ctx.now);
 }
 
 /**

@@ -10,11 +10,11 @@ import {
   regUidForEmail,
   regUsernameForEmail,
 } from './methods/registration';
-import { authLogin, authLogout } from './methods/auth';
+import { authDelete, authLogin, authLogout } from './methods/auth';
 import { getAccessInfo } from './methods/access-info';
 import { callBatchMethod } from './methods/batch';
 import { accountChangePassword, accountGet, accountUpdate } from './methods/account';
-import { authDelete, systemCreateUser, systemGetUserInfo } from './methods/system';
+import { systemCreateUser, systemGetUserInfo } from './methods/system';
 import { eventsCreate, eventsDelete, eventsGet, eventsGetOne, eventsUpdate } from './methods/events';
 import { streamsCreate, streamsDelete, streamsGet, streamsUpdate } from './methods/streams';
 import {

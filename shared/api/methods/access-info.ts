@@ -1,4 +1,5 @@
 import { defineMethod, ALL_ACCESS_TYPES } from '../types';
+import { callerOf } from '../caller';
 import { accessForApi } from '../../domain/accesses/view';
 
 /** `getAccessInfo` (spec §2.1): the calling access, its calls counters and its user. */
@@ -9,8 +10,9 @@ export const getAccessInfo = defineMethod({
   accessTypes: ALL_ACCESS_TYPES,
   params: { type: 'object' },
   run: async (ctx) => {
-    const view = accessForApi(ctx.access!, ctx.config.publicUrl, ctx.username!, { withCalls: true });
+    const { access, username, config } = callerOf(ctx);
+    const view = accessForApi(access, config.publicUrl, username, { withCalls: true });
     delete view.apiEndpoint;
-    return { ...view, user: { username: ctx.username } };
+    return { ...view, user: { username } };
   },
 });

@@ -1,5 +1,6 @@
 import { defineMethod, type MethodContext } from '../types';
 import { runMethod, flushUsage } from '../execute';
+import { callerOf } from '../caller';
 import { RegisterError } from '../../errors';
 import type { Access, Permission } from '../../model/accesses';
 import { acceptedRequest, acceptingAccessKind, alreadyAnswered, closedRequest, requestView, STATUS_CODES } from '../../domain/access-requests/flow';
@@ -67,7 +68,7 @@ export const accessRequestsPoll = defineMethod<{ key: string }>({
  * would call, with the user's personal access, so every permission rule applies.
  */
 async function grant(ctx: MethodContext, request: AccessRequest): Promise<string> {
-  const username = ctx.username!;
+  const { username } = callerOf(ctx);
   const deviceName = request.deviceName ?? null;
   const check = await runMethod(
     accessesCheckApp,

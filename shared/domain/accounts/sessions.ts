@@ -3,6 +3,7 @@ import { newId, newToken } from '../../ids';
 import { createAccessItems, extendSession, findAccessByName, replaceAccessToken } from '../../store/accesses';
 import { transactWrite } from '../../store/transact';
 import { config } from '../../config';
+import { sessionEnded } from '../accesses/liveness';
 
 /** A new personal access (a login session for one app id), not yet stored. */
 export function newPersonalAccess(appId: string, now: number, sessionMaxAgeS: number): Access {
@@ -31,7 +32,7 @@ export async function openSession(username: string, appId: string, now: number):
   const maxAge = config().sessionMaxAgeS;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const existing = await findAccessByName(username, 'personal', appId, null);
-    if (existing && (existing.sessionExpires ?? 0) > now) {
+    if (existing && !sessionEnded(existing, now)) {
       const sessionExpires = now + maxAge;
       await extendSession(username, existing.token, sessionExpires);
       return { ...existing, sessionExpires };

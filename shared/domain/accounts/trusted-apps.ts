@@ -1,3 +1,5 @@
+import { errors } from '../../errors';
+
 /**
  * Pryv's `auth.trustedApps`: comma-separated `appIdPattern@originPattern` pairs with `*`
  * wildcards (spec §1.3). A login is allowed only from a trusted (appId, origin) pair.
@@ -28,4 +30,17 @@ export function parseTrustedApps(setting: string): TrustedApp[] {
 export function isTrustedApp(trusted: TrustedApp[], appId: string | undefined, origin: string | undefined): boolean {
   if (!appId || !origin) return false;
   return trusted.some((t) => t.appId.test(appId) && t.origin.test(origin));
+}
+
+let parsed: { setting: string; apps: TrustedApp[] } | undefined;
+
+/**
+ * Refuses an app id and origin that no trusted pair matches (401 invalid-credentials), as
+ * auth.login and the password-reset routes do. The setting is parsed once per value.
+ */
+export function assertTrustedApp(setting: string, appId: string | undefined, origin: string | undefined): void {
+  if (parsed?.setting !== setting) parsed = { setting, apps: parseTrustedApps(setting) };
+  if (!isTrustedApp(parsed.apps, appId, origin)) {
+    throw errors.invalidCredentials('The app id ("appId") is either missing or not trusted.');
+  }
 }
