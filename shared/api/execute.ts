@@ -108,7 +108,7 @@ export async function runMethod(
 
 /**
  * After the answer is computed: writes the request's access usage and, concurrently, its
- * audit records (shared/domain/audit.ts).
+ * audit records (./audit-calls.ts).
  */
 export async function flushUsage(ctx: MethodContext): Promise<void> {
   await Promise.all([writeUsage(ctx), flushAudit(ctx)]);

@@ -65,7 +65,7 @@ export type MethodAuth = 'none' | 'token' | 'admin';
 
 export type MethodResult = Record<string, unknown>;
 
-/** One API method, declared once (ARCHITECTURE §3). */
+/** One API method, declared once (shared/api/registry.ts lists them all). */
 export interface MethodDef<P = any> {
   id: string;
   routes: HttpRoute[];

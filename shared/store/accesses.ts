@@ -105,76 +105,39 @@ export async function deleteAccesses(username: string, accesses: Access[], now: 
   }
 }
 
+/** The three items of an access: itself under its token, the id → token pointer, the (type, name, deviceName) claim. */
+function accessItems(username: string, access: Access): [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>] {
+  return [
+    { ...keys.accessByToken(username, access.token), ...access },
+    { ...keys.accessById(username, access.id), token: access.token },
+    { ...uniqueNameKey(username, access.type, access.name, access.deviceName), token: access.token, accessId: access.id },
+  ];
+}
+
 /**
  * Transaction items creating an access: the access under its token, the id pointer and
  * the (type, name, deviceName) claim. Conditions make tokens and names unique.
  */
 export function createAccessItems(username: string, access: Access): TransactItem[] {
-  return [
-    {
-      Put: {
-        TableName: undefined,
-        Item: { ...keys.accessByToken(username, access.token), ...access },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-    {
-      Put: {
-        TableName: undefined,
-        Item: { ...keys.accessById(username, access.id), token: access.token },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-    {
-      Put: {
-        TableName: undefined,
-        Item: {
-          ...uniqueNameKey(username, access.type, access.name, access.deviceName),
-          token: access.token,
-          accessId: access.id,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-  ];
+  return accessItems(username, access).map((Item) => ({ Put: { TableName: undefined, Item, ConditionExpression: 'attribute_not_exists(pk)' } }));
 }
 
 /** Moves an access to a new token (a new login session replacing an ended one). */
 export async function replaceAccessToken(username: string, access: Access, replacement: Access): Promise<boolean> {
+  const [item, pointer, claim] = accessItems(username, replacement);
   const failed = await transactWrite([
-    {
-      Delete: {
-        TableName: undefined,
-        Key: keys.accessByToken(username, access.token),
-        ConditionExpression: 'attribute_exists(pk)',
-      },
-    },
+    { Delete: { TableName: undefined, Key: keys.accessByToken(username, access.token), ConditionExpression: 'attribute_exists(pk)' } },
+    { Put: { TableName: undefined, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
     {
       Put: {
         TableName: undefined,
-        Item: { ...keys.accessByToken(username, replacement.token), ...replacement },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-    {
-      Put: {
-        TableName: undefined,
-        Item: { ...keys.accessById(username, replacement.id), token: replacement.token },
+        Item: pointer,
         ConditionExpression: '#token = :old',
         ExpressionAttributeNames: { '#token': 'token' },
         ExpressionAttributeValues: { ':old': access.token },
       },
     },
-    {
-      Put: {
-        TableName: undefined,
-        Item: {
-          ...uniqueNameKey(username, replacement.type, replacement.name, replacement.deviceName),
-          token: replacement.token,
-          accessId: replacement.id,
-        },
-      },
-    },
+    { Put: { TableName: undefined, Item: claim } },
   ]);
   return failed.length === 0;
 }

@@ -103,16 +103,20 @@ export async function updateAccount(
   return 'ok';
 }
 
-/** Stores a new password hash only if the old one is still current (no lost update). */
-export async function setPasswordHash(username: string, oldHash: string, newHash: string, now: number): Promise<boolean> {
+/**
+ * Stores a new password hash: with `oldHash`, only if that one is still current (a password
+ * change: no lost update); without, whatever the current one (a reset token proved the
+ * right to). False when the condition failed or the account is gone.
+ */
+export async function setPasswordHash(username: string, newHash: string, now: number, oldHash?: string): Promise<boolean> {
   const done = await ifConditionHolds(
     dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.account(username),
         UpdateExpression: 'SET passwordHash = :new, passwordChanged = :now, modified = :now',
-        ConditionExpression: 'passwordHash = :old',
-        ExpressionAttributeValues: { ':new': newHash, ':old': oldHash, ':now': now },
+        ConditionExpression: oldHash === undefined ? 'attribute_exists(pk)' : 'passwordHash = :old',
+        ExpressionAttributeValues: { ':new': newHash, ':now': now, ...(oldHash === undefined ? {} : { ':old': oldHash }) },
       }),
     ),
   );

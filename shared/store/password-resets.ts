@@ -1,4 +1,4 @@
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
 import { keys } from './keys';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';
@@ -26,22 +26,6 @@ export async function consumePasswordReset(username: string, tokenHash: string, 
         Key: keys.passwordReset(username, tokenHash),
         ConditionExpression: 'attribute_exists(pk) AND expires > :now',
         ExpressionAttributeValues: { ':now': now },
-      }),
-    ),
-  );
-  return done !== false;
-}
-
-/** Sets a new password hash whatever the old one (the reset token proved the right to). */
-export async function overwritePasswordHash(username: string, newHash: string, now: number): Promise<boolean> {
-  const done = await ifConditionHolds(
-    dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.account(username),
-        UpdateExpression: 'SET passwordHash = :new, passwordChanged = :now, modified = :now',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':new': newHash, ':now': now },
       }),
     ),
   );

@@ -9,13 +9,13 @@ import type { SocketConnection } from '../model/socket-connections';
 import { insertedItem } from './stream-records';
 
 /**
- * WebSocket connections (issue 5), two items each:
+ * WebSocket connections (shared/socketio/), two items each:
  *   pk WSCONN#{connectionId} sk WSCONN        the connection: handshake token, client address, sid;
  *                                             gsi1 (WSCONN, id) lists them all for the ping sweep
  *   pk USER#{username}       sk WSCONN#{id}   once the Socket.IO namespace named a user: where
  *                                             change pushes find the user's connections (one Query)
  * Both expire by TTL after API Gateway's 2-hour connection limit, in case `$disconnect` never ran.
- * The stream INSERT of the first one is what sends the Engine.IO open packet (ws/open.ts).
+ * The stream INSERT of the first one is what sends the Engine.IO open packet (shared/socketio/outbound.ts).
  */
 export const CONNECTION_MAX_AGE_S = 2 * 3600 + 600; // API Gateway closes WebSockets after 2 h
 

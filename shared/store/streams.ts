@@ -3,8 +3,7 @@ import { dynamo, table } from './clients';
 import { queryAll } from './query';
 import { keys } from './keys';
 import { transactWrite, type TransactItem } from './transact';
-import type { StoredStream } from '../model/streams';
-import type { DataMeta } from '../model/streams';
+import type { DataMeta, StoredStream } from '../model/streams';
 import { ifConditionHolds } from './conditional';
 
 function strip<T>(item: Record<string, unknown>): T {

@@ -1,6 +1,5 @@
 import { defineMethod } from '../types';
-import type { Config } from '../../config';
-import { API_VERSION } from '../../config';
+import { API_VERSION, type Config } from '../../config';
 
 /** Service info (spec §1.2), in the single-node "dnsLess" layout. */
 export function serviceInfoFor(c: Config): Record<string, unknown> {

@@ -59,7 +59,7 @@ export async function changePassword(username: string, oldPassword: string, newP
     throw errors.invalidOperation('The given password does not match.');
   }
   const newHash = await hashPassword(newPassword);
-  if (!(await setPasswordHash(account.username, account.passwordHash, newHash, now))) {
+  if (!(await setPasswordHash(account.username, newHash, now, account.passwordHash))) {
     // Someone changed it between our read and write: their change stands, ours is refused.
     throw errors.invalidOperation('The given password does not match.');
   }

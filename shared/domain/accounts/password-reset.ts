@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { PASSWORD_RESET_MAX_REQUESTS_PER_HOUR, PASSWORD_RESET_TTL_S } from '../../config';
 import { PryvError } from '../../errors';
 import { addFailure } from '../../store/login-throttle';
-import { consumePasswordReset, overwritePasswordHash, putPasswordReset } from '../../store/password-resets';
+import { consumePasswordReset, putPasswordReset } from '../../store/password-resets';
+import { setPasswordHash } from '../../store/accounts';
 import { hashPassword } from './passwords';
 import { escapeHtml, sendMail } from '../../adapters/mail';
 import type { Account } from '../../model/accounts';
@@ -49,5 +50,5 @@ export async function resetPassword(username: string, token: string, newPassword
   // Hash first (slow, ~50 ms) so the token is consumed only when the write can follow at once.
   const newHash = await hashPassword(newPassword);
   if (!(await consumePasswordReset(username, hashResetToken(token), now))) return false;
-  return overwritePasswordHash(username, newHash, now);
+  return setPasswordHash(username, newHash, now);
 }

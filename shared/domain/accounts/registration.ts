@@ -2,10 +2,9 @@ import type { Access } from '../../model/accesses';
 import type { Account } from '../../model/accounts';
 import { errors } from '../../errors';
 import type { ValidationItem } from '../../validation';
-import { createAccountItems } from '../../store/accounts';
 import { createAccessItems } from '../../store/accesses';
 import { transactWrite } from '../../store/transact';
-import { userExists, usernameForEmail } from '../../store/accounts';
+import { createAccountItems, userExists, usernameForEmail } from '../../store/accounts';
 import { newPersonalAccess } from './sessions';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, type Config } from '../../config';
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9-]{3,58}[a-z0-9]$/; // spec §8
