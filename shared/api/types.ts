@@ -40,13 +40,19 @@ export interface ResponseExtras {
   raw?: Buffer;
 }
 
+/**
+ * One method call as the transports run it: the request, what the answer carries besides
+ * its body, usage and time limits. Domain code gets a Caller instead (./caller.ts).
+ */
 export interface MethodContext {
   methodId: string;
   config: Config;
   request: RequestInfo;
   /** Time of the call, Unix seconds (float). */
   now: number;
+  /** The path's `{username}`, once authenticate checked it. */
   username?: string;
+  /** The access authenticate found for the token (or a download's reader). */
   access?: Access;
   response: ResponseExtras;
   /** Successful calls per method key (`events:get`), written to the access once per request. */
