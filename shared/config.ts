@@ -31,6 +31,9 @@ export const LOGIN_MAX_FAILURES_PER_IP = 20;
 export const LOGIN_FAILURE_WINDOW_S = 15 * 60;
 export const LOGIN_COOLDOWN_S = 15 * 60;
 
+/** Static credentials for the local emulators (endpoint overrides only): they accept any pair. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
 /** Origins that Pryv's own apps and the `pryv` library's test suite send, plus local development. */
 export const DEFAULT_TRUSTED_APPS = [
   '*@http://127.0.0.1*',

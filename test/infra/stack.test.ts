@@ -11,7 +11,7 @@ import { FUNCTION_BUNDLING } from '../../infra/constructs/functions';
 import { SERVICE_BOOT_DESCRIPTION, SOCKET_PING_DESCRIPTION } from '../../infra/constructs/notifications';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { METHODS } from '../../shared/api/registry';
-import { isBatchable } from '../../shared/api/methods/utility';
+import { isBatchable } from '../../shared/api/batch';
 import type { Capability, MethodDef } from '../../shared/api/types';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
 import { VENDOR_FILES } from '../../infra/web-vendor-files';
@@ -346,7 +346,7 @@ describe('functions', () => {
     const app = new App();
     const stack = new Stack(app, 'BundleCheck');
     const fn = new NodejsFunction(stack, 'Fn', {
-      entry: join(process.cwd(), 'functions/api/events.get.ts'),
+      entry: join(process.cwd(), 'functions/api/events-get.ts'),
       projectRoot: process.cwd(),
       depsLockFilePath: join(process.cwd(), 'package-lock.json'),
       bundling: FUNCTION_BUNDLING,

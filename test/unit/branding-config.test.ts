@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../shared/config';
-import { serviceInfo } from '../../shared/api/methods/service';
+import { serviceInfoFor as serviceInfo } from '../../shared/api/methods/service';
 
 /** Branding and account-policy settings as the web pages read them from service info. */
 

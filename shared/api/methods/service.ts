@@ -1,9 +1,8 @@
 import { defineMethod } from '../types';
-import type { Config } from '../../config';
-import { API_VERSION } from '../../config';
+import { API_VERSION, type Config } from '../../config';
 
 /** Service info (spec §1.2), in the single-node "dnsLess" layout. */
-export function serviceInfo(c: Config): Record<string, unknown> {
+export function serviceInfoFor(c: Config): Record<string, unknown> {
   return {
     api: `${c.publicUrl}/{username}/`,
     access: `${c.publicUrl}/reg/access/`,
@@ -29,7 +28,7 @@ export function serviceInfo(c: Config): Record<string, unknown> {
   };
 }
 
-export const serviceInfoMethod = defineMethod({
+export const serviceInfo = defineMethod({
   id: 'service.info',
   routes: [
     { verb: 'GET', path: '/service/info' },
@@ -42,11 +41,11 @@ export const serviceInfoMethod = defineMethod({
   auth: 'none',
   batchable: true,
   params: { type: 'object' },
-  run: async (ctx) => serviceInfo(ctx.config),
+  run: async (ctx) => serviceInfoFor(ctx.config),
 });
 
 /** `GET /` and `GET /{username}/`: the greeting (spec §1.1). */
-export const greeting = defineMethod({
+export const serviceGreeting = defineMethod({
   id: 'service.greeting',
   routes: [
     { verb: 'GET', path: '/' },
