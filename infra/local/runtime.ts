@@ -14,7 +14,7 @@ import { log } from '../../shared/log';
 import { startExportWorker } from './export-worker';
 import { assertPortFree, freePort } from './ports';
 import { config, resetConfig } from '../../shared/config';
-import { resetConnectionClients } from '../../shared/notify/socketio/connections-api';
+import { resetConnectionClients } from '../../shared/adapters/socket-connections-api';
 import { startSocketPinger } from './socket-pinger';
 import { resetClients } from '../../shared/store/clients';
 
@@ -61,7 +61,7 @@ function resolveSecret(name: string, given: string | undefined, dataDir: string 
 }
 
 /**
- * The whole API on this machine (ARCHITECTURE §4): DynamoDB Local, the S3 emulator and
+ * The whole API on this machine (README "Two commands"): DynamoDB Local, the S3 emulator and
  * the gateway in front of the real handlers. Handlers run in this process and read their
  * settings from process.env, so one runtime runs per process at a time.
  */
@@ -128,7 +128,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     stops.push(streamConsumer.stop);
     // Webhook delivery: the due attempts, as the scheduled worker Lambda runs them in AWS.
     stops.push(startWebhookWorker().stop);
-    // The service started: every active webhook hears it (spec §6.2), delivered by the worker.
+    // The service started: every active webhook hears it (Pryv API reference §6.2), delivered by the worker.
     void announceServiceBoot().catch((err) => log.error('webhooks boot message not queued', { err }));
     // Export and import jobs, as the worker Lambda's own stream mapping runs them in AWS.
     stops.push(

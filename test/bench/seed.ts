@@ -4,13 +4,14 @@
  * measurements). It writes the same items the API writes, without its checks: the caller
  * owns uniqueness. Keep store imports here, so a move of those modules touches one file.
  */
-import { batchPut, newEventItems } from '../../shared/store/events';
+import { batchPut } from '../../shared/store/batch';
+import { newEventItems } from '../../shared/store/events/items';
 import { createStream, raiseMaxDuration } from '../../shared/store/streams';
-import { StreamTree } from '../../shared/domain/stream-tree';
-import { placementFor } from '../../shared/domain/events-write';
-import { newId } from '../../shared/domain/ids';
-import type { StoredStream } from '../../shared/domain/streams-types';
-import type { StoredEvent } from '../../shared/domain/events-types';
+import { StreamTree } from '../../shared/domain/streams/tree';
+import { placementFor } from '../../shared/domain/events/write-checks';
+import { newId } from '../../shared/ids';
+import type { StoredStream } from '../../shared/model/streams';
+import type { StoredEvent } from '../../shared/model/events';
 
 export { dynamo } from '../../shared/store/clients';
 
