@@ -11,7 +11,13 @@ const app = new App();
 addDeployChecks(app);
 
 const region = process.env.CDK_DEFAULT_REGION;
-const settings = readSettings(app.node.getAllContext(), region);
+let settings: ReturnType<typeof readSettings>;
+try {
+  settings = readSettings(app.node.getAllContext(), region);
+} catch (error) {
+  console.error((error as Error).message); // the list of problems, without a stack trace
+  process.exit(1);
+}
 
 new PryvApiStack(app, 'PryvApiStack', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region },
