@@ -9,7 +9,11 @@ import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
  * construct the reason is true of.
  */
 export function acknowledge(scope: IConstruct, rule: string, reason: string): void {
-  Validations.of(scope).acknowledge({ id: rule, reason });
+  // Once per construct and rule: a role shared by many functions is acknowledged by each.
+  const recorded = scope.node.metadata.some(
+    (entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && Object.keys(entry.data as object).some((id) => id.replace(/^annotation::/i, '') === rule),
+  );
+  if (!recorded) Validations.of(scope).acknowledge({ id: rule, reason });
 }
 
 /** The id cdk-nag gives the finding "this resource ARN has a wildcard" (AwsSolutions-IAM5). */

@@ -11,7 +11,7 @@ import { ACCESS_LOG_DAYS, ACCESS_LOG_PREFIXES, DELETED_DATA_DAYS } from '../../i
 import { EXPORT_WORKER_DESCRIPTION } from '../../infra/constructs/export-worker';
 import { FUNCTION_BUNDLING } from '../../infra/constructs/functions';
 import { SERVICE_BOOT_DESCRIPTION, SOCKET_PING_DESCRIPTION } from '../../infra/constructs/notifications';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { METHODS } from '../../shared/api/registry';
 import { isBatchable } from '../../shared/api/methods/utility';
 import type { Capability, MethodDef } from '../../shared/api/types';
@@ -355,6 +355,7 @@ describe('functions', () => {
     const app = new App();
     const stack = new Stack(app, 'BundleCheck');
     const fn = new NodejsFunction(stack, 'Fn', {
+      runtime: Runtime.NODEJS_22_X, // as deployed (CDK's default here is a retired one)
       entry: join(process.cwd(), 'functions/api/events.get.ts'),
       projectRoot: process.cwd(),
       depsLockFilePath: join(process.cwd(), 'package-lock.json'),
