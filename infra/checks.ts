@@ -12,10 +12,16 @@ export const STRICT_VALIDATION_CONTEXT = {
 } as const;
 
 /**
- * What `cdk synth` checks besides the template: the AWS Solutions and HIPAA Security rule
- * packs of cdk-nag. A finding fails the synth unless acknowledged on the construct it
- * concerns, with its reason (infra/constructs/acknowledge.ts).
+ * What `cdk synth` checks: the template (CloudFormation Validate) and the AWS Solutions and
+ * HIPAA Security rule packs of cdk-nag. A finding fails the synth unless acknowledged on the
+ * construct it concerns, with its reason (infra/constructs/acknowledge.ts).
  */
 export function addDeployChecks(app: App): void {
-  Validations.of(app).addPlugins(new CloudFormationValidatePlugin(), new AwsSolutionsChecks(app), new HIPAASecurityChecks(app));
+  Validations.of(app).addPlugins(TEMPLATE_VALIDATION, new AwsSolutionsChecks(app), new HIPAASecurityChecks(app));
 }
+
+/**
+ * CloudFormation Validate, registered explicitly so that `--no-validation` or CDK_VALIDATION=false
+ * cannot skip it; one instance for the process, as its engine takes seconds to compile.
+ */
+const TEMPLATE_VALIDATION = new CloudFormationValidatePlugin();
