@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Aws, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
@@ -11,6 +12,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, SECURITY_HEADERS } from '../../shared/http/web-pages';
+import { VENDOR_FILES } from '../web-vendor-files';
 import { acknowledge, acknowledgeWildcards, managedPolicyRule } from './acknowledge';
 import { API_ACCESS_LOG_RETENTION } from './access-logs';
 import { ACCESS_LOG_PREFIXES } from './data';
@@ -186,7 +188,10 @@ export class WebFront {
       acknowledge(distribution, 'AwsSolutions-CFR4', 'The default *.cloudfront.net certificate cannot set a TLS minimum; the domain setting gets TLS 1.2');
 
     const deployment = new s3deploy.BucketDeployment(scope, 'WebPagesDeployment', {
-      sources: [s3deploy.Source.asset(WEB_PAGES_DIR)],
+      sources: [
+        s3deploy.Source.asset(WEB_PAGES_DIR),
+        ...Object.entries(VENDOR_FILES).map(([key, file]) => s3deploy.Source.data(key, readFileSync(file, 'utf8'))),
+      ],
       destinationBucket: webBucket,
       distribution,
       distributionPaths: pagePaths,

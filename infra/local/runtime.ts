@@ -14,7 +14,7 @@ import { log } from '../../shared/log';
 import { startExportWorker } from './export-worker';
 import { assertPortFree, freePort } from './ports';
 import { config, resetConfig } from '../../shared/config';
-import { resetConnectionClients } from '../../shared/notify/socketio/connections-api';
+import { resetConnectionClients } from '../../shared/adapters/socket-connections-api';
 import { startSocketPinger } from './socket-pinger';
 import { resetClients } from '../../shared/store/clients';
 

@@ -3,11 +3,12 @@ import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, SECURITY_HEADERS } from '../../shared/http/web-pages';
+import { VENDOR_FILES } from '../web-vendor-files';
 
 /**
- * The web pages (consent, registration, login, password reset) as the local gateway
- * serves them: `/access/*` and `/www/*` from shared/web/, as S3 + CloudFront do in AWS.
- * Static files only; anything outside those folders is never read.
+ * The web pages (consent, registration, login, password reset, the account app) as the
+ * local gateway serves them: `/access/*`, `/www/*` and `/account/*` from shared/web/, as
+ * S3 + CloudFront do in AWS. Static files only; anything outside those folders is never read.
  */
 
 export const WEB_ROOT = resolve(fileURLToPath(new URL('../../shared/web/', import.meta.url)));
@@ -51,7 +52,8 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, pathn
     res.end('Method Not Allowed');
     return;
   }
-  let file = resolvePagePath(pathname, root);
+  const vendor = VENDOR_FILES[pathname.slice(1)];
+  let file = vendor ?? resolvePagePath(pathname, root);
   if (file && (await stat(file).catch(() => undefined))?.isDirectory()) file = join(file, 'index.html');
   const body = file ? await readFile(file).catch(() => undefined) : undefined;
   if (!file || !body) {

@@ -1,6 +1,7 @@
-import type { Access, AccessType } from '../domain/types';
+import type { Access, AccessType } from '../model/accesses';
 import type { Config } from '../config';
-import type { UploadedFile } from '../http/multipart';
+import type { JsonSchema } from '../validation';
+import type { UploadedFile } from '../model/uploads';
 
 export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -9,8 +10,6 @@ export interface HttpRoute {
   verb: HttpVerb;
   path: string;
 }
-
-export type JsonSchema = Record<string, unknown>;
 
 /** Transport-neutral view of one incoming request (HTTP, batch or socket). */
 export interface RequestInfo {
@@ -41,13 +40,19 @@ export interface ResponseExtras {
   raw?: Buffer;
 }
 
+/**
+ * One method call as the transports run it: the request, what the answer carries besides
+ * its body, usage and time limits. Domain code gets a Caller instead (./caller.ts).
+ */
 export interface MethodContext {
   methodId: string;
   config: Config;
   request: RequestInfo;
   /** Time of the call, Unix seconds (float). */
   now: number;
+  /** The path's `{username}`, once authenticate checked it. */
   username?: string;
+  /** The access authenticate found for the token (or a download's reader). */
   access?: Access;
   response: ResponseExtras;
   /** Successful calls per method key (`events:get`), written to the access once per request. */
@@ -76,7 +81,7 @@ export type MethodResult = Record<string, unknown>;
  */
 export type Capability = 'adminKey' | 'filesSecret' | 'mail' | 'socketManagement';
 
-/** One API method, declared once (ARCHITECTURE §3). */
+/** One API method, declared once (shared/api/registry.ts lists them all). */
 export interface MethodDef<P = any> {
   id: string;
   routes: HttpRoute[];

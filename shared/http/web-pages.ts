@@ -1,11 +1,11 @@
 /**
- * How the web pages of shared/web/ (consent, login, registration, password reset, service
- * assets) are served: the same paths and headers from the local gateway and, in AWS, from
+ * How the web pages of shared/web/ (consent, login, registration, password reset, the account
+ * app, service assets) are served: the same paths and headers from the local gateway and, in AWS, from
  * CloudFront in front of their S3 bucket.
  */
 
-/** The folders of shared/web/, each served under its own path: `/access/…`, `/www/…`. */
-export const PAGE_FOLDERS: readonly string[] = ['access', 'www'];
+/** The folders of shared/web/, each served under its own path: `/access/…`, `/www/…`, `/account/…`. */
+export const PAGE_FOLDERS: readonly string[] = ['access', 'www', 'account'];
 
 /** Service assets (`service/info` → `assets`): apps on any origin load them, as from Pryv.io. */
 export const ASSETS_PATH_PREFIX = '/www/assets/';

@@ -13,9 +13,10 @@ import { FUNCTION_BUNDLING } from '../../infra/constructs/functions';
 import { SERVICE_BOOT_DESCRIPTION, SOCKET_PING_DESCRIPTION } from '../../infra/constructs/notifications';
 import { type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { METHODS } from '../../shared/api/registry';
-import { isBatchable } from '../../shared/api/methods/utility';
+import { isBatchable } from '../../shared/api/batch';
 import type { Capability, MethodDef } from '../../shared/api/types';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
+import { VENDOR_FILES } from '../../infra/web-vendor-files';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
@@ -356,7 +357,7 @@ describe('functions', () => {
     const stack = new Stack(app, 'BundleCheck');
     const fn = new NodejsFunction(stack, 'Fn', {
       runtime: Runtime.NODEJS_22_X, // as deployed (CDK's default here is a retired one)
-      entry: join(process.cwd(), 'functions/api/events.get.ts'),
+      entry: join(process.cwd(), 'functions/api/events-get.ts'),
       projectRoot: process.cwd(),
       depsLockFilePath: join(process.cwd(), 'package-lock.json'),
       bundling: FUNCTION_BUNDLING,
@@ -695,7 +696,7 @@ describe('CloudFront distribution', () => {
     const socket = byPath.get('/socket.io/*') as { TargetOriginId: string };
     expect(JSON.stringify(originOf(socket).DomainName)).toContain(webSocketApiId());
     expect(originOf(socket).OriginPath).toBe('/live');
-    for (const pages of ['/access/*', '/www/*']) {
+    for (const pages of ['/access/*', '/www/*', '/account/*']) {
       const behavior = byPath.get(pages) as { TargetOriginId: string };
       const origin = originOf(behavior);
       expect(origin.S3OriginConfig, pages).toBeDefined();
@@ -726,10 +727,13 @@ describe('CloudFront distribution', () => {
     }
   });
 
-  it('deploys shared/web to the pages bucket and invalidates the pages', () => {
+  it('deploys shared/web and the pages\' browser modules from node_modules to the pages bucket, and invalidates the pages', () => {
     const deployments = ofType('Custom::CDKBucketDeployment');
     expect(deployments).toHaveLength(1);
-    expect(deployments[0]![1].Properties.DistributionPaths).toEqual(['/access/*', '/www/*']);
+    expect(deployments[0]![1].Properties.DistributionPaths).toEqual(['/access/*', '/www/*', '/account/*']);
+    // shared/web, then one object per vendor file (the QR code module of the account app).
+    expect(Object.keys(VENDOR_FILES)).toEqual(['account/vendor/uqr.js']);
+    expect(deployments[0]![1].Properties.SourceObjectKeys).toHaveLength(1 + Object.keys(VENDOR_FILES).length);
   });
 
   it('keeps the stack under CloudFormation’s 500-resource limit with room to grow', () => {
