@@ -1,25 +1,25 @@
 import { App } from 'aws-cdk-lib';
+import { addDeployChecks } from './checks';
+import { readSettings } from './settings';
 import { PryvApiStack } from './stack';
 
 /**
- * `cdk synth|deploy [-c publicUrl=https://… -c trustedApps=… -c serviceName=… -c invitationTokens=… -c mailFrom=… -c memorySize=512]`
- * Every setting is optional; unset ones keep the defaults of shared/config.ts.
+ * `cdk synth|deploy [-c name=value …]`: the settings are in the README's "Deploying to AWS"
+ * table; every one is optional and checked before anything is built (infra/settings.ts).
  */
 const app = new App();
+addDeployChecks(app);
 
-const context = (name: string): string | undefined => {
-  const value: unknown = app.node.tryGetContext(name);
-  return value === undefined || value === null || value === '' ? undefined : String(value);
-};
-const memorySize = context('memorySize');
-if (memorySize !== undefined && !/^\d+$/.test(memorySize)) throw new Error(`memorySize must be a number of MB, got ${memorySize}`);
+const region = process.env.CDK_DEFAULT_REGION;
+let settings: ReturnType<typeof readSettings>;
+try {
+  settings = readSettings(app.node.getAllContext(), region);
+} catch (error) {
+  console.error((error as Error).message); // the list of problems, without a stack trace
+  process.exit(1);
+}
 
 new PryvApiStack(app, 'PryvApiStack', {
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  publicUrl: context('publicUrl'),
-  trustedApps: context('trustedApps'),
-  serviceName: context('serviceName'),
-  invitationTokens: context('invitationTokens'),
-  mailFrom: context('mailFrom'),
-  memorySize: memorySize === undefined ? undefined : Number(memorySize),
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region },
+  ...settings,
 });

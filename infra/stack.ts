@@ -1,16 +1,22 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ApiFunctions, createHttpApi } from './constructs/api-functions';
-import { DataStore } from './constructs/data';
+import { type BackupSetting, Backups } from './constructs/backups';
+import { DataStore, type KmsKeySetting } from './constructs/data';
 import { ExportWorker } from './constructs/export-worker';
 import { Functions } from './constructs/functions';
 import { Notifications, SOCKET_PING_ENVIRONMENT, createSocketApi } from './constructs/notifications';
-import { WebFront } from './constructs/web-front';
+import { type CustomDomain, type WafSetting, WebFront } from './constructs/web-front';
 
-/** Settings that reach the functions' environment; unset ones keep shared/config.ts defaults. */
+/**
+ * The deploy settings, read from the CDK context and checked by infra/settings.ts. Those that
+ * reach the functions' environment keep the shared/config.ts defaults when unset.
+ */
 export interface PryvApiStackProps extends StackProps {
-  /** Public base URL (no trailing slash). Default: the CloudFront distribution's own address. */
+  /** Public base URL (no trailing slash). Default: the custom domain, else the CloudFront distribution's own address. */
   publicUrl?: string;
+  /** A name for the distribution, with its us-east-1 ACM certificate (TLS 1.2 minimum). */
+  customDomain?: CustomDomain;
   trustedApps?: string;
   serviceName?: string;
   /** Comma-separated list, or `*` for any (Pryv `invitationTokens`). */
@@ -18,6 +24,12 @@ export interface PryvApiStackProps extends StackProps {
   /** Sender address of mails (password reset, MFA codes), verified in SES; unset: no mail is sent. */
   mailFrom?: string;
   memorySize?: number;
+  /** Customer-managed KMS key for the table, bucket, secrets, logs and backups. Default: AWS-owned and AWS-managed keys. */
+  kmsKey?: KmsKeySetting;
+  /** A WAF web ACL on the distribution. Default: none. */
+  waf?: WafSetting;
+  /** Daily AWS Backup of the table and the bucket. Default: none (point-in-time recovery only). */
+  backup?: BackupSetting;
 }
 
 /**
@@ -30,15 +42,26 @@ export class PryvApiStack extends Stack {
   constructor(scope: Construct, id: string, props: PryvApiStackProps = {}) {
     super(scope, id, props);
 
-    const data = new DataStore(this);
+    const data = new DataStore(this, { kmsKey: props.kmsKey });
     // Both APIs exist before the functions, so that the distribution in front of them can be
     // the functions' default PUBLIC_URL without a cycle (only routes depend on functions).
-    const httpApi = createHttpApi(this);
-    const sockets = createSocketApi(this);
-    const web = new WebFront(this, { httpApi, webSocketApi: sockets.api, webSocketStageName: sockets.stage.stageName });
+    const http = createHttpApi(this, data.key);
+    const httpApi = http.api;
+    const sockets = createSocketApi(this, data.key);
+    const web = new WebFront(this, {
+      httpApi,
+      webSocketApi: sockets.api,
+      webSocketStageName: sockets.stage.stageName,
+      accessLogs: data.accessLogs,
+      customDomain: props.customDomain,
+      waf: props.waf,
+      key: data.key,
+    });
 
     const settings: Record<string, string | undefined> = {
-      PUBLIC_URL: props.publicUrl?.replace(/\/+$/, '') ?? `https://${web.distribution.distributionDomainName}`,
+      PUBLIC_URL:
+        props.publicUrl?.replace(/\/+$/, '') ??
+        (props.customDomain ? `https://${props.customDomain.domain}` : `https://${web.distribution.distributionDomainName}`),
       TRUSTED_APPS: props.trustedApps,
       SERVICE_NAME: props.serviceName,
       INVITATION_TOKENS: props.invitationTokens,
@@ -58,6 +81,7 @@ export class PryvApiStack extends Stack {
     new ApiFunctions(this, { httpApi, functions });
     const notifications = new Notifications(this, { data, sockets, functions });
     new ExportWorker({ data, functions });
+    if (props.backup) new Backups(this, { data, setting: props.backup });
 
     new CfnOutput(this, 'ApiUrl', { value: httpApi.apiEndpoint });
     new CfnOutput(this, 'WebSocketUrl', { value: sockets.stage.url });
@@ -67,5 +91,8 @@ export class PryvApiStack extends Stack {
     new CfnOutput(this, 'BucketName', { value: data.bucket.bucketName });
     new CfnOutput(this, 'AdminKeySecretArn', { value: data.adminKey.secretArn });
     new CfnOutput(this, 'FanoutDlqUrl', { value: notifications.fanoutDlq.queueUrl });
+    new CfnOutput(this, 'AccessLogsBucketName', { value: data.accessLogs.bucketName });
+    new CfnOutput(this, 'HttpApiAccessLogGroup', { value: http.accessLogs.logGroupName });
+    new CfnOutput(this, 'WebSocketAccessLogGroup', { value: sockets.accessLogs.logGroupName });
   }
 }

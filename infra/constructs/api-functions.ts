@@ -1,8 +1,16 @@
 import type { Construct } from 'constructs';
-import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnStage, HttpApi, HttpMethod, HttpRoute, HttpRouteKey } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { METHODS, functionEntryName } from '../../shared/api/registry';
+import { acknowledge } from './acknowledge';
+import { HTTP_ACCESS_LOG_FORMAT, apiAccessLogGroup } from './access-logs';
 import type { Functions } from './functions';
+
+/** Why no route has an API Gateway authorizer (cdk-nag AwsSolutions-APIG4). */
+export const PRYV_AUTHORIZATION =
+  'Pryv tokens (Authorization header, ?auth=, per-access permissions) are checked by every method itself (Pryv API reference §1.3)';
 
 /** API Gateway rejects trailing-slash paths (except `/` itself). */
 export function normaliseRoutePath(path: string): string {
@@ -18,11 +26,15 @@ export function functionId(methodId: string): string {
  * The HTTP API, made before the functions: the distribution in front of it gives them their
  * default PUBLIC_URL, so functions depend on the API and only routes depend on functions.
  */
-export function createHttpApi(scope: Construct): HttpApi {
-  return new HttpApi(scope, 'HttpApi', {
+export function createHttpApi(scope: Construct, key: kms.IKey | undefined): { api: HttpApi; accessLogs: logs.LogGroup } {
+  const api = new HttpApi(scope, 'HttpApi', {
     description: 'Pryv.io-compatible HTTP API',
     // No corsPreflight: handlers answer CORS, OPTIONS falls through to $default.
   });
+  const accessLogs = apiAccessLogGroup(scope, 'HttpApiAccessLogs', key);
+  (api.defaultStage!.node.defaultChild as CfnStage).accessLogSettings = { destinationArn: accessLogs.logGroupArn, format: HTTP_ACCESS_LOG_FORMAT };
+  acknowledge(api, 'AwsSolutions-APIG4', PRYV_AUTHORIZATION);
+  return { api, accessLogs };
 }
 
 /**
@@ -64,10 +76,11 @@ export class ApiFunctions {
       description: 'Pryv API $default route (404, CORS preflight)',
       data: 'tableAndBucket',
     });
-    new HttpRoute(scope, 'DefaultRoute', {
+    const defaultRoute = new HttpRoute(scope, 'DefaultRoute', {
       httpApi,
       routeKey: HttpRouteKey.DEFAULT,
       integration: new HttpLambdaIntegration('Fn-not-found-Integration', notFound),
     });
+    acknowledge(defaultRoute, 'AwsSolutions-APIG4', 'CORS preflights and the 404 answer need no token');
   }
 }

@@ -3,11 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Capability } from '../../shared/api/types';
+import { MAIN_TABLE } from '../../shared/store/table-definition';
+import { acknowledge, managedPolicyRule, wildcardResourceRule } from './acknowledge';
 import type { DataStore } from './data';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
@@ -16,6 +19,38 @@ const DEFAULT_MEMORY_MB = 256; // enough for bcrypt + ajv; raise with the `memor
 /** API Gateway gives up at 30 s: a function behind it fails first, with our own error. */
 const FUNCTION_TIMEOUT = Duration.seconds(29);
 const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+const BASIC_EXECUTION_POLICY = 'service-role/AWSLambdaBasicExecutionRole';
+
+/** The table's data actions (CDK's read-write set), on the table and its indexes by name. */
+const TABLE_ACTIONS = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:Query',
+  'dynamodb:GetItem',
+  'dynamodb:Scan',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:DescribeTable',
+];
+/** What the code does with attachment objects (shared/store: get, head, put, copy, multipart upload, delete). */
+const OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'];
+/** Using the data key, when there is one: through DynamoDB, S3 and Secrets Manager. */
+const KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
+
+/** Why the HIPAA pack's Lambda rules do not fit these functions, and the AWS Solutions runtime rule. */
+const LAMBDA_ACKNOWLEDGEMENTS: ReadonlyArray<[string, string]> = [
+  ['AwsSolutions-L1', 'Node.js 22, the runtime the bundles target and the tests run on (supported by Lambda to 2027); a move to 24 is its own change'],
+  ['HIPAA.Security-LambdaConcurrency', "Reserved concurrency per function would cut the account's pool into 80+ fixed slices and throttle a busy method while others idle"],
+  [
+    'HIPAA.Security-LambdaDLQ',
+    'Invoked synchronously (APIs, deployment trigger), by a stream mapping with its own failure queue, or by a minute schedule whose next run redoes the work',
+  ],
+  ['HIPAA.Security-LambdaInsideVPC', 'Reaches only AWS APIs and public webhook URLs: a VPC would add NAT gateways (cost, cold starts) and isolate nothing'],
+];
 
 /** How every function is bundled: locally with esbuild, one self-contained ESM file each. */
 export const FUNCTION_BUNDLING: BundlingOptions = {
@@ -107,7 +142,7 @@ export class Functions {
       memorySize: this.props.memorySize ?? DEFAULT_MEMORY_MB,
       timeout: options.timeout ?? FUNCTION_TIMEOUT,
       loggingFormat: LoggingFormat.JSON,
-      logGroup: new logs.LogGroup(this.logGroups, `${options.id}-Logs`, { retention: LOG_RETENTION }),
+      logGroup: this.logGroup(options.id),
       environment: {
         TABLE_NAME: data.table.tableName,
         BUCKET_NAME: data.bucket.bucketName,
@@ -120,22 +155,62 @@ export class Functions {
       },
       bundling: FUNCTION_BUNDLING,
     });
-    data.table.grantReadWriteData(fn);
-    if (options.data === 'tableAndBucket') data.bucket.grantReadWrite(fn);
+    this.grantData(fn, options.data);
     if (granted('adminKey')) data.adminKey.grantRead(fn);
     if (granted('filesSecret')) data.filesSecret.grantRead(fn);
     if (granted('mail')) {
-      // SES sending, from the configured address only.
+      // SES sending, from the configured address only (its address or its domain identity).
+      const mailFrom = this.props.mailFrom!;
+      const identity = (name: string) => Stack.of(this.scope).formatArn({ service: 'ses', resource: 'identity', resourceName: name });
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['ses:SendEmail'],
-          resources: [Stack.of(this.scope).formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })],
-          conditions: { StringEquals: { 'ses:FromAddress': this.props.mailFrom } },
+          resources: [identity(mailFrom), identity(mailFrom.slice(mailFrom.indexOf('@') + 1))],
+          conditions: { StringEquals: { 'ses:FromAddress': mailFrom } },
         }),
       );
     }
-    if (granted('socketManagement')) this.props.webSocketApi.grantManageConnections(fn);
+    if (granted('socketManagement')) {
+      // Posting to and closing connections of the one stage; connection ids are made per socket at run time.
+      const connections = Stack.of(this.scope).formatArn({
+        service: 'execute-api',
+        resource: this.props.webSocketApi.apiId,
+        resourceName: `${this.props.webSocketStage.stageName}/*/@connections/*`,
+      });
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['execute-api:ManageConnections'], resources: [connections] }));
+      acknowledge(fn.role!, wildcardResourceRule(this.scope, connections), 'Connection ids are made per socket at run time; the stage is fixed');
+    }
+    for (const [rule, reason] of LAMBDA_ACKNOWLEDGEMENTS) acknowledge(fn, rule, reason);
+    this.acknowledgeRole(fn.role!);
     return fn;
+  }
+
+  /** The table (and its indexes, by name), the bucket's objects when asked, and the data key. */
+  private grantData(fn: NodejsFunction, access: FunctionOptions['data']): void {
+    const { table, bucket, key } = this.props.data;
+    const indexes = MAIN_TABLE.globalIndexes.map((index) => `${table.tableArn}/index/${index.name}`);
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: TABLE_ACTIONS, resources: [table.tableArn, ...indexes] }));
+    if (access === 'tableAndBucket') {
+      const objects = bucket.arnForObjects('*');
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: OBJECT_ACTIONS, resources: [objects] }));
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] })); // a missing key answers 404, not 403
+      acknowledge(fn.role!, wildcardResourceRule(this.scope, objects), "Object keys hold each user's name and file ids, made at run time");
+    }
+    if (key) fn.addToRolePolicy(new iam.PolicyStatement({ actions: KEY_ACTIONS, resources: [key.keyArn] }));
+  }
+
+  /** A function's own log group, in the nested stack, encrypted with the data key when there is one. */
+  private logGroup(id: string): logs.LogGroup {
+    const { key } = this.props.data;
+    const group = new logs.LogGroup(this.logGroups, `${id}-Logs`, { retention: LOG_RETENTION, encryptionKey: key });
+    if (!key) acknowledge(group, 'HIPAA.Security-CloudWatchLogGroupEncrypted', 'Encrypted by CloudWatch Logs; a customer-managed key is the kmsKey setting');
+    return group;
+  }
+
+  /** What every function role holds by design (its own log writing, per-role policies). */
+  private acknowledgeRole(role: iam.IRole): void {
+    acknowledge(role, managedPolicyRule(BASIC_EXECUTION_POLICY), "AWS's minimal policy for a function to write its own logs");
+    acknowledge(role, 'HIPAA.Security-IAMNoInlinePolicy', 'Each policy belongs to one role (what its functions were granted): a managed policy could be attached elsewhere');
   }
 
   /** Functions given the same role must have the same rights: the key names them all. */
@@ -146,7 +221,7 @@ export class Functions {
       role = new iam.Role(this.scope, `Role-${key}`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         description: `Pryv API methods with capabilities: ${key}`,
-        managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole')],
+        managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName(BASIC_EXECUTION_POLICY)],
       });
       this.sharedRoles.set(key, role);
     }

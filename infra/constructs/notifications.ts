@@ -1,13 +1,20 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as triggers from 'aws-cdk-lib/triggers';
-import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { acknowledge, managedPolicyRule } from './acknowledge';
+import { WEBSOCKET_ACCESS_LOG_FORMAT, apiAccessLogGroup } from './access-logs';
+import { PRYV_AUTHORIZATION } from './api-functions';
 import type { DataStore } from './data';
 import type { Functions } from './functions';
 
@@ -30,13 +37,41 @@ export const WEBHOOK_WORKER_DESCRIPTION = 'Pryv webhook delivery worker (every m
 export interface SocketApi {
   api: WebSocketApi;
   stage: WebSocketStage;
+  accessLogs: logs.LogGroup;
 }
 
 /** The WebSocket API, made before the functions (as the HTTP API, see createHttpApi); its routes are added by Notifications. */
-export function createSocketApi(scope: Construct): SocketApi {
+export function createSocketApi(scope: Construct, key: kms.IKey | undefined): SocketApi {
   const api = new WebSocketApi(scope, 'WebSocketApi', { description: 'Pryv Socket.IO (Engine.IO 4 over WebSocket)' });
-  const stage = new WebSocketStage(scope, 'WebSocketStage', { webSocketApi: api, stageName: WEBSOCKET_STAGE, autoDeploy: true });
-  return { api, stage };
+  acknowledge(api, 'AwsSolutions-APIG4', PRYV_AUTHORIZATION);
+  const accessLogs = apiAccessLogGroup(scope, 'WebSocketAccessLogs', key);
+  const stage = new WebSocketStage(scope, 'WebSocketStage', {
+    webSocketApi: api,
+    stageName: WEBSOCKET_STAGE,
+    autoDeploy: true,
+    accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: apigateway.AccessLogFormat.custom(WEBSOCKET_ACCESS_LOG_FORMAT) },
+  });
+  stage.node.addDependency(apiGatewayLogsRole(scope));
+  return { api, stage, accessLogs };
+}
+
+/**
+ * WebSocket APIs write access logs through the region's API Gateway account setting, its
+ * CloudWatch Logs role, which a new account lacks: the stack sets it (to a role that may only
+ * write logs) and keeps both when it goes, as other APIs of the account may log through it.
+ */
+function apiGatewayLogsRole(scope: Construct): apigateway.CfnAccount {
+  const policy = 'service-role/AmazonAPIGatewayPushToCloudWatchLogs';
+  const role = new iam.Role(scope, 'ApiGatewayLogsRole', {
+    assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+    description: 'API Gateway: write API access logs to CloudWatch Logs (region-wide API Gateway setting)',
+    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName(policy)],
+  });
+  role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  acknowledge(role, managedPolicyRule(policy), "AWS's policy for this API Gateway service role, kept current by AWS");
+  const account = new apigateway.CfnAccount(scope, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+  account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  return account;
 }
 
 /**
@@ -67,6 +102,7 @@ export class Notifications {
       retentionPeriod: Duration.days(14),
       enforceSSL: true,
     });
+    acknowledge(this.fanoutDlq, 'AwsSolutions-SQS3', "It is the dead-letter destination of the fan-out's stream mapping");
     fanout.addEventSource(
       new DynamoEventSource(data.table, {
         startingPosition: StartingPosition.LATEST,

@@ -1,14 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { HttpApi, WebSocketApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, SECURITY_HEADERS } from '../../shared/http/web-pages';
 import { VENDOR_FILES } from '../web-vendor-files';
+import { acknowledge, acknowledgeWildcards, managedPolicyRule } from './acknowledge';
+import { API_ACCESS_LOG_RETENTION } from './access-logs';
+import { ACCESS_LOG_PREFIXES } from './data';
 
 const WEB_PAGES_DIR = fileURLToPath(new URL('../../shared/web', import.meta.url));
 
@@ -31,11 +38,32 @@ export const PAGE_PATH_FUNCTION = `function handler(event) {
   return r;
 }`;
 
+/** `domain` and `certificateArn` settings: the name CloudFront answers for, with its us-east-1 certificate. */
+export interface CustomDomain {
+  domain: string;
+  certificateArn: string;
+}
+
+/** `waf` setting: a web ACL made by the stack (in us-east-1 only), or an existing one. */
+export type WafSetting = { create: true; rateLimit: number } | { arn: string };
+
+/**
+ * Rules of the AWS common rule set that only count: they read request bodies, and bodies here
+ * are users' own data (event content, webhook URLs), which those rules would refuse as attacks.
+ */
+export const WAF_COUNTED_BODY_RULES = ['SizeRestrictions_BODY', 'CrossSiteScripting_BODY', 'GenericLFI_BODY', 'GenericRFI_BODY', 'EC2MetaDataSSRF_BODY'];
+
 export interface WebFrontProps {
   httpApi: HttpApi;
   webSocketApi: WebSocketApi;
   /** The WebSocket API stage that `/socket.io/*` reaches. */
   webSocketStageName: string;
+  /** Where the pages bucket's S3 server access logs go. */
+  accessLogs: s3.IBucket;
+  customDomain?: CustomDomain;
+  waf?: WafSetting;
+  /** Encrypts the WAF log group, when there is a data key. */
+  key?: kms.IKey;
 }
 
 /**
@@ -55,7 +83,13 @@ export class WebFront {
       enforceSSL: true,
       removalPolicy: RemovalPolicy.DESTROY, // rebuilt from the repository at every deployment
       autoDeleteObjects: true,
+      serverAccessLogsBucket: props.accessLogs,
+      serverAccessLogsPrefix: ACCESS_LOG_PREFIXES.webPages,
     });
+    const fromRepository = 'Public pages rebuilt from the repository at every deployment: the repository is their history and their copy';
+    acknowledge(webBucket, 'HIPAA.Security-S3BucketVersioningEnabled', fromRepository);
+    acknowledge(webBucket, 'HIPAA.Security-S3BucketReplicationEnabled', fromRepository);
+    acknowledge(webBucket, 'HIPAA.Security-S3DefaultEncryptionKMS', 'Public pages, no user data; CloudFront reads them through origin access control');
 
     const noCache = {
       cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
@@ -85,9 +119,18 @@ export class WebFront {
       ],
     };
     const pagePaths = PAGE_FOLDERS.map((folder) => `/${folder}/*`);
+    const { customDomain } = props;
     this.distribution = new cloudfront.Distribution(scope, 'Distribution', {
       comment: 'Pryv API, Socket.IO and web pages under one origin',
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      ...(customDomain
+        ? {
+            domainNames: [customDomain.domain],
+            certificate: acm.Certificate.fromCertificateArn(scope, 'Certificate', customDomain.certificateArn),
+            minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+          }
+        : {}),
+      ...(props.waf ? { webAclId: 'arn' in props.waf ? props.waf.arn : webAcl(scope, props.waf.rateLimit, props.key).attrArn } : {}),
       defaultBehavior: {
         origin: new origins.HttpOrigin(executeApiDomain(props.httpApi.apiId), { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
@@ -133,14 +176,91 @@ export class WebFront {
         ...Object.fromEntries(pagePaths.map((path) => [path, pagesBehavior])),
       },
     });
-    new s3deploy.BucketDeployment(scope, 'WebPagesDeployment', {
+    const distribution = this.distribution;
+    acknowledge(distribution, 'AwsSolutions-CFR1', 'A personal data API for users anywhere; a deployment may restrict countries on its distribution');
+    if (!props.waf) acknowledge(distribution, 'AwsSolutions-CFR2', 'WAF is the waf setting, off by default for its monthly cost (see the README settings)');
+    acknowledge(
+      distribution,
+      'AwsSolutions-CFR3',
+      "CloudFront's standard logs always hold query strings, where Pryv clients may put tokens (?auth=); the API access logs record each call",
+    );
+    if (!customDomain)
+      acknowledge(distribution, 'AwsSolutions-CFR4', 'The default *.cloudfront.net certificate cannot set a TLS minimum; the domain setting gets TLS 1.2');
+
+    const deployment = new s3deploy.BucketDeployment(scope, 'WebPagesDeployment', {
       sources: [
         s3deploy.Source.asset(WEB_PAGES_DIR),
         ...Object.entries(VENDOR_FILES).map(([key, file]) => s3deploy.Source.data(key, readFileSync(file, 'utf8'))),
       ],
       destinationBucket: webBucket,
-      distribution: this.distribution,
+      distribution,
       distributionPaths: pagePaths,
     });
+    // CDK's own copy function (one per stack): its rights and runtime are CDK's, not ours to narrow.
+    const cdkCopy = 'CDK BucketDeployment function, run at deployments only';
+    const copyFunction = deployment.handlerRole.node.scope!;
+    acknowledge(copyFunction, 'AwsSolutions-L1', `${cdkCopy}: CDK picks its runtime`);
+    acknowledge(copyFunction, managedPolicyRule('service-role/AWSLambdaBasicExecutionRole'), `${cdkCopy}: writes its own logs`);
+    acknowledgeWildcards(deployment.handlerRole, `${cdkCopy}: reads the pages asset, replaces every page object`);
+    acknowledge(copyFunction, 'HIPAA.Security-IAMNoInlinePolicy', `${cdkCopy}: CDK writes its role's one policy`);
+    acknowledge(copyFunction, 'HIPAA.Security-LambdaConcurrency', `${cdkCopy}: one run at a time by CloudFormation`);
+    acknowledge(copyFunction, 'HIPAA.Security-LambdaDLQ', `${cdkCopy}: invoked synchronously by CloudFormation, which reports failures`);
+    acknowledge(copyFunction, 'HIPAA.Security-LambdaInsideVPC', `${cdkCopy}: reaches only S3 and CloudFront`);
   }
+}
+
+/**
+ * A web ACL for the distribution (`waf=create`): AWS's common and known-bad-inputs rule sets
+ * (body rules counted, see WAF_COUNTED_BODY_RULES) and a per-IP rate limit over 5 minutes.
+ */
+function webAcl(scope: Construct, rateLimit: number, key: kms.IKey | undefined): wafv2.CfnWebACL {
+  const visibility = (name: string) => ({ cloudWatchMetricsEnabled: true, metricName: name, sampledRequestsEnabled: true });
+  const managed = (priority: number, name: string, counted: string[] = []): wafv2.CfnWebACL.RuleProperty => ({
+    name,
+    priority,
+    overrideAction: { none: {} },
+    statement: {
+      managedRuleGroupStatement: {
+        vendorName: 'AWS',
+        name,
+        ...(counted.length ? { ruleActionOverrides: counted.map((rule) => ({ name: rule, actionToUse: { count: {} } })) } : {}),
+      },
+    },
+    visibilityConfig: visibility(name),
+  });
+  const acl = new wafv2.CfnWebACL(scope, 'WebAcl', {
+    scope: 'CLOUDFRONT',
+    description: 'Pryv API: AWS managed rules and a per-IP rate limit',
+    defaultAction: { allow: {} },
+    visibilityConfig: visibility('PryvApi'),
+    rules: [
+      {
+        name: 'RateLimitPerIp',
+        priority: 0,
+        action: { block: {} },
+        statement: { rateBasedStatement: { limit: rateLimit, evaluationWindowSec: 300, aggregateKeyType: 'IP' } },
+        visibilityConfig: visibility('RateLimitPerIp'),
+      },
+      managed(1, 'AWSManagedRulesCommonRuleSet', WAF_COUNTED_BODY_RULES),
+      managed(2, 'AWSManagedRulesKnownBadInputsRuleSet'),
+    ],
+  });
+  // WAF logs whole requests: the token places (Authorization header, query string with ?auth=)
+  // are redacted. WAF writes only to log groups named aws-waf-logs-…; the stack id's unique part
+  // keeps the name free for a later stack of the same name, as this one is retained.
+  const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
+  const group = new logs.LogGroup(scope, 'WafLogs', {
+    logGroupName: `aws-waf-logs-${Aws.STACK_NAME}-${stackUuid}`,
+    retention: API_ACCESS_LOG_RETENTION,
+    encryptionKey: key,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  if (!key) acknowledge(group, 'HIPAA.Security-CloudWatchLogGroupEncrypted', 'Encrypted by CloudWatch Logs; a customer-managed key is the kmsKey setting');
+  new wafv2.CfnLoggingConfiguration(scope, 'WafLogging', {
+    resourceArn: acl.attrArn,
+    // The group's ARN without the ':*' that its Arn attribute ends with: WAF takes it so only.
+    logDestinationConfigs: [Stack.of(scope).formatArn({ service: 'logs', resource: 'log-group', resourceName: group.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    redactedFields: [{ singleHeader: { Name: 'authorization' } }, { queryString: {} }],
+  });
+  return acl;
 }

@@ -1,15 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { App, NestedStack, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PryvApiStack } from '../../infra/stack';
+import { type Finding, synthesize, testApp } from './synth';
 import { API_PATH_FUNCTION, PAGE_PATH_FUNCTION, SOCKET_PATH_FUNCTION } from '../../infra/constructs/web-front';
+import { ACCESS_LOG_DAYS, ACCESS_LOG_PREFIXES, DELETED_DATA_DAYS } from '../../infra/constructs/data';
 import { EXPORT_WORKER_DESCRIPTION } from '../../infra/constructs/export-worker';
 import { FUNCTION_BUNDLING } from '../../infra/constructs/functions';
 import { SERVICE_BOOT_DESCRIPTION, SOCKET_PING_DESCRIPTION } from '../../infra/constructs/notifications';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { METHODS } from '../../shared/api/registry';
 import { isBatchable } from '../../shared/api/batch';
 import type { Capability, MethodDef } from '../../shared/api/types';
@@ -25,22 +27,30 @@ const ADMIN_METHOD_IDS = declaring('adminKey');
 /** Written independently of infra/constructs/api-functions.ts: `/x/` → `/x`, `/` stays. */
 const normalise = (path: string) => (path !== '/' && path.endsWith('/') ? path.slice(0, -1) : path);
 
-// Synthesized once, without bundling (80+ esbuild runs take minutes); the bundling options
-// every function uses are checked on one real bundle in 'bundling' below.
+// Synthesized once with the default settings and the deploy checks, without bundling (80+
+// esbuild runs take minutes); the bundling options every function uses are checked on one
+// real bundle in 'bundling' below. test/infra/checks.test.ts synthesizes the other settings.
 let template: Template;
 let resources: Record<string, Resource>;
 let logGroupResources: Record<string, Resource>;
 let logGroupOutputs: Record<string, { Value: { Ref: string } }>;
+let findings: Finding[];
 
 beforeAll(() => {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new PryvApiStack(app, 'TestStack', { env: { account: '123456789012', region: 'eu-central-1' } });
-  template = Template.fromStack(stack);
+  const synthesized = synthesize();
+  template = synthesized.template;
+  findings = synthesized.findings;
   resources = template.toJSON().Resources;
-  const logGroups = Template.fromStack(stack.node.findChild('LogGroups') as NestedStack).toJSON();
+  const logGroups = synthesized.logGroups.toJSON();
   logGroupResources = logGroups.Resources;
   logGroupOutputs = logGroups.Outputs;
 }, 600_000);
+
+describe('deploy checks, default settings', () => {
+  it('cdk-nag (AWS Solutions, HIPAA Security) and CloudFormation Validate find nothing unacknowledged', () => {
+    expect(findings).toEqual([]);
+  });
+});
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 /** Our functions (CDK's own custom-resource handlers, e.g. the web pages deployment, excluded). */
@@ -334,7 +344,7 @@ describe('functions', () => {
     expect(apiFunctions()).toHaveLength(METHODS.length + 1);
     for (const [id, fn] of apiFunctions()) {
       const text = rolePolicyText(fn);
-      for (const action of ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 's3:PutObject', 's3:GetObject*', 's3:DeleteObject*'])
+      for (const action of ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 's3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:ListBucket'])
         expect(text, `${id} ${action}`).toContain(`"${action}"`);
       expect(text, id).toContain(`"Fn::GetAtt":["${tableId}","Arn"]`);
       expect(text, id).toContain(`"Fn::GetAtt":["${bucketId}","Arn"]`);
@@ -346,6 +356,7 @@ describe('functions', () => {
     const app = new App();
     const stack = new Stack(app, 'BundleCheck');
     const fn = new NodejsFunction(stack, 'Fn', {
+      runtime: Runtime.NODEJS_22_X, // as deployed (CDK's default here is a retired one)
       entry: join(process.cwd(), 'functions/api/events-get.ts'),
       projectRoot: process.cwd(),
       depsLockFilePath: join(process.cwd(), 'package-lock.json'),
@@ -507,7 +518,7 @@ describe('outputs', () => {
 describe('settings', () => {
   it('passes publicUrl (trailing slash stripped), trustedApps and memorySize through', () => {
     // Bundling skipped: only the template matters here.
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = testApp();
     const stack = new PryvApiStack(app, 'Configured', {
       publicUrl: 'https://api.example.com/',
       trustedApps: '*@https://app.example.com*',
@@ -574,7 +585,7 @@ describe('export worker', () => {
     const [, fn] = exportWorker();
     const bucketId = attachmentsBucketId();
     const text = rolePolicyText(fn);
-    for (const action of ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:GetRecords', 's3:PutObject', 's3:GetObject*'])
+    for (const action of ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:GetRecords', 's3:PutObject', 's3:GetObject'])
       expect(text, action).toContain(`"${action}"`);
     expect(text).toContain(bucketId);
     expect(text).not.toContain('secretsmanager:');
@@ -604,7 +615,7 @@ describe('mail (SES)', () => {
   });
 
   it('with mailFrom: MAIL_FROM reaches the functions; only the mail-sending methods may call ses:SendEmail, from that address', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = testApp();
     const stack = new PryvApiStack(app, 'WithMail', { mailFrom: 'noreply@example.com' });
     const mailResources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
     const fnOf = (id: string) =>
@@ -762,5 +773,93 @@ describe('webhooks boot message', () => {
     expect(text).toContain('"dynamodb:Query"');
     expect(text).not.toContain(attachmentsBucketId());
     expect(text).not.toContain('execute-api:ManageConnections');
+  });
+});
+
+describe('data safety and access logs (default settings)', () => {
+  const bucketNamed = (prefix: string) => ofType('AWS::S3::Bucket').find(([id]) => id.startsWith(prefix))!;
+  const tls = Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+
+  it('attachments: versioned, replaced or deleted files recoverable for 35 days then gone, access-logged', () => {
+    const [, bucket] = bucketNamed('Attachments');
+    const [logsId] = bucketNamed('AccessLogs');
+    expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: DELETED_DATA_DAYS }, ExpiredObjectDeleteMarker: true, Status: 'Enabled' }),
+      ]),
+    );
+    // Short-lived prefixes do not linger as old versions.
+    for (const prefix of ['pending/', 'exports/', 'imports/'])
+      expect(bucket.Properties.LifecycleConfiguration.Rules).toContainEqual(expect.objectContaining({ Prefix: prefix, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }));
+    expect(bucket.Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logsId }, LogFilePrefix: ACCESS_LOG_PREFIXES.attachments });
+    expect(DELETED_DATA_DAYS).toBe(35); // the table's point-in-time window
+  });
+
+  it('access logs: one retained bucket, TLS only, S3-managed keys (S3 delivers only there), kept a year, written by S3 logging only', () => {
+    const [logsId, bucket] = bucketNamed('AccessLogs');
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'AES256' });
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toContainEqual(expect.objectContaining({ ExpirationInDays: ACCESS_LOG_DAYS }));
+    expect(bucket.Properties.AccessControl).toBeUndefined(); // no ACL: S3 logging is allowed by the bucket policy
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logsId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([tls, Match.objectLike({ Effect: 'Allow', Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' })]),
+      },
+    });
+    const [, pages] = bucketNamed('WebPages');
+    expect(pages.Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logsId }, LogFilePrefix: ACCESS_LOG_PREFIXES.webPages });
+  });
+
+  it('every bucket refuses requests without TLS', () => {
+    for (const [id] of ofType('AWS::S3::Bucket'))
+      template.hasResourceProperties('AWS::S3::BucketPolicy', { Bucket: { Ref: id }, PolicyDocument: { Statement: Match.arrayWith([tls]) } });
+  });
+
+  it('without settings: AWS-managed encryption, no KMS key, WAF or backup plan', () => {
+    const types = Object.values(resources).map((r) => r.Type);
+    for (const type of ['AWS::KMS::Key', 'AWS::WAFv2::WebACL', 'AWS::Backup::BackupPlan', 'AWS::Backup::BackupVault']) expect(types).not.toContain(type);
+    expect(resources[distributionId()]!.Properties.DistributionConfig.WebACLId).toBeUndefined();
+  });
+
+  it('HTTP and WebSocket stages write JSON access logs, without path or query string (tokens), to retained log groups of a year', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: { Ref: string } }>;
+    for (const [apiId, output] of [
+      [httpApiId(), 'HttpApiAccessLogGroup'],
+      [webSocketApiId(), 'WebSocketAccessLogGroup'],
+    ] as const) {
+      const [, stage] = ofType('AWS::ApiGatewayV2::Stage').find(([, s]) => s.Properties.ApiId.Ref === apiId)!;
+      const groupId = outputs[output]!.Value.Ref;
+      const group = resources[groupId]!;
+      expect(group.Type).toBe('AWS::Logs::LogGroup');
+      expect(group.DeletionPolicy).toBe('Retain');
+      expect(group.Properties.RetentionInDays).toBe(365);
+      expect(stage.Properties.AccessLogSettings.DestinationArn).toEqual({ 'Fn::GetAtt': [groupId, 'Arn'] });
+      const format = JSON.parse(stage.Properties.AccessLogSettings.Format) as Record<string, string>;
+      expect(format.requestId, output).toBe('$context.requestId');
+      expect(format.routeKey, output).toBe('$context.routeKey');
+      const variables = Object.values(format).join(' ');
+      for (const leak of ['$context.path', 'querystring', '$context.authorizer', 'header']) expect(variables, output).not.toContain(leak);
+    }
+  });
+
+  it('WebSocket logging has the API Gateway account role it needs, both kept when the stack goes', () => {
+    const [, account] = ofType('AWS::ApiGateway::Account')[0]!;
+    expect(account.DeletionPolicy).toBe('Retain');
+    const role = resources[account.Properties.CloudWatchRoleArn['Fn::GetAtt'][0]]!;
+    expect(role.DeletionPolicy).toBe('Retain');
+    expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('AmazonAPIGatewayPushToCloudWatchLogs');
+    expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('apigateway.amazonaws.com');
+  });
+
+  it('functions may use the table and its indexes by name, never every index', () => {
+    const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
+    const policies = functions().map(([, fn]) => rolePolicyText(fn)).join('\n');
+    expect(policies).not.toContain('/index/*');
+    for (const index of MAIN_TABLE.globalIndexes)
+      expect(policies).toContain(JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, `/index/${index.name}`]] }));
+    // No S3 action wildcard either.
+    expect(policies).not.toMatch(/"s3:[A-Za-z]*\*"/);
   });
 });

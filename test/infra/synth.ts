@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, NestedStack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { addDeployChecks } from '../../infra/checks';
+import { readSettings } from '../../infra/settings';
+import { PryvApiStack } from '../../infra/stack';
+
+/** The context `cdk synth` runs with (cdk.json: feature flags, strict template validation). */
+export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync(join(process.cwd(), 'cdk.json'), 'utf8')).context;
+
+/**
+ * An app as `cdk synth` makes it, without bundling (80+ esbuild runs take minutes): cdk.json's
+ * context, and synthesis that records the checks' findings instead of stopping at the first
+ * report, so a test can list them.
+ */
+export function testApp(context: Record<string, unknown> = {}): App {
+  return new App({
+    context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:failSynthOnValidationErrors': false, ...context },
+  });
+}
+
+/** One finding of the deploy checks, as `rule at construct path`. */
+export type Finding = string;
+
+export interface Synthesized {
+  stack: PryvApiStack;
+  template: Template;
+  logGroups: Template;
+  /** What cdk-nag (AWS Solutions, HIPAA Security) and CloudFormation Validate reported, unacknowledged. */
+  findings: Finding[];
+}
+
+/**
+ * Synthesizes the stack once, with the deploy checks `cdk synth` runs (infra/checks.ts) and
+ * the settings read as infra/app.ts reads them from the context.
+ */
+export function synthesize(settings: Record<string, string> = {}, region = 'eu-central-1', id = 'TestStack'): Synthesized {
+  const app = testApp(settings);
+  addDeployChecks(app);
+  const stack = new PryvApiStack(app, id, { env: { account: '123456789012', region }, ...readSettings(settings, region) });
+  const assembly = app.synth();
+  const template = Template.fromJSON(assembly.getStackArtifact(stack.artifactId).template);
+  const nested = stack.node.findChild('LogGroups') as NestedStack;
+  const logGroups = Template.fromJSON(JSON.parse(readFileSync(join(assembly.directory, nested.templateFile), 'utf8')));
+  type Report = { pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; violatingConstructs?: Array<{ constructPath?: string }> }> }> };
+  const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as Report;
+  const findings = report.pluginReports.flatMap((plugin) =>
+    plugin.violations.flatMap((v) => (v.violatingConstructs ?? [{}]).map((c) => `${plugin.pluginName}: ${v.ruleName} at ${c.constructPath ?? '(stack)'}`)),
+  );
+  return { stack, template, logGroups, findings };
+}
