@@ -4,7 +4,7 @@
  * For each size it seeds one account (a tree of 50 streams, events one minute apart
  * spread over them, some period events), then calls the API over HTTP through the local
  * runtime and records, per call, the DynamoDB requests and consumed capacity units
- * (ReturnConsumedCapacity on every request) and the warm latency. Goal (issue 3): every
+ * (ReturnConsumedCapacity on every request) and the warm latency. Goal: every
  * read at 100 k costs within 1.2× of the same read at 1 k.
  *
  * Options: BENCH_SIZES=1000,100000 (default), BENCH_RUNS=15 (latency samples per call).
