@@ -9,7 +9,8 @@ export default defineConfig({
     // one (cores - 1). Override with --maxWorkers.
     maxWorkers: 3,
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // Some unit tests are CPU-bound (scrypt hashes, 20,000-stream trees): room for a busy machine.
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000 } },
       // CDK assertions: synthesizing the stack bundles every function with esbuild.
       { test: { name: 'infra', include: ['test/infra/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000 } },
       {
