@@ -63,6 +63,13 @@ module.exports = {
     ...upward,
     ...sideways,
     {
+      name: 'production-stack-uses-no-emulator',
+      comment: 'The CDK app, stack and constructs deploy to AWS: they may not import the local runtime (infra/local/).',
+      severity: 'error',
+      from: { path: '^infra/', pathNot: '^infra/local/' },
+      to: { path: '^infra/local/' },
+    },
+    {
       name: 'registry-only-at-the-top',
       comment:
         'The registry imports every method: only entry points (functions/, infra/) may import it; ' +

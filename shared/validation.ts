@@ -19,8 +19,12 @@ function validator(schema: JsonSchema, coerce: boolean): ValidateFunction {
     entry = {};
     compiled.set(schema, entry);
   }
-  if (coerce) return (entry.coercing ??= coercing.compile(schema));
-  return (entry.strict ??= strict.compile(schema));
+  if (coerce) {
+    entry.coercing ??= coercing.compile(schema);
+    return entry.coercing;
+  }
+  entry.strict ??= strict.compile(schema);
+  return entry.strict;
 }
 
 /** ajv keyword → the z-schema code Pryv clients see in `error.data[].code` (spec §1.7). */

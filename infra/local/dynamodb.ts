@@ -10,6 +10,7 @@ import {
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type GlobalSecondaryIndex,
+  type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { MAIN_TABLE, keyAttributeNames } from '../../shared/store/table-definition';
 import { checkJava } from './java';
@@ -97,7 +98,7 @@ function indexSpec(index: (typeof MAIN_TABLE.globalIndexes)[number]): GlobalSeco
 export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
   const ddb = client(endpoint);
   try {
-    let existing;
+    let existing: TableDescription | undefined;
     try {
       existing = (await ddb.send(new DescribeTableCommand({ TableName: tableName }))).Table;
     } catch (err) {

@@ -7,6 +7,10 @@ import type {
   Context,
 } from 'aws-lambda';
 import { METHODS, functionEntryName } from '../../shared/api/registry';
+import { handler as notFoundHandler } from '../../functions/http/not-found';
+import { handler as connectHandler } from '../../functions/ws/connect';
+import { handler as disconnectHandler } from '../../functions/ws/disconnect';
+import { handler as messageHandler } from '../../functions/ws/message';
 import { compileRoute, matchRoute, type CompiledRoute } from './routes';
 import { log } from '../../shared/log';
 import { isPagePath, servePage } from './static-pages';
@@ -19,7 +23,10 @@ const LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024; // synchronous Lambda invocation: 
 const LAMBDA_TIMEOUT_MS = 29_000; // API Gateway's integration timeout
 const TEXT_TYPES = /^(application\/(json|.*\+json|x-www-form-urlencoded|xml)|text\/)/i;
 
-/** Loads the real Lambda entry files (functions/), as the CDK stack deploys them. */
+/**
+ * Loads the real Lambda entry files (functions/api/), as the CDK stack deploys them: found by
+ * name from the method ids, so the import is dynamic (not lazy to dodge a circle).
+ */
 async function loadHandlers(): Promise<CompiledRoute<Handler>[]> {
   const routes: CompiledRoute<Handler>[] = [];
   for (const method of METHODS) {
@@ -164,12 +171,8 @@ export interface LocalGateway {
 /** The local stand-in for API Gateway: same routes, same event shape, same handlers. */
 export async function startGateway(options: { port: number; host?: string; changeLog?: ChangeLogEntry[] }): Promise<LocalGateway> {
   const routes = await loadHandlers();
-  const notFound = ((await import('../../functions/http/not-found')) as { handler: Handler }).handler;
-  const webSocketApi = new LocalWebSocketApi({
-    connect: (await import('../../functions/ws/connect')).handler,
-    message: (await import('../../functions/ws/message')).handler,
-    disconnect: (await import('../../functions/ws/disconnect')).handler,
-  });
+  const notFound = notFoundHandler as Handler;
+  const webSocketApi = new LocalWebSocketApi({ connect: connectHandler, message: messageHandler, disconnect: disconnectHandler });
 
   const server = createServer(async (req, res) => {
     const requestId = randomUUID();

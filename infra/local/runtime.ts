@@ -144,7 +144,8 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     // sinks, readable at GET /__test/changes on the local gateway.
     let changeLog: ChangeLogEntry[] | undefined;
     if (process.env.PRYV_TEST_CHANGE_LOG === '1') {
-      const log: ChangeLogEntry[] = (changeLog = []);
+      const log: ChangeLogEntry[] = [];
+      changeLog = log;
       const unregister = registerSink(async (username, messages) => void log.push({ username, messages, at: Date.now() }));
       stops.push(async () => unregister());
     }

@@ -18,6 +18,7 @@ import { ShardReader, type ShardState } from './stream-shards';
  * read, and from where, is ShardReader's (stream-shards.ts); with a `checkpointFile`, what
  * was delivered is kept on disk after every batch (stream-checkpoint.ts).
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: the Lambda contract: a handler may return nothing or a batch response
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
 export interface StreamConsumerOptions {

@@ -3,6 +3,7 @@ import {
   type DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type ShardIteratorType,
 } from '@aws-sdk/client-dynamodb-streams';
@@ -107,7 +108,7 @@ export class ShardReader {
       this.shards.delete(shard.id);
       return true;
     }
-    let out;
+    let out: GetRecordsCommandOutput;
     try {
       out = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: READ_LIMIT }));
     } catch (err) {

@@ -82,6 +82,7 @@ export type MethodResult = Record<string, unknown>;
 export type Capability = 'adminKey' | 'filesSecret' | 'mail' | 'socketManagement';
 
 /** One API method, declared once (shared/api/registry.ts lists them all). */
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds methods of every params type; each declaration narrows P
 export interface MethodDef<P = any> {
   id: string;
   routes: HttpRoute[];

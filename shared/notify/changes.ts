@@ -87,7 +87,7 @@ export function collectChanges(
 ): Map<string, UserChanges> {
   const changes = new Map<string, UserChanges>();
   for (const record of records) {
-    let change;
+    let change: ReturnType<typeof classifyRecord>;
     try {
       change = classifyRecord(record);
     } catch (err) {
@@ -97,7 +97,10 @@ export function collectChanges(
     }
     if (!change) continue;
     let user = changes.get(change.username);
-    if (!user) changes.set(change.username, (user = { messages: new Set(), firstSequenceNumber: record.dynamodb?.SequenceNumber }));
+    if (!user) {
+      user = { messages: new Set(), firstSequenceNumber: record.dynamodb?.SequenceNumber };
+      changes.set(change.username, user);
+    }
     user.messages.add(change.message);
   }
   return changes;

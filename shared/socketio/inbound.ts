@@ -4,7 +4,7 @@ import { asPryvError, authenticate, flushUsage, newContext, runMethod } from '..
 import { checkArrayCap, isBatchable, type MethodLookup } from '../api/batch';
 import { meta } from '../api/meta';
 import { callerOf } from '../api/caller';
-import { errors, PryvError } from '../errors';
+import { errors, type PryvError } from '../errors';
 import { SOCKET_MESSAGE_MAX_BYTES } from '../config';
 import { log } from '../log';
 import { closeConnection, postToConnection } from '../adapters/socket-connections-api';

@@ -14,7 +14,7 @@ export const ENGINE_PING = '2';
 export const ENGINE_PONG = '3';
 export const ENGINE_MESSAGE = '4';
 
-export const enum SocketPacketType {
+export enum SocketPacketType {
   Connect = 0,
   Disconnect = 1,
   Event = 2,

@@ -12,8 +12,8 @@ import { ifConditionHolds } from './conditional';
  * ("x#", "y") and ("x", "#y") would share one claim. Names without them keep their key.
  */
 function uniqueNameKey(username: string, type: string, name: string, deviceName?: string | null) {
-  const escape = (s: string) => s.replace(/%/g, '%25').replace(/#/g, '%23');
-  return keys.accessUniqueName(username, type, escape(name), deviceName ? escape(deviceName) : deviceName);
+  const escaped = (s: string) => s.replace(/%/g, '%25').replace(/#/g, '%23');
+  return keys.accessUniqueName(username, type, escaped(name), deviceName ? escaped(deviceName) : deviceName);
 }
 
 function strip(item: Record<string, unknown>): Access {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, type NestedStack, Stack } from 'aws-cdk-lib';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PryvApiStack } from '../../infra/stack';
@@ -200,7 +200,7 @@ describe('attachment read-token secret', () => {
   });
 });
 
-describe('attachments bucket', () => {
+describe('attachments bucket: presigned uploads', () => {
   it('expires unconfirmed presigned uploads and lets browsers PUT to presigned URLs', () => {
     const bucket = resources[attachmentsBucketId()]!;
     expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(

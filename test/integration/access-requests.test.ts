@@ -203,7 +203,7 @@ describe('access requests (POST /reg/access, GET|POST /reg/access/{key})', () =>
       expect(polled.body).toMatchObject({ status: 'ACCEPTED', code: 200, username: user.username });
       const appToken = polled.body.token as string;
       expect(appToken).not.toBe(token);
-      expect(polled.body.apiEndpoint).toBe(apiUrl().replace('://', `://${appToken}@`) + `/${user.username}/`);
+      expect(polled.body.apiEndpoint).toBe(`${apiUrl().replace('://', `://${appToken}@`)}/${user.username}/`);
       expect(polled.body.serviceInfo.api).toBeDefined();
 
       const streams = await streamIdsOf(user);

@@ -45,7 +45,14 @@ async function scanPrefix(prefix: string): Promise<Array<Record<string, any>>> {
   const found: Array<Record<string, any>> = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const out = await dynamo().send(new ScanCommand({ TableName: 'pryv-main', ExclusiveStartKey: start }));
+    const out = await dynamo().send(
+      new ScanCommand({
+        TableName: 'pryv-main',
+        ExclusiveStartKey: start,
+        FilterExpression: 'begins_with(pk, :prefix)', // in the engine: only the matching items come back
+        ExpressionAttributeValues: { ':prefix': prefix },
+      }),
+    );
     found.push(...(out.Items ?? []).filter((i) => String(i.pk).startsWith(prefix)));
     start = out.LastEvaluatedKey;
   } while (start);

@@ -12,7 +12,7 @@ import { startGateway, type LocalGateway } from '../../infra/local/gateway';
 import { resetConfig } from '../../shared/config';
 
 /**
- * Attachments (spec §1.4 multipart, §2.2.6, §3.1; issue 4): real multipart bodies over
+ * Attachments (spec §1.4 multipart, §2.2.6, §3.1): real multipart bodies over
  * HTTP, files checked byte for byte and counted in the S3 emulator's bucket.
  */
 

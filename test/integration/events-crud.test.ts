@@ -152,7 +152,7 @@ describe('events.create (spec §2.2.3)', () => {
     expect(res.body.event.id).toBe(id);
     expectError(await me.post('/events', { id, streamIds: [S.diary], type: 'note/txt', content: 'again' }), 409, 'item-already-exists', { id });
     expect((await me.get(`/events/${id}`)).body.event).toMatchObject({ streamIds: [S.notes], content: 'custom' });
-    for (const bad of ['not-a-cuid', 'C' + 'a'.repeat(24), 'c' + 'a'.repeat(30), '']) {
+    for (const bad of ['not-a-cuid', `C${'a'.repeat(24)}`, `c${'a'.repeat(30)}`, '']) {
       const r = await me.post('/events', { id: bad, streamIds: [S.notes], type: 'note/txt', content: 'bad id' });
       expect(r.status).toBe(400);
     }

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { extract } from 'tar-stream';
 import { apiUrl, call, createUser, expectError, useRuntimeStore, type TestUser } from '../setup/api';
 
-/** Export of a whole account as a tar.gz in S3, and its import into a new account (issue 8). */
+/** Export of a whole account as a tar.gz in S3, and its import into a new account. */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FILE_BYTES = Buffer.from([...Array(3000).keys()].map((i) => (i * 7919) % 256)); // binary, every byte value

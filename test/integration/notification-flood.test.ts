@@ -10,7 +10,7 @@ import { keys } from '../../shared/store/keys';
 import { config } from '../../shared/config';
 
 /**
- * A flood of 1,000 event creations for one user (issue 5): the change fan-out coalesces them
+ * A flood of 1,000 event creations for one user: the change fan-out coalesces them
  * per stream batch, the webhook gets a few throttled POSTs and the socket a few pushes, and
  * nothing is lost (a change after the flood still reaches both). Counts are bounded by what
  * the design guarantees; no assertion depends on how fast this machine is.

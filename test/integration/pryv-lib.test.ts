@@ -546,7 +546,7 @@ describe('pryv.Auth.AuthController: the access-request flow, driven from Node', 
     const answer = await call('POST', `/reg/access/${key}`, { body: { status: 'REFUSED', reasonID: 'REFUSED_BY_USER', message: 'no' } });
     expect(answer.body.status).toBe('REFUSED');
     // LOADING, INITIALIZED, NEED_SIGNIN, then INITIALIZED again once the poll sees REFUSED.
-    await waitForState(states, 'INITIALIZED', (s, i) => i > 2);
+    await waitForState(states, 'INITIALIZED', (_s, i) => i > 2);
     expect(states.some((s) => s.status === 'ACCEPTED')).toBe(false);
   });
 });

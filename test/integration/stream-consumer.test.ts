@@ -54,7 +54,8 @@ async function checkpointed() {
     seen.push(...e.Records.map(skOf));
     return { batchItemFailures: [] };
   };
-  const name = (table = `consumer-${randomBytes(4).toString('hex')}`);
+  const name = `consumer-${randomBytes(4).toString('hex')}`;
+  table = name;
   await ensureTable(endpoint(), name);
   const client = ddb();
   const put = (sk: string) => client.send(new PutItemCommand({ TableName: name, Item: { pk: { S: 'P' }, sk: { S: sk } } }));
@@ -64,7 +65,7 @@ async function checkpointed() {
 
 describe('local stream consumer', () => {
   it('with a checkpoint file, a restart before anything was delivered still gets what changed meanwhile', async () => {
-    const { dir, checkpointFile, seen, put, start } = await checkpointed();
+    const { dir, seen, put, start } = await checkpointed();
     try {
       await put('old');
       await start();

@@ -13,7 +13,7 @@ import { freePort } from '../../infra/local/ports';
 import { keys } from '../../shared/store/keys';
 
 /**
- * Delivery state survives a crash (issue 5, Reliability): the local runtime runs in a child
+ * Delivery state survives a crash: the local runtime runs in a child
  * process (`tsx infra/local/start.ts`) on a data folder; while a webhook is being retried it
  * is killed with SIGKILL, together with its DynamoDB Local JVM (no clean stop, no flush), and
  * started again on the same folder. Every write the API acknowledged is still there and the

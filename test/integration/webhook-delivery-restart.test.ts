@@ -13,7 +13,7 @@ import { keys } from '../../shared/store/keys';
 import { config } from '../../shared/config';
 
 /**
- * Delivery state survives a restart (issue 5, Reliability): a runtime of this test's own, on
+ * Delivery state survives a restart: a runtime of this test's own, on
  * a data folder, is stopped while a webhook is being retried and started again on the same
  * data; the messages arrive once the receiver is back. (Its own runtime, not the shared one:
  * this file runs in its own worker process, so it may own process.env.)

@@ -61,5 +61,33 @@ describe('dependency rules', () => {
       expect(violations.some((v) => v.includes('shared/api/types.ts → shared/config.ts'))).toBe(false);
       expect(violations.some((v) => v.startsWith('registry-only-at-the-top: functions/'))).toBe(false);
     }, 60_000);
+
+    it('the production stack importing the local runtime, and a circle closed by a lazy import()', async () => {
+      const dir = join(root, 'second');
+      const put = (files: Record<string, string>) => {
+        for (const [path, text] of Object.entries(files)) {
+          mkdirSync(dirname(join(dir, path)), { recursive: true });
+          writeFileSync(join(dir, path), text);
+        }
+      };
+      put({
+        'infra/local/pages.ts': 'export const pages = 1;\n',
+        'infra/local/runtime.ts': "import { stack } from '../stack';\nexport const runtime = stack;\n",
+        'infra/constructs/web.ts': "import { pages } from '../local/pages';\nexport const web = pages;\n",
+        'infra/stack.ts': "import { web } from './constructs/web';\nexport const stack = web;\n",
+        'shared/domain/x.ts': "export async function x() {\n  return (await import('../api/y')).y;\n}\n",
+        'shared/api/y.ts': "import { x } from '../domain/x';\nexport const y = x;\n",
+      });
+      const violations = await check(['shared', 'infra'], dir);
+      expect(violations).toEqual(
+        expect.arrayContaining([
+          'production-stack-uses-no-emulator: infra/constructs/web.ts → infra/local/pages.ts',
+          'domain-imports-upward: shared/domain/x.ts → shared/api/y.ts',
+          expect.stringMatching(/^no-circular: shared\/(domain\/x|api\/y)\.ts → /),
+        ]),
+      );
+      // infra/local may use everything, the stack included.
+      expect(violations.some((v) => v.includes('infra/local/runtime.ts → infra/stack.ts'))).toBe(false);
+    }, 60_000);
   });
 });

@@ -36,7 +36,7 @@ const insert = (item: Item) => record('INSERT', undefined, item);
 const modify = (oldItem: Item, newItem: Item) => record('MODIFY', oldItem, newItem);
 const remove = (item: Item) => record('REMOVE', item, undefined);
 
-const event = (u: string, id: string, extra: Record<string, unknown> = {}) => ({
+const event = (_u: string, id: string, extra: Record<string, unknown> = {}) => ({
   id,
   streamIds: ['health'],
   type: 'mass/kg',

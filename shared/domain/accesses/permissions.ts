@@ -14,7 +14,7 @@ export const LEVEL_RANK: Readonly<Record<Level, number>> = {
 };
 
 export function isLevel(value: unknown): value is Level {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(LEVEL_RANK, value);
+  return typeof value === 'string' && Object.hasOwn(LEVEL_RANK, value);
 }
 
 /** Rank of a level; `undefined` (no permission at all) ranks below `none`. */

@@ -53,7 +53,7 @@ export async function createEventFrom(caller: Caller, input: EventInput, files: 
   // Files first, event second: a failed write removes the files, so nothing is left half-done.
   const uploaded = files.length > 0 ? await storeUploadedFiles(caller, event.id, files) : undefined;
   if (uploaded) event.attachments = uploaded.attachments;
-  let outcome;
+  let outcome: Awaited<ReturnType<typeof createEvent>>;
   try {
     outcome = await createEvent(caller.username, event, placement);
   } catch (err) {

@@ -6,6 +6,7 @@ import type { EventsState, ExpandedQuery, StreamsQuery } from '../../model/strea
 
 
 /** Characters never allowed in stream ids of queries/permissions (spec §8): `"` `'` `\` NUL `\b` `\t` `\n` `\r` `\x1a`. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are the ones refused
 export const FORBIDDEN_STREAM_ID_CHARS = /["'\\\u0000\u0008\u0009\u000a\u000d\u001a]/;
 
 export function hasForbiddenChars(id: string): boolean {

@@ -17,11 +17,11 @@ export function qrCode(text, label) {
   background.setAttribute('fill', '#fff');
   const modules = document.createElementNS(SVG, 'path');
   let d = '';
-  data.forEach((row, y) =>
+  data.forEach((row, y) => {
     row.forEach((dark, x) => {
       if (dark) d += `M${x} ${y}h1v1h-1z`;
-    }),
-  );
+    });
+  });
   modules.setAttribute('d', d);
   modules.setAttribute('fill', '#000');
   svg.append(background, modules);
