@@ -253,6 +253,9 @@ const PROFILES: RouteProfile[] = METHODS.flatMap((method) =>
       found.paths.push(p);
       if (p.length > 1) found.objects.push(p.slice(0, -1));
     }
+    // An unknown field goes into objects only (an array's extra property is never sent).
+    const arrays = new Set(found.paths.filter((p) => p.at(-1) === '0').map((p) => p.slice(0, -1).join('.')));
+    found.objects = found.objects.filter((p) => !arrays.has(p.join('.')));
     if (found.objects.length === 0) found.objects.push([]);
     const key = (p: string[]) => p.join('.');
     const unique = (list: string[][]) => [...new Map(list.map((p) => [key(p), p])).values()];
@@ -573,9 +576,11 @@ function paramMutationArb(profile: RouteProfile, inBody: boolean, viaHttp = true
     options.push({ weight: 2, arbitrary: paths.map((path) => ({ kind: 'remove' as const, path })) });
   }
   if (pathSent.length > 0) {
+    // Never an empty or dot segment: that would be another route (`/events/{id}/` is `/events/{id}`).
+    const segmentValue = urlValueArb.filter((v) => !['', '.', '..'].includes(toText(v.value)));
     options.push({
       weight: 2,
-      arbitrary: fc.tuple(fc.constantFrom(...pathSent), urlValueArb).map(([path, value]) => ({ kind: 'set' as const, path, value })),
+      arbitrary: fc.tuple(fc.constantFrom(...pathSent), segmentValue).map(([path, value]) => ({ kind: 'set' as const, path, value })),
     });
   }
   options.push({
@@ -870,14 +875,23 @@ function limitReasons(value: unknown): string[] {
  * update…), or the whole body. An unknown field at the root of a method that ignores it is
  * no such case.
  */
-function mutationLimitReasons(profile: RouteProfile, mutation: Mutation): string[] {
+function mutationLimitReasons(profile: RouteProfile, mutation: Mutation, params: unknown, body: unknown): string[] {
+  // The value as the server received it: a form body, say, never carries it.
+  const valueAt = (root: unknown, path: string[]): unknown => {
+    let v = root;
+    for (const k of path) {
+      if (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, k)) return undefined;
+      v = (v as Record<string, unknown>)[k];
+    }
+    return v;
+  };
+  let value: unknown;
   if (mutation.kind === 'set') {
     if (mutation.path.length === 1 && mutation.path[0]! in profile.placement.fromPath) return [];
-    return limitReasons(JSON.parse(toJsonText([mutation.value.value])));
-  }
-  if (mutation.kind === 'unknown-field' && mutation.path.length > 0) return limitReasons(JSON.parse(toJsonText([mutation.value.value])));
-  if (mutation.kind === 'root') return limitReasons(JSON.parse(toJsonText([mutation.value.value])));
-  return [];
+    value = valueAt(params, mutation.path);
+  } else if (mutation.kind === 'unknown-field' && mutation.path.length > 0) value = valueAt(params, [...mutation.path, mutation.key]);
+  else if (mutation.kind === 'root') value = body;
+  return value === undefined ? [] : limitReasons([value]);
 }
 
 /** What the server's params validation says about params (a copy: coercion changes them). */
@@ -908,7 +922,10 @@ function classifyBatchCall(spec: BatchCallSpec, f: Fixture, pick: number, tokenK
   if (!tokenOpens(tokenKind, method, f, ids)) reasons.push(`token ${tokenKind} may not call ${method.id}`);
   const schema = schemaErrors(method, parseJson(toJsonText(params ?? {})).ok ? JSON.parse(toJsonText(params ?? {})) : params, false);
   if (schema) reasons.push(schema);
-  if (method.routes[0]!.verb !== 'GET') reasons.push(...mutationLimitReasons({ ...profile, placement: { ...profile.placement, fromPath: {} } }, spec.mutation));
+  if (method.routes[0]!.verb !== 'GET') {
+    const sent = JSON.parse(toJsonText(params ?? null));
+    reasons.push(...mutationLimitReasons({ ...profile, placement: { ...profile.placement, fromPath: {} } }, spec.mutation, sent, sent));
+  }
   return { params, mustFail: reasons.length > 0, reasons };
 }
 
@@ -935,12 +952,15 @@ export function renderCase(c: FuzzCase, f: Fixture, ids: Identities): RenderedCa
         ? ids.accessRequestKey
         : pathValue(profile, variable, f, params && typeof params === 'object' ? params : {}, c.pick);
     const drawnFrom = Object.entries(placement.fromPath).find(([, v]) => v === variable)?.[0];
-    if (c.mutation.kind === 'set' && c.mutation.path.length === 1 && c.mutation.path[0] === drawnFrom && variable !== 'fileName') {
+    // An odd id or username names nothing: refused (404…), except by the public name checks
+    // (`/reg/{name}/check_username` answers for any name).
+    const oddRefused = !(method.auth === 'none' && route.verb === 'GET') && variable !== 'fileName';
+    if (c.mutation.kind === 'set' && c.mutation.path.length === 1 && c.mutation.path[0] === drawnFrom && oddRefused) {
       reasons.push(`odd path {${variable}}`);
     }
     if (c.mutation.kind === 'path-param' && c.mutation.name === variable) {
       value = c.mutation.value;
-      reasons.push(`odd path {${variable}}`);
+      if (oddRefused) reasons.push(`odd path {${variable}}`);
     }
     path = path.replace(`{${variable}}`, enc(value));
   }
@@ -974,7 +994,7 @@ export function renderCase(c: FuzzCase, f: Fixture, ids: Identities): RenderedCa
       const parsed = JSON.parse(toJsonText(eventParams ?? {}));
       const schema = schemaErrors(method, parsed, false);
       if (schema) reasons.push(schema);
-      reasons.push(...mutationLimitReasons(profile, c.mutation.event));
+      reasons.push(...mutationLimitReasons(profile, c.mutation.event, parsed, parsed));
     }
   } else if (isQueryVerb) {
     query = (rest(params) as Record<string, unknown>) ?? {};
@@ -1062,7 +1082,9 @@ export function renderCase(c: FuzzCase, f: Fixture, ids: Identities): RenderedCa
       const copy = parseJson(toJsonText(serverParams));
       const schema = schemaErrors(method, copy.ok ? copy.value : serverParams, isQueryVerb);
       if (schema) reasons.push(schema);
-      if (profile.writes && method.id !== 'callBatch' && parsedBody !== undefined) reasons.push(...mutationLimitReasons(profile, c.mutation));
+      if (profile.writes && method.id !== 'callBatch' && parsedBody !== undefined && contentType !== 'application/x-www-form-urlencoded') {
+        reasons.push(...mutationLimitReasons(profile, c.mutation, copy.ok ? copy.value : serverParams, parsedBody));
+      }
     }
   }
   if (c.oddity === 'wrong-origin' && method.id === 'auth.login') reasons.push('untrusted origin');

@@ -186,8 +186,10 @@ export function diffSnapshots(before: unknown, after: unknown, path = ''): strin
     const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
     return [...keys].flatMap((k) => diffSnapshots((before as any)[k], (after as any)[k], `${path}.${k}`));
   }
-  if (Array.isArray(before) && Array.isArray(after) && before.length === after.length) {
-    return before.flatMap((b, i) => diffSnapshots(b, after[i], `${path}[${i}]`));
+  if (Array.isArray(before) && Array.isArray(after)) {
+    const byId = (list: unknown[]) => new Map(list.map((x: any, i) => [typeof x?.id === 'string' ? x.id : `#${i}`, x]));
+    const [b, a] = [byId(before), byId(after)];
+    return [...new Set([...b.keys(), ...a.keys()])].flatMap((id) => diffSnapshots(b.get(id), a.get(id), `${path}[${id}]`));
   }
   const short = (v: unknown) => (JSON.stringify(v) ?? 'undefined').slice(0, 300);
   return [`${path}: ${short(before)} → ${short(after)}`];
