@@ -74,7 +74,7 @@ function resolveSecret(name: string, given: string | undefined, dataDir: string 
 }
 
 /**
- * The whole API on this machine (ARCHITECTURE §4): DynamoDB Local, the S3 emulator and
+ * The whole API on this machine (README "Two commands"): DynamoDB Local, the S3 emulator and
  * the gateway in front of the real handlers. Handlers run in this process and read their
  * settings from process.env, so one runtime runs per process at a time.
  */
