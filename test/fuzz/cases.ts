@@ -13,7 +13,6 @@ import {
   NUMBER_LIKE_STRINGS,
   ODD_KEY_OBJECTS,
   ODD_STRINGS,
-  RawNumber,
   WRONG_TYPE_VALUES,
   deepValue,
   depthOf,
@@ -371,7 +370,7 @@ function exampleOf(schema: Schema, name: string, method: MethodDef, f: Fixture, 
   }
 }
 
-function baseParams(method: MethodDef, f: Fixture, pick: number): Record<string, unknown> {
+function baseParams(method: MethodDef, f: Fixture): Record<string, unknown> {
   const u = fresh('fz-new');
   switch (method.id) {
     case 'auth.register':
@@ -424,7 +423,7 @@ function pathValue(profile: RouteProfile, variable: string, f: Fixture, params: 
 
 /** Params for one method aimed at one fixture: ids the params draw from path variables included. */
 function paramsFor(profile: RouteProfile, f: Fixture, pick: number): Record<string, unknown> {
-  const params = baseParams(profile.method, f, pick);
+  const params = baseParams(profile.method, f);
   for (const [name, variable] of Object.entries(profile.placement.fromPath)) {
     if (variable === 'key') params[name] = pathValue({ ...profile, placement: { ...profile.placement, fromPath: {} } }, 'key', f, params, pick);
     else if (variable === 'name') params[name] = f.username;
@@ -600,7 +599,6 @@ function paramMutationArb(profile: RouteProfile, inBody: boolean, viaHttp = true
   return fc.oneof(...options);
 }
 
-const batchableMethods = METHODS.filter(isBatchable);
 const batchableProfiles = PROFILES.filter((p) => isBatchable(p.method) && p.route === p.method.routes[0]);
 
 const batchCallArb: fc.Arbitrary<BatchCallSpec> = fc.oneof(
@@ -747,12 +745,12 @@ function tokenHeader(kind: TokenKind, f: Fixture, ids: Identities): string | und
   }
 }
 
-/** Is the token one that opens this user's data for this method? */
-function tokenOpens(kind: TokenKind, method: MethodDef, f: Fixture, ids: Identities): boolean {
+/** Is the token one that opens the user's data for this method? */
+function tokenOpens(kind: TokenKind, method: MethodDef): boolean {
   if (method.auth === 'admin') return kind === 'admin';
   if (method.auth === 'none') return true;
   if (kind !== 'personal' && kind !== 'app' && kind !== 'shared') return false;
-  return (method.accessTypes ?? ['personal', 'app', 'shared']).includes(kind) && !!f;
+  return (method.accessTypes ?? ['personal', 'app', 'shared']).includes(kind);
 }
 
 /** encodeURIComponent that also sends lone surrogates, as the bytes a careless client would (invalid UTF-8). */
@@ -913,13 +911,13 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-function classifyBatchCall(spec: BatchCallSpec, f: Fixture, pick: number, tokenKind: TokenKind, ids: Identities): { params: unknown; mustFail: boolean; reasons: string[] } {
+function classifyBatchCall(spec: BatchCallSpec, f: Fixture, pick: number, tokenKind: TokenKind): { params: unknown; mustFail: boolean; reasons: string[] } {
   const method = methodById(spec.method);
   if (!method || !isBatchable(method)) return { params: {}, mustFail: true, reasons: ['not a batchable method'] };
   const profile = PROFILES.find((p) => p.method === method)!;
   const params = applyMutation(paramsFor(profile, f, pick), spec.mutation);
   const reasons: string[] = [];
-  if (!tokenOpens(tokenKind, method, f, ids)) reasons.push(`token ${tokenKind} may not call ${method.id}`);
+  if (!tokenOpens(tokenKind, method)) reasons.push(`token ${tokenKind} may not call ${method.id}`);
   const schema = schemaErrors(method, parseJson(toJsonText(params ?? {})).ok ? JSON.parse(toJsonText(params ?? {})) : params, false);
   if (schema) reasons.push(schema);
   if (method.routes[0]!.verb !== 'GET') {
@@ -938,7 +936,7 @@ export function renderCase(c: FuzzCase, f: Fixture, ids: Identities): RenderedCa
   const { method, route, placement } = profile;
   const reasons: string[] = [];
   const token = tokenHeader(c.token, f, ids);
-  if (!tokenOpens(c.token, method, f, ids) && method.auth !== 'none') reasons.push(`token ${c.token} does not open ${method.id}`);
+  if (!tokenOpens(c.token, method) && method.auth !== 'none') reasons.push(`token ${c.token} does not open ${method.id}`);
 
   let params: any = paramsFor(profile, f, c.pick);
   if (method.id.startsWith('accessRequests.') && params.key !== undefined) params.key = ids.accessRequestKey;
@@ -980,7 +978,7 @@ export function renderCase(c: FuzzCase, f: Fixture, ids: Identities): RenderedCa
     body = toJsonText(c.mutation.body.value);
     headers['content-type'] = 'application/json';
   } else if (c.mutation.kind === 'batch-calls') {
-    const calls = c.mutation.calls.map((spec) => ({ spec, ...classifyBatchCall(spec, f, c.pick, c.token, ids) }));
+    const calls = c.mutation.calls.map((spec) => ({ spec, ...classifyBatchCall(spec, f, c.pick, c.token) }));
     batchMustFail = calls.map((x) => x.mustFail);
     body = toJsonText(calls.map((x) => ({ method: x.spec.method, params: x.params })));
     headers['content-type'] = 'application/json';
@@ -1106,4 +1104,3 @@ export function targetsMainUser(rendered: RenderedCase): boolean {
   return rendered.mustRefuse || c.route.verb === 'GET';
 }
 
-export { RawNumber };
