@@ -31,6 +31,9 @@ export const LOGIN_MAX_FAILURES_PER_IP = 20;
 export const LOGIN_FAILURE_WINDOW_S = 15 * 60;
 export const LOGIN_COOLDOWN_S = 15 * 60;
 
+/** Static credentials for the local emulators (endpoint overrides only): they accept any pair. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
 /** Origins that Pryv's own apps and the `pryv` library's test suite send, plus local development. */
 export const DEFAULT_TRUSTED_APPS = [
   '*@http://127.0.0.1*',
@@ -51,6 +54,10 @@ export interface Config {
   home: string;
   support: string;
   terms: string;
+  /** Privacy policy link of the web pages (service info `privacy`, ours). */
+  privacy: string;
+  /** The pages' look (service info `branding`, ours): logo URL and two colours. */
+  branding: { logo: string; accentColor: string; backgroundColor: string };
   eventTypesUrl: string;
   /** Service-info `assets.definitions`: the `pryv` library's login button loads its look from it. */
   assetsUrl: string;
@@ -132,6 +139,14 @@ function auditDeletionMode(value: string | undefined): Config['auditOnAccountDel
   return value as Config['auditOnAccountDeletion'];
 }
 
+const HEX_COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+function color(name: string, value: string | undefined, fallback: string): string {
+  if (value === undefined || value === '') return fallback;
+  // The pages apply it as a CSS custom property: only a plain colour may get there.
+  if (!HEX_COLOR.test(value)) throw new Error(`${name} must be a #rgb or #rrggbb colour`);
+  return value;
+}
+
 function list(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   return value
@@ -151,6 +166,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     home: env.SERVICE_HOME ?? `${publicUrl}/`,
     support: env.SERVICE_SUPPORT ?? `${publicUrl}/`,
     terms: env.SERVICE_TERMS ?? `${publicUrl}/`,
+    privacy: env.SERVICE_PRIVACY ?? env.SERVICE_TERMS ?? `${publicUrl}/`,
+    branding: {
+      // The pages' CSP loads images from their own origin (or data: URLs) only.
+      logo: env.SERVICE_LOGO ?? `${publicUrl}/www/assets/logo.svg`,
+      accentColor: color('SERVICE_ACCENT_COLOR', env.SERVICE_ACCENT_COLOR, '#1f5fbf'),
+      backgroundColor: color('SERVICE_BACKGROUND_COLOR', env.SERVICE_BACKGROUND_COLOR, '#f5f6f8'),
+    },
     eventTypesUrl: env.EVENT_TYPES_URL ?? 'https://pryv.github.io/event-types/flat.json',
     assetsUrl: env.ASSETS_URL ?? `${publicUrl}/www/assets/index.json`,
     // The service's own pages (/www, /access) log in from the public URL's origin.

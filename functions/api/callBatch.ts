@@ -1,4 +1,4 @@
 import { httpHandler } from '../../shared/http/handler';
-import { callBatch } from '../../shared/api/methods/utility';
+import { callBatch } from '../../shared/api/registry';
 
 export const handler = httpHandler(callBatch);

@@ -1,5 +1,6 @@
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { jobOfRecord, runJob } from '../../shared/domain/export-jobs';
+import { jobOfRecord } from '../../shared/store/exports';
+import { runJob } from '../../shared/domain/account-copy/jobs';
 
 /**
  * The export/import worker Lambda, on the table's stream filtered to job INSERTs

@@ -3,10 +3,11 @@ import { collectChanges } from '../../shared/notify/changes';
 import { dispatchChanges, registerSink } from '../../shared/notify/dispatch';
 import { deliverDueWebhooks, queueWebhookMessages } from '../../shared/notify/webhook-delivery';
 import { log } from '../../shared/log';
-import { openedConnections, pushChangesToSockets, sendOpenPacket } from '../../shared/notify/socketio/server';
+import { pushChangesToSockets, sendOpenPacket } from '../../shared/socketio/outbound';
+import { insertedConnections } from '../../shared/store/socket-connections';
 
 /**
- * The change fan-out (ARCHITECTURE §1): the table's DynamoDB Stream → per-user Pryv
+ * The change fan-out: the table's DynamoDB Stream → per-user Pryv
  * messages → every registered sink. Locally infra/local/stream-consumer.ts drives it.
  *
  * Partial batch response: a user whose dispatch failed reports the sequence number of the
@@ -25,7 +26,7 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     log.error('fanout: unreadable stream record skipped', { err, sequenceNumber: record.dynamodb?.SequenceNumber }),
   );
   // New WebSocket connections get their Engine.IO open packet (API Gateway refuses posts during `$connect`).
-  const opened = openedConnections(event.Records);
+  const opened = insertedConnections(event.Records);
   const opening = Promise.all(
     opened.map((c) => sendOpenPacket(c).catch((err) => log.error('fanout: open packet failed', { err, connectionId: c.connectionId }))),
   );

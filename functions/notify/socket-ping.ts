@@ -1,4 +1,4 @@
-import { pingAllSockets } from '../../shared/notify/socketio/server';
+import { pingAllSockets } from '../../shared/socketio/outbound';
 
 /**
  * The scheduled ping sweep (EventBridge, every minute: the `pingInterval` the stack

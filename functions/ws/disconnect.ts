@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import { forgetConnection } from '../../shared/notify/socketio/server';
+import { forgetConnection } from '../../shared/socketio/inbound';
 import type { WebSocketEvent } from './event';
 
 /** WebSocket API `$disconnect` route. */

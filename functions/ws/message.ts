@@ -1,11 +1,12 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import { handleClientMessage } from '../../shared/notify/socketio/server';
-import { managementEndpoint } from '../../shared/notify/socketio/connections-api';
+import { handleClientMessage } from '../../shared/socketio/inbound';
+import { findMethod } from '../../shared/api/registry';
+import { managementEndpoint } from '../../shared/adapters/socket-connections-api';
 import type { WebSocketEvent } from './event';
 
 /** WebSocket API `$default` route: one Engine.IO packet from a client; answers go through `@connections`. */
 export async function handler(event: WebSocketEvent): Promise<APIGatewayProxyResultV2> {
   const body = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : (event.body ?? '');
-  await handleClientMessage(event.requestContext.connectionId, body, managementEndpoint(event.requestContext));
+  await handleClientMessage(event.requestContext.connectionId, body, managementEndpoint(event.requestContext), findMethod);
   return { statusCode: 200 };
 }

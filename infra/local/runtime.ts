@@ -14,7 +14,7 @@ import { log } from '../../shared/log';
 import { startExportWorker } from './export-worker';
 import { assertPortFree, freePort } from './ports';
 import { config, resetConfig } from '../../shared/config';
-import { resetConnectionClients } from '../../shared/notify/socketio/connections-api';
+import { resetConnectionClients } from '../../shared/adapters/socket-connections-api';
 import { startSocketPinger } from './socket-pinger';
 import { resetClients } from '../../shared/store/clients';
 import { supervise } from './engine-supervisor';
@@ -197,7 +197,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       await workers?.stop();
       workers = undefined;
     });
-    // The service started: every active webhook hears it (spec §6.2), delivered by the worker.
+    // The service started: every active webhook hears it (Pryv API reference §6.2), delivered by the worker.
     void announceServiceBoot().catch((err) => log.error('webhooks boot message not queued', { err }));
     // Integration tests only (set by test/setup/local-runtime.ts): record what reaches the
     // sinks, readable at GET /__test/changes on the local gateway.

@@ -1,4 +1,4 @@
-import { pingAllSockets } from '../../shared/notify/socketio/server';
+import { pingAllSockets } from '../../shared/socketio/outbound';
 import { log } from '../../shared/log';
 
 /**

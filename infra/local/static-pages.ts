@@ -2,15 +2,16 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, SECURITY_HEADERS } from '../../shared/http/web-pages';
+import { VENDOR_FILES } from '../web-vendor-files';
 
 /**
- * The web pages (consent, registration, login, password reset) as the local gateway
- * serves them: `/access/*` and `/www/*` from shared/web/, as S3 + CloudFront do in AWS.
- * Static files only; anything outside those folders is never read.
+ * The web pages (consent, registration, login, password reset, the account app) as the
+ * local gateway serves them: `/access/*`, `/www/*` and `/account/*` from shared/web/, as
+ * S3 + CloudFront do in AWS. Static files only; anything outside those folders is never read.
  */
 
 export const WEB_ROOT = resolve(fileURLToPath(new URL('../../shared/web/', import.meta.url)));
-const PREFIXES = ['access', 'www'];
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -24,18 +25,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-/**
- * What the pages need and no more: own scripts and styles, API calls to this origin
- * and to the API's own origin, no framing (clickjacking a consent page would be bad).
- */
-export const SECURITY_HEADERS: Record<string, string> = {
-  'Content-Security-Policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
-};
-
 /** The file a URL path names, or `undefined` if it is not a page path or escapes its folder. */
 export function resolvePagePath(pathname: string, root: string = WEB_ROOT): string | undefined {
   let decoded: string;
@@ -46,7 +35,7 @@ export function resolvePagePath(pathname: string, root: string = WEB_ROOT): stri
   }
   if (decoded.includes('\0') || decoded.includes('\\')) return undefined;
   const segments = decoded.split('/').filter((s) => s.length > 0);
-  if (segments.length === 0 || !PREFIXES.includes(segments[0]!)) return undefined;
+  if (segments.length === 0 || !PAGE_FOLDERS.includes(segments[0]!)) return undefined;
   if (segments.some((s) => s === '..' || s === '.' || s.startsWith('.'))) return undefined;
   if (decoded.endsWith('/')) segments.push('index.html');
   const file = resolve(join(root, ...segments));
@@ -54,10 +43,7 @@ export function resolvePagePath(pathname: string, root: string = WEB_ROOT): stri
   return file.startsWith(folder + sep) ? file : undefined;
 }
 
-/** Service assets (`service/info` → `assets`): apps on any origin load them, as from Pryv.io. */
-export const ASSETS_PATH_PREFIX = '/www/assets/';
-
-export const isPagePath = (pathname: string) => /^\/(access|www)(\/|$)/.test(pathname);
+export const isPagePath = (pathname: string) => PAGE_FOLDERS.some((folder) => pathname === `/${folder}` || pathname.startsWith(`/${folder}/`));
 
 /** Serves one page request (GET/HEAD); 404 for anything not found, 405 for other verbs. */
 export async function servePage(req: IncomingMessage, res: ServerResponse, pathname: string, root: string = WEB_ROOT): Promise<void> {
@@ -66,7 +52,8 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, pathn
     res.end('Method Not Allowed');
     return;
   }
-  let file = resolvePagePath(pathname, root);
+  const vendor = VENDOR_FILES[pathname.slice(1)];
+  let file = vendor ?? resolvePagePath(pathname, root);
   if (file && (await stat(file).catch(() => undefined))?.isDirectory()) file = join(file, 'index.html');
   const body = file ? await readFile(file).catch(() => undefined) : undefined;
   if (!file || !body) {

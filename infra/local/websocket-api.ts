@@ -45,7 +45,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, errorType?
 }
 
 /**
- * The local stand-in for an API Gateway WebSocket API (ARCHITECTURE §4), on the HTTP
+ * The local stand-in for an API Gateway WebSocket API (README "Two commands"), on the HTTP
  * gateway's port: upgrades under `pathPrefix` run the `$connect` route (a non-2xx answer
  * refuses the upgrade), each text message runs `$default`, a close runs `$disconnect`.
  * Servers talk back through the `@connections` management API at `/@connections/{id}`

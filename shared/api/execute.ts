@@ -1,13 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { MethodContext, MethodDef, MethodResult, RequestInfo } from './types';
-import { validateParams } from './validation';
+import { validateParams } from '../validation';
 import { errors, PryvError } from '../errors';
 import { config } from '../config';
 import { getAccessByToken, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
-import { adminKey } from '../domain/secrets';
+import { adminKey } from '../adapters/secrets';
+import { assertAccessLive } from '../domain/accesses/liveness';
 import { log } from '../log';
-import { flushAudit, recordCall } from '../domain/audit';
+import { flushAudit, recordCall } from './audit-calls';
 
 export function newContext(methodId: string, request: RequestInfo): MethodContext {
   return {
@@ -62,12 +63,7 @@ export async function authenticate(method: MethodDef, ctx: MethodContext): Promi
   }
   ctx.access = access;
   ctx.response.headers['Pryv-Access-Id'] = access.id;
-  if (access.type === 'personal' && (access.sessionExpires ?? 0) <= ctx.now) {
-    throw errors.invalidAccessToken('Access session has expired.');
-  }
-  if (access.expires !== undefined && access.expires !== null && access.expires <= ctx.now) {
-    throw errors.forbidden('Access has expired.');
-  }
+  assertAccessLive(access, ctx.now);
 }
 
 /**
@@ -112,7 +108,7 @@ export async function runMethod(
 
 /**
  * After the answer is computed: writes the request's access usage and, concurrently, its
- * audit records (shared/domain/audit.ts).
+ * audit records (./audit-calls.ts).
  */
 export async function flushUsage(ctx: MethodContext): Promise<void> {
   await Promise.all([writeUsage(ctx), flushAudit(ctx)]);

@@ -1,19 +1,20 @@
 import type { MethodDef } from './types';
-import { greeting, serviceInfoMethod } from './methods/service';
+import { serviceGreeting, serviceInfo } from './methods/service';
 import {
-  cores,
-  emailCheck,
-  hostings,
-  register,
-  uidForEmail,
-  userServer,
-  usernameCheck,
-  usernameForEmailMethod,
+  authEmailCheck,
+  authRegister,
+  authUsernameCheck,
+  regCores,
+  regHostings,
+  regServer,
+  regUidForEmail,
+  regUsernameForEmail,
 } from './methods/registration';
-import { login, logout } from './methods/auth';
-import { accountGet, accountUpdate, changePassword } from './methods/account';
-import { callBatch, getAccessInfo } from './methods/utility';
-import { deleteUser, systemCreateUser, systemGetUserInfo } from './methods/system';
+import { authDelete, authLogin, authLogout } from './methods/auth';
+import { getAccessInfo } from './methods/access-info';
+import { callBatchMethod } from './methods/batch';
+import { accountChangePassword, accountGet, accountUpdate } from './methods/account';
+import { systemCreateUser, systemGetUserInfo } from './methods/system';
 import { eventsCreate, eventsDelete, eventsGet, eventsGetOne, eventsUpdate } from './methods/events';
 import { streamsCreate, streamsDelete, streamsGet, streamsUpdate } from './methods/streams';
 import {
@@ -27,7 +28,7 @@ import { accessesCheckApp, accessesCreate, accessesDelete, accessesGet, accesses
 import { webhooksCreate, webhooksDelete, webhooksGet, webhooksGetOne, webhooksTest, webhooksUpdate } from './methods/webhooks';
 import { auditGetLogs } from './methods/audit';
 import { accountExport, accountGetExport, accountGetImport, accountImport, accountImportUpload } from './methods/export';
-import { accessRequestCreate, accessRequestPoll, accessRequestUpdate } from './methods/access-requests';
+import { accessRequestsCreate, accessRequestsPoll, accessRequestsUpdate } from './methods/access-requests';
 import { accountRequestPasswordReset, accountResetPassword } from './methods/account-reset';
 import {
   profileGetApp,
@@ -49,31 +50,40 @@ import {
 } from './methods/mfa';
 
 /**
- * Every API method, declared once (ARCHITECTURE §3). The CDK stack makes one Lambda and
- * its routes per entry, the local gateway mounts the same routes, callBatch and sockets
- * dispatch by id. Each entry's implementation is in ./methods/.
+ * Every API method, declared once. The CDK stack makes one Lambda and its routes per
+ * entry, the local gateway mounts the same routes, callBatch and sockets dispatch by id.
+ * Each entry's declaration is in ./methods/, exported under its id in camelCase
+ * (`events.get` → `eventsGet`).
+ *
+ * Only entry points (functions/, infra/) import this module: it imports every method.
+ * Shared code that must find methods by id (callBatch, socket calls) is handed
+ * `findMethod`.
  */
+
+/** `callBatch` runs the methods of this registry. */
+export const callBatch = callBatchMethod((id) => findMethod(id));
+
 export const METHODS: readonly MethodDef[] = [
-  greeting,
-  serviceInfoMethod,
-  register,
-  usernameCheck,
-  emailCheck,
-  usernameForEmailMethod,
-  uidForEmail,
-  userServer,
-  cores,
-  hostings,
-  login,
-  logout,
+  serviceGreeting,
+  serviceInfo,
+  authRegister,
+  authUsernameCheck,
+  authEmailCheck,
+  regUsernameForEmail,
+  regUidForEmail,
+  regServer,
+  regCores,
+  regHostings,
+  authLogin,
+  authLogout,
   getAccessInfo,
   callBatch,
   accountGet,
   accountUpdate,
-  changePassword,
+  accountChangePassword,
   systemCreateUser,
   systemGetUserInfo,
-  deleteUser,
+  authDelete,
   eventsGet,
   eventsGetOne,
   eventsCreate,
@@ -105,9 +115,9 @@ export const METHODS: readonly MethodDef[] = [
   accountImportUpload,
   accountImport,
   accountGetImport,
-  accessRequestCreate,
-  accessRequestPoll,
-  accessRequestUpdate,
+  accessRequestsCreate,
+  accessRequestsPoll,
+  accessRequestsUpdate,
   accountRequestPasswordReset,
   accountResetPassword,
   profileGetPublic,
@@ -131,14 +141,15 @@ export const METHODS: readonly MethodDef[] = [
 
 const byId = new Map(METHODS.map((m) => [m.id, m]));
 
-/** Pryv's documented aliases of method ids (spec §2.0 note). */
-const ALIASES: Record<string, string> = {};
-
 export function findMethod(id: string): MethodDef | undefined {
-  return byId.get(ALIASES[id] ?? id);
+  return byId.get(id);
 }
 
-/** The Lambda entry file of a method: functions/api/{id}.ts. */
+/**
+ * The Lambda entry file of a method, under functions/api/: its id with `.` turned into `-`
+ * (`events.get` → functions/api/events-get.ts), so no entry is named like a test file.
+ * The one place that maps a method to its entry (the stack and the local gateway use it).
+ */
 export function functionEntryName(method: MethodDef): string {
-  return method.id;
+  return method.id.replace(/\./g, '-');
 }

@@ -1,6 +1,7 @@
-import type { Access, AccessType } from '../domain/types';
+import type { Access, AccessType } from '../model/accesses';
 import type { Config } from '../config';
-import type { UploadedFile } from '../http/multipart';
+import type { JsonSchema } from '../validation';
+import type { UploadedFile } from '../model/uploads';
 
 export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -9,8 +10,6 @@ export interface HttpRoute {
   verb: HttpVerb;
   path: string;
 }
-
-export type JsonSchema = Record<string, unknown>;
 
 /** Transport-neutral view of one incoming request (HTTP, batch or socket). */
 export interface RequestInfo {
@@ -41,13 +40,19 @@ export interface ResponseExtras {
   raw?: Buffer;
 }
 
+/**
+ * One method call as the transports run it: the request, what the answer carries besides
+ * its body, usage and time limits. Domain code gets a Caller instead (./caller.ts).
+ */
 export interface MethodContext {
   methodId: string;
   config: Config;
   request: RequestInfo;
   /** Time of the call, Unix seconds (float). */
   now: number;
+  /** The path's `{username}`, once authenticate checked it. */
   username?: string;
+  /** The access authenticate found for the token (or a download's reader). */
   access?: Access;
   response: ResponseExtras;
   /** Successful calls per method key (`events:get`), written to the access once per request. */
@@ -66,7 +71,17 @@ export type MethodAuth = 'none' | 'token' | 'admin';
 
 export type MethodResult = Record<string, unknown>;
 
-/** One API method, declared once (ARCHITECTURE §3). */
+/**
+ * What a method's function needs beyond the table and the attachments bucket (which every
+ * method may use). The deployment gives each function exactly what its method declares:
+ * `adminKey` reads the admin key secret (system API, account deletion); `filesSecret` reads
+ * the secret of attachment read tokens (Pryv API reference §2.2.6: every answer carrying
+ * events); `mail` sends mail through SES when a sender is configured; `socketManagement`
+ * posts to and closes WebSocket connections (Socket.IO).
+ */
+export type Capability = 'adminKey' | 'filesSecret' | 'mail' | 'socketManagement';
+
+/** One API method, declared once (shared/api/registry.ts lists them all). */
 export interface MethodDef<P = any> {
   id: string;
   routes: HttpRoute[];
@@ -78,6 +93,8 @@ export interface MethodDef<P = any> {
   status?: number;
   /** May be called inside callBatch and over sockets (default: methods with `token` auth). */
   batchable?: boolean;
+  /** What its function is granted besides the table and the bucket (none when absent). */
+  capabilities?: readonly Capability[];
   /** Builds the params from an HTTP request (default: query for GET/DELETE, body otherwise, plus path ids). */
   httpParams?: (request: RequestInfo) => unknown;
   /** Answer shape for errors: Pryv's wrapped `{error}` or the register service's flat one. */

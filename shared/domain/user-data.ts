@@ -1,7 +1,8 @@
-import type { MethodContext } from '../api/types';
-import { loadStreams, type DataMeta } from '../store/streams';
-import { StreamTree } from './stream-tree';
-import { AccessPermissions } from './permissions';
+import { loadStreams } from '../store/streams';
+import { StreamTree } from './streams/tree';
+import { AccessPermissions } from './accesses/permissions';
+import type { DataMeta } from '../model/streams';
+import type { Caller } from './caller';
 
 export interface UserData {
   tree: StreamTree;
@@ -13,14 +14,8 @@ export interface UserData {
  * The caller's view of a user's data for one call: the stream tree (one Query) and the
  * access's permissions over it. Loaded per call, so a batch sees its own earlier changes.
  */
-export async function loadUserData(ctx: MethodContext): Promise<UserData> {
-  const { streams, meta } = await loadStreams(ctx.username!);
+export async function loadUserData(caller: Pick<Caller, 'username' | 'access'>): Promise<UserData> {
+  const { streams, meta } = await loadStreams(caller.username);
   const tree = new StreamTree(streams);
-  return { tree, meta, permissions: new AccessPermissions(ctx.access!, tree) };
-}
-
-/** `createdBy` / `modifiedBy`: the access id, plus the caller id when one was given (spec §1.3). */
-export function author(ctx: MethodContext): string {
-  const id = ctx.access?.id ?? 'system';
-  return ctx.request.callerId ? `${id} ${ctx.request.callerId}` : id;
+  return { tree, meta, permissions: new AccessPermissions(caller.access, tree) };
 }

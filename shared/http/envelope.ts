@@ -1,11 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { API_VERSION, config } from '../config';
+import { API_VERSION } from '../config';
 import { PryvError, RegisterError } from '../errors';
-
-/** `meta` of every JSON answer (spec §1.5). */
-export function meta(): { apiVersion: string; serverTime: number; serial: string } {
-  return { apiVersion: API_VERSION, serverTime: Date.now() / 1000, serial: config().serial };
-}
+import { meta } from '../api/meta';
 
 const DEFAULT_METHODS = 'POST, GET, PUT, DELETE, OPTIONS';
 const DEFAULT_HEADERS = 'Authorization, Content-Type';

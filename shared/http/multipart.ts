@@ -1,14 +1,6 @@
 import busboy from 'busboy';
 import { errors } from '../errors';
-
-export interface UploadedFile {
-  /** Name of the form part. */
-  field: string;
-  fileName: string;
-  /** MIME type the client declared. */
-  type: string;
-  data: Buffer;
-}
+import type { UploadedFile } from '../model/uploads';
 
 export interface MultipartBody {
   fields: Array<{ name: string; value: string }>;

@@ -1,13 +1,12 @@
-import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord } from 'aws-lambda';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { keys } from '../store/keys';
+import { imageToItem, recordKey } from '../store/stream-records';
 
 /**
  * Table changes → Pryv change messages (spec §6): which users saw their events, streams or
  * accesses change in a batch of DynamoDB Stream records. Pure: no I/O, no clock.
  *
- * What counts (key layout: shared/store/keys.ts, shared/store/events.ts):
+ * What counts (key layout: shared/store/keys.ts):
  *   pk EV#{user}                               event heads and tombstones     → eventsChanged
  *   pk USER#{user}, sk STREAM#{id} | STREAMDEL#{id}   streams and their deletions → streamsChanged
  *   pk USER#{user}, sk ACCESS#{token} | ACCESSDEL#{id} accesses and deletions  → accessesChanged,
@@ -17,17 +16,10 @@ import { keys } from '../store/keys';
  */
 export type ChangeMessage = 'eventsChanged' | 'streamsChanged' | 'accessesChanged';
 
-const USER_PREFIX = keys.userPartition('');
-const EVENT_HEAD_PREFIX = 'EV#'; // headKey in shared/store/events.ts (that module does I/O; this one stays pure)
-
 /** Access attributes written on every authenticated call (shared/store/accesses.ts recordAccessUsage, endSession). */
 const USAGE_ATTRIBUTES = new Set(['lastUsed', 'calls', 'sessionExpires']);
 
-type Image = Record<string, LambdaAttributeValue> | undefined;
-
-// aws-lambda and the SDK type attribute values differently; the wire shape is the same.
-const toObject = (image: NonNullable<Image>) =>
-  unmarshall(image as unknown as Record<string, AttributeValue>, { wrapNumbers: true });
+type Image = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
 
 /** A value in a canonical string form: map keys and set members sorted. */
 function canonical(value: unknown): string {
@@ -41,9 +33,9 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'undefined';
 }
 
-function withoutUsage(image: NonNullable<Image>): string {
+function withoutUsage(image: Image): string {
   const rest: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(toObject(image))) if (!USAGE_ATTRIBUTES.has(k)) rest[k] = v;
+  for (const [k, v] of Object.entries(imageToItem(image, { exactNumbers: true }))) if (!USAGE_ATTRIBUTES.has(k)) rest[k] = v;
   return canonical(rest);
 }
 
@@ -56,19 +48,19 @@ function isUsageOnly(record: DynamoDBRecord): boolean {
 
 /** The user and message one stream record stands for, or undefined if it is not a change of interest. */
 export function classifyRecord(record: DynamoDBRecord): { username: string; message: ChangeMessage } | undefined {
-  const image = record.dynamodb?.Keys;
-  if (!image) return undefined;
+  if (!record.dynamodb?.Keys) return undefined;
   // TTL expiry is done by the service, not by a client: nothing changed for anyone.
   if (record.userIdentity?.type === 'Service') return undefined;
-  const { pk, sk } = toObject(image) as { pk?: unknown; sk?: unknown };
-  if (typeof pk !== 'string' || typeof sk !== 'string') return undefined;
+  const key = recordKey(record);
+  if (!key) return undefined;
+  const { pk, sk } = key;
 
-  if (pk.startsWith(EVENT_HEAD_PREFIX)) {
-    const username = pk.slice(EVENT_HEAD_PREFIX.length);
+  if (pk.startsWith(keys.eventHeadPrefix)) {
+    const username = pk.slice(keys.eventHeadPrefix.length);
     return username ? { username, message: 'eventsChanged' } : undefined;
   }
-  if (!pk.startsWith(USER_PREFIX)) return undefined;
-  const username = pk.slice(USER_PREFIX.length);
+  if (!pk.startsWith(keys.userPartitionPrefix)) return undefined;
+  const username = pk.slice(keys.userPartitionPrefix.length);
   if (!username) return undefined;
   if ((sk.startsWith(keys.streamPrefix) && sk.length > keys.streamPrefix.length) || sk.startsWith(keys.streamDeletionPrefix)) {
     return { username, message: 'streamsChanged' };

@@ -1,7 +1,7 @@
 import type { ChangeMessage } from './changes';
 
 /**
- * Where change messages go. Webhook delivery and socket pushes register here (issue 5);
+ * Where change messages go. Webhook delivery and socket pushes register here;
  * the fan-out handler calls `dispatchChanges` once per stream batch.
  */
 export type ChangeSink = (username: string, messages: string[]) => Promise<void>;

@@ -1,18 +1,15 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from './clients';
+import { dynamo, table } from './clients';
 import { keys } from './keys';
-import { config } from '../config';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';
-import type { AccessRequest } from '../domain/access-requests';
+import type { AccessRequest } from '../model/access-requests';
+import { ifConditionHolds } from './conditional';
 
 /**
  * Access requests (spec §2.14): one item per request key, outside any user partition
  * (the request has no user until someone signs in). DynamoDB's TTL removes it some time
  * after `expires`; reads treat it as gone from `expires` on, since TTL deletion lags.
  */
-
-const table = () => config().tableName;
 
 function strip(item: Record<string, unknown>): AccessRequest {
   const { pk: _pk, sk: _sk, [TABLE_TTL_ATTRIBUTE]: _ttl, ...request } = item;
@@ -21,19 +18,16 @@ function strip(item: Record<string, unknown>): AccessRequest {
 
 /** Stores a new request; `false` if the key is already taken (a random-key collision). */
 export async function createAccessRequest(request: AccessRequest): Promise<boolean> {
-  try {
-    await dynamo().send(
+  const done = await ifConditionHolds(
+    dynamo().send(
       new PutCommand({
         TableName: table(),
         Item: { ...keys.accessRequest(request.key), ...request, [TABLE_TTL_ATTRIBUTE]: Math.ceil(request.expires) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+    ),
+  );
+  return done !== false;
 }
 
 /** The live request of that key, or `undefined` when unknown or expired. */
@@ -51,8 +45,8 @@ export async function getAccessRequest(key: string, now: number): Promise<Access
  * unexpired, so a request is answered once (two answers racing: one wins, the other gets `false`).
  */
 export async function answerAccessRequest(request: AccessRequest, now: number): Promise<boolean> {
-  try {
-    await dynamo().send(
+  const done = await ifConditionHolds(
+    dynamo().send(
       new PutCommand({
         TableName: table(),
         Item: { ...keys.accessRequest(request.key), ...request, [TABLE_TTL_ATTRIBUTE]: Math.ceil(request.expires) },
@@ -60,10 +54,7 @@ export async function answerAccessRequest(request: AccessRequest, now: number): 
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':pending': 'NEED_SIGNIN', ':now': now },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+    ),
+  );
+  return done !== false;
 }

@@ -1,13 +1,10 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from './clients';
+import { dynamo, table } from './clients';
 import { queryAll } from './query';
 import { keys } from './keys';
-import { config } from '../config';
 import { transactWrite, type TransactItem } from './transact';
-import type { Access } from '../domain/types';
-
-const table = () => config().tableName;
+import type { Access } from '../model/accesses';
+import { ifConditionHolds } from './conditional';
 
 /**
  * The (type, name, deviceName) claim key. `#` separates the parts of the sort key, so `#`
@@ -108,76 +105,39 @@ export async function deleteAccesses(username: string, accesses: Access[], now: 
   }
 }
 
+/** The three items of an access: itself under its token, the id → token pointer, the (type, name, deviceName) claim. */
+function accessItems(username: string, access: Access): [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>] {
+  return [
+    { ...keys.accessByToken(username, access.token), ...access },
+    { ...keys.accessById(username, access.id), token: access.token },
+    { ...uniqueNameKey(username, access.type, access.name, access.deviceName), token: access.token, accessId: access.id },
+  ];
+}
+
 /**
  * Transaction items creating an access: the access under its token, the id pointer and
  * the (type, name, deviceName) claim. Conditions make tokens and names unique.
  */
 export function createAccessItems(username: string, access: Access): TransactItem[] {
-  return [
-    {
-      Put: {
-        TableName: undefined,
-        Item: { ...keys.accessByToken(username, access.token), ...access },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-    {
-      Put: {
-        TableName: undefined,
-        Item: { ...keys.accessById(username, access.id), token: access.token },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-    {
-      Put: {
-        TableName: undefined,
-        Item: {
-          ...uniqueNameKey(username, access.type, access.name, access.deviceName),
-          token: access.token,
-          accessId: access.id,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-  ];
+  return accessItems(username, access).map((Item) => ({ Put: { TableName: undefined, Item, ConditionExpression: 'attribute_not_exists(pk)' } }));
 }
 
 /** Moves an access to a new token (a new login session replacing an ended one). */
 export async function replaceAccessToken(username: string, access: Access, replacement: Access): Promise<boolean> {
+  const [item, pointer, claim] = accessItems(username, replacement);
   const failed = await transactWrite([
-    {
-      Delete: {
-        TableName: undefined,
-        Key: keys.accessByToken(username, access.token),
-        ConditionExpression: 'attribute_exists(pk)',
-      },
-    },
+    { Delete: { TableName: undefined, Key: keys.accessByToken(username, access.token), ConditionExpression: 'attribute_exists(pk)' } },
+    { Put: { TableName: undefined, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
     {
       Put: {
         TableName: undefined,
-        Item: { ...keys.accessByToken(username, replacement.token), ...replacement },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-    {
-      Put: {
-        TableName: undefined,
-        Item: { ...keys.accessById(username, replacement.id), token: replacement.token },
+        Item: pointer,
         ConditionExpression: '#token = :old',
         ExpressionAttributeNames: { '#token': 'token' },
         ExpressionAttributeValues: { ':old': access.token },
       },
     },
-    {
-      Put: {
-        TableName: undefined,
-        Item: {
-          ...uniqueNameKey(username, replacement.type, replacement.name, replacement.deviceName),
-          token: replacement.token,
-          accessId: replacement.id,
-        },
-      },
-    },
+    { Put: { TableName: undefined, Item: claim } },
   ]);
   return failed.length === 0;
 }
@@ -207,8 +167,8 @@ export async function recordAccessUsage(
     values[':session'] = sessionExpires;
     sets.push('sessionExpires = :session');
   }
-  try {
-    await dynamo().send(
+  await ifConditionHolds(
+    dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.accessByToken(username, token),
@@ -217,16 +177,27 @@ export async function recordAccessUsage(
         ExpressionAttributeNames: i > 0 ? names : undefined,
         ExpressionAttributeValues: values,
       }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-  }
+    ),
+  );
+}
+
+/** Slides a live personal session's end forward (a login reusing it). */
+export async function extendSession(username: string, token: string, sessionExpires: number): Promise<void> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.accessByToken(username, token),
+      UpdateExpression: 'SET sessionExpires = :s',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':s': sessionExpires },
+    }),
+  );
 }
 
 /** Ends a personal session: the token stops working, the access stays (Pryv logout). */
 export async function endSession(username: string, token: string, now: number): Promise<void> {
-  try {
-    await dynamo().send(
+  await ifConditionHolds(
+    dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.accessByToken(username, token),
@@ -234,8 +205,6 @@ export async function endSession(username: string, token: string, now: number): 
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':now': now },
       }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-  }
+    ),
+  );
 }

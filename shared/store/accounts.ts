@@ -1,12 +1,9 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { dynamo } from './clients';
+import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, table } from './clients';
 import { keys } from './keys';
-import { config } from '../config';
 import { transactWrite, type TransactItem } from './transact';
-import type { Account } from '../domain/types';
-
-const table = () => config().tableName;
+import type { Account } from '../model/accounts';
+import { ifConditionHolds } from './conditional';
 
 export async function getAccount(username: string): Promise<Account | undefined> {
   const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.account(username), ConsistentRead: true }));
@@ -106,30 +103,31 @@ export async function updateAccount(
   return 'ok';
 }
 
-/** Stores a new password hash only if the old one is still current (no lost update). */
-export async function setPasswordHash(username: string, oldHash: string, newHash: string, now: number): Promise<boolean> {
-  try {
-    await dynamo().send(
+/**
+ * Stores a new password hash: with `oldHash`, only if that one is still current (a password
+ * change: no lost update); without, whatever the current one (a reset token proved the
+ * right to). False when the condition failed or the account is gone.
+ */
+export async function setPasswordHash(username: string, newHash: string, now: number, oldHash?: string): Promise<boolean> {
+  const done = await ifConditionHolds(
+    dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.account(username),
         UpdateExpression: 'SET passwordHash = :new, passwordChanged = :now, modified = :now',
-        ConditionExpression: 'passwordHash = :old',
-        ExpressionAttributeValues: { ':new': newHash, ':old': oldHash, ':now': now },
+        ConditionExpression: oldHash === undefined ? 'attribute_exists(pk)' : 'passwordHash = :old',
+        ExpressionAttributeValues: { ':new': newHash, ':now': now, ...(oldHash === undefined ? {} : { ':old': oldHash }) },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+    ),
+  );
+  return done !== false;
 }
 
 /** Keeps `storageUsed.attachedFiles` (bytes) in step with attachment writes (spec §2.2.6). */
 export async function adjustAttachedFiles(username: string, deltaBytes: number): Promise<void> {
   if (deltaBytes === 0) return;
-  try {
-    await dynamo().send(
+  await ifConditionHolds(
+    dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.account(username),
@@ -137,8 +135,27 @@ export async function adjustAttachedFiles(username: string, deltaBytes: number):
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':d': deltaBytes },
       }),
+    ),
+  );
+}
+
+/**
+ * Removes an account's email claim (unless it belongs to someone else by now) and then the
+ * account item itself: the last step of account deletion, after which the username and
+ * email are free.
+ */
+export async function deleteAccountItem(username: string, email: string | undefined): Promise<void> {
+  if (email !== undefined) {
+    await ifConditionHolds(
+      dynamo().send(
+        new DeleteCommand({
+          TableName: table(),
+          Key: keys.email(email),
+          ConditionExpression: 'attribute_not_exists(pk) OR username = :u',
+          ExpressionAttributeValues: { ':u': username },
+        }),
+      ),
     );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
   }
+  await dynamo().send(new DeleteCommand({ TableName: table(), Key: keys.account(username) }));
 }

@@ -1,59 +1,21 @@
-import { BatchWriteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from './clients';
-import { config } from '../config';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, table } from './clients';
 import { keys } from './keys';
-import { batchDelete } from './purge';
-import { encodeNumber, keyBounds } from './sort-keys';
+import { batchDelete, batchPut } from './batch';
+import { keyBounds } from './sort-keys';
+import type { AuditItem } from '../model/audit';
 
 /**
- * Audit records in DynamoDB: a partition per user, time-ordered, expiring by TTL.
- *
- *   AUDIT#{user}                  {time}#{id}    one record per API call (see shared/domain/audit.ts)
- *   AUDITKEPT#{user}#{deleted}    {time}#{id}    kept after account deletion (AUDIT_ON_ACCOUNT_DELETION=keep)
- *   AUDITPSEUDO#{pseudonym}       {time}#{id}    pseudonymised after account deletion (no username, no IP)
- *
- * The partition is separate from USER#{user} so that account deletion decides what happens
- * to it (erase, keep, pseudonymise) and a new account with the same username never sees
- * a previous owner's records.
+ * Audit records in DynamoDB: a partition per user (keys.audit), time-ordered, expiring by
+ * TTL. The partition is separate from USER#{user} so that account deletion decides what
+ * happens to it (erase, keep, pseudonymise: keys.auditKept, keys.auditPseudonymised) and a
+ * new account with the same username never sees a previous owner's records.
  */
-const table = () => config().tableName;
-const BATCH_WRITE_MAX = 25; // DynamoDB BatchWriteItem limit
-const MAX_WRITE_ATTEMPTS = 8; // unprocessed items are retried with exponential backoff
 export const QUERY_PAGE = 200; // items read per page when filtering (accessId, status…)
 
-export interface AuditItem {
-  id: string;
-  time: number;
-  accessId: string;
-  action: string;
-  status: number;
-  errorId?: string;
-  errorMessage?: string;
-  source: { name: string; ip?: string };
-  userAgent?: string;
-  query?: unknown;
-  /** Set on pseudonymised records instead of the username. */
-  pseudonym?: string;
-}
-
-export const auditSortKey = (time: number, id: string) => `${encodeNumber(time)}#${id}`;
-
-/** Writes records (25 per BatchWriteItem), retrying what DynamoDB left unprocessed. Throws if it cannot. */
+/** Writes records (BatchWriteItem), retrying what DynamoDB left unprocessed. Throws if it cannot. */
 export async function putAuditItems(partition: string, records: AuditItem[], expires: number): Promise<void> {
-  const items = records.map((r) => ({ pk: partition, sk: auditSortKey(r.time, r.id), ttl: expires, ...r }));
-  await batchPutRaw(items);
-}
-
-async function batchPutRaw(items: Array<Record<string, unknown>>): Promise<void> {
-  for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
-    let requests = items.slice(i, i + BATCH_WRITE_MAX).map((Item) => ({ PutRequest: { Item } }));
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt >= MAX_WRITE_ATTEMPTS) throw new Error('audit write: items left unprocessed');
-      const out = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: requests } }));
-      requests = (out.UnprocessedItems?.[table()] ?? []) as typeof requests;
-      if (requests.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-    }
-  }
+  await batchPut(records.map((r) => ({ pk: partition, sk: keys.auditRecord(r.time, r.id), ttl: expires, ...r })));
 }
 
 export interface AuditQuery {
@@ -109,7 +71,7 @@ export async function moveAuditPartition(from: string, to: string, transform: (i
     );
     const items = page.Items ?? [];
     if (items.length === 0) return moved;
-    await batchPutRaw(
+    await batchPut(
       items.map((raw) => {
         const { pk: _pk, sk, ttl, ...item } = raw;
         return { pk: to, sk, ttl, ...transform(item as AuditItem) };
@@ -119,12 +81,6 @@ export async function moveAuditPartition(from: string, to: string, transform: (i
     moved += items.length;
   }
 }
-
-export const auditPartitions = {
-  live: (username: string) => keys.audit(username),
-  kept: (username: string, deleted: number) => `AUDITKEPT#${username}#${Math.floor(deleted)}`,
-  pseudonymised: (pseudonym: string) => `AUDITPSEUDO#${pseudonym}`,
-};
 
 /**
  * The pseudonym of a user's audit records, fixed on the account item the first time it is

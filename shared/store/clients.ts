@@ -1,14 +1,19 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { config } from '../config';
+import { config, LOCAL_CREDENTIALS } from '../config';
 
 /**
- * SDK clients, created once per container. With an endpoint override (the local runtime)
- * any static credentials do: DynamoDB Local and s3rver accept them.
+ * The DynamoDB and S3 clients, created once per container, and the table and bucket they
+ * address. With an endpoint override (the local runtime) any static credentials do:
+ * DynamoDB Local accepts them, s3rver wants its own pair.
  */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }; // the only pair s3rver knows
+
+/** The one table (shared/store/table-definition.ts). */
+export const table = () => config().tableName;
+/** The bucket of attachments, exports and uploads to import. */
+export const bucket = () => config().bucketName;
 
 let ddb: DynamoDBDocumentClient | undefined;
 let s3: S3Client | undefined;

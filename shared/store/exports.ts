@@ -1,46 +1,22 @@
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { dynamo } from './clients';
-import { config } from '../config';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, table } from './clients';
 import { keys } from './keys';
 import { transactWrite } from './transact';
+import { ifConditionHolds } from './conditional';
+import type { DynamoDBRecord } from 'aws-lambda';
+import type { Job } from '../model/jobs';
+import { insertedItem } from './stream-records';
 
 /**
- * Export and import jobs, and the reads and writes an archive needs.
+ * Export and import jobs.
  *
  *   USER#{user}  EXPORT#{id}     an export job (its INSERT on the table's stream starts the worker)
  *   USER#{user}  EXPORTACTIVE    the pending or running export: a second request while it exists gets it
  *   USER#{user}  IMPORT#{id}     an import job (same trigger)
- * Archives: S3 `exports/{user}/{id}.tar.gz`; uploads to import: `imports/{user}/{id}.tar.gz`.
  */
-const table = () => config().tableName;
 /** A job still `running` this long after it started is taken as dead (the worker Lambda times out at 15 min). */
 export const JOB_STALE_AFTER_S = 20 * 60;
 const JOB_TTL_S = 30 * 24 * 3600; // job records go after a month (their archives sooner, by the bucket's lifecycle rule)
-
-export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
-
-export interface Job {
-  id: string;
-  kind: 'export' | 'import';
-  status: JobStatus;
-  requested: number;
-  requestedBy: string;
-  started?: number;
-  finished?: number;
-  /** S3 key of the archive (export: written; import: read). */
-  archiveKey: string;
-  size?: number;
-  sha256?: string;
-  files?: number;
-  counts?: Record<string, number>;
-  error?: string;
-}
-
-export const exportsPrefix = (username: string) => `exports/${username}/`;
-export const exportArchiveKey = (username: string, id: string) => `exports/${username}/${id}.tar.gz`;
-export const importsPrefix = (username: string) => `imports/${username}/`;
-export const importArchiveKey = (username: string, id: string) => `imports/${username}/${id}.tar.gz`;
 
 const jobKey = (username: string, job: Pick<Job, 'kind' | 'id'>) =>
   job.kind === 'export' ? keys.exportJob(username, job.id) : keys.importJob(username, job.id);
@@ -99,8 +75,8 @@ export async function getJob(username: string, kind: Job['kind'], id: string): P
 
 /** Takes a pending job (or a stale running one) for this worker; false if someone else has it. */
 export async function startJob(username: string, kind: Job['kind'], id: string, now: number): Promise<boolean> {
-  try {
-    await dynamo().send(
+  const started = await ifConditionHolds(
+    dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: jobKey(username, { kind, id }),
@@ -109,12 +85,9 @@ export async function startJob(username: string, kind: Job['kind'], id: string, 
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':now': now, ':stale': now - JOB_STALE_AFTER_S },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+    ),
+  );
+  return started !== false;
 }
 
 /** Ends a job (done or failed) and, for an export, releases the active-export claim. */
@@ -150,36 +123,12 @@ export async function finishJob(username: string, kind: Job['kind'], id: string,
   }
 }
 
-/** Every item of a partition, page by page (exports read accounts of any size without holding them whole). */
-export async function* pagesOf(pk: string, options: { prefix?: string; pageSize?: number } = {}): AsyncGenerator<Record<string, unknown>[]> {
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await dynamo().send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: options.prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
-        ExpressionAttributeValues: options.prefix ? { ':pk': pk, ':prefix': options.prefix } : { ':pk': pk },
-        Limit: options.pageSize ?? 500,
-        ExclusiveStartKey: start,
-        ConsistentRead: true,
-      }),
-    );
-    yield out.Items ?? [];
-    start = out.LastEvaluatedKey;
-  } while (start);
+/** The job whose creation a stream record is (the worker's trigger), if it is one. */
+export function jobOfRecord(record: DynamoDBRecord): { username: string; kind: Job['kind']; id: string } | undefined {
+  const item = insertedItem(record);
+  if (!item) return undefined;
+  const sk = String(item.sk ?? '');
+  const kind = sk.startsWith(keys.exportJobPrefix) ? 'export' : sk.startsWith(keys.importJobPrefix) ? 'import' : undefined;
+  if (!kind || typeof item.username !== 'string' || typeof item.id !== 'string') return undefined;
+  return { username: item.username, kind, id: item.id };
 }
-
-/** Whether a partition has any item (one-item Query). */
-export async function partitionHasItems(pk: string): Promise<boolean> {
-  const out = await dynamo().send(
-    new QueryCommand({ TableName: table(), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, Limit: 1, ConsistentRead: true }),
-  );
-  return (out.Items?.length ?? 0) > 0;
-}
-
-/** Event partitions, as laid out in shared/store/events.ts (heads and tombstones; history). */
-export const eventPartitions = {
-  heads: (username: string) => `EV#${username}`,
-  history: (username: string, id: string) => `EH#${username}#${id}`,
-  sync: (username: string) => `EM#${username}`,
-};

@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from './clients';
+import { dynamo, table } from './clients';
 import { keys } from './keys';
-import { config } from '../config';
 import { queryAll } from './query';
 import { transactWrite } from './transact';
-import type { FollowedSlice } from '../domain/followed-slices';
-
-const table = () => config().tableName;
+import type { FollowedSlice } from '../model/followed-slices';
 
 /** (url, accessToken) claims are hashed: both are long strings, sort keys hold 1 KB. */
 const targetHash = (url: string, accessToken: string) => createHash('sha256').update(`${url}\n${accessToken}`).digest('hex');

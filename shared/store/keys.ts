@@ -1,4 +1,23 @@
-/** The only place that knows how items are keyed (layout in table-definition.ts). */
+import { encodeNumber, orderedKey } from './sort-keys';
+
+/**
+ * The only place that knows how items are keyed (layout in table-definition.ts) and how S3
+ * objects are named.
+ *
+ * Events, all in the base table so that reads are strongly consistent (read-your-writes):
+ *
+ *   EV#{user}                   {id}                        the event (head), or its tombstone
+ *   ES#{user}#{stream}#{a|t}    d#{time}#{id} | i#{time}#{id}   a copy per stream of the event (d = directly in it) and per
+ *                                                           ancestor of those (i = in a descendant); stream `*` holds all
+ *   EM#{user}                   {modified}#{id}             a copy ordered by modification (sync), tombstones by deletion time
+ *   ER#{user}                   {id}                        running events (open end), few
+ *   EH#{user}#{id}              {modified}#{n}              previous versions (history)
+ *
+ * `a|t`: active or trashed. The head lists the keys of its copies (`ix`), so updates and
+ * deletions remove exactly what was written even after the stream tree changed.
+ */
+export type EventState = 'a' | 't';
+
 export const keys = {
   account: (username: string) => ({ pk: `USER#${username}`, sk: 'ACCOUNT' }),
   email: (email: string) => ({ pk: `EMAIL#${email.toLowerCase()}`, sk: 'EMAIL' }),
@@ -52,8 +71,32 @@ export const keys = {
   loginFailures: (subject: string, window: number) => ({ pk: `LOGINFAIL#${subject}`, sk: `WINDOW#${window}` }),
   loginLock: (subject: string) => ({ pk: `LOGINFAIL#${subject}`, sk: 'LOCK' }),
   userPartition: (username: string) => `USER#${username}`,
-  /** Audit records of a user: their own partition (shared/store/audit.ts), outside USER#. */
+  userPartitionPrefix: 'USER#',
+  /** Events (layout above). */
+  eventHead: (username: string, id: string) => ({ pk: `EV#${username}`, sk: id }),
+  eventHeads: (username: string) => `EV#${username}`,
+  eventHeadPrefix: 'EV#',
+  eventStream: (username: string, streamId: string, state: EventState) => `ES#${username}#${streamId}#${state}`,
+  eventSync: (username: string) => `EM#${username}`,
+  eventSyncKey: (username: string, at: number, id: string) => ({ pk: `EM#${username}`, sk: orderedKey(at, id) }),
+  eventRunning: (username: string) => `ER#${username}`,
+  eventHistory: (username: string, id: string) => `EH#${username}#${id}`,
+  /** `n` keeps two versions with the same `modified` apart. */
+  eventHistoryKey: (username: string, id: string, modified: number, n: string) => ({ pk: `EH#${username}#${id}`, sk: orderedKey(modified, n) }),
+  profilePrefix: 'PROFILE#',
+  /**
+   * Audit records (shared/store/audit.ts), time-ordered, each kind in its own partition outside USER#:
+   *   AUDIT#{user}                  {time}#{id}    one record per API call
+   *   AUDITKEPT#{user}#{created}    {time}#{id}    kept after account deletion (AUDIT_ON_ACCOUNT_DELETION=keep)
+   *   AUDITPSEUDO#{pseudonym}       {time}#{id}    pseudonymised after account deletion (no username, no IP)
+   */
   audit: (username: string) => `AUDIT#${username}`,
+  auditKept: (username: string, created: number) => `AUDITKEPT#${username}#${Math.floor(created)}`,
+  auditPseudonymised: (pseudonym: string) => `AUDITPSEUDO#${pseudonym}`,
+  auditRecord: (time: number, id: string) => orderedKey(time, id),
+  /** One scheduled webhook delivery attempt (shared/store/webhook-queue.ts), due-time ordered. */
+  webhookDuePartition: 'WEBHOOKDUE',
+  webhookDue: (at: number, username: string, webhookId: string) => ({ pk: 'WEBHOOKDUE', sk: `${encodeNumber(at)}#${username}#${webhookId}` }),
   /** Export and import jobs of a user (shared/store/exports.ts); the active export's claim. */
   exportJob: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `EXPORT#${id}` }),
   exportJobPrefix: 'EXPORT#',
@@ -71,4 +114,20 @@ export const keys = {
   allWebhooksIndexKey: 'WEBHOOK',
   /** A pending or answered access request (spec §2.14), found by its key; expires by TTL. */
   accessRequest: (key: string) => ({ pk: `ACCESSREQ#${key}`, sk: 'ACCESSREQ' }),
+};
+
+/**
+ * S3 objects: attachments `files/{user}/{event}/{file}` once attached, `pending/…` while a
+ * presigned upload is not confirmed (a lifecycle rule removes forgotten ones); account
+ * exports `exports/{user}/{id}.tar.gz`; archives uploaded for an import `imports/{user}/{id}.tar.gz`.
+ */
+export const objectKeys = {
+  file: (username: string, eventId: string, fileId: string) => `files/${username}/${eventId}/${fileId}`,
+  pendingFile: (username: string, eventId: string, fileId: string) => `pending/${username}/${eventId}/${fileId}`,
+  eventFiles: (username: string, eventId: string) => `files/${username}/${eventId}/`,
+  userFiles: (username: string) => `files/${username}/`,
+  userPendingFiles: (username: string) => `pending/${username}/`,
+  exports: (username: string) => `exports/${username}/`,
+  exportArchive: (username: string, id: string) => `exports/${username}/${id}.tar.gz`,
+  importArchive: (username: string, id: string) => `imports/${username}/${id}.tar.gz`,
 };

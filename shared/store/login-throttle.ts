@@ -1,10 +1,7 @@
 import { BatchGetCommand, PutCommand, UpdateCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from './clients';
+import { dynamo, table } from './clients';
 import { keys } from './keys';
-import { config } from '../config';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';
-
-const table = () => config().tableName;
 
 export interface SubjectState {
   /** End of a cool-down (Unix s), 0 when none was ever set. */

@@ -1,19 +1,9 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { dynamo } from './clients';
+import { dynamo, table } from './clients';
 import { keys } from './keys';
-import { config } from '../config';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';
-import type { MfaSession, MfaState } from '../domain/mfa';
-
-const table = () => config().tableName;
-
-function conditional<T>(promise: Promise<T>): Promise<T | false> {
-  return promise.catch((err) => {
-    if (err instanceof ConditionalCheckFailedException) return false as const;
-    throw err;
-  });
-}
+import { ifConditionHolds } from './conditional';
+import type { MfaSession, MfaState } from '../model/mfa';
 
 export async function getMfa(username: string): Promise<MfaState | undefined> {
   const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.mfa(username), ConsistentRead: true }));
@@ -24,7 +14,7 @@ export async function getMfa(username: string): Promise<MfaState | undefined> {
 
 /** Stores a confirmed MFA unless one is active already (two pending activations: the first confirmed wins). */
 export async function putMfa(username: string, state: MfaState): Promise<boolean> {
-  const done = await conditional(
+  const done = await ifConditionHolds(
     dynamo().send(
       new PutCommand({ TableName: table(), Item: { ...keys.mfa(username), ...state }, ConditionExpression: 'attribute_not_exists(pk)' }),
     ),
@@ -34,7 +24,7 @@ export async function putMfa(username: string, state: MfaState): Promise<boolean
 
 /** Removes the MFA state; with `recoveryCodeHash`, only if that code is one of its recovery codes. */
 export async function deleteMfa(username: string, recoveryCodeHash?: string): Promise<boolean> {
-  const done = await conditional(
+  const done = await ifConditionHolds(
     dynamo().send(
       new DeleteCommand({
         TableName: table(),
@@ -53,7 +43,7 @@ export async function deleteMfa(username: string, recoveryCodeHash?: string): Pr
  * one conditional write, so of two uses of one code (even racing) only one is accepted.
  */
 export async function consumeTotpStep(username: string, secret: string, step: number): Promise<boolean> {
-  const done = await conditional(
+  const done = await ifConditionHolds(
     dynamo().send(
       new UpdateCommand({
         TableName: table(),
@@ -88,7 +78,7 @@ export async function getMfaSession(username: string, tokenHash: string, now: nu
 
 /** Ends a session once: a conditional delete, so only one of racing uses succeeds. */
 export async function consumeMfaSession(username: string, tokenHash: string, now: number): Promise<boolean> {
-  const done = await conditional(
+  const done = await ifConditionHolds(
     dynamo().send(
       new DeleteCommand({
         TableName: table(),
@@ -107,7 +97,7 @@ export async function deleteMfaSession(username: string, tokenHash: string): Pro
 
 /** Counts one wrong code on a session (atomic ADD); returns the new count, or 0 if the session is gone. */
 export async function countMfaAttempt(username: string, tokenHash: string): Promise<number> {
-  const out = await conditional(
+  const out = await ifConditionHolds(
     dynamo().send(
       new UpdateCommand({
         TableName: table(),
@@ -124,7 +114,7 @@ export async function countMfaAttempt(username: string, tokenHash: string): Prom
 
 /** Replaces the SMS-style code of a session (mfa.challenge). */
 export async function setMfaSessionCode(username: string, tokenHash: string, codeHash: string): Promise<boolean> {
-  const done = await conditional(
+  const done = await ifConditionHolds(
     dynamo().send(
       new UpdateCommand({
         TableName: table(),

@@ -1,11 +1,8 @@
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { dynamo } from './clients';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, table } from './clients';
 import { keys } from './keys';
-import { config } from '../config';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';
-
-const table = () => config().tableName;
+import { ifConditionHolds } from './conditional';
 
 /** Stores a pending reset, by the hash of its token, expiring at `expires` (Unix s). */
 export async function putPasswordReset(username: string, tokenHash: string, now: number, expires: number): Promise<void> {
@@ -22,37 +19,15 @@ export async function putPasswordReset(username: string, tokenHash: string, now:
  * racing) exactly one succeeds. Expired items still present (TTL deletion lags) fail too.
  */
 export async function consumePasswordReset(username: string, tokenHash: string, now: number): Promise<boolean> {
-  try {
-    await dynamo().send(
+  const done = await ifConditionHolds(
+    dynamo().send(
       new DeleteCommand({
         TableName: table(),
         Key: keys.passwordReset(username, tokenHash),
         ConditionExpression: 'attribute_exists(pk) AND expires > :now',
         ExpressionAttributeValues: { ':now': now },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
-}
-
-/** Sets a new password hash whatever the old one (the reset token proved the right to). */
-export async function overwritePasswordHash(username: string, newHash: string, now: number): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.account(username),
-        UpdateExpression: 'SET passwordHash = :new, passwordChanged = :now, modified = :now',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':new': newHash, ':now': now },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+    ),
+  );
+  return done !== false;
 }

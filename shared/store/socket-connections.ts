@@ -1,40 +1,23 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { dynamo } from './clients';
+import { dynamo, table } from './clients';
 import { keys } from './keys';
 import { queryAll, queryPages } from './query';
-import { batchDelete } from './purge';
-import { config } from '../config';
+import { batchDelete } from './batch';
+import { ifConditionHolds } from './conditional';
+import type { DynamoDBRecord } from 'aws-lambda';
+import type { SocketConnection } from '../model/socket-connections';
+import { insertedItem } from './stream-records';
 
 /**
- * WebSocket connections (issue 5), two items each:
+ * WebSocket connections (shared/socketio/), two items each:
  *   pk WSCONN#{connectionId} sk WSCONN        the connection: handshake token, client address, sid;
  *                                             gsi1 (WSCONN, id) lists them all for the ping sweep
  *   pk USER#{username}       sk WSCONN#{id}   once the Socket.IO namespace named a user: where
  *                                             change pushes find the user's connections (one Query)
  * Both expire by TTL after API Gateway's 2-hour connection limit, in case `$disconnect` never ran.
- * The stream INSERT of the first one is what sends the Engine.IO open packet (ws/open.ts).
+ * The stream INSERT of the first one is what sends the Engine.IO open packet (shared/socketio/outbound.ts).
  */
 export const CONNECTION_MAX_AGE_S = 2 * 3600 + 600; // API Gateway closes WebSockets after 2 h
-
-export interface SocketConnection {
-  connectionId: string;
-  /** Engine.IO session id, sent in the open packet. */
-  sid: string;
-  /** `?auth=` of the handshake: the access token every call and push is checked against. */
-  token?: string;
-  ip?: string;
-  userAgent?: string;
-  connectedAt: number;
-  /** Set when the Socket.IO CONNECT packet was accepted. */
-  username?: string;
-  nsp?: string;
-  /** Socket.IO socket id, sent in the CONNECT answer. */
-  socketId?: string;
-  accessId?: string;
-}
-
-const table = () => config().tableName;
 
 function strip(item: Record<string, unknown>): SocketConnection {
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ttl: _ttl, ...rest } = item;
@@ -72,8 +55,8 @@ export async function bindConnection(
   connectionId: string,
   binding: { username: string; nsp: string; socketId: string; accessId: string; token: string },
 ): Promise<boolean> {
-  try {
-    const out = await dynamo().send(
+  const out = await ifConditionHolds(
+    dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.socketConnection(connectionId),
@@ -83,23 +66,21 @@ export async function bindConnection(
         ExpressionAttributeValues: { ':u': binding.username, ':n': binding.nsp, ':s': binding.socketId, ':a': binding.accessId, ':t': binding.token },
         ReturnValues: 'ALL_NEW',
       }),
-    );
-    const connection = strip(out.Attributes!);
-    await dynamo().send(
-      new PutCommand({
-        TableName: table(),
-        Item: {
-          ...keys.userSocket(binding.username, connectionId),
-          ...connection,
-          ttl: Math.ceil(connection.connectedAt + CONNECTION_MAX_AGE_S),
-        },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+    ),
+  );
+  if (out === false) return false;
+  const connection = strip(out.Attributes!);
+  await dynamo().send(
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        ...keys.userSocket(binding.username, connectionId),
+        ...connection,
+        ttl: Math.ceil(connection.connectedAt + CONNECTION_MAX_AGE_S),
+      },
+    }),
+  );
+  return true;
 }
 
 /** Every connection bound to a user (strongly consistent: a socket that just connected gets the next change). */
@@ -139,4 +120,16 @@ export async function deleteConnectionById(connectionId: string): Promise<Socket
   const connection = out.Attributes ? strip(out.Attributes) : undefined;
   if (connection?.username) await batchDelete([keys.userSocket(connection.username, connectionId)]);
   return connection;
+}
+
+/** Connections whose item a stream batch inserted: they are waiting for their open packet. */
+export function insertedConnections(records: DynamoDBRecord[]): SocketConnection[] {
+  const opened: SocketConnection[] = [];
+  for (const record of records) {
+    const item = insertedItem(record);
+    if (!item) continue;
+    const { pk, sk } = keys.socketConnection(String(item.connectionId));
+    if (item.pk === pk && item.sk === sk) opened.push(strip(item));
+  }
+  return opened;
 }

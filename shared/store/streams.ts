@@ -1,19 +1,10 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { dynamo } from './clients';
+import { dynamo, table } from './clients';
 import { queryAll } from './query';
 import { keys } from './keys';
-import { config } from '../config';
 import { transactWrite, type TransactItem } from './transact';
-import type { StoredStream } from '../domain/streams-types';
-
-const table = () => config().tableName;
-
-/** Per-user facts the event indexes depend on, kept in the `STREAM#` meta item. */
-export interface DataMeta {
-  /** Longest finite event duration ever stored: how far before `fromTime` a period may start. */
-  maxDuration: number;
-}
+import type { DataMeta, StoredStream } from '../model/streams';
+import { ifConditionHolds } from './conditional';
 
 function strip<T>(item: Record<string, unknown>): T {
   const { pk: _pk, sk: _sk, ...rest } = item;
@@ -49,6 +40,16 @@ export async function listStreamDeletions(username: string, since: number): Prom
   return items.map((item) => ({ id: item.id as string, deleted: item.deleted as number })).sort((a, b) => a.deleted - b.deleted);
 }
 
+/** A stream's item and the claim of its name among its siblings (written without conditions by imports). */
+export function streamItems(username: string, stream: StoredStream): [Record<string, unknown>, Record<string, unknown>] {
+  return [
+    { ...keys.stream(username, stream.id), ...stream },
+    { ...keys.streamName(username, stream.parentId, stream.name), id: stream.id },
+  ];
+}
+
+/** What stays of a deleted stream, for `includeDeletionsSince`. */
+export const streamDeletionItem = (username: string, id: string, deleted: number) => ({ ...keys.streamDeletion(username, id), id, deleted });
 
 /** The parent must exist and not be trashed when the write commits. */
 const parentLive = (username: string, parentId: string): TransactItem => ({
@@ -64,15 +65,10 @@ export type StreamWriteOutcome = 'ok' | 'id-taken' | 'name-taken' | 'parent-gone
 
 /** Creates a stream: unique id, unique name among its siblings, live parent — atomically. */
 export async function createStream(username: string, stream: StoredStream): Promise<StreamWriteOutcome> {
+  const [item, nameClaim] = streamItems(username, stream);
   const items: TransactItem[] = [
-    { Put: { TableName: undefined, Item: { ...keys.stream(username, stream.id), ...stream }, ConditionExpression: 'attribute_not_exists(pk)' } },
-    {
-      Put: {
-        TableName: undefined,
-        Item: { ...keys.streamName(username, stream.parentId, stream.name), id: stream.id },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
+    { Put: { TableName: undefined, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
+    { Put: { TableName: undefined, Item: nameClaim, ConditionExpression: 'attribute_not_exists(pk)' } },
   ];
   if (stream.parentId) items.push(parentLive(username, stream.parentId));
   const failed = await transactWrite(items);
@@ -156,7 +152,7 @@ export async function deleteStreams(username: string, streams: StoredStream[], n
       items.push(
         { Delete: { TableName: undefined, Key: keys.stream(username, s.id) } },
         { Delete: { TableName: undefined, Key: keys.streamName(username, s.parentId, s.name) } },
-        { Put: { TableName: undefined, Item: { ...keys.streamDeletion(username, s.id), id: s.id, deleted: now } } },
+        { Put: { TableName: undefined, Item: streamDeletionItem(username, s.id, now) } },
       );
     }
     await transactWrite(items);
@@ -165,8 +161,8 @@ export async function deleteStreams(username: string, streams: StoredStream[], n
 
 /** Raises the user's max event duration (never lowers it); safe to call concurrently. */
 export async function raiseMaxDuration(username: string, duration: number): Promise<void> {
-  try {
-    await dynamo().send(
+  await ifConditionHolds(
+    dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.dataMeta(username),
@@ -174,8 +170,6 @@ export async function raiseMaxDuration(username: string, duration: number): Prom
         ConditionExpression: 'attribute_not_exists(maxDuration) OR maxDuration < :d',
         ExpressionAttributeValues: { ':d': duration },
       }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-  }
+    ),
+  );
 }

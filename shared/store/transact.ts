@@ -1,7 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from './clients';
-import { config } from '../config';
+import { dynamo, table } from './clients';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -9,7 +8,7 @@ const MAX_CONFLICT_RETRIES = 4; // concurrent transactions on one item cancel ea
 
 /** Adds the table name to every item, so callers only describe keys and conditions. */
 function withTable(items: TransactItem[]): TransactItem[] {
-  const TableName = config().tableName;
+  const TableName = table();
   return items.map((item) => {
     const out: TransactItem = {};
     if (item.Put) out.Put = { ...item.Put, TableName };

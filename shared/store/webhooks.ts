@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { queryPages } from './query';
-import { dynamo } from './clients';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { partitionPages, queryPages } from './query';
+import { dynamo, table } from './clients';
 import { keys } from './keys';
-import { config } from '../config';
 import { transactWrite } from './transact';
-import { withRun, type Webhook, type WebhookRun, type WebhookState } from '../domain/webhooks';
+import { ifConditionHolds } from './conditional';
+import type { Webhook, WebhookState } from '../model/webhooks';
 
 /**
  * Webhooks: one item per webhook under its user (`WEBHOOK#{id}`), plus a claim item per
@@ -15,8 +14,6 @@ import { withRun, type Webhook, type WebhookRun, type WebhookState } from '../do
  * `modified` for API changes (state), `runCount` for run statistics (test and delivery).
  * Both are UpdateItems touching only their own attributes.
  */
-
-const table = () => config().tableName;
 
 const urlHash = (url: string) => createHash('sha256').update(url).digest('hex');
 
@@ -82,20 +79,7 @@ export async function* usersWithWebhooks(): AsyncGenerator<string> {
 /** All webhooks of a user, oldest first (ids are time-ordered); a user has a handful. */
 export async function listWebhooks(username: string): Promise<Webhook[]> {
   const webhooks: Webhook[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await dynamo().send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.webhookPrefix },
-        ExclusiveStartKey: start,
-        ConsistentRead: true,
-      }),
-    );
-    for (const item of out.Items ?? []) webhooks.push(strip(item));
-    start = out.LastEvaluatedKey;
-  } while (start);
+  for await (const page of partitionPages(keys.userPartition(username), { prefix: keys.webhookPrefix })) webhooks.push(...page.map(strip));
   return webhooks;
 }
 
@@ -127,8 +111,8 @@ export async function updateWebhook(
     sets.push('currentRetries = :zero');
     values[':zero'] = 0;
   }
-  try {
-    const out = await dynamo().send(
+  const out = await ifConditionHolds(
+    dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.webhook(username, before.id),
@@ -138,47 +122,40 @@ export async function updateWebhook(
         ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
       }),
-    );
-    return { outcome: 'ok', webhook: strip(out.Attributes!) };
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return { outcome: 'stale' };
-    throw err;
-  }
+    ),
+  );
+  return out === false ? { outcome: 'stale' } : { outcome: 'ok', webhook: strip(out.Attributes!) };
 }
 
 /**
- * Records one call to the webhook's URL (runCount, failCount, lastRun, runs), conditional
- * on the run count read, re-reading on a concurrent run. `undefined` if it was deleted.
+ * Writes a webhook's run statistics (runCount, failCount, lastRun, runs) if no other run
+ * was recorded since `before` was read (runCount as version): the webhook as written, or
+ * `stale` (another run, or deleted).
  */
-export async function recordWebhookRun(username: string, before: Webhook, run: WebhookRun): Promise<Webhook | undefined> {
-  let current: Webhook | undefined = before;
-  for (let attempt = 0; current && attempt < 10; attempt++) {
-    const next = withRun(current, run);
-    try {
-      const out = await dynamo().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: keys.webhook(username, current.id),
-          UpdateExpression: 'SET runCount = :runCount, failCount = :failCount, lastRun = :lastRun, runs = :runs',
-          ConditionExpression: 'attribute_exists(pk) AND runCount = :before',
-          ExpressionAttributeValues: {
-            ':runCount': next.runCount,
-            ':failCount': next.failCount,
-            ':lastRun': next.lastRun,
-            ':runs': next.runs,
-            ':before': current.runCount,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return strip(out.Attributes!);
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      current = await getWebhook(username, before.id);
-    }
-  }
-  if (current) throw new Error(`run of webhook ${before.id} not recorded: too many concurrent runs`);
-  return undefined;
+export async function writeWebhookRun(
+  username: string,
+  before: Webhook,
+  stats: Pick<Webhook, 'runCount' | 'failCount' | 'lastRun' | 'runs'>,
+): Promise<Webhook | 'stale'> {
+  const out = await ifConditionHolds(
+    dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.webhook(username, before.id),
+        UpdateExpression: 'SET runCount = :runCount, failCount = :failCount, lastRun = :lastRun, runs = :runs',
+        ConditionExpression: 'attribute_exists(pk) AND runCount = :before',
+        ExpressionAttributeValues: {
+          ':runCount': stats.runCount,
+          ':failCount': stats.failCount,
+          ':lastRun': stats.lastRun,
+          ':runs': stats.runs,
+          ':before': before.runCount,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    ),
+  );
+  return out === false ? 'stale' : strip(out.Attributes!);
 }
 
 /** Deletes a webhook for good and frees its URL claim; false if it was already gone. */

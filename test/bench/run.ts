@@ -11,14 +11,15 @@
  */
 import { startLocalRuntime } from '../../infra/local/runtime';
 import { dynamo } from '../../shared/store/clients';
-import { batchPut, newEventItems } from '../../shared/store/events';
+import { batchPut } from '../../shared/store/batch';
+import { newEventItems } from '../../shared/store/events/items';
 import { raiseMaxDuration } from '../../shared/store/streams';
 import { createStream } from '../../shared/store/streams';
-import { StreamTree } from '../../shared/domain/stream-tree';
-import { placementFor } from '../../shared/domain/events-write';
-import { newId } from '../../shared/domain/ids';
-import type { StoredStream } from '../../shared/domain/streams-types';
-import type { StoredEvent } from '../../shared/domain/events-types';
+import { StreamTree } from '../../shared/domain/streams/tree';
+import { placementFor } from '../../shared/domain/events/write-checks';
+import { newId } from '../../shared/ids';
+import type { StoredStream } from '../../shared/model/streams';
+import type { StoredEvent } from '../../shared/model/events';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,100000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);

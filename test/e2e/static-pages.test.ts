@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiUrl } from '../setup/api';
 import { resolvePagePath, WEB_ROOT } from '../../infra/local/static-pages';
+import { VENDOR_FILES } from '../../infra/web-vendor-files';
 
 /** The local gateway's page serving (infra/local/static-pages.ts), over HTTP. */
 
@@ -36,6 +37,11 @@ describe('static pages on the local gateway', () => {
       ['/www/assets/api.js', 'text/javascript'],
       ['/www/assets/style.css', 'text/css'],
       ['/www/', 'text/html'],
+      ['/account/', 'text/html'],
+      ['/account/app.js', 'text/javascript'],
+      ['/account/account.css', 'text/css'],
+      ['/www/assets/brand.js', 'text/javascript'],
+      ['/www/assets/logo.svg', 'image/svg+xml'],
     ];
     for (const [path, type] of cases) {
       const res = await rawGet(path);
@@ -46,6 +52,17 @@ describe('static pages on the local gateway', () => {
       expect(res.headers['x-content-type-options']).toBe('nosniff');
     }
     expect((await rawGet('/www/login.html')).body).toBe(readFileSync(join(WEB_ROOT, 'www', 'login.html'), 'utf8'));
+  });
+
+  it('serves the account app\'s QR module from the uqr package in node_modules (not kept in the repository)', async () => {
+    const res = await rawGet('/account/vendor/uqr.js');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain('text/javascript');
+    expect(res.body).toBe(readFileSync(VENDOR_FILES['account/vendor/uqr.js']!, 'utf8'));
+    expect(res.body).toMatch(/export\s*\{[^}]*\bencode\b/);
+    for (const path of ['/account/vendor/', '/account/vendor/other.js', '/account/vendor/../../package.json', '/account/vendor/uqr.js/..']) {
+      expect((await rawGet(path)).status, path).toBe(404);
+    }
   });
 
   it('lets apps on any origin load the service assets, and only those', async () => {
@@ -74,8 +91,10 @@ describe('static pages on the local gateway', () => {
     expect((await rawGet('/reg/service/info')).headers['content-type']).toContain('application/json');
   });
 
-  it('path resolution stays inside /access and /www', () => {
+  it('path resolution stays inside /access, /www and /account', () => {
     expect(resolvePagePath('/www/login.html')).toBe(join(WEB_ROOT, 'www', 'login.html'));
+    expect(resolvePagePath('/account/app.js')).toBe(join(WEB_ROOT, 'account', 'app.js'));
+    expect(resolvePagePath('/account/../www/login.html')).toBeUndefined();
     expect(resolvePagePath('/www/../infra/stack.ts')).toBeUndefined();
     expect(resolvePagePath('/shared/web/www/login.html')).toBeUndefined();
     expect(resolvePagePath('/www/%E0%A4%A')).toBeUndefined();

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { METHODS } from '../../shared/api/registry';
-import type { HttpRoute, JsonSchema, MethodDef, RequestInfo } from '../../shared/api/types';
-import { validateParams } from '../../shared/api/validation';
+import type { HttpRoute, MethodDef, RequestInfo } from '../../shared/api/types';
+import { validateParams, type JsonSchema } from '../../shared/validation';
 import { defaultHttpParams } from '../../shared/http/handler';
 import { parseQuery } from '../../shared/http/request';
 import type { WireRequest } from './client';

@@ -4,26 +4,25 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { App, NestedStack, Stack } from 'aws-cdk-lib';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import {
-  API_PATH_FUNCTION,
-  EXPORT_WORKER_DESCRIPTION,
-  FUNCTION_BUNDLING,
-  MAIL_METHOD_IDS,
-  PAGE_PATH_FUNCTION,
-  PryvApiStack,
-  SOCKET_PATH_FUNCTION,
-  SOCKET_PING_DESCRIPTION,
-  SERVICE_BOOT_DESCRIPTION,
-} from '../../infra/stack';
+import { PryvApiStack } from '../../infra/stack';
+import { API_PATH_FUNCTION, PAGE_PATH_FUNCTION, SOCKET_PATH_FUNCTION } from '../../infra/constructs/web-front';
+import { EXPORT_WORKER_DESCRIPTION } from '../../infra/constructs/export-worker';
+import { FUNCTION_BUNDLING } from '../../infra/constructs/functions';
+import { SERVICE_BOOT_DESCRIPTION, SOCKET_PING_DESCRIPTION } from '../../infra/constructs/notifications';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { METHODS } from '../../shared/api/registry';
+import { isBatchable } from '../../shared/api/batch';
+import type { Capability, MethodDef } from '../../shared/api/types';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
+import { VENDOR_FILES } from '../../infra/web-vendor-files';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
-const ADMIN_METHOD_IDS = METHODS.filter((m) => m.auth === 'admin' || m.id.startsWith('auth.delete')).map((m) => m.id);
+const declares = (method: MethodDef, capability: Capability) => method.capabilities?.includes(capability) ?? false;
+const declaring = (capability: Capability) => METHODS.filter((m) => declares(m, capability)).map((m) => m.id);
+const ADMIN_METHOD_IDS = declaring('adminKey');
 
-/** Written independently of infra/stack.ts: `/x/` → `/x`, `/` stays. */
+/** Written independently of infra/constructs/api-functions.ts: `/x/` → `/x`, `/` stays. */
 const normalise = (path: string) => (path !== '/' && path.endsWith('/') ? path.slice(0, -1) : path);
 
 // Synthesized once, without bundling (80+ esbuild runs take minutes); the bundling options
@@ -76,6 +75,19 @@ function rolePolicyText(fn: Resource): string {
   const policies = ofType('AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId));
   return JSON.stringify(policies.map(([, p]) => p.Properties.PolicyDocument));
 }
+
+/** The function a WebSocket API route invokes. */
+const wsFunction = (route: string) => {
+  const routeRes = ofType('AWS::ApiGatewayV2::Route').find(
+    ([, r]) => r.Properties.RouteKey === route && r.Properties.ApiId.Ref === webSocketApiId(),
+  );
+  expect(routeRes, route).toBeDefined();
+  const integrationId: string = routeRes![1].Properties.Target['Fn::Join'][1][1].Ref;
+  const uri = JSON.stringify(resources[integrationId]!.Properties.IntegrationUri);
+  const found = functions().find(([id]) => uri.includes(`"${id}"`));
+  expect(found, route).toBeDefined();
+  return found!;
+};
 
 /** The function logical id a route's integration invokes. */
 function routeTarget(route: Resource): string {
@@ -166,12 +178,12 @@ const adminSecret = () => ofType('AWS::SecretsManager::Secret').find(([id]) => i
 const filesSecret = () => ofType('AWS::SecretsManager::Secret').find(([id]) => id.startsWith('FilesReadTokenSecret'))!;
 
 describe('attachment read-token secret', () => {
-  it('reaches exactly the event methods and callBatch, as an ARN', () => {
+  it('reaches exactly the methods declaring filesSecret (those answering with events), as an ARN', () => {
     const [secretId] = filesSecret();
+    expect(declaring('filesSecret')).toEqual(expect.arrayContaining(['events.get', 'events.create', 'events.getAttachment', 'callBatch']));
     for (const method of METHODS) {
       const env = methodFunction(method.id)[1].Properties.Environment.Variables;
-      const expected = method.id.startsWith('events.') || method.id === 'callBatch';
-      if (expected) expect(env.FILES_READ_TOKEN_SECRET_ARN, method.id).toEqual({ Ref: secretId });
+      if (declares(method, 'filesSecret')) expect(env.FILES_READ_TOKEN_SECRET_ARN, method.id).toEqual({ Ref: secretId });
       else expect(env.FILES_READ_TOKEN_SECRET_ARN, method.id).toBeUndefined();
       expect(Object.keys(env)).not.toContain('FILES_READ_TOKEN_SECRET');
     }
@@ -200,7 +212,7 @@ describe('admin key', () => {
 
   it('no function gets ADMIN_KEY; only admin methods get the secret ARN', () => {
     const [secretId] = adminSecret();
-    expect(ADMIN_METHOD_IDS).toEqual(expect.arrayContaining(['system.createUser', 'system.getUserInfo']));
+    expect(ADMIN_METHOD_IDS).toEqual(expect.arrayContaining(['system.createUser', 'system.getUserInfo', 'auth.delete']));
     for (const [, fn] of functions()) {
       const env = fn.Properties.Environment.Variables as Record<string, unknown>;
       expect(Object.keys(env)).not.toContain('ADMIN_KEY');
@@ -225,6 +237,50 @@ describe('admin key', () => {
     for (const [id, fn] of functions()) {
       if (ADMIN_METHOD_IDS.some((m) => methodFunction(m)[0] === id)) continue;
       expect(adminRoles, id).not.toContain(fn.Properties.Role['Fn::GetAtt'][0]);
+    }
+  });
+});
+
+/**
+ * How each capability a method may declare shows in its function: the variable it gets and
+ * what its role's policies name (mail only exists with a sender: see 'mail (SES)').
+ */
+const CAPABILITY_MARKS: Record<Exclude<Capability, 'mail'>, { variable: string; policy: () => string }> = {
+  adminKey: { variable: 'ADMIN_KEY_SECRET_ARN', policy: () => `"Ref":"${adminSecret()[0]}"` },
+  filesSecret: { variable: 'FILES_READ_TOKEN_SECRET_ARN', policy: () => `"Ref":"${filesSecret()[0]}"` },
+  socketManagement: { variable: 'SOCKET_MANAGEMENT_ENDPOINT', policy: () => '"execute-api:ManageConnections"' },
+};
+/** The capabilities a function was given: [through its environment, through its role]. */
+function grantedTo(fn: Resource): [Capability[], Capability[]] {
+  const env = fn.Properties.Environment.Variables as Record<string, unknown>;
+  const policy = rolePolicyText(fn);
+  const entries = Object.entries(CAPABILITY_MARKS) as Array<[Capability, (typeof CAPABILITY_MARKS)['adminKey']]>;
+  return [entries.filter(([, m]) => env[m.variable] !== undefined).map(([c]) => c), entries.filter(([, m]) => policy.includes(m.policy())).map(([c]) => c)];
+}
+
+describe('method capabilities', () => {
+  it('each method function gets, in its environment and its role, exactly what its method declares', () => {
+    for (const method of METHODS) {
+      const declared = (method.capabilities ?? []).filter((c) => c !== 'mail').sort();
+      const [byEnvironment, byRole] = grantedTo(methodFunction(method.id)[1]);
+      expect(byEnvironment.sort(), method.id).toEqual(declared);
+      expect(byRole.sort(), method.id).toEqual(declared);
+    }
+  });
+
+  it('every method checking the admin key declares it', () => {
+    for (const method of METHODS.filter((m) => m.auth === 'admin')) expect(method.capabilities, method.id).toContain('adminKey');
+  });
+
+  it('callBatch and the socket $default function have every capability a method they may run declares', () => {
+    const needed = new Set(METHODS.filter(isBatchable).flatMap((m) => m.capabilities ?? []));
+    const callBatch = METHODS.find((m) => m.id === 'callBatch')!;
+    for (const capability of needed) expect(callBatch.capabilities, capability).toContain(capability);
+    // Sockets run the batchable methods and callBatch itself, and answer through @connections.
+    const [byEnvironment, byRole] = grantedTo(wsFunction('$default')[1]);
+    for (const capability of [...needed, ...(callBatch.capabilities ?? []), 'socketManagement' as const]) {
+      expect(byEnvironment, capability).toContain(capability);
+      expect(byRole, capability).toContain(capability);
     }
   });
 });
@@ -290,7 +346,7 @@ describe('functions', () => {
     const app = new App();
     const stack = new Stack(app, 'BundleCheck');
     const fn = new NodejsFunction(stack, 'Fn', {
-      entry: join(process.cwd(), 'functions/api/events.get.ts'),
+      entry: join(process.cwd(), 'functions/api/events-get.ts'),
       projectRoot: process.cwd(),
       depsLockFilePath: join(process.cwd(), 'package-lock.json'),
       bundling: FUNCTION_BUNDLING,
@@ -561,12 +617,12 @@ describe('mail (SES)', () => {
           .map((p) => p.Properties.PolicyDocument),
       );
     };
-    expect(MAIL_METHOD_IDS).toEqual(expect.arrayContaining(['account.requestPasswordReset', 'auth.login', 'mfa.activate', 'mfa.challenge']));
+    expect(declaring('mail')).toEqual(expect.arrayContaining(['account.requestPasswordReset', 'auth.login', 'mfa.activate', 'mfa.challenge']));
     for (const method of METHODS) {
       const fn = fnOf(method.id);
       expect(fn.Properties.Environment.Variables.MAIL_FROM, method.id).toBe('noreply@example.com');
       const text = policyText(fn);
-      if (MAIL_METHOD_IDS.includes(method.id)) {
+      if (declares(method, 'mail')) {
         expect(text, method.id).toContain('"ses:SendEmail"');
         expect(text, method.id).toContain('"ses:FromAddress":"noreply@example.com"');
       } else {
@@ -577,18 +633,6 @@ describe('mail (SES)', () => {
 });
 
 describe('WebSocket API (Socket.IO)', () => {
-  const wsFunction = (route: string) => {
-    const routeRes = ofType('AWS::ApiGatewayV2::Route').find(
-      ([, r]) => r.Properties.RouteKey === route && r.Properties.ApiId.Ref === webSocketApiId(),
-    );
-    expect(routeRes, route).toBeDefined();
-    const integrationId: string = routeRes![1].Properties.Target['Fn::Join'][1][1].Ref;
-    const uri = JSON.stringify(resources[integrationId]!.Properties.IntegrationUri);
-    const found = functions().find(([id]) => uri.includes(`"${id}"`));
-    expect(found, route).toBeDefined();
-    return found!;
-  };
-
   it('is a WebSocket API whose $connect, $default and $disconnect routes reach their own functions, on an auto-deployed stage', () => {
     expect(resources[webSocketApiId()]!.Properties.RouteSelectionExpression).toBe('$request.body.action');
     const ids = ['$connect', '$default', '$disconnect'].map((r) => wsFunction(r)[0]);
@@ -598,7 +642,9 @@ describe('WebSocket API (Socket.IO)', () => {
   });
 
   it('lets only the socket senders post to connections, through the stage callback URL', () => {
-    const senders = [wsFunction('$default'), fanoutFunction(), functionOf(SOCKET_PING_DESCRIPTION), methodFunction('auth.delete')];
+    expect(declaring('socketManagement')).toEqual(expect.arrayContaining(['auth.delete'])); // account deletion closes the user's sockets
+    const methodSenders = declaring('socketManagement').map(methodFunction);
+    const senders = [wsFunction('$default'), fanoutFunction(), functionOf(SOCKET_PING_DESCRIPTION), ...methodSenders];
     for (const [id, fn] of senders) {
       expect(rolePolicyText(fn), id).toContain('"execute-api:ManageConnections"');
       expect(JSON.stringify(fn.Properties.Environment.Variables.SOCKET_MANAGEMENT_ENDPOINT), id).toContain(webSocketApiId());
@@ -639,7 +685,7 @@ describe('CloudFront distribution', () => {
     const socket = byPath.get('/socket.io/*') as { TargetOriginId: string };
     expect(JSON.stringify(originOf(socket).DomainName)).toContain(webSocketApiId());
     expect(originOf(socket).OriginPath).toBe('/live');
-    for (const pages of ['/access/*', '/www/*']) {
+    for (const pages of ['/access/*', '/www/*', '/account/*']) {
       const behavior = byPath.get(pages) as { TargetOriginId: string };
       const origin = originOf(behavior);
       expect(origin.S3OriginConfig, pages).toBeDefined();
@@ -670,10 +716,13 @@ describe('CloudFront distribution', () => {
     }
   });
 
-  it('deploys shared/web to the pages bucket and invalidates the pages', () => {
+  it('deploys shared/web and the pages\' browser modules from node_modules to the pages bucket, and invalidates the pages', () => {
     const deployments = ofType('Custom::CDKBucketDeployment');
     expect(deployments).toHaveLength(1);
-    expect(deployments[0]![1].Properties.DistributionPaths).toEqual(['/access/*', '/www/*']);
+    expect(deployments[0]![1].Properties.DistributionPaths).toEqual(['/access/*', '/www/*', '/account/*']);
+    // shared/web, then one object per vendor file (the QR code module of the account app).
+    expect(Object.keys(VENDOR_FILES)).toEqual(['account/vendor/uqr.js']);
+    expect(deployments[0]![1].Properties.SourceObjectKeys).toHaveLength(1 + Object.keys(VENDOR_FILES).length);
   });
 
   it('keeps the stack under CloudFormation’s 500-resource limit with room to grow', () => {

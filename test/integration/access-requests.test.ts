@@ -2,7 +2,7 @@ import pryv from 'pryv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { apiUrl, call, createUser, expectError, login, useRuntimeStore, type ApiResponse, type TestUser } from '../setup/api';
 import { createAccessRequest } from '../../shared/store/access-requests';
-import type { AccessRequest } from '../../shared/domain/access-requests';
+import type { AccessRequest } from '../../shared/model/access-requests';
 
 /** The access-request ("auth request") flow, spec §2.14, over real HTTP. */
 

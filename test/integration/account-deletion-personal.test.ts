@@ -4,7 +4,7 @@ import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { startLocalRuntime, type LocalRuntime } from '../../infra/local/runtime';
 import { dynamo } from '../../shared/store/clients';
 import { resetConfig } from '../../shared/config';
-import { deleteAccount } from '../../shared/domain/account-deletion';
+import { deleteAccount } from '../../shared/domain/accounts/deletion';
 
 /**
  * Account deletion with the user's own personal token (ACCOUNT_DELETION=personalToken), and

@@ -4,7 +4,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { adminKey, apiUrl, call, createUser, useRuntimeStore, type TestUser } from '../setup/api';
 import { dynamo } from '../../shared/store/clients';
-import { deleteAccount } from '../../shared/domain/account-deletion';
+import { deleteAccount } from '../../shared/domain/accounts/deletion';
 
 /**
  * Items of the table that mention each user anywhere in their keys: one test-only Scan of

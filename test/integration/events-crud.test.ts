@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { call, createUser, useRuntimeStore, expectError, type TestUser } from '../setup/api';
 import { insertAccess } from '../setup/accesses';
-import type { Permission } from '../../shared/domain/types';
+import type { Permission } from '../../shared/model/accesses';
 
 /** Calls of one user with one token. */
 function as(username: string, token: string) {

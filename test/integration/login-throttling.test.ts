@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, createUser, expectError, login, useRuntimeStore, TEST_APP_ID, TRUSTED_ORIGIN, type ApiResponse } from '../setup/api';
 import { startLocalRuntime, type LocalRuntime } from '../../infra/local/runtime';
-import { checkLogin, recordLoginFailure, slidingCount, type ThrottleSettings } from '../../shared/domain/login-throttle';
+import { checkLogin, recordLoginFailure, slidingCount, type ThrottleSettings } from '../../shared/domain/accounts/login-throttle';
 import { LOGIN_MAX_FAILURES_PER_USER } from '../../shared/config';
 
 const wrong = (username: string) => login({ username, password: 'definitely-not-the-password' });

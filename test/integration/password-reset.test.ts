@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { call, createUser, expectError, login, useRuntimeStore, TEST_APP_ID, TRUSTED_ORIGIN } from '../setup/api';
 import { lastMail, mailsFor } from '../setup/mail';
 import { putPasswordReset } from '../../shared/store/password-resets';
-import { hashResetToken } from '../../shared/domain/password-reset';
+import { hashResetToken } from '../../shared/domain/accounts/password-reset';
 import { PASSWORD_RESET_MAX_REQUESTS_PER_HOUR } from '../../shared/config';
 
 const request = (username: string, body: unknown = { appId: TEST_APP_ID }, origin: string | null = TRUSTED_ORIGIN) =>

@@ -6,12 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Secret, TOTP } from 'otpauth';
 import { apiUrl, call, createUser, login, TRUSTED_ORIGIN, uniqueUsername, useRuntimeStore, type TestUser } from '../setup/api';
-import { batchPut, newEventItems } from '../../shared/store/events';
+import { batchPut } from '../../shared/store/batch';
+import { newEventItems } from '../../shared/store/events/items';
 import { loadStreams } from '../../shared/store/streams';
-import { StreamTree } from '../../shared/domain/stream-tree';
-import { placementFor } from '../../shared/domain/events-write';
-import { newId } from '../../shared/domain/ids';
-import type { StoredEvent } from '../../shared/domain/events-types';
+import { StreamTree } from '../../shared/domain/streams/tree';
+import { placementFor } from '../../shared/domain/events/write-checks';
+import { newId } from '../../shared/ids';
+import type { StoredEvent } from '../../shared/model/events';
 
 // Untyped on purpose: the tests call the library as plain JavaScript apps do (its own
 // typings would reject the invalid calls that the per-call error tests send).

@@ -1,5 +1,5 @@
-import type { Access, AccessType } from '../../shared/domain/types';
-import { newId, newToken } from '../../shared/domain/ids';
+import type { Access, AccessType } from '../../shared/model/accesses';
+import { newId, newToken } from '../../shared/ids';
 import { createAccessItems } from '../../shared/store/accesses';
 import { transactWrite } from '../../shared/store/transact';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { auditEvent, auditStreamsOf, queryShape, readableAccessIds } from '../../shared/domain/audit';
-import type { Access } from '../../shared/domain/types';
+import { auditEvent, auditStreamsOf, readableAccessIds } from '../../shared/domain/audit/log';
+import { queryShape } from '../../shared/api/audit-calls';
+import type { Access } from '../../shared/model/accesses';
 
 const access = (type: Access['type'], permissions: Access['permissions'] = []): Access => ({
   id: 'cme', token: 'tok', type, name: 'n', permissions, created: 0, createdBy: 'x', modified: 0, modifiedBy: 'x',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { independentCreates } from '../../shared/api/methods/utility';
+import { independentCreates } from '../../shared/api/batch';
 
 const create = (id?: string) => ({ method: 'events.create', params: id ? { id } : {} });
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import bcrypt from 'bcryptjs';
-import { isTrustedApp, parseTrustedApps } from '../../shared/domain/trusted-apps';
-import { hashPassword, isSupportedHash, verifyPassword } from '../../shared/domain/passwords';
-import { newId, newToken, randomKey } from '../../shared/domain/ids';
-import { apiEndpoint } from '../../shared/domain/api-endpoint';
+import { isTrustedApp, parseTrustedApps } from '../../shared/domain/accounts/trusted-apps';
+import { hashPassword, isSupportedHash, verifyPassword } from '../../shared/domain/accounts/passwords';
+import { newId, newToken, randomKey } from '../../shared/ids';
+import { apiEndpoint } from '../../shared/domain/accesses/api-endpoint';
 import { DEFAULT_TRUSTED_APPS } from '../../shared/config';
-import { validateParams } from '../../shared/api/validation';
+import { validateParams } from '../../shared/validation';
 import { PryvError } from '../../shared/errors';
 
 describe('trusted apps', () => {

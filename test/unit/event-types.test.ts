@@ -12,7 +12,7 @@ import {
   loadDefaultCatalogue,
   resetEventTypes,
   type EventTypeCatalogue,
-} from '../../shared/domain/event-types';
+} from '../../shared/domain/events/event-types';
 import { PryvError } from '../../shared/errors';
 import { log } from '../../shared/log';
 

@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { resetConfig } from '../../shared/config';
-import { sendMail, setMailSender, type Mail } from '../../shared/mail';
-import { resetUrl } from '../../shared/domain/password-reset';
+import { sendMail, setMailSender, type Mail } from '../../shared/adapters/mail';
+import { resetUrl } from '../../shared/domain/accounts/password-reset';
 
 const mail = (token: string): Mail => ({
   to: 'someone@example.com',

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { httpHandler } from '../../shared/http/handler';
 import { defineMethod } from '../../shared/api/types';
 import { newContext } from '../../shared/api/execute';
-import { callBatch } from '../../shared/api/methods/utility';
+import { callBatch } from '../../shared/api/registry';
 
 /** A call that runs out of Lambda time answers a Pryv error, never a 500. */
 

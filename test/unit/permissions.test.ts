@@ -6,9 +6,10 @@ import {
   checkAccessCreation,
   isSystemStreamId,
   levelRank,
-} from '../../shared/domain/permissions';
-import { StreamTree, type StoredStream } from '../../shared/domain/stream-tree';
-import type { Access, AccessType, Permission } from '../../shared/domain/types';
+} from '../../shared/domain/accesses/permissions';
+import { StreamTree } from '../../shared/domain/streams/tree';
+import type { StoredStream } from '../../shared/model/streams';
+import type { Access, AccessType, Permission } from '../../shared/model/accesses';
 import { PryvError } from '../../shared/errors';
 
 function s(id: string, parentId: string | null): StoredStream {

@@ -7,7 +7,7 @@ import {
   ProtocolError,
   SocketPacketType,
   usernameOfNamespace,
-} from '../../shared/notify/socketio/protocol';
+} from '../../shared/socketio/protocol';
 
 describe('Engine.IO packets', () => {
   it('encodes the open packet with no upgrades', () => {

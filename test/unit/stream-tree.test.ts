@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { StreamTree, streamForApi, type StoredStream } from '../../shared/domain/stream-tree';
+import { StreamTree, streamForApi } from '../../shared/domain/streams/tree';
+import type { StoredStream } from '../../shared/model/streams';
 
 function s(id: string, parentId: string | null, extra: Partial<StoredStream> = {}): StoredStream {
   return {

@@ -7,11 +7,12 @@ import {
   parseStreamsParam,
   slugifyStreamId,
   storeIdOf,
-  type ExpandedQuery,
-} from '../../shared/domain/streams-query';
-import { AccessPermissions } from '../../shared/domain/permissions';
-import { StreamTree, type StoredStream } from '../../shared/domain/stream-tree';
-import type { Access, AccessType, Permission } from '../../shared/domain/types';
+} from '../../shared/domain/streams/query';
+import type { ExpandedQuery } from '../../shared/model/streams';
+import { AccessPermissions } from '../../shared/domain/accesses/permissions';
+import { StreamTree } from '../../shared/domain/streams/tree';
+import type { StoredStream } from '../../shared/model/streams';
+import type { Access, AccessType, Permission } from '../../shared/model/accesses';
 import { PryvError } from '../../shared/errors';
 
 function catchPryv(fn: () => unknown): PryvError {

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson } from '../../shared/notify/post';
-import { checkUrl, classifyAddress, guardedLookup, isAllowedAddress, UrlRefusedError } from '../../shared/notify/url-guard';
+import { postJson } from '../../shared/adapters/webhook-post';
+import { checkUrl, classifyAddress, guardedLookup, isAllowedAddress, UrlRefusedError } from '../../shared/adapters/url-guard';
 
 describe('webhook SSRF guard: address classification', () => {
   const cases: Array<[string, string]> = [

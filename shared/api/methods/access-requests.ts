@@ -1,39 +1,34 @@
 import { defineMethod, type MethodContext } from '../types';
 import { runMethod, flushUsage } from '../execute';
+import { callerOf } from '../caller';
 import { RegisterError } from '../../errors';
-import type { Permission } from '../../domain/types';
-import {
-  acceptedRequest,
-  acceptingAccessKind,
-  actingAs,
-  alreadyAnswered,
-  checkKey,
-  closedRequest,
-  newAccessRequest,
-  parseAnswer,
-  requestView,
-  STATUS_CODES,
-  unknownKey,
-  type AccessRequest,
-} from '../../domain/access-requests';
+import type { Access, Permission } from '../../model/accesses';
+import { acceptedRequest, acceptingAccessKind, alreadyAnswered, closedRequest, requestView, STATUS_CODES } from '../../domain/access-requests/flow';
+import { checkKey, newAccessRequest, parseAnswer, unknownKey } from '../../domain/access-requests/input';
 import { answerAccessRequest, createAccessRequest, getAccessRequest } from '../../store/access-requests';
 import { getAccessByToken, findAccessByName } from '../../store/accesses';
 import { accessesCheckApp, accessesCreate, accessesDelete } from './accesses';
-import { serviceInfo } from './service';
+import { serviceInfoFor } from './service';
+import type { AccessRequest } from '../../model/access-requests';
 
 /**
  * The access-request flow (spec §2.14) at `service.access` = `{publicUrl}/reg/access/`:
  * apps create and poll requests, the consent page (shared/web/access/) answers them.
  */
 
+/** A method context acting as the user's personal access (the grant runs accesses.* as the user would). */
+function actingAs(ctx: MethodContext, username: string, access: Access): MethodContext {
+  return { ...ctx, username, access, usage: new Map(), response: { headers: {}, cookies: [] } };
+}
+
 const KEY_ATTEMPTS = 3; // a 16-character random key colliding even once is already unheard of
 
 function answer(ctx: MethodContext, request: AccessRequest): Record<string, unknown> {
   ctx.response.status = STATUS_CODES[request.status];
-  return requestView(ctx.config, request, serviceInfo(ctx.config));
+  return requestView(ctx.config, request, serviceInfoFor(ctx.config));
 }
 
-export const accessRequestCreate = defineMethod<unknown>({
+export const accessRequestsCreate = defineMethod<unknown>({
   id: 'accessRequests.create',
   routes: [{ verb: 'POST', path: '/reg/access' }],
   auth: 'none',
@@ -50,7 +45,7 @@ export const accessRequestCreate = defineMethod<unknown>({
   },
 });
 
-export const accessRequestPoll = defineMethod<{ key: string }>({
+export const accessRequestsPoll = defineMethod<{ key: string }>({
   id: 'accessRequests.poll',
   routes: [{ verb: 'GET', path: '/reg/access/{key}' }],
   auth: 'none',
@@ -73,7 +68,7 @@ export const accessRequestPoll = defineMethod<{ key: string }>({
  * would call, with the user's personal access, so every permission rule applies.
  */
 async function grant(ctx: MethodContext, request: AccessRequest): Promise<string> {
-  const username = ctx.username!;
+  const { username } = callerOf(ctx);
   const deviceName = request.deviceName ?? null;
   const check = await runMethod(
     accessesCheckApp,
@@ -109,7 +104,7 @@ async function grant(ctx: MethodContext, request: AccessRequest): Promise<string
   return (created.access as { token: string }).token;
 }
 
-export const accessRequestUpdate = defineMethod<{ key: string; body: unknown }>({
+export const accessRequestsUpdate = defineMethod<{ key: string; body: unknown }>({
   id: 'accessRequests.update',
   routes: [{ verb: 'POST', path: '/reg/access/{key}' }],
   auth: 'none',

@@ -1,5 +1,6 @@
 import { defineMethod, ALL_ACCESS_TYPES } from '../types';
-import { auditLogForApi, MAX_AUDIT_PAGE, readAudit, type AuditFilter } from '../../domain/audit';
+import { callerOf } from '../caller';
+import { auditLogForApi, MAX_AUDIT_PAGE, readAudit, type AuditFilter } from '../../domain/audit/log';
 
 const DEFAULT_AUDIT_LIMIT = 100; // records per page when no limit is given
 
@@ -30,7 +31,8 @@ export const auditGetLogs = defineMethod<Omit<AuditFilter, 'limit'> & { limit?: 
     additionalProperties: false,
   },
   run: async (ctx, params) => {
-    const items = await readAudit(ctx.username!, ctx.access!, { ...params, limit: params.limit ?? DEFAULT_AUDIT_LIMIT }, ctx.now);
+    const { username, access, now } = callerOf(ctx);
+    const items = await readAudit(username, access, { ...params, limit: params.limit ?? DEFAULT_AUDIT_LIMIT }, now);
     return { auditLogs: items.map(auditLogForApi) };
   },
 });

@@ -1,19 +1,13 @@
 import { defineMethod, ALL_ACCESS_TYPES } from '../types';
 import { errors } from '../../errors';
-import { getAccount } from '../../store/accounts';
-import { endSession } from '../../store/accesses';
-import { verifyPassword } from '../../domain/passwords';
-import { isTrustedApp, parseTrustedApps, type TrustedApp } from '../../domain/trusted-apps';
-import { openSession } from '../../domain/sessions';
-import { apiEndpoint } from '../../domain/api-endpoint';
-import { checkLogin, recordLoginFailure, throttleSettings } from '../../domain/login-throttle';
-import { startLogin as startMfaLogin } from '../../domain/mfa';
-
-let trusted: { setting: string; apps: TrustedApp[] } | undefined;
-function trustedApps(setting: string): TrustedApp[] {
-  if (trusted?.setting !== setting) trusted = { setting, apps: parseTrustedApps(setting) };
-  return trusted.apps;
-}
+import { callerOf, pathUser } from '../caller';
+import { sameSecret } from '../execute';
+import { endSession, getAccessByToken } from '../../store/accesses';
+import { adminKey } from '../../adapters/secrets';
+import { sessionEnded } from '../../domain/accesses/liveness';
+import { apiEndpoint } from '../../domain/accesses/api-endpoint';
+import { deleteAccount } from '../../domain/accounts/deletion';
+import { logIn } from '../../domain/accounts/login';
 
 interface LoginParams {
   username?: string;
@@ -22,10 +16,11 @@ interface LoginParams {
 }
 
 /** `auth.login` (spec §2.9): a trusted app opens a personal session with a password. */
-export const login = defineMethod<LoginParams>({
+export const authLogin = defineMethod<LoginParams>({
   id: 'auth.login',
   routes: [{ verb: 'POST', path: '/{username}/auth/login' }],
   auth: 'none',
+  capabilities: ['mail'],
   batchable: false,
   params: {
     type: 'object',
@@ -33,28 +28,11 @@ export const login = defineMethod<LoginParams>({
     additionalProperties: false,
   },
   run: async (ctx, params) => {
-    const missing = (['username', 'password', 'appId'] as const).filter((k) => !params[k]);
-    if (missing.length > 0) throw errors.invalidOperation(`Missing parameters: ${missing.join(', ')}.`);
+    const username = pathUser(ctx);
     const origin = ctx.request.headers.origin ?? ctx.request.headers.referer;
-    if (!isTrustedApp(trustedApps(ctx.config.trustedApps), params.appId, origin)) {
-      throw errors.invalidCredentials(`The app id ("appId") is either missing or not trusted.`);
-    }
-    const username = params.username!.toLowerCase();
-    if (username !== ctx.username) {
-      throw errors.invalidOperation('The username in the path does not match the one in the parameters.');
-    }
-    // Brute-force protection: during a cool-down no password is even checked.
-    const throttle = await checkLogin(username, ctx.request.ip, ctx.now, throttleSettings(ctx.config));
-    if (throttle.retryAfterS > 0) throw errors.tooManyAttempts(throttle.retryAfterS);
-    const account = await getAccount(username);
-    if (!account || !(await verifyPassword(params.password!, account.passwordHash))) {
-      await recordLoginFailure(throttle.check);
-      throw errors.invalidCredentials();
-    }
-    // MFA on: the session opens only after mfa.verify (spec §2.9; 200, as lib-js needs 2xx).
-    const mfaToken = await startMfaLogin(account, params.appId!, ctx.now);
-    if (mfaToken) return { mfaToken };
-    const access = await openSession(username, params.appId!, ctx.now);
+    const outcome = await logIn({ ...params, pathUser: username, origin, ip: ctx.request.ip }, ctx.now, ctx.config);
+    if ('mfaToken' in outcome) return { mfaToken: outcome.mfaToken };
+    const { access, account } = outcome;
     ctx.response.headers['Pryv-Access-Id'] = access.id;
     return {
       token: access.token,
@@ -65,7 +43,7 @@ export const login = defineMethod<LoginParams>({
 });
 
 /** `auth.logout`: ends a personal session; a no-op for app and shared accesses. */
-export const logout = defineMethod({
+export const authLogout = defineMethod({
   id: 'auth.logout',
   routes: [{ verb: 'POST', path: '/{username}/auth/logout' }],
   auth: 'token',
@@ -73,11 +51,39 @@ export const logout = defineMethod({
   batchable: false,
   params: { type: 'object' },
   run: async (ctx) => {
-    const access = ctx.access!;
+    const { username, access, now } = callerOf(ctx);
     if (access.type === 'personal') {
-      await endSession(ctx.username!, access.token, ctx.now);
+      await endSession(username, access.token, now);
       ctx.sessionEnded = true;
     }
     return {};
+  },
+});
+
+/**
+ * `auth.delete` (spec §2.15): `DELETE /users/{username}` with the admin key, or with a
+ * personal token of that user when ACCOUNT_DELETION includes `personalToken`.
+ */
+export const authDelete = defineMethod<{ username: string }>({
+  id: 'auth.delete',
+  routes: [{ verb: 'DELETE', path: '/users/{username}' }],
+  auth: 'none',
+  capabilities: ['adminKey', 'socketManagement'],
+  batchable: false,
+  params: { type: 'object', properties: { username: { type: 'string' } }, required: ['username'] },
+  httpParams: (request) => ({ username: request.pathParams.username }),
+  run: async (ctx, params) => {
+    const allowed = ctx.config.accountDeletion;
+    const given = ctx.request.headers.authorization;
+    const key = await adminKey();
+    const byAdmin = allowed.includes('adminToken') && !!given && !!key && sameSecret(given, key);
+    let byOwner = false;
+    if (!byAdmin && allowed.includes('personalToken') && ctx.request.token) {
+      const access = await getAccessByToken(params.username, ctx.request.token);
+      byOwner = access?.type === 'personal' && !sessionEnded(access, ctx.now);
+    }
+    if (!byAdmin && !byOwner) throw errors.invalidAccessToken('Deleting this account needs the admin key or its personal token.');
+    await deleteAccount(params.username);
+    return { userDeletion: { username: params.username } };
   },
 });

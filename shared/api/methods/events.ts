@@ -1,23 +1,72 @@
-import { defineMethod, ALL_ACCESS_TYPES } from '../types';
+import { acceptedFields, defineMethod, ALL_ACCESS_TYPES } from '../types';
 import { errors, rejectProtectedFields } from '../../errors';
-import { loadUserData } from '../../domain/user-data';
-import {
-  EVENT_TYPE_FILTER_PATTERN,
-  eventCreateSchema,
-  eventUpdateSchema,
-  PROTECTED_UPDATE_FIELDS,
-  type EventInput,
-} from '../../domain/events';
-import { getEvents, type EventsGetParams } from '../../domain/events-get';
-import { createEventFrom, deleteEventForGood, loadEvent, updateEventWith, type EventChanges } from '../../domain/events-write';
-import { eventFromHead, getEventHead, getHistory } from '../../store/events';
-import { eventForReader, eventsForReader } from '../../domain/events-read-view';
-import { auditEventsGet, auditStreamsOf } from '../../domain/audit';
+import { callerOf } from '../caller';
+import type { EventInput } from '../../domain/events/fields';
+import { getEventsFor, getOneEvent, type EventsGetParams } from '../../domain/events/get';
+import { createEventFrom } from '../../domain/events/create';
+import { updateEventWith, type EventChanges } from '../../domain/events/update';
+import { trashOrDeleteEvent } from '../../domain/events/delete';
+import { eventForReader } from '../../domain/events/read-view';
+
+/** Events (spec §2.2): parameter schemas here, the rules in shared/domain/events/. */
+
+/** Event type syntax (spec §3.1, §8). */
+const EVENT_TYPE_PATTERN = '^(series:)?[a-z0-9-]+/[a-z0-9-]+$';
+/** `types` filter entries may use `class/*` (spec §2.2.1). */
+const EVENT_TYPE_FILTER_PATTERN = '^(series:)?[a-z0-9-]+/(\\*|[a-z0-9-]+)$';
+
+/** Numbers DynamoDB can store (±1e125): times and durations outside are refused with a 400. */
+const STORABLE = 9.9e125;
+
+const eventFields = {
+  id: { type: 'string' },
+  streamId: { type: 'string', minLength: 1 },
+  streamIds: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+  time: { type: 'number', minimum: -STORABLE, maximum: STORABLE },
+  duration: { type: ['number', 'null'], minimum: 0, maximum: STORABLE },
+  type: { type: 'string', pattern: EVENT_TYPE_PATTERN },
+  content: {},
+  description: { type: ['string', 'null'] },
+  clientData: { type: ['object', 'null'] },
+  tags: { type: 'array', items: { type: 'string', maxLength: 500 } },
+  trashed: { type: 'boolean' },
+} as const;
+
+/** Fields the server owns: accepted at creation (and overwritten), refused in updates. */
+const SERVER_FIELDS = ['created', 'createdBy', 'modified', 'modifiedBy', 'integrity'] as const;
+
+const eventCreateSchema = {
+  type: 'object',
+  properties: {
+    ...eventFields,
+    ...acceptedFields(SERVER_FIELDS),
+  },
+  required: ['type'],
+  additionalProperties: false,
+};
+
+/** Known fields that exist on events but may not be updated (spec §2.2.4 → 403). */
+const PROTECTED_UPDATE_FIELDS = new Set(['id', 'attachments', 'headId', 'deleted', ...SERVER_FIELDS]);
+
+const eventUpdateSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    update: {
+      type: 'object',
+      properties: { ...eventFields, ...acceptedFields(PROTECTED_UPDATE_FIELDS) },
+      additionalProperties: false,
+    },
+  },
+  required: ['id', 'update'],
+  additionalProperties: false,
+};
 
 export const eventsGet = defineMethod<EventsGetParams>({
   id: 'events.get',
   routes: [{ verb: 'GET', path: '/{username}/events' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   params: {
     type: 'object',
@@ -37,22 +86,14 @@ export const eventsGet = defineMethod<EventsGetParams>({
     },
     additionalProperties: false,
   },
-  run: async (ctx, params) => {
-    // The audit store (spec §2.10): `:_audit:` streams are answered from the audit log.
-    const auditStreams = auditStreamsOf(params.streams);
-    if (auditStreams) return { events: await auditEventsGet(ctx.username!, ctx.access!, auditStreams, params, ctx.now) };
-    const data = await loadUserData(ctx);
-    const result = await getEvents(ctx.username!, params, data, ctx.now);
-    const out: Record<string, unknown> = { events: await eventsForReader(ctx, result.events) };
-    if (result.eventDeletions) out.eventDeletions = result.eventDeletions;
-    return out;
-  },
+  run: async (ctx, params) => getEventsFor(callerOf(ctx), params),
 });
 
 export const eventsGetOne = defineMethod<{ id: string; includeHistory?: boolean }>({
   id: 'events.getOne',
   routes: [{ verb: 'GET', path: '/{username}/events/{id}' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   params: {
     type: 'object',
@@ -60,24 +101,14 @@ export const eventsGetOne = defineMethod<{ id: string; includeHistory?: boolean 
     required: ['id'],
     additionalProperties: false,
   },
-  run: async (ctx, params) => {
-    const { head, deletion } = await getEventHead(ctx.username!, params.id);
-    if (deletion) return { event: deletion };
-    if (!head) throw errors.unknownResource('event', params.id);
-    const { permissions } = await loadUserData(ctx);
-    if (!permissions.canReadEvent(head.streamIds)) throw errors.forbidden('You cannot read this event with the given access.');
-    const result: Record<string, unknown> = { event: await eventForReader(ctx, eventFromHead(head)) };
-    if (params.includeHistory) {
-      result.history = await eventsForReader(ctx, (await getHistory(ctx.username!, params.id)).map((v) => ({ ...v, id: params.id })));
-    }
-    return result;
-  },
+  run: async (ctx, params) => getOneEvent(callerOf(ctx), params.id, params.includeHistory === true),
 });
 
 export const eventsCreate = defineMethod<EventInput>({
   id: 'events.create',
   routes: [{ verb: 'POST', path: '/{username}/events' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   status: 201,
   params: eventCreateSchema,
@@ -88,19 +119,24 @@ export const eventsCreate = defineMethod<EventInput>({
     }
     return request.body ?? {};
   },
-  run: async (ctx, params) => ({ event: await eventForReader(ctx, await createEventFrom(ctx, params, ctx.request.files)) }),
+  run: async (ctx, params) => {
+    const caller = callerOf(ctx);
+    return { event: await eventForReader(caller.access, await createEventFrom(caller, params, ctx.request.files)) };
+  },
 });
 
 export const eventsUpdate = defineMethod<{ id: string; update: EventChanges }>({
   id: 'events.update',
   routes: [{ verb: 'PUT', path: '/{username}/events/{id}' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   params: eventUpdateSchema,
   httpParams: (request) => ({ id: request.pathParams.id, update: request.body ?? {} }),
   run: async (ctx, params) => {
     rejectProtectedFields(params.update, PROTECTED_UPDATE_FIELDS);
-    return { event: await eventForReader(ctx, await updateEventWith(ctx, params.id, params.update)) };
+    const caller = callerOf(ctx);
+    return { event: await eventForReader(caller.access, await updateEventWith(caller, params.id, params.update)) };
   },
 });
 
@@ -109,18 +145,13 @@ export const eventsDelete = defineMethod<{ id: string }>({
   id: 'events.delete',
   routes: [{ verb: 'DELETE', path: '/{username}/events/{id}' }],
   auth: 'token',
+  capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'], additionalProperties: false },
   run: async (ctx, params) => {
-    const head = await loadEvent(ctx, params.id);
-    const data = await loadUserData(ctx);
-    if (!data.permissions.canDeleteEvent(head.streamIds)) {
-      throw errors.forbidden('You do not have the permission to delete this event.');
-    }
-    if (!head.trashed) {
-      return { event: await eventForReader(ctx, await updateEventWith(ctx, params.id, { trashed: true }, { data })) };
-    }
-    await deleteEventForGood(ctx, params.id);
-    return { eventDeletion: { id: params.id } };
+    const caller = callerOf(ctx);
+    const outcome = await trashOrDeleteEvent(caller, params.id);
+    if ('trashed' in outcome) return { event: await eventForReader(caller.access, outcome.trashed) };
+    return { eventDeletion: { id: outcome.deleted } };
   },
 });

@@ -1,24 +1,10 @@
 import { acceptedFields, defineMethod } from '../types';
-import { errors, rejectProtectedFields } from '../../errors';
-import { newId } from '../../domain/ids';
-import { byName, type FollowedSlice } from '../../domain/followed-slices';
-import {
-  createFollowedSlice,
-  deleteFollowedSlice,
-  getFollowedSlice,
-  listFollowedSlices,
-  renameFollowedSlice,
-} from '../../store/followed-slices';
+import { callerOf } from '../caller';
+import { followedSlicesOf, followSlice, updateSlice, unfollowSlice } from '../../domain/followed-slices';
 
 /** Followed slices (spec §2.6, §3.5): personal accesses only. */
 
 const NAME = { type: 'string', minLength: 1, maxLength: 500 } as const;
-
-async function existing(username: string, id: string): Promise<FollowedSlice> {
-  const slice = await getFollowedSlice(username, id);
-  if (!slice) throw errors.unknownResource('followed slice', id);
-  return slice;
-}
 
 export const followedSlicesGet = defineMethod({
   id: 'followedSlices.get',
@@ -26,7 +12,7 @@ export const followedSlicesGet = defineMethod({
   auth: 'token',
   accessTypes: ['personal'],
   params: { type: 'object' },
-  run: async (ctx) => ({ followedSlices: (await listFollowedSlices(ctx.username!)).sort(byName) }),
+  run: async (ctx) => ({ followedSlices: await followedSlicesOf(callerOf(ctx).username) }),
 });
 
 export const followedSlicesCreate = defineMethod<{ name: string; url: string; accessToken: string }>({
@@ -46,13 +32,7 @@ export const followedSlicesCreate = defineMethod<{ name: string; url: string; ac
     required: ['name', 'url', 'accessToken'],
     additionalProperties: false,
   },
-  run: async (ctx, params) => {
-    const slice: FollowedSlice = { id: newId(), name: params.name, url: params.url, accessToken: params.accessToken };
-    const outcome = await createFollowedSlice(ctx.username!, slice);
-    if (outcome === 'name') throw errors.itemAlreadyExists('followed slice', { name: slice.name });
-    if (outcome === 'target') throw errors.itemAlreadyExists('followed slice', { url: slice.url, accessToken: slice.accessToken });
-    return { followedSlice: slice };
-  },
+  run: async (ctx, params) => ({ followedSlice: await followSlice(callerOf(ctx).username, params) }),
 });
 
 export const followedSlicesUpdate = defineMethod<{ id: string; update: { name?: string } }>({
@@ -71,17 +51,7 @@ export const followedSlicesUpdate = defineMethod<{ id: string; update: { name?: 
     additionalProperties: false,
   },
   httpParams: (request) => ({ id: request.pathParams.id, update: request.body ?? {} }),
-  run: async (ctx, params) => {
-    const slice = await existing(ctx.username!, params.id);
-    rejectProtectedFields(params.update, ['id', 'url', 'accessToken']);
-    const name = params.update.name;
-    if (name !== undefined) {
-      const outcome = await renameFollowedSlice(ctx.username!, slice, name);
-      if (outcome === 'name') throw errors.itemAlreadyExists('followed slice', { name });
-      if (outcome === 'gone') throw errors.unknownResource('followed slice', params.id);
-    }
-    return { followedSlice: { ...slice, name: name ?? slice.name } };
-  },
+  run: async (ctx, params) => ({ followedSlice: await updateSlice(callerOf(ctx).username, params.id, params.update) }),
 });
 
 export const followedSlicesDelete = defineMethod<{ id: string }>({
@@ -91,8 +61,7 @@ export const followedSlicesDelete = defineMethod<{ id: string }>({
   accessTypes: ['personal'],
   params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'], additionalProperties: false },
   run: async (ctx, params) => {
-    const slice = await existing(ctx.username!, params.id);
-    if (!(await deleteFollowedSlice(ctx.username!, slice))) throw errors.unknownResource('followed slice', params.id);
+    const slice = await unfollowSlice(callerOf(ctx).username, params.id);
     return { followedSliceDeletion: { id: slice.id } };
   },
 });

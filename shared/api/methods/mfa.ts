@@ -1,21 +1,14 @@
 import { defineMethod } from '../types';
 import { errors } from '../../errors';
-import { getAccount } from '../../store/accounts';
-import { deleteMfa, getMfa } from '../../store/mfa';
-import { verifyPassword } from '../../domain/passwords';
-import { openSession } from '../../domain/sessions';
-import { apiEndpoint } from '../../domain/api-endpoint';
-import { activate, challenge, confirm, hashRecoveryCode, verify, type MfaMethod } from '../../domain/mfa';
-import { checkLogin, recordLoginFailure, throttleSettings } from '../../domain/login-throttle';
-import type { Account } from '../../domain/types';
+import { callerOf, pathUser } from '../caller';
+import { deleteMfa } from '../../store/mfa';
+import { apiEndpoint } from '../../domain/accesses/api-endpoint';
+import { activate, challenge, confirm } from '../../domain/accounts/mfa';
+import { loadAccount } from '../../domain/accounts/account';
+import { recoverMfa, verifyMfaLogin } from '../../domain/accounts/login';
+import type { MfaMethod } from '../../model/mfa';
 
 /** MFA (spec §2.13). Steps after activate/login carry the mfaToken in `Authorization`. */
-
-async function account(username: string): Promise<Account> {
-  const found = await getAccount(username);
-  if (!found) throw errors.unknownUser(username);
-  return found;
-}
 
 const codeParams = {
   type: 'object',
@@ -28,6 +21,7 @@ export const mfaActivate = defineMethod<Record<string, unknown> & { method?: Mfa
   id: 'mfa.activate',
   routes: [{ verb: 'POST', path: '/{username}/mfa/activate' }],
   auth: 'token',
+  capabilities: ['mail'],
   accessTypes: ['personal'],
   batchable: false,
   // Free-form profile data (e.g. `phone_number`, for the code sender), plus our `method`.
@@ -39,7 +33,7 @@ export const mfaActivate = defineMethod<Record<string, unknown> & { method?: Mfa
   run: async (ctx, params) => {
     const { method = 'totp', ...content } = params;
     if (Buffer.byteLength(JSON.stringify(content)) > 4096) throw errors.invalidParametersFormat('The MFA profile data is too large.');
-    return activate(await account(ctx.username!), method, content, ctx.config.serviceName, ctx.now);
+    return activate(await loadAccount(callerOf(ctx).username), method, content, ctx.config.serviceName, ctx.now);
   },
 });
 
@@ -49,17 +43,18 @@ export const mfaConfirm = defineMethod<{ code: string }>({
   auth: 'none',
   batchable: false,
   params: codeParams,
-  run: async (ctx, params) => ({ recoveryCodes: await confirm(ctx.username!, ctx.request.token, params.code, ctx.now) }),
+  run: async (ctx, params) => ({ recoveryCodes: await confirm(pathUser(ctx), ctx.request.token, params.code, ctx.now) }),
 });
 
 export const mfaChallenge = defineMethod({
   id: 'mfa.challenge',
   routes: [{ verb: 'POST', path: '/{username}/mfa/challenge' }],
   auth: 'none',
+  capabilities: ['mail'],
   batchable: false,
   params: { type: 'object', properties: {}, additionalProperties: false },
   run: async (ctx) => {
-    await challenge(await account(ctx.username!), ctx.request.token, ctx.now);
+    await challenge(await loadAccount(pathUser(ctx)), ctx.request.token, ctx.now);
     return { message: 'Please verify the MFA challenge.' };
   },
 });
@@ -71,19 +66,8 @@ export const mfaVerify = defineMethod<{ code: string }>({
   batchable: false,
   params: codeParams,
   run: async (ctx, params) => {
-    const username = ctx.username!;
-    // Wrong codes count as failed logins of the account (not of the address): with the
-    // per-session limit, this keeps a 6-digit code from being guessed over many logins.
-    const throttle = await checkLogin(username, undefined, ctx.now, throttleSettings(ctx.config));
-    if (throttle.retryAfterS > 0) throw errors.tooManyAttempts(throttle.retryAfterS);
-    let appId: string;
-    try {
-      appId = await verify(username, ctx.request.token, params.code, ctx.now);
-    } catch (err) {
-      if ((err as { id?: string }).id === 'invalid-parameters-format') await recordLoginFailure(throttle.check);
-      throw err;
-    }
-    const access = await openSession(username, appId, ctx.now);
+    const username = pathUser(ctx);
+    const access = await verifyMfaLogin(username, ctx.request.token, params.code, ctx.now, ctx.config);
     ctx.response.headers['Pryv-Access-Id'] = access.id;
     return { token: access.token, apiEndpoint: apiEndpoint(ctx.config.publicUrl, username, access.token) };
   },
@@ -97,7 +81,7 @@ export const mfaDeactivate = defineMethod({
   batchable: false,
   params: { type: 'object' },
   run: async (ctx) => {
-    await deleteMfa(ctx.username!);
+    await deleteMfa(callerOf(ctx).username);
     return { message: 'MFA deactivated.' };
   },
 });
@@ -126,23 +110,7 @@ export const mfaRecover = defineMethod<RecoverParams>({
     additionalProperties: false,
   },
   run: async (ctx, params) => {
-    const username = ctx.username!;
-    if (params.username.toLowerCase() !== username) {
-      throw errors.invalidOperation('The username in the path does not match the one in the parameters.');
-    }
-    // A password check like auth.login's: the same brute-force protection applies.
-    const throttle = await checkLogin(username, ctx.request.ip, ctx.now, throttleSettings(ctx.config));
-    if (throttle.retryAfterS > 0) throw errors.tooManyAttempts(throttle.retryAfterS);
-    const found = await account(username);
-    if (!(await verifyPassword(params.password, found.passwordHash))) {
-      await recordLoginFailure(throttle.check);
-      throw errors.invalidCredentials();
-    }
-    if (!(await getMfa(username))) throw errors.invalidOperation('MFA is not active for this user.');
-    // Deleting on condition that the code is one of the account's: one atomic step.
-    if (!(await deleteMfa(username, hashRecoveryCode(params.recoveryCode)))) {
-      throw errors.invalidParametersFormat('Invalid recovery code.');
-    }
+    await recoverMfa({ ...params, pathUser: pathUser(ctx), ip: ctx.request.ip }, ctx.now, ctx.config);
     return { message: 'MFA deactivated.' };
   },
 });
@@ -152,12 +120,13 @@ export const systemDeactivateMfa = defineMethod<{ username: string }>({
   id: 'system.deactivateMfa',
   routes: [{ verb: 'DELETE', path: '/system/users/{username}/mfa' }],
   auth: 'admin',
+  capabilities: ['adminKey'],
   batchable: false,
   status: 204,
   params: { type: 'object', properties: { username: { type: 'string' } }, required: ['username'] },
   httpParams: (request) => ({ username: request.pathParams.username }),
   run: async (_ctx, params) => {
-    await account(params.username);
+    await loadAccount(params.username);
     await deleteMfa(params.username);
     return {};
   },

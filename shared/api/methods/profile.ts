@@ -1,20 +1,14 @@
 import { defineMethod, ALL_ACCESS_TYPES, type MethodContext, type MethodDef } from '../types';
-import { errors } from '../../errors';
-import { readProfile, updateProfile, PROFILE_MAX_BYTES } from '../../domain/profile';
-import type { AccessType } from '../../domain/types';
+import { callerOf } from '../caller';
+import { appProfileSet, readProfile, updateProfile } from '../../domain/profile';
+import type { AccessType } from '../../model/accesses';
 
 /**
- * Profile sets (spec §2.7): key-value stores. `public` (read by any access, written by
- * personal), `private` (personal only), `app` (one per app access, keyed by its name).
- * Method ids are the reference docs' ones (spec §2.0 note).
+ * Profile sets (spec §2.7). Method ids are the reference docs' ones (spec §2.0 note).
  */
 type SetOf = (ctx: MethodContext) => string;
 
-/** The app set belongs to the calling app access; other access types get 400 (spec §2.7). */
-const appSet: SetOf = (ctx) => {
-  if (ctx.access!.type !== 'app') throw errors.invalidOperation('This resource is only available to app accesses.');
-  return `app#${ctx.access!.name}`;
-};
+const appSet: SetOf = (ctx) => appProfileSet(callerOf(ctx).access);
 
 const updateSchema = {
   type: 'object',
@@ -30,7 +24,7 @@ function getter(id: string, path: string, accessTypes: AccessType[], setOf: SetO
     auth: 'token',
     accessTypes,
     params: { type: 'object' },
-    run: async (ctx) => ({ profile: await readProfile(ctx.username!, setOf(ctx)) }),
+    run: async (ctx) => ({ profile: await readProfile(callerOf(ctx).username, setOf(ctx)) }),
   });
 }
 
@@ -42,13 +36,7 @@ function updater(id: string, path: string, accessTypes: AccessType[], setOf: Set
     accessTypes,
     params: updateSchema,
     httpParams: (request) => ({ update: request.body ?? {} }),
-    run: async (ctx, params) => {
-      const profile = await updateProfile(ctx.username!, setOf(ctx), params.update);
-      if (profile === 'too-large') {
-        throw errors.invalidParametersFormat(`The profile set would exceed ${PROFILE_MAX_BYTES} bytes.`, { limit: PROFILE_MAX_BYTES });
-      }
-      return { profile };
-    },
+    run: async (ctx, params) => ({ profile: await updateProfile(callerOf(ctx).username, setOf(ctx), params.update) }),
   });
 }
 

@@ -1,15 +1,15 @@
 import { defineMethod } from '../types';
 import { errors, PryvError, RegisterError } from '../../errors';
-import { checkInvitationToken, createUser, USERNAME_PATTERN, RESERVED_USERNAMES, validateRegistration } from '../../domain/registration';
-import { hashPassword } from '../../domain/passwords';
-import { apiEndpoint } from '../../domain/api-endpoint';
+import { checkInvitationToken, createUser, USERNAME_PATTERN, RESERVED_USERNAMES, validateRegistration } from '../../domain/accounts/registration';
+import { hashPassword } from '../../domain/accounts/passwords';
+import { apiEndpoint } from '../../domain/accesses/api-endpoint';
 import { userExists, usernameForEmail } from '../../store/accounts';
 
 /**
  * `auth.register` (spec §2.15): `POST /users`, `POST /reg/users` (what the `pryv` library
  * posts to) and the legacy `POST /reg/user`, whose `appid` field is read as `appId`.
  */
-export const register = defineMethod<Record<string, unknown>>({
+export const authRegister = defineMethod<Record<string, unknown>>({
   id: 'auth.register',
   routes: [
     { verb: 'POST', path: '/users' },
@@ -52,7 +52,7 @@ function checkUsernameFormat(username: string): void {
   }
 }
 
-export const usernameCheck = defineMethod({
+export const authUsernameCheck = defineMethod({
   id: 'auth.usernameCheck',
   routes: [{ verb: 'GET', path: '/reg/{key}/check_username' }],
   auth: 'none',
@@ -67,7 +67,7 @@ export const usernameCheck = defineMethod({
 });
 
 /** Core single-node behaviour (spec §9.8): free → `{reserved:false}`, taken → 409. */
-export const emailCheck = defineMethod({
+export const authEmailCheck = defineMethod({
   id: 'auth.emailCheck',
   routes: [{ verb: 'GET', path: '/reg/{key}/check_email' }],
   auth: 'none',
@@ -99,11 +99,11 @@ function emailLookup(id: string, path: string, field: 'username' | 'uid') {
   });
 }
 
-export const usernameForEmailMethod = emailLookup('reg.usernameForEmail', '/reg/{key}/username', 'username');
-export const uidForEmail = emailLookup('reg.uidForEmail', '/reg/{key}/uid', 'uid');
+export const regUsernameForEmail = emailLookup('reg.usernameForEmail', '/reg/{key}/username', 'username');
+export const regUidForEmail = emailLookup('reg.uidForEmail', '/reg/{key}/uid', 'uid');
 
 /** Where a user lives; single node: here. `POST` answers JSON, `GET` redirects. */
-export const userServer = defineMethod({
+export const regServer = defineMethod({
   id: 'reg.server',
   routes: [
     { verb: 'POST', path: '/reg/{key}/server' },
@@ -126,7 +126,7 @@ export const userServer = defineMethod({
   },
 });
 
-export const cores = defineMethod({
+export const regCores = defineMethod({
   id: 'reg.cores',
   routes: [{ verb: 'GET', path: '/reg/cores' }],
   auth: 'none',
@@ -140,7 +140,7 @@ export const cores = defineMethod({
 });
 
 /** One region, one zone, one `default` hosting: this node (what the `pryv` library expects). */
-export const hostings = defineMethod({
+export const regHostings = defineMethod({
   id: 'reg.hostings',
   routes: [{ verb: 'GET', path: '/reg/hostings' }],
   auth: 'none',

@@ -1,9 +1,8 @@
 import { defineMethod } from '../types';
-import type { Config } from '../../config';
-import { API_VERSION } from '../../config';
+import { API_VERSION, type Config } from '../../config';
 
 /** Service info (spec §1.2), in the single-node "dnsLess" layout. */
-export function serviceInfo(c: Config): Record<string, unknown> {
+export function serviceInfoFor(c: Config): Record<string, unknown> {
   return {
     api: `${c.publicUrl}/{username}/`,
     access: `${c.publicUrl}/reg/access/`,
@@ -12,6 +11,15 @@ export function serviceInfo(c: Config): Record<string, unknown> {
     home: c.home,
     support: c.support,
     terms: c.terms,
+    // Ours (clients ignore unknown fields): what the web pages show besides name, home,
+    // support and terms, and the account rules the account app explains to its user.
+    privacy: c.privacy,
+    branding: c.branding,
+    accountPolicy: {
+      deletionByUser: c.accountDeletion.includes('personalToken'),
+      auditOnDeletion: c.auditOnAccountDeletion,
+      auditRetentionDays: c.auditRetentionDays,
+    },
     eventTypes: c.eventTypesUrl,
     serial: c.serial,
     version: API_VERSION,
@@ -20,7 +28,7 @@ export function serviceInfo(c: Config): Record<string, unknown> {
   };
 }
 
-export const serviceInfoMethod = defineMethod({
+export const serviceInfo = defineMethod({
   id: 'service.info',
   routes: [
     { verb: 'GET', path: '/service/info' },
@@ -33,11 +41,11 @@ export const serviceInfoMethod = defineMethod({
   auth: 'none',
   batchable: true,
   params: { type: 'object' },
-  run: async (ctx) => serviceInfo(ctx.config),
+  run: async (ctx) => serviceInfoFor(ctx.config),
 });
 
 /** `GET /` and `GET /{username}/`: the greeting (spec §1.1). */
-export const greeting = defineMethod({
+export const serviceGreeting = defineMethod({
   id: 'service.greeting',
   routes: [
     { verb: 'GET', path: '/' },

@@ -1,12 +1,8 @@
 import { defineMethod } from '../types';
 import { errors } from '../../errors';
-import { checkInvitationToken, createUser, validateRegistration } from '../../domain/registration';
-import { isSupportedHash } from '../../domain/passwords';
-import { getAccount } from '../../store/accounts';
-import { getAccessByToken, listAccesses } from '../../store/accesses';
-import { adminKey } from '../../domain/secrets';
-import { deleteAccount } from '../../domain/account-deletion';
-import { sameSecret } from '../execute';
+import { checkInvitationToken, createUser, validateRegistration } from '../../domain/accounts/registration';
+import { isSupportedHash } from '../../domain/accounts/passwords';
+import { userInfo } from '../../domain/accounts/account';
 
 /**
  * `system.createUser` (spec §2.16): the legacy admin route, with a password *hash*
@@ -16,6 +12,7 @@ export const systemCreateUser = defineMethod<Record<string, unknown>>({
   id: 'system.createUser',
   routes: [{ verb: 'POST', path: '/system/create-user' }],
   auth: 'admin',
+  capabilities: ['adminKey'],
   batchable: false,
   status: 201,
   params: { type: 'object' },
@@ -37,62 +34,9 @@ export const systemGetUserInfo = defineMethod<{ username: string }>({
   id: 'system.getUserInfo',
   routes: [{ verb: 'GET', path: '/system/user-info/{name}' }],
   auth: 'admin',
+  capabilities: ['adminKey'],
   batchable: false,
   params: { type: 'object', properties: { username: { type: 'string' } }, required: ['username'] },
   httpParams: (request) => ({ username: request.pathParams.name }),
-  run: async (_ctx, params) => {
-    const account = await getAccount(params.username);
-    if (!account) throw errors.unknownUser(params.username);
-    const accesses = await listAccesses(params.username);
-    let lastAccess = 0;
-    let callsTotal = 0;
-    const callsDetail: Record<string, number> = {};
-    const callsPerAccess: Record<string, number> = {};
-    for (const access of accesses) {
-      lastAccess = Math.max(lastAccess, access.lastUsed ?? 0);
-      const accessName = access.type === 'shared' ? 'shared' : access.name;
-      for (const [method, count] of Object.entries(access.calls ?? {})) {
-        callsTotal += count;
-        callsDetail[method] = (callsDetail[method] ?? 0) + count;
-        callsPerAccess[accessName] = (callsPerAccess[accessName] ?? 0) + count;
-      }
-    }
-    return {
-      userInfo: {
-        username: account.username,
-        lastAccess,
-        callsTotal,
-        callsDetail,
-        callsPerAccess,
-        storageUsed: { dbDocuments: account.dbDocuments ?? 0, attachedFiles: account.attachedFiles ?? 0 },
-      },
-    };
-  },
-});
-
-/**
- * `auth.delete` (spec §2.15): `DELETE /users/{username}` with the admin key, or with a
- * personal token of that user when ACCOUNT_DELETION includes `personalToken`.
- */
-export const deleteUser = defineMethod<{ username: string }>({
-  id: 'auth.delete',
-  routes: [{ verb: 'DELETE', path: '/users/{username}' }],
-  auth: 'none',
-  batchable: false,
-  params: { type: 'object', properties: { username: { type: 'string' } }, required: ['username'] },
-  httpParams: (request) => ({ username: request.pathParams.username }),
-  run: async (ctx, params) => {
-    const allowed = ctx.config.accountDeletion;
-    const given = ctx.request.headers.authorization;
-    const key = await adminKey();
-    const byAdmin = allowed.includes('adminToken') && !!given && !!key && sameSecret(given, key);
-    let byOwner = false;
-    if (!byAdmin && allowed.includes('personalToken') && ctx.request.token) {
-      const access = await getAccessByToken(params.username, ctx.request.token);
-      byOwner = access?.type === 'personal' && (access.sessionExpires ?? 0) > ctx.now;
-    }
-    if (!byAdmin && !byOwner) throw errors.invalidAccessToken('Deleting this account needs the admin key or its personal token.');
-    await deleteAccount(params.username);
-    return { userDeletion: { username: params.username } };
-  },
+  run: async (_ctx, params) => ({ userInfo: await userInfo(params.username) }),
 });

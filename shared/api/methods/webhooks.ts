@@ -1,54 +1,21 @@
-import { acceptedFields, defineMethod, ALL_ACCESS_TYPES, type MethodContext } from '../types';
-import { errors, PryvError, rejectProtectedFields } from '../../errors';
-import { API_VERSION, WEBHOOK_CALL_TIMEOUT_MS } from '../../config';
-import { author } from '../../domain/user-data';
-import { newId } from '../../domain/ids';
+import { acceptedFields, defineMethod, ALL_ACCESS_TYPES } from '../types';
+import { rejectProtectedFields } from '../../errors';
+import { callerOf } from '../caller';
+import { PROTECTED_WEBHOOK_FIELDS, webhookForApi } from '../../domain/webhooks/webhook';
 import {
-  newWebhookSecret,
-  PROTECTED_WEBHOOK_FIELDS,
-  isSuccessStatus,
-  webhookForApi,
-  type Webhook,
-  type WebhookState,
-} from '../../domain/webhooks';
-import { createWebhook, deleteWebhook, getWebhook, listWebhooks, recordWebhookRun, updateWebhook } from '../../store/webhooks';
-import { postJson } from '../../notify/post';
-import { scheduleWebhookAttempt } from '../../notify/webhook-delivery';
+  createWebhookFrom,
+  deleteOwnWebhook,
+  ownWebhook,
+  testWebhook,
+  updateWebhookState,
+  visibleWebhooks,
+} from '../../domain/webhooks/manage';
+import type { WebhookState } from '../../model/webhooks';
 
-/** Webhooks API (spec §2.5, §3.6). Delivery of change notifications is not here (spec §6.2). */
+/** Webhooks API (spec §2.5, §3.6): parameter schemas here, the rules in shared/domain/webhooks/. */
 
 const URL_MAX_LENGTH = 2048;
 const STATES: WebhookState[] = ['active', 'inactive'];
-
-/** Personal accesses manage every webhook of the account; others only those they created. */
-const owns = (ctx: MethodContext, webhook: Webhook) => ctx.access!.type === 'personal' || webhook.accessId === ctx.access!.id;
-
-/** The webhook the caller may handle: 404 if unknown, 403 if another access created it. */
-async function ownWebhook(ctx: MethodContext, id: string): Promise<Webhook> {
-  const webhook = await getWebhook(ctx.username!, id);
-  if (!webhook) throw errors.unknownResource('webhook', id);
-  if (!owns(ctx, webhook)) throw errors.forbidden('The webhook was not created by this access.');
-  return webhook;
-}
-
-function invalidUrl(message: string): PryvError {
-  return errors.invalidParametersFormat("The parameters' format is invalid.", [
-    { code: 'PATTERN', message, path: '#/url', params: [] },
-  ]);
-}
-
-/** An absolute http(s) URL with a host (no credentials: they would be stored and shown in clear). */
-function checkWebhookUrl(text: string): void {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalidUrl('url must be an absolute http or https URL.');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidUrl('url must be an http or https URL.');
-  if (!url.hostname) throw invalidUrl('url must name a host.');
-  if (url.username || url.password) throw invalidUrl('url must not carry credentials.');
-}
 
 export const webhooksGet = defineMethod<Record<string, never>>({
   id: 'webhooks.get',
@@ -56,10 +23,7 @@ export const webhooksGet = defineMethod<Record<string, never>>({
   auth: 'token',
   accessTypes: ALL_ACCESS_TYPES,
   params: { type: 'object', properties: {}, additionalProperties: false },
-  run: async (ctx) => {
-    const webhooks = (await listWebhooks(ctx.username!)).filter((w) => owns(ctx, w));
-    return { webhooks: webhooks.map(webhookForApi) };
-  },
+  run: async (ctx) => ({ webhooks: (await visibleWebhooks(callerOf(ctx))).map(webhookForApi) }),
 });
 
 export const webhooksGetOne = defineMethod<{ id: string }>({
@@ -68,7 +32,7 @@ export const webhooksGetOne = defineMethod<{ id: string }>({
   auth: 'token',
   accessTypes: ALL_ACCESS_TYPES,
   params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'], additionalProperties: false },
-  run: async (ctx, params) => ({ webhook: webhookForApi(await ownWebhook(ctx, params.id)) }),
+  run: async (ctx, params) => ({ webhook: webhookForApi(await ownWebhook(callerOf(ctx), params.id)) }),
 });
 
 export const webhooksCreate = defineMethod<{ url: string; state?: WebhookState }>({
@@ -88,29 +52,7 @@ export const webhooksCreate = defineMethod<{ url: string; state?: WebhookState }
     additionalProperties: false,
   },
   run: async (ctx, params) => {
-    checkWebhookUrl(params.url);
-    const by = author(ctx);
-    const webhook: Webhook = {
-      id: newId(),
-      accessId: ctx.access!.id,
-      url: params.url,
-      state: params.state ?? 'active',
-      runCount: 0,
-      failCount: 0,
-      lastRun: { status: 0, timestamp: 0 },
-      runs: [],
-      currentRetries: 0,
-      maxRetries: ctx.config.webhookMaxRetries,
-      minIntervalMs: ctx.config.webhookMinIntervalMs,
-      secret: newWebhookSecret(),
-      created: ctx.now,
-      createdBy: by,
-      modified: ctx.now,
-      modifiedBy: by,
-    };
-    const outcome = await createWebhook(ctx.username!, webhook);
-    if (outcome === 'url-taken') throw errors.itemAlreadyExists('webhook', { url: params.url });
-    if (outcome !== 'ok') throw new Error(`webhook id ${webhook.id} already taken`);
+    const webhook = await createWebhookFrom(callerOf(ctx), params);
     // The signing secret is shown here, once: no other answer carries it.
     return { webhook: { ...webhookForApi(webhook), secret: webhook.secret } };
   },
@@ -136,28 +78,10 @@ export const webhooksUpdate = defineMethod<{ id: string; update: { state?: Webho
   },
   httpParams: (request) => ({ id: request.pathParams.id, update: request.body ?? {} }),
   run: async (ctx, params) => {
-    let webhook = await ownWebhook(ctx, params.id);
+    const caller = callerOf(ctx);
+    const webhook = await ownWebhook(caller, params.id);
     rejectProtectedFields(params.update, PROTECTED_WEBHOOK_FIELDS);
-    const state = params.update.state ?? webhook.state;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const result = await updateWebhook(ctx.username!, webhook, {
-        state,
-        modified: ctx.now,
-        modifiedBy: author(ctx),
-        resetRetries: params.update.state === 'active',
-      });
-      if (result.outcome === 'ok') {
-        const updated = result.webhook;
-        // Reactivated with undelivered messages (kept when delivery gave up): deliver them now.
-        if (updated.state === 'active' && (updated.pending?.size ?? 0) > 0 && updated.nextAttempt === undefined) {
-          await scheduleWebhookAttempt(ctx.username!, updated.id, Date.now() / 1000);
-        }
-        return { webhook: webhookForApi(updated) };
-      }
-      // Changed or deleted meanwhile: re-read (404 if gone) and apply the change again.
-      webhook = await ownWebhook(ctx, params.id);
-    }
-    throw errors.apiUnavailable('The webhook is being changed concurrently; please retry.');
+    return { webhook: webhookForApi(await updateWebhookState(caller, webhook, params.update.state)) };
   },
 });
 
@@ -168,8 +92,7 @@ export const webhooksDelete = defineMethod<{ id: string }>({
   accessTypes: ALL_ACCESS_TYPES,
   params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'], additionalProperties: false },
   run: async (ctx, params) => {
-    const webhook = await ownWebhook(ctx, params.id);
-    if (!(await deleteWebhook(ctx.username!, webhook))) throw errors.unknownResource('webhook', params.id);
+    const webhook = await deleteOwnWebhook(callerOf(ctx), params.id);
     return { webhookDeletion: { id: webhook.id, deleted: ctx.now } };
   },
 });
@@ -180,25 +103,5 @@ export const webhooksTest = defineMethod<{ id: string }>({
   auth: 'token',
   accessTypes: ALL_ACCESS_TYPES,
   params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'], additionalProperties: false },
-  run: async (ctx, params) => {
-    const webhook = await ownWebhook(ctx, params.id);
-    const outcome = await postJson(
-      webhook.url,
-      { messages: ['test'], meta: { apiVersion: API_VERSION, serverTime: ctx.now, serial: ctx.config.serial } },
-      { timeoutMs: WEBHOOK_CALL_TIMEOUT_MS, allowPrivate: ctx.config.webhooksAllowPrivateTargets },
-    );
-    // A test is a run like any other (runCount, failCount, lastRun, runs), refused targets included.
-    const recorded = await recordWebhookRun(ctx.username!, webhook, { status: outcome.status, timestamp: Date.now() / 1000 });
-    if (!recorded) throw errors.unknownResource('webhook', params.id);
-    if (!isSuccessStatus(outcome.status)) {
-      const reason = outcome.status === 0 ? (outcome.error ?? 'no answer').replace(/\.$/, '') : `it answered HTTP ${outcome.status}`;
-      throw new PryvError(
-        'unknown-referenced-resource',
-        400,
-        outcome.refused ? outcome.error! : `The webhook URL could not be called successfully: ${reason}.`,
-        { url: webhook.url },
-      );
-    }
-    return { webhook: webhookForApi(recorded) };
-  },
+  run: async (ctx, params) => ({ webhook: webhookForApi(await testWebhook(callerOf(ctx), params.id)) }),
 });

@@ -1,14 +1,10 @@
 // The consent page of the access-request flow (spec §2.14): reads the request from its
 // poll URL, signs the user in, lists what the app asks for in plain words, and answers.
 import { $, api, ApiError, serviceInfo, setStatus, setupSignIn, showState, userRoot, queryParams, busy } from '../www/assets/api.js';
+import { applyBranding } from '../www/assets/brand.js';
+import { LEVEL_WORDS } from '../www/assets/words.js';
 
-const LEVEL_WORDS = {
-  read: 'Read',
-  contribute: 'Read and add or change entries',
-  manage: 'Full control (read, change, share, and edit the stream)',
-  'create-only': 'Add entries, without reading them',
-  none: 'No access',
-};
+applyBranding();
 const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'blob:', 'file:']);
 const SECONDS_PER_DAY = 86400;
 
@@ -33,6 +29,33 @@ function pollUrl(info) {
   if (!candidate.startsWith(info.access)) return undefined;
   const rest = candidate.slice(info.access.length);
   return /^[A-Za-z0-9]{10,200}$/.test(rest) ? candidate : undefined;
+}
+
+/** A URL's origin and path, or undefined for anything but http(s). */
+function readableUrl(value) {
+  if (typeof value !== 'string' || value === '') return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? `${url.origin}${url.pathname === '/' ? '' : url.pathname}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the request comes from, as far as the page can tell: its return URL, else the page that opened this one. */
+function describeOrigin(request) {
+  const back = readableUrl(request.returnURL);
+  if (back) return `When you answer, you go back to ${back}.`;
+  const opener = readableUrl(request.referer) ?? readableUrl(document.referrer);
+  if (opener && new URL(opener).origin !== location.origin) return `The request was opened from ${new URL(opener).origin}.`;
+  return 'The app did not say which web address it runs from.';
+}
+
+/** The app's own description, when it sends one the way Pryv's consent app reads it. */
+function appDescription(request) {
+  const entry = request.clientData?.['app-web-auth:description'];
+  const text = typeof entry === 'string' ? entry : entry?.content;
+  return typeof text === 'string' && text.trim() !== '' ? text.trim().slice(0, 500) : undefined;
 }
 
 function describePermission(p) {
@@ -161,6 +184,24 @@ async function answer(body, status) {
   }
 }
 
+/** "Not you?": ends this sign-in (best effort) and asks for another one; the request stays open. */
+async function switchAccount() {
+  const user = page.user;
+  page.user = undefined;
+  $('consent-existing').hidden = true;
+  if (user) {
+    try {
+      const info = await serviceInfo();
+      await api('POST', `${userRoot(info, user.username)}auth/logout`, { token: user.token });
+    } catch {
+      // The token is forgotten here either way; an unreachable server ends it at expiry.
+    }
+  }
+  $('signin-form').reset();
+  showState('signin');
+  setStatus($('signin-status'), 'Signed out. Sign in with your own account.', 'ok');
+}
+
 async function start() {
   let info;
   try {
@@ -178,6 +219,12 @@ async function start() {
   }
   if (page.request.status !== 'NEED_SIGNIN') return invalid('This request was already answered.');
   fill('app', page.request.requestingAppId);
+  fill('app-origin', describeOrigin(page.request));
+  const description = appDescription(page.request);
+  if (description) {
+    $('app-description').textContent = `The app says: “${description}”`;
+    $('app-description').hidden = false;
+  }
 
   setupSignIn({
     form: $('signin-form'),
@@ -193,6 +240,7 @@ async function start() {
     answer({ status: 'REFUSED', reasonID: 'REFUSED_BY_USER', message: 'The user refused to give access.' }, 'REFUSED');
   $('refuse-button').addEventListener('click', refuse);
   $('cancel-button').addEventListener('click', refuse);
+  $('switch-button').addEventListener('click', switchAccount);
   showState('signin');
 }
 

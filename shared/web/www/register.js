@@ -1,5 +1,8 @@
 // Registration page: POST /users (spec §2.15) with the fields' own error messages.
 import { $, api, busy, serviceInfo, setStatus, showState, PAGES_APP_ID, USERNAME_PATTERN } from './assets/api.js';
+import { applyBranding } from './assets/brand.js';
+
+applyBranding();
 
 const PASSWORD_MIN = 6; // spec §8
 const PASSWORD_MAX = 100;

@@ -14,9 +14,35 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Pryv error ids (spec §1.6) as sentences a person can act on. Pages say something more
+ * precise where they know the context; the server's own message is the last resort.
+ */
+const ERROR_SENTENCES = {
+  'invalid-access-token': 'Your sign-in has ended. Please sign in again.',
+  'invalid-credentials': 'Wrong username or password.',
+  forbidden: 'You are not allowed to do this.',
+  'unknown-resource': 'This was not found: it may have been removed already.',
+  'unknown-referenced-resource': 'Something this refers to no longer exists. Reload the page and try again.',
+  'item-already-exists': 'Something with the same name already exists. Choose another name.',
+  'invalid-parameters-format': 'Some of the values given are not valid.',
+  'invalid-request-structure': 'The request was not understood. Reload the page and try again.',
+  'api-unavailable': 'The service is busy or down for a moment. Please try again shortly.',
+  'unexpected-error': 'Something went wrong on the server. Please try again later.',
+};
+
 function errorText(body, status) {
+  const id = body?.error?.id ?? body?.id;
   const message = body?.error?.message ?? body?.message;
-  if (status === 429) return message || 'Too many attempts: please wait a few minutes and try again.';
+  if (status === 429 || id === 'too-many-attempts') {
+    const wait = Number(body?.error?.data?.retryAfterSeconds);
+    const minutes = Number.isFinite(wait) && wait > 0 ? Math.ceil(wait / 60) : undefined;
+    return minutes ? `Too many attempts: please wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.` : 'Too many attempts: please wait a few minutes and try again.';
+  }
+  // invalid-operation messages are the server's sentence for the rule that was broken.
+  if (id === 'invalid-operation' && message) return message;
+  if (id && ERROR_SENTENCES[id]) return ERROR_SENTENCES[id];
+  if (status >= 500) return ERROR_SENTENCES['unexpected-error'];
   return message || `The server answered with an error (${status}).`;
 }
 
@@ -55,6 +81,42 @@ export function userRoot(info, username) {
 }
 
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9-]{3,58}[a-z0-9]$/;
+
+// ---- the signed-in session of this tab ----
+
+/*
+ * The personal token of the service's own pages lives in this tab's sessionStorage (as
+ * long as the tab, never in a URL, cookie or log): the account app survives a reload and
+ * the login page can hand over to it, while closing the tab forgets it. The pages' CSP
+ * runs no script but their own, which is what guards this storage.
+ */
+const SESSION_KEY = 'pryv-pages-session';
+
+/** Keeps `{username, token, mfa}` for this tab. */
+export function saveSession({ username, token, mfa = false }) {
+  try {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify({ username, token, mfa }));
+  } catch {
+    // Storage refused (private mode quotas): the page still works until it is reloaded.
+  }
+}
+
+export function loadSession() {
+  try {
+    const value = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null');
+    return value && typeof value.username === 'string' && typeof value.token === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function clearSession() {
+  try {
+    sessionStorage.removeItem(SESSION_KEY);
+  } catch {
+    // nothing kept
+  }
+}
 
 // ---- small DOM helpers ----
 
@@ -96,9 +158,10 @@ export function queryParams() {
 // ---- sign-in with the optional MFA step ----
 
 /**
- * Wires a sign-in form and its MFA form. Resolves `onSignedIn({username, token})` once
- * the user is signed in: after the password, or after the MFA code when auth.login
- * answers with an `mfaToken` (spec §2.13).
+ * Wires a sign-in form and its MFA form. Resolves `onSignedIn({username, token, mfa})`
+ * once the user is signed in: after the password, or after the MFA code when auth.login
+ * answers with an `mfaToken` (spec §2.13); `mfa` says which (the API has no call that
+ * tells whether MFA is on, so the account app starts from this).
  */
 export function setupSignIn({ form, mfaForm, status, mfaStatus, appId = PAGES_APP_ID, onSignedIn, onMfa }) {
   let pending; // {username, mfaToken, root}
@@ -134,7 +197,7 @@ export function setupSignIn({ form, mfaForm, status, mfaStatus, appId = PAGES_AP
         return;
       }
       setStatus(status, '');
-      await onSignedIn({ username, token: body.token });
+      await onSignedIn({ username, token: body.token, mfa: false });
     } catch (err) {
       setStatus(status, loginError(err), 'error');
     } finally {
@@ -161,7 +224,7 @@ export function setupSignIn({ form, mfaForm, status, mfaStatus, appId = PAGES_AP
       setStatus(mfaStatus, '');
       hide(mfaForm);
       show(form);
-      await onSignedIn({ username, token: body.token });
+      await onSignedIn({ username, token: body.token, mfa: true });
     } catch (err) {
       if (err.status === 401) {
         pending = undefined;

@@ -1,0 +1,4 @@
+import { httpHandler } from '../../shared/http/handler';
+import { accessRequestsUpdate } from '../../shared/api/methods/access-requests';
+
+export const handler = httpHandler(accessRequestsUpdate);

@@ -1,0 +1,4 @@
+import { httpHandler } from '../../shared/http/handler';
+import { authLogin } from '../../shared/api/methods/auth';
+
+export const handler = httpHandler(authLogin);

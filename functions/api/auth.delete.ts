@@ -1,4 +1,0 @@
-import { httpHandler } from '../../shared/http/handler';
-import { deleteUser } from '../../shared/api/methods/system';
-
-export const handler = httpHandler(deleteUser);

@@ -1,4 +1,0 @@
-import { httpHandler } from '../../shared/http/handler';
-import { usernameForEmailMethod } from '../../shared/api/methods/registration';
-
-export const handler = httpHandler(usernameForEmailMethod);

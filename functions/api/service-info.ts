@@ -1,0 +1,4 @@
+import { httpHandler } from '../../shared/http/handler';
+import { serviceInfo } from '../../shared/api/methods/service';
+
+export const handler = httpHandler(serviceInfo);

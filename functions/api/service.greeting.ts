@@ -1,4 +1,0 @@
-import { httpHandler } from '../../shared/http/handler';
-import { greeting } from '../../shared/api/methods/service';
-
-export const handler = httpHandler(greeting);

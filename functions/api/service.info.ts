@@ -1,4 +1,0 @@
-import { httpHandler } from '../../shared/http/handler';
-import { serviceInfoMethod } from '../../shared/api/methods/service';
-
-export const handler = httpHandler(serviceInfoMethod);

@@ -1,0 +1,145 @@
+import {
+  DescribeStreamCommand,
+  type DynamoDBStreamsClient,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type ShardIteratorType,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { log } from '../../shared/log';
+import type { Checkpoint } from './stream-checkpoint';
+import { toLambdaRecord } from './stream-records';
+
+const READ_LIMIT = 1000; // GetRecords' largest page
+
+/** A shard of the stream, as it is read and delivered. */
+export interface ShardState {
+  id: string;
+  parentId: string | undefined;
+  iterator: string | undefined;
+  lastSequenceNumber: string | undefined;
+  /** Read but not yet delivered, oldest first. */
+  pending: DynamoDBRecord[];
+  attempts: number;
+  retryAt: number;
+  closed: boolean;
+  /** Records created before this time (epoch s) were there before the first start: not delivered. */
+  since?: number;
+}
+
+/**
+ * Reads the shards of one stream: finds them (DescribeStream), opens each where delivery
+ * stands in the checkpoint, and reads pages of records into their `pending` list. Shards
+ * found at a first start are read from LATEST (only changes made after start), shards that
+ * appear later (children of a closed shard) from TRIM_HORIZON, each once its parent is drained.
+ */
+export class ShardReader {
+  /** The shards being read, by id; a drained one is removed. */
+  readonly shards = new Map<string, ShardState>();
+  /** Every shard ever seen (drained ones too), so a shard is never read twice. */
+  private readonly seen = new Set<string>();
+  private readonly streams: DynamoDBStreamsClient;
+  private readonly streamArn: string;
+  private readonly checkpoint: Checkpoint;
+
+  constructor(streams: DynamoDBStreamsClient, streamArn: string, checkpoint: Checkpoint) {
+    this.streams = streams;
+    this.streamArn = streamArn;
+    this.checkpoint = checkpoint;
+  }
+
+  /** Opens the shards not seen yet: all of them at start (`initial`), new children later. */
+  async refresh(initial: boolean): Promise<void> {
+    const restored = this.checkpoint.restored;
+    let start: string | undefined;
+    do {
+      const out = await this.streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: start }));
+      for (const shard of out.StreamDescription?.Shards ?? []) {
+        const id = shard.ShardId!;
+        if (this.seen.has(id)) continue;
+        const closedAtStart = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
+        this.seen.add(id);
+        const position = this.checkpoint.position(id);
+        // Without a checkpoint, at start only open shards matter, from now on; later shards
+        // are read whole. With one, every shard resumes where delivery stopped.
+        if ((position && 'skip' in position) || (initial && !restored && closedAtStart)) {
+          this.checkpoint.skip(id);
+          continue;
+        }
+        const fromLatest = initial && !restored;
+        if (fromLatest) this.checkpoint.readingSince(id, Math.floor(Date.now() / 1000));
+        let iterator: string | undefined;
+        try {
+          iterator =
+            position && 'after' in position
+              ? await this.iteratorFor(id, 'AFTER_SEQUENCE_NUMBER', position.after)
+              : await this.iteratorFor(id, fromLatest ? 'LATEST' : 'TRIM_HORIZON');
+        } catch (err) {
+          // A shard trimmed away (24 h retention) is gone: nothing left to read there.
+          log.warn('stream consumer: shard not readable, skipped', { err, shardId: id });
+          continue;
+        }
+        this.shards.set(id, {
+          id,
+          parentId: shard.ParentShardId,
+          iterator,
+          since: position && 'since' in position ? position.since : undefined,
+          lastSequenceNumber: undefined,
+          pending: [],
+          attempts: 0,
+          retryAt: 0,
+          closed: false,
+        });
+      }
+      start = out.StreamDescription?.LastEvaluatedShardId;
+    } while (start);
+  }
+
+  /**
+   * Reads the next page of a shard into its pending records: nothing while its parent is
+   * still read (order), and a shard read to its end is forgotten. Returns whether to read
+   * it again at once: a full page, a shard just closed or drained, or a renewed iterator.
+   */
+  async readNext(shard: ShardState): Promise<boolean> {
+    if (shard.parentId && this.shards.has(shard.parentId)) return false; // parent first, for order
+    if (!shard.iterator) {
+      this.shards.delete(shard.id);
+      return true;
+    }
+    let out;
+    try {
+      out = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: READ_LIMIT }));
+    } catch (err) {
+      if (!(err instanceof ExpiredIteratorException)) throw err;
+      shard.iterator = shard.lastSequenceNumber
+        ? await this.iteratorFor(shard.id, 'AFTER_SEQUENCE_NUMBER', shard.lastSequenceNumber)
+        : await this.iteratorFor(shard.id, 'LATEST');
+      return true;
+    }
+    shard.iterator = out.NextShardIterator;
+    if (!shard.iterator) shard.closed = true;
+    const read = out.Records ?? [];
+    if (read.length === 0) return shard.closed;
+    shard.lastSequenceNumber = read.at(-1)!.dynamodb?.SequenceNumber;
+    const since = shard.since;
+    // Creation times are coarse (DynamoDB Local rounds to the minute): compare at that grain,
+    // so a record of the start's minute comes again rather than never (at least once).
+    const sinceMinute = since === undefined ? undefined : Math.floor(since / 60) * 60;
+    const records =
+      sinceMinute === undefined
+        ? read
+        : read.filter((r) => (r.dynamodb?.ApproximateCreationDateTime?.getTime() ?? Infinity) / 1000 >= sinceMinute);
+    shard.pending.push(...records.map((r) => toLambdaRecord(r, this.streamArn)));
+    // Read again at once only if the shard has more; else wait a poll, which lets a burst
+    // gather into few batches (what coalesces its messages), as Lambda's polling does.
+    return read.length === READ_LIMIT || shard.closed;
+  }
+
+  private async iteratorFor(shardId: string, type: ShardIteratorType, sequenceNumber?: string): Promise<string | undefined> {
+    const out = await this.streams.send(
+      new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: type, SequenceNumber: sequenceNumber }),
+    );
+    return out.ShardIterator;
+  }
+}

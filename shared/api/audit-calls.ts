@@ -1,0 +1,132 @@
+import type { PryvError } from '../errors';
+import { newId } from '../ids';
+import { log } from '../log';
+import { putAuditItems } from '../store/audit';
+import { keys } from '../store/keys';
+import type { AuditItem } from '../model/audit';
+import type { MethodContext } from './types';
+
+/**
+ * Recording calls in the audit log (spec §2.10): one record per API call that reached a
+ * user's data through one of their accesses — method id, access id, time, outcome (HTTP
+ * status, error id), client IP and user agent, and the shape of the query without secrets.
+ *
+ * Records are collected in memory while the request runs and written once its answer is
+ * computed, concurrently with the access usage write (flushUsage in ./execute.ts), so the
+ * caller never waits for an audit write before its result exists; a failed call's record
+ * is written before its error is answered. A write that still fails after the store's
+ * retries is logged in full (it holds no secrets) at error level: never dropped silently.
+ */
+
+/** Parameters whose values say what was asked and hold no personal content: recorded as given. */
+const VALUE_PARAMS = new Set([
+  'id',
+  'streams',
+  'types',
+  'fromTime',
+  'toTime',
+  'sortAscending',
+  'skip',
+  'limit',
+  'state',
+  'modifiedSince',
+  'includeDeletions',
+  'includeDeletionsSince',
+  'running',
+  'tags',
+  'streamId',
+  'streamIds',
+  'parentId',
+  'type',
+  'trashed',
+  'includeHistory',
+  'mergeEventsWithParent',
+  'fileId',
+  'accessId',
+  'status',
+  'errorId',
+  'method',
+]);
+/** Never recorded, not even their shape: tokens, passwords, secrets. */
+const SECRET_PARAM = /token|password|secret|auth|passphrase|key|code/i;
+const MAX_QUERY_CHARS = 2000; // a record stays small; longer queries keep their shape only
+const MAX_VALUE_DEPTH = 6;
+
+/** What a value looks like, without its content (personal data stays out of the audit log). */
+function shapeOf(value: unknown): string {
+  if (value === null) return '<null>';
+  if (Array.isArray(value)) return `<array:${value.length}>`;
+  return `<${typeof value}>`;
+}
+
+function withoutSecrets(value: unknown, depth = 0): unknown {
+  if (depth > MAX_VALUE_DEPTH) return shapeOf(value);
+  if (Array.isArray(value)) return value.map((v) => withoutSecrets(v, depth + 1));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (!SECRET_PARAM.test(k)) out[k] = withoutSecrets(v, depth + 1);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * The query as recorded: filter and id parameters as given (secret keys removed at any
+ * depth), any other parameter (event content, names, descriptions, clientData…) as its
+ * shape only; a batch as the list of its method ids.
+ */
+export function queryShape(methodId: string, params: unknown): unknown {
+  if (methodId === 'callBatch' && Array.isArray(params)) {
+    return { calls: params.map((c) => (c && typeof c === 'object' ? String((c as { method?: unknown }).method) : shapeOf(c))) };
+  }
+  if (!params || typeof params !== 'object' || Array.isArray(params)) return shapeOf(params);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (SECRET_PARAM.test(k)) continue;
+    if (k === 'update' && v && typeof v === 'object') out[k] = queryShape('', v);
+    else out[k] = VALUE_PARAMS.has(k) ? withoutSecrets(v) : shapeOf(v);
+  }
+  const text = JSON.stringify(out);
+  if (text.length > MAX_QUERY_CHARS) return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, shapeOf(v)]));
+  return out;
+}
+
+const pending = new WeakMap<MethodContext, AuditItem[]>();
+/** Pryv's `content.source.name` values (spec §2.10). */
+const SOURCE_NAMES: Record<MethodContext['request']['transport'], string> = { http: 'http', batch: 'http', socket: 'socket.io' };
+
+/** Notes a call for the audit log (only calls made with one of the user's accesses). */
+export function recordCall(ctx: MethodContext, methodId: string, params: unknown, status: number, error?: PryvError): void {
+  const access = ctx.access;
+  if (!access || !ctx.username) return;
+  const item: AuditItem = {
+    id: newId(),
+    time: Date.now() / 1000,
+    accessId: access.id,
+    action: methodId,
+    status,
+    source: { name: SOURCE_NAMES[ctx.request.transport], ...(ctx.request.ip ? { ip: ctx.request.ip } : {}) },
+    query: queryShape(methodId, params),
+  };
+  if (ctx.request.userAgent) item.userAgent = ctx.request.userAgent.slice(0, 300);
+  if (error) {
+    item.errorId = error.id;
+    item.errorMessage = error.message.slice(0, 300);
+  }
+  const list = pending.get(ctx) ?? [];
+  list.push(item);
+  pending.set(ctx, list);
+}
+
+/** Writes the records noted so far. Never throws: a record that cannot be written is logged whole. */
+export async function flushAudit(ctx: MethodContext): Promise<void> {
+  const records = pending.get(ctx);
+  if (!records || records.length === 0 || !ctx.username) return;
+  pending.delete(ctx);
+  const expires = Math.floor(Date.now() / 1000 + ctx.config.auditRetentionDays * 86_400);
+  try {
+    await putAuditItems(keys.audit(ctx.username), records, expires);
+  } catch (err) {
+    log.error('audit records not written', { err, username: ctx.username, auditRecords: records, requestId: ctx.request.requestId });
+  }
+}

@@ -1,0 +1,18 @@
+import { defineMethod, ALL_ACCESS_TYPES } from '../types';
+import { callerOf } from '../caller';
+import { accessForApi } from '../../domain/accesses/view';
+
+/** `getAccessInfo` (spec §2.1): the calling access, its calls counters and its user. */
+export const getAccessInfo = defineMethod({
+  id: 'getAccessInfo',
+  routes: [{ verb: 'GET', path: '/{username}/access-info' }],
+  auth: 'token',
+  accessTypes: ALL_ACCESS_TYPES,
+  params: { type: 'object' },
+  run: async (ctx) => {
+    const { access, username, config } = callerOf(ctx);
+    const view = accessForApi(access, config.publicUrl, username, { withCalls: true });
+    delete view.apiEndpoint;
+    return { ...view, user: { username } };
+  },
+});

@@ -1,0 +1,30 @@
+import { defineMethod, ALL_ACCESS_TYPES } from '../types';
+import { runBatch, type BatchCall, type MethodLookup } from '../batch';
+
+/**
+ * `callBatch` (spec §2.1): several calls in one request (shared/api/batch.ts runs them).
+ * It finds the methods it runs through `lookup`: the registry builds it with its own.
+ */
+export const callBatchMethod = (lookup: MethodLookup) =>
+  defineMethod<BatchCall[]>({
+    id: 'callBatch',
+    routes: [
+      { verb: 'POST', path: '/{username}' },
+      { verb: 'POST', path: '/{username}/' },
+    ],
+    auth: 'token',
+    accessTypes: ALL_ACCESS_TYPES,
+    capabilities: ['filesSecret'],
+    batchable: false,
+    params: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { method: { type: 'string', minLength: 1 }, params: { type: ['object', 'array'] } },
+        required: ['method', 'params'],
+        additionalProperties: false,
+      },
+    },
+    httpParams: (request) => request.body ?? [],
+    run: async (ctx, calls) => ({ results: await runBatch(ctx, calls, lookup) }),
+  });

@@ -1,0 +1,284 @@
+import { errors } from '../../errors';
+import type { Access, AccessType, Permission } from '../../model/accesses';
+import type { Level } from '../../model/streams';
+import type { StreamTree } from '../streams/tree';
+
+
+/** Spec §4.1: none(−1) < read(0) < create-only(1) = contribute(1) < manage(2). */
+export const LEVEL_RANK: Readonly<Record<Level, number>> = {
+  none: -1,
+  read: 0,
+  'create-only': 1,
+  contribute: 1,
+  manage: 2,
+};
+
+export function isLevel(value: unknown): value is Level {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(LEVEL_RANK, value);
+}
+
+/** Rank of a level; `undefined` (no permission at all) ranks below `none`. */
+export function levelRank(level: Level | undefined): number {
+  return level === undefined ? -Infinity : LEVEL_RANK[level];
+}
+
+const LISTABLE: ReadonlySet<Level> = new Set<Level>(['read', 'create-only', 'contribute', 'manage']);
+const READABLE: ReadonlySet<Level> = new Set<Level>(['read', 'contribute', 'manage']);
+const CREATE: ReadonlySet<Level> = new Set<Level>(['create-only', 'contribute', 'manage']);
+const UPDATE: ReadonlySet<Level> = new Set<Level>(['contribute', 'manage']);
+
+/** Account system streams (spec §7): never covered by the `*` permission. */
+export function isSystemStreamId(id: string): boolean {
+  return id.startsWith(':_system:') || id.startsWith(':system:');
+}
+
+/** A feature permission's setting in a permission list (last entry wins), if any. */
+export function featureSettingOf(permissions: readonly Permission[] | undefined, name: string): string | undefined {
+  let out: string | undefined;
+  for (const p of permissions ?? []) if (p && p.feature === name && typeof p.setting === 'string') out = p.setting;
+  return out;
+}
+
+export const INSUFFICIENT_ACCESS_CREATION = 'Your access token has insufficient permissions to create this new access.';
+export const PERSONAL_ACCESS_CREATION = 'Personal accesses are created automatically on login.';
+
+/**
+ * What an access may do on the user's streams (spec §4).
+ *
+ * Resolution (§4.2): the effective level on a stream is the level of the nearest explicit
+ * stream permission found walking stream → parent → … → root (a child's explicit
+ * permission wins even when lower); if none, the `*` permission's level (never for
+ * account system streams `:_system:…`/`:system:…`); else `undefined` (no access).
+ * Personal accesses are `manage` everywhere. When an access lists the same stream twice,
+ * the last entry wins (so permissions injected ahead of the client's can be overridden).
+ * Entries without `streamId` or with an unknown `level` (e.g. v1 tag permissions) are ignored.
+ */
+export class AccessPermissions {
+  readonly isPersonal: boolean;
+  private readonly explicit = new Map<string, Level>();
+  private readonly star: Level | undefined;
+  private readonly cache = new Map<string, Level | undefined>();
+  private unreadable: Set<string> | undefined;
+
+  constructor(
+    readonly access: Access,
+    readonly tree: StreamTree,
+  ) {
+    this.isPersonal = access.type === 'personal';
+    let star: Level | undefined;
+    for (const p of access.permissions ?? []) {
+      if (!p || typeof p.streamId !== 'string' || !isLevel(p.level)) continue;
+      if (p.streamId === '*') star = p.level;
+      else this.explicit.set(p.streamId, p.level);
+    }
+    this.star = star;
+  }
+
+  /** Level of the `*` permission (personal: `manage`). */
+  get starLevel(): Level | undefined {
+    return this.isPersonal ? 'manage' : this.star;
+  }
+
+  /** The level explicitly granted on this very stream, if any (personal: `undefined`). */
+  explicitLevel(streamId: string): Level | undefined {
+    if (this.isPersonal) return undefined;
+    return streamId === '*' ? this.star : this.explicit.get(streamId);
+  }
+
+  /** Stream ids with an explicit permission (without `*`), in permission order. */
+  explicitStreamIds(): string[] {
+    return [...this.explicit.keys()];
+  }
+
+  /** Effective level on a stream (see class doc); `*` gives the `*` level. */
+  level(streamId: string): Level | undefined {
+    if (this.isPersonal) return 'manage';
+    if (streamId === '*') return this.star;
+    if (this.cache.has(streamId)) return this.cache.get(streamId);
+    let found: Level | undefined = this.explicit.get(streamId);
+    if (found === undefined) {
+      for (const a of this.tree.ancestors(streamId)) {
+        found = this.explicit.get(a);
+        if (found !== undefined) break;
+      }
+    }
+    if (found === undefined && !isSystemStreamId(streamId)) found = this.star;
+    this.cache.set(streamId, found);
+    return found;
+  }
+
+  private is(streamId: string, set: ReadonlySet<Level>): boolean {
+    const l = this.level(streamId);
+    return l !== undefined && set.has(l);
+  }
+
+  /** May see the stream in `streams.get` (any level but `none`). */
+  canList(streamId: string): boolean {
+    return this.is(streamId, LISTABLE);
+  }
+
+  /** May read the stream's events (read, contribute, manage — not create-only). */
+  canReadEvents(streamId: string): boolean {
+    return this.is(streamId, READABLE);
+  }
+
+  /** May create events in the stream (create-only, contribute, manage). */
+  canCreateEvents(streamId: string): boolean {
+    return this.is(streamId, CREATE);
+  }
+
+  /** May update/trash/delete the stream's events and their attachments (contribute, manage). */
+  canUpdateEvents(streamId: string): boolean {
+    return this.is(streamId, UPDATE);
+  }
+
+  /** May update/delete the stream and create children in it (manage). */
+  canManage(streamId: string): boolean {
+    return this.level(streamId) === 'manage';
+  }
+
+  /** May create root streams: personal, or `manage` on `*` (§4.2). */
+  canCreateRootStreams(): boolean {
+    return this.isPersonal || this.star === 'manage';
+  }
+
+  /** Personal, or a `*` permission that reads events: `*` in queries means every stream. */
+  hasReadableStar(): boolean {
+    return this.isPersonal || (this.star !== undefined && READABLE.has(this.star));
+  }
+
+  /** Event read (§4.3): at least one of its streams readable. */
+  canReadEvent(streamIds: readonly string[]): boolean {
+    return streamIds.some((id) => this.canReadEvents(id));
+  }
+
+  /** Event creation (§4.3): create right on every stream (and at least one stream). */
+  canCreateEvent(streamIds: readonly string[]): boolean {
+    return streamIds.length > 0 && streamIds.every((id) => this.canCreateEvents(id));
+  }
+
+  /**
+   * Event update (§4.3): update right on at least one current stream, plus on every
+   * stream added or removed by the update.
+   */
+  canUpdateEvent(currentStreamIds: readonly string[], newStreamIds: readonly string[] = currentStreamIds): boolean {
+    if (!currentStreamIds.some((id) => this.canUpdateEvents(id))) return false;
+    const current = new Set(currentStreamIds);
+    const next = new Set(newStreamIds);
+    for (const id of next) if (!current.has(id) && !this.canUpdateEvents(id)) return false;
+    for (const id of current) if (!next.has(id) && !this.canUpdateEvents(id)) return false;
+    return true;
+  }
+
+  /** Event trash/delete and attachment changes (§4.3): update right on at least one stream. */
+  canDeleteEvent(streamIds: readonly string[]): boolean {
+    return streamIds.some((id) => this.canUpdateEvents(id));
+  }
+
+  /**
+   * The top-most streams of the tree whose events the access can read (a readable stream
+   * whose effective parent is not readable), depth-first order. Personal: the tree roots.
+   * Used to replace `*` in streams queries for accesses without a readable `*`.
+   * Only streams present in the tree are returned.
+   */
+  readableRoots(tree: StreamTree = this.tree): string[] {
+    const out: string[] = [];
+    for (const id of tree.ids()) {
+      if (!this.canReadEvents(id)) continue;
+      const p = tree.parentOf(id) ?? null;
+      if (p === null || !this.canReadEvents(p)) out.push(id);
+    }
+    return out;
+  }
+
+  /**
+   * Stream ids whose events must be excluded from reads: every tree stream whose effective
+   * level is `none` or `create-only` (so a `none` subtree is covered, except where a deeper
+   * explicit permission grants read again), plus explicitly `none`/`create-only` stream ids
+   * that are not in the tree. Personal: empty. Computed once.
+   */
+  unreadableStreams(): Set<string> {
+    if (this.unreadable) return this.unreadable;
+    const out = new Set<string>();
+    if (!this.isPersonal) {
+      for (const id of this.tree.ids()) {
+        const l = this.level(id);
+        if (l === 'none' || l === 'create-only') out.add(id);
+      }
+      for (const [id, l] of this.explicit) {
+        if (!this.tree.has(id) && (l === 'none' || l === 'create-only')) out.add(id);
+      }
+    }
+    this.unreadable = out;
+    return out;
+  }
+
+  /** Setting of a feature permission, e.g. `featureSetting('selfRevoke') === 'forbidden'`. */
+  featureSetting(name: string): string | undefined {
+    return featureSettingOf(this.access.permissions, name);
+  }
+
+  /** The access may delete itself (no `selfRevoke: forbidden`). */
+  canSelfRevoke(): boolean {
+    return this.featureSetting('selfRevoke') !== 'forbidden';
+  }
+}
+
+/**
+ * Who may create which access (spec §4.4). Throws `403 forbidden` on violation.
+ * - requested `personal` → "Personal accesses are created automatically on login.";
+ * - personal creator: `app` and `shared`, no constraint;
+ * - app creator: `shared` only, with ≥1 stream permission; for each, the creator's effective
+ *   level on that stream (its `*` level for `*`) must exist, be ≥ the requested level and
+ *   not be `create-only`; `selfRevoke` only when the creator can self-revoke or requests
+ *   the setting it has itself; `selfAudit` only when the creator has no setting or the same;
+ *   other features are not restricted here;
+ * - shared creator: nothing.
+ * Structure (levels, names…) is the validator's job; an entry with a stream but no valid
+ * level is refused here too.
+ */
+export function checkAccessCreation(
+  creator: AccessPermissions,
+  requested: { type: AccessType; permissions: Permission[] },
+): void {
+  if (requested.type === 'personal') throw errors.forbidden(PERSONAL_ACCESS_CREATION);
+  if (creator.isPersonal) return;
+  const refuse = () => errors.forbidden(INSUFFICIENT_ACCESS_CREATION);
+  if (creator.access.type !== 'app' || requested.type !== 'shared') throw refuse();
+
+  const permissions = requested.permissions ?? [];
+  let streamPermissions = 0;
+  for (const p of permissions) {
+    if (!p) continue;
+    if (typeof p.streamId === 'string') {
+      streamPermissions++;
+      if (!isLevel(p.level)) throw refuse();
+      const mine = creator.level(p.streamId);
+      if (mine === undefined || mine === 'create-only' || LEVEL_RANK[mine] < LEVEL_RANK[p.level]) throw refuse();
+    } else if (p.feature === 'selfRevoke') {
+      const mine = creator.featureSetting('selfRevoke');
+      if (!creator.canSelfRevoke() && p.setting !== mine) throw refuse();
+    } else if (p.feature === 'selfAudit') {
+      const mine = creator.featureSetting('selfAudit');
+      if (mine !== undefined && p.setting !== mine) throw refuse();
+    }
+  }
+  if (streamPermissions === 0) throw refuse();
+}
+
+/**
+ * Who may delete an access (spec §4.5): personal any; any access itself unless it holds
+ * `{feature: 'selfRevoke', setting: 'forbidden'}`; an app also the accesses it created
+ * (`createdBy` = its id). Everything else: no.
+ */
+export function canDeleteAccess(caller: Access, target: Access): boolean {
+  if (caller.type === 'personal') return true;
+  if (caller.id === target.id) return featureSettingOf(caller.permissions, 'selfRevoke') !== 'forbidden';
+  if (caller.type === 'app') return createdByAccess(target) === caller.id;
+  return false;
+}
+
+/** The access id in `createdBy`, without the optional caller id (`"{accessId} {callerId}"`, spec §1.3). */
+export function createdByAccess(item: { createdBy: string }): string {
+  return item.createdBy.split(' ')[0]!;
+}

@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { extract as tarExtract } from 'tar-stream';
+import { keys, objectKeys } from '../../store/keys';
+import { putFile, readFileStream } from '../../store/files';
+import { batchPut } from '../../store/batch';
+import { newEventItems } from '../../store/events/items';
+import { eventDeletionItems, eventHistoryItem } from '../../store/events/write';
+import { loadStreams, raiseMaxDuration, streamDeletionItem, streamItems } from '../../store/streams';
+import { adjustAttachedFiles } from '../../store/accounts';
+import { profileItem } from '../../store/profiles';
+import { createFollowedSlice } from '../../store/followed-slices';
+import { partitionHasItems } from '../../store/query';
+import type { FollowedSlice } from '../../model/followed-slices';
+import type { StoredStream } from '../../model/streams';
+import type { StoredEvent } from '../../model/events';
+import { StreamTree } from '../streams/tree';
+import { placementFor } from '../events/write-checks';
+import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type Manifest } from './export-archive';
+
+/**
+ * Restores an export archive (export-archive.ts) into an empty account: streams with their
+ * deletion records, events with history and deletion records, profile sets, attachment
+ * files — with their ids, times and authorship as exported, so `streams.get` and
+ * `events.get` answer the same. Accesses and webhooks are not restored: they are
+ * credentials given to third parties by the old account (tokens and secrets are not in the
+ * archive); the user grants them again.
+ *
+ * The archive is first unpacked to a temporary folder and every file checked against the
+ * manifest (size and SHA-256): a damaged or altered archive writes nothing.
+ */
+const MAX_ARCHIVE_ENTRIES = 5_000_000; // guards the unpacking against a hostile archive
+const SAFE_PATH = /^(?:[a-z-]+\.jsonl?|manifest\.json|attachments\/[A-Za-z0-9_-]{1,100}\/[A-Za-z0-9_-]{1,100})$/;
+const WRITE_CHUNK = 500; // items buffered before a batch write
+
+export class ArchiveError extends Error {}
+
+async function unpack(body: Readable, dir: string): Promise<Map<string, { size: number; sha256: string }>> {
+  const seen = new Map<string, { size: number; sha256: string }>();
+  const extract = tarExtract();
+  const unpacking = (async () => {
+    for await (const entry of extract) {
+      const name = entry.header.name;
+      if (entry.header.type !== 'file' || !SAFE_PATH.test(name) || seen.has(name) || seen.size >= MAX_ARCHIVE_ENTRIES) {
+        throw new ArchiveError(`unexpected archive entry "${name.slice(0, 120)}"`);
+      }
+      const target = join(dir, name);
+      mkdirSync(dirname(target), { recursive: true });
+      const hash = createHash('sha256');
+      let size = 0;
+      await pipeline(
+        entry,
+        new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            hash.update(chunk);
+            size += chunk.length;
+            done(null, chunk);
+          },
+        }),
+        createWriteStream(target),
+      );
+      seen.set(name, { size, sha256: hash.digest('hex') });
+    }
+  })();
+  await Promise.all([pipeline(body, createGunzip(), extract), unpacking]);
+  return seen;
+}
+
+function checkManifest(dir: string, seen: Map<string, { size: number; sha256: string }>): Manifest {
+  if (!seen.has('manifest.json')) throw new ArchiveError('the archive has no manifest');
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  if (manifest.format !== ARCHIVE_FORMAT || manifest.version !== ARCHIVE_VERSION) throw new ArchiveError('unknown archive format');
+  const listed = new Set<string>();
+  for (const f of manifest.files) {
+    const got = seen.get(f.path);
+    if (!got || got.size !== f.size || got.sha256 !== f.sha256) throw new ArchiveError(`"${f.path}" does not match the manifest`);
+    listed.add(f.path);
+  }
+  for (const name of seen.keys()) if (name !== 'manifest.json' && !listed.has(name)) throw new ArchiveError(`"${name}" is not in the manifest`);
+  return manifest;
+}
+
+async function* lines<T>(dir: string, name: string, present: boolean): AsyncGenerator<T> {
+  if (!present) return;
+  const rl = createInterface({ input: createReadStream(join(dir, name)), crlfDelay: Infinity });
+  for await (const line of rl) if (line.trim()) yield JSON.parse(line) as T;
+}
+
+/** Fails unless the account holds no streams and no events (an import never merges). */
+export async function assertEmptyAccount(username: string): Promise<void> {
+  const streams = (await loadStreams(username)).streams.length > 0;
+  if (streams || (await partitionHasItems(keys.eventHeads(username)))) throw new ArchiveError('the account is not empty');
+}
+
+export async function importArchive(username: string, archiveKey: string): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'pryv-import-'));
+  try {
+    await assertEmptyAccount(username);
+    const seen = await unpack((await readFileStream(archiveKey)).body, dir);
+    checkManifest(dir, seen);
+    const has = (name: string) => seen.has(name);
+    const counts: Record<string, number> = {};
+    const buffer: Array<Record<string, unknown>> = [];
+    const put = async (items: Array<Record<string, unknown>>, force = false) => {
+      buffer.push(...items);
+      if (buffer.length >= WRITE_CHUNK || (force && buffer.length > 0)) await batchPut(buffer.splice(0, buffer.length));
+    };
+
+    const streams: StoredStream[] = [];
+    for await (const s of lines<StoredStream>(dir, 'streams.jsonl', has('streams.jsonl'))) streams.push(s);
+    const tree = new StreamTree(streams);
+    for (const s of streams) {
+      await put(streamItems(username, s));
+    }
+    counts.streams = streams.length;
+    for await (const d of lines<{ id: string; deleted: number }>(dir, 'stream-deletions.jsonl', has('stream-deletions.jsonl'))) {
+      await put([streamDeletionItem(username, d.id, d.deleted)]);
+    }
+
+    let maxDuration = 0;
+    let attachedBytes = 0;
+    counts.events = 0;
+    for await (const e of lines<StoredEvent>(dir, 'events.jsonl', has('events.jsonl'))) {
+      await put(newEventItems(username, e, placementFor(tree, e.streamIds)));
+      if (typeof e.duration === 'number' && e.duration > maxDuration) maxDuration = e.duration;
+      for (const a of e.attachments ?? []) {
+        const path = `attachments/${e.id}/${a.id}`;
+        if (!has(path)) throw new ArchiveError(`attachment "${path}" missing`);
+        await putFile(objectKeys.file(username, e.id, a.id), readFileSync(join(dir, path)), a.type);
+        attachedBytes += a.size;
+      }
+      counts.events++;
+    }
+    for await (const v of lines<StoredEvent & { headId: string }>(dir, 'event-history.jsonl', has('event-history.jsonl'))) {
+      const { headId, ...version } = v;
+      await put([eventHistoryItem(username, headId, version)]);
+    }
+    for await (const d of lines<{ id: string; deleted: number }>(dir, 'event-deletions.jsonl', has('event-deletions.jsonl'))) {
+      await put(eventDeletionItems(username, d.id, d.deleted));
+    }
+    for await (const p of lines<{ id: string; data: Record<string, unknown> }>(dir, 'profile.jsonl', has('profile.jsonl'))) {
+      await put([profileItem(username, p.id, p.data)]);
+    }
+    await put([], true);
+    for await (const slice of lines<FollowedSlice>(dir, 'followed-slices.jsonl', has('followed-slices.jsonl'))) {
+      if ((await createFollowedSlice(username, slice)) !== 'ok') throw new Error(`followed slice ${slice.id} could not be restored`);
+    }
+    if (maxDuration > 0) await raiseMaxDuration(username, maxDuration);
+    await adjustAttachedFiles(username, attachedBytes);
+    return counts;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,17 @@
+import type { Config } from '../config';
+import type { Access } from '../model/accesses';
+
+/**
+ * Who is calling, as domain code sees a call made with an access: the path user, the
+ * access (authenticated and live), the time of the call and the settings. Built once per
+ * call by the API layer (shared/api/caller.ts).
+ */
+export interface Caller {
+  username: string;
+  access: Access;
+  /** Time of the call, Unix seconds (float). */
+  now: number;
+  /** `createdBy` / `modifiedBy` of what the call writes: the access id, plus the caller id when one was given (spec §1.3). */
+  author: string;
+  config: Config;
+}

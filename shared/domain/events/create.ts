@@ -1,0 +1,68 @@
+import { errors } from '../../errors';
+import { newId } from '../../ids';
+import type { StoredEvent } from '../../model/events';
+import type { UploadedFile } from '../../model/uploads';
+import { createEvent } from '../../store/events/write';
+import { raiseMaxDuration } from '../../store/streams';
+import { adjustAttachedFiles } from '../../store/accounts';
+import type { Caller } from '../caller';
+import { loadUserData } from '../user-data';
+import { SERIES_PREFIX } from './event-types';
+import { cleanTags, isValidEventId, resolveStreamIds, type EventInput } from './fields';
+import { checkStreams, placementFor, totalSize, validateContent } from './write-checks';
+import { storeUploadedFiles } from './attachments';
+
+/** `events.create` after parameter validation (spec §2.2.3 order of checks), with the files of a multipart request. */
+export async function createEventFrom(caller: Caller, input: EventInput, files: UploadedFile[] = []): Promise<StoredEvent> {
+  const streamIds = resolveStreamIds(input, true)!;
+  if (input.id !== undefined && !isValidEventId(input.id)) {
+    throw errors.invalidParametersFormat("The parameters' format is invalid.", [
+      { code: 'PATTERN', message: 'Event ids must be cuids.', path: '#/id', params: [input.id] },
+    ]);
+  }
+  const data = await loadUserData(caller);
+  checkStreams(data.tree, streamIds);
+  await validateContent(input.type, input.content);
+  if (!data.permissions.canCreateEvent(streamIds)) {
+    throw errors.forbidden('You do not have the permission to create events in all of these streams.');
+  }
+  const { now, author } = caller;
+  const event: StoredEvent & { tags?: string[] } = {
+    id: input.id ?? newId(),
+    streamIds,
+    time: input.time ?? now,
+    type: input.type,
+    created: now,
+    createdBy: author,
+    modified: now,
+    modifiedBy: author,
+  };
+  if (input.duration !== undefined && input.duration !== 0) event.duration = input.duration;
+  if (input.type.startsWith(SERIES_PREFIX)) event.duration = 0;
+  if (input.content !== undefined) event.content = input.content;
+  if (input.description !== undefined && input.description !== null) event.description = input.description;
+  if (input.clientData) event.clientData = input.clientData;
+  if (input.trashed) event.trashed = true;
+  const tags = cleanTags(input.tags);
+  if (tags && tags.length > 0) event.tags = tags;
+
+  if (typeof event.duration === 'number' && event.duration > data.meta.maxDuration) {
+    await raiseMaxDuration(caller.username, event.duration);
+  }
+  const placement = placementFor(data.tree, streamIds);
+  // Files first, event second: a failed write removes the files, so nothing is left half-done.
+  const uploaded = files.length > 0 ? await storeUploadedFiles(caller, event.id, files) : undefined;
+  if (uploaded) event.attachments = uploaded.attachments;
+  let outcome;
+  try {
+    outcome = await createEvent(caller.username, event, placement);
+  } catch (err) {
+    await uploaded?.cleanUp();
+    throw err;
+  }
+  if (outcome !== 'ok') await uploaded?.cleanUp();
+  if (outcome === 'exists') throw errors.itemAlreadyExists('event', { id: event.id });
+  if (outcome === 'streams-gone') throw errors.unknownReferencedResource('stream(s)', { streamIds });
+  if (uploaded) await adjustAttachedFiles(caller.username, totalSize(uploaded.attachments));
+  return event;
+}

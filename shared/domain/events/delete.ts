@@ -1,0 +1,38 @@
+import { errors } from '../../errors';
+import type { StoredEvent } from '../../model/events';
+import { deleteEvent } from '../../store/events/write';
+import { adjustAttachedFiles } from '../../store/accounts';
+import { deletePrefix } from '../../store/files';
+import { objectKeys } from '../../store/keys';
+import type { Caller } from '../caller';
+import { retryOnStale, STALE } from '../concurrency';
+import { loadUserData } from '../user-data';
+import { updateEventWith } from './update';
+import { loadEvent, totalSize } from './write-checks';
+
+/** `events.delete` (spec §2.2.5): trash first, delete for good the second time. */
+export async function trashOrDeleteEvent(caller: Caller, id: string): Promise<{ trashed: StoredEvent } | { deleted: string }> {
+  const head = await loadEvent(caller.username, id);
+  const data = await loadUserData(caller);
+  if (!data.permissions.canDeleteEvent(head.streamIds)) {
+    throw errors.forbidden('You do not have the permission to delete this event.');
+  }
+  if (!head.trashed) return { trashed: await updateEventWith(caller, id, { trashed: true }, { data }) };
+  await deleteEventForGood(caller.username, id, caller.now);
+  return { deleted: id };
+}
+
+/** Deletes an event for good (it is trashed already) with its files, retrying if it changed meanwhile. */
+export function deleteEventForGood(username: string, id: string, now: number): Promise<void> {
+  return retryOnStale(
+    async () => {
+      const head = await loadEvent(username, id);
+      if ((await deleteEvent(username, head, now)) === 'stale') return STALE;
+      if (head.attachments?.length) {
+        await deletePrefix(objectKeys.eventFiles(username, id));
+        await adjustAttachedFiles(username, -totalSize(head.attachments));
+      }
+    },
+    { what: 'event' },
+  );
+}

@@ -1,0 +1,96 @@
+import type { StoredEvent } from '../../model/events';
+import type { Access } from '../../model/accesses';
+import { errors } from '../../errors';
+import { attachmentsForReader } from './read-tokens';
+
+/** Client-chosen event ids: v1 cuid, cuid2, or a store-prefixed id (spec §2.2.3). */
+const EVENT_ID = /^(c[a-z0-9-]{24}|[a-z][a-z0-9]{23}|:[a-z0-9_-]+:[a-zA-Z0-9-]{1,256})$/;
+export const isValidEventId = (id: string) => EVENT_ID.test(id);
+
+export interface EventInput {
+  id?: string;
+  streamId?: string;
+  streamIds?: string[];
+  time?: number;
+  duration?: number | null;
+  type: string;
+  content?: unknown;
+  description?: string | null;
+  clientData?: Record<string, unknown> | null;
+  tags?: string[];
+  trashed?: boolean;
+}
+
+/** `streamId` (v1) or `streamIds`, never both; duplicates removed (spec §2.2.3). */
+export function resolveStreamIds(input: { streamId?: string; streamIds?: string[] }, required: boolean): string[] | undefined {
+  if (input.streamId !== undefined && input.streamIds !== undefined) {
+    throw errors.invalidOperation('Events cannot have both `streamId` and `streamIds`; use `streamIds`.');
+  }
+  const ids = input.streamIds ?? (input.streamId !== undefined ? [input.streamId] : undefined);
+  if (ids === undefined) {
+    if (required) {
+      throw errors.invalidParametersFormat("The parameters' format is invalid.", [
+        { code: 'OBJECT_MISSING_REQUIRED_PROPERTY', message: 'Missing required property: streamIds', path: '#/streamIds', params: ['streamIds'] },
+      ]);
+    }
+    return undefined;
+  }
+  return [...new Set(ids)];
+}
+
+export function cleanTags(tags: string[] | undefined): string[] | undefined {
+  if (tags === undefined) return undefined;
+  return [...new Set(tags.map((t) => t.trim()).filter((t) => t.length > 0))];
+}
+
+/** Key-wise merge of `clientData` (`null` deletes a key), as Pryv does on update. */
+export function mergeClientData(
+  current: Record<string, unknown> | null | undefined,
+  changes: Record<string, unknown> | null | undefined,
+): Record<string, unknown> | null | undefined {
+  if (changes === null) return null;
+  if (changes === undefined) return current;
+  const out: Record<string, unknown> = { ...(current ?? {}) };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+/**
+ * The event as the API shows it (spec §3 output conventions): null fields omitted except
+ * `duration: null` on running events, `trashed` only when true, v1 `streamId` and `tags`.
+ */
+export function eventForApi(
+  event: StoredEvent & { tags?: string[] },
+  reader?: { secret: string; access?: Pick<Access, 'id' | 'token'> },
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const put = (key: string, value: unknown) => {
+    if (value !== undefined && value !== null) out[key] = value;
+  };
+  put('id', event.id);
+  put('streamIds', event.streamIds);
+  put('streamId', event.streamIds[0]);
+  put('time', event.time);
+  if (event.duration === null) out.duration = null;
+  else if (event.duration !== 0) put('duration', event.duration);
+  put('type', event.type);
+  put('content', event.content);
+  put('description', event.description);
+  put('tags', event.tags ?? []);
+  put('clientData', event.clientData);
+  if (event.trashed === true) out.trashed = true;
+  put('attachments', reader ? attachmentsForReader(event.attachments, reader.secret, reader.access) : event.attachments);
+  put('created', event.created);
+  put('createdBy', event.createdBy);
+  put('modified', event.modified);
+  put('modifiedBy', event.modifiedBy);
+  return out;
+}
+
+/** Matches an event type against a `types` filter entry (`class/*` = any format). */
+export function typeMatches(type: string, filters: string[]): boolean {
+  return filters.some((f) => (f.endsWith('/*') ? type.startsWith(f.slice(0, -1)) : type === f));
+}

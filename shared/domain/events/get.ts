@@ -1,0 +1,182 @@
+import type { StreamTree } from '../streams/tree';
+import type { AccessPermissions } from '../accesses/permissions';
+import { eventMatchesAny, expandStreamsQueries, parseStreamsParam } from '../streams/query';
+import type { EventsState, ExpandedQuery, DataMeta } from '../../model/streams';
+import { endTime, type EventDeletion, type StoredEvent } from '../../model/events';
+import { typeMatches } from './fields';
+import { readByTime, type TimeSource } from '../../store/events/time-merge';
+import { getEventHead, getHistory, readModifiedSince, readRunning, type ReadStats } from '../../store/events/read';
+import { ALL_STREAMS, eventFromHead } from '../../store/events/items';
+import type { EventState } from '../../store/keys';
+import { errors } from '../../errors';
+import type { Caller } from '../caller';
+import { loadUserData } from '../user-data';
+import { auditEventsGet, auditStreamsOf } from '../audit/log';
+import { eventForReader, eventsForReader } from './read-view';
+
+export const DEFAULT_LIMIT = 20; // spec §2.2.1, when no time bound is given
+const DEFAULT_SPAN_S = 24 * 3600; // only toTime given: one day before it
+
+export interface EventsGetParams {
+  streams?: unknown;
+  types?: string[];
+  fromTime?: number;
+  toTime?: number;
+  sortAscending?: boolean;
+  skip?: number;
+  limit?: number;
+  state?: EventsState;
+  modifiedSince?: number;
+  includeDeletions?: boolean;
+  running?: boolean;
+  tags?: string[];
+}
+
+/**
+ * Which key ranges hold every event of the queries' `any` streams: a stream's partition
+ * holds its own events (`d`) and its descendants' (`i`), so a whole subtree is two ranges;
+ * when only part of a subtree is asked for, its parts are read instead. When (nearly) the
+ * whole tree is asked for, the `*` partition holds everything.
+ */
+export function planSources(queries: ExpandedQuery[], tree: StreamTree, states: EventState[]): TimeSource[] {
+  const any = new Set(queries.flatMap((q) => q.any));
+  if (any.size === 0) return [];
+  const excluded = new Set(queries.flatMap((q) => q.not));
+  const everything = tree.ids().every((id) => any.has(id) || excluded.has(id) || tree.isTrashed(id));
+  if (everything) return states.map((state) => ({ streamId: ALL_STREAMS, state, kind: 'i' as const }));
+
+  const full = new Map<string, boolean>();
+  const isFull = (id: string): boolean => {
+    let known = full.get(id);
+    if (known === undefined) {
+      known = any.has(id) && tree.children(id).every((c) => isFull(c.id));
+      full.set(id, known);
+    }
+    return known;
+  };
+  const touches = new Map<string, boolean>();
+  const intersects = (id: string): boolean => {
+    let known = touches.get(id);
+    if (known === undefined) {
+      known = any.has(id) || tree.children(id).some((c) => intersects(c.id));
+      touches.set(id, known);
+    }
+    return known;
+  };
+  const out: Array<{ streamId: string; kind: 'd' | 'i' }> = [];
+  const cover = (id: string): void => {
+    if (isFull(id)) {
+      out.push({ streamId: id, kind: 'd' }, { streamId: id, kind: 'i' });
+      return;
+    }
+    if (any.has(id)) out.push({ streamId: id, kind: 'd' });
+    for (const child of tree.children(id)) if (intersects(child.id)) cover(child.id);
+  };
+  for (const root of tree.roots()) if (intersects(root.id)) cover(root.id);
+  return states.flatMap((state) => out.map((s) => ({ ...s, state })));
+}
+
+export interface EventsGetResult {
+  events: StoredEvent[];
+  eventDeletions?: EventDeletion[];
+}
+
+/** `events.get` (spec §2.2.1): every read a key-range Query, filters applied in memory. */
+export async function getEvents(
+  u: string,
+  params: EventsGetParams,
+  data: { tree: StreamTree; permissions: AccessPermissions; meta: DataMeta },
+  now: number,
+  stats: ReadStats = { requests: 0, capacity: 0, items: 0 },
+): Promise<EventsGetResult> {
+  const state = params.state ?? 'default';
+  const queries = expandStreamsQueries(parseStreamsParam(params.streams), data.tree, data.permissions, { state });
+  const states: EventState[] = state === 'default' ? ['a'] : state === 'trashed' ? ['t'] : ['a', 't'];
+
+  const hasFrom = params.fromTime !== undefined;
+  const hasTo = params.toTime !== undefined;
+  const to = hasTo ? params.toTime! : hasFrom ? now : Infinity;
+  const from = hasFrom ? params.fromTime! : hasTo ? to - DEFAULT_SPAN_S : -Infinity;
+  // A lower bound applies whenever one of the two is given (only toTime: one day before it).
+  const bounded = hasFrom || hasTo;
+  // limit 0 means no limit, as in Pryv (MongoDB's `limit(0)`), not "one event".
+  const limit = params.limit === 0 ? undefined : params.limit ?? (bounded ? undefined : DEFAULT_LIMIT);
+  const skip = params.skip ?? 0;
+  const ascending = params.sortAscending === true;
+
+  const accept = (e: StoredEvent): boolean => {
+    if ((e.trashed === true) !== (state === 'trashed') && state !== 'all') return false;
+    if (!eventMatchesAny(e.streamIds, queries)) return false;
+    if (params.types && !typeMatches(e.type, params.types)) return false;
+    if (params.tags && !(e as { tags?: string[] }).tags?.some((t) => params.tags!.includes(t))) return false;
+    if (params.running === true && e.duration !== null) return false;
+    if (e.time > to) return false;
+    if (bounded && endTime(e) < from) return false;
+    return true;
+  };
+
+  const page = <T>(items: T[]): T[] => items.slice(skip, limit === undefined ? undefined : skip + limit);
+
+  if (params.modifiedSince !== undefined) {
+    const changes = await readModifiedSince(u, params.modifiedSince, stats);
+    const events = changes.events.filter(accept).sort((a, b) => (ascending ? a.time - b.time : b.time - a.time));
+    const result: EventsGetResult = { events: page(events) };
+    if (params.includeDeletions) {
+      const deletions = [...changes.deletions].sort((a, b) => (ascending ? a.deleted - b.deleted : b.deleted - a.deleted));
+      result.eventDeletions = page(deletions);
+    }
+    return result;
+  }
+
+  const byTime = (a: StoredEvent, b: StoredEvent) => (a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) * (ascending ? 1 : -1);
+  if (params.running === true) {
+    // Running events have their own small partition: no need to walk the time index for them.
+    return { events: page((await readRunning(u, stats)).filter(accept).sort(byTime)) };
+  }
+
+  const sources = planSources(queries, data.tree, states);
+  if (sources.length === 0) return { events: [] };
+  // A period event overlapping `from` began at most maxDuration before it; running ones may be older.
+  const lower = bounded ? from - data.meta.maxDuration : -Infinity;
+  const extra = bounded ? (await readRunning(u, stats)).filter((e) => e.time < lower) : undefined;
+  const events: StoredEvent[] = [];
+  let seen = 0;
+  for await (const event of readByTime(
+    u,
+    { sources, range: { from: lower, to }, ascending, want: limit === undefined ? undefined : skip + limit, accept, extra },
+    stats,
+  )) {
+    if (seen++ < skip) continue;
+    events.push(event);
+    if (limit !== undefined && events.length >= limit) break;
+  }
+  return { events };
+}
+
+/**
+ * `events.get` for a caller: the audit store's `:_audit:` streams (spec §2.10) are answered
+ * from the audit log, everything else from the user's events as the access sees them.
+ */
+export async function getEventsFor(caller: Caller, params: EventsGetParams): Promise<Record<string, unknown>> {
+  const auditStreams = auditStreamsOf(params.streams);
+  if (auditStreams) return { events: await auditEventsGet(caller.username, caller.access, auditStreams, params, caller.now) };
+  const data = await loadUserData(caller);
+  const result = await getEvents(caller.username, params, data, caller.now);
+  const out: Record<string, unknown> = { events: await eventsForReader(caller.access, result.events) };
+  if (result.eventDeletions) out.eventDeletions = result.eventDeletions;
+  return out;
+}
+
+/** `events.getOne`: the event (or its deletion), with its previous versions if asked. */
+export async function getOneEvent(caller: Caller, id: string, includeHistory: boolean): Promise<Record<string, unknown>> {
+  const { head, deletion } = await getEventHead(caller.username, id);
+  if (deletion) return { event: deletion };
+  if (!head) throw errors.unknownResource('event', id);
+  const { permissions } = await loadUserData(caller);
+  if (!permissions.canReadEvent(head.streamIds)) throw errors.forbidden('You cannot read this event with the given access.');
+  const result: Record<string, unknown> = { event: await eventForReader(caller.access, eventFromHead(head)) };
+  if (includeHistory) {
+    result.history = await eventsForReader(caller.access, (await getHistory(caller.username, id)).map((v) => ({ ...v, id })));
+  }
+  return result;
+}

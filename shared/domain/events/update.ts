@@ -1,0 +1,91 @@
+import { errors } from '../../errors';
+import type { StoredEvent } from '../../model/events';
+import { updateEvent } from '../../store/events/write';
+import { eventFromHead } from '../../store/events/items';
+import { raiseMaxDuration } from '../../store/streams';
+import type { Caller } from '../caller';
+import { nextModified, retryOnStale, STALE } from '../concurrency';
+import { loadUserData, type UserData } from '../user-data';
+import { SERIES_PREFIX } from './event-types';
+import { cleanTags, mergeClientData, resolveStreamIds, type EventInput } from './fields';
+import { checkStreams, keepHistory, loadEvent, placementFor, validateContent } from './write-checks';
+
+export type EventChanges = Partial<EventInput> & Record<string, unknown>;
+
+/**
+ * Applies changes to an event (spec §2.2.4): read, check, write conditionally on the
+ * version read; if another writer got there first, start over from its version.
+ */
+export function updateEventWith(
+  caller: Caller,
+  id: string,
+  changes: EventChanges,
+  options: { data?: UserData; skipPermission?: boolean; allowTrashedStreams?: boolean } = {},
+): Promise<StoredEvent> {
+  return retryOnStale(
+    async (attempt) => {
+      const head = await loadEvent(caller.username, id);
+      const current = eventFromHead(head);
+      const data = attempt === 0 && options.data ? options.data : await loadUserData(caller);
+      const streamIds = resolveStreamIds(changes, false) ?? current.streamIds;
+      const added = streamIds.filter((s) => !current.streamIds.includes(s));
+      if (!options.skipPermission && !data.permissions.canUpdateEvent(current.streamIds, streamIds)) {
+        throw errors.forbidden('You do not have the permission to change this event in these streams.');
+      }
+      const missing = streamIds.filter((s) => !data.tree.has(s));
+      if (missing.length > 0) throw errors.unknownReferencedResource('stream(s)', { streamIds: missing });
+      // streams.delete merging into a trashed parent moves events there (as Pryv does).
+      if (!options.allowTrashedStreams) checkStreams(data.tree, added);
+
+      const next: StoredEvent & { tags?: string[] } = { ...current, streamIds };
+      if (changes.time !== undefined) next.time = changes.time;
+      if (changes.duration !== undefined) {
+        if (changes.duration === 0) delete next.duration;
+        else next.duration = changes.duration;
+      }
+      if (changes.type !== undefined) {
+        if (changes.type.startsWith(SERIES_PREFIX) !== current.type.startsWith(SERIES_PREFIX)) {
+          throw errors.invalidOperation('The type of an event cannot change between a normal and a series type.');
+        }
+        next.type = changes.type;
+      }
+      if ('content' in changes) {
+        if (changes.content === undefined || changes.content === null) delete next.content;
+        else next.content = changes.content;
+      }
+      if ('description' in changes) {
+        if (changes.description === null || changes.description === undefined) delete next.description;
+        else next.description = changes.description;
+      }
+      if ('clientData' in changes) {
+        const merged = mergeClientData(current.clientData, changes.clientData);
+        if (merged) next.clientData = merged;
+        else delete next.clientData;
+      }
+      if (changes.trashed !== undefined) {
+        if (changes.trashed) next.trashed = true;
+        else delete next.trashed;
+      }
+      if (changes.tags !== undefined) {
+        const tags = cleanTags(changes.tags);
+        if (tags && tags.length > 0) next.tags = tags;
+        else delete next.tags;
+      }
+      if (changes.type !== undefined || 'content' in changes) {
+        if (!next.type.startsWith(SERIES_PREFIX) || 'content' in changes) await validateContent(next.type, next.content);
+      }
+      next.modified = nextModified(caller.now, current.modified);
+      next.modifiedBy = caller.author;
+      if (typeof next.duration === 'number' && next.duration > data.meta.maxDuration) {
+        await raiseMaxDuration(caller.username, next.duration);
+      }
+      const outcome = await updateEvent(caller.username, head, next, placementFor(data.tree, streamIds), {
+        keepHistory: keepHistory(),
+        liveStreams: options.allowTrashedStreams ? [] : added,
+      });
+      if (outcome === 'streams-gone') throw errors.unknownReferencedResource('stream(s)', { streamIds: added });
+      return outcome === 'ok' ? next : STALE;
+    },
+    { what: 'event' },
+  );
+}

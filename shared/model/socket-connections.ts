@@ -1,0 +1,17 @@
+/** A WebSocket connection as stored (shared/store/socket-connections.ts), once its namespace is joined bound to a user. */
+export interface SocketConnection {
+  connectionId: string;
+  /** Engine.IO session id, sent in the open packet. */
+  sid: string;
+  /** `?auth=` of the handshake: the access token every call and push is checked against. */
+  token?: string;
+  ip?: string;
+  userAgent?: string;
+  connectedAt: number;
+  /** Set when the Socket.IO CONNECT packet was accepted. */
+  username?: string;
+  nsp?: string;
+  /** Socket.IO socket id, sent in the CONNECT answer. */
+  socketId?: string;
+  accessId?: string;
+}

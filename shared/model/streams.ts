@@ -1,0 +1,51 @@
+/** Streams as stored (spec §3.2), permission levels and streams-query shapes (spec §2.2.1, §4). */
+
+/** A stream as stored (one item per stream, flat; the tree is rebuilt in memory). */
+export interface StoredStream {
+  id: string;
+  name: string;
+  /** `null` = root. */
+  parentId: string | null;
+  trashed?: boolean;
+  clientData?: Record<string, unknown> | null;
+  created: number;
+  createdBy: string;
+  modified: number;
+  modifiedBy: string;
+}
+
+/** Stream permission levels (spec §3.3, §4.1). */
+export type Level = 'none' | 'read' | 'create-only' | 'contribute' | 'manage';
+
+/** `state` of `streams.get`. */
+export type StreamsState = 'default' | 'all';
+
+/** `state` of `events.get`. */
+export type EventsState = 'default' | 'trashed' | 'all';
+
+/**
+ * One streams query as the client sends it (after parsing/validation): ids may carry a
+ * trailing `!` ("this stream without its descendants"); `any` may be `["*"]`.
+ */
+export interface StreamsQuery {
+  any: string[];
+  all?: string[];
+  not?: string[];
+}
+
+/**
+ * One streams query resolved to concrete stream ids. An event matches when it is in at
+ * least one `any` id, in at least one id of each `all` set, and in no `not` id.
+ * An empty `any` matches nothing.
+ */
+export interface ExpandedQuery {
+  any: string[];
+  all: string[][];
+  not: string[];
+}
+
+/** Per-user facts the event indexes depend on, kept in the `STREAM#` meta item. */
+export interface DataMeta {
+  /** Longest finite event duration ever stored: how far before `fromTime` a period may start. */
+  maxDuration: number;
+}

@@ -1,0 +1,44 @@
+/** Webhooks as stored (spec §3.6), delivery state included. */
+
+/** One call to a webhook's URL: the HTTP status (0 = no response) and when (Unix seconds). */
+export interface WebhookRun {
+  status: number;
+  timestamp: number;
+}
+
+export type WebhookState = 'active' | 'inactive';
+
+/** A webhook as stored (spec §3.6), its signing secret included. */
+export interface Webhook {
+  id: string;
+  /** The access that created it: only that access (and personal ones) may see or manage it. */
+  accessId: string;
+  url: string;
+  state: WebhookState;
+  runCount: number;
+  failCount: number;
+  lastRun: WebhookRun;
+  /** Newest first, at most WEBHOOK_RUNS_SIZE. */
+  runs: WebhookRun[];
+  currentRetries: number;
+  maxRetries: number;
+  minIntervalMs: number;
+  /**
+   * Standard Webhooks signing secret (`whsec_` + base64 of 32 random bytes), shown once in
+   * the webhooks.create answer and never again.
+   */
+  secret: string;
+  created: number;
+  createdBy: string;
+  modified: number;
+  modifiedBy: string;
+  /** Delivery state (shared/notify/webhook-delivery.ts), never shown: messages not yet delivered. */
+  pending?: Set<string>;
+  /** Delivery state: when the scheduled attempt is due (Unix seconds); set while a due-queue item exists. */
+  nextAttempt?: number;
+  /** Delivery state: bumped each time messages are queued (the batch version; also names the batch). */
+  queueSeq?: number;
+}
+
+/** Attributes of the delivery machinery, kept on the item but never shown. */
+export type WebhookInternal = 'secret' | 'pending' | 'nextAttempt' | 'queueSeq';

@@ -1,0 +1,36 @@
+import { keys } from './keys';
+import { partitionPages } from './query';
+
+/**
+ * An account's items as stored, kind by kind, for its export: every kind is one key range
+ * of the user's partitions, read page by page so that accounts of any size stream through.
+ * Items come raw (keys included); the export decides what leaves.
+ */
+const KINDS = {
+  streams: { partition: keys.userPartition, prefix: keys.streamPrefix },
+  streamDeletions: { partition: keys.userPartition, prefix: keys.streamDeletionPrefix },
+  accesses: { partition: keys.userPartition, prefix: keys.accessPrefix },
+  accessDeletions: { partition: keys.userPartition, prefix: keys.accessDeletionPrefix },
+  webhooks: { partition: keys.userPartition, prefix: keys.webhookPrefix },
+  profiles: { partition: keys.userPartition, prefix: keys.profilePrefix },
+  /** Event heads and the tombstones of deleted events. */
+  eventHeads: { partition: keys.eventHeads, prefix: undefined },
+} as const;
+
+export type AccountItemKind = keyof typeof KINDS;
+
+const PAGE_SIZE = 500;
+
+export function accountItemPages(username: string, kind: AccountItemKind): AsyncGenerator<Record<string, unknown>[]> {
+  const { partition, prefix } = KINDS[kind];
+  return partitionPages(partition(username), { prefix, pageSize: PAGE_SIZE });
+}
+
+/** The previous versions of one event. */
+export const eventHistoryPages = (username: string, eventId: string) => partitionPages(keys.eventHistory(username, eventId), { pageSize: PAGE_SIZE });
+
+/** The meta item among the `streams` kind (`STREAM#`, per-user facts), which is not a stream. */
+export const isDataMetaItem = (item: Record<string, unknown>) => item.sk === keys.streamPrefix;
+
+/** The profile set id of a `profiles` item. */
+export const profileSetId = (item: Record<string, unknown>) => String(item.sk).slice(keys.profilePrefix.length);

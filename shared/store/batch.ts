@@ -1,0 +1,26 @@
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, table } from './clients';
+
+const BATCH_WRITE_MAX = 25; // DynamoDB's BatchWriteItem limit
+const MAX_ATTEMPTS = 9; // unprocessed items are tried again with exponential backoff
+
+type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
+
+/** BatchWriteItem, 25 requests at a time, retrying what DynamoDB left unprocessed; throws if some never go through. */
+async function batchWrite(requests: WriteRequest[], what: string): Promise<void> {
+  for (let i = 0; i < requests.length; i += BATCH_WRITE_MAX) {
+    let pending = requests.slice(i, i + BATCH_WRITE_MAX);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`batch ${what}: items left unprocessed`);
+      const out = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: pending } }));
+      pending = (out.UnprocessedItems?.[table()] ?? []) as WriteRequest[];
+      if (pending.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    }
+  }
+}
+
+/** Writes items without conditions (bulk loads: imports, benchmarks, audit records). */
+export const batchPut = (items: Array<Record<string, unknown>>) => batchWrite(items.map((Item) => ({ PutRequest: { Item } })), 'write');
+
+/** Deletes items by key. */
+export const batchDelete = (keys: Array<{ pk: string; sk: string }>) => batchWrite(keys.map((Key) => ({ DeleteRequest: { Key } })), 'delete');

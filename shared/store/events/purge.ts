@@ -1,0 +1,32 @@
+import { keys } from '../keys';
+import { table } from '../clients';
+import { queryAll } from '../query';
+import { batchDelete } from '../batch';
+import { deletePartition } from '../purge';
+import { ALL_STREAMS, parseKey } from './items';
+
+/**
+ * Removes every event item of a user for account deletion: each head's index copies (its
+ * `ix`) and history, then whatever the user's partitions still hold (stream partitions of
+ * `streamIds` and `*`, sync, running, heads). Heads go last, so a retry after an
+ * interruption still finds what is left. Safe to repeat.
+ */
+export async function purgeUserEvents(u: string, streamIds: string[]): Promise<void> {
+  const heads = await queryAll({
+    TableName: table(),
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.eventHeads(u) },
+    ProjectionExpression: 'pk, sk, ix',
+    ConsistentRead: true,
+  });
+  for (const head of heads) {
+    await batchDelete(((head.ix as string[] | undefined) ?? []).map(parseKey));
+    await deletePartition(keys.eventHistory(u, head.sk as string));
+  }
+  for (const streamId of new Set([...streamIds, ALL_STREAMS])) {
+    for (const state of ['a', 't'] as const) await deletePartition(keys.eventStream(u, streamId, state));
+  }
+  await deletePartition(keys.eventSync(u));
+  await deletePartition(keys.eventRunning(u));
+  await deletePartition(keys.eventHeads(u));
+}

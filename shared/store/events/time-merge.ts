@@ -1,0 +1,147 @@
+import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { dynamo, table } from '../clients';
+import { keys, type EventState } from '../keys';
+import { encodeNumber } from '../sort-keys';
+import type { StoredEvent } from '../../model/events';
+import { stripItem } from './items';
+import type { ReadStats } from './read';
+
+/**
+ * Events in time order from several key ranges at once (a k-way merge): each range is read
+ * page by page, lazily, so reads stop as soon as the answer is complete.
+ */
+
+/** One key range to read: a stream partition's direct (`d`) or inherited (`i`) copies. */
+export interface TimeSource {
+  streamId: string;
+  state: EventState;
+  kind: 'd' | 'i';
+}
+
+export interface TimeRange {
+  /** Inclusive bounds on `time`; use ±Infinity for none. */
+  from: number;
+  to: number;
+}
+
+export interface TimeOrderedRead {
+  sources: TimeSource[];
+  range: TimeRange;
+  ascending: boolean;
+  /** Items the caller will keep at most (skip + limit); undefined = all. */
+  want?: number;
+  /** In-memory predicate for what key ranges cannot express (streams, types, period ends…). */
+  accept: (event: StoredEvent) => boolean;
+  /** Events already in memory to merge in (running events that began before the range). */
+  extra?: StoredEvent[];
+}
+
+const PAGE_MIN = 20;
+const PAGE_MAX = 1000;
+
+/** Iterates one key range in time order, fetching a page only when the merge needs its next item. */
+class RangeCursor {
+  private buffer: StoredEvent[] = [];
+  private position = 0;
+  private start?: Record<string, unknown>;
+  private done = false;
+  private first = true;
+
+  constructor(
+    private readonly input: QueryCommandInput,
+    private readonly pageSize: () => number,
+    private readonly stats: ReadStats,
+  ) {}
+
+  async peek(): Promise<StoredEvent | undefined> {
+    while (this.position >= this.buffer.length) {
+      if (this.done) return undefined;
+      await this.fetch();
+    }
+    return this.buffer[this.position];
+  }
+
+  next(): void {
+    this.position++;
+  }
+
+  private async fetch(): Promise<void> {
+    const out = await dynamo().send(
+      new QueryCommand({
+        ...this.input,
+        ExclusiveStartKey: this.first ? undefined : this.start,
+        Limit: Math.max(PAGE_MIN, Math.min(PAGE_MAX, this.pageSize())),
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    this.first = false;
+    this.stats.requests++;
+    this.stats.capacity += out.ConsumedCapacity?.CapacityUnits ?? 0;
+    this.stats.items += out.Items?.length ?? 0;
+    this.buffer = (out.Items ?? []).map(stripItem);
+    this.position = 0;
+    this.start = out.LastEvaluatedKey;
+    if (!this.start) this.done = true;
+  }
+}
+
+/** A cursor over events already in memory, in the read's order. */
+class ListCursor {
+  private position = 0;
+  constructor(private readonly events: StoredEvent[]) {}
+  async peek(): Promise<StoredEvent | undefined> {
+    return this.events[this.position];
+  }
+  next(): void {
+    this.position++;
+  }
+}
+
+const compare = (a: StoredEvent, b: StoredEvent) => a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * Merges several time-ordered key ranges, dropping duplicates (an event in two read
+ * streams), and yields accepted events in order.
+ */
+export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadStats): AsyncGenerator<StoredEvent> {
+  let kept = 0;
+  const pageSize = () => (read.want === undefined ? PAGE_MAX : read.want - kept + 1);
+  // An empty range (from > to: e.g. fromTime after toTime) reads nothing; DynamoDB refuses
+  // BETWEEN with bounds in that order. Only the events given in memory remain.
+  const sources = read.range.from <= read.range.to ? read.sources : [];
+  const cursors: Array<RangeCursor | ListCursor> = sources.map((s) => {
+    const lower = `${s.kind}#${encodeNumber(read.range.from)}#`;
+    const upper = `${s.kind}#${encodeNumber(read.range.to)}#\uffff`;
+    return new RangeCursor(
+      {
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+        ExpressionAttributeValues: { ':pk': keys.eventStream(u, s.streamId, s.state), ':lo': lower, ':hi': upper },
+        ScanIndexForward: read.ascending,
+        ConsistentRead: true,
+      },
+      pageSize,
+      stats,
+    );
+  });
+  if (read.extra?.length) {
+    const sorted = [...read.extra].sort((a, b) => (read.ascending ? compare(a, b) : compare(b, a)));
+    cursors.push(new ListCursor(sorted));
+  }
+  const seen = new Set<string>();
+  for (;;) {
+    let best: { cursor: RangeCursor | ListCursor; event: StoredEvent } | undefined;
+    for (const cursor of cursors) {
+      const event = await cursor.peek();
+      if (!event) continue;
+      if (!best || (read.ascending ? compare(event, best.event) < 0 : compare(event, best.event) > 0)) best = { cursor, event };
+    }
+    if (!best) return;
+    best.cursor.next();
+    if (seen.has(best.event.id)) continue;
+    seen.add(best.event.id);
+    if (!read.accept(best.event)) continue;
+    kept++;
+    yield best.event;
+  }
+}

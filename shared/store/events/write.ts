@@ -1,0 +1,117 @@
+import { keys } from '../keys';
+import { deletePartition } from '../purge';
+import { transactWrite, type TransactItem } from '../transact';
+import { newId } from '../../ids';
+import type { StoredEvent } from '../../model/events';
+import { headItem, indexItems, keyString, MAX_INDEX_ITEMS, parseKey, stripItem, type EventHead, type IndexPlacement } from './items';
+
+export type EventWriteOutcome = 'ok' | 'exists' | 'stale' | 'streams-gone';
+
+/** Transaction items checking that streams still exist and are not trashed. */
+function streamsLive(u: string, streamIds: string[]): TransactItem[] {
+  return streamIds.map((id) => ({
+    ConditionCheck: {
+      TableName: undefined,
+      Key: keys.stream(u, id),
+      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(trashed) OR trashed = :false)',
+      ExpressionAttributeValues: { ':false': false },
+    },
+  }));
+}
+
+/**
+ * Writes an event's head and its index copies in one transaction. An update is conditional
+ * on the stored version (`previous.modified`), so concurrent updates never overwrite each
+ * other silently; `liveStreams` are checked to exist, untrashed, at commit.
+ */
+async function writeEvent(
+  u: string,
+  event: StoredEvent,
+  placement: IndexPlacement,
+  options: { create: boolean; previous?: EventHead; liveStreams: string[]; history?: StoredEvent },
+): Promise<EventWriteOutcome> {
+  const items = indexItems(u, event, placement);
+  if (items.length > MAX_INDEX_ITEMS) throw new Error('too many index items');
+  const head = headItem(u, event, items);
+  const tx: TransactItem[] = [
+    {
+      Put: {
+        TableName: undefined,
+        Item: head,
+        ConditionExpression: options.create ? 'attribute_not_exists(pk)' : 'modified = :m AND attribute_not_exists(deleted)',
+        ExpressionAttributeValues: options.create ? undefined : { ':m': options.previous!.modified },
+      },
+    },
+  ];
+  const newKeys = new Set(head.ix);
+  for (const item of items) tx.push({ Put: { TableName: undefined, Item: item } });
+  for (const old of options.previous?.ix ?? []) {
+    if (!newKeys.has(old)) tx.push({ Delete: { TableName: undefined, Key: parseKey(old) } });
+  }
+  if (options.history) tx.push({ Put: { TableName: undefined, Item: eventHistoryItem(u, event.id, options.history) } });
+  const failed = await transactWrite([...tx, ...streamsLive(u, options.liveStreams)]);
+  if (failed.length === 0) return 'ok';
+  if (failed.includes(0)) return options.create ? 'exists' : 'stale';
+  return 'streams-gone';
+}
+
+/** A previous version of an event, kept in its history partition. */
+export function eventHistoryItem(u: string, eventId: string, version: StoredEvent): Record<string, unknown> {
+  return { ...keys.eventHistoryKey(u, eventId, version.modified, newId()), ...version };
+}
+
+export function createEvent(u: string, event: StoredEvent, placement: IndexPlacement): Promise<EventWriteOutcome> {
+  return writeEvent(u, event, placement, { create: true, liveStreams: event.streamIds });
+}
+
+/** Replaces an event read earlier (`previous`) with its new version. */
+export function updateEvent(
+  u: string,
+  previous: EventHead,
+  event: StoredEvent,
+  placement: IndexPlacement,
+  options: { keepHistory: boolean; liveStreams: string[] },
+): Promise<EventWriteOutcome> {
+  return writeEvent(u, event, placement, {
+    create: false,
+    previous,
+    liveStreams: options.liveStreams,
+    history: options.keepHistory ? stripItem(previous as unknown as Record<string, unknown>) : undefined,
+  });
+}
+
+/** The head and sync items of a deleted event (its tombstone): kept so that sync reports the deletion. */
+export function eventDeletionItems(u: string, id: string, deleted: number): Array<Record<string, unknown>> {
+  const sync = keys.eventSyncKey(u, deleted, id);
+  return [
+    { ...keys.eventHead(u, id), id, deleted, ix: [keyString(sync)] },
+    { ...sync, id, deleted },
+  ];
+}
+
+/**
+ * Deletes an event for good: the head becomes a tombstone (kept for sync), its copies and
+ * history go. Conditional on the version read, like updates.
+ */
+export async function deleteEvent(u: string, previous: EventHead, now: number): Promise<'ok' | 'stale'> {
+  const [tombstone, syncItem] = eventDeletionItems(u, previous.id, now) as [Record<string, unknown>, Record<string, unknown>];
+  const syncKey = keyString(keys.eventSyncKey(u, now, previous.id));
+  const tx: TransactItem[] = [
+    {
+      Put: {
+        TableName: undefined,
+        Item: tombstone,
+        ConditionExpression: 'modified = :m AND attribute_not_exists(deleted)',
+        ExpressionAttributeValues: { ':m': previous.modified },
+      },
+    },
+    { Put: { TableName: undefined, Item: syncItem } },
+  ];
+  // Trashed at the same `now` (e.g. earlier in the same batch): the old sync item is the one
+  // the Put above overwrites, and one transaction cannot both put and delete an item.
+  for (const old of previous.ix) if (old !== syncKey) tx.push({ Delete: { TableName: undefined, Key: parseKey(old) } });
+  const failed = await transactWrite(tx);
+  if (failed.length > 0) return 'stale';
+  await deletePartition(keys.eventHistory(u, previous.id));
+  return 'ok';
+}

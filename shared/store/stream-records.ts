@@ -1,0 +1,27 @@
+import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord } from 'aws-lambda';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+
+/**
+ * Records of the table's DynamoDB Stream (the change fan-out, the export worker) as plain
+ * items. aws-lambda and the SDK type attribute values differently; the wire shape is the same.
+ */
+type Image = Record<string, LambdaAttributeValue>;
+
+/** An image as an item; `exactNumbers` keeps numbers as strings (for comparing images without rounding). */
+export const imageToItem = (image: Image, options: { exactNumbers?: boolean } = {}): Record<string, unknown> =>
+  unmarshall(image as unknown as Record<string, AttributeValue>, options.exactNumbers ? { wrapNumbers: true } : undefined);
+
+/** The `pk` and `sk` of the item a record changed, if it has them as strings. */
+export function recordKey(record: DynamoDBRecord): { pk: string; sk: string } | undefined {
+  const image = record.dynamodb?.Keys;
+  if (!image) return undefined;
+  const { pk, sk } = imageToItem(image, { exactNumbers: true });
+  return typeof pk === 'string' && typeof sk === 'string' ? { pk, sk } : undefined;
+}
+
+/** The item a record inserted (INSERT records only). */
+export function insertedItem(record: DynamoDBRecord): Record<string, unknown> | undefined {
+  if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return undefined;
+  return imageToItem(record.dynamodb.NewImage);
+}
