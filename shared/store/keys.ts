@@ -125,6 +125,8 @@ const rawKeys = {
 const rawObjectKeys = {
   file: (username: string, eventId: string, fileId: string) => `files/${username}/${eventId}/${fileId}`,
   pendingFile: (username: string, eventId: string, fileId: string) => `pending/${username}/${eventId}/${fileId}`,
+  /** What an upload slot was given for (size, type), checked at confirm: next to its pending file, out of the client's reach. */
+  pendingSlot: (username: string, eventId: string, fileId: string) => `pending/${username}/${eventId}/${fileId}.slot`,
   eventFiles: (username: string, eventId: string) => `files/${username}/${eventId}/`,
   userFiles: (username: string) => `files/${username}/`,
   userPendingFiles: (username: string) => `pending/${username}/`,

@@ -116,7 +116,7 @@ describe('input limits: identifiers and tokens that cannot exist', () => {
     await unchanged(async () => {
       // An unknown stream in a query is Pryv's unknown-referenced-resource, long or not.
       expectRefused(await call('GET', `/${u.username}/events?streams=${long(2100, 's')}`, { token: u.token }), 400, 'unknown-referenced-resource');
-      expectRefused(await call('GET', `/${u.username}/streams?parentId=${long(2100, 's')}`, { token: u.token }), 400, 'invalid-parameters-format');
+      expectRefused(await call('GET', `/${u.username}/streams?parentId=${long(2100, 's')}`, { token: u.token }), 400, 'unknown-referenced-resource');
       expectRefused(await call('POST', `/${u.username}/streams`, { token: u.token, body: { id: long(2100, 's'), name: 'long id' } }), 400, 'invalid-parameters-format');
       expectRefused(await call('POST', `/${u.username}/streams`, { token: u.token, body: { name: long(1500, '\u00e9') } }), 400, 'invalid-parameters-format');
     });
