@@ -267,3 +267,25 @@ describe('input limits: sizes, depth, numbers, property names', () => {
     expect(res.status).toBe(201);
   });
 });
+
+describe('messages that say what is wrong', () => {
+  it('auth.login without Origin names the missing header; from an untrusted origin names the app id and the origin', async () => {
+    const body = { username: u.username, password: u.password, appId: TEST_APP_ID };
+    const none = await call('POST', `/${u.username}/auth/login`, { body });
+    expectRefused(none, 401, 'invalid-credentials');
+    expect(none.body.error.message).toContain('no Origin header');
+    const evil = await call('POST', `/${u.username}/auth/login`, { body, headers: { origin: 'https://evil.example.com' } });
+    expectRefused(evil, 401, 'invalid-credentials');
+    expect(evil.body.error.message).toBe(`The app id "${TEST_APP_ID}" is not trusted from the origin "https://evil.example.com".`);
+  });
+
+  it('an upload slot over the attachment limit names `size` and the limit', async () => {
+    const res = await call('POST', `/${u.username}/events/${eventId}/attachment-uploads`, {
+      token: u.token,
+      body: { fileName: 'huge.bin', type: 'application/octet-stream', size: 10 ** 12 },
+    });
+    expectRefused(res, 413, 'invalid-request-structure');
+    expect(res.body.error.message).toMatch(/`size` 1000000000000 bytes\) exceeds the largest attachment allowed, \d+ bytes/);
+    expect(res.body.error.data).toMatchObject({ param: 'size', limit: expect.any(Number) });
+  });
+});
