@@ -21,6 +21,8 @@ export const LIMITS = {
   depth: 24,
   /** Bytes of a method's params as JSON: what one DynamoDB item (400 KB) can hold with the item's own attributes. */
   paramsBytes: 350 * 1024,
+  /** Bytes one DynamoDB transaction carries (an event and all its index copies are written in one). */
+  transactionBytes: 4_000_000,
   /** DynamoDB numbers: magnitudes below 1E+126 and, except 0, at least 1E-130. */
   numberMaxExclusive: 1e126,
   numberMinMagnitude: 1e-130,

@@ -151,6 +151,26 @@ describe('input limits: sizes, depth, numbers, property names', () => {
     });
   });
 
+  it('an event whose copies together exceed one transaction (4 MB) → 400 naming the field; a smaller one is stored', async () => {
+    // A chain of 12 streams: an event in the deepest has 15 copies (head, own stream, 11 ancestors, all events, sync).
+    let parentId = 'lim';
+    for (let i = 0; i < 12; i++) {
+      const id = `lim-chain-${i}`;
+      await call('POST', `/${u.username}/streams`, { token: u.token, body: { id, name: id, parentId } });
+      parentId = id;
+    }
+    const content = 'c'.repeat(340 * 1024);
+    await unchanged(async () => {
+      const res = await call('POST', `/${u.username}/events`, { token: u.token, body: { streamIds: [parentId], type: 'note/txt', content } });
+      expectRefused(res, 400, 'invalid-parameters-format');
+      expect(res.body.error.message).toContain('"content" is too large for an event in these streams');
+    });
+    const ok = await call('POST', `/${u.username}/events`, { token: u.token, body: { streamIds: ['lim'], type: 'note/txt', content } });
+    expect(ok.status).toBe(201);
+    await call('DELETE', `/${u.username}/events/${ok.body.event.id}`, { token: u.token });
+    await call('DELETE', `/${u.username}/events/${ok.body.event.id}`, { token: u.token });
+  });
+
   it('nesting over the limit (40 and 10,000 levels) in clientData or profile values → 400 naming the path; nothing stored', async () => {
     await unchanged(async () => {
       const create = await call('POST', `/${u.username}/events`, {

@@ -155,7 +155,7 @@ interface UploadSlot {
 }
 
 const fileTooLarge = (size: number, max: number) =>
-  errors.invalidRequestStructure(`The file (\`size\` ${size} bytes) exceeds the largest attachment allowed, ${max} bytes.`, { limit: max, param: 'size' });
+  errors.payloadTooLarge(max, `The file (\`size\` ${size} bytes) exceeds the largest attachment allowed, ${max} bytes.`, { param: 'size' });
 
 async function readSlot(key: string): Promise<UploadSlot | undefined> {
   const file = await readFile(key);
