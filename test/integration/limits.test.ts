@@ -225,6 +225,10 @@ describe('input limits: sizes, depth, numbers, property names', () => {
     const since = await call('GET', `/${u.username}/events?modifiedSince=-1e309`, { token: u.token });
     expect(since.status).toBe(200);
     expect(since.body.events.map((e: any) => e.id)).toContain(eventId);
+    // The monitor's query is audited with the bounds it ran with (storable numbers).
+    const logs = (await call('GET', `/${u.username}/audit/logs?limit=1000`, { token: u.token })).body.auditLogs as any[];
+    const audited = logs.find((l) => l.action === 'events.get' && l.query?.fromTime !== undefined && l.query.fromTime < -1e100);
+    expect(audited?.query).toMatchObject({ fromTime: -9.99e125, toTime: 9.99e125 });
   });
 
   it('`__proto__`, `constructor`, `prototype` and empty property names → 400 naming them; nothing stored', async () => {
