@@ -76,10 +76,10 @@ export const errors = {
     new PryvError('removed-method', 410, `The method "${methodId}" has been removed.`),
   tooManyResults: (limit: number) =>
     new PryvError('too-many-results', 413, `The result exceeds the limit of ${limit} items.`, { limit }),
-  payloadTooLarge: (limit: number) =>
-    new PryvError('invalid-request-structure', 413, `The request body exceeds ${limit} bytes.`, { limit }),
-  unsupportedContentType: (type: string) =>
-    new PryvError('unsupported-content-type', 415, `Unsupported content type "${type}".`),
+  payloadTooLarge: (limit: number, message = `The request body exceeds ${limit} bytes.`, data: Record<string, unknown> = {}) =>
+    new PryvError('invalid-request-structure', 413, message, { limit, ...data }),
+  unsupportedContentType: (type: string, message = `Unsupported content type "${type}".`) =>
+    new PryvError('unsupported-content-type', 415, message),
   unexpected: () => new PryvError('unexpected-error', 500, 'An unexpected error occurred. Our bad! Please retry.'),
   apiUnavailable: (message: string) => new PryvError('api-unavailable', 503, message),
   /** Not in Pryv v1: auth.login throttling (README "Brute-force protection"). */

@@ -14,14 +14,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { MAIN_TABLE, keyAttributeNames } from '../../shared/store/table-definition';
 import { checkJava } from './java';
+import type { EngineExit, RunningEngine } from './engine-supervisor';
 
 const STARTUP_TIMEOUT_MS = 60_000; // a cold JVM on a busy 2-core machine can take a while
 const STOP_GRACE_MS = 5_000;
 
-export interface LocalDynamo {
+export interface LocalDynamo extends RunningEngine {
   endpoint: string;
   pid: number;
-  stop(): Promise<void>;
 }
 
 const running = new Set<ChildProcess>();
@@ -47,7 +47,7 @@ export async function startDynamoDbLocal(options: { port: number; dataDir?: stri
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<EngineExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   child.once('exit', () => running.delete(child));
 
   const endpoint = `http://127.0.0.1:${options.port}`;
@@ -77,7 +77,7 @@ export async function startDynamoDbLocal(options: { port: number; dataDir?: stri
     }
   }
   ddb.destroy();
-  return { endpoint, pid: child.pid!, stop };
+  return { endpoint, pid: child.pid!, stop, exited, describe: `pid ${child.pid} on port ${options.port}` };
 }
 
 function indexSpec(index: (typeof MAIN_TABLE.globalIndexes)[number]): GlobalSecondaryIndex {

@@ -17,6 +17,7 @@ import { config, resetConfig } from '../../shared/config';
 import { resetConnectionClients } from '../../shared/adapters/socket-connections-api';
 import { startSocketPinger } from './socket-pinger';
 import { resetClients } from '../../shared/store/clients';
+import { supervise } from './engine-supervisor';
 
 export interface RuntimeOptions {
   /** Port of the API (0 = any free port). */
@@ -32,16 +33,28 @@ export interface RuntimeOptions {
   s3Port?: number;
   /** Extra settings for the handlers (see shared/config.ts). */
   env?: Record<string, string>;
+  /**
+   * Called when an engine is gone for good (README "Engines that stop"): the runtime has
+   * printed why and is stopping itself. `npm start` exits with an error.
+   */
+  onFatal?: (message: string) => void;
 }
 
 export interface LocalRuntime {
   url: string;
   adminKey: string;
   adminKeyGenerated: boolean;
-  dynamodb: LocalDynamo;
-  s3: LocalS3;
+  /** The engines as they run now (a restart replaces them: read these again after one). */
+  readonly dynamodb: LocalDynamo;
+  readonly s3: LocalS3;
   gateway: LocalGateway;
-  streamConsumer: StreamConsumer;
+  readonly streamConsumer: StreamConsumer;
+  /** Engine restarts so far, per engine. */
+  restarts(): { dynamodb: number; s3: number };
+  /** Settles when no engine restart is in progress. */
+  settled(): Promise<void>;
+  /** Settles when the runtime stopped by itself (an engine gone for good), with the message. */
+  stoppedByItself: Promise<string>;
   /** The local mail sink: one JSON file per mail (shared/mail). */
   mailDir: string;
   stop(): Promise<void>;
@@ -81,27 +94,64 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     stops.length = 0;
   };
+  let stopped = false;
+  let reportFatal: (message: string) => void = () => undefined;
+  const stoppedByItself = new Promise<string>((resolve) => (reportFatal = resolve));
+  /** An engine is gone for good: say so whatever LOG_LEVEL is, and stop everything. */
+  const fatal = (message: string) => {
+    if (stopped) return;
+    stopped = true;
+    console.error(`\nThe local runtime stops: ${message}\n`);
+    void stopAll().finally(() => {
+      resetClients();
+      reportFatal(message);
+      options.onFatal?.(message);
+    });
+  };
+  // What reads the table in the background: paused while DynamoDB Local is restarted (their
+  // polls would only fail), resumed after it, from the positions they delivered.
+  let workers: { stop: () => Promise<void> } | undefined;
+  let streamConsumer: StreamConsumer | undefined;
+  let startWorkers: () => Promise<void> = async () => undefined;
   try {
-    const dynamodb = await startDynamoDbLocal({
-      port: options.dynamodbPort ?? (await freePort()),
-      dataDir: dataDir ? join(dataDir, 'dynamodb') : undefined,
+    const dynamodbPort = options.dynamodbPort ?? (await freePort());
+    const dynamodb = await supervise({
+      name: 'DynamoDB Local',
+      start: () => startDynamoDbLocal({ port: dynamodbPort, dataDir: dataDir ? join(dataDir, 'dynamodb') : undefined }),
+      // In memory, a new JVM would come back empty: every account gone while the API answers
+      // as if nothing happened. Stopping says it.
+      ...(dataDir
+        ? {}
+        : { cannotRestart: 'it kept its data in memory, so the data is lost. Start the runtime again (with a data folder, DATA_DIR, data survives such a stop).' }),
+      onDown: async () => {
+        await workers?.stop();
+        workers = undefined;
+      },
+      onUp: async (engine) => {
+        await ensureTable(engine.endpoint, TABLE_NAME);
+        await startWorkers();
+      },
+      onFatal: fatal,
     });
     stops.push(dynamodb.stop);
-    const s3 = await startS3({
-      port: options.s3Port ?? (await freePort()),
-      dataDir: dataDir ? join(dataDir, 's3') : undefined,
-      bucket: BUCKET_NAME,
+    // s3rver keeps its objects in a folder (a temporary one in memory mode): a restart finds them there.
+    const s3Port = options.s3Port ?? (await freePort());
+    const s3Directory = dataDir ? join(dataDir, 's3') : mkdtempSync(join(tmpdir(), 'pryv-s3-'));
+    const s3 = await supervise({
+      name: 'S3 emulator',
+      start: () => startS3({ port: s3Port, directory: s3Directory, ...(dataDir ? { dataDir: s3Directory } : {}), bucket: BUCKET_NAME }),
+      onFatal: fatal,
     });
     stops.push(s3.stop);
-    await ensureTable(dynamodb.endpoint, TABLE_NAME);
+    await ensureTable(dynamodb.current().endpoint, TABLE_NAME);
 
     Object.assign(process.env, {
       PORT: String(apiPort),
       PUBLIC_URL: options.publicUrl ?? `http://${host}:${apiPort}`,
       TABLE_NAME,
       BUCKET_NAME,
-      DYNAMODB_ENDPOINT: dynamodb.endpoint,
-      S3_ENDPOINT: s3.endpoint,
+      DYNAMODB_ENDPOINT: dynamodb.current().endpoint,
+      S3_ENDPOINT: s3.current().endpoint,
       ADMIN_KEY: admin.key,
       FILES_READ_TOKEN_SECRET: filesSecret.key,
       MAIL_SINK_DIR: mailDir,
@@ -116,30 +166,39 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     resetConnectionClients();
 
     // The table's stream drives the change fan-out, as the event source mapping does in AWS;
-    // stopped before DynamoDB Local (stops run in reverse).
-    // With a data folder, delivered stream positions are kept there: a restart (even after a
-    // kill) resumes where the fan-out stopped, as an event source mapping does.
-    const streamConsumer = await startStreamConsumer({
-      endpoint: dynamodb.endpoint,
-      tableName: TABLE_NAME,
-      handler: fanout,
-      ...(dataDir ? { checkpointFile: join(dataDir, 'fanout-stream-position.json') } : {}),
+    // with a data folder, delivered stream positions are kept there: a restart (of the
+    // runtime after a kill, or of DynamoDB Local) resumes where the fan-out stopped.
+    // Webhook delivery runs the due attempts, as the scheduled worker Lambda does in AWS;
+    // export and import jobs run as the worker Lambda's own stream mapping runs them.
+    const endpoint = dynamodb.current().endpoint;
+    startWorkers = async () => {
+      const consumer = await startStreamConsumer({
+        endpoint,
+        tableName: TABLE_NAME,
+        handler: fanout,
+        ...(dataDir ? { checkpointFile: join(dataDir, 'fanout-stream-position.json') } : {}),
+      });
+      streamConsumer = consumer;
+      const webhookWorker = startWebhookWorker();
+      const exportWorker = await startExportWorker({
+        endpoint,
+        tableName: TABLE_NAME,
+        ...(dataDir ? { checkpointFile: join(dataDir, 'export-stream-position.json') } : {}),
+      });
+      workers = {
+        stop: async () => {
+          await Promise.all([exportWorker.stop(), webhookWorker.stop(), consumer.stop()]);
+        },
+      };
+    };
+    await startWorkers();
+    // Stopped before DynamoDB Local (stops run in reverse).
+    stops.push(async () => {
+      await workers?.stop();
+      workers = undefined;
     });
-    stops.push(streamConsumer.stop);
-    // Webhook delivery: the due attempts, as the scheduled worker Lambda runs them in AWS.
-    stops.push(startWebhookWorker().stop);
     // The service started: every active webhook hears it (Pryv API reference §6.2), delivered by the worker.
     void announceServiceBoot().catch((err) => log.error('webhooks boot message not queued', { err }));
-    // Export and import jobs, as the worker Lambda's own stream mapping runs them in AWS.
-    stops.push(
-      (
-        await startExportWorker({
-          endpoint: dynamodb.endpoint,
-          tableName: TABLE_NAME,
-          ...(dataDir ? { checkpointFile: join(dataDir, 'export-stream-position.json') } : {}),
-        })
-      ).stop,
-    );
     // Integration tests only (set by test/setup/local-runtime.ts): record what reaches the
     // sinks, readable at GET /__test/changes on the local gateway.
     let changeLog: ChangeLogEntry[] | undefined;
@@ -158,12 +217,24 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       url: gateway.url,
       adminKey: admin.key,
       adminKeyGenerated: admin.generated,
-      dynamodb,
-      s3,
+      get dynamodb() {
+        return dynamodb.current();
+      },
+      get s3() {
+        return s3.current();
+      },
       gateway,
-      streamConsumer,
+      get streamConsumer() {
+        return streamConsumer!;
+      },
+      restarts: () => ({ dynamodb: dynamodb.restarts(), s3: s3.restarts() }),
+      settled: async () => {
+        await Promise.all([dynamodb.settled(), s3.settled()]);
+      },
+      stoppedByItself,
       mailDir,
       stop: async () => {
+        stopped = true;
         await stopAll();
         resetClients();
       },

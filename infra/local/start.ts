@@ -21,6 +21,8 @@ async function main(): Promise<void> {
     adminKey: process.env.ADMIN_KEY,
     dynamodbPort: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
     s3Port: process.env.S3_PORT ? Number(process.env.S3_PORT) : undefined,
+    // An engine gone for good (README "Engines that stop"): the runtime printed why and stopped.
+    onFatal: () => process.exit(1),
   });
 
   const lines = [

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { MethodContext, MethodDef, MethodResult, RequestInfo } from './types';
 import { validateParams } from '../validation';
+import { checkParamsNumbers, checkParamsShape, isPossibleToken, isPossibleUsername, LIMITS, shown } from '../limits';
 import { errors, PryvError } from '../errors';
 import { config } from '../config';
 import { getAccessByToken, recordAccessUsage } from '../store/accesses';
@@ -38,14 +39,14 @@ export function sameSecret(a: string, b: string): boolean {
 export async function authenticate(method: MethodDef, ctx: MethodContext): Promise<void> {
   const { request } = ctx;
   const username = request.pathParams.username;
+  // A name no account can have is unknown without a lookup (its key may not even fit DynamoDB).
+  if (username !== undefined && !isPossibleUsername(username)) {
+    if (method.auth === 'admin') await checkAdminKey(request.headers.authorization);
+    throw errors.unknownUser(shown(username));
+  }
   if (username !== undefined) ctx.username = username;
 
-  if (method.auth === 'admin') {
-    const given = request.headers.authorization;
-    const expected = await adminKey();
-    if (!given || !expected || !sameSecret(given, expected)) throw errors.unknownResource();
-    return;
-  }
+  if (method.auth === 'admin') return checkAdminKey(request.headers.authorization);
   if (method.auth === 'none') {
     if (username !== undefined && !(await userExists(username))) throw errors.unknownUser(username);
     return;
@@ -56,7 +57,7 @@ export async function authenticate(method: MethodDef, ctx: MethodContext): Promi
     if (!(await userExists(username))) throw errors.unknownUser(username);
     throw errors.missingToken();
   }
-  const access = await getAccessByToken(username, token);
+  const access = isPossibleToken(token) ? await getAccessByToken(username, token) : undefined;
   if (!access) {
     if (!(await userExists(username))) throw errors.unknownUser(username);
     throw errors.invalidAccessToken();
@@ -64,6 +65,20 @@ export async function authenticate(method: MethodDef, ctx: MethodContext): Promi
   ctx.access = access;
   ctx.response.headers['Pryv-Access-Id'] = access.id;
   assertAccessLive(access, ctx.now);
+}
+
+async function checkAdminKey(given: string | undefined): Promise<void> {
+  const expected = await adminKey();
+  if (!given || !expected || !sameSecret(given, expected)) throw errors.unknownResource();
+}
+
+/** Ids in the path (`{id}`, `{fileId}`…) longer than any id can be name nothing: 404 before any lookup. */
+function checkPathIds(request: MethodContext['request']): void {
+  for (const [name, value] of Object.entries(request.pathParams)) {
+    if (name !== 'username' && typeof value === 'string' && value.length > LIMITS.pathIdMaxLength) {
+      throw errors.unknownResource('resource', shown(value));
+    }
+  }
 }
 
 /**
@@ -85,8 +100,13 @@ export async function runMethod(
         throw errors.forbidden(`You cannot access ${method.id} resource using the given access`);
       }
     }
+    if (method.auth !== 'none') checkPathIds(ctx.request);
     const input = params ?? {};
+    // callBatch's limits apply to each call, as it runs (a call's 400 is that call's result).
+    const perCall = method.id === 'callBatch';
+    if (!perCall) checkParamsShape(input);
     validateParams(method.params, input, options.coerce);
+    if (!perCall) checkParamsNumbers(input);
     const result = await method.run(ctx, input);
     if (ctx.access) {
       const key = methodKey(method.id);

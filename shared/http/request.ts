@@ -9,15 +9,29 @@ import { parseMultipart } from './multipart';
  * `queryStringParameters` joins repeats with commas, so we read the raw string.
  */
 export function parseQuery(raw: string | undefined): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  // A Map, then plain own properties: `?__proto__[]=x` stays a key (refused by the params
+  // limits) instead of replacing the object's prototype.
+  const out = new Map<string, string | string[]>();
   for (const [rawKey, value] of new URLSearchParams(raw ?? '')) {
     const isArray = rawKey.endsWith('[]');
     const key = isArray ? rawKey.slice(0, -2) : rawKey;
-    const existing = out[key];
-    if (existing === undefined) out[key] = isArray ? [value] : value;
-    else out[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+    const existing = out.get(key);
+    if (existing === undefined) out.set(key, isArray ? [value] : value);
+    else out.set(key, Array.isArray(existing) ? [...existing, value] : [existing, value]);
   }
-  return out;
+  return Object.fromEntries(out);
+}
+
+/** JSON sent as a form (`curl -d` without a Content-Type): it would become one property named after the JSON text. */
+function looksLikeJson(text: string): boolean {
+  const t = text.trim();
+  if (!t.startsWith('{') && !t.startsWith('[')) return false;
+  try {
+    JSON.parse(t);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Token sources in Pryv's order (spec §1.3): Authorization (raw, Bearer, Basic), then `auth`. */
@@ -76,6 +90,12 @@ function parseBody(event: APIGatewayProxyEventV2, contentType: string): unknown 
   if (Buffer.byteLength(text) > config().maxJsonBodyBytes) throw errors.payloadTooLarge(config().maxJsonBodyBytes);
   const type = contentType.split(';')[0]!.trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded') {
+    if (looksLikeJson(text)) {
+      throw errors.unsupportedContentType(
+        type,
+        'The body is JSON but was sent as application/x-www-form-urlencoded (curl -d does that): send it with "Content-Type: application/json".',
+      );
+    }
     return Object.fromEntries(new URLSearchParams(text));
   }
   if (type === '' || type === 'application/json' || type.endsWith('+json') || type === 'text/plain') {

@@ -1,4 +1,5 @@
 import { encodeNumber, orderedKey } from './sort-keys';
+import { keyTooLong, LIMITS } from '../limits';
 
 /**
  * The only place that knows how items are keyed (layout in table-definition.ts) and how S3
@@ -18,7 +19,7 @@ import { encodeNumber, orderedKey } from './sort-keys';
  */
 export type EventState = 'a' | 't';
 
-export const keys = {
+const rawKeys = {
   account: (username: string) => ({ pk: `USER#${username}`, sk: 'ACCOUNT' }),
   email: (email: string) => ({ pk: `EMAIL#${email.toLowerCase()}`, sk: 'EMAIL' }),
   accessByToken: (username: string, token: string) => ({ pk: `USER#${username}`, sk: `ACCESS#${token}` }),
@@ -121,9 +122,11 @@ export const keys = {
  * presigned upload is not confirmed (a lifecycle rule removes forgotten ones); account
  * exports `exports/{user}/{id}.tar.gz`; archives uploaded for an import `imports/{user}/{id}.tar.gz`.
  */
-export const objectKeys = {
+const rawObjectKeys = {
   file: (username: string, eventId: string, fileId: string) => `files/${username}/${eventId}/${fileId}`,
   pendingFile: (username: string, eventId: string, fileId: string) => `pending/${username}/${eventId}/${fileId}`,
+  /** What an upload slot was given for (size, type), checked at confirm: next to its pending file, out of the client's reach. */
+  pendingSlot: (username: string, eventId: string, fileId: string) => `pending/${username}/${eventId}/${fileId}.slot`,
   eventFiles: (username: string, eventId: string) => `files/${username}/${eventId}/`,
   userFiles: (username: string) => `files/${username}/`,
   userPendingFiles: (username: string) => `pending/${username}/`,
@@ -131,3 +134,39 @@ export const objectKeys = {
   exportArchive: (username: string, id: string) => `exports/${username}/${id}.tar.gz`,
   importArchive: (username: string, id: string) => `imports/${username}/${id}.tar.gz`,
 };
+
+/**
+ * Every key is held to DynamoDB's sizes (partition 2,048 bytes, sort 1,024) and S3's (1,024)
+ * as it is built: an over-long id or name is refused with a 400 before any call, instead of
+ * the service refusing it mid-request (shared/limits.ts).
+ */
+function checkedKey(value: unknown, object: boolean): void {
+  if (typeof value === 'string') {
+    const bytes = Buffer.byteLength(value);
+    if (bytes > (object ? LIMITS.objectKeyBytes : LIMITS.partitionKeyBytes)) throw keyTooLong(object ? 'object' : 'partition', bytes);
+  } else if (value && typeof value === 'object' && 'pk' in value) {
+    const { pk, sk } = value as { pk: string; sk: string };
+    const pkBytes = Buffer.byteLength(pk);
+    if (pkBytes > LIMITS.partitionKeyBytes) throw keyTooLong('partition', pkBytes);
+    const skBytes = Buffer.byteLength(sk);
+    if (skBytes > LIMITS.sortKeyBytes) throw keyTooLong('sort', skBytes);
+  }
+}
+
+function guarded<T extends Record<string, unknown>>(builders: T, object: boolean): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, builder] of Object.entries(builders)) {
+    out[name] =
+      typeof builder === 'function'
+        ? (...args: unknown[]) => {
+            const key = (builder as (...a: unknown[]) => unknown)(...args);
+            checkedKey(key, object);
+            return key;
+          }
+        : builder;
+  }
+  return out as T;
+}
+
+export const keys = guarded(rawKeys, false);
+export const objectKeys = guarded(rawObjectKeys, true);

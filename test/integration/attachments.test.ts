@@ -851,12 +851,22 @@ describe('large files: presigned S3 transfers above the direct limit', () => {
     });
     const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: new Uint8Array(data) });
     expect(put.status).toBe(200);
-    expect(await listKeys(`pending/${user.username}/`)).toEqual([`pending/${user.username}/${event.id}/${upload.fileId}`]);
+    // The pending file, and what its slot was given for (checked at confirm).
+    expect((await listKeys(`pending/${user.username}/`)).sort()).toEqual(
+      [`pending/${user.username}/${event.id}/${upload.fileId}`, `pending/${user.username}/${event.id}/${upload.fileId}.slot`].sort(),
+    );
 
     const confirmRes = await call('POST', new URL(upload.confirm).pathname, { token: user.token, body: { fileName: 'big video.mp4' } });
     expect(confirmRes.status).toBe(200);
     const [att] = confirmRes.body.event.attachments;
-    expect(att).toEqual({ id: upload.fileId, fileName: 'big video.mp4', type: 'video/mp4', size: data.length, readToken: expect.any(String) });
+    expect(att).toEqual({
+      id: upload.fileId,
+      fileName: 'big video.mp4',
+      type: 'video/mp4',
+      size: data.length,
+      integrity: `sha256-${createHash('sha256').update(data).digest('base64')}`,
+      readToken: expect.any(String),
+    });
     expect(await listKeys(`pending/${user.username}/`)).toEqual([]);
     expect(await listKeys(`files/${user.username}/${event.id}/`)).toEqual([`files/${user.username}/${event.id}/${att.id}`]);
     // Confirming twice does not attach it twice.
@@ -891,19 +901,42 @@ describe('large files: presigned S3 transfers above the direct limit', () => {
     expect(await listKeys(`files/${user.username}/${event.id}/`)).toEqual([]);
   });
 
-  it('type and size come from the object S3 stored, not from what the slot announced', async () => {
+  it('an object that differs from its slot (size or type, as the S3 emulator lets through) → 400 at confirm, deleted, nothing attached', async () => {
     const event = await mkEvent(api, [stream]);
-    const slot = (await api.post(`/events/${event.id}/attachment-uploads`, { fileName: 'f.bin', type: 'image/png', size: 1000 })).body.upload;
-    // Put straight to the pending key with another type and size (what a client could do
-    // with any S3 tool); the confirmation records what is really there.
-    const data = binary(1500);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `pending/${user.username}/${event.id}/${slot.fileId}`, Body: data, ContentType: 'image/jpeg' }));
-    const res = await call('POST', `/${user.username}/events/${event.id}/attachment-uploads/${slot.fileId}`, { token: user.token, body: { fileName: 'f.jpg' } });
+    const cases = [
+      { what: 'bigger', body: binary(3000), type: 'image/png' },
+      { what: 'smaller', body: binary(10), type: 'image/png' },
+      { what: 'other type', body: binary(1000), type: 'image/jpeg' },
+      { what: 'no type', body: binary(1000), type: undefined },
+    ];
+    for (const c of cases) {
+      const slot = (await api.post(`/events/${event.id}/attachment-uploads`, { fileName: 'f.png', type: 'image/png', size: 1000 })).body.upload;
+      // Straight to the pending key (what any S3 tool, or the emulator ignoring signed headers, allows).
+      const key = `pending/${user.username}/${event.id}/${slot.fileId}`;
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: c.body, ...(c.type ? { ContentType: c.type } : {}) }));
+      const res = await call('POST', `/${user.username}/events/${event.id}/attachment-uploads/${slot.fileId}`, { token: user.token, body: { fileName: 'f.png' } });
+      expect({ what: c.what, status: res.status, id: res.body.error?.id }).toEqual({ what: c.what, status: 400, id: 'invalid-parameters-format' });
+      expect(res.body.error.message).toContain('does not match its upload slot');
+      expect(await listKeys(`pending/${user.username}/${event.id}/`)).toEqual([]);
+      // The slot is gone with it: confirming again finds nothing.
+      expectError(await call('POST', `/${user.username}/events/${event.id}/attachment-uploads/${slot.fileId}`, { token: user.token, body: { fileName: 'f.png' } }), 404, 'unknown-resource');
+    }
+    expect(await listKeys(`files/${user.username}/${event.id}/`)).toEqual([]);
+    expect((await api.get(`/events/${event.id}`)).body.event.attachments).toBeUndefined();
+
+    // The object the slot was given for is attached, with the integrity a direct upload gets.
+    const slot = (await api.post(`/events/${event.id}/attachment-uploads`, { fileName: 'f.png', type: 'image/png', size: 1000 })).body.upload;
+    const data = binary(1000);
+    const put = await fetch(slot.url, { method: 'PUT', headers: slot.headers, body: new Uint8Array(data) });
+    expect(put.status).toBe(200);
+    const res = await call('POST', `/${user.username}/events/${event.id}/attachment-uploads/${slot.fileId}`, { token: user.token, body: { fileName: 'f.png' } });
     expect(res.status).toBe(200);
-    expect(res.body.event.attachments[0]).toMatchObject({ fileName: 'f.jpg', type: 'image/jpeg', size: 1500 });
-    const got = await api.file(event.id, slot.fileId);
-    expect(got.headers.get('content-type')).toBe('image/jpeg');
-    expect(got.data.equals(data)).toBe(true);
+    expect(res.body.event.attachments[0]).toMatchObject({
+      fileName: 'f.png',
+      type: 'image/png',
+      size: 1000,
+      integrity: `sha256-${createHash('sha256').update(data).digest('base64')}`,
+    });
   });
 
   it('a multipart upload between the direct limit and the Lambda cap is stored, and downloaded through a redirect', async () => {

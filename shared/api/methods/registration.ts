@@ -1,4 +1,5 @@
 import { defineMethod } from '../types';
+import { LIMITS } from '../../limits';
 import { errors, PryvError, RegisterError } from '../../errors';
 import { checkInvitationToken, createUser, USERNAME_PATTERN, RESERVED_USERNAMES, validateRegistration } from '../../domain/accounts/registration';
 import { hashPassword } from '../../domain/accounts/passwords';
@@ -75,6 +76,11 @@ export const authEmailCheck = defineMethod({
   params: { type: 'object' },
   httpParams: (request) => ({ email: decoded(request.pathParams.key) }),
   run: async (_ctx, params: { email: string }) => {
+    if (params.email.length > LIMITS.emailMaxLength) {
+      throw errors.invalidParametersFormat("The parameters' format is invalid.", [
+        { code: 'email-invalid', message: `Email must be at most ${LIMITS.emailMaxLength} characters.`, path: '#/email', param: 'email' },
+      ]);
+    }
     if ((await usernameForEmail(params.email)) !== undefined) {
       throw errors.itemAlreadyExists('user', { email: params.email });
     }
@@ -92,7 +98,8 @@ function emailLookup(id: string, path: string, field: 'username' | 'uid') {
     params: { type: 'object' },
     httpParams: (request) => ({ email: decoded(request.pathParams.key) }),
     run: async (_ctx, params: { email: string }) => {
-      const username = await usernameForEmail(params.email);
+      // No account has an email that long: unknown, without a lookup.
+      const username = params.email.length > LIMITS.emailMaxLength ? undefined : await usernameForEmail(params.email);
       if (username === undefined) throw new RegisterError('UNKNOWN_EMAIL', 404, 'Unknown email address.');
       return { [field]: username };
     },

@@ -7,9 +7,10 @@ import { transactWrite } from '../../store/transact';
 import { createAccountItems, userExists, usernameForEmail } from '../../store/accounts';
 import { newPersonalAccess } from './sessions';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, type Config } from '../../config';
-export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9-]{3,58}[a-z0-9]$/; // spec §8
+import { LIMITS } from '../../limits';
+export const USERNAME_PATTERN = LIMITS.usernamePattern;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const EMAIL_MAX_LENGTH = 300; // spec §8
+const EMAIL_MAX_LENGTH = LIMITS.emailMaxLength;
 
 /** First path segments of our non-user routes: such names can never be usernames. */
 export const RESERVED_USERNAMES = new Set(['users', 'system', 'service', 'access', 'socket-io', 'admin', 'register']);

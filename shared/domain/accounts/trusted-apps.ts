@@ -41,6 +41,10 @@ let parsed: { setting: string; apps: TrustedApp[] } | undefined;
 export function assertTrustedApp(setting: string, appId: string | undefined, origin: string | undefined): void {
   if (parsed?.setting !== setting) parsed = { setting, apps: parseTrustedApps(setting) };
   if (!isTrustedApp(parsed.apps, appId, origin)) {
-    throw errors.invalidCredentials('The app id ("appId") is either missing or not trusted.');
+    if (!appId) throw errors.invalidCredentials('The app id ("appId") is missing.');
+    if (!origin) {
+      throw errors.invalidCredentials('The request has no Origin header: trusted apps are recognised by the origin they call from.');
+    }
+    throw errors.invalidCredentials(`The app id "${appId.slice(0, 100)}" is not trusted from the origin "${origin.slice(0, 200)}".`);
   }
 }

@@ -6,7 +6,7 @@ import type { UploadedFile } from '../../model/uploads';
 import { updateEvent } from '../../store/events/write';
 import { eventFromHead, type EventHead } from '../../store/events/items';
 import { adjustAttachedFiles } from '../../store/accounts';
-import { deleteFile, headFile, moveFile, presignedPut, putFile } from '../../store/files';
+import { deleteFile, headFile, moveFile, presignedPut, putFile, readFile, readFileStream } from '../../store/files';
 import { objectKeys } from '../../store/keys';
 import type { Caller } from '../caller';
 import { nextModified, retryOnStale, STALE } from '../concurrency';
@@ -131,9 +131,11 @@ export async function deleteAttachment(caller: Caller, id: string, fileId: strin
  */
 export async function createUploadSlot(caller: Caller, id: string, file: { fileName: string; type: string; size: number }) {
   const { config, username, now } = caller;
-  if (file.size > config.uploadMaxBytes) throw errors.payloadTooLarge(config.uploadMaxBytes);
+  if (file.size > config.uploadMaxBytes) throw fileTooLarge(file.size, config.uploadMaxBytes);
   await changeableEvent(caller, id);
   const fileId = newId();
+  const slot: UploadSlot = { size: file.size, type: file.type };
+  await putFile(objectKeys.pendingSlot(username, id, fileId), Buffer.from(JSON.stringify(slot)), 'application/json');
   const url = await presignedPut(objectKeys.pendingFile(username, id, fileId), { type: file.type, size: file.size, expiresInS: config.presignTtlS });
   return {
     fileId,
@@ -146,19 +148,58 @@ export async function createUploadSlot(caller: Caller, id: string, file: { fileN
   };
 }
 
-/** Step 2 (`events.confirmAttachmentUpload`): the file is in S3; it becomes an attachment, with the size and type S3 recorded. */
+/** What a slot was given for: the object PUT to it must match (S3 enforces the signed headers, the local emulator does not). */
+interface UploadSlot {
+  size: number;
+  type: string;
+}
+
+const fileTooLarge = (size: number, max: number) =>
+  errors.payloadTooLarge(max, `The file (\`size\` ${size} bytes) exceeds the largest attachment allowed, ${max} bytes.`, { param: 'size' });
+
+async function readSlot(key: string): Promise<UploadSlot | undefined> {
+  const file = await readFile(key);
+  if (!file) return undefined;
+  return JSON.parse(file.data.toString('utf8')) as UploadSlot;
+}
+
+async function sha256Of(key: string): Promise<string> {
+  const { body } = await readFileStream(key);
+  const hash = createHash('sha256');
+  for await (const chunk of body) hash.update(chunk as Buffer);
+  return `sha256-${hash.digest('base64')}`;
+}
+
+/**
+ * Step 2 (`events.confirmAttachmentUpload`): the file is in S3. It must be what the slot
+ * was given for (size and type), else it is deleted and nothing is attached; it becomes an
+ * attachment with its `integrity` computed like a direct upload's.
+ */
 export async function confirmUpload(caller: Caller, id: string, fileId: string, fileName: string): Promise<StoredEvent> {
   const { config, username } = caller;
   await changeableEvent(caller, id);
   const pending = objectKeys.pendingFile(username, id, fileId);
-  const stored = await headFile(pending);
-  if (!stored) throw errors.unknownResource('upload', fileId);
+  const slotKey = objectKeys.pendingSlot(username, id, fileId);
+  const slot = await readSlot(slotKey);
+  const stored = slot && (await headFile(pending));
+  if (!slot || !stored) throw errors.unknownResource('upload', fileId);
+  const discard = () => Promise.all([deleteFile(pending), deleteFile(slotKey)]);
   if (stored.size > config.uploadMaxBytes) {
-    await deleteFile(pending);
-    throw errors.payloadTooLarge(config.uploadMaxBytes);
+    await discard();
+    throw fileTooLarge(stored.size, config.uploadMaxBytes);
   }
+  if (stored.size !== slot.size || stored.type !== slot.type) {
+    await discard();
+    throw errors.invalidParametersFormat(
+      `The uploaded file does not match its upload slot: ${stored.size} bytes of type "${stored.type}" arrived, the slot was for ` +
+        `${slot.size} bytes of type "${slot.type}". The file was discarded: ask for a new slot and PUT exactly that many bytes with that Content-Type.`,
+      { expected: slot, received: { size: stored.size, type: stored.type } },
+    );
+  }
+  const integrity = await sha256Of(pending);
   const final = objectKeys.file(username, id, fileId);
   await moveFile(pending, final);
-  const attachment = { id: fileId, fileName, type: stored.type, size: stored.size };
+  await deleteFile(slotKey);
+  const attachment: Attachment = { id: fileId, fileName, type: stored.type, size: stored.size, integrity };
   return changeAttachments(caller, id, (current) => [...current, attachment], { onFailure: () => deleteFile(final) });
 }

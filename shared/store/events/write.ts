@@ -2,6 +2,8 @@ import { keys } from '../keys';
 import { deletePartition } from '../purge';
 import { transactWrite, type TransactItem } from '../transact';
 import { newId } from '../../ids';
+import { errors } from '../../errors';
+import { LIMITS } from '../../limits';
 import type { StoredEvent } from '../../model/events';
 import { headItem, indexItems, keyString, MAX_INDEX_ITEMS, parseKey, stripItem, type EventHead, type IndexPlacement } from './items';
 
@@ -49,10 +51,27 @@ async function writeEvent(
     if (!newKeys.has(old)) tx.push({ Delete: { TableName: undefined, Key: parseKey(old) } });
   }
   if (options.history) tx.push({ Put: { TableName: undefined, Item: eventHistoryItem(u, event.id, options.history) } });
+  checkWriteSize(event, 1 + items.length, options.history);
   const failed = await transactWrite([...tx, ...streamsLive(u, options.liveStreams)]);
   if (failed.length === 0) return 'ok';
   if (failed.includes(0)) return options.create ? 'exists' : 'stale';
   return 'streams-gone';
+}
+
+/**
+ * Every copy holds the whole event, and one transaction carries at most 4 MB: an event too
+ * large for its number of copies is refused, naming its largest field, before the call.
+ */
+function checkWriteSize(event: StoredEvent, copies: number, history?: StoredEvent): void {
+  const fields = Object.entries(event).map(([name, value]) => [name, Buffer.byteLength(JSON.stringify(value) ?? '') + name.length] as const);
+  const eventBytes = fields.reduce((sum, [, bytes]) => sum + bytes, 0);
+  const total = eventBytes * copies + (history ? Buffer.byteLength(JSON.stringify(history)) : 0);
+  if (total <= LIMITS.transactionBytes) return;
+  const [largest] = [...fields].sort((a, b) => b[1] - a[1])[0]!;
+  const message =
+    `"${largest}" is too large for an event in these streams: its ${copies} copies (one per stream and ancestor, for fast reads) ` +
+    `would take about ${total} bytes, at most ${LIMITS.transactionBytes} can be written at once. Make it smaller, or attach it as a file.`;
+  throw errors.invalidParametersFormat(message, [{ code: 'TOO_LARGE', message, path: `#/${largest}`, param: largest }]);
 }
 
 /** A previous version of an event, kept in its history partition. */

@@ -31,6 +31,15 @@ function pollUrl(info) {
   return /^[A-Za-z0-9]{10,200}$/.test(rest) ? candidate : undefined;
 }
 
+/** Why the link's access request cannot be polled: nothing named, another server's, or a key no request can have. */
+function linkProblem(info) {
+  const params = queryParams();
+  const given = params.get('poll') ?? params.get('pollUrl');
+  if (!given && !params.get('key')) return 'The link is incomplete: it names no access request (no "key" or "poll" parameter).';
+  if (given && !given.startsWith(info.access)) return 'The link names an access request of another server: open it again from the app that asked.';
+  return 'This request has expired or does not exist.';
+}
+
 /** A URL's origin and path, or undefined for anything but http(s). */
 function readableUrl(value) {
   if (typeof value !== 'string' || value === '') return undefined;
@@ -210,7 +219,7 @@ async function start() {
     return invalid(err.message);
   }
   page.poll = pollUrl(info);
-  if (!page.poll) return invalid('The link is incomplete: it names no access request of this server.');
+  if (!page.poll) return invalid(linkProblem(info));
   try {
     const { body } = await api('GET', page.poll, { expect: (code, reply) => code < 300 || (code === 403 && typeof reply?.status === 'string') });
     page.request = body;

@@ -1,0 +1,139 @@
+import { errors, PryvError } from './errors';
+import type { ValidationItem } from './validation';
+
+/**
+ * Input limits, declared once (README "Input limits" lists them with their values). Each is
+ * checked before the lookup or write it would break, so a value the store cannot hold gets
+ * Pryv's usual answer instead of a database error: a name or id that cannot exist is not
+ * found (404) or not a token (403), anything else is `400 invalid-parameters-format` naming
+ * the field.
+ */
+export const LIMITS = {
+  /** Pryv API reference §8; every account is created through it, so a path username that does not match names nobody. */
+  usernamePattern: /^[a-z0-9][a-z0-9-]{3,58}[a-z0-9]$/,
+  /** Longest access token looked up (ours are 25 characters; client-chosen ones are held to it too). */
+  tokenMaxLength: 256,
+  /** Longest id in a path ({id}, {fileId}, …): ids we issue are far shorter, longer ones name nothing. */
+  pathIdMaxLength: 256,
+  /** Pryv API reference §8. */
+  emailMaxLength: 300,
+  /** Levels of nesting of a method's params (an object or array is one level). DynamoDB stores 32; the stored item and its audit record add a few. */
+  depth: 24,
+  /** Bytes of a method's params as JSON: what one DynamoDB item (400 KB) can hold with the item's own attributes. */
+  paramsBytes: 350 * 1024,
+  /** Bytes one DynamoDB transaction carries (an event and all its index copies are written in one). */
+  transactionBytes: 4_000_000,
+  /** DynamoDB numbers: magnitudes below 1E+126 and, except 0, at least 1E-130. */
+  numberMaxExclusive: 1e126,
+  numberMinMagnitude: 1e-130,
+  /** Property names refused anywhere in params: they reach object prototypes, or DynamoDB refuses them (""). */
+  reservedKeys: ['__proto__', 'constructor', 'prototype', ''] as readonly string[],
+  /** DynamoDB key sizes (UTF-8 bytes) and S3's object key size; store/keys.ts holds every key to them. */
+  partitionKeyBytes: 2048,
+  sortKeyBytes: 1024,
+  objectKeyBytes: 1024,
+} as const;
+
+/** Query bounds that are clamped into DynamoDB's number range instead of refused (the `@pryv/monitor` asks ±1.79e308). */
+const TIME_FILTERS = ['fromTime', 'toTime', 'modifiedSince', 'includeDeletionsSince'] as const;
+const LARGEST_NUMBER = 9.99e125;
+
+const refusal = (path: string, code: string, message: string): PryvError =>
+  errors.invalidParametersFormat(message, [{ code, message, path: `#${path}`, param: path.split('/')[1] ?? '' } satisfies ValidationItem]);
+
+const pointer = (path: string, key: string | number) => `${path}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+
+/** Characters shown of a value in a message (a 5,000-character name is not echoed back whole). */
+export const shown = (value: string, max = 80): string => (value.length > max ? `${value.slice(0, max)}…` : value);
+
+/**
+ * The shape limits of a method's params, checked before its schema (one iterative walk: a
+ * 10,000-level value costs no stack): nesting depth, reserved property names, and size.
+ * Throws `invalid-parameters-format` naming the field.
+ */
+export function checkParamsShape(params: unknown): void {
+  const stack: Array<[unknown, string, number]> = [[params, '', 1]];
+  const topSizes = new Map<string, number>();
+  let total = 0;
+  while (stack.length > 0) {
+    const [value, path, depth] = stack.pop()!;
+    const top = path.split('/')[1] ?? '';
+    let size = 0;
+    if (typeof value === 'string') size = Buffer.byteLength(value) + 2;
+    else if (value === null || typeof value !== 'object') size = 8;
+    else {
+      if (depth > LIMITS.depth) {
+        throw refusal(path, 'TOO_DEEP', `The value at "${shown(path || '/')}" nests more than ${LIMITS.depth} levels of objects and arrays.`);
+      }
+      for (const [key, child] of Object.entries(value)) {
+        if (!Array.isArray(value)) {
+          if (LIMITS.reservedKeys.includes(key)) {
+            throw refusal(pointer(path, key), 'RESERVED_KEY', `The property name "${key}" (at "${shown(path || '/')}") is not allowed: use another name.`);
+          }
+          size += Buffer.byteLength(key) + 3;
+        }
+        stack.push([child, pointer(path, key), depth + 1]);
+      }
+    }
+    total += size;
+    topSizes.set(top, (topSizes.get(top) ?? 0) + size);
+  }
+  if (total > LIMITS.paramsBytes) {
+    const [largest] = [...topSizes.entries()].sort((a, b) => b[1] - a[1])[0]!;
+    const what = largest === '' ? 'The request' : `"${shown(largest)}"`;
+    throw refusal(
+      largest === '' ? '' : `/${largest}`,
+      'TOO_LARGE',
+      `${what} is too large: the parameters take about ${total} bytes, at most ${LIMITS.paramsBytes} can be stored (attach large data as a file).`,
+    );
+  }
+}
+
+const storableNumber = (n: number) => Number.isFinite(n) && Math.abs(n) < LIMITS.numberMaxExclusive && (n === 0 || Math.abs(n) >= LIMITS.numberMinMagnitude);
+
+/**
+ * Numbers after the schema coerced the params: the query bounds are clamped into the range
+ * DynamoDB stores (so ±1e308 still means "from the beginning / until the end"); any other
+ * number outside it is refused, naming the field.
+ */
+export function checkParamsNumbers(params: unknown): void {
+  if (params !== null && typeof params === 'object' && !Array.isArray(params)) {
+    const record = params as Record<string, unknown>;
+    for (const name of TIME_FILTERS) {
+      const v = record[name];
+      if (typeof v === 'number' && !Number.isNaN(v) && !storableNumber(v)) {
+        record[name] = Math.abs(v) < LIMITS.numberMinMagnitude ? 0 : Math.sign(v) * LARGEST_NUMBER;
+      }
+    }
+  }
+  const stack: Array<[unknown, string]> = [[params, '']];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === 'number') {
+      if (!storableNumber(value)) {
+        throw refusal(
+          path,
+          'NUMBER_OUT_OF_RANGE',
+          `The number at "${shown(path || '/')}" is out of range: numbers must be finite, below 1e126 in magnitude and, unless 0, at least 1e-130.`,
+        );
+      }
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) stack.push([child, pointer(path, key)]);
+    }
+  }
+}
+
+/** Whether a path username can name an account at all (else: unknown user, without a lookup). */
+export const isPossibleUsername = (username: string): boolean => LIMITS.usernamePattern.test(username);
+
+/** Whether a token can open an access at all (else: invalid token, without a lookup). */
+export const isPossibleToken = (token: string): boolean => token.length <= LIMITS.tokenMaxLength;
+
+/** A key part too long for DynamoDB or S3: refused before the call (store/keys.ts). */
+export function keyTooLong(kind: 'partition' | 'sort' | 'object', bytes: number): PryvError {
+  const max = kind === 'partition' ? LIMITS.partitionKeyBytes : kind === 'sort' ? LIMITS.sortKeyBytes : LIMITS.objectKeyBytes;
+  return errors.invalidParametersFormat(
+    `An id or name in the request is too long: the key it makes takes ${bytes} bytes, at most ${max} are allowed. Use a shorter one.`,
+    [{ code: 'MAX_LENGTH', message: 'id or name too long', path: '#', params: [max] } satisfies ValidationItem],
+  );
+}
