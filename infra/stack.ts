@@ -53,6 +53,7 @@ export class PryvApiStack extends Stack {
       webSocketApi: sockets.api,
       webSocketStageName: sockets.stage.stageName,
       accessLogs: data.accessLogs,
+      uploads: data.bucket,
       customDomain: props.customDomain,
       waf: props.waf,
       key: data.key,
