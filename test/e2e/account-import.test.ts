@@ -79,7 +79,7 @@ describe('account app: importing an archive into a new account', () => {
     expect((await call('GET', `/${target.username}/events`, { token: target.token })).body.events).toHaveLength(2);
     // No CSP violation (the upload's origin is allowed) and no script error.
     expect(errors).toEqual([]);
-  });
+  }, 120_000); // an export and an import, each through its worker
 
   it('says in words when the file is not an archive of an account, and imports nothing', async () => {
     const target = await createUser();
