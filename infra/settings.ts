@@ -1,3 +1,4 @@
+import { ACCOUNT_DELETION_CALLERS, AUDIT_DELETION_MODES, HEX_COLOR } from '../shared/config';
 import type { PryvApiStackProps } from './stack';
 
 /**
@@ -11,6 +12,16 @@ export const SETTING_NAMES = [
   'certificateArn',
   'trustedApps',
   'serviceName',
+  'serviceHome',
+  'serviceSupport',
+  'serviceTerms',
+  'servicePrivacy',
+  'serviceLogo',
+  'serviceAccentColor',
+  'serviceBackgroundColor',
+  'accountDeletion',
+  'auditOnAccountDeletion',
+  'auditRetentionDays',
   'invitationTokens',
   'mailFrom',
   'memorySize',
@@ -40,6 +51,8 @@ const KMS_KEY_ARN = new RegExp(`^arn:${PARTITION}:kms:([a-z0-9-]+):${ACCOUNT}:ke
 const WEB_ACL_ARN = new RegExp(`^arn:${PARTITION}:wafv2:([a-z0-9-]+):${ACCOUNT}:global/webacl/[\\w-]{1,128}/${UUID}$`);
 const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const EMAIL = /^[^\s@<>()",;:]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+/** A `data:` logo travels in every function's environment, which Lambda caps at 4 KB in all. */
+const MAX_LOGO_CHARS = 2000;
 /** Lambda's memory range, in MB. */
 const MEMORY_MB = { min: 128, max: 10_240 };
 
@@ -111,6 +124,57 @@ export function readSettings(context: Record<string, unknown>, region: string | 
 
   const memorySize = integer('memorySize', MEMORY_MB.min, MEMORY_MB.max);
 
+  // What the pages and service info show (shared/config.ts reads them in every function).
+  const publicOrigin =
+    publicUrl !== undefined && URL.canParse(publicUrl) ? new URL(publicUrl).origin : domain !== undefined ? `https://${domain}` : undefined;
+  const isWebAddress = (value: string) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
+  const webAddress = (name: SettingName): string | undefined => {
+    const value = text(name);
+    if (value !== undefined && !isWebAddress(value)) problems.push(`${name}: expected an http(s):// address, got "${value}"`);
+    return value;
+  };
+  const serviceHome = webAddress('serviceHome');
+  const serviceTerms = webAddress('serviceTerms');
+  const servicePrivacy = webAddress('servicePrivacy');
+  const serviceSupport = text('serviceSupport');
+  if (serviceSupport !== undefined && !EMAIL.test(serviceSupport.replace(/^mailto:/, '')) && !isWebAddress(serviceSupport))
+    problems.push(`serviceSupport: expected an http(s):// address or an email address, got "${serviceSupport}"`);
+  const serviceLogo = text('serviceLogo');
+  if (serviceLogo !== undefined && serviceLogo.length > MAX_LOGO_CHARS) {
+    problems.push(
+      `serviceLogo: ${serviceLogo.length} characters; a function's environment holds 4 KB in all, so keep it under ${MAX_LOGO_CHARS} (a larger logo goes in shared/web/www/assets/, named by its https:// address)`,
+    );
+  } else if (serviceLogo !== undefined) {
+    // The pages' CSP loads images from their own origin and data: URLs only.
+    if (/^data:image\/[a-z0-9.+-]+[;,]/i.test(serviceLogo)) {
+      // an inline image: shown as it is
+    } else if (!URL.canParse(serviceLogo) || new URL(serviceLogo).protocol !== 'https:') {
+      problems.push(`serviceLogo: expected an https:// address on the service's own origin or a data:image/… URL, got "${serviceLogo.slice(0, 80)}"`);
+    } else if (publicOrigin !== undefined && new URL(serviceLogo).origin !== publicOrigin) {
+      problems.push(`serviceLogo: the pages load images from their own origin (${publicOrigin}) or data: URLs only, got "${serviceLogo}"`);
+    }
+  }
+  const colour = (name: SettingName): string | undefined => {
+    const value = text(name);
+    if (value !== undefined && !HEX_COLOR.test(value)) problems.push(`${name}: expected a #rgb or #rrggbb colour, got "${value}"`);
+    return value;
+  };
+  const serviceAccentColor = colour('serviceAccentColor');
+  const serviceBackgroundColor = colour('serviceBackgroundColor');
+
+  // Who may erase an account, and what erasure and time do to the audit log.
+  const accountDeletion = text('accountDeletion');
+  if (accountDeletion !== undefined) {
+    const callers = accountDeletion.split(',').map((c) => c.trim());
+    const wrong = callers.filter((c) => !(ACCOUNT_DELETION_CALLERS as readonly string[]).includes(c));
+    if (wrong.length > 0 || callers.length === 0)
+      problems.push(`accountDeletion: expected ${ACCOUNT_DELETION_CALLERS.join(', ')} or both (comma-separated), got "${accountDeletion}"`);
+  }
+  const auditOnAccountDeletion = text('auditOnAccountDeletion');
+  if (auditOnAccountDeletion !== undefined && !(AUDIT_DELETION_MODES as readonly string[]).includes(auditOnAccountDeletion))
+    problems.push(`auditOnAccountDeletion: expected one of ${AUDIT_DELETION_MODES.join(', ')}, got "${auditOnAccountDeletion}"`);
+  const auditRetentionDays = integer('auditRetentionDays', 1, 36_500);
+
   const kmsKey = text('kmsKey');
   if (kmsKey !== undefined && kmsKey !== 'create') {
     const match = KMS_KEY_ARN.exec(kmsKey);
@@ -143,6 +207,16 @@ export function readSettings(context: Record<string, unknown>, region: string | 
     customDomain: domain !== undefined && certificateArn !== undefined ? { domain, certificateArn } : undefined,
     trustedApps: text('trustedApps'),
     serviceName: text('serviceName'),
+    serviceHome,
+    serviceSupport,
+    serviceTerms,
+    servicePrivacy,
+    serviceLogo,
+    serviceAccentColor,
+    serviceBackgroundColor,
+    accountDeletion: accountDeletion?.split(',').map((c) => c.trim()).join(','),
+    auditOnAccountDeletion: auditOnAccountDeletion as StackSettings['auditOnAccountDeletion'],
+    auditRetentionDays,
     invitationTokens: text('invitationTokens'),
     mailFrom,
     memorySize,

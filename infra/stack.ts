@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { AUDIT_DELETION_MODES } from '../shared/config';
 import { ApiFunctions, createHttpApi } from './constructs/api-functions';
 import { type BackupSetting, Backups } from './constructs/backups';
 import { DataStore, type KmsKeySetting } from './constructs/data';
@@ -19,6 +20,18 @@ export interface PryvApiStackProps extends StackProps {
   customDomain?: CustomDomain;
   trustedApps?: string;
   serviceName?: string;
+  /** Service-info links and the pages' branding (SERVICE_HOME, SERVICE_SUPPORT, SERVICE_TERMS, SERVICE_PRIVACY, SERVICE_LOGO, colours). */
+  serviceHome?: string;
+  serviceSupport?: string;
+  serviceTerms?: string;
+  servicePrivacy?: string;
+  serviceLogo?: string;
+  serviceAccentColor?: string;
+  serviceBackgroundColor?: string;
+  /** `adminToken`, `personalToken` or both, comma-separated (ACCOUNT_DELETION). */
+  accountDeletion?: string;
+  auditOnAccountDeletion?: (typeof AUDIT_DELETION_MODES)[number];
+  auditRetentionDays?: number;
   /** Comma-separated list, or `*` for any (Pryv `invitationTokens`). */
   invitationTokens?: string;
   /** Sender address of mails (password reset, MFA codes), verified in SES; unset: no mail is sent. */
@@ -53,6 +66,7 @@ export class PryvApiStack extends Stack {
       webSocketApi: sockets.api,
       webSocketStageName: sockets.stage.stageName,
       accessLogs: data.accessLogs,
+      uploads: data.bucket,
       customDomain: props.customDomain,
       waf: props.waf,
       key: data.key,
@@ -64,6 +78,16 @@ export class PryvApiStack extends Stack {
         (props.customDomain ? `https://${props.customDomain.domain}` : `https://${web.distribution.distributionDomainName}`),
       TRUSTED_APPS: props.trustedApps,
       SERVICE_NAME: props.serviceName,
+      SERVICE_HOME: props.serviceHome,
+      SERVICE_SUPPORT: props.serviceSupport,
+      SERVICE_TERMS: props.serviceTerms,
+      SERVICE_PRIVACY: props.servicePrivacy,
+      SERVICE_LOGO: props.serviceLogo,
+      SERVICE_ACCENT_COLOR: props.serviceAccentColor,
+      SERVICE_BACKGROUND_COLOR: props.serviceBackgroundColor,
+      ACCOUNT_DELETION: props.accountDeletion,
+      AUDIT_ON_ACCOUNT_DELETION: props.auditOnAccountDeletion,
+      AUDIT_RETENTION_DAYS: props.auditRetentionDays?.toString(),
       INVITATION_TOKENS: props.invitationTokens,
       MAIL_FROM: props.mailFrom,
     };

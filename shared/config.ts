@@ -47,6 +47,9 @@ export const DEFAULT_TRUSTED_APPS = [
   '*@https://*.pryv.li*',
 ].join(',');
 
+/** Who may delete an account (`ACCOUNT_DELETION`, comma-separated). */
+export const ACCOUNT_DELETION_CALLERS = ['adminToken', 'personalToken'] as const;
+
 export interface Config {
   publicUrl: string; // without trailing slash
   serviceName: string;
@@ -66,7 +69,7 @@ export interface Config {
   /** `null` = any token accepted, `[]` = none, list = must match (Pryv `invitationTokens`). */
   invitationTokens: string[] | null;
   /** Who may call `DELETE /users/{username}`: Pryv's `user-account.delete`. */
-  accountDeletion: Array<'adminToken' | 'personalToken'>;
+  accountDeletion: Array<(typeof ACCOUNT_DELETION_CALLERS)[number]>;
   tableName: string;
   bucketName: string;
   region: string;
@@ -130,7 +133,7 @@ export interface Config {
   loginCooldownS: number;
 }
 
-const AUDIT_DELETION_MODES = ['erase', 'keep', 'pseudonymise'] as const;
+export const AUDIT_DELETION_MODES = ['erase', 'keep', 'pseudonymise'] as const;
 function auditDeletionMode(value: string | undefined): Config['auditOnAccountDeletion'] {
   if (value === undefined || value === '') return 'erase';
   if (!(AUDIT_DELETION_MODES as readonly string[]).includes(value)) {
@@ -139,7 +142,7 @@ function auditDeletionMode(value: string | undefined): Config['auditOnAccountDel
   return value as Config['auditOnAccountDeletion'];
 }
 
-const HEX_COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+export const HEX_COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 function color(name: string, value: string | undefined, fallback: string): string {
   if (value === undefined || value === '') return fallback;
   // The pages apply it as a CSS custom property: only a plain colour may get there.
@@ -179,8 +182,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustedApps: env.TRUSTED_APPS ?? `${DEFAULT_TRUSTED_APPS},*@${publicUrl}*`,
     sessionMaxAgeS: Number(env.SESSION_MAX_AGE_S ?? SESSION_MAX_AGE_S),
     invitationTokens: invitation === undefined || invitation === '*' ? null : (list(invitation) ?? []),
-    accountDeletion: (list(env.ACCOUNT_DELETION) ?? ['adminToken']).filter(
-      (v): v is 'adminToken' | 'personalToken' => v === 'adminToken' || v === 'personalToken',
+    accountDeletion: (list(env.ACCOUNT_DELETION) ?? ['adminToken']).filter((v): v is Config['accountDeletion'][number] =>
+      (ACCOUNT_DELETION_CALLERS as readonly string[]).includes(v),
     ),
     tableName: env.TABLE_NAME ?? 'pryv-main',
     bucketName: env.BUCKET_NAME ?? 'pryv-attachments',

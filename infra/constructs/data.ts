@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
 import { acknowledge } from './acknowledge';
+import { BUCKET_CORS } from '../bucket-cors';
 
 /** Export archives are removed after a week; the user asks for a new one. */
 export const EXPORT_ARCHIVE_DAYS = 7;
@@ -112,8 +113,15 @@ export class DataStore {
         // What users deleted or replaced goes for good after the recovery window.
         { noncurrentVersionExpiration: Duration.days(DELETED_DATA_DAYS), expiredObjectDeleteMarker: true },
       ],
-      // Browsers PUT large files straight to presigned URLs and follow download redirects.
-      cors: [{ allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET], allowedOrigins: ['*'], allowedHeaders: ['*'], maxAge: 3600 }],
+      // Browsers PUT files straight to presigned URLs and follow download redirects (infra/bucket-cors.ts).
+      cors: [
+        {
+          allowedMethods: BUCKET_CORS.allowedMethods.map((method) => s3.HttpMethods[method]),
+          allowedOrigins: BUCKET_CORS.allowedOrigins,
+          allowedHeaders: BUCKET_CORS.allowedHeaders,
+          maxAge: BUCKET_CORS.maxAgeS,
+        },
+      ],
     });
     acknowledge(this.bucket, 'HIPAA.Security-S3BucketReplicationEnabled', NO_REPLICA);
     if (!this.key) acknowledge(this.bucket, 'HIPAA.Security-S3DefaultEncryptionKMS', AWS_MANAGED_KEY);

@@ -11,7 +11,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
-import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, SECURITY_HEADERS } from '../../shared/http/web-pages';
+import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, STORAGE_UPLOAD_FOLDERS, folderSecurityHeaders, storageOrigin } from '../../shared/http/web-pages';
 import { VENDOR_FILES } from '../web-vendor-files';
 import { acknowledge, acknowledgeWildcards, managedPolicyRule } from './acknowledge';
 import { API_ACCESS_LOG_RETENTION } from './access-logs';
@@ -31,11 +31,27 @@ export const SOCKET_PATH_FUNCTION = `function handler(event) {
   r.uri = '/';
   return r;
 }`;
-/** Web pages: a folder URL serves its index.html. */
+/**
+ * Web pages: a folder URL serves its index.html; a folder named without its trailing slash
+ * (`/account`, `/www/assets`: a last segment without a dot, as every page file has one) is
+ * redirected to it, query kept, so that the page's relative links resolve inside the folder.
+ */
 export const PAGE_PATH_FUNCTION = `function handler(event) {
   var r = event.request;
-  if (r.uri.charAt(r.uri.length - 1) === '/') r.uri += 'index.html';
-  return r;
+  var uri = r.uri;
+  if (uri.charAt(uri.length - 1) === '/') {
+    r.uri = uri + 'index.html';
+    return r;
+  }
+  if (uri.substring(uri.lastIndexOf('/') + 1).indexOf('.') !== -1) return r;
+  var query = [];
+  for (var name in r.querystring) {
+    var param = r.querystring[name];
+    var values = param.multiValue ? param.multiValue : [param];
+    for (var i = 0; i < values.length; i++) query.push(values[i].value === '' ? name : name + '=' + values[i].value);
+  }
+  var location = uri + '/' + (query.length > 0 ? '?' + query.join('&') : '');
+  return { statusCode: 301, statusDescription: 'Moved Permanently', headers: { location: { value: location } } };
 }`;
 
 /** `domain` and `certificateArn` settings: the name CloudFront answers for, with its us-east-1 certificate. */
@@ -60,6 +76,8 @@ export interface WebFrontProps {
   webSocketStageName: string;
   /** Where the pages bucket's S3 server access logs go. */
   accessLogs: s3.IBucket;
+  /** The attachments bucket: the uploading pages (STORAGE_UPLOAD_FOLDERS) may PUT to its presigned URLs. */
+  uploads: s3.IBucket;
   customDomain?: CustomDomain;
   waf?: WafSetting;
   /** Encrypts the WAF log group, when there is a data key. */
@@ -96,17 +114,21 @@ export class WebFront {
       originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
     };
     const executeApiDomain = (apiId: string) => `${apiId}.execute-api.${Stack.of(scope).region}.amazonaws.com`;
-    const pageSecurityHeaders: cloudfront.ResponseSecurityHeadersBehavior = {
-      contentSecurityPolicy: { contentSecurityPolicy: SECURITY_HEADERS['Content-Security-Policy']!, override: true },
+    // The same headers the local gateway sends with the pages (shared/http/web-pages.ts); the
+    // uploading pages may also connect to the attachments bucket's own address, and no other.
+    const stack = Stack.of(scope);
+    const uploadOrigin = storageOrigin({ bucketName: props.uploads.bucketName, region: stack.region, urlSuffix: stack.urlSuffix });
+    const securityHeadersOf = (folder: string): cloudfront.ResponseSecurityHeadersBehavior => ({
+      contentSecurityPolicy: { contentSecurityPolicy: folderSecurityHeaders(folder, uploadOrigin)['Content-Security-Policy']!, override: true },
       contentTypeOptions: { override: true },
       frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
       referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
-    };
+    });
+    const pageSecurityHeaders = securityHeadersOf('www');
     const pagesBehavior: cloudfront.BehaviorOptions = {
       origin: origins.S3BucketOrigin.withOriginAccessControl(webBucket),
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
       cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
-      // The same headers the local gateway sends with the pages (shared/http/web-pages.ts).
       responseHeadersPolicy: new cloudfront.ResponseHeadersPolicy(scope, 'PageHeaders', {
         comment: 'Pryv web pages: CSP, no framing, no sniffing, no referrer',
         securityHeadersBehavior: pageSecurityHeaders,
@@ -118,6 +140,12 @@ export class WebFront {
         },
       ],
     };
+    const uploadingPagesHeaders = new cloudfront.ResponseHeadersPolicy(scope, 'UploadingPageHeaders', {
+      comment: 'Pryv web pages that upload to presigned URLs: the page CSP, plus the attachments bucket',
+      securityHeadersBehavior: securityHeadersOf(STORAGE_UPLOAD_FOLDERS[0]!),
+    });
+    const folderBehavior = (folder: string): cloudfront.BehaviorOptions =>
+      STORAGE_UPLOAD_FOLDERS.includes(folder) ? { ...pagesBehavior, responseHeadersPolicy: uploadingPagesHeaders } : pagesBehavior;
     const pagePaths = PAGE_FOLDERS.map((folder) => `/${folder}/*`);
     const { customDomain } = props;
     this.distribution = new cloudfront.Distribution(scope, 'Distribution', {
@@ -173,7 +201,8 @@ export class WebFront {
             },
           }),
         },
-        ...Object.fromEntries(pagePaths.map((path) => [path, pagesBehavior])),
+        // `/account/…` and, redirected to it by PagePathFunction, `/account`.
+        ...Object.fromEntries(PAGE_FOLDERS.flatMap((folder) => [`/${folder}/*`, `/${folder}`].map((path) => [path, folderBehavior(folder)]))),
       },
     });
     const distribution = this.distribution;

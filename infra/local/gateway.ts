@@ -13,6 +13,8 @@ import { handler as disconnectHandler } from '../../functions/ws/disconnect';
 import { handler as messageHandler } from '../../functions/ws/message';
 import { compileRoute, matchRoute, type CompiledRoute } from './routes';
 import { log } from '../../shared/log';
+import { config } from '../../shared/config';
+import { storageOrigin } from '../../shared/http/web-pages';
 import { isPagePath, servePage } from './static-pages';
 import { LocalWebSocketApi } from './websocket-api';
 
@@ -34,6 +36,12 @@ async function loadHandlers(): Promise<CompiledRoute<Handler>[]> {
     for (const route of method.routes) routes.push(compileRoute(route, entry.handler));
   }
   return routes;
+}
+
+/** Where the handlers' presigned URLs point: the S3 emulator (S3_ENDPOINT), or the real bucket. */
+function pageStorageOrigin(): string {
+  const c = config();
+  return storageOrigin({ endpoint: c.s3Endpoint, bucketName: c.bucketName, region: c.region });
 }
 
 function fakeContext(requestId: string, functionName: string): Context {
@@ -182,7 +190,8 @@ export async function startGateway(options: { port: number; host?: string; chang
         serveChangeLog(options.changeLog, url, res);
         return;
       }
-      if (isPagePath(url.pathname)) return await servePage(req, res, url.pathname); // web pages (S3 + CloudFront in AWS)
+      // Web pages (S3 + CloudFront in AWS); the account app's import uploads to the S3 emulator.
+      if (isPagePath(url.pathname)) return await servePage(req, res, url, { storageOrigin: pageStorageOrigin() });
       const body = await readBody(req);
       if (body === 'too-large') {
         res.writeHead(413, { 'content-type': 'application/json' });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import S3rver from 's3rver';
+import { bucketCorsXml } from '../bucket-cors';
 import type { EngineExit, RunningEngine } from './engine-supervisor';
 
 export interface LocalS3 extends RunningEngine {
@@ -16,7 +17,8 @@ export interface LocalS3 extends RunningEngine {
 /**
  * The S3 emulator (s3rver, in this process). It keeps objects on disk; "in memory" runs
  * get a temporary folder that is removed on stop. Given `directory`, it starts on that folder
- * (a restart after a failure keeps the objects, in-memory runs too).
+ * (a restart after a failure keeps the objects, in-memory runs too). The bucket gets the
+ * stack's CORS rule, so browsers upload to presigned URLs as they do in AWS.
  */
 export async function startS3(options: { port: number; dataDir?: string; bucket: string; directory?: string }): Promise<LocalS3> {
   const directory = options.directory ?? options.dataDir ?? mkdtempSync(join(tmpdir(), 'pryv-s3-'));
@@ -26,7 +28,7 @@ export async function startS3(options: { port: number; dataDir?: string; bucket:
     port: options.port,
     directory,
     silent: true,
-    configureBuckets: [{ name: options.bucket }],
+    configureBuckets: [{ name: options.bucket, configs: [bucketCorsXml()] }],
     allowMismatchedSignatures: true,
     vhostBuckets: false,
   });

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, SECURITY_HEADERS } from '../../shared/http/web-pages';
+import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, folderSecurityHeaders } from '../../shared/http/web-pages';
 import { VENDOR_FILES } from '../web-vendor-files';
 
 /**
@@ -45,19 +45,39 @@ export function resolvePagePath(pathname: string, root: string = WEB_ROOT): stri
 
 export const isPagePath = (pathname: string) => PAGE_FOLDERS.some((folder) => pathname === `/${folder}` || pathname.startsWith(`/${folder}/`));
 
-/** Serves one page request (GET/HEAD); 404 for anything not found, 405 for other verbs. */
-export async function servePage(req: IncomingMessage, res: ServerResponse, pathname: string, root: string = WEB_ROOT): Promise<void> {
+export interface PageOptions {
+  root?: string;
+  /** Where presigned URLs point (the S3 emulator): the uploading pages may connect there. */
+  storageOrigin?: string;
+}
+
+/**
+ * Serves one page request (GET/HEAD); 404 for anything not found, 405 for other verbs. A
+ * folder named without its trailing slash (`/account`) is redirected to it, so that the
+ * page's relative links resolve inside the folder (CloudFront does the same in AWS).
+ */
+export async function servePage(req: IncomingMessage, res: ServerResponse, url: URL, options: PageOptions = {}): Promise<void> {
+  const { pathname } = url;
+  const headers = folderSecurityHeaders(pathname.split('/')[1] ?? '', options.storageOrigin);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
     res.end('Method Not Allowed');
     return;
   }
   const vendor = VENDOR_FILES[pathname.slice(1)];
-  let file = vendor ?? resolvePagePath(pathname, root);
-  if (file && (await stat(file).catch(() => undefined))?.isDirectory()) file = join(file, 'index.html');
+  let file = vendor ?? resolvePagePath(pathname, options.root);
+  const isDirectory = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory() === true;
+  // `/account` is the folder itself (outside it for resolvePagePath); `/www/assets` one inside it.
+  const folderRoot = PAGE_FOLDERS.includes(pathname.slice(1));
+  if (!pathname.endsWith('/') && (folderRoot || (file !== undefined && (await isDirectory(file))))) {
+    res.writeHead(301, { location: `${pathname}/${url.search}`, 'content-type': 'text/plain; charset=utf-8', ...headers });
+    res.end('Moved Permanently');
+    return;
+  }
+  if (file && (await isDirectory(file))) file = join(file, 'index.html');
   const body = file ? await readFile(file).catch(() => undefined) : undefined;
   if (!file || !body) {
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...headers });
     res.end('Not Found');
     return;
   }
@@ -65,7 +85,7 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, pathn
     'content-type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
     'content-length': body.length,
     'cache-control': 'no-cache',
-    ...SECURITY_HEADERS,
+    ...headers,
     ...(pathname.startsWith(ASSETS_PATH_PREFIX) ? { 'access-control-allow-origin': '*' } : {}),
   });
   res.end(req.method === 'HEAD' ? undefined : body);

@@ -18,7 +18,12 @@ import type { MethodContext } from './types';
  * retries is logged in full (it holds no secrets) at error level: never dropped silently.
  */
 
-/** Parameters whose values say what was asked and hold no personal content: recorded as given. */
+/**
+ * Parameters whose values say what was asked and hold no personal content: recorded as given
+ * (every filter of the read methods, test/unit/audit.test.ts checks). Not here, so recorded as
+ * their shape: names and content, and filters naming a person (`username`, `email`, `ip`:
+ * a pseudonymised record must not keep them in its query).
+ */
 const VALUE_PARAMS = new Set([
   'id',
   'streams',
@@ -32,6 +37,7 @@ const VALUE_PARAMS = new Set([
   'modifiedSince',
   'includeDeletions',
   'includeDeletionsSince',
+  'includeExpired',
   'running',
   'tags',
   'streamId',
@@ -46,6 +52,7 @@ const VALUE_PARAMS = new Set([
   'status',
   'errorId',
   'method',
+  'action',
 ]);
 /** Never recorded, not even their shape: tokens, passwords, secrets. */
 const SECRET_PARAM = /token|password|secret|auth|passphrase|key|code/i;

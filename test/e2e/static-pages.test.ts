@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { request } from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +63,33 @@ describe('static pages on the local gateway', () => {
     for (const path of ['/account/vendor/', '/account/vendor/other.js', '/account/vendor/../../package.json', '/account/vendor/uqr.js/..']) {
       expect((await rawGet(path)).status, path).toBe(404);
     }
+  });
+
+  it('lets the account app (only) connect to the storage origin its import uploads to', async () => {
+    const storage = new URL(inject('s3Endpoint')).origin;
+    for (const path of ['/account/', '/account/app.js']) {
+      expect((await rawGet(path)).headers['content-security-policy'], path).toContain(`connect-src 'self' ${storage};`);
+    }
+    for (const path of ['/www/login.html', '/access/access.html', '/www/assets/api.js']) {
+      expect((await rawGet(path)).headers['content-security-policy'], path).toContain("connect-src 'self';");
+    }
+  });
+
+  it('redirects a folder named without its trailing slash to the folder, query kept', async () => {
+    for (const [path, location] of [
+      ['/account', '/account/'],
+      ['/www', '/www/'],
+      ['/account?from=mail', '/account/?from=mail'],
+      ['/www/assets', '/www/assets/'],
+    ]) {
+      const res = await rawGet(path!);
+      expect(res.status, path).toBe(301);
+      expect(res.headers.location, path).toBe(location);
+    }
+    // The redirect is followed to the app itself.
+    const res = await fetch(`${apiUrl()}/account`);
+    expect(res.url).toBe(`${apiUrl()}/account/`);
+    expect(await res.text()).toBe(readFileSync(join(WEB_ROOT, 'account', 'index.html'), 'utf8'));
   });
 
   it('lets apps on any origin load the service assets, and only those', async () => {

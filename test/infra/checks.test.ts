@@ -6,6 +6,7 @@ import { addDeployChecks } from '../../infra/checks';
 import { WAF_COUNTED_BODY_RULES } from '../../infra/constructs/web-front';
 import { DEFAULT_BACKUP_RETENTION_DAYS, DEFAULT_WAF_RATE_LIMIT, readSettings } from '../../infra/settings';
 import { METHODS } from '../../shared/api/registry';
+import { readConfig } from '../../shared/config';
 import { type Synthesized, synthesize, testApp } from './synth';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
@@ -13,6 +14,20 @@ type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?
 const CERTIFICATE = 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
 const KEY_ARN = 'arn:aws:kms:eu-central-1:123456789012:key/12345678-1234-1234-1234-1234567890ab';
 const WEB_ACL_ARN = 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/pryv/12345678-1234-1234-1234-1234567890ab';
+
+/** What the pages show and the account policy, as the functions' SERVICE_*, ACCOUNT_DELETION and AUDIT_* variables. */
+const BRANDING_AND_POLICY = {
+  serviceHome: 'https://example.com/',
+  serviceSupport: 'help@example.com',
+  serviceTerms: 'https://example.com/terms',
+  servicePrivacy: 'https://example.com/privacy',
+  serviceLogo: 'https://api.example.com/www/assets/logo.svg',
+  serviceAccentColor: '#0a5c36',
+  serviceBackgroundColor: '#fafafa',
+  accountDeletion: 'adminToken, personalToken',
+  auditOnAccountDeletion: 'pseudonymise',
+  auditRetentionDays: '730',
+};
 
 /** Every option on, the stack in us-east-1 (where a CloudFront web ACL can be made). */
 const ALL_ON = {
@@ -25,6 +40,7 @@ const ALL_ON = {
   wafRateLimit: '2000',
   backup: 'daily',
   backupRetentionDays: '90',
+  ...BRANDING_AND_POLICY,
 };
 
 const problemsOf = (context: Record<string, unknown>, region: string | undefined): string => {
@@ -49,8 +65,17 @@ describe('deploy settings (cdk -c name=value)', () => {
       kmsKey: { create: true },
       waf: { create: true, rateLimit: 2000 },
       backup: { retentionDays: 90 },
+      ...BRANDING_AND_POLICY,
+      accountDeletion: 'adminToken,personalToken',
+      auditRetentionDays: 730,
     });
     expect(readSettings({}, undefined)).toEqual({});
+    // A logo inline (data:), as the pages' CSP allows; without a domain or publicUrl, any https:// logo is taken as given.
+    expect(readSettings({ serviceLogo: 'data:image/svg+xml,%3Csvg%3E%3C/svg%3E' }, 'eu-central-1').serviceLogo).toBe('data:image/svg+xml,%3Csvg%3E%3C/svg%3E');
+    expect(readSettings({ serviceLogo: 'https://d111.cloudfront.net/www/assets/logo.svg', serviceSupport: 'https://example.com/help' }, 'eu-central-1')).toEqual({
+      serviceLogo: 'https://d111.cloudfront.net/www/assets/logo.svg',
+      serviceSupport: 'https://example.com/help',
+    });
     expect(readSettings({ waf: 'create', backup: 'daily' }, 'us-east-1')).toEqual({
       waf: { create: true, rateLimit: DEFAULT_WAF_RATE_LIMIT },
       backup: { retentionDays: DEFAULT_BACKUP_RETENTION_DAYS },
@@ -88,6 +113,19 @@ describe('deploy settings (cdk -c name=value)', () => {
     [{ backup: 'daily', backupRetentionDays: '0' }, 'backupRetentionDays: expected a whole number from 1'],
     [{ mailfrom: 'noreply@example.com' }, 'mailfrom: not a setting (did you mean mailFrom?)'],
     [{ memorySize: ['512'] }, 'memorySize: expected a single value'],
+    [{ serviceTerms: 'example.com/terms' }, 'serviceTerms: expected an http(s):// address'],
+    [{ servicePrivacy: 'javascript:alert(1)' }, 'servicePrivacy: expected an http(s):// address'],
+    [{ serviceHome: 'ftp://example.com' }, 'serviceHome: expected an http(s):// address'],
+    [{ serviceSupport: 'call us' }, 'serviceSupport: expected an http(s):// address or an email address'],
+    [{ serviceLogo: 'http://api.example.com/logo.svg' }, 'serviceLogo: expected an https:// address'],
+    [{ serviceLogo: 'https://cdn.example.net/logo.svg', publicUrl: 'https://api.example.com' }, 'the pages load images from their own origin (https://api.example.com)'],
+    [{ serviceLogo: `data:image/png;base64,${'A'.repeat(3000)}` }, 'a function\'s environment holds 4 KB in all'],
+    [{ serviceAccentColor: 'red' }, 'serviceAccentColor: expected a #rgb or #rrggbb colour'],
+    [{ serviceBackgroundColor: '#fafafa; background: url(x)' }, 'serviceBackgroundColor: expected a #rgb or #rrggbb colour'],
+    [{ accountDeletion: 'personal' }, 'accountDeletion: expected adminToken, personalToken or both'],
+    [{ auditOnAccountDeletion: 'delete' }, 'auditOnAccountDeletion: expected one of erase, keep, pseudonymise'],
+    [{ auditRetentionDays: '0' }, 'auditRetentionDays: expected a whole number from 1 to 36500'],
+    [{ auditretentiondays: '30' }, 'did you mean auditRetentionDays?'],
   ])('refuses %j', (context, message) => {
     expect(problemsOf(context, 'eu-central-1')).toContain(message);
   });
@@ -178,6 +216,38 @@ describe('every option on (custom domain, KMS key, WAF, backups, mail), in us-ea
       expect.stringMatching(/^HIPAA.Security-S3DefaultEncryptionKMS AllOn\/AccessLogs$/),
       expect.stringMatching(/^HIPAA.Security-S3DefaultEncryptionKMS AllOn\/WebPages$/),
     ]);
+  });
+
+  it('gives the branding and account policy settings to every function, which reads them as configured', () => {
+    const functions = ofType('AWS::Lambda::Function').filter(([, r]) => String(r.Properties.Description ?? '').startsWith('Pryv '));
+    expect(functions.length).toBeGreaterThan(METHODS.length);
+    for (const [id, fn] of functions) {
+      const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
+      expect(variables, id).toMatchObject({
+        SERVICE_HOME: 'https://example.com/',
+        SERVICE_SUPPORT: 'help@example.com',
+        SERVICE_TERMS: 'https://example.com/terms',
+        SERVICE_PRIVACY: 'https://example.com/privacy',
+        SERVICE_LOGO: 'https://api.example.com/www/assets/logo.svg',
+        SERVICE_ACCENT_COLOR: '#0a5c36',
+        SERVICE_BACKGROUND_COLOR: '#fafafa',
+        ACCOUNT_DELETION: 'adminToken,personalToken',
+        AUDIT_ON_ACCOUNT_DELETION: 'pseudonymise',
+        AUDIT_RETENTION_DAYS: '730',
+      });
+      // What shared/config.ts makes of the function's environment (the values CloudFormation fills in left out).
+      const config = readConfig(Object.fromEntries(Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string')));
+      expect(config, id).toMatchObject({
+        home: 'https://example.com/',
+        support: 'help@example.com',
+        terms: 'https://example.com/terms',
+        privacy: 'https://example.com/privacy',
+        branding: { logo: 'https://api.example.com/www/assets/logo.svg', accentColor: '#0a5c36', backgroundColor: '#fafafa' },
+        accountDeletion: ['adminToken', 'personalToken'],
+        auditOnAccountDeletion: 'pseudonymise',
+        auditRetentionDays: 730,
+      });
+    }
   });
 
   it('makes a rotated, retained KMS key and encrypts the table, bucket, secrets, log groups and vault with it', () => {

@@ -17,6 +17,10 @@ import { isBatchable } from '../../shared/api/batch';
 import type { Capability, MethodDef } from '../../shared/api/types';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
 import { VENDOR_FILES } from '../../infra/web-vendor-files';
+import { BUCKET_CORS } from '../../infra/bucket-cors';
+import { contentSecurityPolicy } from '../../shared/http/web-pages';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
@@ -207,6 +211,11 @@ describe('attachments bucket: presigned uploads', () => {
       expect.arrayContaining([expect.objectContaining({ Prefix: 'pending/', ExpirationInDays: 1, Status: 'Enabled' })]),
     );
     expect(bucket.Properties.CorsConfiguration.CorsRules[0].AllowedMethods).toEqual(expect.arrayContaining(['PUT', 'GET']));
+    // From the public origin (the account app's import) as from any app's: the presigned URL is the permission.
+    expect(bucket.Properties.CorsConfiguration.CorsRules[0].AllowedOrigins).toEqual(['*']);
+    expect(bucket.Properties.CorsConfiguration.CorsRules).toEqual([
+      expect.objectContaining({ AllowedMethods: [...BUCKET_CORS.allowedMethods], AllowedHeaders: BUCKET_CORS.allowedHeaders, MaxAge: BUCKET_CORS.maxAgeS }),
+    ]);
   });
 });
 
@@ -702,8 +711,42 @@ describe('CloudFront distribution', () => {
       expect(origin.S3OriginConfig, pages).toBeDefined();
       expect(origin.OriginAccessControlId, pages).toBeDefined();
       const policy = resources[(behavior as any).ResponseHeadersPolicyId.Ref]!.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
-      expect(policy.ContentSecurityPolicy.ContentSecurityPolicy, pages).toContain("script-src 'self'");
+      // A string, or for the account app a join naming the attachments bucket (checked below).
+      expect(JSON.stringify(policy.ContentSecurityPolicy.ContentSecurityPolicy), pages).toContain("script-src 'self'");
       expect(policy.FrameOptions.FrameOption, pages).toBe('DENY');
+    }
+  });
+
+  it('lets the account app (only) connect to the attachments bucket, at the address the SDK presigns its uploads for', async () => {
+    const byPath = new Map(distribution().CacheBehaviors.map((b: { PathPattern: string }) => [b.PathPattern, b]));
+    const cspOf = (path: string) =>
+      resources[(byPath.get(path) as any).ResponseHeadersPolicyId.Ref]!.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig.ContentSecurityPolicy
+        .ContentSecurityPolicy;
+    // The template's value with the bucket's name and the URL suffix as CloudFormation fills them in.
+    const bucketName = 'teststack-attachments1a2b3c-x9y8z7';
+    const render = (value: unknown): string => {
+      if (typeof value === 'string') return value;
+      const v = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+      if (v.Ref === attachmentsBucketId()) return bucketName;
+      if (v.Ref === 'AWS::URLSuffix') return 'amazonaws.com';
+      if (v['Fn::Join']) return v['Fn::Join'][1].map(render).join(v['Fn::Join'][0]);
+      throw new Error(`unexpected ${JSON.stringify(value)}`);
+    };
+    const client = new S3Client({ region: 'eu-central-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const presigned = await getSignedUrl(client, new PutObjectCommand({ Bucket: bucketName, Key: 'imports/x/y', ContentType: 'application/gzip' }), { expiresIn: 60 });
+    client.destroy();
+    expect(render(cspOf('/account/*'))).toBe(contentSecurityPolicy([new URL(presigned).origin]));
+    expect(render(cspOf('/account'))).toBe(render(cspOf('/account/*')));
+    for (const path of ['/www/*', '/access/*', '/www/assets/*']) expect(cspOf(path), path).toBe(contentSecurityPolicy());
+  });
+
+  it('redirects each page folder named without its slash (`/account`) with the page function, not to the API', () => {
+    const byPath = new Map(distribution().CacheBehaviors.map((b: { PathPattern: string }) => [b.PathPattern, b]));
+    for (const folder of ['access', 'www', 'account']) {
+      const exact = byPath.get(`/${folder}`) as any;
+      expect(exact, folder).toBeDefined();
+      expect(exact.FunctionAssociations).toEqual((byPath.get(`/${folder}/*`) as any).FunctionAssociations);
+      expect(originOf(exact).S3OriginConfig, folder).toBeDefined();
     }
   });
 
@@ -759,6 +802,23 @@ describe('CloudFront viewer-request functions', () => {
   it('serve index.html for page folders', () => {
     expect(run(PAGE_PATH_FUNCTION, '/www/')).toBe('/www/index.html');
     expect(run(PAGE_PATH_FUNCTION, '/access/access.html')).toBe('/access/access.html');
+    expect(run(PAGE_PATH_FUNCTION, '/account/vendor/uqr.js')).toBe('/account/vendor/uqr.js');
+  });
+
+  it('redirect a page folder named without its trailing slash to it, query kept', () => {
+    const respond = (uri: string, querystring: Record<string, unknown> = {}) =>
+      new Function(`${PAGE_PATH_FUNCTION}; return handler;`)()({ request: { uri, querystring } }) as { statusCode?: number; headers?: any; uri?: string };
+    for (const [uri, location] of [
+      ['/account', '/account/'],
+      ['/www', '/www/'],
+      ['/www/assets', '/www/assets/'],
+    ]) {
+      const answer = respond(uri!);
+      expect(answer.statusCode, uri).toBe(301);
+      expect(answer.headers.location.value, uri).toBe(location);
+    }
+    const withQuery = respond('/account', { from: { value: 'mail' }, flag: { value: '' }, id: { value: 'a', multiValue: [{ value: 'a' }, { value: 'b' }] } });
+    expect(withQuery.headers.location.value).toBe('/account/?from=mail&flag&id=a&id=b');
   });
 });
 

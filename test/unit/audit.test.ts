@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { auditEvent, auditStreamsOf, readableAccessIds } from '../../shared/domain/audit/log';
 import { queryShape } from '../../shared/api/audit-calls';
+import { METHODS } from '../../shared/api/registry';
 import type { Access } from '../../shared/model/accesses';
 
 const access = (type: Access['type'], permissions: Access['permissions'] = []): Access => ({
@@ -24,6 +25,23 @@ describe('audit query shape', () => {
     expect(queryShape('events.update', { id: 'e', update: { content: 5, streamIds: ['b'] } })).toEqual({ id: 'e', update: { content: '<number>', streamIds: ['b'] } });
     expect(queryShape('callBatch', [{ method: 'events.get', params: { auth: 'x' } }, { method: 'streams.get', params: {} }])).toEqual({ calls: ['events.get', 'streams.get'] });
     expect(queryShape('account.changePassword', { oldPassword: 'a', newPassword: 'b' })).toEqual({});
+  });
+
+  it('records every filter of the read methods as given, but those naming a person or holding a secret', () => {
+    const personal = new Set(['username', 'email', 'ip']); // kept out: a pseudonymised record must not hold them
+    const checked: string[] = [];
+    for (const method of METHODS.filter((m) => m.routes.some((r) => r.verb === 'GET'))) {
+      const names = Object.keys((method.params as { properties?: Record<string, unknown> }).properties ?? {});
+      for (const name of names) {
+        const shape = queryShape(method.id, { [name]: 'asked' }) as Record<string, unknown>;
+        if (/token|password|secret/i.test(name)) expect(shape, `${method.id} ${name}`).toEqual({});
+        else if (personal.has(name)) expect(shape[name], `${method.id} ${name}`).toBe('<string>');
+        else expect(shape[name], `${method.id} ${name}`).toBe('asked');
+        checked.push(`${method.id}.${name}`);
+      }
+    }
+    expect(checked).toEqual(expect.arrayContaining(['accesses.get.includeExpired', 'accesses.get.includeDeletions', 'audit.getLogs.action', 'events.get.streams']));
+    expect(queryShape('accesses.get', { includeExpired: true, includeDeletions: true })).toEqual({ includeExpired: true, includeDeletions: true });
   });
 
   it('falls back to shapes when a query is too long to keep', () => {

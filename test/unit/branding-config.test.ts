@@ -37,10 +37,11 @@ describe('branding settings', () => {
 
 describe('account policy in service info', () => {
   it('says whether users may erase their account and what happens to the audit log', () => {
-    expect(serviceInfo(readConfig({})).accountPolicy).toEqual({ deletionByUser: false, auditOnDeletion: 'erase', auditRetentionDays: 365 });
+    expect(serviceInfo(readConfig({})).accountPolicy).toEqual({ deletionByUser: false, auditOnDeletion: 'erase', auditRetentionDays: 365, sessionMaxAge: 1_209_600 });
     expect(
-      serviceInfo(readConfig({ ACCOUNT_DELETION: 'adminToken,personalToken', AUDIT_ON_ACCOUNT_DELETION: 'pseudonymise', AUDIT_RETENTION_DAYS: '90' }))
-        .accountPolicy,
-    ).toEqual({ deletionByUser: true, auditOnDeletion: 'pseudonymise', auditRetentionDays: 90 });
+      serviceInfo(
+        readConfig({ ACCOUNT_DELETION: 'adminToken,personalToken', AUDIT_ON_ACCOUNT_DELETION: 'pseudonymise', AUDIT_RETENTION_DAYS: '90', SESSION_MAX_AGE_S: '3600' }),
+      ).accountPolicy,
+    ).toEqual({ deletionByUser: true, auditOnDeletion: 'pseudonymise', auditRetentionDays: 90, sessionMaxAge: 3600 });
   });
 });

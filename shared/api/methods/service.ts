@@ -19,6 +19,8 @@ export function serviceInfoFor(c: Config): Record<string, unknown> {
       deletionByUser: c.accountDeletion.includes('personalToken'),
       auditOnDeletion: c.auditOnAccountDeletion,
       auditRetentionDays: c.auditRetentionDays,
+      // Seconds a sign-in session lasts after its last use: how the account app tells ended sessions.
+      sessionMaxAge: c.sessionMaxAgeS,
     },
     eventTypes: c.eventTypesUrl,
     serial: c.serial,

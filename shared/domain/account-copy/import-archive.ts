@@ -68,8 +68,20 @@ async function unpack(body: Readable, dir: string): Promise<Map<string, { size: 
       seen.set(name, { size, sha256: hash.digest('hex') });
     }
   })();
-  await Promise.all([pipeline(body, createGunzip(), extract), unpacking]);
+  try {
+    await Promise.all([pipeline(body, createGunzip(), extract), unpacking]);
+  } catch (err) {
+    if (isFormatError(err)) throw new ArchiveError('the file is not an export archive (a gzip-compressed tar file)');
+    throw err;
+  }
   return seen;
+}
+
+/** zlib's and tar-stream's own complaints about their input: a user's wrong file, not a fault of ours. */
+function isFormatError(err: unknown): boolean {
+  if (!(err instanceof Error) || err instanceof ArchiveError) return false;
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'string' && code.startsWith('Z_')) || /^(Invalid (tar )?header|Header exceeds max size|Unexpected end of data)/.test(err.message);
 }
 
 function checkManifest(dir: string, seen: Map<string, { size: number; sha256: string }>): Manifest {

@@ -1,9 +1,10 @@
 // "My data": a copy of the whole account (account.export, followed to its download link),
-// and erasing the account (DELETE /users/{username} with the personal token, when the
+// bringing such a copy into this new account (account.importUpload, a PUT of the archive
+// straight to its presigned storage URL, account.import, followed), and erasing the account (DELETE /users/{username} with the personal token, when the
 // service allows it), with what erasure keeps said from the service's own policy.
 import { $, api, busy, clearSession, setStatus } from '../www/assets/api.js';
 import { dateTime } from '../www/assets/words.js';
-import { call, ctx } from './context.js';
+import { call, ctx, refresh } from './context.js';
 import { el } from './dom.js';
 
 const POLL_MS = 1000;
@@ -57,6 +58,78 @@ async function exportAccount() {
   } finally {
     $('export-progress').hidden = true;
     button.disabled = false;
+  }
+}
+
+// ---- import ----
+
+const IMPORT_STEPS = {
+  pending: 'Waiting for its turn…',
+  running: 'Checking the archive and bringing your data in…',
+};
+
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** The archive's bytes to the presigned URL the API gave (another origin: the storage's). */
+async function uploadArchive(upload, file) {
+  let response;
+  try {
+    // The browser sets Content-Length from the file itself; the type is the one signed.
+    response = await fetch(upload.url, { method: upload.method ?? 'PUT', headers: { 'Content-Type': upload.headers['Content-Type'] }, body: file });
+  } catch {
+    throw new Error('The archive could not be sent to the storage. Check your connection and try again.');
+  }
+  if (!response.ok) throw new Error('The storage refused the archive. Start again: the upload link may have expired.');
+}
+
+async function importArchive(event) {
+  event.preventDefault();
+  const form = $('import-form');
+  const status = $('import-status');
+  const file = form.elements.archive.files[0];
+  if (!file) {
+    setStatus(status, 'Choose the archive file (.tar.gz) to import.', 'error');
+    form.elements.archive.focus();
+    return;
+  }
+  if (file.size === 0) {
+    setStatus(status, 'This file is empty: choose the archive made by “Prepare my copy”.', 'error');
+    form.elements.archive.focus();
+    return;
+  }
+  busy(form, true);
+  $('import-progress').hidden = false;
+  try {
+    setStatus(status, 'Preparing the upload…');
+    const { import: slot } = await call('POST', 'account/import', { body: { size: file.size } });
+    setStatus(status, `Sending the archive (${sizeWords(file.size)})…`);
+    await uploadArchive(slot.upload, file);
+    let { import: job } = await call('POST', `account/import/${encodeURIComponent(slot.id)}`);
+    for (let polls = 0; job.status !== 'done' && job.status !== 'failed'; polls++) {
+      if (polls >= MAX_POLLS) throw new Error('The import takes longer than expected. Come back later: it goes on without this page.');
+      setStatus(status, IMPORT_STEPS[job.status] ?? 'Working…');
+      await wait(POLL_MS);
+      ({ import: job } = await call('GET', `account/import/${encodeURIComponent(slot.id)}`));
+    }
+    if (job.status === 'failed') {
+      // The worker says in a few words what is wrong with an archive it refused before writing
+      // anything (`the archive has no manifest`), or that the import itself failed.
+      if (job.error && !/could not be completed/.test(job.error)) throw new Error(`The archive could not be imported: ${job.error}. Nothing was brought in.`);
+      throw new Error('The import could not be completed. Ask the service’s support before trying again.');
+    }
+    const counts = job.counts ?? {};
+    setStatus(status, `Your data is here: ${plural(counts.streams ?? 0, 'stream', 'streams')} and ${plural(counts.events ?? 0, 'event', 'events')} were brought in.`, 'ok');
+    form.reset();
+    await refresh().catch(() => undefined); // the share form's stream picker now has the new streams
+  } catch (err) {
+    const message =
+      err.id === 'invalid-operation'
+        ? 'This account already holds streams or events: an archive can only be imported into a new, empty account.'
+        : err.message;
+    setStatus(status, message, 'error');
+  } finally {
+    $('import-progress').hidden = true;
+    busy(form, false);
   }
 }
 
@@ -126,5 +199,6 @@ export function show() {
 
 export function init() {
   $('export-button').addEventListener('click', exportAccount);
+  $('import-form').addEventListener('submit', importArchive);
   $('erase-form').addEventListener('submit', erase);
 }

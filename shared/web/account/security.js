@@ -169,21 +169,52 @@ async function stopMfa() {
 
 // ---- sessions ----
 
-function renderSessions() {
-  const sessions = ctx.accesses.filter((a) => a.type === 'personal').sort((a, b) => (b.lastUsed ?? 0) - (a.lastUsed ?? 0));
-  $('sessions-list').replaceChildren(
-    ...sessions.map((s) =>
-      el(
-        'li',
-        { className: 'card', 'data-access-id': s.id },
-        el('h3', {}, accessTitle(s), s.id === ctx.self?.id ? el('span', { className: 'badge current' }, 'This one') : undefined),
-        facts([
-          ['Signed in', dateTime(s.created)],
-          ['Last used', lastUsed(s)],
-        ]),
-      ),
+/**
+ * When a sign-in session (a personal access) ended, if it did: at a sign-out (its newest
+ * audit record is that `auth.logout`, or a call refused for its ended session), or
+ * `sessionMaxAge` after its last use. A new sign-in for the same app replaces the token of
+ * the same access (its `modified`), which starts it again. The API keeps a session's end to
+ * itself (Pryv's access objects do not carry it), so this is read from what it does show.
+ */
+function sessionEnd(s, now = Date.now() / 1000) {
+  const opened = Math.max(s.created ?? 0, s.modified ?? 0);
+  const record = ctx.lastSeen.get(s.id);
+  if (record && record.time >= opened) {
+    if (record.action === 'auth.logout' && record.status < 400) return { at: record.time, words: 'Signed out' };
+    if (record.errorId === 'invalid-access-token') return { at: record.time, words: 'Ended' };
+  }
+  const maxAge = ctx.info?.accountPolicy?.sessionMaxAge;
+  if (typeof maxAge !== 'number') return undefined;
+  const end = Math.max(s.lastUsed ?? 0, opened) + maxAge;
+  return end <= now ? { at: end, words: 'Ended, unused since' } : undefined;
+}
+
+function sessionCard(s, end) {
+  return el(
+    'li',
+    { className: end ? 'card past' : 'card', 'data-access-id': s.id, 'data-session-ended': end ? 'true' : undefined },
+    el(
+      'h3',
+      {},
+      accessTitle(s),
+      s.id === ctx.self?.id ? el('span', { className: 'badge current' }, 'This one') : undefined,
+      end ? el('span', { className: 'badge ended' }, 'Ended') : undefined,
     ),
+    facts([
+      ['Signed in', dateTime(s.created)],
+      ['Last used', lastUsed(s)],
+      end ? [end.words, dateTime(end.at)] : undefined,
+    ]),
   );
+}
+
+/** Live sessions first (newest use first), then the ended ones, marked. */
+function renderSessions() {
+  const sessions = ctx.accesses
+    .filter((a) => a.type === 'personal')
+    .map((s) => ({ s, end: s.id === ctx.self?.id ? undefined : sessionEnd(s) }))
+    .sort((a, b) => Number(Boolean(a.end)) - Number(Boolean(b.end)) || (b.s.lastUsed ?? 0) - (a.s.lastUsed ?? 0));
+  $('sessions-list').replaceChildren(...sessions.map(({ s, end }) => sessionCard(s, end)));
 }
 
 /** Ends every personal session (accesses.delete on each; this one last), then signs out here. */
@@ -217,6 +248,9 @@ export async function show() {
   renderMfa();
   renderSessions();
   await completeLastUsed();
+  // Sign-outs are known from the audit log, which has just been read: mark them (nothing in
+  // the list takes focus, so redrawing it loses none).
+  renderSessions();
 }
 
 export function init() {
