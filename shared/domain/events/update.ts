@@ -74,7 +74,7 @@ export function updateEventWith(
       }
       if (next.type.startsWith(SERIES_PREFIX)) {
         // A holder's content is the server's (spec §2.2.7): given content is refused, a new series type gets its own.
-        if ('content' in changes) await validateContent(next.type, changes.content);
+        if ('content' in changes || changes.type !== undefined) await validateContent(next.type, changes.content);
         next.content = seriesContentFor(await getEventTypes(), next.type);
       } else if (changes.type !== undefined || 'content' in changes) await validateContent(next.type, next.content);
       next.modified = nextModified(caller.now, current.modified);
