@@ -6,6 +6,8 @@ import { partitionKeys } from '../../shared/store/query';
 import { keys } from '../../shared/store/keys';
 import { MAX_CHUNK_ROWS } from '../../shared/store/series/chunks';
 import { deleteAccount } from '../../shared/domain/accounts/deletion';
+import { storeSeriesAnswer } from '../../shared/domain/series/large-answers';
+import { config } from '../../shared/config';
 
 /** HF series through the local runtime (Pryv API reference §2.2.7). */
 
@@ -270,6 +272,20 @@ describe('deletion cascades and storage usage', () => {
     expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(1);
     await deleteAccount(victim.username);
     expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(0);
+  });
+});
+
+describe('answers too large for a Lambda response', () => {
+  it('go to the bucket behind a short-lived link holding the same JSON', async () => {
+    const answer = { format: 'flatJSON' as const, fields: ['deltaTime', 'value'], points: Array.from({ length: 3000 }, (_, i) => [i, i / 3]) };
+    const caller = { username: user.username, access: {} as never, now: Date.now() / 1000, author: 'test', config: { ...config(), directTransferMaxBytes: 10_000 } };
+    const link = await storeSeriesAnswer(caller, answer);
+    expect(link).toEqual(expect.any(String));
+    const res = await fetch(link!);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(answer);
+    // Small enough: answered directly.
+    expect(await storeSeriesAnswer(caller, { ...answer, points: answer.points.slice(0, 10) })).toBeUndefined();
   });
 });
 

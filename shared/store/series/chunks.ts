@@ -151,20 +151,26 @@ function pieces(rows: SeriesRows): Array<{ rows: SeriesRows; data: Buffer }> {
 async function chunksCovering(u: string, eventId: string, min: number, max: number): Promise<Chunk[]> {
   const found: Chunk[] = [];
   const lowest = encodeNumber(min);
-  for await (const page of queryPages({
-    TableName: table(),
-    KeyConditionExpression: 'pk = :pk AND sk <= :max',
-    ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId), ':max': encodeNumber(max) },
-    ScanIndexForward: false,
-    // Appends (the usual write) need one chunk: the last one.
-    Limit: 4,
-    ConsistentRead: true,
-  })) {
-    for (const item of page) {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk AND sk <= :max',
+        ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId), ':max': encodeNumber(max) },
+        ScanIndexForward: false,
+        // Appends (the usual write) need one chunk, the last one: read just it first.
+        Limit: found.length === 0 ? 1 : 25,
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    for (const item of out.Items ?? []) {
       found.push(toChunk(item));
       if ((item.sk as string) <= lowest) return found.reverse();
     }
-  }
+    start = out.LastEvaluatedKey;
+  } while (start);
   return found.reverse();
 }
 
