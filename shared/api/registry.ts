@@ -16,6 +16,7 @@ import { callBatchMethod } from './methods/batch';
 import { accountChangePassword, accountGet, accountUpdate } from './methods/account';
 import { systemCreateUser, systemGetUserInfo } from './methods/system';
 import { eventsCreate, eventsDelete, eventsGet, eventsGetOne, eventsUpdate } from './methods/events';
+import { seriesAdd, seriesBatch, seriesGet } from './methods/series';
 import { streamsCreate, streamsDelete, streamsGet, streamsUpdate } from './methods/streams';
 import {
   eventsAddAttachment,
@@ -94,6 +95,9 @@ export const METHODS: readonly MethodDef[] = [
   eventsDeleteAttachment,
   eventsCreateAttachmentUpload,
   eventsConfirmAttachmentUpload,
+  seriesGet,
+  seriesAdd,
+  seriesBatch,
   streamsGet,
   streamsCreate,
   streamsUpdate,

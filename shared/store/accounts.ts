@@ -139,6 +139,22 @@ export async function adjustAttachedFiles(username: string, deltaBytes: number):
   );
 }
 
+/** Keeps `storageUsed.dbDocuments` (bytes of stored data; HF series points count here) in step with writes. */
+export async function adjustDbDocuments(username: string, deltaBytes: number): Promise<void> {
+  if (deltaBytes === 0) return;
+  await ifConditionHolds(
+    dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.account(username),
+        UpdateExpression: 'ADD dbDocuments :d',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':d': deltaBytes },
+      }),
+    ),
+  );
+}
+
 /**
  * Removes an account's email claim (unless it belongs to someone else by now) and then the
  * account item itself: the last step of account deletion, after which the username and

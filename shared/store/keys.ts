@@ -1,4 +1,4 @@
-import { encodeNumber, orderedKey } from './sort-keys';
+import { decodeNumber, encodeNumber, orderedKey } from './sort-keys';
 import { keyTooLong, LIMITS } from '../limits';
 
 /**
@@ -86,6 +86,15 @@ const rawKeys = {
   eventHistoryKey: (username: string, id: string, modified: number, n: string) => ({ pk: `EH#${username}#${id}`, sk: orderedKey(modified, n) }),
   profilePrefix: 'PROFILE#',
   /**
+   * HF series points (shared/store/series/): the chunks of one holder event, each keyed by the
+   * lowest `deltaTime` it may hold (the first chunk by -Infinity), so a chunk covers the times
+   * from its key to the next chunk's key and a range read is a key range.
+   *   HF#{user}#{event}           {start}                     a chunk of points (compact encoding)
+   */
+  seriesChunks: (username: string, eventId: string) => `HF#${username}#${eventId}`,
+  seriesChunk: (username: string, eventId: string, start: number) => ({ pk: `HF#${username}#${eventId}`, sk: encodeNumber(start) }),
+  seriesChunkStart: (sk: string) => decodeNumber(sk),
+  /**
    * Audit records (shared/store/audit.ts), time-ordered, each kind in its own partition outside USER#:
    *   AUDIT#{user}                  {time}#{id}    one record per API call
    *   AUDITKEPT#{user}#{created}    {time}#{id}    kept after account deletion (AUDIT_ON_ACCOUNT_DELETION=keep)
@@ -120,7 +129,8 @@ const rawKeys = {
 /**
  * S3 objects: attachments `files/{user}/{event}/{file}` once attached, `pending/…` while a
  * presigned upload is not confirmed (a lifecycle rule removes forgotten ones); account
- * exports `exports/{user}/{id}.tar.gz`; archives uploaded for an import `imports/{user}/{id}.tar.gz`.
+ * exports `exports/{user}/{id}.tar.gz`; series answers too large for a Lambda response
+ * `pending/{user}/series/{id}.json`; archives uploaded for an import `imports/{user}/{id}.tar.gz`.
  */
 const rawObjectKeys = {
   file: (username: string, eventId: string, fileId: string) => `files/${username}/${eventId}/${fileId}`,
@@ -133,6 +143,8 @@ const rawObjectKeys = {
   exports: (username: string) => `exports/${username}/`,
   exportArchive: (username: string, id: string) => `exports/${username}/${id}.tar.gz`,
   importArchive: (username: string, id: string) => `imports/${username}/${id}.tar.gz`,
+  /** A series read answer too large for a Lambda response, linked for a few minutes (under `pending/`: it expires with them). */
+  seriesAnswer: (username: string, id: string) => `pending/${username}/series/${id}.json`,
 };
 
 /**

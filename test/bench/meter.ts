@@ -55,7 +55,7 @@ const str = (v: Attr): string => (typeof v === 'object' && v !== null ? String((
 /** Masks what varies between calls (user, ids, times) so equal requests get equal labels. */
 export function maskKey(pk: string, sk: string | undefined, username: string | undefined): string {
   let p = username ? pk.split(username).join('{u}') : pk;
-  p = p.replace(/^ES#\{u\}#.+#([at])$/, 'ES#{u}#{stream}#$1').replace(/^EH#\{u\}#.+$/, 'EH#{u}#{id}');
+  p = p.replace(/^ES#\{u\}#.+#([at])$/, 'ES#{u}#{stream}#$1').replace(/^EH#\{u\}#.+$/, 'EH#{u}#{id}').replace(/^HF#\{u\}#.+$/, 'HF#{u}#{id}');
   if (sk === undefined) return p;
   if (p.startsWith('USER#')) {
     const cut = sk.indexOf('#');

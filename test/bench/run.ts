@@ -91,6 +91,8 @@ interface Row {
 }
 
 interface Phase {
+  /** A heading other than `{events} events, {streams} streams` (the HF series phase). */
+  title?: string;
   events: number;
   streams: number;
   /** Background CPU ms per second of this process while idle, subtracted from each call. */
@@ -275,6 +277,55 @@ function shapes(base: string, a: Account, tag: string, anchor: number): Shape[] 
   return out;
 }
 
+/** HF series points per holder for the read shapes, and the write batch sizes (Pryv API reference §2.2.7). */
+const SERIES_POINTS = Number(process.env.BENCH_SERIES_POINTS ?? (QUICK ? 10_000 : 100_000));
+const SERIES_BATCHES = [10, 100, 1000];
+const SERIES_STEP = 0.01; // seconds between points: 100 Hz
+
+/**
+ * HF series shapes: appends of 10, 100 and 1,000 points (each call the next points of its own
+ * holder), and reads of 1 k, 10 k and all points out of one holder of SERIES_POINTS points
+ * (the smaller ranges moving through it, so their cost shows it does not grow with the points
+ * outside the range).
+ */
+async function seriesShapes(base: string, a: Account, tag: string): Promise<Shape[]> {
+  const u = a.username;
+  const holder = async () =>
+    ((ok(await callApi(base, 'POST', `/${u}/events`, a.master, { streamIds: [a.seeded.others[0]], type: 'series:mass/kg', time: 1_700_000_000 }), 'events.create').json
+      .event) as { id: string }).id;
+  const rows = (from: number, n: number) => Array.from({ length: n }, (_, k) => [(from + k) * SERIES_STEP, 60 + Math.sin((from + k) / 50) * 10]);
+  const reads = await holder();
+  process.stderr.write(`seeding a series of ${SERIES_POINTS} points…\n`);
+  for (let i = 0; i < SERIES_POINTS; i += 1000) {
+    ok(await callApi(base, 'POST', `/${u}/events/${reads}/series`, a.master, { format: 'flatJSON', fields: ['deltaTime', 'value'], points: rows(i, Math.min(1000, SERIES_POINTS - i)) }), 'series.add');
+  }
+  const out: Shape[] = [];
+  for (const n of SERIES_BATCHES) {
+    const writes = await holder();
+    out.push({
+      name: `series.add ${n} points (append)`,
+      token: 'master',
+      run: async (i) => ({
+        outcome: ok(await callApi(base, 'POST', `/${u}/events/${writes}/series`, a.master, { format: 'flatJSON', fields: ['deltaTime', 'value'], points: rows(i * n, n) }), 'series.add'),
+        returned: 0,
+      }),
+    });
+  }
+  for (const n of [1000, 10_000, SERIES_POINTS].filter((n, i, all) => n <= SERIES_POINTS && all.indexOf(n) === i)) {
+    out.push({
+      name: `series.get ${n.toLocaleString('en')} of ${SERIES_POINTS.toLocaleString('en')} points`,
+      token: 'master',
+      run: async (i) => {
+        const first = n === SERIES_POINTS ? 0 : ((i * 7919) % (SERIES_POINTS / n)) * n; // a different window each call
+        const query = `fromDeltaTime=${first * SERIES_STEP}&toDeltaTime=${(first + n - 1) * SERIES_STEP + SERIES_STEP / 2}`;
+        const o = ok(await callApi(base, 'GET', `/${u}/events/${reads}/series?${query}`, a.master), `series.get ${tag}`);
+        return { outcome: o, returned: (o.json.points as unknown[]).length };
+      },
+    });
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------
 // Output
 
@@ -283,7 +334,7 @@ const f2 = (x: number) => x.toFixed(2);
 
 function phaseTable(p: Phase, floor: Row): string {
   const lines = [
-    `#### ${p.events.toLocaleString('en')} events, ${p.streams.toLocaleString('en')} streams`,
+    `#### ${p.title ?? `${p.events.toLocaleString('en')} events, ${p.streams.toLocaleString('en')} streams`}`,
     '',
     '| call | token | items returned | requests | RCU | WCU | items read | items written | read ÷ returned | CPU ms p50 | CPU ms mean | p50 ms |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -297,7 +348,7 @@ function phaseTable(p: Phase, floor: Row): string {
 }
 
 function requestLists(p: Phase): string {
-  const lines = [`#### DynamoDB requests of one call (${p.events.toLocaleString('en')} events, ${p.streams.toLocaleString('en')} streams)`, ''];
+  const lines = [`#### DynamoDB requests of one call (${p.title ?? `${p.events.toLocaleString('en')} events, ${p.streams.toLocaleString('en')} streams`})`, ''];
   lines.push('| call | token | request | × | RCU | WCU | items read | items written |', '|---|---|---|---:|---:|---:|---:|---:|');
   for (const r of p.rows) {
     if (r.name.startsWith('mixed')) continue;
@@ -395,6 +446,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const runtime = await startLocalRuntime({ port: 0 });
   const phases: Phase[] = [];
+  let seriesPhase: Phase | undefined; // apart from `phases`: the comparisons are between event phases
   let floor: Row | undefined;
   try {
     await runtime.streamConsumer.stop();
@@ -430,6 +482,16 @@ async function main(): Promise<void> {
         process.stdout.write(`${phaseTable(phases[phases.length - 1]!, floor)}\n\n`);
       }
     }
+    if (process.env.BENCH_SERIES !== '0') {
+      const account = await createAccount(base, 100);
+      const series = await seriesShapes(base, account, 'series');
+      idleCpuPerMs = await quiet();
+      process.stderr.write('measuring HF series…\n');
+      const rows: Row[] = [];
+      for (const shape of series) rows.push(await measure(shape));
+      seriesPhase = { title: `HF series (${SERIES_POINTS.toLocaleString('en')}-point holder)`, events: 100, streams: 70, idleCpuMsPerS: idleCpuPerMs * 1000, rows };
+      process.stdout.write(`${phaseTable(seriesPhase, floor!)}\n\n`);
+    }
   } finally {
     await runtime.stop();
   }
@@ -440,16 +502,17 @@ async function main(): Promise<void> {
     `Sizes ${SIZES.join(', ')} events; streams ${STREAM_COUNTS.join(', ')}; ${RUNS} measured calls per shape after ${WARMUP} warm-up` +
       ` (mixed workload: 20-call cycles). Idle background CPU subtracted: ${phases.map((p) => f1(p.idleCpuMsPerS)).join(', ')} ms per s. Total ${((Date.now() - started) / 1000).toFixed(0)} s.`,
   ].join('\n');
-  const md = [header, ...phases.map((p) => phaseTable(p, floor!)), comparisons(phases), ...phases.map(requestLists)].join('\n\n');
+  const all = seriesPhase ? [...phases, seriesPhase] : phases;
+  const md = [header, ...all.map((p) => phaseTable(p, floor!)), comparisons(phases), ...all.map(requestLists)].join('\n\n');
   const dir = join(process.cwd(), 'test-artifacts', 'bench');
   mkdirSync(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   writeFileSync(join(dir, `bench-${stamp}.md`), `${md}\n`);
   writeFileSync(
     join(dir, `bench-${stamp}.json`),
-    `${JSON.stringify({ date: new Date().toISOString(), sizes: SIZES, streams: STREAM_COUNTS, runs: RUNS, warmup: WARMUP, floor, phases }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), sizes: SIZES, streams: STREAM_COUNTS, runs: RUNS, warmup: WARMUP, floor, phases, series: seriesPhase }, null, 2)}\n`,
   );
-  process.stdout.write(`${comparisons(phases)}\n\n${phases.map(requestLists).join('\n\n')}\n\nwritten: test-artifacts/bench/bench-${stamp}.{md,json}\n`);
+  process.stdout.write(`${comparisons(phases)}\n\n${all.map(requestLists).join('\n\n')}\n\nwritten: test-artifacts/bench/bench-${stamp}.{md,json}\n`);
 }
 
 main().catch((err: unknown) => {

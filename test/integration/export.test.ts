@@ -43,7 +43,7 @@ const jsonl = (b: Buffer | undefined) => (b ?? Buffer.alloc(0)).toString('utf8')
 const withoutReadTokens = (events: any[]) =>
   events.map((e) => (e.attachments ? { ...e, attachments: e.attachments.map(({ readToken: _r, ...a }: any) => a) } : e));
 
-async function populate(user: TestUser): Promise<{ secrets: string[]; fileEvent: any; updated: string }> {
+async function populate(user: TestUser): Promise<{ secrets: string[]; fileEvent: any; updated: string; holder: string }> {
   const t = user.token;
   const u = user.username;
   const post = async (path: string, body: unknown) => {
@@ -73,13 +73,18 @@ async function populate(user: TestUser): Promise<{ secrets: string[]; fileEvent:
   const upload = await fetch(`${apiUrl()}/${u}/events`, { method: 'POST', headers: { authorization: t }, body: form });
   expect(upload.status).toBe(201);
   const fileEvent = ((await upload.json()) as any).event;
+  // An HF series holder with points in two chunks' worth.
+  const holder = (await post('/events', { streamIds: ['heart'], type: 'series:mass/kg', time: 1_700_000_000 })).event;
+  const points = Array.from({ length: 1500 }, (_, i) => [i, 60 + (i % 7)]);
+  const added = await call('POST', `/${u}/events/${holder.id}/series`, { token: t, body: { format: 'flatJSON', fields: ['deltaTime', 'value'], points } });
+  expect(added.status, JSON.stringify(added.body)).toBe(200);
   const shared = (await post('/accesses', { name: 'doctor', permissions: [{ streamId: 'health', level: 'read' }] })).access;
   const app = (await post('/accesses', { type: 'app', name: 'export-app', permissions: [{ streamId: '*', level: 'manage' }] })).access;
   const hook = await call('POST', `/${u}/webhooks`, { token: app.token, body: { url: 'http://127.0.0.1:9/export-hook' } });
   expect(hook.status, JSON.stringify(hook.body)).toBe(201);
   await post('/followed-slices', { name: 'Mum', url: 'https://mum.example.com/', accessToken: 'mums-shared-token' });
   expect((await call('PUT', `/${u}/profile/private`, { token: t, body: { language: 'fr', theme: { dark: true } } })).status).toBe(200);
-  return { secrets: [t, shared.token, app.token, user.password], fileEvent, updated: e1.id };
+  return { secrets: [t, shared.token, app.token, user.password], fileEvent, updated: e1.id, holder: holder.id };
 }
 
 describe('account export and import', () => {
@@ -131,7 +136,10 @@ describe('account export and import', () => {
     expect(jsonl(files.get('account.json'))[0]).toMatchObject({ username: source.username, email: source.email });
     expect(jsonl(files.get('streams.jsonl')).map((s) => s.id).sort()).toEqual(['bin', 'health', 'heart']);
     expect(jsonl(files.get('stream-deletions.jsonl')).map((s) => s.id)).toEqual(['gone']);
-    expect(jsonl(files.get('events.jsonl'))).toHaveLength(5);
+    expect(jsonl(files.get('events.jsonl'))).toHaveLength(6);
+    const series = jsonl(files.get('series.jsonl'));
+    expect(series.every((c) => c.eventId === populated.holder)).toBe(true);
+    expect(series.flatMap((c) => c.deltaTimes)).toEqual(Array.from({ length: 1500 }, (_, i) => i));
     // Previous versions: of the updated event, and of the trashed one (trashing is an update).
     const history = jsonl(files.get('event-history.jsonl')).map((v) => [v.headId, v.content]);
     expect(history).toHaveLength(2);
@@ -176,7 +184,7 @@ describe('account export and import', () => {
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     const job = await untilDone(`/${target.username}/account/import/${id}`, target.token, 'import');
     expect(job.status, JSON.stringify(job)).toBe('done');
-    expect(job.counts).toMatchObject({ streams: 3, events: 5 });
+    expect(job.counts).toMatchObject({ streams: 3, events: 6, seriesPoints: 1500 });
 
     const same = async (path: string, pick: (body: any) => unknown) => {
       const a = await call('GET', `/${source.username}${path}`, { token: source.token });
@@ -189,7 +197,11 @@ describe('account export and import', () => {
     const streams = (await same('/streams?state=all', (b) => b.streams)) as any[];
     expect(streams.length).toBe(2);
     const events = (await same('/events?state=all&limit=1000', (b) => withoutReadTokens(b.events))) as any[];
-    expect(events).toHaveLength(5);
+    expect(events).toHaveLength(6);
+    expect(await same(`/events/${populated.holder}/series?toDeltaTime=2000`, (b) => [b.fields, b.points])).toEqual([
+      ['deltaTime', 'value'],
+      Array.from({ length: 1500 }, (_, i) => [i, 60 + (i % 7)]),
+    ]);
     await same('/events?streams=health&limit=1000', (b) => withoutReadTokens(b.events));
     await same('/events?running=true', (b) => b.events);
     await same('/events?fromTime=1599999000&toTime=1600000100', (b) => b.events);

@@ -53,7 +53,7 @@ async function appToken(user: TestUser, permissions: unknown[], name = `app-${ra
 }
 
 describe('pryv.Service', () => {
-  it('info(): the service info the library needs (trailing slashes, dnsLess, noHF), from both URLs', async () => {
+  it('info(): the service info the library needs (trailing slashes, dnsLess, HF series offered), from both URLs', async () => {
     for (const url of [serviceInfoUrl(), `${apiUrl()}/reg/service/info`]) {
       const service = new pryv.Service(url);
       const info = await service.info();
@@ -62,13 +62,13 @@ describe('pryv.Service', () => {
         access: `${apiUrl()}/reg/access/`,
         register: `${apiUrl()}/reg/`,
         assets: { definitions: `${apiUrl()}/www/assets/index.json` },
-        features: { noHF: true },
       });
       expect(typeof info.name).toBe('string');
       expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
       expect(await service.isDnsLess()).toBe(true);
-      // HF series are not implemented: the library learns it and skips them.
-      expect(await service.supportsHF()).toBe(false);
+      // HF series are served: no features.noHF, so the library uses them.
+      expect(info.features?.noHF).toBeUndefined();
+      expect(await service.supportsHF()).toBe(true);
     }
   });
 
@@ -330,7 +330,17 @@ describe('pryv.Connection', () => {
     expect(after.error.id).toBe('invalid-access-token');
   });
 
-  it('addPointsToHFEvent() fails cleanly (HF is not offered: features.noHF)', async () => {
+  it('addPointsToHFEvent() adds points to a series created through api(), as the library\'s own [CHFA] test does', async () => {
+    const res: any = await connection.api([{ method: 'events.create', params: { type: 'series:mass/kg', streamIds: ['lib-batch'] } }]);
+    const event = res[0].event;
+    expect(event.id).toEqual(expect.any(String));
+    const added: any = await connection.addPointsToHFEvent(event.id, ['deltaTime', 'value'], [[0, 1], [1, 1]]);
+    expect(added.status).toBe('ok');
+    const read: any = await connection.get(`events/${event.id}/series`, { fromDeltaTime: 0, toDeltaTime: 10 });
+    expect(read).toMatchObject({ format: 'flatJSON', fields: ['deltaTime', 'value'], points: [[0, 1], [1, 1]] });
+  });
+
+  it('addPointsToHFEvent() on a normal event fails cleanly (400 from the server)', async () => {
     const created: any = await connection.post('events', { streamIds: ['lib-batch'], type: 'note/txt', content: 'not a series' });
     const err = await rejection(connection.addPointsToHFEvent(created.event.id, ['deltaTime', 'value'], [[0, 1]]));
     expect(err).toBeInstanceOf(Error);

@@ -26,7 +26,8 @@ export function serviceInfoFor(c: Config): Record<string, unknown> {
     serial: c.serial,
     version: API_VERSION,
     assets: { definitions: c.assetsUrl },
-    features: { noHF: true },
+    // HF series are served (Pryv API reference §2.2.7): no `noHF` flag.
+    features: {},
   };
 }
 

@@ -11,6 +11,7 @@ import { readFileStream, uploadStream } from '../../store/files';
 import { getAccount } from '../../store/accounts';
 import { accountItemPages, eventHistoryPages, isDataMetaItem, profileSetId, type AccountItemKind } from '../../store/account-items';
 import { listFollowedSlices } from '../../store/followed-slices';
+import { seriesChunks } from '../../store/series/chunks';
 
 /**
  * A complete copy of an account as one gzip'd tar archive (README "Your data"):
@@ -21,6 +22,7 @@ import { listFollowedSlices } from '../../store/followed-slices';
  *   events.jsonl              every event (trashed and running included), as stored
  *   event-history.jsonl       previous versions of updated events (`headId` = the event)
  *   event-deletions.jsonl     deletion records of events
+ *   series.jsonl              HF series points, one line per stored chunk: {eventId, deltaTimes, columns}
  *   accesses.jsonl            accesses without their tokens (and deleted ones in access-deletions.jsonl)
  *   webhooks.jsonl            webhooks without their signing secrets or delivery queue
  *   profile.jsonl             profile sets ({id, data})
@@ -130,6 +132,7 @@ export async function buildExport(username: string, archiveKey: string, now: num
     const history = file('event-history.jsonl');
     const eventDeletions = file('event-deletions.jsonl');
     const attachments: Array<{ eventId: string; fileId: string }> = [];
+    const holders: string[] = [];
     for await (const page of accountItemPages(username, 'eventHeads')) {
       for (const item of page) {
         if (item.deleted !== undefined) {
@@ -139,6 +142,7 @@ export async function buildExport(username: string, archiveKey: string, now: num
         const event = withoutKeys(item, EVENT_INTERNAL);
         await events.write(event);
         for (const a of (event.attachments as Array<{ id: string }> | undefined) ?? []) attachments.push({ eventId: event.id as string, fileId: a.id });
+        if (String(event.type).startsWith('series:')) holders.push(event.id as string);
         // Only an event modified after its creation can have previous versions.
         if ((event.modified as number) > (event.created as number)) {
           for await (const versions of eventHistoryPages(username, event.id as string)) {
@@ -147,6 +151,8 @@ export async function buildExport(username: string, archiveKey: string, now: num
         }
       }
     }
+    const series = file('series.jsonl');
+    for (const eventId of holders) for await (const rows of seriesChunks(username, eventId)) await series.write({ eventId, ...rows });
     await copy('accesses.jsonl', 'accesses', ACCESS_SECRETS);
     await copy('access-deletions.jsonl', 'accessDeletions', ACCESS_SECRETS);
     await copy('webhooks.jsonl', 'webhooks', WEBHOOK_SECRETS);

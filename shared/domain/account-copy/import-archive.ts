@@ -13,13 +13,15 @@ import { batchPut } from '../../store/batch';
 import { newEventItems } from '../../store/events/items';
 import { eventDeletionItems, eventHistoryItem } from '../../store/events/write';
 import { loadStreams, raiseMaxDuration, streamDeletionItem, streamItems } from '../../store/streams';
-import { adjustAttachedFiles } from '../../store/accounts';
+import { adjustAttachedFiles, adjustDbDocuments } from '../../store/accounts';
 import { profileItem } from '../../store/profiles';
 import { createFollowedSlice } from '../../store/followed-slices';
 import { partitionHasItems } from '../../store/query';
 import type { FollowedSlice } from '../../model/followed-slices';
 import type { StoredStream } from '../../model/streams';
 import type { StoredEvent } from '../../model/events';
+import type { SeriesRows } from '../../model/series';
+import { writeSeries } from '../../store/series/chunks';
 import { StreamTree } from '../streams/tree';
 import { placementFor } from '../events/write-checks';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type Manifest } from './export-archive';
@@ -104,6 +106,14 @@ async function* lines<T>(dir: string, name: string, present: boolean): AsyncGene
   for await (const line of rl) if (line.trim()) yield JSON.parse(line) as T;
 }
 
+/** Rows as exported: ascending finite times, every column as long as the times. */
+function isSeriesChunk(rows: Partial<SeriesRows>): rows is SeriesRows {
+  const { deltaTimes, columns } = rows;
+  if (!Array.isArray(deltaTimes) || typeof columns !== 'object' || columns === null) return false;
+  if (!deltaTimes.every((t, i) => typeof t === 'number' && Number.isFinite(t) && (i === 0 || t > deltaTimes[i - 1]!))) return false;
+  return Object.values(columns).every((c) => Array.isArray(c) && c.length === deltaTimes.length);
+}
+
 /** Fails unless the account holds no streams and no events (an import never merges). */
 export async function assertEmptyAccount(username: string): Promise<void> {
   const streams = (await loadStreams(username)).streams.length > 0;
@@ -138,8 +148,10 @@ export async function importArchive(username: string, archiveKey: string): Promi
     let maxDuration = 0;
     let attachedBytes = 0;
     counts.events = 0;
+    const holders = new Set<string>();
     for await (const e of lines<StoredEvent>(dir, 'events.jsonl', has('events.jsonl'))) {
       await put(newEventItems(username, e, placementFor(tree, e.streamIds)));
+      if (e.type.startsWith('series:')) holders.add(e.id);
       if (typeof e.duration === 'number' && e.duration > maxDuration) maxDuration = e.duration;
       for (const a of e.attachments ?? []) {
         const path = `attachments/${e.id}/${a.id}`;
@@ -160,6 +172,18 @@ export async function importArchive(username: string, archiveKey: string): Promi
       await put([profileItem(username, p.id, p.data)]);
     }
     await put([], true);
+    // HF series points (after their holders), chunk by chunk as exported.
+    let seriesBytes = 0;
+    counts.seriesPoints = 0;
+    for await (const line of lines<SeriesRows & { eventId: string }>(dir, 'series.jsonl', has('series.jsonl'))) {
+      const { eventId, ...rows } = line;
+      if (!holders.has(eventId) || !isSeriesChunk(rows)) throw new ArchiveError(`series.jsonl: a line for "${eventId}" is not a chunk of one of its series`);
+      const written = await writeSeries(username, [{ eventId, rows }]);
+      if (written === 'stale') throw new Error(`series points of ${eventId} changed during the import`);
+      seriesBytes += written.bytes;
+      counts.seriesPoints += rows.deltaTimes.length;
+    }
+    await adjustDbDocuments(username, seriesBytes);
     for await (const slice of lines<FollowedSlice>(dir, 'followed-slices.jsonl', has('followed-slices.jsonl'))) {
       if ((await createFollowedSlice(username, slice)) !== 'ok') throw new Error(`followed slice ${slice.id} could not be restored`);
     }

@@ -7,7 +7,8 @@ import { raiseMaxDuration } from '../../store/streams';
 import { adjustAttachedFiles } from '../../store/accounts';
 import type { Caller } from '../caller';
 import { loadUserData } from '../user-data';
-import { SERIES_PREFIX } from './event-types';
+import { getEventTypes, SERIES_PREFIX } from './event-types';
+import { seriesContentFor } from '../series/content';
 import { cleanTags, isValidEventId, resolveStreamIds, type EventInput } from './fields';
 import { checkStreams, placementFor, totalSize, validateContent } from './write-checks';
 import { storeUploadedFiles } from './attachments';
@@ -38,8 +39,12 @@ export async function createEventFrom(caller: Caller, input: EventInput, files: 
     modifiedBy: author,
   };
   if (input.duration !== undefined && input.duration !== 0) event.duration = input.duration;
-  if (input.type.startsWith(SERIES_PREFIX)) event.duration = 0;
   if (input.content !== undefined) event.content = input.content;
+  if (input.type.startsWith(SERIES_PREFIX)) {
+    // A series holder: the server sets its content and, while it has no points, duration 0 (spec §2.2.7).
+    event.duration = 0;
+    event.content = seriesContentFor(await getEventTypes(), input.type);
+  }
   if (input.description !== undefined && input.description !== null) event.description = input.description;
   if (input.clientData) event.clientData = input.clientData;
   if (input.trashed) event.trashed = true;

@@ -1,13 +1,15 @@
 import { errors } from '../../errors';
 import type { StoredEvent } from '../../model/events';
 import { deleteEvent } from '../../store/events/write';
-import { adjustAttachedFiles } from '../../store/accounts';
+import { adjustAttachedFiles, adjustDbDocuments } from '../../store/accounts';
+import { deleteSeries } from '../../store/series/chunks';
 import { deletePrefix } from '../../store/files';
 import { objectKeys } from '../../store/keys';
 import type { Caller } from '../caller';
 import { retryOnStale, STALE } from '../concurrency';
 import { loadUserData } from '../user-data';
 import { updateEventWith } from './update';
+import { SERIES_PREFIX } from './event-types';
 import { loadEvent, totalSize } from './write-checks';
 
 /** `events.delete` (spec §2.2.5): trash first, delete for good the second time. */
@@ -28,6 +30,8 @@ export function deleteEventForGood(username: string, id: string, now: number): P
     async () => {
       const head = await loadEvent(username, id);
       if ((await deleteEvent(username, head, now)) === 'stale') return STALE;
+      // A series holder's points go with it (spec §2.2.7).
+      if (head.type.startsWith(SERIES_PREFIX)) await adjustDbDocuments(username, -(await deleteSeries(username, id)));
       if (head.attachments?.length) {
         await deletePrefix(objectKeys.eventFiles(username, id));
         await adjustAttachedFiles(username, -totalSize(head.attachments));

@@ -6,7 +6,8 @@ import { raiseMaxDuration } from '../../store/streams';
 import type { Caller } from '../caller';
 import { nextModified, retryOnStale, STALE } from '../concurrency';
 import { loadUserData, type UserData } from '../user-data';
-import { SERIES_PREFIX } from './event-types';
+import { getEventTypes, SERIES_PREFIX } from './event-types';
+import { seriesContentFor } from '../series/content';
 import { cleanTags, mergeClientData, resolveStreamIds, type EventInput } from './fields';
 import { checkStreams, keepHistory, loadEvent, placementFor, validateContent } from './write-checks';
 
@@ -71,9 +72,11 @@ export function updateEventWith(
         if (tags && tags.length > 0) next.tags = tags;
         else delete next.tags;
       }
-      if (changes.type !== undefined || 'content' in changes) {
-        if (!next.type.startsWith(SERIES_PREFIX) || 'content' in changes) await validateContent(next.type, next.content);
-      }
+      if (next.type.startsWith(SERIES_PREFIX)) {
+        // A holder's content is the server's (spec §2.2.7): given content is refused, a new series type gets its own.
+        if ('content' in changes || changes.type !== undefined) await validateContent(next.type, changes.content);
+        next.content = seriesContentFor(await getEventTypes(), next.type);
+      } else if (changes.type !== undefined || 'content' in changes) await validateContent(next.type, next.content);
       next.modified = nextModified(caller.now, current.modified);
       next.modifiedBy = caller.author;
       if (typeof next.duration === 'number' && next.duration > data.meta.maxDuration) {

@@ -7,7 +7,7 @@ import { ALL_STREAMS, parseKey } from './items';
 
 /**
  * Removes every event item of a user for account deletion: each head's index copies (its
- * `ix`) and history, then whatever the user's partitions still hold (stream partitions of
+ * `ix`), history and HF series points, then whatever the user's partitions still hold (stream partitions of
  * `streamIds` and `*`, sync, running, heads). Heads go last, so a retry after an
  * interruption still finds what is left. Safe to repeat.
  */
@@ -22,6 +22,7 @@ export async function purgeUserEvents(u: string, streamIds: string[]): Promise<v
   for (const head of heads) {
     await batchDelete(((head.ix as string[] | undefined) ?? []).map(parseKey));
     await deletePartition(keys.eventHistory(u, head.sk as string));
+    await deletePartition(keys.seriesChunks(u, head.sk as string)); // HF points, for series holders
   }
   for (const streamId of new Set([...streamIds, ALL_STREAMS])) {
     for (const state of ['a', 't'] as const) await deletePartition(keys.eventStream(u, streamId, state));

@@ -1,0 +1,4 @@
+import { httpHandler } from '../../shared/http/handler';
+import { seriesAdd } from '../../shared/api/methods/series';
+
+export const handler = httpHandler(seriesAdd);

@@ -1,0 +1,97 @@
+import { PryvError, errors } from '../../errors';
+import type { SeriesContent, SeriesRows } from '../../model/series';
+import type { EventTypes } from '../events/event-types';
+import { DELTA_TIME, TIMESTAMP, VALUE } from './content';
+
+/** A `flatJSON` body (Pryv API reference §2.2.7), its shape checked by the method's schema. */
+export interface FlatJson {
+  format: 'flatJSON';
+  fields: string[];
+  points: unknown[][];
+}
+
+const invalid = (message: string, data?: unknown) => errors.invalidParametersFormat(message, data);
+
+/**
+ * Checks a flatJSON body against a holder (its `time` and series content) and turns it into
+ * rows sorted by `deltaTime`, the last of equal times winning (re-adding overwrites). Every
+ * point is validated against the element type's schema; the first bad one is named in a 400
+ * and nothing is kept.
+ */
+export function rowsFrom(types: EventTypes, holder: { time: number; content: SeriesContent }, body: FlatJson, where = ''): SeriesRows {
+  const { fields, points } = body;
+  const { content } = holder;
+  const seen = new Set<string>();
+  for (const field of fields) {
+    if (seen.has(field)) throw invalid(`${where}The field "${field}" is listed twice.`, { field });
+    seen.add(field);
+  }
+  const hasDelta = seen.has(DELTA_TIME);
+  const hasStamp = seen.has(TIMESTAMP);
+  if (hasDelta === hasStamp) throw invalid(`${where}The fields must include either "${DELTA_TIME}" or "${TIMESTAMP}" (one of them).`, { fields });
+  const valueFields = content.fields.filter((f) => f !== DELTA_TIME);
+  const unknown = fields.filter((f) => f !== DELTA_TIME && f !== TIMESTAMP && !valueFields.includes(f));
+  if (unknown.length > 0) {
+    throw invalid(`${where}Unknown field(s) for type "${content.elementType}": ${unknown.join(', ')}. Known: ${valueFields.join(', ')}.`, { fields: unknown });
+  }
+  const missing = content.required.filter((f) => f !== DELTA_TIME && !seen.has(f));
+  if (missing.length > 0) throw invalid(`${where}Missing required field(s): ${missing.join(', ')}.`, { fields: missing });
+
+  const timeIndex = fields.indexOf(hasDelta ? DELTA_TIME : TIMESTAMP);
+  const offset = hasDelta ? 0 : holder.time;
+  const single = valueFields.length === 1 && valueFields[0] === VALUE;
+  const given = valueFields.filter((f) => seen.has(f)).map((f) => [f, fields.indexOf(f)] as const);
+
+  // Rows as given, then ordered; equal times keep the last one given.
+  const order: number[] = [];
+  const times: number[] = [];
+  for (let r = 0; r < points.length; r++) {
+    const row = points[r]!;
+    if (row.length !== fields.length) {
+      throw invalid(`${where}Point ${r} has ${row.length} values; the fields list ${fields.length}.`, { point: r });
+    }
+    const time = row[timeIndex];
+    if (typeof time !== 'number' || !Number.isFinite(time)) {
+      throw invalid(`${where}Point ${r}: "${fields[timeIndex]}" must be a finite number.`, { point: r, field: fields[timeIndex] });
+    }
+    let value: unknown;
+    if (single) value = row[given[0]![1]];
+    else {
+      const object: Record<string, unknown> = {};
+      for (const [field, index] of given) if (row[index] !== null || content.required.includes(field)) object[field] = row[index];
+      value = object;
+    }
+    try {
+      types.validateContent(content.elementType, value);
+    } catch (err) {
+      if (!(err instanceof PryvError)) throw err;
+      throw invalid(`${where}Point ${r} does not match the type "${content.elementType}".`, { point: r, errors: err.data });
+    }
+    order.push(r);
+    times.push(time - offset);
+  }
+  order.sort((a, b) => times[a]! - times[b]! || a - b);
+  const rows: SeriesRows = { deltaTimes: [], columns: Object.fromEntries(given.map(([f]) => [f, [] as unknown[]])) };
+  for (let k = 0; k < order.length; k++) {
+    const r = order[k]!;
+    const next = order[k + 1];
+    if (next !== undefined && times[next] === times[r]) continue; // a later point at the same time replaces it
+    rows.deltaTimes.push(times[r]!);
+    for (const [field, index] of given) rows.columns[field]!.push(points[r]![index] ?? null);
+  }
+  return rows;
+}
+
+/** The flatJSON answer of a read: the holder's fields, one row per point. */
+export function flatJsonOf(content: SeriesContent, rows: SeriesRows): FlatJson {
+  const valueFields = content.fields.filter((f) => f !== DELTA_TIME);
+  const columns = valueFields.map((f) => rows.columns[f]);
+  const points = new Array<unknown[]>(rows.deltaTimes.length);
+  for (let i = 0; i < points.length; i++) {
+    const row = new Array<unknown>(columns.length + 1);
+    row[0] = rows.deltaTimes[i];
+    for (let c = 0; c < columns.length; c++) row[c + 1] = columns[c]?.[i] ?? null;
+    points[i] = row;
+  }
+  return { format: 'flatJSON', fields: content.fields, points };
+}

@@ -1,0 +1,27 @@
+import { errors } from '../../errors';
+import { readSeries, type SeriesReadStats } from '../../store/series/chunks';
+import type { Caller } from '../caller';
+import { loadUserData } from '../user-data';
+import { checkCanRead, loadHolder } from './holders';
+import { flatJsonOf, type FlatJson } from './points';
+
+export interface SeriesQuery {
+  fromDeltaTime?: number;
+  toDeltaTime?: number;
+}
+
+/**
+ * `GET /events/{id}/series` (Pryv API reference §2.2.7): the points with
+ * `fromDeltaTime ≤ deltaTime ≤ toDeltaTime`, ascending. No `fromDeltaTime`: from the first
+ * point; no `toDeltaTime`: up to now (seconds since the holder's `time`).
+ */
+export async function getSeriesPoints(caller: Caller, eventId: string, query: SeriesQuery, stats?: SeriesReadStats): Promise<FlatJson> {
+  const holder = await loadHolder(caller.username, eventId);
+  checkCanRead(await loadUserData(caller), holder);
+  const from = query.fromDeltaTime ?? -Infinity;
+  const to = query.toDeltaTime ?? caller.now - holder.time;
+  if (to < from) {
+    throw errors.invalidParametersFormat('"toDeltaTime" must not be lower than "fromDeltaTime".', { fromDeltaTime: from, toDeltaTime: to });
+  }
+  return flatJsonOf(holder.content, await readSeries(caller.username, eventId, from, to, stats));
+}

@@ -1,0 +1,297 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { apiUrl, call, createUser, useRuntimeStore, expectError, type TestUser } from '../setup/api';
+import { insertAccess } from '../setup/accesses';
+import { partitionKeys } from '../../shared/store/query';
+import { keys } from '../../shared/store/keys';
+import { MAX_CHUNK_ROWS } from '../../shared/store/series/chunks';
+import { deleteAccount } from '../../shared/domain/accounts/deletion';
+import { storeSeriesAnswer } from '../../shared/domain/series/large-answers';
+import { config } from '../../shared/config';
+
+/** HF series through the local runtime (Pryv API reference §2.2.7). */
+
+function as(username: string, token: string) {
+  const base = `/${username}`;
+  return {
+    get: (path: string) => call('GET', base + path, { token }),
+    post: (path: string, body: unknown) => call('POST', base + path, { token, body }),
+    put: (path: string, body: unknown) => call('PUT', base + path, { token, body }),
+    del: (path: string) => call('DELETE', base + path, { token }),
+  };
+}
+type Client = ReturnType<typeof as>;
+
+const sid = (prefix = 's') => `${prefix}-${randomBytes(4).toString('hex')}`;
+const flat = (fields: string[], points: unknown[][]) => ({ format: 'flatJSON', fields, points });
+
+let user: TestUser;
+let me: Client;
+const S = { data: 'data', other: 'other' };
+
+async function holder(api: Client, type = 'series:mass/kg', streamIds = [S.data], extra: Record<string, unknown> = {}) {
+  const res = await api.post('/events', { streamIds, type, ...extra });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.event;
+}
+
+const points = async (api: Client, id: string, query = '') => {
+  const res = await api.get(`/events/${id}/series${query}`);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.points as unknown[][];
+};
+
+const chunkCount = async (eventId: string) => (await partitionKeys(keys.seriesChunks(user.username, eventId))).length;
+const dbDocuments = async () => (await me.get('/account')).body.account.storageUsed.dbDocuments as number;
+
+beforeAll(async () => {
+  useRuntimeStore();
+  user = await createUser();
+  me = as(user.username, user.token);
+  for (const id of [S.data, S.other]) expect((await me.post('/streams', { id, name: id })).status).toBe(201);
+});
+
+describe('series holders (events of type series:{class}/{format})', () => {
+  it('get server-set content {elementType, fields, required} and duration 0', async () => {
+    const mass = await holder(me, 'series:mass/kg', [S.data], { time: 1_700_000_000 });
+    expect(mass.duration ?? 0).toBe(0); // 0 is answered as a point event's: no duration
+    expect(mass).toMatchObject({ type: 'series:mass/kg', content: { elementType: 'mass/kg', fields: ['deltaTime', 'value'], required: ['deltaTime', 'value'] } });
+    const gps = await holder(me, 'series:position/wgs84');
+    expect(gps.content.elementType).toBe('position/wgs84');
+    expect(gps.content.fields).toEqual(expect.arrayContaining(['deltaTime', 'latitude', 'longitude', 'altitude']));
+    expect(gps.content.fields[0]).toBe('deltaTime');
+    expect(gps.content.required).toEqual(['deltaTime', 'latitude', 'longitude']);
+    expect((await me.get(`/events/${mass.id}`)).body.event.content).toEqual(mass.content);
+  });
+
+  it('update like other events: content stays the server\'s; given content → 400; a new series type gets its content', async () => {
+    const h = await holder(me);
+    const updated = await me.put(`/events/${h.id}`, { description: 'weight', clientData: { a: 1 } });
+    expect(updated.status).toBe(200);
+    expect(updated.body.event).toMatchObject({ description: 'weight', content: h.content });
+    expectError(await me.put(`/events/${h.id}`, { content: 3 }), 400, 'invalid-parameters-format');
+    expect((await me.put(`/events/${h.id}`, { content: null })).body.event.content).toEqual(h.content);
+    const retyped = await me.put(`/events/${h.id}`, { type: 'series:mass/g' });
+    expect(retyped.body.event.content).toEqual({ elementType: 'mass/g', fields: ['deltaTime', 'value'], required: ['deltaTime', 'value'] });
+    expectError(await me.put(`/events/${h.id}`, { type: 'series:nothing/known' }), 400, 'invalid-event-type');
+  });
+});
+
+describe('POST and GET /events/{id}/series', () => {
+  it('stores points and reads them back ascending, as flatJSON; re-adding a deltaTime overwrites it', async () => {
+    const h = await holder(me, 'series:mass/kg', [S.data], { time: Date.now() / 1000 - 1000 });
+    const added = await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[2, 20], [0, 1.5], [1, 10]]));
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    expect(added.body.status).toBe('ok');
+    const read = await me.get(`/events/${h.id}/series`);
+    expect(read.body).toMatchObject({ format: 'flatJSON', fields: ['deltaTime', 'value'], points: [[0, 1.5], [1, 10], [2, 20]] });
+    // Overwrite one, add one; within one request the last value given for a time wins.
+    expect((await me.post(`/events/${h.id}/series`, flat(['value', 'deltaTime'], [[11, 1], [99, 3], [12, 1]]))).status).toBe(200);
+    expect(await points(me, h.id)).toEqual([[0, 1.5], [1, 12], [2, 20], [3, 99]]);
+  });
+
+  it('fromDeltaTime / toDeltaTime select a closed range; toDeltaTime defaults to now; to < from → 400', async () => {
+    const time = Date.now() / 1000 - 100;
+    const h = await holder(me, 'series:mass/kg', [S.data], { time });
+    const rows = [-5, 0, 10, 50, 99, 1000, 5000].map((dt) => [dt, dt * 2]);
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], rows))).status).toBe(200);
+    // Default: every point up to now (≈ 100 s after the holder's time), the future ones are not yet due.
+    expect(await points(me, h.id)).toEqual([[-5, -10], [0, 0], [10, 20], [50, 100], [99, 198]]);
+    expect(await points(me, h.id, '?fromDeltaTime=10&toDeltaTime=99')).toEqual([[10, 20], [50, 100], [99, 198]]);
+    expect(await points(me, h.id, '?fromDeltaTime=11&toDeltaTime=10000')).toEqual([[50, 100], [99, 198], [1000, 2000], [5000, 10000]]);
+    expect(await points(me, h.id, '?fromDeltaTime=6000&toDeltaTime=7000')).toEqual([]);
+    expectError(await me.get(`/events/${h.id}/series?fromDeltaTime=10&toDeltaTime=9`), 400, 'invalid-parameters-format');
+  });
+
+  it('a timestamp field is converted to deltaTime from the holder\'s time', async () => {
+    const h = await holder(me, 'series:mass/kg', [S.data], { time: 1_000_000 });
+    expect((await me.post(`/events/${h.id}/series`, flat(['timestamp', 'value'], [[1_000_010, 1], [1_000_000.5, 2]]))).status).toBe(200);
+    expect(await points(me, h.id, '?toDeltaTime=100')).toEqual([[0.5, 2], [10, 1]]);
+  });
+
+  it('object types: the type\'s properties as fields, optional ones may be left out or null', async () => {
+    const h = await holder(me, 'series:position/wgs84');
+    const res = await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'latitude', 'longitude', 'altitude'], [[0, 46.5, 6.6, 372], [1, 46.6, 6.7, null]]));
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'longitude', 'latitude'], [[2, 7, 47]]))).status).toBe(200);
+    const read = (await me.get(`/events/${h.id}/series?toDeltaTime=10`)).body;
+    const col = (name: string) => read.fields.indexOf(name);
+    expect(read.points).toHaveLength(3);
+    expect(read.points.map((p: unknown[]) => [p[0], p[col('latitude')], p[col('longitude')], p[col('altitude')]])).toEqual([
+      [0, 46.5, 6.6, 372],
+      [1, 46.6, 6.7, null],
+      [2, 47, 7, null],
+    ]);
+  });
+
+  it('bad points → a precise 400 and nothing stored', async () => {
+    const h = await holder(me);
+    const bad = async (body: unknown, id = 'invalid-parameters-format') => {
+      const res = await me.post(`/events/${h.id}/series`, body);
+      expectError(res, 400, id);
+      return res.body.error;
+    };
+    expect((await bad(flat(['deltaTime', 'value'], [[0, 1], [1, 'heavy']]))).data).toMatchObject({ point: 1 });
+    expect((await bad(flat(['deltaTime', 'value'], [[0, 1], [1]]))).data).toMatchObject({ point: 1 });
+    expect((await bad(flat(['deltaTime', 'value'], [['x', 1]]))).data).toMatchObject({ point: 0, field: 'deltaTime' });
+    expect((await bad(flat(['deltaTime', 'value', 'color'], [[0, 1, 'red']]))).data).toMatchObject({ fields: ['color'] });
+    await bad(flat(['deltaTime'], [[0]]));
+    await bad(flat(['value'], [[1]]));
+    await bad(flat(['deltaTime', 'timestamp', 'value'], [[0, 1, 2]]));
+    await bad(flat(['deltaTime', 'value', 'value'], [[0, 1, 1]]));
+    await bad({ format: 'csv', fields: ['deltaTime', 'value'], points: [[0, 1]] });
+    await bad({ format: 'flatJSON', fields: ['deltaTime', 'value'] });
+    const gps = await holder(me, 'series:position/wgs84');
+    expectError(await me.post(`/events/${gps.id}/series`, flat(['deltaTime', 'latitude'], [[0, 1]])), 400, 'invalid-parameters-format');
+    expect(await points(me, h.id)).toEqual([]);
+    expect(await chunkCount(h.id)).toBe(0);
+  });
+
+  it('unknown event → 404; a normal event → 400 invalid-operation; the token must be in the Authorization header', async () => {
+    expectError(await me.post('/events/cxxxxxxxxxxxxxxxxxxxxxxxx/series', flat(['deltaTime', 'value'], [[0, 1]])), 404, 'unknown-resource');
+    const normal = (await me.post('/events', { streamIds: [S.data], type: 'mass/kg', content: 1 })).body.event;
+    expectError(await me.post(`/events/${normal.id}/series`, flat(['deltaTime', 'value'], [[0, 1]])), 400, 'invalid-operation');
+    expectError(await me.get(`/events/${normal.id}/series`), 400, 'invalid-operation');
+    const h = await holder(me);
+    const viaQuery = await call('GET', `/${user.username}/events/${h.id}/series?auth=${user.token}`);
+    expectError(viaQuery, 401, 'missing-header');
+    expect((await call('GET', `/${user.username}/events/${h.id}/series`)).status).toBe(401);
+  });
+
+  it('many points: chunks split within their limits, any range reads exactly its points', async () => {
+    const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
+    const n = Math.round(MAX_CHUNK_ROWS * 3.5);
+    const all = Array.from({ length: n }, (_, i) => [i * 0.01, Math.sin(i)]);
+    // In two writes, the second one interleaved with the first.
+    const even = all.filter((_, i) => i % 2 === 0);
+    const odd = all.filter((_, i) => i % 2 === 1);
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], even))).status).toBe(200);
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], odd))).status).toBe(200);
+    expect(await chunkCount(h.id)).toBeGreaterThanOrEqual(4);
+    expect(await points(me, h.id)).toEqual(all);
+    const from = 1234;
+    const to = 2987;
+    expect(await points(me, h.id, `?fromDeltaTime=${all[from]![0]}&toDeltaTime=${all[to]![0]}`)).toEqual(all.slice(from, to + 1));
+  });
+
+  it('concurrent writers to one series lose nothing', async () => {
+    const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
+    const writers = 8;
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        const rows = Array.from({ length: 50 }, (_, i) => [i * writers + w, w]);
+        const res = await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], rows));
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+      }),
+    );
+    const read = await points(me, h.id);
+    expect(read).toHaveLength(writers * 50);
+    expect(read).toEqual(Array.from({ length: writers * 50 }, (_, i) => [i, i % writers]));
+  });
+});
+
+describe('POST /series/batch', () => {
+  it('writes several series in one call; one bad entry → 400 and nothing stored anywhere', async () => {
+    const a = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
+    const b = await holder(me, 'series:position/wgs84', [S.data], { time: 0 });
+    const batch = (entries: unknown[]) => me.post('/series/batch', { format: 'seriesBatch', data: entries });
+    const good = [
+      { eventId: a.id, data: flat(['deltaTime', 'value'], [[1, 1], [2, 2]]) },
+      { eventId: b.id, data: flat(['deltaTime', 'latitude', 'longitude'], [[1, 10, 20]]) },
+    ];
+    const bad = await batch([...good, { eventId: a.id, data: flat(['deltaTime', 'value'], [[3, 'x']]) }]);
+    expectError(bad, 400, 'invalid-parameters-format');
+    expect(bad.body.error.message).toMatch(/entry 2/);
+    expectError(await batch([...good, { eventId: 'cxxxxxxxxxxxxxxxxxxxxxxxx', data: flat(['deltaTime', 'value'], [[3, 3]]) }]), 400, 'unknown-referenced-resource');
+    expectError(await me.post('/series/batch', { format: 'flatJSON', data: good }), 400, 'invalid-parameters-format');
+    expect(await points(me, a.id)).toEqual([]);
+    expect(await points(me, b.id)).toEqual([]);
+
+    const done = await batch([...good, { eventId: a.id, data: flat(['deltaTime', 'value'], [[2, 22], [3, 3]]) }]);
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body.status).toBe('ok');
+    expect(await points(me, a.id)).toEqual([[1, 1], [2, 22], [3, 3]]);
+    expect((await points(me, b.id))).toHaveLength(1);
+  });
+});
+
+describe('permissions (like the holder event: read to read, contribute to write)', () => {
+  it('per token type and level', async () => {
+    const h = await holder(me);
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[0, 1]]))).status).toBe(200);
+    const tokenFor = async (type: 'app' | 'shared', level: string, streamId = S.data) =>
+      (await insertAccess(user.username, type, { permissions: [{ streamId, level } as never] })).token;
+    const reader = as(user.username, await tokenFor('shared', 'read'));
+    const contributor = as(user.username, await tokenFor('app', 'contribute'));
+    const stranger = as(user.username, await tokenFor('shared', 'manage', S.other));
+    expect(await points(reader, h.id, '?toDeltaTime=10')).toEqual([[0, 1]]);
+    expectError(await reader.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[1, 1]])), 403, 'forbidden');
+    expect((await contributor.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[1, 2]]))).status).toBe(200);
+    expect((await contributor.post('/series/batch', { format: 'seriesBatch', data: [{ eventId: h.id, data: flat(['deltaTime', 'value'], [[2, 3]]) }] })).status).toBe(200);
+    expectError(await stranger.get(`/events/${h.id}/series`), 403, 'forbidden');
+    expectError(await stranger.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[9, 9]])), 403, 'forbidden');
+    expectError(await stranger.post('/series/batch', { format: 'seriesBatch', data: [{ eventId: h.id, data: flat(['deltaTime', 'value'], [[9, 9]]) }] }), 403, 'forbidden');
+    expect(await points(me, h.id, '?toDeltaTime=10')).toEqual([[0, 1], [1, 2], [2, 3]]);
+    // Another user's token never reaches these points.
+    const other = await createUser();
+    expect((await call('GET', `/${user.username}/events/${h.id}/series`, { token: other.token })).status).toBe(403);
+  });
+});
+
+describe('deletion cascades and storage usage', () => {
+  it('deleting the holder for good removes its points and their bytes from storageUsed.dbDocuments', async () => {
+    const before = await dbDocuments();
+    const h = await holder(me);
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], Array.from({ length: 500 }, (_, i) => [i, Math.random()])))).status).toBe(200);
+    const used = await dbDocuments();
+    expect(used).toBeGreaterThan(before + 500); // random doubles do not compress much
+    expect(await chunkCount(h.id)).toBe(1);
+    expect((await me.del(`/events/${h.id}`)).status).toBe(200); // trashed: points kept
+    expect(await chunkCount(h.id)).toBe(1);
+    expect((await me.del(`/events/${h.id}`)).status).toBe(200);
+    expect(await chunkCount(h.id)).toBe(0);
+    expect(await dbDocuments()).toBe(before);
+  });
+
+  it('deleting the holder\'s stream removes its points', async () => {
+    const stream = sid('hf');
+    expect((await me.post('/streams', { id: stream, name: stream })).status).toBe(201);
+    const h = await holder(me, 'series:mass/kg', [stream]);
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[0, 1]]))).status).toBe(200);
+    expect((await me.del(`/streams/${stream}`)).status).toBe(200);
+    expect((await me.del(`/streams/${stream}?mergeEventsWithParent=false`)).status).toBe(200);
+    expect(await chunkCount(h.id)).toBe(0);
+  });
+
+  it('deleting the account removes its points', async () => {
+    const victim = await createUser();
+    const api = as(victim.username, victim.token);
+    expect((await api.post('/streams', { id: 'd', name: 'd' })).status).toBe(201);
+    const h = (await api.post('/events', { streamIds: ['d'], type: 'series:mass/kg' })).body.event;
+    expect((await api.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[0, 1]]))).status).toBe(200);
+    expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(1);
+    await deleteAccount(victim.username);
+    expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(0);
+  });
+});
+
+describe('answers too large for a Lambda response', () => {
+  it('go to the bucket behind a short-lived link holding the same JSON', async () => {
+    const answer = { format: 'flatJSON' as const, fields: ['deltaTime', 'value'], points: Array.from({ length: 3000 }, (_, i) => [i, i / 3]) };
+    const caller = { username: user.username, access: {} as never, now: Date.now() / 1000, author: 'test', config: { ...config(), directTransferMaxBytes: 10_000 } };
+    const link = await storeSeriesAnswer(caller, answer);
+    expect(link).toEqual(expect.any(String));
+    const res = await fetch(link!);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(answer);
+    // Small enough: answered directly.
+    expect(await storeSeriesAnswer(caller, { ...answer, points: answer.points.slice(0, 10) })).toBeUndefined();
+  });
+});
+
+describe('service info', () => {
+  it('no longer says noHF', async () => {
+    const info = (await fetch(`${apiUrl()}/service/info`).then((r) => r.json())) as { features?: { noHF?: boolean } };
+    expect(info.features?.noHF).toBeUndefined();
+  });
+});
