@@ -45,14 +45,18 @@ describe('auth.login (spec §2.9)', () => {
   });
 
   it('refuses untrusted or missing origins with 401 invalid-credentials', async () => {
-    for (const headers of [{ origin: 'https://evil.example.com' }, {} as Record<string, string>]) {
+    // The message says which is wrong: the origin not trusted for this app id, or no Origin at all.
+    for (const [headers, says] of [
+      [{ origin: 'https://evil.example.com' }, 'not trusted from the origin "https://evil.example.com"'],
+      [{} as Record<string, string>, 'no Origin header'],
+    ] as const) {
       const res = await call('POST', `/${user.username}/auth/login`, {
         body: { username: user.username, password: user.password, appId: TEST_APP_ID },
         headers,
       });
       expect(res.status).toBe(401);
       expect(res.body.error.id).toBe('invalid-credentials');
-      expect(res.body.error.message).toContain('appId');
+      expect(res.body.error.message).toContain(says);
     }
   });
 

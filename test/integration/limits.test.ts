@@ -62,6 +62,12 @@ describe('input limits: identifiers and tokens that cannot exist', () => {
       expectRefused(await call('GET', `/${u.username}/events`, { headers: { authorization: header } }), 403, 'invalid-access-token');
       expectRefused(await call('GET', `/${u.username}/access-info`, { headers: { authorization: header } }), 403, 'invalid-access-token');
     }
+    // A token no lookup would find cannot be chosen either.
+    expectRefused(
+      await call('POST', `/${u.username}/accesses`, { token: u.token, body: { name: 'long-token', permissions: [{ streamId: '*', level: 'read' }], token: long(257, 't') } }),
+      400,
+      'invalid-parameters-format',
+    );
     // The same long token on an unknown user is still the unknown user.
     expectRefused(await call('GET', `/nobody-${Date.now()}/events`, { token: t }), 404, 'unknown-resource');
   });

@@ -1,5 +1,6 @@
 import { defineMethod, SERVER_OWNED_FIELDS } from '../types';
 import { errors } from '../../errors';
+import { LIMITS } from '../../limits';
 import { callerOf } from '../caller';
 import {
   checkAppAccess,
@@ -50,7 +51,7 @@ export const accessesCreate = defineMethod<AccessInput>({
       name: { type: 'string', minLength: 1 },
       type: { type: 'string', enum: ['personal', 'app', 'shared'] },
       permissions: { type: 'array', items: permissionSchema },
-      token: { type: 'string', minLength: 1 },
+      token: { type: 'string', minLength: 1, maxLength: LIMITS.tokenMaxLength }, // a longer one could never be looked up
       deviceName: { type: ['string', 'null'] },
       expireAfter: { type: 'number' },
       clientData: { type: ['object', 'null'] },
