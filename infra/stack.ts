@@ -57,7 +57,7 @@ export class PryvApiStack extends Stack {
 
     new ApiFunctions(this, { httpApi, functions });
     const notifications = new Notifications(this, { data, sockets, functions });
-    new ExportWorker({ data, functions });
+    const exportWorker = new ExportWorker({ data, functions });
 
     new CfnOutput(this, 'ApiUrl', { value: httpApi.apiEndpoint });
     new CfnOutput(this, 'WebSocketUrl', { value: sockets.stage.url });
@@ -67,5 +67,6 @@ export class PryvApiStack extends Stack {
     new CfnOutput(this, 'BucketName', { value: data.bucket.bucketName });
     new CfnOutput(this, 'AdminKeySecretArn', { value: data.adminKey.secretArn });
     new CfnOutput(this, 'FanoutDlqUrl', { value: notifications.fanoutDlq.queueUrl });
+    new CfnOutput(this, 'ExportWorkerDlqUrl', { value: exportWorker.dlq.queueUrl });
   }
 }
