@@ -104,7 +104,7 @@ export class PryvApiStack extends Stack {
 
     new ApiFunctions(this, { httpApi, functions });
     const notifications = new Notifications(this, { data, sockets, functions });
-    new ExportWorker({ data, functions });
+    const exportWorker = new ExportWorker({ data, functions });
     if (props.backup) new Backups(this, { data, setting: props.backup });
 
     new CfnOutput(this, 'ApiUrl', { value: httpApi.apiEndpoint });
@@ -118,5 +118,6 @@ export class PryvApiStack extends Stack {
     new CfnOutput(this, 'AccessLogsBucketName', { value: data.accessLogs.bucketName });
     new CfnOutput(this, 'HttpApiAccessLogGroup', { value: http.accessLogs.logGroupName });
     new CfnOutput(this, 'WebSocketAccessLogGroup', { value: sockets.accessLogs.logGroupName });
+    new CfnOutput(this, 'ExportWorkerDlqUrl', { value: exportWorker.dlq.queueUrl });
   }
 }

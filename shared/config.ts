@@ -126,6 +126,10 @@ export interface Config {
   mailFrom?: string;
   /** Folder of the local mail sink (one JSON file per mail); used when mailFrom is unset. */
   mailSinkDir?: string;
+  /** Where stream records the change fan-out or the export worker cannot process are set aside: an SQS queue (AWS)… */
+  deadLetterQueueUrl?: string;
+  /** … or a folder, one JSON file per record (local runtime with a data folder); neither = kept in memory. */
+  deadLetterDir?: string;
   /** auth.login throttling thresholds (see LOGIN_* above). */
   loginMaxFailuresPerUser: number;
   loginMaxFailuresPerIp: number;
@@ -212,6 +216,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accessRequestTtlS: Number(env.ACCESS_REQUEST_TTL_S ?? 3600),
     mailFrom: env.MAIL_FROM || undefined,
     mailSinkDir: env.MAIL_SINK_DIR || undefined,
+    deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL || undefined,
+    deadLetterDir: env.DEAD_LETTER_DIR || undefined,
     loginMaxFailuresPerUser: Number(env.LOGIN_MAX_FAILURES_PER_USER ?? LOGIN_MAX_FAILURES_PER_USER),
     loginMaxFailuresPerIp: Number(env.LOGIN_MAX_FAILURES_PER_IP ?? LOGIN_MAX_FAILURES_PER_IP),
     loginFailureWindowS: Number(env.LOGIN_FAILURE_WINDOW_S ?? LOGIN_FAILURE_WINDOW_S),

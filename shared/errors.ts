@@ -8,6 +8,8 @@ export class PryvError extends Error {
     readonly status: number,
     message: string,
     readonly data?: unknown,
+    /** Seconds after which a retry may succeed: sent as the `Retry-After` header. */
+    readonly retryAfterS?: number,
   ) {
     super(message);
     this.name = 'PryvError';
@@ -35,6 +37,9 @@ export class RegisterError extends Error {
     this.name = 'RegisterError';
   }
 }
+
+const SERVICE_FAULT_RETRY_AFTER_S = 5;
+const CONTENDED_RETRY_AFTER_S = 1;
 
 export const errors = {
   invalidRequestStructure: (message: string, data?: unknown) =>
@@ -81,12 +86,34 @@ export const errors = {
   unsupportedContentType: (type: string, message = `Unsupported content type "${type}".`) =>
     new PryvError('unsupported-content-type', 415, message),
   unexpected: () => new PryvError('unexpected-error', 500, 'An unexpected error occurred. Our bad! Please retry.'),
-  apiUnavailable: (message: string) => new PryvError('api-unavailable', 503, message),
+  /** A fault of the server or the services it calls, or contention: retry after `retryAfterS` (README "Faults and retries"). */
+  apiUnavailable: (message: string, retryAfterS = 1) => new PryvError('api-unavailable', 503, message, undefined, retryAfterS),
+  serviceFault: () =>
+    new PryvError(
+      'api-unavailable',
+      503,
+      'The service is temporarily unavailable (its database or file storage did not answer); retry in a moment.',
+      undefined,
+      SERVICE_FAULT_RETRY_AFTER_S,
+    ),
+  /** Still contended after the bounded retries of shared/domain/concurrency.ts. */
+  contended: (what: string) =>
+    new PryvError(
+      'api-unavailable',
+      503,
+      `The ${what} is being changed by too many requests at once; retry in a moment.`,
+      undefined,
+      CONTENDED_RETRY_AFTER_S,
+    ),
   /** Not in Pryv v1: auth.login throttling (README "Brute-force protection"). */
   tooManyAttempts: (retryAfterSeconds: number) =>
-    new PryvError('too-many-attempts', 429, `Too many failed login attempts; retry in ${retryAfterSeconds} s.`, {
+    new PryvError(
+      'too-many-attempts',
+      429,
+      `Too many failed login attempts; retry in ${retryAfterSeconds} s.`,
+      { retryAfterSeconds },
       retryAfterSeconds,
-    }),
+    ),
 };
 
 /** Refuses an update that touches server-owned fields: 403 forbidden, naming them (spec §9.13). */

@@ -1,5 +1,6 @@
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { collectChanges } from '../../shared/notify/changes';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { classifyRecord, collectChanges } from '../../shared/notify/changes';
+import { setAsideRecord } from '../../shared/adapters/dead-letters';
 import { dispatchChanges, registerSink } from '../../shared/notify/dispatch';
 import { deliverDueWebhooks, queueWebhookMessages } from '../../shared/notify/webhook-delivery';
 import { log } from '../../shared/log';
@@ -21,16 +22,39 @@ registerSink(queueWebhookMessages);
 // Socket pushes (spec §6.1): straight to every live socket of the user.
 registerSink(pushChangesToSockets);
 
+/**
+ * The records of a batch that can be read; each other one is set aside (dead letter, error
+ * line) so that it never takes the changes of the rest of its batch with it. One that could
+ * not even be set aside is reported in `failures`, to be retried.
+ */
+async function readableRecords(records: DynamoDBRecord[], failures: string[]): Promise<DynamoDBRecord[]> {
+  const readable: DynamoDBRecord[] = [];
+  for (const record of records) {
+    try {
+      classifyRecord(record);
+      insertedConnections([record]);
+      readable.push(record);
+    } catch (err) {
+      try {
+        await setAsideRecord('fanout', record, err);
+      } catch (asideErr) {
+        log.error('fanout: record neither read nor set aside; retried', { err: asideErr, sequenceNumber: record.dynamodb?.SequenceNumber });
+        if (record.dynamodb?.SequenceNumber) failures.push(record.dynamodb.SequenceNumber);
+      }
+    }
+  }
+  return readable;
+}
+
 export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-  const changes = collectChanges(event.Records, (record, err) =>
-    log.error('fanout: unreadable stream record skipped', { err, sequenceNumber: record.dynamodb?.SequenceNumber }),
-  );
+  const failures: string[] = [];
+  const records = await readableRecords(event.Records, failures);
+  const changes = collectChanges(records);
   // New WebSocket connections get their Engine.IO open packet (API Gateway refuses posts during `$connect`).
-  const opened = insertedConnections(event.Records);
+  const opened = insertedConnections(records);
   const opening = Promise.all(
     opened.map((c) => sendOpenPacket(c).catch((err) => log.error('fanout: open packet failed', { err, connectionId: c.connectionId }))),
   );
-  const failures: string[] = [];
   await Promise.all(
     [...changes].map(async ([username, user]) => {
       try {

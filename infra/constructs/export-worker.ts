@@ -1,6 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { type CfnFunction, FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { acknowledge } from './acknowledge';
 import type { DataStore } from './data';
 import type { Functions } from './functions';
 
@@ -10,13 +12,16 @@ const EXPORT_WORKER_MEMORY_MB = 1024; // gzip and S3 multipart parts in flight; 
 const EXPORT_WORKER_TMP_MB = 10_240; // JSON Lines files are staged in /tmp (a tar entry needs its size first)
 
 /**
- * Account export and import (shared/domain/export-jobs.ts): a job item's INSERT starts the
+ * Account export and import (shared/domain/account-copy/jobs.ts): a job item's INSERT starts the
  * worker through its own mapping on the table's stream, filtered to those records. Jobs of
  * different users run in parallel (parallelization factor); the worker ends each job done or
  * failed itself, so the mapping retries only a crash (a job already taken is skipped).
  * Its function is made by `Functions`, in the stack (see infra/stack.ts).
  */
 export class ExportWorker {
+  /** Job records the worker cannot read (sent by the handler) and batches its mapping gave up on (metadata). */
+  readonly dlq: sqs.Queue;
+
   constructor(props: { data: DataStore; functions: Functions }) {
     const worker = props.functions.add({
       id: 'Fn-export-worker',
@@ -28,12 +33,22 @@ export class ExportWorker {
     const cfn = worker.node.defaultChild as CfnFunction;
     cfn.memorySize = EXPORT_WORKER_MEMORY_MB;
     cfn.ephemeralStorage = { size: EXPORT_WORKER_TMP_MB };
+    this.dlq = new sqs.Queue(Stack.of(worker), 'ExportWorkerDlq', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+    });
+    acknowledge(this.dlq, 'AwsSolutions-SQS3', "It is the dead-letter destination of the export worker's stream mapping");
+    worker.addEnvironment('DEAD_LETTER_QUEUE_URL', this.dlq.queueUrl);
+    this.dlq.grantSendMessages(worker);
     worker.addEventSource(
       new DynamoEventSource(props.data.table, {
         startingPosition: StartingPosition.LATEST,
         batchSize: 10,
         parallelizationFactor: 10,
         retryAttempts: 1,
+        reportBatchItemFailures: true, // a record the handler could not even set aside
+        onFailure: new SqsDlq(this.dlq),
         maxRecordAge: Duration.hours(1),
         filters: [
           FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { sk: { S: FilterRule.beginsWith('EXPORT#') } } } }),

@@ -97,12 +97,16 @@ export class Notifications {
     });
     // Lambda sends the metadata of a batch it gave up on (shard, sequence-number range) here,
     // not the records themselves: the stream keeps those 24 hours, so replay from it within that.
+    // The handler itself sends here, whole, each record it cannot read (shared/adapters/dead-letters.ts),
+    // so that the rest of its batch is delivered.
     this.fanoutDlq = new sqs.Queue(scope, 'FanoutDlq', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       retentionPeriod: Duration.days(14),
       enforceSSL: true,
     });
     acknowledge(this.fanoutDlq, 'AwsSolutions-SQS3', "It is the dead-letter destination of the fan-out's stream mapping");
+    fanout.addEnvironment('DEAD_LETTER_QUEUE_URL', this.fanoutDlq.queueUrl);
+    this.fanoutDlq.grantSendMessages(fanout);
     fanout.addEventSource(
       new DynamoEventSource(data.table, {
         startingPosition: StartingPosition.LATEST,

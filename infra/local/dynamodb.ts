@@ -16,7 +16,9 @@ import { MAIN_TABLE, keyAttributeNames } from '../../shared/store/table-definiti
 import { checkJava } from './java';
 import type { EngineExit, RunningEngine } from './engine-supervisor';
 
-const STARTUP_TIMEOUT_MS = 60_000; // a cold JVM on a busy 2-core machine can take a while
+// A cold JVM on a busy 2-core machine: about a minute on a machine running several test
+// suites, more while clients keep calling during a restart. A JVM that exits is seen at once.
+const STARTUP_TIMEOUT_MS = 180_000;
 const STOP_GRACE_MS = 5_000;
 
 export interface LocalDynamo extends RunningEngine {

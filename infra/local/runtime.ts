@@ -155,6 +155,9 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       ADMIN_KEY: admin.key,
       FILES_READ_TOKEN_SECRET: filesSecret.key,
       MAIL_SINK_DIR: mailDir,
+      // Stream records the fan-out or the export worker cannot process (shared/adapters/dead-letters.ts);
+      // without a data folder they are kept in memory.
+      ...(dataDir ? { DEAD_LETTER_DIR: join(dataDir, 'dead-letters') } : {}),
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
       WEBHOOKS_ALLOW_PRIVATE_TARGETS: process.env.WEBHOOKS_ALLOW_PRIVATE_TARGETS ?? 'true', // development: loopback receivers
       // The gateway serves API Gateway's `@connections` API for WebSocket pushes (websocket-api.ts).

@@ -2,6 +2,7 @@ import type { PryvError } from '../errors';
 import { newId } from '../ids';
 import { log } from '../log';
 import { putAuditItems } from '../store/audit';
+import { storable, storableKey } from '../store/storable';
 import { keys } from '../store/keys';
 import type { AuditItem } from '../model/audit';
 import type { MethodContext } from './types';
@@ -14,8 +15,13 @@ import type { MethodContext } from './types';
  * Records are collected in memory while the request runs and written once its answer is
  * computed, concurrently with the access usage write (flushUsage in ./execute.ts), so the
  * caller never waits for an audit write before its result exists; a failed call's record
- * is written before its error is answered. A write that still fails after the store's
- * retries is logged in full (it holds no secrets) at error level: never dropped silently.
+ * is written before its error is answered.
+ *
+ * No record is lost (README "Faults and retries"): whatever a call carried is made storable
+ * (shared/store/storable.ts: numbers out of DynamoDB's range as text, long strings and deep
+ * values cut with a marker, odd keys renamed); a write that fails is retried, then each
+ * record alone, and a record that still cannot be written is logged whole (it holds no
+ * secrets) as one `audit failure` error line, for an operator to alert on.
  */
 
 /**
@@ -58,6 +64,12 @@ const VALUE_PARAMS = new Set([
 const SECRET_PARAM = /token|password|secret|auth|passphrase|key|code/i;
 const MAX_QUERY_CHARS = 2000; // a record stays small; longer queries keep their shape only
 const MAX_VALUE_DEPTH = 6;
+/** A batch's record lists its method ids, each cut to this, up to MAX_BATCH_CALLS (the pryv library sends 1,000). */
+const MAX_METHOD_ID_CHARS = 100;
+const MAX_BATCH_CALLS = 1000;
+const STORABLE = { maxDepth: MAX_VALUE_DEPTH + 2, maxString: 1000 };
+const WRITE_ATTEMPTS = 3;
+const WRITE_RETRY_MS = 200; // doubled at each attempt
 
 /** What a value looks like, without its content (personal data stays out of the audit log). */
 function shapeOf(value: unknown): string {
@@ -71,7 +83,7 @@ function withoutSecrets(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => withoutSecrets(v, depth + 1));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (!SECRET_PARAM.test(k)) out[k] = withoutSecrets(v, depth + 1);
+    for (const [k, v] of Object.entries(value)) if (!SECRET_PARAM.test(k)) out[storableKey(k)] = withoutSecrets(v, depth + 1);
     return out;
   }
   return value;
@@ -84,14 +96,17 @@ function withoutSecrets(value: unknown, depth = 0): unknown {
  */
 export function queryShape(methodId: string, params: unknown): unknown {
   if (methodId === 'callBatch' && Array.isArray(params)) {
-    return { calls: params.map((c) => (c && typeof c === 'object' ? String((c as { method?: unknown }).method) : shapeOf(c))) };
+    const calls = params
+      .slice(0, MAX_BATCH_CALLS)
+      .map((c) => (c && typeof c === 'object' ? String((c as { method?: unknown }).method).slice(0, MAX_METHOD_ID_CHARS) : shapeOf(c)));
+    return params.length > MAX_BATCH_CALLS ? { calls, callCount: params.length } : { calls };
   }
   if (!params || typeof params !== 'object' || Array.isArray(params)) return shapeOf(params);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(params)) {
     if (SECRET_PARAM.test(k)) continue;
     if (k === 'update' && v && typeof v === 'object') out[k] = queryShape('', v);
-    else out[k] = VALUE_PARAMS.has(k) ? withoutSecrets(v) : shapeOf(v);
+    else out[storableKey(k)] = VALUE_PARAMS.has(k) ? withoutSecrets(v) : shapeOf(v);
   }
   const text = JSON.stringify(out);
   if (text.length > MAX_QUERY_CHARS) return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, shapeOf(v)]));
@@ -113,7 +128,7 @@ export function recordCall(ctx: MethodContext, methodId: string, params: unknown
     action: methodId,
     status,
     source: { name: SOURCE_NAMES[ctx.request.transport], ...(ctx.request.ip ? { ip: ctx.request.ip } : {}) },
-    query: queryShape(methodId, params),
+    query: storable(queryShape(methodId, params), STORABLE),
   };
   if (ctx.request.userAgent) item.userAgent = ctx.request.userAgent.slice(0, 300);
   if (error) {
@@ -131,9 +146,30 @@ export async function flushAudit(ctx: MethodContext): Promise<void> {
   if (!records || records.length === 0 || !ctx.username) return;
   pending.delete(ctx);
   const expires = Math.floor(Date.now() / 1000 + ctx.config.auditRetentionDays * 86_400);
-  try {
-    await putAuditItems(keys.audit(ctx.username), records, expires);
-  } catch (err) {
-    log.error('audit records not written', { err, username: ctx.username, auditRecords: records, requestId: ctx.request.requestId });
+  const partition = keys.audit(ctx.username);
+  if (await written(() => putAuditItems(partition, records, expires))) return;
+  // One at a time: a record DynamoDB refuses does not take the others with it.
+  for (const record of records) {
+    let failure: unknown;
+    const ok = await written(() => putAuditItems(partition, [record], expires), (err) => (failure = err));
+    if (!ok) {
+      log.error('audit failure', { err: failure, username: ctx.username, auditRecord: record, requestId: ctx.request.requestId });
+    }
+  }
+}
+
+/** Runs an audit write with bounded retries; false (after telling `onFailure` the last error) if it never succeeded. */
+async function written(write: () => Promise<void>, onFailure?: (err: unknown) => void): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write();
+      return true;
+    } catch (err) {
+      if (attempt >= WRITE_ATTEMPTS) {
+        onFailure?.(err);
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, WRITE_RETRY_MS * 2 ** (attempt - 1)));
+    }
   }
 }

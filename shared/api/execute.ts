@@ -6,6 +6,7 @@ import { errors, PryvError } from '../errors';
 import { config } from '../config';
 import { getAccessByToken, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
+import { isServiceFault } from '../store/faults';
 import { adminKey } from '../adapters/secrets';
 import { assertAccessLive } from '../domain/accesses/liveness';
 import { log } from '../log';
@@ -118,7 +119,7 @@ export async function runMethod(
     // Audit (spec §2.10): a failed call is recorded before its error is answered (no usage
     // flush follows an error).
     if (method.auth === 'token') {
-      const rendered = err instanceof PryvError ? err : errors.unexpected();
+      const rendered = err instanceof PryvError ? err : isServiceFault(err) ? errors.serviceFault() : errors.unexpected();
       recordCall(ctx, method.id, params, rendered.status, rendered);
       await flushAudit(ctx);
     }
@@ -147,9 +148,24 @@ async function writeUsage(ctx: MethodContext): Promise<void> {
   }
 }
 
-/** An error as the caller sees it: PryvErrors as they are, anything else a generic 500. */
+/**
+ * An error as the caller sees it: PryvErrors as they are; a fault of DynamoDB or S3 (down,
+ * throttled, timing out) `503 api-unavailable` with a retry hint; anything else is a bug of
+ * ours, a generic 500 logged with its request id.
+ */
 export function asPryvError(err: unknown, ctx?: MethodContext): PryvError {
   if (err instanceof PryvError) return err;
-  log.error('unexpected error', { err, methodId: ctx?.methodId, requestId: ctx?.request.requestId });
+  const where = { methodId: ctx?.methodId, requestId: ctx?.request.requestId };
+  if (isServiceFault(err)) {
+    log.warn('service fault', { err: faultSummary(err), ...where });
+    return errors.serviceFault();
+  }
+  log.error('unexpected error', { err, ...where });
   return errors.unexpected();
+}
+
+/** Name, code and message of a service fault: a stack would only repeat the SDK's internals. */
+function faultSummary(err: unknown): Record<string, unknown> {
+  const e = err as { name?: unknown; code?: unknown; message?: unknown };
+  return { name: e.name, code: e.code, message: typeof e.message === 'string' ? e.message.slice(0, 300) : undefined };
 }

@@ -40,11 +40,7 @@ export function updateProfile(username: string, setId: string, update: Record<st
       }
       return (await putProfile(username, setId, next, current.version)) ? next : STALE;
     },
-    {
-      maxRetries: 4, // concurrent updates of one set: each retry re-reads and re-merges
-      giveUp: () => {
-        throw new Error('profile update lost to concurrent writers too many times');
-      },
-    },
+    // Concurrent updates of one set: each retry re-reads and re-merges.
+    { what: 'profile set' },
   );
 }

@@ -37,6 +37,11 @@ export function jsonResponse(
   };
 }
 
+/** `Retry-After` (seconds) of an error that says when a retry may succeed (503, 429). */
+export function retryHeaders(err: PryvError | RegisterError): Record<string, string> {
+  return err instanceof PryvError && err.retryAfterS !== undefined ? { 'Retry-After': String(Math.ceil(err.retryAfterS)) } : {};
+}
+
 /** The error body: Pryv's `{error:{id, message, data?}}`, or the register service's flat form. */
 export function errorBody(err: PryvError | RegisterError): Record<string, unknown> {
   if (err instanceof RegisterError) {

@@ -4,7 +4,7 @@ import type { MethodContext, MethodDef, RequestInfo } from '../api/types';
 import { asPryvError, authenticate, flushUsage, newContext, runMethod } from '../api/execute';
 import { errors, RegisterError } from '../errors';
 import { requestFromEvent } from './request';
-import { baseHeaders, errorBody, jsonResponse } from './envelope';
+import { baseHeaders, errorBody, jsonResponse, retryHeaders } from './envelope';
 
 type Event = APIGatewayProxyEventV2;
 type Result = APIGatewayProxyStructuredResultV2;
@@ -33,14 +33,14 @@ function pryvEnvelope(): MiddlewareObj<Event, Result> {
         request.error?.name === 'TimeoutError'
           ? errors.apiUnavailable('The call took too long to complete; it may have been partly applied. Retry it, or ask for less.')
           : asPryvError(request.error);
-      request.response = jsonResponse(err.status, errorBody(err), baseHeaders(request.event.headers ?? {}));
+      request.response = jsonResponse(err.status, errorBody(err), { ...baseHeaders(request.event.headers ?? {}), ...retryHeaders(err) });
     },
   };
 }
 
 export function errorResponse(err: unknown, ctx?: MethodContext): Result {
   const rendered = err instanceof RegisterError ? err : asPryvError(err, ctx);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = retryHeaders(rendered);
   if (ctx?.access) headers['Pryv-Access-Id'] = ctx.access.id;
   return jsonResponse(rendered.status, errorBody(rendered), headers);
 }

@@ -5,7 +5,7 @@ import { transactWrite } from './transact';
 import { ifConditionHolds } from './conditional';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { Job } from '../model/jobs';
-import { insertedItem } from './stream-records';
+import { insertedItem, recordKey } from './stream-records';
 
 /**
  * Export and import jobs.
@@ -125,10 +125,12 @@ export async function finishJob(username: string, kind: Job['kind'], id: string,
 
 /** The job whose creation a stream record is (the worker's trigger), if it is one. */
 export function jobOfRecord(record: DynamoDBRecord): { username: string; kind: Job['kind']; id: string } | undefined {
-  const item = insertedItem(record);
-  if (!item) return undefined;
-  const sk = String(item.sk ?? '');
+  // Decided from the keys first: only job items are read whole (every other item is none of ours here).
+  if (record.eventName !== 'INSERT') return undefined;
+  const sk = recordKey(record)?.sk ?? '';
   const kind = sk.startsWith(keys.exportJobPrefix) ? 'export' : sk.startsWith(keys.importJobPrefix) ? 'import' : undefined;
-  if (!kind || typeof item.username !== 'string' || typeof item.id !== 'string') return undefined;
+  if (!kind) return undefined;
+  const item = insertedItem(record);
+  if (!item || typeof item.username !== 'string' || typeof item.id !== 'string') return undefined;
   return { username: item.username, kind, id: item.id };
 }

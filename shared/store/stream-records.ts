@@ -8,9 +8,14 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
  */
 type Image = Record<string, LambdaAttributeValue>;
 
-/** An image as an item; `exactNumbers` keeps numbers as strings (for comparing images without rounding). */
+/**
+ * An image as an item. Numbers are read as the store reads them (shared/store/clients.ts):
+ * JS numbers, rounded past double precision, never BigInts (which fail on `1.2e+29`); with
+ * `exactNumbers` they stay strings (for comparing images without rounding). An image of an
+ * unknown shape throws: the stream readers set such a record aside.
+ */
 export const imageToItem = (image: Image, options: { exactNumbers?: boolean } = {}): Record<string, unknown> =>
-  unmarshall(image as unknown as Record<string, AttributeValue>, options.exactNumbers ? { wrapNumbers: true } : undefined);
+  unmarshall(image as unknown as Record<string, AttributeValue>, { wrapNumbers: options.exactNumbers ? true : (value: string) => Number(value) });
 
 /** The `pk` and `sk` of the item a record changed, if it has them as strings. */
 export function recordKey(record: DynamoDBRecord): { pk: string; sk: string } | undefined {

@@ -357,7 +357,15 @@ describe('webhooks', () => {
       }
       const after = (await getOne(w.id, f.app.token)).body.webhook;
       const { secret: _s, ...shown } = w;
-      expect(after).toEqual(shown);
+      // The delivery worker owns the run statistics and may deliver to this webhook meanwhile (changes
+      // made earlier in this file reach the fan-out late): everything else is exactly as it was, and
+      // those only moved the way deliveries move them (runCount never set to the refused 10).
+      const DELIVERY_STATE = ['runs', 'runCount', 'lastRun', 'failCount', 'currentRetries'];
+      const without = (hook: Record<string, unknown>) => Object.fromEntries(Object.entries(hook).filter(([k]) => !DELIVERY_STATE.includes(k)));
+      expect(without(after)).toEqual(without(shown));
+      expect(after.runCount - shown.runCount).toBe(after.runs.length - shown.runs.length); // one run recorded per delivery
+      expect(after.failCount).toBeGreaterThanOrEqual(shown.failCount);
+      if (after.runCount === shown.runCount) expect(after).toEqual(shown);
     });
   });
 

@@ -5,7 +5,13 @@ import { defineMethod } from '../../shared/api/types';
 import { newContext } from '../../shared/api/execute';
 import { callBatch } from '../../shared/api/registry';
 
-/** A call that runs out of Lambda time answers a Pryv error, never a 500. */
+/**
+ * A call that runs out of Lambda time answers a Pryv error, never a 500. Nothing here races
+ * the wall clock: the slow method waits until the test lets it go, and the tests get a
+ * timeout far above what the cold code paths (schema compilation, first imports) take on a
+ * loaded machine, so a slow machine only makes them slower, never wrong.
+ */
+const CPU_BOUND_TEST_TIMEOUT_MS = 60_000;
 
 const event = (method: string, path: string): APIGatewayProxyEventV2 =>
   ({
@@ -18,29 +24,36 @@ const event = (method: string, path: string): APIGatewayProxyEventV2 =>
     requestContext: { http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' }, requestId: 'r', timeEpoch: Date.now() },
   }) as unknown as APIGatewayProxyEventV2;
 
-const contextWith = (remainingMs: number): Context => {
-  const deadline = Date.now() + remainingMs;
-  return { getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()), awsRequestId: 'r' } as unknown as Context;
-};
+/** A Lambda context that always has `remainingMs` left: the early timeout fires that long after the handler starts. */
+const contextWith = (remainingMs: number): Context =>
+  ({ getRemainingTimeInMillis: () => remainingMs, awsRequestId: 'r' }) as unknown as Context;
 
 describe('running out of time', () => {
-  it('a method still running at the Lambda deadline answers 503 api-unavailable, not 500', async () => {
+  it('a method still running at the Lambda deadline answers 503 api-unavailable, not 500', { timeout: CPU_BOUND_TEST_TIMEOUT_MS }, async () => {
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
     const slow = defineMethod({
       id: 'test.slow',
       routes: [{ verb: 'GET', path: '/slow' }],
       auth: 'none',
       params: { type: 'object' },
       run: async () => {
-        await new Promise((r) => setTimeout(r, 500));
+        await released; // still running when the deadline comes, however slow the machine
         return { done: true };
       },
     });
-    const res = (await httpHandler(slow)(event('GET', '/slow'), contextWith(100))) as { statusCode: number; body: string };
+    const res = (await httpHandler(slow)(event('GET', '/slow'), contextWith(100))) as {
+      statusCode: number;
+      body: string;
+      headers: Record<string, string>;
+    };
+    release();
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body).error.id).toBe('api-unavailable');
+    expect(res.headers['Retry-After']).toBe('1');
   });
 
-  it('callBatch stops starting calls past its deadline and reports them as not run', async () => {
+  it('callBatch stops starting calls past its deadline and reports them as not run', { timeout: CPU_BOUND_TEST_TIMEOUT_MS }, async () => {
     const ctx = newContext('callBatch', { transport: 'http', verb: 'POST', path: '/u', headers: {}, query: {}, body: [], pathParams: { username: 'u' } });
     ctx.deadline = Date.now() - 1;
     const out = await callBatch.run(ctx, [

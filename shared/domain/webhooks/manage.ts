@@ -98,12 +98,7 @@ export async function updateWebhookState(caller: Caller, read: Webhook, state: W
       }
       return updated;
     },
-    {
-      maxRetries: 4,
-      giveUp: () => {
-        throw errors.apiUnavailable('The webhook is being changed concurrently; please retry.');
-      },
-    },
+    { what: 'webhook' },
   );
 }
 
