@@ -1,6 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { API_VERSION } from '../config';
-import { type PryvError, RegisterError } from '../errors';
+import { PryvError, RegisterError } from '../errors';
 import { meta } from '../api/meta';
 
 const DEFAULT_METHODS = 'POST, GET, PUT, DELETE, OPTIONS';
