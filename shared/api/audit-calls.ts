@@ -59,6 +59,8 @@ const VALUE_PARAMS = new Set([
   'errorId',
   'method',
   'action',
+  'fromDeltaTime',
+  'toDeltaTime',
 ]);
 /** Never recorded, not even their shape: tokens, passwords, secrets. */
 const SECRET_PARAM = /token|password|secret|auth|passphrase|key|code/i;

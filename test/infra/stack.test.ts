@@ -387,7 +387,8 @@ describe('functions', () => {
 describe('change fan-out', () => {
   const tableId = () => ofType('AWS::DynamoDB::GlobalTable')[0]![0];
   const dlq = () => {
-    const queues = ofType('AWS::SQS::Queue');
+    // The fan-out's queue (the export worker has its own, checked with the worker).
+    const queues = ofType('AWS::SQS::Queue').filter(([id]) => id.startsWith('FanoutDlq'));
     expect(queues).toHaveLength(1);
     return queues[0]!;
   };
