@@ -52,12 +52,16 @@ const LAMBDA_ACKNOWLEDGEMENTS: ReadonlyArray<[string, string]> = [
   ['HIPAA.Security-LambdaInsideVPC', 'Reaches only AWS APIs and public webhook URLs: a VPC would add NAT gateways (cost, cold starts) and isolate nothing'],
 ];
 
-/** How every function is bundled: locally with esbuild, one self-contained ESM file each. */
+/**
+ * How every function is bundled: locally with esbuild, one self-contained ESM file each.
+ * Without source maps (they weigh four times the code and slow the cold start); the
+ * `sourceMaps` setting ships them, with NODE_OPTIONS=--enable-source-maps (see functionBundling).
+ */
 export const FUNCTION_BUNDLING: BundlingOptions = {
   forceDockerBundling: false, // local esbuild from node_modules
-  logLevel: LogLevel.WARNING, // keep `cdk synth` output readable: 20 bundles
+  logLevel: LogLevel.WARNING, // keep `cdk synth` output readable: 80+ bundles
   minify: true,
-  sourceMap: true,
+  sourceMap: false,
   format: OutputFormat.ESM,
   mainFields: ['module', 'main'],
   target: 'node22',
@@ -68,6 +72,11 @@ export const FUNCTION_BUNDLING: BundlingOptions = {
   banner:
     "import { createRequire as __pryvCreateRequire } from 'module'; const require = __pryvCreateRequire(import.meta.url);",
 };
+
+/** FUNCTION_BUNDLING, with source maps when the `sourceMaps` setting asks for them. */
+export function functionBundling(sourceMaps: boolean): BundlingOptions {
+  return sourceMaps ? { ...FUNCTION_BUNDLING, sourceMap: true } : FUNCTION_BUNDLING;
+}
 
 /** How capabilities show, in this order, in a shared role's id: `Role-Data-AdminKey-Sockets` (ids of deployed roles: keep them). */
 const ROLE_KEY_PARTS: ReadonlyArray<[Capability, string]> = [
@@ -99,11 +108,13 @@ export interface FunctionsProps {
   data: DataStore;
   webSocketApi: WebSocketApi;
   webSocketStage: WebSocketStage;
-  /** Variables every function gets, besides the table's and bucket's names and source maps. */
+  /** Variables every function gets, besides the table's and bucket's names (and source maps when on). */
   environment: Record<string, string>;
   memorySize?: number;
   /** Sender address of mails; unset: the `mail` capability grants nothing. */
   mailFrom?: string;
+  /** Ship source maps and turn them on (`sourceMaps` setting). Default: off. */
+  sourceMaps?: boolean;
 }
 
 /**
@@ -146,14 +157,14 @@ export class Functions {
       environment: {
         TABLE_NAME: data.table.tableName,
         BUCKET_NAME: data.bucket.bucketName,
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(this.props.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         ...this.props.environment,
         ...options.environment,
         ...(granted('adminKey') ? { ADMIN_KEY_SECRET_ARN: data.adminKey.secretArn } : {}),
         ...(granted('filesSecret') ? { FILES_READ_TOKEN_SECRET_ARN: data.filesSecret.secretArn } : {}),
         ...(granted('socketManagement') ? { SOCKET_MANAGEMENT_ENDPOINT: this.props.webSocketStage.callbackUrl } : {}),
       },
-      bundling: FUNCTION_BUNDLING,
+      bundling: functionBundling(this.props.sourceMaps === true),
     });
     this.grantData(fn, options.data);
     if (granted('adminKey')) data.adminKey.grantRead(fn);
