@@ -9,7 +9,7 @@ export default defineConfig({
     pool: 'forks',
     include: ['test/bundled/**/*.test.ts'],
     globalSetup: ['test/setup/bundled-runtime.ts'],
-    testTimeout: 300_000, // the first call of each function is its cold start
+    testTimeout: 900_000, // the first call of each function is its cold start (80+ of them, on a busy 2-core CI machine: minutes)
     hookTimeout: 600_000,
   },
 });

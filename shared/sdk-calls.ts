@@ -60,7 +60,9 @@ export function callTarget(input: unknown): SdkCallTarget {
       for (const [op, body] of Object.entries(item)) if (body?.TableName) items.push({ op, TableName: body.TableName });
     }
   }
-  if (items.length > 0) target.Items = items;
+  // One entry per operation and table: the calls' shapes, not their sizes.
+  const distinct = [...new Map(items.map((item) => [`${item.op} ${item.TableName}`, item])).values()];
+  if (distinct.length > 0) target.Items = distinct;
   return target;
 }
 

@@ -68,6 +68,8 @@ export const FUNCTION_BUNDLING: BundlingOptions = {
   // Bundle everything, AWS SDK included: the versions in package-lock.json run, not
   // whatever SDK v3 the runtime happens to ship.
   externalModules: [],
+  // Credentials come from the environment in Lambda: the SDK's default chain is left out.
+  esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': join(REPO_ROOT, 'infra/bundling/lambda-credentials.ts') },
   // CommonJS dependencies inside an ESM bundle still call require().
   banner:
     "import { createRequire as __pryvCreateRequire } from 'module'; const require = __pryvCreateRequire(import.meta.url);",

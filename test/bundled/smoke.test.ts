@@ -3,6 +3,9 @@ import { io, type Socket } from 'socket.io-client';
 import bcrypt from 'bcryptjs';
 import { METHODS } from '../../shared/api/registry';
 import { functionId } from '../../infra/constructs/api-functions';
+import { inject } from 'vitest';
+import { readAssembly } from '../../infra/local/bundles';
+import { allows, needsOf, readCalls, roleStatements, unusedGrants, type Need, type UnusedGrant } from './permissions';
 import { adminKey, apiUrl, call, type ApiResponse, TEST_APP_ID, TRUSTED_ORIGIN, uniqueUsername } from '../setup/api';
 
 /**
@@ -242,5 +245,44 @@ describe('the synthesized bundles', () => {
     expect(infoErr).toBeNull();
     expect(info.type).toBe('personal');
     await changed; // the fan-out pushed the change through @connections
+  });
+});
+
+describe('least privilege', () => {
+  // Runs after the calls above (tests of a file run in order): every SDK command a function
+  // sent during them must be allowed by its role in the template.
+  const names = { tableName: 'pryv-main', bucketName: 'pryv-attachments' };
+
+  it("every AWS call a function made is allowed by its role in the template; the grants no call used are listed", () => {
+    const assembly = readAssembly(inject('cdkOut'));
+    const calls = readCalls(inject('sdkCallLog'));
+    const stage = Object.values(assembly.template.Resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Stage' && r.Properties?.StageName !== '$default');
+    const webSocketApi = { id: String(stage?.Properties?.ApiId?.Ref), stage: String(stage?.Properties?.StageName) };
+    const denied: string[] = [];
+    const needsByRole = new Map<string, Need[]>();
+    for (const [fnId, fnCalls] of calls) {
+      const fn = assembly.functions.get(fnId);
+      if (!fn) continue; // the runtime's own parts (stream consumer, workers) run from sources
+      const statements = roleStatements(assembly, fn.roleId, names);
+      for (const call of fnCalls) {
+        for (const need of needsOf(call, webSocketApi)) {
+          if (!allows(statements, need)) denied.push(`${fnId}: ${need.action} on ${need.resource} (${call.command})`);
+          needsByRole.set(fn.roleId, [...(needsByRole.get(fn.roleId) ?? []), need]);
+        }
+      }
+    }
+    expect(denied).toEqual([]);
+    // Some API functions made calls: the recorder works (a silent recorder would pass anything).
+    expect([...calls.keys()].filter((id) => assembly.functions.has(id)).length).toBeGreaterThan(METHODS.length / 2);
+
+    const roles = new Map<string, string[]>();
+    for (const fn of assembly.functions.values()) roles.set(fn.roleId, [...(roles.get(fn.roleId) ?? []), fn.id]);
+    const unused: UnusedGrant[] = [];
+    for (const [roleId, fns] of roles) {
+      if (!fns.some((id) => calls.has(id))) continue; // no function of this role ran as a bundle here
+      unused.push(...unusedGrants(roleStatements(assembly, roleId, names), needsByRole.get(roleId) ?? [], roleId, fns));
+    }
+    const lines = unused.map((u) => `${u.role.padEnd(40)} ${String(u.functions.length).padStart(3)} fn  ${u.action.padEnd(32)} ${u.resource}`);
+    console.log(`Grants no recorded call used (${unused.length}):\n${'role'.padEnd(40)} functions  action${' '.repeat(26)} resource\n${lines.join('\n')}`);
   });
 });
