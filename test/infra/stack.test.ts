@@ -369,6 +369,9 @@ describe('functions', () => {
     expect(code.startsWith('import { createRequire')).toBe(true);
     expect(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/.test(code)).toBe(true);
     expect(existsSync(join(dir, 'index.mjs.map'))).toBe(false);
+    // Credentials from the environment only: none of the SDK's default chain (web identity, SSO, containers).
+    expect(code).toContain('AWS_ACCESS_KEY_ID');
+    for (const part of ['AssumeRoleWithWebIdentity', 'sso_session', 'AWS_CONTAINER_CREDENTIALS']) expect(code).not.toContain(part);
     // Minified: long lines, no indented source.
     expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
     // Every function uses those options, with its own entry under functions/.
