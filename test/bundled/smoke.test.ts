@@ -1,9 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import bcrypt from 'bcryptjs';
 import { METHODS } from '../../shared/api/registry';
 import { functionId } from '../../infra/constructs/api-functions';
-import { inject } from 'vitest';
 import { readAssembly } from '../../infra/local/bundles';
 import { allows, needsOf, readCalls, roleStatements, unusedGrants, type Need, type UnusedGrant } from './permissions';
 import { adminKey, apiUrl, call, type ApiResponse, TEST_APP_ID, TRUSTED_ORIGIN, uniqueUsername } from '../setup/api';
