@@ -30,6 +30,7 @@ export const SETTING_NAMES = [
   'wafRateLimit',
   'backup',
   'backupRetentionDays',
+  'sourceMaps',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -200,6 +201,10 @@ export function readSettings(context: Record<string, unknown>, region: string | 
   const backupRetentionDays = integer('backupRetentionDays', 1, 36_500);
   if (backupRetentionDays !== undefined && backup !== 'daily') problems.push('backupRetentionDays: only applies with backup=daily');
 
+  const sourceMaps = text('sourceMaps');
+  if (sourceMaps !== undefined && sourceMaps !== 'on' && sourceMaps !== 'off' && sourceMaps !== 'true' && sourceMaps !== 'false')
+    problems.push(`sourceMaps: expected "on" or "off", got "${sourceMaps}"`);
+
   if (problems.length > 0) throw new Error(`Invalid deploy settings (cdk -c name=value):\n  - ${problems.join('\n  - ')}`);
 
   const settings: StackSettings = {
@@ -223,6 +228,7 @@ export function readSettings(context: Record<string, unknown>, region: string | 
     kmsKey: kmsKey === undefined ? undefined : kmsKey === 'create' ? { create: true } : { arn: kmsKey },
     waf: waf === undefined || waf === 'off' ? undefined : waf === 'create' ? { create: true, rateLimit: wafRateLimit ?? DEFAULT_WAF_RATE_LIMIT } : { arn: waf },
     backup: backup === 'daily' ? { retentionDays: backupRetentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS } : undefined,
+    sourceMaps: sourceMaps === 'on' || sourceMaps === 'true' ? true : undefined,
   };
   return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as StackSettings;
 }

@@ -37,6 +37,8 @@ export interface PryvApiStackProps extends StackProps {
   /** Sender address of mails (password reset, MFA codes), verified in SES; unset: no mail is sent. */
   mailFrom?: string;
   memorySize?: number;
+  /** Ship source maps with the functions and turn them on (stack traces name source lines; bigger bundles, slower cold starts). Default: off. */
+  sourceMaps?: boolean;
   /** Customer-managed KMS key for the table, bucket, secrets, logs and backups. Default: AWS-owned and AWS-managed keys. */
   kmsKey?: KmsKeySetting;
   /** A WAF web ACL on the distribution. Default: none. */
@@ -100,6 +102,7 @@ export class PryvApiStack extends Stack {
       environment,
       memorySize: props.memorySize,
       mailFrom: props.mailFrom,
+      sourceMaps: props.sourceMaps,
     });
 
     new ApiFunctions(this, { httpApi, functions });

@@ -20,21 +20,24 @@ const FUNCTION_TIMEOUT = Duration.seconds(29);
 const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 const BASIC_EXECUTION_POLICY = 'service-role/AWSLambdaBasicExecutionRole';
 
-/** The table's data actions (CDK's read-write set), on the table and its indexes by name. */
+/**
+ * The table's data actions the code sends (shared/store: reads, conditional writes, batches,
+ * transactions; `npm run test:bundled` checks every recorded call against them). Not CDK's
+ * read-write set: no Scan, DescribeTable or stream reads (the stream consumers get those from
+ * their event source mapping).
+ */
 const TABLE_ACTIONS = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:GetRecords',
-  'dynamodb:GetShardIterator',
-  'dynamodb:Query',
   'dynamodb:GetItem',
-  'dynamodb:Scan',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:BatchWriteItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
-  'dynamodb:DescribeTable',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
 ];
+/** Indexes are only ever queried. */
+const INDEX_ACTIONS = ['dynamodb:Query'];
 /** What the code does with attachment objects (shared/store: get, head, put, copy, multipart upload, delete). */
 const OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'];
 /** Using the data key, when there is one: through DynamoDB, S3 and Secrets Manager. */
@@ -51,22 +54,33 @@ const LAMBDA_ACKNOWLEDGEMENTS: ReadonlyArray<[string, string]> = [
   ['HIPAA.Security-LambdaInsideVPC', 'Reaches only AWS APIs and public webhook URLs: a VPC would add NAT gateways (cost, cold starts) and isolate nothing'],
 ];
 
-/** How every function is bundled: locally with esbuild, one self-contained ESM file each. */
+/**
+ * How every function is bundled: locally with esbuild, one self-contained ESM file each.
+ * Without source maps (they weigh four times the code and slow the cold start); the
+ * `sourceMaps` setting ships them, with NODE_OPTIONS=--enable-source-maps (see functionBundling).
+ */
 export const FUNCTION_BUNDLING: BundlingOptions = {
   forceDockerBundling: false, // local esbuild from node_modules
-  logLevel: LogLevel.WARNING, // keep `cdk synth` output readable: 20 bundles
+  logLevel: LogLevel.WARNING, // keep `cdk synth` output readable: 80+ bundles
   minify: true,
-  sourceMap: true,
+  sourceMap: false,
   format: OutputFormat.ESM,
   mainFields: ['module', 'main'],
   target: 'node22',
   // Bundle everything, AWS SDK included: the versions in package-lock.json run, not
   // whatever SDK v3 the runtime happens to ship.
   externalModules: [],
+  // Credentials come from the environment in Lambda: the SDK's default chain is left out.
+  esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': join(REPO_ROOT, 'infra/bundling/lambda-credentials.ts') },
   // CommonJS dependencies inside an ESM bundle still call require().
   banner:
     "import { createRequire as __pryvCreateRequire } from 'module'; const require = __pryvCreateRequire(import.meta.url);",
 };
+
+/** FUNCTION_BUNDLING, with source maps when the `sourceMaps` setting asks for them. */
+export function functionBundling(sourceMaps: boolean): BundlingOptions {
+  return sourceMaps ? { ...FUNCTION_BUNDLING, sourceMap: true } : FUNCTION_BUNDLING;
+}
 
 /** How capabilities show, in this order, in a shared role's id: `Role-Data-AdminKey-Sockets` (ids of deployed roles: keep them). */
 const ROLE_KEY_PARTS: ReadonlyArray<[Capability, string]> = [
@@ -98,11 +112,13 @@ export interface FunctionsProps {
   data: DataStore;
   webSocketApi: WebSocketApi;
   webSocketStage: WebSocketStage;
-  /** Variables every function gets, besides the table's and bucket's names and source maps. */
+  /** Variables every function gets, besides the table's and bucket's names (and source maps when on). */
   environment: Record<string, string>;
   memorySize?: number;
   /** Sender address of mails; unset: the `mail` capability grants nothing. */
   mailFrom?: string;
+  /** Ship source maps and turn them on (`sourceMaps` setting). Default: off. */
+  sourceMaps?: boolean;
 }
 
 /**
@@ -145,14 +161,14 @@ export class Functions {
       environment: {
         TABLE_NAME: data.table.tableName,
         BUCKET_NAME: data.bucket.bucketName,
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(this.props.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         ...this.props.environment,
         ...options.environment,
         ...(granted('adminKey') ? { ADMIN_KEY_SECRET_ARN: data.adminKey.secretArn } : {}),
         ...(granted('filesSecret') ? { FILES_READ_TOKEN_SECRET_ARN: data.filesSecret.secretArn } : {}),
         ...(granted('socketManagement') ? { SOCKET_MANAGEMENT_ENDPOINT: this.props.webSocketStage.callbackUrl } : {}),
       },
-      bundling: FUNCTION_BUNDLING,
+      bundling: functionBundling(this.props.sourceMaps === true),
     });
     this.grantData(fn, options.data);
     if (granted('adminKey')) data.adminKey.grantRead(fn);
@@ -188,7 +204,8 @@ export class Functions {
   private grantData(fn: NodejsFunction, access: FunctionOptions['data']): void {
     const { table, bucket, key } = this.props.data;
     const indexes = MAIN_TABLE.globalIndexes.map((index) => `${table.tableArn}/index/${index.name}`);
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: TABLE_ACTIONS, resources: [table.tableArn, ...indexes] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: TABLE_ACTIONS, resources: [table.tableArn] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: INDEX_ACTIONS, resources: indexes }));
     if (access === 'tableAndBucket') {
       const objects = bucket.arnForObjects('*');
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: OBJECT_ACTIONS, resources: [objects] }));

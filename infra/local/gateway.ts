@@ -16,26 +16,40 @@ import { log } from '../../shared/log';
 import { config } from '../../shared/config';
 import { storageOrigin } from '../../shared/http/web-pages';
 import { isPagePath, servePage } from './static-pages';
-import { LocalWebSocketApi } from './websocket-api';
+import { LocalWebSocketApi, type WebSocketRoutes } from './websocket-api';
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+
+/** What the gateway calls: the routes with their handlers, the `$default` handler and the WebSocket routes. */
+export interface GatewayHandlers {
+  routes: CompiledRoute<Handler>[];
+  notFound: Handler;
+  webSocket: WebSocketRoutes;
+  /** The function a route key reaches (the `x-local-function` answer header), bundle mode only. */
+  functionOf?: (routeKey: string) => string | undefined;
+}
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024; // API Gateway HTTP API payload limit
 const LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024; // synchronous Lambda invocation: request and response
 const LAMBDA_TIMEOUT_MS = 29_000; // API Gateway's integration timeout
 const TEXT_TYPES = /^(application\/(json|.*\+json|x-www-form-urlencoded|xml)|text\/)/i;
 
-/**
- * Loads the real Lambda entry files (functions/api/), as the CDK stack deploys them: found by
- * name from the method ids, so the import is dynamic (not lazy to dodge a circle).
- */
-async function loadHandlers(): Promise<CompiledRoute<Handler>[]> {
+/** Loads the real Lambda entry files (functions/), as the CDK stack deploys them: the default. */
+async function loadSourceHandlers(): Promise<GatewayHandlers> {
   const routes: CompiledRoute<Handler>[] = [];
   for (const method of METHODS) {
     const entry = (await import(/* @vite-ignore */ `../../functions/api/${functionEntryName(method)}`)) as { handler: Handler };
     for (const route of method.routes) routes.push(compileRoute(route, entry.handler));
   }
-  return routes;
+  return {
+    routes,
+    notFound: notFoundHandler as Handler,
+    webSocket: {
+      connect: connectHandler,
+      message: messageHandler,
+      disconnect: disconnectHandler,
+    },
+  };
 }
 
 /** Where the handlers' presigned URLs point: the S3 emulator (S3_ENDPOINT), or the real bucket. */
@@ -177,10 +191,16 @@ export interface LocalGateway {
 }
 
 /** The local stand-in for API Gateway: same routes, same event shape, same handlers. */
-export async function startGateway(options: { port: number; host?: string; changeLog?: ChangeLogEntry[] }): Promise<LocalGateway> {
-  const routes = await loadHandlers();
-  const notFound = notFoundHandler as Handler;
-  const webSocketApi = new LocalWebSocketApi({ connect: connectHandler, message: messageHandler, disconnect: disconnectHandler });
+export async function startGateway(options: {
+  port: number;
+  host?: string;
+  changeLog?: ChangeLogEntry[];
+  /** Other handlers than the TypeScript entries of functions/ (the synthesized bundles: see runtime.ts). */
+  handlers?: GatewayHandlers;
+}): Promise<LocalGateway> {
+  const handlers = options.handlers ?? (await loadSourceHandlers());
+  const { routes, notFound } = handlers;
+  const webSocketApi = new LocalWebSocketApi(handlers.webSocket);
 
   const server = createServer(async (req, res) => {
     const requestId = randomUUID();
@@ -210,6 +230,8 @@ export async function startGateway(options: { port: number; host?: string; chang
         return;
       }
       const result = await handler(event, fakeContext(requestId, routeKey));
+      const fn = handlers.functionOf?.(routeKey);
+      if (fn) res.setHeader('x-local-function', fn);
       if (Buffer.byteLength(JSON.stringify(result)) > LAMBDA_PAYLOAD_BYTES) {
         log.error('gateway: Lambda response over 6 MB', { requestId, routeKey });
         res.writeHead(500, { 'content-type': 'application/json' });

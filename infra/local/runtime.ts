@@ -18,6 +18,10 @@ import { resetConnectionClients } from '../../shared/adapters/socket-connections
 import { startSocketPinger } from './socket-pinger';
 import { resetClients } from '../../shared/store/clients';
 import { supervise } from './engine-supervisor';
+import { BundledFunctions, readAssembly, resolveEnvironment, type LocalEquivalents } from './bundles';
+import { compileRoute } from './routes';
+import { startSecretsManager } from './secrets-manager';
+import type { GatewayHandlers } from './gateway';
 
 export interface RuntimeOptions {
   /** Port of the API (0 = any free port). */
@@ -31,13 +35,20 @@ export interface RuntimeOptions {
   /** Ports of the engines (default: any free port). */
   dynamodbPort?: number;
   s3Port?: number;
-  /** Extra settings for the handlers (see shared/config.ts). */
+  /** Extra settings for the handlers (see shared/config.ts); not given to bundles (see `bundles`). */
   env?: Record<string, string>;
   /**
    * Called when an engine is gone for good (README "Engines that stop"): the runtime has
    * printed why and is stopping itself. `npm start` exits with an error.
    */
   onFatal?: (message: string) => void;
+  /**
+   * A cdk.out folder synthesized with bundling: the gateway then runs each function's bundle
+   * (one worker thread each) with exactly the environment the template gives it, resolved to
+   * the local engines, and routes as the template's APIs do (infra/local/bundles.ts). Default:
+   * the TypeScript entries of functions/, in this process.
+   */
+  bundles?: string;
 }
 
 export interface LocalRuntime {
@@ -212,7 +223,21 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       stops.push(async () => unregister());
     }
 
-    const gateway = await startGateway({ port: apiPort, host, changeLog });
+    let handlers: GatewayHandlers | undefined;
+    if (options.bundles) {
+      const bundled = await startBundles(options.bundles, {
+        tableName: TABLE_NAME,
+        bucketName: BUCKET_NAME,
+        publicUrl: process.env.PUBLIC_URL!,
+        socketManagementEndpoint: process.env.SOCKET_MANAGEMENT_ENDPOINT!,
+        dynamodbEndpoint: dynamodb.current().endpoint,
+        s3Endpoint: s3.current().endpoint,
+        secrets: { AdminKey: admin.key, FilesReadTokenSecret: filesSecret.key },
+      });
+      stops.push(bundled.stop);
+      handlers = bundled.handlers;
+    }
+    const gateway = await startGateway({ port: apiPort, host, changeLog, handlers });
     stops.push(gateway.stop);
     // Engine.IO pings, as the scheduled sweep sends them in AWS; stopped before the gateway.
     stops.push(startSocketPinger(config().socketPingIntervalMs).stop);
@@ -246,4 +271,81 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     await stopAll();
     throw err;
   }
+}
+
+/** Variables of the host passed on to bundles: logging and the SDK call recorder (shared/sdk-calls.ts), nothing the template sets. */
+const HOST_VARIABLES = ['LOG_LEVEL', 'PRYV_SDK_CALL_LOG', 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED', 'PATH', 'HOME', 'TMPDIR'];
+
+/**
+ * The synthesized functions of `directory` behind the gateway's routes (RuntimeOptions.bundles),
+ * with a local Secrets Manager holding the stack's secrets under local ARNs.
+ */
+async function startBundles(
+  directory: string,
+  local: {
+    tableName: string;
+    bucketName: string;
+    publicUrl: string;
+    socketManagementEndpoint: string;
+    dynamodbEndpoint: string;
+    s3Endpoint: string;
+    /** Value of each secret, by the start of its logical id. */
+    secrets: Record<string, string>;
+  },
+): Promise<{ handlers: GatewayHandlers; stop: () => Promise<void> }> {
+  const assembly = readAssembly(directory);
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  const secretValues = new Map<string, string>();
+  const secretArn = (logicalId: string): string | undefined => {
+    const name = Object.keys(local.secrets).find((prefix) => logicalId.startsWith(prefix));
+    if (!name) return undefined;
+    const arn = `arn:aws:secretsmanager:${region}:000000000000:secret:${logicalId}`;
+    secretValues.set(arn, local.secrets[name]!);
+    return arn;
+  };
+  const equivalents: LocalEquivalents = { ...local, secretArn, region, account: '000000000000' };
+  // Resolved up front: a variable the runtime cannot give a meaning fails the start, not a call.
+  const environments = new Map([...assembly.functions.values()].map((fn) => [fn.id, resolveEnvironment(fn, assembly.template, equivalents)]));
+  const secretsManager = await startSecretsManager(secretValues);
+  const host = Object.fromEntries(HOST_VARIABLES.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]!]));
+  const functions = new BundledFunctions(assembly, (fn) => ({
+    ...host,
+    // What Lambda sets in every function's environment.
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_LAMBDA_FUNCTION_NAME: fn.id,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+    AWS_ACCESS_KEY_ID: 'LOCAL',
+    AWS_SECRET_ACCESS_KEY: 'LOCAL',
+    LAMBDA_TASK_ROOT: directory,
+    // The local engines in place of the AWS endpoints.
+    DYNAMODB_ENDPOINT: local.dynamodbEndpoint,
+    S3_ENDPOINT: local.s3Endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+    ...environments.get(fn.id),
+  }));
+  const routes = [...assembly.httpRoutes].filter(([key]) => key !== '$default');
+  const notFoundId = assembly.httpRoutes.get('$default');
+  const webSocket = (key: string) => {
+    const id = assembly.webSocketRoutes.get(key);
+    if (!id) throw new Error(`the WebSocket API has no ${key} route`);
+    return functions.handler(id);
+  };
+  if (!notFoundId) throw new Error('the HTTP API has no $default route');
+  const handlers: GatewayHandlers = {
+    routes: routes.map(([key, id]) => {
+      const [verb, path] = key.split(' ') as [string, string];
+      return { ...compileRoute({ verb: verb as never, path }, functions.handler(id)), routeKey: key };
+    }),
+    notFound: functions.handler(notFoundId),
+    webSocket: { connect: webSocket('$connect'), message: webSocket('$default'), disconnect: webSocket('$disconnect') },
+    functionOf: (routeKey) => assembly.httpRoutes.get(routeKey),
+  };
+  return {
+    handlers,
+    stop: async () => {
+      await functions.stop();
+      await secretsManager.stop();
+    },
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole API on this machine. Settings (README "Configuration"):
  *   PORT (3000), PUBLIC_URL (http://127.0.0.1:$PORT), ADMIN_KEY (generated, kept in
- *   $DATA_DIR/admin-key), DATA_DIR (.data); `npm start -- --in-memory` keeps nothing on disk.
+ *   $DATA_DIR/admin-key), DATA_DIR (.data); `npm start -- --in-memory` keeps nothing on disk;
+ *   `npm start -- --bundles cdk.out` runs the functions as `cdk synth` bundled them.
  */
 import { startLocalRuntime } from './runtime';
 import { SetupError } from './java';
@@ -13,6 +14,9 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SetupError(`PORT must be a port number, not "${process.env.PORT}".`);
   const dataDir = inMemory ? undefined : (process.env.DATA_DIR ?? '.data');
+  const bundlesAt = process.argv.indexOf('--bundles');
+  const bundles = bundlesAt >= 0 ? process.argv[bundlesAt + 1] : undefined;
+  if (bundlesAt >= 0 && !bundles) throw new SetupError('--bundles needs the cdk.out folder of a `cdk synth` (with bundling).');
 
   const runtime = await startLocalRuntime({
     port,
@@ -23,6 +27,7 @@ async function main(): Promise<void> {
     s3Port: process.env.S3_PORT ? Number(process.env.S3_PORT) : undefined,
     // An engine gone for good (README "Engines that stop"): the runtime printed why and stopped.
     onFatal: () => process.exit(1),
+    bundles,
   });
 
   const lines = [
@@ -32,6 +37,7 @@ async function main(): Promise<void> {
     `  S3 emulator    ${runtime.s3.endpoint}`,
     `  change feed    stream consumer polling ${runtime.streamConsumer.streamArn}`,
     `  data           ${dataDir ?? 'in memory (nothing kept)'}`,
+    ...(bundles ? [`  functions      the bundles of ${bundles}`] : []),
   ];
   // The admin key is printed only when we generated it: a key the operator set stays theirs.
   if (runtime.adminKeyGenerated) lines.push(`  admin key      ${runtime.adminKey}${dataDir ? ` (kept in ${dataDir}/admin-key)` : ''}`);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { config } from '../config';
 import { log } from '../log';
+import { recordSdkCalls } from '../sdk-calls';
 
 /**
  * Outgoing mail, pluggable: through SES when MAIL_FROM is set (AWS), otherwise into the
@@ -24,7 +25,7 @@ export type MailSender = (mail: Mail) => Promise<void>;
 let ses: SESv2Client | undefined;
 
 async function sendWithSes(mail: Mail, from: string): Promise<void> {
-  ses ??= new SESv2Client({ region: config().region });
+  ses ??= recordSdkCalls(new SESv2Client({ region: config().region }));
   await ses.send(
     new SendEmailCommand({
       FromEmailAddress: from,

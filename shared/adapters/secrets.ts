@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { config } from '../config';
+import { recordSdkCalls } from '../sdk-calls';
 
 /**
  * Server secrets: given directly by the local runtime, read from Secrets Manager in AWS
@@ -12,7 +13,7 @@ function secret(value: string | undefined, arn: string | undefined): Promise<str
   if (!arn) return Promise.resolve(undefined);
   let pending = cache.get(arn);
   if (!pending) {
-    pending = new SecretsManagerClient({ region: config().region })
+    pending = recordSdkCalls(new SecretsManagerClient({ region: config().region }))
       .send(new GetSecretValueCommand({ SecretId: arn }))
       .then((out) => out.SecretString)
       .catch((err) => {

@@ -6,6 +6,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { config, LOCAL_CREDENTIALS, SOCKET_MESSAGE_MAX_BYTES } from '../config';
+import { recordSdkCalls } from '../sdk-calls';
 
 /**
  * API Gateway's `@connections` management API: how anything (a WebSocket route handler, the
@@ -19,11 +20,13 @@ function client(endpoint: string): ApiGatewayManagementApiClient {
   let c = clients.get(endpoint);
   if (!c) {
     const local = config().dynamodbEndpoint !== undefined; // the local runtime: no AWS credentials needed
-    c = new ApiGatewayManagementApiClient({
-      endpoint,
-      region: config().region,
-      ...(local ? { credentials: LOCAL_CREDENTIALS } : {}),
-    });
+    c = recordSdkCalls(
+      new ApiGatewayManagementApiClient({
+        endpoint,
+        region: config().region,
+        ...(local ? { credentials: LOCAL_CREDENTIALS } : {}),
+      }),
+    );
     clients.set(endpoint, c);
   }
   return c;

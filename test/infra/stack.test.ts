@@ -5,11 +5,12 @@ import { App, Stack } from 'aws-cdk-lib';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PryvApiStack } from '../../infra/stack';
+import { readSettings } from '../../infra/settings';
 import { type Finding, synthesize, testApp } from './synth';
 import { API_PATH_FUNCTION, PAGE_PATH_FUNCTION, SOCKET_PATH_FUNCTION } from '../../infra/constructs/web-front';
 import { ACCESS_LOG_DAYS, ACCESS_LOG_PREFIXES, DELETED_DATA_DAYS } from '../../infra/constructs/data';
 import { EXPORT_WORKER_DESCRIPTION } from '../../infra/constructs/export-worker';
-import { FUNCTION_BUNDLING } from '../../infra/constructs/functions';
+import { FUNCTION_BUNDLING, functionBundling } from '../../infra/constructs/functions';
 import { SERVICE_BOOT_DESCRIPTION, SOCKET_PING_DESCRIPTION } from '../../infra/constructs/notifications';
 import { type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { METHODS } from '../../shared/api/registry';
@@ -333,14 +334,14 @@ describe('functions', () => {
     }
   });
 
-  it('get the table, bucket, public URL and source maps in their environment', () => {
+  it('get the table, bucket and public URL in their environment, and no source maps by default', () => {
     const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
     const bucketId = attachmentsBucketId();
     for (const [id, fn] of functions()) {
       const env = fn.Properties.Environment.Variables;
       expect(env.TABLE_NAME, id).toEqual({ Ref: tableId });
       expect(env.BUCKET_NAME, id).toEqual({ Ref: bucketId });
-      expect(env.NODE_OPTIONS, id).toBe('--enable-source-maps');
+      expect(env.NODE_OPTIONS, id).toBeUndefined();
       // No publicUrl given: the CloudFront distribution in front of everything (no trailing slash).
       expect(env.PUBLIC_URL, id).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId(), 'DomainName'] }]] });
       expect(env.SOCKET_PING_INTERVAL_MS, id).toBe('60000');
@@ -360,7 +361,7 @@ describe('functions', () => {
     }
   });
 
-  it('are bundled with FUNCTION_BUNDLING: a real bundle is minified ESM with a require() banner and a source map', () => {
+  it('are bundled with FUNCTION_BUNDLING: a real bundle is minified ESM with a require() banner and no source map', () => {
     // One real esbuild run with the options every function gets (the full synth skips bundling).
     const app = new App();
     const stack = new Stack(app, 'BundleCheck');
@@ -376,7 +377,10 @@ describe('functions', () => {
     const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
     expect(code.startsWith('import { createRequire')).toBe(true);
     expect(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/.test(code)).toBe(true);
-    expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
+    expect(existsSync(join(dir, 'index.mjs.map'))).toBe(false);
+    // Credentials from the environment only: none of the SDK's default chain (web identity, SSO, containers).
+    expect(code).toContain('AWS_ACCESS_KEY_ID');
+    for (const part of ['AssumeRoleWithWebIdentity', 'sso_session', 'AWS_CONTAINER_CREDENTIALS']) expect(code).not.toContain(part);
     // Minified: long lines, no indented source.
     expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
     // Every function uses those options, with its own entry under functions/.
@@ -543,6 +547,20 @@ describe('settings', () => {
       // The export worker has its own memory size (see 'export worker').
       if (fn.Properties.Description !== EXPORT_WORKER_DESCRIPTION) expect(fn.Properties.MemorySize).toBe(512);
     }
+  });
+
+  it('sourceMaps=on turns source maps on in every function (off by default: see the bundling test)', () => {
+    expect(readSettings({ sourceMaps: 'on' }, 'eu-central-1')).toEqual({ sourceMaps: true });
+    expect(readSettings({ sourceMaps: 'off' }, 'eu-central-1')).toEqual({});
+    expect(() => readSettings({ sourceMaps: 'yes please' }, 'eu-central-1')).toThrow('sourceMaps: expected "on" or "off"');
+    const app = testApp();
+    const stack = new PryvApiStack(app, 'WithSourceMaps', { sourceMaps: true });
+    const resources = Object.values(Template.fromStack(stack).toJSON().Resources as Record<string, Resource>);
+    const fns = resources.filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Pryv '));
+    expect(fns).toHaveLength(METHODS.length + 9);
+    for (const fn of fns) expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    expect(functionBundling(true).sourceMap).toBe(true);
+    expect(functionBundling(false).sourceMap).toBe(false);
   });
 });
 

@@ -1,0 +1,89 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Records which AWS SDK commands a function sends, for the least-privilege check of
+ * `npm run test:bundled` (test/bundled/): with PRYV_SDK_CALL_LOG set to a folder, every
+ * client made by shared/store/clients.ts and shared/adapters/ appends one JSON line per new
+ * (client, command, input names) to `{folder}/{AWS_LAMBDA_FUNCTION_NAME}.jsonl`. Only names
+ * of tables, indexes, buckets, object keys and secrets are kept: never values, tokens or
+ * bodies. Unset (always, in AWS), clients get no middleware at all.
+ */
+export interface SdkCall {
+  /** `DynamoDBClient`, `S3Client`, … */
+  client: string;
+  /** `QueryCommand`, `PutObjectCommand`, … */
+  command: string;
+  /** What the command addresses, as named in its input. */
+  input: SdkCallTarget;
+}
+
+export interface SdkCallTarget {
+  TableName?: string;
+  IndexName?: string;
+  /** Tables of batch and transaction commands, with the operation on each (`Put`, `Update`, `Delete`, `ConditionCheck`, `Get`). */
+  Items?: Array<{ op: string; TableName: string }>;
+  Bucket?: string;
+  Key?: string;
+  Prefix?: string;
+  CopySource?: string;
+  SecretId?: string;
+  ConnectionId?: string;
+  FromEmailAddress?: string;
+}
+
+interface Middlewared {
+  middlewareStack: {
+    add(
+      middleware: (next: (args: { input: unknown }) => Promise<unknown>, context: { clientName?: string; commandName?: string }) => (args: { input: unknown }) => Promise<unknown>,
+      options: { step: 'initialize'; name: string },
+    ): void;
+  };
+}
+
+const NAME_FIELDS = ['TableName', 'IndexName', 'Bucket', 'Key', 'Prefix', 'CopySource', 'SecretId', 'ConnectionId', 'FromEmailAddress'] as const;
+
+/** The names a command addresses (see SdkCallTarget). */
+export function callTarget(input: unknown): SdkCallTarget {
+  const source = (input ?? {}) as Record<string, unknown>;
+  const target: SdkCallTarget = {};
+  for (const field of NAME_FIELDS) if (typeof source[field] === 'string') target[field] = source[field] as string;
+  const items: Array<{ op: string; TableName: string }> = [];
+  if (source.RequestItems && typeof source.RequestItems === 'object') {
+    for (const [table, requests] of Object.entries(source.RequestItems as Record<string, unknown>)) {
+      const ops = Array.isArray(requests) ? requests.map((r) => ('PutRequest' in (r as object) ? 'Put' : 'Delete')) : ['Get'];
+      for (const op of new Set(ops)) items.push({ op, TableName: table });
+    }
+  }
+  if (Array.isArray(source.TransactItems)) {
+    for (const item of source.TransactItems as Array<Record<string, { TableName?: string }>>) {
+      for (const [op, body] of Object.entries(item)) if (body?.TableName) items.push({ op, TableName: body.TableName });
+    }
+  }
+  // One entry per operation and table: the calls' shapes, not their sizes.
+  const distinct = [...new Map(items.map((item) => [`${item.op} ${item.TableName}`, item])).values()];
+  if (distinct.length > 0) target.Items = distinct;
+  return target;
+}
+
+/** Adds the recorder to a client when PRYV_SDK_CALL_LOG is set; returns the client. */
+export function recordSdkCalls<C>(client: C): C {
+  const folder = process.env.PRYV_SDK_CALL_LOG;
+  if (!folder) return client;
+  const file = join(folder, `${process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'local'}.jsonl`);
+  const seen = new Set<string>();
+  (client as unknown as Middlewared).middlewareStack.add(
+    (next, context) => async (args) => {
+      const call: SdkCall = { client: context.clientName ?? 'unknown', command: context.commandName ?? 'unknown', input: callTarget(args.input) };
+      const line = JSON.stringify(call);
+      if (!seen.has(line)) {
+        seen.add(line);
+        mkdirSync(folder, { recursive: true });
+        appendFileSync(file, `${line}\n`);
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'pryvSdkCallRecorder' },
+  );
+  return client;
+}
