@@ -3,7 +3,7 @@ import type { MethodContext, MethodDef, MethodResult, RequestInfo } from './type
 import { validateParams } from '../validation';
 import { errors, PryvError } from '../errors';
 import { config } from '../config';
-import { getAccessByToken, recordAccessUsage } from '../store/accesses';
+import { getAccessByToken, getAccessWithDataMeta, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
 import { adminKey } from '../adapters/secrets';
 import { assertAccessLive } from '../domain/accesses/liveness';
@@ -31,6 +31,13 @@ export function sameSecret(a: string, b: string): boolean {
 }
 
 /**
+ * Methods that read the stream tree (domain/user-data.ts): their token lookup reads the
+ * user's data meta in the same round trip, which tells whether a cached tree is current.
+ */
+const TREE_READERS = ['events.', 'streams.', 'accesses.', 'callBatch'];
+const readsStreamTree = (methodId: string) => TREE_READERS.some((prefix) => methodId.startsWith(prefix));
+
+/**
  * Establishes who is calling, before any parameter is looked at: the path user must exist
  * (404), the token must open a live access of that user (401/403), the admin key must
  * match (404, deliberately, spec §2.16).
@@ -56,7 +63,14 @@ export async function authenticate(method: MethodDef, ctx: MethodContext): Promi
     if (!(await userExists(username))) throw errors.unknownUser(username);
     throw errors.missingToken();
   }
-  const access = await getAccessByToken(username, token);
+  let access;
+  if (readsStreamTree(method.id)) {
+    const found = await getAccessWithDataMeta(username, token);
+    access = found.access;
+    ctx.prefetched = { dataMeta: found.meta };
+  } else {
+    access = await getAccessByToken(username, token);
+  }
   if (!access) {
     if (!(await userExists(username))) throw errors.unknownUser(username);
     throw errors.invalidAccessToken();
