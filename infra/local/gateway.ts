@@ -190,6 +190,20 @@ export interface LocalGateway {
   stop(): Promise<void>;
 }
 
+/**
+ * Whether a Lambda payload (an invocation event or result) is over Lambda's limit, as
+ * serialised JSON. Everything but the body is a few KB (Node caps request headers at 16 KB),
+ * and JSON escaping at most multiplies a string's bytes by 6 (`\u00XX`): a body under that
+ * bound cannot reach the limit, so only larger ones pay for serialising the whole payload
+ * (AWS does this check, not the function: the local numbers should not carry it per call).
+ */
+function payloadTooLarge(payload: unknown, body: unknown): boolean {
+  const exact = () => Buffer.byteLength(JSON.stringify(payload)) > LAMBDA_PAYLOAD_BYTES;
+  if (typeof payload === 'string' || (body !== undefined && body !== null && typeof body !== 'string')) return exact();
+  const bodyBytes = typeof body === 'string' ? Buffer.byteLength(body) : 0;
+  return bodyBytes * 6 + 64 * 1024 >= LAMBDA_PAYLOAD_BYTES && exact();
+}
+
 /** The local stand-in for API Gateway: same routes, same event shape, same handlers. */
 export async function startGateway(options: {
   port: number;
@@ -224,7 +238,7 @@ export async function startGateway(options: {
       const routeKey = match?.route.routeKey ?? '$default';
       const event = toEvent(req, body, url, routeKey, match?.pathParameters ?? {}, requestId);
       // Lambda refuses larger payloads both ways; API Gateway then answers 413 / 500.
-      if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_PAYLOAD_BYTES) {
+      if (payloadTooLarge(event, event.body)) {
         res.writeHead(413, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ message: 'Request Entity Too Large' }));
         return;
@@ -232,7 +246,7 @@ export async function startGateway(options: {
       const result = await handler(event, fakeContext(requestId, routeKey));
       const fn = handlers.functionOf?.(routeKey);
       if (fn) res.setHeader('x-local-function', fn);
-      if (Buffer.byteLength(JSON.stringify(result)) > LAMBDA_PAYLOAD_BYTES) {
+      if (payloadTooLarge(result, (result as { body?: unknown } | undefined)?.body)) {
         log.error('gateway: Lambda response over 6 MB', { requestId, routeKey });
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ message: 'Internal Server Error' }));

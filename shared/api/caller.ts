@@ -9,7 +9,14 @@ export function callerOf(ctx: MethodContext): Caller {
   const { access, username } = ctx;
   if (!access || username === undefined) throw new Error(`${ctx.methodId}: no authenticated access`);
   const callerId = ctx.request.callerId;
-  return { username, access, now: ctx.now, author: callerId ? `${access.id} ${callerId}` : access.id, config: ctx.config };
+  return {
+    username,
+    access,
+    now: ctx.now,
+    author: callerId ? `${access.id} ${callerId}` : access.id,
+    config: ctx.config,
+    prefetched: ctx.prefetched,
+  };
 }
 
 /** The user a route's path names (`{username}`), for methods that authenticate no access. */

@@ -1,10 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { MethodContext, MethodDef, MethodResult, RequestInfo } from './types';
+import type { Access } from '../model/accesses';
 import { validateParams } from '../validation';
 import { checkParamsNumbers, checkParamsShape, isPossibleToken, isPossibleUsername, LIMITS, shown } from '../limits';
 import { errors, PryvError } from '../errors';
 import { config } from '../config';
-import { getAccessByToken, recordAccessUsage } from '../store/accesses';
+import { getAccessByToken, getAccessWithDataMeta, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
 import { isServiceFault } from '../store/faults';
 import { adminKey } from '../adapters/secrets';
@@ -33,6 +34,13 @@ export function sameSecret(a: string, b: string): boolean {
 }
 
 /**
+ * Methods that read the stream tree (domain/user-data.ts): their token lookup reads the
+ * user's data meta in the same round trip, which tells whether a cached tree is current.
+ */
+const TREE_READERS = ['events.', 'streams.', 'accesses.', 'callBatch'];
+const readsStreamTree = (methodId: string) => TREE_READERS.some((prefix) => methodId.startsWith(prefix));
+
+/**
  * Establishes who is calling, before any parameter is looked at: the path user must exist
  * (404), the token must open a live access of that user (401/403), the admin key must
  * match (404, deliberately, spec §2.16).
@@ -58,7 +66,15 @@ export async function authenticate(method: MethodDef, ctx: MethodContext): Promi
     if (!(await userExists(username))) throw errors.unknownUser(username);
     throw errors.missingToken();
   }
-  const access = isPossibleToken(token) ? await getAccessByToken(username, token) : undefined;
+  let access: Access | undefined;
+  if (!isPossibleToken(token)) access = undefined;
+  else if (readsStreamTree(method.id)) {
+    const found = await getAccessWithDataMeta(username, token);
+    access = found.access;
+    ctx.prefetched = { dataMeta: found.meta };
+  } else {
+    access = await getAccessByToken(username, token);
+  }
   if (!access) {
     if (!(await userExists(username))) throw errors.unknownUser(username);
     throw errors.invalidAccessToken();

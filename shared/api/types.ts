@@ -2,6 +2,7 @@ import type { Access, AccessType } from '../model/accesses';
 import type { Config } from '../config';
 import type { JsonSchema } from '../validation';
 import type { UploadedFile } from '../model/uploads';
+import type { Prefetched } from '../domain/caller';
 
 export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -59,6 +60,8 @@ export interface MethodContext {
   usage: Map<string, number>;
   /** When the invocation must have answered (ms since epoch, a margin before the Lambda timeout). */
   deadline?: number;
+  /** What authenticate read with the token for the method's first use (domain/caller.ts). */
+  prefetched?: Prefetched;
   /** Set by auth.logout: this request's usage record must not slide the session forward. */
   sessionEnded?: boolean;
 }

@@ -1,5 +1,14 @@
 import type { Config } from '../config';
 import type { Access } from '../model/accesses';
+import type { DataMeta } from '../model/streams';
+
+/**
+ * What authentication read in the same round trip as the token, for the call's first use
+ * only (whoever uses it clears it: later calls of a batch must see the batch's own writes).
+ */
+export interface Prefetched {
+  dataMeta?: DataMeta;
+}
 
 /**
  * Who is calling, as domain code sees a call made with an access: the path user, the
@@ -14,4 +23,5 @@ export interface Caller {
   /** `createdBy` / `modifiedBy` of what the call writes: the access id, plus the caller id when one was given (spec §1.3). */
   author: string;
   config: Config;
+  prefetched?: Prefetched;
 }

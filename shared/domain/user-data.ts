@@ -1,7 +1,7 @@
-import { loadStreams } from '../store/streams';
+import { loadStreams, readDataMeta } from '../store/streams';
 import { StreamTree } from './streams/tree';
 import { AccessPermissions } from './accesses/permissions';
-import type { DataMeta } from '../model/streams';
+import type { DataMeta, StoredStream } from '../model/streams';
 import type { Caller } from './caller';
 
 export interface UserData {
@@ -11,11 +11,71 @@ export interface UserData {
 }
 
 /**
- * The caller's view of a user's data for one call: the stream tree (one Query) and the
- * access's permissions over it. Loaded per call, so a batch sees its own earlier changes.
+ * Stream trees this container built, by user, with the tree version they were read at.
+ * Every stream write changes the version (store/streams.ts), so a tree is reused only while
+ * the stored version still matches: warm calls skip the tree Query and the build. Least
+ * recently used trees go first once the streams held pass the bound.
  */
-export async function loadUserData(caller: Pick<Caller, 'username' | 'access'>): Promise<UserData> {
-  const { streams, meta } = await loadStreams(caller.username);
-  const tree = new StreamTree(streams);
-  return { tree, meta, permissions: new AccessPermissions(caller.access, tree) };
+const trees = new Map<string, { version: string; tree: StreamTree }>();
+const MAX_CACHED_STREAMS = 100_000;
+let cachedStreams = 0;
+
+function cachedTree(username: string, version: string): StreamTree | undefined {
+  const entry = trees.get(username);
+  if (!entry || entry.version !== version) return undefined;
+  trees.delete(username); // re-insert: most recently used last
+  trees.set(username, entry);
+  return entry.tree;
+}
+
+function remember(username: string, version: string, tree: StreamTree): void {
+  forget(username);
+  if (tree.size > MAX_CACHED_STREAMS) return;
+  trees.set(username, { version, tree });
+  cachedStreams += tree.size;
+  for (const [oldest, entry] of trees) {
+    if (cachedStreams <= MAX_CACHED_STREAMS) break;
+    trees.delete(oldest);
+    cachedStreams -= entry.tree.size;
+  }
+}
+
+function forget(username: string): void {
+  const entry = trees.get(username);
+  if (!entry) return;
+  trees.delete(username);
+  cachedStreams -= entry.tree.size;
+}
+
+/** A cached tree is shared by every later call: its streams must never change in place. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * The caller's view of a user's data for one call: the stream tree and the access's
+ * permissions over it. The data meta is read on every call (taken from what authentication
+ * read with the token when it is there, once: a batch's later calls read it again, so they
+ * see the batch's own changes); the tree is Queried only when this container holds no tree
+ * of that version.
+ */
+export async function loadUserData(caller: Pick<Caller, 'username' | 'access' | 'prefetched'>): Promise<UserData> {
+  const { username } = caller;
+  let meta = caller.prefetched?.dataMeta;
+  if (meta) caller.prefetched!.dataMeta = undefined;
+  // Without a tree held for this user, the Query alone answers both (it reads the meta item too).
+  if (!meta && trees.has(username)) meta = await readDataMeta(username);
+  let tree = meta?.treeVersion !== undefined ? cachedTree(username, meta.treeVersion) : undefined;
+  if (!tree) {
+    const loaded = await loadStreams(username);
+    tree = new StreamTree(loaded.streams.map((s: StoredStream) => deepFreeze(s)));
+    meta = loaded.meta;
+    if (meta.treeVersion !== undefined) remember(username, meta.treeVersion, tree);
+    else forget(username);
+  }
+  return { tree, meta: meta!, permissions: new AccessPermissions(caller.access, tree) };
 }

@@ -48,4 +48,10 @@ export interface ExpandedQuery {
 export interface DataMeta {
   /** Longest finite event duration ever stored: how far before `fromTime` a period may start. */
   maxDuration: number;
+  /**
+   * Changes with every write to the stream tree (a random value, so a deleted and re-created
+   * account never repeats one); absent until the first stream write. Lets a warm container
+   * reuse the tree it already built.
+   */
+  treeVersion?: string;
 }

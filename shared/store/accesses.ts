@@ -5,6 +5,9 @@ import { keys } from './keys';
 import { transactWrite, type TransactItem } from './transact';
 import type { Access } from '../model/accesses';
 import { ifConditionHolds } from './conditional';
+import { batchGet, itemKey } from './batch';
+import { dataMetaOf } from './streams';
+import type { DataMeta } from '../model/streams';
 
 /**
  * The (type, name, deviceName) claim key. `#` separates the parts of the sort key, so `#`
@@ -27,6 +30,18 @@ export async function getAccessByToken(username: string, token: string): Promise
     new GetCommand({ TableName: table(), Key: keys.accessByToken(username, token), ConsistentRead: true }),
   );
   return out.Item ? strip(out.Item) : undefined;
+}
+
+/**
+ * The access behind a token and the user's data meta (with the stream tree's version) in
+ * one round trip: what every call that reads the stream tree needs first.
+ */
+export async function getAccessWithDataMeta(username: string, token: string): Promise<{ access?: Access; meta: DataMeta }> {
+  const accessKey = keys.accessByToken(username, token);
+  const metaKey = keys.dataMeta(username);
+  const found = await batchGet([accessKey, metaKey]);
+  const item = found.get(itemKey(accessKey));
+  return { access: item ? strip(item) : undefined, meta: dataMetaOf(found.get(itemKey(metaKey))) };
 }
 
 export async function getAccessById(username: string, id: string): Promise<Access | undefined> {

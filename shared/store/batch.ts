@@ -1,4 +1,4 @@
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
 
 const BATCH_WRITE_MAX = 25; // DynamoDB's BatchWriteItem limit
@@ -24,3 +24,26 @@ export const batchPut = (items: Array<Record<string, unknown>>) => batchWrite(it
 
 /** Deletes items by key. */
 export const batchDelete = (keys: Array<{ pk: string; sk: string }>) => batchWrite(keys.map((Key) => ({ DeleteRequest: { Key } })), 'delete');
+
+type Key = { pk: string; sk: string };
+
+/**
+ * A few items by key in one strongly consistent BatchGetItem (asking again for keys DynamoDB
+ * left unprocessed); the map is keyed `pk|sk`, absent items are missing from it.
+ */
+export async function batchGet(keys: Key[]): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  let pending: Array<Record<string, unknown>> | undefined = keys;
+  for (let attempt = 0; pending && pending.length > 0; attempt++) {
+    if (attempt >= MAX_ATTEMPTS) throw new Error('batch get: keys left unprocessed');
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+    const out: BatchGetCommandOutput = await dynamo().send(
+      new BatchGetCommand({ RequestItems: { [table()]: { Keys: pending, ConsistentRead: true } } }),
+    );
+    for (const item of out.Responses?.[table()] ?? []) found.set(`${item.pk}|${item.sk}`, item);
+    pending = out.UnprocessedKeys?.[table()]?.Keys;
+  }
+  return found;
+}
+
+export const itemKey = (key: Key) => `${key.pk}|${key.sk}`;

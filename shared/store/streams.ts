@@ -1,4 +1,5 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
 import { queryAll } from './query';
 import { keys } from './keys';
@@ -9,6 +10,39 @@ import { ifConditionHolds } from './conditional';
 function strip<T>(item: Record<string, unknown>): T {
   const { pk: _pk, sk: _sk, ...rest } = item;
   return rest as T;
+}
+
+/** The data meta as stored on the `STREAM#` item (absent: no stream write yet). */
+export function dataMetaOf(item: Record<string, unknown> | undefined): DataMeta {
+  const meta: DataMeta = { maxDuration: (item?.maxDuration as number | undefined) ?? 0 };
+  if (typeof item?.treeVersion === 'string') meta.treeVersion = item.treeVersion;
+  return meta;
+}
+
+/** The data meta alone (max duration, tree version): one strongly consistent GetItem. */
+export async function readDataMeta(username: string): Promise<DataMeta> {
+  const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.dataMeta(username), ConsistentRead: true }));
+  return dataMetaOf(out.Item);
+}
+
+/**
+ * The one place where the tree version changes: every write to the stream tree carries
+ * this item in its transaction (or, for imports, runs it after the writes), so a tree
+ * cached under the previous version is never used again.
+ */
+export const treeVersionBump = (username: string): TransactItem => ({
+  Update: {
+    TableName: undefined,
+    Key: keys.dataMeta(username),
+    UpdateExpression: 'SET treeVersion = :v',
+    ExpressionAttributeValues: { ':v': randomUUID() },
+  },
+});
+
+/** The bump on its own, for writers that put stream items without a transaction (imports). */
+export async function bumpTreeVersion(username: string): Promise<void> {
+  const { Update } = treeVersionBump(username);
+  await dynamo().send(new UpdateCommand({ ...Update!, TableName: table() }));
 }
 
 /** The whole stream tree of a user and its data meta: one Query. */
@@ -22,7 +56,7 @@ export async function loadStreams(username: string): Promise<{ streams: StoredSt
   const streams: StoredStream[] = [];
   let meta: DataMeta = { maxDuration: 0 };
   for (const item of items) {
-    if (item.sk === keys.streamPrefix) meta = { maxDuration: (item.maxDuration as number | undefined) ?? 0 };
+    if (item.sk === keys.streamPrefix) meta = dataMetaOf(item);
     else streams.push(strip<StoredStream>(item));
   }
   return { streams, meta };
@@ -71,6 +105,7 @@ export async function createStream(username: string, stream: StoredStream): Prom
     { Put: { TableName: undefined, Item: nameClaim, ConditionExpression: 'attribute_not_exists(pk)' } },
   ];
   if (stream.parentId) items.push(parentLive(username, stream.parentId));
+  items.push(treeVersionBump(username));
   const failed = await transactWrite(items);
   if (failed.includes(0)) return 'id-taken';
   if (failed.includes(1)) return 'name-taken';
@@ -132,6 +167,7 @@ export async function updateStream(
     });
     if (newAncestors.length === 0) items.push(parentLive(username, after.parentId));
   }
+  items.push(treeVersionBump(username));
   const failed = await transactWrite(items);
   if (failed.includes(0)) return 'stale';
   if (renamed && failed.includes(1)) return 'name-taken';
@@ -145,7 +181,7 @@ export async function updateStream(
  * of up to 30 streams (3 items each).
  */
 export async function deleteStreams(username: string, streams: StoredStream[], now: number): Promise<void> {
-  const CHUNK = 30; // 3 items per stream, under the 100-item transaction limit
+  const CHUNK = 30; // 3 items per stream and the version bump, under the 100-item transaction limit
   for (let i = 0; i < streams.length; i += CHUNK) {
     const items: TransactItem[] = [];
     for (const s of streams.slice(i, i + CHUNK)) {
@@ -155,6 +191,7 @@ export async function deleteStreams(username: string, streams: StoredStream[], n
         { Put: { TableName: undefined, Item: streamDeletionItem(username, s.id, now) } },
       );
     }
+    items.push(treeVersionBump(username));
     await transactWrite(items);
   }
 }

@@ -12,7 +12,7 @@ import { putFile, readFileStream } from '../../store/files';
 import { batchPut } from '../../store/batch';
 import { newEventItems } from '../../store/events/items';
 import { eventDeletionItems, eventHistoryItem } from '../../store/events/write';
-import { loadStreams, raiseMaxDuration, streamDeletionItem, streamItems } from '../../store/streams';
+import { bumpTreeVersion, loadStreams, raiseMaxDuration, streamDeletionItem, streamItems } from '../../store/streams';
 import { adjustAttachedFiles, adjustDbDocuments } from '../../store/accounts';
 import { profileItem } from '../../store/profiles';
 import { createFollowedSlice } from '../../store/followed-slices';
@@ -122,6 +122,7 @@ export async function assertEmptyAccount(username: string): Promise<void> {
 
 export async function importArchive(username: string, archiveKey: string): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'pryv-import-'));
+  let streamsWritten = false;
   try {
     await assertEmptyAccount(username);
     const seen = await unpack((await readFileStream(archiveKey)).body, dir);
@@ -138,6 +139,7 @@ export async function importArchive(username: string, archiveKey: string): Promi
     for await (const s of lines<StoredStream>(dir, 'streams.jsonl', has('streams.jsonl'))) streams.push(s);
     const tree = new StreamTree(streams);
     for (const s of streams) {
+      streamsWritten = true;
       await put(streamItems(username, s));
     }
     counts.streams = streams.length;
@@ -192,5 +194,8 @@ export async function importArchive(username: string, archiveKey: string): Promi
     return counts;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    // Stream items went in without transactions: trees cached before the import are stale,
+    // even when it stopped half-way.
+    if (streamsWritten) await bumpTreeVersion(username);
   }
 }

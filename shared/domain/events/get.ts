@@ -36,7 +36,8 @@ export interface EventsGetParams {
  * Which key ranges hold every event of the queries' `any` streams: a stream's partition
  * holds its own events (`d`) and its descendants' (`i`), so a whole subtree is two ranges;
  * when only part of a subtree is asked for, its parts are read instead. When (nearly) the
- * whole tree is asked for, the `*` partition holds everything.
+ * whole tree is asked for, the `*` partition holds everything. A stream without children
+ * has an empty `i` range (copies follow the tree when streams move), which is not read.
  */
 export function planSources(queries: ExpandedQuery[], tree: StreamTree, states: EventState[]): TimeSource[] {
   const any = new Set(queries.flatMap((q) => q.any));
@@ -66,7 +67,9 @@ export function planSources(queries: ExpandedQuery[], tree: StreamTree, states: 
   const out: Array<{ streamId: string; kind: 'd' | 'i' }> = [];
   const cover = (id: string): void => {
     if (isFull(id)) {
-      out.push({ streamId: id, kind: 'd' }, { streamId: id, kind: 'i' });
+      out.push({ streamId: id, kind: 'd' });
+      // `i` holds the descendants' events: a stream without children has none to read.
+      if (tree.children(id).length > 0) out.push({ streamId: id, kind: 'i' });
       return;
     }
     if (any.has(id)) out.push({ streamId: id, kind: 'd' });

@@ -36,8 +36,10 @@ export interface TimeOrderedRead {
   extra?: StoredEvent[];
 }
 
-const PAGE_MIN = 20;
 const PAGE_MAX = 1000;
+/** Smallest page of one range: a single range reads what the answer still needs (+1), several read small pages. */
+const PAGE_MIN_SINGLE = 20;
+const PAGE_MIN_MERGED = 5;
 
 /** Iterates one key range in time order, fetching a page only when the merge needs its next item. */
 class RangeCursor {
@@ -49,7 +51,7 @@ class RangeCursor {
 
   constructor(
     private readonly input: QueryCommandInput,
-    private readonly pageSize: () => number,
+    private readonly pageSize: (previous: number | undefined) => number,
     private readonly stats: ReadStats,
   ) {}
 
@@ -65,12 +67,15 @@ class RangeCursor {
     this.position++;
   }
 
+  private previous: number | undefined;
+
   private async fetch(): Promise<void> {
+    this.previous = this.pageSize(this.previous);
     const out = await dynamo().send(
       new QueryCommand({
         ...this.input,
         ExclusiveStartKey: this.first ? undefined : this.start,
-        Limit: Math.max(PAGE_MIN, Math.min(PAGE_MAX, this.pageSize())),
+        Limit: this.previous,
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
@@ -102,13 +107,25 @@ const compare = (a: StoredEvent, b: StoredEvent) => a.time - b.time || (a.id < b
 /**
  * Merges several time-ordered key ranges, dropping duplicates (an event in two read
  * streams), and yields accepted events in order.
+ *
+ * What is read stays close to what is returned: one range asks for what the answer still
+ * needs; k ranges each start with a 1/k share of it (all first pages at once), and only the
+ * range the merge drains reads on, in pages doubling from there but never past what the
+ * answer still needs. So items read ≤ items returned + about one small page per range.
  */
 export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadStats): AsyncGenerator<StoredEvent> {
   let kept = 0;
-  const pageSize = () => (read.want === undefined ? PAGE_MAX : read.want - kept + 1);
   // An empty range (from > to: e.g. fromTime after toTime) reads nothing; DynamoDB refuses
   // BETWEEN with bounds in that order. Only the events given in memory remain.
   const sources = read.range.from <= read.range.to ? read.sources : [];
+  const merged = sources.length > 1;
+  const pageSize = (previous: number | undefined): number => {
+    if (read.want === undefined) return PAGE_MAX;
+    const needed = read.want - kept + 1;
+    if (!merged) return Math.min(PAGE_MAX, Math.max(PAGE_MIN_SINGLE, needed));
+    const share = previous === undefined ? Math.ceil(read.want / sources.length) + 1 : previous * 2;
+    return Math.min(PAGE_MAX, Math.max(PAGE_MIN_MERGED, Math.min(share, needed)));
+  };
   const cursors: Array<RangeCursor | ListCursor> = sources.map((s) => {
     const lower = `${s.kind}#${encodeNumber(read.range.from)}#`;
     const upper = `${s.kind}#${encodeNumber(read.range.to)}#\uffff`;
@@ -128,6 +145,8 @@ export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadS
     const sorted = [...read.extra].sort((a, b) => (read.ascending ? compare(a, b) : compare(b, a)));
     cursors.push(new ListCursor(sorted));
   }
+  // The first pages in parallel: every range is needed before the first event is known.
+  await Promise.all(cursors.map((cursor) => cursor.peek()));
   const seen = new Set<string>();
   for (;;) {
     let best: { cursor: RangeCursor | ListCursor; event: StoredEvent } | undefined;
