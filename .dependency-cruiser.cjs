@@ -33,9 +33,11 @@ const SIDE_BY_SIDE = [
 
 const upward = LAYERS.slice(0, -1).map((layer, i) => ({
   name: `${layer.name}-imports-upward`,
-  comment: `${layer.name} may import only its own layer and the ones below it (${LAYERS.slice(0, i)
-    .map((l) => l.name)
-    .join(', ') || 'none'}).`,
+  comment: `${layer.name} may import only its own layer and the ones below it (${
+    LAYERS.slice(0, i)
+      .map((l) => l.name)
+      .join(', ') || 'none'
+  }).`,
   severity: 'error',
   from: { path: layer.path },
   to: { path: LAYERS.slice(i + 1).map((l) => l.path) },

@@ -100,8 +100,10 @@ export function readSettings(context: Record<string, unknown>, region: string | 
       problems.push(`publicUrl: "${publicUrl}" is not a URL (e.g. https://api.example.com)`);
     }
     if (url) {
-      if (url.protocol !== 'https:') problems.push(`publicUrl: must be an https:// address (CloudFront serves HTTPS only), got "${publicUrl}"`);
-      if (url.search || url.hash || url.username || url.password) problems.push(`publicUrl: no query, fragment or credentials, got "${publicUrl}"`);
+      if (url.protocol !== 'https:')
+        problems.push(`publicUrl: must be an https:// address (CloudFront serves HTTPS only), got "${publicUrl}"`);
+      if (url.search || url.hash || url.username || url.password)
+        problems.push(`publicUrl: no query, fragment or credentials, got "${publicUrl}"`);
       publicUrl = publicUrl.replace(/\/+$/, '');
     }
   }
@@ -111,17 +113,23 @@ export function readSettings(context: Record<string, unknown>, region: string | 
   if (domain !== undefined && !HOSTNAME.test(domain)) problems.push(`domain: "${domain}" is not a host name (e.g. api.example.com)`);
   if (certificateArn !== undefined) {
     const match = CERTIFICATE_ARN.exec(certificateArn);
-    if (!match) problems.push(`certificateArn: "${certificateArn}" is not an ACM certificate ARN (arn:aws:acm:us-east-1:123456789012:certificate/…)`);
+    if (!match)
+      problems.push(`certificateArn: "${certificateArn}" is not an ACM certificate ARN (arn:aws:acm:us-east-1:123456789012:certificate/…)`);
     else if (match[1] !== 'us-east-1')
-      problems.push(`certificateArn: the certificate is in ${match[1]}; CloudFront only uses ACM certificates from us-east-1 (request or import it there)`);
+      problems.push(
+        `certificateArn: the certificate is in ${match[1]}; CloudFront only uses ACM certificates from us-east-1 (request or import it there)`,
+      );
   }
   if ((domain === undefined) !== (certificateArn === undefined))
     problems.push('domain and certificateArn go together: CloudFront answers for a domain only with a certificate covering it');
   if (domain !== undefined && publicUrl !== undefined && URL.canParse(publicUrl) && new URL(publicUrl).hostname !== domain)
-    problems.push(`publicUrl: its host ${new URL(publicUrl).hostname} is not the domain ${domain}; leave publicUrl unset to use https://${domain}`);
+    problems.push(
+      `publicUrl: its host ${new URL(publicUrl).hostname} is not the domain ${domain}; leave publicUrl unset to use https://${domain}`,
+    );
 
   const mailFrom = text('mailFrom');
-  if (mailFrom !== undefined && !EMAIL.test(mailFrom)) problems.push(`mailFrom: "${mailFrom}" is not an email address (a verified SES identity, e.g. noreply@example.com)`);
+  if (mailFrom !== undefined && !EMAIL.test(mailFrom))
+    problems.push(`mailFrom: "${mailFrom}" is not an email address (a verified SES identity, e.g. noreply@example.com)`);
 
   const memorySize = integer('memorySize', MEMORY_MB.min, MEMORY_MB.max);
 
@@ -150,7 +158,9 @@ export function readSettings(context: Record<string, unknown>, region: string | 
     if (/^data:image\/[a-z0-9.+-]+[;,]/i.test(serviceLogo)) {
       // an inline image: shown as it is
     } else if (!URL.canParse(serviceLogo) || new URL(serviceLogo).protocol !== 'https:') {
-      problems.push(`serviceLogo: expected an https:// address on the service's own origin or a data:image/… URL, got "${serviceLogo.slice(0, 80)}"`);
+      problems.push(
+        `serviceLogo: expected an https:// address on the service's own origin or a data:image/… URL, got "${serviceLogo.slice(0, 80)}"`,
+      );
     } else if (publicOrigin !== undefined && new URL(serviceLogo).origin !== publicOrigin) {
       problems.push(`serviceLogo: the pages load images from their own origin (${publicOrigin}) or data: URLs only, got "${serviceLogo}"`);
     }
@@ -179,14 +189,19 @@ export function readSettings(context: Record<string, unknown>, region: string | 
   const kmsKey = text('kmsKey');
   if (kmsKey !== undefined && kmsKey !== 'create') {
     const match = KMS_KEY_ARN.exec(kmsKey);
-    if (!match) problems.push(`kmsKey: expected "create" or a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID, not an alias), got "${kmsKey}"`);
-    else if (region !== undefined && match[1] !== region) problems.push(`kmsKey: the key is in ${match[1]}, the stack in ${region}; a key encrypts data in its own region only`);
+    if (!match)
+      problems.push(`kmsKey: expected "create" or a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID, not an alias), got "${kmsKey}"`);
+    else if (region !== undefined && match[1] !== region)
+      problems.push(`kmsKey: the key is in ${match[1]}, the stack in ${region}; a key encrypts data in its own region only`);
   }
 
   const waf = text('waf');
   if (waf !== undefined && waf !== 'off' && waf !== 'create') {
     const match = WEB_ACL_ARN.exec(waf);
-    if (!match) problems.push(`waf: expected "off", "create" or a CloudFront web ACL ARN (arn:aws:wafv2:us-east-1:ACCOUNT:global/webacl/NAME/ID), got "${waf}"`);
+    if (!match)
+      problems.push(
+        `waf: expected "off", "create" or a CloudFront web ACL ARN (arn:aws:wafv2:us-east-1:ACCOUNT:global/webacl/NAME/ID), got "${waf}"`,
+      );
     else if (match[1] !== 'us-east-1') problems.push(`waf: the web ACL is in ${match[1]}; CloudFront web ACLs live in us-east-1`);
   }
   if (waf === 'create' && region !== 'us-east-1')
@@ -194,7 +209,8 @@ export function readSettings(context: Record<string, unknown>, region: string | 
       `waf: "create" needs the stack in us-east-1, where CloudFront web ACLs live (stack region: ${region ?? 'unknown, set AWS_REGION'}); elsewhere create the web ACL in us-east-1 and pass its ARN`,
     );
   const wafRateLimit = integer('wafRateLimit', 100, 2_000_000_000);
-  if (wafRateLimit !== undefined && waf !== 'create') problems.push('wafRateLimit: only applies with waf=create (the rule of a web ACL made by the stack)');
+  if (wafRateLimit !== undefined && waf !== 'create')
+    problems.push('wafRateLimit: only applies with waf=create (the rule of a web ACL made by the stack)');
 
   const backup = text('backup');
   if (backup !== undefined && backup !== 'off' && backup !== 'daily') problems.push(`backup: expected "off" or "daily", got "${backup}"`);
@@ -219,14 +235,22 @@ export function readSettings(context: Record<string, unknown>, region: string | 
     serviceLogo,
     serviceAccentColor,
     serviceBackgroundColor,
-    accountDeletion: accountDeletion?.split(',').map((c) => c.trim()).join(','),
+    accountDeletion: accountDeletion
+      ?.split(',')
+      .map((c) => c.trim())
+      .join(','),
     auditOnAccountDeletion: auditOnAccountDeletion as StackSettings['auditOnAccountDeletion'],
     auditRetentionDays,
     invitationTokens: text('invitationTokens'),
     mailFrom,
     memorySize,
     kmsKey: kmsKey === undefined ? undefined : kmsKey === 'create' ? { create: true } : { arn: kmsKey },
-    waf: waf === undefined || waf === 'off' ? undefined : waf === 'create' ? { create: true, rateLimit: wafRateLimit ?? DEFAULT_WAF_RATE_LIMIT } : { arn: waf },
+    waf:
+      waf === undefined || waf === 'off'
+        ? undefined
+        : waf === 'create'
+          ? { create: true, rateLimit: wafRateLimit ?? DEFAULT_WAF_RATE_LIMIT }
+          : { arn: waf },
     backup: backup === 'daily' ? { retentionDays: backupRetentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS } : undefined,
     sourceMaps: sourceMaps === 'on' || sourceMaps === 'true' ? true : undefined,
   };

@@ -6,7 +6,7 @@ import { type BackupSetting, Backups } from './constructs/backups';
 import { DataStore, type KmsKeySetting } from './constructs/data';
 import { ExportWorker } from './constructs/export-worker';
 import { Functions } from './constructs/functions';
-import { Notifications, SOCKET_PING_ENVIRONMENT, createSocketApi } from './constructs/notifications';
+import { createSocketApi, Notifications, SOCKET_PING_ENVIRONMENT } from './constructs/notifications';
 import { type CustomDomain, type WafSetting, WebFront } from './constructs/web-front';
 
 /**

@@ -42,10 +42,8 @@ const SERVICE_FAULT_RETRY_AFTER_S = 5;
 const CONTENDED_RETRY_AFTER_S = 1;
 
 export const errors = {
-  invalidRequestStructure: (message: string, data?: unknown) =>
-    new PryvError('invalid-request-structure', 400, message, data),
-  invalidParametersFormat: (message: string, data?: unknown) =>
-    new PryvError('invalid-parameters-format', 400, message, data),
+  invalidRequestStructure: (message: string, data?: unknown) => new PryvError('invalid-request-structure', 400, message, data),
+  invalidParametersFormat: (message: string, data?: unknown) => new PryvError('invalid-parameters-format', 400, message, data),
   invalidItemId: (message: string) => new PryvError('invalid-item-id', 400, message),
   invalidOperation: (message: string, data?: unknown) => new PryvError('invalid-operation', 400, message, data),
   unknownReferencedResource: (what: string, data: unknown) =>
@@ -58,12 +56,10 @@ export const errors = {
       401,
       'Misformed access token: expected an Authorization header or an auth query string parameter.',
     ),
-  invalidAccessToken: (message = 'Cannot find access from token.', status = 403) =>
-    new PryvError('invalid-access-token', status, message),
+  invalidAccessToken: (message = 'Cannot find access from token.', status = 403) => new PryvError('invalid-access-token', status, message),
   invalidCredentials: (message = 'The given username/password pair is invalid.', data?: unknown) =>
     new PryvError('invalid-credentials', 401, message, data),
-  forbidden: (message = 'You do not have permission to perform this action.') =>
-    new PryvError('forbidden', 403, message),
+  forbidden: (message = 'You do not have permission to perform this action.') => new PryvError('forbidden', 403, message),
   unknownResource: (what = 'resource', id?: string) =>
     new PryvError('unknown-resource', 404, id ? `Unknown ${what} "${id}".` : `Unknown ${what}.`, id ? { id } : undefined),
   unknownUser: (username: string) => new PryvError('unknown-resource', 404, `Unknown user "${username}".`),
@@ -77,10 +73,8 @@ export const errors = {
         .join(' and ')} already exists.`,
       conflicts,
     ),
-  removedMethod: (methodId: string) =>
-    new PryvError('removed-method', 410, `The method "${methodId}" has been removed.`),
-  tooManyResults: (limit: number) =>
-    new PryvError('too-many-results', 413, `The result exceeds the limit of ${limit} items.`, { limit }),
+  removedMethod: (methodId: string) => new PryvError('removed-method', 410, `The method "${methodId}" has been removed.`),
+  tooManyResults: (limit: number) => new PryvError('too-many-results', 413, `The result exceeds the limit of ${limit} items.`, { limit }),
   payloadTooLarge: (limit: number, message = `The request body exceeds ${limit} bytes.`, data: Record<string, unknown> = {}) =>
     new PryvError('invalid-request-structure', 413, message, { limit, ...data }),
   unsupportedContentType: (type: string, message = `Unsupported content type "${type}".`) =>

@@ -1,4 +1,4 @@
-import { errors, PryvError } from './errors';
+import { errors, type PryvError } from './errors';
 import type { ValidationItem } from './validation';
 
 /**
@@ -63,12 +63,20 @@ export function checkParamsShape(params: unknown): void {
     else if (value === null || typeof value !== 'object') size = 8;
     else {
       if (depth > LIMITS.depth) {
-        throw refusal(path, 'TOO_DEEP', `The value at "${shown(path || '/')}" nests more than ${LIMITS.depth} levels of objects and arrays.`);
+        throw refusal(
+          path,
+          'TOO_DEEP',
+          `The value at "${shown(path || '/')}" nests more than ${LIMITS.depth} levels of objects and arrays.`,
+        );
       }
       for (const [key, child] of Object.entries(value)) {
         if (!Array.isArray(value)) {
           if (LIMITS.reservedKeys.includes(key)) {
-            throw refusal(pointer(path, key), 'RESERVED_KEY', `The property name "${key}" (at "${shown(path || '/')}") is not allowed: use another name.`);
+            throw refusal(
+              pointer(path, key),
+              'RESERVED_KEY',
+              `The property name "${key}" (at "${shown(path || '/')}") is not allowed: use another name.`,
+            );
           }
           size += Buffer.byteLength(key) + 3;
         }
@@ -89,7 +97,8 @@ export function checkParamsShape(params: unknown): void {
   }
 }
 
-const storableNumber = (n: number) => Number.isFinite(n) && Math.abs(n) < LIMITS.numberMaxExclusive && (n === 0 || Math.abs(n) >= LIMITS.numberMinMagnitude);
+const storableNumber = (n: number) =>
+  Number.isFinite(n) && Math.abs(n) < LIMITS.numberMaxExclusive && (n === 0 || Math.abs(n) >= LIMITS.numberMinMagnitude);
 
 /**
  * Numbers after the schema coerced the params: the query bounds are clamped into the range

@@ -35,13 +35,26 @@ export interface SdkCallTarget {
 interface Middlewared {
   middlewareStack: {
     add(
-      middleware: (next: (args: { input: unknown }) => Promise<unknown>, context: { clientName?: string; commandName?: string }) => (args: { input: unknown }) => Promise<unknown>,
+      middleware: (
+        next: (args: { input: unknown }) => Promise<unknown>,
+        context: { clientName?: string; commandName?: string },
+      ) => (args: { input: unknown }) => Promise<unknown>,
       options: { step: 'initialize'; name: string },
     ): void;
   };
 }
 
-const NAME_FIELDS = ['TableName', 'IndexName', 'Bucket', 'Key', 'Prefix', 'CopySource', 'SecretId', 'ConnectionId', 'FromEmailAddress'] as const;
+const NAME_FIELDS = [
+  'TableName',
+  'IndexName',
+  'Bucket',
+  'Key',
+  'Prefix',
+  'CopySource',
+  'SecretId',
+  'ConnectionId',
+  'FromEmailAddress',
+] as const;
 
 /** The names a command addresses (see SdkCallTarget). */
 export function callTarget(input: unknown): SdkCallTarget {
@@ -74,7 +87,11 @@ export function recordSdkCalls<C>(client: C): C {
   const seen = new Set<string>();
   (client as unknown as Middlewared).middlewareStack.add(
     (next, context) => async (args) => {
-      const call: SdkCall = { client: context.clientName ?? 'unknown', command: context.commandName ?? 'unknown', input: callTarget(args.input) };
+      const call: SdkCall = {
+        client: context.clientName ?? 'unknown',
+        command: context.commandName ?? 'unknown',
+        input: callTarget(args.input),
+      };
       const line = JSON.stringify(call);
       if (!seen.has(line)) {
         seen.add(line);

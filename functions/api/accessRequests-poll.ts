@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { accessRequestsPoll } from '../../shared/api/methods/access-requests';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(accessRequestsPoll);

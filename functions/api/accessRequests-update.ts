@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { accessRequestsUpdate } from '../../shared/api/methods/access-requests';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(accessRequestsUpdate);

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { accessesCreate } from '../../shared/api/methods/accesses';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(accessesCreate);

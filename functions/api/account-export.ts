@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { accountExport } from '../../shared/api/methods/export';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(accountExport);

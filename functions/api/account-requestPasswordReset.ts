@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { accountRequestPasswordReset } from '../../shared/api/methods/account-reset';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(accountRequestPasswordReset);

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { authLogin } from '../../shared/api/methods/auth';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(authLogin);

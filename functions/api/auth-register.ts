@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { authRegister } from '../../shared/api/methods/registration';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(authRegister);

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { callBatch } from '../../shared/api/registry';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(callBatch);

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { eventsCreate } from '../../shared/api/methods/events';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(eventsCreate);

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { eventsDelete } from '../../shared/api/methods/events';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(eventsDelete);

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { followedSlicesUpdate } from '../../shared/api/methods/followed-slices';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(followedSlicesUpdate);

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { mfaDeactivate } from '../../shared/api/methods/mfa';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(mfaDeactivate);

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { profileGetApp } from '../../shared/api/methods/profile';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(profileGetApp);

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { seriesGet } from '../../shared/api/methods/series';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(seriesGet);

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { serviceInfo } from '../../shared/api/methods/service';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(serviceInfo);

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { systemDeactivateMfa } from '../../shared/api/methods/mfa';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(systemDeactivateMfa);

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { systemGetUserInfo } from '../../shared/api/methods/system';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(systemGetUserInfo);

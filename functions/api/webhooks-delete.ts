@@ -1,4 +1,4 @@
-import { httpHandler } from '../../shared/http/handler';
 import { webhooksDelete } from '../../shared/api/methods/webhooks';
+import { httpHandler } from '../../shared/http/handler';
 
 export const handler = httpHandler(webhooksDelete);

@@ -1,8 +1,8 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { jobOfRecord } from '../../shared/store/exports';
-import { runJob } from '../../shared/domain/account-copy/jobs';
 import { setAsideRecord } from '../../shared/adapters/dead-letters';
+import { runJob } from '../../shared/domain/account-copy/jobs';
 import { log } from '../../shared/log';
+import { jobOfRecord } from '../../shared/store/exports';
 
 /**
  * The export/import worker Lambda, on the table's stream filtered to job INSERTs
@@ -17,7 +17,10 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     try {
       await setAsideRecord('export-worker', record, err);
     } catch (asideErr) {
-      log.error('export worker: record neither read nor set aside; retried', { err: asideErr, sequenceNumber: record.dynamodb?.SequenceNumber });
+      log.error('export worker: record neither read nor set aside; retried', {
+        err: asideErr,
+        sequenceNumber: record.dynamodb?.SequenceNumber,
+      });
       if (record.dynamodb?.SequenceNumber) failures.push(record.dynamodb.SequenceNumber);
     }
   };

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { baseHeaders, errorBody, jsonResponse } from '../../shared/http/envelope';
 import { errors } from '../../shared/errors';
+import { baseHeaders, errorBody, jsonResponse } from '../../shared/http/envelope';
 
 /**
  * API Gateway's `$default` route: CORS preflights for every path (routes are per verb, so

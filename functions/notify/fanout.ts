@@ -1,9 +1,9 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { classifyRecord, collectChanges } from '../../shared/notify/changes';
 import { setAsideRecord } from '../../shared/adapters/dead-letters';
+import { log } from '../../shared/log';
+import { classifyRecord, collectChanges } from '../../shared/notify/changes';
 import { dispatchChanges, registerSink } from '../../shared/notify/dispatch';
 import { deliverDueWebhooks, queueWebhookMessages } from '../../shared/notify/webhook-delivery';
-import { log } from '../../shared/log';
 import { pushChangesToSockets, sendOpenPacket } from '../../shared/socketio/outbound';
 import { insertedConnections } from '../../shared/store/socket-connections';
 

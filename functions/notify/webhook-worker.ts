@@ -1,5 +1,5 @@
-import { deliverDueWebhooks } from '../../shared/notify/webhook-delivery';
 import { log } from '../../shared/log';
+import { deliverDueWebhooks } from '../../shared/notify/webhook-delivery';
 
 /**
  * The scheduled webhook worker (spec §6.2): an EventBridge rule invokes it every minute; it

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import { handleClientMessage } from '../../shared/socketio/inbound';
-import { findMethod } from '../../shared/api/registry';
 import { managementEndpoint } from '../../shared/adapters/socket-connections-api';
+import { findMethod } from '../../shared/api/registry';
+import { handleClientMessage } from '../../shared/socketio/inbound';
 import type { WebSocketEvent } from './event';
 
 /** WebSocket API `$default` route: one Engine.IO packet from a client; answers go through `@connections`. */

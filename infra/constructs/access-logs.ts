@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
 import { acknowledge } from './acknowledge';
 
 /** API access logs are kept as long as the API's own audit records (AUDIT_RETENTION_DAYS). */
@@ -42,7 +42,16 @@ export const WEBSOCKET_ACCESS_LOG_FORMAT = JSON.stringify({
  * is in the stack outputs), encrypted with the data key when there is one, retained.
  */
 export function apiAccessLogGroup(scope: Construct, id: string, key: kms.IKey | undefined): logs.LogGroup {
-  const group = new logs.LogGroup(scope, id, { retention: API_ACCESS_LOG_RETENTION, encryptionKey: key, removalPolicy: RemovalPolicy.RETAIN });
-  if (!key) acknowledge(group, 'HIPAA.Security-CloudWatchLogGroupEncrypted', 'Encrypted by CloudWatch Logs; a customer-managed key is the kmsKey setting');
+  const group = new logs.LogGroup(scope, id, {
+    retention: API_ACCESS_LOG_RETENTION,
+    encryptionKey: key,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  if (!key)
+    acknowledge(
+      group,
+      'HIPAA.Security-CloudWatchLogGroupEncrypted',
+      'Encrypted by CloudWatch Logs; a customer-managed key is the kmsKey setting',
+    );
   return group;
 }

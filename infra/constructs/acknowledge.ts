@@ -1,7 +1,7 @@
 import { Stack, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import type { IConstruct } from 'constructs';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import type { IConstruct } from 'constructs';
 
 /**
  * Accepts one cdk-nag finding on a construct and everything under it, with the reason in
@@ -11,7 +11,9 @@ import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 export function acknowledge(scope: IConstruct, rule: string, reason: string): void {
   // Once per construct and rule: a role shared by many functions is acknowledged by each.
   const recorded = scope.node.metadata.some(
-    (entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && Object.keys(entry.data as object).some((id) => id.replace(/^annotation::/i, '') === rule),
+    (entry) =>
+      entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY &&
+      Object.keys(entry.data as object).some((id) => id.replace(/^annotation::/i, '') === rule),
   );
   if (!recorded) Validations.of(scope).acknowledge({ id: rule, reason });
 }
@@ -33,11 +35,14 @@ export function managedPolicyRule(name: string): string {
 export function acknowledgeWildcards(role: iam.IRole, reason: string): void {
   const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
   if (!policy) return;
-  const document = Stack.of(role).resolve(policy.document) as { Statement?: Array<{ Effect: string; Action: string | string[]; Resource: unknown }> };
+  const document = Stack.of(role).resolve(policy.document) as {
+    Statement?: Array<{ Effect: string; Action: string | string[]; Resource: unknown }>;
+  };
   const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
   for (const statement of document.Statement ?? []) {
     if (statement.Effect !== 'Allow') continue;
-    for (const action of list(statement.Action)) if (action.includes('*')) acknowledge(role, `AwsSolutions-IAM5[Action::${action}]`, reason);
+    for (const action of list(statement.Action))
+      if (action.includes('*')) acknowledge(role, `AwsSolutions-IAM5[Action::${action}]`, reason);
     for (const resource of list(statement.Resource).map(flattenCfnReference))
       if (resource.includes('*')) acknowledge(role, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
   }

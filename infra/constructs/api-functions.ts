@@ -1,11 +1,11 @@
-import type { Construct } from 'constructs';
 import { type CfnStage, HttpApi, HttpMethod, HttpRoute, HttpRouteKey } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import { METHODS, functionEntryName } from '../../shared/api/registry';
+import type { Construct } from 'constructs';
+import { functionEntryName, METHODS } from '../../shared/api/registry';
+import { apiAccessLogGroup, HTTP_ACCESS_LOG_FORMAT } from './access-logs';
 import { acknowledge } from './acknowledge';
-import { HTTP_ACCESS_LOG_FORMAT, apiAccessLogGroup } from './access-logs';
 import type { Functions } from './functions';
 
 /** Why no route has an API Gateway authorizer (cdk-nag AwsSolutions-APIG4). */
@@ -32,7 +32,10 @@ export function createHttpApi(scope: Construct, key: kms.IKey | undefined): { ap
     // No corsPreflight: handlers answer CORS, OPTIONS falls through to $default.
   });
   const accessLogs = apiAccessLogGroup(scope, 'HttpApiAccessLogs', key);
-  (api.defaultStage!.node.defaultChild as CfnStage).accessLogSettings = { destinationArn: accessLogs.logGroupArn, format: HTTP_ACCESS_LOG_FORMAT };
+  (api.defaultStage!.node.defaultChild as CfnStage).accessLogSettings = {
+    destinationArn: accessLogs.logGroupArn,
+    format: HTTP_ACCESS_LOG_FORMAT,
+  };
   acknowledge(api, 'AwsSolutions-APIG4', PRYV_AUTHORIZATION);
   return { api, accessLogs };
 }

@@ -1,8 +1,8 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
 import { acknowledge, managedPolicyRule } from './acknowledge';
 import type { DataStore } from './data';
 
@@ -49,11 +49,21 @@ export class Backups {
       description: 'AWS Backup: back up and restore the Pryv table and attachments bucket',
       managedPolicies: BACKUP_POLICIES.map((name) => iam.ManagedPolicy.fromAwsManagedPolicyName(name)),
     });
-    for (const name of BACKUP_POLICIES) acknowledge(role, managedPolicyRule(name), "AWS Backup's own service policy, kept current by AWS as the services change");
+    for (const name of BACKUP_POLICIES)
+      acknowledge(role, managedPolicyRule(name), "AWS Backup's own service policy, kept current by AWS as the services change");
     if (data.key)
       role.addToPolicy(
         new iam.PolicyStatement({
-          actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:DescribeKey', 'kms:CreateGrant'],
+          actions: [
+            'kms:Decrypt',
+            'kms:Encrypt',
+            'kms:GenerateDataKey',
+            'kms:GenerateDataKeyWithoutPlaintext',
+            'kms:ReEncryptFrom',
+            'kms:ReEncryptTo',
+            'kms:DescribeKey',
+            'kms:CreateGrant',
+          ],
           resources: [data.key.keyArn],
         }),
       );

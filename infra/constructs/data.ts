@@ -1,13 +1,13 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
-import { acknowledge } from './acknowledge';
 import { BUCKET_CORS } from '../bucket-cors';
+import { acknowledge } from './acknowledge';
 
 /** Export archives are removed after a week; the user asks for a new one. */
 export const EXPORT_ARCHIVE_DAYS = 7;
@@ -29,7 +29,8 @@ export interface DataStoreProps {
   kmsKey?: KmsKeySetting;
 }
 
-const NO_REPLICA = 'A replica needs a bucket in a second region, outside this one-region stack; the backup option keeps copies in AWS Backup';
+const NO_REPLICA =
+  'A replica needs a bucket in a second region, outside this one-region stack; the backup option keeps copies in AWS Backup';
 const AWS_MANAGED_KEY = 'Customer-managed key is the kmsKey setting (off by default: key cost and care, see the README settings)';
 
 /**
@@ -83,9 +84,21 @@ export class DataStore {
         { expiredObjectDeleteMarker: true },
       ],
     });
-    acknowledge(this.accessLogs, 'AwsSolutions-S1', 'It is the access-log destination: logging it into itself would log its own log deliveries');
-    acknowledge(this.accessLogs, 'HIPAA.Security-S3BucketLoggingEnabled', 'It is the access-log destination: logging it into itself would log its own log deliveries');
-    acknowledge(this.accessLogs, 'HIPAA.Security-S3DefaultEncryptionKMS', 'S3 delivers server access logs only to buckets encrypted with S3-managed keys');
+    acknowledge(
+      this.accessLogs,
+      'AwsSolutions-S1',
+      'It is the access-log destination: logging it into itself would log its own log deliveries',
+    );
+    acknowledge(
+      this.accessLogs,
+      'HIPAA.Security-S3BucketLoggingEnabled',
+      'It is the access-log destination: logging it into itself would log its own log deliveries',
+    );
+    acknowledge(
+      this.accessLogs,
+      'HIPAA.Security-S3DefaultEncryptionKMS',
+      'S3 delivers server access logs only to buckets encrypted with S3-managed keys',
+    );
     acknowledge(this.accessLogs, 'HIPAA.Security-S3BucketReplicationEnabled', NO_REPLICA);
 
     this.bucket = new s3.Bucket(scope, 'Attachments', {
@@ -101,7 +114,12 @@ export class DataStore {
       serverAccessLogsPrefix: ACCESS_LOG_PREFIXES.attachments,
       lifecycleRules: [
         // Presigned uploads never confirmed (shared/store/files.ts `pending/`).
-        { prefix: 'pending/', expiration: Duration.days(1), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        {
+          prefix: 'pending/',
+          expiration: Duration.days(1),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
         // Account exports (shared/store/exports.ts) and archives uploaded for an import.
         {
           prefix: 'exports/',
@@ -109,7 +127,12 @@ export class DataStore {
           noncurrentVersionExpiration: Duration.days(1),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
-        { prefix: 'imports/', expiration: Duration.days(1), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        {
+          prefix: 'imports/',
+          expiration: Duration.days(1),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
         // What users deleted or replaced goes for good after the recovery window.
         { noncurrentVersionExpiration: Duration.days(DELETED_DATA_DAYS), expiredObjectDeleteMarker: true },
       ],
@@ -144,7 +167,8 @@ export class DataStore {
     acknowledge(this.filesSecret, 'AwsSolutions-SMG4', readTokenRotation);
     acknowledge(this.filesSecret, 'HIPAA.Security-SecretsManagerRotationEnabled', readTokenRotation);
     if (!this.key)
-      for (const secret of [this.adminKey, this.filesSecret]) acknowledge(secret, 'HIPAA.Security-SecretsManagerUsingKMSKey', AWS_MANAGED_KEY);
+      for (const secret of [this.adminKey, this.filesSecret])
+        acknowledge(secret, 'HIPAA.Security-SecretsManagerUsingKMSKey', AWS_MANAGED_KEY);
   }
 }
 
@@ -165,7 +189,16 @@ function dataKey(scope: Construct, setting: KmsKeySetting): kms.IKey {
       principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
       actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:DescribeKey'],
       resources: ['*'], // in a key policy, "*" is this key
-      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+      conditions: {
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: '*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        },
+      },
     }),
   );
   return key;

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, NestedStack, Stack } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
 import type { Capability } from '../../shared/api/types';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
 import { acknowledge, managedPolicyRule, wildcardResourceRule } from './acknowledge';
@@ -45,13 +45,22 @@ const KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:D
 
 /** Why the HIPAA pack's Lambda rules do not fit these functions, and the AWS Solutions runtime rule. */
 const LAMBDA_ACKNOWLEDGEMENTS: ReadonlyArray<[string, string]> = [
-  ['AwsSolutions-L1', 'Node.js 22, the runtime the bundles target and the tests run on (supported by Lambda to 2027); a move to 24 is its own change'],
-  ['HIPAA.Security-LambdaConcurrency', "Reserved concurrency per function would cut the account's pool into 80+ fixed slices and throttle a busy method while others idle"],
+  [
+    'AwsSolutions-L1',
+    'Node.js 22, the runtime the bundles target and the tests run on (supported by Lambda to 2027); a move to 24 is its own change',
+  ],
+  [
+    'HIPAA.Security-LambdaConcurrency',
+    "Reserved concurrency per function would cut the account's pool into 80+ fixed slices and throttle a busy method while others idle",
+  ],
   [
     'HIPAA.Security-LambdaDLQ',
     'Invoked synchronously (APIs, deployment trigger), by a stream mapping with its own failure queue, or by a minute schedule whose next run redoes the work',
   ],
-  ['HIPAA.Security-LambdaInsideVPC', 'Reaches only AWS APIs and public webhook URLs: a VPC would add NAT gateways (cost, cold starts) and isolate nothing'],
+  [
+    'HIPAA.Security-LambdaInsideVPC',
+    'Reaches only AWS APIs and public webhook URLs: a VPC would add NAT gateways (cost, cold starts) and isolate nothing',
+  ],
 ];
 
 /**
@@ -73,8 +82,7 @@ export const FUNCTION_BUNDLING: BundlingOptions = {
   // Credentials come from the environment in Lambda: the SDK's default chain is left out.
   esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': join(REPO_ROOT, 'infra/bundling/lambda-credentials.ts') },
   // CommonJS dependencies inside an ESM bundle still call require().
-  banner:
-    "import { createRequire as __pryvCreateRequire } from 'module'; const require = __pryvCreateRequire(import.meta.url);",
+  banner: "import { createRequire as __pryvCreateRequire } from 'module'; const require = __pryvCreateRequire(import.meta.url);",
 };
 
 /** FUNCTION_BUNDLING, with source maps when the `sourceMaps` setting asks for them. */
@@ -193,7 +201,11 @@ export class Functions {
         resourceName: `${this.props.webSocketStage.stageName}/*/@connections/*`,
       });
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['execute-api:ManageConnections'], resources: [connections] }));
-      acknowledge(fn.role!, wildcardResourceRule(this.scope, connections), 'Connection ids are made per socket at run time; the stage is fixed');
+      acknowledge(
+        fn.role!,
+        wildcardResourceRule(this.scope, connections),
+        'Connection ids are made per socket at run time; the stage is fixed',
+      );
     }
     for (const [rule, reason] of LAMBDA_ACKNOWLEDGEMENTS) acknowledge(fn, rule, reason);
     this.acknowledgeRole(fn.role!);
@@ -219,19 +231,30 @@ export class Functions {
   private logGroup(id: string): logs.LogGroup {
     const { key } = this.props.data;
     const group = new logs.LogGroup(this.logGroups, `${id}-Logs`, { retention: LOG_RETENTION, encryptionKey: key });
-    if (!key) acknowledge(group, 'HIPAA.Security-CloudWatchLogGroupEncrypted', 'Encrypted by CloudWatch Logs; a customer-managed key is the kmsKey setting');
+    if (!key)
+      acknowledge(
+        group,
+        'HIPAA.Security-CloudWatchLogGroupEncrypted',
+        'Encrypted by CloudWatch Logs; a customer-managed key is the kmsKey setting',
+      );
     return group;
   }
 
   /** What every function role holds by design (its own log writing, per-role policies). */
   private acknowledgeRole(role: iam.IRole): void {
     acknowledge(role, managedPolicyRule(BASIC_EXECUTION_POLICY), "AWS's minimal policy for a function to write its own logs");
-    acknowledge(role, 'HIPAA.Security-IAMNoInlinePolicy', 'Each policy belongs to one role (what its functions were granted): a managed policy could be attached elsewhere');
+    acknowledge(
+      role,
+      'HIPAA.Security-IAMNoInlinePolicy',
+      'Each policy belongs to one role (what its functions were granted): a managed policy could be attached elsewhere',
+    );
   }
 
   /** Functions given the same role must have the same rights: the key names them all. */
   private sharedRole(data: FunctionOptions['data'], granted: (capability: Capability) => boolean): iam.Role {
-    const key = [data === 'tableAndBucket' ? 'Data' : 'Table', ...ROLE_KEY_PARTS.filter(([c]) => granted(c)).map(([, part]) => part)].join('-');
+    const key = [data === 'tableAndBucket' ? 'Data' : 'Table', ...ROLE_KEY_PARTS.filter(([c]) => granted(c)).map(([, part]) => part)].join(
+      '-',
+    );
     let role = this.sharedRoles.get(key);
     if (!role) {
       role = new iam.Role(this.scope, `Role-${key}`, {

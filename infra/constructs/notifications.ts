@@ -1,19 +1,19 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import * as triggers from 'aws-cdk-lib/triggers';
 import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as triggers from 'aws-cdk-lib/triggers';
+import type { Construct } from 'constructs';
+import { apiAccessLogGroup, WEBSOCKET_ACCESS_LOG_FORMAT } from './access-logs';
 import { acknowledge, managedPolicyRule } from './acknowledge';
-import { WEBSOCKET_ACCESS_LOG_FORMAT, apiAccessLogGroup } from './access-logs';
 import { PRYV_AUTHORIZATION } from './api-functions';
 import type { DataStore } from './data';
 import type { Functions } from './functions';
@@ -49,7 +49,10 @@ export function createSocketApi(scope: Construct, key: kms.IKey | undefined): So
     webSocketApi: api,
     stageName: WEBSOCKET_STAGE,
     autoDeploy: true,
-    accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: apigateway.AccessLogFormat.custom(WEBSOCKET_ACCESS_LOG_FORMAT) },
+    accessLogSettings: {
+      destination: new LogGroupLogDestination(accessLogs),
+      format: apigateway.AccessLogFormat.custom(WEBSOCKET_ACCESS_LOG_FORMAT),
+    },
   });
   stage.node.addDependency(apiGatewayLogsRole(scope));
   return { api, stage, accessLogs };

@@ -1,20 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Aws, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
 import type { HttpApi, WebSocketApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
-import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
-import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, STORAGE_UPLOAD_FOLDERS, folderSecurityHeaders, storageOrigin } from '../../shared/http/web-pages';
+import type { Construct } from 'constructs';
+import {
+  ASSETS_PATH_PREFIX,
+  folderSecurityHeaders,
+  PAGE_FOLDERS,
+  STORAGE_UPLOAD_FOLDERS,
+  storageOrigin,
+} from '../../shared/http/web-pages';
 import { VENDOR_FILES } from '../web-vendor-files';
-import { acknowledge, acknowledgeWildcards, managedPolicyRule } from './acknowledge';
 import { API_ACCESS_LOG_RETENTION } from './access-logs';
+import { acknowledge, acknowledgeWildcards, managedPolicyRule } from './acknowledge';
 import { ACCESS_LOG_PREFIXES } from './data';
 
 const WEB_PAGES_DIR = fileURLToPath(new URL('../../shared/web', import.meta.url));
@@ -67,7 +73,13 @@ export type WafSetting = { create: true; rateLimit: number } | { arn: string };
  * Rules of the AWS common rule set that only count: they read request bodies, and bodies here
  * are users' own data (event content, webhook URLs), which those rules would refuse as attacks.
  */
-export const WAF_COUNTED_BODY_RULES = ['SizeRestrictions_BODY', 'CrossSiteScripting_BODY', 'GenericLFI_BODY', 'GenericRFI_BODY', 'EC2MetaDataSSRF_BODY'];
+export const WAF_COUNTED_BODY_RULES = [
+  'SizeRestrictions_BODY',
+  'CrossSiteScripting_BODY',
+  'GenericLFI_BODY',
+  'GenericRFI_BODY',
+  'EC2MetaDataSSRF_BODY',
+];
 
 export interface WebFrontProps {
   httpApi: HttpApi;
@@ -107,7 +119,11 @@ export class WebFront {
     const fromRepository = 'Public pages rebuilt from the repository at every deployment: the repository is their history and their copy';
     acknowledge(webBucket, 'HIPAA.Security-S3BucketVersioningEnabled', fromRepository);
     acknowledge(webBucket, 'HIPAA.Security-S3BucketReplicationEnabled', fromRepository);
-    acknowledge(webBucket, 'HIPAA.Security-S3DefaultEncryptionKMS', 'Public pages, no user data; CloudFront reads them through origin access control');
+    acknowledge(
+      webBucket,
+      'HIPAA.Security-S3DefaultEncryptionKMS',
+      'Public pages, no user data; CloudFront reads them through origin access control',
+    );
 
     const noCache = {
       cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
@@ -119,7 +135,10 @@ export class WebFront {
     const stack = Stack.of(scope);
     const uploadOrigin = storageOrigin({ bucketName: props.uploads.bucketName, region: stack.region, urlSuffix: stack.urlSuffix });
     const securityHeadersOf = (folder: string): cloudfront.ResponseSecurityHeadersBehavior => ({
-      contentSecurityPolicy: { contentSecurityPolicy: folderSecurityHeaders(folder, uploadOrigin)['Content-Security-Policy']!, override: true },
+      contentSecurityPolicy: {
+        contentSecurityPolicy: folderSecurityHeaders(folder, uploadOrigin)['Content-Security-Policy']!,
+        override: true,
+      },
       contentTypeOptions: { override: true },
       frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
       referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
@@ -160,7 +179,9 @@ export class WebFront {
         : {}),
       ...(props.waf ? { webAclId: 'arn' in props.waf ? props.waf.arn : webAcl(scope, props.waf.rateLimit, props.key).attrArn } : {}),
       defaultBehavior: {
-        origin: new origins.HttpOrigin(executeApiDomain(props.httpApi.apiId), { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY }),
+        origin: new origins.HttpOrigin(executeApiDomain(props.httpApi.apiId), {
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+        }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
         ...noCache,
@@ -182,7 +203,9 @@ export class WebFront {
           functionAssociations: [
             {
               eventType: cloudfront.FunctionEventType.VIEWER_REQUEST,
-              function: new cloudfront.Function(scope, 'SocketPathFunction', { code: cloudfront.FunctionCode.fromInline(SOCKET_PATH_FUNCTION) }),
+              function: new cloudfront.Function(scope, 'SocketPathFunction', {
+                code: cloudfront.FunctionCode.fromInline(SOCKET_PATH_FUNCTION),
+              }),
             },
           ],
         },
@@ -202,19 +225,34 @@ export class WebFront {
           }),
         },
         // `/account/…` and, redirected to it by PagePathFunction, `/account`.
-        ...Object.fromEntries(PAGE_FOLDERS.flatMap((folder) => [`/${folder}/*`, `/${folder}`].map((path) => [path, folderBehavior(folder)]))),
+        ...Object.fromEntries(
+          PAGE_FOLDERS.flatMap((folder) => [`/${folder}/*`, `/${folder}`].map((path) => [path, folderBehavior(folder)])),
+        ),
       },
     });
     const distribution = this.distribution;
-    acknowledge(distribution, 'AwsSolutions-CFR1', 'A personal data API for users anywhere; a deployment may restrict countries on its distribution');
-    if (!props.waf) acknowledge(distribution, 'AwsSolutions-CFR2', 'WAF is the waf setting, off by default for its monthly cost (see the README settings)');
+    acknowledge(
+      distribution,
+      'AwsSolutions-CFR1',
+      'A personal data API for users anywhere; a deployment may restrict countries on its distribution',
+    );
+    if (!props.waf)
+      acknowledge(
+        distribution,
+        'AwsSolutions-CFR2',
+        'WAF is the waf setting, off by default for its monthly cost (see the README settings)',
+      );
     acknowledge(
       distribution,
       'AwsSolutions-CFR3',
       "CloudFront's standard logs always hold query strings, where Pryv clients may put tokens (?auth=); the API access logs record each call",
     );
     if (!customDomain)
-      acknowledge(distribution, 'AwsSolutions-CFR4', 'The default *.cloudfront.net certificate cannot set a TLS minimum; the domain setting gets TLS 1.2');
+      acknowledge(
+        distribution,
+        'AwsSolutions-CFR4',
+        'The default *.cloudfront.net certificate cannot set a TLS minimum; the domain setting gets TLS 1.2',
+      );
 
     const deployment = new s3deploy.BucketDeployment(scope, 'WebPagesDeployment', {
       sources: [
@@ -284,11 +322,23 @@ function webAcl(scope: Construct, rateLimit: number, key: kms.IKey | undefined):
     encryptionKey: key,
     removalPolicy: RemovalPolicy.RETAIN,
   });
-  if (!key) acknowledge(group, 'HIPAA.Security-CloudWatchLogGroupEncrypted', 'Encrypted by CloudWatch Logs; a customer-managed key is the kmsKey setting');
+  if (!key)
+    acknowledge(
+      group,
+      'HIPAA.Security-CloudWatchLogGroupEncrypted',
+      'Encrypted by CloudWatch Logs; a customer-managed key is the kmsKey setting',
+    );
   new wafv2.CfnLoggingConfiguration(scope, 'WafLogging', {
     resourceArn: acl.attrArn,
     // The group's ARN without the ':*' that its Arn attribute ends with: WAF takes it so only.
-    logDestinationConfigs: [Stack.of(scope).formatArn({ service: 'logs', resource: 'log-group', resourceName: group.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    logDestinationConfigs: [
+      Stack.of(scope).formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        resourceName: group.logGroupName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    ],
     redactedFields: [{ singleHeader: { Name: 'authorization' } }, { queryString: {} }],
   });
   return acl;

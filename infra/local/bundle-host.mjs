@@ -3,8 +3,9 @@
 // local stand-in for a Lambda container. Plain JavaScript, so that nothing but Node.js runs
 // between the bundle and the gateway. Messages: {id, event, requestId, timeoutMs} in,
 // {id, result} or {id, error} out.
-import { parentPort, workerData } from 'node:worker_threads';
+
 import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
 
 const { file, functionName, memoryMb } = workerData;
 const loading = import(pathToFileURL(file).href);

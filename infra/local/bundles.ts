@@ -1,8 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 
 /**
@@ -18,7 +18,9 @@ export type Intrinsic = string | number | boolean | { [fn: string]: unknown } | 
 
 export interface TemplateResource {
   Type: string;
+  // biome-ignore lint/suspicious/noExplicitAny: template JSON, read by the shapes CloudFormation documents
   Properties?: Record<string, any>;
+  // biome-ignore lint/suspicious/noExplicitAny: template JSON, as above
   Metadata?: Record<string, any>;
 }
 
@@ -51,9 +53,10 @@ export interface Assembly {
   webSocketRoutes: Map<string, string>;
 }
 
-const ref = (value: unknown): string | undefined => (value && typeof value === 'object' && 'Ref' in value ? String((value as { Ref: unknown }).Ref) : undefined);
+const ref = (value: unknown): string | undefined =>
+  value && typeof value === 'object' && 'Ref' in value ? String((value as { Ref: unknown }).Ref) : undefined;
 const getAtt = (value: unknown): [string, string] | undefined =>
-  value && typeof value === 'object' && 'Fn::GetAtt' in value ? ((value as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt']) : undefined;
+  value && typeof value === 'object' && 'Fn::GetAtt' in value ? (value as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'] : undefined;
 
 /** Reads `{directory}/{stack}.template.json` and the functions' bundles next to it. */
 export function readAssembly(directory: string, stackName = STACK_NAME): Assembly {
@@ -154,7 +157,9 @@ export function resolveValue(value: Intrinsic, template: Template, local: LocalE
     const refs = parts.flatMap((part) => [ref(part), getAtt(part)?.[0]]).filter((id): id is string => id !== undefined);
     // The distribution's address: the public URL; the WebSocket stage's callback URL: @connections.
     if (refs.some((id) => template.Resources[id]?.Type === 'AWS::CloudFront::Distribution')) return local.publicUrl;
-    const webSocket = refs.some((id) => template.Resources[id]?.Type === 'AWS::ApiGatewayV2::Api' && template.Resources[id]?.Properties?.ProtocolType === 'WEBSOCKET');
+    const webSocket = refs.some(
+      (id) => template.Resources[id]?.Type === 'AWS::ApiGatewayV2::Api' && template.Resources[id]?.Properties?.ProtocolType === 'WEBSOCKET',
+    );
     if (webSocket) return local.socketManagementEndpoint;
   }
   throw new Error(`${where}: cannot resolve ${JSON.stringify(value)} locally`);
@@ -167,11 +172,15 @@ export function resolveEnvironment(fn: DeployedFunction, template: Template, loc
   return env;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a Lambda handler of any trigger (HTTP, WebSocket), as aws-lambda types it
 type Handler = (event: any, context?: Context) => Promise<any>;
 
 /** A worker-thread "container" per function, started at its first call (a cold start). */
 export class BundledFunctions {
-  private readonly workers = new Map<string, { worker: Worker; pending: Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }> }>();
+  private readonly workers = new Map<
+    string,
+    { worker: Worker; pending: Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }> }
+  >();
 
   constructor(
     readonly assembly: Assembly,
@@ -215,7 +224,12 @@ export class BundledFunctions {
     const id = randomUUID();
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.postMessage({ id, event, requestId: (event as APIGatewayProxyEventV2)?.requestContext?.requestId ?? id, timeoutMs: fn.timeoutS * 1000 });
+      worker.postMessage({
+        id,
+        event,
+        requestId: (event as APIGatewayProxyEventV2)?.requestContext?.requestId ?? id,
+        timeoutMs: fn.timeoutS * 1000,
+      });
     });
   }
 

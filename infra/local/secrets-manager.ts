@@ -28,8 +28,16 @@ export async function startSecretsManager(secrets: Map<string, string>): Promise
         return reply(400, { __type: 'InvalidRequestException', message: 'body is not JSON' });
       }
       const value = typeof secretId === 'string' ? secrets.get(secretId) : undefined;
-      if (value === undefined) return reply(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
-      reply(200, { ARN: secretId, Name: String(secretId).split(':').pop(), SecretString: value, VersionId: 'local', VersionStages: ['AWSCURRENT'], CreatedDate: 0 });
+      if (value === undefined)
+        return reply(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+      reply(200, {
+        ARN: secretId,
+        Name: String(secretId).split(':').pop(),
+        SecretString: value,
+        VersionId: 'local',
+        VersionStages: ['AWSCURRENT'],
+        CreatedDate: 0,
+      });
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,5 @@
-import { pingAllSockets } from '../../shared/socketio/outbound';
 import { log } from '../../shared/log';
+import { pingAllSockets } from '../../shared/socketio/outbound';
 
 /**
  * The local stand-in for the scheduled ping sweep (functions/notify/socket-ping.ts): pings

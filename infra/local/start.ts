@@ -4,8 +4,9 @@
  *   $DATA_DIR/admin-key), DATA_DIR (.data); `npm start -- --in-memory` keeps nothing on disk;
  *   `npm start -- --bundles cdk.out` runs the functions as `cdk synth` bundled them.
  */
-import { startLocalRuntime } from './runtime';
+
 import { SetupError } from './java';
+import { startLocalRuntime } from './runtime';
 
 async function main(): Promise<void> {
   // The local runtime is for development: Node 20 is fine here, spare developers the SDK's upgrade notice.

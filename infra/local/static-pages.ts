@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ASSETS_PATH_PREFIX, PAGE_FOLDERS, folderSecurityHeaders } from '../../shared/http/web-pages';
+import { ASSETS_PATH_PREFIX, folderSecurityHeaders, PAGE_FOLDERS } from '../../shared/http/web-pages';
 import { VENDOR_FILES } from '../web-vendor-files';
 
 /**
@@ -43,7 +43,8 @@ export function resolvePagePath(pathname: string, root: string = WEB_ROOT): stri
   return file.startsWith(folder + sep) ? file : undefined;
 }
 
-export const isPagePath = (pathname: string) => PAGE_FOLDERS.some((folder) => pathname === `/${folder}` || pathname.startsWith(`/${folder}/`));
+export const isPagePath = (pathname: string) =>
+  PAGE_FOLDERS.some((folder) => pathname === `/${folder}` || pathname.startsWith(`/${folder}/`));
 
 export interface PageOptions {
   root?: string;

@@ -1,4 +1,4 @@
-import type { _Record as StreamRecord, AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb-streams';
+import type { AttributeValue as SdkAttributeValue, _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 
 /** SDK values carry binaries as bytes; Lambda's JSON carries them as base64 strings. */

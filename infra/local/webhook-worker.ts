@@ -1,5 +1,5 @@
-import { deliverDueWebhooks } from '../../shared/notify/webhook-delivery';
 import { log } from '../../shared/log';
+import { deliverDueWebhooks } from '../../shared/notify/webhook-delivery';
 
 /**
  * The local stand-in for the scheduled webhook worker (functions/notify/webhook-worker.ts):

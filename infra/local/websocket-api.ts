@@ -1,10 +1,10 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { WebSocketEvent } from '../../functions/ws/event';
 import { SOCKET_MESSAGE_MAX_BYTES } from '../../shared/config';
 import { log } from '../../shared/log';
-import type { WebSocketEvent } from '../../functions/ws/event';
 
 type RouteHandler = (event: WebSocketEvent) => Promise<unknown>;
 
@@ -82,9 +82,24 @@ export class LocalWebSocketApi {
     void p.finally(() => this.pending.delete(p));
   }
 
-  private event(connectionId: string, routeKey: string, eventType: WebSocketEvent['requestContext']['eventType'], host: string, extra: Partial<WebSocketEvent> = {}, identity?: { sourceIp: string; userAgent: string }): WebSocketEvent {
+  private event(
+    connectionId: string,
+    routeKey: string,
+    eventType: WebSocketEvent['requestContext']['eventType'],
+    host: string,
+    extra: Partial<WebSocketEvent> = {},
+    identity?: { sourceIp: string; userAgent: string },
+  ): WebSocketEvent {
     return {
-      requestContext: { routeKey, eventType, connectionId, domainName: host, stage: STAGE, requestId: randomUUID(), ...(identity ? { identity } : {}) },
+      requestContext: {
+        routeKey,
+        eventType,
+        connectionId,
+        domainName: host,
+        stage: STAGE,
+        requestId: randomUUID(),
+        ...(identity ? { identity } : {}),
+      },
       ...extra,
     };
   }
@@ -92,14 +107,21 @@ export class LocalWebSocketApi {
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
     const connectionId = newConnectionId();
     const host = req.headers.host ?? 'localhost';
-    const identity = { sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1', userAgent: req.headers['user-agent'] ?? '' };
+    const identity = {
+      sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+      userAgent: req.headers['user-agent'] ?? '',
+    };
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = v;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
     let status: number;
     try {
-      status = statusOf(await this.routes.connect(this.event(connectionId, '$connect', 'CONNECT', host, { queryStringParameters: query, headers }, identity)));
+      status = statusOf(
+        await this.routes.connect(
+          this.event(connectionId, '$connect', 'CONNECT', host, { queryStringParameters: query, headers }, identity),
+        ),
+      );
     } catch (err) {
       log.error('local websocket api: $connect failed', { err });
       status = 500;
@@ -115,17 +137,28 @@ export class LocalWebSocketApi {
       ws.on('message', (data, isBinary) => {
         connection.lastActiveAt = Date.now();
         const body = Buffer.isBuffer(data) ? data : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]);
-        const event = this.event(connectionId, '$default', 'MESSAGE', host, {
-          body: isBinary ? body.toString('base64') : body.toString('utf8'),
-          isBase64Encoded: isBinary,
-        }, identity);
+        const event = this.event(
+          connectionId,
+          '$default',
+          'MESSAGE',
+          host,
+          {
+            body: isBinary ? body.toString('base64') : body.toString('utf8'),
+            isBase64Encoded: isBinary,
+          },
+          identity,
+        );
         connection.queue = connection.queue.then(() => this.run(this.routes.message, event));
         this.track(connection.queue);
       });
       ws.on('close', () => {
         this.connections.delete(connectionId);
         if (this.stopping) return;
-        this.track(connection.queue.then(() => this.run(this.routes.disconnect, this.event(connectionId, '$disconnect', 'DISCONNECT', host, {}, identity))));
+        this.track(
+          connection.queue.then(() =>
+            this.run(this.routes.disconnect, this.event(connectionId, '$disconnect', 'DISCONNECT', host, {}, identity)),
+          ),
+        );
       });
       ws.on('error', () => ws.terminate());
     });

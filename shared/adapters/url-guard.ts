@@ -14,15 +14,7 @@ import { isIP, type LookupFunction } from 'node:net';
  * are not resolved by Node (no lookup call), so `checkUrl` classifies them before the call.
  */
 
-export type AddressClass =
-  | 'public'
-  | 'private'
-  | 'loopback'
-  | 'link-local'
-  | 'unspecified'
-  | 'multicast'
-  | 'reserved'
-  | 'invalid';
+export type AddressClass = 'public' | 'private' | 'loopback' | 'link-local' | 'unspecified' | 'multicast' | 'reserved' | 'invalid';
 
 /** A webhook URL refused before any byte was sent. */
 export class UrlRefusedError extends Error {
@@ -124,9 +116,7 @@ export function isAllowedAddress(address: string, allowPrivate: boolean): boolea
 function refusal(host: string, address: string): UrlRefusedError {
   const kind = classifyAddress(address);
   const where = host === address ? address : `${host} (${address})`;
-  return new UrlRefusedError(
-    `The webhook URL's host ${where} is a ${kind} address: webhooks may only call public Internet addresses.`,
-  );
+  return new UrlRefusedError(`The webhook URL's host ${where} is a ${kind} address: webhooks may only call public Internet addresses.`);
 }
 
 /** The host of a URL as Node connects to it: IPv6 literals without their brackets. */

@@ -1,10 +1,10 @@
 import type { PryvError } from '../errors';
 import { newId } from '../ids';
 import { log } from '../log';
-import { putAuditItems } from '../store/audit';
-import { storable, storableKey } from '../store/storable';
-import { keys } from '../store/keys';
 import type { AuditItem } from '../model/audit';
+import { putAuditItems } from '../store/audit';
+import { keys } from '../store/keys';
+import { storable, storableKey } from '../store/storable';
 import type { MethodContext } from './types';
 
 /**
@@ -153,7 +153,10 @@ export async function flushAudit(ctx: MethodContext): Promise<void> {
   // One at a time: a record DynamoDB refuses does not take the others with it.
   for (const record of records) {
     let failure: unknown;
-    const ok = await written(() => putAuditItems(partition, [record], expires), (err) => (failure = err));
+    const ok = await written(
+      () => putAuditItems(partition, [record], expires),
+      (err) => (failure = err),
+    );
     if (!ok) {
       log.error('audit failure', { err: failure, username: ctx.username, auditRecord: record, requestId: ctx.request.requestId });
     }

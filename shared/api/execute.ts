@@ -1,17 +1,17 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { MethodContext, MethodDef, MethodResult, RequestInfo } from './types';
-import type { Access } from '../model/accesses';
-import { validateParams } from '../validation';
-import { checkParamsNumbers, checkParamsShape, isPossibleToken, isPossibleUsername, LIMITS, shown } from '../limits';
-import { errors, PryvError } from '../errors';
+import { adminKey } from '../adapters/secrets';
 import { config } from '../config';
+import { assertAccessLive } from '../domain/accesses/liveness';
+import { errors, PryvError } from '../errors';
+import { checkParamsNumbers, checkParamsShape, isPossibleToken, isPossibleUsername, LIMITS, shown } from '../limits';
+import { log } from '../log';
+import type { Access } from '../model/accesses';
 import { getAccessByToken, getAccessWithDataMeta, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
 import { isServiceFault } from '../store/faults';
-import { adminKey } from '../adapters/secrets';
-import { assertAccessLive } from '../domain/accesses/liveness';
-import { log } from '../log';
+import { validateParams } from '../validation';
 import { flushAudit, recordCall } from './audit-calls';
+import type { MethodContext, MethodDef, MethodResult, RequestInfo } from './types';
 
 export function newContext(methodId: string, request: RequestInfo): MethodContext {
   return {

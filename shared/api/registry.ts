@@ -1,5 +1,30 @@
-import type { MethodDef } from './types';
-import { serviceGreeting, serviceInfo } from './methods/service';
+import { getAccessInfo } from './methods/access-info';
+import { accessRequestsCreate, accessRequestsPoll, accessRequestsUpdate } from './methods/access-requests';
+import { accessesCheckApp, accessesCreate, accessesDelete, accessesGet, accessesUpdate } from './methods/accesses';
+import { accountChangePassword, accountGet, accountUpdate } from './methods/account';
+import { accountRequestPasswordReset, accountResetPassword } from './methods/account-reset';
+import {
+  eventsAddAttachment,
+  eventsConfirmAttachmentUpload,
+  eventsCreateAttachmentUpload,
+  eventsDeleteAttachment,
+  eventsGetAttachment,
+} from './methods/attachments';
+import { auditGetLogs } from './methods/audit';
+import { authDelete, authLogin, authLogout } from './methods/auth';
+import { callBatchMethod } from './methods/batch';
+import { eventsCreate, eventsDelete, eventsGet, eventsGetOne, eventsUpdate } from './methods/events';
+import { accountExport, accountGetExport, accountGetImport, accountImport, accountImportUpload } from './methods/export';
+import { followedSlicesCreate, followedSlicesDelete, followedSlicesGet, followedSlicesUpdate } from './methods/followed-slices';
+import { mfaActivate, mfaChallenge, mfaConfirm, mfaDeactivate, mfaRecover, mfaVerify, systemDeactivateMfa } from './methods/mfa';
+import {
+  profileGetApp,
+  profileGetPrivate,
+  profileGetPublic,
+  profileUpdateApp,
+  profileUpdatePrivate,
+  profileUpdatePublic,
+} from './methods/profile';
 import {
   authEmailCheck,
   authRegister,
@@ -10,45 +35,12 @@ import {
   regUidForEmail,
   regUsernameForEmail,
 } from './methods/registration';
-import { authDelete, authLogin, authLogout } from './methods/auth';
-import { getAccessInfo } from './methods/access-info';
-import { callBatchMethod } from './methods/batch';
-import { accountChangePassword, accountGet, accountUpdate } from './methods/account';
-import { systemCreateUser, systemGetUserInfo } from './methods/system';
-import { eventsCreate, eventsDelete, eventsGet, eventsGetOne, eventsUpdate } from './methods/events';
 import { seriesAdd, seriesBatch, seriesGet } from './methods/series';
+import { serviceGreeting, serviceInfo } from './methods/service';
 import { streamsCreate, streamsDelete, streamsGet, streamsUpdate } from './methods/streams';
-import {
-  eventsAddAttachment,
-  eventsConfirmAttachmentUpload,
-  eventsCreateAttachmentUpload,
-  eventsDeleteAttachment,
-  eventsGetAttachment,
-} from './methods/attachments';
-import { accessesCheckApp, accessesCreate, accessesDelete, accessesGet, accessesUpdate } from './methods/accesses';
+import { systemCreateUser, systemGetUserInfo } from './methods/system';
 import { webhooksCreate, webhooksDelete, webhooksGet, webhooksGetOne, webhooksTest, webhooksUpdate } from './methods/webhooks';
-import { auditGetLogs } from './methods/audit';
-import { accountExport, accountGetExport, accountGetImport, accountImport, accountImportUpload } from './methods/export';
-import { accessRequestsCreate, accessRequestsPoll, accessRequestsUpdate } from './methods/access-requests';
-import { accountRequestPasswordReset, accountResetPassword } from './methods/account-reset';
-import {
-  profileGetApp,
-  profileGetPrivate,
-  profileGetPublic,
-  profileUpdateApp,
-  profileUpdatePrivate,
-  profileUpdatePublic,
-} from './methods/profile';
-import { followedSlicesCreate, followedSlicesDelete, followedSlicesGet, followedSlicesUpdate } from './methods/followed-slices';
-import {
-  mfaActivate,
-  mfaChallenge,
-  mfaConfirm,
-  mfaDeactivate,
-  mfaRecover,
-  mfaVerify,
-  systemDeactivateMfa,
-} from './methods/mfa';
+import type { MethodDef } from './types';
 
 /**
  * Every API method, declared once. The CDK stack makes one Lambda and its routes per

@@ -1,8 +1,8 @@
-import type { Access, AccessType } from '../model/accesses';
 import type { Config } from '../config';
-import type { JsonSchema } from '../validation';
-import type { UploadedFile } from '../model/uploads';
 import type { Prefetched } from '../domain/caller';
+import type { Access, AccessType } from '../model/accesses';
+import type { UploadedFile } from '../model/uploads';
+import type { JsonSchema } from '../validation';
 
 export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -118,5 +118,4 @@ export const SERVER_OWNED_FIELDS = { created: {}, createdBy: {}, modified: {}, m
  * Update schemas list protected fields as known (so they are not "unknown fields" → 400):
  * updating one is refused with 403 by {@link rejectProtectedFields} (spec §2.2.4, §9.13).
  */
-export const acceptedFields = (fields: Iterable<string>): Record<string, object> =>
-  Object.fromEntries([...fields].map((f) => [f, {}]));
+export const acceptedFields = (fields: Iterable<string>): Record<string, object> => Object.fromEntries([...fields].map((f) => [f, {}]));

@@ -1,7 +1,7 @@
 import { closeConnection, managementEndpoint } from '../adapters/socket-connections-api';
-import { deleteConnection, listUserConnections } from '../store/socket-connections';
-import type { SocketConnection } from '../model/socket-connections';
 import { log } from '../log';
+import type { SocketConnection } from '../model/socket-connections';
+import { deleteConnection, listUserConnections } from '../store/socket-connections';
 
 /**
  * Ending socket connections (shared/socketio/ serves them): the client is disconnected

@@ -1,8 +1,8 @@
-import { loadStreams, readDataMeta } from '../store/streams';
-import { StreamTree } from './streams/tree';
-import { AccessPermissions } from './accesses/permissions';
 import type { DataMeta, StoredStream } from '../model/streams';
+import { loadStreams, readDataMeta } from '../store/streams';
+import { AccessPermissions } from './accesses/permissions';
 import type { Caller } from './caller';
+import { StreamTree } from './streams/tree';
 
 export interface UserData {
   tree: StreamTree;

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { meta } from '../api/meta';
 import { API_VERSION } from '../config';
 import { PryvError, RegisterError } from '../errors';
-import { meta } from '../api/meta';
 
 const DEFAULT_METHODS = 'POST, GET, PUT, DELETE, OPTIONS';
 const DEFAULT_HEADERS = 'Authorization, Content-Type';

@@ -1,10 +1,10 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { MethodContext, MethodDef, RequestInfo } from '../api/types';
 import { asPryvError, authenticate, flushUsage, newContext, runMethod } from '../api/execute';
+import type { MethodContext, MethodDef, RequestInfo } from '../api/types';
 import { errors, RegisterError } from '../errors';
-import { requestFromEvent } from './request';
 import { baseHeaders, errorBody, jsonResponse, retryHeaders } from './envelope';
+import { requestFromEvent } from './request';
 
 type Event = APIGatewayProxyEventV2;
 type Result = APIGatewayProxyStructuredResultV2;

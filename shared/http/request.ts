@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { RequestInfo } from '../api/types';
-import { errors } from '../errors';
 import { config } from '../config';
+import { errors } from '../errors';
 import { parseMultipart } from './multipart';
 
 /**

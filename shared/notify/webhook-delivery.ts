@@ -1,8 +1,14 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { postJson } from '../adapters/webhook-post';
+import { API_VERSION, config, WEBHOOK_CALL_TIMEOUT_MS } from '../config';
+import { isSuccessStatus, recordWebhookRun } from '../domain/webhooks/webhook';
+import { log } from '../log';
+import type { Webhook } from '../model/webhooks';
 import {
   addPendingMessages,
   claimDue,
   completeAttempt,
+  type DueItem,
   dropAttempt,
   dueAttempts,
   giveUpDelivery,
@@ -11,14 +17,8 @@ import {
   scheduleRetry,
   scheduleWebhookAttempt,
   unscheduleAttempt,
-  type DueItem,
 } from '../store/webhook-queue';
 import { getWebhook, listWebhooks, usersWithWebhooks } from '../store/webhooks';
-import { API_VERSION, WEBHOOK_CALL_TIMEOUT_MS, config } from '../config';
-import { isSuccessStatus, recordWebhookRun } from '../domain/webhooks/webhook';
-import type { Webhook } from '../model/webhooks';
-import { postJson } from '../adapters/webhook-post';
-import { log } from '../log';
 
 /**
  * Durable webhook delivery (spec §6.2). Messages are queued on each active webhook and
@@ -50,8 +50,7 @@ export function signDelivery(secret: string, msgId: string, payload: string, at 
 }
 
 /** When a webhook may next be called: not before `minIntervalMs` after its last call. */
-const throttled = (webhook: Webhook, now: number) =>
-  Math.max(now, (webhook.lastRun?.timestamp ?? 0) + (webhook.minIntervalMs ?? 0) / 1000);
+const throttled = (webhook: Webhook, now: number) => Math.max(now, (webhook.lastRun?.timestamp ?? 0) + (webhook.minIntervalMs ?? 0) / 1000);
 
 /**
  * The change sink (registered by functions/notify/fanout.ts): adds the messages to the

@@ -1,23 +1,23 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { MethodContext, MethodDef, RequestInfo } from '../api/types';
-import { asPryvError, authenticate, flushUsage, newContext, runMethod } from '../api/execute';
-import { checkArrayCap, isBatchable, type MethodLookup } from '../api/batch';
-import { meta } from '../api/meta';
-import { callerOf } from '../api/caller';
-import { errors, type PryvError } from '../errors';
-import { SOCKET_MESSAGE_MAX_BYTES } from '../config';
-import { log } from '../log';
 import { closeConnection, postToConnection } from '../adapters/socket-connections-api';
-import { bindConnection, deleteConnectionById, getConnection, putConnection } from '../store/socket-connections';
+import { checkArrayCap, isBatchable, type MethodLookup } from '../api/batch';
+import { callerOf } from '../api/caller';
+import { asPryvError, authenticate, flushUsage, newContext, runMethod } from '../api/execute';
+import { meta } from '../api/meta';
+import type { MethodContext, MethodDef, RequestInfo } from '../api/types';
+import { SOCKET_MESSAGE_MAX_BYTES } from '../config';
+import { errors, type PryvError } from '../errors';
+import { log } from '../log';
 import type { SocketConnection } from '../model/socket-connections';
+import { bindConnection, deleteConnectionById, getConnection, putConnection } from '../store/socket-connections';
 import {
   decodeEnginePacket,
   decodeSocketPacket,
   ENGINE_PONG,
   ProtocolError,
+  type SocketPacket,
   SocketPacketType,
   usernameOfNamespace,
-  type SocketPacket,
 } from './protocol';
 import { sendPacket } from './send';
 
@@ -128,7 +128,8 @@ function socketRequest(connection: SocketConnection, username: string, body: unk
 
 /** CONNECT to `/{username}`: the handshake token must open a live access of that user. */
 async function joinNamespace(connection: SocketConnection, packet: SocketPacket, endpoint: string): Promise<void> {
-  const refuse = (message: string) => sendPacket(endpoint, connection, { type: SocketPacketType.ConnectError, nsp: packet.nsp, data: { message } });
+  const refuse = (message: string) =>
+    sendPacket(endpoint, connection, { type: SocketPacketType.ConnectError, nsp: packet.nsp, data: { message } });
   if (connection.username) {
     if (connection.nsp === packet.nsp) {
       await sendPacket(endpoint, connection, { type: SocketPacketType.Connect, nsp: packet.nsp, data: { sid: connection.socketId } });
@@ -193,7 +194,13 @@ async function answerEvent(connection: SocketConnection, packet: SocketPacket, e
 }
 
 /** Runs one API method for a socket, through the same path as HTTP and callBatch. */
-async function callMethod(connection: SocketConnection, username: string, method: MethodDef | undefined, methodId: string, params: unknown): Promise<unknown[]> {
+async function callMethod(
+  connection: SocketConnection,
+  username: string,
+  method: MethodDef | undefined,
+  methodId: string,
+  params: unknown,
+): Promise<unknown[]> {
   let ctx: MethodContext | undefined;
   try {
     if (!callableOverSocket(method)) throw errors.invalidMethod(methodId);

@@ -1,12 +1,12 @@
-import { config, SOCKET_MESSAGE_MAX_BYTES } from '../config';
-import { log } from '../log';
 import { managementEndpoint, postToConnection } from '../adapters/socket-connections-api';
-import { allConnections, deleteConnection, deleteConnectionById, getConnection, listUserConnections } from '../store/socket-connections';
-import { getAccessByToken } from '../store/accesses';
+import { config, SOCKET_MESSAGE_MAX_BYTES } from '../config';
 import { isAccessLive } from '../domain/accesses/liveness';
 import { closeSocket } from '../domain/sockets';
+import { log } from '../log';
 import type { SocketConnection } from '../model/socket-connections';
-import { encodeOpen, ENGINE_PING, SocketPacketType } from './protocol';
+import { getAccessByToken } from '../store/accesses';
+import { allConnections, deleteConnection, deleteConnectionById, getConnection, listUserConnections } from '../store/socket-connections';
+import { ENGINE_PING, encodeOpen, SocketPacketType } from './protocol';
 import { sendPacket } from './send';
 
 /**

@@ -38,15 +38,22 @@ export interface OpenPacket {
   maxPayload: number;
 }
 
-export type EnginePacket =
-  | { kind: 'ping' | 'pong' | 'close' | 'noop'; data?: string }
-  | { kind: 'message'; data: string };
+export type EnginePacket = { kind: 'ping' | 'pong' | 'close' | 'noop'; data?: string } | { kind: 'message'; data: string };
 
 export class ProtocolError extends Error {}
 
 export function encodeOpen(open: OpenPacket): string {
   // No upgrades: the socket is already the WebSocket transport.
-  return ENGINE_OPEN + JSON.stringify({ sid: open.sid, upgrades: [], pingInterval: open.pingInterval, pingTimeout: open.pingTimeout, maxPayload: open.maxPayload });
+  return (
+    ENGINE_OPEN +
+    JSON.stringify({
+      sid: open.sid,
+      upgrades: [],
+      pingInterval: open.pingInterval,
+      pingTimeout: open.pingTimeout,
+      maxPayload: open.maxPayload,
+    })
+  );
 }
 
 /** One Socket.IO packet as the Engine.IO message that carries it. */
@@ -142,6 +149,9 @@ function checkPayload(packet: SocketPacket): void {
  * `/{username}` and `/{username}/{username}` (DNS-less clients) name the same user.
  */
 export function usernameOfNamespace(nsp: string): string | undefined {
-  const last = nsp.split('/').filter((s) => s.length > 0).pop();
+  const last = nsp
+    .split('/')
+    .filter((s) => s.length > 0)
+    .pop();
   return last && last.length > 0 ? last : undefined;
 }

@@ -1,9 +1,9 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { AccessRequest } from '../model/access-requests';
 import { dynamo, table } from './clients';
+import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';
-import type { AccessRequest } from '../model/access-requests';
-import { ifConditionHolds } from './conditional';
 
 /**
  * Access requests (spec §2.14): one item per request key, outside any user partition
@@ -32,9 +32,7 @@ export async function createAccessRequest(request: AccessRequest): Promise<boole
 
 /** The live request of that key, or `undefined` when unknown or expired. */
 export async function getAccessRequest(key: string, now: number): Promise<AccessRequest | undefined> {
-  const out = await dynamo().send(
-    new GetCommand({ TableName: table(), Key: keys.accessRequest(key), ConsistentRead: true }),
-  );
+  const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.accessRequest(key), ConsistentRead: true }));
   if (!out.Item) return undefined;
   const request = strip(out.Item);
   return request.expires > now ? request : undefined;

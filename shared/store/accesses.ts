@@ -1,13 +1,13 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo, table } from './clients';
-import { queryAll } from './query';
-import { keys } from './keys';
-import { transactWrite, type TransactItem } from './transact';
 import type { Access } from '../model/accesses';
-import { ifConditionHolds } from './conditional';
-import { batchGet, itemKey } from './batch';
-import { dataMetaOf } from './streams';
 import type { DataMeta } from '../model/streams';
+import { batchGet, itemKey } from './batch';
+import { dynamo, table } from './clients';
+import { ifConditionHolds } from './conditional';
+import { keys } from './keys';
+import { queryAll } from './query';
+import { dataMetaOf } from './streams';
+import { type TransactItem, transactWrite } from './transact';
 
 /**
  * The (type, name, deviceName) claim key. `#` separates the parts of the sort key, so `#`
@@ -26,9 +26,7 @@ function strip(item: Record<string, unknown>): Access {
 
 /** The access behind a token: one strongly consistent GetItem. */
 export async function getAccessByToken(username: string, token: string): Promise<Access | undefined> {
-  const out = await dynamo().send(
-    new GetCommand({ TableName: table(), Key: keys.accessByToken(username, token), ConsistentRead: true }),
-  );
+  const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.accessByToken(username, token), ConsistentRead: true }));
   return out.Item ? strip(out.Item) : undefined;
 }
 
@@ -45,9 +43,7 @@ export async function getAccessWithDataMeta(username: string, token: string): Pr
 }
 
 export async function getAccessById(username: string, id: string): Promise<Access | undefined> {
-  const pointer = await dynamo().send(
-    new GetCommand({ TableName: table(), Key: keys.accessById(username, id), ConsistentRead: true }),
-  );
+  const pointer = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.accessById(username, id), ConsistentRead: true }));
   const token = pointer.Item?.token as string | undefined;
   return token === undefined ? undefined : getAccessByToken(username, token);
 }
@@ -134,7 +130,9 @@ function accessItems(username: string, access: Access): [Record<string, unknown>
  * the (type, name, deviceName) claim. Conditions make tokens and names unique.
  */
 export function createAccessItems(username: string, access: Access): TransactItem[] {
-  return accessItems(username, access).map((Item) => ({ Put: { TableName: undefined, Item, ConditionExpression: 'attribute_not_exists(pk)' } }));
+  return accessItems(username, access).map((Item) => ({
+    Put: { TableName: undefined, Item, ConditionExpression: 'attribute_not_exists(pk)' },
+  }));
 }
 
 /** Moves an access to a new token (a new login session replacing an ended one). */

@@ -27,7 +27,8 @@ export function accountItemPages(username: string, kind: AccountItemKind): Async
 }
 
 /** The previous versions of one event. */
-export const eventHistoryPages = (username: string, eventId: string) => partitionPages(keys.eventHistory(username, eventId), { pageSize: PAGE_SIZE });
+export const eventHistoryPages = (username: string, eventId: string) =>
+  partitionPages(keys.eventHistory(username, eventId), { pageSize: PAGE_SIZE });
 
 /** The meta item among the `streams` kind (`STREAM#`, per-user facts), which is not a stream. */
 export const isDataMetaItem = (item: Record<string, unknown>) => item.sk === keys.streamPrefix;

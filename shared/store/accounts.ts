@@ -1,9 +1,9 @@
 import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo, table } from './clients';
-import { keys } from './keys';
-import { transactWrite, type TransactItem } from './transact';
 import type { Account } from '../model/accounts';
+import { dynamo, table } from './clients';
 import { ifConditionHolds } from './conditional';
+import { keys } from './keys';
+import { type TransactItem, transactWrite } from './transact';
 
 export async function getAccount(username: string): Promise<Account | undefined> {
   const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.account(username), ConsistentRead: true }));

@@ -1,9 +1,9 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditItem } from '../model/audit';
+import { batchDelete, batchPut } from './batch';
 import { dynamo, table } from './clients';
 import { keys } from './keys';
-import { batchDelete, batchPut } from './batch';
 import { keyBounds } from './sort-keys';
-import type { AuditItem } from '../model/audit';
 
 /**
  * Audit records in DynamoDB: a partition per user (keys.audit), time-ordered, expiring by
@@ -67,7 +67,13 @@ export async function moveAuditPartition(from: string, to: string, transform: (i
   let moved = 0;
   for (;;) {
     const page = await dynamo().send(
-      new QueryCommand({ TableName: table(), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': from }, Limit: QUERY_PAGE, ConsistentRead: true }),
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': from },
+        Limit: QUERY_PAGE,
+        ConsistentRead: true,
+      }),
     );
     const items = page.Items ?? [];
     if (items.length === 0) return moved;

@@ -1,4 +1,4 @@
-import { BatchGetCommand, BatchWriteCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
 
 const BATCH_WRITE_MAX = 25; // DynamoDB's BatchWriteItem limit
@@ -20,10 +20,18 @@ async function batchWrite(requests: WriteRequest[], what: string): Promise<void>
 }
 
 /** Writes items without conditions (bulk loads: imports, benchmarks, audit records). */
-export const batchPut = (items: Array<Record<string, unknown>>) => batchWrite(items.map((Item) => ({ PutRequest: { Item } })), 'write');
+export const batchPut = (items: Array<Record<string, unknown>>) =>
+  batchWrite(
+    items.map((Item) => ({ PutRequest: { Item } })),
+    'write',
+  );
 
 /** Deletes items by key. */
-export const batchDelete = (keys: Array<{ pk: string; sk: string }>) => batchWrite(keys.map((Key) => ({ DeleteRequest: { Key } })), 'delete');
+export const batchDelete = (keys: Array<{ pk: string; sk: string }>) =>
+  batchWrite(
+    keys.map((Key) => ({ DeleteRequest: { Key } })),
+    'delete',
+  );
 
 type Key = { pk: string; sk: string };
 

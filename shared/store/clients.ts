@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { config, LOCAL_CREDENTIALS } from '../config';
 import { recordSdkCalls } from '../sdk-calls';
 
@@ -41,14 +41,16 @@ export function dynamo(): DynamoDBDocumentClient {
 export function s3Client(): S3Client {
   if (!s3) {
     const c = config();
-    s3 = recordSdkCalls(new S3Client({
-      region: c.region,
-      // Checksums only where S3 requires them: presigned URLs stay plain (clients PUT with
-      // curl), and s3rver does not speak the newer streaming-checksum encoding.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      ...(c.s3Endpoint ? { endpoint: c.s3Endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS } : {}),
-    }));
+    s3 = recordSdkCalls(
+      new S3Client({
+        region: c.region,
+        // Checksums only where S3 requires them: presigned URLs stay plain (clients PUT with
+        // curl), and s3rver does not speak the newer streaming-checksum encoding.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        ...(c.s3Endpoint ? { endpoint: c.s3Endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS } : {}),
+      }),
+    );
   }
   return s3;
 }

@@ -1,11 +1,11 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo, table } from './clients';
-import { keys } from './keys';
-import { transactWrite } from './transact';
-import { ifConditionHolds } from './conditional';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { Job } from '../model/jobs';
+import { dynamo, table } from './clients';
+import { ifConditionHolds } from './conditional';
+import { keys } from './keys';
 import { insertedItem, recordKey } from './stream-records';
+import { transactWrite } from './transact';
 
 /**
  * Export and import jobs.
@@ -91,7 +91,12 @@ export async function startJob(username: string, kind: Job['kind'], id: string, 
 }
 
 /** Ends a job (done or failed) and, for an export, releases the active-export claim. */
-export async function finishJob(username: string, kind: Job['kind'], id: string, fields: Partial<Job> & { status: 'done' | 'failed' }): Promise<void> {
+export async function finishJob(
+  username: string,
+  kind: Job['kind'],
+  id: string,
+  fields: Partial<Job> & { status: 'done' | 'failed' },
+): Promise<void> {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const sets = Object.entries(fields).map(([k, v], i) => {

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -9,9 +10,8 @@ import {
   NotFound,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Readable } from 'node:stream';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { bucket, s3Client } from './clients';
 
 /**
@@ -73,7 +73,9 @@ export function uploadStream(key: string, body: Readable, type: string): { done:
 }
 
 export async function moveFile(from: string, to: string): Promise<void> {
-  await s3Client().send(new CopyObjectCommand({ Bucket: bucket(), Key: to, CopySource: `${bucket()}/${encodeURIComponent(from).replace(/%2F/g, '/')}` }));
+  await s3Client().send(
+    new CopyObjectCommand({ Bucket: bucket(), Key: to, CopySource: `${bucket()}/${encodeURIComponent(from).replace(/%2F/g, '/')}` }),
+  );
   await deleteFile(from);
 }
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { FollowedSlice } from '../model/followed-slices';
 import { dynamo, table } from './clients';
 import { keys } from './keys';
 import { queryAll } from './query';
 import { transactWrite } from './transact';
-import type { FollowedSlice } from '../model/followed-slices';
 
 /** (url, accessToken) claims are hashed: both are long strings, sort keys hold 1 KB. */
 const targetHash = (url: string, accessToken: string) => createHash('sha256').update(`${url}\n${accessToken}`).digest('hex');
@@ -31,8 +31,20 @@ export async function getFollowedSlice(username: string, id: string): Promise<Fo
 /** Creates a slice with its unique name and (url, accessToken) claims; returns which claim clashed. */
 export async function createFollowedSlice(username: string, slice: FollowedSlice): Promise<'ok' | 'name' | 'target'> {
   const failed = await transactWrite([
-    { Put: { TableName: undefined, Item: { ...keys.followedSlice(username, slice.id), ...slice }, ConditionExpression: 'attribute_not_exists(pk)' } },
-    { Put: { TableName: undefined, Item: { ...keys.followedSliceName(username, slice.name), id: slice.id }, ConditionExpression: 'attribute_not_exists(pk)' } },
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.followedSlice(username, slice.id), ...slice },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.followedSliceName(username, slice.name), id: slice.id },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
     {
       Put: {
         TableName: undefined,
@@ -61,7 +73,13 @@ export async function renameFollowedSlice(username: string, current: FollowedSli
         ExpressionAttributeValues: { ':name': name, ':old': current.name },
       },
     },
-    { Put: { TableName: undefined, Item: { ...keys.followedSliceName(username, name), id: current.id }, ConditionExpression: 'attribute_not_exists(pk)' } },
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.followedSliceName(username, name), id: current.id },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
     { Delete: { TableName: undefined, Key: keys.followedSliceName(username, current.name) } },
   ]);
   if (failed.includes(1)) return 'name';

@@ -1,5 +1,5 @@
-import { decodeNumber, encodeNumber, orderedKey } from './sort-keys';
 import { keyTooLong, LIMITS } from '../limits';
+import { decodeNumber, encodeNumber, orderedKey } from './sort-keys';
 
 /**
  * The only place that knows how items are keyed (layout in table-definition.ts) and how S3
@@ -83,7 +83,10 @@ const rawKeys = {
   eventRunning: (username: string) => `ER#${username}`,
   eventHistory: (username: string, id: string) => `EH#${username}#${id}`,
   /** `n` keeps two versions with the same `modified` apart. */
-  eventHistoryKey: (username: string, id: string, modified: number, n: string) => ({ pk: `EH#${username}#${id}`, sk: orderedKey(modified, n) }),
+  eventHistoryKey: (username: string, id: string, modified: number, n: string) => ({
+    pk: `EH#${username}#${id}`,
+    sk: orderedKey(modified, n),
+  }),
   profilePrefix: 'PROFILE#',
   /**
    * HF series points (shared/store/series/): the chunks of one holder event, each keyed by the
@@ -106,7 +109,10 @@ const rawKeys = {
   auditRecord: (time: number, id: string) => orderedKey(time, id),
   /** One scheduled webhook delivery attempt (shared/store/webhook-queue.ts), due-time ordered. */
   webhookDuePartition: 'WEBHOOKDUE',
-  webhookDue: (at: number, username: string, webhookId: string) => ({ pk: 'WEBHOOKDUE', sk: `${encodeNumber(at)}#${username}#${webhookId}` }),
+  webhookDue: (at: number, username: string, webhookId: string) => ({
+    pk: 'WEBHOOKDUE',
+    sk: `${encodeNumber(at)}#${username}#${webhookId}`,
+  }),
   /** Export and import jobs of a user (shared/store/exports.ts); the active export's claim. */
   exportJob: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `EXPORT#${id}` }),
   exportJobPrefix: 'EXPORT#',

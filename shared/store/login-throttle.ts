@@ -1,4 +1,4 @@
-import { BatchGetCommand, PutCommand, UpdateCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
 import { keys } from './keys';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';

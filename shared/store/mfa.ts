@@ -1,9 +1,9 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { MfaSession, MfaState } from '../model/mfa';
 import { dynamo, table } from './clients';
+import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';
-import { ifConditionHolds } from './conditional';
-import type { MfaSession, MfaState } from '../model/mfa';
 
 export async function getMfa(username: string): Promise<MfaState | undefined> {
   const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.mfa(username), ConsistentRead: true }));
@@ -68,9 +68,7 @@ export async function putMfaSession(username: string, tokenHash: string, session
 
 /** A live session (expired ones may linger until TTL deletion: they are ignored). */
 export async function getMfaSession(username: string, tokenHash: string, now: number): Promise<MfaSession | undefined> {
-  const out = await dynamo().send(
-    new GetCommand({ TableName: table(), Key: keys.mfaSession(username, tokenHash), ConsistentRead: true }),
-  );
+  const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.mfaSession(username, tokenHash), ConsistentRead: true }));
   if (!out.Item || Number(out.Item.expires) <= now) return undefined;
   const { pk: _pk, sk: _sk, ttl: _ttl, ...session } = out.Item;
   return session as MfaSession;

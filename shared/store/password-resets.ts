@@ -1,8 +1,8 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
+import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';
-import { ifConditionHolds } from './conditional';
 
 /** Stores a pending reset, by the hash of its token, expiring at `expires` (Unix s). */
 export async function putPasswordReset(username: string, tokenHash: string, now: number, expires: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
-import { keys } from './keys';
 import { ifConditionHolds } from './conditional';
+import { keys } from './keys';
 
 export interface StoredProfile {
   data: Record<string, unknown>;
@@ -10,7 +10,10 @@ export interface StoredProfile {
 }
 
 /** A profile set's item with its stored attributes (`data`, `version`), as exports carry it. */
-export const profileItem = (username: string, setId: string, attributes: Record<string, unknown>) => ({ ...keys.profile(username, setId), ...attributes });
+export const profileItem = (username: string, setId: string, attributes: Record<string, unknown>) => ({
+  ...keys.profile(username, setId),
+  ...attributes,
+});
 
 export async function getProfile(username: string, setId: string): Promise<StoredProfile> {
   const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.profile(username, setId), ConsistentRead: true }));

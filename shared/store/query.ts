@@ -21,7 +21,10 @@ export async function queryAll(input: QueryCommandInput): Promise<Record<string,
 }
 
 /** The items of a partition (optionally those whose sort key starts with `prefix`), page by page. */
-export function partitionPages(pk: string, options: { prefix?: string; pageSize?: number } = {}): AsyncGenerator<Record<string, unknown>[]> {
+export function partitionPages(
+  pk: string,
+  options: { prefix?: string; pageSize?: number } = {},
+): AsyncGenerator<Record<string, unknown>[]> {
   return queryPages({
     TableName: table(),
     KeyConditionExpression: options.prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
@@ -46,7 +49,13 @@ export async function partitionKeys(pk: string): Promise<Key[]> {
 /** Whether a partition has any item (one-item Query). */
 export async function partitionHasItems(pk: string): Promise<boolean> {
   const out = await dynamo().send(
-    new QueryCommand({ TableName: table(), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, Limit: 1, ConsistentRead: true }),
+    new QueryCommand({
+      TableName: table(),
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
+      Limit: 1,
+      ConsistentRead: true,
+    }),
   );
   return (out.Items?.length ?? 0) > 0;
 }

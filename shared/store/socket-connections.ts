@@ -1,11 +1,11 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo, table } from './clients';
-import { keys } from './keys';
-import { queryAll, queryPages } from './query';
-import { batchDelete } from './batch';
-import { ifConditionHolds } from './conditional';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { SocketConnection } from '../model/socket-connections';
+import { batchDelete } from './batch';
+import { dynamo, table } from './clients';
+import { ifConditionHolds } from './conditional';
+import { keys } from './keys';
+import { queryAll, queryPages } from './query';
 import { insertedItem } from './stream-records';
 
 /**
@@ -40,9 +40,7 @@ export async function putConnection(connection: SocketConnection): Promise<void>
 }
 
 export async function getConnection(connectionId: string): Promise<SocketConnection | undefined> {
-  const out = await dynamo().send(
-    new GetCommand({ TableName: table(), Key: keys.socketConnection(connectionId), ConsistentRead: true }),
-  );
+  const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.socketConnection(connectionId), ConsistentRead: true }));
   return out.Item ? strip(out.Item) : undefined;
 }
 
@@ -63,7 +61,13 @@ export async function bindConnection(
         UpdateExpression: 'SET username = :u, nsp = :n, socketId = :s, accessId = :a, #token = :t',
         ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(username)',
         ExpressionAttributeNames: { '#token': 'token' },
-        ExpressionAttributeValues: { ':u': binding.username, ':n': binding.nsp, ':s': binding.socketId, ':a': binding.accessId, ':t': binding.token },
+        ExpressionAttributeValues: {
+          ':u': binding.username,
+          ':n': binding.nsp,
+          ':s': binding.socketId,
+          ':a': binding.accessId,
+          ':t': binding.token,
+        },
         ReturnValues: 'ALL_NEW',
       }),
     ),

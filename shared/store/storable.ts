@@ -10,6 +10,7 @@
  *   so that no assignment touches a prototype and the marshaller sees plain objects;
  * - anything else that is not JSON data (functions, symbols, bigints) → its type in angle brackets.
  */
+// biome-ignore lint/correctness/noPrecisionLoss: DynamoDB's documented maximum, written as documented; the double nearest to it is what compares
 const DYNAMODB_MAX_NUMBER = 9.9999999999999999999999999999999999999e125;
 const DYNAMODB_MIN_POSITIVE_NUMBER = 1e-130;
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype', '']);

@@ -1,6 +1,6 @@
-import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord } from 'aws-lambda';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord, AttributeValue as LambdaAttributeValue } from 'aws-lambda';
 
 /**
  * Records of the table's DynamoDB Stream (the change fan-out, the export worker) as plain
@@ -15,7 +15,9 @@ type Image = Record<string, LambdaAttributeValue>;
  * unknown shape throws: the stream readers set such a record aside.
  */
 export const imageToItem = (image: Image, options: { exactNumbers?: boolean } = {}): Record<string, unknown> =>
-  unmarshall(image as unknown as Record<string, AttributeValue>, { wrapNumbers: options.exactNumbers ? true : (value: string) => Number(value) });
+  unmarshall(image as unknown as Record<string, AttributeValue>, {
+    wrapNumbers: options.exactNumbers ? true : (value: string) => Number(value),
+  });
 
 /** The `pk` and `sk` of the item a record changed, if it has them as strings. */
 export function recordKey(record: DynamoDBRecord): { pk: string; sk: string } | undefined {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo, table } from './clients';
-import { queryAll } from './query';
-import { keys } from './keys';
-import { transactWrite, type TransactItem } from './transact';
 import type { DataMeta, StoredStream } from '../model/streams';
+import { dynamo, table } from './clients';
 import { ifConditionHolds } from './conditional';
+import { keys } from './keys';
+import { queryAll } from './query';
+import { type TransactItem, transactWrite } from './transact';
 
 function strip<T>(item: Record<string, unknown>): T {
   const { pk: _pk, sk: _sk, ...rest } = item;
@@ -83,7 +83,11 @@ export function streamItems(username: string, stream: StoredStream): [Record<str
 }
 
 /** What stays of a deleted stream, for `includeDeletionsSince`. */
-export const streamDeletionItem = (username: string, id: string, deleted: number) => ({ ...keys.streamDeletion(username, id), id, deleted });
+export const streamDeletionItem = (username: string, id: string, deleted: number) => ({
+  ...keys.streamDeletion(username, id),
+  id,
+  deleted,
+});
 
 /** The parent must exist and not be trashed when the write commits. */
 const parentLive = (username: string, parentId: string): TransactItem => ({

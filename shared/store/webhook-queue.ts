@@ -1,10 +1,10 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Webhook } from '../model/webhooks';
 import { dynamo, table } from './clients';
+import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { encodeNumber } from './sort-keys';
-import { transactWrite, type TransactItem } from './transact';
-import { ifConditionHolds } from './conditional';
-import type { Webhook } from '../model/webhooks';
+import { type TransactItem, transactWrite } from './transact';
 
 /**
  * The durable state of webhook delivery (shared/notify/webhook-delivery.ts), all in the table:

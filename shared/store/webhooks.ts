@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { partitionPages, queryPages } from './query';
-import { dynamo, table } from './clients';
-import { keys } from './keys';
-import { transactWrite } from './transact';
-import { ifConditionHolds } from './conditional';
 import type { Webhook, WebhookState } from '../model/webhooks';
+import { dynamo, table } from './clients';
+import { ifConditionHolds } from './conditional';
+import { keys } from './keys';
+import { partitionPages, queryPages } from './query';
+import { transactWrite } from './transact';
 
 /**
  * Webhooks: one item per webhook under its user (`WEBHOOK#{id}`), plus a claim item per
@@ -51,9 +51,7 @@ export async function createWebhook(username: string, webhook: Webhook): Promise
 }
 
 export async function getWebhook(username: string, id: string): Promise<Webhook | undefined> {
-  const out = await dynamo().send(
-    new GetCommand({ TableName: table(), Key: keys.webhook(username, id), ConsistentRead: true }),
-  );
+  const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.webhook(username, id), ConsistentRead: true }));
   return out.Item ? strip(out.Item) : undefined;
 }
 

@@ -55,7 +55,10 @@ const str = (v: Attr): string => (typeof v === 'object' && v !== null ? String((
 /** Masks what varies between calls (user, ids, times) so equal requests get equal labels. */
 export function maskKey(pk: string, sk: string | undefined, username: string | undefined): string {
   let p = username ? pk.split(username).join('{u}') : pk;
-  p = p.replace(/^ES#\{u\}#.+#([at])$/, 'ES#{u}#{stream}#$1').replace(/^EH#\{u\}#.+$/, 'EH#{u}#{id}').replace(/^HF#\{u\}#.+$/, 'HF#{u}#{id}');
+  p = p
+    .replace(/^ES#\{u\}#.+#([at])$/, 'ES#{u}#{stream}#$1')
+    .replace(/^EH#\{u\}#.+$/, 'EH#{u}#{id}')
+    .replace(/^HF#\{u\}#.+$/, 'HF#{u}#{id}');
   if (sk === undefined) return p;
   if (p.startsWith('USER#')) {
     const cut = sk.indexOf('#');
@@ -95,7 +98,9 @@ function describe(op: string, input: Record<string, unknown>, username: string |
       return `Query ${maskKey(str(values[':pk']), undefined, username)}${skShape(input)}${input.IndexName ? ` (${String(input.IndexName)})` : ''}`;
     }
     case 'BatchWriteItem': {
-      const requests = Object.values((input.RequestItems ?? {}) as Record<string, Array<Record<string, { Item?: Record<string, Attr>; Key?: Record<string, Attr> }>>>).flat();
+      const requests = Object.values(
+        (input.RequestItems ?? {}) as Record<string, Array<Record<string, { Item?: Record<string, Attr>; Key?: Record<string, Attr> }>>>,
+      ).flat();
       const pks = [...new Set(requests.map((r) => maskKey(str((r.PutRequest?.Item ?? r.DeleteRequest?.Key)?.pk), undefined, username)))];
       return `BatchWriteItem ×${requests.length} ${pks.join(', ')}`;
     }
@@ -123,7 +128,9 @@ function usernameOf(input: Record<string, unknown>): string | undefined {
   if (values[':pk']) candidates.push(str(values[':pk']));
   const tx = (input.TransactItems ?? []) as Array<Record<string, { Key?: Record<string, Attr>; Item?: Record<string, Attr> }>>;
   for (const item of tx) for (const body of Object.values(item)) candidates.push(str((body.Item ?? body.Key)?.pk));
-  const batch = Object.values((input.RequestItems ?? {}) as Record<string, Array<Record<string, { Item?: Record<string, Attr>; Key?: Record<string, Attr> }>>>).flat();
+  const batch = Object.values(
+    (input.RequestItems ?? {}) as Record<string, Array<Record<string, { Item?: Record<string, Attr>; Key?: Record<string, Attr> }>>>,
+  ).flat();
   for (const r of batch) candidates.push(str((r.PutRequest?.Item ?? r.DeleteRequest?.Key)?.pk));
   for (const c of candidates) {
     const m = /^(?:USER|EV|EM|ER|AUDIT)#([^#]+)$/.exec(c) ?? /^(?:ES|EH)#([^#]+)#/.exec(c);
@@ -154,7 +161,15 @@ export function instrument(client: DynamoDBDocumentClient): void {
         out = await next(args);
       } catch (err) {
         // A refused condition or transaction still cost a request (its capacity is not returned).
-        record(call, { label: `${describe(op, input, usernameOf(input))} (failed: ${(err as Error).name})`, op, rcu: 0, wcu: 0, itemsRead: 0, itemsWritten: 0, checks: 0 });
+        record(call, {
+          label: `${describe(op, input, usernameOf(input))} (failed: ${(err as Error).name})`,
+          op,
+          rcu: 0,
+          wcu: 0,
+          itemsRead: 0,
+          itemsWritten: 0,
+          checks: 0,
+        });
         throw err;
       }
       const output = out.output as Record<string, unknown>;
@@ -169,7 +184,8 @@ export function instrument(client: DynamoDBDocumentClient): void {
         itemsWritten: 0,
         checks: 0,
       };
-      if (op === 'Query' || op === 'Scan') r.itemsRead = Number(output.ScannedCount ?? (output.Items as unknown[] | undefined)?.length ?? 0);
+      if (op === 'Query' || op === 'Scan')
+        r.itemsRead = Number(output.ScannedCount ?? (output.Items as unknown[] | undefined)?.length ?? 0);
       else if (op === 'GetItem') r.itemsRead = output.Item ? 1 : 0;
       else if (op === 'BatchGetItem' || op === 'TransactGetItems') {
         const responses = output.Responses as Record<string, unknown[]> | unknown[] | undefined;

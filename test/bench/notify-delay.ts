@@ -47,16 +47,29 @@ async function main(): Promise<void> {
       return (await res.json()) as any;
     };
     const username = `bench-${Date.now().toString(36)}`;
-    const reg = await api('POST', '/users', undefined, { username, password: 'bench-password', email: `${username}@example.com`, appId: 'bench-app' });
+    const reg = await api('POST', '/users', undefined, {
+      username,
+      password: 'bench-password',
+      email: `${username}@example.com`,
+      appId: 'bench-app',
+    });
     const personal = new URL(reg.apiEndpoint).username;
     // Webhooks are created by app accesses (personal ones cannot, spec §2.5).
-    const app = await api('POST', `/${username}/accesses`, personal, { type: 'app', name: 'bench-webhooks', permissions: [{ streamId: '*', level: 'manage' }] });
+    const app = await api('POST', `/${username}/accesses`, personal, {
+      type: 'app',
+      name: 'bench-webhooks',
+      permissions: [{ streamId: '*', level: 'manage' }],
+    });
     const token = app.access.token as string;
     await api('POST', `/${username}/streams`, token, { id: 'bench', name: 'Bench' });
     await api('POST', `/${username}/webhooks`, token, { url: receiverUrl });
 
     const socketArrivals: number[] = [];
-    const socket = io(`${runtime.url}/${username}/${username}?auth=${token}`, { transports: ['websocket'], forceNew: true, reconnection: false });
+    const socket = io(`${runtime.url}/${username}/${username}?auth=${token}`, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('connect_error', reject);

@@ -50,9 +50,14 @@ function origin(url: string, name: string): string {
   if (name === '(program)' || name === '(idle)' || name === '(root)') return name;
   if (/@smithy\/signature-v4|@aws-crypto|httpAuthSchemes/.test(url)) return 'AWS SDK: request signing';
   if (/@aws-sdk\/(lib-dynamodb|util-dynamodb)/.test(url)) return 'AWS SDK: document (un)marshalling';
-  if (/@smithy\/core\/dist-cjs\/submodules\/(protocols|schema|serde)|@aws-sdk\/client-dynamodb|@aws-sdk\/core\/dist-cjs\/submodules\/protocols/.test(url))
+  if (
+    /@smithy\/core\/dist-cjs\/submodules\/(protocols|schema|serde)|@aws-sdk\/client-dynamodb|@aws-sdk\/core\/dist-cjs\/submodules\/protocols/.test(
+      url,
+    )
+  )
     return 'AWS SDK: wire (de)serialisation';
-  if (/@smithy\/core\/dist-cjs\/submodules\/endpoints|@smithy\/(middleware-endpoint|util-endpoints)|@aws-sdk\/util-endpoints/.test(url)) return 'AWS SDK: endpoint resolution';
+  if (/@smithy\/core\/dist-cjs\/submodules\/endpoints|@smithy\/(middleware-endpoint|util-endpoints)|@aws-sdk\/util-endpoints/.test(url))
+    return 'AWS SDK: endpoint resolution';
   if (/@smithy\/core\/dist-cjs\/submodules\/retry|@smithy\/(middleware-retry|util-retry)/.test(url)) return 'AWS SDK: retry middleware';
   if (/@smithy\/(node-http-handler|fetch-http-handler)/.test(url)) return 'AWS SDK: HTTP handler';
   if (/@aws-sdk|@smithy/.test(url)) return 'AWS SDK: middleware stack, user agent, other';
@@ -132,7 +137,9 @@ export function summarise(profile: Profile, calls: number, title: string): strin
 }
 
 /** A minimal Chrome DevTools Protocol session over the inspector's WebSocket. */
-async function inspector(port: number): Promise<{ send: (method: string, params?: object) => Promise<Record<string, unknown>>; close: () => void }> {
+async function inspector(
+  port: number,
+): Promise<{ send: (method: string, params?: object) => Promise<Record<string, unknown>>; close: () => void }> {
   const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
   const ws = new WebSocket(list[0]!.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
@@ -168,17 +175,31 @@ async function main(): Promise<void> {
   const stop = () => {
     if (server.exitCode === null && server.pid) process.kill(-server.pid, 'SIGINT');
   };
-  process.on('SIGINT', () => (stop(), process.exit(1)));
+  process.on('SIGINT', () => {
+    void stop();
+    process.exit(1);
+  });
   try {
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
       if (server.exitCode !== null) throw new Error('server exited');
-      if (await fetch(`${base}/service/info`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`${base}/service/info`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       if (i > 600) throw new Error('server did not start');
       await sleep(200);
     }
     // Seed through the same table, from this process (the bench seeding).
-    Object.assign(process.env, { DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamoPort}`, TABLE_NAME: 'pryv-main', AWS_REGION: process.env.AWS_REGION ?? 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+    Object.assign(process.env, {
+      DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamoPort}`,
+      TABLE_NAME: 'pryv-main',
+      AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    });
     const { seedAccount } = await import('./seed');
     const username = `prof${Math.random().toString(36).slice(2, 8)}`;
     const reg = await fetch(`${base}/users`, {
@@ -192,7 +213,11 @@ async function main(): Promise<void> {
       await fetch(`${base}/${username}/accesses`, {
         method: 'POST',
         headers: { authorization: master, 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'shared', name: 'profile-restricted', permissions: account.restricted.map((streamId) => ({ streamId, level: 'contribute' })) }),
+        body: JSON.stringify({
+          type: 'shared',
+          name: 'profile-restricted',
+          permissions: account.restricted.map((streamId) => ({ streamId, level: 'contribute' })),
+        }),
       })
     ).json()) as { access: { token: string } };
     const restricted = access.access.token;
@@ -215,7 +240,9 @@ async function main(): Promise<void> {
       } else if (SHAPE === 'streams.get') {
         res = await fetch(`${base}/${username}/streams`, { headers: { authorization: master } });
       } else {
-        res = await fetch(`${base}/${username}/events?limit=100`, { headers: { authorization: SHAPE.endsWith('restricted') ? restricted : master } });
+        res = await fetch(`${base}/${username}/events?limit=100`, {
+          headers: { authorization: SHAPE.endsWith('restricted') ? restricted : master },
+        });
       }
       await res.arrayBuffer();
       if (res.status >= 400) throw new Error(`${SHAPE}: ${res.status}`);

@@ -35,8 +35,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalRuntime } from '../../infra/local/runtime';
-import { dynamo, growTree, seedAccount, type SeededAccount } from './seed';
-import { attributeGatewayRequests, CALL_HEADER, instrument, takeCall, type RequestRecord } from './meter';
+import { attributeGatewayRequests, CALL_HEADER, instrument, type RequestRecord, takeCall } from './meter';
+import { dynamo, growTree, type SeededAccount, seedAccount } from './seed';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const list = (value: string) => value.split(',').map((v) => Number(v.trim()));
@@ -204,10 +204,13 @@ async function createAccount(base: string, events: number): Promise<Account> {
 async function changeSome(base: string, a: Account): Promise<number> {
   const anchor = Date.now() / 1000;
   await new Promise((r) => setTimeout(r, 20));
-  const readable = ok(await callApi(base, 'GET', `/${a.username}/events?limit=10`, a.restricted), 'events.get').json.events as Array<{ id: string }>;
+  const readable = ok(await callApi(base, 'GET', `/${a.username}/events?limit=10`, a.restricted), 'events.get').json.events as Array<{
+    id: string;
+  }>;
   const hidden = ok(await callApi(base, 'GET', `/${a.username}/events?limit=10&streams[]=${a.seeded.others[0]}`, a.master), 'events.get')
     .json.events as Array<{ id: string }>;
-  for (const e of [...readable, ...hidden]) ok(await callApi(base, 'PUT', `/${a.username}/events/${e.id}`, a.master, { description: 'changed' }), 'events.update');
+  for (const e of [...readable, ...hidden])
+    ok(await callApi(base, 'PUT', `/${a.username}/events/${e.id}`, a.master, { description: 'changed' }), 'events.update');
   return anchor;
 }
 
@@ -227,8 +230,10 @@ function shapes(base: string, a: Account, tag: string, anchor: number): Shape[] 
     walk((o.json.streams ?? []) as Array<{ children?: unknown[] }>);
     return { outcome: o, returned: n };
   };
-  const get = (token: 'master' | 'restricted', query: string, key = 'events') => async () =>
-    count(key)(ok(await callApi(base, 'GET', `/${u}/${query}`, tokens[token]), query));
+  const get =
+    (token: 'master' | 'restricted', query: string, key = 'events') =>
+    async () =>
+      count(key)(ok(await callApi(base, 'GET', `/${u}/${query}`, tokens[token]), query));
   const from = s.lastTime - 30 * DAY;
   const out: Shape[] = [];
   for (const token of ['master', 'restricted'] as const) {
@@ -236,14 +241,26 @@ function shapes(base: string, a: Account, tag: string, anchor: number): Shape[] 
     out.push(
       { name: `events.get newest ${LIMIT}`, token, run: get(token, `events?limit=${LIMIT}`) },
       { name: `events.get stream parent, limit ${LIMIT}`, token, run: get(token, `events?streams[]=${parent}&limit=${LIMIT}`) },
-      { name: `events.get time range 30 d, limit ${LIMIT}`, token, run: get(token, `events?fromTime=${from}&toTime=${s.lastTime + DAY}&limit=${LIMIT}`) },
+      {
+        name: `events.get time range 30 d, limit ${LIMIT}`,
+        token,
+        run: get(token, `events?fromTime=${from}&toTime=${s.lastTime + DAY}&limit=${LIMIT}`),
+      },
       { name: 'events.get modifiedSince (20 changes)', token, run: get(token, `events?modifiedSince=${anchor}&limit=${LIMIT}`) },
-      { name: 'streams.get', token, run: async () => countTree(ok(await callApi(base, 'GET', `/${u}/streams`, tokens[token]), 'streams.get')) },
+      {
+        name: 'streams.get',
+        token,
+        run: async () => countTree(ok(await callApi(base, 'GET', `/${u}/streams`, tokens[token]), 'streams.get')),
+      },
     );
   }
   const create = (token: 'master' | 'restricted', i: number) => {
     const targets = token === 'master' ? s.others : s.restricted;
-    return callApi(base, 'POST', `/${u}/events`, tokens[token], { type: 'note/txt', streamIds: [targets[i % targets.length]!], content: `Bench ${tag} ${i}` });
+    return callApi(base, 'POST', `/${u}/events`, tokens[token], {
+      type: 'note/txt',
+      streamIds: [targets[i % targets.length]!],
+      content: `Bench ${tag} ${i}`,
+    });
   };
   const streamCreate = (i: number, nested: boolean, kind: string) =>
     callApi(base, 'POST', `/${u}/streams`, a.master, {
@@ -257,9 +274,21 @@ function shapes(base: string, a: Account, tag: string, anchor: number): Shape[] 
     out.push({ name: 'events.create', token, run: async (i) => ({ outcome: ok(await create(token, i), 'events.create'), returned: 1 }) });
   }
   out.push(
-    { name: 'streams.create flat', token: 'master', run: async (i) => ({ outcome: ok(await streamCreate(i, false, 'flat'), 'streams.create'), returned: 1 }) },
-    { name: 'streams.create nested', token: 'master', run: async (i) => ({ outcome: ok(await streamCreate(i, true, 'nested'), 'streams.create'), returned: 1 }) },
-    { name: 'streams.update (rename)', token: 'master', run: async (i) => ({ outcome: ok(await rename(i, 'u'), 'streams.update'), returned: 1 }) },
+    {
+      name: 'streams.create flat',
+      token: 'master',
+      run: async (i) => ({ outcome: ok(await streamCreate(i, false, 'flat'), 'streams.create'), returned: 1 }),
+    },
+    {
+      name: 'streams.create nested',
+      token: 'master',
+      run: async (i) => ({ outcome: ok(await streamCreate(i, true, 'nested'), 'streams.create'), returned: 1 }),
+    },
+    {
+      name: 'streams.update (rename)',
+      token: 'master',
+      run: async (i) => ({ outcome: ok(await rename(i, 'u'), 'streams.update'), returned: 1 }),
+    },
     {
       // The reference tool's mix: 60 % events.get (50), 30 % events.create, 5 % streams.create, 5 % streams.update.
       name: 'mixed workload (per call)',
@@ -291,13 +320,29 @@ const SERIES_STEP = 0.01; // seconds between points: 100 Hz
 async function seriesShapes(base: string, a: Account, tag: string): Promise<Shape[]> {
   const u = a.username;
   const holder = async () =>
-    ((ok(await callApi(base, 'POST', `/${u}/events`, a.master, { streamIds: [a.seeded.others[0]], type: 'series:mass/kg', time: 1_700_000_000 }), 'events.create').json
-      .event) as { id: string }).id;
-  const rows = (from: number, n: number) => Array.from({ length: n }, (_, k) => [(from + k) * SERIES_STEP, 60 + Math.sin((from + k) / 50) * 10]);
+    (
+      ok(
+        await callApi(base, 'POST', `/${u}/events`, a.master, {
+          streamIds: [a.seeded.others[0]],
+          type: 'series:mass/kg',
+          time: 1_700_000_000,
+        }),
+        'events.create',
+      ).json.event as { id: string }
+    ).id;
+  const rows = (from: number, n: number) =>
+    Array.from({ length: n }, (_, k) => [(from + k) * SERIES_STEP, 60 + Math.sin((from + k) / 50) * 10]);
   const reads = await holder();
   process.stderr.write(`seeding a series of ${SERIES_POINTS} points…\n`);
   for (let i = 0; i < SERIES_POINTS; i += 1000) {
-    ok(await callApi(base, 'POST', `/${u}/events/${reads}/series`, a.master, { format: 'flatJSON', fields: ['deltaTime', 'value'], points: rows(i, Math.min(1000, SERIES_POINTS - i)) }), 'series.add');
+    ok(
+      await callApi(base, 'POST', `/${u}/events/${reads}/series`, a.master, {
+        format: 'flatJSON',
+        fields: ['deltaTime', 'value'],
+        points: rows(i, Math.min(1000, SERIES_POINTS - i)),
+      }),
+      'series.add',
+    );
   }
   const out: Shape[] = [];
   for (const n of SERIES_BATCHES) {
@@ -306,7 +351,14 @@ async function seriesShapes(base: string, a: Account, tag: string): Promise<Shap
       name: `series.add ${n} points (append)`,
       token: 'master',
       run: async (i) => ({
-        outcome: ok(await callApi(base, 'POST', `/${u}/events/${writes}/series`, a.master, { format: 'flatJSON', fields: ['deltaTime', 'value'], points: rows(i * n, n) }), 'series.add'),
+        outcome: ok(
+          await callApi(base, 'POST', `/${u}/events/${writes}/series`, a.master, {
+            format: 'flatJSON',
+            fields: ['deltaTime', 'value'],
+            points: rows(i * n, n),
+          }),
+          'series.add',
+        ),
         returned: 0,
       }),
     });
@@ -348,12 +400,17 @@ function phaseTable(p: Phase, floor: Row): string {
 }
 
 function requestLists(p: Phase): string {
-  const lines = [`#### DynamoDB requests of one call (${p.title ?? `${p.events.toLocaleString('en')} events, ${p.streams.toLocaleString('en')} streams`})`, ''];
+  const lines = [
+    `#### DynamoDB requests of one call (${p.title ?? `${p.events.toLocaleString('en')} events, ${p.streams.toLocaleString('en')} streams`})`,
+    '',
+  ];
   lines.push('| call | token | request | × | RCU | WCU | items read | items written |', '|---|---|---|---:|---:|---:|---:|---:|');
   for (const r of p.rows) {
     if (r.name.startsWith('mixed')) continue;
     r.requestList.forEach((q, i) => {
-      lines.push(`| ${i === 0 ? r.name : ''} | ${i === 0 ? r.token : ''} | \`${q.label}\` | ${q.count} | ${f1(q.rcu)} | ${f1(q.wcu)} | ${q.itemsRead} | ${q.itemsWritten} |`);
+      lines.push(
+        `| ${i === 0 ? r.name : ''} | ${i === 0 ? r.token : ''} | \`${q.label}\` | ${q.count} | ${f1(q.rcu)} | ${f1(q.wcu)} | ${q.itemsRead} | ${q.itemsWritten} |`,
+      );
     });
   }
   return lines.join('\n');
@@ -374,7 +431,9 @@ function comparisons(phases: Phase[]): string {
     `| read | ${phases.map((p) => `CPU @${p.events / 1000}k/${p.streams}`).join(' | ')} | ${phases.map((p) => `items read @${p.events / 1000}k/${p.streams}`).join(' | ')} |`,
     `|---|${phases.map(() => '---:').join('|')}|${phases.map(() => '---:').join('|')}|`,
   );
-  for (const r of phases[0]!.rows.filter((x) => x.token === 'master' && (x.name.startsWith('events.get') || x.name.startsWith('events.create')))) {
+  for (const r of phases[0]!.rows.filter(
+    (x) => x.token === 'master' && (x.name.startsWith('events.get') || x.name.startsWith('events.create')),
+  )) {
     const cells = (metric: (x: Row) => number) =>
       phases.map((p) => {
         const m = p.rows.find((x) => x.name === r.name && x.token === 'master')!;
@@ -385,7 +444,9 @@ function comparisons(phases: Phase[]): string {
   }
   if (big !== small) {
     lines.push('', `#### ${big.toLocaleString('en')} streams ÷ ${small} streams (same account and events; target ≤ 1.2)`, '');
-    lines.push(`| call | token | ${SIZES.map((n) => `CPU @${n / 1000}k`).join(' | ')} | ${SIZES.map((n) => `RCU @${n / 1000}k`).join(' | ')} |`);
+    lines.push(
+      `| call | token | ${SIZES.map((n) => `CPU @${n / 1000}k`).join(' | ')} | ${SIZES.map((n) => `RCU @${n / 1000}k`).join(' | ')} |`,
+    );
     lines.push(`|---|---|${SIZES.map(() => '---:').join('|')}|${SIZES.map(() => '---:').join('|')}|`);
     for (const r of find(firstSize, small)!.rows) {
       const cells = (metric: (x: Row) => number) =>
@@ -398,8 +459,14 @@ function comparisons(phases: Phase[]): string {
     }
   }
   if (lastSize !== firstSize) {
-    lines.push('', `#### ${lastSize.toLocaleString('en')} events ÷ ${firstSize.toLocaleString('en')} events (same shape; target ≤ 1.2)`, '');
-    lines.push(`| call | token | ${STREAM_COUNTS.map((n) => `RCU @${n} streams`).join(' | ')} | ${STREAM_COUNTS.map((n) => `CPU @${n} streams`).join(' | ')} |`);
+    lines.push(
+      '',
+      `#### ${lastSize.toLocaleString('en')} events ÷ ${firstSize.toLocaleString('en')} events (same shape; target ≤ 1.2)`,
+      '',
+    );
+    lines.push(
+      `| call | token | ${STREAM_COUNTS.map((n) => `RCU @${n} streams`).join(' | ')} | ${STREAM_COUNTS.map((n) => `CPU @${n} streams`).join(' | ')} |`,
+    );
     lines.push(`|---|---|${STREAM_COUNTS.map(() => '---:').join('|')}|${STREAM_COUNTS.map(() => '---:').join('|')}|`);
     for (const r of find(firstSize, small)!.rows) {
       const cells = (metric: (x: Row) => number) =>
@@ -489,7 +556,13 @@ async function main(): Promise<void> {
       process.stderr.write('measuring HF series…\n');
       const rows: Row[] = [];
       for (const shape of series) rows.push(await measure(shape));
-      seriesPhase = { title: `HF series (${SERIES_POINTS.toLocaleString('en')}-point holder)`, events: 100, streams: 70, idleCpuMsPerS: idleCpuPerMs * 1000, rows };
+      seriesPhase = {
+        title: `HF series (${SERIES_POINTS.toLocaleString('en')}-point holder)`,
+        events: 100,
+        streams: 70,
+        idleCpuMsPerS: idleCpuPerMs * 1000,
+        rows,
+      };
       process.stdout.write(`${phaseTable(seriesPhase, floor!)}\n\n`);
     }
   } finally {
@@ -512,7 +585,9 @@ async function main(): Promise<void> {
     join(dir, `bench-${stamp}.json`),
     `${JSON.stringify({ date: new Date().toISOString(), sizes: SIZES, streams: STREAM_COUNTS, runs: RUNS, warmup: WARMUP, floor, phases, series: seriesPhase }, null, 2)}\n`,
   );
-  process.stdout.write(`${comparisons(phases)}\n\n${all.map(requestLists).join('\n\n')}\n\nwritten: test-artifacts/bench/bench-${stamp}.{md,json}\n`);
+  process.stdout.write(
+    `${comparisons(phases)}\n\n${all.map(requestLists).join('\n\n')}\n\nwritten: test-artifacts/bench/bench-${stamp}.{md,json}\n`,
+  );
 }
 
 main().catch((err: unknown) => {

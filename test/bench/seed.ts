@@ -4,14 +4,15 @@
  * measurements). It writes the same items the API writes, without its checks: the caller
  * owns uniqueness. Keep store imports here, so a move of those modules touches one file.
  */
+
+import { placementFor } from '../../shared/domain/events/write-checks';
+import { StreamTree } from '../../shared/domain/streams/tree';
+import { newId } from '../../shared/ids';
+import type { StoredEvent } from '../../shared/model/events';
+import type { StoredStream } from '../../shared/model/streams';
 import { batchPut } from '../../shared/store/batch';
 import { newEventItems } from '../../shared/store/events/items';
 import { createStream, raiseMaxDuration } from '../../shared/store/streams';
-import { StreamTree } from '../../shared/domain/streams/tree';
-import { placementFor } from '../../shared/domain/events/write-checks';
-import { newId } from '../../shared/ids';
-import type { StoredStream } from '../../shared/model/streams';
-import type { StoredEvent } from '../../shared/model/events';
 
 export { dynamo } from '../../shared/store/clients';
 
@@ -30,7 +31,10 @@ type Shape = Shape[];
 const FLAT_ROOTS = 33;
 const TREES: Shape[] = [
   [[], [], []], // 4 streams, 2 levels
-  [[[], [], [[], [], []]], [[], [], []]], // 12 streams, 4 levels
+  [
+    [[], [], [[], [], []]],
+    [[], [], []],
+  ], // 12 streams, 4 levels
   [[], [[]], [[], [[], []]]], // 9 streams, 4 levels
   [[[]]], // 3 streams, 3 levels
   [[[]]],
@@ -62,9 +66,9 @@ export function accountStreams(now: number): StoredStream[] {
   for (let i = 0; i < FLAT_ROOTS; i++) streams.push(streamRecord(`flat-${String(i).padStart(2, '0')}`, null, now));
   const grow = (id: string, parentId: string | null, shape: Shape) => {
     streams.push(streamRecord(id, parentId, now));
-    shape.forEach((child, i) => grow(`${id}-${i}`, id, child));
+    for (const [i, child] of shape.entries()) grow(`${id}-${i}`, id, child);
   };
-  TREES.forEach((shape, i) => grow(`tree${i}`, null, shape));
+  for (const [i, shape] of TREES.entries()) grow(`tree${i}`, null, shape);
   return streams;
 }
 
@@ -129,7 +133,8 @@ export async function seedAccount(username: string, count: number): Promise<Seed
         items.push(...newEventItems(username, event, placementFor(tree, event.streamIds)));
       }
       await batchPut(items);
-      if (Math.floor(start / 10_000) !== Math.floor((start + BATCH_EVENTS) / 10_000)) process.stderr.write(`  seeded ${start + BATCH_EVENTS}\n`);
+      if (Math.floor(start / 10_000) !== Math.floor((start + BATCH_EVENTS) / 10_000))
+        process.stderr.write(`  seeded ${start + BATCH_EVENTS}\n`);
     }
   };
   await raiseMaxDuration(username, PERIOD_S);

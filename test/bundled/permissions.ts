@@ -35,12 +35,21 @@ export function readCalls(folder: string): Map<string, SdkCall[]> {
   for (const file of readdirSync(folder)) {
     if (!file.endsWith('.jsonl')) continue;
     const lines = readFileSync(join(folder, file), 'utf8').split('\n').filter(Boolean);
-    calls.set(file.replace(/\.jsonl$/, ''), lines.map((line) => JSON.parse(line) as SdkCall));
+    calls.set(
+      file.replace(/\.jsonl$/, ''),
+      lines.map((line) => JSON.parse(line) as SdkCall),
+    );
   }
   return calls;
 }
 
-const TRANSACT_ACTIONS: Record<string, string> = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem', Get: 'GetItem' };
+const TRANSACT_ACTIONS: Record<string, string> = {
+  Put: 'PutItem',
+  Update: 'UpdateItem',
+  Delete: 'DeleteItem',
+  ConditionCheck: 'ConditionCheckItem',
+  Get: 'GetItem',
+};
 
 /** What IAM checks for one SDK call (the service authorization reference's action names). */
 export function needsOf(call: SdkCall, webSocketApi: { id: string; stage: string }): Need[] {
@@ -51,8 +60,12 @@ export function needsOf(call: SdkCall, webSocketApi: { id: string; stage: string
   switch (call.client) {
     case 'DynamoDBClient': {
       if (op === 'TransactWriteItems' || op === 'TransactGetItems')
-        return (input.Items ?? []).map((item) => ({ action: `dynamodb:${TRANSACT_ACTIONS[item.op] ?? item.op}`, resource: table(item.TableName) }));
-      if (op === 'BatchWriteItem' || op === 'BatchGetItem') return (input.Items ?? []).map((item) => ({ action: `dynamodb:${op}`, resource: table(item.TableName) }));
+        return (input.Items ?? []).map((item) => ({
+          action: `dynamodb:${TRANSACT_ACTIONS[item.op] ?? item.op}`,
+          resource: table(item.TableName),
+        }));
+      if (op === 'BatchWriteItem' || op === 'BatchGetItem')
+        return (input.Items ?? []).map((item) => ({ action: `dynamodb:${op}`, resource: table(item.TableName) }));
       const resource = table(input.TableName ?? '?') + (input.IndexName ? `/index/${input.IndexName}` : '');
       return [{ action: `dynamodb:${op}`, resource }];
     }
@@ -61,7 +74,8 @@ export function needsOf(call: SdkCall, webSocketApi: { id: string; stage: string
       const key = input.Key ?? '*';
       if (op === 'ListObjectsV2' || op === 'ListObjects') return [{ action: 's3:ListBucket', resource: `arn:aws:s3:::${bucket}` }];
       if (op === 'GetObject' || op === 'HeadObject') return [{ action: 's3:GetObject', resource: object(bucket, key) }];
-      if (['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload'].includes(op)) return [{ action: 's3:PutObject', resource: object(bucket, key) }];
+      if (['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload'].includes(op))
+        return [{ action: 's3:PutObject', resource: object(bucket, key) }];
       if (op === 'DeleteObject' || op === 'DeleteObjects') return [{ action: 's3:DeleteObject', resource: object(bucket, key) }];
       if (op === 'CopyObject') {
         const source = decodeURIComponent((input.CopySource ?? '?').replace(/^\//, ''));
@@ -110,7 +124,8 @@ export function resolveArn(value: unknown, template: Template, names: Names): st
     const type = template.Resources[id]?.Type;
     if (attribute === 'Arn' && (type === 'AWS::DynamoDB::GlobalTable' || type === 'AWS::DynamoDB::Table'))
       return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${names.tableName}`;
-    if (attribute === 'Arn' && type === 'AWS::S3::Bucket') return `arn:aws:s3:::${id.startsWith('Attachments') ? names.bucketName : `bucket-${id}`}`;
+    if (attribute === 'Arn' && type === 'AWS::S3::Bucket')
+      return `arn:aws:s3:::${id.startsWith('Attachments') ? names.bucketName : `bucket-${id}`}`;
     return `${id}.${attribute}`;
   }
   if ('Fn::Join' in v) {
@@ -120,7 +135,14 @@ export function resolveArn(value: unknown, template: Template, names: Names): st
   return JSON.stringify(value);
 }
 
-const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
 
 /** The Allow statements of a role's policies in the template (actions and resources resolved). */
 export function roleStatements(assembly: Assembly, roleId: string, names: Names): Statement[] {
@@ -158,6 +180,7 @@ export function unusedGrants(statements: Statement[], needs: Need[], role: strin
   for (const s of statements)
     for (const action of s.actions)
       for (const resource of s.resources)
-        if (!needs.some((n) => glob(action).test(n.action) && glob(resource).test(n.resource))) unused.push({ role, functions, action, resource });
+        if (!needs.some((n) => glob(action).test(n.action) && glob(resource).test(n.resource)))
+          unused.push({ role, functions, action, resource });
   return unused;
 }

@@ -1,11 +1,11 @@
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { io, type Socket } from 'socket.io-client';
 import bcrypt from 'bcryptjs';
-import { METHODS } from '../../shared/api/registry';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { functionId } from '../../infra/constructs/api-functions';
 import { readAssembly } from '../../infra/local/bundles';
-import { allows, needsOf, readCalls, roleStatements, unusedGrants, type Need, type UnusedGrant } from './permissions';
-import { adminKey, apiUrl, call, type ApiResponse, TEST_APP_ID, TRUSTED_ORIGIN, uniqueUsername } from '../setup/api';
+import { METHODS } from '../../shared/api/registry';
+import { type ApiResponse, adminKey, apiUrl, call, TEST_APP_ID, TRUSTED_ORIGIN, uniqueUsername } from '../setup/api';
+import { allows, type Need, needsOf, readCalls, roleStatements, type UnusedGrant, unusedGrants } from './permissions';
 
 /**
  * What `cdk deploy` ships, run (npm run test:bundled): the local runtime serves every function
@@ -53,7 +53,10 @@ describe('the synthesized bundles', () => {
     const admin = adminKey();
     await expectMethod('service.greeting', 'GET', '/', { status: 200 });
     await expectMethod('service.info', 'GET', '/reg/service/info', { status: 200 });
-    const registered = await expectMethod('auth.register', 'POST', '/users', { body: { username, password, email, appId: TEST_APP_ID }, status: 201 });
+    const registered = await expectMethod('auth.register', 'POST', '/users', {
+      body: { username, password, email, appId: TEST_APP_ID },
+      status: 201,
+    });
     token = new URL(registered.body.apiEndpoint).username;
     const auth = { token };
     await expectMethod('auth.usernameCheck', 'GET', `/reg/${username}/check_username`, { status: 200 });
@@ -76,7 +79,11 @@ describe('the synthesized bundles', () => {
     await expectMethod('streams.create', 'POST', u('/streams'), { ...auth, body: { id: 'health', name: 'Health' }, status: 201 });
     await expectMethod('streams.get', 'GET', u('/streams'), { ...auth, status: 200 });
     await expectMethod('streams.update', 'PUT', u('/streams/health'), { ...auth, body: { name: 'Health data' }, status: 200 });
-    const created = await expectMethod('events.create', 'POST', u('/events'), { ...auth, body: { streamIds: ['health'], type: 'mass/kg', content: 72.5 }, status: 201 });
+    const created = await expectMethod('events.create', 'POST', u('/events'), {
+      ...auth,
+      body: { streamIds: ['health'], type: 'mass/kg', content: 72.5 },
+      status: 201,
+    });
     const eventId = created.body.event.id as string;
     await expectMethod('events.get', 'GET', u('/events?streams=health'), { ...auth, status: 200 });
     await expectMethod('events.getOne', 'GET', u(`/events/${eventId}`), { ...auth, status: 200 });
@@ -84,7 +91,11 @@ describe('the synthesized bundles', () => {
 
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array([1, 2, 3, 4])], { type: 'application/octet-stream' }), 'four.bin');
-    const attached = await fetch(`${apiUrl()}${u(`/events/${eventId}`)}`, { method: 'POST', headers: { authorization: token }, body: form });
+    const attached = await fetch(`${apiUrl()}${u(`/events/${eventId}`)}`, {
+      method: 'POST',
+      headers: { authorization: token },
+      body: form,
+    });
     called.add('events.addAttachment');
     expect(attached.headers.get('x-local-function')).toBe(functionId('events.addAttachment'));
     expect(attached.status).toBe(200);
@@ -121,10 +132,17 @@ describe('the synthesized bundles', () => {
     await expectMethod('accesses.delete', 'DELETE', u(`/accesses/${accessId}`), { ...auth, status: 200 });
 
     // Webhooks belong to app accesses.
-    const app = await call('POST', u('/accesses'), { token, body: { type: 'app', name: 'hooks-app', permissions: [{ streamId: 'health', level: 'read' }] } });
+    const app = await call('POST', u('/accesses'), {
+      token,
+      body: { type: 'app', name: 'hooks-app', permissions: [{ streamId: 'health', level: 'read' }] },
+    });
     expect(app.status, JSON.stringify(app.body)).toBe(201);
     const appToken = app.body.access.token as string;
-    const hook = await expectMethod('webhooks.create', 'POST', u('/webhooks'), { token: appToken, body: { url: 'https://hooks.example.com/pryv' }, status: 201 });
+    const hook = await expectMethod('webhooks.create', 'POST', u('/webhooks'), {
+      token: appToken,
+      body: { url: 'https://hooks.example.com/pryv' },
+      status: 201,
+    });
     const hookId = hook.body.webhook.id as string;
     await expectMethod('webhooks.get', 'GET', u('/webhooks'), { token: appToken, status: 200 });
     await expectMethod('webhooks.getOne', 'GET', u(`/webhooks/${hookId}`), { token: appToken, status: 200 });
@@ -146,7 +164,9 @@ describe('the synthesized bundles', () => {
     });
     const key = request.body.key as string;
     await expectMethod('accessRequests.poll', 'GET', `/reg/access/${key}`, { status: 201 });
-    await expectMethod('accessRequests.update', 'POST', `/reg/access/${key}`, { body: { status: 'REFUSED', reasonID: 'user', message: 'no' } });
+    await expectMethod('accessRequests.update', 'POST', `/reg/access/${key}`, {
+      body: { status: 'REFUSED', reasonID: 'user', message: 'no' },
+    });
 
     await expectMethod('profile.getPublic', 'GET', u('/profile/public'), { ...auth, status: 200 });
     await expectMethod('profile.updatePublic', 'PUT', u('/profile/public'), { ...auth, body: { nick: 'b' }, status: 200 });
@@ -162,7 +182,11 @@ describe('the synthesized bundles', () => {
     });
     const sliceId = slice.body.followedSlice.id as string;
     await expectMethod('followedSlices.get', 'GET', u('/followed-slices'), { ...auth, status: 200 });
-    await expectMethod('followedSlices.update', 'PUT', u(`/followed-slices/${sliceId}`), { ...auth, body: { name: 'a friend' }, status: 200 });
+    await expectMethod('followedSlices.update', 'PUT', u(`/followed-slices/${sliceId}`), {
+      ...auth,
+      body: { name: 'a friend' },
+      status: 200,
+    });
     await expectMethod('followedSlices.delete', 'DELETE', u(`/followed-slices/${sliceId}`), { ...auth, status: 200 });
 
     // MFA and password reset: without a mail sender (no mailFrom) and without codes, each
@@ -174,7 +198,10 @@ describe('the synthesized bundles', () => {
     await expectMethod('mfa.recover', 'POST', u('/mfa/recover'), { body: { username, password, recoveryCode: 'none' } });
     await expectMethod('mfa.deactivate', 'POST', u('/mfa/deactivate'), { token: session, body: {} });
     await expectMethod('system.deactivateMfa', 'DELETE', `/system/users/${username}/mfa`, { token: admin });
-    await expectMethod('account.requestPasswordReset', 'POST', u('/account/request-password-reset'), { body: { appId: TEST_APP_ID }, headers: { origin: TRUSTED_ORIGIN } });
+    await expectMethod('account.requestPasswordReset', 'POST', u('/account/request-password-reset'), {
+      body: { appId: TEST_APP_ID },
+      headers: { origin: TRUSTED_ORIGIN },
+    });
     await expectMethod('account.resetPassword', 'POST', u('/account/reset-password'), {
       body: { appId: TEST_APP_ID, resetToken: 'not-a-token', newPassword: 'another-pass-2' },
       headers: { origin: TRUSTED_ORIGIN },
@@ -205,7 +232,10 @@ describe('the synthesized bundles', () => {
 
   it('run a sample of methods through callBatch', async () => {
     // A fresh session (the first test changed the password and logged out).
-    const login = await call('POST', u('/auth/login'), { body: { username, password: 'bundled-pass-2', appId: TEST_APP_ID }, headers: { origin: TRUSTED_ORIGIN } });
+    const login = await call('POST', u('/auth/login'), {
+      body: { username, password: 'bundled-pass-2', appId: TEST_APP_ID },
+      headers: { origin: TRUSTED_ORIGIN },
+    });
     expect(login.status, JSON.stringify(login.body)).toBe(200);
     token = login.body.token as string;
     const res = await call('POST', u('/'), {
@@ -225,7 +255,11 @@ describe('the synthesized bundles', () => {
   });
 
   it('run a sample of methods through a socket, and push changes to it', async () => {
-    const socket = io(`${apiUrl()}/${username}/${username}?auth=${encodeURIComponent(token)}`, { transports: ['websocket'], forceNew: true, reconnection: false });
+    const socket = io(`${apiUrl()}/${username}/${username}?auth=${encodeURIComponent(token)}`, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+    });
     sockets.push(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
@@ -252,10 +286,12 @@ describe('least privilege', () => {
   // sent during them must be allowed by its role in the template.
   const names = { tableName: 'pryv-main', bucketName: 'pryv-attachments' };
 
-  it("every AWS call a function made is allowed by its role in the template; the grants no call used are listed", () => {
+  it('every AWS call a function made is allowed by its role in the template; the grants no call used are listed', () => {
     const assembly = readAssembly(inject('cdkOut'));
     const calls = readCalls(inject('sdkCallLog'));
-    const stage = Object.values(assembly.template.Resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Stage' && r.Properties?.StageName !== '$default');
+    const stage = Object.values(assembly.template.Resources).find(
+      (r) => r.Type === 'AWS::ApiGatewayV2::Stage' && r.Properties?.StageName !== '$default',
+    );
     const webSocketApi = { id: String(stage?.Properties?.ApiId?.Ref), stage: String(stage?.Properties?.StageName) };
     const denied: string[] = [];
     const needsByRole = new Map<string, Need[]>();
@@ -281,7 +317,11 @@ describe('least privilege', () => {
       if (!fns.some((id) => calls.has(id))) continue; // no function of this role ran as a bundle here
       unused.push(...unusedGrants(roleStatements(assembly, roleId, names), needsByRole.get(roleId) ?? [], roleId, fns));
     }
-    const lines = unused.map((u) => `${u.role.padEnd(40)} ${String(u.functions.length).padStart(3)} fn  ${u.action.padEnd(32)} ${u.resource}`);
-    console.log(`Grants no recorded call used (${unused.length}):\n${'role'.padEnd(40)} functions  action${' '.repeat(26)} resource\n${lines.join('\n')}`);
+    const lines = unused.map(
+      (u) => `${u.role.padEnd(40)} ${String(u.functions.length).padStart(3)} fn  ${u.action.padEnd(32)} ${u.resource}`,
+    );
+    console.log(
+      `Grants no recorded call used (${unused.length}):\n${'role'.padEnd(40)} functions  action${' '.repeat(26)} resource\n${lines.join('\n')}`,
+    );
   });
 });

@@ -1,18 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiUrl, call, createUser, type TestUser } from '../setup/api';
+import { openView, signInToAccount, waitForView } from './account-helpers';
 import {
   axeViolations,
-  describeViolations,
+  type BrowserSession,
   DESKTOP_VIEWPORT,
+  describeViolations,
   launchBrowser,
   newPage,
   PHONE_VIEWPORT,
   screenshot,
   waitForState,
-  type BrowserSession,
 } from './browser';
-import { openView, signInToAccount, waitForView } from './account-helpers';
 
 /**
  * axe-core on every page and every view of the account app, at phone and desktop widths:
@@ -52,7 +52,11 @@ async function furnishedUser(): Promise<TestUser> {
   await post('streams', user.token, { id: 'health', name: 'Health' });
   await post('streams', user.token, { id: 'weight', name: 'Weight', parentId: 'health' });
   await post('streams', user.token, { id: 'diary', name: 'Diary' });
-  const app = await post('accesses', user.token, { type: 'app', name: 'diary-app', permissions: [{ streamId: 'diary', level: 'contribute' }] });
+  const app = await post('accesses', user.token, {
+    type: 'app',
+    name: 'diary-app',
+    permissions: [{ streamId: 'diary', level: 'contribute' }],
+  });
   await post('accesses', app.access.token, { name: 'coach', permissions: [{ streamId: 'diary', level: 'read' }], expireAfter: 86400 });
   const share = await post('accesses', user.token, { name: 'for my doctor', permissions: [{ streamId: 'weight', level: 'read' }] });
   expect((await call('GET', `/${user.username}/events?streams=diary`, { token: share.access.token })).status).toBe(403);
@@ -151,7 +155,8 @@ describe('keyboard only', () => {
     await waitForState(page, 'signin');
     // The page puts the focus on its heading; backwards are the brand link and the skip
     // link, forwards the form.
-    const focused = async () => page.evaluate('document.activeElement && (document.activeElement.id || document.activeElement.textContent.trim())');
+    const focused = async () =>
+      page.evaluate('document.activeElement && (document.activeElement.id || document.activeElement.textContent.trim())');
     expect(await focused()).toBe('Sign in to your account');
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Shift+Tab');

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiUrl, call, createUser, login, type TestUser } from '../setup/api';
-import { DESKTOP_VIEWPORT, launchBrowser, newPage, screenshot, type BrowserSession } from './browser';
 import { openView, signInToAccount, totpFor, waitForView } from './account-helpers';
+import { type BrowserSession, DESKTOP_VIEWPORT, launchBrowser, newPage, screenshot } from './browser';
 
 /**
  * The account app (/account/) in headless Chromium against the real local runtime: every
@@ -29,7 +29,10 @@ async function stream(user: TestUser, id: string, name: string, parentId?: strin
 }
 
 async function event(user: TestUser, streamId: string, content: string): Promise<void> {
-  const res = await call('POST', `/${user.username}/events`, { token: user.token, body: { streamIds: [streamId], type: 'note/txt', content } });
+  const res = await call('POST', `/${user.username}/events`, {
+    token: user.token,
+    body: { streamIds: [streamId], type: 'note/txt', content },
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
 }
 
@@ -39,7 +42,8 @@ async function access(token: string, username: string, body: Record<string, unkn
   return res.body.access;
 }
 
-const card = (page: Page, list: string, name: string) => page.locator(`#${list} > li.card`).filter({ has: page.getByRole('heading', { name, exact: true }) });
+const card = (page: Page, list: string, name: string) =>
+  page.locator(`#${list} > li.card`).filter({ has: page.getByRole('heading', { name, exact: true }) });
 
 describe('account app: apps and shares', () => {
   it('lists a share and an app (with the share it made) in words; revoking ends them, and the API then refuses their tokens', async () => {
@@ -48,10 +52,22 @@ describe('account app: apps and shares', () => {
     await stream(user, 'weight', 'Weight', 'health');
     await stream(user, 'diary', 'Diary');
     const share = await access(user.token, user.username, { name: 'for my doctor', permissions: [{ streamId: 'weight', level: 'read' }] });
-    const app = await access(user.token, user.username, { type: 'app', name: 'diary-app', deviceName: 'phone', permissions: [{ streamId: 'diary', level: 'contribute' }] });
-    const coach = await access(app.token, user.username, { name: 'coach', permissions: [{ streamId: 'diary', level: 'read' }], expireAfter: 3600 });
+    const app = await access(user.token, user.username, {
+      type: 'app',
+      name: 'diary-app',
+      deviceName: 'phone',
+      permissions: [{ streamId: 'diary', level: 'contribute' }],
+    });
+    const coach = await access(app.token, user.username, {
+      name: 'coach',
+      permissions: [{ streamId: 'diary', level: 'read' }],
+      expireAfter: 3600,
+    });
     // Used once, from a recognisable client: the card says when and from where.
-    const used = await call('GET', `/${user.username}/events`, { token: share.token, headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' } });
+    const used = await call('GET', `/${user.username}/events`, {
+      token: share.token,
+      headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' },
+    });
     expect(used.status).toBe(200);
 
     const { page, errors } = await newPage(session, DESKTOP_VIEWPORT);
@@ -63,7 +79,9 @@ describe('account app: apps and shares', () => {
     await expect(shareCard.textContent()).resolves.toContain('Never, until revoked');
     const appCard = card(page, 'apps-list', 'diary-app on phone');
     await expect(appCard.textContent()).resolves.toContain('Read and add or change entries');
-    await expect(appCard.locator('.card').filter({ hasText: 'coach' }).textContent()).resolves.toContain('given by diary-app on phone (app)');
+    await expect(appCard.locator('.card').filter({ hasText: 'coach' }).textContent()).resolves.toContain(
+      'given by diary-app on phone (app)',
+    );
     await screenshot(page, 'account-apps-desktop');
 
     // Revoking the share: confirm, then it is gone and its token refused.
@@ -153,7 +171,10 @@ describe('account app: activity', () => {
     await stream(user, 'diary', 'Diary');
     const share = await access(user.token, user.username, { name: 'for my doctor', permissions: [{ streamId: 'health', level: 'read' }] });
     expect((await call('GET', `/${user.username}/events?streams=health`, { token: share.token })).status).toBe(200);
-    const refused = await call('GET', `/${user.username}/events?streams=diary`, { token: share.token, headers: { 'user-agent': 'curl/8.5.0' } });
+    const refused = await call('GET', `/${user.username}/events?streams=diary`, {
+      token: share.token,
+      headers: { 'user-agent': 'curl/8.5.0' },
+    });
     expect(refused.status).toBe(403);
 
     const { page, errors } = await newPage(session);

@@ -1,8 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { startLocalRuntime, type LocalRuntime } from '../../infra/local/runtime';
-import { axeViolations, describeViolations, launchBrowser, newPage, DESKTOP_VIEWPORT, PHONE_VIEWPORT, screenshot, type BrowserSession } from './browser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 import { openView, signInToAccount } from './account-helpers';
+import {
+  axeViolations,
+  type BrowserSession,
+  DESKTOP_VIEWPORT,
+  describeViolations,
+  launchBrowser,
+  newPage,
+  PHONE_VIEWPORT,
+  screenshot,
+} from './browser';
 
 /**
  * Erasing one's own account from the account app. The shared e2e runtime lets only the

@@ -1,5 +1,5 @@
-import type { Page } from 'playwright-core';
 import { Secret, TOTP } from 'otpauth';
+import type { Page } from 'playwright-core';
 
 /** Shared steps of the account app tests (shared/web/account/). */
 
@@ -11,7 +11,12 @@ export async function waitForView(page: Page, view: string): Promise<void> {
 }
 
 /** Opens `{base}/account/` and signs in with the password (the MFA step is the caller's). */
-export async function signInToAccount(page: Page, base: string, user: { username: string; password: string }, expectMfa = false): Promise<void> {
+export async function signInToAccount(
+  page: Page,
+  base: string,
+  user: { username: string; password: string },
+  expectMfa = false,
+): Promise<void> {
   await page.goto(`${base}/account/`);
   await page.waitForSelector('section[data-state="signin"]:not([hidden])');
   await page.getByLabel('Username', { exact: true }).fill(user.username);

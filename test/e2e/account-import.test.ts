@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiUrl, call, createUser, type TestUser } from '../setup/api';
-import { DESKTOP_VIEWPORT, launchBrowser, newPage, PHONE_VIEWPORT, screenshot, type BrowserSession } from './browser';
 import { openView, signInToAccount } from './account-helpers';
+import { type BrowserSession, DESKTOP_VIEWPORT, launchBrowser, newPage, PHONE_VIEWPORT, screenshot } from './browser';
 
 /**
  * Moving to a new account from the account app: the archive "Prepare my copy" gave in one
@@ -61,13 +61,17 @@ describe('account app: importing an archive into a new account', () => {
 
     const streams = await call('GET', `/${target.username}/streams`, { token: target.token });
     expect(streams.status).toBe(200);
-    expect(streams.body.streams).toMatchObject([{ id: 'health', name: 'Health', children: [{ id: 'sleep', name: 'Sleep', parentId: 'health' }] }]);
+    expect(streams.body.streams).toMatchObject([
+      { id: 'health', name: 'Health', children: [{ id: 'sleep', name: 'Sleep', parentId: 'health' }] },
+    ]);
     const events = await call('GET', `/${target.username}/events`, { token: target.token });
     expect(events.status).toBe(200);
     expect(events.body.events.map((e: { content: unknown }) => e.content).sort()).toEqual([71.5, 'slept well, moving along'].sort());
     // The source account is untouched, and the imported events keep their ids.
     const sourceEvents = await call('GET', `/${source.username}/events`, { token: source.token });
-    expect(events.body.events.map((e: { id: string }) => e.id).sort()).toEqual(sourceEvents.body.events.map((e: { id: string }) => e.id).sort());
+    expect(events.body.events.map((e: { id: string }) => e.id).sort()).toEqual(
+      sourceEvents.body.events.map((e: { id: string }) => e.id).sort(),
+    );
 
     // The account now holds data: a second import is refused in words, and changes nothing.
     await page.getByLabel('Archive (.tar.gz)').setInputFiles(archive);
@@ -86,7 +90,9 @@ describe('account app: importing an archive into a new account', () => {
     const { page, errors } = await newPage(session);
     await signInToAccount(page, apiUrl(), target);
     await openView(page, 'data', 'My data');
-    await page.getByLabel('Archive (.tar.gz)').setInputFiles({ name: 'notes.tar.gz', mimeType: 'application/gzip', buffer: Buffer.from('not an archive at all') });
+    await page
+      .getByLabel('Archive (.tar.gz)')
+      .setInputFiles({ name: 'notes.tar.gz', mimeType: 'application/gzip', buffer: Buffer.from('not an archive at all') });
     await page.getByRole('button', { name: 'Import the archive' }).click();
     const status = page.locator('#import-status.error');
     await status.waitFor({ timeout: 30_000 });

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiUrl, call, createUser, login } from '../setup/api';
-import { launchBrowser, newPage, screenshot, type BrowserSession } from './browser';
 import { openView, signInToAccount } from './account-helpers';
+import { type BrowserSession, launchBrowser, newPage, screenshot } from './browser';
 
 /**
  * The sign-in sessions of the Security view tell the live ones from those that ended: signed
@@ -57,7 +57,7 @@ describe('account app: sign-in sessions', () => {
     expect(errors).toEqual([]);
   });
 
-  it('marks sessions unused for longer than the service session lifetime as ended (the page\'s clock moved on)', async () => {
+  it("marks sessions unused for longer than the service session lifetime as ended (the page's clock moved on)", async () => {
     const user = await createUser();
     const { page, errors } = await newPage(session);
     // The browser lives 15 days ahead (sessions last 14 days after their last use): the

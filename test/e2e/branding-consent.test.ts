@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiUrl, call, createUser } from '../setup/api';
-import { launchBrowser, newPage, screenshot, waitForState, type BrowserSession } from './browser';
+import { type BrowserSession, launchBrowser, newPage, screenshot, waitForState } from './browser';
 
 /**
  * Branding and trust on the pages (service name, logo, links from service info) and the
@@ -35,13 +35,20 @@ describe('branding on every page', () => {
       const logo = page.locator('.site-header img[data-brand="logo"]');
       expect(await logo.getAttribute('src'), path).toBe(info.branding.logo);
       // The logo has loaded (same origin, allowed by the CSP).
-      expect(await page.evaluate("(() => { const img = document.querySelector('.site-header img[data-brand=logo]'); return img.complete && img.naturalWidth > 0; })()"), path).toBe(true);
+      expect(
+        await page.evaluate(
+          "(() => { const img = document.querySelector('.site-header img[data-brand=logo]'); return img.complete && img.naturalWidth > 0; })()",
+        ),
+        path,
+      ).toBe(true);
       const footer = page.getByRole('contentinfo');
       expect(await footer.getByRole('link', { name: 'Terms of use' }).getAttribute('href'), path).toBe(new URL(info.terms).toString());
       expect(await footer.getByRole('link', { name: 'Privacy policy' }).getAttribute('href'), path).toBe(new URL(info.privacy).toString());
       expect(await footer.getByRole('link', { name: 'Support' }).getAttribute('href'), path).toBe(new URL(info.support).toString());
       // The accent colour comes from service info, applied without an inline style attribute.
-      expect(await page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"), path).toBe(info.branding.accentColor);
+      expect(await page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"), path).toBe(
+        info.branding.accentColor,
+      );
     }
     expect(errors).toEqual([]);
   });
@@ -56,13 +63,19 @@ describe('consent page: where from, and switching account', () => {
     const res = await fetch(info.access, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ requestingAppId: 'e2e-switch-app', requestedPermissions: [{ streamId: 'diary', level: 'read', defaultName: 'Diary' }], returnURL }),
+      body: JSON.stringify({
+        requestingAppId: 'e2e-switch-app',
+        requestedPermissions: [{ streamId: 'diary', level: 'read', defaultName: 'Diary' }],
+        returnURL,
+      }),
     });
     const request = (await res.json()) as { authUrl: string; poll: string };
     const { page, errors } = await newPage(session);
     await page.goto(request.authUrl);
     await waitForState(page, 'signin');
-    await expect(page.locator('section[data-state="signin"]').textContent()).resolves.toContain(`When you answer, you go back to ${apiUrl()}/www/index.html.`);
+    await expect(page.locator('section[data-state="signin"]').textContent()).resolves.toContain(
+      `When you answer, you go back to ${apiUrl()}/www/index.html.`,
+    );
 
     await signIn(page, wrong);
     await waitForState(page, 'consent');

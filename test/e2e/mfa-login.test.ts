@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, TOTP } from 'otpauth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiUrl, call, createUser, type TestUser } from '../setup/api';
-import { launchBrowser, newPage, screenshot, waitForState, type BrowserSession } from './browser';
+import { type BrowserSession, launchBrowser, newPage, screenshot, waitForState } from './browser';
 
 /**
  * The second sign-in step of an MFA-enabled account (spec §2.13) on the real pages:
@@ -74,7 +74,10 @@ describe('MFA step on the pages', () => {
     const res = await fetch(info.body.access, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ requestingAppId: 'e2e-mfa-app', requestedPermissions: [{ streamId: 'steps', level: 'contribute', defaultName: 'Steps' }] }),
+      body: JSON.stringify({
+        requestingAppId: 'e2e-mfa-app',
+        requestedPermissions: [{ streamId: 'steps', level: 'contribute', defaultName: 'Steps' }],
+      }),
     });
     const request = (await res.json()) as { authUrl: string; poll: string };
     const { page } = await newPage(session);
@@ -90,7 +93,10 @@ describe('MFA step on the pages', () => {
     await waitForState(page, 'done');
     const polled = (await (await fetch(request.poll)).json()) as { status: string; token: string };
     expect(polled.status).toBe('ACCEPTED');
-    const write = await call('POST', `/${user.username}/events`, { token: polled.token, body: { streamIds: ['steps'], type: 'count/steps', content: 100 } });
+    const write = await call('POST', `/${user.username}/events`, {
+      token: polled.token,
+      body: { streamIds: ['steps'], type: 'count/steps', content: 100 },
+    });
     expect(write.status).toBe(201);
   });
 });

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiUrl, call, createUser, type TestUser } from '../setup/api';
 import { lastMail } from '../setup/mail';
-import { launchBrowser, newPage, screenshot, waitForState, type BrowserSession } from './browser';
+import { type BrowserSession, launchBrowser, newPage, screenshot, waitForState } from './browser';
 
 /**
  * The web pages end to end in headless Chromium against the real local runtime: an app's
@@ -49,7 +49,10 @@ async function signIn(page: Page, user: { username: string; password: string }):
 async function userWithOtherStream(): Promise<TestUser> {
   const user = await createUser();
   await call('POST', `/${user.username}/streams`, { token: user.token, body: { id: 'other', name: 'Other things' } });
-  await call('POST', `/${user.username}/events`, { token: user.token, body: { streamIds: ['other'], type: 'note/txt', content: 'private' } });
+  await call('POST', `/${user.username}/events`, {
+    token: user.token,
+    body: { streamIds: ['other'], type: 'note/txt', content: 'private' },
+  });
   return user;
 }
 
@@ -85,7 +88,10 @@ describe('consent page (access requests)', () => {
     expect(result.status).toBe(200);
     expect(result.body).toMatchObject({ status: 'ACCEPTED', username: user.username });
     const appToken = result.body.token as string;
-    await call('POST', `/${user.username}/events`, { token: user.token, body: { streamIds: ['diary'], type: 'note/txt', content: 'dear diary' } });
+    await call('POST', `/${user.username}/events`, {
+      token: user.token,
+      body: { streamIds: ['diary'], type: 'note/txt', content: 'dear diary' },
+    });
     const events = await call('GET', `/${user.username}/events`, { token: appToken });
     expect(events.body.events.map((e: any) => e.content)).toEqual(['dear diary']);
     const other = await call('GET', `/${user.username}/events?streams=other`, { token: appToken });
@@ -141,7 +147,10 @@ describe('consent page (access requests)', () => {
     const { page } = await newPage(session);
     await page.goto(`${apiUrl()}/www/index.html`); // stands for the app's own page
     const first = await requestAccess({ deviceName: 'e2e-phone' });
-    const [popup] = await Promise.all([page.waitForEvent('popup'), page.evaluate(`void window.open(${JSON.stringify(first.authUrl)}, 'prYv Sign-in')`)]);
+    const [popup] = await Promise.all([
+      page.waitForEvent('popup'),
+      page.evaluate(`void window.open(${JSON.stringify(first.authUrl)}, 'prYv Sign-in')`),
+    ]);
     await waitForState(popup, 'signin');
     await signIn(popup, user);
     await waitForState(popup, 'consent');
@@ -179,7 +188,9 @@ describe('consent page (access requests)', () => {
 
   it('refuses links to unknown requests and to another server’s poll URL', async () => {
     const { page } = await newPage(session);
-    await page.goto(`${apiUrl()}/access/access.html?key=AAAAAAAAAAAAAAAA&poll=${encodeURIComponent(`${apiUrl()}/reg/access/AAAAAAAAAAAAAAAA`)}`);
+    await page.goto(
+      `${apiUrl()}/access/access.html?key=AAAAAAAAAAAAAAAA&poll=${encodeURIComponent(`${apiUrl()}/reg/access/AAAAAAAAAAAAAAAA`)}`,
+    );
     await waitForState(page, 'invalid');
     await expect(page.locator('#invalid-reason').textContent()).resolves.toContain('expired');
     await screenshot(page, 'access-6-unknown-request');

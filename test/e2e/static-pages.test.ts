@@ -1,10 +1,10 @@
-import { describe, expect, inject, it } from 'vitest';
-import { request } from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
-import { apiUrl } from '../setup/api';
+import { describe, expect, inject, it } from 'vitest';
 import { resolvePagePath, WEB_ROOT } from '../../infra/local/static-pages';
 import { VENDOR_FILES } from '../../infra/web-vendor-files';
+import { apiUrl } from '../setup/api';
 
 /** The local gateway's page serving (infra/local/static-pages.ts), over HTTP. */
 
@@ -54,13 +54,18 @@ describe('static pages on the local gateway', () => {
     expect((await rawGet('/www/login.html')).body).toBe(readFileSync(join(WEB_ROOT, 'www', 'login.html'), 'utf8'));
   });
 
-  it('serves the account app\'s QR module from the uqr package in node_modules (not kept in the repository)', async () => {
+  it("serves the account app's QR module from the uqr package in node_modules (not kept in the repository)", async () => {
     const res = await rawGet('/account/vendor/uqr.js');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('text/javascript');
     expect(res.body).toBe(readFileSync(VENDOR_FILES['account/vendor/uqr.js']!, 'utf8'));
     expect(res.body).toMatch(/export\s*\{[^}]*\bencode\b/);
-    for (const path of ['/account/vendor/', '/account/vendor/other.js', '/account/vendor/../../package.json', '/account/vendor/uqr.js/..']) {
+    for (const path of [
+      '/account/vendor/',
+      '/account/vendor/other.js',
+      '/account/vendor/../../package.json',
+      '/account/vendor/uqr.js/..',
+    ]) {
       expect((await rawGet(path)).status, path).toBe(404);
     }
   });

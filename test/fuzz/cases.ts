@@ -1,25 +1,25 @@
-import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { METHODS } from '../../shared/api/registry';
 import type { HttpRoute, MethodDef, RequestInfo } from '../../shared/api/types';
-import { validateParams, type JsonSchema } from '../../shared/validation';
 import { defaultHttpParams } from '../../shared/http/handler';
 import { parseQuery } from '../../shared/http/request';
+import { type JsonSchema, validateParams } from '../../shared/validation';
 import type { WireRequest } from './client';
-import { FIXTURE_APP_ID, TRUSTED_ORIGIN, type Fixture } from './fixture';
+import { FIXTURE_APP_ID, type Fixture, TRUSTED_ORIGIN } from './fixture';
 import {
   BOUNDARY_NUMBERS,
+  deepValue,
+  depthOf,
+  hugeBodyString,
   LONG_URL_STRINGS,
   NUMBER_LIKE_STRINGS,
   ODD_KEY_OBJECTS,
   ODD_STRINGS,
-  WRONG_TYPE_VALUES,
-  deepValue,
-  depthOf,
-  hugeBodyString,
   scan,
   toJsonText,
   toText,
+  WRONG_TYPE_VALUES,
 } from './values';
 
 /**
@@ -220,7 +220,11 @@ function schemaPaths(schema: Schema, prefix: string[], out: { paths: string[][];
 const KNOWN_FIELDS: Record<string, string[][]> = {
   'auth.register': [['username'], ['password'], ['email'], ['appId'], ['language'], ['invitationToken'], ['referer'], ['hosting']],
   'system.createUser': [['username'], ['passwordHash'], ['email'], ['language'], ['appId']],
-  'account.update': [['update', 'email'], ['update', 'language'], ['update', 'username']],
+  'account.update': [
+    ['update', 'email'],
+    ['update', 'language'],
+    ['update', 'username'],
+  ],
   'accessRequests.create': [
     ['requestingAppId'],
     ['requestedPermissions'],
@@ -236,7 +240,13 @@ const KNOWN_FIELDS: Record<string, string[][]> = {
     ['serviceInfo'],
     ['oauthState'],
   ],
-  'accessRequests.update': [['body', 'status'], ['body', 'username'], ['body', 'token'], ['body', 'apiEndpoint'], ['body', 'reasonID']],
+  'accessRequests.update': [
+    ['body', 'status'],
+    ['body', 'username'],
+    ['body', 'token'],
+    ['body', 'apiEndpoint'],
+    ['body', 'reasonID'],
+  ],
   'profile.updatePublic': [['update', 'key']],
   'profile.updatePrivate': [['update', 'key']],
   'profile.updateApp': [['update', 'key']],
@@ -358,7 +368,11 @@ function exampleOf(schema: Schema, name: string, method: MethodDef, f: Fixture, 
     case 'object': {
       if (depth > 3) return {};
       const out: Record<string, unknown> = {};
-      const required = new Set([...(schema.required ?? []), ...(schema.anyOf?.[0]?.required ?? []), ...(schema.oneOf?.[0]?.required ?? [])]);
+      const required = new Set([
+        ...(schema.required ?? []),
+        ...(schema.anyOf?.[0]?.required ?? []),
+        ...(schema.oneOf?.[0]?.required ?? []),
+      ]);
       for (const key of required) {
         const sub = schema.properties?.[key] ?? {};
         out[key] = exampleOf(sub, key, method, f, depth + 1);
@@ -376,7 +390,12 @@ function baseParams(method: MethodDef, f: Fixture): Record<string, unknown> {
     case 'auth.register':
       return { username: u, password: 'fuzz-password', email: `${u}@example.com`, appId: FIXTURE_APP_ID };
     case 'system.createUser':
-      return { username: u, passwordHash: '$2a$10$abcdefghijklmnopqrstuuJ2VxO9MtW3YgfHkOGC3qSt7hQTEz.2i', email: `${u}@example.com`, language: 'en' };
+      return {
+        username: u,
+        passwordHash: '$2a$10$abcdefghijklmnopqrstuuJ2VxO9MtW3YgfHkOGC3qSt7hQTEz.2i',
+        email: `${u}@example.com`,
+        language: 'en',
+      };
     case 'account.update':
       return { update: { language: 'en' } };
     case 'accessRequests.create':
@@ -389,7 +408,12 @@ function baseParams(method: MethodDef, f: Fixture): Record<string, unknown> {
       return { update: { key: 'value' } };
     case 'auth.login':
     case 'mfa.recover':
-      return { username: f.username, password: f.password, appId: FIXTURE_APP_ID, ...(method.id === 'mfa.recover' ? { recoveryCode: 'x' } : {}) };
+      return {
+        username: f.username,
+        password: f.password,
+        appId: FIXTURE_APP_ID,
+        ...(method.id === 'mfa.recover' ? { recoveryCode: 'x' } : {}),
+      };
     case 'reg.cores':
       return { username: f.username };
     case 'events.create':
@@ -425,7 +449,8 @@ function pathValue(profile: RouteProfile, variable: string, f: Fixture, params: 
 function paramsFor(profile: RouteProfile, f: Fixture, pick: number): Record<string, unknown> {
   const params = baseParams(profile.method, f);
   for (const [name, variable] of Object.entries(profile.placement.fromPath)) {
-    if (variable === 'key') params[name] = pathValue({ ...profile, placement: { ...profile.placement, fromPath: {} } }, 'key', f, params, pick);
+    if (variable === 'key')
+      params[name] = pathValue({ ...profile, placement: { ...profile.placement, fromPath: {} } }, 'key', f, params, pick);
     else if (variable === 'name') params[name] = f.username;
     else params[name] = idFor(profile.method, variable, f, pick) ?? (variable === 'username' ? f.username : 'x');
   }
@@ -519,7 +544,10 @@ const bodyValueArb: fc.Arbitrary<Labelled> = fc.oneof(
       .tuple(fc.constantFrom<'object' | 'array'>('object', 'array'), fc.constantFrom<40 | 1000 | 10000>(40, 40, 1000, 10000))
       .map(([kind, levels]) => labelled(`${kind} nested ${levels} levels`, deepValue(kind, levels))),
   },
-  { weight: 2, arbitrary: fc.constantFrom(...ODD_KEY_OBJECTS).map((v) => labelled(`object with keys ${labelString(Object.keys(v).join(','))}`, v)) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(...ODD_KEY_OBJECTS).map((v) => labelled(`object with keys ${labelString(Object.keys(v).join(','))}`, v)),
+  },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => labelled(`random JSON ${labelString(JSON.stringify(v) ?? '')}`, v)) },
 );
 
@@ -531,7 +559,12 @@ const urlValueArb: fc.Arbitrary<Labelled> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...ODD_STRINGS).map((v) => labelled(`string ${labelString(v)}`, v)) },
   { weight: 2, arbitrary: fc.constantFrom(...LONG_URL_STRINGS).map((v) => labelled(`string ${labelString(v)}`, v)) },
   { weight: 1, arbitrary: fc.constantFrom<40 | 1000>(40, 1000).map((n) => labelled(`array nested ${n} levels`, deepValue('array', n))) },
-  { weight: 1, arbitrary: fc.constantFrom(...ODD_KEY_OBJECTS.slice(0, 4)).map((v) => labelled(`object with keys ${labelString(Object.keys(v).join(','))}`, v)) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(...ODD_KEY_OBJECTS.slice(0, 4))
+      .map((v) => labelled(`object with keys ${labelString(Object.keys(v).join(','))}`, v)),
+  },
 );
 
 /** Odd path segments (never empty, `.` or `..`, which would change the route). */
@@ -548,10 +581,17 @@ const keyArb: fc.Arbitrary<string> = fc.oneof(
 
 function tokenArb(method: MethodDef): fc.Arbitrary<TokenKind> {
   const bad: TokenKind[] = ['none', 'huge', 'huge-bearer', 'bad-basic', 'garbage', 'other-user'];
-  if (method.auth === 'admin') return fc.oneof({ weight: 8, arbitrary: fc.constant<TokenKind>('admin') }, { weight: 2, arbitrary: fc.constantFrom<TokenKind>('wrong-admin', 'none', 'huge') });
+  if (method.auth === 'admin')
+    return fc.oneof(
+      { weight: 8, arbitrary: fc.constant<TokenKind>('admin') },
+      { weight: 2, arbitrary: fc.constantFrom<TokenKind>('wrong-admin', 'none', 'huge') },
+    );
   if (method.auth === 'none') {
     if (method.id === 'auth.delete') return fc.constantFrom<TokenKind>('admin', 'admin', 'personal', 'wrong-admin', 'huge', 'none');
-    return fc.oneof({ weight: 8, arbitrary: fc.constant<TokenKind>('none') }, { weight: 1, arbitrary: fc.constantFrom<TokenKind>('huge', 'personal') });
+    return fc.oneof(
+      { weight: 8, arbitrary: fc.constant<TokenKind>('none') },
+      { weight: 1, arbitrary: fc.constantFrom<TokenKind>('huge', 'personal') },
+    );
   }
   const allowed = (method.accessTypes ?? ['personal', 'app', 'shared']) as TokenKind[];
   const others = (['personal', 'app', 'shared'] as TokenKind[]).filter((t) => !allowed.includes(t));
@@ -607,16 +647,28 @@ const batchCallArb: fc.Arbitrary<BatchCallSpec> = fc.oneof(
     arbitrary: fc
       .constantFrom(...batchableProfiles)
       .chain((p) =>
-        fc.oneof(
-          { weight: 6, arbitrary: paramMutationArb(p, true, false) },
-          { weight: 1, arbitrary: fc.constant<Mutation>({ kind: 'none' }) },
-        ).map((mutation) => ({ method: p.method.id, mutation })),
+        fc
+          .oneof(
+            { weight: 6, arbitrary: paramMutationArb(p, true, false) },
+            { weight: 1, arbitrary: fc.constant<Mutation>({ kind: 'none' }) },
+          )
+          .map((mutation) => ({ method: p.method.id, mutation })),
       ),
   },
   {
     weight: 2,
     arbitrary: fc
-      .constantFrom('nope.nope', '__proto__', 'constructor', 'toString', 'callBatch', 'events.getAttachment', 'auth.login', 'x'.repeat(2100), '')
+      .constantFrom(
+        'nope.nope',
+        '__proto__',
+        'constructor',
+        'toString',
+        'callBatch',
+        'events.getAttachment',
+        'auth.login',
+        'x'.repeat(2100),
+        '',
+      )
       .map((method) => ({ method, mutation: { kind: 'none' as const } })),
   },
 );
@@ -644,7 +696,10 @@ const batchMutationArb: fc.Arbitrary<Mutation> = fc.oneof(
       )
       .map((body) => ({ kind: 'batch-body' as const, body: labelled(toJsonText(body), body) })),
   },
-  { weight: 7, arbitrary: fc.array(batchCallArb, { minLength: 1, maxLength: 3 }).map((calls) => ({ kind: 'batch-calls' as const, calls })) },
+  {
+    weight: 7,
+    arbitrary: fc.array(batchCallArb, { minLength: 1, maxLength: 3 }).map((calls) => ({ kind: 'batch-calls' as const, calls })),
+  },
 );
 
 function multipartArb(profile: RouteProfile): fc.Arbitrary<Mutation> {
@@ -671,9 +726,11 @@ function multipartArb(profile: RouteProfile): fc.Arbitrary<Mutation> {
 
 function oddityArb(profile: RouteProfile): fc.Arbitrary<Oddity | undefined> {
   const list: Oddity[] = ['long-header'];
-  if (profile.writes && profile.route.verb !== 'DELETE') list.push('form-content-type', 'no-content-type', 'xml-content-type', 'multipart-no-boundary');
+  if (profile.writes && profile.route.verb !== 'DELETE')
+    list.push('form-content-type', 'no-content-type', 'xml-content-type', 'multipart-no-boundary');
   if (profile.placement.query) list.push('duplicate-query', 'bracket-query', 'duplicate-auth-query');
-  if (profile.method.id === 'auth.login' || profile.method.id.startsWith('account.') || profile.method.id.startsWith('mfa.')) list.push('wrong-origin');
+  if (profile.method.id === 'auth.login' || profile.method.id.startsWith('account.') || profile.method.id.startsWith('mfa.'))
+    list.push('wrong-origin');
   return fc.option(fc.constantFrom(...list), { freq: 4 }).map((o) => o ?? undefined);
 }
 
@@ -794,7 +851,8 @@ function queryString(query: Record<string, unknown>, oddity: Oddity | undefined,
 const CRLF = '\r\n';
 function multipartBody(variant: MultipartVariant, eventJson: string, fileName: string): { body: Buffer; contentType: string } {
   const boundary = `----fuzz${randomBytes(6).toString('hex')}`;
-  const field = (name: string, value: string) => `--${boundary}${CRLF}Content-Disposition: form-data; name="${name}"${CRLF}${CRLF}${value}${CRLF}`;
+  const field = (name: string, value: string) =>
+    `--${boundary}${CRLF}Content-Disposition: form-data; name="${name}"${CRLF}${CRLF}${value}${CRLF}`;
   const file = (name: string, filename: string | undefined, content: string) =>
     `--${boundary}${CRLF}Content-Disposition: form-data; name="${name}"${filename === undefined ? '' : `; filename="${filename.replace(/"/g, '%22')}"`}${CRLF}Content-Type: text/plain${CRLF}${CRLF}${content}${CRLF}`;
   const end = `--${boundary}--${CRLF}`;
@@ -878,7 +936,7 @@ function mutationLimitReasons(profile: RouteProfile, mutation: Mutation, params:
   const valueAt = (root: unknown, path: string[]): unknown => {
     let v = root;
     for (const k of path) {
-      if (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, k)) return undefined;
+      if (v === null || typeof v !== 'object' || !Object.hasOwn(v, k)) return undefined;
       v = (v as Record<string, unknown>)[k];
     }
     return v;
@@ -911,7 +969,12 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-function classifyBatchCall(spec: BatchCallSpec, f: Fixture, pick: number, tokenKind: TokenKind): { params: unknown; mustFail: boolean; reasons: string[] } {
+function classifyBatchCall(
+  spec: BatchCallSpec,
+  f: Fixture,
+  pick: number,
+  tokenKind: TokenKind,
+): { params: unknown; mustFail: boolean; reasons: string[] } {
   const method = methodById(spec.method);
   if (!method || !isBatchable(method)) return { params: {}, mustFail: true, reasons: ['not a batchable method'] };
   const profile = PROFILES.find((p) => p.method === method)!;
@@ -1030,7 +1093,12 @@ export function renderCase(c: FuzzCase, f: Fixture, ids: Identities): RenderedCa
     default:
       break;
   }
-  if (method.id === 'auth.login' || method.id === 'account.requestPasswordReset' || method.id === 'account.resetPassword' || method.id === 'mfa.recover') {
+  if (
+    method.id === 'auth.login' ||
+    method.id === 'account.requestPasswordReset' ||
+    method.id === 'account.resetPassword' ||
+    method.id === 'mfa.recover'
+  ) {
     headers.origin ??= TRUSTED_ORIGIN;
   }
   const qs = queryString(query, c.oddity, token);
@@ -1103,4 +1171,3 @@ export function targetsMainUser(rendered: RenderedCase): boolean {
   if (c.mutation.kind === 'batch-calls' && !rendered.mustRefuse) return rendered.batchMustFail!.every(Boolean);
   return rendered.mustRefuse || c.route.verb === 'GET';
 }
-

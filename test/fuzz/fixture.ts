@@ -54,7 +54,13 @@ export async function createFixture(baseUrl: string, webhookUrl: string, prefix 
   const u = `/${username}`;
   const P = { token: personal };
 
-  for (const [id, parentId] of [['fz-root', null], ['fz-child', 'fz-root'], ['fz-other', null], ['fz-trashed', null], ['fz-gone', null]] as const) {
+  for (const [id, parentId] of [
+    ['fz-root', null],
+    ['fz-child', 'fz-root'],
+    ['fz-other', null],
+    ['fz-trashed', null],
+    ['fz-gone', null],
+  ] as const) {
     await api(baseUrl, 'POST', `${u}/streams`, { ...P, body: { id, name: `Fuzz ${id}`, parentId, clientData: { kept: id } } });
   }
   await api(baseUrl, 'DELETE', `${u}/streams/fz-trashed`, { ...P, expect: 200 });
@@ -173,7 +179,11 @@ export async function snapshot(baseUrl: string, f: Fixture): Promise<Record<stri
   }
   // Each event's history too: an update that slipped through leaves a trace there.
   for (const id of f.eventIds.slice(0, 2)) {
-    const res = await send(baseUrl, { verb: 'GET', path: `${u}/events/${id}?includeHistory=true`, headers: { authorization: f.tokens.personal } });
+    const res = await send(baseUrl, {
+      verb: 'GET',
+      path: `${u}/events/${id}?includeHistory=true`,
+      headers: { authorization: f.tokens.personal },
+    });
     out[`event:${id}`] = normalize('event', res.json);
   }
   return out;

@@ -1,6 +1,6 @@
+import { type Identities, type RenderedCase, renderCase, sampleCases, targetsMainUser } from './cases';
 import { api, curlOf, send, type WireResponse } from './client';
-import { createFixture, diffSnapshots, snapshot, startWebhookReceiver, type Fixture } from './fixture';
-import { renderCase, sampleCases, targetsMainUser, type Identities, type RenderedCase } from './cases';
+import { createFixture, diffSnapshots, type Fixture, snapshot, startWebhookReceiver } from './fixture';
 
 /**
  * Runs fuzz cases (cases.ts) against a running API and checks every answer: never a 5xx;
@@ -68,7 +68,8 @@ export function problemsOf(r: RenderedCase, res: WireResponse): string[] {
     // An answered access request polls as its state: 403 {status: "REFUSED"|"ERROR", …} (Pryv API reference §2.14).
     const accessState = path.startsWith('/reg/access/') && res.status === 403 && (json?.status === 'REFUSED' || json?.status === 'ERROR');
     if (!gateway413 && !wrapped && !flat && !accessState) problems.push(`not a Pryv error envelope: ${res.text.slice(0, 200)}`);
-    if (wrapped && (typeof json.meta?.apiVersion !== 'string' || typeof json.meta?.serverTime !== 'number')) problems.push('error without meta');
+    if (wrapped && (typeof json.meta?.apiVersion !== 'string' || typeof json.meta?.serverTime !== 'number'))
+      problems.push('error without meta');
   }
   if (r.mustRefuse && res.status < 400) problems.push(`answered ${res.status} to a request it must refuse (${r.reasons.join('; ')})`);
   if (r.batchMustFail && res.status === 200) {
@@ -86,7 +87,8 @@ export function problemsOf(r: RenderedCase, res: WireResponse): string[] {
   return problems;
 }
 
-const errorIdOf = (res: WireResponse): string | undefined => res.json?.error?.id ?? (typeof res.json?.id === 'string' ? res.json.id : undefined);
+const errorIdOf = (res: WireResponse): string | undefined =>
+  res.json?.error?.id ?? (typeof res.json?.id === 'string' ? res.json.id : undefined);
 
 function batchErrorIds(res: WireResponse): string[] {
   const results = res.json?.results;

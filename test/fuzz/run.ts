@@ -27,7 +27,7 @@ async function main(): Promise<void> {
 
   let url = arg('url');
   let adminKey = arg('admin-key') ?? process.env.ADMIN_KEY;
-  let stop = async () => undefined as void;
+  let stop = async (): Promise<void> => {};
   let takeLogs: (() => string[]) | undefined;
   const restores: Array<() => void> = [];
   if (!url) {
@@ -44,7 +44,11 @@ async function main(): Promise<void> {
       const original = stream.write;
       restores.push(() => (stream.write = original));
       stream.write = ((chunk: string | Uint8Array) => {
-        lines.push(...String(chunk).split('\n').filter((l) => l.trim() !== ''));
+        lines.push(
+          ...String(chunk)
+            .split('\n')
+            .filter((l) => l.trim() !== ''),
+        );
         return true;
       }) as typeof stream.write;
     };

@@ -35,10 +35,12 @@ export function toJsonText(value: unknown): string {
       stack.push(...frames.reverse());
     } else if (v !== null && typeof v === 'object') {
       const frames: Frame[] = [{ kind: 'text', text: '{' }];
-      Object.entries(v).filter(([, x]) => x !== undefined).forEach(([k, x], i) => {
-        frames.push({ kind: 'text', text: `${i > 0 ? ',' : ''}${JSON.stringify(k)}:` });
-        frames.push({ kind: 'value', value: x });
-      });
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .forEach(([k, x], i) => {
+          frames.push({ kind: 'text', text: `${i > 0 ? ',' : ''}${JSON.stringify(k)}:` });
+          frames.push({ kind: 'value', value: x });
+        });
       frames.push({ kind: 'text', text: '}' });
       stack.push(...frames.reverse());
     } else out.push(JSON.stringify(v) ?? 'null');
@@ -74,7 +76,19 @@ export const BOUNDARY_NUMBERS: readonly RawNumber[] = [
 ].map((t) => new RawNumber(t));
 
 /** Strings a number parser may trip on. */
-export const NUMBER_LIKE_STRINGS: readonly string[] = ['NaN', 'Infinity', '-Infinity', '1e309', '0x10', ' 1', '1,5', '', '--1', '1e', 'null'];
+export const NUMBER_LIKE_STRINGS: readonly string[] = [
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e309',
+  '0x10',
+  ' 1',
+  '1,5',
+  '',
+  '--1',
+  '1e',
+  'null',
+];
 
 /** Strings that are not plain data where ids, names and keys are expected. */
 export const ODD_STRINGS: readonly string[] = [

@@ -1,7 +1,7 @@
-import { beforeAll, describe, expect, it } from 'vitest';
 import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { addDeployChecks } from '../../infra/checks';
 import { WAF_COUNTED_BODY_RULES } from '../../infra/constructs/web-front';
 import { DEFAULT_BACKUP_RETENTION_DAYS, DEFAULT_WAF_RATE_LIMIT, readSettings } from '../../infra/settings';
@@ -54,7 +54,9 @@ const problemsOf = (context: Record<string, unknown>, region: string | undefined
 
 describe('deploy settings (cdk -c name=value)', () => {
   it('reads every setting into the stack properties, with defaults for the optional numbers', () => {
-    expect(readSettings({ ...ALL_ON, trustedApps: '*@https://app.example.com*', serviceName: 'Pryv Lab', invitationTokens: '*' }, 'us-east-1')).toEqual({
+    expect(
+      readSettings({ ...ALL_ON, trustedApps: '*@https://app.example.com*', serviceName: 'Pryv Lab', invitationTokens: '*' }, 'us-east-1'),
+    ).toEqual({
       publicUrl: 'https://api.example.com',
       customDomain: { domain: 'api.example.com', certificateArn: CERTIFICATE },
       trustedApps: '*@https://app.example.com*',
@@ -71,8 +73,15 @@ describe('deploy settings (cdk -c name=value)', () => {
     });
     expect(readSettings({}, undefined)).toEqual({});
     // A logo inline (data:), as the pages' CSP allows; without a domain or publicUrl, any https:// logo is taken as given.
-    expect(readSettings({ serviceLogo: 'data:image/svg+xml,%3Csvg%3E%3C/svg%3E' }, 'eu-central-1').serviceLogo).toBe('data:image/svg+xml,%3Csvg%3E%3C/svg%3E');
-    expect(readSettings({ serviceLogo: 'https://d111.cloudfront.net/www/assets/logo.svg', serviceSupport: 'https://example.com/help' }, 'eu-central-1')).toEqual({
+    expect(readSettings({ serviceLogo: 'data:image/svg+xml,%3Csvg%3E%3C/svg%3E' }, 'eu-central-1').serviceLogo).toBe(
+      'data:image/svg+xml,%3Csvg%3E%3C/svg%3E',
+    );
+    expect(
+      readSettings(
+        { serviceLogo: 'https://d111.cloudfront.net/www/assets/logo.svg', serviceSupport: 'https://example.com/help' },
+        'eu-central-1',
+      ),
+    ).toEqual({
       serviceLogo: 'https://d111.cloudfront.net/www/assets/logo.svg',
       serviceSupport: 'https://example.com/help',
     });
@@ -85,7 +94,12 @@ describe('deploy settings (cdk -c name=value)', () => {
       kmsKey: { arn: KEY_ARN },
     });
     // CDK's own context (feature flags, lookups) is not taken for a setting.
-    expect(readSettings({ '@aws-cdk/core:stackRelativeExports': true, 'aws:cdk:bundling-stacks': [], 'acknowledged-issue-numbers': [1] }, 'eu-central-1')).toEqual({});
+    expect(
+      readSettings(
+        { '@aws-cdk/core:stackRelativeExports': true, 'aws:cdk:bundling-stacks': [], 'acknowledged-issue-numbers': [1] },
+        'eu-central-1',
+      ),
+    ).toEqual({});
     expect(readSettings({ publicUrl: 'https://pryv.example.org/' }, 'eu-central-1').publicUrl).toBe('https://pryv.example.org');
     expect(readSettings({ waf: 'off', backup: 'off' }, 'eu-central-1')).toEqual({});
   });
@@ -96,9 +110,15 @@ describe('deploy settings (cdk -c name=value)', () => {
     [{ publicUrl: 'https://api.example.com/?x=1' }, 'publicUrl: no query'],
     [{ domain: 'api.example.com' }, 'domain and certificateArn go together'],
     [{ domain: 'api_example', certificateArn: CERTIFICATE }, 'domain: "api_example" is not a host name'],
-    [{ domain: 'api.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012' }, 'CloudFront only uses ACM certificates from us-east-1'],
+    [
+      { domain: 'api.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012' },
+      'CloudFront only uses ACM certificates from us-east-1',
+    ],
     [{ domain: 'api.example.com', certificateArn: 'arn:aws:iam::123456789012:server-certificate/x' }, 'is not an ACM certificate ARN'],
-    [{ domain: 'api.example.com', certificateArn: CERTIFICATE, publicUrl: 'https://other.example.com' }, 'its host other.example.com is not the domain api.example.com'],
+    [
+      { domain: 'api.example.com', certificateArn: CERTIFICATE, publicUrl: 'https://other.example.com' },
+      'its host other.example.com is not the domain api.example.com',
+    ],
     [{ mailFrom: 'noreply' }, 'mailFrom: "noreply" is not an email address'],
     [{ memorySize: '64' }, 'memorySize: expected a whole number from 128 to 10240'],
     [{ memorySize: '512MB' }, 'memorySize: expected a whole number'],
@@ -118,8 +138,11 @@ describe('deploy settings (cdk -c name=value)', () => {
     [{ serviceHome: 'ftp://example.com' }, 'serviceHome: expected an http(s):// address'],
     [{ serviceSupport: 'call us' }, 'serviceSupport: expected an http(s):// address or an email address'],
     [{ serviceLogo: 'http://api.example.com/logo.svg' }, 'serviceLogo: expected an https:// address'],
-    [{ serviceLogo: 'https://cdn.example.net/logo.svg', publicUrl: 'https://api.example.com' }, 'the pages load images from their own origin (https://api.example.com)'],
-    [{ serviceLogo: `data:image/png;base64,${'A'.repeat(3000)}` }, 'a function\'s environment holds 4 KB in all'],
+    [
+      { serviceLogo: 'https://cdn.example.net/logo.svg', publicUrl: 'https://api.example.com' },
+      'the pages load images from their own origin (https://api.example.com)',
+    ],
+    [{ serviceLogo: `data:image/png;base64,${'A'.repeat(3000)}` }, "a function's environment holds 4 KB in all"],
     [{ serviceAccentColor: 'red' }, 'serviceAccentColor: expected a #rgb or #rrggbb colour'],
     [{ serviceBackgroundColor: '#fafafa; background: url(x)' }, 'serviceBackgroundColor: expected a #rgb or #rrggbb colour'],
     [{ accountDeletion: 'personal' }, 'accountDeletion: expected adminToken, personalToken or both'],
@@ -145,7 +168,11 @@ describe('deploy checks', () => {
       const app = testApp({ '@aws-cdk/core:failSynthOnValidationErrors': true });
       addDeployChecks(app);
       const stack = new Stack(app, 'Probe', { env: { account: '123456789012', region: 'eu-central-1' } });
-      const bucket = new s3.Bucket(stack, 'Bucket', { enforceSSL: true, versioned: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL });
+      const bucket = new s3.Bucket(stack, 'Bucket', {
+        enforceSSL: true,
+        versioned: true,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      });
       if (acknowledged) for (const id of NAGGED_BUCKET_RULES) Validations.of(bucket).acknowledge({ id, reason: 'probe' });
       try {
         app.synth();
@@ -178,13 +205,19 @@ const NAGGED_BUCKET_RULES = [
 
 /** The acknowledgments recorded under a construct: [construct path, rule, reason]. */
 function acknowledgments(root: IConstruct): Array<[string, string, string]> {
-  return root.node.findAll().flatMap((c) =>
-    c.node.metadata
-      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((m) =>
-        Object.entries(m.data as Record<string, string>).map(([rule, reason]): [string, string, string] => [c.node.path, rule.replace(/^annotation::/i, ''), reason]),
-      ),
-  );
+  return root.node
+    .findAll()
+    .flatMap((c) =>
+      c.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) =>
+          Object.entries(m.data as Record<string, string>).map(([rule, reason]): [string, string, string] => [
+            c.node.path,
+            rule.replace(/^annotation::/i, ''),
+            reason,
+          ]),
+        ),
+    );
 }
 
 describe('every option on (custom domain, KMS key, WAF, backups, mail), in us-east-1', () => {
@@ -236,7 +269,9 @@ describe('every option on (custom domain, KMS key, WAF, backups, mail), in us-ea
         AUDIT_RETENTION_DAYS: '730',
       });
       // What shared/config.ts makes of the function's environment (the values CloudFormation fills in left out).
-      const config = readConfig(Object.fromEntries(Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string')));
+      const config = readConfig(
+        Object.fromEntries(Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string')),
+      );
       expect(config, id).toMatchObject({
         home: 'https://example.com/',
         support: 'help@example.com',
@@ -266,7 +301,9 @@ describe('every option on (custom domain, KMS key, WAF, backups, mail), in us-ea
     ]);
     for (const [id, secret] of ofType('AWS::SecretsManager::Secret')) expect(secret.Properties.KmsKeyId, id).toEqual(keyArn);
     for (const [id, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.KmsKeyId, id).toEqual(keyArn);
-    const nested = Object.entries(all.logGroups.toJSON().Resources as Record<string, Resource>).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+    const nested = Object.entries(all.logGroups.toJSON().Resources as Record<string, Resource>).filter(
+      ([, r]) => r.Type === 'AWS::Logs::LogGroup',
+    );
     expect(nested).toHaveLength(METHODS.length + 9);
     // The nested stack gets the key's ARN as a parameter.
     for (const [id, group] of nested) expect(JSON.stringify(group.Properties.KmsKeyId), id).toContain('DataKey');
@@ -302,13 +339,17 @@ describe('every option on (custom domain, KMS key, WAF, backups, mail), in us-ea
       Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } },
     });
     const common = rules.find((r) => r.Statement.ManagedRuleGroupStatement?.Name === 'AWSManagedRulesCommonRuleSet')!;
-    expect(common.Statement.ManagedRuleGroupStatement.RuleActionOverrides.map((o: { Name: string }) => o.Name)).toEqual(WAF_COUNTED_BODY_RULES);
+    expect(common.Statement.ManagedRuleGroupStatement.RuleActionOverrides.map((o: { Name: string }) => o.Name)).toEqual(
+      WAF_COUNTED_BODY_RULES,
+    );
     expect(rules.some((r) => r.Statement.ManagedRuleGroupStatement?.Name === 'AWSManagedRulesKnownBadInputsRuleSet')).toBe(true);
     const [, distribution] = ofType('AWS::CloudFront::Distribution')[0]!;
     expect(distribution.Properties.DistributionConfig.WebACLId).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
     const [, logging] = ofType('AWS::WAFv2::LoggingConfiguration')[0]!;
     expect(logging.Properties.RedactedFields).toEqual([{ SingleHeader: { Name: 'authorization' } }, { QueryString: {} }]);
-    const [groupId, group] = ofType('AWS::Logs::LogGroup').find(([id]) => JSON.stringify(logging.Properties.LogDestinationConfigs).includes(`"${id}"`))!;
+    const [groupId, group] = ofType('AWS::Logs::LogGroup').find(([id]) =>
+      JSON.stringify(logging.Properties.LogDestinationConfigs).includes(`"${id}"`),
+    )!;
     expect(JSON.stringify(group.Properties.LogGroupName), groupId).toContain('aws-waf-logs-'); // the only names WAF writes to
     expect(group.DeletionPolicy).toBe('Retain');
   });

@@ -1,27 +1,27 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { App, Stack } from 'aws-cdk-lib';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { PryvApiStack } from '../../infra/stack';
-import { readSettings } from '../../infra/settings';
-import { type Finding, synthesize, testApp } from './synth';
-import { API_PATH_FUNCTION, PAGE_PATH_FUNCTION, SOCKET_PATH_FUNCTION } from '../../infra/constructs/web-front';
+import { type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUCKET_CORS } from '../../infra/bucket-cors';
 import { ACCESS_LOG_DAYS, ACCESS_LOG_PREFIXES, DELETED_DATA_DAYS } from '../../infra/constructs/data';
 import { EXPORT_WORKER_DESCRIPTION } from '../../infra/constructs/export-worker';
 import { FUNCTION_BUNDLING, functionBundling } from '../../infra/constructs/functions';
 import { SERVICE_BOOT_DESCRIPTION, SOCKET_PING_DESCRIPTION } from '../../infra/constructs/notifications';
-import { type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { METHODS } from '../../shared/api/registry';
-import { isBatchable } from '../../shared/api/batch';
-import type { Capability, MethodDef } from '../../shared/api/types';
-import { MAIN_TABLE } from '../../shared/store/table-definition';
+import { API_PATH_FUNCTION, PAGE_PATH_FUNCTION, SOCKET_PATH_FUNCTION } from '../../infra/constructs/web-front';
+import { readSettings } from '../../infra/settings';
+import { PryvApiStack } from '../../infra/stack';
 import { VENDOR_FILES } from '../../infra/web-vendor-files';
-import { BUCKET_CORS } from '../../infra/bucket-cors';
+import { isBatchable } from '../../shared/api/batch';
+import { METHODS } from '../../shared/api/registry';
+import type { Capability, MethodDef } from '../../shared/api/types';
 import { contentSecurityPolicy } from '../../shared/http/web-pages';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { MAIN_TABLE } from '../../shared/store/table-definition';
+import { type Finding, synthesize, testApp } from './synth';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
@@ -60,7 +60,10 @@ describe('deploy checks, default settings', () => {
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 /** Our functions (CDK's own custom-resource handlers, e.g. the web pages deployment, excluded). */
 const functions = () => ofType('AWS::Lambda::Function').filter(([, r]) => String(r.Properties.Description ?? '').startsWith('Pryv '));
-const attachmentsBucketId = () => ofType('AWS::S3::Bucket').map(([id]) => id).find((id) => id.startsWith('Attachments'))!;
+const attachmentsBucketId = () =>
+  ofType('AWS::S3::Bucket')
+    .map(([id]) => id)
+    .find((id) => id.startsWith('Attachments'))!;
 const distributionId = () => ofType('AWS::CloudFront::Distribution')[0]![0];
 const httpApiId = () => ofType('AWS::ApiGatewayV2::Api').find(([, r]) => r.Properties.ProtocolType === 'HTTP')![0];
 const webSocketApiId = () => ofType('AWS::ApiGatewayV2::Api').find(([, r]) => r.Properties.ProtocolType === 'WEBSOCKET')![0];
@@ -215,7 +218,11 @@ describe('attachments bucket: presigned uploads', () => {
     // From the public origin (the account app's import) as from any app's: the presigned URL is the permission.
     expect(bucket.Properties.CorsConfiguration.CorsRules[0].AllowedOrigins).toEqual(['*']);
     expect(bucket.Properties.CorsConfiguration.CorsRules).toEqual([
-      expect.objectContaining({ AllowedMethods: [...BUCKET_CORS.allowedMethods], AllowedHeaders: BUCKET_CORS.allowedHeaders, MaxAge: BUCKET_CORS.maxAgeS }),
+      expect.objectContaining({
+        AllowedMethods: [...BUCKET_CORS.allowedMethods],
+        AllowedHeaders: BUCKET_CORS.allowedHeaders,
+        MaxAge: BUCKET_CORS.maxAgeS,
+      }),
     ]);
   });
 });
@@ -275,7 +282,10 @@ function grantedTo(fn: Resource): [Capability[], Capability[]] {
   const env = fn.Properties.Environment.Variables as Record<string, unknown>;
   const policy = rolePolicyText(fn);
   const entries = Object.entries(CAPABILITY_MARKS) as Array<[Capability, (typeof CAPABILITY_MARKS)['adminKey']]>;
-  return [entries.filter(([, m]) => env[m.variable] !== undefined).map(([c]) => c), entries.filter(([, m]) => policy.includes(m.policy())).map(([c]) => c)];
+  return [
+    entries.filter(([, m]) => env[m.variable] !== undefined).map(([c]) => c),
+    entries.filter(([, m]) => policy.includes(m.policy())).map(([c]) => c),
+  ];
 }
 
 describe('method capabilities', () => {
@@ -354,7 +364,15 @@ describe('functions', () => {
     expect(apiFunctions()).toHaveLength(METHODS.length + 1);
     for (const [id, fn] of apiFunctions()) {
       const text = rolePolicyText(fn);
-      for (const action of ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 's3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:ListBucket'])
+      for (const action of [
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:DeleteItem',
+        's3:PutObject',
+        's3:GetObject',
+        's3:DeleteObject',
+        's3:ListBucket',
+      ])
         expect(text, `${id} ${action}`).toContain(`"${action}"`);
       expect(text, id).toContain(`"Fn::GetAtt":["${tableId}","Arn"]`);
       expect(text, id).toContain(`"Fn::GetAtt":["${bucketId}","Arn"]`);
@@ -372,7 +390,8 @@ describe('functions', () => {
       depsLockFilePath: join(process.cwd(), 'package-lock.json'),
       bundling: FUNCTION_BUNDLING,
     });
-    const key: string = (Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as CfnFunction)] as Resource).Properties.Code.S3Key;
+    const key: string = (Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as CfnFunction)] as Resource)
+      .Properties.Code.S3Key;
     const dir = join(app.synth().directory, `asset.${key.replace(/\.zip$/, '')}`);
     const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
     expect(code.startsWith('import { createRequire')).toBe(true);
@@ -425,7 +444,9 @@ describe('change fan-out', () => {
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
     });
     // Filtered to the partitions that notify: audit records (one per call) never invoke it.
-    const patterns = mapping.Properties.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern).dynamodb.Keys.pk.S[0].prefix);
+    const patterns = mapping.Properties.FilterCriteria.Filters.map(
+      (f: { Pattern: string }) => JSON.parse(f.Pattern).dynamodb.Keys.pk.S[0].prefix,
+    );
     expect(patterns.sort()).toEqual(['EV#', 'USER#', 'WSCONN#']);
     const maxAge = mapping.Properties.MaximumRecordAgeInSeconds;
     expect(maxAge).toBeGreaterThanOrEqual(60);
@@ -439,9 +460,7 @@ describe('change fan-out', () => {
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: queueId }],
       PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
       },
     });
   });
@@ -451,7 +470,14 @@ describe('change fan-out', () => {
     const bucketId = attachmentsBucketId();
     const [queueId] = dlq();
     const text = rolePolicyText(fn);
-    for (const action of ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'sqs:SendMessage'])
+    for (const action of [
+      'dynamodb:Query',
+      'dynamodb:GetItem',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'dynamodb:DescribeStream',
+      'sqs:SendMessage',
+    ])
       expect(text, action).toContain(`"${action}"`);
     expect(text).toContain(`"Fn::GetAtt":["${tableId()}","StreamArn"]`);
     expect(text).toContain(`"Fn::GetAtt":["${queueId}","Arn"]`);
@@ -498,7 +524,9 @@ describe('HTTP API', () => {
   });
 
   it('sends $default to the not-found function', () => {
-    const route = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === '$default' && r.Properties.ApiId.Ref === httpApiId());
+    const route = ofType('AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === '$default' && r.Properties.ApiId.Ref === httpApiId(),
+    );
     expect(route).toBeDefined();
     expect(routeTarget(route![1])).toBe(notFoundFunction()[0]);
   });
@@ -539,7 +567,9 @@ describe('settings', () => {
       memorySize: 512,
     });
     const configured = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
-    const fns = Object.values(configured).filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Pryv '));
+    const fns = Object.values(configured).filter(
+      (r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Pryv '),
+    );
     expect(fns).toHaveLength(METHODS.length + 9);
     for (const fn of fns) {
       expect(fn.Properties.Environment.Variables.PUBLIC_URL).toBe('https://api.example.com');
@@ -586,7 +616,13 @@ describe('export worker', () => {
 
   it('has Lambda’s longest timeout, 1 GiB of memory and 10 GiB of /tmp, outside the method count', () => {
     const [, fn] = exportWorker();
-    expect(fn.Properties).toMatchObject({ Timeout: 900, MemorySize: 1024, EphemeralStorage: { Size: 10240 }, Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    expect(fn.Properties).toMatchObject({
+      Timeout: 900,
+      MemorySize: 1024,
+      EphemeralStorage: { Size: 10240 },
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+    });
     expect(EXPORT_WORKER_DESCRIPTION.startsWith('Pryv API method ')).toBe(false);
   });
 
@@ -613,7 +649,14 @@ describe('export worker', () => {
     const [, fn] = exportWorker();
     const bucketId = attachmentsBucketId();
     const text = rolePolicyText(fn);
-    for (const action of ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:GetRecords', 's3:PutObject', 's3:GetObject'])
+    for (const action of [
+      'dynamodb:Query',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:GetRecords',
+      's3:PutObject',
+      's3:GetObject',
+    ])
       expect(text, action).toContain(`"${action}"`);
     expect(text).toContain(bucketId);
     expect(text).not.toContain('secretsmanager:');
@@ -656,7 +699,9 @@ describe('mail (SES)', () => {
           .map((p) => p.Properties.PolicyDocument),
       );
     };
-    expect(declaring('mail')).toEqual(expect.arrayContaining(['account.requestPasswordReset', 'auth.login', 'mfa.activate', 'mfa.challenge']));
+    expect(declaring('mail')).toEqual(
+      expect.arrayContaining(['account.requestPasswordReset', 'auth.login', 'mfa.activate', 'mfa.challenge']),
+    );
     for (const method of METHODS) {
       const fn = fnOf(method.id);
       expect(fn.Properties.Environment.Variables.MAIL_FROM, method.id).toBe('noreply@example.com');
@@ -713,7 +758,8 @@ describe('WebSocket API (Socket.IO)', () => {
 
 describe('CloudFront distribution', () => {
   const distribution = () => resources[distributionId()]!.Properties.DistributionConfig;
-  const originOf = (behavior: { TargetOriginId: string }) => distribution().Origins.find((o: { Id: string }) => o.Id === behavior.TargetOriginId);
+  const originOf = (behavior: { TargetOriginId: string }) =>
+    distribution().Origins.find((o: { Id: string }) => o.Id === behavior.TargetOriginId);
 
   it('sends the API by default, /socket.io/* to the WebSocket stage, web pages to their bucket', () => {
     const config = distribution();
@@ -739,8 +785,8 @@ describe('CloudFront distribution', () => {
   it('lets the account app (only) connect to the attachments bucket, at the address the SDK presigns its uploads for', async () => {
     const byPath = new Map(distribution().CacheBehaviors.map((b: { PathPattern: string }) => [b.PathPattern, b]));
     const cspOf = (path: string) =>
-      resources[(byPath.get(path) as any).ResponseHeadersPolicyId.Ref]!.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig.ContentSecurityPolicy
-        .ContentSecurityPolicy;
+      resources[(byPath.get(path) as any).ResponseHeadersPolicyId.Ref]!.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig
+        .ContentSecurityPolicy.ContentSecurityPolicy;
     // The template's value with the bucket's name and the URL suffix as CloudFormation fills them in.
     const bucketName = 'teststack-attachments1a2b3c-x9y8z7';
     const render = (value: unknown): string => {
@@ -752,7 +798,11 @@ describe('CloudFront distribution', () => {
       throw new Error(`unexpected ${JSON.stringify(value)}`);
     };
     const client = new S3Client({ region: 'eu-central-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-    const presigned = await getSignedUrl(client, new PutObjectCommand({ Bucket: bucketName, Key: 'imports/x/y', ContentType: 'application/gzip' }), { expiresIn: 60 });
+    const presigned = await getSignedUrl(
+      client,
+      new PutObjectCommand({ Bucket: bucketName, Key: 'imports/x/y', ContentType: 'application/gzip' }),
+      { expiresIn: 60 },
+    );
     client.destroy();
     expect(render(cspOf('/account/*'))).toBe(contentSecurityPolicy([new URL(presigned).origin]));
     expect(render(cspOf('/account'))).toBe(render(cspOf('/account/*')));
@@ -789,7 +839,7 @@ describe('CloudFront distribution', () => {
     }
   });
 
-  it('deploys shared/web and the pages\' browser modules from node_modules to the pages bucket, and invalidates the pages', () => {
+  it("deploys shared/web and the pages' browser modules from node_modules to the pages bucket, and invalidates the pages", () => {
     const deployments = ofType('Custom::CDKBucketDeployment');
     expect(deployments).toHaveLength(1);
     expect(deployments[0]![1].Properties.DistributionPaths).toEqual(['/access/*', '/www/*', '/account/*']);
@@ -826,7 +876,11 @@ describe('CloudFront viewer-request functions', () => {
 
   it('redirect a page folder named without its trailing slash to it, query kept', () => {
     const respond = (uri: string, querystring: Record<string, unknown> = {}) =>
-      new Function(`${PAGE_PATH_FUNCTION}; return handler;`)()({ request: { uri, querystring } }) as { statusCode?: number; headers?: any; uri?: string };
+      new Function(`${PAGE_PATH_FUNCTION}; return handler;`)()({ request: { uri, querystring } }) as {
+        statusCode?: number;
+        headers?: any;
+        uri?: string;
+      };
     for (const [uri, location] of [
       ['/account', '/account/'],
       ['/www', '/www/'],
@@ -836,7 +890,11 @@ describe('CloudFront viewer-request functions', () => {
       expect(answer.statusCode, uri).toBe(301);
       expect(answer.headers.location.value, uri).toBe(location);
     }
-    const withQuery = respond('/account', { from: { value: 'mail' }, flag: { value: '' }, id: { value: 'a', multiValue: [{ value: 'a' }, { value: 'b' }] } });
+    const withQuery = respond('/account', {
+      from: { value: 'mail' },
+      flag: { value: '' },
+      id: { value: 'a', multiValue: [{ value: 'a' }, { value: 'b' }] },
+    });
     expect(withQuery.headers.location.value).toBe('/account/?from=mail&flag&id=a&id=b');
   });
 });
@@ -865,40 +923,61 @@ describe('data safety and access logs (default settings)', () => {
     expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: DELETED_DATA_DAYS }, ExpiredObjectDeleteMarker: true, Status: 'Enabled' }),
+        expect.objectContaining({
+          NoncurrentVersionExpiration: { NoncurrentDays: DELETED_DATA_DAYS },
+          ExpiredObjectDeleteMarker: true,
+          Status: 'Enabled',
+        }),
       ]),
     );
     // Short-lived prefixes do not linger as old versions.
     for (const prefix of ['pending/', 'exports/', 'imports/'])
-      expect(bucket.Properties.LifecycleConfiguration.Rules).toContainEqual(expect.objectContaining({ Prefix: prefix, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }));
-    expect(bucket.Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logsId }, LogFilePrefix: ACCESS_LOG_PREFIXES.attachments });
+      expect(bucket.Properties.LifecycleConfiguration.Rules).toContainEqual(
+        expect.objectContaining({ Prefix: prefix, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }),
+      );
+    expect(bucket.Properties.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: logsId },
+      LogFilePrefix: ACCESS_LOG_PREFIXES.attachments,
+    });
     expect(DELETED_DATA_DAYS).toBe(35); // the table's point-in-time window
   });
 
   it('access logs: one retained bucket, TLS only, S3-managed keys (S3 delivers only there), kept a year, written by S3 logging only', () => {
     const [logsId, bucket] = bucketNamed('AccessLogs');
     expect(bucket.DeletionPolicy).toBe('Retain');
-    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'AES256' });
+    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({
+      SSEAlgorithm: 'AES256',
+    });
     expect(bucket.Properties.LifecycleConfiguration.Rules).toContainEqual(expect.objectContaining({ ExpirationInDays: ACCESS_LOG_DAYS }));
     expect(bucket.Properties.AccessControl).toBeUndefined(); // no ACL: S3 logging is allowed by the bucket policy
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: logsId },
       PolicyDocument: {
-        Statement: Match.arrayWith([tls, Match.objectLike({ Effect: 'Allow', Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' })]),
+        Statement: Match.arrayWith([
+          tls,
+          Match.objectLike({ Effect: 'Allow', Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' }),
+        ]),
       },
     });
     const [, pages] = bucketNamed('WebPages');
-    expect(pages.Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logsId }, LogFilePrefix: ACCESS_LOG_PREFIXES.webPages });
+    expect(pages.Properties.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: logsId },
+      LogFilePrefix: ACCESS_LOG_PREFIXES.webPages,
+    });
   });
 
   it('every bucket refuses requests without TLS', () => {
     for (const [id] of ofType('AWS::S3::Bucket'))
-      template.hasResourceProperties('AWS::S3::BucketPolicy', { Bucket: { Ref: id }, PolicyDocument: { Statement: Match.arrayWith([tls]) } });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: id },
+        PolicyDocument: { Statement: Match.arrayWith([tls]) },
+      });
   });
 
   it('without settings: AWS-managed encryption, no KMS key, WAF or backup plan', () => {
     const types = Object.values(resources).map((r) => r.Type);
-    for (const type of ['AWS::KMS::Key', 'AWS::WAFv2::WebACL', 'AWS::Backup::BackupPlan', 'AWS::Backup::BackupVault']) expect(types).not.toContain(type);
+    for (const type of ['AWS::KMS::Key', 'AWS::WAFv2::WebACL', 'AWS::Backup::BackupPlan', 'AWS::Backup::BackupVault'])
+      expect(types).not.toContain(type);
     expect(resources[distributionId()]!.Properties.DistributionConfig.WebACLId).toBeUndefined();
   });
 
@@ -934,7 +1013,9 @@ describe('data safety and access logs (default settings)', () => {
 
   it('functions may use the table and its indexes by name, never every index', () => {
     const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
-    const policies = functions().map(([, fn]) => rolePolicyText(fn)).join('\n');
+    const policies = functions()
+      .map(([, fn]) => rolePolicyText(fn))
+      .join('\n');
     expect(policies).not.toContain('/index/*');
     for (const index of MAIN_TABLE.globalIndexes)
       expect(policies).toContain(JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, `/index/${index.name}`]] }));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, NestedStack } from 'aws-cdk-lib';
+import { App, type NestedStack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addDeployChecks } from '../../infra/checks';
 import { readSettings } from '../../infra/settings';
@@ -43,10 +43,17 @@ export function synthesize(settings: Record<string, string> = {}, region = 'eu-c
   const template = Template.fromJSON(assembly.getStackArtifact(stack.artifactId).template);
   const nested = stack.node.findChild('LogGroups') as NestedStack;
   const logGroups = Template.fromJSON(JSON.parse(readFileSync(join(assembly.directory, nested.templateFile), 'utf8')));
-  type Report = { pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; violatingConstructs?: Array<{ constructPath?: string }> }> }> };
+  type Report = {
+    pluginReports: Array<{
+      pluginName: string;
+      violations: Array<{ ruleName: string; violatingConstructs?: Array<{ constructPath?: string }> }>;
+    }>;
+  };
   const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as Report;
   const findings = report.pluginReports.flatMap((plugin) =>
-    plugin.violations.flatMap((v) => (v.violatingConstructs ?? [{}]).map((c) => `${plugin.pluginName}: ${v.ruleName} at ${c.constructPath ?? '(stack)'}`)),
+    plugin.violations.flatMap((v) =>
+      (v.violatingConstructs ?? [{}]).map((c) => `${plugin.pluginName}: ${v.ruleName} at ${c.constructPath ?? '(stack)'}`),
+    ),
   );
   return { stack, template, logGroups, findings };
 }

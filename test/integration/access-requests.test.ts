@@ -1,8 +1,8 @@
 import pryv from 'pryv';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { apiUrl, call, createUser, expectError, login, useRuntimeStore, type ApiResponse, type TestUser } from '../setup/api';
-import { createAccessRequest } from '../../shared/store/access-requests';
 import type { AccessRequest } from '../../shared/model/access-requests';
+import { createAccessRequest } from '../../shared/store/access-requests';
+import { type ApiResponse, apiUrl, call, createUser, expectError, login, type TestUser, useRuntimeStore } from '../setup/api';
 
 /** The access-request ("auth request") flow, spec §2.14, over real HTTP. */
 
@@ -145,7 +145,10 @@ describe('access requests (POST /reg/access, GET|POST /reg/access/{key})', () =>
         expectRegisterError(await requestAccess({ requestedPermissions }), 400, 'INVALID_DATA');
       }
       const star = await requestAccess({
-        requestedPermissions: [{ streamId: '*', level: 'read' }, { feature: 'selfRevoke', setting: 'forbidden' }],
+        requestedPermissions: [
+          { streamId: '*', level: 'read' },
+          { feature: 'selfRevoke', setting: 'forbidden' },
+        ],
       });
       expect(star.status).toBe(201);
     });
@@ -190,7 +193,10 @@ describe('access requests (POST /reg/access, GET|POST /reg/access/{key})', () =>
     it('with a personal token: creates the app access and the missing stream, the poll gives a token that reads only it', async () => {
       const user = await createUser();
       await call('POST', `/${user.username}/streams`, { token: user.token, body: { id: 'other', name: 'Other' } });
-      await call('POST', `/${user.username}/events`, { token: user.token, body: { streamIds: ['other'], type: 'note/txt', content: 'secret' } });
+      await call('POST', `/${user.username}/events`, {
+        token: user.token,
+        body: { streamIds: ['other'], type: 'note/txt', content: 'secret' },
+      });
       const key = await pending({ deviceName: 'phone', clientData: { v: 1 }, expireAfter: 600 });
       const token = await personalToken(user);
 
@@ -212,11 +218,19 @@ describe('access requests (POST /reg/access, GET|POST /reg/access/{key})', () =>
       expect(diary.body.streams.find((s: any) => s.id === 'diary').name).toBe('Diary');
 
       const app = (await accessesOf(user)).find((a) => a.type === 'app');
-      expect(app).toMatchObject({ name: APP_ID, deviceName: 'phone', clientData: { v: 1 }, permissions: [{ streamId: 'diary', level: 'read' }] });
+      expect(app).toMatchObject({
+        name: APP_ID,
+        deviceName: 'phone',
+        clientData: { v: 1 },
+        permissions: [{ streamId: 'diary', level: 'read' }],
+      });
       expect(app.expires).toBeGreaterThan(Date.now() / 1000 + 500);
 
       // The granted token reads diary and nothing else.
-      const write = await call('POST', `/${user.username}/events`, { token: user.token, body: { streamIds: ['diary'], type: 'note/txt', content: 'hello' } });
+      const write = await call('POST', `/${user.username}/events`, {
+        token: user.token,
+        body: { streamIds: ['diary'], type: 'note/txt', content: 'hello' },
+      });
       expect(write.status).toBe(201);
       const read = await call('GET', `/${user.username}/events?streams=diary`, { token: appToken });
       expect(read.status).toBe(200);
@@ -285,7 +299,11 @@ describe('access requests (POST /reg/access, GET|POST /reg/access/{key})', () =>
       const key = await pending();
       // Bob's token, claiming to be Alice.
       expectError(await update(key, { status: 'ACCEPTED', username: alice.username, token: bobToken }), 403, 'invalid-access-token');
-      expectError(await update(key, { status: 'ACCEPTED', username: alice.username, token: 'cnotatoken0000000000000' }), 403, 'invalid-access-token');
+      expectError(
+        await update(key, { status: 'ACCEPTED', username: alice.username, token: 'cnotatoken0000000000000' }),
+        403,
+        'invalid-access-token',
+      );
       expectError(await update(key, { status: 'ACCEPTED', username: 'nobody-here', token: bobToken }), 403, 'invalid-access-token');
       const shared = await call('POST', `/${alice.username}/accesses`, { token: alice.token, body: { name: 'share', permissions: [] } });
       expectError(await update(key, { status: 'ACCEPTED', username: alice.username, token: shared.body.access.token }), 403, 'forbidden');

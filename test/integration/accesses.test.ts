@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { call, createUser, login, useRuntimeStore, expectError, type ApiResponse, type TestUser } from '../setup/api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type ApiResponse, call, createUser, expectError, login, type TestUser, useRuntimeStore } from '../setup/api';
 
 /** Accesses (spec §2.4, §3.3, §4.4–4.6), through the API only. */
 
@@ -43,7 +43,6 @@ async function rootStreams(user: TestUser, query = ''): Promise<Array<Record<str
 async function accessInfo(user: TestUser, token: string): Promise<ApiResponse> {
   return call('GET', `/${user.username}/access-info`, { token });
 }
-
 
 describe('accesses.create (spec §2.4, §4.4)', () => {
   let user: TestUser;
@@ -169,12 +168,16 @@ describe('accesses.create (spec §2.4, §4.4)', () => {
   it('concurrent creations of one (type, name, deviceName) or one token: exactly one wins', async () => {
     const name = `race-${suffix()}`;
     const byName = await Promise.all(
-      Array.from({ length: 5 }, () => createAccess(user, { type: 'app', name, deviceName: 'd', permissions: [{ streamId: '*', level: 'read' }] })),
+      Array.from({ length: 5 }, () =>
+        createAccess(user, { type: 'app', name, deviceName: 'd', permissions: [{ streamId: '*', level: 'read' }] }),
+      ),
     );
     expect(byName.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
     const token = `race-token-${suffix()}`;
     const byToken = await Promise.all(
-      Array.from({ length: 5 }, () => createAccess(user, { name: `race-tok-${suffix()}`, token, permissions: [{ streamId: '*', level: 'read' }] })),
+      Array.from({ length: 5 }, () =>
+        createAccess(user, { name: `race-tok-${suffix()}`, token, permissions: [{ streamId: '*', level: 'read' }] }),
+      ),
     );
     expect(byToken.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
     for (const r of byToken.filter((x) => x.status === 409)) expect(r.body.error.data).toEqual({ token: '(hidden)' });
@@ -246,7 +249,11 @@ describe('accesses.create (spec §2.4, §4.4)', () => {
       expect(res.status, JSON.stringify(res.body)).toBe(400);
     }
     expect(await liveIds(user)).toEqual(before);
-    const nullDevice = await made(user, { name: `dev-null-${suffix()}`, deviceName: null, permissions: [{ streamId: '*', level: 'read' }] });
+    const nullDevice = await made(user, {
+      name: `dev-null-${suffix()}`,
+      deviceName: null,
+      permissions: [{ streamId: '*', level: 'read' }],
+    });
     expect(nullDevice.type).toBe('shared');
     expect(nullDevice.deviceName).toBeUndefined();
   });
@@ -267,7 +274,11 @@ describe('accesses.create (spec §2.4, §4.4)', () => {
     expect(res.body.error.message).toBe('Access has expired.');
 
     const ids = await liveIds(user);
-    const negative = await createAccess(user, { name: `neg-${suffix()}`, expireAfter: -1, permissions: [{ streamId: '*', level: 'read' }] });
+    const negative = await createAccess(user, {
+      name: `neg-${suffix()}`,
+      expireAfter: -1,
+      permissions: [{ streamId: '*', level: 'read' }],
+    });
     expectError(negative, 400, 'invalid-parameters-format');
     expect(await liveIds(user)).toEqual(ids);
   });
@@ -282,7 +293,10 @@ describe('accesses.create (spec §2.4, §4.4)', () => {
     const root = (await rootStreams(user)).find((s) => s.id === id);
     expect(root).toMatchObject({ id, name: `Diary ${id}`, parentId: null });
     // The new access may use it at once.
-    const ev = await call('POST', `/${user.username}/events`, { token: a.token, body: { streamIds: [id], type: 'note/txt', content: 'hi' } });
+    const ev = await call('POST', `/${user.username}/events`, {
+      token: a.token,
+      body: { streamIds: [id], type: 'note/txt', content: 'hi' },
+    });
     expect(ev.status).toBe(201);
   });
 
@@ -375,7 +389,12 @@ describe('accesses.create (spec §2.4, §4.4)', () => {
         { permissions: [{ streamId: '*', level: 'read' }] },
         { permissions: [] },
         { permissions: [{ feature: 'selfRevoke', setting: 'forbidden' }] },
-        { permissions: [{ streamId: streams.read, level: 'read' }, { streamId: streams.other, level: 'read' }] },
+        {
+          permissions: [
+            { streamId: streams.read, level: 'read' },
+            { streamId: streams.other, level: 'read' },
+          ],
+        },
         { type: 'app', permissions: [{ streamId: streams.read, level: 'read' }] },
         { type: 'personal', permissions: [{ streamId: streams.read, level: 'read' }] },
       ];
@@ -389,7 +408,11 @@ describe('accesses.create (spec §2.4, §4.4)', () => {
 
     it('cannot create streams through defaultName (only personal callers can)', async () => {
       const id = `app-dn-${suffix()}`;
-      const res = await createAccess(user, { name: `dn-${suffix()}`, permissions: [{ streamId: id, level: 'read', defaultName: 'X' }] }, app.token);
+      const res = await createAccess(
+        user,
+        { name: `dn-${suffix()}`, permissions: [{ streamId: id, level: 'read', defaultName: 'X' }] },
+        app.token,
+      );
       expectError(res, 403, 'forbidden');
       const all = await rootStreams(user, '?state=all');
       expect(all.find((s) => s.id === id)).toBeUndefined();
@@ -400,7 +423,11 @@ describe('accesses.create (spec §2.4, §4.4)', () => {
     const shared = await made(user, { name: `sh-${suffix()}`, permissions: [{ streamId: '*', level: 'manage' }] });
     const before = await liveIds(user);
     for (const type of ['shared', 'app', undefined]) {
-      const res = await createAccess(user, { ...(type ? { type } : {}), name: `x-${suffix()}`, permissions: [{ streamId: '*', level: 'read' }] }, shared.token);
+      const res = await createAccess(
+        user,
+        { ...(type ? { type } : {}), name: `x-${suffix()}`, permissions: [{ streamId: '*', level: 'read' }] },
+        shared.token,
+      );
       expectError(res, 403, 'forbidden');
     }
     expect(await liveIds(user)).toEqual(before);
@@ -523,7 +550,10 @@ describe('accesses.delete (spec §2.4, §4.5)', () => {
   it('with feature selfRevoke forbidden an access cannot delete itself (403), the personal one still can', async () => {
     const a = await made(user, {
       name: `no-self-${suffix()}`,
-      permissions: [{ streamId: '*', level: 'read' }, { feature: 'selfRevoke', setting: 'forbidden' }],
+      permissions: [
+        { streamId: '*', level: 'read' },
+        { feature: 'selfRevoke', setting: 'forbidden' },
+      ],
     });
     expect(a.permissions).toContainEqual({ feature: 'selfRevoke', setting: 'forbidden' });
     expectError(await del(a.id, a.token), 403, 'forbidden');
@@ -554,7 +584,11 @@ describe('accesses.delete (spec §2.4, §4.5)', () => {
     const app = await made(user, { type: 'app', name: `parent-${suffix()}`, permissions: [{ streamId: '*', level: 'manage' }] });
     const child1 = await made(user, { name: `child1-${suffix()}`, permissions: [{ streamId: '*', level: 'read' }] }, app.token);
     const child2 = await made(user, { name: `child2-${suffix()}`, permissions: [{ streamId: '*', level: 'contribute' }] }, app.token);
-    const expiredChild = await made(user, { name: `child-exp-${suffix()}`, expireAfter: 0, permissions: [{ streamId: '*', level: 'read' }] }, app.token);
+    const expiredChild = await made(
+      user,
+      { name: `child-exp-${suffix()}`, expireAfter: 0, permissions: [{ streamId: '*', level: 'read' }] },
+      app.token,
+    );
     const unrelated = await made(user, { name: `unrelated-${suffix()}`, permissions: [{ streamId: '*', level: 'read' }] });
     await new Promise((r) => setTimeout(r, 20));
 
@@ -585,7 +619,11 @@ describe('accesses.delete (spec §2.4, §4.5)', () => {
     const session = await login(user, 'other-test-app');
     expect(session.status).toBe(200);
     const personal = { token: session.body.token as string, id: (await accessInfo(user, session.body.token)).body.id as string };
-    const app = await made(user, { type: 'app', name: `kept-${suffix()}`, permissions: [{ streamId: '*', level: 'read' }] }, personal.token);
+    const app = await made(
+      user,
+      { type: 'app', name: `kept-${suffix()}`, permissions: [{ streamId: '*', level: 'read' }] },
+      personal.token,
+    );
     expect(app.createdBy).toBe(personal.id);
     const res = await del(personal.id, user.token);
     expect(res.status).toBe(200);
@@ -618,7 +656,11 @@ describe('accesses.checkApp (spec §2.4)', () => {
     const app = await made(user, { type: 'app', name: `ca-app-${suffix()}`, permissions: [{ streamId: '*', level: 'manage' }] });
     const shared = await made(user, { name: `ca-shared-${suffix()}`, permissions: [{ streamId: '*', level: 'manage' }] });
     for (const token of [app.token, shared.token]) {
-      expectError(await check({ requestingAppId: app.name, requestedPermissions: [{ streamId: '*', level: 'read' }] }, token), 403, 'forbidden');
+      expectError(
+        await check({ requestingAppId: app.name, requestedPermissions: [{ streamId: '*', level: 'read' }] }, token),
+        403,
+        'forbidden',
+      );
     }
   });
 
@@ -697,7 +739,12 @@ describe('accesses.checkApp (spec §2.4)', () => {
       expect(res.body.checkedPermissions.length).toBe((v.requestedPermissions as unknown[]).length);
     }
     // Another device name: no such access at all.
-    const other = await check({ requestingAppId: appId, deviceName: 'tablet', clientData: { a: 1 }, requestedPermissions: [{ streamId, level: 'read', defaultName: 'MM' }] });
+    const other = await check({
+      requestingAppId: appId,
+      deviceName: 'tablet',
+      clientData: { a: 1 },
+      requestedPermissions: [{ streamId, level: 'read', defaultName: 'MM' }],
+    });
     expect(other.status).toBe(200);
     expect(other.body).not.toHaveProperty('matchingAccess');
     expect(other.body).not.toHaveProperty('mismatchingAccess');
@@ -821,7 +868,14 @@ describe('getAccessInfo for app and shared accesses (spec §2.1, §1.3)', () => 
     }
     expect((await call('GET', `/${user.username}/streams`, { token: shared.token })).status).toBe(200);
     // A refused call is not counted.
-    expect((await call('POST', `/${user.username}/events`, { token: shared.token, body: { streamIds: [stream.id], type: 'note/txt', content: 'x' } })).status).toBe(403);
+    expect(
+      (
+        await call('POST', `/${user.username}/events`, {
+          token: shared.token,
+          body: { streamIds: [stream.id], type: 'note/txt', content: 'x' },
+        })
+      ).status,
+    ).toBe(403);
 
     const info = await accessInfo(user, shared.token);
     expect(info.body.calls).toEqual({ getAccessInfo: 2, 'events:get': 2, 'streams:get': 1 });
@@ -842,7 +896,11 @@ describe('caller ids (Authorization "{token} {callerId}")', () => {
     const user = await createUser();
     await createStream(user, { id: `s-${suffix()}`, name: `S ${suffix()}` });
     const app = await made(user, { type: 'app', name: `app-${suffix()}`, permissions: [{ streamId: '*', level: 'manage' }] });
-    const shared = await made(user, { name: `shared-${suffix()}`, permissions: [{ streamId: '*', level: 'read' }] }, `${app.token} device-42`);
+    const shared = await made(
+      user,
+      { name: `shared-${suffix()}`, permissions: [{ streamId: '*', level: 'read' }] },
+      `${app.token} device-42`,
+    );
     expect(shared.createdBy).toBe(`${app.id} device-42`);
     const listed = await listAccesses(user, '', app.token);
     expect(listed.body.accesses.map((a: { id: string }) => a.id)).toContain(shared.id);

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { startLocalRuntime, type LocalRuntime } from '../../infra/local/runtime';
-import { dynamo } from '../../shared/store/clients';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 import { resetConfig } from '../../shared/config';
 import { deleteAccount } from '../../shared/domain/accounts/deletion';
+import { dynamo } from '../../shared/store/clients';
 
 /**
  * Account deletion with the user's own personal token (ACCOUNT_DELETION=personalToken), and
@@ -18,7 +18,11 @@ let runtime: LocalRuntime;
 async function api(verb: string, path: string, token?: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${runtime.url}${path}`, {
     method: verb,
-    headers: { ...(token ? { authorization: token } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: {
+      ...(token ? { authorization: token } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -26,7 +30,12 @@ async function api(verb: string, path: string, token?: string, body?: unknown, h
 }
 
 async function register(username = `del-${randomBytes(4).toString('hex')}`) {
-  const reg = await api('POST', '/users', undefined, { username, password: 'pw-delete-1', email: `${username}@example.com`, appId: 'test-app-id' });
+  const reg = await api('POST', '/users', undefined, {
+    username,
+    password: 'pw-delete-1',
+    email: `${username}@example.com`,
+    appId: 'test-app-id',
+  });
   expect(reg.status, JSON.stringify(reg.body)).toBe(201);
   const token = new URL(reg.body.apiEndpoint).username;
   // A few audited calls, from a recognisable client.
@@ -37,7 +46,14 @@ async function register(username = `del-${randomBytes(4).toString('hex')}`) {
 }
 
 async function partition(pk: string): Promise<Array<Record<string, any>>> {
-  const out = await dynamo().send(new QueryCommand({ TableName: 'pryv-main', KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }));
+  const out = await dynamo().send(
+    new QueryCommand({
+      TableName: 'pryv-main',
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
+      ConsistentRead: true,
+    }),
+  );
   return out.Items ?? [];
 }
 
@@ -88,7 +104,11 @@ describe('DELETE /users/{username} with ACCOUNT_DELETION=personalToken', () => {
   it('refuses the admin key when only personal tokens are enabled, another user’s token, and an app token', async () => {
     const user = await register();
     const other = await register();
-    const app = await api('POST', `/${user.username}/accesses`, user.token, { type: 'app', name: 'some-app', permissions: [{ streamId: '*', level: 'manage' }] });
+    const app = await api('POST', `/${user.username}/accesses`, user.token, {
+      type: 'app',
+      name: 'some-app',
+      permissions: [{ streamId: '*', level: 'manage' }],
+    });
     expect(app.status).toBe(201);
     for (const authorization of [runtime.adminKey, other.token, app.body.access.token, undefined]) {
       const res = await api('DELETE', `/users/${user.username}`, authorization);

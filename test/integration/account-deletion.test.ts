@@ -1,10 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { adminKey, apiUrl, call, createUser, useRuntimeStore, type TestUser } from '../setup/api';
-import { dynamo } from '../../shared/store/clients';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { deleteAccount } from '../../shared/domain/accounts/deletion';
+import { dynamo } from '../../shared/store/clients';
+import { adminKey, apiUrl, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 
 /**
  * Items of the table that mention each user anywhere in their keys: one test-only Scan of
@@ -77,7 +76,10 @@ async function populate(user: TestUser): Promise<void> {
   form.append('file', new Blob([Buffer.from('file bytes')]), 'a.txt');
   const upload = await fetch(`${apiUrl()}/${u}/events`, { method: 'POST', headers: { authorization: t }, body: form });
   expect(upload.status).toBe(201);
-  const shared = await call('POST', `/${u}/accesses`, { token: t, body: { name: 'doctor', permissions: [{ streamId: 'health', level: 'read' }] } });
+  const shared = await call('POST', `/${u}/accesses`, {
+    token: t,
+    body: { name: 'doctor', permissions: [{ streamId: 'health', level: 'read' }] },
+  });
   expect(shared.status).toBe(201);
 }
 

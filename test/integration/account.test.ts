@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createUser, login, uniqueUsername, useRuntimeStore, TEST_APP_ID, type TestUser } from '../setup/api';
 import { insertAccess } from '../setup/accesses';
+import { call, createUser, login, TEST_APP_ID, type TestUser, uniqueUsername, useRuntimeStore } from '../setup/api';
 
 describe('account (spec §2.8)', () => {
   let user: TestUser;

@@ -1,15 +1,15 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import pryv from 'pryv';
-import { apiUrl, call, createUser, useRuntimeStore, expectError, type ApiResponse, type TestUser } from '../setup/api';
-import { startGateway, type LocalGateway } from '../../infra/local/gateway';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type LocalGateway, startGateway } from '../../infra/local/gateway';
 import { resetConfig } from '../../shared/config';
+import { type ApiResponse, apiUrl, call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
 /**
  * Attachments (spec §1.4 multipart, §2.2.6, §3.1): real multipart bodies over
@@ -133,7 +133,6 @@ async function download(path: string, options: { token?: string; range?: string 
   return { status: res.status, headers: res.headers, data, error };
 }
 
-
 /** Calls of one user with one token. */
 function as(username: string, token: string) {
   const base = `/${username}`;
@@ -209,8 +208,22 @@ describe('events.create with multipart/form-data (spec §1.4, §2.2.6)', () => {
     const event = res.body.event;
     expect(event).toMatchObject({ streamIds: [stream], type: 'picture/attached', description: 'two files' });
     expect(event.attachments).toEqual([
-      { id: expect.any(String), fileName: 'photo.png', type: 'image/png', size: png.length, readToken: expect.any(String), integrity: `sha256-${sha256(png)}` },
-      { id: expect.any(String), fileName: 'notes.txt', type: 'text/plain', size: text.length, readToken: expect.any(String), integrity: `sha256-${sha256(text)}` },
+      {
+        id: expect.any(String),
+        fileName: 'photo.png',
+        type: 'image/png',
+        size: png.length,
+        readToken: expect.any(String),
+        integrity: `sha256-${sha256(png)}`,
+      },
+      {
+        id: expect.any(String),
+        fileName: 'notes.txt',
+        type: 'text/plain',
+        size: text.length,
+        readToken: expect.any(String),
+        integrity: `sha256-${sha256(text)}`,
+      },
     ]);
     const [a, b] = event.attachments;
     expect(a.id).not.toBe(b.id);
@@ -340,7 +353,9 @@ describe('events.addAttachment: POST /events/{id} multipart (spec §2.2.6)', () 
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     const attachments = (await api.get(`/events/${event.id}`)).body.event.attachments as Array<{ id: string; fileName: string }>;
     expect(attachments.map((a) => a.fileName).sort()).toEqual(['parallel-0.bin', 'parallel-1.bin', 'parallel-2.bin', 'parallel-3.bin']);
-    expect(await listKeys(`files/${api.username}/${event.id}/`)).toEqual(attachments.map((a) => `files/${api.username}/${event.id}/${a.id}`).sort());
+    expect(await listKeys(`files/${api.username}/${event.id}/`)).toEqual(
+      attachments.map((a) => `files/${api.username}/${event.id}/${a.id}`).sort(),
+    );
     for (const a of attachments) {
       const i = Number(a.fileName.slice('parallel-'.length, -'.bin'.length));
       expect((await api.file(event.id, a.id)).data.equals(datas[i]!)).toBe(true);
@@ -373,10 +388,14 @@ describe('events.getAttachment (spec §2.2.6)', () => {
     await mkStream(api, stream);
     await mkStream(api, other);
     data = binary(10_000);
-    event = await mkEventWithFiles(api, [stream], [
-      { name: 'scan.bin', data, type: 'application/octet-stream' },
-      { name: 'second.txt', data: Buffer.from('second'), type: 'text/plain' },
-    ]);
+    event = await mkEventWithFiles(
+      api,
+      [stream],
+      [
+        { name: 'scan.bin', data, type: 'application/octet-stream' },
+        { name: 'second.txt', data: Buffer.from('second'), type: 'text/plain' },
+      ],
+    );
   });
 
   it('with the Authorization header (raw, Bearer or Basic), any file name suffix', async () => {
@@ -447,7 +466,7 @@ describe('events.getAttachment (spec §2.2.6)', () => {
     expect((await api.file(event.id, elsewhere.attachments[0].id)).status).toBe(404);
   });
 
-  it('Content-Disposition encodes a non-ASCII file name as filename*=UTF-8\'\'…', async () => {
+  it("Content-Disposition encodes a non-ASCII file name as filename*=UTF-8''…", async () => {
     const name = "résumé d'été 📄 (v2).txt";
     const content = Buffer.from('ünïcödé');
     const e = await mkEventWithFiles(api, [stream], [{ name, data: content, type: 'text/plain' }]);
@@ -455,9 +474,7 @@ describe('events.getAttachment (spec §2.2.6)', () => {
     const res = await api.file(e.id, e.attachments[0].id);
     expect(res.status).toBe(200);
     const disposition = res.headers.get('content-disposition')!;
-    expect(disposition).toBe(
-      "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9%20d%27%C3%A9t%C3%A9%20%F0%9F%93%84%20%28v2%29.txt",
-    );
+    expect(disposition).toBe("attachment; filename*=UTF-8''r%C3%A9sum%C3%A9%20d%27%C3%A9t%C3%A9%20%F0%9F%93%84%20%28v2%29.txt");
     expect(decodeURIComponent(disposition.split("''")[1]!)).toBe(name);
     expect(res.data.equals(content)).toBe(true);
   });
@@ -479,7 +496,9 @@ describe('events.getAttachment (spec §2.2.6)', () => {
       expect(res.data.equals(data.subarray(start, end + 1))).toBe(true);
     }
     // Also with a read token.
-    const viaToken = await download(`/${user.username}/events/${event.id}/${att.id}?readToken=${encodeURIComponent(att.readToken)}`, { range: 'bytes=1-3' });
+    const viaToken = await download(`/${user.username}/events/${event.id}/${att.id}?readToken=${encodeURIComponent(att.readToken)}`, {
+      range: 'bytes=1-3',
+    });
     expect(viaToken.status).toBe(206);
     expect(viaToken.data.equals(data.subarray(1, 4))).toBe(true);
     expect((await api.file(event.id, att.id)).headers.get('accept-ranges')).toBe('bytes');
@@ -505,7 +524,7 @@ describe('events.getAttachment (spec §2.2.6)', () => {
     }
   });
 
-  it('honours permissions: no read right on the event\'s streams → 403 forbidden', async () => {
+  it("honours permissions: no read right on the event's streams → 403 forbidden", async () => {
     const privateEvent = await mkEventWithFiles(api, [other], [{ name: 'secret.txt', data: Buffer.from('secret') }]);
     const created = await api.post('/accesses', { name: sid('health-only'), permissions: [{ streamId: stream, level: 'read' }] });
     expect(created.status).toBe(201);
@@ -564,7 +583,9 @@ describe('a read-only shared access', () => {
     expect(got.status).toBe(200);
     expect(got.data.equals(data)).toBe(true);
     const own = (await reader.get(`/events/${event.id}`)).body.event.attachments[0].readToken;
-    expect((await reader.file(event.id, event.attachments[0].id, { token: null, suffix: `?readToken=${encodeURIComponent(own)}` })).status).toBe(200);
+    expect(
+      (await reader.file(event.id, event.attachments[0].id, { token: null, suffix: `?readToken=${encodeURIComponent(own)}` })).status,
+    ).toBe(200);
 
     expectError(await reader.del(`/events/${event.id}/${event.attachments[0].id}`), 403, 'forbidden');
     const form = new FormData();
@@ -608,10 +629,14 @@ describe('events.deleteAttachment (spec §2.2.6)', () => {
     const { api } = await newClient();
     await mkStream(api, 'd');
     const keep = binary(100);
-    const event = await mkEventWithFiles(api, ['d'], [
-      { name: 'keep.bin', data: keep },
-      { name: 'drop.bin', data: binary(200) },
-    ]);
+    const event = await mkEventWithFiles(
+      api,
+      ['d'],
+      [
+        { name: 'keep.bin', data: keep },
+        { name: 'drop.bin', data: binary(200) },
+      ],
+    );
     const [kept, dropped] = event.attachments;
     const res = await api.del(`/events/${event.id}/${dropped.id}`);
     expect(res.status).toBe(200);
@@ -621,7 +646,10 @@ describe('events.deleteAttachment (spec §2.2.6)', () => {
     const gone = await api.file(event.id, dropped.id);
     expect(gone.status).toBe(404);
     expect(gone.error?.id).toBe('unknown-resource');
-    const goneByToken = await api.file(event.id, dropped.id, { token: null, suffix: `?readToken=${encodeURIComponent(dropped.readToken)}` });
+    const goneByToken = await api.file(event.id, dropped.id, {
+      token: null,
+      suffix: `?readToken=${encodeURIComponent(dropped.readToken)}`,
+    });
     expect(goneByToken.status).toBe(404);
     expect((await api.file(event.id, kept.id)).data.equals(keep)).toBe(true);
     expectError(await api.del(`/events/${event.id}/${dropped.id}`), 404, 'unknown-resource');
@@ -644,10 +672,14 @@ describe('deleting events and streams removes their files from S3', () => {
   it('trashing keeps the files; deleting the event for good leaves zero objects under its prefix', async () => {
     await mkStream(api, 'ev');
     const data = binary(5000);
-    const event = await mkEventWithFiles(api, ['ev'], [
-      { name: 'a.bin', data },
-      { name: 'b.bin', data: binary(10) },
-    ]);
+    const event = await mkEventWithFiles(
+      api,
+      ['ev'],
+      [
+        { name: 'a.bin', data },
+        { name: 'b.bin', data: binary(10) },
+      ],
+    );
     const prefix = `files/${api.username}/${event.id}/`;
     expect(await listKeys(prefix)).toHaveLength(2);
     const trashed = await api.del(`/events/${event.id}`);
@@ -699,7 +731,7 @@ describe('deleting events and streams removes their files from S3', () => {
   });
 });
 
-describe('bad input: the spec\'s 4xx, no half-written event, no orphan S3 object', () => {
+describe("bad input: the spec's 4xx, no half-written event, no orphan S3 object", () => {
   let api: Client;
   const stream = 'inbox';
   beforeAll(async () => {
@@ -781,7 +813,10 @@ describe('bad input: the spec\'s 4xx, no half-written event, no orphan S3 object
     for (const disposition of ['form-data; name="file"; filename=""', 'form-data; name="file"']) {
       const { body, contentType } = rawMultipart([
         { headers: ['Content-Disposition: form-data; name="event"'], body: event() },
-        { headers: ['Content-Disposition: form-data; name="ok"; filename="ok.bin"', 'Content-Type: application/octet-stream'], body: binary(50) },
+        {
+          headers: ['Content-Disposition: form-data; name="ok"; filename="ok.bin"', 'Content-Type: application/octet-stream'],
+          body: binary(50),
+        },
         { headers: [`Content-Disposition: ${disposition}`, 'Content-Type: application/octet-stream'], body: binary(50) },
       ]);
       await expectNothingWritten(() => api.raw('/events', body, contentType), 400, 'invalid-request-structure');
@@ -794,7 +829,11 @@ describe('bad input: the spec\'s 4xx, no half-written event, no orphan S3 object
       { headers: ['Content-Disposition: form-data; name="file"; filename="f.bin"'], body: binary(1000) },
     ]);
     await expectNothingWritten(() => api.raw('/events', body, 'multipart/form-data'), 400, 'invalid-request-structure');
-    await expectNothingWritten(() => api.raw('/events', body.subarray(0, body.length - 600), contentType), 400, 'invalid-request-structure');
+    await expectNothingWritten(
+      () => api.raw('/events', body.subarray(0, body.length - 600), contentType),
+      400,
+      'invalid-request-structure',
+    );
   });
 
   it('an event id already taken → 409 item-already-exists; the files sent are removed, the existing event keeps its own', async () => {
@@ -802,7 +841,9 @@ describe('bad input: the spec\'s 4xx, no half-written event, no orphan S3 object
     const form = fileParts();
     form.append('event', event({ id: existing.id }));
     await expectNothingWritten(() => api.form('/events', form), 409, 'item-already-exists');
-    expect(await listKeys(`files/${api.username}/${existing.id}/`)).toEqual([`files/${api.username}/${existing.id}/${existing.attachments[0].id}`]);
+    expect(await listKeys(`files/${api.username}/${existing.id}/`)).toEqual([
+      `files/${api.username}/${existing.id}/${existing.attachments[0].id}`,
+    ]);
     expect((await api.get(`/events/${existing.id}`)).body.event.attachments).toEqual(existing.attachments);
   });
 
@@ -839,7 +880,11 @@ describe('large files: presigned S3 transfers above the direct limit', () => {
   it('create the slot, PUT to S3, confirm; the download redirects to a presigned URL; bytes round-trip', async () => {
     const event = await mkEvent(api, [stream], { type: 'file/attached', content: null });
     const data = binary(DIRECT_TRANSFER_MAX_BYTES + MB + 123);
-    const slot = await api.post(`/events/${event.id}/attachment-uploads`, { fileName: 'big video.mp4', type: 'video/mp4', size: data.length });
+    const slot = await api.post(`/events/${event.id}/attachment-uploads`, {
+      fileName: 'big video.mp4',
+      type: 'video/mp4',
+      size: data.length,
+    });
     expect(slot.status).toBe(201);
     const upload = slot.body.upload;
     expect(upload).toMatchObject({
@@ -870,7 +915,11 @@ describe('large files: presigned S3 transfers above the direct limit', () => {
     expect(await listKeys(`pending/${user.username}/`)).toEqual([]);
     expect(await listKeys(`files/${user.username}/${event.id}/`)).toEqual([`files/${user.username}/${event.id}/${att.id}`]);
     // Confirming twice does not attach it twice.
-    expectError(await call('POST', new URL(upload.confirm).pathname, { token: user.token, body: { fileName: 'again.mp4' } }), 404, 'unknown-resource');
+    expectError(
+      await call('POST', new URL(upload.confirm).pathname, { token: user.token, body: { fileName: 'again.mp4' } }),
+      404,
+      'unknown-resource',
+    );
 
     // Download: 302 to a short-lived presigned S3 URL, with the token or the read token.
     for (const res of [
@@ -910,26 +959,45 @@ describe('large files: presigned S3 transfers above the direct limit', () => {
       { what: 'no type', body: binary(1000), type: undefined },
     ];
     for (const c of cases) {
-      const slot = (await api.post(`/events/${event.id}/attachment-uploads`, { fileName: 'f.png', type: 'image/png', size: 1000 })).body.upload;
+      const slot = (await api.post(`/events/${event.id}/attachment-uploads`, { fileName: 'f.png', type: 'image/png', size: 1000 })).body
+        .upload;
       // Straight to the pending key (what any S3 tool, or the emulator ignoring signed headers, allows).
       const key = `pending/${user.username}/${event.id}/${slot.fileId}`;
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: c.body, ...(c.type ? { ContentType: c.type } : {}) }));
-      const res = await call('POST', `/${user.username}/events/${event.id}/attachment-uploads/${slot.fileId}`, { token: user.token, body: { fileName: 'f.png' } });
-      expect({ what: c.what, status: res.status, id: res.body.error?.id }).toEqual({ what: c.what, status: 400, id: 'invalid-parameters-format' });
+      const res = await call('POST', `/${user.username}/events/${event.id}/attachment-uploads/${slot.fileId}`, {
+        token: user.token,
+        body: { fileName: 'f.png' },
+      });
+      expect({ what: c.what, status: res.status, id: res.body.error?.id }).toEqual({
+        what: c.what,
+        status: 400,
+        id: 'invalid-parameters-format',
+      });
       expect(res.body.error.message).toContain('does not match its upload slot');
       expect(await listKeys(`pending/${user.username}/${event.id}/`)).toEqual([]);
       // The slot is gone with it: confirming again finds nothing.
-      expectError(await call('POST', `/${user.username}/events/${event.id}/attachment-uploads/${slot.fileId}`, { token: user.token, body: { fileName: 'f.png' } }), 404, 'unknown-resource');
+      expectError(
+        await call('POST', `/${user.username}/events/${event.id}/attachment-uploads/${slot.fileId}`, {
+          token: user.token,
+          body: { fileName: 'f.png' },
+        }),
+        404,
+        'unknown-resource',
+      );
     }
     expect(await listKeys(`files/${user.username}/${event.id}/`)).toEqual([]);
     expect((await api.get(`/events/${event.id}`)).body.event.attachments).toBeUndefined();
 
     // The object the slot was given for is attached, with the integrity a direct upload gets.
-    const slot = (await api.post(`/events/${event.id}/attachment-uploads`, { fileName: 'f.png', type: 'image/png', size: 1000 })).body.upload;
+    const slot = (await api.post(`/events/${event.id}/attachment-uploads`, { fileName: 'f.png', type: 'image/png', size: 1000 })).body
+      .upload;
     const data = binary(1000);
     const put = await fetch(slot.url, { method: 'PUT', headers: slot.headers, body: new Uint8Array(data) });
     expect(put.status).toBe(200);
-    const res = await call('POST', `/${user.username}/events/${event.id}/attachment-uploads/${slot.fileId}`, { token: user.token, body: { fileName: 'f.png' } });
+    const res = await call('POST', `/${user.username}/events/${event.id}/attachment-uploads/${slot.fileId}`, {
+      token: user.token,
+      body: { fileName: 'f.png' },
+    });
     expect(res.status).toBe(200);
     expect(res.body.event.attachments[0]).toMatchObject({
       fileName: 'f.png',
@@ -951,9 +1019,17 @@ describe('large files: presigned S3 transfers above the direct limit', () => {
 
   it('the default limit is 50 MB: a slot over it → 413 invalid-request-structure; at it → 201', async () => {
     const event = await mkEvent(api, [stream]);
-    const over = await api.post(`/events/${event.id}/attachment-uploads`, { fileName: 'huge.bin', type: 'application/octet-stream', size: UPLOAD_MAX_BYTES + 1 });
+    const over = await api.post(`/events/${event.id}/attachment-uploads`, {
+      fileName: 'huge.bin',
+      type: 'application/octet-stream',
+      size: UPLOAD_MAX_BYTES + 1,
+    });
     expectError(over, 413, 'invalid-request-structure');
-    const at = await api.post(`/events/${event.id}/attachment-uploads`, { fileName: 'max.bin', type: 'application/octet-stream', size: UPLOAD_MAX_BYTES });
+    const at = await api.post(`/events/${event.id}/attachment-uploads`, {
+      fileName: 'max.bin',
+      type: 'application/octet-stream',
+      size: UPLOAD_MAX_BYTES,
+    });
     expect(at.status).toBe(201);
   });
 
@@ -1089,7 +1165,11 @@ describe('the official pryv client (npm `pryv` v3)', () => {
 
   it('createEventWithFileFromBuffer(event, buffer, fileName)', async () => {
     const data = binary(3000);
-    const result: any = await connection.createEventWithFileFromBuffer({ streamIds: ['from-lib'], type: 'file/attached' }, data, 'buffer.txt');
+    const result: any = await connection.createEventWithFileFromBuffer(
+      { streamIds: ['from-lib'], type: 'file/attached' },
+      data,
+      'buffer.txt',
+    );
     expect(result.event.attachments[0]).toMatchObject({ fileName: 'buffer.txt', type: 'text/plain', size: data.length });
     expect((await api.file(result.event.id, result.event.attachments[0].id)).data.equals(data)).toBe(true);
   });
@@ -1103,7 +1183,8 @@ describe('curl, as in the README', () => {
     await mkStream(api, 'health');
   });
 
-  const curl = async (args: string[]) => (await run('curl', ['-s', '--fail-with-body', ...args], { encoding: 'utf8', maxBuffer: 20 * MB })).stdout;
+  const curl = async (args: string[]) =>
+    (await run('curl', ['-s', '--fail-with-body', ...args], { encoding: 'utf8', maxBuffer: 20 * MB })).stdout;
 
   it('curl -F upload, download with the readToken, presigned upload flow', async () => {
     const API = apiUrl();
@@ -1114,10 +1195,15 @@ describe('curl, as in the README', () => {
     //   -F 'event={"streamIds":["health"],"type":"picture/attached"}' -F 'file=@photo.jpg'
     const created = JSON.parse(
       await curl([
-        '-X', 'POST', `${API}/${user.username}/events`,
-        '-H', `Authorization: ${user.token}`,
-        '-F', 'event={"streamIds":["health"],"type":"picture/attached"}',
-        '-F', `file=@${photo}`,
+        '-X',
+        'POST',
+        `${API}/${user.username}/events`,
+        '-H',
+        `Authorization: ${user.token}`,
+        '-F',
+        'event={"streamIds":["health"],"type":"picture/attached"}',
+        '-F',
+        `file=@${photo}`,
       ]),
     );
     const event = created.event;
@@ -1126,7 +1212,12 @@ describe('curl, as in the README', () => {
 
     // curl -s -L -o photo.jpg "$API/alice-demo/events/$EVENT/$FILE/photo.jpg?readToken=$READ_TOKEN"
     const copy = join(workDir, 'photo-copy.jpg');
-    await curl(['-L', '-o', copy, `${API}/${user.username}/events/${event.id}/${att.id}/photo.jpg?readToken=${encodeURIComponent(att.readToken)}`]);
+    await curl([
+      '-L',
+      '-o',
+      copy,
+      `${API}/${user.username}/events/${event.id}/${att.id}/photo.jpg?readToken=${encodeURIComponent(att.readToken)}`,
+    ]);
     expect(readFileSync(copy).equals(photoData)).toBe(true);
     // curl -s -o photo.jpg $API/alice-demo/events/$EVENT/$FILE -H "Authorization: $TOKEN"
     await curl(['-o', copy, '-H', `Authorization: ${user.token}`, `${API}/${user.username}/events/${event.id}/${att.id}`]);
@@ -1138,17 +1229,29 @@ describe('curl, as in the README', () => {
     writeFileSync(scan, scanData);
     const slot = JSON.parse(
       await curl([
-        '-X', 'POST', `${API}/${user.username}/events/${event.id}/attachment-uploads`,
-        '-H', `Authorization: ${user.token}`, '-H', 'Content-Type: application/json',
-        '-d', JSON.stringify({ fileName: 'scan.tiff', type: 'image/tiff', size: scanData.length }),
+        '-X',
+        'POST',
+        `${API}/${user.username}/events/${event.id}/attachment-uploads`,
+        '-H',
+        `Authorization: ${user.token}`,
+        '-H',
+        'Content-Type: application/json',
+        '-d',
+        JSON.stringify({ fileName: 'scan.tiff', type: 'image/tiff', size: scanData.length }),
       ]),
     ).upload;
     await curl(['-X', 'PUT', '-H', 'Content-Type: image/tiff', '--upload-file', scan, slot.url]);
     const confirmed = JSON.parse(
       await curl([
-        '-X', 'POST', slot.confirm,
-        '-H', `Authorization: ${user.token}`, '-H', 'Content-Type: application/json',
-        '-d', '{"fileName":"scan.tiff"}',
+        '-X',
+        'POST',
+        slot.confirm,
+        '-H',
+        `Authorization: ${user.token}`,
+        '-H',
+        'Content-Type: application/json',
+        '-d',
+        '{"fileName":"scan.tiff"}',
       ]),
     );
     const big = confirmed.event.attachments[1];
@@ -1156,7 +1259,12 @@ describe('curl, as in the README', () => {
     expect(await listKeys(`pending/${user.username}/`)).toEqual([]);
     // curl -L follows the redirect to S3.
     const bigCopy = join(workDir, 'scan-copy.tiff');
-    await curl(['-L', '-o', bigCopy, `${API}/${user.username}/events/${event.id}/${big.id}?readToken=${encodeURIComponent(big.readToken)}`]);
+    await curl([
+      '-L',
+      '-o',
+      bigCopy,
+      `${API}/${user.username}/events/${event.id}/${big.id}?readToken=${encodeURIComponent(big.readToken)}`,
+    ]);
     expect(readFileSync(bigCopy).equals(scanData)).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createUser, type TestUser } from '../setup/api';
 import { queryShape } from '../../shared/api/audit-calls';
 import { storable } from '../../shared/store/storable';
+import { call, createUser, type TestUser } from '../setup/api';
 
 /**
  * The audit trail never drops a record (README "Faults and retries"): what a call carried is
@@ -46,7 +46,10 @@ describe('audit records of calls carrying values DynamoDB cannot store as given'
 describe('storable: what no audit record may hold', () => {
   it('numbers out of range become text; odd keys are renamed without touching prototypes; long and deep values are cut', () => {
     const parsed = JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{}},"":1,"big":1e309,"tiny":1e-200,"ok":-2.5}');
-    const out = storable({ ...parsed, long: 'y'.repeat(5_000), deep: [[[[[[[[1]]]]]]]] }, { maxDepth: 4, maxString: 100 }) as Record<string, unknown>;
+    const out = storable({ ...parsed, long: 'y'.repeat(5_000), deep: [[[[[[[[1]]]]]]]] }, { maxDepth: 4, maxString: 100 }) as Record<
+      string,
+      unknown
+    >;
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(out['<key:__proto__>']).toEqual({ polluted: true });

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createUser, expectError, useRuntimeStore, type TestUser } from '../setup/api';
+import { call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
 /** Audit log (spec §2.10): what is recorded, who reads what, as logs and as `:_audit:` events. */
 
@@ -16,10 +16,16 @@ describe('audit log', () => {
     const t = user.token;
     const u = user.username;
     expect((await call('POST', `/${u}/streams`, { token: t, body: { id: 'health', name: 'Health' } })).status).toBe(201);
-    const a = await call('POST', `/${u}/accesses`, { token: t, body: { type: 'app', name: 'audit-app', permissions: [{ streamId: '*', level: 'manage' }] } });
+    const a = await call('POST', `/${u}/accesses`, {
+      token: t,
+      body: { type: 'app', name: 'audit-app', permissions: [{ streamId: '*', level: 'manage' }] },
+    });
     expect(a.status).toBe(201);
     app = { id: a.body.access.id, token: a.body.access.token };
-    const s = await call('POST', `/${u}/accesses`, { token: t, body: { name: 'doctor', permissions: [{ streamId: 'health', level: 'read' }] } });
+    const s = await call('POST', `/${u}/accesses`, {
+      token: t,
+      body: { name: 'doctor', permissions: [{ streamId: 'health', level: 'read' }] },
+    });
     expect(s.status).toBe(201);
     shared = { id: s.body.access.id, token: s.body.access.token };
     // Calls of each access: a success with personal content, a failure, a read with a secret-looking parameter.
@@ -58,7 +64,9 @@ describe('audit log', () => {
 
   it('a personal token reads every record; an app or shared access only its own', async () => {
     const all = (await call('GET', `/${user.username}/audit/logs?limit=1000`, { token: user.token })).body.auditLogs as any[];
-    expect(new Set(all.map((l) => l.accessId))).toEqual(new Set([app.id, shared.id, all.find((l) => l.action === 'streams.create').accessId]));
+    expect(new Set(all.map((l) => l.accessId))).toEqual(
+      new Set([app.id, shared.id, all.find((l) => l.action === 'streams.create').accessId]),
+    );
 
     const own = (await call('GET', `/${user.username}/audit/logs`, { token: shared.token })).body.auditLogs as any[];
     expect(own.length).toBeGreaterThanOrEqual(2);
@@ -75,24 +83,33 @@ describe('audit log', () => {
   });
 
   it('filters by time, status, error id, limit and order; refuses bad parameters', async () => {
-    const all = (await call('GET', `/${user.username}/audit/logs?limit=1000&sortAscending=true`, { token: user.token })).body.auditLogs as any[];
+    const all = (await call('GET', `/${user.username}/audit/logs?limit=1000&sortAscending=true`, { token: user.token })).body
+      .auditLogs as any[];
     const times = all.map((l) => l.time);
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     const middle = all[Math.floor(all.length / 2)];
-    const later = (await call('GET', `/${user.username}/audit/logs?fromTime=${middle.time}&sortAscending=true&limit=1000`, { token: user.token })).body.auditLogs as any[];
+    const later = (
+      await call('GET', `/${user.username}/audit/logs?fromTime=${middle.time}&sortAscending=true&limit=1000`, { token: user.token })
+    ).body.auditLogs as any[];
     expect(later[0].id).toBe(middle.id);
     expect(later.every((l) => l.time >= middle.time)).toBe(true);
-    const earlier = (await call('GET', `/${user.username}/audit/logs?toTime=${middle.time}&limit=1000`, { token: user.token })).body.auditLogs as any[];
+    const earlier = (await call('GET', `/${user.username}/audit/logs?toTime=${middle.time}&limit=1000`, { token: user.token })).body
+      .auditLogs as any[];
     expect(earlier.every((l) => l.time <= middle.time)).toBe(true);
     expect((await call('GET', `/${user.username}/audit/logs?limit=2`, { token: user.token })).body.auditLogs).toHaveLength(2);
-    const errorsOnly = (await call('GET', `/${user.username}/audit/logs?errorId=unknown-resource`, { token: user.token })).body.auditLogs as any[];
+    const errorsOnly = (await call('GET', `/${user.username}/audit/logs?errorId=unknown-resource`, { token: user.token })).body
+      .auditLogs as any[];
     expect(errorsOnly.length).toBeGreaterThan(0);
     expect(errorsOnly.every((l) => l.errorId === 'unknown-resource' && l.status === 404)).toBe(true);
     const notFound = (await call('GET', `/${user.username}/audit/logs?status=404`, { token: user.token })).body.auditLogs as any[];
     expect(notFound.map((l) => l.id)).toEqual(errorsOnly.map((l) => l.id));
 
     expectError(await call('GET', `/${user.username}/audit/logs?limit=0`, { token: user.token }), 400, 'invalid-parameters-format');
-    expectError(await call('GET', `/${user.username}/audit/logs?fromTime=yesterday`, { token: user.token }), 400, 'invalid-parameters-format');
+    expectError(
+      await call('GET', `/${user.username}/audit/logs?fromTime=yesterday`, { token: user.token }),
+      400,
+      'invalid-parameters-format',
+    );
     expectError(await call('GET', `/${user.username}/audit/logs?password=x`, { token: user.token }), 400, 'invalid-parameters-format');
   });
 
@@ -105,7 +122,8 @@ describe('audit log', () => {
       ],
     });
     expect(res.status).toBe(200);
-    const logs = (await call('GET', `/${user.username}/audit/logs?accessId=${app.id}&limit=3`, { token: user.token })).body.auditLogs as any[];
+    const logs = (await call('GET', `/${user.username}/audit/logs?accessId=${app.id}&limit=3`, { token: user.token })).body
+      .auditLogs as any[];
     expect(logs.map((l) => [l.action, l.status])).toEqual([
       ['callBatch', 200],
       ['events.getOne', 404],
@@ -115,7 +133,9 @@ describe('audit log', () => {
   });
 
   it('answers the :_audit: streams of events.get as audit-log/pryv-api events, with the same visibility', async () => {
-    const res = await call('GET', `/${user.username}/events?streams=${encodeURIComponent(JSON.stringify([':_audit:']))}&limit=1000`, { token: user.token });
+    const res = await call('GET', `/${user.username}/events?streams=${encodeURIComponent(JSON.stringify([':_audit:']))}&limit=1000`, {
+      token: user.token,
+    });
     expect(res.status).toBe(200);
     const events = res.body.events as any[];
     const create = events.find((e) => e.content.action === 'events.create');
@@ -129,16 +149,20 @@ describe('audit log', () => {
     const error = events.find((e) => e.content.action === 'events.getOne' && e.streamIds[0] === `:_audit:access-${shared.id}`);
     expect(error).toMatchObject({ type: 'audit-log/pryv-api-error', content: { error: { id: 'unknown-resource' } } });
 
-    const byAction = (await call('GET', `/${user.username}/events?streams=:_audit:action-events.create`, { token: user.token })).body.events as any[];
+    const byAction = (await call('GET', `/${user.username}/events?streams=:_audit:action-events.create`, { token: user.token })).body
+      .events as any[];
     expect(byAction.length).toBeGreaterThan(0);
     expect(byAction.every((e) => e.content.action === 'events.create')).toBe(true);
 
-    const sharedView = (await call('GET', `/${user.username}/events?streams=:_audit:&limit=1000`, { token: shared.token })).body.events as any[];
+    const sharedView = (await call('GET', `/${user.username}/events?streams=:_audit:&limit=1000`, { token: shared.token })).body
+      .events as any[];
     expect(sharedView.length).toBeGreaterThan(0);
     expect(sharedView.every((e) => e.streamIds[0] === `:_audit:access-${shared.id}`)).toBe(true);
     expectError(await call('GET', `/${user.username}/events?streams=:_audit:access-${app.id}`, { token: shared.token }), 403, 'forbidden');
     expectError(
-      await call('GET', `/${user.username}/events?streams=${encodeURIComponent(JSON.stringify([':_audit:', 'health']))}`, { token: user.token }),
+      await call('GET', `/${user.username}/events?streams=${encodeURIComponent(JSON.stringify([':_audit:', 'health']))}`, {
+        token: user.token,
+      }),
       400,
       'invalid-request-structure',
     );

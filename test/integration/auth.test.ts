@@ -1,8 +1,8 @@
-import { beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { call, createUser, login, useRuntimeStore, TEST_APP_ID, TRUSTED_ORIGIN, type TestUser } from '../setup/api';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { dynamo } from '../../shared/store/clients';
 import { keys } from '../../shared/store/keys';
+import { call, createUser, login, TEST_APP_ID, type TestUser, TRUSTED_ORIGIN, useRuntimeStore } from '../setup/api';
 
 const TABLE = 'pryv-main';
 
@@ -160,7 +160,10 @@ describe('getAccessInfo and usage counters', () => {
     const user = await createUser();
     const before = Date.now() / 1000;
     for (let i = 0; i < 3; i++) expect((await call('GET', `/${user.username}/account`, { token: user.token })).status).toBe(200);
-    await call('POST', `/${user.username}/account/change-password`, { token: user.token, body: { oldPassword: 'x-wrong', newPassword: 'abcdef' } });
+    await call('POST', `/${user.username}/account/change-password`, {
+      token: user.token,
+      body: { oldPassword: 'x-wrong', newPassword: 'abcdef' },
+    });
     const info = await call('GET', `/${user.username}/access-info`, { token: user.token });
     expect(info.body.calls['account:get']).toBe(3);
     expect(info.body.calls['account:changePassword']).toBeUndefined(); // it failed

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createUser, useRuntimeStore, type TestUser } from '../setup/api';
 import { insertAccess } from '../setup/accesses';
+import { call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 
 describe('callBatch (spec §2.1)', () => {
   let user: TestUser;
@@ -36,7 +36,10 @@ describe('callBatch (spec §2.1)', () => {
     const stream = `bulk-${Date.now()}`;
     const calls = [
       { method: 'streams.create', params: { id: stream, name: stream } },
-      ...Array.from({ length: 30 }, (_, i) => ({ method: 'events.create', params: { streamIds: [stream], type: 'count/steps', content: i } })),
+      ...Array.from({ length: 30 }, (_, i) => ({
+        method: 'events.create',
+        params: { streamIds: [stream], type: 'count/steps', content: i },
+      })),
       { method: 'events.create', params: { id: 'ckbulkdupid0000000000001', streamIds: [stream], type: 'note/txt', content: 'first' } },
       { method: 'events.create', params: { id: 'ckbulkdupid0000000000001', streamIds: [stream], type: 'note/txt', content: 'second' } },
       { method: 'events.get', params: { streams: [stream], limit: 1000 } },

@@ -32,7 +32,8 @@ describe('concurrent events.update of one event', () => {
     );
     const outcomes: Record<string, number> = {};
     for (const { res } of answers) {
-      const key = res.status === 200 ? '200' : `${res.status} ${res.body?.error?.id} retry-after=${res.headers.get('retry-after') !== null}`;
+      const key =
+        res.status === 200 ? '200' : `${res.status} ${res.body?.error?.id} retry-after=${res.headers.get('retry-after') !== null}`;
       outcomes[key] = (outcomes[key] ?? 0) + 1;
     }
     console.log(`contention: ${JSON.stringify(outcomes)}`);

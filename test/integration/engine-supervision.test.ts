@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startLocalRuntime, type LocalRuntime } from '../../infra/local/runtime';
+import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 
 /**
  * The local runtime supervises its engines (README "Engines that stop"), on runtimes of their
@@ -57,7 +57,11 @@ describe('local runtime: engine supervision', { timeout: 180_000 }, () => {
     expect(reg.status).toBe(201);
     const token = new URL(reg.body.apiEndpoint).username;
     const api = `${runtime.url}/s3-supervised`;
-    await json(`${api}/streams`, { method: 'POST', headers: { authorization: token, 'content-type': 'application/json' }, body: JSON.stringify({ id: 's', name: 'S' }) });
+    await json(`${api}/streams`, {
+      method: 'POST',
+      headers: { authorization: token, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 's', name: 'S' }),
+    });
     const withFile = async (content: string) => {
       const form = new FormData();
       form.append('event', JSON.stringify({ streamIds: ['s'], type: 'note/txt', content: 'file' }));
@@ -94,7 +98,11 @@ describe('local runtime: engine supervision', { timeout: 180_000 }, () => {
 
     process.kill(pid, 'SIGKILL');
     const message = await runtime.stoppedByItself;
-    expect(message).toMatch(new RegExp(`^DynamoDB Local \\(pid ${pid} on port \\d+\\) stopped unexpectedly \\(killed by SIGKILL\\); it kept its data in memory, so the data is lost\\.`));
+    expect(message).toMatch(
+      new RegExp(
+        `^DynamoDB Local \\(pid ${pid} on port \\d+\\) stopped unexpectedly \\(killed by SIGKILL\\); it kept its data in memory, so the data is lost\\.`,
+      ),
+    );
     expect(fatal).toBe(message);
     expect(runtime.restarts().dynamodb).toBe(0);
     // The API is down rather than answering from an empty database.

@@ -1,5 +1,5 @@
-import { describe, expect, it, beforeAll } from 'vitest';
-import { call, createUser, apiUrl, type TestUser } from '../setup/api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { apiUrl, call, createUser, type TestUser } from '../setup/api';
 
 function expectMeta(body: any): void {
   expect(body.meta).toEqual({ apiVersion: '1.9.3', serverTime: expect.any(Number), serial: expect.any(String) });

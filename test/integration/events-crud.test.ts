@@ -1,8 +1,8 @@
-import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { call, createUser, useRuntimeStore, expectError, type TestUser } from '../setup/api';
-import { insertAccess } from '../setup/accesses';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Permission } from '../../shared/model/accesses';
+import { insertAccess } from '../setup/accesses';
+import { call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
 /** Calls of one user with one token. */
 function as(username: string, token: string) {
@@ -31,7 +31,6 @@ async function mkEvent(api: Client, streamIds: string[], extra: Record<string, u
   if (res.status !== 201) throw new Error(`event not created: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.event;
 }
-
 
 let user: TestUser;
 let me: Client;
@@ -150,7 +149,9 @@ describe('events.create (spec §2.2.3)', () => {
     const res = await me.post('/events', { id, streamIds: [S.notes], type: 'note/txt', content: 'custom' });
     expect(res.status).toBe(201);
     expect(res.body.event.id).toBe(id);
-    expectError(await me.post('/events', { id, streamIds: [S.diary], type: 'note/txt', content: 'again' }), 409, 'item-already-exists', { id });
+    expectError(await me.post('/events', { id, streamIds: [S.diary], type: 'note/txt', content: 'again' }), 409, 'item-already-exists', {
+      id,
+    });
     expect((await me.get(`/events/${id}`)).body.event).toMatchObject({ streamIds: [S.notes], content: 'custom' });
     for (const bad of ['not-a-cuid', `C${'a'.repeat(24)}`, `c${'a'.repeat(30)}`, '']) {
       const r = await me.post('/events', { id: bad, streamIds: [S.notes], type: 'note/txt', content: 'bad id' });
@@ -164,7 +165,8 @@ describe('events.create (spec §2.2.3)', () => {
       [0, 1, 2, 3].map((i) => me.post('/events', { id, streamIds: [S.notes], type: 'note/txt', content: `racer ${i}` })),
     );
     expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
-    for (const r of results.filter((x) => x.status === 409)) expect(r.body.error).toMatchObject({ id: 'item-already-exists', data: { id } });
+    for (const r of results.filter((x) => x.status === 409))
+      expect(r.body.error).toMatchObject({ id: 'item-already-exists', data: { id } });
     const winner = results.find((r) => r.status === 201)!.body.event;
     expect((await me.get(`/events/${id}`)).body.event).toEqual(winner);
   });
@@ -193,7 +195,11 @@ describe('events.create (spec §2.2.3)', () => {
   });
 
   it('unknown fields and attachments in the body → 400 invalid-parameters-format', async () => {
-    expectError(await me.post('/events', { streamIds: [S.notes], type: 'note/txt', content: 'x', color: 'red' }), 400, 'invalid-parameters-format');
+    expectError(
+      await me.post('/events', { streamIds: [S.notes], type: 'note/txt', content: 'x', color: 'red' }),
+      400,
+      'invalid-parameters-format',
+    );
     expectError(
       await me.post('/events', { streamIds: [S.notes], type: 'note/txt', content: 'x', attachments: [] }),
       400,
@@ -314,7 +320,11 @@ describe('events.update (spec §2.2.4)', () => {
   it('content re-validated for the (new) type: invalid → 400 and nothing changed', async () => {
     const e = await mkEvent(me, [S.notes], { type: 'note/txt', content: 'text' });
     expectError(await me.put(`/events/${e.id}`, { type: 'mass/kg' }), 400, 'invalid-parameters-format');
-    expectError(await me.put(`/events/${e.id}`, { type: 'mass/kg', content: 'still text', description: 'd' }), 400, 'invalid-parameters-format');
+    expectError(
+      await me.put(`/events/${e.id}`, { type: 'mass/kg', content: 'still text', description: 'd' }),
+      400,
+      'invalid-parameters-format',
+    );
     expectError(await me.put(`/events/${e.id}`, { content: 42 }), 400, 'invalid-parameters-format');
     expect((await me.get(`/events/${e.id}`)).body.event).toEqual(e);
     const ok = await me.put(`/events/${e.id}`, { type: 'mass/kg', content: 64 });

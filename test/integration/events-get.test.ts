@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createUser, useRuntimeStore, type ApiResponse, type TestUser } from '../setup/api';
 import { insertAccess } from '../setup/accesses';
+import { type ApiResponse, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 
 /**
  * events.get (spec §2.2.1, §3.1, §3.4, §4) against the real local runtime.
@@ -170,7 +170,13 @@ describe('events.get (spec §2.2.1)', () => {
       const res = await get({ streams: ['A2', 'R'], state: 'all', limit: 1000 });
       expect(res.status).toBe(200);
       const running = res.body.events.find((e: { id: string }) => e.id === ids.get('eRunning'));
-      expect(running).toMatchObject({ id: ids.get('eRunning'), streamIds: ['R'], time: BASE - 40 * D, duration: null, type: 'activity/plain' });
+      expect(running).toMatchObject({
+        id: ids.get('eRunning'),
+        streamIds: ['R'],
+        time: BASE - 40 * D,
+        duration: null,
+        type: 'activity/plain',
+      });
       for (const f of ['created', 'createdBy', 'modified', 'modifiedBy']) expect(running).toHaveProperty(f);
       const point = res.body.events.find((e: { id: string }) => e.id === ids.get('eA2'));
       expect(point).toMatchObject({ streamIds: ['A2'], time: BASE + 3 * H, type: 'mass/kg', content: 70 });
@@ -230,7 +236,13 @@ describe('events.get (spec §2.2.1)', () => {
     });
 
     it('fromTime/toTime: running events overlapping the frame are returned, wherever they began', async () => {
-      expect(await keysOf({ fromTime: BASE + 10 * H, toTime: BASE + 14 * H })).toEqual(['eLate', 'eRunning2', 'ePeriodIn', 'eLong', 'eRunning']);
+      expect(await keysOf({ fromTime: BASE + 10 * H, toTime: BASE + 14 * H })).toEqual([
+        'eLate',
+        'eRunning2',
+        'ePeriodIn',
+        'eLong',
+        'eRunning',
+      ]);
       expect(await keysOf({ fromTime: BASE + 10 * H, toTime: BASE + 14 * H, streams: 'R' })).toEqual(['eRunning2', 'eRunning']);
       // eRunning2 begins at 12 h: after this frame
       expect(await keysOf({ fromTime: BASE + 10 * H, toTime: BASE + 11 * H, streams: 'R' })).toEqual(['eRunning']);
@@ -478,10 +490,7 @@ describe('events.get (spec §2.2.1)', () => {
     });
 
     it('types combine with streams and time', async () => {
-      expect(await keysOf({ types: ['activity/plain'], streams: ['B'], fromTime: BASE, toTime: BASE + 24 * H })).toEqual([
-        'eA1B',
-        'eLong',
-      ]);
+      expect(await keysOf({ types: ['activity/plain'], streams: ['B'], fromTime: BASE, toTime: BASE + 24 * H })).toEqual(['eA1B', 'eLong']);
     });
 
     it('an invalid type pattern → 400 invalid-parameters-format', async () => {
@@ -535,7 +544,17 @@ describe('events.get (spec §2.2.1)', () => {
     });
 
     it('bad values → 400 invalid-parameters-format', async () => {
-      for (const q of ['limit=-1', 'limit=abc', 'skip=-1', 'fromTime=yesterday', 'toTime=x', 'state=bogus', 'sortAscending=maybe', 'modifiedSince=x', 'running=1x']) {
+      for (const q of [
+        'limit=-1',
+        'limit=abc',
+        'skip=-1',
+        'fromTime=yesterday',
+        'toTime=x',
+        'state=bogus',
+        'sortAscending=maybe',
+        'modifiedSince=x',
+        'running=1x',
+      ]) {
         await expectError(q, 400, 'invalid-parameters-format');
       }
     });

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
-import { apiUrl, call, createUser, expectError, useRuntimeStore, type TestUser } from '../setup/api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { apiUrl, call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
 /** Export of a whole account as a tar.gz in S3, and its import into a new account. */
 
@@ -37,7 +37,12 @@ async function untar(archive: Buffer): Promise<Map<string, Buffer>> {
   return files;
 }
 
-const jsonl = (b: Buffer | undefined) => (b ?? Buffer.alloc(0)).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const jsonl = (b: Buffer | undefined) =>
+  (b ?? Buffer.alloc(0))
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 /** events.get answers without the per-access read tokens (they derive from the reading token). */
 const withoutReadTokens = (events: any[]) =>
@@ -76,7 +81,10 @@ async function populate(user: TestUser): Promise<{ secrets: string[]; fileEvent:
   // An HF series holder with points in two chunks' worth.
   const holder = (await post('/events', { streamIds: ['heart'], type: 'series:mass/kg', time: 1_700_000_000 })).event;
   const points = Array.from({ length: 1500 }, (_, i) => [i, 60 + (i % 7)]);
-  const added = await call('POST', `/${u}/events/${holder.id}/series`, { token: t, body: { format: 'flatJSON', fields: ['deltaTime', 'value'], points } });
+  const added = await call('POST', `/${u}/events/${holder.id}/series`, {
+    token: t,
+    body: { format: 'flatJSON', fields: ['deltaTime', 'value'], points },
+  });
   expect(added.status, JSON.stringify(added.body)).toBe(200);
   const shared = (await post('/accesses', { name: 'doctor', permissions: [{ streamId: 'health', level: 'read' }] })).access;
   const app = (await post('/accesses', { type: 'app', name: 'export-app', permissions: [{ streamId: '*', level: 'manage' }] })).access;
@@ -134,7 +142,11 @@ describe('account export and import', () => {
     expect([...files.keys()].sort()).toEqual([...manifest.files.map((f: any) => f.path), 'manifest.json'].sort());
 
     expect(jsonl(files.get('account.json'))[0]).toMatchObject({ username: source.username, email: source.email });
-    expect(jsonl(files.get('streams.jsonl')).map((s) => s.id).sort()).toEqual(['bin', 'health', 'heart']);
+    expect(
+      jsonl(files.get('streams.jsonl'))
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(['bin', 'health', 'heart']);
     expect(jsonl(files.get('stream-deletions.jsonl')).map((s) => s.id)).toEqual(['gone']);
     expect(jsonl(files.get('events.jsonl'))).toHaveLength(6);
     const series = jsonl(files.get('series.jsonl'));
@@ -166,11 +178,18 @@ describe('account export and import', () => {
     expectError(await call('POST', `/${source.username}/account/export`, { token: other.token }), 403, 'invalid-access-token');
     expectError(await call('GET', `/${source.username}/account/export/${id}`, { token: other.token }), 403, 'invalid-access-token');
     expectError(await call('GET', `/${other.username}/account/export/${id}`, { token: other.token }), 404, 'unknown-resource');
-    const app = await call('POST', `/${source.username}/accesses`, { token: source.token, body: { type: 'app', name: 'nosy-app', permissions: [{ streamId: '*', level: 'manage' }] } });
+    const app = await call('POST', `/${source.username}/accesses`, {
+      token: source.token,
+      body: { type: 'app', name: 'nosy-app', permissions: [{ streamId: '*', level: 'manage' }] },
+    });
     expectError(await call('POST', `/${source.username}/account/export`, { token: app.body.access.token }), 403, 'forbidden');
     expectError(await call('GET', `/${source.username}/account/export/${id}`, { token: app.body.access.token }), 403, 'forbidden');
     expectError(await call('GET', `/${source.username}/account/export/not-an-id`, { token: source.token }), 404, 'unknown-resource');
-    expectError(await call('GET', `/${source.username}/account/export/${encodeURIComponent('../x')}`, { token: source.token }), 400, 'invalid-parameters-format');
+    expectError(
+      await call('GET', `/${source.username}/account/export/${encodeURIComponent('../x')}`, { token: source.token }),
+      400,
+      'invalid-parameters-format',
+    );
   });
 
   it('imports into a new account: identical streams.get and events.get answers, byte-identical attachments', async () => {
@@ -205,7 +224,10 @@ describe('account export and import', () => {
     await same('/events?streams=health&limit=1000', (b) => withoutReadTokens(b.events));
     await same('/events?running=true', (b) => b.events);
     await same('/events?fromTime=1599999000&toTime=1600000100', (b) => b.events);
-    await same('/events?modifiedSince=0&includeDeletions=true&state=all&limit=1000', (b) => ({ events: withoutReadTokens(b.events), eventDeletions: b.eventDeletions }));
+    await same('/events?modifiedSince=0&includeDeletions=true&state=all&limit=1000', (b) => ({
+      events: withoutReadTokens(b.events),
+      eventDeletions: b.eventDeletions,
+    }));
     await same(`/events/${populated.updated}?includeHistory=true`, (b) => ({ event: b.event, history: b.history }));
     await same('/streams?includeDeletionsSince=0', (b) => b.streamDeletions);
     expect(await same('/followed-slices', (b) => b.followedSlices)).toHaveLength(1);
@@ -214,12 +236,20 @@ describe('account export and import', () => {
     const fileId = populated.fileEvent.attachments[0].id;
     const bytes = await call('GET', `/${target.username}/events/${populated.fileEvent.id}/${fileId}`, { token: target.token });
     expect(bytes.status).toBe(200);
-    const raw = await fetch(`${apiUrl()}/${target.username}/events/${populated.fileEvent.id}/${fileId}`, { headers: { authorization: target.token } });
+    const raw = await fetch(`${apiUrl()}/${target.username}/events/${populated.fileEvent.id}/${fileId}`, {
+      headers: { authorization: target.token },
+    });
     expect(Buffer.from(await raw.arrayBuffer()).equals(FILE_BYTES)).toBe(true);
-    expect((await call('GET', `/${target.username}/account`, { token: target.token })).body.account.storageUsed.attachedFiles).toBe(FILE_BYTES.length);
+    expect((await call('GET', `/${target.username}/account`, { token: target.token })).body.account.storageUsed.attachedFiles).toBe(
+      FILE_BYTES.length,
+    );
 
     // Only into an empty account: a second import is refused.
-    expectError(await call('POST', `/${target.username}/account/import`, { token: target.token, body: { size: 10 } }), 400, 'invalid-operation');
+    expectError(
+      await call('POST', `/${target.username}/account/import`, { token: target.token, body: { size: 10 } }),
+      400,
+      'invalid-operation',
+    );
   });
 
   it('refuses an altered archive without writing anything', async () => {
@@ -250,6 +280,10 @@ describe('account export and import', () => {
     expect((await call('GET', `/${target.username}/streams?state=all`, { token: target.token })).body.streams).toEqual([]);
     expect((await call('GET', `/${target.username}/events?state=all`, { token: target.token })).body.events).toEqual([]);
     // Nothing was uploaded under this id: 404.
-    expectError(await call('POST', `/${target.username}/account/import/c${'0'.repeat(24)}`, { token: target.token }), 404, 'unknown-resource');
+    expectError(
+      await call('POST', `/${target.username}/account/import/c${'0'.repeat(24)}`, { token: target.token }),
+      404,
+      'unknown-resource',
+    );
   });
 });

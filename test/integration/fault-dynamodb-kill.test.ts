@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalRuntime, type LocalRuntime } from '../../infra/local/runtime';
+import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 
 /**
  * Fault test, on a runtime of its own with a data folder: while several clients create events
@@ -185,8 +185,12 @@ describe('fault: DynamoDB Local killed under a write load (own runtime, data fol
     const duringOutage = answers.filter((a) => a.sentAt >= killedAt && a.status !== 201);
     expect(duringOutage.length, 'the load saw the outage').toBeGreaterThan(0);
     const counts: Record<string, number> = {};
-    for (const a of duringOutage) counts[`${a.status} ${a.errorId ?? ''}`.trim()] = (counts[`${a.status} ${a.errorId ?? ''}`.trim()] ?? 0) + 1;
+    for (const a of duringOutage)
+      counts[`${a.status} ${a.errorId ?? ''}`.trim()] = (counts[`${a.status} ${a.errorId ?? ''}`.trim()] ?? 0) + 1;
     expect(counts).toEqual({ '503 api-unavailable': duringOutage.length });
-    expect(duringOutage.filter((a) => !/^[1-9]\d*$/.test(a.retryAfter ?? '')), 'every 503 says when to retry').toEqual([]);
+    expect(
+      duringOutage.filter((a) => !/^[1-9]\d*$/.test(a.retryAfter ?? '')),
+      'every 503 says when to retry',
+    ).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createUser, expectError, useRuntimeStore, type TestUser } from '../setup/api';
 import { insertAccess } from '../setup/accesses';
+import { call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
 const slice = (n: string) => ({ name: n, url: `https://other-${n}.example.com/`, accessToken: `token-${n}` });
 
@@ -27,7 +27,10 @@ describe('followed slices (spec §2.6, §3.5)', () => {
     const u = await createUser();
     await call('POST', `/${u.username}/followed-slices`, { token: u.token, body: slice('one') });
     expectError(
-      await call('POST', `/${u.username}/followed-slices`, { token: u.token, body: { ...slice('one'), url: 'https://elsewhere.example.com/' } }),
+      await call('POST', `/${u.username}/followed-slices`, {
+        token: u.token,
+        body: { ...slice('one'), url: 'https://elsewhere.example.com/' },
+      }),
       409,
       'item-already-exists',
       { name: 'one' },
@@ -39,8 +42,17 @@ describe('followed slices (spec §2.6, §3.5)', () => {
       { url: slice('one').url, accessToken: slice('one').accessToken },
     );
     // Same url with another token is a different slice.
-    expect((await call('POST', `/${u.username}/followed-slices`, { token: u.token, body: { ...slice('one'), name: 'three', accessToken: 'other' } })).status).toBe(201);
-    const names = (await call('GET', `/${u.username}/followed-slices`, { token: u.token })).body.followedSlices.map((s: { name: string }) => s.name);
+    expect(
+      (
+        await call('POST', `/${u.username}/followed-slices`, {
+          token: u.token,
+          body: { ...slice('one'), name: 'three', accessToken: 'other' },
+        })
+      ).status,
+    ).toBe(201);
+    const names = (await call('GET', `/${u.username}/followed-slices`, { token: u.token })).body.followedSlices.map(
+      (s: { name: string }) => s.name,
+    );
     expect(names).toEqual(['one', 'three']);
   });
 
@@ -52,11 +64,30 @@ describe('followed slices (spec §2.6, §3.5)', () => {
     expect(renamed.status).toBe(200);
     expect(renamed.body.followedSlice).toEqual({ ...a, name: 'c-name' });
     // The old name is free again.
-    expect((await call('POST', `/${u.username}/followed-slices`, { token: u.token, body: { ...slice('x'), name: 'a-name' } })).status).toBe(201);
-    expectError(await call('PUT', `/${u.username}/followed-slices/${a.id}`, { token: u.token, body: { name: 'b-name' } }), 409, 'item-already-exists', { name: 'b-name' });
-    expectError(await call('PUT', `/${u.username}/followed-slices/${a.id}`, { token: u.token, body: { url: 'https://x.example.com/' } }), 403, 'forbidden');
-    expectError(await call('PUT', `/${u.username}/followed-slices/${a.id}`, { token: u.token, body: { color: 'red' } }), 400, 'invalid-parameters-format');
-    expectError(await call('PUT', `/${u.username}/followed-slices/unknown-id`, { token: u.token, body: { name: 'z' } }), 404, 'unknown-resource');
+    expect((await call('POST', `/${u.username}/followed-slices`, { token: u.token, body: { ...slice('x'), name: 'a-name' } })).status).toBe(
+      201,
+    );
+    expectError(
+      await call('PUT', `/${u.username}/followed-slices/${a.id}`, { token: u.token, body: { name: 'b-name' } }),
+      409,
+      'item-already-exists',
+      { name: 'b-name' },
+    );
+    expectError(
+      await call('PUT', `/${u.username}/followed-slices/${a.id}`, { token: u.token, body: { url: 'https://x.example.com/' } }),
+      403,
+      'forbidden',
+    );
+    expectError(
+      await call('PUT', `/${u.username}/followed-slices/${a.id}`, { token: u.token, body: { color: 'red' } }),
+      400,
+      'invalid-parameters-format',
+    );
+    expectError(
+      await call('PUT', `/${u.username}/followed-slices/unknown-id`, { token: u.token, body: { name: 'z' } }),
+      404,
+      'unknown-resource',
+    );
     const after = (await call('GET', `/${u.username}/followed-slices`, { token: u.token })).body.followedSlices;
     expect(after.find((s: { id: string }) => s.id === a.id)).toEqual({ ...a, name: 'c-name' });
   });
@@ -74,7 +105,12 @@ describe('followed slices (spec §2.6, §3.5)', () => {
 
   it('bad input → 400 invalid-parameters-format, nothing created', async () => {
     const u = await createUser();
-    for (const body of [{ name: 'n', url: 'u' }, { ...slice('q'), extra: 1 }, { ...slice('q'), name: '' }, { ...slice('q'), url: 5 }]) {
+    for (const body of [
+      { name: 'n', url: 'u' },
+      { ...slice('q'), extra: 1 },
+      { ...slice('q'), name: '' },
+      { ...slice('q'), url: 5 },
+    ]) {
       expectError(await call('POST', `/${u.username}/followed-slices`, { token: u.token, body }), 400, 'invalid-parameters-format');
     }
     expect((await call('GET', `/${u.username}/followed-slices`, { token: u.token })).body.followedSlices).toEqual([]);

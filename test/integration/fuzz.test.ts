@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { adminKey, apiUrl } from '../setup/api';
 import { runFuzz, summarize } from '../fuzz/harness';
+import { adminKey, apiUrl } from '../setup/api';
 
 /**
  * The bounded fuzz run (test/fuzz/): malformed requests derived from the method registry,
@@ -11,13 +11,18 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20_260_613);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 250);
 
 describe('fuzz: malformed requests on every route (bounded run)', () => {
-  it(`${RUNS} requests (seed ${SEED}): no 5xx, Pryv error envelopes, malformed batch calls are Pryv errors, the account unchanged`, { timeout: 240_000 }, async () => {
+  it(`${RUNS} requests (seed ${SEED}): no 5xx, Pryv error envelopes, malformed batch calls are Pryv errors, the account unchanged`, {
+    timeout: 240_000,
+  }, async () => {
     const report = await runFuzz({ baseUrl: apiUrl(), adminKey: adminKey(), seed: SEED, runs: RUNS, concurrency: 3, timeoutMs: 60_000 });
     const summary = summarize(report);
     expect(report.requests).toBe(RUNS);
     // Every route of the registry was tried at least once.
     expect(report.routesCovered).toBeGreaterThan(70);
-    expect(report.failures.map((f) => `${f.label} → ${f.status} ${f.errorId ?? ''}: ${f.problems.join('; ')}`), summary).toEqual([]);
+    expect(
+      report.failures.map((f) => `${f.label} → ${f.status} ${f.errorId ?? ''}: ${f.problems.join('; ')}`),
+      summary,
+    ).toEqual([]);
     expect(report.accountChanges, summary).toEqual([]);
   });
 });

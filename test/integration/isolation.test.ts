@@ -1,8 +1,8 @@
-import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { call, createUser, login, useRuntimeStore, type ApiResponse, type TestUser } from '../setup/api';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { METHODS } from '../../shared/api/registry';
 import type { HttpRoute, MethodDef } from '../../shared/api/types';
+import { type ApiResponse, call, createUser, login, type TestUser, useRuntimeStore } from '../setup/api';
 
 /**
  * Users are isolated (spec §1.3, §3.7): a token only opens its own user's data, and item
@@ -31,11 +31,45 @@ async function fixture(tag: string): Promise<Fixture> {
     return r.body;
   };
   const u = user.username;
-  const stream = (await ok(call('POST', `/${u}/streams`, { token: user.token, body: { id: `${tag}-root-${s}`, name: `${tag} secret root ${s}` } }), 201)).stream;
-  const child = (await ok(call('POST', `/${u}/streams`, { token: user.token, body: { id: `${tag}-child-${s}`, name: `${tag} secret child ${s}`, parentId: stream.id } }), 201)).stream;
-  const event = (await ok(call('POST', `/${u}/events`, { token: user.token, body: { streamIds: [child.id], type: 'note/txt', content: `${tag} secret content ${s}` } }), 201)).event;
-  const app = (await ok(call('POST', `/${u}/accesses`, { token: user.token, body: { type: 'app', name: `${tag}-app-${s}`, permissions: [{ streamId: '*', level: 'manage' }] } }), 201)).access;
-  const shared = (await ok(call('POST', `/${u}/accesses`, { token: app.token, body: { name: `${tag} shared ${s}`, permissions: [{ streamId: stream.id, level: 'read' }] } }), 201)).access;
+  const stream = (
+    await ok(call('POST', `/${u}/streams`, { token: user.token, body: { id: `${tag}-root-${s}`, name: `${tag} secret root ${s}` } }), 201)
+  ).stream;
+  const child = (
+    await ok(
+      call('POST', `/${u}/streams`, {
+        token: user.token,
+        body: { id: `${tag}-child-${s}`, name: `${tag} secret child ${s}`, parentId: stream.id },
+      }),
+      201,
+    )
+  ).stream;
+  const event = (
+    await ok(
+      call('POST', `/${u}/events`, {
+        token: user.token,
+        body: { streamIds: [child.id], type: 'note/txt', content: `${tag} secret content ${s}` },
+      }),
+      201,
+    )
+  ).event;
+  const app = (
+    await ok(
+      call('POST', `/${u}/accesses`, {
+        token: user.token,
+        body: { type: 'app', name: `${tag}-app-${s}`, permissions: [{ streamId: '*', level: 'manage' }] },
+      }),
+      201,
+    )
+  ).access;
+  const shared = (
+    await ok(
+      call('POST', `/${u}/accesses`, {
+        token: app.token,
+        body: { name: `${tag} shared ${s}`, permissions: [{ streamId: stream.id, level: 'read' }] },
+      }),
+      201,
+    )
+  ).access;
   const personalId = (await ok(call('GET', `/${u}/access-info`, { token: user.token }), 200)).id;
   return { user, personalId, stream, child, event, app, shared };
 }
@@ -83,7 +117,9 @@ function sampleValue(schema: Record<string, any>): unknown {
       const min = schema.minLength ?? 1;
       const candidates = ['x'.repeat(Math.max(min, 1)), 'text/plain', 'note/txt', 'sample-value', 'c0000000000000000000000000'];
       const fits = (c: string) =>
-        c.length >= min && (schema.maxLength === undefined || c.length <= schema.maxLength) && (!schema.pattern || new RegExp(schema.pattern, 'u').test(c));
+        c.length >= min &&
+        (schema.maxLength === undefined || c.length <= schema.maxLength) &&
+        (!schema.pattern || new RegExp(schema.pattern, 'u').test(c));
       return candidates.find(fits) ?? candidates[0];
     }
     case 'integer':
@@ -134,11 +170,20 @@ function sampleQuery(method: MethodDef, route: HttpRoute, target: Fixture): stri
   if (method.id === 'events.get') return `?streams=${encodeURIComponent(JSON.stringify([target.stream.id]))}&limit=1000`;
   if (method.id === 'streams.delete') return '?mergeEventsWithParent=false';
   const params = method.httpParams ? {} : sampleObject(method.params, pathParams(route));
-  const query = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  const query = new URLSearchParams(
+    Object.entries(params).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+  );
   return query.size > 0 ? `?${query}` : '';
 }
 
-async function callRoute(method: MethodDef, route: HttpRoute, username: string, id: string, token: string, target: Fixture): Promise<ApiResponse> {
+async function callRoute(
+  method: MethodDef,
+  route: HttpRoute,
+  username: string,
+  id: string,
+  token: string,
+  target: Fixture,
+): Promise<ApiResponse> {
   const withBody = route.verb === 'POST' || route.verb === 'PUT';
   return call(route.verb, pathOf(route, username, id) + (withBody ? '' : sampleQuery(method, route, target)), {
     token,

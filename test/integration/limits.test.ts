@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, call, createUser, TRUSTED_ORIGIN, TEST_APP_ID, type TestUser } from '../setup/api';
+import { adminKey, call, createUser, TEST_APP_ID, type TestUser, TRUSTED_ORIGIN } from '../setup/api';
 
 /**
  * Input limits (README "Input limits", shared/limits.ts): values the store cannot hold get
@@ -64,7 +64,10 @@ describe('input limits: identifiers and tokens that cannot exist', () => {
     }
     // A token no lookup would find cannot be chosen either.
     expectRefused(
-      await call('POST', `/${u.username}/accesses`, { token: u.token, body: { name: 'long-token', permissions: [{ streamId: '*', level: 'read' }], token: long(257, 't') } }),
+      await call('POST', `/${u.username}/accesses`, {
+        token: u.token,
+        body: { name: 'long-token', permissions: [{ streamId: '*', level: 'read' }], token: long(257, 't') },
+      }),
       400,
       'invalid-parameters-format',
     );
@@ -111,7 +114,10 @@ describe('input limits: identifiers and tokens that cannot exist', () => {
       expectRefused(await call('DELETE', `/${u.username}/events/${eventId}/${id}`, { token: u.token }), 404, 'unknown-resource');
       // An upload slot id longer than any S3 key (F12).
       expectRefused(
-        await call('POST', `/${u.username}/events/${eventId}/attachment-uploads/${long(5000, 'y')}`, { token: u.token, body: { fileName: 'a' } }),
+        await call('POST', `/${u.username}/events/${eventId}/attachment-uploads/${long(5000, 'y')}`, {
+          token: u.token,
+          body: { fileName: 'a' },
+        }),
         404,
         'unknown-resource',
       );
@@ -121,10 +127,26 @@ describe('input limits: identifiers and tokens that cannot exist', () => {
   it('ids in params that make keys over DynamoDB sizes → 400, never a 500; nothing changes', async () => {
     await unchanged(async () => {
       // An unknown stream in a query is Pryv's unknown-referenced-resource, long or not.
-      expectRefused(await call('GET', `/${u.username}/events?streams=${long(2100, 's')}`, { token: u.token }), 400, 'unknown-referenced-resource');
-      expectRefused(await call('GET', `/${u.username}/streams?parentId=${long(2100, 's')}`, { token: u.token }), 400, 'unknown-referenced-resource');
-      expectRefused(await call('POST', `/${u.username}/streams`, { token: u.token, body: { id: long(2100, 's'), name: 'long id' } }), 400, 'invalid-parameters-format');
-      expectRefused(await call('POST', `/${u.username}/streams`, { token: u.token, body: { name: long(1500, '\u00e9') } }), 400, 'invalid-parameters-format');
+      expectRefused(
+        await call('GET', `/${u.username}/events?streams=${long(2100, 's')}`, { token: u.token }),
+        400,
+        'unknown-referenced-resource',
+      );
+      expectRefused(
+        await call('GET', `/${u.username}/streams?parentId=${long(2100, 's')}`, { token: u.token }),
+        400,
+        'unknown-referenced-resource',
+      );
+      expectRefused(
+        await call('POST', `/${u.username}/streams`, { token: u.token, body: { id: long(2100, 's'), name: 'long id' } }),
+        400,
+        'invalid-parameters-format',
+      );
+      expectRefused(
+        await call('POST', `/${u.username}/streams`, { token: u.token, body: { name: long(1500, '\u00e9') } }),
+        400,
+        'invalid-parameters-format',
+      );
     });
   });
 });
@@ -136,7 +158,10 @@ describe('input limits: sizes, depth, numbers, property names', () => {
       expectRefused(stream, 400, 'invalid-parameters-format');
       expect(stream.body.error.message).toContain('"name" is too large');
       expect(stream.body.error.data[0].path).toBe('#/name');
-      const event = await call('POST', `/${u.username}/events`, { token: u.token, body: { streamIds: ['lim'], type: 'note/txt', content: MB } });
+      const event = await call('POST', `/${u.username}/events`, {
+        token: u.token,
+        body: { streamIds: ['lim'], type: 'note/txt', content: MB },
+      });
       expectRefused(event, 400, 'invalid-parameters-format');
       expect(event.body.error.message).toContain('"content" is too large');
       const login = await call('POST', `/${u.username}/auth/login`, {
@@ -167,7 +192,10 @@ describe('input limits: sizes, depth, numbers, property names', () => {
     }
     const content = 'c'.repeat(340 * 1024);
     await unchanged(async () => {
-      const res = await call('POST', `/${u.username}/events`, { token: u.token, body: { streamIds: [parentId], type: 'note/txt', content } });
+      const res = await call('POST', `/${u.username}/events`, {
+        token: u.token,
+        body: { streamIds: [parentId], type: 'note/txt', content },
+      });
       expectRefused(res, 400, 'invalid-parameters-format');
       expect(res.body.error.message).toContain('"content" is too large for an event in these streams');
     });
@@ -186,17 +214,28 @@ describe('input limits: sizes, depth, numbers, property names', () => {
       expectRefused(create, 400, 'invalid-parameters-format');
       expect(create.body.error.message).toContain('/clientData/a');
       for (const text of [`{"name":"d","clientData":${deepText(40)}}`, `{"clientData":${deepText(10_000)}}`]) {
-        const res = await call('PUT', `/${u.username}/streams/lim`, { token: u.token, rawBody: text, headers: { 'content-type': 'application/json' } });
+        const res = await call('PUT', `/${u.username}/streams/lim`, {
+          token: u.token,
+          rawBody: text,
+          headers: { 'content-type': 'application/json' },
+        });
         expectRefused(res, 400, 'invalid-parameters-format');
       }
       expectRefused(
-        await call('PUT', `/${u.username}/profile/private`, { token: u.token, rawBody: `{"k":${deepText(10_000)}}`, headers: { 'content-type': 'application/json' } }),
+        await call('PUT', `/${u.username}/profile/private`, {
+          token: u.token,
+          rawBody: `{"k":${deepText(10_000)}}`,
+          headers: { 'content-type': 'application/json' },
+        }),
         400,
         'invalid-parameters-format',
       );
     });
     // 20 levels are fine.
-    const ok = await call('POST', `/${u.username}/events`, { token: u.token, body: { streamIds: ['lim'], type: 'note/txt', content: 'x', clientData: deep(20) } });
+    const ok = await call('POST', `/${u.username}/events`, {
+      token: u.token,
+      body: { streamIds: ['lim'], type: 'note/txt', content: 'x', clientData: deep(20) },
+    });
     expect(ok.status).toBe(201);
     await call('DELETE', `/${u.username}/events/${ok.body.event.id}`, { token: u.token });
     await call('DELETE', `/${u.username}/events/${ok.body.event.id}`, { token: u.token });
@@ -217,13 +256,19 @@ describe('input limits: sizes, depth, numbers, property names', () => {
         expectRefused(profile, 400, 'invalid-parameters-format');
         expect(profile.body.error.data[0].path).toBe('#/update/k'); // profile params are {update}
       }
-      const time = await call('POST', `/${u.username}/events`, { token: u.token, headers: json, rawBody: '{"streamIds":["lim"],"type":"note/txt","content":"t","time":1e200}' });
+      const time = await call('POST', `/${u.username}/events`, {
+        token: u.token,
+        headers: json,
+        rawBody: '{"streamIds":["lim"],"type":"note/txt","content":"t","time":1e200}',
+      });
       expectRefused(time, 400, 'invalid-parameters-format');
     });
   });
 
   it('query time bounds out of range are clamped, not refused: the @pryv/monitor query and includeDeletionsSince=1e309 answer 200', async () => {
-    const monitor = await call('GET', `/${u.username}/events?fromTime=-1.7976931348623157e308&toTime=1.7976931348623157e308`, { token: u.token });
+    const monitor = await call('GET', `/${u.username}/events?fromTime=-1.7976931348623157e308&toTime=1.7976931348623157e308`, {
+      token: u.token,
+    });
     expect(monitor.status).toBe(200);
     expect(monitor.body.events.map((e: any) => e.id)).toContain(eventId);
     const streams = await call('GET', `/${u.username}/streams?includeDeletionsSince=1e309`, { token: u.token });
@@ -248,7 +293,11 @@ describe('input limits: sizes, depth, numbers, property names', () => {
         });
         expectRefused(event, 400, 'invalid-parameters-format');
         expect(event.body.error.data[0].code).toBe('RESERVED_KEY');
-        expectRefused(await call('PUT', `/${u.username}/streams/lim`, { token: u.token, headers: json, rawBody: `{"clientData":${clientData}}` }), 400, 'invalid-parameters-format');
+        expectRefused(
+          await call('PUT', `/${u.username}/streams/lim`, { token: u.token, headers: json, rawBody: `{"clientData":${clientData}}` }),
+          400,
+          'invalid-parameters-format',
+        );
       }
       expectRefused(await call('GET', `/${u.username}/events?__proto__[]=x`, { token: u.token }), 400, 'invalid-parameters-format');
     });
@@ -286,7 +335,11 @@ describe('input limits: sizes, depth, numbers, property names', () => {
       const profile = await call('PUT', `/${u.username}/profile/private`, { token: u.token, headers: form, rawBody: '{"theme":"dark"}' });
       expectRefused(profile, 415, 'unsupported-content-type');
       expect(profile.body.error.message).toContain('Content-Type: application/json');
-      expectRefused(await call('POST', `/${u.username}/streams`, { token: u.token, headers: form, rawBody: '{"name":"f"}' }), 415, 'unsupported-content-type');
+      expectRefused(
+        await call('POST', `/${u.username}/streams`, { token: u.token, headers: form, rawBody: '{"name":"f"}' }),
+        415,
+        'unsupported-content-type',
+      );
     });
     // A JSON body without any Content-Type is read as JSON.
     const res = await fetch(`${(await import('../setup/api')).apiUrl()}/${u.username}/streams`, {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createUser, expectError, login, useRuntimeStore, TEST_APP_ID, TRUSTED_ORIGIN, type ApiResponse } from '../setup/api';
-import { startLocalRuntime, type LocalRuntime } from '../../infra/local/runtime';
-import { checkLogin, recordLoginFailure, slidingCount, type ThrottleSettings } from '../../shared/domain/accounts/login-throttle';
+import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 import { LOGIN_MAX_FAILURES_PER_USER } from '../../shared/config';
+import { checkLogin, recordLoginFailure, slidingCount, type ThrottleSettings } from '../../shared/domain/accounts/login-throttle';
+import { type ApiResponse, call, createUser, expectError, login, TEST_APP_ID, TRUSTED_ORIGIN, useRuntimeStore } from '../setup/api';
 
 const wrong = (username: string) => login({ username, password: 'definitely-not-the-password' });
 
@@ -65,7 +65,7 @@ describe('auth.login brute-force protection: per username (shared runtime)', { t
     expect((await checkLogin(username, undefined, t1 + 1, settings)).retryAfterS).toBeGreaterThan(0);
   });
 
-  it('slidingCount counts the previous window\'s failures that are less than a window old, in full', () => {
+  it("slidingCount counts the previous window's failures that are less than a window old, in full", () => {
     const start = 900 * 10; // a window boundary
     const previous = [start - 1, start - 2, start - 800]; // failures just before it, and one older
     expect(slidingCount(2, previous, start, 900)).toBe(5); // a burst across the boundary counts whole
@@ -97,7 +97,9 @@ describe('auth.login brute-force protection: per client IP (own runtime, so the 
     return { status: res.status, headers: res.headers, body: await res.json() };
   }
   const register = async (username: string) =>
-    expect((await post('/users', { username, password: 'right-password', email: `${username}@example.com`, appId: TEST_APP_ID })).status).toBe(201);
+    expect(
+      (await post('/users', { username, password: 'right-password', email: `${username}@example.com`, appId: TEST_APP_ID })).status,
+    ).toBe(201);
   const tryLogin = (username: string, password: string) => post(`/${username}/auth/login`, { username, password, appId: TEST_APP_ID });
 
   it(`failures spread over accounts from one address lock that address after ${PER_IP}; logins do not count`, async () => {

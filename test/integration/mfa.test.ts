@@ -1,12 +1,14 @@
-import { beforeAll, describe, expect, it } from 'vitest';
 import { Secret, TOTP } from 'otpauth';
-import { adminKey, call, createUser, expectError, login, useRuntimeStore, TEST_APP_ID, type TestUser } from '../setup/api';
-import { lastMail, mailsFor } from '../setup/mail';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { insertAccess } from '../setup/accesses';
+import { adminKey, call, createUser, expectError, login, TEST_APP_ID, type TestUser, useRuntimeStore } from '../setup/api';
+import { lastMail, mailsFor } from '../setup/mail';
 
 /** The current code of a TOTP secret, `offset` periods away (computed as an authenticator app would). */
 const totp = (secret: string, offset = 0) =>
-  new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({ timestamp: Date.now() + offset * 30_000 });
+  new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({
+    timestamp: Date.now() + offset * 30_000,
+  });
 
 const post = (user: { username: string }, step: string, options: { token?: string; body?: unknown } = {}) =>
   call('POST', `/${user.username}/mfa/${step}`, { body: options.body ?? {}, token: options.token });
@@ -69,7 +71,8 @@ describe('MFA (spec §2.13)', { timeout: 90_000 }, () => {
       expectError(replay, 400, 'invalid-parameters-format');
     }
     const c = (await login(u)).body.mfaToken;
-    for (let i = 0; i < 3; i++) expectError(await post(u, 'verify', { token: c, body: { code: '000000' } }), 400, 'invalid-parameters-format');
+    for (let i = 0; i < 3; i++)
+      expectError(await post(u, 'verify', { token: c, body: { code: '000000' } }), 400, 'invalid-parameters-format');
     expectError(await post(u, 'verify', { token: c, body: { code: 'abc' } }), 400, 'invalid-parameters-format');
     // 5th wrong code counted: the session is gone, even with a right code after.
     expect((await post(u, 'verify', { token: c, body: { code: '999999' } })).status).not.toBe(200);
@@ -81,7 +84,11 @@ describe('MFA (spec §2.13)', { timeout: 90_000 }, () => {
     expectError(await post(u, 'verify', { body: { code: '123456' } }), 401, 'invalid-access-token');
     expectError(await post(u, 'challenge', { token: 'nope' }), 401, 'invalid-access-token');
     const activated = (await post(u, 'activate', { token: u.token })).body;
-    expectError(await post(u, 'verify', { token: activated.mfaToken, body: { code: totp(activated.secret) } }), 401, 'invalid-access-token');
+    expectError(
+      await post(u, 'verify', { token: activated.mfaToken, body: { code: totp(activated.secret) } }),
+      401,
+      'invalid-access-token',
+    );
     await post(u, 'confirm', { token: activated.mfaToken, body: { code: totp(activated.secret) } });
     const loginToken = (await login(u)).body.mfaToken;
     expectError(await post(u, 'confirm', { token: loginToken, body: { code: totp(activated.secret) } }), 401, 'invalid-access-token');
@@ -137,7 +144,13 @@ describe('MFA (spec §2.13)', { timeout: 90_000 }, () => {
   it('recover: username, password and a recovery code deactivate MFA; wrong ones change nothing', async () => {
     const u = await createUser();
     const { recoveryCodes } = await enableTotp(u);
-    const body = (over: Record<string, unknown>) => ({ username: u.username, password: u.password, appId: TEST_APP_ID, recoveryCode: recoveryCodes[3], ...over });
+    const body = (over: Record<string, unknown>) => ({
+      username: u.username,
+      password: u.password,
+      appId: TEST_APP_ID,
+      recoveryCode: recoveryCodes[3],
+      ...over,
+    });
     expectError(await post(u, 'recover', { body: body({ recoveryCode: 'not-a-code' }) }), 400, 'invalid-parameters-format');
     expectError(await post(u, 'recover', { body: body({ password: 'wrong-password' }) }), 401, 'invalid-credentials');
     expectError(await post(u, 'recover', { body: body({ username: 'someone-else' }) }), 400, 'invalid-operation');

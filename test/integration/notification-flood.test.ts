@@ -1,13 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { io, type Socket } from 'socket.io-client';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { apiUrl, call, createUser, useRuntimeStore, type TestUser } from '../setup/api';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../shared/config';
 import { dynamo } from '../../shared/store/clients';
 import { keys } from '../../shared/store/keys';
-import { config } from '../../shared/config';
+import { apiUrl, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 
 /**
  * A flood of 1,000 event creations for one user: the change fan-out coalesces them
@@ -36,7 +36,11 @@ interface ChangeLogEntry {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const suffix = () => randomBytes(4).toString('hex');
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = WAIT_MS,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -164,7 +168,10 @@ describe('notification flood', () => {
     await until('a webhook POST after the flood', () => posts.some((p) => p.at > lastCreation && p.messages.includes('eventsChanged')));
     // The socket: a push after the last creation.
     await until('a socket push after the flood', () => {
-      if (disconnects.length > 0) throw new Error(`socket disconnected: ${disconnects.join(', ')} (pushes: ${pushes.length}, last creation ${new Date(lastCreation).toISOString()})`);
+      if (disconnects.length > 0)
+        throw new Error(
+          `socket disconnected: ${disconnects.join(', ')} (pushes: ${pushes.length}, last creation ${new Date(lastCreation).toISOString()})`,
+        );
       return pushes.some((t) => t > lastCreation);
     });
     // Quiet: the fan-out has dispatched everything (the change log stops growing)…
@@ -177,8 +184,16 @@ describe('notification flood', () => {
     }
     // …and the webhook is drained: nothing pending, no attempt scheduled, no failure.
     await until('webhook drained', async () => {
-      const item = (await dynamo().send(new GetCommand({ TableName: config().tableName, Key: keys.webhook(u, webhookId), ConsistentRead: true }))).Item;
-      return item && item.state === 'active' && (item.pending === undefined || item.pending.size === 0) && item.nextAttempt === undefined && (item.currentRetries ?? 0) === 0;
+      const item = (
+        await dynamo().send(new GetCommand({ TableName: config().tableName, Key: keys.webhook(u, webhookId), ConsistentRead: true }))
+      ).Item;
+      return (
+        item &&
+        item.state === 'active' &&
+        (item.pending === undefined || item.pending.size === 0) &&
+        item.nextAttempt === undefined &&
+        (item.currentRetries ?? 0) === 0
+      );
     });
     const dispatches = log.slice(changesBefore).filter((c) => c.messages.includes('eventsChanged')).length;
 
@@ -211,7 +226,10 @@ describe('notification flood', () => {
     // Nothing lost after the flood: one more change still produces a POST and a push.
     const postsBefore = posts.length;
     const pushesBefore = pushes.length;
-    const one = await call('POST', `/${u}/events`, { token: user.token, body: { streamIds: [stream], type: 'note/txt', content: 'after' } });
+    const one = await call('POST', `/${u}/events`, {
+      token: user.token,
+      body: { streamIds: [stream], type: 'note/txt', content: 'after' },
+    });
     expect(one.status, JSON.stringify(one.body)).toBe(201);
     await until('a webhook POST for the change after the flood', () =>
       posts.slice(postsBefore).some((p) => p.messages.includes('eventsChanged')),

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createUser, expectError, login, useRuntimeStore, TEST_APP_ID, TRUSTED_ORIGIN } from '../setup/api';
-import { lastMail, mailsFor } from '../setup/mail';
-import { putPasswordReset } from '../../shared/store/password-resets';
-import { hashResetToken } from '../../shared/domain/accounts/password-reset';
 import { PASSWORD_RESET_MAX_REQUESTS_PER_HOUR } from '../../shared/config';
+import { hashResetToken } from '../../shared/domain/accounts/password-reset';
+import { putPasswordReset } from '../../shared/store/password-resets';
+import { call, createUser, expectError, login, TEST_APP_ID, TRUSTED_ORIGIN, useRuntimeStore } from '../setup/api';
+import { lastMail, mailsFor } from '../setup/mail';
 
 const request = (username: string, body: unknown = { appId: TEST_APP_ID }, origin: string | null = TRUSTED_ORIGIN) =>
   call('POST', `/${username}/account/request-password-reset`, { body, headers: origin ? { origin } : {} });
@@ -57,16 +57,28 @@ describe('password reset (spec §2.8)', { timeout: 90_000 }, () => {
   it('a wrong token, an expired token or a token of another user → 401 invalid-access-token, password unchanged', async () => {
     const u = await createUser();
     const other = await createUser();
-    expectError(await reset(u.username, { resetToken: 'not-a-token', newPassword: 'whatever-pw', appId: TEST_APP_ID }), 401, 'invalid-access-token');
+    expectError(
+      await reset(u.username, { resetToken: 'not-a-token', newPassword: 'whatever-pw', appId: TEST_APP_ID }),
+      401,
+      'invalid-access-token',
+    );
 
     const expired = 'expired-token-for-test-0123456789abcdef';
     const now = Date.now() / 1000;
     await putPasswordReset(u.username, hashResetToken(expired), now - 7200, now - 3600);
-    expectError(await reset(u.username, { resetToken: expired, newPassword: 'whatever-pw', appId: TEST_APP_ID }), 401, 'invalid-access-token');
+    expectError(
+      await reset(u.username, { resetToken: expired, newPassword: 'whatever-pw', appId: TEST_APP_ID }),
+      401,
+      'invalid-access-token',
+    );
 
     await request(other.username);
     const otherToken = (await lastMail(other.username, 'password-reset')).meta.resetToken;
-    expectError(await reset(u.username, { resetToken: otherToken, newPassword: 'whatever-pw', appId: TEST_APP_ID }), 401, 'invalid-access-token');
+    expectError(
+      await reset(u.username, { resetToken: otherToken, newPassword: 'whatever-pw', appId: TEST_APP_ID }),
+      401,
+      'invalid-access-token',
+    );
 
     expect((await login(u)).status).toBe(200);
     // The other user's token was not consumed by the failed attempt on u.
@@ -80,7 +92,9 @@ describe('password reset (spec §2.8)', { timeout: 90_000 }, () => {
     const mails = mailsFor(u.username, 'password-reset');
     expect(mails).toHaveLength(2);
     expect(mails[0]!.meta.resetToken).not.toBe(mails[1]!.meta.resetToken);
-    expect((await reset(u.username, { resetToken: mails[0]!.meta.resetToken, newPassword: 'first-mail-pw', appId: TEST_APP_ID })).status).toBe(200);
+    expect(
+      (await reset(u.username, { resetToken: mails[0]!.meta.resetToken, newPassword: 'first-mail-pw', appId: TEST_APP_ID })).status,
+    ).toBe(200);
   });
 
   it('refuses untrusted or missing origins and app ids with 401 invalid-credentials, sending no mail', async () => {
@@ -91,7 +105,11 @@ describe('password reset (spec §2.8)', { timeout: 90_000 }, () => {
     expect(mailsFor(u.username)).toHaveLength(0);
     await request(u.username);
     const token = (await lastMail(u.username, 'password-reset')).meta.resetToken;
-    expectError(await reset(u.username, { resetToken: token, newPassword: 'new-pw-123', appId: TEST_APP_ID }, 'https://evil.example.com'), 401, 'invalid-credentials');
+    expectError(
+      await reset(u.username, { resetToken: token, newPassword: 'new-pw-123', appId: TEST_APP_ID }, 'https://evil.example.com'),
+      401,
+      'invalid-credentials',
+    );
     // The refused call did not consume the token.
     expect((await reset(u.username, { resetToken: token, newPassword: 'new-pw-123', appId: TEST_APP_ID })).status).toBe(200);
   });
@@ -102,7 +120,11 @@ describe('password reset (spec §2.8)', { timeout: 90_000 }, () => {
     const token = (await lastMail(u.username, 'password-reset')).meta.resetToken;
     expectError(await reset(u.username, { resetToken: token, newPassword: '123', appId: TEST_APP_ID }), 400, 'invalid-parameters-format');
     expectError(await reset(u.username, { newPassword: 'long-enough', appId: TEST_APP_ID }), 400, 'invalid-parameters-format');
-    expectError(await reset(u.username, { resetToken: token, newPassword: 'long-enough', appId: TEST_APP_ID, extra: 1 }), 400, 'invalid-parameters-format');
+    expectError(
+      await reset(u.username, { resetToken: token, newPassword: 'long-enough', appId: TEST_APP_ID, extra: 1 }),
+      400,
+      'invalid-parameters-format',
+    );
     // `username` is accepted (the pryv library sends it) only when it names the path's user.
     expectError(await request(u.username, { appId: TEST_APP_ID, username: 'x' }), 400, 'invalid-operation');
     expect((await reset(u.username, { resetToken: token, newPassword: 'long-enough', appId: TEST_APP_ID })).status).toBe(200);

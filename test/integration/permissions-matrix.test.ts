@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createUser, useRuntimeStore, type ApiResponse, type TestUser } from '../setup/api';
+import { type ApiResponse, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 
 /**
  * Stream permissions (spec §4.1, §4.2, §4.3) as a matrix: level × method × placement.
@@ -208,7 +208,8 @@ const METHODS: Record<string, MethodCase> = {
     needsEvent: false,
     writes: true,
     expect: (s) => ({ status: can(s, 'manage') ? 201 : 403 }),
-    run: ({ user, token, cell }) => call('POST', `/${user.username}/streams`, { token, body: { id: `${cell.s}-kid`, name: 'Kid', parentId: cell.s } }),
+    run: ({ user, token, cell }) =>
+      call('POST', `/${user.username}/streams`, { token, body: { id: `${cell.s}-kid`, name: 'Kid', parentId: cell.s } }),
     effect: async (ctx) => {
       expect(findStream(await personalTree(ctx), `${ctx.cell.s}-kid`)).toMatchObject({ parentId: ctx.cell.s, name: 'Kid' });
     },
@@ -237,7 +238,11 @@ const METHODS: Record<string, MethodCase> = {
 
 const PLACEMENT_NAMES = Object.keys(PLACEMENTS) as Placement[];
 const METHOD_NAMES = Object.keys(METHODS);
-const slug = (s: string) => s.replace(/[^a-z0-9]+/gi, '-').toLowerCase().replace(/-+$/, '');
+const slug = (s: string) =>
+  s
+    .replace(/[^a-z0-9]+/gi, '-')
+    .toLowerCase()
+    .replace(/-+$/, '');
 
 /** The cell of a (placement, level, method): P is per (placement, level), S is the shared read one or the method's own. */
 function cellOf(placement: Placement, level: Level, method: string): Cell {
@@ -298,7 +303,11 @@ describe('permissions matrix (spec §4.1–4.3): level × method × placement', 
       for (const level of LEVELS) {
         const res = await call('POST', `/${user.username}/accesses`, {
           token: user.token,
-          body: { type: 'shared', name: `matrix ${placement} ${level}`, permissions: PLACEMENTS[placement].permissions(level, cellsOf(placement, level)) },
+          body: {
+            type: 'shared',
+            name: `matrix ${placement} ${level}`,
+            permissions: PLACEMENTS[placement].permissions(level, cellsOf(placement, level)),
+          },
         });
         expect(res.status, JSON.stringify(res.body)).toBe(201);
         tokens.set(`${placement}/${level}`, res.body.access.token);
@@ -378,13 +387,22 @@ describe('permissions over several streams (spec §4.2, §4.3)', () => {
   const ev: Record<string, string> = {};
   const id = (name: string) => `multi-${name}`;
 
-  const personalEvent = async (eventId: string) => (await call('GET', `/${user.username}/events/${eventId}`, { token: user.token })).body.event;
+  const personalEvent = async (eventId: string) =>
+    (await call('GET', `/${user.username}/events/${eventId}`, { token: user.token })).body.event;
   const personalStreams = async () => (await call('GET', `/${user.username}/streams?state=all`, { token: user.token })).body.streams;
 
   beforeAll(async () => {
     useRuntimeStore();
     user = await createUser();
-    const levels: Record<string, Level> = { ro: 'read', co: 'contribute', co2: 'contribute', mg: 'manage', mg2: 'manage', no: 'none', cr: 'create-only' };
+    const levels: Record<string, Level> = {
+      ro: 'read',
+      co: 'contribute',
+      co2: 'contribute',
+      mg: 'manage',
+      mg2: 'manage',
+      no: 'none',
+      cr: 'create-only',
+    };
     const calls: Array<{ method: string; params: object }> = [];
     for (const name of [...Object.keys(levels), 'free']) calls.push({ method: 'streams.create', params: { id: id(name), name } });
     calls.push({ method: 'streams.create', params: { id: id('mg-child'), name: 'child', parentId: id('mg') } });
@@ -409,9 +427,13 @@ describe('permissions over several streams (spec §4.2, §4.3)', () => {
 
   it('events.create needs a create right on every stream', async () => {
     const create = (streams: string[]) =>
-      call('POST', `/${user.username}/events`, { token, body: { streamIds: streams.map(id), type: 'note/txt', content: `in ${streams.join('+')}` } });
+      call('POST', `/${user.username}/events`, {
+        token,
+        body: { streamIds: streams.map(id), type: 'note/txt', content: `in ${streams.join('+')}` },
+      });
     const countIn = async (name: string) =>
-      (await call('GET', `/${user.username}/events?streams=${q([id(name)])}&state=all&limit=1000`, { token: user.token })).body.events.length;
+      (await call('GET', `/${user.username}/events?streams=${q([id(name)])}&state=all&limit=1000`, { token: user.token })).body.events
+        .length;
     const before = { co: await countIn('co'), ro: await countIn('ro'), no: await countIn('no') };
     for (const refused of [['co', 'ro'], ['co', 'no'], ['co', 'free'], ['ro']]) {
       const res = await create(refused);
@@ -419,7 +441,11 @@ describe('permissions over several streams (spec §4.2, §4.3)', () => {
       expect(res.body.error.id).toBe('forbidden');
     }
     expect({ co: await countIn('co'), ro: await countIn('ro'), no: await countIn('no') }).toEqual(before);
-    for (const allowed of [['co', 'cr'], ['co', 'co2'], ['mg', 'cr']]) {
+    for (const allowed of [
+      ['co', 'cr'],
+      ['co', 'co2'],
+      ['mg', 'cr'],
+    ]) {
       expect((await create(allowed)).status, allowed.join('+')).toBe(201);
     }
   });
@@ -479,15 +505,24 @@ describe('permissions over several streams (spec §4.2, §4.3)', () => {
     const refused = await call('POST', `/${user.username}/streams`, { token, body: { id: id('new-root'), name: 'New root' } });
     expect(refused.status).toBe(403);
     expect(findStream(await personalStreams(), id('new-root'))).toBeUndefined();
-    const star = await call('POST', `/${user.username}/accesses`, { token: user.token, body: { name: 'star manage', permissions: [{ streamId: '*', level: 'manage' }] } });
-    const res = await call('POST', `/${user.username}/streams`, { token: star.body.access.token, body: { id: id('new-root'), name: 'New root' } });
+    const star = await call('POST', `/${user.username}/accesses`, {
+      token: user.token,
+      body: { name: 'star manage', permissions: [{ streamId: '*', level: 'manage' }] },
+    });
+    const res = await call('POST', `/${user.username}/streams`, {
+      token: star.body.access.token,
+      body: { id: id('new-root'), name: 'New root' },
+    });
     expect(res.status).toBe(201);
     expect(findStream(await personalStreams(), id('new-root'))).toMatchObject({ parentId: null });
     const contributeStar = await call('POST', `/${user.username}/accesses`, {
       token: user.token,
       body: { name: 'star contribute', permissions: [{ streamId: '*', level: 'contribute' }] },
     });
-    const no = await call('POST', `/${user.username}/streams`, { token: contributeStar.body.access.token, body: { id: id('other-root'), name: 'Other root' } });
+    const no = await call('POST', `/${user.username}/streams`, {
+      token: contributeStar.body.access.token,
+      body: { id: id('other-root'), name: 'Other root' },
+    });
     expect(no.status).toBe(403);
   });
 });

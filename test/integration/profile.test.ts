@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createUser, expectError, useRuntimeStore, type TestUser } from '../setup/api';
 import { insertAccess } from '../setup/accesses';
+import { call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
 describe('profile sets (spec §2.7)', () => {
   let user: TestUser;
@@ -88,7 +88,11 @@ describe('profile sets (spec §2.7)', () => {
     await call('PUT', `/${u.username}/profile/public`, { token: u.token, body: { a: 1 } });
     expectError(await call('PUT', `/${u.username}/profile/public`, { token: u.token, body: [1, 2] }), 400, 'invalid-parameters-format');
     expectError(
-      await call('PUT', `/${u.username}/profile/public`, { token: u.token, rawBody: '{not json', headers: { 'content-type': 'application/json' } }),
+      await call('PUT', `/${u.username}/profile/public`, {
+        token: u.token,
+        rawBody: '{not json',
+        headers: { 'content-type': 'application/json' },
+      }),
       400,
       'invalid-request-structure',
     );

@@ -1,18 +1,18 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { Secret, TOTP } from 'otpauth';
-import { apiUrl, call, createUser, login, TRUSTED_ORIGIN, uniqueUsername, useRuntimeStore, type TestUser } from '../setup/api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { placementFor } from '../../shared/domain/events/write-checks';
+import { StreamTree } from '../../shared/domain/streams/tree';
+import { newId } from '../../shared/ids';
+import type { StoredEvent } from '../../shared/model/events';
 import { batchPut } from '../../shared/store/batch';
 import { newEventItems } from '../../shared/store/events/items';
 import { loadStreams } from '../../shared/store/streams';
-import { StreamTree } from '../../shared/domain/streams/tree';
-import { placementFor } from '../../shared/domain/events/write-checks';
-import { newId } from '../../shared/ids';
-import type { StoredEvent } from '../../shared/model/events';
+import { apiUrl, call, createUser, login, type TestUser, TRUSTED_ORIGIN, uniqueUsername, useRuntimeStore } from '../setup/api';
 
 // Untyped on purpose: the tests call the library as plain JavaScript apps do (its own
 // typings would reject the invalid calls that the per-call error tests send).
@@ -155,7 +155,9 @@ describe('pryv.Service', () => {
 
 describe('MFA through pryv.Service', () => {
   const totp = (secret: string, offset = 0) =>
-    new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({ timestamp: Date.now() + offset * 30_000 });
+    new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({
+      timestamp: Date.now() + offset * 30_000,
+    });
 
   it('login() throws MfaRequiredError with the mfaToken; mfaChallenge() then mfaVerify() give a working Connection', async () => {
     const user = await createUser();
@@ -196,11 +198,21 @@ describe('password reset through pryv.Service', () => {
   it('from a trusted page, the body the library sends (with username) is accepted; another username is refused', async () => {
     const user = await createUser();
     expect((await libPost(user, 'request-password-reset', { appId: APP_ID, username: user.username })).status).toBe(200);
-    const bogus = await libPost(user, 'reset-password', { username: user.username, newPassword: 'a-new-password-1', resetToken: 'bogus', appId: APP_ID });
+    const bogus = await libPost(user, 'reset-password', {
+      username: user.username,
+      newPassword: 'a-new-password-1',
+      resetToken: 'bogus',
+      appId: APP_ID,
+    });
     expect({ status: bogus.status, id: bogus.body.error?.id }).toEqual({ status: 401, id: 'invalid-access-token' });
     const other = await libPost(user, 'request-password-reset', { appId: APP_ID, username: `${user.username}x` });
     expect({ status: other.status, id: other.body.error?.id }).toEqual({ status: 400, id: 'invalid-operation' });
-    const otherReset = await libPost(user, 'reset-password', { username: 'someone-else', newPassword: 'a-new-password-1', resetToken: 'bogus', appId: APP_ID });
+    const otherReset = await libPost(user, 'reset-password', {
+      username: 'someone-else',
+      newPassword: 'a-new-password-1',
+      resetToken: 'bogus',
+      appId: APP_ID,
+    });
     expect(otherReset.status).toBe(400);
     // The password did not change.
     expect((await login(user)).status).toBe(200);
@@ -330,14 +342,28 @@ describe('pryv.Connection', () => {
     expect(after.error.id).toBe('invalid-access-token');
   });
 
-  it('addPointsToHFEvent() adds points to a series created through api(), as the library\'s own [CHFA] test does', async () => {
+  it("addPointsToHFEvent() adds points to a series created through api(), as the library's own [CHFA] test does", async () => {
     const res: any = await connection.api([{ method: 'events.create', params: { type: 'series:mass/kg', streamIds: ['lib-batch'] } }]);
     const event = res[0].event;
     expect(event.id).toEqual(expect.any(String));
-    const added: any = await connection.addPointsToHFEvent(event.id, ['deltaTime', 'value'], [[0, 1], [1, 1]]);
+    const added: any = await connection.addPointsToHFEvent(
+      event.id,
+      ['deltaTime', 'value'],
+      [
+        [0, 1],
+        [1, 1],
+      ],
+    );
     expect(added.status).toBe('ok');
     const read: any = await connection.get(`events/${event.id}/series`, { fromDeltaTime: 0, toDeltaTime: 10 });
-    expect(read).toMatchObject({ format: 'flatJSON', fields: ['deltaTime', 'value'], points: [[0, 1], [1, 1]] });
+    expect(read).toMatchObject({
+      format: 'flatJSON',
+      fields: ['deltaTime', 'value'],
+      points: [
+        [0, 1],
+        [1, 1],
+      ],
+    });
   });
 
   it('addPointsToHFEvent() on a normal event fails cleanly (400 from the server)', async () => {
@@ -403,7 +429,13 @@ describe('getEventsStreamed over 10,000+ events, and sync with eventDeletions', 
   }, 120_000);
 
   it('the ±Number.MAX_VALUE bounds the library and @pryv/monitor send work in the query string and in batches', async () => {
-    const viaQuery: any = await connection.get('events', { streams: ['bulk-child'], fromTime: -HUGE, toTime: HUGE, modifiedSince: -HUGE, limit: 5 });
+    const viaQuery: any = await connection.get('events', {
+      streams: ['bulk-child'],
+      fromTime: -HUGE,
+      toTime: HUGE,
+      modifiedSince: -HUGE,
+      limit: 5,
+    });
     expect(viaQuery.error).toBeUndefined();
     expect(viaQuery.events).toHaveLength(5);
     const [viaBatch] = await connection.api([
@@ -482,7 +514,10 @@ describe('attachments uploaded with the library, read back', () => {
     form.append('file', new Blob([doc], { type: 'application/pdf' }), 'doc.pdf');
     const two: any = await connection.createEventWithFormData({ streamIds: ['files'], type: 'file/attached' }, form);
 
-    for (const [created, bytes] of [[one, photo], [two, doc]] as const) {
+    for (const [created, bytes] of [
+      [one, photo],
+      [two, doc],
+    ] as const) {
       // Read back as an app would: the event from the API, then the file URL with its readToken.
       const got: any = await connection.get(`events/${created.event.id}`, null);
       const [att] = got.event.attachments;

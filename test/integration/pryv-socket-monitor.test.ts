@@ -1,5 +1,5 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiUrl, call, createUser, type TestUser } from '../setup/api';
 
 /**
@@ -112,7 +112,10 @@ describe('@pryv/monitor keeps a local cache in sync', () => {
     const id = created.body.event.id;
     await waitFor(() => cache.get(id)?.content === 'v1');
 
-    await call('POST', `/${user.username}/events`, { token: user.token, body: { streamIds: ['other'], type: 'note/txt', content: 'outside' } });
+    await call('POST', `/${user.username}/events`, {
+      token: user.token,
+      body: { streamIds: ['other'], type: 'note/txt', content: 'outside' },
+    });
 
     await call('PUT', `/${user.username}/events/${id}`, { token: user.token, body: { content: 'v2' } });
     await waitFor(() => cache.get(id)?.content === 'v2');

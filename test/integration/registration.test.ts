@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, createUser, uniqueUsername, login, apiUrl, TEST_APP_ID } from '../setup/api';
+import { apiUrl, call, createUser, login, TEST_APP_ID, uniqueUsername } from '../setup/api';
 
 const register = (body: unknown, path = '/users') => call('POST', path, { body });
 
@@ -22,7 +22,15 @@ describe('registration (spec §2.15)', () => {
   it('serves POST /reg/users (the pryv library) tolerating `hosting`, and legacy POST /reg/user with `appid`', async () => {
     const a = uniqueUsername();
     const viaReg = await register(
-      { username: a, password: 'secret123', email: `${a}@example.com`, appId: TEST_APP_ID, hosting: 'default', invitationToken: 'enjoy', language: 'fr' },
+      {
+        username: a,
+        password: 'secret123',
+        email: `${a}@example.com`,
+        appId: TEST_APP_ID,
+        hosting: 'default',
+        invitationToken: 'enjoy',
+        language: 'fr',
+      },
       '/reg/users',
     );
     expect(viaReg.status).toBe(201);

@@ -1,13 +1,13 @@
-import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { apiUrl, call, createUser, useRuntimeStore, expectError, type TestUser } from '../setup/api';
-import { insertAccess } from '../setup/accesses';
-import { partitionKeys } from '../../shared/store/query';
-import { keys } from '../../shared/store/keys';
-import { MAX_CHUNK_ROWS } from '../../shared/store/series/chunks';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../shared/config';
 import { deleteAccount } from '../../shared/domain/accounts/deletion';
 import { storeSeriesAnswer } from '../../shared/domain/series/large-answers';
-import { config } from '../../shared/config';
+import { keys } from '../../shared/store/keys';
+import { partitionKeys } from '../../shared/store/query';
+import { MAX_CHUNK_ROWS } from '../../shared/store/series/chunks';
+import { insertAccess } from '../setup/accesses';
+import { apiUrl, call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
 /** HF series through the local runtime (Pryv API reference §2.2.7). */
 
@@ -55,7 +55,10 @@ describe('series holders (events of type series:{class}/{format})', () => {
   it('get server-set content {elementType, fields, required} and duration 0', async () => {
     const mass = await holder(me, 'series:mass/kg', [S.data], { time: 1_700_000_000 });
     expect(mass.duration ?? 0).toBe(0); // 0 is answered as a point event's: no duration
-    expect(mass).toMatchObject({ type: 'series:mass/kg', content: { elementType: 'mass/kg', fields: ['deltaTime', 'value'], required: ['deltaTime', 'value'] } });
+    expect(mass).toMatchObject({
+      type: 'series:mass/kg',
+      content: { elementType: 'mass/kg', fields: ['deltaTime', 'value'], required: ['deltaTime', 'value'] },
+    });
     const gps = await holder(me, 'series:position/wgs84');
     expect(gps.content.elementType).toBe('position/wgs84');
     expect(gps.content.fields).toEqual(expect.arrayContaining(['deltaTime', 'latitude', 'longitude', 'altitude']));
@@ -64,7 +67,7 @@ describe('series holders (events of type series:{class}/{format})', () => {
     expect((await me.get(`/events/${mass.id}`)).body.event.content).toEqual(mass.content);
   });
 
-  it('update like other events: content stays the server\'s; given content → 400; a new series type gets its content', async () => {
+  it("update like other events: content stays the server's; given content → 400; a new series type gets its content", async () => {
     const h = await holder(me);
     const updated = await me.put(`/events/${h.id}`, { description: 'weight', clientData: { a: 1 } });
     expect(updated.status).toBe(200);
@@ -80,14 +83,51 @@ describe('series holders (events of type series:{class}/{format})', () => {
 describe('POST and GET /events/{id}/series', () => {
   it('stores points and reads them back ascending, as flatJSON; re-adding a deltaTime overwrites it', async () => {
     const h = await holder(me, 'series:mass/kg', [S.data], { time: Date.now() / 1000 - 1000 });
-    const added = await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[2, 20], [0, 1.5], [1, 10]]));
+    const added = await me.post(
+      `/events/${h.id}/series`,
+      flat(
+        ['deltaTime', 'value'],
+        [
+          [2, 20],
+          [0, 1.5],
+          [1, 10],
+        ],
+      ),
+    );
     expect(added.status, JSON.stringify(added.body)).toBe(200);
     expect(added.body.status).toBe('ok');
     const read = await me.get(`/events/${h.id}/series`);
-    expect(read.body).toMatchObject({ format: 'flatJSON', fields: ['deltaTime', 'value'], points: [[0, 1.5], [1, 10], [2, 20]] });
+    expect(read.body).toMatchObject({
+      format: 'flatJSON',
+      fields: ['deltaTime', 'value'],
+      points: [
+        [0, 1.5],
+        [1, 10],
+        [2, 20],
+      ],
+    });
     // Overwrite one, add one; within one request the last value given for a time wins.
-    expect((await me.post(`/events/${h.id}/series`, flat(['value', 'deltaTime'], [[11, 1], [99, 3], [12, 1]]))).status).toBe(200);
-    expect(await points(me, h.id)).toEqual([[0, 1.5], [1, 12], [2, 20], [3, 99]]);
+    expect(
+      (
+        await me.post(
+          `/events/${h.id}/series`,
+          flat(
+            ['value', 'deltaTime'],
+            [
+              [11, 1],
+              [99, 3],
+              [12, 1],
+            ],
+          ),
+        )
+      ).status,
+    ).toBe(200);
+    expect(await points(me, h.id)).toEqual([
+      [0, 1.5],
+      [1, 12],
+      [2, 20],
+      [3, 99],
+    ]);
   });
 
   it('fromDeltaTime / toDeltaTime select a closed range; toDeltaTime defaults to now; to < from → 400', async () => {
@@ -96,22 +136,62 @@ describe('POST and GET /events/{id}/series', () => {
     const rows = [-5, 0, 10, 50, 99, 1000, 5000].map((dt) => [dt, dt * 2]);
     expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], rows))).status).toBe(200);
     // Default: every point up to now (≈ 100 s after the holder's time), the future ones are not yet due.
-    expect(await points(me, h.id)).toEqual([[-5, -10], [0, 0], [10, 20], [50, 100], [99, 198]]);
-    expect(await points(me, h.id, '?fromDeltaTime=10&toDeltaTime=99')).toEqual([[10, 20], [50, 100], [99, 198]]);
-    expect(await points(me, h.id, '?fromDeltaTime=11&toDeltaTime=10000')).toEqual([[50, 100], [99, 198], [1000, 2000], [5000, 10000]]);
+    expect(await points(me, h.id)).toEqual([
+      [-5, -10],
+      [0, 0],
+      [10, 20],
+      [50, 100],
+      [99, 198],
+    ]);
+    expect(await points(me, h.id, '?fromDeltaTime=10&toDeltaTime=99')).toEqual([
+      [10, 20],
+      [50, 100],
+      [99, 198],
+    ]);
+    expect(await points(me, h.id, '?fromDeltaTime=11&toDeltaTime=10000')).toEqual([
+      [50, 100],
+      [99, 198],
+      [1000, 2000],
+      [5000, 10000],
+    ]);
     expect(await points(me, h.id, '?fromDeltaTime=6000&toDeltaTime=7000')).toEqual([]);
     expectError(await me.get(`/events/${h.id}/series?fromDeltaTime=10&toDeltaTime=9`), 400, 'invalid-parameters-format');
   });
 
-  it('a timestamp field is converted to deltaTime from the holder\'s time', async () => {
+  it("a timestamp field is converted to deltaTime from the holder's time", async () => {
     const h = await holder(me, 'series:mass/kg', [S.data], { time: 1_000_000 });
-    expect((await me.post(`/events/${h.id}/series`, flat(['timestamp', 'value'], [[1_000_010, 1], [1_000_000.5, 2]]))).status).toBe(200);
-    expect(await points(me, h.id, '?toDeltaTime=100')).toEqual([[0.5, 2], [10, 1]]);
+    expect(
+      (
+        await me.post(
+          `/events/${h.id}/series`,
+          flat(
+            ['timestamp', 'value'],
+            [
+              [1_000_010, 1],
+              [1_000_000.5, 2],
+            ],
+          ),
+        )
+      ).status,
+    ).toBe(200);
+    expect(await points(me, h.id, '?toDeltaTime=100')).toEqual([
+      [0.5, 2],
+      [10, 1],
+    ]);
   });
 
-  it('object types: the type\'s properties as fields, optional ones may be left out or null', async () => {
+  it("object types: the type's properties as fields, optional ones may be left out or null", async () => {
     const h = await holder(me, 'series:position/wgs84');
-    const res = await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'latitude', 'longitude', 'altitude'], [[0, 46.5, 6.6, 372], [1, 46.6, 6.7, null]]));
+    const res = await me.post(
+      `/events/${h.id}/series`,
+      flat(
+        ['deltaTime', 'latitude', 'longitude', 'altitude'],
+        [
+          [0, 46.5, 6.6, 372],
+          [1, 46.6, 6.7, null],
+        ],
+      ),
+    );
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'longitude', 'latitude'], [[2, 7, 47]]))).status).toBe(200);
     const read = (await me.get(`/events/${h.id}/series?toDeltaTime=10`)).body;
@@ -131,7 +211,19 @@ describe('POST and GET /events/{id}/series', () => {
       expectError(res, 400, id);
       return res.body.error;
     };
-    expect((await bad(flat(['deltaTime', 'value'], [[0, 1], [1, 'heavy']]))).data).toMatchObject({ point: 1 });
+    expect(
+      (
+        await bad(
+          flat(
+            ['deltaTime', 'value'],
+            [
+              [0, 1],
+              [1, 'heavy'],
+            ],
+          ),
+        )
+      ).data,
+    ).toMatchObject({ point: 1 });
     expect((await bad(flat(['deltaTime', 'value'], [[0, 1], [1]]))).data).toMatchObject({ point: 1 });
     expect((await bad(flat(['deltaTime', 'value'], [['x', 1]]))).data).toMatchObject({ point: 0, field: 'deltaTime' });
     expect((await bad(flat(['deltaTime', 'value', 'color'], [[0, 1, 'red']]))).data).toMatchObject({ fields: ['color'] });
@@ -196,22 +288,51 @@ describe('POST /series/batch', () => {
     const b = await holder(me, 'series:position/wgs84', [S.data], { time: 0 });
     const batch = (entries: unknown[]) => me.post('/series/batch', { format: 'seriesBatch', data: entries });
     const good = [
-      { eventId: a.id, data: flat(['deltaTime', 'value'], [[1, 1], [2, 2]]) },
+      {
+        eventId: a.id,
+        data: flat(
+          ['deltaTime', 'value'],
+          [
+            [1, 1],
+            [2, 2],
+          ],
+        ),
+      },
       { eventId: b.id, data: flat(['deltaTime', 'latitude', 'longitude'], [[1, 10, 20]]) },
     ];
     const bad = await batch([...good, { eventId: a.id, data: flat(['deltaTime', 'value'], [[3, 'x']]) }]);
     expectError(bad, 400, 'invalid-parameters-format');
     expect(bad.body.error.message).toMatch(/entry 2/);
-    expectError(await batch([...good, { eventId: 'cxxxxxxxxxxxxxxxxxxxxxxxx', data: flat(['deltaTime', 'value'], [[3, 3]]) }]), 400, 'unknown-referenced-resource');
+    expectError(
+      await batch([...good, { eventId: 'cxxxxxxxxxxxxxxxxxxxxxxxx', data: flat(['deltaTime', 'value'], [[3, 3]]) }]),
+      400,
+      'unknown-referenced-resource',
+    );
     expectError(await me.post('/series/batch', { format: 'flatJSON', data: good }), 400, 'invalid-parameters-format');
     expect(await points(me, a.id)).toEqual([]);
     expect(await points(me, b.id)).toEqual([]);
 
-    const done = await batch([...good, { eventId: a.id, data: flat(['deltaTime', 'value'], [[2, 22], [3, 3]]) }]);
+    const done = await batch([
+      ...good,
+      {
+        eventId: a.id,
+        data: flat(
+          ['deltaTime', 'value'],
+          [
+            [2, 22],
+            [3, 3],
+          ],
+        ),
+      },
+    ]);
     expect(done.status, JSON.stringify(done.body)).toBe(200);
     expect(done.body.status).toBe('ok');
-    expect(await points(me, a.id)).toEqual([[1, 1], [2, 22], [3, 3]]);
-    expect((await points(me, b.id))).toHaveLength(1);
+    expect(await points(me, a.id)).toEqual([
+      [1, 1],
+      [2, 22],
+      [3, 3],
+    ]);
+    expect(await points(me, b.id)).toHaveLength(1);
   });
 });
 
@@ -227,11 +348,29 @@ describe('permissions (like the holder event: read to read, contribute to write)
     expect(await points(reader, h.id, '?toDeltaTime=10')).toEqual([[0, 1]]);
     expectError(await reader.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[1, 1]])), 403, 'forbidden');
     expect((await contributor.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[1, 2]]))).status).toBe(200);
-    expect((await contributor.post('/series/batch', { format: 'seriesBatch', data: [{ eventId: h.id, data: flat(['deltaTime', 'value'], [[2, 3]]) }] })).status).toBe(200);
+    expect(
+      (
+        await contributor.post('/series/batch', {
+          format: 'seriesBatch',
+          data: [{ eventId: h.id, data: flat(['deltaTime', 'value'], [[2, 3]]) }],
+        })
+      ).status,
+    ).toBe(200);
     expectError(await stranger.get(`/events/${h.id}/series`), 403, 'forbidden');
     expectError(await stranger.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[9, 9]])), 403, 'forbidden');
-    expectError(await stranger.post('/series/batch', { format: 'seriesBatch', data: [{ eventId: h.id, data: flat(['deltaTime', 'value'], [[9, 9]]) }] }), 403, 'forbidden');
-    expect(await points(me, h.id, '?toDeltaTime=10')).toEqual([[0, 1], [1, 2], [2, 3]]);
+    expectError(
+      await stranger.post('/series/batch', {
+        format: 'seriesBatch',
+        data: [{ eventId: h.id, data: flat(['deltaTime', 'value'], [[9, 9]]) }],
+      }),
+      403,
+      'forbidden',
+    );
+    expect(await points(me, h.id, '?toDeltaTime=10')).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ]);
     // Another user's token never reaches these points.
     const other = await createUser();
     expect((await call('GET', `/${user.username}/events/${h.id}/series`, { token: other.token })).status).toBe(403);
@@ -242,7 +381,17 @@ describe('deletion cascades and storage usage', () => {
   it('deleting the holder for good removes its points and their bytes from storageUsed.dbDocuments', async () => {
     const before = await dbDocuments();
     const h = await holder(me);
-    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], Array.from({ length: 500 }, (_, i) => [i, Math.random()])))).status).toBe(200);
+    expect(
+      (
+        await me.post(
+          `/events/${h.id}/series`,
+          flat(
+            ['deltaTime', 'value'],
+            Array.from({ length: 500 }, (_, i) => [i, Math.random()]),
+          ),
+        )
+      ).status,
+    ).toBe(200);
     const used = await dbDocuments();
     expect(used).toBeGreaterThan(before + 500); // random doubles do not compress much
     expect(await chunkCount(h.id)).toBe(1);
@@ -253,7 +402,7 @@ describe('deletion cascades and storage usage', () => {
     expect(await dbDocuments()).toBe(before);
   });
 
-  it('deleting the holder\'s stream removes its points', async () => {
+  it("deleting the holder's stream removes its points", async () => {
     const stream = sid('hf');
     expect((await me.post('/streams', { id: stream, name: stream })).status).toBe(201);
     const h = await holder(me, 'series:mass/kg', [stream]);
@@ -277,8 +426,18 @@ describe('deletion cascades and storage usage', () => {
 
 describe('answers too large for a Lambda response', () => {
   it('go to the bucket behind a short-lived link holding the same JSON', async () => {
-    const answer = { format: 'flatJSON' as const, fields: ['deltaTime', 'value'], points: Array.from({ length: 3000 }, (_, i) => [i, i / 3]) };
-    const caller = { username: user.username, access: {} as never, now: Date.now() / 1000, author: 'test', config: { ...config(), directTransferMaxBytes: 10_000 } };
+    const answer = {
+      format: 'flatJSON' as const,
+      fields: ['deltaTime', 'value'],
+      points: Array.from({ length: 3000 }, (_, i) => [i, i / 3]),
+    };
+    const caller = {
+      username: user.username,
+      access: {} as never,
+      now: Date.now() / 1000,
+      author: 'test',
+      config: { ...config(), directTransferMaxBytes: 10_000 },
+    };
     const link = await storeSeriesAnswer(caller, answer);
     expect(link).toEqual(expect.any(String));
     const res = await fetch(link!);

@@ -1,11 +1,11 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { io, type Socket } from 'socket.io-client';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { QueryCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { adminKey, apiUrl, call, createUser, useRuntimeStore, type TestUser } from '../setup/api';
-import { dynamo } from '../../shared/store/clients';
 import { config } from '../../shared/config';
+import { dynamo } from '../../shared/store/clients';
 import { keys } from '../../shared/store/keys';
+import { adminKey, apiUrl, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 
 /**
  * Pryv's Socket.IO API (spec §6.1) against the local runtime's WebSocket API emulation, with
@@ -19,8 +19,7 @@ afterEach(() => {
   for (const s of open.splice(0)) {
     if (s instanceof WebSocket) {
       if (s.readyState === WebSocket.OPEN) s.terminate();
-    }
-    else s.close();
+    } else s.close();
   }
 });
 
@@ -142,12 +141,12 @@ describe('Socket.IO over the WebSocket API', () => {
       expect(socket.connected).toBe(true);
     });
 
-    it('refuses a missing token with Pryv\'s message', async () => {
+    it("refuses a missing token with Pryv's message", async () => {
       const err = await connectError(connectClient(alice.username, undefined));
       expect(err.message).toBe("Missing 'auth' parameter with a valid access token.");
     });
 
-    it('refuses an invalid token, and another user\'s valid token', async () => {
+    it("refuses an invalid token, and another user's valid token", async () => {
       const wrong = await connectError(connectClient(alice.username, 'not-a-token'));
       expect(wrong.message).toMatch(/token/i);
       const other = await connectError(connectClient(alice.username, bob.token));
@@ -189,12 +188,15 @@ describe('Socket.IO over the WebSocket API', () => {
       expect(connectionIds.length).toBeGreaterThan(0);
       socket.close();
       await expect
-        .poll(async () => {
-          const items = await Promise.all(
-            connectionIds.map((id) => dynamo().send(new GetCommand({ TableName: config().tableName, Key: keys.socketConnection(id) }))),
-          );
-          return items.filter((i) => i.Item).length;
-        }, { timeout: 5000 })
+        .poll(
+          async () => {
+            const items = await Promise.all(
+              connectionIds.map((id) => dynamo().send(new GetCommand({ TableName: config().tableName, Key: keys.socketConnection(id) }))),
+            );
+            return items.filter((i) => i.Item).length;
+          },
+          { timeout: 5000 },
+        )
         .toBeLessThan(connectionIds.length);
     });
   });
@@ -211,7 +213,10 @@ describe('Socket.IO over the WebSocket API', () => {
       await next;
 
       next = rec.next('eventsChanged');
-      const ev = await call('POST', `/${alice.username}/events`, { token: alice.token, body: { streamIds: ['sock-a'], type: 'note/txt', content: 'hi' } });
+      const ev = await call('POST', `/${alice.username}/events`, {
+        token: alice.token,
+        body: { streamIds: ['sock-a'], type: 'note/txt', content: 'hi' },
+      });
       expect(ev.status).toBe(201);
       await next;
 
@@ -224,7 +229,7 @@ describe('Socket.IO over the WebSocket API', () => {
       await next;
     });
 
-    it('does not push one user\'s changes to another user\'s sockets', async () => {
+    it("does not push one user's changes to another user's sockets", async () => {
       const bobSocket = connectClient(bob.username, bob.token);
       await connected(bobSocket);
       const bobRec = recorder(bobSocket, ['eventsChanged', 'streamsChanged']);
@@ -232,7 +237,10 @@ describe('Socket.IO over the WebSocket API', () => {
       await connected(aliceSocket);
       const aliceRec = recorder(aliceSocket, ['eventsChanged']);
       const aliceGot = aliceRec.next('eventsChanged');
-      await call('POST', `/${alice.username}/events`, { token: alice.token, body: { streamIds: ['sock-a'], type: 'note/txt', content: 'private' } });
+      await call('POST', `/${alice.username}/events`, {
+        token: alice.token,
+        body: { streamIds: ['sock-a'], type: 'note/txt', content: 'private' },
+      });
       await aliceGot;
       // Bob's socket then sees his own change, and never Alice's.
       const bobGot = bobRec.next('streamsChanged');
@@ -318,7 +326,7 @@ describe('Socket.IO over the WebSocket API', () => {
       expect(login.error.id).toBe('invalid-method');
     });
 
-    it('never reaches another user\'s data: the namespace user is the one whose token was checked', async () => {
+    it("never reaches another user's data: the namespace user is the one whose token was checked", async () => {
       const socket = connectClient(bob.username, bob.token);
       await connected(socket);
       const [err, res] = await emitCall(socket, 'events.get', { limit: 100 });
@@ -362,7 +370,7 @@ describe('Socket.IO over the WebSocket API', () => {
   });
 
   describe('account deletion', () => {
-    it('closes the deleted user\'s sockets and forgets their connections', async () => {
+    it("closes the deleted user's sockets and forgets their connections", async () => {
       const carol = await createUser();
       const socket = connectClient(carol.username, carol.token);
       await connected(socket);

@@ -1,20 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ensureTable } from '../../infra/local/dynamodb';
-import { startStreamConsumer, type StreamConsumer } from '../../infra/local/stream-consumer';
+import { type StreamConsumer, startStreamConsumer } from '../../infra/local/stream-consumer';
 
 /**
  * The local event source mapping on its own, on a table of its own in the runtime's
  * DynamoDB Local: Lambda-shaped records, batches, partial batch failures, retries, drops.
  */
 const endpoint = () => inject('dynamodbEndpoint');
-const ddb = () => new DynamoDBClient({ endpoint: endpoint(), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+const ddb = () =>
+  new DynamoDBClient({ endpoint: endpoint(), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 
 let consumer: StreamConsumer | undefined;
 let table: string | undefined;
@@ -28,7 +28,14 @@ afterEach(async () => {
 async function setup(handler: (e: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>, retries = 2) {
   table = `consumer-${randomBytes(4).toString('hex')}`;
   await ensureTable(endpoint(), table);
-  consumer = await startStreamConsumer({ endpoint: endpoint(), tableName: table, handler, pollMs: 50, maxRetryAttempts: retries, retryBackoffMs: 50 });
+  consumer = await startStreamConsumer({
+    endpoint: endpoint(),
+    tableName: table,
+    handler,
+    pollMs: 50,
+    maxRetryAttempts: retries,
+    retryBackoffMs: 50,
+  });
   const client = ddb();
   return async (sk: string) => {
     await client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'P' }, sk: { S: sk }, data: { B: Buffer.from('hi') } } }));
@@ -59,7 +66,8 @@ async function checkpointed() {
   await ensureTable(endpoint(), name);
   const client = ddb();
   const put = (sk: string) => client.send(new PutItemCommand({ TableName: name, Item: { pk: { S: 'P' }, sk: { S: sk } } }));
-  const start = async () => (consumer = await startStreamConsumer({ endpoint: endpoint(), tableName: name, handler, pollMs: 50, checkpointFile }));
+  const start = async () =>
+    (consumer = await startStreamConsumer({ endpoint: endpoint(), tableName: name, handler, pollMs: 50, checkpointFile }));
   return { dir, checkpointFile, seen, put, start };
 }
 
@@ -86,7 +94,6 @@ describe('local stream consumer', () => {
   it('with a checkpoint file, resumes after the last delivered record: what changed while stopped arrives, nothing twice', async () => {
     const { dir, checkpointFile, seen, put, start } = await checkpointed();
     try {
-
       await put('before-first-start'); // LATEST at the first start: never delivered
       await start();
       await put('a');

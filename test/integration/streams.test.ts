@@ -1,8 +1,8 @@
-import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { call, createUser, useRuntimeStore, expectError, type TestUser } from '../setup/api';
-import { insertAccess } from '../setup/accesses';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Permission } from '../../shared/model/accesses';
+import { insertAccess } from '../setup/accesses';
+import { call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
 /** Calls of one user with one token. */
 function as(username: string, token: string) {
@@ -32,7 +32,6 @@ async function mkEvent(api: Client, streamIds: string[], extra: Record<string, u
   if (res.status !== 201) throw new Error(`event not created: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.event;
 }
-
 
 /** Ids of a `streams.get` forest, nested like the tree: [[id, [children…]], …]. */
 type Shape = Array<[string, Shape]>;
@@ -203,7 +202,13 @@ describe('streams.get (spec §2.3)', () => {
     const res = await api.get('/streams');
     expect(res.status).toBe(200);
     expect(shape(res.body.streams)).toEqual([
-      ['alpha', [['a-b', [['a-b-x', []]]], ['a-c', []]]],
+      [
+        'alpha',
+        [
+          ['a-b', [['a-b-x', []]]],
+          ['a-c', []],
+        ],
+      ],
       ['mid', []],
       ['zeta', []],
     ]);
@@ -285,7 +290,14 @@ describe('streams.update (spec §2.3)', () => {
     const name = sid('after');
     const res = await me.put(`/streams/${s.id}`, { name });
     expect(res.status).toBe(200);
-    expect(res.body.stream).toMatchObject({ id: s.id, name, parentId: null, created: s.created, createdBy: s.createdBy, modifiedBy: personalAccessId });
+    expect(res.body.stream).toMatchObject({
+      id: s.id,
+      name,
+      parentId: null,
+      created: s.created,
+      createdBy: s.createdBy,
+      modifiedBy: personalAccessId,
+    });
     expect(res.body.stream.modified).toBeGreaterThanOrEqual(s.modified);
     expect(res.body.stream).not.toHaveProperty('children');
     // The old name is free again among the roots, the new one is taken.
@@ -330,7 +342,10 @@ describe('streams.update (spec §2.3)', () => {
       const top = ab.status === 200 ? b : a;
       const below = ab.status === 200 ? a : b;
       const tree = await me.get('/streams');
-      expect(findIn(tree.body.streams, top.id)).toMatchObject({ parentId: null, children: [expect.objectContaining({ id: below.id, parentId: top.id })] });
+      expect(findIn(tree.body.streams, top.id)).toMatchObject({
+        parentId: null,
+        children: [expect.objectContaining({ id: below.id, parentId: top.id })],
+      });
     }
   });
 
@@ -473,9 +488,7 @@ describe('streams.delete (spec §2.3)', () => {
     expect(res.status).toBe(200);
     expect(res.body.streamDeletion).toEqual({ id: s.id });
     const actions = [...res.body.updatedEvents].sort((a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id));
-    expect(actions).toEqual(
-      [e1, e2, e3].map((e) => ({ id: e.id, action: 'mergedToParent' })).sort((a, b) => a.id.localeCompare(b.id)),
-    );
+    expect(actions).toEqual([e1, e2, e3].map((e) => ({ id: e.id, action: 'mergedToParent' })).sort((a, b) => a.id.localeCompare(b.id)));
 
     const inParent = await me.get(`/events?streams=${streamsParam([p.id])}`);
     const byId = new Map(inParent.body.events.map((e: { id: string }) => [e.id, e]));

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import bcrypt from 'bcryptjs';
+import { describe, expect, it } from 'vitest';
 import { adminKey, call, createUser, login, uniqueUsername } from '../setup/api';
 
 describe('system API (spec §2.16)', () => {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createUser, useRuntimeStore, type TestUser } from '../setup/api';
-import { createStream, deleteStreams, readDataMeta, updateStream } from '../../shared/store/streams';
 import type { StoredStream } from '../../shared/model/streams';
+import { createStream, deleteStreams, readDataMeta, updateStream } from '../../shared/store/streams';
+import { call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 
 /**
  * The runtime keeps the stream trees it built and reuses one while the user's tree version

@@ -1,14 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/ports';
 import { keys } from '../../shared/store/keys';
 
@@ -36,7 +36,11 @@ const CHILD_SETTINGS = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = WAIT_MS,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -57,7 +61,10 @@ function procStat(pid: number): { ppid: number; pgid: number; state: string } | 
   }
 }
 
-const allPids = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+const allPids = () =>
+  readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 
 /** `pid` and all its descendants (children first found through /proc's parent links). */
 function processTree(pid: number): number[] {
@@ -118,7 +125,8 @@ async function startChild(dataDir: string): Promise<Child> {
   await until(
     'the child runtime to start',
     () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`child runtime exited (${child.exitCode ?? child.signalCode}):\n${output.slice(-3000)}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`child runtime exited (${child.exitCode ?? child.signalCode}):\n${output.slice(-3000)}`);
       return output.includes(`API running at ${url}/`);
     },
     START_TIMEOUT_MS,
@@ -190,10 +198,19 @@ describe('webhook delivery across a crash (SIGKILL)', () => {
     };
     const adminKey = readFileSync(join(dataDir, 'admin-key'), 'utf8').trim();
     const username = `crash-${randomBytes(4).toString('hex')}`;
-    const reg = await api('POST', '/users', undefined, { username, password: 'pw-crash-1', email: `${username}@example.com`, appId: 'test-app-id' });
+    const reg = await api('POST', '/users', undefined, {
+      username,
+      password: 'pw-crash-1',
+      email: `${username}@example.com`,
+      appId: 'test-app-id',
+    });
     expect(reg.status, JSON.stringify(reg.body)).toBe(201);
     const personal = new URL(reg.body.apiEndpoint).username;
-    const app = await api('POST', `/${username}/accesses`, personal, { type: 'app', name: 'app', permissions: [{ streamId: '*', level: 'manage' }] });
+    const app = await api('POST', `/${username}/accesses`, personal, {
+      type: 'app',
+      name: 'app',
+      permissions: [{ streamId: '*', level: 'manage' }],
+    });
     expect(app.status, JSON.stringify(app.body)).toBe(201);
     const appToken: string = app.body.access.token;
     expect((await api('POST', `/${username}/streams`, personal, { id: 's', name: 's' })).status).toBe(201);
@@ -281,11 +298,16 @@ describe('webhook delivery across a crash (SIGKILL)', () => {
 
     // Drained: nothing pending, no attempt scheduled, no due item left behind (storage checked directly).
     const ddb = DynamoDBDocumentClient.from(
-      new DynamoDBClient({ endpoint: child.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+      new DynamoDBClient({
+        endpoint: child.dynamodbEndpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
     );
     try {
       await until('the webhook drained', async () => {
-        const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: keys.webhook(username, webhook.id), ConsistentRead: true }))).Item;
+        const item = (await ddb.send(new GetCommand({ TableName: TABLE, Key: keys.webhook(username, webhook.id), ConsistentRead: true })))
+          .Item;
         return item && (item.pending === undefined || item.pending.size === 0) && item.nextAttempt === undefined;
       });
       const due = await ddb.send(

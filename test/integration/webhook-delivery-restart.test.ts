@@ -1,16 +1,16 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { startLocalRuntime, type LocalRuntime } from '../../infra/local/runtime';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
+import { config } from '../../shared/config';
 import { dynamo } from '../../shared/store/clients';
 import { keys } from '../../shared/store/keys';
-import { config } from '../../shared/config';
 
 /**
  * Delivery state survives a restart: a runtime of this test's own, on
@@ -67,10 +67,19 @@ describe('webhook delivery across a restart', () => {
       return { status: res.status, body: (await res.json()) as any };
     };
     const username = `restart-${randomBytes(4).toString('hex')}`;
-    const reg = await api('POST', '/users', undefined, { username, password: 'pw-restart-1', email: `${username}@example.com`, appId: 'test-app-id' });
+    const reg = await api('POST', '/users', undefined, {
+      username,
+      password: 'pw-restart-1',
+      email: `${username}@example.com`,
+      appId: 'test-app-id',
+    });
     expect(reg.status, JSON.stringify(reg.body)).toBe(201);
     const personal = new URL(reg.body.apiEndpoint).username;
-    const app = await api('POST', `/${username}/accesses`, personal, { type: 'app', name: 'app', permissions: [{ streamId: '*', level: 'manage' }] });
+    const app = await api('POST', `/${username}/accesses`, personal, {
+      type: 'app',
+      name: 'app',
+      permissions: [{ streamId: '*', level: 'manage' }],
+    });
     expect(app.status, JSON.stringify(app.body)).toBe(201);
     expect((await api('POST', `/${username}/streams`, personal, { id: 's', name: 's' })).status).toBe(201);
     await sleep(500); // the setup's own changes pass before the webhook exists
@@ -101,7 +110,9 @@ describe('webhook delivery across a restart', () => {
     expect(body.messages).toContain('eventsChanged');
     // The restart itself is announced (spec §6.2), merged into the pending delivery or in its own.
     await until('the boot message', () =>
-      received.slice(failedCalls).some((r) => r.status === 200 && JSON.parse(r.raw).messages.includes('webhooksServiceBoot')) ? true : undefined,
+      received.slice(failedCalls).some((r) => r.status === 200 && JSON.parse(r.raw).messages.includes('webhooksServiceBoot'))
+        ? true
+        : undefined,
     );
     expect(() =>
       new StandardWebhook(webhook.secret).verify(ok.raw, {

@@ -1,13 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { call, createUser, useRuntimeStore, type TestUser } from '../setup/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../shared/config';
 import { dynamo } from '../../shared/store/clients';
 import { keys } from '../../shared/store/keys';
-import { config } from '../../shared/config';
+import { call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 
 /**
  * Webhook delivery (spec §6.2) end to end: API write → stream → fan-out → pending set on the
@@ -96,7 +96,10 @@ describe('webhook delivery', () => {
   const stream = `s-${suffix()}`;
 
   const createEvent = async (content: unknown = 'hi') => {
-    const res = await call('POST', `/${u}/events`, { token: user.token, body: { streamIds: [stream], type: 'note/txt', content: String(content) } });
+    const res = await call('POST', `/${u}/events`, {
+      token: user.token,
+      body: { streamIds: [stream], type: 'note/txt', content: String(content) },
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
   };
   const makeWebhook = async (path: string): Promise<{ id: string; secret: string }> => {

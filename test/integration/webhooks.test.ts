@@ -1,12 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { call, createUser, useRuntimeStore, expectError, type TestUser } from '../setup/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../shared/config';
 import { dynamo } from '../../shared/store/clients';
 import { keys } from '../../shared/store/keys';
-import { config } from '../../shared/config';
+import { call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
 /** Webhooks API (spec §2.5, §3.6), through the API, with a real loopback receiver. */
 
@@ -43,7 +43,6 @@ async function startReceiver(): Promise<{ server: Server; base: string; received
 }
 
 const suffix = () => randomBytes(4).toString('hex');
-
 
 interface Fixture {
   user: TestUser;
@@ -131,8 +130,22 @@ describe('webhooks', () => {
       expect(w.modified).toBe(w.created);
       expect(Object.keys(w).sort()).toEqual(
         [
-          'id', 'accessId', 'url', 'state', 'runCount', 'failCount', 'lastRun', 'runs', 'currentRetries',
-          'maxRetries', 'minIntervalMs', 'secret', 'created', 'createdBy', 'modified', 'modifiedBy',
+          'id',
+          'accessId',
+          'url',
+          'state',
+          'runCount',
+          'failCount',
+          'lastRun',
+          'runs',
+          'currentRetries',
+          'maxRetries',
+          'minIntervalMs',
+          'secret',
+          'created',
+          'createdBy',
+          'modified',
+          'modifiedBy',
         ].sort(),
       );
       // Standard Webhooks secret: whsec_ + base64 of 32 random bytes.
@@ -249,7 +262,7 @@ describe('webhooks', () => {
       expect(shared.map((w) => w.id)).toContain(sharedOne.id);
     });
 
-    it("another app or shared access gets 403 forbidden on getOne, update, delete and test; nothing changes", async () => {
+    it('another app or shared access gets 403 forbidden on getOne, update, delete and test; nothing changes', async () => {
       for (const token of [f.app2.token, f.shared.token]) {
         for (const res of [
           await getOne(mine.id, token),
@@ -361,7 +374,8 @@ describe('webhooks', () => {
       // made earlier in this file reach the fan-out late): everything else is exactly as it was, and
       // those only moved the way deliveries move them (runCount never set to the refused 10).
       const DELIVERY_STATE = ['runs', 'runCount', 'lastRun', 'failCount', 'currentRetries'];
-      const without = (hook: Record<string, unknown>) => Object.fromEntries(Object.entries(hook).filter(([k]) => !DELIVERY_STATE.includes(k)));
+      const without = (hook: Record<string, unknown>) =>
+        Object.fromEntries(Object.entries(hook).filter(([k]) => !DELIVERY_STATE.includes(k)));
       expect(without(after)).toEqual(without(shown));
       expect(after.runCount - shown.runCount).toBe(after.runs.length - shown.runs.length); // one run recorded per delivery
       expect(after.failCount).toBeGreaterThanOrEqual(shown.failCount);

@@ -1,5 +1,5 @@
-import type { Access, AccessType } from '../../shared/model/accesses';
 import { newId, newToken } from '../../shared/ids';
+import type { Access, AccessType } from '../../shared/model/accesses';
 import { createAccessItems } from '../../shared/store/accesses';
 import { transactWrite } from '../../shared/store/transact';
 

@@ -1,5 +1,5 @@
-import { expect, inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { expect, inject } from 'vitest';
 import { resetConfig } from '../../shared/config';
 import { resetClients } from '../../shared/store/clients';
 

@@ -1,6 +1,6 @@
-import { inject } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 
 export interface SinkMail {
   to: string;

@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { auditEvent, auditStreamsOf, readableAccessIds } from '../../shared/domain/audit/log';
 import { queryShape } from '../../shared/api/audit-calls';
 import { METHODS } from '../../shared/api/registry';
+import { auditEvent, auditStreamsOf, readableAccessIds } from '../../shared/domain/audit/log';
 import type { Access } from '../../shared/model/accesses';
 
 const access = (type: Access['type'], permissions: Access['permissions'] = []): Access => ({
-  id: 'cme', token: 'tok', type, name: 'n', permissions, created: 0, createdBy: 'x', modified: 0, modifiedBy: 'x',
+  id: 'cme',
+  token: 'tok',
+  type,
+  name: 'n',
+  permissions,
+  created: 0,
+  createdBy: 'x',
+  modified: 0,
+  modifiedBy: 'x',
 });
 
 describe('audit query shape', () => {
@@ -21,9 +29,21 @@ describe('audit query shape', () => {
         token: 't',
       }),
     ).toEqual({ streamIds: ['a'], type: 'note/txt', content: '<string>', description: '<string>', clientData: '<object>' });
-    expect(queryShape('events.get', { streams: { any: ['a'], readToken: 'r' }, limit: 3, fromTime: 1 })).toEqual({ streams: { any: ['a'] }, limit: 3, fromTime: 1 });
-    expect(queryShape('events.update', { id: 'e', update: { content: 5, streamIds: ['b'] } })).toEqual({ id: 'e', update: { content: '<number>', streamIds: ['b'] } });
-    expect(queryShape('callBatch', [{ method: 'events.get', params: { auth: 'x' } }, { method: 'streams.get', params: {} }])).toEqual({ calls: ['events.get', 'streams.get'] });
+    expect(queryShape('events.get', { streams: { any: ['a'], readToken: 'r' }, limit: 3, fromTime: 1 })).toEqual({
+      streams: { any: ['a'] },
+      limit: 3,
+      fromTime: 1,
+    });
+    expect(queryShape('events.update', { id: 'e', update: { content: 5, streamIds: ['b'] } })).toEqual({
+      id: 'e',
+      update: { content: '<number>', streamIds: ['b'] },
+    });
+    expect(
+      queryShape('callBatch', [
+        { method: 'events.get', params: { auth: 'x' } },
+        { method: 'streams.get', params: {} },
+      ]),
+    ).toEqual({ calls: ['events.get', 'streams.get'] });
     expect(queryShape('account.changePassword', { oldPassword: 'a', newPassword: 'b' })).toEqual({});
   });
 
@@ -40,12 +60,25 @@ describe('audit query shape', () => {
         checked.push(`${method.id}.${name}`);
       }
     }
-    expect(checked).toEqual(expect.arrayContaining(['accesses.get.includeExpired', 'accesses.get.includeDeletions', 'audit.getLogs.action', 'events.get.streams']));
-    expect(queryShape('accesses.get', { includeExpired: true, includeDeletions: true })).toEqual({ includeExpired: true, includeDeletions: true });
+    expect(checked).toEqual(
+      expect.arrayContaining([
+        'accesses.get.includeExpired',
+        'accesses.get.includeDeletions',
+        'audit.getLogs.action',
+        'events.get.streams',
+      ]),
+    );
+    expect(queryShape('accesses.get', { includeExpired: true, includeDeletions: true })).toEqual({
+      includeExpired: true,
+      includeDeletions: true,
+    });
   });
 
   it('falls back to shapes when a query is too long to keep', () => {
-    const out = queryShape('events.get', { streams: Array.from({ length: 500 }, (_, i) => `stream-${i}`), limit: 1 }) as Record<string, unknown>;
+    const out = queryShape('events.get', { streams: Array.from({ length: 500 }, (_, i) => `stream-${i}`), limit: 1 }) as Record<
+      string,
+      unknown
+    >;
     expect(out).toEqual({ streams: '<array:500>', limit: '<number>' });
   });
 });
@@ -54,7 +87,14 @@ describe('audit visibility', () => {
   it('personal: all; app/shared: own id plus granted :_audit:access- streams; selfAudit forbidden removes its own', () => {
     expect(readableAccessIds(access('personal'))).toEqual({ all: true });
     expect(readableAccessIds(access('shared'))).toEqual({ all: false, ids: new Set(['cme']) });
-    expect(readableAccessIds(access('app', [{ streamId: ':_audit:access-other', level: 'read' }, { streamId: ':_audit:access-no', level: 'none' }]))).toEqual({
+    expect(
+      readableAccessIds(
+        access('app', [
+          { streamId: ':_audit:access-other', level: 'read' },
+          { streamId: ':_audit:access-no', level: 'none' },
+        ]),
+      ),
+    ).toEqual({
       all: false,
       ids: new Set(['cme', 'other']),
     });
@@ -74,9 +114,31 @@ describe(':_audit: streams in events.get', () => {
   });
 
   it('renders a record as a Pryv audit event', () => {
-    const ok = auditEvent({ id: 'c1', time: 5, accessId: 'a1', action: 'events.get', status: 200, source: { name: 'http', ip: '1.2.3.4' }, query: { limit: 1 } });
-    expect(ok).toMatchObject({ id: ':_audit:c1', type: 'audit-log/pryv-api', streamIds: [':_audit:access-a1', ':_audit:action-events.get'], createdBy: 'system' });
-    const failed = auditEvent({ id: 'c2', time: 5, accessId: 'a1', action: 'events.get', status: 403, errorId: 'forbidden', errorMessage: 'no', source: { name: 'http' } });
+    const ok = auditEvent({
+      id: 'c1',
+      time: 5,
+      accessId: 'a1',
+      action: 'events.get',
+      status: 200,
+      source: { name: 'http', ip: '1.2.3.4' },
+      query: { limit: 1 },
+    });
+    expect(ok).toMatchObject({
+      id: ':_audit:c1',
+      type: 'audit-log/pryv-api',
+      streamIds: [':_audit:access-a1', ':_audit:action-events.get'],
+      createdBy: 'system',
+    });
+    const failed = auditEvent({
+      id: 'c2',
+      time: 5,
+      accessId: 'a1',
+      action: 'events.get',
+      status: 403,
+      errorId: 'forbidden',
+      errorMessage: 'no',
+      source: { name: 'http' },
+    });
     expect(failed).toMatchObject({ type: 'audit-log/pryv-api-error', content: { error: { id: 'forbidden', message: 'no' } } });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readConfig } from '../../shared/config';
 import { serviceInfoFor as serviceInfo } from '../../shared/api/methods/service';
+import { readConfig } from '../../shared/config';
 
 /** Branding and account-policy settings as the web pages read them from service info. */
 
@@ -9,7 +9,11 @@ describe('branding settings', () => {
     const info = serviceInfo(readConfig({ PUBLIC_URL: 'https://pryv.example.org/', SERVICE_TERMS: 'https://example.org/terms' }));
     expect(info.terms).toBe('https://example.org/terms');
     expect(info.privacy).toBe('https://example.org/terms');
-    expect(info.branding).toEqual({ logo: 'https://pryv.example.org/www/assets/logo.svg', accentColor: '#1f5fbf', backgroundColor: '#f5f6f8' });
+    expect(info.branding).toEqual({
+      logo: 'https://pryv.example.org/www/assets/logo.svg',
+      accentColor: '#1f5fbf',
+      backgroundColor: '#f5f6f8',
+    });
   });
 
   it('takes the configured values', () => {
@@ -37,10 +41,20 @@ describe('branding settings', () => {
 
 describe('account policy in service info', () => {
   it('says whether users may erase their account and what happens to the audit log', () => {
-    expect(serviceInfo(readConfig({})).accountPolicy).toEqual({ deletionByUser: false, auditOnDeletion: 'erase', auditRetentionDays: 365, sessionMaxAge: 1_209_600 });
+    expect(serviceInfo(readConfig({})).accountPolicy).toEqual({
+      deletionByUser: false,
+      auditOnDeletion: 'erase',
+      auditRetentionDays: 365,
+      sessionMaxAge: 1_209_600,
+    });
     expect(
       serviceInfo(
-        readConfig({ ACCOUNT_DELETION: 'adminToken,personalToken', AUDIT_ON_ACCOUNT_DELETION: 'pseudonymise', AUDIT_RETENTION_DAYS: '90', SESSION_MAX_AGE_S: '3600' }),
+        readConfig({
+          ACCOUNT_DELETION: 'adminToken,personalToken',
+          AUDIT_ON_ACCOUNT_DELETION: 'pseudonymise',
+          AUDIT_RETENTION_DAYS: '90',
+          SESSION_MAX_AGE_S: '3600',
+        }),
       ).accountPolicy,
     ).toEqual({ deletionByUser: true, auditOnDeletion: 'pseudonymise', auditRetentionDays: 90, sessionMaxAge: 3600 });
   });

@@ -1,12 +1,12 @@
-import { describe, expect, it } from 'vitest';
 import bcrypt from 'bcryptjs';
-import { isTrustedApp, parseTrustedApps } from '../../shared/domain/accounts/trusted-apps';
-import { hashPassword, isSupportedHash, verifyPassword } from '../../shared/domain/accounts/passwords';
-import { newId, newToken, randomKey } from '../../shared/ids';
-import { apiEndpoint } from '../../shared/domain/accesses/api-endpoint';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_TRUSTED_APPS } from '../../shared/config';
-import { validateParams } from '../../shared/validation';
+import { apiEndpoint } from '../../shared/domain/accesses/api-endpoint';
+import { hashPassword, isSupportedHash, verifyPassword } from '../../shared/domain/accounts/passwords';
+import { isTrustedApp, parseTrustedApps } from '../../shared/domain/accounts/trusted-apps';
 import { PryvError } from '../../shared/errors';
+import { newId, newToken, randomKey } from '../../shared/ids';
+import { validateParams } from '../../shared/validation';
 
 describe('trusted apps', () => {
   const trusted = parseTrustedApps('*@https://*.pryv.me*, my-app@http://localhost:*');

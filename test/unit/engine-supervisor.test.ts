@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { supervise, type EngineExit, type RunningEngine } from '../../infra/local/engine-supervisor';
+import { type EngineExit, type RunningEngine, supervise } from '../../infra/local/engine-supervisor';
 
 /** An engine whose end the test decides (the real engines are exercised in test/integration/engine-supervision.test.ts). */
 class TestEngine implements RunningEngine {
@@ -96,7 +96,9 @@ describe('engine supervisor (local runtime)', () => {
     await new Promise((r) => setTimeout(r, 5));
     await s.settled();
     expect(h.engines).toHaveLength(1);
-    expect(h.fatal).toEqual(['Test engine (pid 100) stopped unexpectedly (killed by SIGKILL); it kept its data in memory, so the data is lost.']);
+    expect(h.fatal).toEqual([
+      'Test engine (pid 100) stopped unexpectedly (killed by SIGKILL); it kept its data in memory, so the data is lost.',
+    ]);
     expect(h.events).toEqual([]);
   });
 
@@ -132,6 +134,8 @@ describe('engine supervisor (local runtime)', () => {
     expect(s.restarts()).toBe(3);
     expect(h.engines).toHaveLength(3);
     expect(h.fatal).toHaveLength(1);
-    expect(h.fatal[0]).toMatch(/^Test engine \(pid 102\) stopped unexpectedly \(killed by SIGKILL\): 3 stops within 10 min, so it is not restarted again/);
+    expect(h.fatal[0]).toMatch(
+      /^Test engine \(pid 102\) stopped unexpectedly \(killed by SIGKILL\): 3 stops within 10 min, so it is not restarted again/,
+    );
   });
 });

@@ -1,17 +1,17 @@
-import { describe, it, expect, afterEach, beforeAll, afterAll, vi } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  type EventTypeCatalogue,
   EventTypes,
   getEventTypes,
   loadCustomCatalogue,
   loadDefaultCatalogue,
   resetEventTypes,
-  type EventTypeCatalogue,
 } from '../../shared/domain/events/event-types';
 import { PryvError } from '../../shared/errors';
 import { log } from '../../shared/log';
@@ -132,7 +132,11 @@ describe('validateContent: known types', () => {
     expect(byCode('OBJECT_MISSING_REQUIRED_PROPERTY')).toEqual([
       { code: 'OBJECT_MISSING_REQUIRED_PROPERTY', message: expect.any(String), path: '#', params: ['longitude'] },
     ]);
-    expect(byCode('INVALID_TYPE').map((i) => i.path).sort()).toEqual(['#/latitude', '#/speed']);
+    expect(
+      byCode('INVALID_TYPE')
+        .map((i) => i.path)
+        .sort(),
+    ).toEqual(['#/latitude', '#/speed']);
     expect(items).toHaveLength(3);
   });
 
@@ -261,9 +265,7 @@ describe('custom catalogues', () => {
     expect(() => merged.validateContent('custom/strict', { a: 1 })).not.toThrow();
     const err = caught(() => merged.validateContent('custom/strict', { a: 1, b: 2 }));
     expect(err.id).toBe('invalid-parameters-format');
-    expect(err.data).toEqual([
-      { code: 'OBJECT_ADDITIONAL_PROPERTIES', message: expect.any(String), path: '#/b', params: ['b'] },
-    ]);
+    expect(err.data).toEqual([{ code: 'OBJECT_ADDITIONAL_PROPERTIES', message: expect.any(String), path: '#/b', params: ['b'] }]);
   });
 
   it('compiles schemas lazily: a broken schema does not fail construction, only its own type', () => {

@@ -1,5 +1,4 @@
 import { createServer } from 'node:net';
-import { describe, expect, it } from 'vitest';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -9,10 +8,11 @@ import {
   RequestLimitExceeded,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import { isServiceFault } from '../../shared/store/faults';
-import { errorResponse } from '../../shared/http/handler';
+import { describe, expect, it } from 'vitest';
 import { retryOnStale, STALE, staleBackoffMs } from '../../shared/domain/concurrency';
 import { PryvError } from '../../shared/errors';
+import { errorResponse } from '../../shared/http/handler';
+import { isServiceFault } from '../../shared/store/faults';
 
 /** Faults of the services we call are 503s to retry; bugs stay 500s; contention is never the caller's error. */
 
@@ -49,7 +49,10 @@ describe('isServiceFault', () => {
     expect(isServiceFault(new RequestLimitExceeded({ message: 'limit', ...meta }))).toBe(true);
     const throttled = new DynamoDBServiceException({ name: 'ThrottlingException', $fault: 'client', ...meta });
     expect(isServiceFault(throttled)).toBe(true);
-    const s3Down = Object.assign(new Error('We encountered an internal error'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+    const s3Down = Object.assign(new Error('We encountered an internal error'), {
+      name: 'InternalError',
+      $metadata: { httpStatusCode: 500 },
+    });
     expect(isServiceFault(s3Down)).toBe(true);
     const cancelled = (code: string) =>
       new TransactionCanceledException({ message: 'cancelled', CancellationReasons: [{ Code: 'None' }, { Code: code }], ...meta });

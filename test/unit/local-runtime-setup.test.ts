@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import { checkJava, SetupError } from '../../infra/local/java';
 import { assertPortFree, freePort } from '../../infra/local/ports';
 

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type Mail, sendMail, setMailSender } from '../../shared/adapters/mail';
 import { resetConfig } from '../../shared/config';
-import { sendMail, setMailSender, type Mail } from '../../shared/adapters/mail';
 import { resetUrl } from '../../shared/domain/accounts/password-reset';
 
 const mail = (token: string): Mail => ({

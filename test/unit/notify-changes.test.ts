@@ -1,9 +1,9 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { handler } from '../../functions/notify/fanout';
 import { changesFromRecords } from '../../shared/notify/changes';
 import { clearSinks, registerSink } from '../../shared/notify/dispatch';
-import { handler } from '../../functions/notify/fanout';
 
 const STREAM_ARN = 'arn:aws:dynamodb:us-east-1:000000000000:table/pryv-main/stream/2026-11-29T00:00:00.000';
 let sequence = 100_000_000_000_000_000_000n;
@@ -76,7 +76,10 @@ describe('changesFromRecords', () => {
   it('gives one eventsChanged per user for events created, updated and deleted', () => {
     const records = [
       ...eventCreation('alice', 'ev1'),
-      modify({ pk: 'EV#alice', sk: 'ev1', ...event('alice', 'ev1') }, { pk: 'EV#alice', sk: 'ev1', ...event('alice', 'ev1', { content: 73 }) }),
+      modify(
+        { pk: 'EV#alice', sk: 'ev1', ...event('alice', 'ev1') },
+        { pk: 'EV#alice', sk: 'ev1', ...event('alice', 'ev1', { content: 73 }) },
+      ),
       remove({ pk: 'EV#alice', sk: 'ev2', ...event('alice', 'ev2') }),
     ];
     expect(asObject(changesFromRecords(records))).toEqual({ alice: ['eventsChanged'] });
@@ -129,7 +132,12 @@ describe('changesFromRecords', () => {
 
   it('ignores access updates that only track usage (lastUsed, calls, sessionExpires)', () => {
     const before = access('erin', { type: 'personal', sessionExpires: 1_796_000_000 });
-    const usage = modify(before, { ...before, lastUsed: 1_795_000_500, calls: { 'events:get': 4, 'streams:get': 1 }, sessionExpires: 1_796_000_500 });
+    const usage = modify(before, {
+      ...before,
+      lastUsed: 1_795_000_500,
+      calls: { 'events:get': 4, 'streams:get': 1 },
+      sessionExpires: 1_796_000_500,
+    });
     const firstUse = modify(access('erin', { calls: {}, lastUsed: undefined }), access('erin'));
     const logout = modify(before, { ...before, sessionExpires: 1_795_000_600 });
     expect(changesFromRecords([usage, firstUse, logout]).size).toBe(0);

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { httpHandler } from '../../shared/http/handler';
-import { defineMethod } from '../../shared/api/types';
+import { describe, expect, it } from 'vitest';
 import { newContext } from '../../shared/api/execute';
 import { callBatch } from '../../shared/api/registry';
+import { defineMethod } from '../../shared/api/types';
+import { httpHandler } from '../../shared/http/handler';
 
 /**
  * A call that runs out of Lambda time answers a Pryv error, never a 500. Nothing here races
@@ -21,7 +21,11 @@ const event = (method: string, path: string): APIGatewayProxyEventV2 =>
     rawQueryString: '',
     headers: {},
     isBase64Encoded: false,
-    requestContext: { http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' }, requestId: 'r', timeEpoch: Date.now() },
+    requestContext: {
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      requestId: 'r',
+      timeEpoch: Date.now(),
+    },
   }) as unknown as APIGatewayProxyEventV2;
 
 /** A Lambda context that always has `remainingMs` left: the early timeout fires that long after the handler starts. */
@@ -29,7 +33,9 @@ const contextWith = (remainingMs: number): Context =>
   ({ getRemainingTimeInMillis: () => remainingMs, awsRequestId: 'r' }) as unknown as Context;
 
 describe('running out of time', () => {
-  it('a method still running at the Lambda deadline answers 503 api-unavailable, not 500', { timeout: CPU_BOUND_TEST_TIMEOUT_MS }, async () => {
+  it('a method still running at the Lambda deadline answers 503 api-unavailable, not 500', {
+    timeout: CPU_BOUND_TEST_TIMEOUT_MS,
+  }, async () => {
     let release: () => void = () => {};
     const released = new Promise<void>((resolve) => (release = resolve));
     const slow = defineMethod({
@@ -54,7 +60,15 @@ describe('running out of time', () => {
   });
 
   it('callBatch stops starting calls past its deadline and reports them as not run', { timeout: CPU_BOUND_TEST_TIMEOUT_MS }, async () => {
-    const ctx = newContext('callBatch', { transport: 'http', verb: 'POST', path: '/u', headers: {}, query: {}, body: [], pathParams: { username: 'u' } });
+    const ctx = newContext('callBatch', {
+      transport: 'http',
+      verb: 'POST',
+      path: '/u',
+      headers: {},
+      query: {},
+      body: [],
+      pathParams: { username: 'u' },
+    });
     ctx.deadline = Date.now() - 1;
     const out = await callBatch.run(ctx, [
       { method: 'events.create', params: { streamIds: ['s'], type: 'note/txt', content: 'x' } },

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
   AccessPermissions,
-  LEVEL_RANK,
   canDeleteAccess,
   checkAccessCreation,
   isSystemStreamId,
+  LEVEL_RANK,
   levelRank,
 } from '../../shared/domain/accesses/permissions';
 import { StreamTree } from '../../shared/domain/streams/tree';
-import type { StoredStream } from '../../shared/model/streams';
-import type { Access, AccessType, Permission } from '../../shared/model/accesses';
 import { PryvError } from '../../shared/errors';
+import type { Access, AccessType, Permission } from '../../shared/model/accesses';
+import type { StoredStream } from '../../shared/model/streams';
 
 function s(id: string, parentId: string | null): StoredStream {
   return { id, name: id, parentId, created: 1, createdBy: 'x', modified: 1, modifiedBy: 'x' };
@@ -323,22 +323,13 @@ describe('checkAccessCreation (§4.4)', () => {
     refused([{ streamId: 'A', level: 'read' }], 'app');
     refused([{ streamId: 'A' }]); // no level
     const noStar = perms('app', [{ streamId: 'A', level: 'manage' }]);
-    expectForbidden(
-      () => checkAccessCreation(noStar, { type: 'shared', permissions: [{ streamId: 'E', level: 'read' }] }),
-      INSUFFICIENT,
-    );
-    expectForbidden(
-      () => checkAccessCreation(noStar, { type: 'shared', permissions: [{ streamId: '*', level: 'read' }] }),
-      INSUFFICIENT,
-    );
+    expectForbidden(() => checkAccessCreation(noStar, { type: 'shared', permissions: [{ streamId: 'E', level: 'read' }] }), INSUFFICIENT);
+    expectForbidden(() => checkAccessCreation(noStar, { type: 'shared', permissions: [{ streamId: '*', level: 'read' }] }), INSUFFICIENT);
   });
 
   it('shared creates nothing', () => {
     const shared = perms('shared', [{ streamId: '*', level: 'manage' }]);
-    expectForbidden(
-      () => checkAccessCreation(shared, { type: 'shared', permissions: [{ streamId: 'A', level: 'read' }] }),
-      INSUFFICIENT,
-    );
+    expectForbidden(() => checkAccessCreation(shared, { type: 'shared', permissions: [{ streamId: 'A', level: 'read' }] }), INSUFFICIENT);
   });
 
   it('selfRevoke: only if the creator can self-revoke or requests its own setting', () => {

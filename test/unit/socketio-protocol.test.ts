@@ -34,7 +34,9 @@ describe('Engine.IO packets', () => {
 describe('Socket.IO packets', () => {
   it('encode as socket.io-parser does: namespace, ack id, JSON', () => {
     expect(encodeSocketPacket({ type: SocketPacketType.Connect, nsp: '/alice', data: { sid: 's1' } })).toBe('40/alice,{"sid":"s1"}');
-    expect(encodeSocketPacket({ type: SocketPacketType.Event, nsp: '/alice/alice', data: ['eventsChanged'] })).toBe('42/alice/alice,["eventsChanged"]');
+    expect(encodeSocketPacket({ type: SocketPacketType.Event, nsp: '/alice/alice', data: ['eventsChanged'] })).toBe(
+      '42/alice/alice,["eventsChanged"]',
+    );
     expect(encodeSocketPacket({ type: SocketPacketType.Ack, nsp: '/a', id: 12, data: [null, { ok: 1 }] })).toBe('43/a,12[null,{"ok":1}]');
     expect(encodeSocketPacket({ type: SocketPacketType.Event, nsp: '/', data: ['x'] })).toBe('42["x"]');
     expect(encodeSocketPacket({ type: SocketPacketType.Disconnect, nsp: '/a' })).toBe('41/a,');

@@ -2,7 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { decodeNumber, encodeNumber, keyBounds, orderedKey } from '../../shared/store/sort-keys';
 
 describe('order-preserving number keys', () => {
-  const values = [-Infinity, -Number.MAX_VALUE, -1e9, -1.5, -1, -1e-9, 0, 1e-9, 0.5, 1, 1.5, 1700000000.123, 1e12, Number.MAX_VALUE, Infinity];
+  const values = [
+    -Infinity,
+    -Number.MAX_VALUE,
+    -1e9,
+    -1.5,
+    -1,
+    -1e-9,
+    0,
+    1e-9,
+    0.5,
+    1,
+    1.5,
+    1700000000.123,
+    1e12,
+    Number.MAX_VALUE,
+    Infinity,
+  ];
 
   it('sort like the numbers they encode', () => {
     const shuffled = [...values].sort(() => Math.random() - 0.5);

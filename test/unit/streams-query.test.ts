@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AccessPermissions } from '../../shared/domain/accesses/permissions';
 import {
   eventMatches,
   eventMatchesAny,
@@ -8,12 +9,10 @@ import {
   slugifyStreamId,
   storeIdOf,
 } from '../../shared/domain/streams/query';
-import type { ExpandedQuery } from '../../shared/model/streams';
-import { AccessPermissions } from '../../shared/domain/accesses/permissions';
 import { StreamTree } from '../../shared/domain/streams/tree';
-import type { StoredStream } from '../../shared/model/streams';
-import type { Access, AccessType, Permission } from '../../shared/model/accesses';
 import { PryvError } from '../../shared/errors';
+import type { Access, AccessType, Permission } from '../../shared/model/accesses';
+import type { ExpandedQuery, StoredStream } from '../../shared/model/streams';
 
 function catchPryv(fn: () => unknown): PryvError {
   try {
@@ -49,20 +48,14 @@ describe('parseStreamsParam: accepted forms', () => {
 
   it('a query object and an array of queries', () => {
     expect(parseStreamsParam({ any: ['a'], all: ['b'], not: ['c!'] })).toEqual([{ any: ['a'], all: ['b'], not: ['c!'] }]);
-    expect(parseStreamsParam([{ any: ['a'] }, { any: ['*'], not: ['x'] }])).toEqual([
-      { any: ['a'] },
-      { any: ['*'], not: ['x'] },
-    ]);
+    expect(parseStreamsParam([{ any: ['a'] }, { any: ['*'], not: ['x'] }])).toEqual([{ any: ['a'] }, { any: ['*'], not: ['x'] }]);
     expect(parseStreamsParam({ any: ['*'], all: [] })).toEqual([{ any: ['*'], all: [] }]);
   });
 
   it('JSON strings starting with [ or {', () => {
     expect(parseStreamsParam('["a","b"]')).toEqual([{ any: ['a', 'b'] }]);
     expect(parseStreamsParam('{"any":["a"],"not":["b"]}')).toEqual([{ any: ['a'], not: ['b'] }]);
-    expect(parseStreamsParam('[{"any":["a"]},{"any":["b"],"all":["c"]}]')).toEqual([
-      { any: ['a'] },
-      { any: ['b'], all: ['c'] },
-    ]);
+    expect(parseStreamsParam('[{"any":["a"]},{"any":["b"],"all":["c"]}]')).toEqual([{ any: ['a'] }, { any: ['b'], all: ['c'] }]);
   });
 
   it('store-prefixed ids: local system prefixes mix with local ids', () => {
@@ -218,12 +211,7 @@ describe('expandStreamsQueries: expansion', () => {
     const all = expand(undefined, personal, 'all')[0]!;
     expect(sorted(all.any)).toEqual(sorted(tree.ids()));
     expect(sorted(expand('*', personal, 'trashed')[0]!.any)).toEqual(sorted(tree.ids()));
-    expect(expand('diary-work', personal, 'all')[0]!.any).toEqual([
-      'diary-work',
-      'diary-work-new',
-      'diary-work-old',
-      'diary-work-old-x',
-    ]);
+    expect(expand('diary-work', personal, 'all')[0]!.any).toEqual(['diary-work', 'diary-work-new', 'diary-work-old', 'diary-work-old-x']);
   });
 
   it('default state: trashed streams are dropped with their subtrees, a named one included (spec §2.2.1)', () => {
@@ -341,7 +329,10 @@ describe('expandStreamsQueries: permissions', () => {
   });
 
   it('a readable root under a trashed stream is dropped from * in default state only', () => {
-    const p = perms('shared', [{ streamId: 'archive-x', level: 'read' }, { streamId: 'heart', level: 'read' }]);
+    const p = perms('shared', [
+      { streamId: 'archive-x', level: 'read' },
+      { streamId: 'heart', level: 'read' },
+    ]);
     expect(expand('*', p)[0]!.any).toEqual(['heart']);
     expect(expand('*', p, 'all')[0]!.any).toEqual(['archive-x', 'heart']);
   });

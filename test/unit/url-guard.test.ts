@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson } from '../../shared/adapters/webhook-post';
 import { checkUrl, classifyAddress, guardedLookup, isAllowedAddress, UrlRefusedError } from '../../shared/adapters/url-guard';
+import { postJson } from '../../shared/adapters/webhook-post';
 
 describe('webhook SSRF guard: address classification', () => {
   const cases: Array<[string, string]> = [
@@ -62,7 +62,18 @@ describe('webhook SSRF guard: address classification', () => {
 
   it('only public addresses are allowed, unless private targets are allowed', () => {
     expect(isAllowedAddress('8.8.8.8', false)).toBe(true);
-    for (const address of ['10.0.0.1', '127.0.0.1', '::1', '169.254.169.254', 'fe80::1', 'fc00::1', '0.0.0.0', '::', '224.0.0.1', 'ff02::1']) {
+    for (const address of [
+      '10.0.0.1',
+      '127.0.0.1',
+      '::1',
+      '169.254.169.254',
+      'fe80::1',
+      'fc00::1',
+      '0.0.0.0',
+      '::',
+      '224.0.0.1',
+      'ff02::1',
+    ]) {
       expect(isAllowedAddress(address, false), address).toBe(false);
       expect(isAllowedAddress(address, true), address).toBe(true);
     }
@@ -72,7 +83,13 @@ describe('webhook SSRF guard: address classification', () => {
 
 describe('webhook SSRF guard: URLs and lookups', () => {
   it('refuses IP-literal hosts in blocked ranges before any connection', () => {
-    for (const url of ['http://127.0.0.1:8080/x', 'http://[::1]/', 'https://169.254.169.254/latest/meta-data', 'http://10.0.0.5/', 'http://[::ffff:192.168.0.1]/']) {
+    for (const url of [
+      'http://127.0.0.1:8080/x',
+      'http://[::1]/',
+      'https://169.254.169.254/latest/meta-data',
+      'http://10.0.0.5/',
+      'http://[::ffff:192.168.0.1]/',
+    ]) {
       expect(() => checkUrl(new URL(url), false), url).toThrow(UrlRefusedError);
       expect(() => checkUrl(new URL(url), true), url).not.toThrow();
     }
@@ -137,7 +154,11 @@ describe('postJson: the guard applies to the connection itself', () => {
     const silent = createServer(() => undefined); // never answers
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const started = Date.now();
-    const outcome = await postJson(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/`, {}, { timeoutMs: 300, allowPrivate: true });
+    const outcome = await postJson(
+      `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`,
+      {},
+      { timeoutMs: 300, allowPrivate: true },
+    );
     expect(outcome.status).toBe(0);
     expect(outcome.error).toMatch(/No answer within 300 ms/);
     expect(Date.now() - started).toBeLessThan(2000);

@@ -1,6 +1,6 @@
-import { defineMethod, ALL_ACCESS_TYPES } from '../types';
-import { callerOf } from '../caller';
 import { accessForApi } from '../../domain/accesses/view';
+import { callerOf } from '../caller';
+import { ALL_ACCESS_TYPES, defineMethod } from '../types';
 
 /** `getAccessInfo` (spec §2.1): the calling access, its calls counters and its user. */
 export const getAccessInfo = defineMethod({

@@ -1,15 +1,22 @@
-import { defineMethod, type MethodContext } from '../types';
-import { runMethod, flushUsage } from '../execute';
-import { callerOf } from '../caller';
-import { RegisterError } from '../../errors';
-import type { Access, Permission } from '../../model/accesses';
-import { acceptedRequest, acceptingAccessKind, alreadyAnswered, closedRequest, requestView, STATUS_CODES } from '../../domain/access-requests/flow';
+import {
+  acceptedRequest,
+  acceptingAccessKind,
+  alreadyAnswered,
+  closedRequest,
+  requestView,
+  STATUS_CODES,
+} from '../../domain/access-requests/flow';
 import { checkKey, newAccessRequest, parseAnswer, unknownKey } from '../../domain/access-requests/input';
+import { RegisterError } from '../../errors';
+import type { AccessRequest } from '../../model/access-requests';
+import type { Access, Permission } from '../../model/accesses';
 import { answerAccessRequest, createAccessRequest, getAccessRequest } from '../../store/access-requests';
-import { getAccessByToken, findAccessByName } from '../../store/accesses';
+import { findAccessByName, getAccessByToken } from '../../store/accesses';
+import { callerOf } from '../caller';
+import { flushUsage, runMethod } from '../execute';
+import { defineMethod, type MethodContext } from '../types';
 import { accessesCheckApp, accessesCreate, accessesDelete } from './accesses';
 import { serviceInfoFor } from './service';
-import type { AccessRequest } from '../../model/access-requests';
 
 /**
  * The access-request flow (spec §2.14) at `service.access` = `{publicUrl}/reg/access/`:

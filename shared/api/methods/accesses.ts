@@ -1,15 +1,15 @@
-import { defineMethod, SERVER_OWNED_FIELDS } from '../types';
-import { errors } from '../../errors';
-import { LIMITS } from '../../limits';
-import { callerOf } from '../caller';
 import {
+  type AccessInput,
+  type AppRequest,
   checkAppAccess,
   createAccessFrom,
   deleteAccessWith,
   listVisibleAccesses,
-  type AccessInput,
-  type AppRequest,
 } from '../../domain/accesses/manage';
+import { errors } from '../../errors';
+import { LIMITS } from '../../limits';
+import { callerOf } from '../caller';
+import { defineMethod, SERVER_OWNED_FIELDS } from '../types';
 
 /** Accesses (spec §2.4): parameter schemas here, the rules in shared/domain/accesses/. */
 
@@ -107,4 +107,3 @@ export const accessesCheckApp = defineMethod<AppRequest>({
   },
   run: async (ctx, params) => checkAppAccess(callerOf(ctx), params),
 });
-

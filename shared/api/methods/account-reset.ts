@@ -1,11 +1,11 @@
-import { defineMethod } from '../types';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../config';
+import { loadAccount } from '../../domain/accounts/account';
+import { assertSameUser } from '../../domain/accounts/login';
+import { requestPasswordReset, resetPassword } from '../../domain/accounts/password-reset';
+import { assertTrustedApp } from '../../domain/accounts/trusted-apps';
 import { errors } from '../../errors';
 import { pathUser } from '../caller';
-import { assertTrustedApp } from '../../domain/accounts/trusted-apps';
-import { assertSameUser } from '../../domain/accounts/login';
-import { loadAccount } from '../../domain/accounts/account';
-import { requestPasswordReset, resetPassword } from '../../domain/accounts/password-reset';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../config';
+import { defineMethod } from '../types';
 
 /**
  * Password reset (spec §2.8). The routes read `Origin` only (spec §1.3), unlike auth.login;

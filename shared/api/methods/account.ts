@@ -1,7 +1,7 @@
-import { defineMethod } from '../types';
-import { callerOf } from '../caller';
-import { accountView, changePassword, loadAccount, updateAccountFields } from '../../domain/accounts/account';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../config';
+import { accountView, changePassword, loadAccount, updateAccountFields } from '../../domain/accounts/account';
+import { callerOf } from '../caller';
+import { defineMethod } from '../types';
 
 export const accountGet = defineMethod({
   id: 'account.get',

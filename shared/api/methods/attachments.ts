@@ -1,9 +1,9 @@
-import { defineMethod, ALL_ACCESS_TYPES } from '../types';
-import { callerOf, pathUser } from '../caller';
-import { eventForReader } from '../../domain/events/read-view';
-import { addAttachments, confirmUpload, createUploadSlot, deleteAttachment } from '../../domain/events/attachments';
 import { downloadAttachment, fileReader } from '../../domain/events/attachment-download';
+import { addAttachments, confirmUpload, createUploadSlot, deleteAttachment } from '../../domain/events/attachments';
+import { eventForReader } from '../../domain/events/read-view';
 import { contentDisposition } from '../../store/files';
+import { callerOf, pathUser } from '../caller';
+import { ALL_ACCESS_TYPES, defineMethod } from '../types';
 
 /** `POST /events/{id}` with files: adds them to an existing event (spec §2.2.6). */
 export const eventsAddAttachment = defineMethod<{ id: string }>({

@@ -1,6 +1,6 @@
-import { defineMethod, ALL_ACCESS_TYPES } from '../types';
+import { type AuditFilter, auditLogForApi, MAX_AUDIT_PAGE, readAudit } from '../../domain/audit/log';
 import { callerOf } from '../caller';
-import { auditLogForApi, MAX_AUDIT_PAGE, readAudit, type AuditFilter } from '../../domain/audit/log';
+import { ALL_ACCESS_TYPES, defineMethod } from '../types';
 
 const DEFAULT_AUDIT_LIMIT = 100; // records per page when no limit is given
 

@@ -1,13 +1,13 @@
-import { defineMethod, ALL_ACCESS_TYPES } from '../types';
-import { errors } from '../../errors';
-import { callerOf, pathUser } from '../caller';
-import { sameSecret } from '../execute';
-import { endSession, getAccessByToken } from '../../store/accesses';
 import { adminKey } from '../../adapters/secrets';
-import { sessionEnded } from '../../domain/accesses/liveness';
 import { apiEndpoint } from '../../domain/accesses/api-endpoint';
+import { sessionEnded } from '../../domain/accesses/liveness';
 import { deleteAccount } from '../../domain/accounts/deletion';
 import { logIn } from '../../domain/accounts/login';
+import { errors } from '../../errors';
+import { endSession, getAccessByToken } from '../../store/accesses';
+import { callerOf, pathUser } from '../caller';
+import { sameSecret } from '../execute';
+import { ALL_ACCESS_TYPES, defineMethod } from '../types';
 
 interface LoginParams {
   username?: string;

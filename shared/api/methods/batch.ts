@@ -1,5 +1,5 @@
-import { defineMethod, ALL_ACCESS_TYPES } from '../types';
-import { runBatch, type BatchCall, type MethodLookup } from '../batch';
+import { type BatchCall, type MethodLookup, runBatch } from '../batch';
+import { ALL_ACCESS_TYPES, defineMethod } from '../types';
 
 /**
  * `callBatch` (spec §2.1): several calls in one request (shared/api/batch.ts runs them).

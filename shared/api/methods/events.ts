@@ -1,12 +1,12 @@
-import { acceptedFields, defineMethod, ALL_ACCESS_TYPES } from '../types';
+import { createEventFrom } from '../../domain/events/create';
+import { trashOrDeleteEvent } from '../../domain/events/delete';
+import type { EventInput } from '../../domain/events/fields';
+import { type EventsGetParams, getEventsFor, getOneEvent } from '../../domain/events/get';
+import { eventForReader } from '../../domain/events/read-view';
+import { type EventChanges, updateEventWith } from '../../domain/events/update';
 import { errors, rejectProtectedFields } from '../../errors';
 import { callerOf } from '../caller';
-import type { EventInput } from '../../domain/events/fields';
-import { getEventsFor, getOneEvent, type EventsGetParams } from '../../domain/events/get';
-import { createEventFrom } from '../../domain/events/create';
-import { updateEventWith, type EventChanges } from '../../domain/events/update';
-import { trashOrDeleteEvent } from '../../domain/events/delete';
-import { eventForReader } from '../../domain/events/read-view';
+import { ALL_ACCESS_TYPES, acceptedFields, defineMethod } from '../types';
 
 /** Events (spec §2.2): parameter schemas here, the rules in shared/domain/events/. */
 

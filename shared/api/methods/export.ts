@@ -1,6 +1,6 @@
-import { defineMethod } from '../types';
-import { callerOf } from '../caller';
 import { exportStatus, importStatus, importUploadSlot, jobForApi, requestExport, startImport } from '../../domain/account-copy/requests';
+import { callerOf } from '../caller';
+import { defineMethod } from '../types';
 
 /**
  * A copy of one's account (README "Your data"): personal tokens only — authentication is

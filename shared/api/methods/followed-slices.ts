@@ -1,6 +1,6 @@
-import { acceptedFields, defineMethod } from '../types';
+import { followedSlicesOf, followSlice, unfollowSlice, updateSlice } from '../../domain/followed-slices';
 import { callerOf } from '../caller';
-import { followedSlicesOf, followSlice, updateSlice, unfollowSlice } from '../../domain/followed-slices';
+import { acceptedFields, defineMethod } from '../types';
 
 /** Followed slices (spec §2.6, §3.5): personal accesses only. */
 

@@ -1,12 +1,12 @@
-import { defineMethod } from '../types';
-import { errors } from '../../errors';
-import { callerOf, pathUser } from '../caller';
-import { deleteMfa } from '../../store/mfa';
 import { apiEndpoint } from '../../domain/accesses/api-endpoint';
-import { activate, challenge, confirm } from '../../domain/accounts/mfa';
 import { loadAccount } from '../../domain/accounts/account';
 import { recoverMfa, verifyMfaLogin } from '../../domain/accounts/login';
+import { activate, challenge, confirm } from '../../domain/accounts/mfa';
+import { errors } from '../../errors';
 import type { MfaMethod } from '../../model/mfa';
+import { deleteMfa } from '../../store/mfa';
+import { callerOf, pathUser } from '../caller';
+import { defineMethod } from '../types';
 
 /** MFA (spec §2.13). Steps after activate/login carry the mfaToken in `Authorization`. */
 

@@ -1,7 +1,7 @@
-import { defineMethod, ALL_ACCESS_TYPES, type MethodContext, type MethodDef } from '../types';
-import { callerOf } from '../caller';
 import { appProfileSet, readProfile, updateProfile } from '../../domain/profile';
 import type { AccessType } from '../../model/accesses';
+import { callerOf } from '../caller';
+import { ALL_ACCESS_TYPES, defineMethod, type MethodContext, type MethodDef } from '../types';
 
 /**
  * Profile sets (spec §2.7). Method ids are the reference docs' ones (spec §2.0 note).

@@ -1,10 +1,16 @@
-import { defineMethod } from '../types';
-import { LIMITS } from '../../limits';
-import { errors, PryvError, RegisterError } from '../../errors';
-import { checkInvitationToken, createUser, USERNAME_PATTERN, RESERVED_USERNAMES, validateRegistration } from '../../domain/accounts/registration';
-import { hashPassword } from '../../domain/accounts/passwords';
 import { apiEndpoint } from '../../domain/accesses/api-endpoint';
+import { hashPassword } from '../../domain/accounts/passwords';
+import {
+  checkInvitationToken,
+  createUser,
+  RESERVED_USERNAMES,
+  USERNAME_PATTERN,
+  validateRegistration,
+} from '../../domain/accounts/registration';
+import { errors, PryvError, RegisterError } from '../../errors';
+import { LIMITS } from '../../limits';
 import { userExists, usernameForEmail } from '../../store/accounts';
+import { defineMethod } from '../types';
 
 /**
  * `auth.register` (spec §2.15): `POST /users`, `POST /reg/users` (what the `pryv` library
@@ -48,7 +54,12 @@ function decoded(value: string | undefined): string {
 function checkUsernameFormat(username: string): void {
   if (!USERNAME_PATTERN.test(username)) {
     throw errors.invalidParametersFormat("The parameters' format is invalid.", [
-      { code: 'username-invalid', message: 'Username must be 5-60 lowercase letters, digits or dashes.', path: '#/username', param: 'username' },
+      {
+        code: 'username-invalid',
+        message: 'Username must be 5-60 lowercase letters, digits or dashes.',
+        path: '#/username',
+        param: 'username',
+      },
     ]);
   }
 }

@@ -1,10 +1,10 @@
-import { defineMethod, ALL_ACCESS_TYPES, type MethodContext } from '../types';
+import { storeSeriesAnswer } from '../../domain/series/large-answers';
+import type { FlatJson } from '../../domain/series/points';
+import { getSeriesPoints, type SeriesQuery } from '../../domain/series/read';
+import { addSeriesBatch, addSeriesPoints, type SeriesBatch } from '../../domain/series/write';
 import { PryvError } from '../../errors';
 import { callerOf } from '../caller';
-import { addSeriesBatch, addSeriesPoints, type SeriesBatch } from '../../domain/series/write';
-import { getSeriesPoints, type SeriesQuery } from '../../domain/series/read';
-import type { FlatJson } from '../../domain/series/points';
-import { storeSeriesAnswer } from '../../domain/series/large-answers';
+import { ALL_ACCESS_TYPES, defineMethod, type MethodContext } from '../types';
 
 /**
  * HF series (Pryv API reference §2.2.7): HTTP only (not in callBatch, not over sockets), the

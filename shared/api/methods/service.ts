@@ -1,5 +1,5 @@
-import { defineMethod } from '../types';
 import { API_VERSION, type Config } from '../../config';
+import { defineMethod } from '../types';
 
 /** Service info (spec §1.2), in the single-node "dnsLess" layout. */
 export function serviceInfoFor(c: Config): Record<string, unknown> {

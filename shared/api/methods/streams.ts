@@ -1,8 +1,15 @@
-import { acceptedFields, defineMethod, ALL_ACCESS_TYPES, SERVER_OWNED_FIELDS } from '../types';
+import {
+  createStreamFrom,
+  getStreams,
+  type StreamChanges,
+  type StreamInput,
+  trashOrDeleteStream,
+  updateStreamWith,
+} from '../../domain/streams/manage';
+import { streamForApi } from '../../domain/streams/tree';
 import { rejectProtectedFields } from '../../errors';
 import { callerOf } from '../caller';
-import { streamForApi } from '../../domain/streams/tree';
-import { createStreamFrom, getStreams, trashOrDeleteStream, updateStreamWith, type StreamChanges, type StreamInput } from '../../domain/streams/manage';
+import { ALL_ACCESS_TYPES, acceptedFields, defineMethod, SERVER_OWNED_FIELDS } from '../types';
 
 /** Streams (spec §2.3): parameter schemas here, the rules in shared/domain/streams/. */
 
@@ -101,4 +108,3 @@ export const streamsDelete = defineMethod<{ id: string; mergeEventsWithParent?: 
     return { updatedEvents: outcome.updatedEvents, streamDeletion: { id: params.id } };
   },
 });
-

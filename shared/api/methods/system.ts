@@ -1,8 +1,8 @@
-import { defineMethod } from '../types';
-import { errors } from '../../errors';
-import { checkInvitationToken, createUser, validateRegistration } from '../../domain/accounts/registration';
-import { isSupportedHash } from '../../domain/accounts/passwords';
 import { userInfo } from '../../domain/accounts/account';
+import { isSupportedHash } from '../../domain/accounts/passwords';
+import { checkInvitationToken, createUser, validateRegistration } from '../../domain/accounts/registration';
+import { errors } from '../../errors';
+import { defineMethod } from '../types';
 
 /**
  * `system.createUser` (spec §2.16): the legacy admin route, with a password *hash*
@@ -20,7 +20,12 @@ export const systemCreateUser = defineMethod<Record<string, unknown>>({
     const input = validateRegistration(body, { passwordField: 'passwordHash', appIdRequired: false });
     if (!isSupportedHash(input.passwordHash!)) {
       throw errors.invalidParametersFormat("The parameters' format is invalid.", [
-        { code: 'password-invalid', message: 'passwordHash must be a bcrypt or scrypt hash.', path: '#/passwordHash', param: 'passwordHash' },
+        {
+          code: 'password-invalid',
+          message: 'passwordHash must be a bcrypt or scrypt hash.',
+          path: '#/passwordHash',
+          param: 'passwordHash',
+        },
       ]);
     }
     checkInvitationToken(ctx.config, input.invitationToken);

@@ -1,7 +1,3 @@
-import { acceptedFields, defineMethod, ALL_ACCESS_TYPES } from '../types';
-import { rejectProtectedFields } from '../../errors';
-import { callerOf } from '../caller';
-import { PROTECTED_WEBHOOK_FIELDS, webhookForApi } from '../../domain/webhooks/webhook';
 import {
   createWebhookFrom,
   deleteOwnWebhook,
@@ -10,7 +6,11 @@ import {
   updateWebhookState,
   visibleWebhooks,
 } from '../../domain/webhooks/manage';
+import { PROTECTED_WEBHOOK_FIELDS, webhookForApi } from '../../domain/webhooks/webhook';
+import { rejectProtectedFields } from '../../errors';
 import type { WebhookState } from '../../model/webhooks';
+import { callerOf } from '../caller';
+import { ALL_ACCESS_TYPES, acceptedFields, defineMethod } from '../types';
 
 /** Webhooks API (spec §2.5, §3.6): parameter schemas here, the rules in shared/domain/webhooks/. */
 

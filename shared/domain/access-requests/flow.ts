@@ -1,10 +1,10 @@
 import { ACCESS_REQUEST_POLL_RATE_MS, type Config } from '../../config';
 import { errors } from '../../errors';
-import type { Access } from '../../model/accesses';
 import type { AccessRequest, AccessRequestStatus } from '../../model/access-requests';
+import type { Access } from '../../model/accesses';
 import { apiEndpoint } from '../accesses/api-endpoint';
 import { assertAccessLive } from '../accesses/liveness';
-import { invalidData, type AccessRequestAnswer } from './input';
+import { type AccessRequestAnswer, invalidData } from './input';
 
 /**
  * The access-request ("auth request") flow (spec §2.14): an app posts what it wants, the
@@ -105,9 +105,13 @@ export function acceptedRequest(config: Config, request: AccessRequest, username
 /** The request answered without a grant. */
 export function closedRequest(request: AccessRequest, answer: Exclude<AccessRequestAnswer, { status: 'ACCEPTED' }>): AccessRequest {
   if (answer.status === 'REFUSED') return { ...request, status: 'REFUSED', reasonID: answer.reasonID, message: answer.message };
-  return { ...request, status: 'ERROR', errorId: answer.errorId, message: answer.message, ...(answer.detail ? { detail: answer.detail } : {}) };
+  return {
+    ...request,
+    status: 'ERROR',
+    errorId: answer.errorId,
+    message: answer.message,
+    ...(answer.detail ? { detail: answer.detail } : {}),
+  };
 }
 
-export const alreadyAnswered = (request: AccessRequest) =>
-  invalidData(`This access request was already answered (${request.status}).`);
-
+export const alreadyAnswered = (request: AccessRequest) => invalidData(`This access request was already answered (${request.status}).`);

@@ -1,10 +1,10 @@
 import type { Config } from '../../config';
 import { RegisterError } from '../../errors';
 import { randomKey } from '../../ids';
-import type { Permission } from '../../model/accesses';
 import type { AccessRequest } from '../../model/access-requests';
-import { hasForbiddenChars } from '../streams/query';
+import type { Permission } from '../../model/accesses';
 import { USERNAME_PATTERN } from '../accounts/registration';
+import { hasForbiddenChars } from '../streams/query';
 
 /**
  * What apps and the consent page send in the access-request flow (spec §2.14), checked:
@@ -48,7 +48,13 @@ export function checkPermissions(value: unknown): Permission[] {
     if (!isObject(p)) throw invalidData(`${at} must be an object.`);
     if (p.feature !== undefined) {
       const extra = Object.keys(p).filter((k) => k !== 'feature' && k !== 'setting');
-      if (typeof p.feature !== 'string' || p.feature === '' || typeof p.setting !== 'string' || !FEATURE_SETTINGS.has(p.setting) || extra.length > 0) {
+      if (
+        typeof p.feature !== 'string' ||
+        p.feature === '' ||
+        typeof p.setting !== 'string' ||
+        !FEATURE_SETTINGS.has(p.setting) ||
+        extra.length > 0
+      ) {
         throw invalidData(`${at}: a feature permission is {feature, setting: "forbidden"|"allowed"}.`);
       }
       return { feature: p.feature, setting: p.setting };
@@ -171,7 +177,8 @@ export function newAccessRequest(config: Config, body: unknown, now: number): Ac
 function optionalText(body: Record<string, unknown>, field: string, fallback: string): string {
   const value = body[field];
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'string' || value.length > TEXT_MAX) throw invalidData(`"${field}" must be a string of at most ${TEXT_MAX} characters.`);
+  if (typeof value !== 'string' || value.length > TEXT_MAX)
+    throw invalidData(`"${field}" must be a string of at most ${TEXT_MAX} characters.`);
   return value;
 }
 
@@ -210,4 +217,3 @@ export function parseAnswer(body: unknown): AccessRequestAnswer {
       return { status: 'ERROR', errorId: 'INTERNAL_ERROR', message: 'Unknown status code', detail: undefined };
   }
 }
-

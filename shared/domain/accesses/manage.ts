@@ -2,9 +2,16 @@ import { isDeepStrictEqual } from 'node:util';
 import { errors } from '../../errors';
 import { newId, newToken, RESERVED_IDS } from '../../ids';
 import type { Access, AccessType, Permission } from '../../model/accesses';
-import { createAccessItems, deleteAccesses, findAccessByName, getAccessById, listAccessDeletions, listAccesses } from '../../store/accesses';
-import { transactWrite } from '../../store/transact';
+import {
+  createAccessItems,
+  deleteAccesses,
+  findAccessByName,
+  getAccessById,
+  listAccessDeletions,
+  listAccesses,
+} from '../../store/accesses';
 import { createStream, updateStream } from '../../store/streams';
+import { transactWrite } from '../../store/transact';
 import type { Caller } from '../caller';
 import { hasForbiddenChars, isValidStreamId, slugifyStreamId } from '../streams/query';
 import { loadUserData } from '../user-data';
@@ -82,7 +89,12 @@ export async function createAccessFrom(caller: Caller, input: AccessInput): Prom
   if (type === 'personal') throw errors.forbidden('Personal accesses are created automatically on login.');
   if (input.permissions === undefined) {
     throw errors.invalidParametersFormat("The parameters' format is invalid.", [
-      { code: 'OBJECT_MISSING_REQUIRED_PROPERTY', message: 'Missing required property: permissions', path: '#/permissions', params: ['permissions'] },
+      {
+        code: 'OBJECT_MISSING_REQUIRED_PROPERTY',
+        message: 'Missing required property: permissions',
+        path: '#/permissions',
+        params: ['permissions'],
+      },
     ]);
   }
   const badId = permissions.find((p) => typeof p.streamId === 'string' && hasForbiddenChars(p.streamId));
@@ -174,7 +186,12 @@ export async function checkAppAccess(caller: Caller, request: AppRequest): Promi
   const missingName = request.requestedPermissions.filter((p) => p.streamId && p.streamId !== '*' && !p.defaultName);
   if (missingName.length > 0) {
     throw errors.invalidParametersFormat('Every requested stream permission needs a "defaultName".', [
-      { code: 'OBJECT_MISSING_REQUIRED_PROPERTY', message: 'Missing required property: defaultName', path: '#/requestedPermissions', params: ['defaultName'] },
+      {
+        code: 'OBJECT_MISSING_REQUIRED_PROPERTY',
+        message: 'Missing required property: defaultName',
+        path: '#/requestedPermissions',
+        params: ['defaultName'],
+      },
     ]);
   }
   const existing = await findAccessByName(caller.username, 'app', request.requestingAppId, request.deviceName ?? null);

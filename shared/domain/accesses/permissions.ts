@@ -3,7 +3,6 @@ import type { Access, AccessType, Permission } from '../../model/accesses';
 import type { Level } from '../../model/streams';
 import type { StreamTree } from '../streams/tree';
 
-
 /** Spec §4.1: none(−1) < read(0) < create-only(1) = contribute(1) < manage(2). */
 export const LEVEL_RANK: Readonly<Record<Level, number>> = {
   none: -1,
@@ -237,10 +236,7 @@ export class AccessPermissions {
  * Structure (levels, names…) is the validator's job; an entry with a stream but no valid
  * level is refused here too.
  */
-export function checkAccessCreation(
-  creator: AccessPermissions,
-  requested: { type: AccessType; permissions: Permission[] },
-): void {
+export function checkAccessCreation(creator: AccessPermissions, requested: { type: AccessType; permissions: Permission[] }): void {
   if (requested.type === 'personal') throw errors.forbidden(PERSONAL_ACCESS_CREATION);
   if (creator.isPersonal) return;
   const refuse = () => errors.forbidden(INSUFFICIENT_ACCESS_CREATION);

@@ -2,15 +2,15 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { pack as tarPack, type Pack } from 'tar-stream';
-import { objectKeys } from '../../store/keys';
-import { readFileStream, uploadStream } from '../../store/files';
+import { type Pack, pack as tarPack } from 'tar-stream';
+import { type AccountItemKind, accountItemPages, eventHistoryPages, isDataMetaItem, profileSetId } from '../../store/account-items';
 import { getAccount } from '../../store/accounts';
-import { accountItemPages, eventHistoryPages, isDataMetaItem, profileSetId, type AccountItemKind } from '../../store/account-items';
+import { readFileStream, uploadStream } from '../../store/files';
 import { listFollowedSlices } from '../../store/followed-slices';
+import { objectKeys } from '../../store/keys';
 import { seriesChunks } from '../../store/series/chunks';
 
 /**
@@ -58,7 +58,10 @@ class JsonlFile {
   private readonly out: WriteStream;
   private readonly hash: Hash = createHash('sha256');
   count = 0;
-  constructor(dir: string, readonly name: string) {
+  constructor(
+    dir: string,
+    readonly name: string,
+  ) {
     this.path = join(dir, name.replace(/\//g, '_'));
     this.out = createWriteStream(this.path);
   }
@@ -103,7 +106,11 @@ function hashing(hash: Hash): Transform {
 }
 
 /** Builds the archive of `username` into S3 at `archiveKey`; answers its manifest, size and SHA-256. */
-export async function buildExport(username: string, archiveKey: string, now: number): Promise<{ manifest: Manifest; size: number; sha256: string }> {
+export async function buildExport(
+  username: string,
+  archiveKey: string,
+  now: number,
+): Promise<{ manifest: Manifest; size: number; sha256: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'pryv-export-'));
   try {
     const jsonl: JsonlFile[] = [];
@@ -115,7 +122,14 @@ export async function buildExport(username: string, archiveKey: string, now: num
     const account = await getAccount(username);
     if (!account) throw new Error('account gone');
     const accountFile = file('account.json');
-    await accountFile.write(Object.fromEntries(ACCOUNT_FIELDS.filter((k) => (account as unknown as Record<string, unknown>)[k] !== undefined).map((k) => [k, (account as unknown as Record<string, unknown>)[k]])));
+    await accountFile.write(
+      Object.fromEntries(
+        ACCOUNT_FIELDS.filter((k) => (account as unknown as Record<string, unknown>)[k] !== undefined).map((k) => [
+          k,
+          (account as unknown as Record<string, unknown>)[k],
+        ]),
+      ),
+    );
 
     /** Items of one kind, each with `drop` removed, into one JSON Lines file. */
     const copy = async (name: string, kind: AccountItemKind, drop: string[]) => {
@@ -141,7 +155,8 @@ export async function buildExport(username: string, archiveKey: string, now: num
         }
         const event = withoutKeys(item, EVENT_INTERNAL);
         await events.write(event);
-        for (const a of (event.attachments as Array<{ id: string }> | undefined) ?? []) attachments.push({ eventId: event.id as string, fileId: a.id });
+        for (const a of (event.attachments as Array<{ id: string }> | undefined) ?? [])
+          attachments.push({ eventId: event.id as string, fileId: a.id });
         if (String(event.type).startsWith('series:')) holders.push(event.id as string);
         // Only an event modified after its creation can have previous versions.
         if ((event.modified as number) > (event.created as number)) {

@@ -3,27 +3,27 @@ import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Transform, type Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
-import { keys, objectKeys } from '../../store/keys';
-import { putFile, readFileStream } from '../../store/files';
+import type { StoredEvent } from '../../model/events';
+import type { FollowedSlice } from '../../model/followed-slices';
+import type { SeriesRows } from '../../model/series';
+import type { StoredStream } from '../../model/streams';
+import { adjustAttachedFiles, adjustDbDocuments } from '../../store/accounts';
 import { batchPut } from '../../store/batch';
 import { newEventItems } from '../../store/events/items';
 import { eventDeletionItems, eventHistoryItem } from '../../store/events/write';
-import { bumpTreeVersion, loadStreams, raiseMaxDuration, streamDeletionItem, streamItems } from '../../store/streams';
-import { adjustAttachedFiles, adjustDbDocuments } from '../../store/accounts';
-import { profileItem } from '../../store/profiles';
+import { putFile, readFileStream } from '../../store/files';
 import { createFollowedSlice } from '../../store/followed-slices';
+import { keys, objectKeys } from '../../store/keys';
+import { profileItem } from '../../store/profiles';
 import { partitionHasItems } from '../../store/query';
-import type { FollowedSlice } from '../../model/followed-slices';
-import type { StoredStream } from '../../model/streams';
-import type { StoredEvent } from '../../model/events';
-import type { SeriesRows } from '../../model/series';
 import { writeSeries } from '../../store/series/chunks';
-import { StreamTree } from '../streams/tree';
+import { bumpTreeVersion, loadStreams, raiseMaxDuration, streamDeletionItem, streamItems } from '../../store/streams';
 import { placementFor } from '../events/write-checks';
+import { StreamTree } from '../streams/tree';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type Manifest } from './export-archive';
 
 /**
@@ -83,7 +83,10 @@ async function unpack(body: Readable, dir: string): Promise<Map<string, { size: 
 function isFormatError(err: unknown): boolean {
   if (!(err instanceof Error) || err instanceof ArchiveError) return false;
   const code = (err as { code?: unknown }).code;
-  return (typeof code === 'string' && code.startsWith('Z_')) || /^(Invalid (tar )?header|Header exceeds max size|Unexpected end of data)/.test(err.message);
+  return (
+    (typeof code === 'string' && code.startsWith('Z_')) ||
+    /^(Invalid (tar )?header|Header exceeds max size|Unexpected end of data)/.test(err.message)
+  );
 }
 
 function checkManifest(dir: string, seen: Map<string, { size: number; sha256: string }>): Manifest {
@@ -96,7 +99,8 @@ function checkManifest(dir: string, seen: Map<string, { size: number; sha256: st
     if (!got || got.size !== f.size || got.sha256 !== f.sha256) throw new ArchiveError(`"${f.path}" does not match the manifest`);
     listed.add(f.path);
   }
-  for (const name of seen.keys()) if (name !== 'manifest.json' && !listed.has(name)) throw new ArchiveError(`"${name}" is not in the manifest`);
+  for (const name of seen.keys())
+    if (name !== 'manifest.json' && !listed.has(name)) throw new ArchiveError(`"${name}" is not in the manifest`);
   return manifest;
 }
 
@@ -179,7 +183,8 @@ export async function importArchive(username: string, archiveKey: string): Promi
     counts.seriesPoints = 0;
     for await (const line of lines<SeriesRows & { eventId: string }>(dir, 'series.jsonl', has('series.jsonl'))) {
       const { eventId, ...rows } = line;
-      if (!holders.has(eventId) || !isSeriesChunk(rows)) throw new ArchiveError(`series.jsonl: a line for "${eventId}" is not a chunk of one of its series`);
+      if (!holders.has(eventId) || !isSeriesChunk(rows))
+        throw new ArchiveError(`series.jsonl: a line for "${eventId}" is not a chunk of one of its series`);
       const written = await writeSeries(username, [{ eventId, rows }]);
       if (written === 'stale') throw new Error(`series points of ${eventId} changed during the import`);
       seriesBytes += written.bytes;

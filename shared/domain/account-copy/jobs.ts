@@ -1,8 +1,8 @@
+import { log } from '../../log';
+import type { Job } from '../../model/jobs';
 import { finishJob, getJob, startJob } from '../../store/exports';
 import { buildExport } from './export-archive';
 import { ArchiveError, importArchive } from './import-archive';
-import { log } from '../../log';
-import type { Job } from '../../model/jobs';
 
 /**
  * The export/import worker's job: a job's INSERT on the table's stream starts it (in AWS
@@ -19,7 +19,14 @@ export async function runJob(username: string, kind: Job['kind'], id: string): P
   try {
     if (kind === 'export') {
       const { manifest, size, sha256 } = await buildExport(username, job.archiveKey, now);
-      await finishJob(username, kind, id, { status: 'done', finished: Date.now() / 1000, size, sha256, files: manifest.files.length + 1, counts: manifest.counts });
+      await finishJob(username, kind, id, {
+        status: 'done',
+        finished: Date.now() / 1000,
+        size,
+        sha256,
+        files: manifest.files.length + 1,
+        counts: manifest.counts,
+      });
     } else {
       const counts = await importArchive(username, job.archiveKey);
       await finishJob(username, kind, id, { status: 'done', finished: Date.now() / 1000, counts });

@@ -25,7 +25,14 @@ export function jobForApi(job: Job): Record<string, unknown> {
 export async function requestExport(caller: Caller): Promise<Job> {
   const { username, now } = caller;
   const id = newId();
-  const job: Job = { id, kind: 'export', status: 'pending', requested: now, requestedBy: caller.access.id, archiveKey: objectKeys.exportArchive(username, id) };
+  const job: Job = {
+    id,
+    kind: 'export',
+    status: 'pending',
+    requested: now,
+    requestedBy: caller.access.id,
+    archiveKey: objectKeys.exportArchive(username, id),
+  };
   return (await requestExportJob(username, job, now)).job;
 }
 
@@ -36,7 +43,11 @@ export async function exportStatus(caller: Caller, id: string): Promise<Record<s
   if (!job) throw errors.unknownResource('export', id);
   const view = jobForApi(job);
   if (job.status === 'done') {
-    view.url = await presignedGet(job.archiveKey, { fileName: `${username}-${job.id}.tar.gz`, type: ARCHIVE_TYPE, expiresInS: config.exportLinkTtlS });
+    view.url = await presignedGet(job.archiveKey, {
+      fileName: `${username}-${job.id}.tar.gz`,
+      type: ARCHIVE_TYPE,
+      expiresInS: config.exportLinkTtlS,
+    });
     view.urlExpires = now + config.exportLinkTtlS;
   }
   return view;
@@ -47,7 +58,8 @@ async function checkEmpty(username: string): Promise<void> {
   try {
     await assertEmptyAccount(username);
   } catch (err) {
-    if (err instanceof ArchiveError) throw errors.invalidOperation('An export can only be imported into an account without streams or events.');
+    if (err instanceof ArchiveError)
+      throw errors.invalidOperation('An export can only be imported into an account without streams or events.');
     throw err;
   }
 }

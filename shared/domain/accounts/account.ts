@@ -1,7 +1,7 @@
 import { errors } from '../../errors';
 import type { Account } from '../../model/accounts';
-import { getAccount, setPasswordHash, updateAccount } from '../../store/accounts';
 import { listAccesses } from '../../store/accesses';
+import { getAccount, setPasswordHash, updateAccount } from '../../store/accounts';
 import { hashPassword, verifyPassword } from './passwords';
 
 /** The account itself (spec §2.8): what its owner sees and may change, and what the system API reports. */

@@ -1,10 +1,10 @@
-import { keys, objectKeys } from '../../store/keys';
 import { config } from '../../config';
 import { deleteAccountItem, getAccount } from '../../store/accounts';
-import { loadStreams } from '../../store/streams';
 import { purgeUserEvents } from '../../store/events/purge';
-import { deletePartition } from '../../store/purge';
 import { deletePrefix } from '../../store/files';
+import { keys, objectKeys } from '../../store/keys';
+import { deletePartition } from '../../store/purge';
+import { loadStreams } from '../../store/streams';
 import { settleAuditOnDeletion } from '../audit/retention';
 import { closeUserSockets } from '../sockets';
 
@@ -20,7 +20,10 @@ import { closeUserSockets } from '../sockets';
 export async function deleteAccount(username: string, checkpoint: (step: string) => Promise<void> = async () => {}): Promise<void> {
   const account = await getAccount(username);
   const { streams } = await loadStreams(username);
-  await purgeUserEvents(username, streams.map((s) => s.id));
+  await purgeUserEvents(
+    username,
+    streams.map((s) => s.id),
+  );
   await checkpoint('events');
   await deletePrefix(objectKeys.userFiles(username));
   await deletePrefix(objectKeys.userPendingFiles(username));

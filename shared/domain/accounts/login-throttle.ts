@@ -1,5 +1,5 @@
-import { addFailure, putLock, readSubjects, type SubjectState } from '../../store/login-throttle';
 import type { Config } from '../../config';
+import { addFailure, putLock, readSubjects, type SubjectState } from '../../store/login-throttle';
 
 /**
  * auth.login brute-force protection (beyond Pryv; README "Brute-force protection").
@@ -59,7 +59,13 @@ export async function checkLogin(
   settings: ThrottleSettings,
 ): Promise<{ retryAfterS: number; check: LoginCheck }> {
   const subjects = subjectsOf(username, ip, settings);
-  const states = subjects.length > 0 ? await readSubjects(subjects.map((x) => x.key), windowOf(now, settings.windowS) - 1) : new Map();
+  const states =
+    subjects.length > 0
+      ? await readSubjects(
+          subjects.map((x) => x.key),
+          windowOf(now, settings.windowS) - 1,
+        )
+      : new Map();
   let until = 0;
   for (const state of states.values()) until = Math.max(until, state.lockedUntil);
   return { retryAfterS: until > now ? Math.ceil(until - now) : 0, check: { subjects, states, now, settings } };

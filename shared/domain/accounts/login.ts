@@ -27,7 +27,13 @@ export function assertSameUser(pathUser: string, given: string | undefined): voi
  * The account, if the password is its own. During a cool-down no password is even checked
  * (429); a wrong password counts against the user and the client address (401).
  */
-export async function checkPassword(username: string, password: string, ip: string | undefined, now: number, config: Config): Promise<Account> {
+export async function checkPassword(
+  username: string,
+  password: string,
+  ip: string | undefined,
+  now: number,
+  config: Config,
+): Promise<Account> {
   const throttle = await checkLogin(username, ip, now, throttleSettings(config));
   if (throttle.retryAfterS > 0) throw errors.tooManyAttempts(throttle.retryAfterS);
   const account = await getAccount(username);
@@ -71,7 +77,13 @@ export async function logIn(
  * logins of the account (not of the address): with the per-session limit, this keeps a
  * 6-digit code from being guessed over many logins.
  */
-export async function verifyMfaLogin(username: string, mfaToken: string | undefined, code: string, now: number, config: Config): Promise<Access> {
+export async function verifyMfaLogin(
+  username: string,
+  mfaToken: string | undefined,
+  code: string,
+  now: number,
+  config: Config,
+): Promise<Access> {
   const throttle = await checkLogin(username, undefined, now, throttleSettings(config));
   if (throttle.retryAfterS > 0) throw errors.tooManyAttempts(throttle.retryAfterS);
   let appId: string;

@@ -1,8 +1,10 @@
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
+import { escapeHtml, sendMail } from '../../adapters/mail';
 import { MFA_MAX_CODE_ATTEMPTS, MFA_RECOVERY_CODES, MFA_SESSION_TTL_S } from '../../config';
 import { errors } from '../../errors';
-import { sendMail, escapeHtml } from '../../adapters/mail';
+import type { Account } from '../../model/accounts';
+import type { MfaMethod, MfaSession } from '../../model/mfa';
 import {
   consumeMfaSession,
   consumeTotpStep,
@@ -14,8 +16,6 @@ import {
   putMfaSession,
   setMfaSessionCode,
 } from '../../store/mfa';
-import type { Account } from '../../model/accounts';
-import type { MfaMethod, MfaSession } from '../../model/mfa';
 
 /**
  * Multi-factor authentication (spec §2.13). Default method: TOTP (RFC 6238, authenticator

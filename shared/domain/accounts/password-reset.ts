@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { escapeHtml, sendMail } from '../../adapters/mail';
 import { PASSWORD_RESET_MAX_REQUESTS_PER_HOUR, PASSWORD_RESET_TTL_S } from '../../config';
 import { PryvError } from '../../errors';
+import type { Account } from '../../model/accounts';
+import { setPasswordHash } from '../../store/accounts';
 import { addFailure } from '../../store/login-throttle';
 import { consumePasswordReset, putPasswordReset } from '../../store/password-resets';
-import { setPasswordHash } from '../../store/accounts';
 import { hashPassword } from './passwords';
-import { escapeHtml, sendMail } from '../../adapters/mail';
-import type { Account } from '../../model/accounts';
 
 /** Only the SHA-256 of a reset token is stored: a table read does not yield usable tokens. */
 export const hashResetToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -25,7 +25,9 @@ export async function requestPasswordReset(account: Account, publicUrl: string, 
   const requests = await addFailure(`reset#${account.username}`, hour, now, (hour + 2) * 3600);
   if (requests > PASSWORD_RESET_MAX_REQUESTS_PER_HOUR) {
     const retryAfterSeconds = Math.ceil((hour + 1) * 3600 - now);
-    throw new PryvError('too-many-attempts', 429, `Too many password reset requests; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+    throw new PryvError('too-many-attempts', 429, `Too many password reset requests; retry in ${retryAfterSeconds} s.`, {
+      retryAfterSeconds,
+    });
   }
   const token = randomBytes(32).toString('base64url');
   await putPasswordReset(account.username, hashResetToken(token), now, now + PASSWORD_RESET_TTL_S);

@@ -1,13 +1,13 @@
+import { type Config, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../config';
+import { errors } from '../../errors';
+import { LIMITS } from '../../limits';
 import type { Access } from '../../model/accesses';
 import type { Account } from '../../model/accounts';
-import { errors } from '../../errors';
-import type { ValidationItem } from '../../validation';
 import { createAccessItems } from '../../store/accesses';
-import { transactWrite } from '../../store/transact';
 import { createAccountItems, userExists, usernameForEmail } from '../../store/accounts';
+import { transactWrite } from '../../store/transact';
+import type { ValidationItem } from '../../validation';
 import { newPersonalAccess } from './sessions';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, type Config } from '../../config';
-import { LIMITS } from '../../limits';
 export const USERNAME_PATTERN = LIMITS.usernamePattern;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const EMAIL_MAX_LENGTH = LIMITS.emailMaxLength;
@@ -48,8 +48,7 @@ export function validateRegistration(
   else if (!isString(username) || !USERNAME_PATTERN.test(username))
     problems.push(item('username', 'username-invalid', 'Username must be 5-60 lowercase letters, digits or dashes.'));
 
-  if (password === undefined || password === null)
-    problems.push(item(options.passwordField, 'password-required', 'Password is required.'));
+  if (password === undefined || password === null) problems.push(item(options.passwordField, 'password-required', 'Password is required.'));
   else if (
     !isString(password) ||
     (options.passwordField === 'password' && (password.length < PASSWORD_MIN_LENGTH || password.length > PASSWORD_MAX_LENGTH))

@@ -1,8 +1,8 @@
-import type { Access } from '../../model/accesses';
+import { config } from '../../config';
 import { newId, newToken } from '../../ids';
+import type { Access } from '../../model/accesses';
 import { createAccessItems, extendSession, findAccessByName, replaceAccessToken } from '../../store/accesses';
 import { transactWrite } from '../../store/transact';
-import { config } from '../../config';
 import { sessionEnded } from '../accesses/liveness';
 
 /** A new personal access (a login session for one app id), not yet stored. */

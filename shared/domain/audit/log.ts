@@ -1,8 +1,8 @@
-import type { Access } from '../../model/accesses';
 import { errors } from '../../errors';
+import type { Access } from '../../model/accesses';
+import type { AuditItem } from '../../model/audit';
 import { queryAudit } from '../../store/audit';
 import { keys } from '../../store/keys';
-import type { AuditItem } from '../../model/audit';
 
 /**
  * Reading the audit log (spec §2.10): the records of the calls that reached a user's data
@@ -133,7 +133,12 @@ export async function auditEventsGet(
     else if (streamId.startsWith(ACCESS_STREAM)) filter = { accessId: streamId.slice(ACCESS_STREAM.length) };
     else if (streamId.startsWith(ACTION_STREAM)) filter = { action: streamId.slice(ACTION_STREAM.length) };
     else throw errors.invalidRequestStructure(`The audit store cannot be queried together with "${streamId}".`);
-    const items = await readAudit(username, access, { ...filter, fromTime: params.fromTime, toTime: params.toTime, sortAscending: params.sortAscending, limit }, now);
+    const items = await readAudit(
+      username,
+      access,
+      { ...filter, fromTime: params.fromTime, toTime: params.toTime, sortAscending: params.sortAscending, limit },
+      now,
+    );
     for (const item of items) results.set(item.id, item);
   }
   const sorted = [...results.values()].sort((a, b) => (params.sortAscending ? a.time - b.time : b.time - a.time));

@@ -1,6 +1,6 @@
-import type { Account } from '../../model/accounts';
 import type { Config } from '../../config';
 import { newToken } from '../../ids';
+import type { Account } from '../../model/accounts';
 import { auditPseudonymFor, moveAuditPartition } from '../../store/audit';
 import { keys } from '../../store/keys';
 import { deletePartition } from '../../store/purge';
@@ -15,7 +15,11 @@ import { deletePartition } from '../../store/purge';
  * Safe to repeat: the move removes a record only after copying it, and the pseudonym is
  * kept on the account item, which account deletion removes last.
  */
-export async function settleAuditOnDeletion(username: string, account: Account | undefined, mode: Config['auditOnAccountDeletion']): Promise<void> {
+export async function settleAuditOnDeletion(
+  username: string,
+  account: Account | undefined,
+  mode: Config['auditOnAccountDeletion'],
+): Promise<void> {
   const live = keys.audit(username);
   if (mode === 'erase' || !account) {
     await deletePartition(live);

@@ -1,3 +1,4 @@
+import { filesReadTokenSecret } from '../../adapters/secrets';
 import { errors, PryvError } from '../../errors';
 import type { Access } from '../../model/accesses';
 import type { Attachment } from '../../model/events';
@@ -5,9 +6,8 @@ import { getAccessById, getAccessByToken } from '../../store/accesses';
 import { userExists } from '../../store/accounts';
 import { presignedGet, readFile } from '../../store/files';
 import { objectKeys } from '../../store/keys';
-import { filesReadTokenSecret } from '../../adapters/secrets';
-import type { Caller } from '../caller';
 import { assertAccessLive } from '../accesses/liveness';
+import type { Caller } from '../caller';
 import { loadUserData } from '../user-data';
 import { parseReadToken, readTokenMatches } from './read-tokens';
 import { loadEvent } from './write-checks';
@@ -83,9 +83,7 @@ export function resolveRange(header: string | undefined, size: number): string |
   return `bytes=${first}-${last}`;
 }
 
-export type Download =
-  | { attachment: Attachment; redirect: string }
-  | { attachment: Attachment; data: Buffer; contentRange?: string };
+export type Download = { attachment: Attachment; redirect: string } | { attachment: Attachment; data: Buffer; contentRange?: string };
 
 /** The file (or the asked range of it), or a presigned link to it, for a reader allowed to read its event. */
 export async function downloadAttachment(caller: Caller, id: string, fileId: string, rangeHeader: string | undefined): Promise<Download> {
@@ -99,11 +97,18 @@ export async function downloadAttachment(caller: Caller, id: string, fileId: str
   const key = objectKeys.file(username, id, attachment.id);
   const range = resolveRange(rangeHeader, attachment.size);
   if (range === 'unsatisfiable') {
-    throw new PryvError('invalid-request-structure', 416, `The requested range is not satisfiable (the file has ${attachment.size} bytes).`);
+    throw new PryvError(
+      'invalid-request-structure',
+      416,
+      `The requested range is not satisfiable (the file has ${attachment.size} bytes).`,
+    );
   }
   if (attachment.size > config.directTransferMaxBytes && !range) {
     // Too large for a Lambda answer: a short-lived S3 link instead.
-    return { attachment, redirect: await presignedGet(key, { fileName: attachment.fileName, type: attachment.type, expiresInS: config.presignTtlS }) };
+    return {
+      attachment,
+      redirect: await presignedGet(key, { fileName: attachment.fileName, type: attachment.type, expiresInS: config.presignTtlS }),
+    };
   }
   const file = await readFile(key, range);
   if (!file) throw errors.unknownResource('attachment', fileId);

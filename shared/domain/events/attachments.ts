@@ -3,9 +3,9 @@ import { errors } from '../../errors';
 import { newId } from '../../ids';
 import type { Attachment, StoredEvent } from '../../model/events';
 import type { UploadedFile } from '../../model/uploads';
-import { updateEvent } from '../../store/events/write';
-import { eventFromHead, type EventHead } from '../../store/events/items';
 import { adjustAttachedFiles } from '../../store/accounts';
+import { type EventHead, eventFromHead } from '../../store/events/items';
+import { updateEvent } from '../../store/events/write';
 import { deleteFile, headFile, moveFile, presignedPut, putFile, readFile, readFileStream } from '../../store/files';
 import { objectKeys } from '../../store/keys';
 import type { Caller } from '../caller';
@@ -136,7 +136,11 @@ export async function createUploadSlot(caller: Caller, id: string, file: { fileN
   const fileId = newId();
   const slot: UploadSlot = { size: file.size, type: file.type };
   await putFile(objectKeys.pendingSlot(username, id, fileId), Buffer.from(JSON.stringify(slot)), 'application/json');
-  const url = await presignedPut(objectKeys.pendingFile(username, id, fileId), { type: file.type, size: file.size, expiresInS: config.presignTtlS });
+  const url = await presignedPut(objectKeys.pendingFile(username, id, fileId), {
+    type: file.type,
+    size: file.size,
+    expiresInS: config.presignTtlS,
+  });
   return {
     fileId,
     url,

@@ -2,16 +2,16 @@ import { errors } from '../../errors';
 import { newId } from '../../ids';
 import type { StoredEvent } from '../../model/events';
 import type { UploadedFile } from '../../model/uploads';
+import { adjustAttachedFiles } from '../../store/accounts';
 import { createEvent } from '../../store/events/write';
 import { raiseMaxDuration } from '../../store/streams';
-import { adjustAttachedFiles } from '../../store/accounts';
 import type { Caller } from '../caller';
-import { loadUserData } from '../user-data';
-import { getEventTypes, SERIES_PREFIX } from './event-types';
 import { seriesContentFor } from '../series/content';
-import { cleanTags, isValidEventId, resolveStreamIds, type EventInput } from './fields';
-import { checkStreams, placementFor, totalSize, validateContent } from './write-checks';
+import { loadUserData } from '../user-data';
 import { storeUploadedFiles } from './attachments';
+import { getEventTypes, SERIES_PREFIX } from './event-types';
+import { cleanTags, type EventInput, isValidEventId, resolveStreamIds } from './fields';
+import { checkStreams, placementFor, totalSize, validateContent } from './write-checks';
 
 /** `events.create` after parameter validation (spec §2.2.3 order of checks), with the files of a multipart request. */
 export async function createEventFrom(caller: Caller, input: EventInput, files: UploadedFile[] = []): Promise<StoredEvent> {

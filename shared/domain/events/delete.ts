@@ -1,15 +1,15 @@
 import { errors } from '../../errors';
 import type { StoredEvent } from '../../model/events';
-import { deleteEvent } from '../../store/events/write';
 import { adjustAttachedFiles, adjustDbDocuments } from '../../store/accounts';
-import { deleteSeries } from '../../store/series/chunks';
+import { deleteEvent } from '../../store/events/write';
 import { deletePrefix } from '../../store/files';
 import { objectKeys } from '../../store/keys';
+import { deleteSeries } from '../../store/series/chunks';
 import type { Caller } from '../caller';
 import { retryOnStale, STALE } from '../concurrency';
 import { loadUserData } from '../user-data';
-import { updateEventWith } from './update';
 import { SERIES_PREFIX } from './event-types';
+import { updateEventWith } from './update';
 import { loadEvent, totalSize } from './write-checks';
 
 /** `events.delete` (spec §2.2.5): trash first, delete for good the second time. */

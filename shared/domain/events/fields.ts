@@ -1,6 +1,6 @@
-import type { StoredEvent } from '../../model/events';
-import type { Access } from '../../model/accesses';
 import { errors } from '../../errors';
+import type { Access } from '../../model/accesses';
+import type { StoredEvent } from '../../model/events';
 import { attachmentsForReader } from './read-tokens';
 
 /** Client-chosen event ids: v1 cuid, cuid2, or a store-prefixed id (spec §2.2.3). */
@@ -30,7 +30,12 @@ export function resolveStreamIds(input: { streamId?: string; streamIds?: string[
   if (ids === undefined) {
     if (required) {
       throw errors.invalidParametersFormat("The parameters' format is invalid.", [
-        { code: 'OBJECT_MISSING_REQUIRED_PROPERTY', message: 'Missing required property: streamIds', path: '#/streamIds', params: ['streamIds'] },
+        {
+          code: 'OBJECT_MISSING_REQUIRED_PROPERTY',
+          message: 'Missing required property: streamIds',
+          path: '#/streamIds',
+          params: ['streamIds'],
+        },
       ]);
     }
     return undefined;

@@ -1,17 +1,17 @@
-import type { StreamTree } from '../streams/tree';
-import type { AccessPermissions } from '../accesses/permissions';
-import { eventMatchesAny, expandStreamsQueries, parseStreamsParam } from '../streams/query';
-import type { EventsState, ExpandedQuery, DataMeta } from '../../model/streams';
-import { endTime, type EventDeletion, type StoredEvent } from '../../model/events';
-import { typeMatches } from './fields';
-import { readByTime, type TimeSource } from '../../store/events/time-merge';
-import { getEventHead, getHistory, readModifiedSince, readRunning, type ReadStats } from '../../store/events/read';
-import { ALL_STREAMS, eventFromHead } from '../../store/events/items';
-import type { EventState } from '../../store/keys';
 import { errors } from '../../errors';
-import type { Caller } from '../caller';
-import { loadUserData } from '../user-data';
+import { type EventDeletion, endTime, type StoredEvent } from '../../model/events';
+import type { DataMeta, EventsState, ExpandedQuery } from '../../model/streams';
+import { ALL_STREAMS, eventFromHead } from '../../store/events/items';
+import { getEventHead, getHistory, type ReadStats, readModifiedSince, readRunning } from '../../store/events/read';
+import { readByTime, type TimeSource } from '../../store/events/time-merge';
+import type { EventState } from '../../store/keys';
+import type { AccessPermissions } from '../accesses/permissions';
 import { auditEventsGet, auditStreamsOf } from '../audit/log';
+import type { Caller } from '../caller';
+import { eventMatchesAny, expandStreamsQueries, parseStreamsParam } from '../streams/query';
+import type { StreamTree } from '../streams/tree';
+import { loadUserData } from '../user-data';
+import { typeMatches } from './fields';
 import { eventForReader, eventsForReader } from './read-view';
 
 export const DEFAULT_LIMIT = 20; // spec §2.2.1, when no time bound is given
@@ -103,7 +103,7 @@ export async function getEvents(
   // A lower bound applies whenever one of the two is given (only toTime: one day before it).
   const bounded = hasFrom || hasTo;
   // limit 0 means no limit, as in Pryv (MongoDB's `limit(0)`), not "one event".
-  const limit = params.limit === 0 ? undefined : params.limit ?? (bounded ? undefined : DEFAULT_LIMIT);
+  const limit = params.limit === 0 ? undefined : (params.limit ?? (bounded ? undefined : DEFAULT_LIMIT));
   const skip = params.skip ?? 0;
   const ascending = params.sortAscending === true;
 
@@ -179,7 +179,10 @@ export async function getOneEvent(caller: Caller, id: string, includeHistory: bo
   if (!permissions.canReadEvent(head.streamIds)) throw errors.forbidden('You cannot read this event with the given access.');
   const result: Record<string, unknown> = { event: await eventForReader(caller.access, eventFromHead(head)) };
   if (includeHistory) {
-    result.history = await eventsForReader(caller.access, (await getHistory(caller.username, id)).map((v) => ({ ...v, id })));
+    result.history = await eventsForReader(
+      caller.access,
+      (await getHistory(caller.username, id)).map((v) => ({ ...v, id })),
+    );
   }
   return result;
 }

@@ -1,6 +1,6 @@
+import { filesReadTokenSecret } from '../../adapters/secrets';
 import type { Access } from '../../model/accesses';
 import type { StoredEvent } from '../../model/events';
-import { filesReadTokenSecret } from '../../adapters/secrets';
 import { eventForApi } from './fields';
 
 /** An event as the reading access sees it: attachments carry that access's read tokens. */
@@ -9,7 +9,10 @@ export async function eventForReader(reader: Pick<Access, 'id' | 'token'>, event
 }
 
 /** The same for a list (one secret lookup). */
-export async function eventsForReader(reader: Pick<Access, 'id' | 'token'>, events: StoredEvent[]): Promise<Array<Record<string, unknown>>> {
+export async function eventsForReader(
+  reader: Pick<Access, 'id' | 'token'>,
+  events: StoredEvent[],
+): Promise<Array<Record<string, unknown>>> {
   const options = { secret: await filesReadTokenSecret(), access: reader };
   return events.map((e) => eventForApi(e, options));
 }

@@ -1,8 +1,8 @@
 import { errors } from '../../errors';
 import type { StoredStream } from '../../model/streams';
-import { updateEvent } from '../../store/events/write';
 import { eventFromHead } from '../../store/events/items';
 import { eventIdsInStream, getEventHead } from '../../store/events/read';
+import { updateEvent } from '../../store/events/write';
 import { deleteStreams } from '../../store/streams';
 import type { Caller } from '../caller';
 import { retryOnStale, STALE } from '../concurrency';
@@ -55,7 +55,12 @@ export async function removeStreamsFromEvents(
   const before = await eventIdsInStreams(u, doomedIds);
   if (before.length > 0 && merge === undefined) {
     throw errors.invalidParametersFormat('Parameter "mergeEventsWithParent" is required when the streams to delete have events.', [
-      { code: 'OBJECT_MISSING_REQUIRED_PROPERTY', message: 'Missing required property: mergeEventsWithParent', path: '#/mergeEventsWithParent', params: ['mergeEventsWithParent'] },
+      {
+        code: 'OBJECT_MISSING_REQUIRED_PROPERTY',
+        message: 'Missing required property: mergeEventsWithParent',
+        path: '#/mergeEventsWithParent',
+        params: ['mergeEventsWithParent'],
+      },
     ]);
   }
   if (merge === true && parentId === null) throw errors.invalidOperation('A root stream has no parent to merge its events into.');

@@ -1,14 +1,14 @@
 import { errors } from '../../errors';
 import type { StoredEvent } from '../../model/events';
-import { updateEvent } from '../../store/events/write';
 import { eventFromHead } from '../../store/events/items';
+import { updateEvent } from '../../store/events/write';
 import { raiseMaxDuration } from '../../store/streams';
 import type { Caller } from '../caller';
 import { nextModified, retryOnStale, STALE } from '../concurrency';
+import { seriesContentFor } from '../series/content';
 import { loadUserData, type UserData } from '../user-data';
 import { getEventTypes, SERIES_PREFIX } from './event-types';
-import { seriesContentFor } from '../series/content';
-import { cleanTags, mergeClientData, resolveStreamIds, type EventInput } from './fields';
+import { cleanTags, type EventInput, mergeClientData, resolveStreamIds } from './fields';
 import { checkStreams, keepHistory, loadEvent, placementFor, validateContent } from './write-checks';
 
 export type EventChanges = Partial<EventInput> & Record<string, unknown>;

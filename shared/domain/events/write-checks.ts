@@ -1,9 +1,9 @@
 import { errors } from '../../errors';
+import type { Attachment } from '../../model/events';
+import { type EventHead, type IndexPlacement, MAX_INDEX_ITEMS } from '../../store/events/items';
+import { getEventHead } from '../../store/events/read';
 import type { StreamTree } from '../streams/tree';
 import { getEventTypes } from './event-types';
-import { getEventHead } from '../../store/events/read';
-import { MAX_INDEX_ITEMS, type EventHead, type IndexPlacement } from '../../store/events/items';
-import type { Attachment } from '../../model/events';
 
 /** What every event write checks and needs: live streams, content that fits its type, where it is indexed. */
 

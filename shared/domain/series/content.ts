@@ -1,5 +1,5 @@
 import type { SeriesContent } from '../../model/series';
-import { SERIES_PREFIX, type EventTypes } from '../events/event-types';
+import { type EventTypes, SERIES_PREFIX } from '../events/event-types';
 
 /** The field every point carries: seconds after the holder's `time`. */
 export const DELTA_TIME = 'deltaTime';

@@ -2,9 +2,9 @@ import { errors } from '../../errors';
 import type { StoredEvent } from '../../model/events';
 import type { SeriesContent } from '../../model/series';
 import { eventFromHead } from '../../store/events/items';
-import type { UserData } from '../user-data';
-import { loadEvent } from '../events/write-checks';
 import { getEventTypes } from '../events/event-types';
+import { loadEvent } from '../events/write-checks';
+import type { UserData } from '../user-data';
 import { isSeriesType, seriesContentFor } from './content';
 
 export type Holder = StoredEvent & { content: SeriesContent };

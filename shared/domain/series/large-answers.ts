@@ -1,6 +1,6 @@
-import { objectKeys } from '../../store/keys';
-import { presignedGet, putFile } from '../../store/files';
 import { newId } from '../../ids';
+import { presignedGet, putFile } from '../../store/files';
+import { objectKeys } from '../../store/keys';
 import type { Caller } from '../caller';
 import type { FlatJson } from './points';
 

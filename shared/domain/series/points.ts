@@ -1,4 +1,4 @@
-import { PryvError, errors } from '../../errors';
+import { errors, PryvError } from '../../errors';
 import type { SeriesContent, SeriesRows } from '../../model/series';
 import type { EventTypes } from '../events/event-types';
 import { DELTA_TIME, TIMESTAMP, VALUE } from './content';
@@ -28,11 +28,14 @@ export function rowsFrom(types: EventTypes, holder: { time: number; content: Ser
   }
   const hasDelta = seen.has(DELTA_TIME);
   const hasStamp = seen.has(TIMESTAMP);
-  if (hasDelta === hasStamp) throw invalid(`${where}The fields must include either "${DELTA_TIME}" or "${TIMESTAMP}" (one of them).`, { fields });
+  if (hasDelta === hasStamp)
+    throw invalid(`${where}The fields must include either "${DELTA_TIME}" or "${TIMESTAMP}" (one of them).`, { fields });
   const valueFields = content.fields.filter((f) => f !== DELTA_TIME);
   const unknown = fields.filter((f) => f !== DELTA_TIME && f !== TIMESTAMP && !valueFields.includes(f));
   if (unknown.length > 0) {
-    throw invalid(`${where}Unknown field(s) for type "${content.elementType}": ${unknown.join(', ')}. Known: ${valueFields.join(', ')}.`, { fields: unknown });
+    throw invalid(`${where}Unknown field(s) for type "${content.elementType}": ${unknown.join(', ')}. Known: ${valueFields.join(', ')}.`, {
+      fields: unknown,
+    });
   }
   const missing = content.required.filter((f) => f !== DELTA_TIME && !seen.has(f));
   if (missing.length > 0) throw invalid(`${where}Missing required field(s): ${missing.join(', ')}.`, { fields: missing });

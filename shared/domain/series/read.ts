@@ -3,7 +3,7 @@ import { readSeries, type SeriesReadStats } from '../../store/series/chunks';
 import type { Caller } from '../caller';
 import { loadUserData } from '../user-data';
 import { checkCanRead, loadHolder } from './holders';
-import { flatJsonOf, type FlatJson } from './points';
+import { type FlatJson, flatJsonOf } from './points';
 
 export interface SeriesQuery {
   fromDeltaTime?: number;

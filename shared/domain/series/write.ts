@@ -1,13 +1,13 @@
 import { errors } from '../../errors';
 import type { SeriesRows } from '../../model/series';
 import { adjustDbDocuments } from '../../store/accounts';
-import { mergeRows, SeriesWriteTooLarge, writeSeries, type SeriesWrite } from '../../store/series/chunks';
+import { mergeRows, type SeriesWrite, SeriesWriteTooLarge, writeSeries } from '../../store/series/chunks';
 import type { Caller } from '../caller';
 import { retryOnStale, STALE } from '../concurrency';
 import { getEventTypes } from '../events/event-types';
 import { loadUserData } from '../user-data';
 import { checkCanWrite, loadHolder } from './holders';
-import { rowsFrom, type FlatJson } from './points';
+import { type FlatJson, rowsFrom } from './points';
 
 /** A `seriesBatch` body (Pryv API reference §2.2.7). */
 export interface SeriesBatch {
@@ -20,7 +20,7 @@ export interface SeriesBatch {
  * another writer changed a chunk meanwhile (so concurrent writers to one series lose nothing).
  */
 async function store(caller: Caller, writes: SeriesWrite[]): Promise<void> {
-  let result;
+  let result: Awaited<ReturnType<typeof writeSeries>> & object;
   try {
     result = await retryOnStale(() => writeSeries(caller.username, writes).then((r) => (r === 'stale' ? STALE : r)), { what: 'series' });
   } catch (err) {
@@ -46,7 +46,7 @@ export async function addSeriesBatch(caller: Caller, batch: SeriesBatch): Promis
   const data = await loadUserData(caller);
   const byEvent = new Map<string, SeriesRows>();
   for (const [index, entry] of batch.data.entries()) {
-    let holder;
+    let holder: Awaited<ReturnType<typeof loadHolder>>;
     try {
       holder = await loadHolder(caller.username, entry.eventId);
     } catch (err) {
@@ -60,5 +60,8 @@ export async function addSeriesBatch(caller: Caller, batch: SeriesBatch): Promis
     const earlier = byEvent.get(entry.eventId);
     byEvent.set(entry.eventId, earlier ? mergeRows(earlier, rows) : rows);
   }
-  await store(caller, [...byEvent].map(([eventId, rows]) => ({ eventId, rows })));
+  await store(
+    caller,
+    [...byEvent].map(([eventId, rows]) => ({ eventId, rows })),
+  );
 }

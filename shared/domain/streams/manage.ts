@@ -2,9 +2,9 @@ import { errors } from '../../errors';
 import { newId, RESERVED_IDS } from '../../ids';
 import type { StoredStream, StreamsState } from '../../model/streams';
 import { createStream, listStreamDeletions, updateStream } from '../../store/streams';
+import { isSystemStreamId } from '../accesses/permissions';
 import type { Caller } from '../caller';
 import { nextModified, retryOnStale, STALE } from '../concurrency';
-import { isSystemStreamId } from '../accesses/permissions';
 import { mergeClientData } from '../events/fields';
 import { reindexStreamEvents, removeStreamsFromEvents, type UpdatedEventAction } from '../events/stream-changes';
 import { loadUserData } from '../user-data';
@@ -150,4 +150,3 @@ export async function trashOrDeleteStream(
   const doomed = tree.subtree(id).map((s) => tree.get(s)!);
   return { updatedEvents: await removeStreamsFromEvents(caller, doomed, stream.parentId, mergeEventsWithParent) };
 }
-

@@ -1,9 +1,8 @@
 import { errors } from '../../errors';
 import { RESERVED_IDS } from '../../ids';
+import type { EventsState, ExpandedQuery, StreamsQuery } from '../../model/streams';
 import type { AccessPermissions } from '../accesses/permissions';
 import type { StreamTree } from './tree';
-import type { EventsState, ExpandedQuery, StreamsQuery } from '../../model/streams';
-
 
 /** Characters never allowed in stream ids of queries/permissions (spec §8): `"` `'` `\` NUL `\b` `\t` `\n` `\r` `\x1a`. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are the ones refused
@@ -55,8 +54,7 @@ export function storeIdOf(id: string): string {
 
 const bad = (message: string) => errors.invalidRequestStructure(message);
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function checkId(id: unknown, where: string): string {
   if (typeof id !== 'string') throw bad(`Streams query: "${where}" must contain only stream id strings.`);
@@ -193,9 +191,7 @@ export function expandStreamsQueries(
     }
   }
   if (unreadableNamed.length > 0) {
-    throw errors.forbidden(
-      `You do not have permission to read events of stream(s) ${unreadableNamed.map((id) => `"${id}"`).join(', ')}.`,
-    );
+    throw errors.forbidden(`You do not have permission to read events of stream(s) ${unreadableNamed.map((id) => `"${id}"`).join(', ')}.`);
   }
 
   const prune = options.state === 'default';

@@ -1,10 +1,10 @@
+import { postJson } from '../../adapters/webhook-post';
 import { API_VERSION, WEBHOOK_CALL_TIMEOUT_MS } from '../../config';
 import { errors, PryvError } from '../../errors';
 import { newId } from '../../ids';
 import type { Webhook, WebhookState } from '../../model/webhooks';
-import { createWebhook, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from '../../store/webhooks';
 import { scheduleWebhookAttempt } from '../../store/webhook-queue';
-import { postJson } from '../../adapters/webhook-post';
+import { createWebhook, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from '../../store/webhooks';
 import type { Caller } from '../caller';
 import { retryOnStale, STALE } from '../concurrency';
 import { isSuccessStatus, newWebhookSecret, recordWebhookRun } from './webhook';

@@ -1,6 +1,6 @@
-import { keys, type EventState } from '../keys';
-import { orderedKey } from '../sort-keys';
 import { endTime, type StoredEvent } from '../../model/events';
+import { type EventState, keys } from '../keys';
+import { orderedKey } from '../sort-keys';
 
 /**
  * The items one event consists of (layout in shared/store/keys.ts): its head, which lists

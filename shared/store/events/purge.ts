@@ -1,8 +1,8 @@
-import { keys } from '../keys';
-import { table } from '../clients';
-import { queryAll } from '../query';
 import { batchDelete } from '../batch';
+import { table } from '../clients';
+import { keys } from '../keys';
 import { deletePartition } from '../purge';
+import { queryAll } from '../query';
 import { ALL_STREAMS, parseKey } from './items';
 
 /**

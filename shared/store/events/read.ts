@@ -1,10 +1,10 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { EventDeletion, StoredEvent } from '../../model/events';
 import { dynamo, table } from '../clients';
 import { keys } from '../keys';
 import { queryAll } from '../query';
 import { encodeNumber } from '../sort-keys';
-import type { EventDeletion, StoredEvent } from '../../model/events';
-import { stripItem, type EventHead } from './items';
+import { type EventHead, stripItem } from './items';
 
 /** Counts of what reads cost, for the benchmark (ReturnConsumedCapacity). */
 export interface ReadStats {

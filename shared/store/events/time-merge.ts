@@ -1,8 +1,8 @@
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { dynamo, table } from '../clients';
-import { keys, type EventState } from '../keys';
-import { encodeNumber } from '../sort-keys';
 import type { StoredEvent } from '../../model/events';
+import { dynamo, table } from '../clients';
+import { type EventState, keys } from '../keys';
+import { encodeNumber } from '../sort-keys';
 import { stripItem } from './items';
 import type { ReadStats } from './read';
 

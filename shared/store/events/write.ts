@@ -1,11 +1,11 @@
-import { keys } from '../keys';
-import { deletePartition } from '../purge';
-import { transactWrite, type TransactItem } from '../transact';
-import { newId } from '../../ids';
 import { errors } from '../../errors';
+import { newId } from '../../ids';
 import { LIMITS } from '../../limits';
 import type { StoredEvent } from '../../model/events';
-import { headItem, indexItems, keyString, MAX_INDEX_ITEMS, parseKey, stripItem, type EventHead, type IndexPlacement } from './items';
+import { keys } from '../keys';
+import { deletePartition } from '../purge';
+import { type TransactItem, transactWrite } from '../transact';
+import { type EventHead, headItem, type IndexPlacement, indexItems, keyString, MAX_INDEX_ITEMS, parseKey, stripItem } from './items';
 
 export type EventWriteOutcome = 'ok' | 'exists' | 'stale' | 'streams-gone';
 
@@ -63,7 +63,9 @@ async function writeEvent(
  * large for its number of copies is refused, naming its largest field, before the call.
  */
 function checkWriteSize(event: StoredEvent, copies: number, history?: StoredEvent): void {
-  const fields = Object.entries(event).map(([name, value]) => [name, Buffer.byteLength(JSON.stringify(value) ?? '') + name.length] as const);
+  const fields = Object.entries(event).map(
+    ([name, value]) => [name, Buffer.byteLength(JSON.stringify(value) ?? '') + name.length] as const,
+  );
   const eventBytes = fields.reduce((sum, [, bytes]) => sum + bytes, 0);
   const total = eventBytes * copies + (history ? Buffer.byteLength(JSON.stringify(history)) : 0);
   if (total <= LIMITS.transactionBytes) return;

@@ -1,11 +1,11 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeriesRows } from '../../model/series';
+import { batchDelete } from '../batch';
 import { dynamo, table } from '../clients';
 import { keys } from '../keys';
-import { encodeNumber } from '../sort-keys';
 import { queryPages } from '../query';
-import { batchDelete } from '../batch';
-import { transactWrite, type TransactItem } from '../transact';
+import { encodeNumber } from '../sort-keys';
+import { type TransactItem, transactWrite } from '../transact';
 import { decodeChunk, encodeChunk } from './codec';
 
 /**
@@ -97,7 +97,8 @@ function appendRange(out: SeriesRows, rows: SeriesRows, from: number, to: number
   for (let k = i; k < j; k++) out.deltaTimes.push(rows.deltaTimes[k]!);
   const names = new Set([...Object.keys(out.columns), ...Object.keys(rows.columns)]);
   for (const name of names) {
-    const column = (out.columns[name] ??= new Array<unknown>(before).fill(null));
+    out.columns[name] ??= new Array<unknown>(before).fill(null);
+    const column = out.columns[name];
     const source = rows.columns[name];
     for (let k = i; k < j; k++) column.push(source ? source[k] : null);
   }
@@ -195,7 +196,8 @@ export async function writeSeries(u: string, writes: SeriesWrite[]): Promise<{ b
     const { deltaTimes } = write.rows;
     if (deltaTimes.length === 0) continue;
     const chunks = await chunksCovering(u, write.eventId, deltaTimes[0]!, deltaTimes[deltaTimes.length - 1]!);
-    if (chunks.length === 0) chunks.push({ start: -Infinity, sk: encodeNumber(-Infinity), version: 0, bytes: 0, rows: { deltaTimes: [], columns: {} } });
+    if (chunks.length === 0)
+      chunks.push({ start: -Infinity, sk: encodeNumber(-Infinity), version: 0, bytes: 0, rows: { deltaTimes: [], columns: {} } });
     // Each new row goes to the last chunk keyed at or before it (the first one if none is).
     let k = 0;
     let c = 0;
@@ -209,7 +211,12 @@ export async function writeSeries(u: string, writes: SeriesWrite[]): Promise<{ b
       const parts = pieces(merged);
       parts.forEach((part, index) => {
         const start = index === 0 ? chunk.start : part.rows.deltaTimes[0]!;
-        const item = { ...keys.seriesChunk(u, write.eventId, start), v: index === 0 ? chunk.version + 1 : 1, n: part.rows.deltaTimes.length, d: part.data };
+        const item = {
+          ...keys.seriesChunk(u, write.eventId, start),
+          v: index === 0 ? chunk.version + 1 : 1,
+          n: part.rows.deltaTimes.length,
+          d: part.data,
+        };
         const stored = index === 0 && chunk.version > 0;
         items.push({
           Put: {

@@ -59,7 +59,12 @@ export function encodeChunk(rows: SeriesRows): Buffer {
   let size = 1 + 4 + 2 + n * 8;
   for (const [name, values] of Object.entries(rows.columns)) {
     const numbers = values.every((v) => typeof v === 'number');
-    const part = { name: Buffer.from(name, 'utf8'), numbers, values, json: numbers ? undefined : Buffer.from(JSON.stringify(values), 'utf8') };
+    const part = {
+      name: Buffer.from(name, 'utf8'),
+      numbers,
+      values,
+      json: numbers ? undefined : Buffer.from(JSON.stringify(values), 'utf8'),
+    };
     size += 2 + part.name.length + 1 + (numbers ? n * 8 : 4 + part.json!.length);
     parts.push(part);
   }

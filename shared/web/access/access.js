@@ -1,6 +1,6 @@
 // The consent page of the access-request flow (spec §2.14): reads the request from its
 // poll URL, signs the user in, lists what the app asks for in plain words, and answers.
-import { $, api, ApiError, serviceInfo, setStatus, setupSignIn, showState, userRoot, queryParams, busy } from '../www/assets/api.js';
+import { $, ApiError, api, busy, queryParams, serviceInfo, setStatus, setupSignIn, showState, userRoot } from '../www/assets/api.js';
 import { applyBranding } from '../www/assets/brand.js';
 import { LEVEL_WORDS } from '../www/assets/words.js';
 
@@ -36,7 +36,8 @@ function linkProblem(info) {
   const params = queryParams();
   const given = params.get('poll') ?? params.get('pollUrl');
   if (!given && !params.get('key')) return 'The link is incomplete: it names no access request (no "key" or "poll" parameter).';
-  if (given && !given.startsWith(info.access)) return 'The link names an access request of another server: open it again from the app that asked.';
+  if (given && !given.startsWith(info.access))
+    return 'The link names an access request of another server: open it again from the app that asked.';
   return 'This request has expired or does not exist.';
 }
 
@@ -99,7 +100,11 @@ function listPermissions(permissions) {
   if (page.request.deviceName) extra.push(`Device: ${page.request.deviceName}.`);
   if (typeof page.request.expireAfter === 'number') {
     const days = page.request.expireAfter / SECONDS_PER_DAY;
-    extra.push(days >= 1 ? `The access ends after ${Math.round(days)} day(s).` : `The access ends after ${Math.round(page.request.expireAfter / 60)} minute(s).`);
+    extra.push(
+      days >= 1
+        ? `The access ends after ${Math.round(days)} day(s).`
+        : `The access ends after ${Math.round(page.request.expireAfter / 60)} minute(s).`,
+    );
   }
   $('consent-extra').textContent = extra.join(' ');
 }
@@ -185,7 +190,8 @@ async function answer(body, status) {
     await api('POST', page.poll, { body, expect: (code, reply) => code === 200 || (code === 403 && reply?.status === status) });
     finish(status);
   } catch (err) {
-    if (err instanceof ApiError && err.id === 'INVALID_KEY') return invalid('This request has expired. Go back to the app and start again.');
+    if (err instanceof ApiError && err.id === 'INVALID_KEY')
+      return invalid('This request has expired. Go back to the app and start again.');
     if (err instanceof ApiError && err.id === 'INVALID_DATA') return invalid('This request was already answered.');
     setStatus(statusElement, err.message, 'error');
   } finally {
@@ -221,7 +227,9 @@ async function start() {
   page.poll = pollUrl(info);
   if (!page.poll) return invalid(linkProblem(info));
   try {
-    const { body } = await api('GET', page.poll, { expect: (code, reply) => code < 300 || (code === 403 && typeof reply?.status === 'string') });
+    const { body } = await api('GET', page.poll, {
+      expect: (code, reply) => code < 300 || (code === 403 && typeof reply?.status === 'string'),
+    });
     page.request = body;
   } catch (err) {
     return invalid(err.id === 'INVALID_KEY' ? 'This request has expired or does not exist.' : err.message);
@@ -245,8 +253,7 @@ async function start() {
   $('accept-button').addEventListener('click', () =>
     answer({ status: 'ACCEPTED', username: page.user.username, token: page.user.token }, 'ACCEPTED'),
   );
-  const refuse = () =>
-    answer({ status: 'REFUSED', reasonID: 'REFUSED_BY_USER', message: 'The user refused to give access.' }, 'REFUSED');
+  const refuse = () => answer({ status: 'REFUSED', reasonID: 'REFUSED_BY_USER', message: 'The user refused to give access.' }, 'REFUSED');
   $('refuse-button').addEventListener('click', refuse);
   $('cancel-button').addEventListener('click', refuse);
   $('switch-button').addEventListener('click', switchAccount);

@@ -58,7 +58,11 @@ function accessCard(access, children, live) {
   const titleId = nextId('access-title');
   const card = el('li', { className: 'card', 'data-access-id': access.id, 'aria-labelledby': titleId });
   const title = el('h3', { id: titleId }, accessTitle(access));
-  const kind = el('p', { className: 'kind' }, children === undefined && access.type === 'shared' && creatorOf(access) ? `Share, given ${givenBy(access)}` : accessKind(access));
+  const kind = el(
+    'p',
+    { className: 'kind' },
+    children === undefined && access.type === 'shared' && creatorOf(access) ? `Share, given ${givenBy(access)}` : accessKind(access),
+  );
   card.append(
     title,
     kind,
@@ -93,7 +97,13 @@ function revokeControls(access, live) {
     : `Revoke “${name}”? It stops working at once.`;
   const yes = el('button', { type: 'button', className: 'danger' }, 'Yes, revoke');
   const no = el('button', { type: 'button', className: 'secondary' }, 'Keep it');
-  const confirmBox = el('div', { className: 'confirm', role: 'group', 'aria-label': `Confirm revoking “${name}”`, hidden: true }, el('p', {}, confirmText), yes, no);
+  const confirmBox = el(
+    'div',
+    { className: 'confirm', role: 'group', 'aria-label': `Confirm revoking “${name}”`, hidden: true },
+    el('p', {}, confirmText),
+    yes,
+    no,
+  );
   open.addEventListener('click', () => {
     open.hidden = true;
     confirmBox.hidden = false;
@@ -154,9 +164,10 @@ export function render() {
   $('shares-list').replaceChildren(...shares.map((a) => accessCard(a, createdBy(a, live), live)));
   $('apps-empty').hidden = apps.length > 0;
   $('shares-empty').hidden = shares.length > 0;
-  const past = [...ctx.accesses.filter((a) => isExpired(a, now) && a.type !== 'personal'), ...ctx.deletions.filter((a) => a.type !== 'personal')].sort(
-    (a, b) => (b.deleted ?? b.expires ?? 0) - (a.deleted ?? a.expires ?? 0),
-  );
+  const past = [
+    ...ctx.accesses.filter((a) => isExpired(a, now) && a.type !== 'personal'),
+    ...ctx.deletions.filter((a) => a.type !== 'personal'),
+  ].sort((a, b) => (b.deleted ?? b.expires ?? 0) - (a.deleted ?? a.expires ?? 0));
   $('past-list').replaceChildren(...past.map(pastCard));
   $('past-empty').hidden = past.length > 0;
   renderStreamPicker();
@@ -264,7 +275,11 @@ function setupShareForm() {
       $('share-result').hidden = false;
       $('share-result').querySelector('h2').focus();
     } catch (err) {
-      setStatus(status, err.id === 'item-already-exists' ? `You already have a share named “${name}”. Choose another name.` : err.message, 'error');
+      setStatus(
+        status,
+        err.id === 'item-already-exists' ? `You already have a share named “${name}”. Choose another name.` : err.message,
+        'error',
+      );
     } finally {
       busy(form, false);
     }

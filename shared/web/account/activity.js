@@ -3,7 +3,17 @@
 import { $, busy, setStatus } from '../www/assets/api.js';
 import { date } from '../www/assets/words.js';
 import { accessById, call, ctx } from './context.js';
-import { accessKind, accessTitle, failureWords, isFailed, isRefused, methodWords, streamLabel, streamsOfQuery, whereWords } from './describe.js';
+import {
+  accessKind,
+  accessTitle,
+  failureWords,
+  isFailed,
+  isRefused,
+  methodWords,
+  streamLabel,
+  streamsOfQuery,
+  whereWords,
+} from './describe.js';
 import { el } from './dom.js';
 
 const PAGE = 100; // records per request
@@ -15,7 +25,8 @@ const state = { records: [], filter: {}, done: false, loaded: false };
 function who(record) {
   const access = accessById(record.accessId);
   if (!access) return 'An access that no longer exists';
-  if (access.type === 'personal') return access.id === ctx.self?.id ? 'You, on these pages' : `You (${accessTitle(access).replace(/^Sign-in of /, '')})`;
+  if (access.type === 'personal')
+    return access.id === ctx.self?.id ? 'You, on these pages' : `You (${accessTitle(access).replace(/^Sign-in of /, '')})`;
   const ended = access.deleted ? ', revoked since' : '';
   return `${accessTitle(access)} (${accessKind(access).toLowerCase()}${ended})`;
 }
@@ -44,7 +55,11 @@ function entry({ record, count }) {
   const where = whereWords(record);
   return el(
     'li',
-    { className: `entry${failed ? ' failed' : ''}${refused ? ' refused' : ''}`, 'data-action': record.action, 'data-status': record.status },
+    {
+      className: `entry${failed ? ' failed' : ''}${refused ? ' refused' : ''}`,
+      'data-action': record.action,
+      'data-status': record.status,
+    },
     el(
       'p',
       { className: 'what' },
@@ -83,10 +98,17 @@ function render() {
     groups[groups.length - 1].records.push(r);
   }
   for (const g of groups) g.records = collapseRepeats(g.records);
-  list.replaceChildren(...groups.map((g) => el('section', { className: 'day' }, el('h2', {}, g.label), el('ol', { className: 'entries' }, g.records.map(entry)))));
+  list.replaceChildren(
+    ...groups.map((g) =>
+      el('section', { className: 'day' }, el('h2', {}, g.label), el('ol', { className: 'entries' }, g.records.map(entry))),
+    ),
+  );
   $('activity-more').hidden = state.done;
   const none = state.filter.refusedOnly ? 'No refused or failed call in this period.' : 'No call in this period.';
-  setStatus($('activity-status'), shown.length === 0 ? none : `${shown.length} call${shown.length === 1 ? '' : 's'} shown${state.done ? '' : ' (older ones below)'}.`);
+  setStatus(
+    $('activity-status'),
+    shown.length === 0 ? none : `${shown.length} call${shown.length === 1 ? '' : 's'} shown${state.done ? '' : ' (older ones below)'}.`,
+  );
 }
 
 async function loadPage(reset) {
@@ -112,7 +134,11 @@ async function load(reset) {
     await loadPage(reset);
     // Refused calls are picked here, not by the API (it filters one status at a time):
     // read on a few pages so that a busy log still shows some.
-    for (let pages = 1; state.filter.refusedOnly && !state.done && pages < MAX_PAGES_PER_LOAD && state.records.filter(isFailed).length < PAGE / 5; pages++) {
+    for (
+      let pages = 1;
+      state.filter.refusedOnly && !state.done && pages < MAX_PAGES_PER_LOAD && state.records.filter(isFailed).length < PAGE / 5;
+      pages++
+    ) {
       await loadPage(false);
     }
     state.loaded = true;

@@ -3,9 +3,9 @@
 // included). The token is kept for this tab only (see api.js); URLs carry view names only.
 import { $, api, clearSession, loadSession, saveSession, serviceInfo, setStatus, setupSignIn, showState } from '../www/assets/api.js';
 import { applyBranding } from '../www/assets/brand.js';
-import { call, ctx, refresh, setRoot } from './context.js';
 import * as accesses from './accesses.js';
 import * as activity from './activity.js';
+import { call, ctx, refresh, setRoot } from './context.js';
 import * as data from './data.js';
 import * as security from './security.js';
 

@@ -1,7 +1,7 @@
 // What the account app knows about the signed-in person, and the calls it makes for them.
 // Every call goes to this origin's API with the personal token, through the public API
 // only (the same calls any app with a personal token can make).
-import { api, ApiError, userRoot } from '../www/assets/api.js';
+import { ApiError, api, userRoot } from '../www/assets/api.js';
 import { streamNames } from '../www/assets/words.js';
 
 export const ctx = {

@@ -75,7 +75,11 @@ async function uploadArchive(upload, file) {
   let response;
   try {
     // The browser sets Content-Length from the file itself; the type is the one signed.
-    response = await fetch(upload.url, { method: upload.method ?? 'PUT', headers: { 'Content-Type': upload.headers['Content-Type'] }, body: file });
+    response = await fetch(upload.url, {
+      method: upload.method ?? 'PUT',
+      headers: { 'Content-Type': upload.headers['Content-Type'] },
+      body: file,
+    });
   } catch {
     throw new Error('The archive could not be sent to the storage. Check your connection and try again.');
   }
@@ -114,11 +118,16 @@ async function importArchive(event) {
     if (job.status === 'failed') {
       // The worker says in a few words what is wrong with an archive it refused before writing
       // anything (`the archive has no manifest`), or that the import itself failed.
-      if (job.error && !/could not be completed/.test(job.error)) throw new Error(`The archive could not be imported: ${job.error}. Nothing was brought in.`);
+      if (job.error && !/could not be completed/.test(job.error))
+        throw new Error(`The archive could not be imported: ${job.error}. Nothing was brought in.`);
       throw new Error('The import could not be completed. Ask the service’s support before trying again.');
     }
     const counts = job.counts ?? {};
-    setStatus(status, `Your data is here: ${plural(counts.streams ?? 0, 'stream', 'streams')} and ${plural(counts.events ?? 0, 'event', 'events')} were brought in.`, 'ok');
+    setStatus(
+      status,
+      `Your data is here: ${plural(counts.streams ?? 0, 'stream', 'streams')} and ${plural(counts.events ?? 0, 'event', 'events')} were brought in.`,
+      'ok',
+    );
     form.reset();
     await refresh().catch(() => undefined); // the share form's stream picker now has the new streams
   } catch (err) {

@@ -1,9 +1,9 @@
 // "Security": the password, two-step sign-in (TOTP, spec §2.13) and the sign-in sessions.
 import { $, api, busy, saveSession, setStatus } from '../www/assets/api.js';
 import { dateTime } from '../www/assets/words.js';
+import { completeLastUsed, lastUsed } from './accesses.js';
 import { call, ctx, refresh } from './context.js';
 import { accessTitle } from './describe.js';
-import { completeLastUsed, lastUsed } from './accesses.js';
 import { el, facts } from './dom.js';
 
 const PASSWORD_MIN = 6; // spec §8
@@ -135,7 +135,11 @@ async function confirmMfa(event) {
     if (err.status === 401) {
       setStatus(status, 'The setup has expired. Cancel and start again.', 'error');
     } else {
-      setStatus(status, err.status === 400 ? 'This code is not valid. Check that your phone’s clock is right, and try the next code.' : err.message, 'error');
+      setStatus(
+        status,
+        err.status === 400 ? 'This code is not valid. Check that your phone’s clock is right, and try the next code.' : err.message,
+        'error',
+      );
     }
   } finally {
     busy(form, false);
@@ -200,11 +204,7 @@ function sessionCard(s, end) {
       s.id === ctx.self?.id ? el('span', { className: 'badge current' }, 'This one') : undefined,
       end ? el('span', { className: 'badge ended' }, 'Ended') : undefined,
     ),
-    facts([
-      ['Signed in', dateTime(s.created)],
-      ['Last used', lastUsed(s)],
-      end ? [end.words, dateTime(end.at)] : undefined,
-    ]),
+    facts([['Signed in', dateTime(s.created)], ['Last used', lastUsed(s)], end ? [end.words, dateTime(end.at)] : undefined]),
   );
 }
 

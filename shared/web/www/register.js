@@ -1,5 +1,5 @@
 // Registration page: POST /users (spec §2.15) with the fields' own error messages.
-import { $, api, busy, serviceInfo, setStatus, showState, PAGES_APP_ID, USERNAME_PATTERN } from './assets/api.js';
+import { $, api, busy, PAGES_APP_ID, serviceInfo, setStatus, showState, USERNAME_PATTERN } from './assets/api.js';
 import { applyBranding } from './assets/brand.js';
 
 applyBranding();
@@ -12,7 +12,8 @@ const status = $('register-status');
 function check(values) {
   if (!USERNAME_PATTERN.test(values.username)) return ['username', 'The username must be 5 to 60 lowercase letters, digits or dashes.'];
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.email)) return ['email', 'Enter a valid email address.'];
-  if (values.password.length < PASSWORD_MIN || values.password.length > PASSWORD_MAX) return ['password', 'The password must be 6 to 100 characters.'];
+  if (values.password.length < PASSWORD_MIN || values.password.length > PASSWORD_MAX)
+    return ['password', 'The password must be 6 to 100 characters.'];
   if (values.password !== values.passwordAgain) return ['passwordAgain', 'The two passwords differ.'];
   return undefined;
 }

@@ -1,6 +1,6 @@
 // Password reset (spec §2.8): ask for a link (by username or email), then, from the
 // link's `username` and `resetToken`, set the new password.
-import { $, api, busy, queryParams, serviceInfo, setStatus, showState, userRoot, PAGES_APP_ID, USERNAME_PATTERN } from './assets/api.js';
+import { $, api, busy, PAGES_APP_ID, queryParams, serviceInfo, setStatus, showState, USERNAME_PATTERN, userRoot } from './assets/api.js';
 import { applyBranding } from './assets/brand.js';
 
 applyBranding();

@@ -39,10 +39,23 @@
  * skips the build), NODE24_VERSION, ONLY=ours|peer (one side only, for a quick look).
  * Processes it starts are stopped by their ids, also on Ctrl-C.
  */
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync, symlinkSync, mkdtempSync, openSync, closeSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  closeSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { tmpdir, loadavg, cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 
 const env = process.env;
@@ -201,7 +214,7 @@ function exportTree(gitDir: string, dest: string): void {
     .filter((e) => e.type === 'blob'); // not submodules
   // One `git cat-file --batch` for all blobs: `<sha> blob <size>\n<bytes>\n`, or `<sha> missing\n`.
   const out = spawnSync('git', [`--git-dir=${gitDir}`, 'cat-file', '--batch'], {
-    input: entries.map((e) => e.sha).join('\n') + '\n',
+    input: `${entries.map((e) => e.sha).join('\n')}\n`,
     maxBuffer: 2 * 1024 * 1024 * 1024,
   });
   if (out.status !== 0) throw new Error(`git cat-file --batch failed: ${out.stderr.toString()}`);
@@ -244,7 +257,10 @@ function ensurePeerBuilt(): void {
   if (!existsSync(join(SRC, 'bin', 'master.js'))) {
     exportTree(mirror, SRC);
     // The datastore package is a GitHub dependency: use the local export instead (no network to GitHub).
-    const manifests = [join(SRC, 'package.json'), ...readdirSync(join(SRC, 'storages', 'engines')).map((e) => join(SRC, 'storages', 'engines', e, 'package.json'))];
+    const manifests = [
+      join(SRC, 'package.json'),
+      ...readdirSync(join(SRC, 'storages', 'engines')).map((e) => join(SRC, 'storages', 'engines', e, 'package.json')),
+    ];
     for (const file of manifests.filter(existsSync)) {
       const pkg = JSON.parse(readFileSync(file, 'utf8')) as { dependencies?: Record<string, string> };
       if (!pkg.dependencies?.['@pryv/datastore']) continue;
@@ -285,7 +301,8 @@ function startPostgres(): number {
     `${readFileSync(join(data, 'postgresql.conf'), 'utf8')}\nport = ${PG_PORT}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${sock}'\nmax_connections = 200\nshared_buffers = 256MB\n`,
   );
   asPostgres(`${pgBin()}/pg_ctl -D ${data} -l ${join(logs, 'postgres.log')} -w start >/dev/null`);
-  const psql = (sql: string) => run(`${pgBin()}/psql`, ['-h', '127.0.0.1', '-p', String(PG_PORT), '-U', 'postgres', '-d', 'postgres', '-tAc', sql]);
+  const psql = (sql: string) =>
+    run(`${pgBin()}/psql`, ['-h', '127.0.0.1', '-p', String(PG_PORT), '-U', 'postgres', '-d', 'postgres', '-tAc', sql]);
   psql('CREATE ROLE pryv WITH LOGIN CREATEDB');
   psql('CREATE DATABASE "pryv-node" OWNER pryv');
   return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
@@ -421,7 +438,12 @@ async function startPeer(): Promise<Server> {
   writePeerConfig();
   const logFile = join(WORK, 'peer.log');
   const out = openSync(logFile, 'w');
-  const child = spawn(NODE24, ['bin/master.js'], { cwd: SRC, env: { ...node24Env(), NODE_ENV: 'development' }, detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(NODE24, ['bin/master.js'], {
+    cwd: SRC,
+    env: { ...node24Env(), NODE_ENV: 'development' },
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   closeSync(out);
   const stop = async () => {
     started.delete(stop);
@@ -472,7 +494,21 @@ function tool(args: string[], onLine: (line: string) => void): Promise<void> {
 async function seed(server: Server, label: string): Promise<string> {
   const out = createWriteStream(join(WORK, `seed-${label}.log`));
   await tool(
-    ['datasets/seed.js', '--target', server.url, '--users', String(USERS), '--events', String(EVENTS), '--profile', 'manual', '--admin-key', ADMIN_KEY, '--hfs-target', DEAD_HF],
+    [
+      'datasets/seed.js',
+      '--target',
+      server.url,
+      '--users',
+      String(USERS),
+      '--events',
+      String(EVENTS),
+      '--profile',
+      'manual',
+      '--admin-key',
+      ADMIN_KEY,
+      '--hfs-target',
+      DEAD_HF,
+    ],
     (line) => out.write(`${line}\n`),
   );
   out.end();
@@ -488,7 +524,23 @@ async function scenario(server: Server, name: string, seedFile: string, label: s
   let saved: string | undefined;
   const out = createWriteStream(join(WORK, `run-${label}.log`));
   await tool(
-    ['bin/run-benchmark.js', '--scenario', name, '--seed-file', seedFile, '--target', server.url, '--hfs-target', DEAD_HF, '--duration', String(DURATION), '--concurrency', String(CONCURRENCY), '--label', label],
+    [
+      'bin/run-benchmark.js',
+      '--scenario',
+      name,
+      '--seed-file',
+      seedFile,
+      '--target',
+      server.url,
+      '--hfs-target',
+      DEAD_HF,
+      '--duration',
+      String(DURATION),
+      '--concurrency',
+      String(CONCURRENCY),
+      '--label',
+      label,
+    ],
     (line) => {
       out.write(`${line}\n`);
       const running = /^\s*Running (\S+?)(?: \[(.+?)\])?\.\.\./.exec(line);
@@ -512,9 +564,13 @@ async function scenario(server: Server, name: string, seedFile: string, label: s
   }
   if (!saved) throw new Error(`${name}: the tool wrote no result file`);
   const result = JSON.parse(readFileSync(saved, 'utf8')) as {
-    runs: Array<{ subScenario: string; results: { successfulRequests: number; failedRequests: number; errors: Record<string, number>; latency: { p50: number } | null } }>;
+    runs: Array<{
+      subScenario: string;
+      results: { successfulRequests: number; failedRequests: number; errors: Record<string, number>; latency: { p50: number } | null };
+    }>;
   };
-  if (result.runs.length !== windows.length) throw new Error(`${name}: ${windows.length} CPU windows for ${result.runs.length} sub-scenarios`);
+  if (result.runs.length !== windows.length)
+    throw new Error(`${name}: ${windows.length} CPU windows for ${result.runs.length} sub-scenarios`);
   return result.runs.map((r, i) => ({
     scenario: name,
     sub: r.subScenario,
@@ -552,7 +608,12 @@ async function streamCounts(server: Server, seedFile: string): Promise<Array<{ r
     const res = await fetch(`${server.url}/${u.username}/streams`, { headers: { authorization: u.masterToken } });
     const body = (await res.json()) as { streams?: Array<{ children?: unknown[] }> };
     let total = 0;
-    const walk = (xs: Array<{ children?: unknown[] }>) => xs.forEach((x) => (total++, walk((x.children ?? []) as Array<{ children?: unknown[] }>)));
+    const walk = (xs: Array<{ children?: unknown[] }>): void => {
+      for (const x of xs) {
+        total++;
+        walk((x.children ?? []) as Array<{ children?: unknown[] }>);
+      }
+    };
     walk(body.streams ?? []);
     counts.push({ roots: body.streams?.length ?? 0, total });
   }
@@ -591,7 +652,9 @@ async function runSide(side: Side, round: number): Promise<RunResult> {
       for (const r of results) {
         if (note) r.sub = `${r.sub} (${note})`;
         subs.push(r);
-        log(`  ${side} ${r.sub}: ${r.successful} ok, ${r.failed} failed, server ${(r.cpu.server / Math.max(1, r.successful)).toFixed(2)} ms/req`);
+        log(
+          `  ${side} ${r.sub}: ${r.successful} ok, ${r.failed} failed, server ${(r.cpu.server / Math.max(1, r.successful)).toFixed(2)} ms/req`,
+        );
       }
     }
     return { side, round, subs, streamsBeforeSecondMixed, loadavg: [load0, loadavg()] };
@@ -647,7 +710,11 @@ function report(results: RunResult[], startedAt: Date): string {
     const ours = per('ours', sub, perReq('server'));
     const peer = per('peer', sub, perReq('server'));
     const rps = (side: Side) => per(side, sub, (r) => r.successful / DURATION);
-    const failed = (side: Side) => results.filter((r) => r.side === side).flatMap((r) => r.subs.filter((s) => s.sub === sub).map((s) => s.failed)).join('+') || '–';
+    const failed = (side: Side) =>
+      results
+        .filter((r) => r.side === side)
+        .flatMap((r) => r.subs.filter((s) => s.sub === sub).map((s) => s.failed))
+        .join('+') || '–';
     const busy = (side: Side) => per(side, sub, (r) => r.cpu.machineBusyPct);
     lines.push(
       `| ${label} | ${f2(ours)} | ${f2(peer)} | ${f2(ours / peer)} | ${f2(per('ours', sub, perReq('db')))} | ${f2(per('peer', sub, perReq('db')))} | ${f0(rps('ours'))} | ${f0(rps('peer'))} | ${failed('ours')} / ${failed('peer')} | ${f0(busy('ours'))} / ${f0(busy('peer'))} |`,
@@ -657,7 +724,9 @@ function report(results: RunResult[], startedAt: Date): string {
     '',
     'Server: CPU time (user + system) of the server process tree during the sub-scenario ÷ its successful requests. Ours: the `npm start` tree without the DynamoDB Local JVM (its handlers, local gateway, change fan-out and workers all run in one Node process); peer: master, 2 API workers and the HF worker. DB: the JVM / PostgreSQL.',
   );
-  const errors = results.flatMap((r) => r.subs.filter((s) => s.failed > 0).map((s) => `${r.side} r${r.round} ${s.sub}: ${JSON.stringify(s.errors)}`));
+  const errors = results.flatMap((r) =>
+    r.subs.filter((s) => s.failed > 0).map((s) => `${r.side} r${r.round} ${s.sub}: ${JSON.stringify(s.errors)}`),
+  );
   if (errors.length > 0) lines.push('', 'Failures:', ...errors.map((e) => `- ${e}`));
   return lines.join('\n');
 }
@@ -677,7 +746,10 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-').slice(0, 19);
   writeFileSync(join(dir, `side-by-side-${stamp}.md`), `${md}\n`);
-  writeFileSync(join(dir, `side-by-side-${stamp}.json`), `${JSON.stringify({ startedAt, settings: { ROUNDS, DURATION, CONCURRENCY, USERS, EVENTS }, results }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, `side-by-side-${stamp}.json`),
+    `${JSON.stringify({ startedAt, settings: { ROUNDS, DURATION, CONCURRENCY, USERS, EVENTS }, results }, null, 2)}\n`,
+  );
   process.stdout.write(`${md}\n\nwritten: test-artifacts/side-by-side/side-by-side-${stamp}.{md,json}\n`);
 }
 

@@ -12,11 +12,11 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import data from './default-event-types.json';
 import { API_VERSION } from '../../../config';
-import { PryvError, errors } from '../../../errors';
+import { errors, PryvError } from '../../../errors';
 import { log } from '../../../log';
 import { toValidationItems, type ValidationItem } from '../../../validation';
+import data from './default-event-types.json';
 
 export interface EventTypeCatalogue {
   version?: string;
@@ -77,10 +77,7 @@ function asCatalogue(doc: unknown, source: string): EventTypeCatalogue {
  * Reads an event-types document (same shape as data-types' `flat.json`) from an http(s) URL,
  * a `file://` URL or a file path. Throws an Error saying what went wrong and where.
  */
-export async function loadCustomCatalogue(
-  source: string,
-  options: { timeoutMs?: number } = {},
-): Promise<EventTypeCatalogue> {
+export async function loadCustomCatalogue(source: string, options: { timeoutMs?: number } = {}): Promise<EventTypeCatalogue> {
   let text: string;
   if (/^https?:\/\//i.test(source)) {
     const timeoutMs = options.timeoutMs ?? FETCH_TIMEOUT_MS;

@@ -37,7 +37,9 @@ function errorText(body, status) {
   if (status === 429 || id === 'too-many-attempts') {
     const wait = Number(body?.error?.data?.retryAfterSeconds);
     const minutes = Number.isFinite(wait) && wait > 0 ? Math.ceil(wait / 60) : undefined;
-    return minutes ? `Too many attempts: please wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.` : 'Too many attempts: please wait a few minutes and try again.';
+    return minutes
+      ? `Too many attempts: please wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`
+      : 'Too many attempts: please wait a few minutes and try again.';
   }
   // invalid-operation messages are the server's sentence for the rule that was broken.
   if (id === 'invalid-operation' && message) return message;
