@@ -88,6 +88,27 @@ describe('the synthesized bundles', () => {
     await expectMethod('events.get', 'GET', u('/events?streams=health'), { ...auth, status: 200 });
     await expectMethod('events.getOne', 'GET', u(`/events/${eventId}`), { ...auth, status: 200 });
     await expectMethod('events.update', 'PUT', u(`/events/${eventId}`), { ...auth, body: { content: 73 }, status: 200 });
+    const holder = await expectMethod('events.create', 'POST', u('/events'), {
+      ...auth,
+      body: { streamIds: ['health'], type: 'series:mass/kg' },
+      status: 201,
+    });
+    const holderId = holder.body.event.id as string;
+    const points = {
+      format: 'flatJSON',
+      fields: ['deltaTime', 'value'],
+      points: [
+        [0, 72.5],
+        [1, 72.6],
+      ],
+    };
+    await expectMethod('series.add', 'POST', u(`/events/${holderId}/series`), { ...auth, body: points, status: 200 });
+    await expectMethod('series.get', 'GET', u(`/events/${holderId}/series?fromDeltaTime=0`), { ...auth, status: 200 });
+    await expectMethod('series.batch', 'POST', u('/series/batch'), {
+      ...auth,
+      body: { format: 'seriesBatch', data: [{ eventId: holderId, data: { ...points, points: [[2, 72.7]] } }] },
+      status: 200,
+    });
 
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array([1, 2, 3, 4])], { type: 'application/octet-stream' }), 'four.bin');

@@ -199,7 +199,7 @@ describe('consent page (access requests)', () => {
     const foreign = `https://evil.example.com/reg/access/${request.key}`;
     await page.goto(`${apiUrl()}/access/access.html?key=${request.key}&poll=${encodeURIComponent(foreign)}`);
     await waitForState(page, 'invalid');
-    await expect(page.locator('#invalid-reason').textContent()).resolves.toContain('names no access request of this server');
+    await expect(page.locator('#invalid-reason').textContent()).resolves.toContain('names an access request of another server');
   });
 });
 

@@ -156,6 +156,7 @@ function sampleBody(method: MethodDef, route: HttpRoute, target: Fixture): unkno
     'accesses.checkApp': { requestingAppId: target.app.name, requestedPermissions: [{ streamId: '*', level: 'manage' }] },
     'account.update': { email: 'intruder@example.com', language: 'xx' },
     'account.changePassword': { oldPassword: target.user.password, newPassword: 'intruder-pw' },
+    'series.add': { format: 'flatJSON', fields: ['deltaTime', 'value'], points: [[0, 1]] },
     callBatch: [
       { method: 'events.get', params: {} },
       { method: 'accesses.get', params: {} },

@@ -44,7 +44,7 @@ async function setup(handler: (e: DynamoDBStreamEvent) => Promise<DynamoDBBatchR
 
 const skOf = (r: DynamoDBRecord) => r.dynamodb!.Keys!.sk!.S!;
 
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
+async function until(check: () => boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out');
