@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { acknowledge } from './acknowledge';
+import { acknowledgeLogEncryption } from './acknowledge';
 
 /** API access logs are kept as long as the API's own audit records (AUDIT_RETENTION_DAYS). */
 export const API_ACCESS_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
@@ -41,17 +41,13 @@ export const WEBSOCKET_ACCESS_LOG_FORMAT = JSON.stringify({
  * The log group of one API's access logs, named by its construct id (its CloudFormation name
  * is in the stack outputs), encrypted with the data key when there is one, retained.
  */
-export function apiAccessLogGroup(scope: Construct, id: string, key: kms.IKey | undefined): logs.LogGroup {
+export function apiAccessLogGroup(scope: Construct, id: string, key: kms.IKey | undefined, logGroupName?: string): logs.LogGroup {
   const group = new logs.LogGroup(scope, id, {
+    logGroupName,
     retention: API_ACCESS_LOG_RETENTION,
     encryptionKey: key,
     removalPolicy: RemovalPolicy.RETAIN,
   });
-  if (!key)
-    acknowledge(
-      group,
-      'HIPAA.Security-CloudWatchLogGroupEncrypted',
-      'Encrypted by CloudWatch Logs; a customer-managed key is the kmsKey setting',
-    );
+  acknowledgeLogEncryption(group, key);
   return group;
 }

@@ -1,5 +1,7 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { IConstruct } from 'constructs';
 
@@ -46,4 +48,14 @@ export function acknowledgeWildcards(role: iam.IRole, reason: string): void {
     for (const resource of list(statement.Resource).map(flattenCfnReference))
       if (resource.includes('*')) acknowledge(role, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
   }
+}
+
+/** A log group without the data key is encrypted by CloudWatch Logs itself: said once for every group. */
+export function acknowledgeLogEncryption(group: logs.LogGroup, key: kms.IKey | undefined): void {
+  if (!key)
+    acknowledge(
+      group,
+      'HIPAA.Security-CloudWatchLogGroupEncrypted',
+      'Encrypted by CloudWatch Logs; a customer-managed key is the kmsKey setting',
+    );
 }

@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { Capability } from '../../shared/api/types';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
-import { acknowledge, managedPolicyRule, wildcardResourceRule } from './acknowledge';
+import { acknowledge, acknowledgeLogEncryption, managedPolicyRule, wildcardResourceRule } from './acknowledge';
 import type { DataStore } from './data';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
@@ -231,12 +231,7 @@ export class Functions {
   private logGroup(id: string): logs.LogGroup {
     const { key } = this.props.data;
     const group = new logs.LogGroup(this.logGroups, `${id}-Logs`, { retention: LOG_RETENTION, encryptionKey: key });
-    if (!key)
-      acknowledge(
-        group,
-        'HIPAA.Security-CloudWatchLogGroupEncrypted',
-        'Encrypted by CloudWatch Logs; a customer-managed key is the kmsKey setting',
-      );
+    acknowledgeLogEncryption(group, key);
     return group;
   }
 

@@ -6,7 +6,6 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -19,7 +18,7 @@ import {
   storageOrigin,
 } from '../../shared/http/web-pages';
 import { VENDOR_FILES } from '../web-vendor-files';
-import { API_ACCESS_LOG_RETENTION } from './access-logs';
+import { apiAccessLogGroup } from './access-logs';
 import { acknowledge, acknowledgeWildcards, managedPolicyRule } from './acknowledge';
 import { ACCESS_LOG_PREFIXES } from './data';
 
@@ -316,18 +315,7 @@ function webAcl(scope: Construct, rateLimit: number, key: kms.IKey | undefined):
   // are redacted. WAF writes only to log groups named aws-waf-logs-…; the stack id's unique part
   // keeps the name free for a later stack of the same name, as this one is retained.
   const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
-  const group = new logs.LogGroup(scope, 'WafLogs', {
-    logGroupName: `aws-waf-logs-${Aws.STACK_NAME}-${stackUuid}`,
-    retention: API_ACCESS_LOG_RETENTION,
-    encryptionKey: key,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  if (!key)
-    acknowledge(
-      group,
-      'HIPAA.Security-CloudWatchLogGroupEncrypted',
-      'Encrypted by CloudWatch Logs; a customer-managed key is the kmsKey setting',
-    );
+  const group = apiAccessLogGroup(scope, 'WafLogs', key, `aws-waf-logs-${Aws.STACK_NAME}-${stackUuid}`);
   new wafv2.CfnLoggingConfiguration(scope, 'WafLogging', {
     resourceArn: acl.attrArn,
     // The group's ARN without the ':*' that its Arn attribute ends with: WAF takes it so only.

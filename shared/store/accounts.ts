@@ -123,15 +123,15 @@ export async function setPasswordHash(username: string, newHash: string, now: nu
   return done !== false;
 }
 
-/** Keeps `storageUsed.attachedFiles` (bytes) in step with attachment writes (spec §2.2.6). */
-export async function adjustAttachedFiles(username: string, deltaBytes: number): Promise<void> {
+/** Adds to one of the account's `storageUsed` counters (bytes); a deleted account is left alone. */
+async function addToStorageUsed(username: string, counter: 'attachedFiles' | 'dbDocuments', deltaBytes: number): Promise<void> {
   if (deltaBytes === 0) return;
   await ifConditionHolds(
     dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.account(username),
-        UpdateExpression: 'ADD attachedFiles :d',
+        UpdateExpression: `ADD ${counter} :d`,
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':d': deltaBytes },
       }),
@@ -139,21 +139,11 @@ export async function adjustAttachedFiles(username: string, deltaBytes: number):
   );
 }
 
+/** Keeps `storageUsed.attachedFiles` (bytes) in step with attachment writes (spec §2.2.6). */
+export const adjustAttachedFiles = (username: string, deltaBytes: number) => addToStorageUsed(username, 'attachedFiles', deltaBytes);
+
 /** Keeps `storageUsed.dbDocuments` (bytes of stored data; HF series points count here) in step with writes. */
-export async function adjustDbDocuments(username: string, deltaBytes: number): Promise<void> {
-  if (deltaBytes === 0) return;
-  await ifConditionHolds(
-    dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.account(username),
-        UpdateExpression: 'ADD dbDocuments :d',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':d': deltaBytes },
-      }),
-    ),
-  );
-}
+export const adjustDbDocuments = (username: string, deltaBytes: number) => addToStorageUsed(username, 'dbDocuments', deltaBytes);
 
 /**
  * Removes an account's email claim (unless it belongs to someone else by now) and then the
