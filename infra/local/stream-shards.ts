@@ -5,7 +5,9 @@ import {
   GetRecordsCommand,
   type GetRecordsCommandOutput,
   GetShardIteratorCommand,
+  ResourceNotFoundException,
   type ShardIteratorType,
+  TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { log } from '../../shared/log';
@@ -60,16 +62,17 @@ export class ShardReader {
         const id = shard.ShardId!;
         if (this.seen.has(id)) continue;
         const closedAtStart = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
-        this.seen.add(id);
         const position = this.checkpoint.position(id);
         // Without a checkpoint, at start only open shards matter, from now on; later shards
         // are read whole. With one, every shard resumes where delivery stopped.
         if ((position && 'skip' in position) || (initial && !restored && closedAtStart)) {
+          this.seen.add(id);
           this.checkpoint.skip(id);
           continue;
         }
         const fromLatest = initial && !restored;
-        if (fromLatest) this.checkpoint.readingSince(id, Math.floor(Date.now() / 1000));
+        const startedAt = Math.floor(Date.now() / 1000);
+        if (fromLatest) this.checkpoint.readingSince(id, startedAt);
         let iterator: string | undefined;
         try {
           iterator =
@@ -77,16 +80,24 @@ export class ShardReader {
               ? await this.iteratorFor(id, 'AFTER_SEQUENCE_NUMBER', position.after)
               : await this.iteratorFor(id, fromLatest ? 'LATEST' : 'TRIM_HORIZON');
         } catch (err) {
-          // A shard trimmed away (24 h retention) is gone: nothing left to read there.
-          log.warn('stream consumer: shard not readable, skipped', { err, shardId: id });
+          // A shard trimmed away (24 h retention) is gone: nothing left to read there. Any
+          // other failure (a busy engine) is tried again at the next refresh.
+          if (err instanceof TrimmedDataAccessException || err instanceof ResourceNotFoundException) {
+            this.seen.add(id);
+            log.warn('stream consumer: shard not readable, skipped', { err, shardId: id });
+          } else log.warn('stream consumer: shard not opened, tried again at the next refresh', { err, shardId: id });
           continue;
         }
+        this.seen.add(id);
         this.shards.set(id, {
           id,
           parentId: shard.ParentShardId,
           iterator,
-          since: position && 'since' in position ? position.since : undefined,
-          lastSequenceNumber: undefined,
+          // Kept for a first start too: if the shard must be read again from its start (below),
+          // what came before the start is still left out.
+          since: fromLatest ? startedAt : position && 'since' in position ? position.since : undefined,
+          // Where reading resumes if the iterator expires before a record is read.
+          lastSequenceNumber: position && 'after' in position ? position.after : undefined,
           pending: [],
           attempts: 0,
           retryAt: 0,
@@ -112,10 +123,14 @@ export class ShardReader {
     try {
       out = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: READ_LIMIT }));
     } catch (err) {
-      if (!(err instanceof ExpiredIteratorException)) throw err;
+      // An expired iterator, or DynamoDB Local refusing a LATEST iterator taken on a shard that
+      // was still empty (TrimmedDataAccessException at its first record): open the shard again.
+      if (!(err instanceof ExpiredIteratorException || err instanceof TrimmedDataAccessException)) throw err;
+      // Nothing read yet: from the shard's start, never LATEST (that would skip what was
+      // written meanwhile); at a first start `since` still drops what came before it.
       shard.iterator = shard.lastSequenceNumber
         ? await this.iteratorFor(shard.id, 'AFTER_SEQUENCE_NUMBER', shard.lastSequenceNumber)
-        : await this.iteratorFor(shard.id, 'LATEST');
+        : await this.iteratorFor(shard.id, 'TRIM_HORIZON');
       return true;
     }
     shard.iterator = out.NextShardIterator;

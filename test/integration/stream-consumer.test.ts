@@ -44,10 +44,11 @@ async function setup(handler: (e: DynamoDBStreamEvent) => Promise<DynamoDBBatchR
 
 const skOf = (r: DynamoDBRecord) => r.dynamodb!.Keys!.sk!.S!;
 
-async function until(check: () => boolean, ms = 60_000): Promise<void> {
+/** Waits for a delivery; well inside the test's own timeout, so a miss says what was awaited. */
+async function until(check: () => boolean, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
+    if (Date.now() > deadline) throw new Error(`not delivered within ${ms} ms: ${check.toString()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
