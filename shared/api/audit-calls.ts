@@ -27,8 +27,9 @@ import type { MethodContext } from './types';
 /**
  * Parameters whose values say what was asked and hold no personal content: recorded as given
  * (every filter of the read methods, test/unit/audit.test.ts checks). Not here, so recorded as
- * their shape: names and content, and filters naming a person (`username`, `email`, `ip`:
- * a pseudonymised record must not keep them in its query).
+ * their shape: names and content, filters naming a person (`username`, `email`, `ip`:
+ * a pseudonymised record must not keep them in its query), and content-query conditions
+ * (`content`, `clientData`: they quote values of the user's data).
  */
 const VALUE_PARAMS = new Set([
   'id',

@@ -247,6 +247,18 @@ function shapes(base: string, a: Account, tag: string, anchor: number): Shape[] 
         run: get(token, `events?fromTime=${from}&toTime=${s.lastTime + DAY}&limit=${LIMIT}`),
       },
       { name: 'events.get modifiedSince (20 changes)', token, run: get(token, `events?modifiedSince=${anchor}&limit=${LIMIT}`) },
+      // Content queries (seed.ts: every third event's content is 50 + i % 50, the others text):
+      // no index serves them, so items read grow with how rare a match is.
+      {
+        name: `events.get content selective (1 in 150), limit ${LIMIT}`,
+        token,
+        run: get(token, `events?content=${encodeURIComponent(JSON.stringify([{ path: '$', eq: 50 }]))}&limit=${LIMIT}`),
+      },
+      {
+        name: `events.get content unselective (1 in 3), limit ${LIMIT}`,
+        token,
+        run: get(token, `events?content=${encodeURIComponent(JSON.stringify([{ path: '$', gte: 0 }]))}&limit=${LIMIT}`),
+      },
       {
         name: 'streams.get',
         token,

@@ -371,6 +371,37 @@ describe('pryv.Connection', () => {
     const err = await rejection(connection.addPointsToHFEvent(created.event.id, ['deltaTime', 'value'], [[0, 1]]));
     expect(err).toBeInstanceOf(Error);
   });
+
+  it("content queries, as the library's [LI02] asks them: getEventsStreamed with conditions (stringified: 3.0.4 repeats array items as keys), and api() with the array", async () => {
+    const streamId = 'lib-cq';
+    const calls: unknown[] = [{ method: 'streams.create', params: { id: streamId, name: streamId } }];
+    let time = 1_700_000_000;
+    for (const atc of ['G03DA04', 'B01AC06']) {
+      for (const taken of [false, true]) {
+        const content = { drug: { codes: { atc } }, taken };
+        calls.push({
+          method: 'events.create',
+          params: { streamIds: [streamId], type: 'medication/exposure-assertion-v1', time: time++, content },
+        });
+      }
+    }
+    for (const r of await connection.api(calls)) expect(r.error).toBeUndefined();
+    const info: any = await connection.service.info();
+    expect(info.features.contentQueries).toBe(true);
+
+    const conditions = [
+      { path: 'drug.codes.atc', eq: 'G03DA04' },
+      { path: 'taken', eq: true },
+    ];
+    const collected: any[] = [];
+    await connection.getEventsStreamed({ streams: [streamId], content: JSON.stringify(conditions) }, (e: any) => collected.push(e));
+    expect(collected.map((e) => e.content)).toEqual([{ drug: { codes: { atc: 'G03DA04' } }, taken: true }]);
+
+    const [viaApi] = await connection.api([
+      { method: 'events.get', params: { streams: [streamId], content: [{ path: 'taken', eq: false }] } },
+    ]);
+    expect(viaApi.events.map((e: any) => e.content.drug.codes.atc).sort()).toEqual(['B01AC06', 'G03DA04']);
+  });
 });
 
 describe('getEventsStreamed over 10,000+ events, and sync with eventDeletions', () => {

@@ -83,6 +83,9 @@ export const eventsGet = defineMethod<EventsGetParams>({
       includeDeletions: { type: 'boolean' },
       running: { type: 'boolean' },
       tags: { type: 'array', items: { type: 'string' } },
+      // Content queries: a JSON array, stringified over HTTP; checked in domain/events/content-query.ts.
+      content: { type: ['string', 'array'] },
+      clientData: { type: ['string', 'array'] },
     },
     additionalProperties: false,
   },

@@ -26,8 +26,8 @@ export function serviceInfoFor(c: Config): Record<string, unknown> {
     serial: c.serial,
     version: API_VERSION,
     assets: { definitions: c.assetsUrl },
-    // HF series are served (Pryv API reference §2.2.7): no `noHF` flag.
-    features: {},
+    // HF series are served (Pryv API reference §2.2.7): no `noHF` flag; content queries on events.get are.
+    features: { contentQueries: true },
   };
 }
 

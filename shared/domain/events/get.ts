@@ -11,6 +11,7 @@ import type { Caller } from '../caller';
 import { eventMatchesAny, expandStreamsQueries, parseStreamsParam } from '../streams/query';
 import type { StreamTree } from '../streams/tree';
 import { loadUserData } from '../user-data';
+import { meetsConditions, parseContentConditions } from './content-query';
 import { typeMatches } from './fields';
 import { eventForReader, eventsForReader } from './read-view';
 
@@ -30,6 +31,9 @@ export interface EventsGetParams {
   includeDeletions?: boolean;
   running?: boolean;
   tags?: string[];
+  /** Content queries (stringified JSON over HTTP): see ./content-query.ts. */
+  content?: unknown;
+  clientData?: unknown;
 }
 
 /**
@@ -93,6 +97,7 @@ export async function getEvents(
   stats: ReadStats = { requests: 0, capacity: 0, items: 0 },
 ): Promise<EventsGetResult> {
   const state = params.state ?? 'default';
+  const conditions = parseContentConditions(params);
   const queries = expandStreamsQueries(parseStreamsParam(params.streams), data.tree, data.permissions, { state });
   const states: EventState[] = state === 'default' ? ['a'] : state === 'trashed' ? ['t'] : ['a', 't'];
 
@@ -115,6 +120,8 @@ export async function getEvents(
     if (params.running === true && e.duration !== null) return false;
     if (e.time > to) return false;
     if (bounded && endTime(e) < from) return false;
+    // Applied while reading, before skip and limit: the read stops once enough events match.
+    if (conditions.length > 0 && !meetsConditions(e, conditions)) return false;
     return true;
   };
 
@@ -162,6 +169,9 @@ export async function getEvents(
  */
 export async function getEventsFor(caller: Caller, params: EventsGetParams): Promise<Record<string, unknown>> {
   const auditStreams = auditStreamsOf(params.streams);
+  if (auditStreams && parseContentConditions(params).length > 0) {
+    throw errors.invalidOperation('Content queries ("content", "clientData") do not apply to the audit streams.');
+  }
   if (auditStreams) return { events: await auditEventsGet(caller.username, caller.access, auditStreams, params, caller.now) };
   const data = await loadUserData(caller);
   const result = await getEvents(caller.username, params, data, caller.now);
