@@ -111,17 +111,24 @@ const compare = (a: StoredEvent, b: StoredEvent) => a.time - b.time || (a.id < b
  * What is read stays close to what is returned: one range asks for what the answer still
  * needs; k ranges each start with a 1/k share of it (all first pages at once), and only the
  * range the merge drains reads on, in pages doubling from there but never past what the
- * answer still needs. So items read ≤ items returned + about one small page per range.
+ * answer still needs (scaled by the share of events the filters keep). So when the filters
+ * keep what is read, items read ≤ items returned + about one small page per range.
  */
 export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadStats): AsyncGenerator<StoredEvent> {
   let kept = 0;
+  /** Events the merge handed to `accept`: with `kept`, how many of what is read the answer keeps. */
+  let considered = 0;
   // An empty range (from > to: e.g. fromTime after toTime) reads nothing; DynamoDB refuses
   // BETWEEN with bounds in that order. Only the events given in memory remain.
   const sources = read.range.from <= read.range.to ? read.sources : [];
   const merged = sources.length > 1;
   const pageSize = (previous: number | undefined): number => {
     if (read.want === undefined) return PAGE_MAX;
-    const needed = read.want - kept + 1;
+    // What the answer still needs, scaled by the share of read events it kept so far: when a
+    // filter (a content query, a rare type) keeps few, pages grow at once instead of many
+    // small reads; when it keeps all, exactly what is missing is read.
+    const keptShare = considered === 0 ? 1 : Math.max(kept / considered, 1 / PAGE_MAX);
+    const needed = Math.ceil((read.want - kept + 1) / keptShare);
     if (!merged) return Math.min(PAGE_MAX, Math.max(PAGE_MIN_SINGLE, needed));
     const share = previous === undefined ? Math.ceil(read.want / sources.length) + 1 : previous * 2;
     return Math.min(PAGE_MAX, Math.max(PAGE_MIN_MERGED, Math.min(share, needed)));
@@ -159,6 +166,7 @@ export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadS
     best.cursor.next();
     if (seen.has(best.event.id)) continue;
     seen.add(best.event.id);
+    considered++;
     if (!read.accept(best.event)) continue;
     kept++;
     yield best.event;
