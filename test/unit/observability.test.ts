@@ -10,8 +10,13 @@ async function captured(fn: () => unknown | Promise<unknown>): Promise<{ out: st
   const out: string[] = [];
   const err: string[] = [];
   const originals = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
+  const into = (lines: string[]) =>
+    ((chunk: string) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+  process.stdout.write = into(out);
+  process.stderr.write = into(err);
   try {
     await fn();
   } finally {
