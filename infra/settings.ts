@@ -31,6 +31,10 @@ export const SETTING_NAMES = [
   'backup',
   'backupRetentionDays',
   'sourceMaps',
+  'logLevel',
+  'logDebugSampleRate',
+  'tracing',
+  'alarmTopicArn',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -50,6 +54,9 @@ const REGION = /^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const CERTIFICATE_ARN = new RegExp(`^arn:${PARTITION}:acm:([a-z0-9-]+):${ACCOUNT}:certificate/${UUID}$`);
 const KMS_KEY_ARN = new RegExp(`^arn:${PARTITION}:kms:([a-z0-9-]+):${ACCOUNT}:key/(?:${UUID}|mrk-[0-9a-f]{32})$`);
 const WEB_ACL_ARN = new RegExp(`^arn:${PARTITION}:wafv2:([a-z0-9-]+):${ACCOUNT}:global/webacl/[\\w-]{1,128}/${UUID}$`);
+const SNS_TOPIC_ARN = new RegExp(`^arn:${PARTITION}:sns:([a-z0-9-]+):${ACCOUNT}:[\\w-]{1,256}$`);
+/** Levels of the functions' logs (shared/log.ts). */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const EMAIL = /^[^\s@<>()",;:]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 /** A `data:` logo travels in every function's environment, which Lambda caps at 4 KB in all. */
@@ -221,6 +228,25 @@ export function readSettings(context: Record<string, unknown>, region: string | 
   if (sourceMaps !== undefined && sourceMaps !== 'on' && sourceMaps !== 'off' && sourceMaps !== 'true' && sourceMaps !== 'false')
     problems.push(`sourceMaps: expected "on" or "off", got "${sourceMaps}"`);
 
+  // Logs, tracing and alarms (README "Operating it: logs, metrics, alarms").
+  const logLevel = text('logLevel')?.toLowerCase();
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel))
+    problems.push(`logLevel: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const logDebugSampleRate = text('logDebugSampleRate');
+  if (logDebugSampleRate !== undefined && !(/^(0(\.\d+)?|1(\.0+)?)$/.test(logDebugSampleRate) && Number(logDebugSampleRate) <= 1))
+    problems.push(`logDebugSampleRate: expected a share of calls from 0 to 1 (e.g. 0.01), got "${logDebugSampleRate}"`);
+  const tracing = text('tracing');
+  if (tracing !== undefined && tracing !== 'on' && tracing !== 'off') problems.push(`tracing: expected "on" or "off", got "${tracing}"`);
+  const alarmTopicArn = text('alarmTopicArn');
+  if (alarmTopicArn !== undefined) {
+    const match = SNS_TOPIC_ARN.exec(alarmTopicArn);
+    if (!match) problems.push(`alarmTopicArn: expected an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME), got "${alarmTopicArn}"`);
+    else if (region !== undefined && match[1] !== region)
+      problems.push(
+        `alarmTopicArn: the topic is in ${match[1]}, the stack in ${region}; CloudWatch alarms notify topics of their own region`,
+      );
+  }
+
   if (problems.length > 0) throw new Error(`Invalid deploy settings (cdk -c name=value):\n  - ${problems.join('\n  - ')}`);
 
   const settings: StackSettings = {
@@ -253,6 +279,10 @@ export function readSettings(context: Record<string, unknown>, region: string | 
           : { arn: waf },
     backup: backup === 'daily' ? { retentionDays: backupRetentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS } : undefined,
     sourceMaps: sourceMaps === 'on' || sourceMaps === 'true' ? true : undefined,
+    logLevel,
+    logDebugSampleRate: logDebugSampleRate === undefined ? undefined : Number(logDebugSampleRate),
+    tracing: tracing === 'on' ? true : undefined,
+    alarmTopicArn,
   };
   return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as StackSettings;
 }

@@ -7,6 +7,7 @@ import { DataStore, type KmsKeySetting } from './constructs/data';
 import { ExportWorker } from './constructs/export-worker';
 import { Functions } from './constructs/functions';
 import { createSocketApi, Notifications, SOCKET_PING_ENVIRONMENT } from './constructs/notifications';
+import { metricsNamespace, Observability } from './constructs/observability';
 import { type CustomDomain, type WafSetting, WebFront } from './constructs/web-front';
 
 /**
@@ -41,6 +42,14 @@ export interface PryvApiStackProps extends StackProps {
   sourceMaps?: boolean;
   /** Customer-managed KMS key for the table, bucket, secrets, logs and backups. Default: AWS-owned and AWS-managed keys. */
   kmsKey?: KmsKeySetting;
+  /** Level of the functions' logs (LOG_LEVEL: debug, info, warn, error, silent). Default: info. */
+  logLevel?: string;
+  /** Share of calls (0–1) logged at debug level whatever the level (POWERTOOLS_LOGGER_SAMPLE_RATE). Default: none. */
+  logDebugSampleRate?: number;
+  /** X-Ray tracing of every function (Powertools Tracer, bundled only then). Default: off. */
+  tracing?: boolean;
+  /** SNS topic the alarms notify. Default: none (the alarms exist, with no action). */
+  alarmTopicArn?: string;
   /** A WAF web ACL on the distribution. Default: none. */
   waf?: WafSetting;
   /** Daily AWS Backup of the table and the bucket. Default: none (point-in-time recovery only). */
@@ -93,6 +102,11 @@ export class PryvApiStack extends Stack {
       INVITATION_TOKENS: props.invitationTokens,
       MAIL_FROM: props.mailFrom,
     };
+    // Logs, metrics and traces (shared/log.ts, shared/metrics.ts, shared/tracing.ts).
+    settings.LOG_LEVEL = props.logLevel;
+    settings.POWERTOOLS_LOGGER_SAMPLE_RATE = props.logDebugSampleRate?.toString();
+    settings.POWERTOOLS_METRICS_NAMESPACE = metricsNamespace(this);
+    settings.TRACING = props.tracing ? 'on' : undefined;
     const environment: Record<string, string> = { ...SOCKET_PING_ENVIRONMENT };
     for (const [name, value] of Object.entries(settings)) if (value !== undefined) environment[name] = value;
     const functions = new Functions(this, {
@@ -103,12 +117,21 @@ export class PryvApiStack extends Stack {
       memorySize: props.memorySize,
       mailFrom: props.mailFrom,
       sourceMaps: props.sourceMaps,
+      tracing: props.tracing,
     });
 
     new ApiFunctions(this, { httpApi, functions });
     const notifications = new Notifications(this, { data, sockets, functions });
     const exportWorker = new ExportWorker({ data, functions });
     if (props.backup) new Backups(this, { data, setting: props.backup });
+    // Last: it watches every function and queue made above.
+    const observability = new Observability(this, {
+      httpApi,
+      functions,
+      fanout: notifications.fanout,
+      deadLetterQueues: [notifications.fanoutDlq, exportWorker.dlq],
+      alarmTopicArn: props.alarmTopicArn,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: httpApi.apiEndpoint });
     new CfnOutput(this, 'WebSocketUrl', { value: sockets.stage.url });
@@ -122,5 +145,6 @@ export class PryvApiStack extends Stack {
     new CfnOutput(this, 'HttpApiAccessLogGroup', { value: http.accessLogs.logGroupName });
     new CfnOutput(this, 'WebSocketAccessLogGroup', { value: sockets.accessLogs.logGroupName });
     new CfnOutput(this, 'ExportWorkerDlqUrl', { value: exportWorker.dlq.queueUrl });
+    new CfnOutput(this, 'DashboardName', { value: observability.dashboard.dashboardName });
   }
 }

@@ -1,6 +1,8 @@
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { setAsideRecord } from '../../shared/adapters/dead-letters';
-import { log } from '../../shared/log';
+import { log, sampleDebugLogs, withLogContext } from '../../shared/log';
+import { METRIC, recordMetrics } from '../../shared/metrics';
 import { classifyRecord, collectChanges } from '../../shared/notify/changes';
 import { dispatchChanges, registerSink } from '../../shared/notify/dispatch';
 import { deliverDueWebhooks, queueWebhookMessages } from '../../shared/notify/webhook-delivery';
@@ -46,7 +48,24 @@ async function readableRecords(records: DynamoDBRecord[], failures: string[]): P
   return readable;
 }
 
-export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+/**
+ * How old the oldest change of a batch is as the fan-out starts it (the notification delay,
+ * EMF `FanoutLag`): stream records carry their creation time in whole seconds.
+ */
+function recordLagMs(records: DynamoDBRecord[], now = Date.now()): number | undefined {
+  const created = records.map((r) => r.dynamodb?.ApproximateCreationDateTime).filter((t): t is number => typeof t === 'number');
+  return created.length === 0 ? undefined : Math.max(0, now - Math.min(...created) * 1000);
+}
+
+export async function handler(event: DynamoDBStreamEvent, context?: Pick<Context, 'awsRequestId'>): Promise<DynamoDBBatchResponse> {
+  sampleDebugLogs();
+  // Every line of this run (dispatch, socket pushes, first webhook deliveries) carries its id.
+  return withLogContext({ fanoutRequestId: context?.awsRequestId ?? randomUUID() }, () => fanOut(event));
+}
+
+async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+  const lag = recordLagMs(event.Records);
+  if (lag !== undefined) recordMetrics({}, [{ name: METRIC.fanoutLag, unit: 'Milliseconds', value: lag }]);
   const failures: string[] = [];
   const records = await readableRecords(event.Records, failures);
   const changes = collectChanges(records);
@@ -58,7 +77,10 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
   await Promise.all(
     [...changes].map(async ([username, user]) => {
       try {
-        await dispatchChanges(new Map([[username, user.messages]]));
+        await withLogContext({ username, firstSequenceNumber: user.firstSequenceNumber }, () =>
+          dispatchChanges(new Map([[username, user.messages]])),
+        );
+        log.debug('fanout: changes dispatched', { username, messages: [...user.messages] });
       } catch (err) {
         log.error('fanout: dispatch failed', { err, username });
         if (user.firstSequenceNumber) failures.push(user.firstSequenceNumber);

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -85,9 +85,20 @@ export const FUNCTION_BUNDLING: BundlingOptions = {
   banner: "import { createRequire as __pryvCreateRequire } from 'module'; const require = __pryvCreateRequire(import.meta.url);",
 };
 
-/** FUNCTION_BUNDLING, with source maps when the `sourceMaps` setting asks for them. */
-export function functionBundling(sourceMaps: boolean): BundlingOptions {
-  return sourceMaps ? { ...FUNCTION_BUNDLING, sourceMap: true } : FUNCTION_BUNDLING;
+/**
+ * The tracer (and the X-Ray SDK it pulls, ~10× the size of the logger and metrics) is loaded
+ * only when tracing is on (shared/tracing.ts); without the `tracing` setting it is left out
+ * of the bundles, where its import is never reached.
+ */
+export const TRACER_PACKAGE = '@aws-lambda-powertools/tracer';
+
+/** FUNCTION_BUNDLING, with source maps when the `sourceMaps` setting asks for them, and the tracer only with `tracing`. */
+export function functionBundling(sourceMaps: boolean, tracing = false): BundlingOptions {
+  return {
+    ...FUNCTION_BUNDLING,
+    ...(sourceMaps ? { sourceMap: true } : {}),
+    externalModules: tracing ? [] : [TRACER_PACKAGE],
+  };
 }
 
 /** How capabilities show, in this order, in a shared role's id: `Role-Data-AdminKey-Sockets` (ids of deployed roles: keep them). */
@@ -127,6 +138,8 @@ export interface FunctionsProps {
   mailFrom?: string;
   /** Ship source maps and turn them on (`sourceMaps` setting). Default: off. */
   sourceMaps?: boolean;
+  /** X-Ray active tracing and the tracer in the bundles (`tracing` setting). Default: off. */
+  tracing?: boolean;
 }
 
 /**
@@ -143,6 +156,8 @@ export class Functions {
   private readonly props: FunctionsProps;
   private readonly logGroups: NestedStack;
   private readonly sharedRoles = new Map<string, iam.Role>();
+  /** Every function added, in order (the alarms and the dashboard cover them all). */
+  readonly all: NodejsFunction[] = [];
 
   constructor(scope: Construct, props: FunctionsProps) {
     this.scope = scope;
@@ -176,8 +191,10 @@ export class Functions {
         ...(granted('filesSecret') ? { FILES_READ_TOKEN_SECRET_ARN: data.filesSecret.secretArn } : {}),
         ...(granted('socketManagement') ? { SOCKET_MANAGEMENT_ENDPOINT: this.props.webSocketStage.callbackUrl } : {}),
       },
-      bundling: functionBundling(this.props.sourceMaps === true),
+      bundling: functionBundling(this.props.sourceMaps === true, this.props.tracing === true),
+      ...(this.props.tracing ? { tracing: Tracing.ACTIVE } : {}),
     });
+    this.all.push(fn);
     this.grantData(fn, options.data);
     if (granted('adminKey')) data.adminKey.grantRead(fn);
     if (granted('filesSecret')) data.filesSecret.grantRead(fn);
@@ -209,6 +226,9 @@ export class Functions {
     }
     for (const [rule, reason] of LAMBDA_ACKNOWLEDGEMENTS) acknowledge(fn, rule, reason);
     this.acknowledgeRole(fn.role!);
+    if (this.props.tracing) {
+      acknowledge(fn.role!, wildcardResourceRule(this.scope, '*'), 'X-Ray PutTraceSegments and PutTelemetryRecords take no resource');
+    }
     return fn;
   }
 
@@ -227,8 +247,8 @@ export class Functions {
     if (key) fn.addToRolePolicy(new iam.PolicyStatement({ actions: KEY_ACTIONS, resources: [key.keyArn] }));
   }
 
-  /** A function's own log group, in the nested stack, encrypted with the data key when there is one. */
-  private logGroup(id: string): logs.LogGroup {
+  /** A function's own log group, in the nested stack, encrypted with the data key when there is one (also for the stack's other functions: see Observability). */
+  logGroup(id: string): logs.LogGroup {
     const { key } = this.props.data;
     const group = new logs.LogGroup(this.logGroups, `${id}-Logs`, { retention: LOG_RETENTION, encryptionKey: key });
     acknowledgeLogEncryption(group, key);

@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as triggers from 'aws-cdk-lib/triggers';
@@ -86,6 +87,8 @@ function apiGatewayLogsRole(scope: Construct): apigateway.CfnAccount {
 export class Notifications {
   /** Where the fan-out's mapping sends the batches it gave up on. */
   readonly fanoutDlq: sqs.Queue;
+  /** The change fan-out function (its iterator age is watched: infra/constructs/observability.ts). */
+  readonly fanout: NodejsFunction;
 
   constructor(scope: Construct, props: { data: DataStore; sockets: SocketApi; functions: Functions }) {
     const { data, sockets, functions } = props;
@@ -98,6 +101,7 @@ export class Notifications {
       data: 'table', // queues webhook messages and delivers the first attempt
       capabilities: ['socketManagement'], // socket pushes and open packets
     });
+    this.fanout = fanout;
     // Lambda sends the metadata of a batch it gave up on (shard, sequence-number range) here,
     // not the records themselves: the stream keeps those 24 hours, so replay from it within that.
     // The handler itself sends here, whole, each record it cannot read (shared/adapters/dead-letters.ts),

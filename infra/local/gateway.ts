@@ -9,6 +9,7 @@ import { functionEntryName, METHODS } from '../../shared/api/registry';
 import { config } from '../../shared/config';
 import { storageOrigin } from '../../shared/http/web-pages';
 import { log } from '../../shared/log';
+import { serveMetrics } from './metrics-endpoint';
 import { type CompiledRoute, compileRoute, matchRoute } from './routes';
 import { isPagePath, servePage } from './static-pages';
 import { LocalWebSocketApi, type WebSocketRoutes } from './websocket-api';
@@ -219,6 +220,7 @@ export async function startGateway(options: {
         serveChangeLog(options.changeLog, url, res);
         return;
       }
+      if (serveMetrics(req, res, url.pathname)) return;
       // Web pages (S3 + CloudFront in AWS); the account app's import uploads to the S3 emulator.
       if (isPagePath(url.pathname)) return await servePage(req, res, url, { storageOrigin: pageStorageOrigin() });
       const body = await readBody(req);

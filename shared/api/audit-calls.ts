@@ -1,6 +1,7 @@
 import type { PryvError } from '../errors';
 import { newId } from '../ids';
 import { log } from '../log';
+import { countMetric, METRIC } from '../metrics';
 import type { AuditItem } from '../model/audit';
 import { putAuditItems } from '../store/audit';
 import { keys } from '../store/keys';
@@ -160,6 +161,7 @@ export async function flushAudit(ctx: MethodContext): Promise<void> {
     );
     if (!ok) {
       log.error('audit failure', { err: failure, username: ctx.username, auditRecord: record, requestId: ctx.request.requestId });
+      countMetric(METRIC.auditWriteFailures);
     }
   }
 }

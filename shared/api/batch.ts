@@ -1,5 +1,6 @@
 import { errors } from '../errors';
 import { asPryvError, runMethod } from './execute';
+import { observeCall } from './observe';
 import type { MethodContext, MethodDef, MethodResult } from './types';
 
 /**
@@ -54,8 +55,11 @@ export function independentCreates(calls: ReadonlyArray<{ method: string; params
 export async function runBatch(ctx: MethodContext, calls: BatchCall[], lookup: MethodLookup): Promise<MethodResult[]> {
   const results: MethodResult[] = [];
   const batchMethodId = ctx.methodId;
-  const runOne = async (call: BatchCall): Promise<MethodResult> => {
+  const runOne = async (call: BatchCall, index: number): Promise<MethodResult> => {
     const method = lookup(call.method);
+    const startedAt = performance.now();
+    // A method id from the request names no metric or log field unless it is a real one.
+    const methodId = method?.id ?? 'unknown';
     try {
       // Out of time: the calls not started are reported, not run, and the batch still answers.
       if (ctx.deadline !== undefined && Date.now() > ctx.deadline) {
@@ -64,14 +68,17 @@ export async function runBatch(ctx: MethodContext, calls: BatchCall[], lookup: M
       if (!method || !isBatchable(method)) throw errors.invalidMethod(call.method);
       const result = await runMethod(method, ctx, call.params, { coerce: false });
       checkArrayCap(result);
+      observeCall(methodId, ctx, { status: method.status ?? 200 }, startedAt, { batchIndex: index, transport: 'batch' });
       return result;
     } catch (err) {
-      return { error: asPryvError(err, ctx).toJSON() };
+      const rendered = asPryvError(err, ctx);
+      observeCall(methodId, ctx, { status: rendered.status, errorId: rendered.id }, startedAt, { batchIndex: index, transport: 'batch' });
+      return { error: rendered.toJSON() };
     }
   };
   for (let i = 0; i < calls.length; ) {
     const run = independentCreates(calls, i);
-    results.push(...(await Promise.all(calls.slice(i, i + run).map(runOne))));
+    results.push(...(await Promise.all(calls.slice(i, i + run).map((call, k) => runOne(call, i + k)))));
     i += run;
   }
   ctx.methodId = batchMethodId;

@@ -1,8 +1,11 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { asPryvError, authenticate, flushUsage, newContext, runMethod } from '../api/execute';
+import { observeCall } from '../api/observe';
 import type { MethodContext, MethodDef, RequestInfo } from '../api/types';
-import { errors, RegisterError } from '../errors';
+import { errors, type PryvError, RegisterError } from '../errors';
+import { sampleDebugLogs, withLogContext } from '../log';
+import { traced } from '../tracing';
 import { baseHeaders, errorBody, jsonResponse, retryHeaders } from './envelope';
 import { requestFromEvent } from './request';
 
@@ -39,7 +42,10 @@ function pryvEnvelope(): MiddlewareObj<Event, Result> {
 }
 
 export function errorResponse(err: unknown, ctx?: MethodContext): Result {
-  const rendered = err instanceof RegisterError ? err : asPryvError(err, ctx);
+  return renderError(err instanceof RegisterError ? err : asPryvError(err, ctx), ctx);
+}
+
+function renderError(rendered: PryvError | RegisterError, ctx?: MethodContext): Result {
   const headers: Record<string, string> = retryHeaders(rendered);
   if (ctx?.access) headers['Pryv-Access-Id'] = ctx.access.id;
   return jsonResponse(rendered.status, errorBody(rendered), headers);
@@ -49,6 +55,7 @@ const ANSWER_MARGIN_MS = 3000; // stop starting work this long before the Lambda
 
 async function serve(method: MethodDef, event: Event, context?: Context): Promise<Result> {
   if (event.requestContext?.http?.method === 'OPTIONS') return { statusCode: 200, body: '' };
+  const startedAt = performance.now();
   let ctx: MethodContext | undefined;
   try {
     const request = await requestFromEvent(event);
@@ -59,17 +66,21 @@ async function serve(method: MethodDef, event: Event, context?: Context): Promis
     const coerce = request.verb === 'GET' || request.verb === 'DELETE';
     const result = await runMethod(method, ctx, params, { coerce });
     await flushUsage(ctx);
+    const status = ctx.response.status ?? method.status ?? 200;
+    observeCall(method.id, ctx, { status }, startedAt);
     if (ctx.response.raw) {
       return {
-        statusCode: ctx.response.status ?? 200,
+        statusCode: status,
         headers: ctx.response.headers,
         body: ctx.response.raw.toString('base64'),
         isBase64Encoded: true,
       };
     }
-    return jsonResponse(ctx.response.status ?? method.status ?? 200, result, ctx.response.headers, ctx.response.cookies);
+    return jsonResponse(status, result, ctx.response.headers, ctx.response.cookies);
   } catch (err) {
-    return errorResponse(err, ctx);
+    const rendered = err instanceof RegisterError ? err : asPryvError(err, ctx);
+    observeCall(method.id, ctx, { status: rendered.status, errorId: rendered.id }, startedAt);
+    return renderError(rendered, ctx);
   }
 }
 
@@ -77,5 +88,9 @@ async function serve(method: MethodDef, event: Event, context?: Context): Promis
 export function httpHandler(method: MethodDef) {
   return middy<Event, Result>()
     .use(pryvEnvelope())
-    .handler((event: Event, context: Context) => serve(method, event, context));
+    .handler((event: Event, context: Context) => {
+      sampleDebugLogs();
+      // Every line of this call carries its request id (API Gateway's, also in the access log).
+      return withLogContext({ requestId: event.requestContext?.requestId }, () => traced(method.id, () => serve(method, event, context)));
+    });
 }

@@ -3,6 +3,7 @@ import { postJson } from '../adapters/webhook-post';
 import { API_VERSION, config, WEBHOOK_CALL_TIMEOUT_MS } from '../config';
 import { isSuccessStatus, recordWebhookRun } from '../domain/webhooks/webhook';
 import { log } from '../log';
+import { countMetric, METRIC } from '../metrics';
 import type { Webhook } from '../model/webhooks';
 import {
   addPendingMessages,
@@ -107,11 +108,14 @@ async function attempt(due: DueItem, lease: number): Promise<boolean> {
   const after = nowS();
   const intervalS = (webhook.minIntervalMs ?? 0) / 1000;
 
+  countMetric(METRIC.webhookDeliveries);
   if (isSuccessStatus(outcome.status)) {
+    log.info('webhook delivered', { username, webhookId, status: outcome.status, messages: pending.length });
     if (await completeAttempt(due, lease, pending, seq)) return true;
     return rescheduleAfterSuccess(due, lease, after + intervalS);
   }
 
+  countMetric(METRIC.webhookFailures);
   log.info('webhook delivery failed', { username, webhookId, status: outcome.status, error: outcome.error });
   const before = webhook.currentRetries ?? 0;
   const retries = before + 1;

@@ -4,10 +4,11 @@ import { checkArrayCap, isBatchable, type MethodLookup } from '../api/batch';
 import { callerOf } from '../api/caller';
 import { asPryvError, authenticate, flushUsage, newContext, runMethod } from '../api/execute';
 import { meta } from '../api/meta';
+import { observeCall } from '../api/observe';
 import type { MethodContext, MethodDef, RequestInfo } from '../api/types';
 import { SOCKET_MESSAGE_MAX_BYTES } from '../config';
 import { errors, type PryvError } from '../errors';
-import { log } from '../log';
+import { log, logContext } from '../log';
 import type { SocketConnection } from '../model/socket-connections';
 import { bindConnection, deleteConnectionById, getConnection, putConnection } from '../store/socket-connections';
 import {
@@ -122,7 +123,8 @@ function socketRequest(connection: SocketConnection, username: string, body: unk
     ...(connection.ip ? { ip: connection.ip } : {}),
     ...(connection.userAgent ? { userAgent: connection.userAgent } : {}),
     ...(connection.token ? { token: connection.token } : {}),
-    requestId: randomUUID(),
+    // The WebSocket message's request id (functions/ws/message.ts) ties the call to the API's access log.
+    requestId: (logContext().requestId as string | undefined) ?? randomUUID(),
   };
 }
 
@@ -202,6 +204,8 @@ async function callMethod(
   params: unknown,
 ): Promise<unknown[]> {
   let ctx: MethodContext | undefined;
+  const startedAt = performance.now();
+  const observedId = callableOverSocket(method) ? method.id : 'unknown';
   try {
     if (!callableOverSocket(method)) throw errors.invalidMethod(methodId);
     ctx = newContext(method.id, socketRequest(connection, username, params));
@@ -210,9 +214,11 @@ async function callMethod(
     if (ctx.response.raw) throw errors.invalidOperation(`${method.id} answers a file: use HTTP.`);
     checkArrayCap(result);
     await flushUsage(ctx);
+    observeCall(observedId, ctx, { status: method.status ?? 200 }, startedAt, { transport: 'socket' });
     return [null, { ...result, meta: meta() }];
   } catch (err) {
     const rendered: PryvError = asPryvError(err, ctx);
+    observeCall(observedId, ctx, { status: rendered.status, errorId: rendered.id }, startedAt, { transport: 'socket' });
     return [{ error: rendered.toJSON(), meta: meta() }];
   }
 }

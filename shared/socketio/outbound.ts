@@ -3,6 +3,7 @@ import { config, SOCKET_MESSAGE_MAX_BYTES } from '../config';
 import { isAccessLive } from '../domain/accesses/liveness';
 import { closeSocket } from '../domain/sockets';
 import { log } from '../log';
+import { countMetric, METRIC } from '../metrics';
 import type { SocketConnection } from '../model/socket-connections';
 import { getAccessByToken } from '../store/accesses';
 import { allConnections, deleteConnection, deleteConnectionById, getConnection, listUserConnections } from '../store/socket-connections';
@@ -69,6 +70,7 @@ export async function pushChangesToSockets(username: string, messages: string[])
     if (!accesses.has(token)) accesses.set(token, getAccessByToken(username, token));
     return accesses.get(token)!;
   };
+  let pushed = 0;
   await Promise.all(
     connections.map(async (connection) => {
       try {
@@ -82,12 +84,14 @@ export async function pushChangesToSockets(username: string, messages: string[])
           const packet = { type: SocketPacketType.Event, nsp: connection.nsp ?? '/', data: [message] };
           const outcome = await withRetries(() => sendPacket(endpoint, connection, packet));
           if (outcome === 'gone') return;
+          pushed++;
         }
       } catch (err) {
         log.error('socket: push failed', { err, connectionId: connection.connectionId });
       }
     }),
   );
+  if (pushed > 0) countMetric(METRIC.socketPushes, pushed);
 }
 
 /**

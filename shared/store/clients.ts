@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { config, LOCAL_CREDENTIALS } from '../config';
 import { recordSdkCalls } from '../sdk-calls';
+import { traceClient } from '../tracing';
 
 /**
  * The DynamoDB and S3 clients, created once per container, and the table and bucket they
@@ -22,11 +23,13 @@ let s3: S3Client | undefined;
 export function dynamo(): DynamoDBDocumentClient {
   if (!ddb) {
     const c = config();
-    const client = recordSdkCalls(
-      new DynamoDBClient({
-        region: c.region,
-        ...(c.dynamodbEndpoint ? { endpoint: c.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
-      }),
+    const client = traceClient(
+      recordSdkCalls(
+        new DynamoDBClient({
+          region: c.region,
+          ...(c.dynamodbEndpoint ? { endpoint: c.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
+        }),
+      ),
     );
     ddb = DynamoDBDocumentClient.from(client, {
       // Event times and durations are any JSON number (running events end at 9.9e125):
@@ -41,15 +44,17 @@ export function dynamo(): DynamoDBDocumentClient {
 export function s3Client(): S3Client {
   if (!s3) {
     const c = config();
-    s3 = recordSdkCalls(
-      new S3Client({
-        region: c.region,
-        // Checksums only where S3 requires them: presigned URLs stay plain (clients PUT with
-        // curl), and s3rver does not speak the newer streaming-checksum encoding.
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-        ...(c.s3Endpoint ? { endpoint: c.s3Endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS } : {}),
-      }),
+    s3 = traceClient(
+      recordSdkCalls(
+        new S3Client({
+          region: c.region,
+          // Checksums only where S3 requires them: presigned URLs stay plain (clients PUT with
+          // curl), and s3rver does not speak the newer streaming-checksum encoding.
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+          ...(c.s3Endpoint ? { endpoint: c.s3Endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS } : {}),
+        }),
+      ),
     );
   }
   return s3;

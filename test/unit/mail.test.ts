@@ -30,7 +30,11 @@ describe('mail sink (shared/mail)', () => {
     process.env.LOG_LEVEL = 'info';
     resetConfig();
     const lines: string[] = [];
-    vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    // The logger writes its lines to stdout (shared/log.ts).
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      return true;
+    });
     await sendMail(mail('secret-token-123'));
     const files = readdirSync(dir);
     expect(files).toHaveLength(1);

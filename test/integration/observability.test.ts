@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
+import { TEST_APP_ID, TRUSTED_ORIGIN } from '../setup/api';
+
+/**
+ * What an operator sees of real calls (README "Operating it: logs, metrics, alarms"): the
+ * runtime's own output, captured from this process (the runtime runs here, on its own engines),
+ * and its `/metrics` endpoint.
+ */
+describe('call logs and metrics of the local runtime', { timeout: 120_000 }, () => {
+  let runtime: LocalRuntime;
+  const output: string[] = [];
+  const originals = { out: process.stdout.write, err: process.stderr.write };
+  const previousLevel = process.env.LOG_LEVEL;
+
+  beforeAll(async () => {
+    process.env.LOG_LEVEL = 'info';
+    process.env.LOG_FORMAT = 'json';
+    const tee = (stream: NodeJS.WriteStream, original: typeof stream.write) =>
+      ((chunk: unknown, ...rest: unknown[]) => {
+        output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+        return (original as (...args: unknown[]) => boolean).call(stream, chunk, ...rest);
+      }) as typeof stream.write;
+    process.stdout.write = tee(process.stdout, originals.out);
+    process.stderr.write = tee(process.stderr, originals.err);
+    runtime = await startLocalRuntime({ port: 0, dataDir: undefined });
+  }, 180_000);
+
+  afterAll(async () => {
+    await runtime?.stop();
+    process.stdout.write = originals.out;
+    process.stderr.write = originals.err;
+    process.env.LOG_LEVEL = previousLevel;
+    delete process.env.LOG_FORMAT;
+  });
+
+  async function call(verb: string, path: string, options: { token?: string; body?: unknown } = {}) {
+    const res = await fetch(`${runtime.url}${path}`, {
+      method: verb,
+      headers: {
+        origin: TRUSTED_ORIGIN,
+        ...(options.token ? { authorization: options.token } : {}),
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  }
+
+  /** The JSON lines written so far. */
+  const lines = (): Array<Record<string, any>> =>
+    output
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+  const callLines = (methodId: string) => lines().filter((l) => l.message === 'call' && l.methodId === methodId);
+
+  it('one line per call with method, status, error id, duration, request id, access id and user; batch calls share the request id; no secret anywhere', async () => {
+    const username = `obs-${Date.now().toString(36)}`;
+    const password = `pw-${Math.random().toString(36).slice(2)}-secret`;
+    const registered = await call('POST', '/users', { body: { username, password, email: `${username}@example.com`, appId: TEST_APP_ID } });
+    expect(registered.status).toBe(201);
+    const loggedIn = await call('POST', `/${username}/auth/login`, { body: { username, password, appId: TEST_APP_ID } });
+    expect(loggedIn.status).toBe(200);
+    const token: string = loggedIn.body.token;
+
+    // An app access: its token is a secret too, and it is in the answer of accesses.create.
+    const created = await call('POST', `/${username}/accesses`, {
+      token,
+      body: { name: 'obs-app', permissions: [{ streamId: '*', level: 'read' }] },
+    });
+    expect(created.status).toBe(201);
+    const appToken: string = created.body.access.token;
+
+    expect((await call('GET', `/${username}/events?limit=1`, { token })).status).toBe(200);
+    // The token in the query string (`?auth=`) must not reach the logs either.
+    expect((await call('GET', `/${username}/streams?auth=${encodeURIComponent(appToken)}`)).status).toBe(200);
+    expect((await call('GET', `/${username}/events`, { token: 'not-a-valid-token-at-all' })).status).toBe(403);
+    const batch = await call('POST', `/${username}`, {
+      token,
+      body: [
+        { method: 'streams.create', params: { id: `s-${Date.now()}`, name: `Stream ${Date.now()}` } },
+        { method: 'no.suchMethod', params: {} },
+      ],
+    });
+    expect(batch.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // lines are written as answers leave
+
+    const [get] = callLines('events.get').filter((l) => l.status === 200);
+    expect(get).toMatchObject({ level: 'INFO', transport: 'http', status: 200, username, accessId: expect.any(String) });
+    expect(get!.durationMs).toEqual(expect.any(Number));
+    expect(get!.requestId).toEqual(expect.any(String));
+    expect(get!.errorId).toBeUndefined();
+
+    const [refused] = callLines('events.get').filter((l) => l.status === 403);
+    expect(refused).toMatchObject({ errorId: 'invalid-access-token', username });
+    expect(refused!.accessId).toBeUndefined();
+
+    const [outer] = callLines('callBatch');
+    expect(outer).toMatchObject({ status: 200, transport: 'http', username });
+    const inner = lines().filter((l) => l.message === 'call' && l.transport === 'batch' && l.requestId === outer!.requestId);
+    expect(inner.map((l) => [l.batchIndex, l.methodId, l.status, l.errorId])).toEqual([
+      [0, 'streams.create', 201, undefined],
+      [1, 'unknown', 404, 'invalid-method'],
+    ]);
+    expect(callLines('auth.register')[0]).toMatchObject({ status: 201 });
+    expect(callLines('auth.login')[0]).toMatchObject({ status: 200, username });
+
+    const all = output.join('');
+    for (const secret of [password, token, appToken, runtime.adminKey, process.env.FILES_READ_TOKEN_SECRET!]) {
+      expect(all).not.toContain(secret);
+    }
+  });
+
+  it('GET /metrics answers loopback clients with the counters in Prometheus text', async () => {
+    const res = await fetch(`${runtime.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}".=]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(text).toContain('# TYPE pryv_calls_total counter');
+    expect(value('pryv_calls_total{method="events.get"}')).toBe(2);
+    expect(value('pryv_calls_total{method="streams.create"}')).toBe(1);
+    expect(value('pryv_errors_total{error_id="invalid-access-token"}')).toBe(1);
+    expect(value('pryv_errors_total{error_id="invalid-method"}')).toBe(1);
+    expect(value('pryv_call_duration_ms_count{method="events.get"}')).toBe(2);
+    expect(value('pryv_call_duration_ms_sum{method="events.get"}')).toBeGreaterThan(0);
+    // The fan-out saw the stream created in the batch (and the new accesses): its lag is measured.
+    let latest = text;
+    for (let i = 0; i < 100 && !/^pryv_fanout_lag_ms_count \d+$/m.test(latest); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      latest = await (await fetch(`${runtime.url}/metrics`)).text();
+    }
+    expect(latest).toMatch(/^pryv_fanout_lag_ms_count \d+$/m);
+  });
+});
