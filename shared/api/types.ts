@@ -107,6 +107,11 @@ export interface MethodDef<P = any> {
 
 export const ALL_ACCESS_TYPES: AccessType[] = ['personal', 'app', 'shared'];
 
+/**
+ * Declarations call it as `export const x = /* @__PURE__ *\/ defineMethod({…})`: the mark lets
+ * esbuild drop the other methods of the same file (and the domain code only they import) from
+ * a function's bundle, since a call is otherwise kept for its possible side effects.
+ */
 export function defineMethod<P>(def: MethodDef<P>): MethodDef<P> {
   return def;
 }

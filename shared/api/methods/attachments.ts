@@ -6,7 +6,7 @@ import { callerOf, pathUser } from '../caller';
 import { ALL_ACCESS_TYPES, defineMethod } from '../types';
 
 /** `POST /events/{id}` with files: adds them to an existing event (spec §2.2.6). */
-export const eventsAddAttachment = defineMethod<{ id: string }>({
+export const eventsAddAttachment = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'events.addAttachment',
   routes: [{ verb: 'POST', path: '/{username}/events/{id}' }],
   auth: 'token',
@@ -27,7 +27,7 @@ interface GetAttachmentParams {
   readToken?: string;
 }
 
-export const eventsGetAttachment = defineMethod<GetAttachmentParams>({
+export const eventsGetAttachment = /* @__PURE__ */ defineMethod<GetAttachmentParams>({
   id: 'events.getAttachment',
   routes: [
     { verb: 'GET', path: '/{username}/events/{id}/{fileId}' },
@@ -79,7 +79,7 @@ export const eventsGetAttachment = defineMethod<GetAttachmentParams>({
   },
 });
 
-export const eventsDeleteAttachment = defineMethod<{ id: string; fileId: string }>({
+export const eventsDeleteAttachment = /* @__PURE__ */ defineMethod<{ id: string; fileId: string }>({
   id: 'events.deleteAttachment',
   routes: [{ verb: 'DELETE', path: '/{username}/events/{id}/{fileId}' }],
   auth: 'token',
@@ -109,7 +109,7 @@ interface UploadSlotParams {
  * to PUT the bytes to (with the same Content-Type and Content-Length) and the `fileId`
  * to confirm with. Unconfirmed uploads expire with the bucket's lifecycle rule.
  */
-export const eventsCreateAttachmentUpload = defineMethod<UploadSlotParams>({
+export const eventsCreateAttachmentUpload = /* @__PURE__ */ defineMethod<UploadSlotParams>({
   id: 'events.createAttachmentUpload',
   routes: [{ verb: 'POST', path: '/{username}/events/{id}/attachment-uploads' }],
   auth: 'token',
@@ -131,7 +131,7 @@ export const eventsCreateAttachmentUpload = defineMethod<UploadSlotParams>({
 });
 
 /** Step 2: the file is in S3; it becomes an attachment, with the size and type S3 recorded. */
-export const eventsConfirmAttachmentUpload = defineMethod<{ id: string; fileId: string; fileName: string }>({
+export const eventsConfirmAttachmentUpload = /* @__PURE__ */ defineMethod<{ id: string; fileId: string; fileName: string }>({
   id: 'events.confirmAttachmentUpload',
   routes: [{ verb: 'POST', path: '/{username}/events/{id}/attachment-uploads/{fileId}' }],
   auth: 'token',

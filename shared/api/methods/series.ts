@@ -32,7 +32,7 @@ function requireAuthorizationHeader(ctx: MethodContext): void {
 
 const ok = { status: 'ok' };
 
-export const seriesGet = defineMethod<SeriesQuery & { id: string }>({
+export const seriesGet = /* @__PURE__ */ defineMethod<SeriesQuery & { id: string }>({
   id: 'series.get',
   routes: [{ verb: 'GET', path: '/{username}/events/{id}/series' }],
   auth: 'token',
@@ -58,7 +58,7 @@ export const seriesGet = defineMethod<SeriesQuery & { id: string }>({
   },
 });
 
-export const seriesAdd = defineMethod<{ id: string; body: FlatJson }>({
+export const seriesAdd = /* @__PURE__ */ defineMethod<{ id: string; body: FlatJson }>({
   id: 'series.add',
   routes: [{ verb: 'POST', path: '/{username}/events/{id}/series' }],
   auth: 'token',
@@ -78,7 +78,7 @@ export const seriesAdd = defineMethod<{ id: string; body: FlatJson }>({
   },
 });
 
-export const seriesBatch = defineMethod<SeriesBatch>({
+export const seriesBatch = /* @__PURE__ */ defineMethod<SeriesBatch>({
   id: 'series.batch',
   routes: [{ verb: 'POST', path: '/{username}/series/batch' }],
   auth: 'token',
