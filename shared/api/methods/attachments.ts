@@ -8,6 +8,7 @@ import { ALL_ACCESS_TYPES, defineMethod } from '../types';
 /** `POST /events/{id}` with files: adds them to an existing event (spec §2.2.6). */
 export const eventsAddAttachment = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'events.addAttachment',
+  bucket: ['files'],
   routes: [{ verb: 'POST', path: '/{username}/events/{id}' }],
   auth: 'token',
   capabilities: ['filesSecret'],
@@ -29,6 +30,7 @@ interface GetAttachmentParams {
 
 export const eventsGetAttachment = /* @__PURE__ */ defineMethod<GetAttachmentParams>({
   id: 'events.getAttachment',
+  bucket: ['files'],
   routes: [
     { verb: 'GET', path: '/{username}/events/{id}/{fileId}' },
     { verb: 'GET', path: '/{username}/events/{id}/{fileId}/{fileName}' },
@@ -81,6 +83,7 @@ export const eventsGetAttachment = /* @__PURE__ */ defineMethod<GetAttachmentPar
 
 export const eventsDeleteAttachment = /* @__PURE__ */ defineMethod<{ id: string; fileId: string }>({
   id: 'events.deleteAttachment',
+  bucket: ['files'],
   routes: [{ verb: 'DELETE', path: '/{username}/events/{id}/{fileId}' }],
   auth: 'token',
   capabilities: ['filesSecret'],
@@ -111,6 +114,7 @@ interface UploadSlotParams {
  */
 export const eventsCreateAttachmentUpload = /* @__PURE__ */ defineMethod<UploadSlotParams>({
   id: 'events.createAttachmentUpload',
+  bucket: ['pending'],
   routes: [{ verb: 'POST', path: '/{username}/events/{id}/attachment-uploads' }],
   auth: 'token',
   capabilities: ['filesSecret'],
@@ -133,6 +137,7 @@ export const eventsCreateAttachmentUpload = /* @__PURE__ */ defineMethod<UploadS
 /** Step 2: the file is in S3; it becomes an attachment, with the size and type S3 recorded. */
 export const eventsConfirmAttachmentUpload = /* @__PURE__ */ defineMethod<{ id: string; fileId: string; fileName: string }>({
   id: 'events.confirmAttachmentUpload',
+  bucket: ['files', 'pending'],
   routes: [{ verb: 'POST', path: '/{username}/events/{id}/attachment-uploads/{fileId}' }],
   auth: 'token',
   capabilities: ['filesSecret'],

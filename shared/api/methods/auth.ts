@@ -66,6 +66,7 @@ export const authLogout = /* @__PURE__ */ defineMethod({
  */
 export const authDelete = /* @__PURE__ */ defineMethod<{ username: string }>({
   id: 'auth.delete',
+  bucket: ['files', 'pending', 'exports'],
   routes: [{ verb: 'DELETE', path: '/users/{username}' }],
   auth: 'none',
   capabilities: ['adminKey', 'socketManagement'],

@@ -106,6 +106,7 @@ export const eventsGetOne = /* @__PURE__ */ defineMethod<{ id: string; includeHi
 
 export const eventsCreate = /* @__PURE__ */ defineMethod<EventInput>({
   id: 'events.create',
+  bucket: ['files'],
   routes: [{ verb: 'POST', path: '/{username}/events' }],
   auth: 'token',
   capabilities: ['filesSecret'],
@@ -143,6 +144,7 @@ export const eventsUpdate = /* @__PURE__ */ defineMethod<{ id: string; update: E
 /** Trash first, delete for good the second time (spec §2.2.5). */
 export const eventsDelete = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'events.delete',
+  bucket: ['files'],
   routes: [{ verb: 'DELETE', path: '/{username}/events/{id}' }],
   auth: 'token',
   capabilities: ['filesSecret'],

@@ -22,6 +22,7 @@ export const accountExport = /* @__PURE__ */ defineMethod<Record<string, never>>
 
 export const accountGetExport = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'account.getExport',
+  bucket: ['exports'],
   routes: [{ verb: 'GET', path: '/{username}/account/export/{id}' }],
   auth: 'token',
   accessTypes: ['personal'],
@@ -31,6 +32,7 @@ export const accountGetExport = /* @__PURE__ */ defineMethod<{ id: string }>({
 
 export const accountImportUpload = /* @__PURE__ */ defineMethod<{ size: number }>({
   id: 'account.importUpload',
+  bucket: ['imports'],
   routes: [{ verb: 'POST', path: '/{username}/account/import' }],
   auth: 'token',
   accessTypes: ['personal'],
@@ -46,6 +48,7 @@ export const accountImportUpload = /* @__PURE__ */ defineMethod<{ size: number }
 
 export const accountImport = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'account.import',
+  bucket: ['imports'],
   routes: [{ verb: 'POST', path: '/{username}/account/import/{id}' }],
   auth: 'token',
   accessTypes: ['personal'],

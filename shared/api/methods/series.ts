@@ -34,6 +34,7 @@ const ok = { status: 'ok' };
 
 export const seriesGet = /* @__PURE__ */ defineMethod<SeriesQuery & { id: string }>({
   id: 'series.get',
+  bucket: ['pending'], // answers too large for Lambda
   routes: [{ verb: 'GET', path: '/{username}/events/{id}/series' }],
   auth: 'token',
   accessTypes: ALL_ACCESS_TYPES,

@@ -93,6 +93,7 @@ export const streamsUpdate = /* @__PURE__ */ defineMethod<StreamUpdateParams>({
 
 export const streamsDelete = /* @__PURE__ */ defineMethod<{ id: string; mergeEventsWithParent?: boolean }>({
   id: 'streams.delete',
+  bucket: ['files'],
   routes: [{ verb: 'DELETE', path: '/{username}/streams/{id}' }],
   auth: 'token',
   accessTypes: ALL_ACCESS_TYPES,
