@@ -366,7 +366,8 @@ describe('functions', () => {
     const objectActions = ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:ListBucket'];
     for (const [id, fn] of apiFunctions()) {
       const text = rolePolicyText(fn);
-      for (const action of ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem']) expect(text, `${id} ${action}`).toContain(`"${action}"`);
+      for (const action of ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem'])
+        expect(text, `${id} ${action}`).toContain(`"${action}"`);
       expect(text, id).toContain(`"Fn::GetAtt":["${tableId}","Arn"]`);
       const method = METHODS.find((m) => fn.Properties.Description === `Pryv API method ${m.id}`);
       const areas = method?.bucket ?? [];

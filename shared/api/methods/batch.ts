@@ -1,6 +1,6 @@
+import { ALL_OBJECT_AREAS } from '../../store/keys';
 import { type BatchCall, type MethodLookup, runBatch } from '../batch';
 import { ALL_ACCESS_TYPES, defineMethod } from '../types';
-import { ALL_OBJECT_AREAS } from '../../store/keys';
 
 /**
  * `callBatch` (spec §2.1): several calls in one request (shared/api/batch.ts runs them).
@@ -9,7 +9,7 @@ import { ALL_OBJECT_AREAS } from '../../store/keys';
 export const callBatchMethod = (lookup: MethodLookup) =>
   defineMethod<BatchCall[]>({
     id: 'callBatch',
-  bucket: ALL_OBJECT_AREAS, // runs any method
+    bucket: ALL_OBJECT_AREAS, // runs any method
     routes: [
       { verb: 'POST', path: '/{username}' },
       { verb: 'POST', path: '/{username}/' },
