@@ -55,7 +55,8 @@ export class ApiFunctions {
         id: fnId,
         entry: `functions/api/${functionEntryName(method)}.ts`,
         description: `Pryv API method ${method.id}`,
-        data: 'tableAndBucket',
+        data: method.bucket?.length ? 'tableAndBucket' : 'table',
+        bucketAreas: method.bucket,
         capabilities: method.capabilities,
         sharedRole: true,
       });
@@ -77,7 +78,7 @@ export class ApiFunctions {
       id: 'Fn-not-found',
       entry: 'functions/http/not-found.ts',
       description: 'Pryv API $default route (404, CORS preflight)',
-      data: 'tableAndBucket',
+      data: 'table',
     });
     const defaultRoute = new HttpRoute(scope, 'DefaultRoute', {
       httpApi,

@@ -8,6 +8,7 @@ import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aw
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { Capability } from '../../shared/api/types';
+import { ALL_OBJECT_AREAS, OBJECT_AREAS, type ObjectArea } from '../../shared/store/keys';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
 import { acknowledge, acknowledgeLogEncryption, managedPolicyRule, wildcardResourceRule } from './acknowledge';
 import type { DataStore } from './data';
@@ -117,6 +118,8 @@ export interface FunctionOptions {
   description: string;
   /** What it may read and write: the table alone, or the table and the attachments bucket. */
   data: 'table' | 'tableAndBucket';
+  /** With `tableAndBucket`: the bucket's areas (key prefixes) it may touch. Default: all of them. */
+  bucketAreas?: readonly ObjectArea[];
   /** What it is granted besides: variables and IAM rights (see `Capability`). */
   capabilities?: readonly Capability[];
   /** More environment variables than the ones every function gets. */
@@ -125,6 +128,11 @@ export interface FunctionOptions {
   timeout?: Duration;
   /** Use the one role of all functions with the same data access and capabilities (the method functions: see Functions). */
   sharedRole?: boolean;
+}
+
+/** The bucket's areas a function may touch (none for `table`). */
+function areasOf(options: FunctionOptions): readonly ObjectArea[] {
+  return options.data === 'tableAndBucket' ? (options.bucketAreas ?? ALL_OBJECT_AREAS) : [];
 }
 
 export interface FunctionsProps {
@@ -170,7 +178,7 @@ export class Functions {
     const granted = (capability: Capability) =>
       (options.capabilities ?? []).includes(capability) && (capability !== 'mail' || this.props.mailFrom !== undefined);
     const fn = new NodejsFunction(this.scope, options.id, {
-      ...(options.sharedRole ? { role: this.sharedRole(options.data, granted) } : {}),
+      ...(options.sharedRole ? { role: this.sharedRole(areasOf(options), granted) } : {}),
       entry: join(REPO_ROOT, options.entry),
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
@@ -195,7 +203,7 @@ export class Functions {
       ...(this.props.tracing ? { tracing: Tracing.ACTIVE } : {}),
     });
     this.all.push(fn);
-    this.grantData(fn, options.data);
+    this.grantData(fn, areasOf(options));
     if (granted('adminKey')) data.adminKey.grantRead(fn);
     if (granted('filesSecret')) data.filesSecret.grantRead(fn);
     if (granted('mail')) {
@@ -232,17 +240,18 @@ export class Functions {
     return fn;
   }
 
-  /** The table (and its indexes, by name), the bucket's objects when asked, and the data key. */
-  private grantData(fn: NodejsFunction, access: FunctionOptions['data']): void {
+  /** The table (and its indexes, by name), the bucket's objects under the given areas' prefixes, and the data key. */
+  private grantData(fn: NodejsFunction, areas: readonly ObjectArea[]): void {
     const { table, bucket, key } = this.props.data;
     const indexes = MAIN_TABLE.globalIndexes.map((index) => `${table.tableArn}/index/${index.name}`);
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: TABLE_ACTIONS, resources: [table.tableArn] }));
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: INDEX_ACTIONS, resources: indexes }));
-    if (access === 'tableAndBucket') {
-      const objects = bucket.arnForObjects('*');
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: OBJECT_ACTIONS, resources: [objects] }));
+    if (areas.length > 0) {
+      const objects = areas.map((area) => bucket.arnForObjects(`${OBJECT_AREAS[area]}*`));
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: OBJECT_ACTIONS, resources: objects }));
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] })); // a missing key answers 404, not 403
-      acknowledge(fn.role!, wildcardResourceRule(this.scope, objects), "Object keys hold each user's name and file ids, made at run time");
+      for (const arn of objects)
+        acknowledge(fn.role!, wildcardResourceRule(this.scope, arn), "Object keys hold each user's name and file ids, made at run time");
     }
     if (key) fn.addToRolePolicy(new iam.PolicyStatement({ actions: KEY_ACTIONS, resources: [key.keyArn] }));
   }
@@ -265,11 +274,17 @@ export class Functions {
     );
   }
 
-  /** Functions given the same role must have the same rights: the key names them all. */
-  private sharedRole(data: FunctionOptions['data'], granted: (capability: Capability) => boolean): iam.Role {
-    const key = [data === 'tableAndBucket' ? 'Data' : 'Table', ...ROLE_KEY_PARTS.filter(([c]) => granted(c)).map(([, part]) => part)].join(
-      '-',
-    );
+  /**
+   * Functions given the same role must have the same rights: the key names them all. The
+   * whole bucket is `Data` (the ids of deployed roles), none `Table`, some areas
+   * `Table-Files-Pending`.
+   */
+  private sharedRole(areas: readonly ObjectArea[], granted: (capability: Capability) => boolean): iam.Role {
+    const data =
+      areas.length === ALL_OBJECT_AREAS.length
+        ? ['Data']
+        : ['Table', ...ALL_OBJECT_AREAS.filter((a) => areas.includes(a)).map((a) => a[0]!.toUpperCase() + a.slice(1))];
+    const key = [...data, ...ROLE_KEY_PARTS.filter(([c]) => granted(c)).map(([, part]) => part)].join('-');
     let role = this.sharedRoles.get(key);
     if (!role) {
       role = new iam.Role(this.scope, `Role-${key}`, {

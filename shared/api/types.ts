@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { Prefetched } from '../domain/caller';
 import type { Access, AccessType } from '../model/accesses';
 import type { UploadedFile } from '../model/uploads';
+import type { ObjectArea } from '../store/keys';
 import type { JsonSchema } from '../validation';
 
 export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -75,8 +76,8 @@ export type MethodAuth = 'none' | 'token' | 'admin';
 export type MethodResult = Record<string, unknown>;
 
 /**
- * What a method's function needs beyond the table and the attachments bucket (which every
- * method may use). The deployment gives each function exactly what its method declares:
+ * What a method's function needs beyond the table (which every method may use; the bucket's
+ * areas are declared apart, in `bucket`). The deployment gives each function exactly what its method declares:
  * `adminKey` reads the admin key secret (system API, account deletion); `filesSecret` reads
  * the secret of attachment read tokens (Pryv API reference §2.2.6: every answer carrying
  * events); `mail` sends mail through SES when a sender is configured; `socketManagement`
@@ -99,6 +100,12 @@ export interface MethodDef<P = any> {
   batchable?: boolean;
   /** What its function is granted besides the table and the bucket (none when absent). */
   capabilities?: readonly Capability[];
+  /**
+   * The bucket's areas (shared/store/keys.ts OBJECT_AREAS) its code reads or writes: its
+   * function may touch objects under those prefixes only, and none when absent. Each area a
+   * method can reach must be here: `npm run test:bundled` checks every S3 call against it.
+   */
+  bucket?: readonly ObjectArea[];
   /** Builds the params from an HTTP request (default: query for GET/DELETE, body otherwise, plus path ids). */
   httpParams?: (request: RequestInfo) => unknown;
   /** Answer shape for errors: Pryv's wrapped `{error}` or the register service's flat one. */
@@ -107,6 +114,11 @@ export interface MethodDef<P = any> {
 
 export const ALL_ACCESS_TYPES: AccessType[] = ['personal', 'app', 'shared'];
 
+/**
+ * Declarations call it as `export const x = /* @__PURE__ *\/ defineMethod({…})`: the mark lets
+ * esbuild drop the other methods of the same file (and the domain code only they import) from
+ * a function's bundle, since a call is otherwise kept for its possible side effects.
+ */
 export function defineMethod<P>(def: MethodDef<P>): MethodDef<P> {
   return def;
 }

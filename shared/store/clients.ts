@@ -1,16 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { config, LOCAL_CREDENTIALS } from '../config';
 import { recordSdkCalls } from '../sdk-calls';
 import { traceClient } from '../tracing';
 
 /**
- * The DynamoDB and S3 clients, created once per container, and the table and bucket they
- * address. With an endpoint override (the local runtime) any static credentials do:
- * DynamoDB Local accepts them, s3rver wants its own pair.
+ * The DynamoDB client, created once per container, and the table and bucket the store
+ * addresses. With an endpoint override (the local runtime) any static credentials do:
+ * DynamoDB Local accepts them. The S3 client is in ./s3-client.ts: only functions that touch
+ * objects bundle it (it weighs more than the DynamoDB client).
  */
-const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }; // the only pair s3rver knows
 
 /** The one table (shared/store/table-definition.ts). */
 export const table = () => config().tableName;
@@ -18,7 +17,8 @@ export const table = () => config().tableName;
 export const bucket = () => config().bucketName;
 
 let ddb: DynamoDBDocumentClient | undefined;
-let s3: S3Client | undefined;
+/** How other clients of the store (./s3-client.ts) are forgotten by resetClients, once made. */
+const resets = new Set<() => void>();
 
 export function dynamo(): DynamoDBDocumentClient {
   if (!ddb) {
@@ -41,29 +41,14 @@ export function dynamo(): DynamoDBDocumentClient {
   return ddb;
 }
 
-export function s3Client(): S3Client {
-  if (!s3) {
-    const c = config();
-    s3 = traceClient(
-      recordSdkCalls(
-        new S3Client({
-          region: c.region,
-          // Checksums only where S3 requires them: presigned URLs stay plain (clients PUT with
-          // curl), and s3rver does not speak the newer streaming-checksum encoding.
-          requestChecksumCalculation: 'WHEN_REQUIRED',
-          responseChecksumValidation: 'WHEN_REQUIRED',
-          ...(c.s3Endpoint ? { endpoint: c.s3Endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS } : {}),
-        }),
-      ),
-    );
-  }
-  return s3;
+/** Called by resetClients (a client module registers its own forgetting once it made a client). */
+export function onResetClients(reset: () => void): void {
+  resets.add(reset);
 }
 
 /** Forget the clients (the local runtime and tests start fresh runtimes in one process). */
 export function resetClients(): void {
   ddb?.destroy();
-  s3?.destroy();
   ddb = undefined;
-  s3 = undefined;
+  for (const reset of resets) reset();
 }

@@ -10,16 +10,14 @@ import {
   NotFound,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { bucket, s3Client } from './clients';
+import { bucket } from './clients';
+import { s3Client } from './s3-client';
 
 /**
  * Objects in S3: attachment files, account export archives, archives uploaded for an
  * import (names: objectKeys in shared/store/keys.ts).
  */
-const UPLOAD_PART_BYTES = 8 * 1024 * 1024; // multipart upload part size (S3 minimum: 5 MiB)
-
 export async function putFile(key: string, data: Buffer, type: string): Promise<void> {
   await s3Client().send(new PutObjectCommand({ Bucket: bucket(), Key: key, Body: data, ContentType: type, ContentLength: data.length }));
 }
@@ -56,20 +54,6 @@ export async function readFile(key: string, range?: string): Promise<FileRead | 
 export async function readFileStream(key: string): Promise<{ body: Readable; size: number }> {
   const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket(), Key: key }));
   return { body: out.Body as Readable, size: out.ContentLength ?? 0 };
-}
-
-/**
- * Writes a stream of unknown length to an object (multipart upload, one part in memory at
- * a time). `abort` gives up and removes the parts already sent.
- */
-export function uploadStream(key: string, body: Readable, type: string): { done: Promise<unknown>; abort: () => Promise<void> } {
-  const upload = new Upload({
-    client: s3Client(),
-    params: { Bucket: bucket(), Key: key, Body: body, ContentType: type },
-    partSize: UPLOAD_PART_BYTES,
-    queueSize: 2,
-  });
-  return { done: upload.done(), abort: () => upload.abort() };
 }
 
 export async function moveFile(from: string, to: string): Promise<void> {

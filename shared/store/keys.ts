@@ -188,3 +188,20 @@ function guarded<T extends Record<string, unknown>>(builders: T, object: boolean
 
 export const keys = guarded(rawKeys, false);
 export const objectKeys = guarded(rawObjectKeys, true);
+
+/**
+ * The first segment of every object key above, by what it holds: a function is granted the
+ * prefixes of the areas its methods touch (MethodDef `bucket`, infra/constructs/functions.ts).
+ */
+export const OBJECT_AREAS = {
+  /** Attached files. */
+  files: 'files/',
+  /** Presigned uploads not yet confirmed, and large series answers (short-lived). */
+  pending: 'pending/',
+  /** Account export archives. */
+  exports: 'exports/',
+  /** Archives uploaded for an import. */
+  imports: 'imports/',
+} as const;
+export type ObjectArea = keyof typeof OBJECT_AREAS;
+export const ALL_OBJECT_AREAS = Object.keys(OBJECT_AREAS) as ObjectArea[];

@@ -20,6 +20,7 @@ import { isBatchable } from '../../shared/api/batch';
 import { METHODS } from '../../shared/api/registry';
 import type { Capability, MethodDef } from '../../shared/api/types';
 import { contentSecurityPolicy } from '../../shared/http/web-pages';
+import { ALL_OBJECT_AREAS, OBJECT_AREAS } from '../../shared/store/keys';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
 import { type Finding, synthesize, testApp } from './synth';
 
@@ -358,25 +359,27 @@ describe('functions', () => {
     }
   });
 
-  it('of the API may read and write the table and the bucket', () => {
+  it('of the API may read and write the table, and the bucket only under the areas their method declares', () => {
     const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
     const bucketId = attachmentsBucketId();
     expect(apiFunctions()).toHaveLength(METHODS.length + 1);
+    const objectActions = ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:ListBucket'];
     for (const [id, fn] of apiFunctions()) {
       const text = rolePolicyText(fn);
-      for (const action of [
-        'dynamodb:PutItem',
-        'dynamodb:Query',
-        'dynamodb:DeleteItem',
-        's3:PutObject',
-        's3:GetObject',
-        's3:DeleteObject',
-        's3:ListBucket',
-      ])
+      for (const action of ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem'])
         expect(text, `${id} ${action}`).toContain(`"${action}"`);
       expect(text, id).toContain(`"Fn::GetAtt":["${tableId}","Arn"]`);
-      expect(text, id).toContain(`"Fn::GetAtt":["${bucketId}","Arn"]`);
+      const method = METHODS.find((m) => fn.Properties.Description === `Pryv API method ${m.id}`);
+      const areas = method?.bucket ?? [];
+      for (const action of objectActions) expect(text.includes(`"${action}"`), `${id} ${action}`).toBe(areas.length > 0);
+      expect(text.includes(`"Fn::GetAtt":["${bucketId}","Arn"]`), id).toBe(areas.length > 0);
+      // Objects under the declared prefixes only: never the whole bucket.
+      for (const area of ALL_OBJECT_AREAS) expect(text.includes(`"/${OBJECT_AREAS[area]}*"`), `${id} ${area}`).toBe(areas.includes(area));
+      expect(text, id).not.toContain('"/*"');
     }
+    // Methods without objects are most of them (58 functions had the bucket before areas were declared).
+    expect(METHODS.filter((m) => !m.bucket?.length).length).toBeGreaterThan(50);
+    expect(methodFunction('callBatch')[1].Properties.Role).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RoleData/), 'Arn'] });
   });
 
   it('are bundled with FUNCTION_BUNDLING: a real bundle is minified ESM with a require() banner and no source map', () => {

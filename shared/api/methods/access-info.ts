@@ -3,7 +3,7 @@ import { callerOf } from '../caller';
 import { ALL_ACCESS_TYPES, defineMethod } from '../types';
 
 /** `getAccessInfo` (spec §2.1): the calling access, its calls counters and its user. */
-export const getAccessInfo = defineMethod({
+export const getAccessInfo = /* @__PURE__ */ defineMethod({
   id: 'getAccessInfo',
   routes: [{ verb: 'GET', path: '/{username}/access-info' }],
   auth: 'token',

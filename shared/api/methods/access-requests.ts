@@ -35,7 +35,7 @@ function answer(ctx: MethodContext, request: AccessRequest): Record<string, unkn
   return requestView(ctx.config, request, serviceInfoFor(ctx.config));
 }
 
-export const accessRequestsCreate = defineMethod<unknown>({
+export const accessRequestsCreate = /* @__PURE__ */ defineMethod<unknown>({
   id: 'accessRequests.create',
   routes: [{ verb: 'POST', path: '/reg/access' }],
   auth: 'none',
@@ -52,7 +52,7 @@ export const accessRequestsCreate = defineMethod<unknown>({
   },
 });
 
-export const accessRequestsPoll = defineMethod<{ key: string }>({
+export const accessRequestsPoll = /* @__PURE__ */ defineMethod<{ key: string }>({
   id: 'accessRequests.poll',
   routes: [{ verb: 'GET', path: '/reg/access/{key}' }],
   auth: 'none',
@@ -111,7 +111,7 @@ async function grant(ctx: MethodContext, request: AccessRequest): Promise<string
   return (created.access as { token: string }).token;
 }
 
-export const accessRequestsUpdate = defineMethod<{ key: string; body: unknown }>({
+export const accessRequestsUpdate = /* @__PURE__ */ defineMethod<{ key: string; body: unknown }>({
   id: 'accessRequests.update',
   routes: [{ verb: 'POST', path: '/reg/access/{key}' }],
   auth: 'none',

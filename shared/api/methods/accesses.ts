@@ -30,7 +30,7 @@ const permissionSchema = {
   anyOf: [{ required: ['streamId', 'level'] }, { required: ['feature', 'setting'] }, { required: ['tag', 'level'] }],
 };
 
-export const accessesGet = defineMethod<{ includeExpired?: boolean; includeDeletions?: boolean }>({
+export const accessesGet = /* @__PURE__ */ defineMethod<{ includeExpired?: boolean; includeDeletions?: boolean }>({
   id: 'accesses.get',
   routes: [{ verb: 'GET', path: '/{username}/accesses' }],
   auth: 'token',
@@ -39,7 +39,7 @@ export const accessesGet = defineMethod<{ includeExpired?: boolean; includeDelet
   run: async (ctx, params) => ({ ...(await listVisibleAccesses(callerOf(ctx), params)) }),
 });
 
-export const accessesCreate = defineMethod<AccessInput>({
+export const accessesCreate = /* @__PURE__ */ defineMethod<AccessInput>({
   id: 'accesses.create',
   routes: [{ verb: 'POST', path: '/{username}/accesses' }],
   auth: 'token',
@@ -64,7 +64,7 @@ export const accessesCreate = defineMethod<AccessInput>({
 });
 
 /** v1: accesses cannot be updated (spec §2.4). */
-export const accessesUpdate = defineMethod({
+export const accessesUpdate = /* @__PURE__ */ defineMethod({
   id: 'accesses.update',
   routes: [{ verb: 'PUT', path: '/{username}/accesses/{id}' }],
   auth: 'token',
@@ -75,7 +75,7 @@ export const accessesUpdate = defineMethod({
   },
 });
 
-export const accessesDelete = defineMethod<{ id: string }>({
+export const accessesDelete = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'accesses.delete',
   routes: [{ verb: 'DELETE', path: '/{username}/accesses/{id}' }],
   auth: 'token',
@@ -89,7 +89,7 @@ export const accessesDelete = defineMethod<{ id: string }>({
   },
 });
 
-export const accessesCheckApp = defineMethod<AppRequest>({
+export const accessesCheckApp = /* @__PURE__ */ defineMethod<AppRequest>({
   id: 'accesses.checkApp',
   routes: [{ verb: 'POST', path: '/{username}/accesses/check-app' }],
   auth: 'token',

@@ -14,7 +14,7 @@ import { defineMethod } from '../types';
  */
 
 /** `account.requestPasswordReset` (spec §2.8): mails a single-use reset token. */
-export const accountRequestPasswordReset = defineMethod<{ appId?: string; username?: string }>({
+export const accountRequestPasswordReset = /* @__PURE__ */ defineMethod<{ appId?: string; username?: string }>({
   id: 'account.requestPasswordReset',
   routes: [{ verb: 'POST', path: '/{username}/account/request-password-reset' }],
   auth: 'none',
@@ -38,7 +38,7 @@ interface ResetParams {
 }
 
 /** `account.resetPassword` (spec §2.8): a valid reset token sets a new password, once. */
-export const accountResetPassword = defineMethod<ResetParams>({
+export const accountResetPassword = /* @__PURE__ */ defineMethod<ResetParams>({
   id: 'account.resetPassword',
   routes: [{ verb: 'POST', path: '/{username}/account/reset-password' }],
   auth: 'none',

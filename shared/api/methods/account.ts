@@ -3,7 +3,7 @@ import { accountView, changePassword, loadAccount, updateAccountFields } from '.
 import { callerOf } from '../caller';
 import { defineMethod } from '../types';
 
-export const accountGet = defineMethod({
+export const accountGet = /* @__PURE__ */ defineMethod({
   id: 'account.get',
   routes: [{ verb: 'GET', path: '/{username}/account' }],
   auth: 'token',
@@ -13,7 +13,7 @@ export const accountGet = defineMethod({
 });
 
 /** `account.update`: only `email` and `language` are editable (spec §2.8). */
-export const accountUpdate = defineMethod<Record<string, unknown>>({
+export const accountUpdate = /* @__PURE__ */ defineMethod<Record<string, unknown>>({
   id: 'account.update',
   routes: [{ verb: 'PUT', path: '/{username}/account' }],
   auth: 'token',
@@ -28,7 +28,7 @@ interface ChangePasswordParams {
   newPassword: string;
 }
 
-export const accountChangePassword = defineMethod<ChangePasswordParams>({
+export const accountChangePassword = /* @__PURE__ */ defineMethod<ChangePasswordParams>({
   id: 'account.changePassword',
   routes: [{ verb: 'POST', path: '/{username}/account/change-password' }],
   auth: 'token',

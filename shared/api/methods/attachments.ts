@@ -6,8 +6,9 @@ import { callerOf, pathUser } from '../caller';
 import { ALL_ACCESS_TYPES, defineMethod } from '../types';
 
 /** `POST /events/{id}` with files: adds them to an existing event (spec §2.2.6). */
-export const eventsAddAttachment = defineMethod<{ id: string }>({
+export const eventsAddAttachment = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'events.addAttachment',
+  bucket: ['files'],
   routes: [{ verb: 'POST', path: '/{username}/events/{id}' }],
   auth: 'token',
   capabilities: ['filesSecret'],
@@ -27,8 +28,9 @@ interface GetAttachmentParams {
   readToken?: string;
 }
 
-export const eventsGetAttachment = defineMethod<GetAttachmentParams>({
+export const eventsGetAttachment = /* @__PURE__ */ defineMethod<GetAttachmentParams>({
   id: 'events.getAttachment',
+  bucket: ['files'],
   routes: [
     { verb: 'GET', path: '/{username}/events/{id}/{fileId}' },
     { verb: 'GET', path: '/{username}/events/{id}/{fileId}/{fileName}' },
@@ -79,8 +81,9 @@ export const eventsGetAttachment = defineMethod<GetAttachmentParams>({
   },
 });
 
-export const eventsDeleteAttachment = defineMethod<{ id: string; fileId: string }>({
+export const eventsDeleteAttachment = /* @__PURE__ */ defineMethod<{ id: string; fileId: string }>({
   id: 'events.deleteAttachment',
+  bucket: ['files'],
   routes: [{ verb: 'DELETE', path: '/{username}/events/{id}/{fileId}' }],
   auth: 'token',
   capabilities: ['filesSecret'],
@@ -109,8 +112,9 @@ interface UploadSlotParams {
  * to PUT the bytes to (with the same Content-Type and Content-Length) and the `fileId`
  * to confirm with. Unconfirmed uploads expire with the bucket's lifecycle rule.
  */
-export const eventsCreateAttachmentUpload = defineMethod<UploadSlotParams>({
+export const eventsCreateAttachmentUpload = /* @__PURE__ */ defineMethod<UploadSlotParams>({
   id: 'events.createAttachmentUpload',
+  bucket: ['pending'],
   routes: [{ verb: 'POST', path: '/{username}/events/{id}/attachment-uploads' }],
   auth: 'token',
   capabilities: ['filesSecret'],
@@ -131,8 +135,9 @@ export const eventsCreateAttachmentUpload = defineMethod<UploadSlotParams>({
 });
 
 /** Step 2: the file is in S3; it becomes an attachment, with the size and type S3 recorded. */
-export const eventsConfirmAttachmentUpload = defineMethod<{ id: string; fileId: string; fileName: string }>({
+export const eventsConfirmAttachmentUpload = /* @__PURE__ */ defineMethod<{ id: string; fileId: string; fileName: string }>({
   id: 'events.confirmAttachmentUpload',
+  bucket: ['files', 'pending'],
   routes: [{ verb: 'POST', path: '/{username}/events/{id}/attachment-uploads/{fileId}' }],
   auth: 'token',
   capabilities: ['filesSecret'],

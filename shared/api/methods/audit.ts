@@ -10,7 +10,7 @@ const DEFAULT_AUDIT_LIMIT = 100; // records per page when no limit is given
  * reads its own (and any `:_audit:access-{id}` stream granted to it), 403 for another
  * access's id. The same records are `audit-log/pryv-api` events of the `:_audit:` streams.
  */
-export const auditGetLogs = defineMethod<Omit<AuditFilter, 'limit'> & { limit?: number }>({
+export const auditGetLogs = /* @__PURE__ */ defineMethod<Omit<AuditFilter, 'limit'> & { limit?: number }>({
   id: 'audit.getLogs',
   routes: [{ verb: 'GET', path: '/{username}/audit/logs' }],
   auth: 'token',

@@ -16,7 +16,7 @@ interface LoginParams {
 }
 
 /** `auth.login` (spec §2.9): a trusted app opens a personal session with a password. */
-export const authLogin = defineMethod<LoginParams>({
+export const authLogin = /* @__PURE__ */ defineMethod<LoginParams>({
   id: 'auth.login',
   routes: [{ verb: 'POST', path: '/{username}/auth/login' }],
   auth: 'none',
@@ -43,7 +43,7 @@ export const authLogin = defineMethod<LoginParams>({
 });
 
 /** `auth.logout`: ends a personal session; a no-op for app and shared accesses. */
-export const authLogout = defineMethod({
+export const authLogout = /* @__PURE__ */ defineMethod({
   id: 'auth.logout',
   routes: [{ verb: 'POST', path: '/{username}/auth/logout' }],
   auth: 'token',
@@ -64,8 +64,9 @@ export const authLogout = defineMethod({
  * `auth.delete` (spec §2.15): `DELETE /users/{username}` with the admin key, or with a
  * personal token of that user when ACCOUNT_DELETION includes `personalToken`.
  */
-export const authDelete = defineMethod<{ username: string }>({
+export const authDelete = /* @__PURE__ */ defineMethod<{ username: string }>({
   id: 'auth.delete',
+  bucket: ['files', 'pending', 'exports'],
   routes: [{ verb: 'DELETE', path: '/users/{username}' }],
   auth: 'none',
   capabilities: ['adminKey', 'socketManagement'],

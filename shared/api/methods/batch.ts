@@ -1,3 +1,4 @@
+import { ALL_OBJECT_AREAS } from '../../store/keys';
 import { type BatchCall, type MethodLookup, runBatch } from '../batch';
 import { ALL_ACCESS_TYPES, defineMethod } from '../types';
 
@@ -8,6 +9,7 @@ import { ALL_ACCESS_TYPES, defineMethod } from '../types';
 export const callBatchMethod = (lookup: MethodLookup) =>
   defineMethod<BatchCall[]>({
     id: 'callBatch',
+    bucket: ALL_OBJECT_AREAS, // runs any method
     routes: [
       { verb: 'POST', path: '/{username}' },
       { verb: 'POST', path: '/{username}/' },

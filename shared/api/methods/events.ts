@@ -62,7 +62,7 @@ const eventUpdateSchema = {
   additionalProperties: false,
 };
 
-export const eventsGet = defineMethod<EventsGetParams>({
+export const eventsGet = /* @__PURE__ */ defineMethod<EventsGetParams>({
   id: 'events.get',
   routes: [{ verb: 'GET', path: '/{username}/events' }],
   auth: 'token',
@@ -92,7 +92,7 @@ export const eventsGet = defineMethod<EventsGetParams>({
   run: async (ctx, params) => getEventsFor(callerOf(ctx), params),
 });
 
-export const eventsGetOne = defineMethod<{ id: string; includeHistory?: boolean }>({
+export const eventsGetOne = /* @__PURE__ */ defineMethod<{ id: string; includeHistory?: boolean }>({
   id: 'events.getOne',
   routes: [{ verb: 'GET', path: '/{username}/events/{id}' }],
   auth: 'token',
@@ -107,8 +107,9 @@ export const eventsGetOne = defineMethod<{ id: string; includeHistory?: boolean 
   run: async (ctx, params) => getOneEvent(callerOf(ctx), params.id, params.includeHistory === true),
 });
 
-export const eventsCreate = defineMethod<EventInput>({
+export const eventsCreate = /* @__PURE__ */ defineMethod<EventInput>({
   id: 'events.create',
+  bucket: ['files'],
   routes: [{ verb: 'POST', path: '/{username}/events' }],
   auth: 'token',
   capabilities: ['filesSecret'],
@@ -128,7 +129,7 @@ export const eventsCreate = defineMethod<EventInput>({
   },
 });
 
-export const eventsUpdate = defineMethod<{ id: string; update: EventChanges }>({
+export const eventsUpdate = /* @__PURE__ */ defineMethod<{ id: string; update: EventChanges }>({
   id: 'events.update',
   routes: [{ verb: 'PUT', path: '/{username}/events/{id}' }],
   auth: 'token',
@@ -144,8 +145,9 @@ export const eventsUpdate = defineMethod<{ id: string; update: EventChanges }>({
 });
 
 /** Trash first, delete for good the second time (spec §2.2.5). */
-export const eventsDelete = defineMethod<{ id: string }>({
+export const eventsDelete = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'events.delete',
+  bucket: ['files'],
   routes: [{ verb: 'DELETE', path: '/{username}/events/{id}' }],
   auth: 'token',
   capabilities: ['filesSecret'],

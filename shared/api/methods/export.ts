@@ -10,7 +10,7 @@ const MAX_IMPORT_BYTES = 5 * 1024 ** 3; // one presigned PUT carries at most 5 G
 // Ids are ours (cuids) but any id-like string is looked up, so an unknown id is a 404 like elsewhere.
 const jobId = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' };
 
-export const accountExport = defineMethod<Record<string, never>>({
+export const accountExport = /* @__PURE__ */ defineMethod<Record<string, never>>({
   id: 'account.export',
   routes: [{ verb: 'POST', path: '/{username}/account/export' }],
   auth: 'token',
@@ -20,8 +20,9 @@ export const accountExport = defineMethod<Record<string, never>>({
   run: async (ctx) => ({ export: jobForApi(await requestExport(callerOf(ctx))) }),
 });
 
-export const accountGetExport = defineMethod<{ id: string }>({
+export const accountGetExport = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'account.getExport',
+  bucket: ['exports'],
   routes: [{ verb: 'GET', path: '/{username}/account/export/{id}' }],
   auth: 'token',
   accessTypes: ['personal'],
@@ -29,8 +30,9 @@ export const accountGetExport = defineMethod<{ id: string }>({
   run: async (ctx, params) => ({ export: await exportStatus(callerOf(ctx), params.id) }),
 });
 
-export const accountImportUpload = defineMethod<{ size: number }>({
+export const accountImportUpload = /* @__PURE__ */ defineMethod<{ size: number }>({
   id: 'account.importUpload',
+  bucket: ['imports'],
   routes: [{ verb: 'POST', path: '/{username}/account/import' }],
   auth: 'token',
   accessTypes: ['personal'],
@@ -44,8 +46,9 @@ export const accountImportUpload = defineMethod<{ size: number }>({
   run: async (ctx, params) => ({ import: await importUploadSlot(callerOf(ctx), params.size) }),
 });
 
-export const accountImport = defineMethod<{ id: string }>({
+export const accountImport = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'account.import',
+  bucket: ['imports'],
   routes: [{ verb: 'POST', path: '/{username}/account/import/{id}' }],
   auth: 'token',
   accessTypes: ['personal'],
@@ -55,7 +58,7 @@ export const accountImport = defineMethod<{ id: string }>({
   run: async (ctx, params) => ({ import: jobForApi(await startImport(callerOf(ctx), params.id)) }),
 });
 
-export const accountGetImport = defineMethod<{ id: string }>({
+export const accountGetImport = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'account.getImport',
   routes: [{ verb: 'GET', path: '/{username}/account/import/{id}' }],
   auth: 'token',

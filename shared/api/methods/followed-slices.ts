@@ -6,7 +6,7 @@ import { acceptedFields, defineMethod } from '../types';
 
 const NAME = { type: 'string', minLength: 1, maxLength: 500 } as const;
 
-export const followedSlicesGet = defineMethod({
+export const followedSlicesGet = /* @__PURE__ */ defineMethod({
   id: 'followedSlices.get',
   routes: [{ verb: 'GET', path: '/{username}/followed-slices' }],
   auth: 'token',
@@ -15,7 +15,7 @@ export const followedSlicesGet = defineMethod({
   run: async (ctx) => ({ followedSlices: await followedSlicesOf(callerOf(ctx).username) }),
 });
 
-export const followedSlicesCreate = defineMethod<{ name: string; url: string; accessToken: string }>({
+export const followedSlicesCreate = /* @__PURE__ */ defineMethod<{ name: string; url: string; accessToken: string }>({
   id: 'followedSlices.create',
   routes: [{ verb: 'POST', path: '/{username}/followed-slices' }],
   auth: 'token',
@@ -35,7 +35,7 @@ export const followedSlicesCreate = defineMethod<{ name: string; url: string; ac
   run: async (ctx, params) => ({ followedSlice: await followSlice(callerOf(ctx).username, params) }),
 });
 
-export const followedSlicesUpdate = defineMethod<{ id: string; update: { name?: string } }>({
+export const followedSlicesUpdate = /* @__PURE__ */ defineMethod<{ id: string; update: { name?: string } }>({
   id: 'followedSlices.update',
   routes: [{ verb: 'PUT', path: '/{username}/followed-slices/{id}' }],
   auth: 'token',
@@ -54,7 +54,7 @@ export const followedSlicesUpdate = defineMethod<{ id: string; update: { name?: 
   run: async (ctx, params) => ({ followedSlice: await updateSlice(callerOf(ctx).username, params.id, params.update) }),
 });
 
-export const followedSlicesDelete = defineMethod<{ id: string }>({
+export const followedSlicesDelete = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'followedSlices.delete',
   routes: [{ verb: 'DELETE', path: '/{username}/followed-slices/{id}' }],
   auth: 'token',

@@ -17,7 +17,7 @@ const codeParams = {
   additionalProperties: false,
 };
 
-export const mfaActivate = defineMethod<Record<string, unknown> & { method?: MfaMethod }>({
+export const mfaActivate = /* @__PURE__ */ defineMethod<Record<string, unknown> & { method?: MfaMethod }>({
   id: 'mfa.activate',
   routes: [{ verb: 'POST', path: '/{username}/mfa/activate' }],
   auth: 'token',
@@ -37,7 +37,7 @@ export const mfaActivate = defineMethod<Record<string, unknown> & { method?: Mfa
   },
 });
 
-export const mfaConfirm = defineMethod<{ code: string }>({
+export const mfaConfirm = /* @__PURE__ */ defineMethod<{ code: string }>({
   id: 'mfa.confirm',
   routes: [{ verb: 'POST', path: '/{username}/mfa/confirm' }],
   auth: 'none',
@@ -46,7 +46,7 @@ export const mfaConfirm = defineMethod<{ code: string }>({
   run: async (ctx, params) => ({ recoveryCodes: await confirm(pathUser(ctx), ctx.request.token, params.code, ctx.now) }),
 });
 
-export const mfaChallenge = defineMethod({
+export const mfaChallenge = /* @__PURE__ */ defineMethod({
   id: 'mfa.challenge',
   routes: [{ verb: 'POST', path: '/{username}/mfa/challenge' }],
   auth: 'none',
@@ -59,7 +59,7 @@ export const mfaChallenge = defineMethod({
   },
 });
 
-export const mfaVerify = defineMethod<{ code: string }>({
+export const mfaVerify = /* @__PURE__ */ defineMethod<{ code: string }>({
   id: 'mfa.verify',
   routes: [{ verb: 'POST', path: '/{username}/mfa/verify' }],
   auth: 'none',
@@ -73,7 +73,7 @@ export const mfaVerify = defineMethod<{ code: string }>({
   },
 });
 
-export const mfaDeactivate = defineMethod({
+export const mfaDeactivate = /* @__PURE__ */ defineMethod({
   id: 'mfa.deactivate',
   routes: [{ verb: 'POST', path: '/{username}/mfa/deactivate' }],
   auth: 'token',
@@ -93,7 +93,7 @@ interface RecoverParams {
   recoveryCode: string;
 }
 
-export const mfaRecover = defineMethod<RecoverParams>({
+export const mfaRecover = /* @__PURE__ */ defineMethod<RecoverParams>({
   id: 'mfa.recover',
   routes: [{ verb: 'POST', path: '/{username}/mfa/recover' }],
   auth: 'none',
@@ -116,7 +116,7 @@ export const mfaRecover = defineMethod<RecoverParams>({
 });
 
 /** `DELETE /system/users/{username}/mfa` (spec §2.16): the admin turns a user's MFA off. */
-export const systemDeactivateMfa = defineMethod<{ username: string }>({
+export const systemDeactivateMfa = /* @__PURE__ */ defineMethod<{ username: string }>({
   id: 'system.deactivateMfa',
   routes: [{ verb: 'DELETE', path: '/system/users/{username}/mfa' }],
   auth: 'admin',

@@ -40,9 +40,9 @@ function updater(id: string, path: string, accessTypes: AccessType[], setOf: Set
   });
 }
 
-export const profileGetPublic = getter('profile.getPublic', 'public', ALL_ACCESS_TYPES, () => 'public');
-export const profileUpdatePublic = updater('profile.updatePublic', 'public', ['personal'], () => 'public');
-export const profileGetPrivate = getter('profile.getPrivate', 'private', ['personal'], () => 'private');
-export const profileUpdatePrivate = updater('profile.updatePrivate', 'private', ['personal'], () => 'private');
-export const profileGetApp = getter('profile.getApp', 'app', ALL_ACCESS_TYPES, appSet);
-export const profileUpdateApp = updater('profile.updateApp', 'app', ALL_ACCESS_TYPES, appSet);
+export const profileGetPublic = /* @__PURE__ */ getter('profile.getPublic', 'public', ALL_ACCESS_TYPES, () => 'public');
+export const profileUpdatePublic = /* @__PURE__ */ updater('profile.updatePublic', 'public', ['personal'], () => 'public');
+export const profileGetPrivate = /* @__PURE__ */ getter('profile.getPrivate', 'private', ['personal'], () => 'private');
+export const profileUpdatePrivate = /* @__PURE__ */ updater('profile.updatePrivate', 'private', ['personal'], () => 'private');
+export const profileGetApp = /* @__PURE__ */ getter('profile.getApp', 'app', ALL_ACCESS_TYPES, appSet);
+export const profileUpdateApp = /* @__PURE__ */ updater('profile.updateApp', 'app', ALL_ACCESS_TYPES, appSet);

@@ -16,7 +16,7 @@ import { defineMethod } from '../types';
  * `auth.register` (spec §2.15): `POST /users`, `POST /reg/users` (what the `pryv` library
  * posts to) and the legacy `POST /reg/user`, whose `appid` field is read as `appId`.
  */
-export const authRegister = defineMethod<Record<string, unknown>>({
+export const authRegister = /* @__PURE__ */ defineMethod<Record<string, unknown>>({
   id: 'auth.register',
   routes: [
     { verb: 'POST', path: '/users' },
@@ -64,7 +64,7 @@ function checkUsernameFormat(username: string): void {
   }
 }
 
-export const authUsernameCheck = defineMethod({
+export const authUsernameCheck = /* @__PURE__ */ defineMethod({
   id: 'auth.usernameCheck',
   routes: [{ verb: 'GET', path: '/reg/{key}/check_username' }],
   auth: 'none',
@@ -79,7 +79,7 @@ export const authUsernameCheck = defineMethod({
 });
 
 /** Core single-node behaviour (spec §9.8): free → `{reserved:false}`, taken → 409. */
-export const authEmailCheck = defineMethod({
+export const authEmailCheck = /* @__PURE__ */ defineMethod({
   id: 'auth.emailCheck',
   routes: [{ verb: 'GET', path: '/reg/{key}/check_email' }],
   auth: 'none',
@@ -117,11 +117,11 @@ function emailLookup(id: string, path: string, field: 'username' | 'uid') {
   });
 }
 
-export const regUsernameForEmail = emailLookup('reg.usernameForEmail', '/reg/{key}/username', 'username');
-export const regUidForEmail = emailLookup('reg.uidForEmail', '/reg/{key}/uid', 'uid');
+export const regUsernameForEmail = /* @__PURE__ */ emailLookup('reg.usernameForEmail', '/reg/{key}/username', 'username');
+export const regUidForEmail = /* @__PURE__ */ emailLookup('reg.uidForEmail', '/reg/{key}/uid', 'uid');
 
 /** Where a user lives; single node: here. `POST` answers JSON, `GET` redirects. */
-export const regServer = defineMethod({
+export const regServer = /* @__PURE__ */ defineMethod({
   id: 'reg.server',
   routes: [
     { verb: 'POST', path: '/reg/{key}/server' },
@@ -144,7 +144,7 @@ export const regServer = defineMethod({
   },
 });
 
-export const regCores = defineMethod({
+export const regCores = /* @__PURE__ */ defineMethod({
   id: 'reg.cores',
   routes: [{ verb: 'GET', path: '/reg/cores' }],
   auth: 'none',
@@ -158,7 +158,7 @@ export const regCores = defineMethod({
 });
 
 /** One region, one zone, one `default` hosting: this node (what the `pryv` library expects). */
-export const regHostings = defineMethod({
+export const regHostings = /* @__PURE__ */ defineMethod({
   id: 'reg.hostings',
   routes: [{ verb: 'GET', path: '/reg/hostings' }],
   auth: 'none',

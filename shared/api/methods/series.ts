@@ -32,8 +32,9 @@ function requireAuthorizationHeader(ctx: MethodContext): void {
 
 const ok = { status: 'ok' };
 
-export const seriesGet = defineMethod<SeriesQuery & { id: string }>({
+export const seriesGet = /* @__PURE__ */ defineMethod<SeriesQuery & { id: string }>({
   id: 'series.get',
+  bucket: ['pending'], // answers too large for Lambda
   routes: [{ verb: 'GET', path: '/{username}/events/{id}/series' }],
   auth: 'token',
   accessTypes: ALL_ACCESS_TYPES,
@@ -58,7 +59,7 @@ export const seriesGet = defineMethod<SeriesQuery & { id: string }>({
   },
 });
 
-export const seriesAdd = defineMethod<{ id: string; body: FlatJson }>({
+export const seriesAdd = /* @__PURE__ */ defineMethod<{ id: string; body: FlatJson }>({
   id: 'series.add',
   routes: [{ verb: 'POST', path: '/{username}/events/{id}/series' }],
   auth: 'token',
@@ -78,7 +79,7 @@ export const seriesAdd = defineMethod<{ id: string; body: FlatJson }>({
   },
 });
 
-export const seriesBatch = defineMethod<SeriesBatch>({
+export const seriesBatch = /* @__PURE__ */ defineMethod<SeriesBatch>({
   id: 'series.batch',
   routes: [{ verb: 'POST', path: '/{username}/series/batch' }],
   auth: 'token',

@@ -31,7 +31,7 @@ export function serviceInfoFor(c: Config): Record<string, unknown> {
   };
 }
 
-export const serviceInfo = defineMethod({
+export const serviceInfo = /* @__PURE__ */ defineMethod({
   id: 'service.info',
   routes: [
     { verb: 'GET', path: '/service/info' },
@@ -48,7 +48,7 @@ export const serviceInfo = defineMethod({
 });
 
 /** `GET /` and `GET /{username}/`: the greeting (spec §1.1). */
-export const serviceGreeting = defineMethod({
+export const serviceGreeting = /* @__PURE__ */ defineMethod({
   id: 'service.greeting',
   routes: [
     { verb: 'GET', path: '/' },

@@ -13,7 +13,7 @@ import { ALL_ACCESS_TYPES, acceptedFields, defineMethod, SERVER_OWNED_FIELDS } f
 
 /** Streams (spec §2.3): parameter schemas here, the rules in shared/domain/streams/. */
 
-export const streamsGet = defineMethod<{ parentId?: string; state?: 'default' | 'all'; includeDeletionsSince?: number }>({
+export const streamsGet = /* @__PURE__ */ defineMethod<{ parentId?: string; state?: 'default' | 'all'; includeDeletionsSince?: number }>({
   id: 'streams.get',
   routes: [{ verb: 'GET', path: '/{username}/streams' }],
   auth: 'token',
@@ -40,7 +40,7 @@ const streamFields = {
   trashed: { type: 'boolean' },
 };
 
-export const streamsCreate = defineMethod<StreamCreateParams>({
+export const streamsCreate = /* @__PURE__ */ defineMethod<StreamCreateParams>({
   id: 'streams.create',
   routes: [{ verb: 'POST', path: '/{username}/streams' }],
   auth: 'token',
@@ -67,7 +67,7 @@ interface StreamUpdateParams {
   update: StreamChanges & Record<string, unknown>;
 }
 
-export const streamsUpdate = defineMethod<StreamUpdateParams>({
+export const streamsUpdate = /* @__PURE__ */ defineMethod<StreamUpdateParams>({
   id: 'streams.update',
   routes: [{ verb: 'PUT', path: '/{username}/streams/{id}' }],
   auth: 'token',
@@ -91,8 +91,9 @@ export const streamsUpdate = defineMethod<StreamUpdateParams>({
   },
 });
 
-export const streamsDelete = defineMethod<{ id: string; mergeEventsWithParent?: boolean }>({
+export const streamsDelete = /* @__PURE__ */ defineMethod<{ id: string; mergeEventsWithParent?: boolean }>({
   id: 'streams.delete',
+  bucket: ['files'],
   routes: [{ verb: 'DELETE', path: '/{username}/streams/{id}' }],
   auth: 'token',
   accessTypes: ALL_ACCESS_TYPES,

@@ -8,7 +8,7 @@ import { defineMethod } from '../types';
  * `system.createUser` (spec §2.16): the legacy admin route, with a password *hash*
  * (Pryv's bcrypt, or ours) so accounts can move between servers without passwords.
  */
-export const systemCreateUser = defineMethod<Record<string, unknown>>({
+export const systemCreateUser = /* @__PURE__ */ defineMethod<Record<string, unknown>>({
   id: 'system.createUser',
   routes: [{ verb: 'POST', path: '/system/create-user' }],
   auth: 'admin',
@@ -35,7 +35,7 @@ export const systemCreateUser = defineMethod<Record<string, unknown>>({
 });
 
 /** `system.getUserInfo`: activity of a user, summed over its accesses. */
-export const systemGetUserInfo = defineMethod<{ username: string }>({
+export const systemGetUserInfo = /* @__PURE__ */ defineMethod<{ username: string }>({
   id: 'system.getUserInfo',
   routes: [{ verb: 'GET', path: '/system/user-info/{name}' }],
   auth: 'admin',

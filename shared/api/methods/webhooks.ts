@@ -17,7 +17,7 @@ import { ALL_ACCESS_TYPES, acceptedFields, defineMethod } from '../types';
 const URL_MAX_LENGTH = 2048;
 const STATES: WebhookState[] = ['active', 'inactive'];
 
-export const webhooksGet = defineMethod<Record<string, never>>({
+export const webhooksGet = /* @__PURE__ */ defineMethod<Record<string, never>>({
   id: 'webhooks.get',
   routes: [{ verb: 'GET', path: '/{username}/webhooks' }],
   auth: 'token',
@@ -26,7 +26,7 @@ export const webhooksGet = defineMethod<Record<string, never>>({
   run: async (ctx) => ({ webhooks: (await visibleWebhooks(callerOf(ctx))).map(webhookForApi) }),
 });
 
-export const webhooksGetOne = defineMethod<{ id: string }>({
+export const webhooksGetOne = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'webhooks.getOne',
   routes: [{ verb: 'GET', path: '/{username}/webhooks/{id}' }],
   auth: 'token',
@@ -35,7 +35,7 @@ export const webhooksGetOne = defineMethod<{ id: string }>({
   run: async (ctx, params) => ({ webhook: webhookForApi(await ownWebhook(callerOf(ctx), params.id)) }),
 });
 
-export const webhooksCreate = defineMethod<{ url: string; state?: WebhookState }>({
+export const webhooksCreate = /* @__PURE__ */ defineMethod<{ url: string; state?: WebhookState }>({
   id: 'webhooks.create',
   routes: [{ verb: 'POST', path: '/{username}/webhooks' }],
   auth: 'token',
@@ -58,7 +58,7 @@ export const webhooksCreate = defineMethod<{ url: string; state?: WebhookState }
   },
 });
 
-export const webhooksUpdate = defineMethod<{ id: string; update: { state?: WebhookState } & Record<string, unknown> }>({
+export const webhooksUpdate = /* @__PURE__ */ defineMethod<{ id: string; update: { state?: WebhookState } & Record<string, unknown> }>({
   id: 'webhooks.update',
   routes: [{ verb: 'PUT', path: '/{username}/webhooks/{id}' }],
   auth: 'token',
@@ -85,7 +85,7 @@ export const webhooksUpdate = defineMethod<{ id: string; update: { state?: Webho
   },
 });
 
-export const webhooksDelete = defineMethod<{ id: string }>({
+export const webhooksDelete = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'webhooks.delete',
   routes: [{ verb: 'DELETE', path: '/{username}/webhooks/{id}' }],
   auth: 'token',
@@ -97,7 +97,7 @@ export const webhooksDelete = defineMethod<{ id: string }>({
   },
 });
 
-export const webhooksTest = defineMethod<{ id: string }>({
+export const webhooksTest = /* @__PURE__ */ defineMethod<{ id: string }>({
   id: 'webhooks.test',
   routes: [{ verb: 'POST', path: '/{username}/webhooks/{id}/test' }],
   auth: 'token',
