@@ -1,4 +1,4 @@
-import { CfnResource, Duration, Stack } from 'aws-cdk-lib';
+import { CfnResource, Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -81,10 +81,13 @@ export class Observability {
   private readonly topic: sns.ITopic | undefined;
 
   constructor(scope: Construct, props: ObservabilityProps) {
-    this.scope = scope;
     const stack = Stack.of(scope);
+    // Alarms and the dashboard live in a nested stack: about 25 resources that would otherwise
+    // count against the main stack's CloudFormation limit (500); CDK passes the function, API
+    // and queue names in as parameters.
+    this.scope = new NestedStack(scope, 'Monitoring', { description: 'Pryv API: alarms and the operations dashboard' });
     const namespace = metricsNamespace(stack);
-    this.topic = props.alarmTopicArn ? sns.Topic.fromTopicArn(scope, 'AlarmTopic', props.alarmTopicArn) : undefined;
+    this.topic = props.alarmTopicArn ? sns.Topic.fromTopicArn(this.scope, 'AlarmTopic', props.alarmTopicArn) : undefined;
     const own = (name: string, statistic = 'Sum', period = PERIOD, dimensionsMap: Record<string, string> = {}) =>
       new cloudwatch.Metric({
         namespace,
@@ -185,7 +188,7 @@ export class Observability {
       auditFailures,
     });
 
-    this.retainCdkFunctionLogs(props.functions);
+    this.retainCdkFunctionLogs(stack, props.functions);
   }
 
   private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, description: string, periods = 1): void {
@@ -245,9 +248,9 @@ export class Observability {
    * a group CloudWatch makes on first write, kept forever: each gets its own group with the
    * functions' retention instead.
    */
-  private retainCdkFunctionLogs(functions: Functions): void {
+  private retainCdkFunctionLogs(stack: Stack, functions: Functions): void {
     const ours = new Set(functions.all.map((fn) => fn.node.defaultChild));
-    for (const node of Stack.of(this.scope).node.findAll()) {
+    for (const node of stack.node.findAll()) {
       if (!(node instanceof CfnResource) || node.cfnResourceType !== 'AWS::Lambda::Function' || ours.has(node)) continue;
       if (node instanceof CfnFunction && node.loggingConfig !== undefined) continue;
       const group = functions.logGroup(`Cdk-${node.node.path.replace(/[^A-Za-z0-9]/g, '').slice(-200)}`);

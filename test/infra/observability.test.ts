@@ -11,12 +11,24 @@ const TOPIC = 'arn:aws:sns:eu-central-1:123456789012:pryv-alarms';
 describe('logs, metrics, alarms and dashboard (default settings)', { timeout: 240_000 }, () => {
   let synth: Synthesized;
   let resources: Record<string, Resource>;
+  /** Alarms and the dashboard: the Monitoring nested stack. */
+  let monitoring: Record<string, Resource>;
+  /** What the main stack passes to each of the nested stack's parameters. */
+  let passed: Record<string, any>;
   beforeAll(() => {
     synth = synthesize();
     resources = synth.template.toJSON().Resources;
+    monitoring = synth.monitoring.toJSON().Resources;
+    const [nested] = Object.entries(resources).filter(([id, r]) => r.Type === 'AWS::CloudFormation::Stack' && id.startsWith('Monitoring'));
+    passed = nested![1].Properties.Parameters ?? {};
   });
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-  const alarms = (): Array<Record<string, any>> => ofType('AWS::CloudWatch::Alarm').map(([id, r]) => ({ id, ...r.Properties }));
+  const alarms = (): Array<Record<string, any>> =>
+    Object.entries(monitoring)
+      .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
+      .map(([id, r]) => ({ id, ...r.Properties }));
+  /** A dimension value inside the nested stack, as the main stack gives it (`{Ref: parameter}` → its value there). */
+  const outside = (value: any) => (value?.Ref && passed[value.Ref] !== undefined ? passed[value.Ref] : value);
   /** Every metric an alarm reads, as `namespace/name` with its dimensions. */
   const alarmMetrics = (alarm: Record<string, any>) =>
     (
@@ -85,7 +97,7 @@ describe('logs, metrics, alarms and dashboard (default settings)', { timeout: 24
         expect(metrics.length).toBeLessThanOrEqual(10);
         for (const m of metrics) {
           expect(`${m.Namespace}/${m.MetricName}`).toBe(`AWS/Lambda/${kind}`);
-          covered.add(m.Dimensions[0].Value.Ref);
+          covered.add(outside(m.Dimensions[0].Value).Ref);
         }
       }
       // Every function of ours (those with the stack's environment) is in one of the sums.
@@ -106,7 +118,7 @@ describe('logs, metrics, alarms and dashboard (default settings)', { timeout: 24
         expect(a.Threshold).toBe(ALARM_THRESHOLDS.deadLetters);
         const [metric] = alarmMetrics(a);
         expect(metric.Namespace).toBe('AWS/SQS');
-        return metric.Dimensions[0].Value['Fn::GetAtt'][0];
+        return outside(metric.Dimensions[0].Value)['Fn::GetAtt'][0];
       });
     expect(watched.sort()).toEqual(queues.sort());
   });
@@ -116,7 +128,7 @@ describe('logs, metrics, alarms and dashboard (default settings)', { timeout: 24
     expect(alarm!.Threshold).toBe(ALARM_THRESHOLDS.fanoutIteratorAgeMs);
     const stat = alarm!.Metrics.find((m: any) => m.MetricStat).MetricStat;
     expect(stat).toMatchObject({ Stat: 'Maximum', Metric: { Namespace: 'AWS/Lambda' } });
-    expect(stat.Metric.Dimensions[0].Value.Ref).toMatch(/^Fnnotifyfanout/);
+    expect(outside(stat.Metric.Dimensions[0].Value).Ref).toMatch(/^Fnnotifyfanout/);
   });
 
   it('webhook failure rate and audit-write failures are alarmed on the service’s own EMF metrics, in the stack’s namespace', () => {
@@ -135,7 +147,7 @@ describe('logs, metrics, alarms and dashboard (default settings)', { timeout: 24
   });
 
   it('one dashboard shows the alarms, the API, the functions, calls per method, errors per id, the fan-out, webhooks and dead letters', () => {
-    const dashboards = ofType('AWS::CloudWatch::Dashboard');
+    const dashboards = Object.entries(monitoring).filter(([, r]) => r.Type === 'AWS::CloudWatch::Dashboard');
     expect(dashboards).toHaveLength(1);
     const body = JSON.stringify(dashboards[0]![1].Properties.DashboardBody);
     for (const part of [
@@ -163,9 +175,14 @@ describe('logs, metrics, alarms and dashboard (default settings)', { timeout: 24
 
 describe('logs, metrics, alarms: settings', { timeout: 240_000 }, () => {
   it('alarmTopicArn sends every alarm and its recovery to the topic; logLevel, logDebugSampleRate and tracing reach every function', () => {
-    const { template, findings } = synthesize({ alarmTopicArn: TOPIC, logLevel: 'debug', logDebugSampleRate: '0.05', tracing: 'on' });
+    const { template, monitoring, findings } = synthesize({
+      alarmTopicArn: TOPIC,
+      logLevel: 'debug',
+      logDebugSampleRate: '0.05',
+      tracing: 'on',
+    });
     const resources: Record<string, Resource> = template.toJSON().Resources;
-    const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    const alarms = Object.values<Resource>(monitoring.toJSON().Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
     expect(alarms.length).toBeGreaterThan(10);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([TOPIC]);

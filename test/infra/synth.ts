@@ -27,6 +27,8 @@ export interface Synthesized {
   stack: PryvApiStack;
   template: Template;
   logGroups: Template;
+  /** The nested stack of alarms and the dashboard. */
+  monitoring: Template;
   /** What cdk-nag (AWS Solutions, HIPAA Security) and CloudFormation Validate reported, unacknowledged. */
   findings: Finding[];
 }
@@ -41,8 +43,10 @@ export function synthesize(settings: Record<string, string> = {}, region = 'eu-c
   const stack = new PryvApiStack(app, id, { env: { account: '123456789012', region }, ...readSettings(settings, region) });
   const assembly = app.synth();
   const template = Template.fromJSON(assembly.getStackArtifact(stack.artifactId).template);
-  const nested = stack.node.findChild('LogGroups') as NestedStack;
-  const logGroups = Template.fromJSON(JSON.parse(readFileSync(join(assembly.directory, nested.templateFile), 'utf8')));
+  const nestedTemplate = (id: string) =>
+    Template.fromJSON(JSON.parse(readFileSync(join(assembly.directory, (stack.node.findChild(id) as NestedStack).templateFile), 'utf8')));
+  const logGroups = nestedTemplate('LogGroups');
+  const monitoring = nestedTemplate('Monitoring');
   type Report = {
     pluginReports: Array<{
       pluginName: string;
@@ -55,5 +59,5 @@ export function synthesize(settings: Record<string, string> = {}, region = 'eu-c
       (v.violatingConstructs ?? [{}]).map((c) => `${plugin.pluginName}: ${v.ruleName} at ${c.constructPath ?? '(stack)'}`),
     ),
   );
-  return { stack, template, logGroups, findings };
+  return { stack, template, logGroups, monitoring, findings };
 }
