@@ -1,5 +1,5 @@
 import type { DataMeta, StoredStream } from '../model/streams';
-import { loadStreams, readDataMeta } from '../store/streams';
+import { loadStreamChains, loadStreams, readDataMeta } from '../store/streams';
 import { AccessPermissions } from './accesses/permissions';
 import type { Caller } from './caller';
 import { StreamTree } from './streams/tree';
@@ -78,4 +78,35 @@ export async function loadUserData(caller: Pick<Caller, 'username' | 'access' | 
     else forget(username);
   }
   return { tree, meta: meta!, permissions: new AccessPermissions(caller.access, tree) };
+}
+
+/**
+ * The caller's view for a write whose rules only look up the tree from some streams (a
+ * stream write: the stream, its parent, the target parent of a move and their ancestors, for
+ * existence, trashed state, inherited permissions and cycles): the cached tree when this
+ * container holds the current version, else only those streams and their ancestors (one
+ * BatchGetItem per level), not the whole tree. The partial tree answers `has`, `get`,
+ * `isTrashed`, `ancestors`, `wouldCreateCycle` and the permission levels of these streams as
+ * the whole tree would; nothing else may be asked of it.
+ */
+export async function loadUserDataAround(
+  caller: Pick<Caller, 'username' | 'access' | 'prefetched'>,
+  ids: ReadonlyArray<string | null | undefined>,
+): Promise<UserData> {
+  const { username } = caller;
+  let meta = caller.prefetched?.dataMeta;
+  if (meta) caller.prefetched!.dataMeta = undefined;
+  else meta = await readDataMeta(username);
+  const cached = meta.treeVersion !== undefined ? cachedTree(username, meta.treeVersion) : undefined;
+  const tree =
+    cached ??
+    new StreamTree(
+      (
+        await loadStreamChains(
+          username,
+          ids.filter((id): id is string => typeof id === 'string'),
+        )
+      ).map(deepFreeze),
+    );
+  return { tree, meta, permissions: new AccessPermissions(caller.access, tree) };
 }

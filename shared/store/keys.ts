@@ -93,10 +93,12 @@ const rawKeys = {
    * lowest `deltaTime` it may hold (the first chunk by -Infinity), so a chunk covers the times
    * from its key to the next chunk's key and a range read is a key range.
    *   HF#{user}#{event}           {start}                     a chunk of points (compact encoding)
+   *   HF#{user}#{event}           ~writes                     recent writes: which chunks to read strongly (after every chunk key)
    */
   seriesChunks: (username: string, eventId: string) => `HF#${username}#${eventId}`,
   seriesChunk: (username: string, eventId: string, start: number) => ({ pk: `HF#${username}#${eventId}`, sk: encodeNumber(start) }),
   seriesChunkStart: (sk: string) => decodeNumber(sk),
+  seriesWrites: (username: string, eventId: string) => ({ pk: `HF#${username}#${eventId}`, sk: '~writes' }),
   /**
    * Audit records (shared/store/audit.ts), time-ordered, each kind in its own partition outside USER#:
    *   AUDIT#{user}                  {time}#{id}    one record per API call

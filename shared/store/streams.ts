@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DataMeta, StoredStream } from '../model/streams';
+import { batchGet } from './batch';
 import { dynamo, table } from './clients';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
@@ -60,6 +61,32 @@ export async function loadStreams(username: string): Promise<{ streams: StoredSt
     else streams.push(strip<StoredStream>(item));
   }
   return { streams, meta };
+}
+
+/**
+ * Some streams and all their ancestors (absent ones left out): one strongly consistent
+ * BatchGetItem per tree level, walking up — what a stream write's rules look at, without
+ * the whole tree.
+ */
+export async function loadStreamChains(username: string, ids: readonly string[]): Promise<StoredStream[]> {
+  const found = new Map<string, StoredStream>();
+  let wanted = [...new Set(ids)];
+  // A stored parent cycle stops the walk: every id is asked for once.
+  const asked = new Set(wanted);
+  while (wanted.length > 0) {
+    const items = await batchGet(wanted.map((id) => keys.stream(username, id)));
+    const next: string[] = [];
+    for (const item of items.values()) {
+      const stream = strip<StoredStream>(item);
+      found.set(stream.id, stream);
+      if (typeof stream.parentId === 'string' && !asked.has(stream.parentId)) {
+        asked.add(stream.parentId);
+        next.push(stream.parentId);
+      }
+    }
+    wanted = next;
+  }
+  return [...found.values()];
 }
 
 /** Stream deletion records since a time (few: one per deleted stream). */

@@ -31,10 +31,13 @@
  *   BENCH_RUNS=15             measured calls per shape (after BENCH_WARMUP=4 unmeasured, and once
  *                             BENCH_JIT_WARMUP=30 calls of every shape on a throw-away account)
  *   BENCH_QUICK=1             smoke run (about a minute): 1,000 events, 70 and 300 streams, 2 runs
+ *   BENCH_SERIES=0 / only     skip the HF series shapes / measure only them
+ *   BENCH_SERIES_POINTS=100000  points of the holder the series reads read (10,000 when quick)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalRuntime } from '../../infra/local/runtime';
+import { SETTLED_AFTER_MS } from '../../shared/store/series/chunks';
 import { attributeGatewayRequests, CALL_HEADER, instrument, type RequestRecord, takeCall } from './meter';
 import { dynamo, growTree, type SeededAccount, seedAccount } from './seed';
 
@@ -346,6 +349,13 @@ async function seriesShapes(base: string, a: Account, tag: string): Promise<Shap
     Array.from({ length: n }, (_, k) => [(from + k) * SERIES_STEP, 60 + Math.sin((from + k) / 50) * 10]);
   const reads = await holder();
   process.stderr.write(`seeding a series of ${SERIES_POINTS} points…\n`);
+  // The read shapes measure points at rest: chunks written within SETTLED_AFTER_MS are read
+  // strongly consistent (twice the units), so they wait until the seed has settled.
+  let settled: Promise<void> | undefined;
+  const atRest = () => {
+    settled ??= new Promise((resolve) => setTimeout(resolve, Math.max(0, seededAt + SETTLED_AFTER_MS + 1000 - Date.now())));
+    return settled;
+  };
   for (let i = 0; i < SERIES_POINTS; i += 1000) {
     ok(
       await callApi(base, 'POST', `/${u}/events/${reads}/series`, a.master, {
@@ -356,7 +366,19 @@ async function seriesShapes(base: string, a: Account, tag: string): Promise<Shap
       'series.add',
     );
   }
+  const seededAt = Date.now();
   const out: Shape[] = [];
+  const readAll = async () => {
+    const o = ok(await callApi(base, 'GET', `/${u}/events/${reads}/series?fromDeltaTime=0`, a.master), `series.get ${tag}`);
+    return { outcome: o, returned: (o.json.points as unknown[]).length };
+  };
+  // First, while the seed's writes are recent: every chunk is read strongly consistent.
+  out.push({
+    name: `series.get ${SERIES_POINTS.toLocaleString('en')} points just written (within ${SETTLED_AFTER_MS / 1000} s)`,
+    token: 'master',
+    runs: Math.min(RUNS, 5),
+    run: readAll,
+  });
   for (const n of SERIES_BATCHES) {
     const writes = await holder();
     out.push({
@@ -380,6 +402,7 @@ async function seriesShapes(base: string, a: Account, tag: string): Promise<Shap
       name: `series.get ${n.toLocaleString('en')} of ${SERIES_POINTS.toLocaleString('en')} points`,
       token: 'master',
       run: async (i) => {
+        await atRest();
         const first = n === SERIES_POINTS ? 0 : ((i * 7919) % (SERIES_POINTS / n)) * n; // a different window each call
         const query = `fromDeltaTime=${first * SERIES_STEP}&toDeltaTime=${(first + n - 1) * SERIES_STEP + SERIES_STEP / 2}`;
         const o = ok(await callApi(base, 'GET', `/${u}/events/${reads}/series?${query}`, a.master), `series.get ${tag}`);
@@ -430,6 +453,7 @@ function requestLists(p: Phase): string {
 
 /** The issue's targets, from the rows: restricted vs master, 1,000 vs 70 streams, 100 k vs 1 k events. */
 function comparisons(phases: Phase[]): string {
+  if (phases.length === 0) return ''; // BENCH_SERIES=only
   const key = (r: Row) => `${r.name}\u0000${r.token}`;
   const find = (events: number, streams: number) => phases.find((p) => p.events === events && p.streams === streams);
   const lines: string[] = [];
@@ -532,14 +556,20 @@ async function main(): Promise<void> {
     instrument(dynamo());
     attributeGatewayRequests(runtime.gateway.server);
     const base = runtime.url;
-    if (JIT_WARMUP > 0) {
+    const floorShape: Shape = {
+      name: 'floor: unrouted path (client + gateway, no handler work)',
+      token: '-',
+      run: async () => ({ outcome: await callApi(base, 'GET', '/bench/no/such/route/here', ''), returned: 0 }),
+    };
+    const seriesOnly = process.env.BENCH_SERIES === 'only';
+    if (JIT_WARMUP > 0 && !seriesOnly) {
       process.stderr.write(`warming up (${JIT_WARMUP} calls per shape)…\n`);
       const scratch = await createAccount(base, 500);
       const anchor = await changeSome(base, scratch);
       for (const shape of shapes(base, scratch, 'warm', anchor)) for (let i = 0; i < JIT_WARMUP; i++) await shape.run(i);
     }
 
-    for (const events of SIZES) {
+    for (const events of seriesOnly ? [] : SIZES) {
       const account = await createAccount(base, events);
       for (const streams of STREAM_COUNTS) {
         if (streams > account.seeded.streams.length) {
@@ -549,11 +579,7 @@ async function main(): Promise<void> {
         }
         const anchor = await changeSome(base, account);
         idleCpuPerMs = await quiet();
-        floor ??= await measure({
-          name: 'floor: unrouted path (client + gateway, no handler work)',
-          token: '-',
-          run: async () => ({ outcome: await callApi(base, 'GET', '/bench/no/such/route/here', ''), returned: 0 }),
-        });
+        floor ??= await measure(floorShape);
         process.stderr.write(`measuring ${events} events, ${streams} streams (idle ${f1(idleCpuPerMs * 1000)} ms/s)…\n`);
         const rows: Row[] = [];
         for (const shape of shapes(base, account, `${events}-${streams}`, anchor)) rows.push(await measure(shape));
@@ -565,6 +591,7 @@ async function main(): Promise<void> {
       const account = await createAccount(base, 100);
       const series = await seriesShapes(base, account, 'series');
       idleCpuPerMs = await quiet();
+      floor ??= await measure(floorShape);
       process.stderr.write('measuring HF series…\n');
       const rows: Row[] = [];
       for (const shape of series) rows.push(await measure(shape));

@@ -5,7 +5,7 @@ import { deleteAccount } from '../../shared/domain/accounts/deletion';
 import { storeSeriesAnswer } from '../../shared/domain/series/large-answers';
 import { keys } from '../../shared/store/keys';
 import { partitionKeys } from '../../shared/store/query';
-import { MAX_CHUNK_ROWS } from '../../shared/store/series/chunks';
+import { MAX_CHUNK_ROWS, readSeries, SETTLED_AFTER_MS, type SeriesReadStats, writeSeries } from '../../shared/store/series/chunks';
 import { insertAccess } from '../setup/accesses';
 import { apiUrl, call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
@@ -41,7 +41,9 @@ const points = async (api: Client, id: string, query = '') => {
   return res.body.points as unknown[][];
 };
 
-const chunkCount = async (eventId: string) => (await partitionKeys(keys.seriesChunks(user.username, eventId))).length;
+const chunkCount = async (eventId: string) =>
+  (await partitionKeys(keys.seriesChunks(user.username, eventId))).filter((k) => k.sk !== keys.seriesWrites(user.username, eventId).sk)
+    .length;
 const dbDocuments = async () => (await me.get('/account')).body.account.storageUsed.dbDocuments as number;
 
 beforeAll(async () => {
@@ -266,6 +268,45 @@ describe('POST and GET /events/{id}/series', () => {
     expect(await points(me, h.id, `?fromDeltaTime=${all[from]![0]}&toDeltaTime=${all[to]![0]}`)).toEqual(all.slice(from, to + 1));
   });
 
+  it('read after write: chunks a write touched are read strongly until they settle, the others eventually consistent', async () => {
+    const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
+    const n = Math.round(MAX_CHUNK_ROWS * 3.5);
+    const all = Array.from({ length: n }, (_, i) => [i * 0.01, 60 + Math.sin(i / 50) * 10]);
+    // Written long enough ago to have settled (the store takes the write's time).
+    const old = Date.now() - SETTLED_AFTER_MS - 5000;
+    const rows = { deltaTimes: all.map((p) => p[0]!), columns: { value: all.map((p) => p[1]!) } };
+    expect(await writeSeries(user.username, [{ eventId: h.id, rows }], old)).not.toBe('stale');
+    const chunks = await chunkCount(h.id);
+    expect(chunks).toBeGreaterThanOrEqual(4);
+    const read = async (now?: number) => {
+      const stats: SeriesReadStats = { chunks: 0 };
+      const got = await readSeries(user.username, h.id, -Infinity, 1e9, stats, now);
+      return { points: got.deltaTimes.map((t, i) => [t, got.columns.value![i]]), stats };
+    };
+    // At rest: every chunk but the one the first Query finds is read eventually consistent.
+    const rest = await read();
+    expect(rest.points).toEqual(all);
+    expect(rest.stats).toEqual({ chunks, settled: chunks - 1 });
+    // Right after it was written, the same data is read strongly.
+    expect((await read(old + 1000)).stats).toEqual({ chunks, settled: 0 });
+
+    // A client overwrites a point in a middle chunk and adds points that split the last one,
+    // then reads: what it wrote is there, read strongly from the middle chunk on.
+    const middle = Math.round(MAX_CHUNK_ROWS * 2.5); // in the third chunk
+    const added = Array.from({ length: MAX_CHUNK_ROWS }, (_, i) => [(n + i) * 0.01, i]);
+    const body = flat(['deltaTime', 'value'], [[all[middle]![0], -1], ...added]);
+    expect((await me.post(`/events/${h.id}/series`, body)).status).toBe(200);
+    const expected = [...all.slice(0, middle), [all[middle]![0], -1], ...all.slice(middle + 1), ...added];
+    expect(await points(me, h.id)).toEqual(expected);
+    const after = await read();
+    expect(after.points).toEqual(expected);
+    const chunksNow = await chunkCount(h.id);
+    expect(chunksNow).toBeGreaterThan(chunks);
+    // Settled: the chunks keyed below the third one, but the first (read by the first Query).
+    expect(after.stats).toEqual({ chunks: chunksNow, settled: 1 });
+    expect((await read(Date.now() + SETTLED_AFTER_MS + 1000)).stats.settled).toBe(chunksNow - 1);
+  });
+
   it('concurrent writers to one series lose nothing', async () => {
     const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
     const writers = 8;
@@ -418,7 +459,7 @@ describe('deletion cascades and storage usage', () => {
     expect((await api.post('/streams', { id: 'd', name: 'd' })).status).toBe(201);
     const h = (await api.post('/events', { streamIds: ['d'], type: 'series:mass/kg' })).body.event;
     expect((await api.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[0, 1]]))).status).toBe(200);
-    expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(1);
+    expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(2); // the chunk and the `~writes` item
     await deleteAccount(victim.username);
     expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(0);
   });

@@ -634,6 +634,27 @@ describe('streams permissions (spec §4)', () => {
     expect((await manager.del(`/streams/${id}`)).body.streamDeletion).toEqual({ id });
   });
 
+  it('stream writes right after other stream writes (no current tree held) still see permissions, trash and cycles through every ancestor', async () => {
+    // Each write changes the tree version, so the next write checks the streams' ancestry
+    // without a cached tree: these rules must hold four levels down.
+    const top = sid('top');
+    const ids = [top, sid('l1'), sid('l2'), sid('l3')];
+    for (const [i, id] of ids.entries()) await mkStream(api, { id, name: id, parentId: i === 0 ? null : ids[i - 1] });
+    const { api: manager } = await withAccess([{ streamId: top, level: 'manage' }]);
+    const deep = await manager.post('/streams', { name: sid(), parentId: ids[3] });
+    expect(deep.status).toBe(201);
+    expect((await manager.put(`/streams/${deep.body.stream.id}`, { parentId: ids[1] })).status).toBe(200);
+    expectError(await manager.post('/streams', { name: sid(), parentId: 'home' }), 403, 'forbidden');
+    // Moving the top under its own great-grandchild: a cycle.
+    expectError(await api.put(`/streams/${top}`, { parentId: ids[3] }), 400, 'invalid-operation');
+    // Trashing the top trashes everything below it for new children.
+    expect((await api.del(`/streams/${top}`)).body.stream.trashed).toBe(true);
+    const res = await manager.post('/streams', { name: sid(), parentId: ids[3] });
+    expectError(res, 400, 'invalid-operation');
+    expect(res.body.error.data).toEqual({ trashedReference: 'parentId' });
+    expectError(await api.post('/streams', { name: sid(), parentId: 'no-such-stream' }), 400, 'unknown-referenced-resource');
+  });
+
   it('a lower explicit permission on a child overrides manage on its parent', async () => {
     const { api: manager } = await withAccess([
       { streamId: 'work', level: 'manage' },

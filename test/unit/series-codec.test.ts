@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeRows } from '../../shared/store/series/chunks';
+import { addMark, mergeRows, SETTLED_AFTER_MS, unsettledFrom } from '../../shared/store/series/chunks';
 import { decodeChunk, encodeChunk } from '../../shared/store/series/codec';
 
 describe('series chunk encoding', () => {
@@ -43,5 +43,23 @@ describe('mergeRows', () => {
       deltaTimes: [0, 1, 2, 4, 5],
       columns: { a: [1, 10, 20, 3, 50], b: [null, 'x', 'y', null, 'z'] },
     });
+  });
+});
+
+describe('recent write marks', () => {
+  it('keep the writes within the bound, one per second (latest time, lowest key), and name the lowest unsettled key', () => {
+    const t = 1_000_000_000;
+    let marks = addMark([], t - SETTLED_AFTER_MS - 1, '0a');
+    marks = addMark(marks, t, '0c');
+    expect(marks).toEqual([[t, '0c']]); // the first one had settled
+    marks = addMark(marks, t + 300, '0b');
+    marks = addMark(marks, t + 1500, '0d');
+    expect(marks).toEqual([
+      [t + 300, '0b'],
+      [t + 1500, '0d'],
+    ]);
+    expect(unsettledFrom(marks, t + 2000)).toBe('0b');
+    expect(unsettledFrom(marks, t + 300 + SETTLED_AFTER_MS)).toBe('0d');
+    expect(unsettledFrom(marks, t + 1500 + SETTLED_AFTER_MS)).toBeUndefined();
   });
 });

