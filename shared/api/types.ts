@@ -99,6 +99,12 @@ export interface MethodDef<P = any> {
   batchable?: boolean;
   /** What its function is granted besides the table and the bucket (none when absent). */
   capabilities?: readonly Capability[];
+  /**
+   * Files the HTTP request may (`optional`) or must (`required`) carry as `multipart/form-data`
+   * parts (attachments, spec §1.4); absent: JSON only. Describes the request (the OpenAPI
+   * document); the transports parse any multipart body.
+   */
+  files?: 'optional' | 'required';
   /** Builds the params from an HTTP request (default: query for GET/DELETE, body otherwise, plus path ids). */
   httpParams?: (request: RequestInfo) => unknown;
   /** Answer shape for errors: Pryv's wrapped `{error}` or the register service's flat one. */
