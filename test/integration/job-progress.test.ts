@@ -1,10 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { placementFor } from '../../shared/domain/events/write-checks';
-import { StreamTree } from '../../shared/domain/streams/tree';
-import type { StoredEvent } from '../../shared/model/events';
-import { batchPut } from '../../shared/store/batch';
-import { newEventItems } from '../../shared/store/events/items';
-import { call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
+import { call, createUser, type TestUser } from '../setup/api';
+import { seedEvents } from '../setup/seed-events';
 
 /**
  * A long export, then its import, watched while they run: the status the API answers says
@@ -14,33 +10,6 @@ import { call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 
 const EVENTS = 2000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Thousands of events straight into the store (through the API this would take minutes here). */
-async function seed(user: TestUser): Promise<void> {
-  useRuntimeStore();
-  const created = await call('POST', `/${user.username}/streams`, { token: user.token, body: { id: 'bulk', name: 'Bulk' } });
-  expect(created.status).toBe(201);
-  const tree = new StreamTree([created.body.stream]);
-  const items: Array<Record<string, unknown>> = [];
-  for (let i = 0; i < EVENTS; i++) {
-    const event: StoredEvent = {
-      id: `c${String(i).padStart(24, '0')}`,
-      streamIds: ['bulk'],
-      time: 1_700_000_000 + i,
-      type: 'note/txt',
-      content: `note ${i} ${'x'.repeat(200)}`,
-      created: 1_700_000_000,
-      createdBy: 'seed',
-      modified: 1_700_000_000,
-      modifiedBy: 'seed',
-    };
-    items.push(...newEventItems(user.username, event, placementFor(tree, ['bulk'])));
-  }
-  // A few batches at once, as DynamoDB takes them (25 items each).
-  const SLICE = 500;
-  const slices = Array.from({ length: Math.ceil(items.length / SLICE) }, (_, i) => items.slice(i * SLICE, (i + 1) * SLICE));
-  for (let i = 0; i < slices.length; i += 4) await Promise.all(slices.slice(i, i + 4).map((slice) => batchPut(slice)));
-}
 
 type Count = { done: number; total?: number };
 
@@ -90,7 +59,7 @@ describe('export and import progress', () => {
   // The fixture is thousands of writes: it has the setup's time, not a test's.
   beforeAll(async () => {
     source = await createUser();
-    await seed(source);
+    await seedEvents(source, EVENTS);
   });
 
   it(`shows running with counts done / total while ${EVENTS} events are exported`, async () => {
