@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 describe('account app: export progress', () => {
-  it('shows the counts of the running export under its bar, then the download', async () => {
+  it('shows the counts of the running export under its bar', async () => {
     const { page, errors } = await newPage(session, DESKTOP_VIEWPORT);
     await signInToAccount(page, apiUrl(), user);
     await openView(page, 'data', 'My data');
@@ -32,7 +32,7 @@ describe('account app: export progress', () => {
     // (asking again answers the export under way) and shows its counts from its first answer.
     const started = await call('POST', `/${user.username}/account/export`, { token: user.token });
     expect(started.status).toBe(202);
-    for (let i = 0; i < 1500; i++) {
+    for (let i = 0; i < 600; i++) {
       const job = (await call('GET', `/${user.username}/account/export/${started.body.export.id}`, { token: user.token })).body.export;
       if (job.status === 'running' && job.progress) break;
       expect(['pending', 'running']).toContain(job.status);
@@ -44,8 +44,7 @@ describe('account app: export progress', () => {
       .poll(() => counts.textContent(), { timeout: 30_000, interval: 50 })
       .toMatch(new RegExp(`^1 of 1 streams · [\\d,]+ of ${EVENTS.toLocaleString()} events`));
     await screenshot(page, 'account-export-progress');
-    await page.getByRole('link', { name: 'Download the archive' }).waitFor({ timeout: 60_000 });
-    await expect(counts.textContent()).resolves.toBe('');
+    // (The download at the end is account-import.test.ts's.)
     expect(errors).toEqual([]);
     await page.context().close();
   });
