@@ -13,10 +13,12 @@ import type { Construct } from 'constructs';
 import {
   ASSETS_PATH_PREFIX,
   folderSecurityHeaders,
+  OPENAPI_PATH,
   PAGE_FOLDERS,
   STORAGE_UPLOAD_FOLDERS,
   storageOrigin,
 } from '../../shared/http/web-pages';
+import { apiDescription } from '../openapi';
 import { VENDOR_FILES } from '../web-vendor-files';
 import { apiAccessLogGroup } from './access-logs';
 import { acknowledge, acknowledgeWildcards, managedPolicyRule } from './acknowledge';
@@ -164,7 +166,21 @@ export class WebFront {
     });
     const folderBehavior = (folder: string): cloudfront.BehaviorOptions =>
       STORAGE_UPLOAD_FOLDERS.includes(folder) ? { ...pagesBehavior, responseHeadersPolicy: uploadingPagesHeaders } : pagesBehavior;
-    const pagePaths = PAGE_FOLDERS.map((folder) => `/${folder}/*`);
+    const pagePaths = [...PAGE_FOLDERS.map((folder) => `/${folder}/*`), OPENAPI_PATH];
+    const anyOriginBehavior: cloudfront.BehaviorOptions = {
+      ...pagesBehavior,
+      responseHeadersPolicy: new cloudfront.ResponseHeadersPolicy(scope, 'AssetHeaders', {
+        comment: 'Pryv service assets: any origin may load them',
+        securityHeadersBehavior: pageSecurityHeaders,
+        corsBehavior: {
+          accessControlAllowOrigins: ['*'],
+          accessControlAllowMethods: ['GET', 'HEAD'],
+          accessControlAllowHeaders: ['*'],
+          accessControlAllowCredentials: false,
+          originOverride: true,
+        },
+      }),
+    };
     const { customDomain } = props;
     this.distribution = new cloudfront.Distribution(scope, 'Distribution', {
       comment: 'Pryv API, Socket.IO and web pages under one origin',
@@ -208,21 +224,9 @@ export class WebFront {
             },
           ],
         },
-        // Service assets (login button, styles): loaded by apps on any origin.
-        [`${ASSETS_PATH_PREFIX}*`]: {
-          ...pagesBehavior,
-          responseHeadersPolicy: new cloudfront.ResponseHeadersPolicy(scope, 'AssetHeaders', {
-            comment: 'Pryv service assets: any origin may load them',
-            securityHeadersBehavior: pageSecurityHeaders,
-            corsBehavior: {
-              accessControlAllowOrigins: ['*'],
-              accessControlAllowMethods: ['GET', 'HEAD'],
-              accessControlAllowHeaders: ['*'],
-              accessControlAllowCredentials: false,
-              originOverride: true,
-            },
-          }),
-        },
+        // Service assets (login button, styles) and the API description: loaded by apps on any origin.
+        [`${ASSETS_PATH_PREFIX}*`]: anyOriginBehavior,
+        [OPENAPI_PATH]: anyOriginBehavior,
         // `/account/…` and, redirected to it by PagePathFunction, `/account`.
         ...Object.fromEntries(
           PAGE_FOLDERS.flatMap((folder) => [`/${folder}/*`, `/${folder}`].map((path) => [path, folderBehavior(folder)])),
@@ -257,6 +261,9 @@ export class WebFront {
       sources: [
         s3deploy.Source.asset(WEB_PAGES_DIR),
         ...Object.entries(VENDOR_FILES).map(([key, file]) => s3deploy.Source.data(key, readFileSync(file, 'utf8'))),
+        // The registry deployed with this stack, described (README "API reference"): a file,
+        // not a function, as it changes only with a deployment.
+        s3deploy.Source.data(OPENAPI_PATH.slice(1), JSON.stringify(apiDescription())),
       ],
       destinationBucket: webBucket,
       distribution,

@@ -7,11 +7,11 @@ import { handler as disconnectHandler } from '../../functions/ws/disconnect';
 import { handler as messageHandler } from '../../functions/ws/message';
 import { functionEntryName, METHODS } from '../../shared/api/registry';
 import { config } from '../../shared/config';
-import { storageOrigin } from '../../shared/http/web-pages';
+import { OPENAPI_PATH, storageOrigin } from '../../shared/http/web-pages';
 import { log } from '../../shared/log';
 import { serveMetrics } from './metrics-endpoint';
 import { type CompiledRoute, compileRoute, matchRoute } from './routes';
-import { isPagePath, servePage } from './static-pages';
+import { isPagePath, serveApiDescription, servePage } from './static-pages';
 import { LocalWebSocketApi, type WebSocketRoutes } from './websocket-api';
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
@@ -223,6 +223,7 @@ export async function startGateway(options: {
       if (serveMetrics(req, res, url.pathname)) return;
       // Web pages (S3 + CloudFront in AWS); the account app's import uploads to the S3 emulator.
       if (isPagePath(url.pathname)) return await servePage(req, res, url, { storageOrigin: pageStorageOrigin() });
+      if (url.pathname === OPENAPI_PATH) return serveApiDescription(req, res);
       const body = await readBody(req);
       if (body === 'too-large') {
         res.writeHead(413, { 'content-type': 'application/json' });

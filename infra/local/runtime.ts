@@ -49,6 +49,8 @@ export interface RuntimeOptions {
    * the TypeScript entries of functions/, in this process.
    */
   bundles?: string;
+  /** Told each step of the start as it begins (`npm start` prints them: a start takes a while). */
+  onStep?: (step: string) => void;
 }
 
 export interface LocalRuntime {
@@ -124,8 +126,10 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
   let workers: { stop: () => Promise<void> } | undefined;
   let streamConsumer: StreamConsumer | undefined;
   let startWorkers: () => Promise<void> = async () => undefined;
+  const step = options.onStep ?? (() => undefined);
   try {
     const dynamodbPort = options.dynamodbPort ?? (await freePort());
+    step(`starting DynamoDB Local on port ${dynamodbPort} (a Java process; the first start takes a few seconds)…`);
     const dynamodb = await supervise({
       name: 'DynamoDB Local',
       start: () => startDynamoDbLocal({ port: dynamodbPort, dataDir: dataDir ? join(dataDir, 'dynamodb') : undefined }),
@@ -151,12 +155,14 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     // s3rver keeps its objects in a folder (a temporary one in memory mode): a restart finds them there.
     const s3Port = options.s3Port ?? (await freePort());
     const s3Directory = dataDir ? join(dataDir, 's3') : mkdtempSync(join(tmpdir(), 'pryv-s3-'));
+    step(`starting the S3 emulator (s3rver) on port ${s3Port}…`);
     const s3 = await supervise({
       name: 'S3 emulator',
       start: () => startS3({ port: s3Port, directory: s3Directory, ...(dataDir ? { dataDir: s3Directory } : {}), bucket: BUCKET_NAME }),
       onFatal: fatal,
     });
     stops.push(s3.stop);
+    step(`creating the table ${TABLE_NAME} if missing…`);
     await ensureTable(dynamodb.current().endpoint, TABLE_NAME);
 
     Object.assign(process.env, {
@@ -208,6 +214,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
         },
       };
     };
+    step('starting the change feed consumer, the webhook worker and the export worker…');
     await startWorkers();
     // Stopped before DynamoDB Local (stops run in reverse).
     stops.push(async () => {
@@ -228,6 +235,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
 
     let handlers: GatewayHandlers | undefined;
     if (options.bundles) {
+      step(`starting the function bundles of ${options.bundles}…`);
       const bundled = await startBundles(options.bundles, {
         tableName: TABLE_NAME,
         bucketName: BUCKET_NAME,
@@ -240,6 +248,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       stops.push(bundled.stop);
       handlers = bundled.handlers;
     }
+    step(`loading the API functions and starting the gateway on port ${apiPort}…`);
     const gateway = await startGateway({ port: apiPort, host, changeLog, handlers });
     stops.push(gateway.stop);
     // Engine.IO pings, as the scheduled sweep sends them in AWS; stopped before the gateway.

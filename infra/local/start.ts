@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   const bundles = bundlesAt >= 0 ? process.argv[bundlesAt + 1] : undefined;
   if (bundlesAt >= 0 && !bundles) throw new SetupError('--bundles needs the cdk.out folder of a `cdk synth` (with bundling).');
 
+  console.log('Starting the local runtime:');
   const runtime = await startLocalRuntime({
     port,
     publicUrl: process.env.PUBLIC_URL,
@@ -29,11 +30,14 @@ async function main(): Promise<void> {
     // An engine gone for good (README "Engines that stop"): the runtime printed why and stopped.
     onFatal: () => process.exit(1),
     bundles,
+    onStep: (step) => console.log(`  ${step}`),
   });
 
   const lines = [
-    `Pryv-compatible API running at ${runtime.url}/`,
+    `Ready: Pryv-compatible API running at ${runtime.url}/`,
     `  service info   ${process.env.PUBLIC_URL}/reg/service/info`,
+    `  web pages      ${process.env.PUBLIC_URL}/account/ (your account), ${process.env.PUBLIC_URL}/www/ (sign in, register)`,
+    `  API reference  ${process.env.PUBLIC_URL}/www/api/ (OpenAPI document: ${process.env.PUBLIC_URL}/openapi.json)`,
     `  DynamoDB Local ${runtime.dynamodb.endpoint} (pid ${runtime.dynamodb.pid})`,
     `  S3 emulator    ${runtime.s3.endpoint}`,
     `  change feed    stream consumer polling ${runtime.streamConsumer.streamArn}`,

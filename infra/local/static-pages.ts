@@ -2,7 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ASSETS_PATH_PREFIX, folderSecurityHeaders, PAGE_FOLDERS } from '../../shared/http/web-pages';
+import { ASSETS_PATH_PREFIX, folderSecurityHeaders, PAGE_FOLDERS, SECURITY_HEADERS } from '../../shared/http/web-pages';
+import { apiDescription } from '../openapi';
 import { VENDOR_FILES } from '../web-vendor-files';
 
 /**
@@ -90,4 +91,27 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, url: 
     ...(pathname.startsWith(ASSETS_PATH_PREFIX) ? { 'access-control-allow-origin': '*' } : {}),
   });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+let description: Buffer | undefined;
+
+/**
+ * `GET /openapi.json`: the API's OpenAPI document, built once from the registry, with the
+ * headers CloudFront gives it in AWS (any origin may read it).
+ */
+export function serveApiDescription(req: IncomingMessage, res: ServerResponse): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+    res.end('Method Not Allowed');
+    return;
+  }
+  description ??= Buffer.from(JSON.stringify(apiDescription()));
+  res.writeHead(200, {
+    'content-type': CONTENT_TYPES['.json']!,
+    'content-length': description.length,
+    'cache-control': 'no-cache',
+    ...SECURITY_HEADERS,
+    'access-control-allow-origin': '*',
+  });
+  res.end(req.method === 'HEAD' ? undefined : description);
 }

@@ -106,6 +106,12 @@ export interface MethodDef<P = any> {
    * method can reach must be here: `npm run test:bundled` checks every S3 call against it.
    */
   bucket?: readonly ObjectArea[];
+  /**
+   * Files the HTTP request may (`optional`) or must (`required`) carry as `multipart/form-data`
+   * parts (attachments, spec §1.4); absent: JSON only. Describes the request (the OpenAPI
+   * document); the transports parse any multipart body.
+   */
+  files?: 'optional' | 'required';
   /** Builds the params from an HTTP request (default: query for GET/DELETE, body otherwise, plus path ids). */
   httpParams?: (request: RequestInfo) => unknown;
   /** Answer shape for errors: Pryv's wrapped `{error}` or the register service's flat one. */

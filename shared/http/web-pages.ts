@@ -7,6 +7,12 @@
 /** The folders of shared/web/, each served under its own path: `/access/…`, `/www/…`, `/account/…`. */
 export const PAGE_FOLDERS: readonly string[] = ['access', 'www', 'account'];
 
+/**
+ * The API's OpenAPI document (shared/api/openapi.ts), beside the pages: any origin may read it,
+ * as apps and API tools load it from elsewhere. Its browsable page is `/www/api/`.
+ */
+export const OPENAPI_PATH = '/openapi.json';
+
 /** Service assets (`service/info` → `assets`): apps on any origin load them, as from Pryv.io. */
 export const ASSETS_PATH_PREFIX = '/www/assets/';
 

@@ -1,3 +1,5 @@
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, table } from './clients';
 import { keys } from './keys';
 import { partitionPages } from './query';
 
@@ -24,6 +26,35 @@ const PAGE_SIZE = 500;
 export function accountItemPages(username: string, kind: AccountItemKind): AsyncGenerator<Record<string, unknown>[]> {
   const { partition, prefix } = KINDS[kind];
   return partitionPages(partition(username), { prefix, pageSize: PAGE_SIZE });
+}
+
+/**
+ * How many items of a kind there are (a count-only Query: DynamoDB reads them but sends none),
+ * for an export's progress totals.
+ */
+export async function countAccountItems(username: string, kind: AccountItemKind): Promise<number> {
+  const { partition, prefix } = KINDS[kind];
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
+        ExpressionAttributeValues: prefix ? { ':pk': partition(username), ':prefix': prefix } : { ':pk': partition(username) },
+        Select: 'COUNT',
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += out.Count ?? 0;
+    start = out.LastEvaluatedKey;
+  } while (start);
+  if (kind !== 'streams' || count === 0) return count;
+  // The per-user meta item shares the streams' prefix and is not a stream (isDataMetaItem).
+  const meta = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: { pk: partition(username), sk: keys.streamPrefix }, ProjectionExpression: 'pk' }),
+  );
+  return meta.Item ? count - 1 : count;
 }
 
 /** The previous versions of one event. */

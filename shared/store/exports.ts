@@ -1,6 +1,6 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { Job } from '../model/jobs';
+import type { Job, JobProgress } from '../model/jobs';
 import { dynamo, table } from './clients';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
@@ -88,6 +88,22 @@ export async function startJob(username: string, kind: Job['kind'], id: string, 
     ),
   );
   return started !== false;
+}
+
+/** Records a running job's progress (nothing if it is no longer running). */
+export async function reportJobProgress(username: string, kind: Job['kind'], id: string, progress: JobProgress): Promise<void> {
+  await ifConditionHolds(
+    dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: jobKey(username, { kind, id }),
+        UpdateExpression: 'SET progress = :p',
+        ConditionExpression: '#s = :running',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':p': progress, ':running': 'running' },
+      }),
+    ),
+  );
 }
 
 /** Ends a job (done or failed) and, for an export, releases the active-export claim. */

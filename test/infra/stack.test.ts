@@ -833,6 +833,13 @@ describe('CloudFront distribution', () => {
     expect(resources[pages.ResponseHeadersPolicyId.Ref]!.Properties.ResponseHeadersPolicyConfig.CorsConfig).toBeUndefined();
   });
 
+  it('serves /openapi.json from the pages bucket, readable from any origin, like the assets', () => {
+    const byPath = new Map(distribution().CacheBehaviors.map((b: { PathPattern: string }) => [b.PathPattern, b]));
+    const description = byPath.get('/openapi.json') as any;
+    expect(originOf(description).S3OriginConfig).toBeDefined();
+    expect(description.ResponseHeadersPolicyId).toEqual((byPath.get('/www/assets/*') as any).ResponseHeadersPolicyId);
+  });
+
   it('never caches API or socket answers and forwards query strings (tokens in ?auth=)', () => {
     const config = distribution();
     const byPath = new Map(config.CacheBehaviors.map((b: { PathPattern: string }) => [b.PathPattern, b]));
@@ -845,10 +852,11 @@ describe('CloudFront distribution', () => {
   it("deploys shared/web and the pages' browser modules from node_modules to the pages bucket, and invalidates the pages", () => {
     const deployments = ofType('Custom::CDKBucketDeployment');
     expect(deployments).toHaveLength(1);
-    expect(deployments[0]![1].Properties.DistributionPaths).toEqual(['/access/*', '/www/*', '/account/*']);
-    // shared/web, then one object per vendor file (the QR code module of the account app).
-    expect(Object.keys(VENDOR_FILES)).toEqual(['account/vendor/uqr.js']);
-    expect(deployments[0]![1].Properties.SourceObjectKeys).toHaveLength(1 + Object.keys(VENDOR_FILES).length);
+    expect(deployments[0]![1].Properties.DistributionPaths).toEqual(['/access/*', '/www/*', '/account/*', '/openapi.json']);
+    // shared/web, one object per vendor file (the account app's QR code module, the API
+    // reference's Swagger UI), and the OpenAPI document.
+    expect(Object.keys(VENDOR_FILES)).toEqual(['account/vendor/uqr.js', 'www/api/swagger-ui-bundle.js', 'www/api/swagger-ui.css']);
+    expect(deployments[0]![1].Properties.SourceObjectKeys).toHaveLength(1 + Object.keys(VENDOR_FILES).length + 1);
   });
 
   it('keeps the stack under CloudFormation’s 500-resource limit with room to grow', () => {

@@ -14,6 +14,7 @@ export const eventsAddAttachment = /* @__PURE__ */ defineMethod<{ id: string }>(
   capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   batchable: false,
+  files: 'required',
   params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
   httpParams: (request) => ({ id: request.pathParams.id }),
   run: async (ctx, params) => {

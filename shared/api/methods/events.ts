@@ -115,6 +115,7 @@ export const eventsCreate = /* @__PURE__ */ defineMethod<EventInput>({
   capabilities: ['filesSecret'],
   accessTypes: ALL_ACCESS_TYPES,
   status: 201,
+  files: 'optional',
   params: eventCreateSchema,
   httpParams: (request) => {
     // multipart/form-data: the JSON part is the event, the file parts its attachments.

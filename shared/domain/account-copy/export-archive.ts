@@ -6,13 +6,21 @@ import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { type Pack, pack as tarPack } from 'tar-stream';
-import { type AccountItemKind, accountItemPages, eventHistoryPages, isDataMetaItem, profileSetId } from '../../store/account-items';
+import {
+  type AccountItemKind,
+  accountItemPages,
+  countAccountItems,
+  eventHistoryPages,
+  isDataMetaItem,
+  profileSetId,
+} from '../../store/account-items';
 import { getAccount } from '../../store/accounts';
 import { uploadStream } from '../../store/file-upload';
 import { readFileStream } from '../../store/files';
 import { listFollowedSlices } from '../../store/followed-slices';
 import { objectKeys } from '../../store/keys';
 import { seriesChunks } from '../../store/series/chunks';
+import { JobProgressReporter } from './progress';
 
 /**
  * A complete copy of an account as one gzip'd tar archive (README "Your data"):
@@ -106,11 +114,17 @@ function hashing(hash: Hash): Transform {
   });
 }
 
-/** Builds the archive of `username` into S3 at `archiveKey`; answers its manifest, size and SHA-256. */
+/**
+ * Builds the archive of `username` into S3 at `archiveKey`; answers its manifest, size and
+ * SHA-256. `progress` is told the counts as they go: streams and events (deletion records
+ * included) against totals counted first, attachments against the number the events hold,
+ * series points (their total is known only once read).
+ */
 export async function buildExport(
   username: string,
   archiveKey: string,
   now: number,
+  progress: JobProgressReporter = new JobProgressReporter(async () => undefined),
 ): Promise<{ manifest: Manifest; size: number; sha256: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'pryv-export-'));
   try {
@@ -137,9 +151,17 @@ export async function buildExport(
       const out = file(name);
       for await (const page of accountItemPages(username, kind)) for (const item of page) await out.write(withoutKeys(item, drop));
     };
+    // Totals first (count-only queries), shown at once.
+    progress.total('streams', await countAccountItems(username, 'streams'));
+    progress.total('events', await countAccountItems(username, 'eventHeads'));
+    await progress.flush();
     const streams = file('streams.jsonl');
     for await (const page of accountItemPages(username, 'streams')) {
-      for (const item of page) if (!isDataMetaItem(item)) await streams.write(withoutKeys(item, ITEM_KEYS));
+      for (const item of page) {
+        if (isDataMetaItem(item)) continue;
+        await streams.write(withoutKeys(item, ITEM_KEYS));
+        progress.add('streams');
+      }
     }
     await copy('stream-deletions.jsonl', 'streamDeletions', ITEM_KEYS);
 
@@ -150,6 +172,7 @@ export async function buildExport(
     const holders: string[] = [];
     for await (const page of accountItemPages(username, 'eventHeads')) {
       for (const item of page) {
+        progress.add('events');
         if (item.deleted !== undefined) {
           await eventDeletions.write({ id: item.id, deleted: item.deleted });
           continue;
@@ -167,8 +190,17 @@ export async function buildExport(
         }
       }
     }
+    progress.total('attachments', attachments.length);
     const series = file('series.jsonl');
-    for (const eventId of holders) for await (const rows of seriesChunks(username, eventId)) await series.write({ eventId, ...rows });
+    let seriesPoints = 0;
+    for (const eventId of holders) {
+      for await (const rows of seriesChunks(username, eventId)) {
+        await series.write({ eventId, ...rows });
+        seriesPoints += rows.deltaTimes.length;
+        progress.add('seriesPoints', rows.deltaTimes.length);
+      }
+    }
+    progress.total('seriesPoints', seriesPoints);
     await copy('accesses.jsonl', 'accesses', ACCESS_SECRETS);
     await copy('access-deletions.jsonl', 'accessDeletions', ACCESS_SECRETS);
     await copy('webhooks.jsonl', 'webhooks', WEBHOOK_SECRETS);
@@ -215,6 +247,7 @@ export async function buildExport(
         const path = `attachments/${eventId}/${fileId}`;
         await addEntry(pack, path, size, object.body.pipe(hashing(hash)));
         manifestFiles.push({ path, size, sha256: hash.digest('hex') });
+        progress.add('attachments');
       }
       const counts = Object.fromEntries(jsonl.map((f) => [f.name, f.count]));
       counts.attachments = attachments.length;

@@ -25,6 +25,7 @@ import { bumpTreeVersion, loadStreams, raiseMaxDuration, streamDeletionItem, str
 import { placementFor } from '../events/write-checks';
 import { StreamTree } from '../streams/tree';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type Manifest } from './export-archive';
+import { JobProgressReporter } from './progress';
 
 /**
  * Restores an export archive (export-archive.ts) into an empty account: streams with their
@@ -124,14 +125,33 @@ export async function assertEmptyAccount(username: string): Promise<void> {
   if (streams || (await partitionHasItems(keys.eventHeads(username)))) throw new ArchiveError('the account is not empty');
 }
 
-export async function importArchive(username: string, archiveKey: string): Promise<Record<string, number>> {
+/**
+ * Imports the archive at `archiveKey`; answers the counts written. `progress` is told the
+ * counts as they go, against the totals the manifest states (series points: counted in the
+ * unpacked archive first).
+ */
+export async function importArchive(
+  username: string,
+  archiveKey: string,
+  progress: JobProgressReporter = new JobProgressReporter(async () => undefined),
+): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'pryv-import-'));
   let streamsWritten = false;
   try {
     await assertEmptyAccount(username);
     const seen = await unpack((await readFileStream(archiveKey)).body, dir);
-    checkManifest(dir, seen);
+    const manifest = checkManifest(dir, seen);
     const has = (name: string) => seen.has(name);
+    let seriesTotal = 0;
+    for await (const line of lines<Partial<SeriesRows>>(dir, 'series.jsonl', has('series.jsonl'))) {
+      seriesTotal += Array.isArray(line.deltaTimes) ? line.deltaTimes.length : 0;
+    }
+    const stated = (name: string) => (Number.isSafeInteger(manifest.counts?.[name]) ? manifest.counts[name]! : 0);
+    progress.total('streams', stated('streams.jsonl'));
+    progress.total('events', stated('events.jsonl'));
+    progress.total('attachments', stated('attachments'));
+    progress.total('seriesPoints', seriesTotal);
+    await progress.flush();
     const counts: Record<string, number> = {};
     const buffer: Array<Record<string, unknown>> = [];
     const put = async (items: Array<Record<string, unknown>>, force = false) => {
@@ -145,6 +165,7 @@ export async function importArchive(username: string, archiveKey: string): Promi
     for (const s of streams) {
       streamsWritten = true;
       await put(streamItems(username, s));
+      progress.add('streams');
     }
     counts.streams = streams.length;
     for await (const d of lines<{ id: string; deleted: number }>(dir, 'stream-deletions.jsonl', has('stream-deletions.jsonl'))) {
@@ -164,8 +185,10 @@ export async function importArchive(username: string, archiveKey: string): Promi
         if (!has(path)) throw new ArchiveError(`attachment "${path}" missing`);
         await putFile(objectKeys.file(username, e.id, a.id), readFileSync(join(dir, path)), a.type);
         attachedBytes += a.size;
+        progress.add('attachments');
       }
       counts.events++;
+      progress.add('events');
     }
     for await (const v of lines<StoredEvent & { headId: string }>(dir, 'event-history.jsonl', has('event-history.jsonl'))) {
       const { headId, ...version } = v;
@@ -189,6 +212,7 @@ export async function importArchive(username: string, archiveKey: string): Promi
       if (written === 'stale') throw new Error(`series points of ${eventId} changed during the import`);
       seriesBytes += written.bytes;
       counts.seriesPoints += rows.deltaTimes.length;
+      progress.add('seriesPoints', rows.deltaTimes.length);
     }
     await adjustDbDocuments(username, seriesBytes);
     for await (const slice of lines<FollowedSlice>(dir, 'followed-slices.jsonl', has('followed-slices.jsonl'))) {

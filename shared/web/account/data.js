@@ -19,6 +19,37 @@ function sizeWords(bytes) {
   return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GB`;
 }
 
+const COUNT_WORDS = { streams: 'streams', events: 'events', attachments: 'files', seriesPoints: 'series points' };
+
+/**
+ * A running job's counts (`progress`: done / total per kind) into words and the bar. Kept out
+ * of the live status line, which would otherwise be read out at every poll.
+ */
+function showProgress(kind, job) {
+  const bar = $(`${kind}-bar`);
+  const counts = $(`${kind}-counts`);
+  const progress = job.status === 'running' ? job.progress : undefined;
+  if (!progress) {
+    bar.removeAttribute('value');
+    counts.textContent = '';
+    return;
+  }
+  const number = (n) => n.toLocaleString();
+  const parts = Object.entries(COUNT_WORDS)
+    .filter(([key]) => progress[key] && (progress[key].total ?? progress[key].done) > 0)
+    .map(([key, words]) => {
+      const { done, total } = progress[key];
+      return total === undefined ? `${number(done)} ${words}` : `${number(Math.min(done, total))} of ${number(total)} ${words}`;
+    });
+  counts.textContent = parts.join(' · ');
+  const known = Object.values(progress).filter((c) => c.total !== undefined);
+  const total = known.reduce((sum, c) => sum + c.total, 0);
+  if (total > 0) {
+    bar.max = total;
+    bar.value = known.reduce((sum, c) => sum + Math.min(c.done, c.total), 0);
+  }
+}
+
 const EXPORT_STEPS = {
   pending: 'Waiting for its turn…',
   running: 'Putting your data together…',
@@ -46,6 +77,7 @@ async function exportAccount() {
     for (let polls = 0; job.status !== 'done' && job.status !== 'failed'; polls++) {
       if (polls >= MAX_POLLS) throw new Error('The copy takes longer than expected. Try again later.');
       setStatus(status, EXPORT_STEPS[job.status] ?? 'Working…');
+      showProgress('export', job);
       await wait(POLL_MS);
       ({ export: job } = await call('GET', `account/export/${encodeURIComponent(job.id)}`));
     }
@@ -56,6 +88,7 @@ async function exportAccount() {
   } catch (err) {
     setStatus(status, err.message, 'error');
   } finally {
+    showProgress('export', { status: 'ended' });
     $('export-progress').hidden = true;
     button.disabled = false;
   }
@@ -112,6 +145,7 @@ async function importArchive(event) {
     for (let polls = 0; job.status !== 'done' && job.status !== 'failed'; polls++) {
       if (polls >= MAX_POLLS) throw new Error('The import takes longer than expected. Come back later: it goes on without this page.');
       setStatus(status, IMPORT_STEPS[job.status] ?? 'Working…');
+      showProgress('import', job);
       await wait(POLL_MS);
       ({ import: job } = await call('GET', `account/import/${encodeURIComponent(slot.id)}`));
     }
@@ -137,6 +171,7 @@ async function importArchive(event) {
         : err.message;
     setStatus(status, message, 'error');
   } finally {
+    showProgress('import', { status: 'ended' });
     $('import-progress').hidden = true;
     busy(form, false);
   }
