@@ -1,6 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertAccess } from '../setup/accesses';
 import { apiUrl, call, createUser, expectError, type TestUser } from '../setup/api';
 
 /**
@@ -115,8 +114,12 @@ describe('events.get content queries', () => {
   });
 
   it('a restricted token gets the matches among what it may read', async () => {
-    const access = await insertAccess(user.username, 'shared', { permissions: [{ streamId: 'other', level: 'read' }] });
-    expect(await keys({ content: [{ path: 'drug.codes.atc', eq: 'G03DA01' }] }, access.token)).toEqual(['drugOther']);
+    const created = await call('POST', `/${user.username}/accesses`, {
+      token: user.token,
+      body: { name: 'doctor', type: 'shared', permissions: [{ streamId: 'other', level: 'read' }] },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(await keys({ content: [{ path: 'drug.codes.atc', eq: 'G03DA01' }] }, created.body.access.token)).toEqual(['drugOther']);
   });
 
   it('malformed conditions: 400 invalid-parameters-format, naming the parameter', async () => {
