@@ -6,35 +6,18 @@
 
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { lambdaContext } from './lambda-context.mjs';
 
 const { file, functionName, memoryMb } = workerData;
 const loading = import(pathToFileURL(file).href);
 // A bundle that fails to load fails every call, with the reason (as Lambda's init error).
 loading.catch(() => undefined);
 
-function context(requestId, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: String(memoryMb),
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 parentPort.on('message', async ({ id, event, requestId, timeoutMs }) => {
   try {
     const module = await loading;
     if (typeof module.handler !== 'function') throw new Error(`${file} exports no handler`);
-    const result = await module.handler(event, context(requestId, timeoutMs));
+    const result = await module.handler(event, lambdaContext({ requestId, functionName, memoryMb, timeoutMs }));
     parentPort.postMessage({ id, result });
   } catch (err) {
     parentPort.postMessage({ id, error: err instanceof Error ? `${err.name}: ${err.message}\n${err.stack}` : String(err) });

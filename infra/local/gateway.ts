@@ -9,6 +9,7 @@ import { functionEntryName, METHODS } from '../../shared/api/registry';
 import { config } from '../../shared/config';
 import { OPENAPI_PATH, storageOrigin } from '../../shared/http/web-pages';
 import { log } from '../../shared/log';
+import { lambdaContext } from './lambda-context.mjs';
 import { serveMetrics } from './metrics-endpoint';
 import { type CompiledRoute, compileRoute, matchRoute } from './routes';
 import { isPagePath, serveApiDescription, servePage } from './static-pages';
@@ -52,24 +53,6 @@ async function loadSourceHandlers(): Promise<GatewayHandlers> {
 function pageStorageOrigin(): string {
   const c = config();
   return storageOrigin({ endpoint: c.s3Endpoint, bucketName: c.bucketName, region: c.region });
-}
-
-function fakeContext(requestId: string, functionName: string): Context {
-  const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
@@ -241,7 +224,10 @@ export async function startGateway(options: {
         res.end(JSON.stringify({ message: 'Request Entity Too Large' }));
         return;
       }
-      const result = await handler(event, fakeContext(requestId, routeKey));
+      const result = await handler(
+        event,
+        lambdaContext({ requestId, functionName: routeKey, memoryMb: 256, timeoutMs: LAMBDA_TIMEOUT_MS }),
+      );
       const fn = handlers.functionOf?.(routeKey);
       if (fn) res.setHeader('x-local-function', fn);
       if (payloadTooLarge(result, (result as { body?: unknown } | undefined)?.body)) {
