@@ -169,7 +169,7 @@ export async function getEvents(
  */
 export async function getEventsFor(caller: Caller, params: EventsGetParams): Promise<Record<string, unknown>> {
   const auditStreams = auditStreamsOf(params.streams);
-  if (auditStreams && parseContentConditions(params).length > 0) {
+  if (auditStreams && (params.content != null || params.clientData != null)) {
     throw errors.invalidOperation('Content queries ("content", "clientData") do not apply to the audit streams.');
   }
   if (auditStreams) return { events: await auditEventsGet(caller.username, caller.access, auditStreams, params, caller.now) };
