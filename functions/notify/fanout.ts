@@ -89,7 +89,8 @@ async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse
     }),
   );
   await opening;
-  // First deliveries need not wait for the schedule; a failure here is the worker's to retry.
+  // First attempts are made by the sink as it queues; attempts that came due meanwhile (a
+  // throttled webhook) need not wait for the schedule. A failure here is the worker's to retry.
   if (changes.size > 0) {
     await deliverDueWebhooks().catch((err) => log.error('fanout: webhook delivery run failed', { err }));
   }

@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { handler as fanout } from '../../functions/notify/fanout';
 import { resetConnectionClients } from '../../shared/adapters/socket-connections-api';
 import { config, resetConfig } from '../../shared/config';
 import { log } from '../../shared/log';
 import { registerSink } from '../../shared/notify/dispatch';
 import { announceServiceBoot } from '../../shared/notify/webhook-delivery';
-import { resetClients } from '../../shared/store/clients';
+import { onTableWrite, resetClients } from '../../shared/store/clients';
 import { BundledFunctions, type LocalEquivalents, readAssembly, resolveEnvironment } from './bundles';
 import { ensureTable, type LocalDynamo, startDynamoDbLocal } from './dynamodb';
 import { supervise } from './engine-supervisor';
@@ -51,6 +52,8 @@ export interface RuntimeOptions {
   bundles?: string;
   /** Told each step of the start as it begins (`npm start` prints them: a start takes a while). */
   onStep?: (step: string) => void;
+  /** Told of each batch of stream records as it is handed to the change fan-out (`npm run bench:notify` times it). */
+  onFanoutBatch?: (event: DynamoDBStreamEvent) => void;
 }
 
 export interface LocalRuntime {
@@ -195,13 +198,22 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     // export and import jobs run as the worker Lambda's own stream mapping runs them.
     const endpoint = dynamodb.current().endpoint;
     startWorkers = async () => {
+      const observe = options.onFanoutBatch;
       const consumer = await startStreamConsumer({
         endpoint,
         tableName: TABLE_NAME,
-        handler: fanout,
+        handler: observe
+          ? (event) => {
+              observe(event);
+              return fanout(event);
+            }
+          : fanout,
         ...(dataDir ? { checkpointFile: join(dataDir, 'fanout-stream-position.json') } : {}),
       });
       streamConsumer = consumer;
+      // A write of the handlers in this process is read from the stream at once, not at the
+      // next poll: the notification delay of a single server (README "Performance").
+      const stopPoking = onTableWrite(() => consumer.poke());
       const webhookWorker = startWebhookWorker();
       const exportWorker = await startExportWorker({
         endpoint,
@@ -210,6 +222,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       });
       workers = {
         stop: async () => {
+          stopPoking();
           await Promise.all([exportWorker.stop(), webhookWorker.stop(), consumer.stop()]);
         },
       };

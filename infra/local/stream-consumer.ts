@@ -25,7 +25,7 @@ export interface StreamConsumerOptions {
   endpoint: string;
   tableName: string;
   handler: StreamHandler;
-  /** Pause between polls of an idle stream. */
+  /** Pause between polls of an idle stream (a `poke` cuts it short). */
   pollMs?: number;
   batchSize?: number;
   maxRetryAttempts?: number;
@@ -36,10 +36,17 @@ export interface StreamConsumerOptions {
 
 export interface StreamConsumer {
   streamArn: string;
+  /**
+   * Something was written to the table: read the stream now rather than at the next poll
+   * (a write made during a poll gets a poll of its own right after it).
+   */
+  poke(): void;
   stop(): Promise<void>;
 }
 
-const DEFAULT_POLL_MS = 100; // notification delay target: tens of ms (README "Performance")
+// Writes made in this process poke the consumer (runtime.ts): this poll only finds what other
+// processes wrote (bundles in worker threads, tests writing to the table directly).
+const DEFAULT_POLL_MS = 100;
 const DEFAULT_BATCH_SIZE = 100; // the event source mapping's default for DynamoDB Streams
 const MAX_RETRY_ATTEMPTS = 5; // as the fan-out's mapping in the stack
 const RETRY_BACKOFF_MS = 500; // doubled at every retry of the same batch
@@ -141,9 +148,14 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
   };
 
   let stopping = false;
+  /** Set by a poke; cleared as a round of polls starts, so a poke during the round gets another. */
+  let poked = false;
   let wake: (() => void) | undefined;
-  const sleep = (ms: number) =>
+  /** Whether a poke may end the current sleep (not the backoff after a failed call). */
+  let pokeable = false;
+  const sleep = (ms: number, byPoke = true) =>
     new Promise<void>((resolve) => {
+      pokeable = byPoke;
       const timer = setTimeout(() => {
         wake = undefined;
         resolve();
@@ -162,6 +174,7 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
     let lastRefresh = Date.now();
     const shards = reader.shards;
     while (!stopping) {
+      poked = false;
       try {
         const closedBefore = [...shards.values()].some((s) => s.closed);
         const worked = await Promise.all([...shards.values()].map(pollShard));
@@ -170,12 +183,13 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
           await reader.refresh(false);
           lastRefresh = Date.now();
         }
-        // A shard that just delivered may have more waiting: poll again at once.
-        if (!worked.some(Boolean) && !stopping) await sleep(pollMs);
+        // A shard that just delivered may have more waiting, and a write may have come during
+        // the round: poll again at once.
+        if (!worked.some(Boolean) && !poked && !stopping) await sleep(pollMs);
       } catch (err) {
         if (stopping) break;
         log.error('stream consumer: polling failed', { err });
-        await sleep(ERROR_BACKOFF_MS);
+        await sleep(ERROR_BACKOFF_MS, false);
       }
     }
   };
@@ -183,6 +197,10 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
 
   return {
     streamArn: arn,
+    poke: () => {
+      poked = true;
+      if (pokeable) wake?.();
+    },
     stop: async () => {
       stopping = true;
       wake?.();

@@ -15,6 +15,7 @@ import {
   giveUpDelivery,
   releaseDue,
   rescheduleAfterSuccess,
+  scheduleClaimedAttempt,
   scheduleRetry,
   scheduleWebhookAttempt,
   unscheduleAttempt,
@@ -55,16 +56,27 @@ const throttled = (webhook: Webhook, now: number) => Math.max(now, (webhook.last
 
 /**
  * The change sink (registered by functions/notify/fanout.ts): adds the messages to the
- * `pending` set of each active webhook of the user and schedules an attempt if none is.
+ * `pending` set of each active webhook of the user and schedules an attempt if none is. An
+ * attempt due now is made at once (`attemptNow`, the default): the message is durable
+ * before the call, and a failed or interrupted attempt is the worker's to retry.
  */
-export async function queueWebhookMessages(username: string, messages: string[]): Promise<void> {
+export async function queueWebhookMessages(username: string, messages: string[], { attemptNow = true } = {}): Promise<void> {
   if (messages.length === 0) return;
   const webhooks = (await listWebhooks(username)).filter((w) => w.state === 'active');
   await Promise.all(
     webhooks.map(async (webhook) => {
       const updated = await addPendingMessages(username, webhook.id, messages);
       if (!updated) return; // deleted or deactivated meanwhile
-      if (updated.nextAttempt === undefined) await scheduleWebhookAttempt(username, webhook.id, throttled(updated, nowS()));
+      if (updated.nextAttempt !== undefined) return; // scheduled already: these messages go with it
+      const now = nowS();
+      const at = throttled(updated, now);
+      if (!attemptNow || at > now) {
+        await scheduleWebhookAttempt(username, webhook.id, at);
+        return;
+      }
+      const lease = now + LEASE_S;
+      const due = await scheduleClaimedAttempt(username, webhook.id, at, lease);
+      if (due) await runClaimed(due, lease);
     }),
   );
 }
@@ -78,7 +90,7 @@ export const SERVICE_BOOT_MESSAGE = 'webhooksServiceBoot';
 export async function announceServiceBoot(): Promise<number> {
   let users = 0;
   for await (const username of usersWithWebhooks()) {
-    await queueWebhookMessages(username, [SERVICE_BOOT_MESSAGE]);
+    await queueWebhookMessages(username, [SERVICE_BOOT_MESSAGE], { attemptNow: false }); // the worker calls them
     users++;
   }
   return users;
@@ -135,13 +147,18 @@ export async function deliverDueWebhooks(now: number = nowS()): Promise<number> 
     items.map(async (due) => {
       if (!(await claimDue(due, now, lease))) return;
       claimed++;
-      try {
-        if (!(await attempt(due, lease))) await releaseDue(due, lease);
-      } catch (err) {
-        log.error('webhook delivery: attempt failed', { err, username: due.username, webhookId: due.webhookId });
-        await releaseDue(due, lease).catch(() => undefined);
-      }
+      await runClaimed(due, lease);
     }),
   );
   return claimed;
+}
+
+/** Runs a claimed attempt; never throws (an attempt that could not end is released, or its lease runs out). */
+async function runClaimed(due: DueItem, lease: number): Promise<void> {
+  try {
+    if (!(await attempt(due, lease))) await releaseDue(due, lease);
+  } catch (err) {
+    log.error('webhook delivery: attempt failed', { err, username: due.username, webhookId: due.webhookId });
+    await releaseDue(due, lease).catch(() => undefined);
+  }
 }

@@ -17,6 +17,38 @@ export const table = () => config().tableName;
 export const bucket = () => config().bucketName;
 
 let ddb: DynamoDBDocumentClient | undefined;
+
+/**
+ * Told after each successful write to the table. The local runtime's stream consumer reads
+ * the stream at once then instead of waiting for its next poll (README "Performance": change
+ * notification delay). Nothing listens in AWS, where the stream is read by Lambda's poller.
+ */
+const writeListeners = new Set<() => void>();
+const WRITE_COMMANDS = new Set([
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'TransactWriteItemsCommand',
+  'BatchWriteItemCommand',
+]);
+
+/** Adds a write listener; returns a function that removes it again. */
+export function onTableWrite(listener: () => void): () => void {
+  writeListeners.add(listener);
+  return () => void writeListeners.delete(listener);
+}
+
+function tellWriteListeners(client: DynamoDBClient): DynamoDBClient {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      if (writeListeners.size > 0 && WRITE_COMMANDS.has(context.commandName ?? '')) for (const listener of writeListeners) listener();
+      return out;
+    },
+    { step: 'initialize', name: 'tableWriteListeners' },
+  );
+  return client;
+}
 /** How other clients of the store (./s3-client.ts) are forgotten by resetClients, once made. */
 const resets = new Set<() => void>();
 
@@ -25,10 +57,12 @@ export function dynamo(): DynamoDBDocumentClient {
     const c = config();
     const client = traceClient(
       recordSdkCalls(
-        new DynamoDBClient({
-          region: c.region,
-          ...(c.dynamodbEndpoint ? { endpoint: c.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
-        }),
+        tellWriteListeners(
+          new DynamoDBClient({
+            region: c.region,
+            ...(c.dynamodbEndpoint ? { endpoint: c.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
+          }),
+        ),
       ),
     );
     ddb = DynamoDBDocumentClient.from(client, {

@@ -28,10 +28,17 @@ export interface DueItem {
   leaseUntil?: number;
 }
 
-const putDue = (at: number, username: string, webhookId: string): TransactItem => ({
+const dueItem = (at: number, username: string, webhookId: string): DueItem => ({
+  ...keys.webhookDue(at, username, webhookId),
+  at,
+  username,
+  webhookId,
+});
+
+const putDue = (at: number, username: string, webhookId: string, leaseUntil?: number): TransactItem => ({
   Put: {
     TableName: undefined,
-    Item: { ...keys.webhookDue(at, username, webhookId), at, username, webhookId },
+    Item: { ...dueItem(at, username, webhookId), ...(leaseUntil !== undefined ? { leaseUntil } : {}) },
     ConditionExpression: 'attribute_not_exists(pk)',
   },
 });
@@ -55,6 +62,29 @@ export async function scheduleWebhookAttempt(username: string, webhookId: string
     putDue(at, username, webhookId),
   ]);
   return failed.length === 0;
+}
+
+/**
+ * Schedules an attempt due now that the caller runs at once: as scheduleWebhookAttempt, the
+ * due item put already claimed until `lease` (one write less than schedule then claim). If
+ * the caller dies before ending the attempt, the lease runs out and a worker takes it up.
+ * Returns the claimed item, or undefined when an attempt was already scheduled (or the
+ * webhook is gone).
+ */
+export async function scheduleClaimedAttempt(username: string, webhookId: string, at: number, lease: number): Promise<DueItem | undefined> {
+  const failed = await transactWrite([
+    {
+      Update: {
+        TableName: undefined,
+        Key: keys.webhook(username, webhookId),
+        UpdateExpression: 'SET nextAttempt = :at',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(nextAttempt)',
+        ExpressionAttributeValues: { ':at': at },
+      },
+    },
+    putDue(at, username, webhookId, lease),
+  ]);
+  return failed.length === 0 ? { ...dueItem(at, username, webhookId), leaseUntil: lease } : undefined;
 }
 
 /** Adds messages to an active webhook's `pending` set (a new batch version); the webhook after, or undefined if deleted or inactive. */

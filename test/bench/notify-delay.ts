@@ -6,14 +6,17 @@
  * sent to the webhook POST's arrival and to the socket's `eventsChanged`. Samples are spaced
  * beyond the webhook's minIntervalMs so throttling does not count.
  *
- * The path measured: API write → DynamoDB Local stream → local stream consumer (polls every
- * 100 ms, as an event source mapping polls) → fan-out → socket push / webhook POST.
- * Options: BENCH_SAMPLES=40.
+ * The path measured: API write → DynamoDB Local stream → local stream consumer (read at once
+ * after a write of this process, else polled every 100 ms) → fan-out → socket push / webhook
+ * POST. Each hop is timed too: the stream batch holding the event handed to the fan-out
+ * (RuntimeOptions.onFanoutBatch), the fan-out reaching its sinks (a sink of the bench's own),
+ * then the arrivals. Options: BENCH_SAMPLES=40.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { io } from 'socket.io-client';
 import { startLocalRuntime } from '../../infra/local/runtime';
+import { registerSink } from '../../shared/notify/dispatch';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 40);
 const MIN_INTERVAL_MS = 100; // the webhook's throttle for this run
@@ -26,7 +29,14 @@ function percentile(values: number[], p: number): number {
 
 async function main(): Promise<void> {
   process.env.LOG_LEVEL ??= 'silent';
-  const runtime = await startLocalRuntime({ port: 0, env: { WEBHOOK_MIN_INTERVAL_MS: String(MIN_INTERVAL_MS) } });
+  const batches: Array<{ at: number; text: string }> = [];
+  const runtime = await startLocalRuntime({
+    port: 0,
+    env: { WEBHOOK_MIN_INTERVAL_MS: String(MIN_INTERVAL_MS) },
+    onFanoutBatch: (event) => batches.push({ at: performance.now(), text: JSON.stringify(event.Records) }),
+  });
+  const dispatches: Array<{ at: number; username: string }> = [];
+  const unregister = registerSink(async (username) => void dispatches.push({ at: performance.now(), username }));
   const webhookArrivals: number[] = [];
   const receiver = createServer((req, res) => {
     req.resume();
@@ -80,11 +90,15 @@ async function main(): Promise<void> {
     const toSocket: number[] = [];
     const toWebhook: number[] = [];
     const apiCall: number[] = [];
+    const toFanout: number[] = [];
+    const fanoutToSinks: number[] = [];
+    const sinksToSocket: number[] = [];
+    const sinksToWebhook: number[] = [];
     for (let i = 0; i < SAMPLES; i++) {
       const socketBefore = socketArrivals.length;
       const webhookBefore = webhookArrivals.length;
       const sent = performance.now();
-      await api('POST', `/${username}/events`, token, { streamIds: ['bench'], type: 'count/steps', content: i });
+      const created = await api('POST', `/${username}/events`, token, { streamIds: ['bench'], type: 'count/steps', content: i });
       apiCall.push(performance.now() - sent);
       const deadline = Date.now() + 10_000;
       while ((socketArrivals.length === socketBefore || webhookArrivals.length === webhookBefore) && Date.now() < deadline) {
@@ -92,19 +106,34 @@ async function main(): Promise<void> {
       }
       if (socketArrivals.length > socketBefore) toSocket.push(socketArrivals[socketBefore]! - sent);
       if (webhookArrivals.length > webhookBefore) toWebhook.push(webhookArrivals[webhookBefore]! - sent);
+      const eventId = created.event?.id as string | undefined;
+      const batch = eventId ? batches.find((b) => b.at >= sent && b.text.includes(eventId)) : undefined;
+      const dispatch = batch && dispatches.find((d) => d.at >= batch.at && d.username === username);
+      if (batch) toFanout.push(batch.at - sent);
+      if (batch && dispatch) {
+        fanoutToSinks.push(dispatch.at - batch.at);
+        if (socketArrivals.length > socketBefore) sinksToSocket.push(socketArrivals[socketBefore]! - dispatch.at);
+        if (webhookArrivals.length > webhookBefore) sinksToWebhook.push(webhookArrivals[webhookBefore]! - dispatch.at);
+      }
       await new Promise((r) => setTimeout(r, SPACING_MS));
     }
     socket.close();
 
+    const ms = (values: number[], p: number) => (values.length === 0 ? '–' : percentile(values, p).toFixed(0));
     const row = (name: string, values: number[]) =>
-      `| ${name} | ${values.length}/${SAMPLES} | ${percentile(values, 50).toFixed(0)} | ${percentile(values, 90).toFixed(0)} | ${Math.max(...values).toFixed(0)} |`;
+      `| ${name} | ${values.length}/${SAMPLES} | ${ms(values, 50)} | ${ms(values, 90)} | ${ms(values, 95)} | ${values.length === 0 ? '–' : Math.max(...values).toFixed(0)} |`;
     console.log('\nChange notification delay on the local runtime (ms, from sending the API write)\n');
-    console.log('| path | received | p50 | p90 | max |');
-    console.log('|---|---:|---:|---:|---:|');
+    console.log('| path | received | p50 | p90 | p95 | max |');
+    console.log('|---|---:|---:|---:|---:|---:|');
     console.log(row('API answer (events.create)', apiCall));
     console.log(row('write → socket eventsChanged', toSocket));
     console.log(row('write → webhook POST', toWebhook));
+    console.log(row('hop: write → stream batch handed to the fan-out', toFanout));
+    console.log(row('hop: fan-out → sinks', fanoutToSinks));
+    console.log(row('hop: sinks → socket eventsChanged', sinksToSocket));
+    console.log(row('hop: sinks → webhook POST', sinksToWebhook));
   } finally {
+    unregister();
     receiver.close();
     await runtime.stop();
   }
