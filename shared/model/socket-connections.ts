@@ -8,6 +8,12 @@ export interface SocketConnection {
   ip?: string;
   userAgent?: string;
   connectedAt: number;
+  /**
+   * 3 for an Engine.IO 3 client (socket.io-client 2.x): it pings and the server answers, it
+   * is put in the default namespace at open, and its CONNECT answers and errors are v2's.
+   * Absent for Engine.IO 4.
+   */
+  eio?: 3;
   /** Set when the Socket.IO CONNECT packet was accepted. */
   username?: string;
   nsp?: string;

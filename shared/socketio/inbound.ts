@@ -12,12 +12,15 @@ import { log, logContext } from '../log';
 import type { SocketConnection } from '../model/socket-connections';
 import { bindConnection, deleteConnectionById, getConnection, putConnection } from '../store/socket-connections';
 import {
+  connectAnswer,
+  connectError,
   decodeEnginePacket,
   decodeSocketPacket,
   ENGINE_PONG,
   ProtocolError,
   type SocketPacket,
   SocketPacketType,
+  splitNamespace,
   usernameOfNamespace,
 } from './protocol';
 import { sendPacket } from './send';
@@ -29,7 +32,7 @@ import { sendPacket } from './send';
  * never in memory: any Lambda may handle any message. What the server sends unasked
  * (open packet, change pushes, pings) is in ./outbound.ts.
  *
- * Flow: WebSocket upgrade → `$connect` (handshake query: `EIO=4`, `transport=websocket`,
+ * Flow: WebSocket upgrade → `$connect` (handshake query: `EIO=4` or `EIO=3`, `transport=websocket`,
  * `auth={token}`) stores the connection → its stream INSERT reaches the fan-out, which sends
  * the Engine.IO open packet (API Gateway refuses posts until `$connect` returned) → the
  * client sends CONNECT for `/{username}` (or `/{username}/{username}`) → checked like an HTTP
@@ -50,15 +53,21 @@ export interface ConnectRequest {
   now?: number;
 }
 
-/** `$connect`: only Engine.IO 4 over WebSocket; the token is checked when a namespace is joined. */
+/**
+ * `$connect`: Engine.IO 4 (Socket.IO 3+ clients) or 3 (socket.io-client 2.x, spec §6.1) over
+ * WebSocket; the token is checked when a namespace is joined.
+ */
 export async function acceptConnection(req: ConnectRequest): Promise<{ statusCode: number; body?: string }> {
   const { EIO, transport, auth } = req.query;
-  if (EIO !== '4') return { statusCode: 400, body: 'Unsupported protocol version: Engine.IO 4 (Socket.IO 3+ clients) only.' };
+  if (EIO !== '4' && EIO !== '3') {
+    return { statusCode: 400, body: 'Unsupported protocol version: Engine.IO 3 or 4 (Socket.IO 2+ clients) only.' };
+  }
   if (transport !== undefined && transport !== 'websocket') return { statusCode: 400, body: 'Only the websocket transport is served.' };
   await putConnection({
     connectionId: req.connectionId,
     sid: randomBytes(15).toString('base64url'),
     ...(auth ? { token: auth } : {}),
+    ...(EIO === '3' ? { eio: 3 as const } : {}),
     ...(req.ip ? { ip: req.ip } : {}),
     ...(req.userAgent ? { userAgent: req.userAgent } : {}),
     connectedAt: req.now ?? Date.now() / 1000,
@@ -82,7 +91,8 @@ export async function handleClientMessage(connectionId: string, body: string, en
     const engine = decodeEnginePacket(body);
     if (engine.kind === 'pong' || engine.kind === 'noop') return; // liveness only: API Gateway tracks idleness itself
     if (engine.kind === 'ping') {
-      await postToConnection(endpoint, connectionId, ENGINE_PONG + (engine.data ?? '')); // Engine.IO 3-style client ping
+      // Engine.IO 3 clients ping (every pingInterval) and close without a pong within pingTimeout.
+      await postToConnection(endpoint, connectionId, ENGINE_PONG + (engine.data ?? ''));
       return;
     }
     if (engine.kind === 'close') {
@@ -130,29 +140,30 @@ function socketRequest(connection: SocketConnection, username: string, body: unk
 
 /** CONNECT to `/{username}`: the handshake token must open a live access of that user. */
 async function joinNamespace(connection: SocketConnection, packet: SocketPacket, endpoint: string): Promise<void> {
-  const refuse = (message: string) =>
-    sendPacket(endpoint, connection, { type: SocketPacketType.ConnectError, nsp: packet.nsp, data: { message } });
+  // Socket.IO 2 clients repeat the handshake query on the namespace (`/ns?auth=…`).
+  const { nsp, query } = splitNamespace(packet.nsp);
+  const refuse = (message: string) => sendPacket(endpoint, connection, connectError(nsp, message, connection.eio));
   if (connection.username) {
-    if (connection.nsp === packet.nsp) {
-      await sendPacket(endpoint, connection, { type: SocketPacketType.Connect, nsp: packet.nsp, data: { sid: connection.socketId } });
+    if (connection.nsp === nsp) {
+      await sendPacket(endpoint, connection, connectAnswer(nsp, connection.socketId ?? '', connection.eio));
     } else {
       await refuse('This connection already serves another namespace: open one connection per user.');
     }
     return;
   }
-  const username = usernameOfNamespace(packet.nsp);
+  const username = usernameOfNamespace(nsp);
   if (!username) {
     await refuse('The namespace must name a user: /{username}.');
     return;
   }
   // Socket.IO 3+ clients may send the token as CONNECT payload `{auth}` instead of the query.
   const payloadAuth = (packet.data as { auth?: unknown } | undefined)?.auth;
-  const token = connection.token ?? (typeof payloadAuth === 'string' ? payloadAuth : undefined);
+  const token = connection.token ?? query.get('auth') ?? (typeof payloadAuth === 'string' ? payloadAuth : undefined);
   if (!token) {
     await refuse(MISSING_AUTH_MESSAGE);
     return;
   }
-  const ctx = newContext(HANDSHAKE.id, socketRequest({ ...connection, token }, username, undefined));
+  const ctx = newContext(HANDSHAKE.id, socketRequest({ ...connection, nsp, token }, username, undefined));
   let accessId: string;
   try {
     await authenticate(HANDSHAKE, ctx);
@@ -162,9 +173,9 @@ async function joinNamespace(connection: SocketConnection, packet: SocketPacket,
     return;
   }
   const socketId = randomBytes(15).toString('base64url');
-  const bound = await bindConnection(connection.connectionId, { username, nsp: packet.nsp, socketId, accessId, token });
+  const bound = await bindConnection(connection.connectionId, { username, nsp, socketId, accessId, token });
   if (!bound) return; // closed meanwhile, or a concurrent CONNECT won
-  await sendPacket(endpoint, { ...connection, username }, { type: SocketPacketType.Connect, nsp: packet.nsp, data: { sid: socketId } });
+  await sendPacket(endpoint, { ...connection, username }, connectAnswer(nsp, socketId, connection.eio));
 }
 
 /** Methods callable over a socket: those callable in a batch, and callBatch itself (spec §6.1). */
@@ -177,11 +188,7 @@ async function answerEvent(connection: SocketConnection, packet: SocketPacket, e
   const [methodId, params] = packet.data as [string, unknown?];
   if (packet.id === undefined) return; // no callback: the server only accepts the 3-argument form
   if (!connection.username || connection.nsp !== packet.nsp) {
-    await sendPacket(endpoint, connection, {
-      type: SocketPacketType.ConnectError,
-      nsp: packet.nsp,
-      data: { message: 'Join the namespace first.' },
-    });
+    await sendPacket(endpoint, connection, connectError(packet.nsp, 'Join the namespace first.', connection.eio));
     return;
   }
   const args = await callMethod(connection, connection.username, methods(methodId), methodId, params);

@@ -7,7 +7,7 @@ import { countMetric, METRIC } from '../metrics';
 import type { SocketConnection } from '../model/socket-connections';
 import { getAccessByToken } from '../store/accesses';
 import { allConnections, deleteConnection, deleteConnectionById, getConnection, listUserConnections } from '../store/socket-connections';
-import { ENGINE_PING, encodeOpen, SocketPacketType } from './protocol';
+import { ENGINE_NOOP, ENGINE_PING, encodeOpen, encodeSocketPacket, SocketPacketType } from './protocol';
 import { sendPacket } from './send';
 
 /**
@@ -32,7 +32,13 @@ export async function sendOpenPacket(connection: SocketConnection, endpoint = ma
   });
   for (let attempt = 0; attempt < OPEN_RETRIES; attempt++) {
     const outcome = await postToConnection(endpoint, connection.connectionId, packet).catch(() => 'gone' as const);
-    if (outcome === 'sent') return true;
+    if (outcome === 'sent') {
+      // Socket.IO 2 servers put every connection in the default namespace at once.
+      if (connection.eio === 3) {
+        await postToConnection(endpoint, connection.connectionId, encodeSocketPacket({ type: SocketPacketType.Connect, nsp: '/' }));
+      }
+      return true;
+    }
     // Gone may mean "not yet": give up only if the connection item is gone too ($disconnect ran).
     if (!(await getConnection(connection.connectionId))) return false;
     await new Promise((resolve) => setTimeout(resolve, OPEN_RETRY_BASE_MS * 2 ** attempt));
@@ -97,7 +103,8 @@ export async function pushChangesToSockets(username: string, messages: string[])
 /**
  * The ping sweep: Engine.IO v4 servers ping and clients answer; a client that hears no ping
  * within pingInterval + pingTimeout reconnects. Run once per pingInterval (EventBridge in
- * AWS, a timer locally). Connections that are gone are forgotten.
+ * AWS, a timer locally). Engine.IO 3 clients ping on their own (answered by inbound.ts) and
+ * get a noop instead, which they ignore. Connections that are gone are forgotten.
  */
 export async function pingAllSockets(now = Date.now() / 1000): Promise<{ pinged: number; removed: number }> {
   let pinged = 0;
@@ -108,7 +115,7 @@ export async function pingAllSockets(now = Date.now() / 1000): Promise<{ pinged:
       page.map(async (connection) => {
         if (connection.connectedAt > now - PING_GRACE_S) return;
         try {
-          const outcome = await postToConnection(endpoint, connection.connectionId, ENGINE_PING);
+          const outcome = await postToConnection(endpoint, connection.connectionId, connection.eio === 3 ? ENGINE_NOOP : ENGINE_PING);
           if (outcome === 'gone') {
             await deleteConnection(connection);
             removed++;

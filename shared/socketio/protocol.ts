@@ -1,11 +1,17 @@
 /**
  * Engine.IO v4 and Socket.IO v5-protocol (socket.io v4) framing over a plain WebSocket, the
  * only transport the official clients use with us (`@pryv/socket.io` sets
- * `transports: ['websocket']`). Pure: no I/O. One Engine.IO packet per WebSocket message.
+ * `transports: ['websocket']`), and the Engine.IO 3 / Socket.IO v4-protocol framing of
+ * socket.io-client 2.x, which differs only where noted. Pure: no I/O. One Engine.IO packet
+ * per WebSocket message.
  *
- *   Engine.IO: `0{open json}` open · `1` close · `2` ping · `3` pong · `4…` message
+ *   Engine.IO: `0{open json}` open · `1` close · `2` ping · `3` pong · `4…` message · `6` noop
+ *     (Engine.IO 4: the server pings, the client pongs; Engine.IO 3: the other way round)
  *   Socket.IO (inside a message): `{type}[/nsp,][ackId][json]`
  *     0 CONNECT · 1 DISCONNECT · 2 EVENT · 3 ACK · 4 CONNECT_ERROR (5/6 binary: not supported)
+ *     (Socket.IO 2: the server puts every connection in `/` at open (`40`); a client's CONNECT
+ *     to another namespace may carry a query, `0/ns?auth=…`; type 4 is ERROR, a bare string;
+ *     the CONNECT answer has no payload)
  */
 
 export const ENGINE_OPEN = '0';
@@ -13,6 +19,7 @@ export const ENGINE_CLOSE = '1';
 export const ENGINE_PING = '2';
 export const ENGINE_PONG = '3';
 export const ENGINE_MESSAGE = '4';
+export const ENGINE_NOOP = '6';
 
 export enum SocketPacketType {
   Connect = 0,
@@ -77,7 +84,7 @@ export function decodeEnginePacket(text: string): EnginePacket {
       return { kind: 'pong', data };
     case ENGINE_CLOSE:
       return { kind: 'close' };
-    case '6':
+    case ENGINE_NOOP:
       return { kind: 'noop' };
     default:
       throw new ProtocolError(`unsupported Engine.IO packet type "${type}"`);
@@ -142,6 +149,22 @@ function checkPayload(packet: SocketPacket): void {
     default:
       throw new ProtocolError('clients do not send CONNECT_ERROR');
   }
+}
+
+/** A CONNECT's namespace without its query (`/ns?auth=…`, Socket.IO 2 clients), and that query. */
+export function splitNamespace(nsp: string): { nsp: string; query: URLSearchParams } {
+  const q = nsp.indexOf('?');
+  return q === -1 ? { nsp, query: new URLSearchParams() } : { nsp: nsp.slice(0, q), query: new URLSearchParams(nsp.slice(q + 1)) };
+}
+
+/** The answer to an accepted CONNECT: with the socket id for Socket.IO 3+, bare for Socket.IO 2. */
+export function connectAnswer(nsp: string, socketId: string, eio: 3 | undefined): SocketPacket {
+  return { type: SocketPacketType.Connect, nsp, ...(eio === 3 ? {} : { data: { sid: socketId } }) };
+}
+
+/** A refused CONNECT (or a call before one): `{message}` for Socket.IO 3+, the message itself for Socket.IO 2's ERROR. */
+export function connectError(nsp: string, message: string, eio: 3 | undefined): SocketPacket {
+  return { type: SocketPacketType.ConnectError, nsp, data: eio === 3 ? message : { message } };
 }
 
 /**

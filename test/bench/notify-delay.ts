@@ -94,6 +94,10 @@ async function main(): Promise<void> {
     const fanoutToSinks: number[] = [];
     const sinksToSocket: number[] = [];
     const sinksToWebhook: number[] = [];
+    // The delay left once the write's answer is back: less sensitive to the machine's load
+    // than the totals (the write itself slows most on a busy machine).
+    const answerToSocket: number[] = [];
+    const answerToWebhook: number[] = [];
     for (let i = 0; i < SAMPLES; i++) {
       const socketBefore = socketArrivals.length;
       const webhookBefore = webhookArrivals.length;
@@ -106,6 +110,8 @@ async function main(): Promise<void> {
       }
       if (socketArrivals.length > socketBefore) toSocket.push(socketArrivals[socketBefore]! - sent);
       if (webhookArrivals.length > webhookBefore) toWebhook.push(webhookArrivals[webhookBefore]! - sent);
+      if (socketArrivals.length > socketBefore) answerToSocket.push(socketArrivals[socketBefore]! - sent - apiCall.at(-1)!);
+      if (webhookArrivals.length > webhookBefore) answerToWebhook.push(webhookArrivals[webhookBefore]! - sent - apiCall.at(-1)!);
       const eventId = created.event?.id as string | undefined;
       const batch = eventId ? batches.find((b) => b.at >= sent && b.text.includes(eventId)) : undefined;
       const dispatch = batch && dispatches.find((d) => d.at >= batch.at && d.username === username);
@@ -128,6 +134,8 @@ async function main(): Promise<void> {
     console.log(row('API answer (events.create)', apiCall));
     console.log(row('write → socket eventsChanged', toSocket));
     console.log(row('write → webhook POST', toWebhook));
+    console.log(row('API answer → socket eventsChanged (may be < 0)', answerToSocket));
+    console.log(row('API answer → webhook POST (may be < 0)', answerToWebhook));
     console.log(row('hop: write → stream batch handed to the fan-out', toFanout));
     console.log(row('hop: fan-out → sinks', fanoutToSinks));
     console.log(row('hop: sinks → socket eventsChanged', sinksToSocket));

@@ -439,7 +439,7 @@ describe('change fan-out', () => {
       EventSourceArn: { 'Fn::GetAtt': [tableId(), 'StreamArn'] },
       StartingPosition: 'LATEST',
       BatchSize: 100,
-      MaximumBatchingWindowInSeconds: 1,
+      MaximumBatchingWindowInSeconds: 0, // no wait beyond Lambda's poll: the notification delay (README)
       MaximumRetryAttempts: 5,
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],

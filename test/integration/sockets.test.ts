@@ -158,8 +158,13 @@ describe('Socket.IO over the WebSocket API', () => {
       expect(err.message).toMatch(/unknown user/i);
     });
 
-    it('refuses Engine.IO 3 and polling handshakes at $connect', async () => {
-      for (const query of [`EIO=3&transport=websocket&auth=${alice.token}`, `EIO=4&transport=polling&auth=${alice.token}`]) {
+    it('refuses other Engine.IO versions and polling handshakes at $connect (Engine.IO 3: sockets-eio3.test.ts)', async () => {
+      for (const query of [
+        `EIO=2&transport=websocket&auth=${alice.token}`,
+        `transport=websocket&auth=${alice.token}`,
+        `EIO=4&transport=polling&auth=${alice.token}`,
+        `EIO=3&transport=polling&auth=${alice.token}`,
+      ]) {
         const ws = new WebSocket(wsUrl(query));
         ws.on('error', () => undefined); // the refused upgrade also surfaces as an error
         const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));

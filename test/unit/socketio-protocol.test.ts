@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  connectAnswer,
+  connectError,
   decodeEnginePacket,
   decodeSocketPacket,
   encodeOpen,
   encodeSocketPacket,
   ProtocolError,
   SocketPacketType,
+  splitNamespace,
   usernameOfNamespace,
 } from '../../shared/socketio/protocol';
 
@@ -84,5 +87,27 @@ describe('namespace → username (spec §6.1: the last segment)', () => {
     expect(usernameOfNamespace('/alice/alice')).toBe('alice');
     expect(usernameOfNamespace('/x/alice/')).toBe('alice');
     expect(usernameOfNamespace('/')).toBeUndefined();
+  });
+});
+
+describe('Socket.IO 2 (Engine.IO 3) differences', () => {
+  it("reads a CONNECT whose namespace carries the handshake query, without socket.io-parser 3's comma", () => {
+    const packet = decodeSocketPacket('0/alice/alice?auth=tok%2Cen&x=1');
+    expect(packet).toEqual({ type: SocketPacketType.Connect, nsp: '/alice/alice?auth=tok%2Cen&x=1' });
+    const { nsp, query } = splitNamespace(packet.nsp);
+    expect(nsp).toBe('/alice/alice');
+    expect(query.get('auth')).toBe('tok,en');
+    expect(splitNamespace('/alice')).toEqual({ nsp: '/alice', query: new URLSearchParams() });
+  });
+
+  it('answers CONNECT bare and errors with the message itself for Engine.IO 3; with {sid} and {message} for 4', () => {
+    expect(encodeSocketPacket(connectAnswer('/alice', 'sock1', 3))).toBe('40/alice,');
+    expect(encodeSocketPacket(connectAnswer('/alice', 'sock1', undefined))).toBe('40/alice,{"sid":"sock1"}');
+    expect(encodeSocketPacket(connectError('/alice', 'no', 3))).toBe('44/alice,"no"');
+    expect(encodeSocketPacket(connectError('/alice', 'no', undefined))).toBe('44/alice,{"message":"no"}');
+  });
+
+  it('the default namespace CONNECT Socket.IO 2 servers send at open is "40"', () => {
+    expect(encodeSocketPacket({ type: SocketPacketType.Connect, nsp: '/' })).toBe('40');
   });
 });
