@@ -8,6 +8,7 @@ import { dispatchChanges, registerSink } from '../../shared/notify/dispatch';
 import { deliverDueWebhooks, queueWebhookMessages } from '../../shared/notify/webhook-delivery';
 import { pushChangesToSockets, sendOpenPacket } from '../../shared/socketio/outbound';
 import { insertedConnections } from '../../shared/store/socket-connections';
+import { writerRequestId } from '../../shared/store/stream-records';
 
 /**
  * The change fan-out: the table's DynamoDB Stream → per-user Pryv
@@ -57,6 +58,31 @@ function recordLagMs(records: DynamoDBRecord[], now = Date.now()): number | unde
   return created.length === 0 ? undefined : Math.max(0, now - Math.min(...created) * 1000);
 }
 
+/** At most this many request ids are named on one line (a burst of writes coalesces into one dispatch). */
+const MAX_CAUSES_LOGGED = 20;
+
+/**
+ * The request ids of the calls whose writes a batch holds, per user (event heads and
+ * tombstones keep theirs), as log fields: `causedByRequestId` is one id, or a list when the
+ * dispatch coalesces several calls' writes.
+ */
+function causes(records: DynamoDBRecord[]): Map<string, { causedByRequestId?: string | string[] }> {
+  const ids = new Map<string, Set<string>>();
+  for (const record of records) {
+    const id = writerRequestId(record);
+    const username = id && classifyRecord(record)?.username;
+    if (!id || !username) continue;
+    if (!ids.has(username)) ids.set(username, new Set());
+    ids.get(username)!.add(id);
+  }
+  return new Map(
+    [...ids].map(([username, set]) => {
+      const list = [...set].slice(0, MAX_CAUSES_LOGGED);
+      return [username, { causedByRequestId: list.length === 1 ? list[0]! : list }];
+    }),
+  );
+}
+
 export async function handler(event: DynamoDBStreamEvent, context?: Pick<Context, 'awsRequestId'>): Promise<DynamoDBBatchResponse> {
   sampleDebugLogs();
   // Every line of this run (dispatch, socket pushes, first webhook deliveries) carries its id.
@@ -69,6 +95,7 @@ async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse
   const failures: string[] = [];
   const records = await readableRecords(event.Records, failures);
   const changes = collectChanges(records);
+  const causedBy = causes(records);
   // New WebSocket connections get their Engine.IO open packet (API Gateway refuses posts during `$connect`).
   const opened = insertedConnections(records);
   const opening = Promise.all(
@@ -77,10 +104,11 @@ async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse
   await Promise.all(
     [...changes].map(async ([username, user]) => {
       try {
-        await withLogContext({ username, firstSequenceNumber: user.firstSequenceNumber }, () =>
-          dispatchChanges(new Map([[username, user.messages]])),
-        );
-        log.debug('fanout: changes dispatched', { username, messages: [...user.messages] });
+        // Every line of this user's dispatch (socket pushes, first webhook attempts) names the calls that caused it.
+        await withLogContext({ username, firstSequenceNumber: user.firstSequenceNumber, ...causedBy.get(username) }, async () => {
+          await dispatchChanges(new Map([[username, user.messages]]));
+          log.info('fanout: changes dispatched', { messages: [...user.messages] });
+        });
       } catch (err) {
         log.error('fanout: dispatch failed', { err, username });
         if (user.firstSequenceNumber) failures.push(user.firstSequenceNumber);

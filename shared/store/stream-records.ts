@@ -32,3 +32,12 @@ export function insertedItem(record: DynamoDBRecord): Record<string, unknown> | 
   if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return undefined;
   return imageToItem(record.dynamodb.NewImage);
 }
+
+/**
+ * The request id of the call that wrote the item of a record, when the item keeps it (event
+ * heads and tombstones: shared/store/events/items.ts writerOf).
+ */
+export function writerRequestId(record: DynamoDBRecord): string | undefined {
+  const rq = record.dynamodb?.NewImage?.rq;
+  return rq && 'S' in rq && typeof rq.S === 'string' ? rq.S : undefined;
+}

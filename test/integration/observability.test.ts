@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 import { TEST_APP_ID, TRUSTED_ORIGIN } from '../setup/api';
@@ -133,5 +135,80 @@ describe('call logs and metrics of the local runtime', { timeout: 120_000 }, () 
       latest = await (await fetch(`${runtime.url}/metrics`)).text();
     }
     expect(latest).toMatch(/^pryv_fanout_lag_ms_count \d+$/m);
+  });
+
+  it("a write's request id reaches the fan-out's lines and the first webhook delivery's as causedByRequestId; clients never see it", async () => {
+    const hits: string[] = [];
+    const receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        hits.push(req.url ?? '');
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const username = `cause-${Date.now().toString(36)}`;
+      const password = `pw-${Math.random().toString(36).slice(2)}`;
+      expect(
+        (await call('POST', '/users', { body: { username, password, email: `${username}@example.com`, appId: TEST_APP_ID } })).status,
+      ).toBe(201);
+      const token: string = (await call('POST', `/${username}/auth/login`, { body: { username, password, appId: TEST_APP_ID } })).body
+        .token;
+      const app = await call('POST', `/${username}/accesses`, {
+        token,
+        body: { name: 'cause-app', type: 'app', permissions: [{ streamId: '*', level: 'manage' }] },
+      });
+      const appToken: string = app.body.access.token;
+      expect((await call('POST', `/${username}/streams`, { token: appToken, body: { id: 'cause', name: 'Cause' } })).status).toBe(201);
+      const hook = await call('POST', `/${username}/webhooks`, {
+        token: appToken,
+        body: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` },
+      });
+      expect(hook.status).toBe(201);
+
+      const created = await call('POST', `/${username}/events`, {
+        token: appToken,
+        body: { streamIds: ['cause'], type: 'note/txt', content: 'x' },
+      });
+      expect(created.status).toBe(201);
+      const createId = created.body.event.id as string;
+      await expect
+        .poll(() => callLines('events.create').find((l) => l.username === username)?.requestId, { timeout: 10_000 })
+        .toBeDefined();
+      const createRequestId = callLines('events.create').find((l) => l.username === username)!.requestId as string;
+
+      const causedBy = (message: string, requestId: string) =>
+        lines().find((l) => l.message === message && l.username === username && l.causedByRequestId === requestId);
+      await expect.poll(() => causedBy('fanout: changes dispatched', createRequestId), { timeout: 30_000 }).toBeDefined();
+      expect(causedBy('fanout: changes dispatched', createRequestId)).toMatchObject({
+        messages: ['eventsChanged'],
+        fanoutRequestId: expect.any(String),
+      });
+      await expect.poll(() => causedBy('webhook delivered', createRequestId), { timeout: 30_000 }).toBeDefined();
+      expect(causedBy('webhook delivered', createRequestId)).toMatchObject({ webhookId: hook.body.webhook.id, status: 200 });
+      expect(hits).toEqual(['/hook']);
+
+      // A later write of the same event (here: to the trash) is told with its own call's id.
+      expect((await call('DELETE', `/${username}/events/${createId}`, { token: appToken })).status).toBe(200);
+      await expect
+        .poll(() => callLines('events.delete').find((l) => l.username === username)?.requestId, { timeout: 10_000 })
+        .toBeDefined();
+      const trashRequestId = callLines('events.delete').find((l) => l.username === username)!.requestId as string;
+      expect(trashRequestId).not.toBe(createRequestId);
+      await expect.poll(() => causedBy('fanout: changes dispatched', trashRequestId), { timeout: 30_000 }).toBeDefined();
+
+      // Stored on the event's head only, never in an answer.
+      const one = await call('GET', `/${username}/events/${createId}?includeHistory=true`, { token: appToken });
+      expect(one.status).toBe(200);
+      const listed = await call('GET', `/${username}/events?state=all&includeDeletions=true&modifiedSince=0`, { token: appToken });
+      expect(listed.status).toBe(200);
+      for (const body of [one.body, listed.body]) {
+        expect(JSON.stringify(body)).not.toContain('"rq"');
+        expect(JSON.stringify(body)).not.toContain(createRequestId);
+      }
+    } finally {
+      receiver.close();
+    }
   });
 });

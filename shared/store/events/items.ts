@@ -1,3 +1,4 @@
+import { logContext } from '../../log';
 import { endTime, type StoredEvent } from '../../model/events';
 import { type EventState, keys } from '../keys';
 import { orderedKey } from '../sort-keys';
@@ -24,6 +25,22 @@ export interface EventHead extends StoredEvent {
   sk: string;
   ix: string[];
   endTime: number;
+  /** The request id of the call that wrote this version (see writerOf); never returned to clients. */
+  rq?: string;
+}
+
+/** Longer ids are cut: API Gateway's are about 16 characters, UUIDs 36. */
+const REQUEST_ID_MAX = 64;
+
+/**
+ * The head (or tombstone) remembers which call wrote it, as the call's log context holds it,
+ * so that the change fan-out can name it in its log lines (`causedByRequestId`, README
+ * "Operating it") from the stream record alone. Only the head carries it: one short,
+ * unindexed attribute per event, not on its copies.
+ */
+export function writerOf(): { rq?: string } {
+  const id = logContext().requestId;
+  return typeof id === 'string' && id.length > 0 ? { rq: id.slice(0, REQUEST_ID_MAX) } : {};
 }
 
 /** Stream ids an event is indexed under: its streams (direct) and their ancestors. */
@@ -52,12 +69,12 @@ export function indexItems(u: string, event: StoredEvent, placement: IndexPlacem
 
 /** The head of an event whose copies are `items`. */
 export function headItem(u: string, event: StoredEvent, items: Key[]): EventHead {
-  return { ...keys.eventHead(u, event.id), ...event, endTime: endTime(event), ix: items.map(keyString) };
+  return { ...keys.eventHead(u, event.id), ...event, endTime: endTime(event), ix: items.map(keyString), ...writerOf() };
 }
 
 /** The event an item holds, without the item's own attributes. */
 export function stripItem(item: Record<string, unknown>): StoredEvent {
-  const { pk: _pk, sk: _sk, ix: _ix, endTime: _e, ...event } = item;
+  const { pk: _pk, sk: _sk, ix: _ix, endTime: _e, rq: _rq, ...event } = item;
   return event as unknown as StoredEvent;
 }
 

@@ -5,7 +5,17 @@ import type { StoredEvent } from '../../model/events';
 import { keys } from '../keys';
 import { deletePartition } from '../purge';
 import { type TransactItem, transactWrite } from '../transact';
-import { type EventHead, headItem, type IndexPlacement, indexItems, keyString, MAX_INDEX_ITEMS, parseKey, stripItem } from './items';
+import {
+  type EventHead,
+  headItem,
+  type IndexPlacement,
+  indexItems,
+  keyString,
+  MAX_INDEX_ITEMS,
+  parseKey,
+  stripItem,
+  writerOf,
+} from './items';
 
 export type EventWriteOutcome = 'ok' | 'exists' | 'stale' | 'streams-gone';
 
@@ -105,7 +115,7 @@ export function updateEvent(
 export function eventDeletionItems(u: string, id: string, deleted: number): Array<Record<string, unknown>> {
   const sync = keys.eventSyncKey(u, deleted, id);
   return [
-    { ...keys.eventHead(u, id), id, deleted, ix: [keyString(sync)] },
+    { ...keys.eventHead(u, id), id, deleted, ix: [keyString(sync)], ...writerOf() },
     { ...sync, id, deleted },
   ];
 }
