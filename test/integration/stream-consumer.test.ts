@@ -73,6 +73,26 @@ async function checkpointed() {
 }
 
 describe('local stream consumer', () => {
+  it('a poke (a write of this process) reads the stream at once, not at the next poll', async () => {
+    const name = `consumer-${randomBytes(4).toString('hex')}`;
+    table = name;
+    await ensureTable(endpoint(), name);
+    const seen: string[] = [];
+    const handler = async (e: DynamoDBStreamEvent) => {
+      seen.push(...e.Records.map(skOf));
+      return { batchItemFailures: [] };
+    };
+    // An hour between polls: only pokes can deliver within the test.
+    consumer = await startStreamConsumer({ endpoint: endpoint(), tableName: name, handler, pollMs: 3_600_000 });
+    const client = ddb();
+    for (const sk of ['first', 'second', 'third']) {
+      await client.send(new PutItemCommand({ TableName: name, Item: { pk: { S: 'P' }, sk: { S: sk } } }));
+      consumer.poke();
+      await until(() => seen.includes(sk));
+    }
+    expect(seen).toEqual(['first', 'second', 'third']);
+  });
+
   it('with a checkpoint file, a restart before anything was delivered still gets what changed meanwhile', async () => {
     const { dir, seen, put, start } = await checkpointed();
     try {
