@@ -119,8 +119,9 @@ export class Notifications {
         startingPosition: StartingPosition.LATEST,
         batchSize: 100,
         // No batching window: a batch goes as soon as Lambda's poll (4 a second per shard) finds
-        // records, so a change reaches sockets and webhooks in about 0.1–0.5 s (README "Change
-        // notifications in AWS"). A burst still coalesces into one message per user per batch.
+        // records, so a change reaches sockets and webhooks in a few hundred milliseconds (README
+        // "Performance", change notifications in AWS: delay and cost). A burst still coalesces
+        // into one message per user per batch.
         maxBatchingWindow: Duration.seconds(0),
         parallelizationFactor: 1, // one batch per shard at a time: per-user order is kept
         retryAttempts: 5,
