@@ -6,7 +6,7 @@ import { METRIC, recordMetrics } from '../../shared/metrics';
 import { classifyRecord, collectChanges } from '../../shared/notify/changes';
 import { dispatchChanges, registerSink } from '../../shared/notify/dispatch';
 import { deliverDueWebhooks, queueWebhookMessages } from '../../shared/notify/webhook-delivery';
-import { pushChangesToSockets, sendOpenPacket } from '../../shared/socketio/outbound';
+import { pushAccessUpdatesToSockets, pushChangesToSockets, sendOpenPacket } from '../../shared/socketio/outbound';
 import { insertedConnections } from '../../shared/store/socket-connections';
 
 /**
@@ -77,9 +77,11 @@ async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse
   await Promise.all(
     [...changes].map(async ([username, user]) => {
       try {
-        await withLogContext({ username, firstSequenceNumber: user.firstSequenceNumber }, () =>
-          dispatchChanges(new Map([[username, user.messages]])),
-        );
+        await withLogContext({ username, firstSequenceNumber: user.firstSequenceNumber }, async () => {
+          await dispatchChanges(new Map([[username, user.messages]]));
+          // [v2] after its accessesChanged; for sockets only (webhooks get the coarse message).
+          await pushAccessUpdatesToSockets(username, user.accessUpdates);
+        });
         log.debug('fanout: changes dispatched', { username, messages: [...user.messages] });
       } catch (err) {
         log.error('fanout: dispatch failed', { err, username });

@@ -390,7 +390,7 @@ describe('notifications', () => {
     for (const s of sockets) s.close();
   });
 
-  it('an update reaches a socket of the user as accessesChanged, and an update over the socket answers', async () => {
+  it('an update reaches a socket of the user as accessesChanged and accessUpdated, and an update over the socket answers', async () => {
     const { shared } = await family();
     const socket = io(`${apiUrl()}/${user.username}/${user.username}?auth=${encodeURIComponent(user.token)}`, {
       transports: ['websocket'],
@@ -403,8 +403,10 @@ describe('notifications', () => {
       socket.once('connect_error', reject);
     });
     const changed = new Promise<void>((resolve) => socket.once('accessesChanged', () => resolve()));
+    const accessUpdated = new Promise<unknown>((resolve) => socket.once('accessUpdated', resolve));
     await updated(shared.id, { name: `notified-${suffix()}` });
     await changed;
+    expect(await accessUpdated).toEqual({ type: 'access-updated', accessId: `${shared.id}:1`, serial: 1 });
 
     const [err, res] = await new Promise<[any, any]>((resolve) =>
       socket.emit('accesses.update', { id: `${shared.id}:1`, update: { name: `by-socket-${suffix()}` } }, (e: any, r: any) =>
