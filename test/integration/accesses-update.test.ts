@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiResponse, apiUrl, call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
 /** [v2] accesses.getOne and accesses.update (spec §2.4, §3.3, §4.4): through the API only. */
+
+const pryv: any = createRequire(import.meta.url)('pryv');
 
 const suffix = () => randomBytes(4).toString('hex');
 const nowS = () => Date.now() / 1000;
@@ -381,6 +384,29 @@ describe('effects of an update', () => {
     expect(batch.body.results[0].access.id).toBe(`${shared.id}:1`);
     expect(batch.body.results[1].access.id).toBe(`${shared.id}:1`);
     expect(batch.body.results[1].history).toHaveLength(1);
+  });
+});
+
+describe('with the pryv library', () => {
+  it('Connection.apiOne() updates an access and reads it back with its history; a stale id rejects with the PryvError', async () => {
+    const { shared } = await family();
+    const endpoint = new URL(apiUrl());
+    endpoint.username = user.token;
+    endpoint.pathname = `/${user.username}/`;
+    const connection = new pryv.Connection(endpoint.toString());
+    const access = await connection.apiOne('accesses.update', { id: shared.id, update: { name: `lib-${suffix()}` } }, 'access');
+    expect(access.id).toBe(`${shared.id}:1`);
+    const [read] = await connection.api([{ method: 'accesses.getOne', params: { id: access.id, includeHistory: true } }]);
+    expect(read.access.name).toBe(access.name);
+    expect(read.history.map((v: any) => v.id)).toEqual([shared.id]);
+    let err: any;
+    try {
+      await connection.apiOne('accesses.update', { id: shared.id, update: { name: 'stale' } }, 'access');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(pryv.PryvError);
+    expect(err.innerObject).toMatchObject({ id: 'stale-resource', data: { provided: shared.id, currentSerial: 1 } });
   });
 });
 
