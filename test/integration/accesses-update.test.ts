@@ -363,12 +363,18 @@ describe('effects of an update', () => {
     expectError(await call('GET', `/${user.username}/access-info`, { token: shared.token }), 403, 'forbidden');
   });
 
-  it('is recorded in the audit log like other access writes', async () => {
+  it('is recorded in the audit log like other access writes; the audit of an updated access is read by either id', async () => {
     const { shared } = await family();
     await updated(shared.id, { name: `audited-${suffix()}` });
     const logs = (await call('GET', `/${user.username}/audit/logs?limit=1000`, { token: user.token })).body.auditLogs as any[];
     const record = logs.find((l) => l.action === 'accesses.update' && l.query?.id === shared.id);
     expect(record).toMatchObject({ accessId: personalId, status: 200 });
+    // The updated access's own records are found by the id it now shows, as by the one it was created with.
+    expect((await call('GET', `/${user.username}/access-info`, { token: shared.token })).status).toBe(200);
+    for (const id of [`${shared.id}:1`, shared.id]) {
+      const own = (await call('GET', `/${user.username}/audit/logs?accessId=${id}`, { token: user.token })).body.auditLogs as any[];
+      expect(own.map((l) => [l.accessId, l.action])).toEqual([[shared.id, 'getAccessInfo']]);
+    }
   });
 
   it('works in a batch and over a socket with {id, update}', async () => {
