@@ -147,11 +147,12 @@ export async function createAccessFrom(caller: Caller, input: AccessInput): Prom
     }
   }
   const { now, author } = caller;
-  // [v2] what an app creates does not outlive it (spec §4.4); a creation without expireAfter asks nothing.
-  if (input.expireAfter !== undefined && caller.access.type === 'app')
-    checkExpiryWithinParent(caller.access.expires, now + input.expireAfter);
   const data = await loadUserData(caller);
   const permissions = await grantedPermissions(caller, data, type, input.permissions);
+  // [v2] what an app creates does not outlive it (spec §4.4); a creation without expireAfter asks nothing.
+  if (input.expireAfter !== undefined && caller.access.type === 'app') {
+    checkExpiryWithinParent(caller.access.expires, now + input.expireAfter);
+  }
 
   const access: Access = {
     id: newId(),
