@@ -229,6 +229,7 @@ describe('alterable fields', () => {
     expectError(await update(shared.id, { expireAfter: -1 }), 400, 'invalid-parameters-format');
     expectError(await update(shared.id, { expireAfter: 60, expires: null }), 400, 'invalid-parameters-format');
     expectError(await update(shared.id, { deviceName: 'phone' }), 400, 'invalid-parameters-format');
+    expectError(await update(shared.id, { permissions: [{ streamId: 'bad"id', level: 'read' }] }), 400, 'invalid-request-structure');
     expect((await getOne(shared.id)).body.access).toEqual(shared);
     expect(stable((await getOne(app.id)).body.access)).toEqual(stable(app));
   });

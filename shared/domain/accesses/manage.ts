@@ -104,20 +104,25 @@ export function checkDeviceName(type: AccessType, deviceName: string | null | un
 /** Permissions as a client sent them, without the `name` it may echo from checkApp (accepted and stripped, spec §2.4). */
 export const withoutEchoedNames = (permissions: Permission[]): Permission[] => permissions.map(({ name: _n, ...p }) => p);
 
-/**
- * The permissions an access of `type` gets from this caller (accesses.create, accesses.update):
- * stream ids checked, the caller's right to grant them (spec §4.4), missing streams created
- * from `defaultName` for a personal caller; `defaultName` then stripped like `name` (§3.3).
- */
-export async function grantedPermissions(caller: Caller, data: UserData, type: AccessType, requested: Permission[]): Promise<Permission[]> {
-  const permissions = withoutEchoedNames(requested);
-  const badId = permissions.find((p) => typeof p.streamId === 'string' && hasForbiddenChars(p.streamId));
+/** Stream ids of permissions are held to what a stream id may hold (`400 invalid-request-structure`). */
+export function checkPermissionStreamIds(requested: Permission[]): void {
+  const badId = requested.find((p) => typeof p.streamId === 'string' && hasForbiddenChars(p.streamId));
   if (badId) {
     throw errors.invalidRequestStructure(
       `The permission stream id ${JSON.stringify(badId.streamId)} contains a forbidden character (one of " ' \\ NUL \\b \\t \\n \\r \\x1a).`,
       requested,
     );
   }
+}
+
+/**
+ * The permissions an access of `type` gets from this caller (accesses.create, accesses.update):
+ * stream ids checked, the caller's right to grant them (spec §4.4), missing streams created
+ * from `defaultName` for a personal caller; `defaultName` then stripped like `name` (§3.3).
+ */
+export async function grantedPermissions(caller: Caller, data: UserData, type: AccessType, requested: Permission[]): Promise<Permission[]> {
+  checkPermissionStreamIds(requested);
+  const permissions = withoutEchoedNames(requested);
   checkAccessCreation(data.permissions, { type, permissions });
   if (caller.access.type === 'personal') await createRequestedStreams(caller, permissions);
   return permissions.map(({ defaultName: _d, ...p }) => p);

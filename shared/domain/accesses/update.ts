@@ -5,7 +5,7 @@ import type { Caller } from '../caller';
 import { mergeClientData } from '../events/fields';
 import { loadUserData } from '../user-data';
 import { isExpired } from './liveness';
-import { checkDeviceName, checkExpireAfter, grantedPermissions, withoutEchoedNames } from './manage';
+import { checkDeviceName, checkExpireAfter, checkPermissionStreamIds, grantedPermissions, withoutEchoedNames } from './manage';
 import { AccessPermissions, canReadAccess, checkAccessUpdate, checkExpiryWithinParent, createdByAccess, delegates } from './permissions';
 import { parseAccessRef, wireAccessId } from './versions';
 import { accessForApi } from './view';
@@ -91,6 +91,7 @@ export async function updateAccessFrom(caller: Caller, id: string, changes: Acce
 
   const permissionsChanged = changes.permissions !== undefined;
   if (permissionsChanged || expiresChanged) {
+    if (permissionsChanged) checkPermissionStreamIds(changes.permissions!);
     const data = await loadUserData(caller);
     const asked = permissionsChanged ? withoutEchoedNames(changes.permissions!) : target.permissions;
     if (target.type === 'shared') {
@@ -108,8 +109,8 @@ export async function updateAccessFrom(caller: Caller, id: string, changes: Acce
         .filter(
           (child) =>
             (permissionsChanged && !delegates(narrowed, child.permissions)) ||
-            // A child that never expires was allowed under an app that did not either: it is not judged here.
-            (next.expires !== undefined && child.expires !== undefined && child.expires > next.expires),
+            // Only a new expiry is judged; a child that never expires is not (as Pryv v2 does).
+            (expiresChanged && next.expires !== undefined && child.expires !== undefined && child.expires > next.expires),
         )
         .map(wireAccessId);
       if (offendingChildren.length > 0) {
