@@ -73,6 +73,14 @@ export const errors = {
         .join(' and ')} already exists.`,
       conflicts,
     ),
+  /** [v2] An access id whose `:{serial}` is not the access's current version (spec §2.4): the client read an older version. */
+  staleResource: (what: string, provided: string, currentSerial: number | null) =>
+    new PryvError(
+      'stale-resource',
+      409,
+      `The ${what} "${provided}" is not the current version (current serial: ${currentSerial ?? 'none'}); read it again before changing it.`,
+      { provided, currentSerial },
+    ),
   removedMethod: (methodId: string) => new PryvError('removed-method', 410, `The method "${methodId}" has been removed.`),
   tooManyResults: (limit: number) => new PryvError('too-many-results', 413, `The result exceeds the limit of ${limit} items.`, { limit }),
   payloadTooLarge: (limit: number, message = `The request body exceeds ${limit} bytes.`, data: Record<string, unknown> = {}) =>

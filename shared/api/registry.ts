@@ -1,6 +1,6 @@
 import { getAccessInfo } from './methods/access-info';
 import { accessRequestsCreate, accessRequestsPoll, accessRequestsUpdate } from './methods/access-requests';
-import { accessesCheckApp, accessesCreate, accessesDelete, accessesGet, accessesUpdate } from './methods/accesses';
+import { accessesCheckApp, accessesCreate, accessesDelete, accessesGet, accessesGetOne, accessesUpdate } from './methods/accesses';
 import { accountChangePassword, accountGet, accountUpdate } from './methods/account';
 import { accountRequestPasswordReset, accountResetPassword } from './methods/account-reset';
 import {
@@ -95,6 +95,7 @@ export const METHODS: readonly MethodDef[] = [
   streamsUpdate,
   streamsDelete,
   accessesGet,
+  accessesGetOne,
   accessesCreate,
   accessesUpdate,
   accessesDelete,

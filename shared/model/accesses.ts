@@ -30,6 +30,11 @@ export interface Access {
   modified: number;
   modifiedBy: string;
   deleted?: number;
+  /**
+   * [v2] How many times the access was updated (spec §2.4): absent until its first update.
+   * The API shows the id as `{id}:{serial}` once it is set; `id` itself never changes.
+   */
+  serial?: number;
   /** Personal accesses only: the sliding end of the login session (Unix seconds). */
   sessionExpires?: number;
 }

@@ -1,4 +1,5 @@
 import type { DynamoDBRecord } from 'aws-lambda';
+import { accessRefId } from '../domain/accesses/versions';
 import { keys } from '../store/keys';
 import { imageToItem, recordKey } from '../store/stream-records';
 
@@ -12,7 +13,9 @@ import { imageToItem, recordKey } from '../store/stream-records';
  *   pk USER#{user}, sk ACCESS#{token} | ACCESSDEL#{id} accesses and deletions  → accessesChanged,
  *                                              unless only usage tracking changed
  * Everything else is ignored: index copies (ES#, EM#, ER#, EH#), `STREAM#` (the data meta
- * item), `ACCESSID#`/`ACCESSKEY#` pointers, STREAMNAME# claims, account and email items.
+ * item), `ACCESSID#`/`ACCESSKEY#` pointers, `ACCESSHIST#` versions, STREAMNAME# claims,
+ * account and email items. An access whose serial moved (accesses.update) is also an
+ * `accessUpdated` for sockets ([v2] spec §6.1).
  */
 export type ChangeMessage = 'eventsChanged' | 'streamsChanged' | 'accessesChanged';
 
@@ -71,9 +74,29 @@ export function classifyRecord(record: DynamoDBRecord): { username: string; mess
   return undefined;
 }
 
+/** [v2] The socket message `accessUpdated` carries (spec §6.1): the access's new versioned id and serial. */
+export interface AccessUpdated {
+  type: 'access-updated';
+  accessId: string;
+  serial: number;
+}
+
+/** The `accessUpdated` a record stands for: an access item whose serial changed (accesses.update). */
+export function accessUpdateOf(record: DynamoDBRecord): AccessUpdated | undefined {
+  const { OldImage, NewImage } = record.dynamodb ?? {};
+  if (record.eventName !== 'MODIFY' || !OldImage || !NewImage) return undefined;
+  const after = imageToItem(NewImage);
+  if (typeof after.sk !== 'string' || !after.sk.startsWith(keys.accessPrefix)) return undefined;
+  const serial = after.serial;
+  if (typeof serial !== 'number' || typeof after.id !== 'string' || imageToItem(OldImage).serial === serial) return undefined;
+  return { type: 'access-updated', accessId: accessRefId(after.id, serial), serial };
+}
+
 /** One user's changes in a batch, and where they start in it (for partial batch failures). */
 export interface UserChanges {
   messages: Set<ChangeMessage>;
+  /** Accesses updated in the batch, in order ([v2] `accessUpdated`, sockets only). */
+  accessUpdates: AccessUpdated[];
   firstSequenceNumber: string | undefined;
 }
 
@@ -98,10 +121,14 @@ export function collectChanges(
     if (!change) continue;
     let user = changes.get(change.username);
     if (!user) {
-      user = { messages: new Set(), firstSequenceNumber: record.dynamodb?.SequenceNumber };
+      user = { messages: new Set(), accessUpdates: [], firstSequenceNumber: record.dynamodb?.SequenceNumber };
       changes.set(change.username, user);
     }
     user.messages.add(change.message);
+    if (change.message === 'accessesChanged') {
+      const updated = accessUpdateOf(record);
+      if (updated) user.accessUpdates.push(updated);
+    }
   }
   return changes;
 }

@@ -66,6 +66,23 @@ async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
  * connection never fails the batch (which would re-send every user's webhooks).
  */
 export async function pushChangesToSockets(username: string, messages: string[]): Promise<void> {
+  await pushToSockets(
+    username,
+    messages.map((message) => [message]),
+  );
+}
+
+/** [v2] `accessUpdated` messages (spec §6.1), with their payload, to every live socket of the user, as change messages go. */
+export async function pushAccessUpdatesToSockets(username: string, updates: unknown[]): Promise<void> {
+  await pushToSockets(
+    username,
+    updates.map((update) => ['accessUpdated', update]),
+  );
+}
+
+/** Socket.IO events (name and arguments) to every socket of the user, as pushChangesToSockets describes. */
+async function pushToSockets(username: string, events: unknown[][]): Promise<void> {
+  if (events.length === 0) return;
   const connections = await listUserConnections(username);
   if (connections.length === 0) return;
   const endpoint = managementEndpoint();
@@ -86,8 +103,8 @@ export async function pushChangesToSockets(username: string, messages: string[])
           await closeSocket(connection, endpoint);
           return;
         }
-        for (const message of messages) {
-          const packet = { type: SocketPacketType.Event, nsp: connection.nsp ?? '/', data: [message] };
+        for (const data of events) {
+          const packet = { type: SocketPacketType.Event, nsp: connection.nsp ?? '/', data };
           const outcome = await withRetries(() => sendPacket(endpoint, connection, packet));
           if (outcome === 'gone') return;
           pushed++;

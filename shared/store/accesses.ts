@@ -1,7 +1,7 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Access } from '../model/accesses';
 import type { DataMeta } from '../model/streams';
-import { batchGet, itemKey } from './batch';
+import { batchDelete, batchGet, itemKey } from './batch';
 import { dynamo, table } from './clients';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
@@ -113,6 +113,9 @@ export async function deleteAccesses(username: string, accesses: Access[], now: 
       const retry = await transactWrite(items(false));
       if (retry.length > 0) throw new Error(`access ${access.id} could not be deleted`);
     }
+    // Its previous versions go with it (nothing reads them once it is deleted); serials 0…serial−1.
+    const versions = Array.from({ length: access.serial ?? 0 }, (_, serial) => keys.accessVersion(username, access.id, serial));
+    if (versions.length > 0) await batchDelete(versions);
   }
 }
 
@@ -220,4 +223,108 @@ export async function endSession(username: string, token: string, now: number): 
       }),
     ),
   );
+}
+
+/** What a version of an access keeps: the access without its usage (counters move on every call, not with versions). */
+function versionOf(access: Access): Access {
+  const { calls: _c, lastUsed: _l, sessionExpires: _s, ...version } = access;
+  return version as Access;
+}
+
+/** The fields an update may change (spec §2.4 [v2]), and the authorship and serial it moves. */
+const UPDATED_FIELDS = ['name', 'deviceName', 'permissions', 'expires', 'clientData', 'modified', 'modifiedBy', 'serial'] as const;
+
+export type AccessUpdateOutcome = 'updated' | 'stale' | 'name-taken';
+
+/**
+ * Replaces an access by its next version, in one transaction: the access item is changed
+ * only if it still is at `previous`'s serial (so of two updates racing from one version,
+ * exactly one wins and the other is `stale`), `previous` is kept as a version, and when
+ * (name, deviceName) changed the old claim is released and the new one taken (`name-taken`
+ * if another access holds it). Usage counters are left as they are: calls keep counting.
+ * A deleted access is `stale` too (its item is gone).
+ */
+export async function updateAccess(username: string, previous: Access, next: Access): Promise<AccessUpdateOutcome> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  const removes: string[] = [];
+  UPDATED_FIELDS.forEach((field, i) => {
+    names[`#f${i}`] = field;
+    const value = next[field];
+    if (value === undefined || value === null) removes.push(`#f${i}`);
+    else {
+      values[`:f${i}`] = value;
+      sets.push(`#f${i} = :f${i}`);
+    }
+  });
+  names['#serial'] = 'serial';
+  let condition = 'attribute_exists(pk) AND attribute_not_exists(#serial)';
+  if (previous.serial !== undefined) {
+    condition = 'attribute_exists(pk) AND #serial = :previousSerial';
+    values[':previousSerial'] = previous.serial;
+  }
+  const items: TransactItem[] = [
+    {
+      Update: {
+        TableName: undefined,
+        Key: keys.accessByToken(username, previous.token),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    },
+    {
+      Put: {
+        TableName: undefined,
+        Item: { ...keys.accessVersion(username, previous.id, previous.serial ?? 0), ...versionOf(previous) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+  ];
+  const before = uniqueNameKey(username, previous.type, previous.name, previous.deviceName);
+  const after = uniqueNameKey(username, next.type, next.name, next.deviceName);
+  if (before.sk !== after.sk) {
+    items.push(
+      {
+        Delete: {
+          TableName: undefined,
+          Key: before,
+          ConditionExpression: 'attribute_not_exists(pk) OR accessId = :id',
+          ExpressionAttributeValues: { ':id': previous.id },
+        },
+      },
+      {
+        Put: {
+          TableName: undefined,
+          Item: { ...after, token: next.token, accessId: next.id },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    );
+  }
+  const failed = await transactWrite(items);
+  if (failed.length === 0) return 'updated';
+  if (failed.includes(0) || failed.includes(1)) return 'stale';
+  // The old claim held by another access means this one had lost it: the update may still take the new one.
+  if (failed.includes(2) && !failed.includes(3)) {
+    const retry = await transactWrite(items.filter((_, i) => i !== 2));
+    if (retry.length === 0) return 'updated';
+    return retry.includes(0) || retry.includes(1) ? 'stale' : 'name-taken';
+  }
+  return 'name-taken';
+}
+
+/** The previous versions of an access, oldest first (the one it was created as first). */
+export async function listAccessVersions(username: string, id: string): Promise<Access[]> {
+  return listByPrefix(username, keys.accessVersionPrefix(id));
+}
+
+/** One previous version of an access, by its serial (0 = as created). */
+export async function getAccessVersion(username: string, id: string, serial: number): Promise<Access | undefined> {
+  const out = await dynamo().send(
+    new GetCommand({ TableName: table(), Key: keys.accessVersion(username, id, serial), ConsistentRead: true }),
+  );
+  return out.Item ? strip(out.Item) : undefined;
 }

@@ -31,6 +31,15 @@ const rawKeys = {
   accessPrefix: 'ACCESS#',
   accessDeletion: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `ACCESSDEL#${id}` }),
   accessDeletionPrefix: 'ACCESSDEL#',
+  /**
+   * A previous version of an updated access (spec §2.4 [v2]): the version with that serial
+   * (0 = as created), zero-padded so a Query returns them oldest first.
+   */
+  accessVersion: (username: string, id: string, serial: number) => ({
+    pk: `USER#${username}`,
+    sk: `ACCESSHIST#${id}#${String(serial).padStart(10, '0')}`,
+  }),
+  accessVersionPrefix: (id: string) => `ACCESSHIST#${id}#`,
   /** Live (and trashed) streams of a user, and `STREAM#` itself: the user's data meta item. */
   stream: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `STREAM#${id}` }),
   streamPrefix: 'STREAM#',

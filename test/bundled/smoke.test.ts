@@ -144,13 +144,20 @@ describe('the synthesized bundles', () => {
     });
     const accessId = access.body.access.id as string;
     await expectMethod('accesses.get', 'GET', u('/accesses'), { ...auth, status: 200 });
-    await expectMethod('accesses.update', 'PUT', u(`/accesses/${accessId}`), { ...auth, body: { name: 'my doctor' } });
+    const renamed = await expectMethod('accesses.update', 'PUT', u(`/accesses/${accessId}`), {
+      ...auth,
+      body: { name: 'my doctor' },
+      status: 200,
+    });
+    const currentId = renamed.body.access.id as string; // `{id}:1` once updated
+    const one = await expectMethod('accesses.getOne', 'GET', u(`/accesses/${currentId}?includeHistory=true`), { ...auth, status: 200 });
+    expect((one.body.history as unknown[]).length).toBe(1);
     await expectMethod('accesses.checkApp', 'POST', u('/accesses/check-app'), {
       ...auth,
       body: { requestingAppId: 'bundled-app', requestedPermissions: [{ streamId: 'health', level: 'read', defaultName: 'Health' }] },
       status: 200,
     });
-    await expectMethod('accesses.delete', 'DELETE', u(`/accesses/${accessId}`), { ...auth, status: 200 });
+    await expectMethod('accesses.delete', 'DELETE', u(`/accesses/${currentId}`), { ...auth, status: 200 });
 
     // Webhooks belong to app accesses.
     const app = await call('POST', u('/accesses'), {

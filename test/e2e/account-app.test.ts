@@ -63,6 +63,15 @@ describe('account app: apps and shares', () => {
       permissions: [{ streamId: 'diary', level: 'read' }],
       expireAfter: 3600,
     });
+    // Both updated (v2 accesses.update): the API now shows them as `{id}:1`, while the
+    // coach's createdBy keeps the app's id as created; the app still shows the share it made.
+    for (const [id, token] of [
+      [app.id, user.token],
+      [coach.id, app.token],
+    ] as const) {
+      const res = await call('PUT', `/${user.username}/accesses/${id}`, { token, body: { clientData: { updated: true } } });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
     // Used once, from a recognisable client: the card says when and from where.
     const used = await call('GET', `/${user.username}/events`, {
       token: share.token,

@@ -814,19 +814,6 @@ describe('accesses.checkApp (spec §2.4)', () => {
   });
 });
 
-describe('accesses.update (spec §2.4, v1)', () => {
-  it('→ 410 removed-method, the access unchanged', async () => {
-    useRuntimeStore();
-    const user = await createUser();
-    const a = await made(user, { name: `upd-${suffix()}`, permissions: [{ streamId: '*', level: 'read' }] });
-    for (const token of [user.token, a.token]) {
-      const res = await call('PUT', `/${user.username}/accesses/${a.id}`, { token, body: { name: 'renamed' } });
-      expectError(res, 410, 'removed-method');
-    }
-    expect((await accessInfo(user, a.token)).body.name).toBe(a.name);
-  });
-});
-
 describe('getAccessInfo for app and shared accesses (spec §2.1, §1.3)', () => {
   it('shows type, name, permissions; lastUsed and calls counters grow with use', async () => {
     useRuntimeStore();

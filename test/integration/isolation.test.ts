@@ -263,11 +263,6 @@ describe('isolation between users', () => {
       for (const id of Object.values(idsOf(b))) {
         const res = await callRoute(method, route, a.user.username, id, a.user.token, a);
         const where = `${method.id} ${route.verb} ${route.path} with ${id}`;
-        if (method.id === 'accesses.update') {
-          // Removed in v1 (spec §2.4): 410 for any id, never a success.
-          expect(res.status, where).toBe(410);
-          continue;
-        }
         expect(res.status, `${where}: ${JSON.stringify(res.body)}`).toBe(404);
         expect(res.body.error.id, where).toBe('unknown-resource');
         const text = JSON.stringify(res.body);

@@ -2,7 +2,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../functions/notify/fanout';
-import { changesFromRecords } from '../../shared/notify/changes';
+import { changesFromRecords, collectChanges } from '../../shared/notify/changes';
 import { clearSinks, registerSink } from '../../shared/notify/dispatch';
 
 const STREAM_ARN = 'arn:aws:dynamodb:us-east-1:000000000000:table/pryv-main/stream/2026-11-29T00:00:00.000';
@@ -106,6 +106,7 @@ describe('changesFromRecords', () => {
       insert({ pk: 'USER#alice', sk: 'STREAMNAME##Health', id: 'health' }),
       insert({ pk: 'USER#alice', sk: 'ACCESSID#acc1', token: 'tok-123' }),
       insert({ pk: 'USER#alice', sk: 'ACCESSKEY#app#my app#', token: 'tok-123', accessId: 'acc1' }),
+      insert({ ...access('alice'), sk: 'ACCESSHIST#acc1#0000000000' }),
     ];
     expect(changesFromRecords(records).size).toBe(0);
   });
@@ -128,6 +129,21 @@ describe('changesFromRecords', () => {
     for (const records of [[created], deleted, [renamed], [newPermission]]) {
       expect(asObject(changesFromRecords(records))).toEqual({ dave: ['accessesChanged'] });
     }
+  });
+
+  it('gives an accessUpdated (versioned id, serial) for each access whose serial moved, nothing for other access changes', () => {
+    const v0 = access('gina');
+    const v1 = access('gina', { name: 'renamed', serial: 1 });
+    const v2 = access('gina', { name: 'again', serial: 2 });
+    const usage = { ...v2, lastUsed: 1_795_000_900 };
+    const records = [insert(v0), modify(v0, v1), modify(v1, v2), modify(v2, usage), modify(v2, { ...v2, calls: {} })];
+    const gina = collectChanges(records).get('gina')!;
+    expect([...gina.messages]).toEqual(['accessesChanged']);
+    expect(gina.accessUpdates).toEqual([
+      { type: 'access-updated', accessId: 'acc1:1', serial: 1 },
+      { type: 'access-updated', accessId: 'acc1:2', serial: 2 },
+    ]);
+    expect(collectChanges([insert(v0), modify(v0, access('gina', { name: 'x' }))]).get('gina')!.accessUpdates).toEqual([]);
   });
 
   it('ignores access updates that only track usage (lastUsed, calls, sessionExpires)', () => {

@@ -6,7 +6,8 @@ import {
   deleteAccessWith,
   listVisibleAccesses,
 } from '../../domain/accesses/manage';
-import { errors } from '../../errors';
+import { type AccessChanges, readAccess, updateAccessFrom } from '../../domain/accesses/update';
+import { wireAccessId } from '../../domain/accesses/versions';
 import { LIMITS } from '../../limits';
 import { callerOf } from '../caller';
 import { defineMethod, SERVER_OWNED_FIELDS } from '../types';
@@ -63,16 +64,49 @@ export const accessesCreate = /* @__PURE__ */ defineMethod<AccessInput>({
   run: async (ctx, params) => ({ access: await createAccessFrom(callerOf(ctx), params) }),
 });
 
-/** v1: accesses cannot be updated (spec §2.4). */
-export const accessesUpdate = /* @__PURE__ */ defineMethod({
+/** [v2] One access, by its id (versioned or not), with its previous versions on demand (spec §2.4). */
+export const accessesGetOne = /* @__PURE__ */ defineMethod<{ id: string; includeHistory?: boolean }>({
+  id: 'accesses.getOne',
+  routes: [{ verb: 'GET', path: '/{username}/accesses/{id}' }],
+  auth: 'token',
+  accessTypes: ['personal', 'app'],
+  params: {
+    type: 'object',
+    properties: { id: { type: 'string', minLength: 1 }, includeHistory: { type: 'boolean' } },
+    required: ['id'],
+    additionalProperties: false,
+  },
+  run: async (ctx, params) => readAccess(callerOf(ctx), params.id, params.includeHistory),
+});
+
+/** [v2] Changes an access's alterable fields (spec §2.4); the rules are in shared/domain/accesses/update.ts. */
+export const accessesUpdate = /* @__PURE__ */ defineMethod<{ id: string; update: AccessChanges }>({
   id: 'accesses.update',
   routes: [{ verb: 'PUT', path: '/{username}/accesses/{id}' }],
   auth: 'token',
-  accessTypes: ['personal', 'app', 'shared'],
-  params: { type: 'object' },
-  run: async () => {
-    throw errors.removedMethod('accesses.update');
+  accessTypes: ['personal', 'app'],
+  params: {
+    type: 'object',
+    properties: {
+      id: { type: 'string', minLength: 1 },
+      update: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', minLength: 1 },
+          deviceName: { type: ['string', 'null'] },
+          permissions: { type: 'array', items: permissionSchema },
+          expireAfter: { type: 'number' },
+          expires: { type: 'null' },
+          clientData: { type: ['object', 'null'] },
+        },
+        additionalProperties: false,
+      },
+    },
+    required: ['id', 'update'],
+    additionalProperties: false,
   },
+  httpParams: (request) => ({ id: request.pathParams.id, update: request.body ?? {} }),
+  run: async (ctx, params) => ({ access: await updateAccessFrom(callerOf(ctx), params.id, params.update) }),
 });
 
 export const accessesDelete = /* @__PURE__ */ defineMethod<{ id: string }>({
@@ -83,8 +117,8 @@ export const accessesDelete = /* @__PURE__ */ defineMethod<{ id: string }>({
   params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'], additionalProperties: false },
   run: async (ctx, params) => {
     const { deleted, related } = await deleteAccessWith(callerOf(ctx), params.id);
-    const result: Record<string, unknown> = { accessDeletion: { id: deleted.id } };
-    if (related.length > 0) result.relatedDeletions = related.map((a) => ({ id: a.id }));
+    const result: Record<string, unknown> = { accessDeletion: { id: wireAccessId(deleted) } };
+    if (related.length > 0) result.relatedDeletions = related.map((a) => ({ id: wireAccessId(a) }));
     return result;
   },
 });

@@ -14,9 +14,10 @@ import { createStream, updateStream } from '../../store/streams';
 import { transactWrite } from '../../store/transact';
 import type { Caller } from '../caller';
 import { hasForbiddenChars, isValidStreamId, slugifyStreamId } from '../streams/query';
-import { loadUserData } from '../user-data';
+import { loadUserData, type UserData } from '../user-data';
 import { isExpired } from './liveness';
-import { canDeleteAccess, checkAccessCreation, createdByAccess } from './permissions';
+import { canDeleteAccess, checkAccessCreation, checkExpiryWithinParent, createdByAccess } from './permissions';
+import { parseAccessRef } from './versions';
 import { accessForApi } from './view';
 
 /** Accesses (spec §2.4): what an access sees of the others, and the ones it creates and deletes. */
@@ -82,10 +83,54 @@ async function createRequestedStreams(caller: Caller, permissions: Permission[])
   }
 }
 
+/** `expireAfter` (create, update): seconds from now, never negative (spec §3.3). */
+export function checkExpireAfter(expireAfter: number | undefined): void {
+  if (expireAfter !== undefined && expireAfter < 0) {
+    throw errors.invalidParametersFormat('expireAfter must be 0 or more seconds.', [
+      { code: 'MINIMUM', message: 'expireAfter must be >= 0', path: '#/expireAfter', params: [0] },
+    ]);
+  }
+}
+
+/** A shared access has no device name (spec §3.3), at creation as on update. */
+export function checkDeviceName(type: AccessType, deviceName: string | null | undefined): void {
+  if (type === 'shared' && deviceName) {
+    throw errors.invalidParametersFormat('Shared accesses cannot have a device name.', [
+      { code: 'INVALID_TYPE', message: 'deviceName is for app accesses only', path: '#/deviceName', params: [] },
+    ]);
+  }
+}
+
+/** Permissions as a client sent them, without the `name` it may echo from checkApp (accepted and stripped, spec §2.4). */
+export const withoutEchoedNames = (permissions: Permission[]): Permission[] => permissions.map(({ name: _n, ...p }) => p);
+
+/** Stream ids of permissions are held to what a stream id may hold (`400 invalid-request-structure`). */
+export function checkPermissionStreamIds(requested: Permission[]): void {
+  const badId = requested.find((p) => typeof p.streamId === 'string' && hasForbiddenChars(p.streamId));
+  if (badId) {
+    throw errors.invalidRequestStructure(
+      `The permission stream id ${JSON.stringify(badId.streamId)} contains a forbidden character (one of " ' \\ NUL \\b \\t \\n \\r \\x1a).`,
+      requested,
+    );
+  }
+}
+
+/**
+ * The permissions an access of `type` gets from this caller (accesses.create, accesses.update):
+ * stream ids checked, the caller's right to grant them (spec §4.4), missing streams created
+ * from `defaultName` for a personal caller; `defaultName` then stripped like `name` (§3.3).
+ */
+export async function grantedPermissions(caller: Caller, data: UserData, type: AccessType, requested: Permission[]): Promise<Permission[]> {
+  checkPermissionStreamIds(requested);
+  const permissions = withoutEchoedNames(requested);
+  checkAccessCreation(data.permissions, { type, permissions });
+  if (caller.access.type === 'personal') await createRequestedStreams(caller, permissions);
+  return permissions.map(({ defaultName: _d, ...p }) => p);
+}
+
 /** `accesses.create`: who may create what (spec §4.4), unique token and (type, name, deviceName). */
 export async function createAccessFrom(caller: Caller, input: AccessInput): Promise<Record<string, unknown>> {
   const type = input.type ?? 'shared';
-  const permissions = (input.permissions ?? []).map(({ name: _n, ...p }) => p);
   if (type === 'personal') throw errors.forbidden('Personal accesses are created automatically on login.');
   if (input.permissions === undefined) {
     throw errors.invalidParametersFormat("The parameters' format is invalid.", [
@@ -97,23 +142,8 @@ export async function createAccessFrom(caller: Caller, input: AccessInput): Prom
       },
     ]);
   }
-  const badId = permissions.find((p) => typeof p.streamId === 'string' && hasForbiddenChars(p.streamId));
-  if (badId) {
-    throw errors.invalidRequestStructure(
-      `The permission stream id ${JSON.stringify(badId.streamId)} contains a forbidden character (one of " ' \\ NUL \\b \\t \\n \\r \\x1a).`,
-      input.permissions,
-    );
-  }
-  if (type === 'shared' && input.deviceName) {
-    throw errors.invalidParametersFormat('Shared accesses cannot have a device name.', [
-      { code: 'INVALID_TYPE', message: 'deviceName is for app accesses only', path: '#/deviceName', params: [] },
-    ]);
-  }
-  if (input.expireAfter !== undefined && input.expireAfter < 0) {
-    throw errors.invalidParametersFormat('expireAfter must be 0 or more seconds.', [
-      { code: 'MINIMUM', message: 'expireAfter must be >= 0', path: '#/expireAfter', params: [0] },
-    ]);
-  }
+  checkDeviceName(type, input.deviceName);
+  checkExpireAfter(input.expireAfter);
   let token = newToken();
   if (input.token !== undefined) {
     token = slugifyStreamId(input.token);
@@ -121,18 +151,20 @@ export async function createAccessFrom(caller: Caller, input: AccessInput): Prom
       throw errors.invalidItemId(`The token "${input.token}" is not allowed.`);
     }
   }
-  const data = await loadUserData(caller);
-  checkAccessCreation(data.permissions, { type, permissions });
-  if (caller.access.type === 'personal') await createRequestedStreams(caller, permissions);
-
   const { now, author } = caller;
+  const data = await loadUserData(caller);
+  const permissions = await grantedPermissions(caller, data, type, input.permissions);
+  // [v2] what an app creates does not outlive it (spec §4.4); a creation without expireAfter asks nothing.
+  if (input.expireAfter !== undefined && caller.access.type === 'app') {
+    checkExpiryWithinParent(caller.access.expires, now + input.expireAfter);
+  }
+
   const access: Access = {
     id: newId(),
     token,
     type,
     name: input.name,
-    // `defaultName` only serves the stream creation above: stripped like `name` (spec §3.3).
-    permissions: permissions.map(({ defaultName: _d, ...p }) => p),
+    permissions,
     calls: {},
     created: now,
     createdBy: author,
@@ -152,9 +184,12 @@ export async function createAccessFrom(caller: Caller, input: AccessInput): Prom
 
 /** `accesses.delete` (spec §4.5): the accesses the deleted one created (still live) go with it, except for personal ones. */
 export async function deleteAccessWith(caller: Caller, id: string): Promise<{ deleted: Access; related: Access[] }> {
-  const target = await getAccessById(caller.username, id);
+  const ref = parseAccessRef(id);
+  const target = await getAccessById(caller.username, ref.base);
   if (!target) throw errors.unknownResource('access', id);
   if (!canDeleteAccess(caller.access, target)) throw errors.forbidden('You cannot delete this access.');
+  // [v2] a client deletes the version it read (spec §2.4): an older one means it missed an update.
+  if (ref.serial !== target.serial) throw errors.staleResource('access', id, target.serial ?? null);
   const related =
     target.type === 'personal'
       ? []

@@ -239,27 +239,70 @@ export class AccessPermissions {
 export function checkAccessCreation(creator: AccessPermissions, requested: { type: AccessType; permissions: Permission[] }): void {
   if (requested.type === 'personal') throw errors.forbidden(PERSONAL_ACCESS_CREATION);
   if (creator.isPersonal) return;
-  const refuse = () => errors.forbidden(INSUFFICIENT_ACCESS_CREATION);
-  if (creator.access.type !== 'app' || requested.type !== 'shared') throw refuse();
+  if (creator.access.type !== 'app' || requested.type !== 'shared' || !delegates(creator, requested.permissions)) {
+    throw errors.forbidden(INSUFFICIENT_ACCESS_CREATION);
+  }
+}
 
-  const permissions = requested.permissions ?? [];
+/**
+ * Whether an app access may hand these permissions to a shared access (the app rules of
+ * {@link checkAccessCreation}): what it may create, and what a shared access it manages
+ * must stay within when either of them is updated (spec §2.4 [v2] chain rules).
+ */
+export function delegates(creator: AccessPermissions, permissions: readonly Permission[] | undefined): boolean {
+  if (creator.isPersonal) return true;
   let streamPermissions = 0;
-  for (const p of permissions) {
+  for (const p of permissions ?? []) {
     if (!p) continue;
     if (typeof p.streamId === 'string') {
       streamPermissions++;
-      if (!isLevel(p.level)) throw refuse();
+      if (!isLevel(p.level)) return false;
       const mine = creator.level(p.streamId);
-      if (mine === undefined || mine === 'create-only' || LEVEL_RANK[mine] < LEVEL_RANK[p.level]) throw refuse();
+      if (mine === undefined || mine === 'create-only' || LEVEL_RANK[mine] < LEVEL_RANK[p.level]) return false;
     } else if (p.feature === 'selfRevoke') {
       const mine = creator.featureSetting('selfRevoke');
-      if (!creator.canSelfRevoke() && p.setting !== mine) throw refuse();
+      if (!creator.canSelfRevoke() && p.setting !== mine) return false;
     } else if (p.feature === 'selfAudit') {
       const mine = creator.featureSetting('selfAudit');
-      if (mine !== undefined && p.setting !== mine) throw refuse();
+      if (mine !== undefined && p.setting !== mine) return false;
     }
   }
-  if (streamPermissions === 0) throw refuse();
+  return streamPermissions > 0;
+}
+
+/**
+ * [v2] A managed access cannot outlive the app access managing it (spec §2.4, §4.4): when the
+ * parent expires, an expiry asked for the child — `null` meaning "never" — must not be later.
+ * Refused with `400 invalid-operation` and both dates.
+ */
+export function checkExpiryWithinParent(parentExpires: number | null | undefined, requestedExpires: number | null): void {
+  if (parentExpires === undefined || parentExpires === null) return;
+  if (requestedExpires !== null && requestedExpires <= parentExpires) return;
+  throw errors.invalidOperation('A managed access cannot expire later than the app access managing it.', {
+    parentExpires,
+    requestedExpires,
+  });
+}
+
+/**
+ * Who may read one access with `accesses.getOne` (spec §2.4 [v2]): personal any; an app
+ * itself and the accesses it created. Shared accesses are refused by the method's access types.
+ */
+export function canReadAccess(caller: Access, target: Access): boolean {
+  if (caller.type === 'personal') return true;
+  return caller.id === target.id || (caller.type === 'app' && createdByAccess(target) === caller.id);
+}
+
+/**
+ * Who may update an access (spec §2.4 [v2]): personal accesses never change (their
+ * permissions are implicit); a personal caller any other; an app only the shared accesses
+ * it created (not itself: it would widen its own rights). Refusals are `403 forbidden`.
+ */
+export function checkAccessUpdate(caller: Access, target: Access): void {
+  if (target.type === 'personal') throw errors.forbidden('Personal accesses cannot be updated.');
+  if (caller.type === 'personal') return;
+  if (caller.type === 'app' && target.type === 'shared' && createdByAccess(target) === caller.id) return;
+  throw errors.forbidden('Your access token has insufficient permissions to update this access.');
 }
 
 /**

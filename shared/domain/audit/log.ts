@@ -3,6 +3,7 @@ import type { Access } from '../../model/accesses';
 import type { AuditItem } from '../../model/audit';
 import { queryAudit } from '../../store/audit';
 import { keys } from '../../store/keys';
+import { parseAccessRef } from '../accesses/versions';
 
 /**
  * Reading the audit log (spec §2.10): the records of the calls that reached a user's data
@@ -38,7 +39,9 @@ export interface AuditFilter {
 /** Records of a user visible to `access` and matching the filter, newest first by default. */
 export async function readAudit(username: string, access: Access, filter: AuditFilter, now: number): Promise<AuditItem[]> {
   const visible = readableAccessIds(access);
-  if (filter.accessId !== undefined && !visible.all && !visible.ids.has(filter.accessId)) {
+  // Records name an access by the id it was created with; `{id}:{serial}` (an updated access, spec §2.4 [v2]) is the same access.
+  const accessId = filter.accessId === undefined ? undefined : parseAccessRef(filter.accessId).base;
+  if (accessId !== undefined && !visible.all && !visible.ids.has(accessId)) {
     throw errors.forbidden('You cannot read the audit of another access.');
   }
   if (!visible.all && visible.ids.size === 0) throw errors.forbidden('This access may not read audit logs (selfAudit).');
@@ -50,7 +53,7 @@ export async function readAudit(username: string, access: Access, filter: AuditF
     now,
     accept: (item) =>
       (visible.all || visible.ids.has(item.accessId)) &&
-      (filter.accessId === undefined || item.accessId === filter.accessId) &&
+      (accessId === undefined || item.accessId === accessId) &&
       (filter.action === undefined || item.action === filter.action) &&
       (filter.status === undefined || item.status === filter.status) &&
       (filter.errorId === undefined || item.errorId === filter.errorId) &&

@@ -1,7 +1,7 @@
 // "Apps and shares": every access the person gave, in words, with revoking; and new shares.
 import { $, busy, setStatus } from '../www/assets/api.js';
 import { dateTime, relative } from '../www/assets/words.js';
-import { call, ctx, isExpired, loadLastSeen, refresh } from './context.js';
+import { baseAccessId, call, ctx, isExpired, loadLastSeen, refresh } from './context.js';
 import { accessKind, accessTitle, givenBy, permissionLines, whereWords } from './describe.js';
 import { el, facts, nextId } from './dom.js';
 
@@ -10,7 +10,7 @@ const creatorOf = (access) => (access.createdBy ?? '').split(' ')[0];
 /** Accesses another (live) access created: what revoking that one also ends (spec §4.5). */
 function createdBy(parent, live) {
   if (parent.type === 'personal') return [];
-  return live.filter((a) => creatorOf(a) === parent.id);
+  return live.filter((a) => creatorOf(a) === baseAccessId(parent.id));
 }
 
 function permissionList(access) {

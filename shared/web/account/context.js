@@ -76,9 +76,17 @@ export function setRoot() {
   ctx.root = userRoot(ctx.info, ctx.session.username);
 }
 
-/** The access an id names, live, expired or deleted. */
+/**
+ * The id an access was created with: the API shows an updated access as `{id}:{serial}`,
+ * while `createdBy` and audit records keep the id it was created with.
+ */
+export const baseAccessId = (id) => String(id ?? '').replace(/:\d+$/, '');
+
+/** The access an id (versioned or not) names, live, expired or deleted. */
 export function accessById(id) {
-  return ctx.accesses.find((a) => a.id === id) ?? ctx.deletions.find((a) => a.id === id);
+  const base = baseAccessId(id);
+  const same = (a) => baseAccessId(a.id) === base;
+  return ctx.accesses.find(same) ?? ctx.deletions.find(same);
 }
 
 export const isExpired = (access, now = Date.now() / 1000) => typeof access.expires === 'number' && access.expires <= now;
