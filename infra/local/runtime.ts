@@ -189,7 +189,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     resetConnectionClients();
 
     // In bundle mode the functions run from their bundles, the background ones (fan-out,
-    // export and webhook workers, the service boot message) too.
+    // export and webhook workers, the service boot message, the ping sweep) too.
     let handlers: GatewayHandlers | undefined;
     let bundledHandler: ((id: string) => (event: unknown) => Promise<unknown>) | undefined;
     if (options.bundles) {
@@ -262,7 +262,8 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     const gateway = await startGateway({ port: apiPort, host, changeLog, handlers });
     stops.push(gateway.stop);
     // Engine.IO pings, as the scheduled sweep sends them in AWS; stopped before the gateway.
-    stops.push(startSocketPinger(config().socketPingIntervalMs).stop);
+    const pingSweep = bundledHandler ? () => bundledHandler('Fn-ws-ping')({}) : undefined;
+    stops.push(startSocketPinger(config().socketPingIntervalMs, pingSweep).stop);
     return {
       url: gateway.url,
       adminKey: admin.key,

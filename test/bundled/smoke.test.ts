@@ -331,8 +331,9 @@ describe('least privilege', () => {
     // Some API functions made calls: the recorder works (a silent recorder would pass anything).
     expect([...calls.keys()].filter((id) => assembly.functions.has(id)).length).toBeGreaterThan(METHODS.length / 2);
     // The background functions ran from their bundles too: the fan-out (the socket push above),
-    // the webhook worker, the export worker (account.export) and the service boot message.
-    for (const id of ['Fn-notify-fanout', 'Fn-notify-webhook-worker', 'Fn-export-worker', 'Fn-notify-service-boot']) {
+    // the webhook worker, the export worker (account.export), the service boot message and the
+    // ping sweep (every SOCKET_PING_INTERVAL_MS).
+    for (const id of ['Fn-notify-fanout', 'Fn-notify-webhook-worker', 'Fn-export-worker', 'Fn-notify-service-boot', 'Fn-ws-ping']) {
       expect(calls.has(id), `${id} made no recorded call`).toBe(true);
     }
 
