@@ -8,8 +8,10 @@ import { errors } from './errors';
 /** A JSON schema, as ajv reads it. */
 export type JsonSchema = Record<string, unknown>;
 
-const strict = new Ajv({ allErrors: true, strict: false });
-const coercing = new Ajv({ allErrors: true, strict: false, coerceTypes: 'array' });
+// Made on first use, each: building an Ajv instance is a cold start's cost, and a function
+// whose method takes only a JSON body (or only a query) never needs the other one.
+let strict: Ajv | undefined;
+let coercing: Ajv | undefined;
 
 const compiled = new WeakMap<JsonSchema, { strict?: ValidateFunction; coercing?: ValidateFunction }>();
 
@@ -20,9 +22,11 @@ function validator(schema: JsonSchema, coerce: boolean): ValidateFunction {
     compiled.set(schema, entry);
   }
   if (coerce) {
+    coercing ??= new Ajv({ allErrors: true, strict: false, coerceTypes: 'array' });
     entry.coercing ??= coercing.compile(schema);
     return entry.coercing;
   }
+  strict ??= new Ajv({ allErrors: true, strict: false });
   entry.strict ??= strict.compile(schema);
   return entry.strict;
 }

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { managementEndpoint } from '../../shared/adapters/socket-connections-api';
-import { findMethod } from '../../shared/api/registry';
+import { loadMethod } from '../../shared/api/method-loaders';
 import { sampleDebugLogs, withLogContext } from '../../shared/log';
 import { handleClientMessage } from '../../shared/socketio/inbound';
 import type { WebSocketEvent } from './event';
@@ -12,7 +12,7 @@ export async function handler(event: WebSocketEvent): Promise<APIGatewayProxyRes
   sampleDebugLogs();
   // Every line of this message (its method call included) carries the API's request id and the connection.
   await withLogContext({ requestId, connectionId }, () =>
-    handleClientMessage(connectionId, body, managementEndpoint(event.requestContext), findMethod),
+    handleClientMessage(connectionId, body, managementEndpoint(event.requestContext), loadMethod),
   );
   return { statusCode: 200 };
 }

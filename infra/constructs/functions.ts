@@ -64,6 +64,9 @@ const LAMBDA_ACKNOWLEDGEMENTS: ReadonlyArray<[string, string]> = [
   ],
 ];
 
+/** Stands in for the SDK's default credential chain in the bundles (see FUNCTION_BUNDLING). */
+const LAMBDA_CREDENTIALS = join(REPO_ROOT, 'infra/bundling/lambda-credentials.ts');
+
 /**
  * How every function is bundled: locally with esbuild, one self-contained ESM file each.
  * Without source maps (they weigh four times the code and slow the cold start); the
@@ -81,7 +84,7 @@ export const FUNCTION_BUNDLING: BundlingOptions = {
   // whatever SDK v3 the runtime happens to ship.
   externalModules: [],
   // Credentials come from the environment in Lambda: the SDK's default chain is left out.
-  esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': join(REPO_ROOT, 'infra/bundling/lambda-credentials.ts') },
+  esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': LAMBDA_CREDENTIALS },
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: "import { createRequire as __pryvCreateRequire } from 'module'; const require = __pryvCreateRequire(import.meta.url);",
 };
@@ -99,6 +102,35 @@ export function functionBundling(sourceMaps: boolean, tracing = false): Bundling
     ...FUNCTION_BUNDLING,
     ...(sourceMaps ? { sourceMap: true } : {}),
     externalModules: tracing ? [] : [TRACER_PACKAGE],
+  };
+}
+
+/**
+ * `bundling` for a function that runs any API method (callBatch, the socket message
+ * function): after CDK's one-file bundle, infra/bundling/split-bundle.mjs rebuilds the asset
+ * with esbuild `splitting`, the same settings otherwise, so that each method is a chunk
+ * loaded on its first call (shared/api/method-loaders.ts), not code every cold start reads.
+ */
+export function splitBundling(bundling: BundlingOptions, entry: string): BundlingOptions {
+  const options = {
+    minify: bundling.minify === true,
+    sourcemap: bundling.sourceMap === true,
+    target: bundling.target,
+    mainFields: bundling.mainFields,
+    alias: { '@aws-sdk/credential-provider-node': LAMBDA_CREDENTIALS },
+    banner: bundling.banner ? { js: bundling.banner } : undefined,
+    external: bundling.externalModules ?? [],
+    logLevel: 'warning',
+  };
+  const script = join(REPO_ROOT, 'infra/bundling/split-bundle.mjs');
+  const args = (outdir: string) => Buffer.from(JSON.stringify({ entry, outdir, options })).toString('base64');
+  return {
+    ...bundling,
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (_inputDir, outputDir) => [`node "${script}" ${args(outputDir)}`],
+    },
   };
 }
 
@@ -128,6 +160,8 @@ export interface FunctionOptions {
   timeout?: Duration;
   /** Use the one role of all functions with the same data access and capabilities (the method functions: see Functions). */
   sharedRole?: boolean;
+  /** Runs any API method, each loaded on first use: built in chunks (`splitBundling`). */
+  split?: boolean;
 }
 
 /** The bucket's areas a function may touch (none for `table`). */
@@ -199,7 +233,9 @@ export class Functions {
         ...(granted('filesSecret') ? { FILES_READ_TOKEN_SECRET_ARN: data.filesSecret.secretArn } : {}),
         ...(granted('socketManagement') ? { SOCKET_MANAGEMENT_ENDPOINT: this.props.webSocketStage.callbackUrl } : {}),
       },
-      bundling: functionBundling(this.props.sourceMaps === true, this.props.tracing === true),
+      bundling: options.split
+        ? splitBundling(functionBundling(this.props.sourceMaps === true, this.props.tracing === true), join(REPO_ROOT, options.entry))
+        : functionBundling(this.props.sourceMaps === true, this.props.tracing === true),
       ...(this.props.tracing ? { tracing: Tracing.ACTIVE } : {}),
     });
     this.all.push(fn);

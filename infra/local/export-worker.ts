@@ -1,5 +1,5 @@
 import { handler } from '../../functions/export/worker';
-import { type StreamConsumer, startStreamConsumer } from './stream-consumer';
+import { type StreamConsumer, type StreamHandler, startStreamConsumer } from './stream-consumer';
 
 const POLL_MS = 250; // exports are not latency-sensitive; a quarter second keeps the local stream quiet
 
@@ -8,6 +8,12 @@ const POLL_MS = 250; // exports are not latency-sensitive; a quarter second keep
  * table's stream (as in AWS, where the worker has its own mapping) calling the same handler,
  * which ignores every record but job INSERTs (the mapping's filter, in AWS).
  */
-export function startExportWorker(options: { endpoint: string; tableName: string; checkpointFile?: string }): Promise<StreamConsumer> {
-  return startStreamConsumer({ ...options, handler, pollMs: POLL_MS, maxRetryAttempts: 2 });
+export function startExportWorker(options: {
+  endpoint: string;
+  tableName: string;
+  checkpointFile?: string;
+  /** The worker function (default: functions/export/worker.ts from sources; in bundle mode, its bundle). */
+  handler?: StreamHandler;
+}): Promise<StreamConsumer> {
+  return startStreamConsumer({ handler, ...options, pollMs: POLL_MS, maxRetryAttempts: 2 });
 }

@@ -21,8 +21,8 @@ import { compileRoute } from './routes';
 import { type LocalS3, startS3 } from './s3';
 import { startSecretsManager } from './secrets-manager';
 import { startSocketPinger } from './socket-pinger';
-import { type StreamConsumer, startStreamConsumer } from './stream-consumer';
-import { startWebhookWorker } from './webhook-worker';
+import { type StreamConsumer, type StreamHandler, startStreamConsumer } from './stream-consumer';
+import { startBundledWebhookWorker, startWebhookWorker } from './webhook-worker';
 
 export interface RuntimeOptions {
   /** Port of the API (0 = any free port). */
@@ -191,6 +191,26 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     resetClients();
     resetConnectionClients();
 
+    // In bundle mode the functions run from their bundles, the background ones (fan-out,
+    // export and webhook workers, the service boot message, the ping sweep) too.
+    let handlers: GatewayHandlers | undefined;
+    let bundledHandler: ((id: string) => (event: unknown) => Promise<unknown>) | undefined;
+    if (options.bundles) {
+      step(`starting the function bundles of ${options.bundles}…`);
+      const bundled = await startBundles(options.bundles, {
+        tableName: TABLE_NAME,
+        bucketName: BUCKET_NAME,
+        publicUrl: process.env.PUBLIC_URL!,
+        socketManagementEndpoint: process.env.SOCKET_MANAGEMENT_ENDPOINT!,
+        dynamodbEndpoint: dynamodb.current().endpoint,
+        s3Endpoint: s3.current().endpoint,
+        secrets: { AdminKey: admin.key, FilesReadTokenSecret: filesSecret.key },
+      });
+      stops.push(bundled.stop);
+      handlers = bundled.handlers;
+      bundledHandler = bundled.handler;
+    }
+
     // The table's stream drives the change fan-out, as the event source mapping does in AWS;
     // with a data folder, delivered stream positions are kept there: a restart (of the
     // runtime after a kill, or of DynamoDB Local) resumes where the fan-out stopped.
@@ -199,25 +219,29 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     const endpoint = dynamodb.current().endpoint;
     startWorkers = async () => {
       const observe = options.onFanoutBatch;
+      const fanoutHandler: StreamHandler = bundledHandler ? (bundledHandler('Fn-notify-fanout') as StreamHandler) : fanout;
       const consumer = await startStreamConsumer({
         endpoint,
         tableName: TABLE_NAME,
         handler: observe
           ? (event) => {
               observe(event);
-              return fanout(event);
+              return fanoutHandler(event);
             }
-          : fanout,
+          : fanoutHandler,
         ...(dataDir ? { checkpointFile: join(dataDir, 'fanout-stream-position.json') } : {}),
       });
       streamConsumer = consumer;
       // A write of the handlers in this process is read from the stream at once, not at the
       // next poll: the notification delay of a single server (README "Performance").
       const stopPoking = onTableWrite(() => consumer.poke());
-      const webhookWorker = startWebhookWorker();
+      const webhookWorker = bundledHandler
+        ? startBundledWebhookWorker(() => bundledHandler('Fn-notify-webhook-worker')({}))
+        : startWebhookWorker();
       const exportWorker = await startExportWorker({
         endpoint,
         tableName: TABLE_NAME,
+        ...(bundledHandler ? { handler: bundledHandler('Fn-export-worker') as StreamHandler } : {}),
         ...(dataDir ? { checkpointFile: join(dataDir, 'export-stream-position.json') } : {}),
       });
       workers = {
@@ -235,9 +259,11 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       workers = undefined;
     });
     // The service started: every active webhook hears it (Pryv API reference §6.2), delivered by the worker.
-    void announceServiceBoot().catch((err) => log.error('webhooks boot message not queued', { err }));
+    const serviceBoot = bundledHandler ? () => bundledHandler('Fn-notify-service-boot')({}) : announceServiceBoot;
+    void serviceBoot().catch((err) => log.error('webhooks boot message not queued', { err }));
     // Integration tests only (set by test/setup/local-runtime.ts): record what reaches the
-    // sinks, readable at GET /__test/changes on the local gateway.
+    // sinks, readable at GET /__test/changes on the local gateway (in this process: from
+    // sources only, a bundled fan-out has its own sinks).
     let changeLog: ChangeLogEntry[] | undefined;
     if (process.env.PRYV_TEST_CHANGE_LOG === '1') {
       const log: ChangeLogEntry[] = [];
@@ -246,26 +272,12 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       stops.push(async () => unregister());
     }
 
-    let handlers: GatewayHandlers | undefined;
-    if (options.bundles) {
-      step(`starting the function bundles of ${options.bundles}…`);
-      const bundled = await startBundles(options.bundles, {
-        tableName: TABLE_NAME,
-        bucketName: BUCKET_NAME,
-        publicUrl: process.env.PUBLIC_URL!,
-        socketManagementEndpoint: process.env.SOCKET_MANAGEMENT_ENDPOINT!,
-        dynamodbEndpoint: dynamodb.current().endpoint,
-        s3Endpoint: s3.current().endpoint,
-        secrets: { AdminKey: admin.key, FilesReadTokenSecret: filesSecret.key },
-      });
-      stops.push(bundled.stop);
-      handlers = bundled.handlers;
-    }
     step(`loading the API functions and starting the gateway on port ${apiPort}…`);
     const gateway = await startGateway({ port: apiPort, host, changeLog, handlers });
     stops.push(gateway.stop);
     // Engine.IO pings, as the scheduled sweep sends them in AWS; stopped before the gateway.
-    stops.push(startSocketPinger(config().socketPingIntervalMs).stop);
+    const pingSweep = bundledHandler ? () => bundledHandler('Fn-ws-ping')({}) : undefined;
+    stops.push(startSocketPinger(config().socketPingIntervalMs, pingSweep).stop);
     return {
       url: gateway.url,
       adminKey: admin.key,
@@ -317,7 +329,7 @@ async function startBundles(
     /** Value of each secret, by the start of its logical id. */
     secrets: Record<string, string>;
   },
-): Promise<{ handlers: GatewayHandlers; stop: () => Promise<void> }> {
+): Promise<{ handlers: GatewayHandlers; handler: (id: string) => (event: unknown) => Promise<unknown>; stop: () => Promise<void> }> {
   const assembly = readAssembly(directory);
   const region = process.env.AWS_REGION ?? 'us-east-1';
   const secretValues = new Map<string, string>();
@@ -372,6 +384,7 @@ async function startBundles(
   };
   return {
     handlers,
+    handler: (id) => functions.handler(id),
     stop: async () => {
       await functions.stop();
       await secretsManager.stop();

@@ -33,3 +33,28 @@ export function startWebhookWorker(intervalMs = 200): { stop: () => Promise<void
     },
   };
 }
+
+/**
+ * In bundle mode (RuntimeOptions.bundles): the worker function's own bundle, invoked again as
+ * soon as a run returns (each runs ~50 s, polling, as the minute schedule invokes it in AWS).
+ * `stop` does not wait for the run in flight: the bundle's worker thread ends with the others.
+ */
+export function startBundledWebhookWorker(invoke: () => Promise<unknown>): { stop: () => Promise<void> } {
+  let stopped = false;
+  void (async () => {
+    while (!stopped) {
+      try {
+        await invoke();
+      } catch (err) {
+        if (stopped) return;
+        log.error('local webhook worker: bundle run failed', { err });
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+    },
+  };
+}

@@ -9,8 +9,11 @@ import type { MethodContext, MethodDef, MethodResult } from './types';
  * becomes that call's `{error}` and the batch goes on.
  */
 
-/** Finds a method by id: the registry, passed in by whoever composes the methods (the registry itself, a socket handler). */
-export type MethodLookup = (id: string) => MethodDef | undefined;
+/**
+ * Finds a method by id: the registry, passed in by whoever composes the methods (the registry
+ * itself, a socket handler), or method-loaders.ts, which loads a method on its first use.
+ */
+export type MethodLookup = (id: string) => MethodDef | undefined | Promise<MethodDef | undefined>;
 
 export interface BatchCall {
   method: string;
@@ -56,11 +59,12 @@ export async function runBatch(ctx: MethodContext, calls: BatchCall[], lookup: M
   const results: MethodResult[] = [];
   const batchMethodId = ctx.methodId;
   const runOne = async (call: BatchCall, index: number): Promise<MethodResult> => {
-    const method = lookup(call.method);
     const startedAt = performance.now();
     // A method id from the request names no metric or log field unless it is a real one.
-    const methodId = method?.id ?? 'unknown';
+    let methodId = 'unknown';
     try {
+      const method = await lookup(call.method);
+      methodId = method?.id ?? 'unknown';
       // Out of time: the calls not started are reported, not run, and the batch still answers.
       if (ctx.deadline !== undefined && Date.now() > ctx.deadline) {
         throw errors.apiUnavailable('Not run: the batch ran out of time before this call. Send it again.');

@@ -1,3 +1,4 @@
+import { callBatch } from './method-loaders';
 import { getAccessInfo } from './methods/access-info';
 import { accessRequestsCreate, accessRequestsPoll, accessRequestsUpdate } from './methods/access-requests';
 import { accessesCheckApp, accessesCreate, accessesDelete, accessesGet, accessesGetOne, accessesUpdate } from './methods/accesses';
@@ -12,7 +13,6 @@ import {
 } from './methods/attachments';
 import { auditGetLogs } from './methods/audit';
 import { authDelete, authLogin, authLogout } from './methods/auth';
-import { callBatchMethod } from './methods/batch';
 import { eventsCreate, eventsDelete, eventsGet, eventsGetOne, eventsUpdate } from './methods/events';
 import { accountExport, accountGetExport, accountGetImport, accountImport, accountImportUpload } from './methods/export';
 import { followedSlicesCreate, followedSlicesDelete, followedSlicesGet, followedSlicesUpdate } from './methods/followed-slices';
@@ -49,12 +49,12 @@ import type { MethodDef } from './types';
  * (`events.get` → `eventsGet`).
  *
  * Only entry points (functions/, infra/) import this module: it imports every method.
- * Shared code that must find methods by id (callBatch, socket calls) is handed
- * `findMethod`.
+ * callBatch and socket calls find methods by id through method-loaders.ts, which loads
+ * each on its first use.
  */
 
-/** `callBatch` runs the methods of this registry. */
-export const callBatch = callBatchMethod((id) => findMethod(id));
+/** `callBatch` loads the methods it runs on their first use (method-loaders.ts), from sources as from its bundle. */
+export { callBatch };
 
 export const METHODS: readonly MethodDef[] = [
   serviceGreeting,

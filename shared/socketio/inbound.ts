@@ -191,7 +191,7 @@ async function answerEvent(connection: SocketConnection, packet: SocketPacket, e
     await sendPacket(endpoint, connection, connectError(packet.nsp, 'Join the namespace first.', connection.eio));
     return;
   }
-  const args = await callMethod(connection, connection.username, methods(methodId), methodId, params);
+  const args = await callMethod(connection, connection.username, methods, methodId, params);
   const ack = { type: SocketPacketType.Ack, nsp: packet.nsp, id: packet.id, data: args };
   const outcome = await sendPacket(endpoint, connection, ack);
   if (outcome === 'too-large') {
@@ -206,14 +206,16 @@ async function answerEvent(connection: SocketConnection, packet: SocketPacket, e
 async function callMethod(
   connection: SocketConnection,
   username: string,
-  method: MethodDef | undefined,
+  methods: MethodLookup,
   methodId: string,
   params: unknown,
 ): Promise<unknown[]> {
   let ctx: MethodContext | undefined;
   const startedAt = performance.now();
-  const observedId = callableOverSocket(method) ? method.id : 'unknown';
+  let observedId = 'unknown';
   try {
+    const method = await methods(methodId);
+    if (callableOverSocket(method)) observedId = method.id;
     if (!callableOverSocket(method)) throw errors.invalidMethod(methodId);
     ctx = newContext(method.id, socketRequest(connection, username, params));
     await authenticate(method, ctx); // every call: a revoked or expired access stops working at once

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BUCKET_CORS } from '../../infra/bucket-cors';
 import { ACCESS_LOG_DAYS, ACCESS_LOG_PREFIXES, DELETED_DATA_DAYS } from '../../infra/constructs/data';
 import { EXPORT_WORKER_DESCRIPTION } from '../../infra/constructs/export-worker';
-import { FUNCTION_BUNDLING, functionBundling } from '../../infra/constructs/functions';
+import { FUNCTION_BUNDLING, functionBundling, splitBundling } from '../../infra/constructs/functions';
 import { SERVICE_BOOT_DESCRIPTION, SOCKET_PING_DESCRIPTION } from '../../infra/constructs/notifications';
 import { API_PATH_FUNCTION, PAGE_PATH_FUNCTION, SOCKET_PATH_FUNCTION } from '../../infra/constructs/web-front';
 import { readSettings } from '../../infra/settings';
@@ -407,6 +407,48 @@ describe('functions', () => {
     expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
     // Every function uses those options, with its own entry under functions/.
     for (const [id, f] of functions()) expect(f.Properties.Handler, id).toBe('index.handler');
+  }, 300_000);
+
+  it('callBatch is built in chunks: an entry without the methods, each method module a chunk loaded by import(), the same settings', () => {
+    const app = new App();
+    const stack = new Stack(app, 'SplitCheck');
+    const entry = join(process.cwd(), 'functions/api/callBatch.ts');
+    const fn = new NodejsFunction(stack, 'Fn', {
+      runtime: Runtime.NODEJS_22_X,
+      entry,
+      projectRoot: process.cwd(),
+      depsLockFilePath: join(process.cwd(), 'package-lock.json'),
+      bundling: splitBundling(FUNCTION_BUNDLING, entry),
+    });
+    const key: string = (Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as CfnFunction)] as Resource)
+      .Properties.Code.S3Key;
+    const dir = join(app.synth().directory, `asset.${key.replace(/\.zip$/, '')}`);
+    const files = readdirSync(dir);
+    const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+    const chunks = files.filter((name) => name.startsWith('chunk-') && name.endsWith('.mjs'));
+    // Nothing but the entry, its chunks (and no map, nor CDK's one-file bundle left beside them).
+    expect(files.filter((name) => name !== 'index.mjs' && !chunks.includes(name))).toEqual([]);
+    expect(chunks.length).toBeGreaterThan(15); // one per method module at least
+    const index = read('index.mjs');
+    expect(index.startsWith('import { createRequire')).toBe(true);
+    expect(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/.test(index)).toBe(true);
+    expect(index).toMatch(/import\("\.\/chunk-[A-Z0-9]+\.mjs"\)/);
+    // A method's declaration is in a chunk the entry only loads by import(), not in the entry.
+    const route = '/{username}/webhooks/{id}';
+    const webhooks = chunks.filter((name) => read(name).includes(route));
+    expect(webhooks).toHaveLength(1);
+    expect(index).not.toContain(route);
+    expect(index).not.toMatch(new RegExp(`from\\s*"\\./${webhooks[0]}"`));
+    const all = chunks.map(read).join('\n');
+    expect(`${index}\n${all}`).toContain('AWS_ACCESS_KEY_ID');
+    for (const part of ['AssumeRoleWithWebIdentity', 'sso_session', 'AWS_CONTAINER_CREDENTIALS'])
+      expect(`${index}\n${all}`).not.toContain(part);
+    // Minified, and every chunk can require() (CommonJS dependencies in an ESM asset).
+    for (const name of ['index.mjs', ...chunks]) {
+      expect(read(name).startsWith('import { createRequire'), name).toBe(true);
+      const text = read(name);
+      if (text.length > 10_000) expect(text.length / text.split('\n').length, name).toBeGreaterThan(1000);
+    }
   }, 300_000);
 });
 
