@@ -47,6 +47,7 @@ const LOADERS: Record<string, () => Promise<MethodDef>> = {
   'streams.update': () => import('./methods/streams').then((m) => m.streamsUpdate),
   'streams.delete': () => import('./methods/streams').then((m) => m.streamsDelete),
   'accesses.get': () => import('./methods/accesses').then((m) => m.accessesGet),
+  'accesses.getOne': () => import('./methods/accesses').then((m) => m.accessesGetOne),
   'accesses.create': () => import('./methods/accesses').then((m) => m.accessesCreate),
   'accesses.update': () => import('./methods/accesses').then((m) => m.accessesUpdate),
   'accesses.delete': () => import('./methods/accesses').then((m) => m.accessesDelete),
