@@ -162,6 +162,20 @@ describe('reads over several streams: the merge or the all-events range, whichev
     expect(again.stats.capacity).toBeLessThanOrEqual(merged.stats.capacity);
   });
 
+  it('a share learnt high that no longer holds: the merge takes over after one page', async () => {
+    forgetReadShares();
+    const streams = ['m1', 'm2', 'm3', 'm4'];
+    await readOver(streams, 30, { wide: true }); // learns ~0.95 from the newer events
+    // The older events hold none of these streams' events: the page sized for 0.95 keeps none.
+    const range = { from: 0, to: 5000 };
+    const merged = await readOver(streams, 30, { wide: false, range });
+    const read = await readOver(streams, 30, { wide: true, range });
+    expect(read.ids).toEqual(merged.ids);
+    expect(read.ids).toEqual([]);
+    expect(read.stats.items).toBeLessThanOrEqual(34 + merged.stats.items);
+    expect(read.stats.requests).toBe(1 + merged.stats.requests);
+  });
+
   it('streams holding few events: the merge takes over after one small page, and is read directly next time', async () => {
     forgetReadShares();
     const streams = ['few1', 'few2'];

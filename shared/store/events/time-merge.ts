@@ -37,7 +37,7 @@ export interface TimeOrderedRead {
   /**
    * One range holding every event of `sources` among others (the all-events partition), which
    * `accept` filters down to the same answer: read instead of the merge when the share of its
-   * events `accept` keeps makes it the cheaper read (see chooseRead). Only for reads whose
+   * events `accept` keeps makes it the cheaper read (see wideIsCheaper). Only for reads whose
    * filters are the streams alone, so that the share learnt is that of the streams.
    */
   wide?: TimeSource;
@@ -160,12 +160,11 @@ class MergeCursor implements Cursor {
 }
 
 /**
- * Reads the wide range first; when its first page is used up, `then` may hand over the rest
- * of the read (from the last time read on) to another cursor, once.
+ * Reads the wide range while `then` finds it the cheaper read: each time a page of it is used
+ * up, `then` may hand the rest of the read (from the last time read on) to another cursor.
  */
 class WideFirstCursor implements Cursor {
   private current: Cursor;
-  private decided = false;
   constructor(
     private readonly wide: RangeCursor,
     private readonly then: (lastTime: number) => Cursor | undefined,
@@ -179,8 +178,7 @@ class WideFirstCursor implements Cursor {
   }
 
   async peek(): Promise<StoredEvent | undefined> {
-    if (!this.decided && this.wide.exhausted) {
-      this.decided = true;
+    if (this.onWide && this.wide.exhausted) {
       const rest = this.then(this.wide.lastTime!);
       if (rest) this.current = rest;
     }
@@ -195,7 +193,7 @@ class WideFirstCursor implements Cursor {
 /**
  * Bytes of an index copy, as DynamoDB counts them: learnt from the capacity of pages read
  * (strongly consistent reads: a unit per 4 KB of a page, rounded up, hence only pages of
- * several items), for the cost model of chooseRead.
+ * several items), for the cost model of wideIsCheaper.
  */
 let itemBytes = 400;
 function learnItemBytes(items: number, units: number | undefined): void {
@@ -329,20 +327,23 @@ export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadS
     const want = read.want;
     shareKey = `${u}\u0000${read.wide.state}\u0000${sources.map((s) => `${s.streamId}\u0001${s.kind}`).join('\u0000')}`;
     const share = knownShare(shareKey);
-    if (share === undefined) {
-      // A first page the size of one merge page tells the share.
+    if (share === undefined || wideIsCheaper(share, want, k)) {
+      // Unknown, a first page the size of one merge page tells the share; known, the first
+      // page is what the answer needs at that share.
       const probe = Math.min(PAGE_MAX, Math.max(PAGE_MIN_SINGLE, Math.ceil(want / k) + 1));
-      const after = singlePages();
-      let first = true;
+      const pages = singlePages(share ?? 1);
+      let first = share === undefined;
       const wide = cursorOf(read.wide, read.range, () => {
-        if (!first) return after();
+        if (!first) return pages();
         first = false;
         return probe;
       });
       wideCounts = { kept: 0, considered: 0 };
+      // At each page's end, the share read so far decides again: a share that fell (events
+      // deleted, the streams' events all older) hands over to the merge within a page.
       wideFirst = new WideFirstCursor(wide, (lastTime) => {
         const need = want - kept;
-        if (wideIsCheaper(keptShare(1), need, k)) return undefined;
+        if (wideIsCheaper(keptShare(share ?? 1), need, k)) return undefined;
         // The merge goes on from the last time the wide page reached (inclusive: events at
         // that time it already gave are dropped as duplicates, those it did not are read).
         const rest = read.ascending ? { from: lastTime, to: read.range.to } : { from: read.range.from, to: lastTime };
@@ -351,9 +352,6 @@ export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadS
         return merge(rest, need);
       });
       main = wideFirst;
-    } else if (wideIsCheaper(share, read.want, k)) {
-      main = cursorOf(read.wide, read.range, singlePages(share));
-      wideCounts = { kept: 0, considered: 0 };
     }
   }
   main ??= k === 0 ? undefined : merge(read.range, read.want);
