@@ -191,14 +191,15 @@ class WideFirstCursor implements Cursor {
 }
 
 /**
- * Bytes of an index copy, as DynamoDB counts them: learnt from the capacity of pages read
- * (strongly consistent reads: a unit per 4 KB of a page, rounded up, hence only pages of
- * several items), for the cost model of wideIsCheaper.
+ * Bytes of an index copy, as DynamoDB counts them: learnt from the capacity of pages read,
+ * for the cost model of wideIsCheaper. A strongly consistent page costs a unit per 4 KB,
+ * rounded up: half a unit is taken off as the rounding's mean, and pages under 2 units (where
+ * the rounding is most of the cost) are not used.
  */
 let itemBytes = 400;
 function learnItemBytes(items: number, units: number | undefined): void {
-  if (items < 10 || !units) return;
-  itemBytes = Math.round(0.8 * itemBytes + 0.2 * ((units * 4096) / items));
+  if (items < 10 || !units || units < 2) return;
+  itemBytes = Math.round(0.8 * itemBytes + 0.2 * (((units - 0.5) * 4096) / items));
 }
 
 /**
