@@ -131,6 +131,7 @@ describe('reads over several streams: the merge or the all-events range, whichev
     const read = {
       sources: sourcesOf(streams),
       wide: options.wide ? wide : undefined,
+      wideStreams: options.wide ? streams : undefined,
       range: options.range ?? { from: -Infinity, to: Infinity },
       ascending: options.ascending ?? false,
       want,

@@ -158,7 +158,17 @@ export async function getEvents(
   let seen = 0;
   for await (const event of readByTime(
     u,
-    { sources, wide, range: { from: lower, to }, ascending, want: limit === undefined ? undefined : skip + limit, accept, extra },
+    {
+      sources,
+      wide,
+      // Only events in one of the queries' `any` streams can be kept: DynamoDB sends only those.
+      wideStreams: wide ? [...new Set(queries.flatMap((q) => q.any))] : undefined,
+      range: { from: lower, to },
+      ascending,
+      want: limit === undefined ? undefined : skip + limit,
+      accept,
+      extra,
+    },
     stats,
   )) {
     if (seen++ < skip) continue;

@@ -2,7 +2,7 @@ import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { StoredEvent } from '../../model/events';
 import { dynamo, table } from '../clients';
 import { type EventState, keys } from '../keys';
-import { encodeNumber } from '../sort-keys';
+import { decodeNumber, encodeNumber } from '../sort-keys';
 import { stripItem } from './items';
 import type { ReadStats } from './read';
 
@@ -41,7 +41,15 @@ export interface TimeOrderedRead {
    * filters are the streams alone, so that the share learnt is that of the streams.
    */
   wide?: TimeSource;
+  /**
+   * Streams whose events `accept` may keep: the wide range is then read with a filter on
+   * them, so DynamoDB sends only those (it still reads, and counts, the others).
+   */
+  wideStreams?: string[];
 }
+
+/** Largest list of streams a wide read filters on in DynamoDB (an expression holds 4 KB). */
+const FILTER_STREAMS_MAX = 40;
 
 const PAGE_MAX = 1000;
 /** Smallest page of one range: a single range reads what the answer still needs (+1), several read small pages. */
@@ -70,6 +78,17 @@ class RangeCursor {
     return this.buffer[this.position];
   }
 
+  /** Like peek, but reads one page at most: undefined when that page held nothing (more may remain). */
+  async peekOnePage(): Promise<StoredEvent | undefined> {
+    if (this.position >= this.buffer.length && !this.done) await this.fetch();
+    return this.buffer[this.position];
+  }
+
+  /** True when every page was read and used up. */
+  get finished(): boolean {
+    return this.position >= this.buffer.length && this.done;
+  }
+
   next(): void {
     this.position++;
   }
@@ -79,9 +98,15 @@ class RangeCursor {
     return this.position >= this.buffer.length && !this.done && !this.first;
   }
 
-  /** `time` of the last event of the last page read. */
+  /** Items DynamoDB read, and those it sent (fewer with a filter). */
+  scanned = 0;
+  matched = 0;
+
+  /** `time` of the last item the last page read (its last evaluated key), when more remain. */
   get lastTime(): number | undefined {
-    return this.buffer[this.buffer.length - 1]?.time;
+    const sk = this.start?.sk;
+    // `{kind}#{16 hex digits of time}#{id}` (./items.ts).
+    return typeof sk === 'string' ? decodeNumber(sk.slice(2, 18)) : undefined;
   }
 
   private previous: number | undefined;
@@ -99,8 +124,11 @@ class RangeCursor {
     this.first = false;
     this.stats.requests++;
     this.stats.capacity += out.ConsumedCapacity?.CapacityUnits ?? 0;
-    this.stats.items += out.Items?.length ?? 0;
-    learnItemBytes(out.Items?.length ?? 0, out.ConsumedCapacity?.CapacityUnits);
+    const scanned = out.ScannedCount ?? out.Items?.length ?? 0;
+    this.scanned += scanned;
+    this.matched += out.Items?.length ?? 0;
+    this.stats.items += scanned;
+    learnItemBytes(scanned, out.ConsumedCapacity?.CapacityUnits);
     this.buffer = (out.Items ?? []).map(stripItem);
     this.position = 0;
     this.start = out.LastEvaluatedKey;
@@ -178,9 +206,17 @@ class WideFirstCursor implements Cursor {
   }
 
   async peek(): Promise<StoredEvent | undefined> {
-    if (this.onWide && this.wide.exhausted) {
-      const rest = this.then(this.wide.lastTime!);
-      if (rest) this.current = rest;
+    // Page by page: a filtered page may hold nothing, and each page's end is a decision.
+    while (this.onWide) {
+      if (this.wide.exhausted) {
+        const rest = this.then(this.wide.lastTime!);
+        if (rest) {
+          this.current = rest;
+          break;
+        }
+      }
+      const event = await this.wide.peekOnePage();
+      if (event || this.wide.finished) return event;
     }
     return this.current.peek();
   }
@@ -222,10 +258,9 @@ function knownShare(key: string): number | undefined {
   return known.share;
 }
 
-function learnShare(key: string, kept: number, considered: number): void {
-  if (considered < SHARE_MIN_EVENTS) return; // too few events to tell
+function learnShare(key: string, share: number): void {
   shares.delete(key);
-  shares.set(key, { share: kept / considered, at: Date.now() });
+  shares.set(key, { share, at: Date.now() });
   if (shares.size > SHARES_MAX) shares.delete(shares.keys().next().value!);
 }
 
@@ -277,14 +312,25 @@ export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadS
   // An empty range (from > to: e.g. fromTime after toTime) reads nothing; DynamoDB refuses
   // BETWEEN with bounds in that order. Only the events given in memory remain.
   const sources = read.range.from <= read.range.to ? read.sources : [];
-  const cursorOf = (s: TimeSource, range: TimeRange, pageSize: (previous: number | undefined) => number): RangeCursor => {
+  const cursorOf = (
+    s: TimeSource,
+    range: TimeRange,
+    pageSize: (previous: number | undefined) => number,
+    filterStreams?: string[],
+  ): RangeCursor => {
     const lower = `${s.kind}#${encodeNumber(range.from)}#`;
     const upper = `${s.kind}#${encodeNumber(range.to)}#\uffff`;
+    const values: Record<string, unknown> = { ':pk': keys.eventStream(u, s.streamId, s.state), ':lo': lower, ':hi': upper };
+    const filter = filterStreams?.map((id, i) => {
+      values[`:f${i}`] = id;
+      return `contains(streamIds, :f${i})`;
+    });
     return new RangeCursor(
       {
         TableName: table(),
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-        ExpressionAttributeValues: { ':pk': keys.eventStream(u, s.streamId, s.state), ':lo': lower, ':hi': upper },
+        ...(filter?.length ? { FilterExpression: filter.join(' OR ') } : {}),
+        ExpressionAttributeValues: values,
         ScanIndexForward: read.ascending,
         ConsistentRead: true,
       },
@@ -321,30 +367,48 @@ export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadS
   let main: Cursor | undefined;
   let wideFirst: WideFirstCursor | undefined;
   let shareKey: string | undefined;
-  /** Events the wide range gave, while it was read: what its share is learnt from. */
+  /** Events the wide range gave, while it was read, and what `accept` kept of them. */
   let wideCounts: { kept: number; considered: number } | undefined;
+  /** The wide range's share, once enough of it was read to tell. */
+  let learnt: () => number | undefined = () => undefined;
   const k = sources.length;
   if (read.wide && k > 1 && read.want !== undefined) {
     const want = read.want;
     shareKey = `${u}\u0000${read.wide.state}\u0000${sources.map((s) => `${s.streamId}\u0001${s.kind}`).join('\u0000')}`;
     const share = knownShare(shareKey);
     if (share === undefined || wideIsCheaper(share, want, k)) {
+      const prior = share ?? 1;
+      const filterStreams = read.wideStreams && read.wideStreams.length <= FILTER_STREAMS_MAX ? read.wideStreams : undefined;
+      const counts = { kept: 0, considered: 0 };
+      wideCounts = counts;
+      /** Share of what the wide range read that the answer keeps: DynamoDB's filter, then `accept`. */
+      const wideShare = (): number => {
+        if (wide.scanned === 0) return prior;
+        const sent = wide.matched / wide.scanned;
+        return Math.max(sent * (counts.considered === 0 ? 1 : counts.kept / counts.considered), 1 / PAGE_MAX);
+      };
       // Unknown, a first page the size of one merge page tells the share; known, the first
       // page is what the answer needs at that share.
       const probe = Math.min(PAGE_MAX, Math.max(PAGE_MIN_SINGLE, Math.ceil(want / k) + 1));
-      const pages = singlePages(share ?? 1);
       let first = share === undefined;
-      const wide = cursorOf(read.wide, read.range, () => {
-        if (!first) return pages();
-        first = false;
-        return probe;
-      });
-      wideCounts = { kept: 0, considered: 0 };
+      const wide: RangeCursor = cursorOf(
+        read.wide,
+        read.range,
+        () => {
+          if (first) {
+            first = false;
+            return probe;
+          }
+          return Math.min(PAGE_MAX, Math.max(PAGE_MIN_SINGLE, Math.ceil((want - kept + 1) / wideShare())));
+        },
+        filterStreams,
+      );
+      learnt = () => (wide.scanned >= SHARE_MIN_EVENTS ? wideShare() : undefined);
       // At each page's end, the share read so far decides again: a share that fell (events
       // deleted, the streams' events all older) hands over to the merge within a page.
       wideFirst = new WideFirstCursor(wide, (lastTime) => {
         const need = want - kept;
-        if (wideIsCheaper(keptShare(share ?? 1), need, k)) return undefined;
+        if (wideIsCheaper(wideShare(), need, k)) return undefined;
         // The merge goes on from the last time the wide page reached (inclusive: events at
         // that time it already gave are dropped as duplicates, those it did not are read).
         const rest = read.ascending ? { from: lastTime, to: read.range.to } : { from: read.range.from, to: lastTime };
@@ -381,6 +445,7 @@ export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadS
       yield event;
     }
   } finally {
-    if (shareKey && wideCounts) learnShare(shareKey, wideCounts.kept, wideCounts.considered);
+    const share = learnt();
+    if (shareKey && share !== undefined) learnShare(shareKey, share);
   }
 }
