@@ -243,6 +243,8 @@ function shapes(base: string, a: Account, tag: string, anchor: number): Shape[] 
     const parent = token === 'master' ? s.parents[0]! : s.restricted[0]!;
     out.push(
       { name: `events.get newest ${LIMIT}`, token, run: get(token, `events?limit=${LIMIT}`) },
+      // Without a limit: Pryv's default page (20), what most apps' first read asks.
+      { name: 'events.get newest (default limit 20)', token, run: get(token, 'events') },
       { name: `events.get stream parent, limit ${LIMIT}`, token, run: get(token, `events?streams[]=${parent}&limit=${LIMIT}`) },
       {
         name: `events.get time range 30 d, limit ${LIMIT}`,

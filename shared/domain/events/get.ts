@@ -149,11 +149,26 @@ export async function getEvents(
   // A period event overlapping `from` began at most maxDuration before it; running ones may be older.
   const lower = bounded ? from - data.meta.maxDuration : -Infinity;
   const extra = bounded ? (await readRunning(u, stats)).filter((e) => e.time < lower) : undefined;
+  // Filtered by streams alone, several ranges may also be read as the all-events range, whose
+  // events `accept` filters down to the same answer: the store reads the cheaper of the two.
+  const streamsOnly = !params.types && !params.tags && conditions.length === 0;
+  const wide =
+    streamsOnly && states.length === 1 && sources.length > 1 ? { streamId: ALL_STREAMS, state: states[0]!, kind: 'i' as const } : undefined;
   const events: StoredEvent[] = [];
   let seen = 0;
   for await (const event of readByTime(
     u,
-    { sources, range: { from: lower, to }, ascending, want: limit === undefined ? undefined : skip + limit, accept, extra },
+    {
+      sources,
+      wide,
+      // Only events in one of the queries' `any` streams can be kept: DynamoDB sends only those.
+      wideStreams: wide ? [...new Set(queries.flatMap((q) => q.any))] : undefined,
+      range: { from: lower, to },
+      ascending,
+      want: limit === undefined ? undefined : skip + limit,
+      accept,
+      extra,
+    },
     stats,
   )) {
     if (seen++ < skip) continue;

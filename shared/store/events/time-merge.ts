@@ -2,7 +2,7 @@ import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { StoredEvent } from '../../model/events';
 import { dynamo, table } from '../clients';
 import { type EventState, keys } from '../keys';
-import { encodeNumber } from '../sort-keys';
+import { decodeNumber, encodeNumber } from '../sort-keys';
 import { stripItem } from './items';
 import type { ReadStats } from './read';
 
@@ -34,7 +34,22 @@ export interface TimeOrderedRead {
   accept: (event: StoredEvent) => boolean;
   /** Events already in memory to merge in (running events that began before the range). */
   extra?: StoredEvent[];
+  /**
+   * One range holding every event of `sources` among others (the all-events partition), which
+   * `accept` filters down to the same answer: read instead of the merge when the share of its
+   * events `accept` keeps makes it the cheaper read (see wideIsCheaper). Only for reads whose
+   * filters are the streams alone, so that the share learnt is that of the streams.
+   */
+  wide?: TimeSource;
+  /**
+   * Streams whose events `accept` may keep: the wide range is then read with a filter on
+   * them, so DynamoDB sends only those (it still reads, and counts, the others).
+   */
+  wideStreams?: string[];
 }
+
+/** Largest list of streams a wide read filters on in DynamoDB (an expression holds 4 KB). */
+const FILTER_STREAMS_MAX = 40;
 
 const PAGE_MAX = 1000;
 /** Smallest page of one range: a single range reads what the answer still needs (+1), several read small pages. */
@@ -63,8 +78,35 @@ class RangeCursor {
     return this.buffer[this.position];
   }
 
+  /** Like peek, but reads one page at most: undefined when that page held nothing (more may remain). */
+  async peekOnePage(): Promise<StoredEvent | undefined> {
+    if (this.position >= this.buffer.length && !this.done) await this.fetch();
+    return this.buffer[this.position];
+  }
+
+  /** True when every page was read and used up. */
+  get finished(): boolean {
+    return this.position >= this.buffer.length && this.done;
+  }
+
   next(): void {
     this.position++;
+  }
+
+  /** True when the page read is used up and more pages remain: the next peek makes a request. */
+  get exhausted(): boolean {
+    return this.position >= this.buffer.length && !this.done && !this.first;
+  }
+
+  /** Items DynamoDB read, and those it sent (fewer with a filter). */
+  scanned = 0;
+  matched = 0;
+
+  /** `time` of the last item the last page read (its last evaluated key), when more remain. */
+  get lastTime(): number | undefined {
+    const sk = this.start?.sk;
+    // `{kind}#{16 hex digits of time}#{id}` (./items.ts).
+    return typeof sk === 'string' ? decodeNumber(sk.slice(2, 18)) : undefined;
   }
 
   private previous: number | undefined;
@@ -82,7 +124,11 @@ class RangeCursor {
     this.first = false;
     this.stats.requests++;
     this.stats.capacity += out.ConsumedCapacity?.CapacityUnits ?? 0;
-    this.stats.items += out.Items?.length ?? 0;
+    const scanned = out.ScannedCount ?? out.Items?.length ?? 0;
+    this.scanned += scanned;
+    this.matched += out.Items?.length ?? 0;
+    this.stats.items += scanned;
+    learnItemBytes(scanned, out.ConsumedCapacity?.CapacityUnits);
     this.buffer = (out.Items ?? []).map(stripItem);
     this.position = 0;
     this.start = out.LastEvaluatedKey;
@@ -90,8 +136,14 @@ class RangeCursor {
   }
 }
 
+/** What the merge reads from: a key range, events in memory, or several of those merged. */
+interface Cursor {
+  peek(): Promise<StoredEvent | undefined>;
+  next(): void;
+}
+
 /** A cursor over events already in memory, in the read's order. */
-class ListCursor {
+class ListCursor implements Cursor {
   private position = 0;
   constructor(private readonly events: StoredEvent[]) {}
   async peek(): Promise<StoredEvent | undefined> {
@@ -104,6 +156,133 @@ class ListCursor {
 
 const compare = (a: StoredEvent, b: StoredEvent) => a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+/** Several cursors as one, in the read's order (duplicates are left to the reader). */
+class MergeCursor implements Cursor {
+  private best: Cursor | undefined;
+  private started = false;
+  constructor(
+    private readonly cursors: Cursor[],
+    private readonly ascending: boolean,
+  ) {}
+
+  async peek(): Promise<StoredEvent | undefined> {
+    if (!this.started) {
+      // The first pages in parallel: every range is needed before the first event is known.
+      this.started = true;
+      await Promise.all(this.cursors.map((cursor) => cursor.peek()));
+    }
+    let best: { cursor: Cursor; event: StoredEvent } | undefined;
+    for (const cursor of this.cursors) {
+      const event = await cursor.peek();
+      if (!event) continue;
+      if (!best || (this.ascending ? compare(event, best.event) < 0 : compare(event, best.event) > 0)) best = { cursor, event };
+    }
+    this.best = best?.cursor;
+    return best?.event;
+  }
+
+  next(): void {
+    this.best?.next();
+    this.best = undefined;
+  }
+}
+
+/**
+ * Reads the wide range while `then` finds it the cheaper read: each time a page of it is used
+ * up, `then` may hand the rest of the read (from the last time read on) to another cursor.
+ */
+class WideFirstCursor implements Cursor {
+  private current: Cursor;
+  constructor(
+    private readonly wide: RangeCursor,
+    private readonly then: (lastTime: number) => Cursor | undefined,
+  ) {
+    this.current = wide;
+  }
+
+  /** Whether the wide range is still the one read. */
+  get onWide(): boolean {
+    return this.current === this.wide;
+  }
+
+  async peek(): Promise<StoredEvent | undefined> {
+    // Page by page: a filtered page may hold nothing, and each page's end is a decision.
+    while (this.onWide) {
+      if (this.wide.exhausted) {
+        const rest = this.then(this.wide.lastTime!);
+        if (rest) {
+          this.current = rest;
+          break;
+        }
+      }
+      const event = await this.wide.peekOnePage();
+      if (event || this.wide.finished) return event;
+    }
+    return this.current.peek();
+  }
+
+  next(): void {
+    this.current.next();
+  }
+}
+
+/**
+ * Bytes of an index copy, as DynamoDB counts them: learnt from the capacity of pages read,
+ * for the cost model of wideIsCheaper. A strongly consistent page costs a unit per 4 KB,
+ * rounded up: half a unit is taken off as the rounding's mean, and pages under 2 units (where
+ * the rounding is most of the cost) are not used.
+ */
+let itemBytes = 400;
+function learnItemBytes(items: number, units: number | undefined): void {
+  if (items < 10 || !units || units < 2) return;
+  itemBytes = Math.round(0.8 * itemBytes + 0.2 * (((units - 0.5) * 4096) / items));
+}
+
+/**
+ * The share of a wide range's events that reads over the same streams kept, per user and set
+ * of ranges, learnt in this container (bounded, oldest first out; forgotten after a while, so
+ * a share that changed is measured again).
+ */
+const SHARE_TTL_MS = 10 * 60_000;
+const SHARES_MAX = 2000;
+const SHARE_MIN_EVENTS = 10;
+const shares = new Map<string, { share: number; at: number }>();
+
+function knownShare(key: string): number | undefined {
+  const known = shares.get(key);
+  if (!known) return undefined;
+  if (Date.now() - known.at > SHARE_TTL_MS) {
+    shares.delete(key);
+    return undefined;
+  }
+  return known.share;
+}
+
+function learnShare(key: string, share: number): void {
+  shares.delete(key);
+  shares.set(key, { share, at: Date.now() });
+  if (shares.size > SHARES_MAX) shares.delete(shares.keys().next().value!);
+}
+
+/** Forgets the shares learnt (tests that compare plans start from none). */
+export function forgetReadShares(): void {
+  shares.clear();
+}
+
+/**
+ * Read units (4 KB of items per request, rounded up: strongly consistent reads) of answering
+ * `need` more events from the wide range, when it keeps `share` of what it reads, against
+ * those of merging k ranges (each first page at least one unit; refills not counted, so the
+ * wide read is chosen only when it costs no more than the merge's first pages).
+ */
+export function wideIsCheaper(share: number, need: number, k: number, bytes = itemBytes): boolean {
+  const unit = bytes / 4096;
+  const wide = Math.max(1, ((need + 1) / Math.max(share, 1 / PAGE_MAX)) * unit);
+  const firstPage = Math.max(PAGE_MIN_MERGED, Math.ceil(need / k) + 1);
+  const merged = k * Math.max(1, firstPage * unit);
+  return wide <= merged;
+}
+
 /**
  * Merges several time-ordered key ranges, dropping duplicates (an event in two read
  * streams), and yields accepted events in order.
@@ -113,62 +292,160 @@ const compare = (a: StoredEvent, b: StoredEvent) => a.time - b.time || (a.id < b
  * range the merge drains reads on, in pages doubling from there but never past what the
  * answer still needs (scaled by the share of events the filters keep). So when the filters
  * keep what is read, items read ≤ items returned + about one small page per range.
+ *
+ * With a `wide` range (the all-events partition) and several ranges to merge, the cheaper of
+ * the two is read, by read units (wideIsCheaper): one request on the wide range where the
+ * streams read hold a large share of the events, or where the answer is small next to the
+ * merge's k first pages; the merge otherwise. The share is the one learnt by earlier reads
+ * of the same ranges in this container; unknown, the wide range's first page (about one
+ * merge page) measures it, and the merge takes over from where that page ended if the wide
+ * read would cost more.
  */
 export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadStats): AsyncGenerator<StoredEvent> {
   let kept = 0;
-  /** Events the merge handed to `accept`: with `kept`, how many of what is read the answer keeps. */
+  /**
+   * Events handed to `accept`, and those it kept, since the read began or moved from the wide
+   * range to the merge: the share of what is read that the answer keeps, for page sizes.
+   */
   let considered = 0;
+  let keptNow = 0;
   // An empty range (from > to: e.g. fromTime after toTime) reads nothing; DynamoDB refuses
   // BETWEEN with bounds in that order. Only the events given in memory remain.
   const sources = read.range.from <= read.range.to ? read.sources : [];
-  const merged = sources.length > 1;
-  const pageSize = (previous: number | undefined): number => {
-    if (read.want === undefined) return PAGE_MAX;
-    // What the answer still needs, scaled by the share of read events it kept so far: when a
-    // filter (a content query, a rare type) keeps few, pages grow at once instead of many
-    // small reads; when it keeps all, exactly what is missing is read.
-    const keptShare = considered === 0 ? 1 : Math.max(kept / considered, 1 / PAGE_MAX);
-    const needed = Math.ceil((read.want - kept + 1) / keptShare);
-    if (!merged) return Math.min(PAGE_MAX, Math.max(PAGE_MIN_SINGLE, needed));
-    const share = previous === undefined ? Math.ceil(read.want / sources.length) + 1 : previous * 2;
-    return Math.min(PAGE_MAX, Math.max(PAGE_MIN_MERGED, Math.min(share, needed)));
-  };
-  const cursors: Array<RangeCursor | ListCursor> = sources.map((s) => {
-    const lower = `${s.kind}#${encodeNumber(read.range.from)}#`;
-    const upper = `${s.kind}#${encodeNumber(read.range.to)}#\uffff`;
+  const cursorOf = (
+    s: TimeSource,
+    range: TimeRange,
+    pageSize: (previous: number | undefined) => number,
+    filterStreams?: string[],
+  ): RangeCursor => {
+    const lower = `${s.kind}#${encodeNumber(range.from)}#`;
+    const upper = `${s.kind}#${encodeNumber(range.to)}#\uffff`;
+    const values: Record<string, unknown> = { ':pk': keys.eventStream(u, s.streamId, s.state), ':lo': lower, ':hi': upper };
+    const filter = filterStreams?.map((id, i) => {
+      values[`:f${i}`] = id;
+      return `contains(streamIds, :f${i})`;
+    });
     return new RangeCursor(
       {
         TableName: table(),
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-        ExpressionAttributeValues: { ':pk': keys.eventStream(u, s.streamId, s.state), ':lo': lower, ':hi': upper },
+        ...(filter?.length ? { FilterExpression: filter.join(' OR ') } : {}),
+        ExpressionAttributeValues: values,
         ScanIndexForward: read.ascending,
         ConsistentRead: true,
       },
       pageSize,
       stats,
     );
-  });
+  };
+  const keptShare = (prior: number) => (considered === 0 ? prior : Math.max(keptNow / considered, 1 / PAGE_MAX));
+  /** Page sizes of a range read alone: what the answer still needs, scaled by the share the filters keep. */
+  const singlePages =
+    (prior = 1) =>
+    (): number => {
+      if (read.want === undefined) return PAGE_MAX;
+      const needed = Math.ceil((read.want - kept + 1) / keptShare(prior));
+      return Math.min(PAGE_MAX, Math.max(PAGE_MIN_SINGLE, needed));
+    };
+  /** Page sizes of k merged ranges: a 1/k share first, then doubling, capped by what is still needed. */
+  const mergedPages =
+    (k: number, want: number | undefined) =>
+    (previous: number | undefined): number => {
+      if (want === undefined || read.want === undefined) return PAGE_MAX;
+      const needed = Math.ceil((read.want - kept + 1) / keptShare(1));
+      const share = previous === undefined ? Math.ceil(want / k) + 1 : previous * 2;
+      return Math.min(PAGE_MAX, Math.max(PAGE_MIN_MERGED, Math.min(share, needed)));
+    };
+  const merge = (range: TimeRange, want: number | undefined): Cursor => {
+    if (sources.length === 1) return cursorOf(sources[0]!, range, singlePages());
+    return new MergeCursor(
+      sources.map((s) => cursorOf(s, range, mergedPages(sources.length, want))),
+      read.ascending,
+    );
+  };
+
+  let main: Cursor | undefined;
+  let wideFirst: WideFirstCursor | undefined;
+  let shareKey: string | undefined;
+  /** Events the wide range gave, while it was read, and what `accept` kept of them. */
+  let wideCounts: { kept: number; considered: number } | undefined;
+  /** The wide range's share, once enough of it was read to tell. */
+  let learnt: () => number | undefined = () => undefined;
+  const k = sources.length;
+  if (read.wide && k > 1 && read.want !== undefined) {
+    const want = read.want;
+    shareKey = `${u}\u0000${read.wide.state}\u0000${sources.map((s) => `${s.streamId}\u0001${s.kind}`).join('\u0000')}`;
+    const share = knownShare(shareKey);
+    if (share === undefined || wideIsCheaper(share, want, k)) {
+      const prior = share ?? 1;
+      const filterStreams = read.wideStreams && read.wideStreams.length <= FILTER_STREAMS_MAX ? read.wideStreams : undefined;
+      const counts = { kept: 0, considered: 0 };
+      wideCounts = counts;
+      /** Share of what the wide range read that the answer keeps: DynamoDB's filter, then `accept`. */
+      const wideShare = (): number => {
+        if (wide.scanned === 0) return prior;
+        const sent = wide.matched / wide.scanned;
+        return Math.max(sent * (counts.considered === 0 ? 1 : counts.kept / counts.considered), 1 / PAGE_MAX);
+      };
+      // Unknown, a first page the size of one merge page tells the share; known, the first
+      // page is what the answer needs at that share.
+      const probe = Math.min(PAGE_MAX, Math.max(PAGE_MIN_SINGLE, Math.ceil(want / k) + 1));
+      let first = share === undefined;
+      const wide: RangeCursor = cursorOf(
+        read.wide,
+        read.range,
+        () => {
+          if (first) {
+            first = false;
+            return probe;
+          }
+          return Math.min(PAGE_MAX, Math.max(PAGE_MIN_SINGLE, Math.ceil((want - kept + 1) / wideShare())));
+        },
+        filterStreams,
+      );
+      learnt = () => (wide.scanned >= SHARE_MIN_EVENTS ? wideShare() : undefined);
+      // At each page's end, the share read so far decides again: a share that fell (events
+      // deleted, the streams' events all older) hands over to the merge within a page.
+      wideFirst = new WideFirstCursor(wide, (lastTime) => {
+        const need = want - kept;
+        if (wideIsCheaper(wideShare(), need, k)) return undefined;
+        // The merge goes on from the last time the wide page reached (inclusive: events at
+        // that time it already gave are dropped as duplicates, those it did not are read).
+        const rest = read.ascending ? { from: lastTime, to: read.range.to } : { from: read.range.from, to: lastTime };
+        considered = 0;
+        keptNow = 0;
+        return merge(rest, need);
+      });
+      main = wideFirst;
+    }
+  }
+  main ??= k === 0 ? undefined : merge(read.range, read.want);
+
+  const cursors: Cursor[] = main ? [main] : [];
   if (read.extra?.length) {
     const sorted = [...read.extra].sort((a, b) => (read.ascending ? compare(a, b) : compare(b, a)));
     cursors.push(new ListCursor(sorted));
   }
-  // The first pages in parallel: every range is needed before the first event is known.
-  await Promise.all(cursors.map((cursor) => cursor.peek()));
+  const all = cursors.length === 1 ? cursors[0]! : new MergeCursor(cursors, read.ascending);
   const seen = new Set<string>();
-  for (;;) {
-    let best: { cursor: RangeCursor | ListCursor; event: StoredEvent } | undefined;
-    for (const cursor of cursors) {
-      const event = await cursor.peek();
-      if (!event) continue;
-      if (!best || (read.ascending ? compare(event, best.event) < 0 : compare(event, best.event) > 0)) best = { cursor, event };
+  try {
+    for (;;) {
+      const event = await all.peek();
+      if (!event) return;
+      all.next();
+      if (seen.has(event.id)) continue;
+      seen.add(event.id);
+      considered++;
+      const onWide = wideCounts && (!wideFirst || wideFirst.onWide);
+      if (onWide) wideCounts!.considered++;
+      if (!read.accept(event)) continue;
+      kept++;
+      keptNow++;
+      if (onWide) wideCounts!.kept++;
+      yield event;
     }
-    if (!best) return;
-    best.cursor.next();
-    if (seen.has(best.event.id)) continue;
-    seen.add(best.event.id);
-    considered++;
-    if (!read.accept(best.event)) continue;
-    kept++;
-    yield best.event;
+  } finally {
+    const share = learnt();
+    if (shareKey && share !== undefined) learnShare(shareKey, share);
   }
 }
