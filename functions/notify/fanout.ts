@@ -78,7 +78,7 @@ async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse
     [...changes].map(async ([username, user]) => {
       try {
         await withLogContext({ username, firstSequenceNumber: user.firstSequenceNumber }, () =>
-          dispatchChanges(new Map([[username, user.messages]])),
+          dispatchChanges(new Map([[username, user]])),
         );
         log.debug('fanout: changes dispatched', { username, messages: [...user.messages] });
       } catch (err) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { NamedScopes } from '../model/notifications';
 import type { Webhook, WebhookState } from '../model/webhooks';
 import { dynamo, table } from './clients';
 import { ifConditionHolds } from './conditional';
@@ -87,6 +88,8 @@ export interface WebhookStateChange {
   modifiedBy: string;
   /** Set when the change reactivates the webhook (spec §2.5: `currentRetries` back to 0). */
   resetRetries: boolean;
+  /** [v2] New named scopes (`{}` removes them); undefined leaves them as they are. */
+  scopes?: NamedScopes;
 }
 
 /**
@@ -109,12 +112,17 @@ export async function updateWebhook(
     sets.push('currentRetries = :zero');
     values[':zero'] = 0;
   }
+  const emptyScopes = change.scopes !== undefined && Object.keys(change.scopes).length === 0;
+  if (change.scopes !== undefined && !emptyScopes) {
+    sets.push('scopes = :scopes');
+    values[':scopes'] = change.scopes;
+  }
   const out = await ifConditionHolds(
     dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.webhook(username, before.id),
-        UpdateExpression: `SET ${sets.join(', ')}`,
+        UpdateExpression: `SET ${sets.join(', ')}${emptyScopes ? ' REMOVE scopes' : ''}`,
         ConditionExpression: 'attribute_exists(pk) AND modified = :before',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: values,
