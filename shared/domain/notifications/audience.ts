@@ -67,7 +67,10 @@ class AccessView {
     private readonly tree: StreamTree | undefined,
     private readonly mode: NotificationMode,
   ) {
-    if (tree) this.permissions = new AccessPermissions(snapshot as unknown as Pick<Access, 'type' | 'permissions'> as Access, tree);
+    if (tree) {
+      const access = { id: snapshot.accessId, type: snapshot.accessType, permissions: snapshot.permissions } as Access;
+      this.permissions = new AccessPermissions(access, tree);
+    }
   }
 
   private get everything(): boolean {
