@@ -100,9 +100,8 @@ export function classifyRecord(record: DynamoDBRecord): RecordChange | undefined
   if (!record.dynamodb?.Keys) return undefined;
   // TTL expiry is done by the service, not by a client: nothing changed for anyone.
   if (record.userIdentity?.type === 'Service') return undefined;
-  if (record.eventName === 'REMOVE') return undefined;
-  const key = recordKey(record);
-  if (!key) return undefined;
+  const key = recordKey(record); // read first: a record whose key cannot be read is set aside, removals included
+  if (!key || record.eventName === 'REMOVE') return undefined;
   const { pk, sk } = key;
   const { OldImage, NewImage } = record.dynamodb;
 
