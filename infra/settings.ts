@@ -1,4 +1,4 @@
-import { ACCOUNT_DELETION_CALLERS, AUDIT_DELETION_MODES, HEX_COLOR } from '../shared/config';
+import { ACCOUNT_DELETION_CALLERS, AUDIT_DELETION_MODES, HEX_COLOR, NOTIFICATION_SCOPES } from '../shared/config';
 import type { PryvApiStackProps } from './stack';
 
 /**
@@ -22,6 +22,7 @@ export const SETTING_NAMES = [
   'accountDeletion',
   'auditOnAccountDeletion',
   'auditRetentionDays',
+  'notificationScope',
   'invitationTokens',
   'mailFrom',
   'memorySize',
@@ -192,6 +193,9 @@ export function readSettings(context: Record<string, unknown>, region: string | 
   if (auditOnAccountDeletion !== undefined && !(AUDIT_DELETION_MODES as readonly string[]).includes(auditOnAccountDeletion))
     problems.push(`auditOnAccountDeletion: expected one of ${AUDIT_DELETION_MODES.join(', ')}, got "${auditOnAccountDeletion}"`);
   const auditRetentionDays = integer('auditRetentionDays', 1, 36_500);
+  const notificationScope = text('notificationScope');
+  if (notificationScope !== undefined && !(NOTIFICATION_SCOPES as readonly string[]).includes(notificationScope))
+    problems.push(`notificationScope: expected one of ${NOTIFICATION_SCOPES.join(', ')}, got "${notificationScope}"`);
 
   const kmsKey = text('kmsKey');
   if (kmsKey !== undefined && kmsKey !== 'create') {
@@ -267,6 +271,7 @@ export function readSettings(context: Record<string, unknown>, region: string | 
       .join(','),
     auditOnAccountDeletion: auditOnAccountDeletion as StackSettings['auditOnAccountDeletion'],
     auditRetentionDays,
+    notificationScope: notificationScope as StackSettings['notificationScope'],
     invitationTokens: text('invitationTokens'),
     mailFrom,
     memorySize,

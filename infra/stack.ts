@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { AUDIT_DELETION_MODES } from '../shared/config';
+import type { AUDIT_DELETION_MODES, NOTIFICATION_SCOPES } from '../shared/config';
 import { ApiFunctions, createHttpApi } from './constructs/api-functions';
 import { type BackupSetting, Backups } from './constructs/backups';
 import { DataStore, type KmsKeySetting } from './constructs/data';
@@ -33,6 +33,8 @@ export interface PryvApiStackProps extends StackProps {
   accountDeletion?: string;
   auditOnAccountDeletion?: (typeof AUDIT_DELETION_MODES)[number];
   auditRetentionDays?: number;
+  /** Who hears of a change: `access` (default, what its access may read) or `user` (every change, as Pryv.io). */
+  notificationScope?: (typeof NOTIFICATION_SCOPES)[number];
   /** Comma-separated list, or `*` for any (Pryv `invitationTokens`). */
   invitationTokens?: string;
   /** Sender address of mails (password reset, MFA codes), verified in SES; unset: no mail is sent. */
@@ -99,6 +101,7 @@ export class PryvApiStack extends Stack {
       ACCOUNT_DELETION: props.accountDeletion,
       AUDIT_ON_ACCOUNT_DELETION: props.auditOnAccountDeletion,
       AUDIT_RETENTION_DAYS: props.auditRetentionDays?.toString(),
+      NOTIFICATION_SCOPE: props.notificationScope,
       INVITATION_TOKENS: props.invitationTokens,
       MAIL_FROM: props.mailFrom,
     };

@@ -100,6 +100,11 @@ export interface Config {
   webhookMinIntervalMs: number;
   /** Lets webhooks call private, loopback and link-local addresses (local development only). */
   webhooksAllowPrivateTargets: boolean;
+  /**
+   * Who hears of a change (README "Sockets"): `access` (default) tells a socket or webhook
+   * only of changes its access may read; `user` tells every one of the user's, as Pryv.io does.
+   */
+  notificationScope: (typeof NOTIFICATION_SCOPES)[number];
   /** Days an audit record is kept (DynamoDB TTL). */
   auditRetentionDays: number;
   /** What account deletion does to the user's audit records. */
@@ -138,6 +143,7 @@ export interface Config {
 }
 
 export const AUDIT_DELETION_MODES = ['erase', 'keep', 'pseudonymise'] as const;
+export const NOTIFICATION_SCOPES = ['access', 'user'] as const;
 function auditDeletionMode(value: string | undefined): Config['auditOnAccountDeletion'] {
   if (value === undefined || value === '') return 'erase';
   if (!(AUDIT_DELETION_MODES as readonly string[]).includes(value)) {
@@ -205,6 +211,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookMaxRetries: Number(env.WEBHOOK_MAX_RETRIES ?? 5),
     webhookMinIntervalMs: Number(env.WEBHOOK_MIN_INTERVAL_MS ?? 5000),
     webhooksAllowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === 'true',
+    notificationScope: env.NOTIFICATION_SCOPE === 'user' ? 'user' : 'access',
     auditRetentionDays: Number(env.AUDIT_RETENTION_DAYS ?? AUDIT_RETENTION_DAYS),
     auditOnAccountDeletion: auditDeletionMode(env.AUDIT_ON_ACCOUNT_DELETION),
     exportLinkTtlS: Number(env.EXPORT_LINK_TTL_S ?? EXPORT_LINK_TTL_S),

@@ -6,7 +6,7 @@ import { METRIC, recordMetrics } from '../../shared/metrics';
 import { classifyRecord, collectChanges } from '../../shared/notify/changes';
 import { dispatchChanges, registerSink } from '../../shared/notify/dispatch';
 import { deliverDueWebhooks, queueWebhookMessages } from '../../shared/notify/webhook-delivery';
-import { pushAccessUpdatesToSockets, pushChangesToSockets, sendOpenPacket } from '../../shared/socketio/outbound';
+import { pushChangesToSockets, sendOpenPacket } from '../../shared/socketio/outbound';
 import { insertedConnections } from '../../shared/store/socket-connections';
 import { writerRequestId } from '../../shared/store/stream-records';
 
@@ -106,9 +106,7 @@ async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse
       try {
         // Every line of this user's dispatch (socket pushes, first webhook attempts) names the calls that caused it.
         await withLogContext({ username, firstSequenceNumber: user.firstSequenceNumber, ...causedBy.get(username) }, async () => {
-          await dispatchChanges(new Map([[username, user.messages]]));
-          // [v2] after its accessesChanged; for sockets only (webhooks get the coarse message).
-          await pushAccessUpdatesToSockets(username, user.accessUpdates);
+          await dispatchChanges(new Map([[username, user]]));
           log.info('fanout: changes dispatched', { messages: [...user.messages] });
         });
       } catch (err) {

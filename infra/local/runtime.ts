@@ -268,7 +268,9 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     if (process.env.PRYV_TEST_CHANGE_LOG === '1') {
       const log: ChangeLogEntry[] = [];
       changeLog = log;
-      const unregister = registerSink(async (username, messages) => void log.push({ username, messages, at: Date.now() }));
+      const unregister = registerSink(async (username, messages) => {
+        if (messages.length > 0) log.push({ username, messages, at: Date.now() });
+      });
       stops.push(async () => unregister());
     }
 

@@ -81,6 +81,22 @@ export async function loadUserData(caller: Pick<Caller, 'username' | 'access' | 
 }
 
 /**
+ * A user's stream tree, for work outside any call (the change fan-out deciding who may hear
+ * of a batch): one GetItem of the data meta when this container holds the current version,
+ * else one Query.
+ */
+export async function loadStreamTree(username: string): Promise<StreamTree> {
+  const meta = trees.has(username) ? await readDataMeta(username) : undefined;
+  const cached = meta?.treeVersion !== undefined ? cachedTree(username, meta.treeVersion) : undefined;
+  if (cached) return cached;
+  const loaded = await loadStreams(username);
+  const tree = new StreamTree(loaded.streams.map((s: StoredStream) => deepFreeze(s)));
+  if (loaded.meta.treeVersion !== undefined) remember(username, loaded.meta.treeVersion, tree);
+  else forget(username);
+  return tree;
+}
+
+/**
  * The caller's view for a write whose rules only look up the tree from some streams (a
  * stream write: the stream, its parent, the target parent of a move and their ancestors, for
  * existence, trashed state, inherited permissions and cycles): the cached tree when this

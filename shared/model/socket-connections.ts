@@ -1,3 +1,5 @@
+import type { AccessSnapshot, NamedScopes } from './notifications';
+
 /** A WebSocket connection as stored (shared/store/socket-connections.ts), once its namespace is joined bound to a user. */
 export interface SocketConnection {
   connectionId: string;
@@ -20,4 +22,8 @@ export interface SocketConnection {
   /** Socket.IO socket id, sent in the CONNECT answer. */
   socketId?: string;
   accessId?: string;
+  /** What change pushes need of the access (set with the binding): no access is read per push. */
+  access?: AccessSnapshot;
+  /** [v2] Named scopes the client subscribed to (spec §6.1): it then gets `notificationsChanged {keys}` only. */
+  scopes?: NamedScopes;
 }

@@ -1,3 +1,5 @@
+import type { AccessSnapshot, NamedScopes } from './notifications';
+
 /** Webhooks as stored (spec §3.6), delivery state included. */
 
 /** One call to a webhook's URL: the HTTP status (0 = no response) and when (Unix seconds). */
@@ -32,6 +34,10 @@ export interface Webhook {
   createdBy: string;
   modified: number;
   modifiedBy: string;
+  /** [v2] Named scopes (spec §3.6): when set, only changes in them are told, as `notificationsChanged` with their keys. */
+  scopes?: NamedScopes;
+  /** What the change fan-out keeps of the creating access, to decide what the webhook may hear of (never shown). */
+  access?: AccessSnapshot;
   /** Delivery state (shared/notify/webhook-delivery.ts), never shown: messages not yet delivered. */
   pending?: Set<string>;
   /** Delivery state: when the scheduled attempt is due (Unix seconds); set while a due-queue item exists. */
@@ -41,4 +47,4 @@ export interface Webhook {
 }
 
 /** Attributes of the delivery machinery, kept on the item but never shown. */
-export type WebhookInternal = 'secret' | 'pending' | 'nextAttempt' | 'queueSeq';
+export type WebhookInternal = 'secret' | 'pending' | 'nextAttempt' | 'queueSeq' | 'access';

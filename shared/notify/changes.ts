@@ -1,5 +1,8 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { accessRefId } from '../domain/accesses/versions';
+import { accessSnapshot } from '../domain/notifications/snapshot';
+import type { Access } from '../model/accesses';
+import type { AccessChange, AccessUpdate, ChangeDetail, EventVersion } from '../model/notifications';
 import { keys } from '../store/keys';
 import { imageToItem, recordKey } from '../store/stream-records';
 
@@ -15,9 +18,11 @@ import { imageToItem, recordKey } from '../store/stream-records';
  * Everything else is ignored: index copies (ES#, EM#, ER#, EH#), `STREAM#` (the data meta
  * item), `ACCESSID#`/`ACCESSKEY#` pointers, `ACCESSHIST#` versions, STREAMNAME# claims,
  * account and email items. An access whose serial moved (accesses.update) is also an
- * `accessUpdated` for sockets ([v2] spec §6.1).
+ * `accessUpdated` for sockets ([v2] spec §6.1) and renews what listeners keep of it.
  */
-export type ChangeMessage = 'eventsChanged' | 'streamsChanged' | 'accessesChanged';
+export type { ChangeMessage } from '../model/notifications';
+
+import type { ChangeMessage } from '../model/notifications';
 
 /** Access attributes written on every authenticated call (shared/store/accesses.ts recordAccessUsage, endSession). */
 const USAGE_ATTRIBUTES = new Set(['lastUsed', 'calls', 'sessionExpires']);
@@ -49,54 +54,140 @@ function isUsageOnly(record: DynamoDBRecord): boolean {
   return withoutUsage(OldImage) === withoutUsage(NewImage);
 }
 
-/** The user and message one stream record stands for, or undefined if it is not a change of interest. */
-export function classifyRecord(record: DynamoDBRecord): { username: string; message: ChangeMessage } | undefined {
+type Item = Record<string, unknown>;
+const imageOf = (image: Image | undefined): Item | undefined => (image ? imageToItem(image) : undefined);
+const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+
+function eventVersion(item: Item | undefined): EventVersion | undefined {
+  if (!item || item.deleted !== undefined || !Array.isArray(item.streamIds)) return undefined;
+  return { streamIds: stringList(item.streamIds), ...(typeof item.type === 'string' ? { type: item.type } : {}) };
+}
+
+const placeOf = (item: Item | undefined): string | null | undefined =>
+  !item
+    ? undefined
+    : typeof item.parentId === 'string'
+      ? item.parentId
+      : item.parentId === null || !('parentId' in item)
+        ? null
+        : undefined;
+
+function accessChange(item: Item): AccessChange {
+  const streamIds = Array.isArray(item.permissions)
+    ? (item.permissions as Array<{ streamId?: unknown }>).map((p) => p?.streamId).filter((id): id is string => typeof id === 'string')
+    : [];
+  return {
+    kind: 'access',
+    id: String(item.id),
+    ...(typeof item.createdBy === 'string' ? { createdBy: item.createdBy } : {}),
+    ...(typeof item.type === 'string' ? { type: item.type } : {}),
+    streamIds,
+  };
+}
+
+/** A stream record's change, as told to clients; `undefined` for records clients never hear of. */
+export interface RecordChange {
+  username: string;
+  message: ChangeMessage;
+  detail: ChangeDetail;
+}
+
+/**
+ * The user, message and detail one stream record stands for, or undefined if it is not a
+ * change of interest.
+ *
+ * A REMOVE is never told: every deletion a client makes leaves a record of its own (an
+ * event's tombstone replaces its head, streams and accesses leave deletion records, written
+ * in the same transaction), so removals alone are account deletion emptying the user's
+ * partitions (shared/domain/accounts/deletion.ts) or TTL expiry — nobody is left to tell.
+ */
+export function classifyRecord(record: DynamoDBRecord): RecordChange | undefined {
   if (!record.dynamodb?.Keys) return undefined;
   // TTL expiry is done by the service, not by a client: nothing changed for anyone.
   if (record.userIdentity?.type === 'Service') return undefined;
-  const key = recordKey(record);
-  if (!key) return undefined;
+  const key = recordKey(record); // read first: a record whose key cannot be read is set aside, removals included
+  if (!key || record.eventName === 'REMOVE') return undefined;
   const { pk, sk } = key;
+  const { OldImage, NewImage } = record.dynamodb;
 
   if (pk.startsWith(keys.eventHeadPrefix)) {
     const username = pk.slice(keys.eventHeadPrefix.length);
-    return username ? { username, message: 'eventsChanged' } : undefined;
+    if (!username) return undefined;
+    const before = eventVersion(imageOf(OldImage));
+    const after = eventVersion(imageOf(NewImage));
+    return {
+      username,
+      message: 'eventsChanged',
+      detail: { kind: 'event', id: sk, ...(before ? { before } : {}), ...(after ? { after } : {}) },
+    };
   }
   if (!pk.startsWith(keys.userPartitionPrefix)) return undefined;
   const username = pk.slice(keys.userPartitionPrefix.length);
   if (!username) return undefined;
-  if ((sk.startsWith(keys.streamPrefix) && sk.length > keys.streamPrefix.length) || sk.startsWith(keys.streamDeletionPrefix)) {
-    return { username, message: 'streamsChanged' };
+  if (sk.startsWith(keys.streamPrefix) && sk.length > keys.streamPrefix.length) {
+    const places = [placeOf(imageOf(OldImage)), placeOf(imageOf(NewImage))].filter((_p, i) => i === 1 || OldImage !== undefined);
+    return { username, message: 'streamsChanged', detail: { kind: 'stream', id: sk.slice(keys.streamPrefix.length), places } };
+  }
+  if (sk.startsWith(keys.streamDeletionPrefix)) {
+    const item = imageOf(NewImage) ?? {};
+    return {
+      username,
+      message: 'streamsChanged',
+      // Deletion records written before they kept the parent do not say where the stream was.
+      detail: { kind: 'stream', id: sk.slice(keys.streamDeletionPrefix.length), places: ['parentId' in item ? placeOf(item) : undefined] },
+    };
   }
   if (sk.startsWith(keys.accessPrefix) || sk.startsWith(keys.accessDeletionPrefix)) {
-    return isUsageOnly(record) ? undefined : { username, message: 'accessesChanged' };
+    if (isUsageOnly(record)) return undefined;
+    const item = imageOf(NewImage) ?? imageOf(OldImage);
+    return item ? { username, message: 'accessesChanged', detail: accessChange(item) } : undefined;
   }
   return undefined;
 }
 
-/** [v2] The socket message `accessUpdated` carries (spec §6.1): the access's new versioned id and serial. */
-export interface AccessUpdated {
-  type: 'access-updated';
-  accessId: string;
-  serial: number;
+/**
+ * The tokens of accesses a record shows ended: removed (deleted, or a personal session
+ * replaced by a new login) or a personal session ended (logout). Their sockets are closed
+ * by the fan-out without reading the access again.
+ */
+export function endedToken(record: DynamoDBRecord, now: number): { username: string; token: string } | undefined {
+  const key = record.dynamodb?.Keys ? recordKey(record) : undefined;
+  if (!key?.pk.startsWith(keys.userPartitionPrefix) || !key.sk.startsWith(keys.accessPrefix)) return undefined;
+  const username = key.pk.slice(keys.userPartitionPrefix.length);
+  const token = key.sk.slice(keys.accessPrefix.length);
+  if (record.eventName === 'REMOVE') return { username, token };
+  const item = imageOf(record.dynamodb?.NewImage);
+  if (!item) return undefined;
+  const ended =
+    (typeof item.expires === 'number' && item.expires <= now) || (item.type === 'personal' && Number(item.sessionExpires ?? 0) <= now);
+  return ended ? { username, token } : undefined;
 }
 
-/** The `accessUpdated` a record stands for: an access item whose serial changed (accesses.update). */
-export function accessUpdateOf(record: DynamoDBRecord): AccessUpdated | undefined {
+/** The update an access record stands for: an access item whose serial moved (accesses.update). */
+export function accessUpdateOf(record: DynamoDBRecord): AccessUpdate | undefined {
   const { OldImage, NewImage } = record.dynamodb ?? {};
   if (record.eventName !== 'MODIFY' || !OldImage || !NewImage) return undefined;
   const after = imageToItem(NewImage);
   if (typeof after.sk !== 'string' || !after.sk.startsWith(keys.accessPrefix)) return undefined;
   const serial = after.serial;
   if (typeof serial !== 'number' || typeof after.id !== 'string' || imageToItem(OldImage).serial === serial) return undefined;
-  return { type: 'access-updated', accessId: accessRefId(after.id, serial), serial };
+  return {
+    message: { type: 'access-updated', accessId: accessRefId(after.id, serial), serial },
+    token: after.sk.slice(keys.accessPrefix.length),
+    snapshot: accessSnapshot(after as unknown as Access),
+    ...(typeof after.createdBy === 'string' ? { createdBy: after.createdBy } : {}),
+  };
 }
 
 /** One user's changes in a batch, and where they start in it (for partial batch failures). */
 export interface UserChanges {
   messages: Set<ChangeMessage>;
-  /** Accesses updated in the batch, in order ([v2] `accessUpdated`, sockets only). */
-  accessUpdates: AccessUpdated[];
+  /** Each change, in stream order: who hears of what is decided from these. */
+  details: ChangeDetail[];
+  /** Tokens whose access ended in this batch: their sockets are closed. */
+  endedTokens: Set<string>;
+  /** Accesses updated in the batch, in order. */
+  accessUpdates: AccessUpdate[];
   firstSequenceNumber: string | undefined;
 }
 
@@ -107,24 +198,39 @@ export interface UserChanges {
 export function collectChanges(
   records: DynamoDBRecord[],
   onUnreadable?: (record: DynamoDBRecord, err: unknown) => void,
+  now = Date.now() / 1000,
 ): Map<string, UserChanges> {
   const changes = new Map<string, UserChanges>();
+  const userOf = (username: string, record: DynamoDBRecord) => {
+    let user = changes.get(username);
+    if (!user) {
+      user = {
+        messages: new Set(),
+        details: [],
+        endedTokens: new Set(),
+        accessUpdates: [],
+        firstSequenceNumber: record.dynamodb?.SequenceNumber,
+      };
+      changes.set(username, user);
+    }
+    return user;
+  };
   for (const record of records) {
     let change: ReturnType<typeof classifyRecord>;
+    let ended: ReturnType<typeof endedToken>;
     try {
       change = classifyRecord(record);
+      ended = endedToken(record, now);
     } catch (err) {
       if (!onUnreadable) throw err;
       onUnreadable(record, err);
       continue;
     }
+    if (ended) userOf(ended.username, record).endedTokens.add(ended.token);
     if (!change) continue;
-    let user = changes.get(change.username);
-    if (!user) {
-      user = { messages: new Set(), accessUpdates: [], firstSequenceNumber: record.dynamodb?.SequenceNumber };
-      changes.set(change.username, user);
-    }
+    const user = userOf(change.username, record);
     user.messages.add(change.message);
+    user.details.push(change.detail);
     if (change.message === 'accessesChanged') {
       const updated = accessUpdateOf(record);
       if (updated) user.accessUpdates.push(updated);
@@ -135,5 +241,7 @@ export function collectChanges(
 
 /** The messages of a batch, coalesced per user: 1,000 event writes give one `eventsChanged`. */
 export function changesFromRecords(records: DynamoDBRecord[]): Map<string, Set<ChangeMessage>> {
-  return new Map([...collectChanges(records)].map(([username, user]) => [username, user.messages]));
+  return new Map(
+    [...collectChanges(records)].filter(([, user]) => user.messages.size > 0).map(([username, user]) => [username, user.messages]),
+  );
 }

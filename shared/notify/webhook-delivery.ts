@@ -1,10 +1,14 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { postJson } from '../adapters/webhook-post';
 import { API_VERSION, config, WEBHOOK_CALL_TIMEOUT_MS } from '../config';
+import { Audience, needsTree, type UserBatch } from '../domain/notifications/audience';
+import { accessSnapshot } from '../domain/notifications/snapshot';
 import { isSuccessStatus, recordWebhookRun } from '../domain/webhooks/webhook';
 import { log } from '../log';
 import { countMetric, METRIC } from '../metrics';
+import type { AccessSnapshot } from '../model/notifications';
 import type { Webhook } from '../model/webhooks';
+import { getAccessById } from '../store/accesses';
 import {
   addPendingMessages,
   claimDue,
@@ -20,7 +24,7 @@ import {
   scheduleWebhookAttempt,
   unscheduleAttempt,
 } from '../store/webhook-queue';
-import { getWebhook, listWebhooks, usersWithWebhooks } from '../store/webhooks';
+import { getWebhook, listWebhooks, setWebhookAccess, usersWithWebhooks } from '../store/webhooks';
 
 /**
  * Durable webhook delivery (spec §6.2). Messages are queued on each active webhook and
@@ -55,17 +59,59 @@ export function signDelivery(secret: string, msgId: string, payload: string, at 
 const throttled = (webhook: Webhook, now: number) => Math.max(now, (webhook.lastRun?.timestamp ?? 0) + (webhook.minIntervalMs ?? 0) / 1000);
 
 /**
- * The change sink (registered by functions/notify/fanout.ts): adds the messages to the
- * `pending` set of each active webhook of the user and schedules an attempt if none is. An
- * attempt due now is made at once (`attemptNow`, the default): the message is durable
- * before the call, and a failed or interrupted attempt is the worker's to retry.
+/**
+ * A webhook with scopes is told `notificationsChanged` with the keys of the scopes a change
+ * fell in (spec §3.6, §6.1); they wait in `pending` beside the coarse messages, as these entries.
  */
-export async function queueWebhookMessages(username: string, messages: string[], { attemptNow = true } = {}): Promise<void> {
+const SCOPE_ENTRY = 'scope:';
+
+/**
+ * The creating access as the fan-out needs it: updated in this batch (accesses.update: kept
+ * from now on), else kept on the webhook, else (webhooks older than that) read.
+ */
+async function snapshotOf(username: string, webhook: Webhook, batch: UserBatch): Promise<AccessSnapshot | undefined> {
+  const updated = batch.accessUpdates.findLast((u) => u.snapshot.accessId === webhook.accessId);
+  if (updated) return (await setWebhookAccess(username, webhook.id, updated.snapshot)) ? updated.snapshot : undefined;
+  if (webhook.access) return webhook.access;
+  const access = await getAccessById(username, webhook.accessId);
+  return access ? accessSnapshot(access) : undefined;
+}
+
+/**
+ * The change sink (registered by functions/notify/fanout.ts): adds to the `pending` set of
+ * each active webhook of the user what its access may hear of the batch
+ * (shared/domain/notifications/audience.ts), and schedules an attempt if none is. Without a
+ * batch (the service boot message) every active webhook gets the messages. An attempt due
+ * now is made at once (`attemptNow`, the default): the message is durable before the call,
+ * and a failed or interrupted attempt is the worker's to retry.
+ */
+export async function queueWebhookMessages(
+  username: string,
+  messages: string[],
+  batch?: UserBatch,
+  { attemptNow = true } = {},
+): Promise<void> {
   if (messages.length === 0) return;
   const webhooks = (await listWebhooks(username)).filter((w) => w.state === 'active');
+  if (webhooks.length === 0) return;
+  let told: (webhook: Webhook) => Promise<string[]> = async () => messages;
+  if (batch) {
+    const mode = config().notificationScope;
+    const snapshots = await Promise.all(webhooks.map((w) => snapshotOf(username, w, batch)));
+    const needed = webhooks.some((w, i) => snapshots[i] && needsTree(mode, snapshots[i]!, w.scopes, batch.details));
+    const audience = new Audience(batch.details, needed ? await batch.tree() : undefined, mode);
+    told = async (webhook) => {
+      const snapshot = snapshots[webhooks.indexOf(webhook)];
+      if (!snapshot) return []; // its access is gone (a webhook kept from before snapshots): it may read nothing
+      const out = audience.tell(snapshot, webhook.scopes);
+      return [...out.messages, ...out.keys.map((k) => SCOPE_ENTRY + k)];
+    };
+  }
   await Promise.all(
     webhooks.map(async (webhook) => {
-      const updated = await addPendingMessages(username, webhook.id, messages);
+      const entries = await told(webhook);
+      if (entries.length === 0) return;
+      const updated = await addPendingMessages(username, webhook.id, entries);
       if (!updated) return; // deleted or deactivated meanwhile
       if (updated.nextAttempt !== undefined) return; // scheduled already: these messages go with it
       const now = nowS();
@@ -90,10 +136,17 @@ export const SERVICE_BOOT_MESSAGE = 'webhooksServiceBoot';
 export async function announceServiceBoot(): Promise<number> {
   let users = 0;
   for await (const username of usersWithWebhooks()) {
-    await queueWebhookMessages(username, [SERVICE_BOOT_MESSAGE], { attemptNow: false }); // the worker calls them
+    await queueWebhookMessages(username, [SERVICE_BOOT_MESSAGE], undefined, { attemptNow: false }); // the worker calls them
     users++;
   }
   return users;
+}
+
+/** The body's messages: the coarse ones, plus `notificationsChanged` and `keys` when scopes were touched. */
+export function deliveryMessages(pending: string[]): { messages: string[]; keys?: string[] } {
+  const keys = pending.filter((m) => m.startsWith(SCOPE_ENTRY)).map((m) => m.slice(SCOPE_ENTRY.length));
+  const messages = pending.filter((m) => !m.startsWith(SCOPE_ENTRY));
+  return keys.length === 0 ? { messages } : { messages: [...messages, 'notificationsChanged'], keys };
 }
 
 /** One claimed attempt; returns true when the due item was dealt with, false to release it. */
@@ -108,7 +161,7 @@ async function attempt(due: DueItem, lease: number): Promise<boolean> {
 
   const cfg = config();
   const sentAt = new Date();
-  const body = { messages: pending, meta: { apiVersion: API_VERSION, serverTime: sentAt.getTime() / 1000, serial: cfg.serial } };
+  const body = { ...deliveryMessages(pending), meta: { apiVersion: API_VERSION, serverTime: sentAt.getTime() / 1000, serial: cfg.serial } };
   const payload = JSON.stringify(body); // postJson serializes the same object the same way
   const outcome = await postJson(webhook.url, body, {
     timeoutMs: WEBHOOK_CALL_TIMEOUT_MS,

@@ -7,8 +7,10 @@ import { meta } from '../api/meta';
 import { observeCall } from '../api/observe';
 import type { MethodContext, MethodDef, RequestInfo } from '../api/types';
 import { SOCKET_MESSAGE_MAX_BYTES } from '../config';
+import { accessSnapshot } from '../domain/notifications/snapshot';
 import { errors, type PryvError } from '../errors';
 import { log, logContext } from '../log';
+import type { Access } from '../model/accesses';
 import type { SocketConnection } from '../model/socket-connections';
 import { bindConnection, deleteConnectionById, getConnection, putConnection } from '../store/socket-connections';
 import {
@@ -24,6 +26,7 @@ import {
   usernameOfNamespace,
 } from './protocol';
 import { sendPacket } from './send';
+import { answerSubscription, SUBSCRIPTION_MESSAGES } from './subscriptions';
 
 /**
  * Pryv's Socket.IO API (spec §6.1) on API Gateway's WebSocket model, the client's side of
@@ -164,16 +167,23 @@ async function joinNamespace(connection: SocketConnection, packet: SocketPacket,
     return;
   }
   const ctx = newContext(HANDSHAKE.id, socketRequest({ ...connection, nsp, token }, username, undefined));
-  let accessId: string;
+  let access: Access;
   try {
     await authenticate(HANDSHAKE, ctx);
-    accessId = callerOf(ctx).access.id;
+    access = callerOf(ctx).access;
   } catch (err) {
     await refuse(asPryvError(err, ctx).message);
     return;
   }
   const socketId = randomBytes(15).toString('base64url');
-  const bound = await bindConnection(connection.connectionId, { username, nsp, socketId, accessId, token });
+  const bound = await bindConnection(connection.connectionId, {
+    username,
+    nsp,
+    socketId,
+    accessId: access.id,
+    token,
+    access: accessSnapshot(access),
+  });
   if (!bound) return; // closed meanwhile, or a concurrent CONNECT won
   await sendPacket(endpoint, { ...connection, username }, connectAnswer(nsp, socketId, connection.eio));
 }
@@ -191,7 +201,9 @@ async function answerEvent(connection: SocketConnection, packet: SocketPacket, e
     await sendPacket(endpoint, connection, connectError(packet.nsp, 'Join the namespace first.', connection.eio));
     return;
   }
-  const args = await callMethod(connection, connection.username, methods, methodId, params);
+  const args = SUBSCRIPTION_MESSAGES.has(methodId)
+    ? await answerSubscription(connection, methodId, params, socketRequest(connection, connection.username, params))
+    : await callMethod(connection, connection.username, methods, methodId, params);
   const ack = { type: SocketPacketType.Ack, nsp: packet.nsp, id: packet.id, data: args };
   const outcome = await sendPacket(endpoint, connection, ack);
   if (outcome === 'too-large') {

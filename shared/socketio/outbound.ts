@@ -1,12 +1,23 @@
 import { managementEndpoint, postToConnection } from '../adapters/socket-connections-api';
 import { config, SOCKET_MESSAGE_MAX_BYTES } from '../config';
 import { isAccessLive } from '../domain/accesses/liveness';
+import { Audience, needsTree, type UserBatch } from '../domain/notifications/audience';
+import { accessSnapshot } from '../domain/notifications/snapshot';
 import { closeSocket } from '../domain/sockets';
 import { log } from '../log';
 import { countMetric, METRIC } from '../metrics';
+import type { Access } from '../model/accesses';
+import type { AccessSnapshot } from '../model/notifications';
 import type { SocketConnection } from '../model/socket-connections';
 import { getAccessByToken } from '../store/accesses';
-import { allConnections, deleteConnection, deleteConnectionById, getConnection, listUserConnections } from '../store/socket-connections';
+import {
+  allConnections,
+  deleteConnection,
+  deleteConnectionById,
+  getConnection,
+  listUserConnections,
+  setConnectionAccess,
+} from '../store/socket-connections';
 import { ENGINE_NOOP, ENGINE_PING, encodeOpen, encodeSocketPacket, SocketPacketType } from './protocol';
 import { sendPacket } from './send';
 
@@ -59,51 +70,87 @@ async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What a push needs of a connection's access: its snapshot, or `undefined` when the access no longer opens data. */
+async function liveSnapshot(
+  connection: SocketConnection,
+  batch: Pick<UserBatch, 'endedTokens' | 'accessUpdates'>,
+  now: number,
+  accessOf: (token: string) => Promise<Access | undefined>,
+): Promise<AccessSnapshot | undefined> {
+  if (!connection.token || batch.endedTokens.has(connection.token)) return undefined;
+  const updated = batch.accessUpdates.findLast((u) => u.token === connection.token);
+  // The access was updated (accesses.update): what its new permissions open, from this batch on.
+  if (updated && (await setConnectionAccess(connection, updated.snapshot)) === false) return undefined;
+  const kept = updated?.snapshot ?? connection.access;
+  if (kept) {
+    if (kept.expires !== undefined && kept.expires <= now) return undefined;
+    // A personal session slides with use: only past the end seen at connection is it read again.
+    if (kept.accessType !== 'personal' || (kept.liveUntil ?? 0) > now) return kept;
+  }
+  // Connections bound before snapshots were kept, and personal sessions past their first end.
+  const access = await accessOf(connection.token);
+  if (!access || !isAccessLive(access, now)) return undefined;
+  return kept ?? accessSnapshot(access);
+}
+
 /**
- * Change sink (spec §6.1): each message to every socket of the user whose access is still
- * live; a socket of a deleted or expired access is told and closed. Each post is tried up to
- * PUSH_ATTEMPTS times; past that the socket misses this change (logged), but one broken
- * connection never fails the batch (which would re-send every user's webhooks).
+ * Change sink (spec §6.1): to every socket of the user whose access is still live, what its
+ * access may hear of the batch (shared/domain/notifications/audience.ts): the coarse
+ * messages, or `notificationsChanged {keys}` for a socket with named scopes. A socket whose
+ * access ended (deleted, expired, logged out) is told and closed.
+ *
+ * Cost per batch: one Query of the user's connections (each carries its access snapshot and
+ * scopes), the stream tree when a non-personal or scoped socket needs it (one GetItem of the
+ * data meta when this container holds the tree), and an access read only for connections
+ * without a snapshot or personal sessions past the end seen at connection.
+ *
+ * Each post is tried up to PUSH_ATTEMPTS times; past that the socket misses this change
+ * (logged), but one broken connection never fails the batch (which would re-send every
+ * user's webhooks).
  */
-export async function pushChangesToSockets(username: string, messages: string[]): Promise<void> {
-  await pushToSockets(
-    username,
-    messages.map((message) => [message]),
-  );
-}
-
-/** [v2] `accessUpdated` messages (spec §6.1), with their payload, to every live socket of the user, as change messages go. */
-export async function pushAccessUpdatesToSockets(username: string, updates: unknown[]): Promise<void> {
-  await pushToSockets(
-    username,
-    updates.map((update) => ['accessUpdated', update]),
-  );
-}
-
-/** Socket.IO events (name and arguments) to every socket of the user, as pushChangesToSockets describes. */
-async function pushToSockets(username: string, events: unknown[][]): Promise<void> {
-  if (events.length === 0) return;
+export async function pushChangesToSockets(username: string, _messages: string[], batch: UserBatch): Promise<void> {
   const connections = await listUserConnections(username);
   if (connections.length === 0) return;
   const endpoint = managementEndpoint();
   const now = Date.now() / 1000;
+  const mode = config().notificationScope;
   // Sockets opened with the same token share one read of its access.
-  const accesses = new Map<string, ReturnType<typeof getAccessByToken>>();
+  const accesses = new Map<string, Promise<Access | undefined>>();
   const accessOf = (token: string) => {
     if (!accesses.has(token)) accesses.set(token, getAccessByToken(username, token));
     return accesses.get(token)!;
   };
-  let pushed = 0;
-  await Promise.all(
+  const live = await Promise.all(
     connections.map(async (connection) => {
       try {
-        const access = connection.token ? await accessOf(connection.token) : undefined;
-        if (!access || !isAccessLive(access, now)) {
+        return { connection, snapshot: await liveSnapshot(connection, batch, now, accessOf) };
+      } catch (err) {
+        log.error('socket: access check failed', { err, connectionId: connection.connectionId });
+        return { connection, snapshot: null };
+      }
+    }),
+  );
+  const listening = live.filter((l): l is { connection: SocketConnection; snapshot: AccessSnapshot } => !!l.snapshot);
+  const tree = listening.some((l) => needsTree(mode, l.snapshot, l.connection.scopes, batch.details)) ? await batch.tree() : undefined;
+  const audience = new Audience(batch.details, tree, mode);
+  let pushed = 0;
+  await Promise.all(
+    live.map(async ({ connection, snapshot }) => {
+      try {
+        if (snapshot === null) return; // could not be checked: neither told nor closed
+        if (!snapshot) {
           await sendPacket(endpoint, connection, { type: SocketPacketType.Disconnect, nsp: connection.nsp ?? '/' });
           await closeSocket(connection, endpoint);
           return;
         }
-        for (const data of events) {
+        const told = audience.tell(snapshot, connection.scopes);
+        const packets: unknown[][] = told.messages.map((m) => [m]);
+        if (told.keys.length > 0) packets.push(['notificationsChanged', { keys: told.keys }]);
+        // [v2] after its accessesChanged, for the accesses this one may hear of (sockets only).
+        if (told.messages.includes('accessesChanged')) {
+          for (const u of batch.accessUpdates) if (audience.hearsOfUpdate(snapshot, u)) packets.push(['accessUpdated', u.message]);
+        }
+        for (const data of packets) {
           const packet = { type: SocketPacketType.Event, nsp: connection.nsp ?? '/', data };
           const outcome = await withRetries(() => sendPacket(endpoint, connection, packet));
           if (outcome === 'gone') return;

@@ -1,5 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import type { AccessSnapshot, NamedScopes } from '../model/notifications';
 import type { SocketConnection } from '../model/socket-connections';
 import { batchDelete } from './batch';
 import { dynamo, table } from './clients';
@@ -51,17 +52,18 @@ export async function getConnection(connectionId: string): Promise<SocketConnect
  */
 export async function bindConnection(
   connectionId: string,
-  binding: { username: string; nsp: string; socketId: string; accessId: string; token: string },
+  binding: { username: string; nsp: string; socketId: string; accessId: string; token: string; access: AccessSnapshot },
 ): Promise<boolean> {
   const out = await ifConditionHolds(
     dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.socketConnection(connectionId),
-        UpdateExpression: 'SET username = :u, nsp = :n, socketId = :s, accessId = :a, #token = :t',
+        UpdateExpression: 'SET username = :u, nsp = :n, socketId = :s, accessId = :a, #token = :t, #access = :snapshot',
         ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(username)',
-        ExpressionAttributeNames: { '#token': 'token' },
+        ExpressionAttributeNames: { '#token': 'token', '#access': 'access' },
         ExpressionAttributeValues: {
+          ':snapshot': binding.access,
           ':u': binding.username,
           ':n': binding.nsp,
           ':s': binding.socketId,
@@ -85,6 +87,58 @@ export async function bindConnection(
     }),
   );
   return true;
+}
+
+/**
+ * Sets (or, with none, removes) the named scopes of a bound connection, on both its items.
+ * False if the connection is gone.
+ */
+export async function setConnectionScopes(
+  connection: Pick<SocketConnection, 'connectionId' | 'username'>,
+  scopes: NamedScopes,
+): Promise<boolean> {
+  const empty = Object.keys(scopes).length === 0;
+  const update = (key: { pk: string; sk: string }) =>
+    ifConditionHolds(
+      dynamo().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: key,
+          UpdateExpression: empty ? 'REMOVE scopes' : 'SET scopes = :scopes',
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(empty ? {} : { ExpressionAttributeValues: { ':scopes': scopes } }),
+        }),
+      ),
+    );
+  // The user's item first: it is what change pushes read.
+  if (connection.username && (await update(keys.userSocket(connection.username, connection.connectionId))) === false) return false;
+  return (await update(keys.socketConnection(connection.connectionId))) !== false;
+}
+
+/**
+ * Replaces what a bound connection keeps of its access (the access was updated), on both its
+ * items. False if the connection is gone.
+ */
+export async function setConnectionAccess(
+  connection: Pick<SocketConnection, 'connectionId' | 'username'>,
+  access: AccessSnapshot,
+): Promise<boolean> {
+  const update = (key: { pk: string; sk: string }) =>
+    ifConditionHolds(
+      dynamo().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: key,
+          UpdateExpression: 'SET #access = :access',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#access': 'access' },
+          ExpressionAttributeValues: { ':access': access },
+        }),
+      ),
+    );
+  // The user's item first: it is what change pushes read.
+  if (connection.username && (await update(keys.userSocket(connection.username, connection.connectionId))) === false) return false;
+  return (await update(keys.socketConnection(connection.connectionId))) !== false;
 }
 
 /** Every connection bound to a user (strongly consistent: a socket that just connected gets the next change). */

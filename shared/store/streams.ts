@@ -110,10 +110,12 @@ export function streamItems(username: string, stream: StoredStream): [Record<str
 }
 
 /** What stays of a deleted stream, for `includeDeletionsSince`. */
-export const streamDeletionItem = (username: string, id: string, deleted: number) => ({
+/** A deletion record; `parentId` (where the stream was) lets the change fan-out tell who could see it. */
+export const streamDeletionItem = (username: string, id: string, deleted: number, parentId: string | null = null) => ({
   ...keys.streamDeletion(username, id),
   id,
   deleted,
+  parentId,
 });
 
 /** The parent must exist and not be trashed when the write commits. */
@@ -219,7 +221,7 @@ export async function deleteStreams(username: string, streams: StoredStream[], n
       items.push(
         { Delete: { TableName: undefined, Key: keys.stream(username, s.id) } },
         { Delete: { TableName: undefined, Key: keys.streamName(username, s.parentId, s.name) } },
-        { Put: { TableName: undefined, Item: streamDeletionItem(username, s.id, now) } },
+        { Put: { TableName: undefined, Item: streamDeletionItem(username, s.id, now, s.parentId ?? null) } },
       );
     }
     items.push(treeVersionBump(username));

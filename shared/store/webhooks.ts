@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AccessSnapshot, NamedScopes } from '../model/notifications';
 import type { Webhook, WebhookState } from '../model/webhooks';
 import { dynamo, table } from './clients';
 import { ifConditionHolds } from './conditional';
@@ -87,6 +88,8 @@ export interface WebhookStateChange {
   modifiedBy: string;
   /** Set when the change reactivates the webhook (spec §2.5: `currentRetries` back to 0). */
   resetRetries: boolean;
+  /** [v2] New named scopes (`{}` removes them); undefined leaves them as they are. */
+  scopes?: NamedScopes;
 }
 
 /**
@@ -109,12 +112,17 @@ export async function updateWebhook(
     sets.push('currentRetries = :zero');
     values[':zero'] = 0;
   }
+  const emptyScopes = change.scopes !== undefined && Object.keys(change.scopes).length === 0;
+  if (change.scopes !== undefined && !emptyScopes) {
+    sets.push('scopes = :scopes');
+    values[':scopes'] = change.scopes;
+  }
   const out = await ifConditionHolds(
     dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.webhook(username, before.id),
-        UpdateExpression: `SET ${sets.join(', ')}`,
+        UpdateExpression: `SET ${sets.join(', ')}${emptyScopes ? ' REMOVE scopes' : ''}`,
         ConditionExpression: 'attribute_exists(pk) AND modified = :before',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: values,
@@ -123,6 +131,23 @@ export async function updateWebhook(
     ),
   );
   return out === false ? { outcome: 'stale' } : { outcome: 'ok', webhook: strip(out.Attributes!) };
+}
+
+/** Replaces what a webhook keeps of its creating access (the access was updated); false if the webhook is gone. */
+export async function setWebhookAccess(username: string, id: string, access: AccessSnapshot): Promise<boolean> {
+  const out = await ifConditionHolds(
+    dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.webhook(username, id),
+        UpdateExpression: 'SET #access = :access',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#access': 'access' },
+        ExpressionAttributeValues: { ':access': access },
+      }),
+    ),
+  );
+  return out !== false;
 }
 
 /**

@@ -27,6 +27,7 @@ const BRANDING_AND_POLICY = {
   accountDeletion: 'adminToken, personalToken',
   auditOnAccountDeletion: 'pseudonymise',
   auditRetentionDays: '730',
+  notificationScope: 'user',
 };
 
 /** Every option on, the stack in us-east-1 (where a CloudFront web ACL can be made). */
@@ -148,6 +149,7 @@ describe('deploy settings (cdk -c name=value)', () => {
     [{ accountDeletion: 'personal' }, 'accountDeletion: expected adminToken, personalToken or both'],
     [{ auditOnAccountDeletion: 'delete' }, 'auditOnAccountDeletion: expected one of erase, keep, pseudonymise'],
     [{ auditRetentionDays: '0' }, 'auditRetentionDays: expected a whole number from 1 to 36500'],
+    [{ notificationScope: 'everyone' }, 'notificationScope: expected one of access, user'],
     [{ auditretentiondays: '30' }, 'did you mean auditRetentionDays?'],
   ])('refuses %j', (context, message) => {
     expect(problemsOf(context, 'eu-central-1')).toContain(message);
@@ -267,6 +269,7 @@ describe('every option on (custom domain, KMS key, WAF, backups, mail), in us-ea
         ACCOUNT_DELETION: 'adminToken,personalToken',
         AUDIT_ON_ACCOUNT_DELETION: 'pseudonymise',
         AUDIT_RETENTION_DAYS: '730',
+        NOTIFICATION_SCOPE: 'user',
       });
       // What shared/config.ts makes of the function's environment (the values CloudFormation fills in left out).
       const config = readConfig(
@@ -281,6 +284,7 @@ describe('every option on (custom domain, KMS key, WAF, backups, mail), in us-ea
         accountDeletion: ['adminToken', 'personalToken'],
         auditOnAccountDeletion: 'pseudonymise',
         auditRetentionDays: 730,
+        notificationScope: 'user',
       });
     }
   });

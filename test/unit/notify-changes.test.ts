@@ -111,11 +111,12 @@ describe('changesFromRecords', () => {
     expect(changesFromRecords(records).size).toBe(0);
   });
 
-  it('reports stream creations, updates, deletions and deletion records', () => {
+  it('reports stream creations, updates and deletion records; a bare removal is not told', () => {
     const stream = { pk: 'USER#carol', sk: 'STREAM#health', id: 'health', name: 'Health', parentId: null };
     expect(asObject(changesFromRecords([insert(stream)]))).toEqual({ carol: ['streamsChanged'] });
     expect(asObject(changesFromRecords([modify(stream, { ...stream, name: 'Santé' })]))).toEqual({ carol: ['streamsChanged'] });
-    expect(asObject(changesFromRecords([remove(stream)]))).toEqual({ carol: ['streamsChanged'] });
+    // streams.delete writes a deletion record in the same transaction; a removal alone is account deletion
+    expect(asObject(changesFromRecords([remove(stream)]))).toEqual({});
     expect(asObject(changesFromRecords([insert({ pk: 'USER#carol', sk: 'STREAMDEL#health', id: 'health', deleted: 1 })]))).toEqual({
       carol: ['streamsChanged'],
     });
@@ -139,10 +140,17 @@ describe('changesFromRecords', () => {
     const records = [insert(v0), modify(v0, v1), modify(v1, v2), modify(v2, usage), modify(v2, { ...v2, calls: {} })];
     const gina = collectChanges(records).get('gina')!;
     expect([...gina.messages]).toEqual(['accessesChanged']);
-    expect(gina.accessUpdates).toEqual([
+    expect(gina.accessUpdates.map((u) => u.message)).toEqual([
       { type: 'access-updated', accessId: 'acc1:1', serial: 1 },
       { type: 'access-updated', accessId: 'acc1:2', serial: 2 },
     ]);
+    // what listeners of that token keep from then on: the access as the update left it
+    expect(gina.accessUpdates.map((u) => u.token)).toEqual(['tok-123', 'tok-123']);
+    expect(gina.accessUpdates[1]!.snapshot).toEqual({
+      accessId: 'acc1',
+      accessType: 'app',
+      permissions: [{ streamId: 'health', level: 'read' }],
+    });
     expect(collectChanges([insert(v0), modify(v0, access('gina', { name: 'x' }))]).get('gina')!.accessUpdates).toEqual([]);
   });
 

@@ -35,7 +35,7 @@ export const webhooksGetOne = /* @__PURE__ */ defineMethod<{ id: string }>({
   run: async (ctx, params) => ({ webhook: webhookForApi(await ownWebhook(callerOf(ctx), params.id)) }),
 });
 
-export const webhooksCreate = /* @__PURE__ */ defineMethod<{ url: string; state?: WebhookState }>({
+export const webhooksCreate = /* @__PURE__ */ defineMethod<{ url: string; state?: WebhookState; scopes?: unknown }>({
   id: 'webhooks.create',
   routes: [{ verb: 'POST', path: '/{username}/webhooks' }],
   auth: 'token',
@@ -47,6 +47,8 @@ export const webhooksCreate = /* @__PURE__ */ defineMethod<{ url: string; state?
     properties: {
       url: { type: 'string', minLength: 1, maxLength: URL_MAX_LENGTH },
       state: { type: 'string', enum: STATES },
+      // [v2] named scopes {key: {kind, query}}: checked by the domain (shared/domain/notifications/scopes.ts)
+      scopes: { type: 'object' },
     },
     required: ['url'],
     additionalProperties: false,
@@ -58,7 +60,10 @@ export const webhooksCreate = /* @__PURE__ */ defineMethod<{ url: string; state?
   },
 });
 
-export const webhooksUpdate = /* @__PURE__ */ defineMethod<{ id: string; update: { state?: WebhookState } & Record<string, unknown> }>({
+export const webhooksUpdate = /* @__PURE__ */ defineMethod<{
+  id: string;
+  update: { state?: WebhookState; scopes?: unknown } & Record<string, unknown>;
+}>({
   id: 'webhooks.update',
   routes: [{ verb: 'PUT', path: '/{username}/webhooks/{id}' }],
   auth: 'token',
@@ -69,7 +74,7 @@ export const webhooksUpdate = /* @__PURE__ */ defineMethod<{ id: string; update:
       id: { type: 'string' },
       update: {
         type: 'object',
-        properties: { state: { type: 'string', enum: STATES }, ...acceptedFields(PROTECTED_WEBHOOK_FIELDS) },
+        properties: { state: { type: 'string', enum: STATES }, scopes: { type: 'object' }, ...acceptedFields(PROTECTED_WEBHOOK_FIELDS) },
         additionalProperties: false,
       },
     },
@@ -81,7 +86,7 @@ export const webhooksUpdate = /* @__PURE__ */ defineMethod<{ id: string; update:
     const caller = callerOf(ctx);
     const webhook = await ownWebhook(caller, params.id);
     rejectProtectedFields(params.update, PROTECTED_WEBHOOK_FIELDS);
-    return { webhook: webhookForApi(await updateWebhookState(caller, webhook, params.update.state)) };
+    return { webhook: webhookForApi(await updateWebhookState(caller, webhook, params.update.state, params.update.scopes)) };
   },
 });
 

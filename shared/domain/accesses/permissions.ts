@@ -106,6 +106,25 @@ export class AccessPermissions {
     return found;
   }
 
+  /**
+   * Effective level a stream has (or had) under `parentId` — for a stream that left the
+   * tree or moved: its own explicit permission, else its parent's effective level, else
+   * (at the root) the `*` level, as {@link level} resolves it inside the tree.
+   */
+  levelUnder(streamId: string, parentId: string | null): Level | undefined {
+    if (this.isPersonal) return 'manage';
+    const own = this.explicit.get(streamId);
+    if (own !== undefined) return own;
+    if (parentId !== null) return this.level(parentId);
+    return isSystemStreamId(streamId) ? undefined : this.star;
+  }
+
+  /** May see the stream as it sits (or sat) under `parentId` (any level but `none`). */
+  canListUnder(streamId: string, parentId: string | null): boolean {
+    const l = this.levelUnder(streamId, parentId);
+    return l !== undefined && LISTABLE.has(l);
+  }
+
   private is(streamId: string, set: ReadonlySet<Level>): boolean {
     const l = this.level(streamId);
     return l !== undefined && set.has(l);

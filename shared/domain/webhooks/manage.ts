@@ -2,11 +2,15 @@ import { postJson } from '../../adapters/webhook-post';
 import { API_VERSION, WEBHOOK_CALL_TIMEOUT_MS } from '../../config';
 import { errors, PryvError } from '../../errors';
 import { newId } from '../../ids';
+import type { NamedScopes } from '../../model/notifications';
 import type { Webhook, WebhookState } from '../../model/webhooks';
 import { scheduleWebhookAttempt } from '../../store/webhook-queue';
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, updateWebhook } from '../../store/webhooks';
 import type { Caller } from '../caller';
 import { retryOnStale, STALE } from '../concurrency';
+import { checkScopesFor, parseNamedScopes } from '../notifications/scopes';
+import { accessSnapshot } from '../notifications/snapshot';
+import { loadUserData } from '../user-data';
 import { isSuccessStatus, newWebhookSecret, recordWebhookRun } from './webhook';
 
 /**
@@ -47,9 +51,23 @@ function checkWebhookUrl(text: string): void {
   if (url.username || url.password) throw invalidUrl('url must not carry credentials.');
 }
 
+/**
+ * [v2] Webhook `scopes` (spec §3.6): checked for shape, then against the caller's access and
+ * stream tree as `events.get` checks a streams query (400 unknown stream, 403 unreadable).
+ */
+async function checkedScopes(caller: Caller, raw: unknown): Promise<NamedScopes> {
+  const scopes = parseNamedScopes(raw);
+  if (Object.keys(scopes).length > 0) {
+    const { tree, permissions } = await loadUserData(caller);
+    checkScopesFor(scopes, tree, permissions);
+  }
+  return scopes;
+}
+
 /** `webhooks.create`: one URL per creating access, with the service's delivery settings. */
-export async function createWebhookFrom(caller: Caller, input: { url: string; state?: WebhookState }): Promise<Webhook> {
+export async function createWebhookFrom(caller: Caller, input: { url: string; state?: WebhookState; scopes?: unknown }): Promise<Webhook> {
   checkWebhookUrl(input.url);
+  const scopes = input.scopes === undefined ? {} : await checkedScopes(caller, input.scopes);
   const { now, author, config } = caller;
   const webhook: Webhook = {
     id: newId(),
@@ -68,6 +86,9 @@ export async function createWebhookFrom(caller: Caller, input: { url: string; st
     createdBy: author,
     modified: now,
     modifiedBy: author,
+    ...(Object.keys(scopes).length > 0 ? { scopes } : {}),
+    // What the change fan-out needs of the creating access, so that it reads no access per change.
+    access: accessSnapshot(caller.access),
   };
   const outcome = await createWebhook(caller.username, webhook);
   if (outcome === 'url-taken') throw errors.itemAlreadyExists('webhook', { url: input.url });
@@ -79,8 +100,14 @@ export async function createWebhookFrom(caller: Caller, input: { url: string; st
  * `webhooks.update` of a webhook read with {@link ownWebhook}: its state (spec §2.5). Reactivating resets the retries and delivers
  * the messages kept when delivery gave up.
  */
-export async function updateWebhookState(caller: Caller, read: Webhook, state: WebhookState | undefined): Promise<Webhook> {
+export async function updateWebhookState(
+  caller: Caller,
+  read: Webhook,
+  state: WebhookState | undefined,
+  rawScopes?: unknown,
+): Promise<Webhook> {
   let webhook = read;
+  const scopes = rawScopes === undefined ? undefined : await checkedScopes(caller, rawScopes);
   return retryOnStale(
     async (attempt) => {
       // Changed or deleted meanwhile: re-read (404 if gone) and apply the change again.
@@ -90,6 +117,7 @@ export async function updateWebhookState(caller: Caller, read: Webhook, state: W
         modified: caller.now,
         modifiedBy: caller.author,
         resetRetries: state === 'active',
+        ...(scopes !== undefined ? { scopes } : {}),
       });
       if (result.outcome !== 'ok') return STALE;
       const updated = result.webhook;
