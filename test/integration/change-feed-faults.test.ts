@@ -125,8 +125,14 @@ describe('change feed under odd records', () => {
       dynamodb: {
         SequenceNumber: '100000000000000000002',
         Keys: { pk: { S: `EV#${u}` }, sk: { S: 'c-ordinary' } },
-        NewImage: { pk: { S: `EV#${u}` }, sk: { S: 'c-ordinary' }, content: { N: '1.2345678901234568e+29' } },
-        OldImage: { pk: { S: `EV#${u}` }, sk: { S: 'c-ordinary' }, content: { N: '1' } },
+        // In a stream of the account, as every event head is: the webhook's access may read it.
+        NewImage: {
+          pk: { S: `EV#${u}` },
+          sk: { S: 'c-ordinary' },
+          streamIds: { L: [{ S: c.stream }] },
+          content: { N: '1.2345678901234568e+29' },
+        },
+        OldImage: { pk: { S: `EV#${u}` }, sk: { S: 'c-ordinary' }, streamIds: { L: [{ S: c.stream }] }, content: { N: '1' } },
       },
     };
     const before = deadLettersInMemory().length;
