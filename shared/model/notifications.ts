@@ -7,10 +7,16 @@
 /** The coarse messages of Pryv's sockets and webhooks. */
 export type ChangeMessage = 'eventsChanged' | 'streamsChanged' | 'accessesChanged';
 
-/** An event's streams and type at one side of a change (absent: the event did not exist, or is a tombstone). */
+/**
+ * An event's streams, type, content and clientData at one side of a change (absent: the
+ * event did not exist, or is a tombstone). `content` and `clientData` are the values as read
+ * from the record (not copied), for scopes with content conditions.
+ */
 export interface EventVersion {
   streamIds: string[];
   type?: string;
+  content?: unknown;
+  clientData?: unknown;
 }
 
 export interface EventChange {
@@ -48,6 +54,9 @@ export interface ScopeQuery {
   types?: string[];
   state?: 'default' | 'trashed' | 'all';
   accessIds?: string[];
+  /** Events scopes: `events.get` content conditions, as given (an array, or its JSON string). */
+  content?: unknown;
+  clientData?: unknown;
 }
 
 /** Named scopes as stored on a socket connection or a webhook: key → {kind, query}. */

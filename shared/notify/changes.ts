@@ -60,7 +60,12 @@ const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.f
 
 function eventVersion(item: Item | undefined): EventVersion | undefined {
   if (!item || item.deleted !== undefined || !Array.isArray(item.streamIds)) return undefined;
-  return { streamIds: stringList(item.streamIds), ...(typeof item.type === 'string' ? { type: item.type } : {}) };
+  const version: EventVersion = { streamIds: stringList(item.streamIds) };
+  if (typeof item.type === 'string') version.type = item.type;
+  // Kept by reference (scopes with content conditions read them): no copy per record.
+  if (item.content !== undefined) version.content = item.content;
+  if (item.clientData !== undefined) version.clientData = item.clientData;
+  return version;
 }
 
 const placeOf = (item: Item | undefined): string | null | undefined =>

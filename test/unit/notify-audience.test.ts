@@ -114,6 +114,63 @@ describe('Audience: named scopes', () => {
     expect(tell([ev(undefined, ['weight'])], doctor, 'access', scopes)).toEqual({ messages: [], keys: ['all'] });
   });
 
+  it('content conditions: a change falls in the scope if the event meets them before or after it', () => {
+    const version = (content: unknown, clientData?: unknown) => ({
+      streamIds: ['weight'],
+      type: 'mass/kg',
+      content,
+      ...(clientData !== undefined ? { clientData } : {}),
+    });
+    const change = (before: unknown, after: unknown, clientData?: unknown): ChangeDetail => ({
+      kind: 'event',
+      id: 'e',
+      ...(before !== undefined ? { before: version(before, clientData) } : {}),
+      ...(after !== undefined ? { after: version(after, clientData) } : {}),
+    });
+    const scopes = {
+      heavy: { kind: 'events', query: { streams: ['health'], content: [{ path: '$', gt: 100 }] } },
+      // stringified, as events.get takes it over HTTP
+      drug: { kind: 'events', query: { content: '[{"path":"drug.atc","prefix":"G03"}]', clientData: [{ path: 'app', eq: 'x' }] } },
+    };
+    const keys = (c: ChangeDetail, who = doctor) => tell([c], who, 'access', scopes).keys;
+    expect(keys(change(undefined, 120))).toEqual(['heavy']); // created matching
+    expect(keys(change(undefined, 80))).toEqual([]); // created not matching
+    expect(keys(change(120, 80))).toEqual(['heavy']); // moved out of the condition
+    expect(keys(change(80, 120))).toEqual(['heavy']); // moved in
+    expect(keys(change(120, undefined))).toEqual(['heavy']); // deleted: the old image
+    expect(keys(change('120', undefined))).toEqual([]); // strict typing: a string is not a number
+    // both parameters must hold (AND)
+    expect(keys(change(undefined, { drug: { atc: 'G03DA01' } }, { app: 'x' }))).toEqual(['drug']);
+    expect(keys(change(undefined, { drug: { atc: 'G03DA01' } }, { app: 'y' }))).toEqual([]);
+    expect(keys(change(undefined, { drug: { atc: 'G03DA01' } }))).toEqual([]);
+    // the condition narrows what the access may read, never widens it
+    const hidden: ChangeDetail = { kind: 'event', id: 'e', after: { streamIds: ['private'], type: 'mass/kg', content: 500 } };
+    expect(keys(hidden)).toEqual([]);
+    expect(keys(hidden, personal)).toEqual(['heavy']);
+  });
+
+  it('checks content conditions as events.get does: precise 400s naming the scope, refused on audit streams', () => {
+    const parse = (query: unknown) => () => parseNamedScopes({ s1: { kind: 'events', query } });
+    expect(parse({ content: [{ path: 'a', gt: 'x' }] })).toThrow(
+      expect.objectContaining({ id: 'invalid-parameters-format', status: 400, data: { param: 'content' } }),
+    );
+    expect(parse({ content: [{ path: 'a', gt: 'x' }] })).toThrow(
+      /Scope "s1": The "content" parameter: condition 1: "gt" takes a finite number/,
+    );
+    expect(parse({ clientData: '[{"path":"a b","eq":1}]' })).toThrow(
+      /Scope "s1": The "clientData" parameter: condition 1: path segment "a b"/,
+    );
+    expect(parse({ content: 'not json' })).toThrow(expect.objectContaining({ id: 'invalid-parameters-format' }));
+    expect(parse({ streams: [':_audit:access-x'], content: [{ path: 'a', eq: 1 }] })).toThrow(
+      expect.objectContaining({ id: 'invalid-operation', status: 400 }),
+    );
+    // only events scopes take them
+    expect(() => parseNamedScopes({ s1: { kind: 'streams', query: { content: [{ path: 'a', eq: 1 }] } } })).toThrow(
+      expect.objectContaining({ id: 'invalid-request-structure' }),
+    );
+    expect(parse({ content: [{ path: 'a', eq: 1 }], clientData: null })().s1!.query.content).toEqual([{ path: 'a', eq: 1 }]);
+  });
+
   it('accesses scopes match on id, type and permission streams, for personal accesses', () => {
     const change: ChangeDetail = { kind: 'access', id: 'a1', createdBy: 'p', type: 'shared', streamIds: ['weight'] };
     const scopes = {
@@ -154,6 +211,23 @@ describe('changes → details', () => {
     expect(user.details).toEqual([
       { kind: 'event', id: 'e1', before: { streamIds: ['weight'], type: 'mass/kg' }, after: { streamIds: ['work'], type: 'mass/kg' } },
       { kind: 'event', id: 'e1', before: { streamIds: ['work'], type: 'mass/kg' } },
+    ]);
+  });
+
+  it("keeps an event's content and clientData as read, for content conditions", () => {
+    const head = { pk: 'EV#ann', sk: 'e1', id: 'e1', streamIds: ['weight'], type: 'mass/kg', content: 72.5, clientData: { app: { v: 2 } } };
+    const user = collectChanges([
+      rec('MODIFY', head, { ...head, content: { a: [1, 'b'] } }),
+      rec('INSERT', undefined, { ...head, sk: 'e2', id: 'e2', content: undefined, clientData: undefined }),
+    ]).get('ann')!;
+    expect(user.details).toEqual([
+      {
+        kind: 'event',
+        id: 'e1',
+        before: { streamIds: ['weight'], type: 'mass/kg', content: 72.5, clientData: { app: { v: 2 } } },
+        after: { streamIds: ['weight'], type: 'mass/kg', content: { a: [1, 'b'] }, clientData: { app: { v: 2 } } },
+      },
+      { kind: 'event', id: 'e2', after: { streamIds: ['weight'], type: 'mass/kg' } },
     ]);
   });
 

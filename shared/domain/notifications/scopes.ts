@@ -1,8 +1,10 @@
-import { errors } from '../../errors';
+import { errors, PryvError } from '../../errors';
 import type { AccessType } from '../../model/accesses';
 import { type ChangeDetail, type NamedScopes, SCOPE_KINDS, type ScopeKind, type ScopeQuery } from '../../model/notifications';
 import type { EventsState, ExpandedQuery } from '../../model/streams';
 import type { AccessPermissions } from '../accesses/permissions';
+import { auditStreamsOf } from '../audit/log';
+import { type ContentCondition, meetsConditions, parseContentConditions } from '../events/content-query';
 import { typeMatches } from '../events/fields';
 import { expandStreamsQueries, parseStreamsParam } from '../streams/query';
 import type { StreamTree } from '../streams/tree';
@@ -13,6 +15,8 @@ import type { StreamTree } from '../streams/tree';
  * A scope is bound to what its access may read: its streams go through the same expansion
  * as an `events.get` streams query (unknown stream → 400 unknown-referenced-resource,
  * unreadable → 403 forbidden), and a scope without streams covers every readable stream.
+ * Events scopes also take `events.get`'s content conditions (`content`, `clientData`), checked
+ * and matched by the one parser and matcher (domain/events/content-query.ts).
  */
 
 export const MAX_SCOPES = 50;
@@ -22,7 +26,7 @@ const ACCESS_TYPES: readonly AccessType[] = ['personal', 'app', 'shared'];
 
 /** Query properties each kind accepts. */
 const QUERY_FIELDS: Record<ScopeKind, readonly string[]> = {
-  events: ['streams', 'types', 'state'],
+  events: ['streams', 'types', 'state', 'content', 'clientData'],
   streams: ['streams'],
   accesses: ['accessIds', 'types', 'streams'],
 };
@@ -80,12 +84,33 @@ function checkScope(key: string, raw: unknown, defaultKind: ScopeKind | undefine
       query.state = value as EventsState;
     } else if (field === 'accessIds') {
       query.accessIds = stringArray(value, `${key}.query.accessIds`);
+    } else if (field === 'content' || field === 'clientData') {
+      query[field] = value;
     }
   }
+  if (k === 'events') scopeConditions(key, query);
   if (k === 'accesses' && query.streams === undefined && query.types === undefined && query.accessIds === undefined) {
     throw bad(`Scope "${key}": an accesses scope needs at least one of "streams", "types", "accessIds".`);
   }
   return { kind: k, query };
+}
+
+/**
+ * An events scope's content conditions, checked as `events.get` checks them (same parser, same
+ * 400 invalid-parameters-format, the scope's key added to the message), and refused on the
+ * audit streams as `events.get` refuses them (400 invalid-operation).
+ */
+function scopeConditions(key: string, query: ScopeQuery): ContentCondition[] {
+  if (query.content == null && query.clientData == null) return [];
+  if (auditStreamsOf(query.streams)) {
+    throw errors.invalidOperation(`Scope "${key}": content queries ("content", "clientData") do not apply to the audit streams.`);
+  }
+  try {
+    return parseContentConditions(query);
+  } catch (err) {
+    if (err instanceof PryvError) throw new PryvError(err.id, err.status, `Scope "${key}": ${err.message}`, err.data);
+    throw err;
+  }
 }
 
 /** Webhook `scopes` (spec §3.6): an object key → {kind, query}; checked for shape. */
@@ -155,6 +180,8 @@ export interface CompiledScope {
   kind: ScopeKind;
   events?: StreamMatcher[];
   types?: string[];
+  /** Events scopes: content conditions the event must meet (before or after the change). */
+  conditions?: ContentCondition[];
   /** Streams and accesses scopes: the stream ids they name, subtrees included (undefined = all). */
   streamIds?: Set<string>;
   accessIds?: Set<string>;
@@ -182,6 +209,8 @@ export function compileScope(
   if (kind === 'events') {
     out.events = expanded!.map(toMatcher);
     if (query.types) out.types = query.types;
+    const conditions = scopeConditions(key, query);
+    if (conditions.length > 0) out.conditions = conditions;
   } else if (expanded) {
     out.streamIds = new Set(expanded.flatMap((q) => q.any));
   }
@@ -205,7 +234,8 @@ export function scopeMatches(scope: CompiledScope, change: ChangeDetail): boolea
       (v) =>
         v !== undefined &&
         matchesStreams(v.streamIds, scope.events!) &&
-        (!scope.types || (v.type !== undefined && typeMatches(v.type, scope.types))),
+        (!scope.types || (v.type !== undefined && typeMatches(v.type, scope.types))) &&
+        (!scope.conditions || meetsConditions(v, scope.conditions)),
     );
   }
   if (scope.kind === 'streams') {
