@@ -137,7 +137,7 @@ describe('call logs and metrics of the local runtime', { timeout: 120_000 }, () 
     expect(latest).toMatch(/^pryv_fanout_lag_ms_count \d+$/m);
   });
 
-  it("a write's request id reaches the fan-out's lines and the first webhook delivery's as causedByRequestId; clients never see it", async () => {
+  it("a write's request id (events, streams, accesses) reaches the fan-out's lines and the first webhook delivery's as causedByRequestId; clients never see it", async () => {
     const hits: string[] = [];
     const receiver = createServer((req, res) => {
       req.resume();
@@ -198,14 +198,81 @@ describe('call logs and metrics of the local runtime', { timeout: 120_000 }, () 
       expect(trashRequestId).not.toBe(createRequestId);
       await expect.poll(() => causedBy('fanout: changes dispatched', trashRequestId), { timeout: 30_000 }).toBeDefined();
 
-      // Stored on the event's head only, never in an answer.
+      // Stream and access changes (and their deletion records) are told with their call's id too.
+      const requestIds = (method: string) =>
+        callLines(method)
+          .filter((l) => l.username === username)
+          .map((l) => l.requestId as string);
+      /** The request id of the call `send` makes (the new call line of `method`). */
+      const requestIdOf = async (method: string, send: () => Promise<{ status: number }>, status: number) => {
+        const before = new Set(requestIds(method));
+        expect((await send()).status).toBe(status);
+        await expect.poll(() => requestIds(method).find((id) => !before.has(id)), { timeout: 10_000 }).toBeDefined();
+        return requestIds(method).find((id) => !before.has(id))!;
+      };
+      const names = (l: Record<string, any>, id: string) =>
+        l.causedByRequestId === id || (Array.isArray(l.causedByRequestId) && l.causedByRequestId.includes(id));
+      const dispatchedFor = (id: string) => lines().filter((l) => l.message === 'fanout: changes dispatched' && names(l, id));
+
+      const streamRequestId = await requestIdOf(
+        'streams.update',
+        () => call('PUT', `/${username}/streams/cause`, { token: appToken, body: { name: 'Cause renamed' } }),
+        200,
+      );
+      await expect.poll(() => causedBy('fanout: changes dispatched', streamRequestId), { timeout: 30_000 }).toBeDefined();
+      expect(causedBy('fanout: changes dispatched', streamRequestId)).toMatchObject({ messages: ['streamsChanged'] });
+
+      let sharedId = '';
+      const accessRequestId = await requestIdOf(
+        'accesses.create',
+        async () => {
+          const shared = await call('POST', `/${username}/accesses`, {
+            token,
+            body: { name: 'cause-shared', type: 'shared', permissions: [{ streamId: 'cause', level: 'read' }] },
+          });
+          sharedId = shared.body.access?.id;
+          return shared;
+        },
+        201,
+      );
+      await expect.poll(() => causedBy('fanout: changes dispatched', accessRequestId), { timeout: 30_000 }).toBeDefined();
+      expect(causedBy('fanout: changes dispatched', accessRequestId)).toMatchObject({ messages: ['accessesChanged'] });
+
+      const accessDeleteRequestId = await requestIdOf(
+        'accesses.delete',
+        () => call('DELETE', `/${username}/accesses/${sharedId}`, { token }),
+        200,
+      );
+      await expect.poll(() => causedBy('fanout: changes dispatched', accessDeleteRequestId), { timeout: 30_000 }).toBeDefined();
+
+      await requestIdOf('streams.delete', () => call('DELETE', `/${username}/streams/cause`, { token: appToken }), 200);
+      const streamDeleteRequestId = await requestIdOf(
+        'streams.delete',
+        () => call('DELETE', `/${username}/streams/cause?mergeEventsWithParent=false`, { token: appToken }),
+        200,
+      );
+      await expect.poll(() => causedBy('fanout: changes dispatched', streamDeleteRequestId), { timeout: 30_000 }).toBeDefined();
+
+      // Every call with the app's token updates its usage, which keeps the id of the call that
+      // created the app: never told, so that id is named by the creation's dispatch alone.
+      const appRequestId = requestIds('accesses.create')[0]!;
+      expect(requestIds('accesses.create')).toEqual([appRequestId, accessRequestId]);
+      expect(dispatchedFor(appRequestId)).toHaveLength(1);
+
+      // Kept on the items only, never in an answer.
       const one = await call('GET', `/${username}/events/${createId}?includeHistory=true`, { token: appToken });
       expect(one.status).toBe(200);
       const listed = await call('GET', `/${username}/events?state=all&includeDeletions=true&modifiedSince=0`, { token: appToken });
       expect(listed.status).toBe(200);
-      for (const body of [one.body, listed.body]) {
+      const streams = await call('GET', `/${username}/streams?includeDeletionsSince=0`, { token });
+      expect(streams.status).toBe(200);
+      const accesses = await call('GET', `/${username}/accesses?includeDeletions=true`, { token });
+      expect(accesses.status).toBe(200);
+      expect(accesses.body.accessDeletions.length).toBeGreaterThan(0);
+      for (const body of [one.body, listed.body, streams.body, accesses.body]) {
         expect(JSON.stringify(body)).not.toContain('"rq"');
-        expect(JSON.stringify(body)).not.toContain(createRequestId);
+        for (const id of [createRequestId, streamRequestId, accessRequestId, accessDeleteRequestId, streamDeleteRequestId])
+          expect(JSON.stringify(body)).not.toContain(id);
       }
     } finally {
       receiver.close();
