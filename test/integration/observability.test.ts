@@ -278,4 +278,64 @@ describe('call logs and metrics of the local runtime', { timeout: 120_000 }, () 
       receiver.close();
     }
   });
+  it('a webhook delivery retried by the worker names the calls that caused its pending messages', async () => {
+    const hits: number[] = [];
+    // Refuses the first call: the fan-out's attempt fails, the worker's retry (minIntervalMs later) succeeds.
+    const receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        hits.push(hits.length === 0 ? 503 : 200);
+        res.writeHead(hits.at(-1)!).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const username = `retry-${Date.now().toString(36)}`;
+      const password = `pw-${Math.random().toString(36).slice(2)}`;
+      expect(
+        (await call('POST', '/users', { body: { username, password, email: `${username}@example.com`, appId: TEST_APP_ID } })).status,
+      ).toBe(201);
+      const token: string = (await call('POST', `/${username}/auth/login`, { body: { username, password, appId: TEST_APP_ID } })).body
+        .token;
+      const app = await call('POST', `/${username}/accesses`, {
+        token,
+        body: { name: 'retry-app', type: 'app', permissions: [{ streamId: '*', level: 'manage' }] },
+      });
+      const appToken: string = app.body.access.token;
+      expect((await call('POST', `/${username}/streams`, { token: appToken, body: { id: 'retry', name: 'Retry' } })).status).toBe(201);
+      const hook = await call('POST', `/${username}/webhooks`, {
+        token: appToken,
+        body: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/flaky` },
+      });
+      expect(hook.status).toBe(201);
+      expect(
+        (await call('POST', `/${username}/events`, { token: appToken, body: { streamIds: ['retry'], type: 'note/txt', content: 'x' } }))
+          .status,
+      ).toBe(201);
+      await expect
+        .poll(() => callLines('events.create').find((l) => l.username === username)?.requestId, { timeout: 10_000 })
+        .toBeDefined();
+      const createRequestId = callLines('events.create').find((l) => l.username === username)!.requestId as string;
+      const line = (message: string) =>
+        lines().find((l) => l.message === message && l.username === username && l.webhookId === hook.body.webhook.id);
+
+      await expect.poll(() => line('webhook delivery failed'), { timeout: 30_000 }).toBeDefined();
+      // The event's write may be coalesced with the stream's (then both ids are named).
+      const causes = (l: Record<string, any> | undefined) => [l?.causedByRequestId].flat();
+      expect(line('webhook delivery failed')).toMatchObject({ status: 503 });
+      expect(causes(line('webhook delivery failed'))).toContain(createRequestId);
+      await expect.poll(() => line('webhook delivered'), { timeout: 30_000 }).toBeDefined();
+      expect(line('webhook delivered')).toMatchObject({ status: 200 });
+      expect(line('webhook delivered')).not.toHaveProperty('fanoutRequestId'); // the worker's retry, not the fan-out
+      expect(causes(line('webhook delivered'))).toEqual(causes(line('webhook delivery failed')));
+      expect(hits).toEqual([503, 200]);
+      // Delivered: the kept ids go with the pending messages, and never show in the webhook.
+      const after = await call('GET', `/${username}/webhooks/${hook.body.webhook.id}`, { token: appToken });
+      expect(after.status).toBe(200);
+      expect(after.body.webhook).not.toHaveProperty('pendingCauses');
+      expect(JSON.stringify(after.body)).not.toContain(createRequestId);
+    } finally {
+      receiver.close();
+    }
+  });
 });

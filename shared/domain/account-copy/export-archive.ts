@@ -96,7 +96,7 @@ const withoutKeys = (item: Record<string, unknown>, drop: string[]) => {
 const ITEM_KEYS = ['pk', 'sk', 'ttl', WRITER_ATTRIBUTE];
 const EVENT_INTERNAL = [...ITEM_KEYS, 'ix', 'endTime'];
 const ACCESS_SECRETS = [...ITEM_KEYS, 'token', 'sessionExpires'];
-const WEBHOOK_SECRETS = [...ITEM_KEYS, 'secret', 'pending', 'nextAttempt', 'queueSeq'];
+const WEBHOOK_SECRETS = [...ITEM_KEYS, 'secret', 'pending', 'nextAttempt', 'queueSeq', 'pendingCauses'];
 const ACCOUNT_FIELDS = ['username', 'email', 'language', 'appId', 'referer', 'created', 'modified', 'dbDocuments', 'attachedFiles'];
 
 function addEntry(pack: Pack, name: string, size: number, source: Readable): Promise<void> {
