@@ -44,7 +44,12 @@ export interface Webhook {
   nextAttempt?: number;
   /** Delivery state: bumped each time messages are queued (the batch version; also names the batch). */
   queueSeq?: number;
+  /**
+   * Delivery state: the request ids of the calls whose writes were queued last (at most
+   * MAX_PENDING_CAUSES), named by the worker's retries as `causedByRequestId`; cleared with `pending`.
+   */
+  pendingCauses?: string[];
 }
 
 /** Attributes of the delivery machinery, kept on the item but never shown. */
-export type WebhookInternal = 'secret' | 'pending' | 'nextAttempt' | 'queueSeq' | 'access';
+export type WebhookInternal = 'secret' | 'pending' | 'nextAttempt' | 'queueSeq' | 'pendingCauses' | 'access';

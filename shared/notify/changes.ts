@@ -5,6 +5,7 @@ import type { Access } from '../model/accesses';
 import type { AccessChange, AccessUpdate, ChangeDetail, EventVersion } from '../model/notifications';
 import { keys } from '../store/keys';
 import { imageToItem, recordKey } from '../store/stream-records';
+import { WRITER_ATTRIBUTE } from '../store/writer';
 
 /**
  * Table changes → Pryv change messages (spec §6): which users saw their events, streams or
@@ -24,8 +25,12 @@ export type { ChangeMessage } from '../model/notifications';
 
 import type { ChangeMessage } from '../model/notifications';
 
-/** Access attributes written on every authenticated call (shared/store/accesses.ts recordAccessUsage, endSession). */
-const USAGE_ATTRIBUTES = new Set(['lastUsed', 'calls', 'sessionExpires']);
+/**
+ * Access attributes written on every authenticated call (shared/store/accesses.ts
+ * recordAccessUsage, endSession), and the writer's request id (shared/store/writer.ts: it says
+ * who wrote, not what changed).
+ */
+const USAGE_ATTRIBUTES = new Set(['lastUsed', 'calls', 'sessionExpires', WRITER_ATTRIBUTE]);
 
 type Image = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
 

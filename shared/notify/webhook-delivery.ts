@@ -4,7 +4,7 @@ import { API_VERSION, config, WEBHOOK_CALL_TIMEOUT_MS } from '../config';
 import { Audience, needsTree, type UserBatch } from '../domain/notifications/audience';
 import { accessSnapshot } from '../domain/notifications/snapshot';
 import { isSuccessStatus, recordWebhookRun } from '../domain/webhooks/webhook';
-import { log } from '../log';
+import { log, logContext } from '../log';
 import { countMetric, METRIC } from '../metrics';
 import type { AccessSnapshot } from '../model/notifications';
 import type { Webhook } from '../model/webhooks';
@@ -111,7 +111,7 @@ export async function queueWebhookMessages(
     webhooks.map(async (webhook) => {
       const entries = await told(webhook);
       if (entries.length === 0) return;
-      const updated = await addPendingMessages(username, webhook.id, entries);
+      const updated = await addPendingMessages(username, webhook.id, entries, causesInContext());
       if (!updated) return; // deleted or deactivated meanwhile
       if (updated.nextAttempt !== undefined) return; // scheduled already: these messages go with it
       const now = nowS();
@@ -149,6 +149,22 @@ export function deliveryMessages(pending: string[]): { messages: string[]; keys?
   return keys.length === 0 ? { messages } : { messages: [...messages, 'notificationsChanged'], keys };
 }
 
+/** The request ids the fan-out's log context names for the changes being queued (functions/notify/fanout.ts). */
+function causesInContext(): string[] {
+  const ids = logContext().causedByRequestId;
+  return typeof ids === 'string' ? [ids] : Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+}
+
+/**
+ * `causedByRequestId` for an attempt's lines: the fan-out's context names it for first
+ * attempts; the worker's retries take the ids kept beside `pending`.
+ */
+function causesOf(webhook: Webhook): { causedByRequestId?: string | string[] } {
+  if (logContext().causedByRequestId !== undefined) return {};
+  const ids = webhook.pendingCauses ?? [];
+  return ids.length === 0 ? {} : { causedByRequestId: ids.length === 1 ? ids[0]! : ids };
+}
+
 /** One claimed attempt; returns true when the due item was dealt with, false to release it. */
 async function attempt(due: DueItem, lease: number): Promise<boolean> {
   const { username, webhookId } = due;
@@ -175,13 +191,13 @@ async function attempt(due: DueItem, lease: number): Promise<boolean> {
 
   countMetric(METRIC.webhookDeliveries);
   if (isSuccessStatus(outcome.status)) {
-    log.info('webhook delivered', { username, webhookId, status: outcome.status, messages: pending.length });
+    log.info('webhook delivered', { username, webhookId, status: outcome.status, messages: pending.length, ...causesOf(webhook) });
     if (await completeAttempt(due, lease, pending, seq)) return true;
     return rescheduleAfterSuccess(due, lease, after + intervalS);
   }
 
   countMetric(METRIC.webhookFailures);
-  log.info('webhook delivery failed', { username, webhookId, status: outcome.status, error: outcome.error });
+  log.info('webhook delivery failed', { username, webhookId, status: outcome.status, error: outcome.error, ...causesOf(webhook) });
   const before = webhook.currentRetries ?? 0;
   const retries = before + 1;
   if (retries > (webhook.maxRetries ?? 0)) return giveUpDelivery(due, lease, before, retries);

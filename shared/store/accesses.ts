@@ -8,6 +8,7 @@ import { keys } from './keys';
 import { queryAll } from './query';
 import { dataMetaOf } from './streams';
 import { type TransactItem, transactWrite } from './transact';
+import { WRITER_ATTRIBUTE, writerOf } from './writer';
 
 /**
  * The (type, name, deviceName) claim key. `#` separates the parts of the sort key, so `#`
@@ -20,7 +21,7 @@ function uniqueNameKey(username: string, type: string, name: string, deviceName?
 }
 
 function strip(item: Record<string, unknown>): Access {
-  const { pk: _pk, sk: _sk, ...access } = item;
+  const { pk: _pk, sk: _sk, [WRITER_ATTRIBUTE]: _rq, ...access } = item;
   return access as unknown as Access;
 }
 
@@ -102,7 +103,7 @@ export async function deleteAccesses(username: string, accesses: Access[], now: 
       {
         Put: {
           TableName: undefined,
-          Item: { ...keys.accessDeletion(username, access.id), ...access, deleted: now },
+          Item: { ...keys.accessDeletion(username, access.id), ...access, deleted: now, ...writerOf() },
         },
       },
       ...(withClaim ? [claim] : []),
@@ -122,7 +123,7 @@ export async function deleteAccesses(username: string, accesses: Access[], now: 
 /** The three items of an access: itself under its token, the id → token pointer, the (type, name, deviceName) claim. */
 function accessItems(username: string, access: Access): [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>] {
   return [
-    { ...keys.accessByToken(username, access.token), ...access },
+    { ...keys.accessByToken(username, access.token), ...access, ...writerOf() },
     { ...keys.accessById(username, access.id), token: access.token },
     { ...uniqueNameKey(username, access.type, access.name, access.deviceName), token: access.token, accessId: access.id },
   ];
@@ -258,6 +259,14 @@ export async function updateAccess(username: string, previous: Access, next: Acc
       sets.push(`#f${i} = :f${i}`);
     }
   });
+  // The call that made this version (for the fan-out's log lines); usage writes leave it as it is.
+  const writer = writerOf().rq;
+  names['#rq'] = WRITER_ATTRIBUTE;
+  if (writer === undefined) removes.push('#rq');
+  else {
+    values[':rq'] = writer;
+    sets.push('#rq = :rq');
+  }
   names['#serial'] = 'serial';
   let condition = 'attribute_exists(pk) AND attribute_not_exists(#serial)';
   if (previous.serial !== undefined) {

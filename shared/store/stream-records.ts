@@ -1,6 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, AttributeValue as LambdaAttributeValue } from 'aws-lambda';
+import { WRITER_ATTRIBUTE } from './writer';
 
 /**
  * Records of the table's DynamoDB Stream (the change fan-out, the export worker) as plain
@@ -35,9 +36,9 @@ export function insertedItem(record: DynamoDBRecord): Record<string, unknown> | 
 
 /**
  * The request id of the call that wrote the item of a record, when the item keeps it (event
- * heads and tombstones: shared/store/events/items.ts writerOf).
+ * heads and tombstones, streams, accesses and their deletion records: shared/store/writer.ts).
  */
 export function writerRequestId(record: DynamoDBRecord): string | undefined {
-  const rq = record.dynamodb?.NewImage?.rq;
+  const rq = record.dynamodb?.NewImage?.[WRITER_ATTRIBUTE];
   return rq && 'S' in rq && typeof rq.S === 'string' ? rq.S : undefined;
 }

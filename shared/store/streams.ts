@@ -7,9 +7,10 @@ import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { queryAll } from './query';
 import { type TransactItem, transactWrite } from './transact';
+import { WRITER_ATTRIBUTE, writerOf } from './writer';
 
 function strip<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, sk: _sk, ...rest } = item;
+  const { pk: _pk, sk: _sk, [WRITER_ATTRIBUTE]: _rq, ...rest } = item;
   return rest as T;
 }
 
@@ -104,7 +105,7 @@ export async function listStreamDeletions(username: string, since: number): Prom
 /** A stream's item and the claim of its name among its siblings (written without conditions by imports). */
 export function streamItems(username: string, stream: StoredStream): [Record<string, unknown>, Record<string, unknown>] {
   return [
-    { ...keys.stream(username, stream.id), ...stream },
+    { ...keys.stream(username, stream.id), ...stream, ...writerOf() },
     { ...keys.streamName(username, stream.parentId, stream.name), id: stream.id },
   ];
 }
@@ -116,6 +117,7 @@ export const streamDeletionItem = (username: string, id: string, deleted: number
   id,
   deleted,
   parentId,
+  ...writerOf(),
 });
 
 /** The parent must exist and not be trashed when the write commits. */
@@ -164,7 +166,7 @@ export async function updateStream(
     {
       Put: {
         TableName: undefined,
-        Item: { ...keys.stream(username, after.id), ...after },
+        Item: { ...keys.stream(username, after.id), ...after, ...writerOf() },
         ConditionExpression: 'attribute_exists(pk) AND modified = :m',
         ExpressionAttributeValues: { ':m': before.modified },
       },

@@ -11,7 +11,8 @@ import { type TransactItem, transactWrite } from './transact';
  *
  * - on the webhook item (`USER#{u}` / `WEBHOOK#{id}`): `pending` (string set of messages not
  *   yet acknowledged by a 2xx), `queueSeq` (bumped at every queueing: the batch version),
- *   `nextAttempt` (set exactly while an attempt is scheduled, i.e. a due item exists);
+ *   `nextAttempt` (set exactly while an attempt is scheduled, i.e. a due item exists),
+ *   `pendingCauses` (the request ids of the calls queued last, for the retries' log lines);
  * - one due item per scheduled attempt (keys.webhookDue), ordered by due time.
  *
  * A worker claims a due item with a lease (conditional update of `leaseUntil`) rather than
@@ -87,17 +88,37 @@ export async function scheduleClaimedAttempt(username: string, webhookId: string
   return failed.length === 0 ? { ...dueItem(at, username, webhookId), leaseUntil: lease } : undefined;
 }
 
-/** Adds messages to an active webhook's `pending` set (a new batch version); the webhook after, or undefined if deleted or inactive. */
-export async function addPendingMessages(username: string, webhookId: string, messages: string[]): Promise<Webhook | undefined> {
+/** At most this many request ids are kept beside `pending` (as the fan-out names at most 20 per line). */
+export const MAX_PENDING_CAUSES = 20;
+
+/**
+ * Adds messages to an active webhook's `pending` set (a new batch version), and records the
+ * request ids of the calls that caused them in place of the previous ones (in the same
+ * write: a bounded list needs no read; the earlier calls were named by their own first
+ * attempts). The webhook after, or undefined if deleted or inactive.
+ */
+export async function addPendingMessages(
+  username: string,
+  webhookId: string,
+  messages: string[],
+  causes: readonly string[] = [],
+): Promise<Webhook | undefined> {
+  const kept = causes.slice(0, MAX_PENDING_CAUSES);
   const out = await ifConditionHolds(
     dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.webhook(username, webhookId),
-        UpdateExpression: 'ADD pending :messages, queueSeq :one',
+        // Without ids (the service boot message) the kept ones stay: their messages may still be pending.
+        UpdateExpression: `ADD pending :messages, queueSeq :one${kept.length > 0 ? ' SET pendingCauses = :causes' : ''}`,
         ConditionExpression: 'attribute_exists(pk) AND #state = :active',
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':messages': new Set(messages), ':one': 1, ':active': 'active' },
+        ExpressionAttributeValues: {
+          ':messages': new Set(messages),
+          ':one': 1,
+          ':active': 'active',
+          ...(kept.length > 0 ? { ':causes': kept } : {}),
+        },
         ReturnValues: 'ALL_NEW',
       }),
     ),
@@ -196,7 +217,7 @@ export const unscheduleAttempt = (due: DueItem, lease: number, seq: number, stat
 export const completeAttempt = (due: DueItem, lease: number, sent: string[], seq: number) =>
   endAttempt(due, lease, [
     webhookUpdate(due, {
-      UpdateExpression: 'SET currentRetries = :zero REMOVE nextAttempt DELETE pending :sent',
+      UpdateExpression: 'SET currentRetries = :zero REMOVE nextAttempt, pendingCauses DELETE pending :sent',
       ConditionExpression: 'attribute_exists(pk) AND queueSeq = :seq',
       ExpressionAttributeValues: { ':zero': 0, ':sent': new Set(sent), ':seq': seq },
     }),

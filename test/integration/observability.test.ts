@@ -137,7 +137,7 @@ describe('call logs and metrics of the local runtime', { timeout: 120_000 }, () 
     expect(latest).toMatch(/^pryv_fanout_lag_ms_count \d+$/m);
   });
 
-  it("a write's request id reaches the fan-out's lines and the first webhook delivery's as causedByRequestId; clients never see it", async () => {
+  it("a write's request id (events, streams, accesses) reaches the fan-out's lines and the first webhook delivery's as causedByRequestId; clients never see it", async () => {
     const hits: string[] = [];
     const receiver = createServer((req, res) => {
       req.resume();
@@ -198,15 +198,142 @@ describe('call logs and metrics of the local runtime', { timeout: 120_000 }, () 
       expect(trashRequestId).not.toBe(createRequestId);
       await expect.poll(() => causedBy('fanout: changes dispatched', trashRequestId), { timeout: 30_000 }).toBeDefined();
 
-      // Stored on the event's head only, never in an answer.
+      // Stream and access changes (and their deletion records) are told with their call's id too.
+      const requestIds = (method: string) =>
+        callLines(method)
+          .filter((l) => l.username === username)
+          .map((l) => l.requestId as string);
+      /** The request id of the call `send` makes (the new call line of `method`). */
+      const requestIdOf = async (method: string, send: () => Promise<{ status: number }>, status: number) => {
+        const before = new Set(requestIds(method));
+        expect((await send()).status).toBe(status);
+        await expect.poll(() => requestIds(method).find((id) => !before.has(id)), { timeout: 10_000 }).toBeDefined();
+        return requestIds(method).find((id) => !before.has(id))!;
+      };
+      const names = (l: Record<string, any>, id: string) =>
+        l.causedByRequestId === id || (Array.isArray(l.causedByRequestId) && l.causedByRequestId.includes(id));
+      const dispatchedFor = (id: string) => lines().filter((l) => l.message === 'fanout: changes dispatched' && names(l, id));
+
+      const streamRequestId = await requestIdOf(
+        'streams.update',
+        () => call('PUT', `/${username}/streams/cause`, { token: appToken, body: { name: 'Cause renamed' } }),
+        200,
+      );
+      await expect.poll(() => causedBy('fanout: changes dispatched', streamRequestId), { timeout: 30_000 }).toBeDefined();
+      expect(causedBy('fanout: changes dispatched', streamRequestId)).toMatchObject({ messages: ['streamsChanged'] });
+
+      let sharedId = '';
+      const accessRequestId = await requestIdOf(
+        'accesses.create',
+        async () => {
+          const shared = await call('POST', `/${username}/accesses`, {
+            token,
+            body: { name: 'cause-shared', type: 'shared', permissions: [{ streamId: 'cause', level: 'read' }] },
+          });
+          sharedId = shared.body.access?.id;
+          return shared;
+        },
+        201,
+      );
+      await expect.poll(() => causedBy('fanout: changes dispatched', accessRequestId), { timeout: 30_000 }).toBeDefined();
+      expect(causedBy('fanout: changes dispatched', accessRequestId)).toMatchObject({ messages: ['accessesChanged'] });
+
+      const accessDeleteRequestId = await requestIdOf(
+        'accesses.delete',
+        () => call('DELETE', `/${username}/accesses/${sharedId}`, { token }),
+        200,
+      );
+      await expect.poll(() => causedBy('fanout: changes dispatched', accessDeleteRequestId), { timeout: 30_000 }).toBeDefined();
+
+      await requestIdOf('streams.delete', () => call('DELETE', `/${username}/streams/cause`, { token: appToken }), 200);
+      const streamDeleteRequestId = await requestIdOf(
+        'streams.delete',
+        () => call('DELETE', `/${username}/streams/cause?mergeEventsWithParent=false`, { token: appToken }),
+        200,
+      );
+      await expect.poll(() => causedBy('fanout: changes dispatched', streamDeleteRequestId), { timeout: 30_000 }).toBeDefined();
+
+      // Every call with the app's token updates its usage, which keeps the id of the call that
+      // created the app: never told, so that id is named by the creation's dispatch alone.
+      const appRequestId = requestIds('accesses.create')[0]!;
+      expect(requestIds('accesses.create')).toEqual([appRequestId, accessRequestId]);
+      expect(dispatchedFor(appRequestId)).toHaveLength(1);
+
+      // Kept on the items only, never in an answer.
       const one = await call('GET', `/${username}/events/${createId}?includeHistory=true`, { token: appToken });
       expect(one.status).toBe(200);
       const listed = await call('GET', `/${username}/events?state=all&includeDeletions=true&modifiedSince=0`, { token: appToken });
       expect(listed.status).toBe(200);
-      for (const body of [one.body, listed.body]) {
+      const streams = await call('GET', `/${username}/streams?includeDeletionsSince=0`, { token });
+      expect(streams.status).toBe(200);
+      const accesses = await call('GET', `/${username}/accesses?includeDeletions=true`, { token });
+      expect(accesses.status).toBe(200);
+      expect(accesses.body.accessDeletions.length).toBeGreaterThan(0);
+      for (const body of [one.body, listed.body, streams.body, accesses.body]) {
         expect(JSON.stringify(body)).not.toContain('"rq"');
-        expect(JSON.stringify(body)).not.toContain(createRequestId);
+        for (const id of [createRequestId, streamRequestId, accessRequestId, accessDeleteRequestId, streamDeleteRequestId])
+          expect(JSON.stringify(body)).not.toContain(id);
       }
+    } finally {
+      receiver.close();
+    }
+  });
+  it('a webhook delivery retried by the worker names the calls that caused its pending messages', async () => {
+    const hits: number[] = [];
+    // Refuses the first call: the fan-out's attempt fails, the worker's retry (minIntervalMs later) succeeds.
+    const receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        hits.push(hits.length === 0 ? 503 : 200);
+        res.writeHead(hits.at(-1)!).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const username = `retry-${Date.now().toString(36)}`;
+      const password = `pw-${Math.random().toString(36).slice(2)}`;
+      expect(
+        (await call('POST', '/users', { body: { username, password, email: `${username}@example.com`, appId: TEST_APP_ID } })).status,
+      ).toBe(201);
+      const token: string = (await call('POST', `/${username}/auth/login`, { body: { username, password, appId: TEST_APP_ID } })).body
+        .token;
+      const app = await call('POST', `/${username}/accesses`, {
+        token,
+        body: { name: 'retry-app', type: 'app', permissions: [{ streamId: '*', level: 'manage' }] },
+      });
+      const appToken: string = app.body.access.token;
+      expect((await call('POST', `/${username}/streams`, { token: appToken, body: { id: 'retry', name: 'Retry' } })).status).toBe(201);
+      const hook = await call('POST', `/${username}/webhooks`, {
+        token: appToken,
+        body: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/flaky` },
+      });
+      expect(hook.status).toBe(201);
+      expect(
+        (await call('POST', `/${username}/events`, { token: appToken, body: { streamIds: ['retry'], type: 'note/txt', content: 'x' } }))
+          .status,
+      ).toBe(201);
+      await expect
+        .poll(() => callLines('events.create').find((l) => l.username === username)?.requestId, { timeout: 10_000 })
+        .toBeDefined();
+      const createRequestId = callLines('events.create').find((l) => l.username === username)!.requestId as string;
+      const line = (message: string) =>
+        lines().find((l) => l.message === message && l.username === username && l.webhookId === hook.body.webhook.id);
+
+      await expect.poll(() => line('webhook delivery failed'), { timeout: 30_000 }).toBeDefined();
+      // The event's write may be coalesced with the stream's (then both ids are named).
+      const causes = (l: Record<string, any> | undefined) => [l?.causedByRequestId].flat();
+      expect(line('webhook delivery failed')).toMatchObject({ status: 503 });
+      expect(causes(line('webhook delivery failed'))).toContain(createRequestId);
+      await expect.poll(() => line('webhook delivered'), { timeout: 30_000 }).toBeDefined();
+      expect(line('webhook delivered')).toMatchObject({ status: 200 });
+      expect(line('webhook delivered')).not.toHaveProperty('fanoutRequestId'); // the worker's retry, not the fan-out
+      expect(causes(line('webhook delivered'))).toEqual(causes(line('webhook delivery failed')));
+      expect(hits).toEqual([503, 200]);
+      // Delivered: the kept ids go with the pending messages, and never show in the webhook.
+      const after = await call('GET', `/${username}/webhooks/${hook.body.webhook.id}`, { token: appToken });
+      expect(after.status).toBe(200);
+      expect(after.body.webhook).not.toHaveProperty('pendingCauses');
+      expect(JSON.stringify(after.body)).not.toContain(createRequestId);
     } finally {
       receiver.close();
     }

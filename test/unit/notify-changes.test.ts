@@ -170,6 +170,16 @@ describe('changesFromRecords', () => {
     expect(asObject(changesFromRecords([usage, both]))).toEqual({ erin: ['accessesChanged'] });
   });
 
+  it("does not count the writer's request id (rq) as a change: it says who wrote, not what changed", () => {
+    const before = access('ivan', { rq: 'req-create' });
+    // a usage write keeps rq as it is; a rewrite that changed rq alone changed nothing clients see
+    const usage = modify(before, { ...before, lastUsed: 1_795_000_700 });
+    const rqOnly = modify(before, { ...before, rq: 'req-other' });
+    expect(changesFromRecords([usage, rqOnly]).size).toBe(0);
+    const renamed = modify(before, { ...before, name: 'renamed', rq: 'req-update' });
+    expect(asObject(changesFromRecords([renamed]))).toEqual({ ivan: ['accessesChanged'] });
+  });
+
   it('compares maps and sets regardless of attribute order', () => {
     const a = access('frank', { clientData: { x: 1, y: new Set(['a', 'b']) } });
     const reordered: Record<string, AttributeValue> = {};

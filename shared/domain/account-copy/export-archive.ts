@@ -20,6 +20,7 @@ import { readFileStream } from '../../store/files';
 import { listFollowedSlices } from '../../store/followed-slices';
 import { objectKeys } from '../../store/keys';
 import { seriesChunks } from '../../store/series/chunks';
+import { WRITER_ATTRIBUTE } from '../../store/writer';
 import { JobProgressReporter } from './progress';
 
 /**
@@ -91,10 +92,11 @@ const withoutKeys = (item: Record<string, unknown>, drop: string[]) => {
   for (const [k, v] of Object.entries(item)) if (!drop.includes(k)) out[k] = v;
   return out;
 };
-const ITEM_KEYS = ['pk', 'sk', 'ttl'];
+// The writer's request id is the store's own bookkeeping, like the keys: not part of the data.
+const ITEM_KEYS = ['pk', 'sk', 'ttl', WRITER_ATTRIBUTE];
 const EVENT_INTERNAL = [...ITEM_KEYS, 'ix', 'endTime'];
 const ACCESS_SECRETS = [...ITEM_KEYS, 'token', 'sessionExpires'];
-const WEBHOOK_SECRETS = [...ITEM_KEYS, 'secret', 'pending', 'nextAttempt', 'queueSeq'];
+const WEBHOOK_SECRETS = [...ITEM_KEYS, 'secret', 'pending', 'nextAttempt', 'queueSeq', 'pendingCauses'];
 const ACCOUNT_FIELDS = ['username', 'email', 'language', 'appId', 'referer', 'created', 'modified', 'dbDocuments', 'attachedFiles'];
 
 function addEntry(pack: Pack, name: string, size: number, source: Readable): Promise<void> {

@@ -8,7 +8,15 @@ import { retryOnStale, STALE } from '../concurrency';
 export type WebhookView = Omit<Webhook, WebhookInternal>;
 
 export function webhookForApi(webhook: Webhook): WebhookView {
-  const { secret: _secret, pending: _pending, nextAttempt: _nextAttempt, queueSeq: _queueSeq, access: _access, ...view } = webhook;
+  const {
+    secret: _secret,
+    pending: _pending,
+    nextAttempt: _nextAttempt,
+    queueSeq: _queueSeq,
+    pendingCauses: _pendingCauses,
+    access: _access,
+    ...view
+  } = webhook;
   return view;
 }
 

@@ -1,7 +1,7 @@
-import { logContext } from '../../log';
 import { endTime, type StoredEvent } from '../../model/events';
 import { type EventState, keys } from '../keys';
 import { orderedKey } from '../sort-keys';
+import { writerOf } from '../writer';
 
 /**
  * The items one event consists of (layout in shared/store/keys.ts): its head, which lists
@@ -25,22 +25,8 @@ export interface EventHead extends StoredEvent {
   sk: string;
   ix: string[];
   endTime: number;
-  /** The request id of the call that wrote this version (see writerOf); never returned to clients. */
+  /** The request id of the call that wrote this version (shared/store/writer.ts); never returned to clients. */
   rq?: string;
-}
-
-/** Longer ids are cut: API Gateway's are about 16 characters, UUIDs 36. */
-const REQUEST_ID_MAX = 64;
-
-/**
- * The head (or tombstone) remembers which call wrote it, as the call's log context holds it,
- * so that the change fan-out can name it in its log lines (`causedByRequestId`, README
- * "Operating it") from the stream record alone. Only the head carries it: one short,
- * unindexed attribute per event, not on its copies.
- */
-export function writerOf(): { rq?: string } {
-  const id = logContext().requestId;
-  return typeof id === 'string' && id.length > 0 ? { rq: id.slice(0, REQUEST_ID_MAX) } : {};
 }
 
 /** Stream ids an event is indexed under: its streams (direct) and their ancestors. */

@@ -5,17 +5,8 @@ import type { StoredEvent } from '../../model/events';
 import { keys } from '../keys';
 import { deletePartition } from '../purge';
 import { type TransactItem, transactWrite } from '../transact';
-import {
-  type EventHead,
-  headItem,
-  type IndexPlacement,
-  indexItems,
-  keyString,
-  MAX_INDEX_ITEMS,
-  parseKey,
-  stripItem,
-  writerOf,
-} from './items';
+import { writerOf } from '../writer';
+import { type EventHead, headItem, type IndexPlacement, indexItems, keyString, MAX_INDEX_ITEMS, parseKey, stripItem } from './items';
 
 export type EventWriteOutcome = 'ok' | 'exists' | 'stale' | 'streams-gone';
 

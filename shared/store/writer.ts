@@ -1,0 +1,22 @@
+import { logContext } from '../log';
+
+/**
+ * The attribute where an item remembers the request id of the call that wrote it. Never
+ * returned to clients nor exported: every reader strips it with the item's keys.
+ */
+export const WRITER_ATTRIBUTE = 'rq';
+
+/** Longer ids are cut: API Gateway's are about 16 characters, UUIDs 36. */
+const REQUEST_ID_MAX = 64;
+
+/**
+ * The items clients' changes are told from (event heads and tombstones, streams and stream
+ * deletion records, accesses and access deletion records) remember which call wrote them, as
+ * the call's log context holds it, so that the change fan-out can name it in its log lines
+ * (`causedByRequestId`, README "Operating it") from the stream record alone. One short,
+ * unindexed attribute per item, not on index copies, pointers or versions.
+ */
+export function writerOf(): { rq?: string } {
+  const id = logContext().requestId;
+  return typeof id === 'string' && id.length > 0 ? { rq: id.slice(0, REQUEST_ID_MAX) } : {};
+}
