@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { AccessSnapshot, NamedScopes } from '../model/notifications';
 import type { SocketConnection } from '../model/socket-connections';
@@ -90,6 +90,22 @@ export async function bindConnection(
 }
 
 /**
+ * One update on both items of a bound connection: the user's item first (it is what change
+ * pushes read), then the connection's own. False if the connection is gone.
+ */
+async function updateBoundConnection(
+  connection: Pick<SocketConnection, 'connectionId' | 'username'>,
+  update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
+): Promise<boolean> {
+  const updateItem = (key: { pk: string; sk: string }) =>
+    ifConditionHolds(
+      dynamo().send(new UpdateCommand({ TableName: table(), Key: key, ConditionExpression: 'attribute_exists(pk)', ...update })),
+    );
+  if (connection.username && (await updateItem(keys.userSocket(connection.username, connection.connectionId))) === false) return false;
+  return (await updateItem(keys.socketConnection(connection.connectionId))) !== false;
+}
+
+/**
  * Sets (or, with none, removes) the named scopes of a bound connection, on both its items.
  * False if the connection is gone.
  */
@@ -97,22 +113,9 @@ export async function setConnectionScopes(
   connection: Pick<SocketConnection, 'connectionId' | 'username'>,
   scopes: NamedScopes,
 ): Promise<boolean> {
-  const empty = Object.keys(scopes).length === 0;
-  const update = (key: { pk: string; sk: string }) =>
-    ifConditionHolds(
-      dynamo().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: key,
-          UpdateExpression: empty ? 'REMOVE scopes' : 'SET scopes = :scopes',
-          ConditionExpression: 'attribute_exists(pk)',
-          ...(empty ? {} : { ExpressionAttributeValues: { ':scopes': scopes } }),
-        }),
-      ),
-    );
-  // The user's item first: it is what change pushes read.
-  if (connection.username && (await update(keys.userSocket(connection.username, connection.connectionId))) === false) return false;
-  return (await update(keys.socketConnection(connection.connectionId))) !== false;
+  return Object.keys(scopes).length === 0
+    ? updateBoundConnection(connection, { UpdateExpression: 'REMOVE scopes' })
+    : updateBoundConnection(connection, { UpdateExpression: 'SET scopes = :scopes', ExpressionAttributeValues: { ':scopes': scopes } });
 }
 
 /**
@@ -123,22 +126,11 @@ export async function setConnectionAccess(
   connection: Pick<SocketConnection, 'connectionId' | 'username'>,
   access: AccessSnapshot,
 ): Promise<boolean> {
-  const update = (key: { pk: string; sk: string }) =>
-    ifConditionHolds(
-      dynamo().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: key,
-          UpdateExpression: 'SET #access = :access',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#access': 'access' },
-          ExpressionAttributeValues: { ':access': access },
-        }),
-      ),
-    );
-  // The user's item first: it is what change pushes read.
-  if (connection.username && (await update(keys.userSocket(connection.username, connection.connectionId))) === false) return false;
-  return (await update(keys.socketConnection(connection.connectionId))) !== false;
+  return updateBoundConnection(connection, {
+    UpdateExpression: 'SET #access = :access',
+    ExpressionAttributeNames: { '#access': 'access' },
+    ExpressionAttributeValues: { ':access': access },
+  });
 }
 
 /** Every connection bound to a user (strongly consistent: a socket that just connected gets the next change). */

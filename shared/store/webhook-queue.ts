@@ -50,29 +50,11 @@ const putDue = (at: number, username: string, webhookId: string, leaseUntil?: nu
  * webhook is gone).
  */
 export async function scheduleWebhookAttempt(username: string, webhookId: string, at: number): Promise<boolean> {
-  const failed = await transactWrite([
-    {
-      Update: {
-        TableName: undefined,
-        Key: keys.webhook(username, webhookId),
-        UpdateExpression: 'SET nextAttempt = :at',
-        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(nextAttempt)',
-        ExpressionAttributeValues: { ':at': at },
-      },
-    },
-    putDue(at, username, webhookId),
-  ]);
-  return failed.length === 0;
+  return scheduleAttempt(username, webhookId, at);
 }
 
-/**
- * Schedules an attempt due now that the caller runs at once: as scheduleWebhookAttempt, the
- * due item put already claimed until `lease` (one write less than schedule then claim). If
- * the caller dies before ending the attempt, the lease runs out and a worker takes it up.
- * Returns the claimed item, or undefined when an attempt was already scheduled (or the
- * webhook is gone).
- */
-export async function scheduleClaimedAttempt(username: string, webhookId: string, at: number, lease: number): Promise<DueItem | undefined> {
+/** Sets `nextAttempt` if absent and puts the due item (claimed until `lease`, if given), in one transaction. */
+async function scheduleAttempt(username: string, webhookId: string, at: number, lease?: number): Promise<boolean> {
   const failed = await transactWrite([
     {
       Update: {
@@ -85,7 +67,18 @@ export async function scheduleClaimedAttempt(username: string, webhookId: string
     },
     putDue(at, username, webhookId, lease),
   ]);
-  return failed.length === 0 ? { ...dueItem(at, username, webhookId), leaseUntil: lease } : undefined;
+  return failed.length === 0;
+}
+
+/**
+ * Schedules an attempt due now that the caller runs at once: as scheduleWebhookAttempt, the
+ * due item put already claimed until `lease` (one write less than schedule then claim). If
+ * the caller dies before ending the attempt, the lease runs out and a worker takes it up.
+ * Returns the claimed item, or undefined when an attempt was already scheduled (or the
+ * webhook is gone).
+ */
+export async function scheduleClaimedAttempt(username: string, webhookId: string, at: number, lease: number): Promise<DueItem | undefined> {
+  return (await scheduleAttempt(username, webhookId, at, lease)) ? { ...dueItem(at, username, webhookId), leaseUntil: lease } : undefined;
 }
 
 /** At most this many request ids are kept beside `pending` (as the fan-out names at most 20 per line). */

@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
@@ -47,6 +47,31 @@ describe('call logs and metrics of the local runtime', { timeout: 120_000 }, () 
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
     });
     return { status: res.status, body: (await res.json()) as any };
+  }
+
+  /**
+   * A new user, logged in, with an app access managing everything, a stream named after
+   * `prefix`, and a webhook of that app to `path` on `receiver`.
+   */
+  async function userWithAppWebhook(prefix: string, receiver: Server, path: string) {
+    const username = `${prefix}-${Date.now().toString(36)}`;
+    const password = `pw-${Math.random().toString(36).slice(2)}`;
+    expect(
+      (await call('POST', '/users', { body: { username, password, email: `${username}@example.com`, appId: TEST_APP_ID } })).status,
+    ).toBe(201);
+    const token: string = (await call('POST', `/${username}/auth/login`, { body: { username, password, appId: TEST_APP_ID } })).body.token;
+    const app = await call('POST', `/${username}/accesses`, {
+      token,
+      body: { name: `${prefix}-app`, type: 'app', permissions: [{ streamId: '*', level: 'manage' }] },
+    });
+    const appToken: string = app.body.access.token;
+    expect((await call('POST', `/${username}/streams`, { token: appToken, body: { id: prefix, name: prefix } })).status).toBe(201);
+    const hook = await call('POST', `/${username}/webhooks`, {
+      token: appToken,
+      body: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${path}` },
+    });
+    expect(hook.status).toBe(201);
+    return { username, token, appToken, hook };
   }
 
   /** The JSON lines written so far. */
@@ -148,24 +173,7 @@ describe('call logs and metrics of the local runtime', { timeout: 120_000 }, () 
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     try {
-      const username = `cause-${Date.now().toString(36)}`;
-      const password = `pw-${Math.random().toString(36).slice(2)}`;
-      expect(
-        (await call('POST', '/users', { body: { username, password, email: `${username}@example.com`, appId: TEST_APP_ID } })).status,
-      ).toBe(201);
-      const token: string = (await call('POST', `/${username}/auth/login`, { body: { username, password, appId: TEST_APP_ID } })).body
-        .token;
-      const app = await call('POST', `/${username}/accesses`, {
-        token,
-        body: { name: 'cause-app', type: 'app', permissions: [{ streamId: '*', level: 'manage' }] },
-      });
-      const appToken: string = app.body.access.token;
-      expect((await call('POST', `/${username}/streams`, { token: appToken, body: { id: 'cause', name: 'Cause' } })).status).toBe(201);
-      const hook = await call('POST', `/${username}/webhooks`, {
-        token: appToken,
-        body: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` },
-      });
-      expect(hook.status).toBe(201);
+      const { username, token, appToken, hook } = await userWithAppWebhook('cause', receiver, '/hook');
 
       const created = await call('POST', `/${username}/events`, {
         token: appToken,
@@ -290,24 +298,7 @@ describe('call logs and metrics of the local runtime', { timeout: 120_000 }, () 
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     try {
-      const username = `retry-${Date.now().toString(36)}`;
-      const password = `pw-${Math.random().toString(36).slice(2)}`;
-      expect(
-        (await call('POST', '/users', { body: { username, password, email: `${username}@example.com`, appId: TEST_APP_ID } })).status,
-      ).toBe(201);
-      const token: string = (await call('POST', `/${username}/auth/login`, { body: { username, password, appId: TEST_APP_ID } })).body
-        .token;
-      const app = await call('POST', `/${username}/accesses`, {
-        token,
-        body: { name: 'retry-app', type: 'app', permissions: [{ streamId: '*', level: 'manage' }] },
-      });
-      const appToken: string = app.body.access.token;
-      expect((await call('POST', `/${username}/streams`, { token: appToken, body: { id: 'retry', name: 'Retry' } })).status).toBe(201);
-      const hook = await call('POST', `/${username}/webhooks`, {
-        token: appToken,
-        body: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/flaky` },
-      });
-      expect(hook.status).toBe(201);
+      const { username, appToken, hook } = await userWithAppWebhook('retry', receiver, '/flaky');
       expect(
         (await call('POST', `/${username}/events`, { token: appToken, body: { streamIds: ['retry'], type: 'note/txt', content: 'x' } }))
           .status,
