@@ -159,7 +159,13 @@ describe('fault: DynamoDB Local killed under a write load (own runtime, data fol
     const queue = [...acked];
     const reader = async () => {
       for (let a = queue.shift(); a; a = queue.shift()) {
-        const res = await get(`/events/${a.id}`);
+        // A 503 says the database did not answer in time (the restarted engine under load), not
+        // that the event is gone: such a read is made again, as a client would.
+        let res = await get(`/events/${a.id}`);
+        for (let retry = 1; res.status === 503 && retry <= 5; retry++) {
+          await new Promise((resolve) => setTimeout(resolve, 200 * retry));
+          res = await get(`/events/${a.id}`);
+        }
         if (res.status !== 200 || res.body.event?.id !== a.id) missingById.push(a.id);
       }
     };
