@@ -105,6 +105,11 @@ export interface Config {
    * only of changes its access may read; `user` tells every one of the user's, as Pryv.io does.
    */
   notificationScope: (typeof NOTIFICATION_SCOPES)[number];
+  /**
+   * Events and accesses carry `integrity` (Pryv API reference §3.8), computed when they are
+   * written (INTEGRITY=off: written without; attachments keep their file hash either way).
+   */
+  integrity: boolean;
   /** Days an audit record is kept (DynamoDB TTL). */
   auditRetentionDays: number;
   /** What account deletion does to the user's audit records. */
@@ -144,6 +149,13 @@ export interface Config {
 
 export const AUDIT_DELETION_MODES = ['erase', 'keep', 'pseudonymise'] as const;
 export const NOTIFICATION_SCOPES = ['access', 'user'] as const;
+function onOff(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (value === 'on' || value === 'true') return true;
+  if (value === 'off' || value === 'false') return false;
+  throw new Error(`${name} must be "on" or "off"`);
+}
+
 function auditDeletionMode(value: string | undefined): Config['auditOnAccountDeletion'] {
   if (value === undefined || value === '') return 'erase';
   if (!(AUDIT_DELETION_MODES as readonly string[]).includes(value)) {
@@ -212,6 +224,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookMinIntervalMs: Number(env.WEBHOOK_MIN_INTERVAL_MS ?? 5000),
     webhooksAllowPrivateTargets: env.WEBHOOKS_ALLOW_PRIVATE_TARGETS === 'true',
     notificationScope: env.NOTIFICATION_SCOPE === 'user' ? 'user' : 'access',
+    integrity: onOff('INTEGRITY', env.INTEGRITY, true),
     auditRetentionDays: Number(env.AUDIT_RETENTION_DAYS ?? AUDIT_RETENTION_DAYS),
     auditOnAccountDeletion: auditDeletionMode(env.AUDIT_ON_ACCOUNT_DELETION),
     exportLinkTtlS: Number(env.EXPORT_LINK_TTL_S ?? EXPORT_LINK_TTL_S),

@@ -30,6 +30,8 @@ export interface Access {
   modified: number;
   modifiedBy: string;
   deleted?: number;
+  /** `ACCESS:0:sha256-…` of this version, computed when it was written (domain/integrity/canonical.ts); absent on items written without. */
+  integrity?: string;
   /**
    * [v2] How many times the access was updated (spec §2.4): absent until its first update.
    * The API shows the id as `{id}:{serial}` once it is set; `id` itself never changes.

@@ -24,6 +24,8 @@ export interface StoredEvent {
   createdBy: string;
   modified: number;
   modifiedBy: string;
+  /** `EVENT:0:sha256-…` of this version, computed when it was written (domain/integrity/canonical.ts); absent on items written without. */
+  integrity?: string;
 }
 
 /** A permanently deleted event, kept so that sync (`modifiedSince` + deletions) sees it. */

@@ -84,11 +84,12 @@ export const listAccesses = (username: string) => listByPrefix(username, keys.ac
 export const listAccessDeletions = (username: string) => listByPrefix(username, keys.accessDeletionPrefix);
 
 /**
- * Deletes accesses (soft: each is kept as a deletion record): its token stops working and
- * its token and (type, name, deviceName) become free again. One transaction per access.
+ * Deletes accesses (soft: each is kept as its deletion record, the access with `deleted`
+ * set): its token stops working and its token and (type, name, deviceName) become free
+ * again. One transaction per access.
  */
-export async function deleteAccesses(username: string, accesses: Access[], now: number): Promise<void> {
-  for (const access of accesses) {
+export async function deleteAccesses(username: string, records: Array<Access & { deleted: number }>): Promise<void> {
+  for (const access of records) {
     const claim: TransactItem = {
       Delete: {
         TableName: undefined,
@@ -103,7 +104,7 @@ export async function deleteAccesses(username: string, accesses: Access[], now: 
       {
         Put: {
           TableName: undefined,
-          Item: { ...keys.accessDeletion(username, access.id), ...access, deleted: now, ...writerOf() },
+          Item: { ...keys.accessDeletion(username, access.id), ...access, ...writerOf() },
         },
       },
       ...(withClaim ? [claim] : []),
@@ -232,8 +233,18 @@ function versionOf(access: Access): Access {
   return version as Access;
 }
 
-/** The fields an update may change (spec §2.4 [v2]), and the authorship and serial it moves. */
-const UPDATED_FIELDS = ['name', 'deviceName', 'permissions', 'expires', 'clientData', 'modified', 'modifiedBy', 'serial'] as const;
+/** The fields an update may change (spec §2.4 [v2]), and the authorship, serial and integrity it moves. */
+const UPDATED_FIELDS = [
+  'name',
+  'deviceName',
+  'permissions',
+  'expires',
+  'clientData',
+  'modified',
+  'modifiedBy',
+  'serial',
+  'integrity',
+] as const;
 
 export type AccessUpdateOutcome = 'updated' | 'stale' | 'name-taken';
 

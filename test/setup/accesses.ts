@@ -1,3 +1,4 @@
+import { sealAccess } from '../../shared/domain/accesses/integrity';
 import { newId, newToken } from '../../shared/ids';
 import type { Access, AccessType } from '../../shared/model/accesses';
 import { createAccessItems } from '../../shared/store/accesses';
@@ -9,7 +10,7 @@ import { transactWrite } from '../../shared/store/transact';
  */
 export async function insertAccess(username: string, type: Exclude<AccessType, 'personal'>, extra: Partial<Access> = {}): Promise<Access> {
   const now = Date.now() / 1000;
-  const access: Access = {
+  const access: Access = sealAccess({
     id: newId(),
     token: newToken(),
     type,
@@ -21,7 +22,7 @@ export async function insertAccess(username: string, type: Exclude<AccessType, '
     modified: now,
     modifiedBy: 'test',
     ...extra,
-  };
+  });
   const failed = await transactWrite(createAccessItems(username, access));
   if (failed.length > 0) throw new Error('test access not inserted');
   return access;

@@ -15,6 +15,7 @@ import { transactWrite } from '../../store/transact';
 import type { Caller } from '../caller';
 import { hasForbiddenChars, isValidStreamId, slugifyStreamId } from '../streams/query';
 import { loadUserData, type UserData } from '../user-data';
+import { sealAccess } from './integrity';
 import { isExpired } from './liveness';
 import { canDeleteAccess, checkAccessCreation, checkExpiryWithinParent, createdByAccess } from './permissions';
 import { parseAccessRef } from './versions';
@@ -159,7 +160,7 @@ export async function createAccessFrom(caller: Caller, input: AccessInput): Prom
     checkExpiryWithinParent(caller.access.expires, now + input.expireAfter);
   }
 
-  const access: Access = {
+  let access: Access = {
     id: newId(),
     token,
     type,
@@ -174,6 +175,7 @@ export async function createAccessFrom(caller: Caller, input: AccessInput): Prom
   if (type === 'app' && input.deviceName) access.deviceName = input.deviceName;
   if (input.expireAfter !== undefined) access.expires = now + input.expireAfter;
   if (input.clientData) access.clientData = input.clientData;
+  access = sealAccess(access);
   const failed = await transactWrite(createAccessItems(caller.username, access));
   if (failed.includes(0)) throw errors.itemAlreadyExists('access', { token: '(hidden)' });
   if (failed.length > 0) {
@@ -194,7 +196,11 @@ export async function deleteAccessWith(caller: Caller, id: string): Promise<{ de
     target.type === 'personal'
       ? []
       : (await listAccesses(caller.username)).filter((a) => createdByAccess(a) === target.id && !isExpired(a, caller.now));
-  await deleteAccesses(caller.username, [target, ...related], caller.now);
+  // Each is kept as a deletion record, the whole access with `deleted`, sealed like any version.
+  await deleteAccesses(
+    caller.username,
+    [target, ...related].map((a) => sealAccess({ ...a, deleted: caller.now })),
+  );
   return { deleted: target, related };
 }
 

@@ -4,6 +4,7 @@ import { getAccessById, getAccessVersion, listAccesses, listAccessVersions, upda
 import type { Caller } from '../caller';
 import { mergeClientData } from '../events/fields';
 import { loadUserData } from '../user-data';
+import { sealAccess } from './integrity';
 import { isExpired } from './liveness';
 import { checkDeviceName, checkExpireAfter, checkPermissionStreamIds, grantedPermissions, withoutEchoedNames } from './manage';
 import { AccessPermissions, canReadAccess, checkAccessUpdate, checkExpiryWithinParent, createdByAccess, delegates } from './permissions';
@@ -122,7 +123,8 @@ export async function updateAccessFrom(caller: Caller, id: string, changes: Acce
     if (permissionsChanged) next.permissions = await grantedPermissions(caller, data, target.type, changes.permissions!);
   }
 
-  const outcome = await updateAccess(caller.username, target, next);
+  const sealed = sealAccess(next);
+  const outcome = await updateAccess(caller.username, target, sealed);
   if (outcome === 'name-taken') {
     throw errors.itemAlreadyExists('access', { type: next.type, name: next.name, deviceName: next.deviceName ?? null });
   }
@@ -132,5 +134,5 @@ export async function updateAccessFrom(caller: Caller, id: string, changes: Acce
     if (!latest) throw errors.unknownResource('access', id);
     throw errors.staleResource('access', id, latest.serial ?? null);
   }
-  return view(caller, next);
+  return view(caller, sealed);
 }

@@ -22,6 +22,7 @@ import { profileItem } from '../../store/profiles';
 import { partitionHasItems } from '../../store/query';
 import { writeSeries } from '../../store/series/chunks';
 import { bumpTreeVersion, loadStreams, raiseMaxDuration, streamDeletionItem, streamItems } from '../../store/streams';
+import { deletionIntegrity, sealEvent } from '../events/integrity';
 import { placementFor } from '../events/write-checks';
 import { StreamTree } from '../streams/tree';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type Manifest } from './export-archive';
@@ -176,7 +177,9 @@ export async function importArchive(
     let attachedBytes = 0;
     counts.events = 0;
     const holders = new Set<string>();
-    for await (const e of lines<StoredEvent>(dir, 'events.jsonl', has('events.jsonl'))) {
+    // Integrity is computed again as items are written here (the archive's own values are not trusted).
+    for await (const line of lines<StoredEvent>(dir, 'events.jsonl', has('events.jsonl'))) {
+      const e = sealEvent(line);
       await put(newEventItems(username, e, placementFor(tree, e.streamIds)));
       if (e.type.startsWith('series:')) holders.add(e.id);
       if (typeof e.duration === 'number' && e.duration > maxDuration) maxDuration = e.duration;
@@ -192,10 +195,10 @@ export async function importArchive(
     }
     for await (const v of lines<StoredEvent & { headId: string }>(dir, 'event-history.jsonl', has('event-history.jsonl'))) {
       const { headId, ...version } = v;
-      await put([eventHistoryItem(username, headId, version)]);
+      await put([eventHistoryItem(username, headId, sealEvent({ ...version, id: headId }))]);
     }
     for await (const d of lines<{ id: string; deleted: number }>(dir, 'event-deletions.jsonl', has('event-deletions.jsonl'))) {
-      await put(eventDeletionItems(username, d.id, d.deleted));
+      await put(eventDeletionItems(username, d.id, d.deleted, deletionIntegrity(d.id, d.deleted)));
     }
     for await (const p of lines<{ id: string; data: Record<string, unknown> }>(dir, 'profile.jsonl', has('profile.jsonl'))) {
       await put([profileItem(username, p.id, p.data)]);

@@ -3,11 +3,12 @@ import { newId, newToken } from '../../ids';
 import type { Access } from '../../model/accesses';
 import { createAccessItems, extendSession, findAccessByName, replaceAccessToken } from '../../store/accesses';
 import { transactWrite } from '../../store/transact';
+import { sealAccess } from '../accesses/integrity';
 import { sessionEnded } from '../accesses/liveness';
 
 /** A new personal access (a login session for one app id), not yet stored. */
 export function newPersonalAccess(appId: string, now: number, sessionMaxAgeS: number): Access {
-  return {
+  return sealAccess({
     id: newId(),
     token: newToken(),
     type: 'personal',
@@ -19,7 +20,7 @@ export function newPersonalAccess(appId: string, now: number, sessionMaxAgeS: nu
     modified: now,
     modifiedBy: 'system',
     sessionExpires: now + sessionMaxAgeS,
-  };
+  });
 }
 
 const MAX_ATTEMPTS = 3; // two logins racing for one (user, app) session: the loser reads the winner's
@@ -38,13 +39,13 @@ export async function openSession(username: string, appId: string, now: number):
       return { ...existing, sessionExpires };
     }
     if (existing) {
-      const replacement: Access = {
+      const replacement: Access = sealAccess({
         ...existing,
         token: newToken(),
         sessionExpires: now + maxAge,
         modified: now,
         modifiedBy: 'system',
-      };
+      });
       if (await replaceAccessToken(username, existing, replacement)) return replacement;
       continue;
     }

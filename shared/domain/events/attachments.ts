@@ -10,7 +10,9 @@ import { deleteFile, headFile, moveFile, presignedPut, putFile, readFile, readFi
 import { objectKeys } from '../../store/keys';
 import type { Caller } from '../caller';
 import { nextModified, retryOnStale, STALE } from '../concurrency';
+import { sri } from '../integrity/canonical';
 import { loadUserData } from '../user-data';
+import { sealEvent } from './integrity';
 import { keepHistory, loadEvent, placementFor, totalSize } from './write-checks';
 
 /**
@@ -48,7 +50,7 @@ export async function storeUploadedFiles(
     fileName: f.fileName,
     type: f.type,
     size: f.data.length,
-    integrity: `sha256-${createHash('sha256').update(f.data).digest('base64')}`,
+    integrity: sri(f.data),
   }));
   const written: string[] = [];
   const cleanUp = async () => {
@@ -83,10 +85,11 @@ async function changeAttachments(
         const head = await loadEvent(caller.username, id);
         const current = eventFromHead(head);
         const data = await loadUserData(caller);
-        const next: StoredEvent = { ...current, modified: nextModified(caller.now, current.modified), modifiedBy: caller.author };
+        let next: StoredEvent = { ...current, modified: nextModified(caller.now, current.modified), modifiedBy: caller.author };
         const attachments = change(current.attachments ?? []);
         if (attachments.length > 0) next.attachments = attachments;
         else delete next.attachments;
+        next = sealEvent(next);
         const outcome = await updateEvent(caller.username, head, next, placementFor(data.tree, next.streamIds), {
           keepHistory: keepHistory(),
           liveStreams: [],

@@ -11,6 +11,7 @@ import { loadUserData } from '../user-data';
 import { storeUploadedFiles } from './attachments';
 import { getEventTypes, SERIES_PREFIX } from './event-types';
 import { cleanTags, type EventInput, isValidEventId, resolveStreamIds } from './fields';
+import { sealEvent } from './integrity';
 import { checkStreams, placementFor, totalSize, validateContent } from './write-checks';
 
 /** `events.create` after parameter validation (spec §2.2.3 order of checks), with the files of a multipart request. */
@@ -28,7 +29,7 @@ export async function createEventFrom(caller: Caller, input: EventInput, files: 
     throw errors.forbidden('You do not have the permission to create events in all of these streams.');
   }
   const { now, author } = caller;
-  const event: StoredEvent & { tags?: string[] } = {
+  let event: StoredEvent & { tags?: string[] } = {
     id: input.id ?? newId(),
     streamIds,
     time: input.time ?? now,
@@ -58,6 +59,7 @@ export async function createEventFrom(caller: Caller, input: EventInput, files: 
   // Files first, event second: a failed write removes the files, so nothing is left half-done.
   const uploaded = files.length > 0 ? await storeUploadedFiles(caller, event.id, files) : undefined;
   if (uploaded) event.attachments = uploaded.attachments;
+  event = sealEvent(event);
   let outcome: Awaited<ReturnType<typeof createEvent>>;
   try {
     outcome = await createEvent(caller.username, event, placement);

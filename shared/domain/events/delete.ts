@@ -9,6 +9,7 @@ import type { Caller } from '../caller';
 import { retryOnStale, STALE } from '../concurrency';
 import { loadUserData } from '../user-data';
 import { SERIES_PREFIX } from './event-types';
+import { deletionIntegrity } from './integrity';
 import { updateEventWith } from './update';
 import { loadEvent, totalSize } from './write-checks';
 
@@ -29,7 +30,7 @@ export function deleteEventForGood(username: string, id: string, now: number): P
   return retryOnStale(
     async () => {
       const head = await loadEvent(username, id);
-      if ((await deleteEvent(username, head, now)) === 'stale') return STALE;
+      if ((await deleteEvent(username, head, now, deletionIntegrity(id, now))) === 'stale') return STALE;
       // A series holder's points go with it (spec §2.2.7).
       if (head.type.startsWith(SERIES_PREFIX)) await adjustDbDocuments(username, -(await deleteSeries(username, id)));
       if (head.attachments?.length) {

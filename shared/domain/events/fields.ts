@@ -92,6 +92,7 @@ export function eventForApi(
   put('createdBy', event.createdBy);
   put('modified', event.modified);
   put('modifiedBy', event.modifiedBy);
+  put('integrity', event.integrity);
   return out;
 }
 

@@ -9,6 +9,7 @@ import { seriesContentFor } from '../series/content';
 import { loadUserData, type UserData } from '../user-data';
 import { getEventTypes, SERIES_PREFIX } from './event-types';
 import { cleanTags, type EventInput, mergeClientData, resolveStreamIds } from './fields';
+import { sealEvent } from './integrity';
 import { checkStreams, keepHistory, loadEvent, placementFor, validateContent } from './write-checks';
 
 export type EventChanges = Partial<EventInput> & Record<string, unknown>;
@@ -82,12 +83,13 @@ export function updateEventWith(
       if (typeof next.duration === 'number' && next.duration > data.meta.maxDuration) {
         await raiseMaxDuration(caller.username, next.duration);
       }
-      const outcome = await updateEvent(caller.username, head, next, placementFor(data.tree, streamIds), {
+      const sealed = sealEvent(next);
+      const outcome = await updateEvent(caller.username, head, sealed, placementFor(data.tree, streamIds), {
         keepHistory: keepHistory(),
         liveStreams: options.allowTrashedStreams ? [] : added,
       });
       if (outcome === 'streams-gone') throw errors.unknownReferencedResource('stream(s)', { streamIds: added });
-      return outcome === 'ok' ? next : STALE;
+      return outcome === 'ok' ? sealed : STALE;
     },
     { what: 'event' },
   );

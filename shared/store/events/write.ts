@@ -102,11 +102,14 @@ export function updateEvent(
   });
 }
 
-/** The head and sync items of a deleted event (its tombstone): kept so that sync reports the deletion. */
-export function eventDeletionItems(u: string, id: string, deleted: number): Array<Record<string, unknown>> {
+/**
+ * The head and sync items of a deleted event (its tombstone): kept so that sync reports the
+ * deletion. The head keeps the record's `integrity` when it has one.
+ */
+export function eventDeletionItems(u: string, id: string, deleted: number, integrity?: string): Array<Record<string, unknown>> {
   const sync = keys.eventSyncKey(u, deleted, id);
   return [
-    { ...keys.eventHead(u, id), id, deleted, ix: [keyString(sync)], ...writerOf() },
+    { ...keys.eventHead(u, id), id, deleted, ...(integrity ? { integrity } : {}), ix: [keyString(sync)], ...writerOf() },
     { ...sync, id, deleted },
   ];
 }
@@ -115,8 +118,8 @@ export function eventDeletionItems(u: string, id: string, deleted: number): Arra
  * Deletes an event for good: the head becomes a tombstone (kept for sync), its copies and
  * history go. Conditional on the version read, like updates.
  */
-export async function deleteEvent(u: string, previous: EventHead, now: number): Promise<'ok' | 'stale'> {
-  const [tombstone, syncItem] = eventDeletionItems(u, previous.id, now) as [Record<string, unknown>, Record<string, unknown>];
+export async function deleteEvent(u: string, previous: EventHead, now: number, integrity?: string): Promise<'ok' | 'stale'> {
+  const [tombstone, syncItem] = eventDeletionItems(u, previous.id, now, integrity) as [Record<string, unknown>, Record<string, unknown>];
   const syncKey = keyString(keys.eventSyncKey(u, now, previous.id));
   const tx: TransactItem[] = [
     {
