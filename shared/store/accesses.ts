@@ -20,7 +20,8 @@ function uniqueNameKey(username: string, type: string, name: string, deviceName?
   return keys.accessUniqueName(username, type, escaped(name), deviceName ? escaped(deviceName) : deviceName);
 }
 
-function strip(item: Record<string, unknown>): Access {
+/** The access an item holds, without the item's own attributes. */
+export function accessFromItem(item: Record<string, unknown>): Access {
   const { pk: _pk, sk: _sk, [WRITER_ATTRIBUTE]: _rq, ...access } = item;
   return access as unknown as Access;
 }
@@ -28,7 +29,7 @@ function strip(item: Record<string, unknown>): Access {
 /** The access behind a token: one strongly consistent GetItem. */
 export async function getAccessByToken(username: string, token: string): Promise<Access | undefined> {
   const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.accessByToken(username, token), ConsistentRead: true }));
-  return out.Item ? strip(out.Item) : undefined;
+  return out.Item ? accessFromItem(out.Item) : undefined;
 }
 
 /**
@@ -40,7 +41,7 @@ export async function getAccessWithDataMeta(username: string, token: string): Pr
   const metaKey = keys.dataMeta(username);
   const found = await batchGet([accessKey, metaKey]);
   const item = found.get(itemKey(accessKey));
-  return { access: item ? strip(item) : undefined, meta: dataMetaOf(found.get(itemKey(metaKey))) };
+  return { access: item ? accessFromItem(item) : undefined, meta: dataMetaOf(found.get(itemKey(metaKey))) };
 }
 
 export async function getAccessById(username: string, id: string): Promise<Access | undefined> {
@@ -74,7 +75,7 @@ async function listByPrefix(username: string, prefix: string): Promise<Access[]>
     ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': prefix },
     ConsistentRead: true,
   });
-  return items.map(strip);
+  return items.map(accessFromItem);
 }
 
 /** All live accesses of a user (a user has tens of them, not millions). */
@@ -346,5 +347,5 @@ export async function getAccessVersion(username: string, id: string, serial: num
   const out = await dynamo().send(
     new GetCommand({ TableName: table(), Key: keys.accessVersion(username, id, serial), ConsistentRead: true }),
   );
-  return out.Item ? strip(out.Item) : undefined;
+  return out.Item ? accessFromItem(out.Item) : undefined;
 }

@@ -4,7 +4,7 @@ import { keys } from './keys';
 import { partitionPages } from './query';
 
 /**
- * An account's items as stored, kind by kind, for its export: every kind is one key range
+ * An account's items as stored, kind by kind, for its export and its integrity check: every kind is one key range
  * of the user's partitions, read page by page so that accounts of any size stream through.
  * Items come raw (keys included); the export decides what leaves.
  */
@@ -13,6 +13,8 @@ const KINDS = {
   streamDeletions: { partition: keys.userPartition, prefix: keys.streamDeletionPrefix },
   accesses: { partition: keys.userPartition, prefix: keys.accessPrefix },
   accessDeletions: { partition: keys.userPartition, prefix: keys.accessDeletionPrefix },
+  /** Previous versions of updated accesses. */
+  accessVersions: { partition: keys.userPartition, prefix: keys.accessVersionsPrefix },
   webhooks: { partition: keys.userPartition, prefix: keys.webhookPrefix },
   profiles: { partition: keys.userPartition, prefix: keys.profilePrefix },
   /** Event heads and the tombstones of deleted events. */

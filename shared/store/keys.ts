@@ -40,6 +40,7 @@ const rawKeys = {
     sk: `ACCESSHIST#${id}#${String(serial).padStart(10, '0')}`,
   }),
   accessVersionPrefix: (id: string) => `ACCESSHIST#${id}#`,
+  accessVersionsPrefix: 'ACCESSHIST#',
   /** Live (and trashed) streams of a user, and `STREAM#` itself: the user's data meta item. */
   stream: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `STREAM#${id}` }),
   streamPrefix: 'STREAM#',

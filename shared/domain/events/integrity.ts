@@ -25,5 +25,8 @@ export const expectedEventIntegrity = (event: StoredEvent): string => eventInteg
  * it is kept with the tombstone for the verifier.
  */
 export function deletionIntegrity(id: string, deleted: number): string | undefined {
-  return config().integrity ? eventIntegrity({ id, deleted }) : undefined;
+  return config().integrity ? expectedDeletionIntegrity(id, deleted) : undefined;
 }
+
+/** What a deletion record's integrity should be (the verifier). */
+export const expectedDeletionIntegrity = (id: string, deleted: number): string => eventIntegrity({ id, deleted });
