@@ -23,6 +23,7 @@ export const SETTING_NAMES = [
   'auditOnAccountDeletion',
   'auditRetentionDays',
   'notificationScope',
+  'integrity',
   'invitationTokens',
   'mailFrom',
   'memorySize',
@@ -196,6 +197,8 @@ export function readSettings(context: Record<string, unknown>, region: string | 
   const notificationScope = text('notificationScope');
   if (notificationScope !== undefined && !(NOTIFICATION_SCOPES as readonly string[]).includes(notificationScope))
     problems.push(`notificationScope: expected one of ${NOTIFICATION_SCOPES.join(', ')}, got "${notificationScope}"`);
+  const integrity = text('integrity');
+  if (integrity !== undefined && integrity !== 'on' && integrity !== 'off') problems.push(`integrity: expected "on" or "off", got "${integrity}"`);
 
   const kmsKey = text('kmsKey');
   if (kmsKey !== undefined && kmsKey !== 'create') {
@@ -272,6 +275,7 @@ export function readSettings(context: Record<string, unknown>, region: string | 
     auditOnAccountDeletion: auditOnAccountDeletion as StackSettings['auditOnAccountDeletion'],
     auditRetentionDays,
     notificationScope: notificationScope as StackSettings['notificationScope'],
+    integrity: integrity === 'off' ? false : undefined,
     invitationTokens: text('invitationTokens'),
     mailFrom,
     memorySize,

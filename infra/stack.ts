@@ -35,6 +35,8 @@ export interface PryvApiStackProps extends StackProps {
   auditRetentionDays?: number;
   /** Who hears of a change: `access` (default, what its access may read) or `user` (every change, as Pryv.io). */
   notificationScope?: (typeof NOTIFICATION_SCOPES)[number];
+  /** `false`: events and accesses are written without `integrity` (INTEGRITY=off). Default: with. */
+  integrity?: boolean;
   /** Comma-separated list, or `*` for any (Pryv `invitationTokens`). */
   invitationTokens?: string;
   /** Sender address of mails (password reset, MFA codes), verified in SES; unset: no mail is sent. */
@@ -102,6 +104,7 @@ export class PryvApiStack extends Stack {
       AUDIT_ON_ACCOUNT_DELETION: props.auditOnAccountDeletion,
       AUDIT_RETENTION_DAYS: props.auditRetentionDays?.toString(),
       NOTIFICATION_SCOPE: props.notificationScope,
+      INTEGRITY: props.integrity === false ? 'off' : undefined,
       INVITATION_TOKENS: props.invitationTokens,
       MAIL_FROM: props.mailFrom,
     };

@@ -28,6 +28,7 @@ const BRANDING_AND_POLICY = {
   auditOnAccountDeletion: 'pseudonymise',
   auditRetentionDays: '730',
   notificationScope: 'user',
+  integrity: 'off',
 };
 
 /** Every option on, the stack in us-east-1 (where a CloudFront web ACL can be made). */
@@ -71,8 +72,11 @@ describe('deploy settings (cdk -c name=value)', () => {
       ...BRANDING_AND_POLICY,
       accountDeletion: 'adminToken,personalToken',
       auditRetentionDays: 730,
+      integrity: false,
     });
     expect(readSettings({}, undefined)).toEqual({});
+    // On is the default: nothing to pass to the functions.
+    expect(readSettings({ integrity: 'on' }, undefined)).toEqual({});
     // A logo inline (data:), as the pages' CSP allows; without a domain or publicUrl, any https:// logo is taken as given.
     expect(readSettings({ serviceLogo: 'data:image/svg+xml,%3Csvg%3E%3C/svg%3E' }, 'eu-central-1').serviceLogo).toBe(
       'data:image/svg+xml,%3Csvg%3E%3C/svg%3E',
@@ -150,6 +154,7 @@ describe('deploy settings (cdk -c name=value)', () => {
     [{ auditOnAccountDeletion: 'delete' }, 'auditOnAccountDeletion: expected one of erase, keep, pseudonymise'],
     [{ auditRetentionDays: '0' }, 'auditRetentionDays: expected a whole number from 1 to 36500'],
     [{ notificationScope: 'everyone' }, 'notificationScope: expected one of access, user'],
+    [{ integrity: 'no' }, 'integrity: expected "on" or "off"'],
     [{ auditretentiondays: '30' }, 'did you mean auditRetentionDays?'],
   ])('refuses %j', (context, message) => {
     expect(problemsOf(context, 'eu-central-1')).toContain(message);
@@ -270,6 +275,7 @@ describe('every option on (custom domain, KMS key, WAF, backups, mail), in us-ea
         AUDIT_ON_ACCOUNT_DELETION: 'pseudonymise',
         AUDIT_RETENTION_DAYS: '730',
         NOTIFICATION_SCOPE: 'user',
+        INTEGRITY: 'off',
       });
       // What shared/config.ts makes of the function's environment (the values CloudFormation fills in left out).
       const config = readConfig(
@@ -285,6 +291,7 @@ describe('every option on (custom domain, KMS key, WAF, backups, mail), in us-ea
         auditOnAccountDeletion: 'pseudonymise',
         auditRetentionDays: 730,
         notificationScope: 'user',
+        integrity: false,
       });
     }
   });
