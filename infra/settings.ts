@@ -198,7 +198,8 @@ export function readSettings(context: Record<string, unknown>, region: string | 
   if (notificationScope !== undefined && !(NOTIFICATION_SCOPES as readonly string[]).includes(notificationScope))
     problems.push(`notificationScope: expected one of ${NOTIFICATION_SCOPES.join(', ')}, got "${notificationScope}"`);
   const integrity = text('integrity');
-  if (integrity !== undefined && integrity !== 'on' && integrity !== 'off') problems.push(`integrity: expected "on" or "off", got "${integrity}"`);
+  if (integrity !== undefined && integrity !== 'on' && integrity !== 'off')
+    problems.push(`integrity: expected "on" or "off", got "${integrity}"`);
 
   const kmsKey = text('kmsKey');
   if (kmsKey !== undefined && kmsKey !== 'create') {
