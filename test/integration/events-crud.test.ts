@@ -76,6 +76,7 @@ describe('events.create (spec §2.2.3)', () => {
       createdBy: personalAccessId,
       modified: e.created,
       modifiedBy: personalAccessId,
+      integrity: expect.stringMatching(/^EVENT:0:sha256-/),
     });
     expect(Math.abs(e.created - res.body.meta.serverTime)).toBeLessThan(5);
     const one = await me.get(`/events/${e.id}`);
@@ -265,8 +266,15 @@ describe('events.update (spec §2.2.4)', () => {
     const e = await mkEvent(me, [S.notes], { time: 1700000000, description: 'desc', content: 'c1' });
     const res = await me.put(`/events/${e.id}`, { content: 'c2' });
     expect(res.status).toBe(200);
-    expect(res.body.event).toEqual({ ...e, content: 'c2', modified: expect.any(Number), modifiedBy: personalAccessId });
+    expect(res.body.event).toEqual({
+      ...e,
+      content: 'c2',
+      modified: expect.any(Number),
+      modifiedBy: personalAccessId,
+      integrity: expect.any(String),
+    });
     expect(res.body.event.modified).toBeGreaterThan(e.modified);
+    expect(res.body.event.integrity).not.toBe(e.integrity);
     const t = await me.put(`/events/${e.id}`, { time: 1700000100, duration: 60, description: null });
     expect(t.body.event).toMatchObject({ time: 1700000100, duration: 60, content: 'c2' });
     expect(t.body.event).not.toHaveProperty('description');

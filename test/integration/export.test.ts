@@ -3,6 +3,8 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { eventIntegrity } from '../../shared/domain/integrity/canonical';
+import { verifyAccountIntegrity } from '../../shared/domain/integrity/verify';
 import { apiUrl, call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
 /** Export of a whole account as a tar.gz in S3, and its import into a new account. */
@@ -219,6 +221,12 @@ describe('account export and import', () => {
     expect(streams.length).toBe(2);
     const events = (await same('/events?state=all&limit=1000', (b) => withoutReadTokens(b.events))) as any[];
     expect(events).toHaveLength(6);
+    // Integrity is computed again as the import writes (the same values, as the content is the same), versions and deletion records included.
+    for (const e of events) expect(e.integrity).toBe(eventIntegrity(e));
+    const report = await verifyAccountIntegrity(target.username);
+    expect(report.mismatches).toEqual([]);
+    expect(report.missing).toBe(0);
+    expect(report.checked.events).toBe(9); // 6 events, 1 deletion record, 2 previous versions (an update, a trash)
     expect(await same(`/events/${populated.holder}/series?toDeltaTime=2000`, (b) => [b.fields, b.points])).toEqual([
       ['deltaTime', 'value'],
       Array.from({ length: 1500 }, (_, i) => [i, 60 + (i % 7)]),

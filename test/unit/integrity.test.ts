@@ -164,18 +164,23 @@ describe('integrity: answers and stored items agree', () => {
 function reordered(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reordered);
   if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).reverse()) out[key] = reordered((value as Record<string, unknown>)[key]);
-  return out;
+  // fromEntries: own properties even for a `__proto__` key, as JSON.parse makes them.
+  return Object.fromEntries(
+    Object.keys(value)
+      .reverse()
+      .map((key) => [key, reordered((value as Record<string, unknown>)[key])]),
+  );
 }
 
 /** The value without its null properties (at any depth), as the canonical form keeps it. */
 function withoutNullProperties(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutNullProperties);
   if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNullProperties(v);
-  return out;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [k, withoutNullProperties(v)]),
+  );
 }
 
 describe('integrity: properties', () => {
