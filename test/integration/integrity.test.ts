@@ -116,6 +116,17 @@ describe('events carry their integrity on every write path', () => {
     expect(tombstone.integrity).toBe(eventIntegrity({ id: created.id, deleted: tombstone.deleted }));
   });
 
+  it('values the store could write differently (numbers, unusual characters) read back with a valid integrity', async () => {
+    const content = { sum: 0.1 + 0.2, tiny: 1e-7, zero: -0, big: 123456789012345680000, s: '\u2028 😀 \u0000 é \ufeff', n: [null, true] };
+    const created = (await api.post('/events', { streamIds: [stream], type: 'note/txt', content: JSON.stringify(content) })).event;
+    const obj = (await api.post('/events', { streamIds: [stream], type: 'test/any', content })).event;
+    for (const e of [created, obj]) {
+      const read = (await api.get(`/events/${e.id}`)).event;
+      expect(read.integrity).toBe(e.integrity);
+      expectSealedEvent(read);
+    }
+  });
+
   it('callBatch creates and updates, and a running event', async () => {
     const res = await call('POST', `/${user.username}`, {
       token: user.token,
