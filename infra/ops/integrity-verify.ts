@@ -16,16 +16,18 @@ import { resetClients } from '../../shared/store/clients';
 
 const USAGE = 'usage: npm run integrity:verify -- --user <name> [--json] [--table <name>] [--endpoint <DynamoDB URL>]';
 
+const when = (seconds: number) => new Date(seconds * 1000).toISOString();
+
 function print(report: IntegrityReport): void {
   const lines = [
     `Integrity of ${report.username}: ${report.checked.events} event items and ${report.checked.accesses} access items checked.`,
     `  mismatches: ${report.mismatches.length}`,
     ...report.mismatches.map(
       (m) =>
-        `    ${m.kind} ${m.id}${m.modified !== undefined ? ` (version modified ${m.modified})` : ''}: stored ${m.stored}, computed ${m.computed}`,
+        `    ${m.kind} ${m.id}${m.modified !== undefined ? ` (written ${when(m.modified)})` : ''}: stored ${m.stored}, computed ${m.computed}`,
     ),
     `  without integrity: ${report.missing} (written before integrity existed, or with INTEGRITY=off; their next write adds it)`,
-    ...report.missingItems.map((m) => `    ${m.kind} ${m.id}`),
+    ...report.missingItems.map((m) => `    ${m.kind} ${m.id}${m.modified !== undefined ? ` (written ${when(m.modified)})` : ''}`),
     ...(report.missing > report.missingItems.length ? [`    … and ${report.missing - report.missingItems.length} more`] : []),
   ];
   if (!report.writesIntegrity)

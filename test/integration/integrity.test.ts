@@ -53,17 +53,31 @@ function as(user: TestUser, token = user.token) {
 }
 
 /** Runs `npm run integrity:verify` (its script) against the test runtime's table. */
-async function verify(username: string): Promise<{ status: number; report: IntegrityReport }> {
-  const args = ['tsx', 'infra/ops/integrity-verify.ts', '--user', username, '--json', '--table', 'pryv-main'];
-  const env = { ...process.env, DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'), LOG_LEVEL: 'silent' };
+async function verifyOutput(username: string, json: boolean): Promise<{ status: number; stdout: string }> {
+  const args = [
+    'tsx',
+    'infra/ops/integrity-verify.ts',
+    '--user',
+    username,
+    '--table',
+    'pryv-main',
+    '--endpoint',
+    inject('dynamodbEndpoint'),
+  ];
+  if (json) args.push('--json');
+  const env = { ...process.env, LOG_LEVEL: 'silent' };
   try {
     const { stdout } = await run('npx', args, { env, cwd: process.cwd() });
-    return { status: 0, report: JSON.parse(stdout) };
+    return { status: 0, stdout };
   } catch (err) {
     const { code, stdout, stderr } = err as { code: number; stdout: string; stderr: string };
     if (code !== 1) throw new Error(`integrity:verify failed (${code}): ${stderr}`);
-    return { status: code, report: JSON.parse(stdout) };
+    return { status: code, stdout };
   }
+}
+async function verify(username: string): Promise<{ status: number; report: IntegrityReport }> {
+  const { status, stdout } = await verifyOutput(username, true);
+  return { status, report: JSON.parse(stdout) };
 }
 
 const headKey = (username: string, id: string) => keys.eventHead(username, id);
@@ -321,6 +335,15 @@ describe('npm run integrity:verify', () => {
         ExpressionAttributeValues: { ':c': 'x' },
       }),
     );
+    // A deletion record whose value was replaced by something that is not one.
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: headKey(u, events[2]!.id),
+        UpdateExpression: 'SET integrity = :i',
+        ExpressionAttributeValues: { ':i': 0 },
+      }),
+    );
     // An event written before integrity existed: no value at all.
     await dynamo().send(new UpdateCommand({ TableName: table(), Key: headKey(u, old.id), UpdateExpression: 'REMOVE integrity' }));
 
@@ -330,20 +353,26 @@ describe('npm run integrity:verify', () => {
       [
         ['event', tampered.id],
         ['event-version', old.id],
+        ['event-deletion', events[2]!.id],
         ['access', `${share.id}:1`],
       ].sort(),
     );
     const eventMismatch = report.mismatches.find((m) => m.kind === 'event')!;
     expect(eventMismatch.stored).toBe(tampered.integrity);
     expect(report.missing).toBe(1);
-    expect(report.missingItems).toEqual([{ kind: 'event', id: old.id }]);
+    expect(report.missingItems).toEqual([{ kind: 'event', id: old.id, modified: expect.any(Number) }]);
 
     // The next write through the API adds the missing value (the version it replaces stays without
     // one: it was written so); the forged items stay reported.
     await api.put(`/events/${old.id}`, { description: 'touched' });
     const after = await verify(u);
-    expect(after.report.missingItems).toEqual([{ kind: 'event-version', id: old.id }]);
-    expect(after.report.mismatches).toHaveLength(3);
+    expect(after.report.missingItems).toEqual([{ kind: 'event-version', id: old.id, modified: expect.any(Number) }]);
+    expect(after.report.mismatches).toHaveLength(4);
+    const text = await verifyOutput(u, false);
+    expect(text.status).toBe(1);
+    expect(text.stdout).toContain(`event ${tampered.id} (written `);
+    expect(text.stdout).toContain('mismatches: 4');
+    expect(text.stdout).toContain('without integrity: 1');
   }, 60_000);
 
   it('says so for an unknown user (exit status 2)', async () => {

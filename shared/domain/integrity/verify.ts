@@ -23,8 +23,9 @@ export interface Mismatch {
   kind: ItemKind;
   /** The event id, or the access id as the API shows it (`{id}:{serial}` once updated). */
   id: string;
-  /** For a previous version of an event: its `modified`, which tells it apart. */
+  /** When the item says it was last written (`modified`, or `deleted` for a deletion record). */
   modified?: number;
+  /** The stored value (as JSON when it is not a string). */
   stored: string;
   computed: string;
 }
@@ -36,9 +37,12 @@ export interface IntegrityReport {
   checked: { events: number; accesses: number };
   /** Items whose stored integrity is not the hash of what is stored. */
   mismatches: Mismatch[];
-  /** Items stored without integrity: how many, and the first ones (kind and id). */
+  /**
+   * Items stored without integrity: how many, and the first ones. One written (`modified`)
+   * after integrity was turned on lost its value behind the API.
+   */
   missing: number;
-  missingItems: Array<{ kind: ItemKind; id: string }>;
+  missingItems: Array<{ kind: ItemKind; id: string; modified?: number }>;
 }
 
 /** At most this many items without integrity are named (an account written before integrity has them all). */
@@ -56,17 +60,25 @@ export async function verifyAccountIntegrity(username: string): Promise<Integrit
     missing: 0,
     missingItems: [],
   };
-  const check = (kind: ItemKind, id: string, stored: unknown, computed: () => string, modified?: number) => {
+  const check = (kind: ItemKind, id: string, stored: unknown, computed: () => string, modified: unknown) => {
     if (kind.startsWith('event')) report.checked.events++;
     else report.checked.accesses++;
-    if (typeof stored !== 'string') {
+    const when = typeof modified === 'number' ? { modified } : {};
+    if (stored === undefined || stored === null) {
       report.missing++;
-      if (report.missingItems.length < MISSING_LISTED) report.missingItems.push({ kind, id });
+      if (report.missingItems.length < MISSING_LISTED) report.missingItems.push({ kind, id, ...when });
       return;
     }
     const expected = computed();
-    if (expected !== stored)
-      report.mismatches.push({ kind, id, ...(modified !== undefined ? { modified } : {}), stored, computed: expected });
+    if (expected !== stored) {
+      report.mismatches.push({
+        kind,
+        id,
+        ...when,
+        stored: typeof stored === 'string' ? stored : JSON.stringify(stored),
+        computed: expected,
+      });
+    }
   };
 
   for await (const page of accountItemPages(username, 'eventHeads')) {
@@ -74,11 +86,11 @@ export async function verifyAccountIntegrity(username: string): Promise<Integrit
       const id = String(item.id);
       if (item.deleted !== undefined) {
         const deleted = item.deleted as number;
-        check('event-deletion', id, item.integrity, () => expectedDeletionIntegrity(id, deleted));
+        check('event-deletion', id, item.integrity, () => expectedDeletionIntegrity(id, deleted), deleted);
         continue;
       }
       const event = stripItem(item);
-      check('event', id, event.integrity, () => expectedEventIntegrity(event));
+      check('event', id, event.integrity, () => expectedEventIntegrity(event), event.modified);
       // Only an event modified after its creation can have previous versions.
       if (event.modified > event.created) {
         for await (const versions of eventHistoryPages(username, id)) {
@@ -97,7 +109,9 @@ export async function verifyAccountIntegrity(username: string): Promise<Integrit
   ] as const;
   for (const [stored, kind] of kinds) {
     for await (const page of accountItemPages(username, stored)) {
-      for (const a of page.map(accessFromItem)) check(kind, wireAccessId(a), a.integrity, () => expectedAccessIntegrity(a));
+      for (const a of page.map(accessFromItem)) {
+        check(kind, wireAccessId(a), a.integrity, () => expectedAccessIntegrity(a), a.deleted ?? a.modified);
+      }
     }
   }
   return report;
