@@ -51,6 +51,8 @@ async function main(): Promise<number> {
   if (values.table) process.env.TABLE_NAME = values.table;
   if (values.endpoint) process.env.DYNAMODB_ENDPOINT = values.endpoint;
   process.env.LOG_LEVEL ??= 'silent';
+  // An operator command, often run from a laptop's Node 20: spare it the SDK's upgrade notice.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   resetConfig();
   resetClients();
   try {
@@ -70,7 +72,7 @@ async function main(): Promise<number> {
 main().then(
   (status) => process.exit(status),
   (err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
+    console.error(`integrity:verify: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(2);
   },
 );
