@@ -67,6 +67,7 @@ const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.f
 function eventVersion(item: Item | undefined): EventVersion | undefined {
   if (!item || item.deleted !== undefined || !Array.isArray(item.streamIds)) return undefined;
   const version: EventVersion = { streamIds: stringList(item.streamIds) };
+  if (item.trashed === true) version.trashed = true;
   if (typeof item.type === 'string') version.type = item.type;
   // Kept by reference (scopes with content conditions read them): no copy per record.
   if (item.content !== undefined) version.content = item.content;
