@@ -1,5 +1,6 @@
 import { config } from '../config';
 import type { UserBatch } from '../domain/notifications/audience';
+import { withDeletedStreams } from '../domain/notifications/deleted-streams';
 import { holdsStreamTree, loadStreamTree } from '../domain/user-data';
 import type { ChangeMessage, UserChanges } from './changes';
 
@@ -40,8 +41,10 @@ function shouldPrefetchTree(username: string, changes: UserChanges): boolean {
 
 function batchOf(username: string, changes: Set<ChangeMessage> | UserChanges): { messages: Set<ChangeMessage>; batch: UserBatch } {
   let tree: ReturnType<typeof loadStreamTree> | undefined;
+  const details = changes instanceof Set ? [] : changes.details;
+  // The tree the batch is decided on: with the streams its changes name that were deleted.
   const lazyTree = () => {
-    tree ??= loadStreamTree(username);
+    tree ??= loadStreamTree(username).then((current) => withDeletedStreams(username, current, details));
     return tree;
   };
   if (!(changes instanceof Set) && shouldPrefetchTree(username, changes)) {
