@@ -140,6 +140,12 @@ export interface Config {
   deadLetterQueueUrl?: string;
   /** … or a folder, one JSON file per record (local runtime with a data folder); neither = kept in memory. */
   deadLetterDir?: string;
+  /**
+   * Local runtime in bundle mode only: the BroadcastChannel on which a bundle's worker thread
+   * posts its table writes (shared/store/clients.ts), so the runtime's stream consumer reads
+   * them at once as it does the writes of its own thread.
+   */
+  localTableWritesChannel?: string;
   /** auth.login throttling thresholds (see LOGIN_* above). */
   loginMaxFailuresPerUser: number;
   loginMaxFailuresPerIp: number;
@@ -238,6 +244,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailSinkDir: env.MAIL_SINK_DIR || undefined,
     deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL || undefined,
     deadLetterDir: env.DEAD_LETTER_DIR || undefined,
+    localTableWritesChannel: env.LOCAL_TABLE_WRITES_CHANNEL || undefined,
     loginMaxFailuresPerUser: Number(env.LOGIN_MAX_FAILURES_PER_USER ?? LOGIN_MAX_FAILURES_PER_USER),
     loginMaxFailuresPerIp: Number(env.LOGIN_MAX_FAILURES_PER_IP ?? LOGIN_MAX_FAILURES_PER_IP),
     loginFailureWindowS: Number(env.LOGIN_FAILURE_WINDOW_S ?? LOGIN_FAILURE_WINDOW_S),

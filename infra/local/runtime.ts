@@ -7,9 +7,10 @@ import { handler as fanout } from '../../functions/notify/fanout';
 import { resetConnectionClients } from '../../shared/adapters/socket-connections-api';
 import { config, resetConfig } from '../../shared/config';
 import { log } from '../../shared/log';
+import { fanoutActsOn } from '../../shared/notify/changes';
 import { registerSink } from '../../shared/notify/dispatch';
 import { announceServiceBoot } from '../../shared/notify/webhook-delivery';
-import { onTableWrite, resetClients } from '../../shared/store/clients';
+import { onTableWrite, resetClients, type TableWrite } from '../../shared/store/clients';
 import { BundledFunctions, type LocalEquivalents, readAssembly, resolveEnvironment } from './bundles';
 import { ensureTable, type LocalDynamo, startDynamoDbLocal } from './dynamodb';
 import { supervise } from './engine-supervisor';
@@ -195,6 +196,8 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     // export and webhook workers, the service boot message, the ping sweep) too.
     let handlers: GatewayHandlers | undefined;
     let bundledHandler: ((id: string) => (event: unknown) => Promise<unknown>) | undefined;
+    // Where the bundles' worker threads post their table writes (shared/store/clients.ts).
+    const writesChannel = options.bundles ? `pryv-table-writes-${randomBytes(8).toString('hex')}` : undefined;
     if (options.bundles) {
       step(`starting the function bundles of ${options.bundles}…`);
       const bundled = await startBundles(options.bundles, {
@@ -205,6 +208,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
         dynamodbEndpoint: dynamodb.current().endpoint,
         s3Endpoint: s3.current().endpoint,
         secrets: { AdminKey: admin.key, FilesReadTokenSecret: filesSecret.key },
+        writesChannel: writesChannel!,
       });
       stops.push(bundled.stop);
       handlers = bundled.handlers;
@@ -232,9 +236,19 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
         ...(dataDir ? { checkpointFile: join(dataDir, 'fanout-stream-position.json') } : {}),
       });
       streamConsumer = consumer;
-      // A write of the handlers in this process is read from the stream at once, not at the
-      // next poll: the notification delay of a single server (README "Performance").
-      const stopPoking = onTableWrite(() => consumer.poke());
+      // A write of the handlers in this process (or, in bundle mode, of their worker threads)
+      // that the fan-out acts on is read from the stream at once, not at the next poll: the
+      // notification delay of a single server (README "Performance").
+      const pokeFor = (writes: TableWrite[]) => {
+        if (writes.some(fanoutActsOn)) consumer.poke();
+      };
+      const stopListening = onTableWrite(pokeFor);
+      const fromBundles = writesChannel ? new BroadcastChannel(writesChannel) : undefined;
+      if (fromBundles) fromBundles.onmessage = (message) => pokeFor((message as unknown as { data: TableWrite[] }).data);
+      const stopPoking = () => {
+        stopListening();
+        fromBundles?.close();
+      };
       const webhookWorker = bundledHandler
         ? startBundledWebhookWorker(() => bundledHandler('Fn-notify-webhook-worker')({}))
         : startWebhookWorker();
@@ -330,6 +344,8 @@ async function startBundles(
     s3Endpoint: string;
     /** Value of each secret, by the start of its logical id. */
     secrets: Record<string, string>;
+    /** The BroadcastChannel the bundles post their table writes on. */
+    writesChannel: string;
   },
 ): Promise<{ handlers: GatewayHandlers; handler: (id: string) => (event: unknown) => Promise<unknown>; stop: () => Promise<void> }> {
   const assembly = readAssembly(directory);
@@ -364,6 +380,7 @@ async function startBundles(
     // The local engines in place of the AWS endpoints.
     DYNAMODB_ENDPOINT: local.dynamodbEndpoint,
     S3_ENDPOINT: local.s3Endpoint,
+    LOCAL_TABLE_WRITES_CHANNEL: local.writesChannel,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
     ...environments.get(fn.id),
   }));

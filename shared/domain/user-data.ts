@@ -80,6 +80,11 @@ export async function loadUserData(caller: Pick<Caller, 'username' | 'access' | 
   return { tree, meta: meta!, permissions: new AccessPermissions(caller.access, tree) };
 }
 
+/** Whether this container holds a tree of the user (then loadStreamTree costs one GetItem, not a Query). */
+export function holdsStreamTree(username: string): boolean {
+  return trees.has(username);
+}
+
 /**
  * A user's stream tree, for work outside any call (the change fan-out deciding who may hear
  * of a batch): one GetItem of the data meta when this container holds the current version,

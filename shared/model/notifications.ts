@@ -14,6 +14,8 @@ export type ChangeMessage = 'eventsChanged' | 'streamsChanged' | 'accessesChange
  */
 export interface EventVersion {
   streamIds: string[];
+  /** In the trash (events.get's `state` tells trashed events from the others). */
+  trashed?: boolean;
   type?: string;
   content?: unknown;
   clientData?: unknown;

@@ -3,6 +3,7 @@ import { accessRefId } from '../domain/accesses/versions';
 import { accessSnapshot } from '../domain/notifications/snapshot';
 import type { Access } from '../model/accesses';
 import type { AccessChange, AccessUpdate, ChangeDetail, EventVersion } from '../model/notifications';
+import type { TableWrite } from '../store/clients';
 import { keys } from '../store/keys';
 import { imageToItem, recordKey } from '../store/stream-records';
 import { WRITER_ATTRIBUTE } from '../store/writer';
@@ -66,6 +67,7 @@ const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.f
 function eventVersion(item: Item | undefined): EventVersion | undefined {
   if (!item || item.deleted !== undefined || !Array.isArray(item.streamIds)) return undefined;
   const version: EventVersion = { streamIds: stringList(item.streamIds) };
+  if (item.trashed === true) version.trashed = true;
   if (typeof item.type === 'string') version.type = item.type;
   // Kept by reference (scopes with content conditions read them): no copy per record.
   if (item.content !== undefined) version.content = item.content;
@@ -187,6 +189,28 @@ export function accessUpdateOf(record: DynamoDBRecord): AccessUpdate | undefined
     snapshot: accessSnapshot(after as unknown as Access),
     ...(typeof after.createdBy === 'string' ? { createdBy: after.createdBy } : {}),
   };
+}
+
+/**
+ * Whether a write (shared/store/clients.ts onTableWrite) may be a record the fan-out acts on:
+ * the keys classifyRecord, endedToken and insertedConnections read, less the access updates
+ * that only touch usage tracking (every authenticated call writes one). The local runtime
+ * reads the stream at once only after these; the rest (audit records, usage counters,
+ * delivery state…) waits for the next poll, where nothing is waiting for it. A logout only
+ * moves `sessionExpires`: its sockets close at that poll.
+ */
+export function fanoutActsOn(write: TableWrite): boolean {
+  const { pk, sk } = write;
+  if (pk.startsWith(keys.eventHeadPrefix)) return true;
+  const connection = keys.socketConnection('');
+  if (pk.startsWith(connection.pk) && sk === connection.sk) return true; // a new connection waits for its open packet
+  if (!pk.startsWith(keys.userPartitionPrefix)) return false;
+  if (sk.startsWith(keys.accessPrefix)) return write.updated === undefined || write.updated.some((a) => !USAGE_ATTRIBUTES.has(a));
+  return (
+    (sk.startsWith(keys.streamPrefix) && sk.length > keys.streamPrefix.length) ||
+    sk.startsWith(keys.streamDeletionPrefix) ||
+    sk.startsWith(keys.accessDeletionPrefix)
+  );
 }
 
 /** One user's changes in a batch, and where they start in it (for partial batch failures). */

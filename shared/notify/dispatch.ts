@@ -1,5 +1,7 @@
+import { config } from '../config';
 import type { UserBatch } from '../domain/notifications/audience';
-import { loadStreamTree } from '../domain/user-data';
+import { withDeletedStreams } from '../domain/notifications/deleted-streams';
+import { holdsStreamTree, loadStreamTree } from '../domain/user-data';
 import type { ChangeMessage, UserChanges } from './changes';
 
 /**
@@ -26,12 +28,29 @@ export function clearSinks(): void {
   sinks.length = 0;
 }
 
+/**
+ * Whether to start reading the tree as the batch is dispatched rather than when a sink finds
+ * a listener that needs it: scoped mode, a change whose audience depends on the tree, and a
+ * tree this container holds (one GetItem of the data meta). A user whose tree is not held
+ * has had no listener needing it here yet: the sinks decide, so a user without sockets or
+ * webhooks never costs a tree Query.
+ */
+function shouldPrefetchTree(username: string, changes: UserChanges): boolean {
+  return config().notificationScope === 'access' && changes.details.some((d) => d.kind !== 'access') && holdsStreamTree(username);
+}
+
 function batchOf(username: string, changes: Set<ChangeMessage> | UserChanges): { messages: Set<ChangeMessage>; batch: UserBatch } {
   let tree: ReturnType<typeof loadStreamTree> | undefined;
+  const details = changes instanceof Set ? [] : changes.details;
+  // The tree the batch is decided on: with the streams its changes name that were deleted.
   const lazyTree = () => {
-    tree ??= loadStreamTree(username);
+    tree ??= loadStreamTree(username).then((current) => withDeletedStreams(username, current, details));
     return tree;
   };
+  if (!(changes instanceof Set) && shouldPrefetchTree(username, changes)) {
+    // Read now, beside the sinks' reads of the user's connections and webhooks, not after them.
+    void lazyTree().catch(() => undefined); // a failure reaches the sink that awaits the tree
+  }
   if (changes instanceof Set)
     return { messages: changes, batch: { username, details: [], endedTokens: new Set(), accessUpdates: [], tree: lazyTree } };
   return {

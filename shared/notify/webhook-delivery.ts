@@ -17,6 +17,7 @@ import {
   dropAttempt,
   dueAttempts,
   giveUpDelivery,
+  queueClaimedAttempt,
   releaseDue,
   rescheduleAfterSuccess,
   scheduleClaimedAttempt,
@@ -111,6 +112,17 @@ export async function queueWebhookMessages(
     webhooks.map(async (webhook) => {
       const entries = await told(webhook);
       if (entries.length === 0) return;
+      // The usual case (nothing scheduled, not throttled): queue, schedule and claim in one
+      // write, and call at once with the webhook as listed (the write checked it unchanged).
+      const listedAt = nowS();
+      if (attemptNow && webhook.nextAttempt === undefined && throttled(webhook, listedAt) <= listedAt) {
+        const lease = listedAt + LEASE_S;
+        const claimed = await queueClaimedAttempt(username, webhook, entries, causesInContext(), listedAt, lease);
+        if (claimed) {
+          await runClaimed(claimed.due, lease, claimed.webhook);
+          return;
+        }
+      }
       const updated = await addPendingMessages(username, webhook.id, entries, causesInContext());
       if (!updated) return; // deleted or deactivated meanwhile
       if (updated.nextAttempt !== undefined) return; // scheduled already: these messages go with it
@@ -165,10 +177,13 @@ function causesOf(webhook: Webhook): { causedByRequestId?: string | string[] } {
   return ids.length === 0 ? {} : { causedByRequestId: ids.length === 1 ? ids[0]! : ids };
 }
 
-/** One claimed attempt; returns true when the due item was dealt with, false to release it. */
-async function attempt(due: DueItem, lease: number): Promise<boolean> {
+/**
+ * One claimed attempt; returns true when the due item was dealt with, false to release it.
+ * `known`: the webhook as the claim left it (queueClaimedAttempt), not read again.
+ */
+async function attempt(due: DueItem, lease: number, known?: Webhook): Promise<boolean> {
   const { username, webhookId } = due;
-  const webhook = await getWebhook(username, webhookId);
+  const webhook = known ?? (await getWebhook(username, webhookId));
   if (!webhook) return dropAttempt(due, lease); // deleted: nothing more to do
 
   const seq = webhook.queueSeq ?? 0;
@@ -223,9 +238,9 @@ export async function deliverDueWebhooks(now: number = nowS()): Promise<number> 
 }
 
 /** Runs a claimed attempt; never throws (an attempt that could not end is released, or its lease runs out). */
-async function runClaimed(due: DueItem, lease: number): Promise<void> {
+async function runClaimed(due: DueItem, lease: number, known?: Webhook): Promise<void> {
   try {
-    if (!(await attempt(due, lease))) await releaseDue(due, lease);
+    if (!(await attempt(due, lease, known))) await releaseDue(due, lease);
   } catch (err) {
     log.error('webhook delivery: attempt failed', { err, username: due.username, webhookId: due.webhookId });
     await releaseDue(due, lease).catch(() => undefined);

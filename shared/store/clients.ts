@@ -19,30 +19,102 @@ export const bucket = () => config().bucketName;
 let ddb: DynamoDBDocumentClient | undefined;
 
 /**
- * Told after each successful write to the table. The local runtime's stream consumer reads
- * the stream at once then instead of waiting for its next poll (README "Performance": change
- * notification delay). Nothing listens in AWS, where the stream is read by Lambda's poller.
+ * Told after each successful write to the table, with the items it wrote. The local runtime's
+ * stream consumer reads the stream at once then, when the fan-out cares about one of them,
+ * instead of waiting for its next poll (README "Performance": change notification delay).
+ * Nothing listens in AWS, where the stream is read by Lambda's poller.
  */
-const writeListeners = new Set<() => void>();
-const WRITE_COMMANDS = new Set([
-  'PutItemCommand',
-  'UpdateItemCommand',
-  'DeleteItemCommand',
-  'TransactWriteItemsCommand',
-  'BatchWriteItemCommand',
-]);
+export interface TableWrite {
+  pk: string;
+  sk: string;
+  /** For an update: the top-level attributes its expression names (those it sets, removes or reads). */
+  updated?: string[];
+}
+type WriteListener = (writes: TableWrite[]) => void;
+const writeListeners = new Set<WriteListener>();
 
 /** Adds a write listener; returns a function that removes it again. */
-export function onTableWrite(listener: () => void): () => void {
+export function onTableWrite(listener: WriteListener): () => void {
   writeListeners.add(listener);
   return () => void writeListeners.delete(listener);
+}
+
+type Input = Record<string, unknown>;
+/** A key attribute as the command carries it: plain (document client) or marshalled (`{S}`). */
+const keyString = (value: unknown): string =>
+  typeof value === 'string' ? value : typeof (value as { S?: unknown })?.S === 'string' ? (value as { S: string }).S : '';
+const keyOf = (item: unknown): { pk: string; sk: string } => {
+  const i = (item ?? {}) as Input;
+  return { pk: keyString(i.pk), sk: keyString(i.sk) };
+};
+const KEYWORDS = new Set(['SET', 'REMOVE', 'ADD', 'DELETE', 'AND', 'OR', 'NOT']);
+/** The top-level attribute names an update expression mentions (`calls.#m0` → `calls`; functions left out). */
+function expressionRoots(expression: unknown, names: unknown): string[] {
+  if (typeof expression !== 'string') return [];
+  const aliases = (names ?? {}) as Record<string, string>;
+  const roots = new Set<string>();
+  for (const match of expression.matchAll(/(?<![.:#\w])(#?[A-Za-z_]\w*)\b(?!\s*\()/g)) {
+    const token = match[1]!;
+    if (KEYWORDS.has(token.toUpperCase())) continue;
+    roots.add(token.startsWith('#') ? (aliases[token] ?? token) : token);
+  }
+  return [...roots];
+}
+const updateOf = (update: Input): TableWrite => ({
+  ...keyOf(update.Key),
+  updated: expressionRoots(update.UpdateExpression, update.ExpressionAttributeNames),
+});
+
+/** The items a write command writes (condition checks of a transaction left out). */
+function writesOf(commandName: string, input: Input): TableWrite[] {
+  switch (commandName) {
+    case 'PutItemCommand':
+      return [keyOf(input.Item)];
+    case 'DeleteItemCommand':
+      return [keyOf(input.Key)];
+    case 'UpdateItemCommand':
+      return [updateOf(input)];
+    case 'TransactWriteItemsCommand':
+      return ((input.TransactItems ?? []) as Input[]).flatMap((t) =>
+        t.Put
+          ? [keyOf((t.Put as Input).Item)]
+          : t.Delete
+            ? [keyOf((t.Delete as Input).Key)]
+            : t.Update
+              ? [updateOf(t.Update as Input)]
+              : [],
+      );
+    case 'BatchWriteItemCommand':
+      return Object.values((input.RequestItems ?? {}) as Record<string, Input[]>).flatMap((requests) =>
+        requests.map((r) => keyOf(r.PutRequest ? (r.PutRequest as Input).Item : (r.DeleteRequest as Input | undefined)?.Key)),
+      );
+    default:
+      return [];
+  }
+}
+
+/** Bundle mode of the local runtime: this thread's writes posted on the runtime's channel (Config.localTableWritesChannel). */
+let stopPosting: (() => void) | undefined;
+function postWritesTo(channelName: string | undefined): void {
+  if (!channelName || stopPosting) return;
+  const channel = new BroadcastChannel(channelName);
+  (channel as { unref?: () => void }).unref?.(); // never what keeps a worker thread alive
+  const stop = onTableWrite((writes) => channel.postMessage(writes));
+  stopPosting = () => {
+    stop();
+    channel.close();
+    stopPosting = undefined;
+  };
 }
 
 function tellWriteListeners(client: DynamoDBClient): DynamoDBClient {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const out = await next(args);
-      if (writeListeners.size > 0 && WRITE_COMMANDS.has(context.commandName ?? '')) for (const listener of writeListeners) listener();
+      if (writeListeners.size > 0) {
+        const writes = writesOf(context.commandName ?? '', args.input as Input);
+        if (writes.length > 0) for (const listener of writeListeners) listener(writes);
+      }
       return out;
     },
     { step: 'initialize', name: 'tableWriteListeners' },
@@ -55,6 +127,7 @@ const resets = new Set<() => void>();
 export function dynamo(): DynamoDBDocumentClient {
   if (!ddb) {
     const c = config();
+    postWritesTo(c.localTableWritesChannel);
     const client = traceClient(
       recordSdkCalls(
         tellWriteListeners(
@@ -84,5 +157,6 @@ export function onResetClients(reset: () => void): void {
 export function resetClients(): void {
   ddb?.destroy();
   ddb = undefined;
+  stopPosting?.();
   for (const reset of resets) reset();
 }

@@ -90,6 +90,22 @@ export async function loadStreamChains(username: string, ids: readonly string[])
   return [...found.values()];
 }
 
+/**
+ * Where deleted streams were: the parent their deletion record keeps (`null` = a root), by
+ * id; ids without a record (or a record from before parents were kept) are left out. One
+ * strongly consistent BatchGetItem.
+ */
+export async function deletedStreamParents(username: string, ids: readonly string[]): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  if (ids.length === 0) return out;
+  const items = await batchGet([...new Set(ids)].map((id) => keys.streamDeletion(username, id)));
+  for (const item of items.values()) {
+    if (typeof item.id !== 'string' || !('parentId' in item)) continue;
+    out.set(item.id, typeof item.parentId === 'string' ? item.parentId : null);
+  }
+  return out;
+}
+
 /** Stream deletion records since a time (few: one per deleted stream). */
 export async function listStreamDeletions(username: string, since: number): Promise<Array<{ id: string; deleted: number }>> {
   const items = await queryAll({

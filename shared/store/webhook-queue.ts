@@ -81,6 +81,65 @@ export async function scheduleClaimedAttempt(username: string, webhookId: string
   return (await scheduleAttempt(username, webhookId, at, lease)) ? { ...dueItem(at, username, webhookId), leaseUntil: lease } : undefined;
 }
 
+/**
+ * Queues messages and schedules an attempt due now, claimed by the caller until `lease`, in
+ * one transaction, provided the webhook is still as `listed` (active, no attempt scheduled,
+ * no API change, run or queueing since): the webhook after it is then known without reading
+ * it again, and the caller makes the call at once. One round trip where addPendingMessages,
+ * scheduleClaimedAttempt and a read of the webhook take three. Undefined (nothing written)
+ * when the webhook changed meanwhile: the caller takes the general path.
+ */
+export async function queueClaimedAttempt(
+  username: string,
+  listed: Webhook,
+  messages: string[],
+  causes: readonly string[],
+  at: number,
+  lease: number,
+): Promise<{ due: DueItem; webhook: Webhook } | undefined> {
+  const kept = causes.slice(0, MAX_PENDING_CAUSES);
+  const same = (attribute: string, placeholder: string, value: unknown) =>
+    value === undefined ? `attribute_not_exists(${attribute})` : `${attribute} = ${placeholder}`;
+  const failed = await transactWrite([
+    {
+      Update: {
+        TableName: undefined,
+        Key: keys.webhook(username, listed.id),
+        UpdateExpression: `ADD pending :messages, queueSeq :one SET nextAttempt = :at${kept.length > 0 ? ', pendingCauses = :causes' : ''}`,
+        ConditionExpression: [
+          'attribute_exists(pk)',
+          '#state = :active',
+          'attribute_not_exists(nextAttempt)',
+          same('modified', ':modified', listed.modified),
+          same('queueSeq', ':seq', listed.queueSeq),
+          same('runCount', ':runs', listed.runCount),
+        ].join(' AND '),
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':messages': new Set(messages),
+          ':one': 1,
+          ':at': at,
+          ':active': 'active',
+          ...(kept.length > 0 ? { ':causes': kept } : {}),
+          ...(listed.modified !== undefined ? { ':modified': listed.modified } : {}),
+          ...(listed.queueSeq !== undefined ? { ':seq': listed.queueSeq } : {}),
+          ...(listed.runCount !== undefined ? { ':runs': listed.runCount } : {}),
+        },
+      },
+    },
+    putDue(at, username, listed.id, lease),
+  ]);
+  if (failed.length > 0) return undefined;
+  const webhook: Webhook = {
+    ...listed,
+    pending: new Set([...(listed.pending ?? []), ...messages]),
+    queueSeq: (listed.queueSeq ?? 0) + 1,
+    nextAttempt: at,
+    ...(kept.length > 0 ? { pendingCauses: kept } : {}),
+  };
+  return { due: { ...dueItem(at, username, listed.id), leaseUntil: lease }, webhook };
+}
+
 /** At most this many request ids are kept beside `pending` (as the fan-out names at most 20 per line). */
 export const MAX_PENDING_CAUSES = 20;
 

@@ -118,6 +118,23 @@ describe('notifications scoped to what each access may read', () => {
       }
     });
 
+    it('events deleted with their stream are told to an access reading the stream through its parent', async () => {
+      const [personal, sharedSocket] = await Promise.all([open(user.token), open(shared.token)]);
+      const child = `d-${suffix()}`;
+      await post('/streams', { id: child, name: child, parentId: vis });
+      const e = await event([child]);
+      await sharedSocket.until('eventsChanged', 1);
+      const trash = await call('DELETE', `/${u}/streams/${child}`, { token: user.token });
+      expect(trash.status, JSON.stringify(trash.body)).toBe(200);
+      await personal.until('streamsChanged', 2);
+      // Deleting the trashed stream deletes it, then its event: the event's stream is gone from
+      // the tree by the time its deletion is decided on; it was readable through `vis`.
+      const gone = await call('DELETE', `/${u}/streams/${child}?mergeEventsWithParent=false`, { token: user.token });
+      expect(gone.status, JSON.stringify(gone.body)).toBe(200);
+      expect(gone.body.updatedEvents).toEqual([{ id: e.id, action: 'deleted' }]);
+      await sharedSocket.until('eventsChanged', 2);
+    });
+
     it('access changes reach the accesses concerned: its creator, and the personal socket', async () => {
       const [personal, appSocket, sharedSocket] = await Promise.all([open(user.token), open(app.token), open(shared.token)]);
       await post('/accesses', { type: 'shared', name: `other-${suffix()}`, permissions: [{ streamId: hid, level: 'read' }] });

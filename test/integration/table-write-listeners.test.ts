@@ -1,8 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { config } from '../../shared/config';
-import { dynamo, onTableWrite } from '../../shared/store/clients';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { config, resetConfig } from '../../shared/config';
+import { dynamo, onTableWrite, resetClients, type TableWrite } from '../../shared/store/clients';
 import { useRuntimeStore } from '../setup/api';
 
 /**
@@ -46,5 +54,86 @@ describe('table write listeners', () => {
     await dynamo().send(new PutCommand({ TableName, Item: { ...key, v: 5 } }));
     await dynamo().send(new DeleteCommand({ TableName, Key: key }));
     expect(told).toBe(4);
+  });
+
+  it('are told which items each write wrote, and which attributes an update names', async () => {
+    const seen: TableWrite[][] = [];
+    const stop = onTableWrite((writes) => seen.push(writes));
+    const TableName = config().tableName;
+    const pk = `TEST#${randomBytes(4).toString('hex')}`;
+    try {
+      await dynamo().send(new PutCommand({ TableName, Item: { pk, sk: 'a', calls: {}, old: 1 } }));
+      await dynamo().send(
+        new UpdateCommand({
+          TableName,
+          Key: { pk, sk: 'a' },
+          UpdateExpression: 'SET lastUsed = :now, calls.#m = if_not_exists(calls.#m, :zero) + :one REMOVE #gone',
+          ExpressionAttributeNames: { '#m': 'events:get', '#gone': 'old' },
+          ExpressionAttributeValues: { ':now': 1, ':zero': 0, ':one': 1 },
+        }),
+      );
+      await dynamo().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName, Item: { pk, sk: 'b' } } },
+            { ConditionCheck: { TableName, Key: { pk, sk: 'a' }, ConditionExpression: 'attribute_exists(pk)' } },
+            { Delete: { TableName, Key: { pk, sk: 'z' } } },
+          ],
+        }),
+      );
+      await dynamo().send(new BatchWriteCommand({ RequestItems: { [TableName]: [{ PutRequest: { Item: { pk, sk: 'c' } } }] } }));
+      await dynamo().send(new DeleteCommand({ TableName, Key: { pk, sk: 'a' } }));
+      await dynamo().send(new DeleteCommand({ TableName, Key: { pk, sk: 'b' } }));
+      await dynamo().send(new DeleteCommand({ TableName, Key: { pk, sk: 'c' } }));
+    } finally {
+      stop();
+    }
+    expect(seen).toEqual([
+      [{ pk, sk: 'a' }],
+      [{ pk, sk: 'a', updated: ['lastUsed', 'calls', 'old'] }],
+      [
+        { pk, sk: 'b' },
+        { pk, sk: 'z' },
+      ],
+      [{ pk, sk: 'c' }],
+      [{ pk, sk: 'a' }],
+      [{ pk, sk: 'b' }],
+      [{ pk, sk: 'c' }],
+    ]);
+  });
+
+  describe('in a bundle run by the local runtime (LOCAL_TABLE_WRITES_CHANNEL)', () => {
+    afterEach(() => {
+      delete process.env.LOCAL_TABLE_WRITES_CHANNEL;
+      resetConfig();
+      resetClients();
+    });
+
+    it("posts this thread's writes on the runtime's channel, and stops when the clients are reset", async () => {
+      const name = `test-writes-${randomBytes(4).toString('hex')}`;
+      process.env.LOCAL_TABLE_WRITES_CHANNEL = name;
+      resetConfig();
+      resetClients();
+      const runtimeSide = new BroadcastChannel(name);
+      const received: TableWrite[][] = [];
+      runtimeSide.onmessage = (message) => received.push((message as unknown as { data: TableWrite[] }).data);
+      const TableName = config().tableName;
+      const key = { pk: `TEST#${randomBytes(4).toString('hex')}`, sk: 'x' };
+      try {
+        await dynamo().send(new PutCommand({ TableName, Item: { ...key, v: 1 } }));
+        const deadline = Date.now() + 5_000;
+        while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        expect(received).toEqual([[key]]);
+        resetClients();
+        delete process.env.LOCAL_TABLE_WRITES_CHANNEL;
+        resetConfig();
+        await dynamo().send(new DeleteCommand({ TableName, Key: key }));
+        // A message posted now would arrive within a turn or two of the event loop; none comes.
+        await new Promise((r) => setTimeout(r, 50));
+        expect(received).toHaveLength(1);
+      } finally {
+        runtimeSide.close();
+      }
+    });
   });
 });

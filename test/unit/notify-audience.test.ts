@@ -109,6 +109,29 @@ describe('Audience: named scopes', () => {
     expect(tell([{ kind: 'stream', id: 'n', places: ['health'] }], doctor, 'access', scopes)).toEqual({ messages: [], keys: ['tree'] });
   });
 
+  it("an events scope's state filters trash changes as events.get's state does (default when not given)", () => {
+    const version = (trashed: boolean) => ({ streamIds: ['weight'], type: 'mass/kg', ...(trashed ? { trashed: true } : {}) });
+    const change = (before?: boolean, after?: boolean): ChangeDetail => ({
+      kind: 'event',
+      id: 'e',
+      ...(before !== undefined ? { before: version(before) } : {}),
+      ...(after !== undefined ? { after: version(after) } : {}),
+    });
+    const scopes = {
+      unset: { kind: 'events', query: { streams: ['weight'] } },
+      live: { kind: 'events', query: { streams: ['weight'], state: 'default' } },
+      bin: { kind: 'events', query: { streams: ['weight'], state: 'trashed' } },
+      every: { kind: 'events', query: { streams: ['weight'], state: 'all' } },
+    };
+    const keysFor = (c: ChangeDetail) => tell([c], doctor, 'access', scopes).keys;
+    expect(keysFor(change(undefined, false))).toEqual(['every', 'live', 'unset']); // created
+    expect(keysFor(change(false, false))).toEqual(['every', 'live', 'unset']); // updated out of the trash
+    expect(keysFor(change(false, true))).toEqual(['bin', 'every', 'live', 'unset']); // trashed: leaves one, enters the other
+    expect(keysFor(change(true, true))).toEqual(['bin', 'every']); // updated in the trash
+    expect(keysFor(change(true, undefined))).toEqual(['bin', 'every']); // a trashed event deleted
+    expect(keysFor(change(true, false))).toEqual(['bin', 'every', 'live', 'unset']); // restored
+  });
+
   it('a scope whose stream is gone matches nothing instead of failing the batch', () => {
     const scopes = { old: { kind: 'events', query: { streams: ['deleted-stream'] } }, all: { kind: 'events', query: {} } };
     expect(tell([ev(undefined, ['weight'])], doctor, 'access', scopes)).toEqual({ messages: [], keys: ['all'] });
@@ -211,6 +234,24 @@ describe('changes → details', () => {
     expect(user.details).toEqual([
       { kind: 'event', id: 'e1', before: { streamIds: ['weight'], type: 'mass/kg' }, after: { streamIds: ['work'], type: 'mass/kg' } },
       { kind: 'event', id: 'e1', before: { streamIds: ['work'], type: 'mass/kg' } },
+    ]);
+  });
+
+  it("keeps whether an event is in the trash, before and after, for scopes' state", () => {
+    const head = { pk: 'EV#ann', sk: 'e1', id: 'e1', streamIds: ['weight'], type: 'mass/kg' };
+    const trashed = { ...head, trashed: true };
+    const user = collectChanges([
+      rec('MODIFY', head, trashed),
+      rec('MODIFY', trashed, { pk: 'EV#ann', sk: 'e1', id: 'e1', deleted: 5 }),
+    ]).get('ann')!;
+    expect(user.details).toEqual([
+      {
+        kind: 'event',
+        id: 'e1',
+        before: { streamIds: ['weight'], type: 'mass/kg' },
+        after: { streamIds: ['weight'], type: 'mass/kg', trashed: true },
+      },
+      { kind: 'event', id: 'e1', before: { streamIds: ['weight'], type: 'mass/kg', trashed: true } },
     ]);
   });
 

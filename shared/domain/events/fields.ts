@@ -1,6 +1,7 @@
 import { errors } from '../../errors';
 import type { Access } from '../../model/accesses';
 import type { StoredEvent } from '../../model/events';
+import type { EventsState } from '../../model/streams';
 import { attachmentsForReader } from './read-tokens';
 
 /** Client-chosen event ids: v1 cuid, cuid2, or a store-prefixed id (spec §2.2.3). */
@@ -100,3 +101,7 @@ export function eventForApi(
 export function typeMatches(type: string, filters: string[]): boolean {
   return filters.some((f) => (f.endsWith('/*') ? type.startsWith(f.slice(0, -1)) : type === f));
 }
+
+/** `events.get`'s `state` (spec §2.2.1) on one event: `default` the ones not in the trash, `trashed` the others, `all` both. */
+export const inEventsState = (event: { trashed?: boolean }, state: EventsState): boolean =>
+  state === 'all' || (event.trashed === true) === (state === 'trashed');

@@ -12,7 +12,7 @@ import { eventMatchesAny, expandStreamsQueries, parseStreamsParam } from '../str
 import type { StreamTree } from '../streams/tree';
 import { loadUserData } from '../user-data';
 import { meetsConditions, parseContentConditions } from './content-query';
-import { typeMatches } from './fields';
+import { inEventsState, typeMatches } from './fields';
 import { eventForReader, eventsForReader } from './read-view';
 
 export const DEFAULT_LIMIT = 20; // spec §2.2.1, when no time bound is given
@@ -113,7 +113,7 @@ export async function getEvents(
   const ascending = params.sortAscending === true;
 
   const accept = (e: StoredEvent): boolean => {
-    if ((e.trashed === true) !== (state === 'trashed') && state !== 'all') return false;
+    if (!inEventsState(e, state)) return false;
     if (!eventMatchesAny(e.streamIds, queries)) return false;
     if (params.types && !typeMatches(e.type, params.types)) return false;
     if (params.tags && !(e as { tags?: string[] }).tags?.some((t) => params.tags!.includes(t))) return false;

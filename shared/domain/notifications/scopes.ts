@@ -5,7 +5,7 @@ import type { EventsState, ExpandedQuery } from '../../model/streams';
 import type { AccessPermissions } from '../accesses/permissions';
 import { auditStreamsOf } from '../audit/log';
 import { type ContentCondition, meetsConditions, parseContentConditions } from '../events/content-query';
-import { typeMatches } from '../events/fields';
+import { inEventsState, typeMatches } from '../events/fields';
 import { expandStreamsQueries, parseStreamsParam } from '../streams/query';
 import type { StreamTree } from '../streams/tree';
 
@@ -179,6 +179,8 @@ export interface CompiledScope {
   key: string;
   kind: ScopeKind;
   events?: StreamMatcher[];
+  /** Events scopes: which events count by their trash state, as `events.get`'s `state` (default `default`). */
+  state?: EventsState;
   types?: string[];
   /** Events scopes: content conditions the event must meet (before or after the change). */
   conditions?: ContentCondition[];
@@ -202,12 +204,15 @@ export function compileScope(
   const { kind, query } = scope;
   const out: CompiledScope = { key, kind };
   if (kind === 'accesses' && !permissions.isPersonal) throw errors.forbidden('Watching access changes requires a personal access.');
+  // An events scope reads as an `events.get` query, whose state is `default` when not given.
+  const state = kind === 'events' ? (query.state ?? 'default') : 'all';
   const expanded =
     query.streams === undefined && kind !== 'events'
       ? undefined
-      : expandStreamsQueries(parseStreamsParam(query.streams), tree, permissions, { state: query.state ?? 'all' });
+      : expandStreamsQueries(parseStreamsParam(query.streams), tree, permissions, { state });
   if (kind === 'events') {
     out.events = expanded!.map(toMatcher);
+    out.state = state;
     if (query.types) out.types = query.types;
     const conditions = scopeConditions(key, query);
     if (conditions.length > 0) out.conditions = conditions;
@@ -233,6 +238,7 @@ export function scopeMatches(scope: CompiledScope, change: ChangeDetail): boolea
     return [change.before, change.after].some(
       (v) =>
         v !== undefined &&
+        inEventsState(v, scope.state ?? 'default') &&
         matchesStreams(v.streamIds, scope.events!) &&
         (!scope.types || (v.type !== undefined && typeMatches(v.type, scope.types))) &&
         (!scope.conditions || meetsConditions(v, scope.conditions)),
