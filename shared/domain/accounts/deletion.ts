@@ -7,6 +7,7 @@ import { deletePartition } from '../../store/purge';
 import { loadStreams } from '../../store/streams';
 import { settleAuditOnDeletion } from '../audit/retention';
 import { closeUserSockets } from '../sockets';
+import { allSystemStreams } from '../system-streams/definitions';
 
 /**
  * Deletes a user and everything they own: events with their index items and history,
@@ -20,10 +21,8 @@ import { closeUserSockets } from '../sockets';
 export async function deleteAccount(username: string, checkpoint: (step: string) => Promise<void> = async () => {}): Promise<void> {
   const account = await getAccount(username);
   const { streams } = await loadStreams(username);
-  await purgeUserEvents(
-    username,
-    streams.map((s) => s.id),
-  );
+  // Account events (Pryv API reference §7) sit in the system streams' partitions.
+  await purgeUserEvents(username, [...streams.map((s) => s.id), ...allSystemStreams()]);
   await checkpoint('events');
   await deletePrefix(objectKeys.userFiles(username));
   await deletePrefix(objectKeys.userPendingFiles(username));
