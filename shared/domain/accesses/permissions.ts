@@ -3,7 +3,7 @@ import type { Access, AccessType, Permission } from '../../model/accesses';
 import type { Level } from '../../model/streams';
 import type { StreamTree } from '../streams/tree';
 import {
-  isAccountField,
+  isHiddenAccountField,
   isHiddenSystemStream,
   isKnownSystemStream,
   isSystemStreamId,
@@ -11,8 +11,6 @@ import {
 } from '../system-streams/definitions';
 
 export { isSystemStreamId };
-
-const isHiddenAccountField = (id: string) => isHiddenSystemStream(id) && isAccountField(id);
 
 /** Spec §4.1: none(−1) < read(0) < create-only(1) = contribute(1) < manage(2). */
 export const LEVEL_RANK: Readonly<Record<Level, number>> = {

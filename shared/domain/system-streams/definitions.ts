@@ -162,6 +162,9 @@ export const isKnownSystemStream = (id: string): boolean => byId.has(id);
 /** Hidden: never listed, never read, never granted (helpers and hidden account fields). */
 export const isHiddenSystemStream = (id: string): boolean => byId.get(id)?.shown === false;
 
+/** A hidden account field (appId, invitationToken, referer): its value events are never read. */
+export const isHiddenAccountField = (id: string): boolean => byId.get(id)?.shown === false && byId.get(id)?.type !== undefined;
+
 /** The marker streams of values (`:_system:active`, `:_system:unique`): never named by clients. */
 export const isHelperStream = (id: string): boolean => id === HELPERS_ROOT || id === ACTIVE_STREAM || id === UNIQUE_STREAM;
 
