@@ -1,6 +1,13 @@
+import { createRequire } from 'node:module';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { dynamo, table } from '../../shared/store/clients';
+import { purgeUserEvents } from '../../shared/store/events/purge';
+import { keys } from '../../shared/store/keys';
 import { insertAccess } from '../setup/accesses';
-import { call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
+import { apiUrl, call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
+
+const pryv: any = createRequire(import.meta.url)('pryv');
 
 /** Account system streams (Pryv API reference §7), through the HTTP API of the local runtime. */
 
@@ -206,5 +213,40 @@ describe('account system streams', () => {
     expectError(await api('DELETE', `/streams/${q(':_system:language')}`), 400, 'invalid-operation');
     expectError(await api('DELETE', `/streams/${q(':system:email')}`), 400, 'invalid-operation');
     expectError(await api('POST', '/streams', { id: ':system:phone', name: 'Phone' }), 400, 'invalid-operation');
+  });
+
+  it('an account registered before account events existed gets them from its account item on first need', async () => {
+    const old = await createUser();
+    // Make it look like an account of before: no account events, no mark in its data meta.
+    await purgeUserEvents(old.username, [':_system:account', ':system:email', ':_system:language', ':_system:active', ':_system:unique']);
+    await dynamo().send(
+      new UpdateCommand({ TableName: table(), Key: keys.dataMeta(old.username), UpdateExpression: 'REMOVE accountEvents' }),
+    );
+    const as = (method: string, path: string, body?: unknown) => call(method, `/${old.username}${path}`, { token: old.token, body });
+    expect((await as('GET', '/account')).body.account).toMatchObject({ email: old.email, language: 'en' });
+    const email = (await as('GET', `/events?streams=${q(':system:email')}`)).body.events as Ev[];
+    expect(email.map((e) => e.content)).toEqual([old.email]);
+    // Made once: a second need finds them and adds none.
+    expect((await as('GET', '/events?limit=100')).body.events.filter((e: Ev) => e.streamIds[0] === ':system:email')).toHaveLength(1);
+    const changed = `changed-${old.email}`;
+    expect((await as('PUT', '/account', { email: changed })).body.account.email).toBe(changed);
+    expect((await call('GET', `/reg/${encodeURIComponent(old.email)}/username`)).status).toBe(404);
+  });
+
+  it('the pryv library reads and writes account values with its ordinary calls', async () => {
+    const u = await createUser();
+    const connection = new pryv.Connection(`${apiUrl().replace('://', `://${u.token}@`)}/${u.username}/`);
+    const [got] = await connection.api([{ method: 'events.get', params: { streams: [':system:email'] } }]);
+    expect(got.events.map((e: Ev) => e.content)).toEqual([u.email]);
+    const [streams] = await connection.api([{ method: 'streams.get', params: { parentId: ':_system:account' } }]);
+    expect(streams.streams.map((s: { id: string }) => s.id)).toContain(':_system:language');
+    const [created, refused] = await connection.api([
+      { method: 'events.create', params: { streamIds: [':_system:language'], type: 'language/iso-639-1', content: 'it' } },
+      { method: 'streams.update', params: { id: ':_system:language', update: { name: 'L' } } },
+    ]);
+    expect(created.event.content).toBe('it');
+    expect(refused.error.id).toBe('invalid-operation');
+    const [account] = await connection.api([{ method: 'account.get', params: {} }]);
+    expect(account.account.language).toBe('it');
   });
 });
