@@ -165,3 +165,17 @@ export async function writeAccountValues(u: string, write: AccountValueWrite): P
   if (failed.some((i) => kinds[i] === 'exists')) return 'exists';
   return 'stale';
 }
+
+/** Frees a unique value this user holds (account deletion); someone else's claim is left alone. */
+export async function releaseUniqueValue(u: string, field: string, value: string | number): Promise<void> {
+  await transactWrite([
+    {
+      Delete: {
+        TableName: undefined,
+        Key: claimKey(field, value),
+        ConditionExpression: 'attribute_not_exists(pk) OR username = :u',
+        ExpressionAttributeValues: { ':u': u },
+      },
+    },
+  ]);
+}

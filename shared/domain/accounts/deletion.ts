@@ -8,6 +8,7 @@ import { loadStreams } from '../../store/streams';
 import { settleAuditOnDeletion } from '../audit/retention';
 import { closeUserSockets } from '../sockets';
 import { allSystemStreams } from '../system-streams/definitions';
+import { releaseUniqueValues } from '../system-streams/values';
 
 /**
  * Deletes a user and everything they own: events with their index items and history,
@@ -21,7 +22,9 @@ import { allSystemStreams } from '../system-streams/definitions';
 export async function deleteAccount(username: string, checkpoint: (step: string) => Promise<void> = async () => {}): Promise<void> {
   const account = await getAccount(username);
   const { streams } = await loadStreams(username);
-  // Account events (Pryv API reference §7) sit in the system streams' partitions.
+  // Account events (Pryv API reference §7) sit in the system streams' partitions; the unique
+  // values they hold (custom fields; the email is freed last) are freed before they go.
+  await releaseUniqueValues(username);
   await purgeUserEvents(username, [...streams.map((s) => s.id), ...allSystemStreams()]);
   await checkpoint('events');
   await deletePrefix(objectKeys.userFiles(username));

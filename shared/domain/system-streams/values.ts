@@ -7,6 +7,7 @@ import {
   type AccountValueWrite,
   createMissingAccountEvents,
   readActiveAccountEvents,
+  releaseUniqueValue,
   writeAccountValues,
 } from '../../store/account-events';
 import { getAccount } from '../../store/accounts';
@@ -252,3 +253,18 @@ export async function replaceAccountEvent(
 
 /** Whether some stream ids are system streams (the account rules then apply). */
 export const hasSystemStreams = (streamIds: readonly string[]) => streamIds.some(isSystemStreamId);
+
+/**
+ * Frees the unique values of an account being deleted, except the email's (the account
+ * item's last step frees it): read before its events go.
+ */
+export async function releaseUniqueValues(username: string): Promise<void> {
+  const active = await readActiveAccountEvents(username, ACTIVE_STREAM);
+  for (const event of active) {
+    const field = fieldOf(event.streamIds);
+    if (!field?.unique || field.accountField === 'email') continue;
+    if (typeof event.content === 'string' || typeof event.content === 'number') {
+      await releaseUniqueValue(username, bareName(field), event.content);
+    }
+  }
+}
