@@ -54,4 +54,6 @@ export interface DataMeta {
    * reuse the tree it already built.
    */
   treeVersion?: string;
+  /** Set once the account field values exist as events (at registration, or on first need for older accounts). */
+  accountEvents?: number;
 }

@@ -3,7 +3,7 @@ import type { Account } from '../model/accounts';
 import { dynamo, table } from './clients';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
-import { type TransactItem, transactWrite } from './transact';
+import type { TransactItem } from './transact';
 
 export async function getAccount(username: string): Promise<Account | undefined> {
   const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.account(username), ConsistentRead: true }));
@@ -37,7 +37,8 @@ export function createAccountItems(account: Account): TransactItem[] {
     {
       Put: {
         TableName: undefined,
-        Item: { ...keys.email(account.email), username: account.username },
+        // The unique claim of the `:system:email` value: the same item its later changes move.
+        Item: { ...keys.uniqueValue('email', account.email), username: account.username },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
@@ -46,62 +47,6 @@ export function createAccountItems(account: Account): TransactItem[] {
 
 /** Field names of createAccountItems' conditional items, in order. */
 export const CREATE_ACCOUNT_UNIQUE_FIELDS = ['username', 'email'] as const;
-
-/**
- * Changes email and/or language. A new email is claimed and the old one freed in the same
- * transaction. Returns false when the new email is taken.
- */
-export async function updateAccount(
-  current: Account,
-  changes: { email?: string; language?: string },
-  now: number,
-): Promise<'ok' | 'email-taken'> {
-  const names: Record<string, string> = { '#modified': 'modified' };
-  const values: Record<string, unknown> = { ':modified': now };
-  const sets = ['#modified = :modified'];
-  for (const [field, value] of Object.entries(changes)) {
-    if (value === undefined) continue;
-    names[`#${field}`] = field;
-    values[`:${field}`] = value;
-    sets.push(`#${field} = :${field}`);
-  }
-  const update: TransactItem = {
-    Update: {
-      TableName: undefined,
-      Key: keys.account(current.username),
-      UpdateExpression: `SET ${sets.join(', ')}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ConditionExpression: 'attribute_exists(pk)',
-    },
-  };
-  const emailChanges = changes.email !== undefined && changes.email.toLowerCase() !== current.email.toLowerCase();
-  if (!emailChanges) {
-    await transactWrite([update]);
-    return 'ok';
-  }
-  const failed = await transactWrite([
-    update,
-    {
-      Put: {
-        TableName: undefined,
-        Item: { ...keys.email(changes.email!), username: current.username },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-    {
-      Delete: {
-        TableName: undefined,
-        Key: keys.email(current.email),
-        ConditionExpression: 'username = :u',
-        ExpressionAttributeValues: { ':u': current.username },
-      },
-    },
-  ]);
-  if (failed.includes(1)) return 'email-taken';
-  if (failed.length > 0) throw new Error(`account update failed on items ${failed.join(',')}`);
-  return 'ok';
-}
 
 /**
  * Stores a new password hash: with `oldHash`, only if that one is still current (a password

@@ -22,6 +22,14 @@ export type EventState = 'a' | 't';
 const rawKeys = {
   account: (username: string) => ({ pk: `USER#${username}`, sk: 'ACCOUNT' }),
   email: (email: string) => ({ pk: `EMAIL#${email.toLowerCase()}`, sk: 'EMAIL' }),
+  /**
+   * Platform-wide claim of a unique account field's value (shared/store/account-events.ts);
+   * the email's is the email claim above, which the registration look-ups read.
+   */
+  uniqueValue: (field: string, value: string) =>
+    field === 'email'
+      ? { pk: `EMAIL#${value.toLowerCase()}`, sk: 'EMAIL' }
+      : { pk: `UNIQUE#${field}#${value.toLowerCase()}`, sk: 'UNIQUE' },
   accessByToken: (username: string, token: string) => ({ pk: `USER#${username}`, sk: `ACCESS#${token}` }),
   accessById: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `ACCESSID#${id}` }),
   accessUniqueName: (username: string, type: string, name: string, deviceName?: string | null) => ({

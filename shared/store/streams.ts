@@ -18,6 +18,7 @@ function strip<T>(item: Record<string, unknown>): T {
 export function dataMetaOf(item: Record<string, unknown> | undefined): DataMeta {
   const meta: DataMeta = { maxDuration: (item?.maxDuration as number | undefined) ?? 0 };
   if (typeof item?.treeVersion === 'string') meta.treeVersion = item.treeVersion;
+  if (typeof item?.accountEvents === 'number') meta.accountEvents = item.accountEvents;
   return meta;
 }
 

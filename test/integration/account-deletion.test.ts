@@ -126,12 +126,21 @@ describe('account deletion (DELETE /users/{username})', { timeout: 240_000 }, ()
     // The bystander is untouched.
     // (Deletion writes no audit record: the bystander's items are exactly as before.)
     expect(after.get(bystander.username)!.length).toBe(bystanderItems);
-    expect((await call('GET', `/${bystander.username}/events?state=all`, { token: bystander.token })).body.events.length).toBe(3);
+    // Its 3 events and its 4 shown account values (email, language, storage counters).
+    expect((await call('GET', `/${bystander.username}/events?state=all`, { token: bystander.token })).body.events.length).toBe(7);
 
     // Username and email can be registered again, to an empty account.
     const again = await createUser({ username: user.username, email: user.email });
-    expect((await call('GET', `/${again.username}/streams`, { token: again.token })).body.streams).toEqual([]);
-    expect((await call('GET', `/${again.username}/events`, { token: again.token })).body.events).toEqual([]);
+    // Nothing of the old account: only the new one's account streams and values (its email, language, counters).
+    const streamsAgain = (await call('GET', `/${again.username}/streams`, { token: again.token })).body.streams;
+    expect(streamsAgain.map((s: { id: string }) => s.id)).toEqual([':_system:account']);
+    const eventsAgain = (await call('GET', `/${again.username}/events`, { token: again.token })).body.events;
+    expect(eventsAgain.map((e: { streamIds: string[] }) => e.streamIds[0]).sort()).toEqual([
+      ':_system:attachedFiles',
+      ':_system:dbDocuments',
+      ':_system:language',
+      ':system:email',
+    ]);
   });
 
   it('finishes a deletion interrupted half-way when retried, leaving nothing behind', async () => {

@@ -70,7 +70,10 @@ const A2_SUB = ['eA2', 'eA2x'];
 const A_SUB = [...A_ONLY, ...A1_SUB, ...A2_SUB];
 const B_ONLY = ['eB', 'eLong'];
 const R_SUB = ['eRunning', 'eRunning2'];
-const VISIBLE = [...A_SUB, ...B_ONLY, ...FILLS, ...R_SUB];
+/** The account's own value events (Pryv API reference §7): the personal token's `*` reads them too. */
+const ACCOUNT_FIELDS = [':system:email', ':_system:language', ':_system:dbDocuments', ':_system:attachedFiles'];
+const ACCOUNT = ACCOUNT_FIELDS.map((f) => `account${f}`);
+const VISIBLE = [...A_SUB, ...B_ONLY, ...FILLS, ...R_SUB, ...ACCOUNT];
 
 type Query = Record<string, string | number | boolean | string[] | object | undefined>;
 
@@ -108,7 +111,9 @@ describe('events.get (spec §2.2.1)', () => {
 
   /** Expected order of a set of fixture keys: by time, newest first unless ascending. */
   function byTime(list: string[], ascending = false): string[] {
-    const out = [...list].sort((a, b) => specs.get(a)!.time - specs.get(b)!.time);
+    // Events of one time come in id order (the account events share their registration time).
+    const id = (k: string) => ids.get(k) ?? '';
+    const out = [...list].sort((a, b) => specs.get(a)!.time - specs.get(b)!.time || (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
     return ascending ? out : out.reverse();
   }
 
@@ -147,6 +152,16 @@ describe('events.get (spec §2.2.1)', () => {
       }
       ids.set(key, res.body.event.id);
       keys.set(res.body.event.id, key);
+    }
+    // The account events written at registration are part of the fixture, keyed by their field.
+    const account = await call('GET', `/${user.username}/events?streams=${encodeURIComponent(':_system:account')}&limit=100`, {
+      token: user.token,
+    });
+    for (const e of account.body.events as Array<{ id: string; time: number; streamIds: string[]; type: string }>) {
+      const key = `account${e.streamIds[0]}`;
+      specs.set(key, { key, streamIds: e.streamIds, time: e.time, type: e.type });
+      ids.set(key, e.id);
+      keys.set(e.id, key);
     }
     const trash = await call('DELETE', `/${user.username}/streams/C`, { token: user.token });
     if (trash.status !== 200 || trash.body.stream?.trashed !== true) throw new Error(`trashing C: ${JSON.stringify(trash.body)}`);
@@ -227,7 +242,7 @@ describe('events.get (spec §2.2.1)', () => {
 
   describe('time frame', () => {
     /** Everything but the running events' stream: time semantics of point and period events. */
-    const NO_R = { any: ['*'], not: ['R'] };
+    const NO_R = { any: ['*'], not: ['R', ':_system:account'] };
 
     it('fromTime/toTime: points inside and periods overlapping the start; not periods ended before', async () => {
       const got = await keysOf({ fromTime: BASE + 10 * H, toTime: BASE + 14 * H, streams: NO_R });
@@ -309,11 +324,19 @@ describe('events.get (spec §2.2.1)', () => {
       expect(got).not.toContain('eFuture');
       // The future event is found when toTime reaches it.
       expect(await keysOf({ fromTime: now() + H, toTime: now() + 3 * H, streams: NO_R })).toEqual(['eFuture']);
-      expect(await keysOf({ fromTime: BASE + 12.5 * H })).toEqual([...[...FILLS].reverse(), 'eLate', 'eRunning2', 'eLong', 'eRunning']);
+      // Without streams, the account's own value events (written at registration, just before now) come first.
+      expect(await keysOf({ fromTime: BASE + 12.5 * H })).toEqual([
+        ...byTime(ACCOUNT),
+        ...[...FILLS].reverse(),
+        'eLate',
+        'eRunning2',
+        'eLong',
+        'eRunning',
+      ]);
     });
 
     it('an explicit limit still applies with time bounds', async () => {
-      expect(await keysOf({ fromTime: BASE + 12.5 * H, limit: 2 })).toEqual(['fill19', 'fill18']);
+      expect(await keysOf({ fromTime: BASE + 12.5 * H, limit: 2, streams: NO_R })).toEqual(['fill19', 'fill18']);
       expect(await keysOf({ fromTime: BASE + 12.5 * H, limit: 2, skip: 18, sortAscending: true, streams: NO_R })).toEqual([
         'fill16',
         'fill17',
@@ -336,7 +359,9 @@ describe('events.get (spec §2.2.1)', () => {
     });
 
     it('running=false does not filter', async () => {
-      expect(await keysOf({ running: false, limit: 1000, streams: NO_R })).toEqual(byTime(VISIBLE.filter((k) => !R_SUB.includes(k))));
+      expect(await keysOf({ running: false, limit: 1000, streams: NO_R })).toEqual(
+        byTime(VISIBLE.filter((k) => !R_SUB.includes(k) && !ACCOUNT.includes(k))),
+      );
     });
   });
 
@@ -395,7 +420,9 @@ describe('events.get (spec §2.2.1)', () => {
       // An event in B and A1 is excluded by not:[A] although it is in B.
       expect(sorted(await keysOf({ streams: { any: ['B'], not: ['A'] }, limit: 1000 }))).toEqual(sorted(B_ONLY));
       expect(sorted(await keysOf({ streams: { any: ['B'], not: ['A1'] }, limit: 1000 }))).toEqual(sorted(B_ONLY));
-      expect(sorted(await keysOf({ streams: { any: ['*'], not: ['A', 'F', 'R'] }, limit: 1000 }))).toEqual(sorted(B_ONLY));
+      expect(sorted(await keysOf({ streams: { any: ['*'], not: ['A', 'F', 'R', ':_system:account'] }, limit: 1000 }))).toEqual(
+        sorted(B_ONLY),
+      );
     });
 
     it('an array of queries is an OR of them', async () => {
@@ -612,8 +639,8 @@ describe('events.get (spec §2.2.1)', () => {
           { streamId: 'B', level: 'create-only' },
         ],
       });
-      // eA1B is in A1 and B: B is added to `not`, so it is excluded too.
-      const expected = sorted(VISIBLE.filter((k) => !['eB', 'eLong', 'eA1B'].includes(k)));
+      // eA1B is in A1 and B: B is added to `not`, so it is excluded too; `*` never covers the account's events.
+      const expected = sorted(VISIBLE.filter((k) => !['eB', 'eLong', 'eA1B', ...ACCOUNT].includes(k)));
       expect(sorted(await keysOf({ limit: 1000 }, access.token))).toEqual(expected);
       expect(sorted(await keysOf({ streams: '*', limit: 1000 }, access.token))).toEqual(expected);
       expect(sorted(await keysOf({ streams: 'A1', limit: 1000 }, access.token))).toEqual(['eA1', 'eLate']);
@@ -655,7 +682,8 @@ describe('events.get sync: modifiedSince + includeDeletions (spec §2.2.1, §3.4
     // 1. read everything, anchor on the largest `modified`
     const first = await api('GET', '/events?state=all&limit=1000');
     expect(first.status).toBe(200);
-    expect(first.body.events).toHaveLength(6);
+    // The 6 created, and the account's 4 shown value events (email, language, storage counters).
+    expect(first.body.events).toHaveLength(10);
     const anchor = Math.max(...first.body.events.map((e: { modified: number }) => e.modified));
 
     // 2. changes: one created, one updated, one trashed, one deleted (trash, then delete)
@@ -724,7 +752,7 @@ describe('events.get sync: modifiedSince + includeDeletions (spec §2.2.1, §3.4
 
     // an old anchor returns everything that still exists, plus the deletion
     const all = await api('GET', `/events?modifiedSince=0&includeDeletions=true&state=all&limit=1000`);
-    expect(all.body.events).toHaveLength(6);
+    expect(all.body.events).toHaveLength(10); // 6 of its own (one new, one deleted), 4 account values;
     expect(all.body.events.map((e: { id: string }) => e.id)).not.toContain(toDelete);
     expect(all.body.eventDeletions).toEqual(changes.body.eventDeletions);
   });

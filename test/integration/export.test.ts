@@ -150,7 +150,16 @@ describe('account export and import', () => {
         .sort(),
     ).toEqual(['bin', 'health', 'heart']);
     expect(jsonl(files.get('stream-deletions.jsonl')).map((s) => s.id)).toEqual(['gone']);
-    expect(jsonl(files.get('events.jsonl'))).toHaveLength(6);
+    const exported = jsonl(files.get('events.jsonl'));
+    expect(ownEvents(exported)).toHaveLength(6);
+    // The account's shown values come along (Pryv API reference §7); hidden ones (its appId) do not.
+    expect(
+      exported
+        .filter((e) => isAccountEvent(e))
+        .map((e) => e.streamIds[0])
+        .sort(),
+    ).toEqual([':_system:attachedFiles', ':_system:dbDocuments', ':_system:language', ':system:email']);
+    expect(exported.find((e) => e.streamIds[0] === ':system:email')?.content).toBe(source.email);
     const series = jsonl(files.get('series.jsonl'));
     expect(series.every((c) => c.eventId === populated.holder)).toBe(true);
     expect(series.flatMap((c) => c.deltaTimes)).toEqual(Array.from({ length: 1500 }, (_, i) => i));
@@ -218,8 +227,13 @@ describe('account export and import', () => {
       return pick(a.body);
     };
     const streams = (await same('/streams?state=all', (b) => b.streams)) as any[];
-    expect(streams.length).toBe(2);
-    const events = (await same('/events?state=all&limit=1000', (b) => withoutReadTokens(b.events))) as any[];
+    expect(streams.filter((s) => !s.id.startsWith(':')).length).toBe(2);
+    // The target keeps its own account values (its email), the archive's are not imported.
+    const targetEmail = await call('GET', `/${target.username}/events?streams=${encodeURIComponent(':system:email')}`, {
+      token: target.token,
+    });
+    expect(targetEmail.body.events.map((e: any) => e.content)).toEqual([target.email]);
+    const events = (await same('/events?state=all&limit=1000', (b) => withoutReadTokens(ownEvents(b.events)))) as any[];
     expect(events).toHaveLength(6);
     // Integrity is computed again as the import writes (the same values, as the content is the same), versions and deletion records included.
     for (const e of events) expect(e.integrity).toBe(eventIntegrity(e));
@@ -235,7 +249,7 @@ describe('account export and import', () => {
     await same('/events?running=true', (b) => b.events);
     await same('/events?fromTime=1599999000&toTime=1600000100', (b) => b.events);
     await same('/events?modifiedSince=0&includeDeletions=true&state=all&limit=1000', (b) => ({
-      events: withoutReadTokens(b.events),
+      events: withoutReadTokens(ownEvents(b.events)),
       eventDeletions: b.eventDeletions,
     }));
     await same(`/events/${populated.updated}?includeHistory=true`, (b) => ({ event: b.event, history: b.history }));
@@ -262,6 +276,11 @@ describe('account export and import', () => {
     );
   });
 
+  /** Account value events (Pryv API reference §7), which every account has from its registration. */
+  const isAccountEvent = (e: { streamIds: string[] }) => e.streamIds.some((id) => id.startsWith(':_system:') || id.startsWith(':system:'));
+  /** The events the test wrote itself. */
+  const ownEvents = <T extends { streamIds: string[] }>(events: T[]): T[] => events.filter((e) => !isAccountEvent(e));
+
   it('refuses an altered archive without writing anything', async () => {
     const target = await createUser();
     const files = await untar(archive);
@@ -287,8 +306,9 @@ describe('account export and import', () => {
     expect((await call('POST', `/${target.username}/account/import/${id}`, { token: target.token })).status).toBe(202);
     const job = await untilDone(`/${target.username}/account/import/${id}`, target.token, 'import');
     expect(job).toMatchObject({ status: 'failed', error: '"events.jsonl" does not match the manifest' });
-    expect((await call('GET', `/${target.username}/streams?state=all`, { token: target.token })).body.streams).toEqual([]);
-    expect((await call('GET', `/${target.username}/events?state=all`, { token: target.token })).body.events).toEqual([]);
+    const streamsLeft = (await call('GET', `/${target.username}/streams?state=all`, { token: target.token })).body.streams;
+    expect(streamsLeft.filter((s: any) => !s.id.startsWith(':'))).toEqual([]);
+    expect(ownEvents((await call('GET', `/${target.username}/events?state=all`, { token: target.token })).body.events)).toEqual([]);
     // Nothing was uploaded under this id: 404.
     expectError(
       await call('POST', `/${target.username}/account/import/c${'0'.repeat(24)}`, { token: target.token }),

@@ -292,8 +292,9 @@ describe('npm run integrity:verify', () => {
     expect(status).toBe(0);
     expect(report.mismatches).toEqual([]);
     expect(report.missing).toBe(0);
-    // 3 events, 1 previous version, 1 of them a deletion record; the personal access, the share, its version, the deleted one.
-    expect(report.checked).toEqual({ events: 4, accesses: 4 });
+    // 3 events, 1 previous version, 1 of them a deletion record; the 5 account values registration writes (email,
+    // language, appId, the two storage counters); the personal access, the share, its version, the deleted one.
+    expect(report.checked).toEqual({ events: 9, accesses: 4 });
   }, 120_000);
 
   it('reports an event, a previous version and an access changed in the table, and items stored without integrity as missing', async () => {
@@ -371,4 +372,27 @@ describe('npm run integrity:verify', () => {
   it('says so for an unknown user (exit status 2)', async () => {
     await expect(verify(`nobody-${randomBytes(4).toString('hex')}`)).rejects.toThrow(/\(2\): integrity:verify: no user/);
   }, 120_000);
+});
+
+describe('account values (system streams) are sealed like other events', () => {
+  it('registration, account.update and events.create on an account stream; storage counters answered with the value shown', async () => {
+    useRuntimeStore();
+    const user = await createUser();
+    const api = as(user);
+    await api.put('/account', { language: 'fr' });
+    await api.post('/events', { streamIds: [':_system:language'], type: 'language/iso-639-1', content: 'de' });
+    const events = (await api.get('/events?streams=[":_system:account"]&state=all&limit=100')).events as Array<Record<string, unknown>>;
+    // The language's three values (en, fr, de), the storage counters; every one sealed as answered.
+    expect(events.filter((e) => (e.streamIds as string[]).includes(':_system:language')).map((e) => e.content).sort()).toEqual([
+      'de',
+      'en',
+      'fr',
+    ]);
+    expect(events.some((e) => (e.streamIds as string[]).includes(':_system:dbDocuments'))).toBe(true);
+    for (const e of events) expectSealedEvent(e);
+    const { status, report } = await verify(user.username);
+    expect(report.mismatches).toEqual([]);
+    expect(report.missing).toBe(0);
+    expect(status).toBe(0);
+  }, 180_000);
 });

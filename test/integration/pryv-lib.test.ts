@@ -262,7 +262,8 @@ describe('pryv.Connection', () => {
     expect(progress.at(-1)).toBe(100);
     // The failed calls changed nothing.
     const streams: any = await connection.get('streams', {});
-    expect(streams.streams.map((s: any) => s.id)).toEqual(['lib-batch']);
+    // The personal token also sees the account system tree (Pryv API reference §7).
+    expect(streams.streams.map((s: any) => s.id)).toEqual([':_system:account', 'lib-batch']);
   });
 
   it('api() splits long lists into chunks (an empty trailing chunk is answered too)', async () => {

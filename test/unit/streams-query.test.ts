@@ -190,8 +190,40 @@ function perms(type: AccessType, permissions: Permission[], t: StreamTree = tree
 }
 const personal = perms('personal', []);
 
-const expand = (raw: unknown, p: AccessPermissions = personal, state: 'default' | 'trashed' | 'all' = 'default') =>
+const expandAll = (raw: unknown, p: AccessPermissions = personal, state: 'default' | 'trashed' | 'all' = 'default') =>
   expandStreamsQueries(parseStreamsParam(raw), tree, p, { state });
+/** The expansion over the user's own streams (the account system streams' part is tested on its own below). */
+const userPart = (id: string) => !id.startsWith(':_system:') && !id.startsWith(':system:');
+const expand = (raw: unknown, p: AccessPermissions = personal, state: 'default' | 'trashed' | 'all' = 'default') =>
+  expandAll(raw, p, state).map((q) => ({
+    any: q.any.filter(userPart),
+    all: q.all.map((set) => set.filter(userPart)),
+    not: q.not.filter(userPart),
+  }));
+
+describe('expandStreamsQueries: account system streams', () => {
+  const hidden = [':_system:appId', ':_system:invitationToken', ':_system:referer'];
+  const shown = [
+    ':_system:account',
+    ':_system:attachedFiles',
+    ':_system:dbDocuments',
+    ':_system:language',
+    ':_system:storageUsed',
+    ':system:email',
+  ];
+  it('"*" covers the shown ones for the personal access; hidden fields are always excluded', () => {
+    const [q] = expandAll('*');
+    expect(q!.any.filter((id) => !userPart(id)).sort()).toEqual(shown);
+    expect(q!.not).toEqual(expect.arrayContaining(hidden));
+  });
+  it('never through a "*" permission; an explicit one reaches its system subtree', () => {
+    const star = perms('shared', [{ streamId: '*', level: 'read' }]);
+    expect(expandAll('*', star)[0]!.any.filter((id) => !userPart(id))).toEqual([]);
+    const account = perms('shared', [{ streamId: ':_system:storageUsed', level: 'read' }]);
+    expect(expandAll('*', account)[0]!.any.sort()).toEqual([':_system:attachedFiles', ':_system:dbDocuments', ':_system:storageUsed']);
+    expect(expandAll(':_system:storageUsed!', account)[0]!.any).toEqual([':_system:storageUsed']);
+  });
+});
 
 const sorted = (ids: string[]) => [...ids].sort();
 
@@ -393,7 +425,7 @@ describe('expansion on malformed trees', () => {
     const cyclic = new StreamTree([s('a', 'c'), s('b', 'a'), s('c', 'b'), s('d', 'missing')]);
     const p = perms('personal', [], cyclic);
     const [q] = expandStreamsQueries(undefined, cyclic, p, { state: 'default' });
-    expect(sorted(q!.any)).toEqual(['a', 'b', 'c', 'd']);
+    expect(sorted(q!.any.filter(userPart))).toEqual(['a', 'b', 'c', 'd']);
     const [q2] = expandStreamsQueries([{ any: ['b'] }], cyclic, p, { state: 'default' });
     expect(q2!.any).toEqual(['b', 'c']);
     const shared = perms('shared', [{ streamId: 'b', level: 'read' }], cyclic);

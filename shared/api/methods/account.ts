@@ -1,5 +1,5 @@
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../config';
-import { accountView, changePassword, loadAccount, updateAccountFields } from '../../domain/accounts/account';
+import { accountView, changePassword, updateAccountFields } from '../../domain/accounts/account';
 import { callerOf } from '../caller';
 import { defineMethod } from '../types';
 
@@ -9,7 +9,7 @@ export const accountGet = /* @__PURE__ */ defineMethod({
   auth: 'token',
   accessTypes: ['personal'],
   params: { type: 'object' },
-  run: async (ctx) => ({ account: accountView(await loadAccount(callerOf(ctx).username)) }),
+  run: async (ctx) => ({ account: await accountView(callerOf(ctx).username) }),
 });
 
 /** `account.update`: only `email` and `language` are editable (spec §2.8). */
@@ -20,7 +20,11 @@ export const accountUpdate = /* @__PURE__ */ defineMethod<Record<string, unknown
   accessTypes: ['personal'],
   params: { type: 'object' },
   httpParams: (request) => ({ update: request.body ?? {} }),
-  run: async (ctx, params) => ({ account: accountView(await updateAccountFields(callerOf(ctx).username, params.update, ctx.now)) }),
+  run: async (ctx, params) => {
+    const caller = callerOf(ctx);
+    await updateAccountFields(caller, params.update);
+    return { account: await accountView(caller.username) };
+  },
 });
 
 interface ChangePasswordParams {

@@ -14,6 +14,8 @@ import { createStream, updateStream } from '../../store/streams';
 import { transactWrite } from '../../store/transact';
 import type { Caller } from '../caller';
 import { hasForbiddenChars, isValidStreamId, slugifyStreamId } from '../streams/query';
+import { checkSystemStreamPermissions } from '../system-streams/access-rules';
+import { isSystemStreamId } from '../system-streams/definitions';
 import { loadUserData, type UserData } from '../user-data';
 import { sealAccess } from './integrity';
 import { isExpired } from './liveness';
@@ -59,7 +61,7 @@ async function createRequestedStreams(caller: Caller, permissions: Permission[])
   const { tree } = await loadUserData(caller);
   const { now, author } = caller;
   for (const p of permissions) {
-    if (!p.streamId || p.streamId === '*' || p.defaultName === undefined) continue;
+    if (!p.streamId || p.streamId === '*' || p.defaultName === undefined || isSystemStreamId(p.streamId)) continue;
     const existing = tree.get(p.streamId);
     if (existing) {
       if (existing.trashed) {
@@ -124,6 +126,7 @@ export function checkPermissionStreamIds(requested: Permission[]): void {
 export async function grantedPermissions(caller: Caller, data: UserData, type: AccessType, requested: Permission[]): Promise<Permission[]> {
   checkPermissionStreamIds(requested);
   const permissions = withoutEchoedNames(requested);
+  checkSystemStreamPermissions(permissions);
   checkAccessCreation(data.permissions, { type, permissions });
   if (caller.access.type === 'personal') await createRequestedStreams(caller, permissions);
   return permissions.map(({ defaultName: _d, ...p }) => p);

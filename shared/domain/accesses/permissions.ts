@@ -2,6 +2,15 @@ import { errors } from '../../errors';
 import type { Access, AccessType, Permission } from '../../model/accesses';
 import type { Level } from '../../model/streams';
 import type { StreamTree } from '../streams/tree';
+import {
+  isHiddenAccountField,
+  isHiddenSystemStream,
+  isKnownSystemStream,
+  isSystemStreamId,
+  systemAncestors,
+} from '../system-streams/definitions';
+
+export { isSystemStreamId };
 
 /** Spec §4.1: none(−1) < read(0) < create-only(1) = contribute(1) < manage(2). */
 export const LEVEL_RANK: Readonly<Record<Level, number>> = {
@@ -26,11 +35,6 @@ const READABLE: ReadonlySet<Level> = new Set<Level>(['read', 'contribute', 'mana
 const CREATE: ReadonlySet<Level> = new Set<Level>(['create-only', 'contribute', 'manage']);
 const UPDATE: ReadonlySet<Level> = new Set<Level>(['contribute', 'manage']);
 
-/** Account system streams (spec §7): never covered by the `*` permission. */
-export function isSystemStreamId(id: string): boolean {
-  return id.startsWith(':_system:') || id.startsWith(':system:');
-}
-
 /** A feature permission's setting in a permission list (last entry wins), if any. */
 export function featureSettingOf(permissions: readonly Permission[] | undefined, name: string): string | undefined {
   let out: string | undefined;
@@ -48,7 +52,9 @@ export const PERSONAL_ACCESS_CREATION = 'Personal accesses are created automatic
  * stream permission found walking stream → parent → … → root (a child's explicit
  * permission wins even when lower); if none, the `*` permission's level (never for
  * account system streams `:_system:…`/`:system:…`); else `undefined` (no access).
- * Personal accesses are `manage` everywhere. When an access lists the same stream twice,
+ * Personal accesses are `manage` everywhere but on system streams: there, shown ones only
+ * (hidden and unknown system streams give no level to anyone, spec §7); system streams
+ * inherit along their own tree (shared/domain/system-streams/definitions.ts). When an access lists the same stream twice,
  * the last entry wins (so permissions injected ahead of the client's can be overridden).
  * Entries without `streamId` or with an unknown `level` (e.g. v1 tag permissions) are ignored.
  */
@@ -91,6 +97,7 @@ export class AccessPermissions {
 
   /** Effective level on a stream (see class doc); `*` gives the `*` level. */
   level(streamId: string): Level | undefined {
+    if (isSystemStreamId(streamId)) return this.systemLevel(streamId);
     if (this.isPersonal) return 'manage';
     if (streamId === '*') return this.star;
     if (this.cache.has(streamId)) return this.cache.get(streamId);
@@ -101,8 +108,20 @@ export class AccessPermissions {
         if (found !== undefined) break;
       }
     }
-    if (found === undefined && !isSystemStreamId(streamId)) found = this.star;
+    if (found === undefined) found = this.star;
     this.cache.set(streamId, found);
+    return found;
+  }
+
+  /** Level on a system stream: none when hidden or unknown; else explicit ones along the system tree, never `*`. */
+  private systemLevel(streamId: string): Level | undefined {
+    if (!isKnownSystemStream(streamId) || isHiddenSystemStream(streamId)) return undefined;
+    if (this.isPersonal) return 'manage';
+    let found = this.explicit.get(streamId);
+    for (const a of systemAncestors(streamId)) {
+      if (found !== undefined) break;
+      found = this.explicit.get(a);
+    }
     return found;
   }
 
@@ -165,9 +184,9 @@ export class AccessPermissions {
     return this.isPersonal || (this.star !== undefined && READABLE.has(this.star));
   }
 
-  /** Event read (§4.3): at least one of its streams readable. */
+  /** Event read (§4.3): at least one of its streams readable, none a hidden account field (§7). */
   canReadEvent(streamIds: readonly string[]): boolean {
-    return streamIds.some((id) => this.canReadEvents(id));
+    return streamIds.some((id) => this.canReadEvents(id)) && !streamIds.some((id) => isHiddenAccountField(id));
   }
 
   /** Event creation (§4.3): create right on every stream (and at least one stream). */

@@ -21,6 +21,7 @@ import { listFollowedSlices } from '../../store/followed-slices';
 import { objectKeys } from '../../store/keys';
 import { seriesChunks } from '../../store/series/chunks';
 import { WRITER_ATTRIBUTE } from '../../store/writer';
+import { isHiddenAccountField } from '../system-streams/definitions';
 import { JobProgressReporter } from './progress';
 
 /**
@@ -180,6 +181,8 @@ export async function buildExport(
           continue;
         }
         const event = withoutKeys(item, EVENT_INTERNAL);
+        // Hidden account fields (appId, referer…, Pryv API reference §7) are never shown, not even in a copy.
+        if ((event.streamIds as string[] | undefined)?.some(isHiddenAccountField)) continue;
         await events.write(event);
         for (const a of (event.attachments as Array<{ id: string }> | undefined) ?? [])
           attachments.push({ eventId: event.id as string, fileId: a.id });

@@ -11,20 +11,21 @@ import type { StoredEvent } from '../../model/events';
 import type { FollowedSlice } from '../../model/followed-slices';
 import type { SeriesRows } from '../../model/series';
 import type { StoredStream } from '../../model/streams';
+import { accountItemPages } from '../../store/account-items';
 import { adjustAttachedFiles, adjustDbDocuments } from '../../store/accounts';
 import { batchPut } from '../../store/batch';
 import { newEventItems } from '../../store/events/items';
 import { eventDeletionItems, eventHistoryItem } from '../../store/events/write';
 import { putFile, readFileStream } from '../../store/files';
 import { createFollowedSlice } from '../../store/followed-slices';
-import { keys, objectKeys } from '../../store/keys';
+import { objectKeys } from '../../store/keys';
 import { profileItem } from '../../store/profiles';
-import { partitionHasItems } from '../../store/query';
 import { writeSeries } from '../../store/series/chunks';
 import { bumpTreeVersion, loadStreams, raiseMaxDuration, streamDeletionItem, streamItems } from '../../store/streams';
 import { deletionIntegrity, sealEvent } from '../events/integrity';
 import { placementFor } from '../events/write-checks';
 import { StreamTree } from '../streams/tree';
+import { hasSystemStreams } from '../system-streams/values';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type Manifest } from './export-archive';
 import { JobProgressReporter } from './progress';
 
@@ -120,10 +121,18 @@ function isSeriesChunk(rows: Partial<SeriesRows>): rows is SeriesRows {
   return Object.values(columns).every((c) => Array.isArray(c) && c.length === deltaTimes.length);
 }
 
-/** Fails unless the account holds no streams and no events (an import never merges). */
+/**
+ * Fails unless the account holds no streams and no events (an import never merges); its own
+ * account events (its email, language…, Pryv API reference §7) do not count.
+ */
 export async function assertEmptyAccount(username: string): Promise<void> {
   const streams = (await loadStreams(username)).streams.length > 0;
-  if (streams || (await partitionHasItems(keys.eventHeads(username)))) throw new ArchiveError('the account is not empty');
+  if (streams) throw new ArchiveError('the account is not empty');
+  for await (const page of accountItemPages(username, 'eventHeads')) {
+    if (page.some((item) => !Array.isArray(item.streamIds) || !hasSystemStreams(item.streamIds as string[]))) {
+      throw new ArchiveError('the account is not empty');
+    }
+  }
 }
 
 /**
@@ -177,8 +186,15 @@ export async function importArchive(
     let attachedBytes = 0;
     counts.events = 0;
     const holders = new Set<string>();
+    const skipped = new Set<string>();
     // Integrity is computed again as items are written here (the archive's own values are not trusted).
     for await (const line of lines<StoredEvent>(dir, 'events.jsonl', has('events.jsonl'))) {
+      // The archive's account values belong to the account it came from: this account keeps its own.
+      if (Array.isArray(line.streamIds) && hasSystemStreams(line.streamIds)) {
+        skipped.add(line.id);
+        progress.add('events');
+        continue;
+      }
       const e = sealEvent(line);
       await put(newEventItems(username, e, placementFor(tree, e.streamIds)));
       if (e.type.startsWith('series:')) holders.add(e.id);
@@ -195,6 +211,7 @@ export async function importArchive(
     }
     for await (const v of lines<StoredEvent & { headId: string }>(dir, 'event-history.jsonl', has('event-history.jsonl'))) {
       const { headId, ...version } = v;
+      if (skipped.has(headId)) continue;
       await put([eventHistoryItem(username, headId, sealEvent({ ...version, id: headId }))]);
     }
     for await (const d of lines<{ id: string; deleted: number }>(dir, 'event-deletions.jsonl', has('event-deletions.jsonl'))) {

@@ -1,7 +1,11 @@
 import { errors } from '../../errors';
 import type { Account } from '../../model/accounts';
 import { listAccesses } from '../../store/accesses';
-import { getAccount, setPasswordHash, updateAccount } from '../../store/accounts';
+import { getAccount, setPasswordHash } from '../../store/accounts';
+import type { Caller } from '../caller';
+import { keepHistory } from '../events/write-checks';
+import { accountFields } from '../system-streams/definitions';
+import { currentValue, currentValueEvents, setAccountValue } from '../system-streams/values';
 import { hashPassword, verifyPassword } from './passwords';
 
 /** The account itself (spec §2.8): what its owner sees and may change, and what the system API reports. */
@@ -13,43 +17,64 @@ export async function loadAccount(username: string): Promise<Account> {
   return account;
 }
 
-export function accountView(account: Account): Record<string, unknown> {
+/**
+ * The legacy account view (spec §2.8): the values of the account streams (Pryv API reference
+ * §7) — the current value events of `:system:email` and `:_system:language`, and the storage
+ * counters — read from the same data `events.get` shows.
+ */
+export async function accountView(username: string): Promise<Record<string, unknown>> {
+  const [account, values] = await Promise.all([loadAccount(username), currentValueEvents(username)]);
   return {
     username: account.username,
-    email: account.email,
-    language: account.language,
+    email: currentValue(values, EMAIL_FIELD) ?? account.email,
+    language: currentValue(values, LANGUAGE_FIELD) ?? account.language,
     storageUsed: { dbDocuments: account.dbDocuments ?? 0, attachedFiles: account.attachedFiles ?? 0 },
   };
 }
 
-const EDITABLE_FIELDS = new Set(['email', 'language']);
+const EMAIL_FIELD = ':system:email';
+const LANGUAGE_FIELD = ':_system:language';
 
-/** `account.update`: only `email` (unique) and `language` are editable (spec §2.8). */
-export async function updateAccountFields(username: string, update: unknown, now: number): Promise<Account> {
+/** Editable account fields by their legacy name (`email`, `language`): the editable, shown account streams that mirror one. */
+const editableFields = () =>
+  new Map(
+    accountFields()
+      .filter((f) => f.editable && f.shown && f.accountField !== undefined)
+      .map((f) => [f.accountField as string, f] as const),
+  );
+
+/**
+ * `account.update`: only the editable fields (`email`, unique, and `language`); each given
+ * value becomes the new current value event of its stream, as `events.create` there would.
+ */
+export async function updateAccountFields(caller: Pick<Caller, 'username' | 'now' | 'author'>, update: unknown): Promise<void> {
   if (typeof update !== 'object' || update === null || Array.isArray(update)) {
     throw errors.invalidParametersFormat("The parameters' format is invalid.", [
       { code: 'INVALID_TYPE', message: 'update must be an object', path: '#/update', params: ['object'] },
     ]);
   }
   const fields = update as Record<string, unknown>;
-  const notEditable = Object.keys(fields).filter((k) => !EDITABLE_FIELDS.has(k));
+  const editable = editableFields();
+  const notEditable = Object.keys(fields).filter((k) => !editable.has(k));
   if (notEditable.length > 0) {
     throw errors.invalidOperation(`Forbidden to edit non-editable account field(s): ${notEditable.join(', ')}.`, {
       fields: notEditable,
     });
   }
-  const { email, language } = fields;
   const problems = [];
-  if (email !== undefined && (typeof email !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 300))
-    problems.push({ code: 'email-invalid', message: 'Email is invalid.', path: '#/email', param: 'email' });
-  if (language !== undefined && (typeof language !== 'string' || language.length < 1 || language.length > 5))
-    problems.push({ code: 'language-invalid', message: 'Language must be 1-5 characters.', path: '#/language', param: 'language' });
+  for (const [name, value] of Object.entries(fields)) {
+    const problem = typeof value === 'string' || typeof value === 'number' ? editable.get(name)!.validate?.(value) : 'Must be a string.';
+    if (problem) problems.push({ code: `${name}-invalid`, message: problem, path: `#/${name}`, param: name });
+  }
   if (problems.length > 0) throw errors.invalidParametersFormat("The parameters' format is invalid.", problems);
 
-  const current = await loadAccount(username);
-  const outcome = await updateAccount(current, { email: email as string | undefined, language: language as string | undefined }, now);
-  if (outcome === 'email-taken') throw errors.itemAlreadyExists('user', { email });
-  return loadAccount(username);
+  await loadAccount(caller.username);
+  const current = await currentValueEvents(caller.username);
+  for (const [name, value] of Object.entries(fields)) {
+    const field = editable.get(name)!;
+    if (current.get(field.id)?.content === value) continue;
+    await setAccountValue(caller, field, value as string | number, { keepHistory: keepHistory() });
+  }
 }
 
 /** `account.changePassword`: the old password must match, now and at the write. */

@@ -7,6 +7,8 @@ import { deletePartition } from '../../store/purge';
 import { loadStreams } from '../../store/streams';
 import { settleAuditOnDeletion } from '../audit/retention';
 import { closeUserSockets } from '../sockets';
+import { allSystemStreams } from '../system-streams/definitions';
+import { releaseUniqueValues } from '../system-streams/values';
 
 /**
  * Deletes a user and everything they own: events with their index items and history,
@@ -20,10 +22,10 @@ import { closeUserSockets } from '../sockets';
 export async function deleteAccount(username: string, checkpoint: (step: string) => Promise<void> = async () => {}): Promise<void> {
   const account = await getAccount(username);
   const { streams } = await loadStreams(username);
-  await purgeUserEvents(
-    username,
-    streams.map((s) => s.id),
-  );
+  // Account events (Pryv API reference §7) sit in the system streams' partitions; the unique
+  // values they hold (custom fields; the email is freed last) are freed before they go.
+  await releaseUniqueValues(username);
+  await purgeUserEvents(username, [...streams.map((s) => s.id), ...allSystemStreams()]);
   await checkpoint('events');
   await deletePrefix(objectKeys.userFiles(username));
   await deletePrefix(objectKeys.userPendingFiles(username));

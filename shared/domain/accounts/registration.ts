@@ -4,9 +4,11 @@ import { LIMITS } from '../../limits';
 import type { Access } from '../../model/accesses';
 import type { Account } from '../../model/accounts';
 import { createAccessItems } from '../../store/accesses';
+import { accountEventsMark, newAccountEventItems } from '../../store/account-events';
 import { createAccountItems, userExists, usernameForEmail } from '../../store/accounts';
 import { transactWrite } from '../../store/transact';
 import type { ValidationItem } from '../../validation';
+import { initialAccountEvents } from '../system-streams/values';
 import { newPersonalAccess } from './sessions';
 export const USERNAME_PATTERN = LIMITS.usernamePattern;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -126,7 +128,18 @@ export async function createUser(
     attachedFiles: 0,
   };
   const access = input.appId ? newPersonalAccess(input.appId, now, sessionMaxAgeS) : undefined;
-  const items = [...createAccountItems(account), ...(access ? createAccessItems(input.username, access) : [])];
+  // The account field values are events from the start (Pryv API reference §7), written with the account.
+  const accountEvents = initialAccountEvents(input as unknown as Record<string, unknown>, {
+    username: input.username,
+    now,
+    author: 'system',
+  });
+  const items = [
+    ...createAccountItems(account),
+    ...(access ? createAccessItems(input.username, access) : []),
+    ...newAccountEventItems(input.username, accountEvents),
+    accountEventsMark(input.username, false),
+  ];
   const failed = await transactWrite(items);
   if (failed.length > 0) {
     const taken = await conflicts(input);

@@ -7,12 +7,14 @@ import { createEvent } from '../../store/events/write';
 import { raiseMaxDuration } from '../../store/streams';
 import type { Caller } from '../caller';
 import { seriesContentFor } from '../series/content';
+import { createAccountEvent } from '../system-streams/event-rules';
+import { hasSystemStreams } from '../system-streams/values';
 import { loadUserData } from '../user-data';
 import { storeUploadedFiles } from './attachments';
 import { getEventTypes, SERIES_PREFIX } from './event-types';
 import { cleanTags, type EventInput, isValidEventId, resolveStreamIds } from './fields';
 import { sealEvent } from './integrity';
-import { checkStreams, placementFor, totalSize, validateContent } from './write-checks';
+import { checkStreams, keepHistory, placementFor, totalSize, validateContent } from './write-checks';
 
 /** `events.create` after parameter validation (spec §2.2.3 order of checks), with the files of a multipart request. */
 export async function createEventFrom(caller: Caller, input: EventInput, files: UploadedFile[] = []): Promise<StoredEvent> {
@@ -23,6 +25,13 @@ export async function createEventFrom(caller: Caller, input: EventInput, files: 
     ]);
   }
   const data = await loadUserData(caller);
+  if (hasSystemStreams(streamIds)) {
+    // Account streams have their own rules and write path (Pryv API reference §7).
+    return createAccountEvent(caller, { ...input, streamIds }, data.permissions, {
+      hasFiles: files.length > 0,
+      keepHistory: keepHistory(),
+    });
+  }
   checkStreams(data.tree, streamIds);
   await validateContent(input.type, input.content);
   if (!data.permissions.canCreateEvent(streamIds)) {

@@ -7,6 +7,8 @@ import { objectKeys } from '../../store/keys';
 import { deleteSeries } from '../../store/series/chunks';
 import type { Caller } from '../caller';
 import { retryOnStale, STALE } from '../concurrency';
+import { checkAccountEventDeletion } from '../system-streams/event-rules';
+import { hasSystemStreams } from '../system-streams/values';
 import { loadUserData } from '../user-data';
 import { SERIES_PREFIX } from './event-types';
 import { deletionIntegrity } from './integrity';
@@ -20,6 +22,7 @@ export async function trashOrDeleteEvent(caller: Caller, id: string): Promise<{ 
   if (!data.permissions.canDeleteEvent(head.streamIds)) {
     throw errors.forbidden('You do not have the permission to delete this event.');
   }
+  if (hasSystemStreams(head.streamIds)) checkAccountEventDeletion(head);
   if (!head.trashed) return { trashed: await updateEventWith(caller, id, { trashed: true }, { data }) };
   await deleteEventForGood(caller.username, id, caller.now);
   return { deleted: id };

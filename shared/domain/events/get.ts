@@ -10,6 +10,8 @@ import { auditEventsGet, auditStreamsOf } from '../audit/log';
 import type { Caller } from '../caller';
 import { eventMatchesAny, expandStreamsQueries, parseStreamsParam } from '../streams/query';
 import type { StreamTree } from '../streams/tree';
+import { isSystemStreamId } from '../system-streams/definitions';
+import { ensureAccountEvents, withComputedValues } from '../system-streams/values';
 import { loadUserData } from '../user-data';
 import { meetsConditions, parseContentConditions } from './content-query';
 import { inEventsState, typeMatches } from './fields';
@@ -80,6 +82,8 @@ export function planSources(queries: ExpandedQuery[], tree: StreamTree, states: 
     for (const child of tree.children(id)) if (intersects(child.id)) cover(child.id);
   };
   for (const root of tree.roots()) if (intersects(root.id)) cover(root.id);
+  // Account streams (expanded already, each event directly in its field's stream) are read by their own ranges.
+  for (const id of any) if (isSystemStreamId(id) && !excluded.has(id)) out.push({ streamId: id, kind: 'd' });
   return states.flatMap((state) => out.map((s) => ({ ...s, state })));
 }
 
@@ -189,8 +193,11 @@ export async function getEventsFor(caller: Caller, params: EventsGetParams): Pro
   }
   if (auditStreams) return { events: await auditEventsGet(caller.username, caller.access, auditStreams, params, caller.now) };
   const data = await loadUserData(caller);
+  // An account registered before account events existed gets them on its first read.
+  if (data.meta.accountEvents === undefined) await ensureAccountEvents(caller.username, data.meta);
   const result = await getEvents(caller.username, params, data, caller.now);
-  const out: Record<string, unknown> = { events: await eventsForReader(caller.access, result.events) };
+  const events = await withComputedValues(caller.username, result.events);
+  const out: Record<string, unknown> = { events: await eventsForReader(caller.access, events) };
   if (result.eventDeletions) out.eventDeletions = result.eventDeletions;
   return out;
 }
@@ -202,7 +209,8 @@ export async function getOneEvent(caller: Caller, id: string, includeHistory: bo
   if (!head) throw errors.unknownResource('event', id);
   const { permissions } = await loadUserData(caller);
   if (!permissions.canReadEvent(head.streamIds)) throw errors.forbidden('You cannot read this event with the given access.');
-  const result: Record<string, unknown> = { event: await eventForReader(caller.access, eventFromHead(head)) };
+  const [event] = await withComputedValues(caller.username, [eventFromHead(head)]);
+  const result: Record<string, unknown> = { event: await eventForReader(caller.access, event!) };
   if (includeHistory) {
     result.history = await eventsForReader(
       caller.access,

@@ -6,6 +6,8 @@ import { raiseMaxDuration } from '../../store/streams';
 import type { Caller } from '../caller';
 import { nextModified, retryOnStale, STALE } from '../concurrency';
 import { seriesContentFor } from '../series/content';
+import { checkAccountEventUpdate } from '../system-streams/event-rules';
+import { hasSystemStreams, replaceAccountEvent } from '../system-streams/values';
 import { loadUserData, type UserData } from '../user-data';
 import { getEventTypes, SERIES_PREFIX } from './event-types';
 import { cleanTags, type EventInput, mergeClientData, resolveStreamIds } from './fields';
@@ -29,12 +31,26 @@ export function updateEventWith(
       const head = await loadEvent(caller.username, id);
       const current = eventFromHead(head);
       const data = attempt === 0 && options.data ? options.data : await loadUserData(caller);
-      const streamIds = resolveStreamIds(changes, false) ?? current.streamIds;
+      const requested = resolveStreamIds(changes, false);
+      // Account events (Pryv API reference §7) stay in their one account stream, under their own rules.
+      const account = hasSystemStreams(current.streamIds) || (requested !== undefined && hasSystemStreams(requested));
+      const streamIds = account
+        ? checkAccountEventUpdate(
+            head,
+            requested,
+            {
+              content: 'content' in changes ? changes.content : current.content,
+              trashed: changes.trashed,
+              duration: changes.duration,
+            },
+            data.permissions,
+          )
+        : (requested ?? current.streamIds);
       const added = streamIds.filter((s) => !current.streamIds.includes(s));
-      if (!options.skipPermission && !data.permissions.canUpdateEvent(current.streamIds, streamIds)) {
+      if (!account && !options.skipPermission && !data.permissions.canUpdateEvent(current.streamIds, streamIds)) {
         throw errors.forbidden('You do not have the permission to change this event in these streams.');
       }
-      const missing = streamIds.filter((s) => !data.tree.has(s));
+      const missing = account ? [] : streamIds.filter((s) => !data.tree.has(s));
       if (missing.length > 0) throw errors.unknownReferencedResource('stream(s)', { streamIds: missing });
       // streams.delete merging into a trashed parent moves events there (as Pryv does).
       if (!options.allowTrashedStreams) checkStreams(data.tree, added);
@@ -77,13 +93,14 @@ export function updateEventWith(
         // A holder's content is the server's (spec §2.2.7): given content is refused, a new series type gets its own.
         if ('content' in changes || changes.type !== undefined) await validateContent(next.type, changes.content);
         next.content = seriesContentFor(await getEventTypes(), next.type);
-      } else if (changes.type !== undefined || 'content' in changes) await validateContent(next.type, next.content);
+      } else if (!account && (changes.type !== undefined || 'content' in changes)) await validateContent(next.type, next.content);
       next.modified = nextModified(caller.now, current.modified);
       next.modifiedBy = caller.author;
       if (typeof next.duration === 'number' && next.duration > data.meta.maxDuration) {
         await raiseMaxDuration(caller.username, next.duration);
       }
       const sealed = sealEvent(next);
+      if (account) return (await replaceAccountEvent(caller.username, head, sealed, keepHistory())) === 'ok' ? sealed : STALE;
       const outcome = await updateEvent(caller.username, head, sealed, placementFor(data.tree, streamIds), {
         keepHistory: keepHistory(),
         liveStreams: options.allowTrashedStreams ? [] : added,

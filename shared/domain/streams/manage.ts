@@ -7,9 +7,13 @@ import type { Caller } from '../caller';
 import { nextModified, retryOnStale, STALE } from '../concurrency';
 import { mergeClientData } from '../events/fields';
 import { reindexStreamEvents, removeStreamsFromEvents, type UpdatedEventAction } from '../events/stream-changes';
+import { systemStreamsForApi } from '../system-streams/listing';
 import { loadUserData, loadUserDataAround, type UserData } from '../user-data';
 import { isValidStreamId, slugifyStreamId } from './query';
 import type { ApiStream } from './tree';
+
+/** Siblings order of `streams.get` (by name, then id), for the user's and the system streams together. */
+const byName = (a: ApiStream, b: ApiStream) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Streams (spec §2.3): the tree as an access sees it, and its changes. */
 
@@ -20,13 +24,26 @@ export async function getStreams(
 ): Promise<{ streams: ApiStream[]; streamDeletions?: Array<{ id: string; deleted: number }> }> {
   const { tree, permissions } = await loadUserData(caller);
   const parentId = params.parentId ?? null;
-  if (parentId !== null) {
+  if (parentId !== null && !isSystemStreamId(parentId)) {
     if (!tree.has(parentId)) throw errors.unknownReferencedResource('parent stream', { parentId });
     if (!permissions.canList(parentId)) throw errors.forbidden('It is forbidden to access this stream.');
   }
-  const streams = tree.toApiForest({ parentId, state: params.state ?? 'default', isListable: (id) => permissions.canList(id) });
+  const system = systemStreamsForApi(permissions, parentId);
+  const streams =
+    parentId !== null && isSystemStreamId(parentId)
+      ? system
+      : [...tree.toApiForest({ parentId, state: params.state ?? 'default', isListable: (id) => permissions.canList(id) }), ...system].sort(
+          byName,
+        );
   if (params.includeDeletionsSince === undefined) return { streams };
   return { streams, streamDeletions: await listStreamDeletions(caller.username, params.includeDeletionsSince) };
+}
+
+const SYSTEM_STREAMS_FIXED = 'System streams cannot be created or changed through the streams API.';
+
+/** Account system streams (Pryv API reference §7) are defined by the server: the streams API changes none. */
+function refuseSystemStream(id: string): void {
+  if (isSystemStreamId(id)) throw errors.invalidOperation(SYSTEM_STREAMS_FIXED, { id });
 }
 
 export interface StreamInput {
@@ -46,9 +63,7 @@ export async function createStreamFrom(caller: Caller, input: StreamInput): Prom
   const parentId = input.parentId ?? null;
   // The given id is checked before slugification too (`:_system:x` would become `_system-x`).
   const systemId = isSystemStreamId(id) || (input.id !== undefined && isSystemStreamId(input.id));
-  if (systemId || (parentId !== null && isSystemStreamId(parentId))) {
-    throw errors.invalidOperation('System streams cannot be created or changed through the streams API.');
-  }
+  if (systemId || (parentId !== null && isSystemStreamId(parentId))) throw errors.invalidOperation(SYSTEM_STREAMS_FIXED);
   // Only the parent and its ancestors matter here (existence, trashed, permissions); the
   // transaction checks the id, the sibling name and the parent again at commit.
   const { tree, permissions } = await loadUserDataAround(caller, [parentId]);
@@ -86,6 +101,7 @@ export type StreamChanges = Partial<Pick<StoredStream, 'name' | 'parentId' | 'cl
  * (`view`: already read by the caller, for the first attempt).
  */
 export async function updateStreamWith(caller: Caller, id: string, update: StreamChanges, view?: UserData): Promise<StoredStream> {
+  refuseSystemStream(id);
   let given = view;
   const { before, after } = await retryOnStale(
     async () => {
@@ -150,6 +166,7 @@ export async function trashOrDeleteStream(
   id: string,
   mergeEventsWithParent: boolean | undefined,
 ): Promise<{ trashed: StoredStream } | { updatedEvents: Array<{ id: string; action: UpdatedEventAction }> }> {
+  refuseSystemStream(id);
   const view = await loadUserDataAround(caller, [id]);
   const stream = view.tree.get(id);
   if (!stream) throw errors.unknownResource('stream', id);

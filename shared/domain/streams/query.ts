@@ -2,6 +2,14 @@ import { errors } from '../../errors';
 import { RESERVED_IDS } from '../../ids';
 import type { EventsState, ExpandedQuery, StreamsQuery } from '../../model/streams';
 import type { AccessPermissions } from '../accesses/permissions';
+import {
+  hiddenAccountFields,
+  isKnownSystemStream,
+  isSystemStreamId,
+  shownSubtree,
+  shownSystemStreams,
+  systemStream,
+} from '../system-streams/definitions';
 import type { StreamTree } from './tree';
 
 /** Characters never allowed in stream ids of queries/permissions (spec §8): `"` `'` `\` NUL `\b` `\t` `\n` `\r` `\x1a`. */
@@ -178,7 +186,7 @@ export function expandStreamsQueries(
   for (const q of list) {
     for (const id of q.any) {
       const base = baseId(id);
-      if (base !== '*' && !tree.has(base) && !unknown.includes(base)) unknown.push(base);
+      if (base !== '*' && !tree.has(base) && !isKnownSystemStream(base) && !unknown.includes(base)) unknown.push(base);
     }
   }
   if (unknown.length > 0) throw errors.unknownReferencedResource('stream(s)', { streams: unknown });
@@ -203,6 +211,8 @@ export function expandStreamsQueries(
    */
   const expand = (id: string, pruneTrashed: boolean): string[] => {
     const base = baseId(id);
+    // Account system streams (Pryv API reference §7) expand along their own tree, hidden ones left out.
+    if (isSystemStreamId(base)) return id.endsWith('!') || !isKnownSystemStream(base) ? [base] : shownSubtree(base);
     if (pruneTrashed && tree.has(base) && tree.isTrashed(base)) return [];
     if (id.endsWith('!') || !tree.has(base)) return [base];
     if (!pruneTrashed) return tree.subtree(base);
@@ -217,12 +227,20 @@ export function expandStreamsQueries(
     return out;
   };
 
+  // `*` covers account streams only where the access reads them: shown ones for the personal
+  // access, explicitly granted ones for others (never through the `*` permission).
+  const readableSystemRoots = shownSystemStreams().filter((id) => {
+    if (!permissions.canReadEvents(id)) return false;
+    const parent = systemStream(id)?.parentId ?? null;
+    return parent === null || !permissions.canReadEvents(parent);
+  });
   const starRoots = (): string[] => {
     const roots = permissions.hasReadableStar() ? tree.roots().map((s) => s.id) : permissions.readableRoots(tree);
-    return prune ? roots.filter((id) => !tree.isTrashed(id)) : roots;
+    return [...(prune ? roots.filter((id) => !tree.isTrashed(id)) : roots), ...readableSystemRoots];
   };
 
-  const unreadable = permissions.unreadableStreams();
+  // Hidden account fields are never read, whoever asks (their values carry the shown helper marks).
+  const unreadable = [...permissions.unreadableStreams(), ...hiddenAccountFields()];
   return list.map((q) => {
     const notIds = dedupe([...(q.not ?? []).flatMap((id) => expand(id, false)), ...unreadable]);
     const notSet = new Set(notIds);
