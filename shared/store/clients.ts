@@ -80,9 +80,11 @@ export function dynamo(): TableClient {
       region: c.region,
       ...(c.dynamodbEndpoint ? { endpoint: c.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
       // The middleware stack is resolved once per command class instead of on every request
-      // (README "Performance": where a request's CPU goes). Tracing adds its middleware once
-      // the tracer has loaded, after the first requests: with it on, every request resolves
-      // the stack, so none is sent untraced.
+      // (README "Performance": the SDK's share of a request). Calls of one class then share
+      // the context the middleware writes the resolved endpoint and signer into: the same
+      // for every call of this client (one region, one table). Tracing adds its middleware
+      // once the tracer has loaded, after the first requests: with it on, every request
+      // resolves the stack, so none is sent untraced.
       cacheMiddleware: !tracingOn(),
     });
     for (const name of IDLE_MIDDLEWARE) client.middlewareStack.remove(name);

@@ -38,7 +38,7 @@ import { marshall, type marshallOptions } from '@aws-sdk/util-dynamodb';
  * (plain JavaScript values) and sends them through the low-level client, translating values
  * to and from DynamoDB's attribute values itself. The document client of lib-dynamodb does
  * the same but cannot run on a client that resolves its middleware once per command class
- * (`cacheMiddleware`, README "Performance": where a request's CPU goes), and its
+ * (`cacheMiddleware`, README "Performance": the SDK's share of a request), and its
  * unmarshalling of a 100-item page costs more than the rest of the request.
  *
  * Values are written as the document client wrote them (util-dynamodb's `marshall`, same
