@@ -39,8 +39,9 @@ function fakeDynamo(options: { cacheMiddleware?: boolean } = {}) {
     maxAttempts: 1,
     ...options,
     requestHandler: {
-      handle: async (request: { headers: Record<string, string>; body: string }) => {
-        sent.push({ target: request.headers['x-amz-target']!, body: JSON.parse(request.body) });
+      handle: async (request: { headers: Record<string, string>; body: string | Uint8Array }) => {
+        const text = typeof request.body === 'string' ? request.body : Buffer.from(request.body).toString('utf8');
+        sent.push({ target: request.headers['x-amz-target']!, body: JSON.parse(text) });
         const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.0' };
         if (answer.type) headers['x-amzn-errortype'] = answer.type;
         return { response: { statusCode: answer.status, headers, body: Buffer.from(JSON.stringify(answer.body)) } };
