@@ -47,41 +47,75 @@ const pointer = (path: string, key: string | number) => `${path}/${String(key).r
 export const shown = (value: string, max = 80): string => (value.length > max ? `${value.slice(0, max)}…` : value);
 
 /**
+ * A value met by the walks below, with how it was reached: its JSON pointer is only built
+ * when a limit names it (a 1,000-point series write holds ~3,000 values; a string per value
+ * was most of the walk's cost).
+ */
+interface Visit {
+  value: unknown;
+  parent: Visit | undefined;
+  key: string | number;
+  depth: number;
+  /** The top-level param the value is in ('' for the params themselves). */
+  top: string;
+}
+
+function pathOf(visit: Visit): string {
+  const keys: Array<string | number> = [];
+  for (let v: Visit | undefined = visit; v?.parent; v = v.parent) keys.push(v.key);
+  let path = '';
+  for (let i = keys.length - 1; i >= 0; i--) path = pointer(path, keys[i]!);
+  return path;
+}
+
+/** Pushes the children of an object or array (arrays by index, without an entry per element). */
+function pushChildren(stack: Visit[], visit: Visit, value: object, onKey?: (key: string) => void): void {
+  const depth = visit.depth + 1;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) stack.push({ value: value[i], parent: visit, key: i, depth, top: visit.top || String(i) });
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    onKey?.(key);
+    stack.push({ value: (value as Record<string, unknown>)[key], parent: visit, key, depth, top: visit.parent ? visit.top : key });
+  }
+}
+
+/**
  * The shape limits of a method's params, checked before its schema (one iterative walk: a
  * 10,000-level value costs no stack): nesting depth, reserved property names, and size.
  * Throws `invalid-parameters-format` naming the field.
  */
 export function checkParamsShape(params: unknown): void {
-  const stack: Array<[unknown, string, number]> = [[params, '', 1]];
+  const stack: Visit[] = [{ value: params, parent: undefined, key: '', depth: 1, top: '' }];
   const topSizes = new Map<string, number>();
   let total = 0;
   while (stack.length > 0) {
-    const [value, path, depth] = stack.pop()!;
-    const top = path.split('/')[1] ?? '';
+    const visit = stack.pop()!;
+    const { value, depth, top } = visit;
     let size = 0;
     if (typeof value === 'string') size = Buffer.byteLength(value) + 2;
     else if (value === null || typeof value !== 'object') size = 8;
     else {
       if (depth > LIMITS.depth) {
+        const path = pathOf(visit);
         throw refusal(
           path,
           'TOO_DEEP',
           `The value at "${shown(path || '/')}" nests more than ${LIMITS.depth} levels of objects and arrays.`,
         );
       }
-      for (const [key, child] of Object.entries(value)) {
-        if (!Array.isArray(value)) {
-          if (LIMITS.reservedKeys.includes(key)) {
-            throw refusal(
-              pointer(path, key),
-              'RESERVED_KEY',
-              `The property name "${key}" (at "${shown(path || '/')}") is not allowed: use another name.`,
-            );
-          }
-          size += Buffer.byteLength(key) + 3;
+      pushChildren(stack, visit, value, (key) => {
+        if (LIMITS.reservedKeys.includes(key)) {
+          const path = pathOf(visit);
+          throw refusal(
+            pointer(path, key),
+            'RESERVED_KEY',
+            `The property name "${key}" (at "${shown(path || '/')}") is not allowed: use another name.`,
+          );
         }
-        stack.push([child, pointer(path, key), depth + 1]);
-      }
+        size += Buffer.byteLength(key) + 3;
+      });
     }
     total += size;
     topSizes.set(top, (topSizes.get(top) ?? 0) + size);
@@ -115,11 +149,13 @@ export function checkParamsNumbers(params: unknown): void {
       }
     }
   }
-  const stack: Array<[unknown, string]> = [[params, '']];
+  const stack: Visit[] = [{ value: params, parent: undefined, key: '', depth: 1, top: '' }];
   while (stack.length > 0) {
-    const [value, path] = stack.pop()!;
+    const visit = stack.pop()!;
+    const { value } = visit;
     if (typeof value === 'number') {
       if (!storableNumber(value)) {
+        const path = pathOf(visit);
         throw refusal(
           path,
           'NUMBER_OUT_OF_RANGE',
@@ -127,7 +163,7 @@ export function checkParamsNumbers(params: unknown): void {
         );
       }
     } else if (value !== null && typeof value === 'object') {
-      for (const [key, child] of Object.entries(value)) stack.push([child, pointer(path, key)]);
+      pushChildren(stack, visit, value);
     }
   }
 }

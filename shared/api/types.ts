@@ -40,6 +40,11 @@ export interface ResponseExtras {
   cookies: string[];
   /** A non-JSON answer (file downloads): sent as is instead of the JSON envelope. */
   raw?: Buffer;
+  /**
+   * The answer's JSON object, serialized by the method (which had to measure it: large HF
+   * series reads): sent with `meta` added, in place of the returned body. HTTP only.
+   */
+  json?: string;
 }
 
 /**

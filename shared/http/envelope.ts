@@ -37,6 +37,24 @@ export function jsonResponse(
   };
 }
 
+/** jsonResponse of a body already serialized (a JSON object's text): `meta` is added to it without parsing it again. */
+export function jsonTextResponse(
+  status: number,
+  json: string,
+  headers: Record<string, string> = {},
+  cookies: string[] = [],
+): APIGatewayProxyStructuredResultV2 {
+  const end = json.lastIndexOf('}');
+  if (!json.startsWith('{') || end < 0) throw new Error('jsonTextResponse: not a JSON object');
+  const empty = json.slice(1, end).trim() === '';
+  return {
+    statusCode: status,
+    headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8' },
+    body: `${json.slice(0, end)}${empty ? '' : ','}"meta":${JSON.stringify(meta())}}`,
+    ...(cookies.length > 0 ? { cookies } : {}),
+  };
+}
+
 /** `Retry-After` (seconds) of an error that says when a retry may succeed (503, 429). */
 export function retryHeaders(err: PryvError | RegisterError): Record<string, string> {
   return err instanceof PryvError && err.retryAfterS !== undefined ? { 'Retry-After': String(Math.ceil(err.retryAfterS)) } : {};

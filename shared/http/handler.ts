@@ -6,7 +6,7 @@ import type { MethodContext, MethodDef, RequestInfo } from '../api/types';
 import { errors, type PryvError, RegisterError } from '../errors';
 import { sampleDebugLogs, withLogContext } from '../log';
 import { traced } from '../tracing';
-import { baseHeaders, errorBody, jsonResponse, retryHeaders } from './envelope';
+import { baseHeaders, errorBody, jsonResponse, jsonTextResponse, retryHeaders } from './envelope';
 import { requestFromEvent } from './request';
 
 type Event = APIGatewayProxyEventV2;
@@ -76,6 +76,7 @@ async function serve(method: MethodDef, event: Event, context?: Context): Promis
         isBase64Encoded: true,
       };
     }
+    if (ctx.response.json !== undefined) return jsonTextResponse(status, ctx.response.json, ctx.response.headers, ctx.response.cookies);
     return jsonResponse(status, result, ctx.response.headers, ctx.response.cookies);
   } catch (err) {
     const rendered = err instanceof RegisterError ? err : asPryvError(err, ctx);

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { config, LOCAL_CREDENTIALS } from '../config';
 import { recordSdkCalls } from '../sdk-calls';
-import { traceClient } from '../tracing';
+import { traceClient, tracingOn } from '../tracing';
+import { TableClient } from './document';
 
 /**
  * The DynamoDB client, created once per container, and the table and bucket the store
@@ -16,7 +16,7 @@ export const table = () => config().tableName;
 /** The bucket of attachments, exports and uploads to import. */
 export const bucket = () => config().bucketName;
 
-let ddb: DynamoDBDocumentClient | undefined;
+let ddb: TableClient | undefined;
 
 /**
  * Told after each successful write to the table, with the items it wrote. The local runtime's
@@ -124,26 +124,46 @@ function tellWriteListeners(client: DynamoDBClient): DynamoDBClient {
 /** How other clients of the store (./s3-client.ts) are forgotten by resetClients, once made. */
 const resets = new Set<() => void>();
 
-export function dynamo(): DynamoDBDocumentClient {
+type TableMiddleware = (stack: DynamoDBClient['middlewareStack']) => void;
+/** Middleware added from outside the store (the benchmarks' meters), put on every client made. */
+const extraMiddleware: TableMiddleware[] = [];
+
+/**
+ * Adds a middleware to the table's client. The client resolves its middleware once per
+ * command (below), so the client is made again with it rather than changed.
+ */
+export function useTableMiddleware(add: TableMiddleware): void {
+  extraMiddleware.push(add);
+  ddb?.client.destroy();
+  ddb = undefined;
+}
+
+/**
+ * Middleware of the SDK that does nothing for this client: the logger's (no logger is
+ * given), the user agent header (DynamoDB does not read it; building it costs on every
+ * request) and, without tracing, the X-Ray trace header.
+ */
+const IDLE_MIDDLEWARE = ['loggerMiddleware', 'getUserAgentMiddleware'];
+
+export function dynamo(): TableClient {
   if (!ddb) {
     const c = config();
     postWritesTo(c.localTableWritesChannel);
-    const client = traceClient(
-      recordSdkCalls(
-        tellWriteListeners(
-          new DynamoDBClient({
-            region: c.region,
-            ...(c.dynamodbEndpoint ? { endpoint: c.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
-          }),
-        ),
-      ),
-    );
-    ddb = DynamoDBDocumentClient.from(client, {
-      // Event times and durations are any JSON number (running events end at 9.9e125):
-      // past 2^53 they are floats to us as to DynamoDB, not integers losing precision.
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false, allowImpreciseNumbers: true },
-      unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
+    const client = new DynamoDBClient({
+      region: c.region,
+      ...(c.dynamodbEndpoint ? { endpoint: c.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
+      // The middleware stack is resolved once per command class instead of on every request
+      // (README "Performance": the SDK's share of a request). Calls of one class then share
+      // the context the middleware writes the resolved endpoint and signer into: the same
+      // for every call of this client (one region, one table). Tracing adds its middleware
+      // once the tracer has loaded, after the first requests: with it on, every request
+      // resolves the stack, so none is sent untraced.
+      cacheMiddleware: !tracingOn(),
     });
+    for (const name of IDLE_MIDDLEWARE) client.middlewareStack.remove(name);
+    if (!tracingOn()) client.middlewareStack.remove('recursionDetectionMiddleware');
+    for (const add of extraMiddleware) add(client.middlewareStack);
+    ddb = new TableClient(traceClient(recordSdkCalls(tellWriteListeners(client))));
   }
   return ddb;
 }
@@ -155,7 +175,7 @@ export function onResetClients(reset: () => void): void {
 
 /** Forget the clients (the local runtime and tests start fresh runtimes in one process). */
 export function resetClients(): void {
-  ddb?.destroy();
+  ddb?.client.destroy();
   ddb = undefined;
   stopPosting?.();
   for (const reset of resets) reset();

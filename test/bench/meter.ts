@@ -11,7 +11,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Server } from 'node:http';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { useTableMiddleware } from '../../shared/store/clients';
 
 export const CALL_HEADER = 'x-bench-call';
 
@@ -148,60 +148,62 @@ function record(call: string, r: RequestRecord): void {
 const READ_OPS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
 
 /** Installs the meter on the handlers' DynamoDB client (once per process). */
-export function instrument(client: DynamoDBDocumentClient): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const call = scope.getStore();
-      if (call === undefined) return next(args);
-      const op = String((context as { commandName?: string }).commandName ?? '').replace(/Command$/, '');
-      const input = args.input as Record<string, unknown>;
-      input.ReturnConsumedCapacity = 'TOTAL';
-      let out: Awaited<ReturnType<typeof next>>;
-      try {
-        out = await next(args);
-      } catch (err) {
-        // A refused condition or transaction still cost a request (its capacity is not returned).
-        record(call, {
-          label: `${describe(op, input, usernameOf(input))} (failed: ${(err as Error).name})`,
+export function instrument(): void {
+  useTableMiddleware((stack) =>
+    stack.add(
+      (next, context) => async (args) => {
+        const call = scope.getStore();
+        if (call === undefined) return next(args);
+        const op = String((context as { commandName?: string }).commandName ?? '').replace(/Command$/, '');
+        const input = args.input as Record<string, unknown>;
+        input.ReturnConsumedCapacity = 'TOTAL';
+        let out: Awaited<ReturnType<typeof next>>;
+        try {
+          out = await next(args);
+        } catch (err) {
+          // A refused condition or transaction still cost a request (its capacity is not returned).
+          record(call, {
+            label: `${describe(op, input, usernameOf(input))} (failed: ${(err as Error).name})`,
+            op,
+            rcu: 0,
+            wcu: 0,
+            itemsRead: 0,
+            itemsWritten: 0,
+            checks: 0,
+          });
+          throw err;
+        }
+        const output = out.output as unknown as Record<string, unknown>;
+        const consumed = output.ConsumedCapacity as { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> | undefined;
+        const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((s, c) => s + (c.CapacityUnits ?? 0), 0);
+        const r: RequestRecord = {
+          label: describe(op, input, usernameOf(input)),
           op,
-          rcu: 0,
-          wcu: 0,
+          rcu: READ_OPS.has(op) ? units : 0,
+          wcu: READ_OPS.has(op) ? 0 : units,
           itemsRead: 0,
           itemsWritten: 0,
           checks: 0,
-        });
-        throw err;
-      }
-      const output = out.output as Record<string, unknown>;
-      const consumed = output.ConsumedCapacity as { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> | undefined;
-      const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((s, c) => s + (c.CapacityUnits ?? 0), 0);
-      const r: RequestRecord = {
-        label: describe(op, input, usernameOf(input)),
-        op,
-        rcu: READ_OPS.has(op) ? units : 0,
-        wcu: READ_OPS.has(op) ? 0 : units,
-        itemsRead: 0,
-        itemsWritten: 0,
-        checks: 0,
-      };
-      if (op === 'Query' || op === 'Scan')
-        r.itemsRead = Number(output.ScannedCount ?? (output.Items as unknown[] | undefined)?.length ?? 0);
-      else if (op === 'GetItem') r.itemsRead = output.Item ? 1 : 0;
-      else if (op === 'BatchGetItem' || op === 'TransactGetItems') {
-        const responses = output.Responses as Record<string, unknown[]> | unknown[] | undefined;
-        r.itemsRead = Array.isArray(responses) ? responses.length : Object.values(responses ?? {}).reduce((s, r) => s + r.length, 0);
-      } else if (op === 'BatchWriteItem') {
-        r.itemsWritten = Object.values((input.RequestItems ?? {}) as Record<string, unknown[]>).reduce((s, r) => s + r.length, 0);
-      } else if (op === 'TransactWriteItems') {
-        for (const item of (input.TransactItems ?? []) as Array<Record<string, unknown>>) {
-          if (item.ConditionCheck) r.checks++;
-          else r.itemsWritten++;
-        }
-      } else if (op === 'PutItem' || op === 'UpdateItem' || op === 'DeleteItem') r.itemsWritten = 1;
-      record(call, r);
-      return out;
-    },
-    // After the document client's marshalling: the wire form of the request and answer.
-    { step: 'serialize', name: 'benchRequestMeter', priority: 'high' },
+        };
+        if (op === 'Query' || op === 'Scan')
+          r.itemsRead = Number(output.ScannedCount ?? (output.Items as unknown[] | undefined)?.length ?? 0);
+        else if (op === 'GetItem') r.itemsRead = output.Item ? 1 : 0;
+        else if (op === 'BatchGetItem' || op === 'TransactGetItems') {
+          const responses = output.Responses as Record<string, unknown[]> | unknown[] | undefined;
+          r.itemsRead = Array.isArray(responses) ? responses.length : Object.values(responses ?? {}).reduce((s, r) => s + r.length, 0);
+        } else if (op === 'BatchWriteItem') {
+          r.itemsWritten = Object.values((input.RequestItems ?? {}) as Record<string, unknown[]>).reduce((s, r) => s + r.length, 0);
+        } else if (op === 'TransactWriteItems') {
+          for (const item of (input.TransactItems ?? []) as Array<Record<string, unknown>>) {
+            if (item.ConditionCheck) r.checks++;
+            else r.itemsWritten++;
+          }
+        } else if (op === 'PutItem' || op === 'UpdateItem' || op === 'DeleteItem') r.itemsWritten = 1;
+        record(call, r);
+        return out;
+      },
+      // The low-level client's commands: the wire form of the request and answer.
+      { step: 'serialize', name: 'benchRequestMeter', priority: 'high' },
+    ),
   );
 }

@@ -18,7 +18,7 @@ import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import { io, type Socket } from 'socket.io-client';
 import { handler } from '../../functions/notify/fanout';
 import { startLocalRuntime } from '../../infra/local/runtime';
-import { dynamo } from '../../shared/store/clients';
+import { useTableMiddleware } from '../../shared/store/clients';
 
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 100);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100);
@@ -31,21 +31,23 @@ interface Counted {
 const scope = new AsyncLocalStorage<Counted>();
 
 function countRequests(): void {
-  dynamo().middlewareStack.add(
-    (next, context) => async (args) => {
-      const counted = scope.getStore();
-      const out = await next(args);
-      if (!counted) return out;
-      const op = String((context as { commandName?: string }).commandName ?? '').replace(/Command$/, '');
-      counted.requests.set(op, (counted.requests.get(op) ?? 0) + 1);
-      const output = out.output as Record<string, unknown>;
-      if (op === 'Query') counted.itemsRead += Number(output.ScannedCount ?? 0);
-      else if (op === 'GetItem') counted.itemsRead += output.Item ? 1 : 0;
-      else if (op === 'BatchGetItem')
-        counted.itemsRead += Object.values((output.Responses ?? {}) as Record<string, unknown[]>).reduce((s, r) => s + r.length, 0);
-      return out;
-    },
-    { step: 'initialize', name: 'benchFanoutCounter' },
+  useTableMiddleware((stack) =>
+    stack.add(
+      (next, context) => async (args) => {
+        const counted = scope.getStore();
+        const out = await next(args);
+        if (!counted) return out;
+        const op = String((context as { commandName?: string }).commandName ?? '').replace(/Command$/, '');
+        counted.requests.set(op, (counted.requests.get(op) ?? 0) + 1);
+        const output = out.output as unknown as Record<string, unknown>;
+        if (op === 'Query') counted.itemsRead += Number(output.ScannedCount ?? 0);
+        else if (op === 'GetItem') counted.itemsRead += output.Item ? 1 : 0;
+        else if (op === 'BatchGetItem')
+          counted.itemsRead += Object.values((output.Responses ?? {}) as Record<string, unknown[]>).reduce((s, r) => s + r.length, 0);
+        return out;
+      },
+      { step: 'initialize', name: 'benchFanoutCounter' },
+    ),
   );
 }
 

@@ -39,7 +39,7 @@ import { join } from 'node:path';
 import { startLocalRuntime } from '../../infra/local/runtime';
 import { SETTLED_AFTER_MS } from '../../shared/store/series/chunks';
 import { attributeGatewayRequests, CALL_HEADER, instrument, type RequestRecord, takeCall } from './meter';
-import { dynamo, growTree, type SeededAccount, seedAccount } from './seed';
+import { growTree, type SeededAccount, seedAccount } from './seed';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const list = (value: string) => value.split(',').map((v) => Number(v.trim()));
@@ -555,7 +555,7 @@ async function main(): Promise<void> {
   let floor: Row | undefined;
   try {
     await runtime.streamConsumer.stop();
-    instrument(dynamo());
+    instrument();
     attributeGatewayRequests(runtime.gateway.server);
     const base = runtime.url;
     const floorShape: Shape = {

@@ -383,11 +383,12 @@ describe('account values (system streams) are sealed like other events', () => {
     await api.post('/events', { streamIds: [':_system:language'], type: 'language/iso-639-1', content: 'de' });
     const events = (await api.get('/events?streams=[":_system:account"]&state=all&limit=100')).events as Array<Record<string, unknown>>;
     // The language's three values (en, fr, de), the storage counters; every one sealed as answered.
-    expect(events.filter((e) => (e.streamIds as string[]).includes(':_system:language')).map((e) => e.content).sort()).toEqual([
-      'de',
-      'en',
-      'fr',
-    ]);
+    expect(
+      events
+        .filter((e) => (e.streamIds as string[]).includes(':_system:language'))
+        .map((e) => e.content)
+        .sort(),
+    ).toEqual(['de', 'en', 'fr']);
     expect(events.some((e) => (e.streamIds as string[]).includes(':_system:dbDocuments'))).toBe(true);
     for (const e of events) expectSealedEvent(e);
     const { status, report } = await verify(user.username);

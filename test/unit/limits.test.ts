@@ -20,6 +20,29 @@ const refusal = (fn: () => void): { id: string; status: number; path?: string; m
 };
 
 describe('params limits (shared/limits.ts)', () => {
+  it('names the exact place of a refused value inside arrays and objects (paths are built only for the refusal)', () => {
+    const points = Array.from({ length: 50 }, (_, i) => [i, i / 3]);
+    const deepNumber = { id: 'h', body: { fields: ['deltaTime', 'value'], points: points.map((p, i) => (i === 37 ? [p[0], 1e200] : p)) } };
+    expect(refusal(() => checkParamsNumbers(deepNumber)).path).toBe('#/body/points/37/1');
+    const reserved = {
+      id: 'h',
+      body: {
+        points: [
+          [0, { ok: 1 }],
+          [1, { ['__proto__']: 2, 'a/b~c': { constructor: 3 } }],
+        ],
+      },
+    };
+    expect(refusal(() => checkParamsShape(JSON.parse(JSON.stringify(reserved).replace('"__proto__":2,', '')))).path).toBe(
+      '#/body/points/1/1/a~1b~0c/constructor',
+    );
+    const big = { small: 'x', body: { points: Array.from({ length: 40_000 }, (_, i) => [i, 'abcdefgh']) } };
+    const tooLarge = refusal(() => checkParamsShape(big));
+    expect(tooLarge.path).toBe('#/body');
+    expect(tooLarge.message).toMatch(/^"body" is too large/);
+    expect(() => checkParamsShape([{ a: 1 }, [2, 3]])).not.toThrow();
+  });
+
   it('depth: exactly the limit passes, one more level is refused naming the path; 100,000 levels cost no stack', () => {
     expect(() => checkParamsShape(nested(LIMITS.depth))).not.toThrow();
     expect(refusal(() => checkParamsShape(nested(LIMITS.depth + 1)))).toMatchObject({ id: 'invalid-parameters-format', status: 400 });

@@ -1,4 +1,4 @@
-import { storeSeriesAnswer } from '../../domain/series/large-answers';
+import { seriesAnswer } from '../../domain/series/large-answers';
 import type { FlatJson } from '../../domain/series/points';
 import { getSeriesPoints, type SeriesQuery } from '../../domain/series/read';
 import { addSeriesBatch, addSeriesPoints, type SeriesBatch } from '../../domain/series/write';
@@ -50,10 +50,13 @@ export const seriesGet = /* @__PURE__ */ defineMethod<SeriesQuery & { id: string
     const caller = callerOf(ctx);
     const answer = await getSeriesPoints(caller, params.id, params);
     // Larger than a Lambda answer may be: stored in the bucket and answered with a short-lived link.
-    const redirect = await storeSeriesAnswer(caller, answer);
-    if (!redirect) return { ...answer };
+    const body = await seriesAnswer(caller, answer);
+    if ('json' in body) {
+      ctx.response.json = body.json;
+      return {};
+    }
     ctx.response.status = 302;
-    ctx.response.headers.Location = redirect;
+    ctx.response.headers.Location = body.location;
     ctx.response.raw = Buffer.alloc(0);
     return {};
   },

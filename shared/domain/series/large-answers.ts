@@ -5,18 +5,22 @@ import type { Caller } from '../caller';
 import type { FlatJson } from './points';
 
 /**
- * A read answer too large for a Lambda response (`DIRECT_TRANSFER_MAX_BYTES`, 4 MB by default,
- * under the 6 MB limit) goes to the bucket, where it expires with the other short-lived
- * objects, and the caller is redirected to a presigned link, as large attachments are. The
- * linked document is the answer without `meta`. Answers `undefined` when the answer fits.
+ * A read answer, serialized once: its JSON when it fits a Lambda response
+ * (`DIRECT_TRANSFER_MAX_BYTES`, 4 MB by default, under the 6 MB limit), sent as is by the
+ * transport (`ResponseExtras.json`); otherwise stored in the bucket, where it expires with
+ * the other short-lived objects, and a presigned link to redirect the caller to, as large
+ * attachments are. The linked document is the answer without `meta`. Serializing a
+ * 100,000-point answer is a large part of the read's CPU: it is done once, not once to
+ * measure and again to send.
  */
-export async function storeSeriesAnswer(caller: Caller, answer: FlatJson): Promise<string | undefined> {
-  // ~16 bytes a number is the most JSON spends on one; only a candidate is serialized to know.
-  const estimate = answer.points.length * (answer.fields.length * 24 + 2);
-  if (estimate <= caller.config.directTransferMaxBytes) return undefined;
-  const body = Buffer.from(JSON.stringify(answer));
-  if (body.length <= caller.config.directTransferMaxBytes) return undefined;
+export async function seriesAnswer(caller: Caller, answer: FlatJson): Promise<{ json: string } | { location: string }> {
+  const json = JSON.stringify(answer);
+  // A JSON text is mostly ASCII: its length is its size in bytes unless it holds other characters.
+  if (json.length <= caller.config.directTransferMaxBytes && Buffer.byteLength(json) <= caller.config.directTransferMaxBytes)
+    return { json };
   const key = objectKeys.seriesAnswer(caller.username, newId());
-  await putFile(key, body, 'application/json');
-  return presignedGet(key, { fileName: 'series.json', type: 'application/json', expiresInS: caller.config.presignTtlS });
+  await putFile(key, Buffer.from(json), 'application/json');
+  return {
+    location: await presignedGet(key, { fileName: 'series.json', type: 'application/json', expiresInS: caller.config.presignTtlS }),
+  };
 }
