@@ -111,8 +111,9 @@ export function functionBundling(sourceMaps: boolean, tracing = false): Bundling
  * with esbuild `splitting`, the same settings otherwise, so that each method is a chunk
  * loaded on its first call (shared/api/method-loaders.ts), not code every cold start reads.
  */
-export function splitBundling(bundling: BundlingOptions, entry: string): BundlingOptions {
+export function splitBundling(bundling: BundlingOptions, entry: string, inject: readonly string[] = []): BundlingOptions {
   const options = {
+    inject,
     minify: bundling.minify === true,
     sourcemap: bundling.sourceMap === true,
     target: bundling.target,
@@ -125,13 +126,19 @@ export function splitBundling(bundling: BundlingOptions, entry: string): Bundlin
   const script = join(REPO_ROOT, 'infra/bundling/split-bundle.mjs');
   const args = (outdir: string) => Buffer.from(JSON.stringify({ entry, outdir, options })).toString('base64');
   return {
-    ...bundling,
+    ...withInjected(bundling, inject),
     commandHooks: {
       beforeBundling: () => [],
       beforeInstall: () => [],
       afterBundling: (_inputDir, outputDir) => [`node "${script}" ${args(outputDir)}`],
     },
   };
+}
+
+/** `bundling` with `inject` modules bundled and loaded before the entry (esbuild `--inject`). */
+function withInjected(bundling: BundlingOptions, inject: readonly string[] = []): BundlingOptions {
+  if (inject.length === 0) return bundling;
+  return { ...bundling, esbuildArgs: { ...bundling.esbuildArgs, '--inject': [...inject] } };
 }
 
 /** How capabilities show, in this order, in a shared role's id: `Role-Data-AdminKey-Sockets` (ids of deployed roles: keep them). */
@@ -162,6 +169,8 @@ export interface FunctionOptions {
   sharedRole?: boolean;
   /** Runs any API method, each loaded on first use: built in chunks (`splitBundling`). */
   split?: boolean;
+  /** Modules bundled with the entry, loaded before it (esbuild `inject`): its method's parameter validators. */
+  inject?: readonly string[];
 }
 
 /** The bucket's areas a function may touch (none for `table`). */
@@ -211,6 +220,7 @@ export class Functions {
     const { data } = this.props;
     const granted = (capability: Capability) =>
       (options.capabilities ?? []).includes(capability) && (capability !== 'mail' || this.props.mailFrom !== undefined);
+    const bundling = functionBundling(this.props.sourceMaps === true, this.props.tracing === true);
     const fn = new NodejsFunction(this.scope, options.id, {
       ...(options.sharedRole ? { role: this.sharedRole(areasOf(options), granted) } : {}),
       entry: join(REPO_ROOT, options.entry),
@@ -234,8 +244,8 @@ export class Functions {
         ...(granted('socketManagement') ? { SOCKET_MANAGEMENT_ENDPOINT: this.props.webSocketStage.callbackUrl } : {}),
       },
       bundling: options.split
-        ? splitBundling(functionBundling(this.props.sourceMaps === true, this.props.tracing === true), join(REPO_ROOT, options.entry))
-        : functionBundling(this.props.sourceMaps === true, this.props.tracing === true),
+        ? splitBundling(bundling, join(REPO_ROOT, options.entry), options.inject)
+        : withInjected(bundling, options.inject),
       ...(this.props.tracing ? { tracing: Tracing.ACTIVE } : {}),
     });
     this.all.push(fn);

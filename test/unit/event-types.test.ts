@@ -9,12 +9,16 @@ import {
   type EventTypeCatalogue,
   EventTypes,
   getEventTypes,
+  loadContentCompiler,
   loadCustomCatalogue,
   loadDefaultCatalogue,
   resetEventTypes,
 } from '../../shared/domain/events/event-types';
 import { PryvError } from '../../shared/errors';
 import { log } from '../../shared/log';
+
+// The schema compiler is loaded on demand (getEventTypes awaits it); these tests build catalogues themselves.
+beforeAll(loadContentCompiler);
 
 const types = new EventTypes(loadDefaultCatalogue());
 
