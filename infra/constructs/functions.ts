@@ -68,7 +68,7 @@ const LAMBDA_ACKNOWLEDGEMENTS: ReadonlyArray<[string, string]> = [
 const LAMBDA_CREDENTIALS = join(REPO_ROOT, 'infra/bundling/lambda-credentials.ts');
 
 /**
- * How every function is bundled: locally with esbuild, one self-contained ESM file each.
+ * How every function is bundled: locally with esbuild, self-contained ESM (then in chunks: splitBundling).
  * Without source maps (they weigh four times the code and slow the cold start); the
  * `sourceMaps` setting ships them, with NODE_OPTIONS=--enable-source-maps (see functionBundling).
  */
@@ -106,10 +106,12 @@ export function functionBundling(sourceMaps: boolean, tracing = false): Bundling
 }
 
 /**
- * `bundling` for a function that runs any API method (callBatch, the socket message
- * function): after CDK's one-file bundle, infra/bundling/split-bundle.mjs rebuilds the asset
- * with esbuild `splitting`, the same settings otherwise, so that each method is a chunk
- * loaded on its first call (shared/api/method-loaders.ts), not code every cold start reads.
+ * `bundling` of every function: after CDK's one-file bundle, infra/bundling/split-bundle.mjs
+ * rebuilds the asset with esbuild `splitting`, the same settings otherwise, so that what the
+ * code imports on demand (`import()`: a method of callBatch or of the socket message function,
+ * shared/api/method-loaders.ts; the S3, SES and Secrets Manager clients; busboy; the
+ * event-type schema compiler) is a chunk loaded on its first use, not code every cold start
+ * reads. A function that imports nothing on demand stays one file.
  */
 export function splitBundling(bundling: BundlingOptions, entry: string, inject: readonly string[] = []): BundlingOptions {
   const options = {
@@ -167,8 +169,6 @@ export interface FunctionOptions {
   timeout?: Duration;
   /** Use the one role of all functions with the same data access and capabilities (the method functions: see Functions). */
   sharedRole?: boolean;
-  /** Runs any API method, each loaded on first use: built in chunks (`splitBundling`). */
-  split?: boolean;
   /** Modules bundled with the entry, loaded before it (esbuild `inject`): its method's parameter validators. */
   inject?: readonly string[];
 }
@@ -243,9 +243,7 @@ export class Functions {
         ...(granted('filesSecret') ? { FILES_READ_TOKEN_SECRET_ARN: data.filesSecret.secretArn } : {}),
         ...(granted('socketManagement') ? { SOCKET_MANAGEMENT_ENDPOINT: this.props.webSocketStage.callbackUrl } : {}),
       },
-      bundling: options.split
-        ? splitBundling(bundling, join(REPO_ROOT, options.entry), options.inject)
-        : withInjected(bundling, options.inject),
+      bundling: splitBundling(bundling, join(REPO_ROOT, options.entry), options.inject),
       ...(this.props.tracing ? { tracing: Tracing.ACTIVE } : {}),
     });
     this.all.push(fn);

@@ -15,9 +15,16 @@ export interface ParamsValidators {
   coercing: ValidateFunction;
 }
 
-const provided = new Map<string, ParamsValidators>();
+/**
+ * Where the generated modules put their validators, under a global name rather than an import
+ * of this module: a bundle loads them first (esbuild `inject`), before this module is evaluated.
+ */
+export const PARAMS_VALIDATORS_KEY = 'pryv.paramsValidators';
 
-/** Called by each generated module as it loads. */
+const global = globalThis as { [key: symbol]: Map<string, ParamsValidators> | undefined };
+const provided: Map<string, ParamsValidators> = (global[Symbol.for(PARAMS_VALIDATORS_KEY)] ??= new Map());
+
+/** What a generated module does as it loads (tests that declare methods of their own call it). */
 export function provideParamsValidators(methodId: string, validators: ParamsValidators): void {
   provided.set(methodId, validators);
 }

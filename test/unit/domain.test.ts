@@ -84,8 +84,7 @@ describe('parameter validation', () => {
   const validateParams = (params: unknown, coerce: boolean) => checkParams(paramsValidator('test.validation', coerce), params);
   beforeAll(async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'pryv-validators-')), 'test.validation.mjs');
-    const provider = pathToFileURL(join(import.meta.dirname, '../../shared/api/params-validators.ts')).href;
-    writeFileSync(file, validatorsModuleSource('test.validation', schema, provider));
+    writeFileSync(file, validatorsModuleSource('test.validation', schema));
     await import(pathToFileURL(file).href);
   });
   it('coerces query strings only when asked', () => {
