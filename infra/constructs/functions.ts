@@ -64,6 +64,9 @@ const LAMBDA_ACKNOWLEDGEMENTS: ReadonlyArray<[string, string]> = [
   ],
 ];
 
+/** Data files the code reads beside itself (copied into the assets whose code names them, see splitBundling). */
+const DATA_FILES = [join(REPO_ROOT, 'shared/domain/events/event-types/default-event-types.json')];
+
 /** Stands in for the SDK's default credential chain in the bundles (see FUNCTION_BUNDLING). */
 const LAMBDA_CREDENTIALS = join(REPO_ROOT, 'infra/bundling/lambda-credentials.ts');
 
@@ -111,7 +114,8 @@ export function functionBundling(sourceMaps: boolean, tracing = false): Bundling
  * code imports on demand (`import()`: a method of callBatch or of the socket message function,
  * shared/api/method-loaders.ts; the S3, SES and Secrets Manager clients; busboy; the
  * event-type schema compiler) is a chunk loaded on its first use, not code every cold start
- * reads. A function that imports nothing on demand stays one file.
+ * reads. A function that imports nothing on demand stays one file. The event-types catalogue
+ * is data beside the code (DATA_FILES), read on first use.
  */
 export function splitBundling(bundling: BundlingOptions, entry: string, inject: readonly string[] = []): BundlingOptions {
   const options = {
@@ -126,7 +130,7 @@ export function splitBundling(bundling: BundlingOptions, entry: string, inject: 
     logLevel: 'warning',
   };
   const script = join(REPO_ROOT, 'infra/bundling/split-bundle.mjs');
-  const args = (outdir: string) => Buffer.from(JSON.stringify({ entry, outdir, options })).toString('base64');
+  const args = (outdir: string) => Buffer.from(JSON.stringify({ entry, outdir, options, dataFiles: DATA_FILES })).toString('base64');
   return {
     ...withInjected(bundling, inject),
     commandHooks: {

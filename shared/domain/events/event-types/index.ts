@@ -15,7 +15,6 @@ import { API_VERSION } from '../../../config';
 import { errors, PryvError } from '../../../errors';
 import { log } from '../../../log';
 import { toValidationItems, type ValidationItem } from '../../../validation';
-import data from './default-event-types.json';
 
 export interface EventTypeCatalogue {
   version?: string;
@@ -40,9 +39,16 @@ const BUNDLED_EXTRA_TYPES: Record<string, object> = {
 const CONTENT_INVALID = "The event content's format is invalid.";
 const FETCH_TIMEOUT_MS = 5_000;
 
-/** The bundled catalogue (the JSON file plus the three `density/*` types). */
-export function loadDefaultCatalogue(): EventTypeCatalogue {
-  const file: EventTypeCatalogue = data;
+/**
+ * The bundled catalogue's file, read where this code is: beside this module in the sources,
+ * beside the code in a function's asset (infra/bundling/split-bundle.mjs copies it there). Data
+ * read on first use, not code: 78 KB that a function which checks no content never parses.
+ */
+export const DEFAULT_CATALOGUE_FILE = 'default-event-types.json';
+
+/** The bundled catalogue (the JSON file plus the three `density/*` types), a fresh copy each time. */
+export async function loadDefaultCatalogue(): Promise<EventTypeCatalogue> {
+  const file = JSON.parse(await readFile(new URL(`./${DEFAULT_CATALOGUE_FILE}`, import.meta.url), 'utf8')) as EventTypeCatalogue;
   return {
     version: file.version,
     types: { ...BUNDLED_EXTRA_TYPES, ...file.types },
@@ -241,8 +247,7 @@ export function getEventTypes(): Promise<EventTypes> {
 }
 
 async function build(): Promise<EventTypes> {
-  await loadContentCompiler();
-  const base = loadDefaultCatalogue();
+  const [base] = await Promise.all([loadDefaultCatalogue(), loadContentCompiler()]);
   const source = process.env.EVENT_TYPES_SOURCE?.trim();
   if (!source) return new EventTypes(base);
   try {
