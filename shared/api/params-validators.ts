@@ -22,7 +22,9 @@ export interface ParamsValidators {
 export const PARAMS_VALIDATORS_KEY = 'pryv.paramsValidators';
 
 const global = globalThis as { [key: symbol]: Map<string, ParamsValidators> | undefined };
-const provided: Map<string, ParamsValidators> = (global[Symbol.for(PARAMS_VALIDATORS_KEY)] ??= new Map());
+const KEY = Symbol.for(PARAMS_VALIDATORS_KEY);
+global[KEY] ??= new Map();
+const provided: Map<string, ParamsValidators> = global[KEY];
 
 /** What a generated module does as it loads (tests that declare methods of their own call it). */
 export function provideParamsValidators(methodId: string, validators: ParamsValidators): void {
