@@ -10,7 +10,6 @@ import { log } from '../../shared/log';
 import { registerSink } from '../../shared/notify/dispatch';
 import { announceServiceBoot } from '../../shared/notify/webhook-delivery';
 import { onTableWrite, resetClients } from '../../shared/store/clients';
-import { loadAllParamsValidators } from '../bundling/params-validators';
 import { BundledFunctions, type LocalEquivalents, readAssembly, resolveEnvironment } from './bundles';
 import { ensureTable, type LocalDynamo, startDynamoDbLocal } from './dynamodb';
 import { supervise } from './engine-supervisor';
@@ -97,8 +96,6 @@ function resolveSecret(name: string, given: string | undefined, dataDir: string 
  */
 export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalRuntime> {
   const host = options.host ?? '127.0.0.1';
-  // The methods' parameter validators, generated from their declarations as a synth does.
-  await loadAllParamsValidators();
   if (options.port !== 0) await assertPortFree(options.port, 'PORT');
   const apiPort = options.port === 0 ? await freePort() : options.port;
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
