@@ -3,13 +3,15 @@
  * (the cdk.out of `npm run test:bundled`, synthesized here if missing). Each bundle is
  * imported in a fresh Node.js process, as a cold Lambda container does; the time is the
  * median of RUNS imports. Prints every function, worst first, and checks the budgets:
- * at most 500 KB of code and 100 ms of init per function (exit 1 when one is over).
+ * at most 500 KB of code and 100 ms of init per function (exit 1 when one is over; the init
+ * budget as qualified by the floor, below).
  *
  * Size: what one call may load. A one-file asset is its `index.mjs`; an asset built in
- * chunks (callBatch, the socket message function: infra/bundling/split-bundle.mjs) counts
- * its entry with the chunks it imports statically (what every cold start loads) plus the
- * largest set of chunks one `import()` adds (one method's first call); its whole asset is
- * printed beside it.
+ * chunks (every function whose code imports something on demand: infra/bundling/split-bundle.mjs)
+ * counts its entry with the chunks it imports statically (what every cold start loads) plus the
+ * largest set of chunks one `import()` adds (one method's first call in callBatch, the S3 client
+ * in a method); its whole asset is printed beside it. A call that takes two on-demand paths
+ * loads more than that: the README says by how much.
  *
  * Init: from just before the `import()` to just after it, so Node.js's own start-up is not
  * in it (measured apart: a process that imports nothing). Both the wall time and the process's CPU time are taken;
