@@ -1,35 +1,14 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { errors } from './errors';
 
 /**
- * Parameter validation. Query strings carry only text, so query-sourced params are
- * coerced (`"20"` → 20, `a` → `[a]`, spec §1.4); JSON bodies are never coerced.
+ * Parameter validation: the validators themselves are compiled at build time from each
+ * method's schema (shared/api/params-validators.ts); this is what their errors mean to a
+ * Pryv client. Query-sourced params are coerced by their validator (`"20"` → 20, `a` → `[a]`,
+ * spec §1.4); JSON bodies are never coerced.
  */
 /** A JSON schema, as ajv reads it. */
 export type JsonSchema = Record<string, unknown>;
-
-// Made on first use, each: building an Ajv instance is a cold start's cost, and a function
-// whose method takes only a JSON body (or only a query) never needs the other one.
-let strict: Ajv | undefined;
-let coercing: Ajv | undefined;
-
-const compiled = new WeakMap<JsonSchema, { strict?: ValidateFunction; coercing?: ValidateFunction }>();
-
-function validator(schema: JsonSchema, coerce: boolean): ValidateFunction {
-  let entry = compiled.get(schema);
-  if (!entry) {
-    entry = {};
-    compiled.set(schema, entry);
-  }
-  if (coerce) {
-    coercing ??= new Ajv({ allErrors: true, strict: false, coerceTypes: 'array' });
-    entry.coercing ??= coercing.compile(schema);
-    return entry.coercing;
-  }
-  strict ??= new Ajv({ allErrors: true, strict: false });
-  entry.strict ??= strict.compile(schema);
-  return entry.strict;
-}
 
 /** ajv keyword → the z-schema code Pryv clients see in `error.data[].code` (spec §1.7). */
 const CODES: Record<string, string> = {
@@ -74,9 +53,8 @@ export function toValidationItems(list: ErrorObject[]): ValidationItem[] {
   });
 }
 
-/** Validates (and, for query params, coerces in place); throws `invalid-parameters-format`. */
-export function validateParams(schema: JsonSchema, params: unknown, coerce: boolean): void {
-  const validate = validator(schema, coerce);
+/** Validates with `validate` (a coercing validator coerces in place); throws `invalid-parameters-format`. */
+export function checkParams(validate: ValidateFunction, params: unknown): void {
   if (!validate(params)) {
     throw errors.invalidParametersFormat("The parameters' format is invalid.", toValidationItems(validate.errors ?? []));
   }

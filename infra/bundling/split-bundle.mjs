@@ -4,14 +4,16 @@
 // the same folder. CDK's NodejsFunction writes one file (`--outfile`), which esbuild cannot
 // split. Plain JavaScript: CDK runs it with `node`, before anything is compiled.
 //
-// Usage: node split-bundle.mjs <base64 of JSON {entry, outdir, options}> where `options`
-// are esbuild build options (the same as the function's other bundling settings).
+// Usage: node split-bundle.mjs <base64 of JSON {entry, outdir, options, dataFiles}> where
+// `options` are esbuild build options (the same as the function's other bundling settings) and
+// `dataFiles` files the code reads beside itself (`new URL('./name', import.meta.url)`): each is
+// copied into the asset when the built code names it.
 
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { build } from 'esbuild';
 
-const { entry, outdir, options } = JSON.parse(Buffer.from(process.argv[2] ?? '', 'base64').toString('utf8'));
+const { entry, outdir, options, dataFiles = [] } = JSON.parse(Buffer.from(process.argv[2] ?? '', 'base64').toString('utf8'));
 if (!entry || !outdir) throw new Error('split-bundle: entry and outdir are required');
 
 // The single-file bundle CDK made (and its map) is replaced, not kept beside the chunks.
@@ -28,3 +30,11 @@ await build({
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunk-[hash]',
 });
+
+const code = readdirSync(outdir)
+  .filter((name) => name.endsWith('.mjs'))
+  .map((name) => readFileSync(join(outdir, name), 'utf8'));
+for (const file of dataFiles) {
+  const name = basename(file);
+  if (code.some((text) => text.includes(name))) copyFileSync(file, join(outdir, name));
+}

@@ -3,7 +3,8 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { callBatch, functionEntryName, METHODS } from '../../shared/api/registry';
+import { functionEntryName, METHODS } from '../../shared/api/registry';
+import { paramsValidatorsModule, writeParamsValidators } from '../bundling/params-validators';
 import { apiAccessLogGroup, HTTP_ACCESS_LOG_FORMAT } from './access-logs';
 import { acknowledge } from './acknowledge';
 import type { Functions } from './functions';
@@ -49,6 +50,8 @@ export class ApiFunctions {
   constructor(scope: Construct, props: { httpApi: HttpApi; functions: Functions }) {
     const { httpApi, functions } = props;
     const routeOwners = new Map<string, string>(); // route key → method id
+    // Each function bundles the validators of its method's parameters, generated here from the declarations.
+    writeParamsValidators();
     for (const method of METHODS) {
       const fnId = functionId(method.id);
       const fn = functions.add({
@@ -59,7 +62,7 @@ export class ApiFunctions {
         bucketAreas: method.bucket,
         capabilities: method.capabilities,
         sharedRole: true,
-        split: method.id === callBatch.id, // runs any method
+        inject: [method.id, ...(method.alsoRuns ?? [])].map(paramsValidatorsModule),
       });
       // One invoke permission per function, not per route (each is a resource: the 500 limit, see Functions).
       const integration = new HttpLambdaIntegration(`${fnId}-Integration`, fn, { scopePermissionToRoute: false });

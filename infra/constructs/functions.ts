@@ -64,11 +64,14 @@ const LAMBDA_ACKNOWLEDGEMENTS: ReadonlyArray<[string, string]> = [
   ],
 ];
 
+/** Data files the code reads beside itself (copied into the assets whose code names them, see splitBundling). */
+const DATA_FILES = [join(REPO_ROOT, 'shared/domain/events/event-types/default-event-types.json')];
+
 /** Stands in for the SDK's default credential chain in the bundles (see FUNCTION_BUNDLING). */
 const LAMBDA_CREDENTIALS = join(REPO_ROOT, 'infra/bundling/lambda-credentials.ts');
 
 /**
- * How every function is bundled: locally with esbuild, one self-contained ESM file each.
+ * How every function is bundled: locally with esbuild, self-contained ESM (then in chunks: splitBundling).
  * Without source maps (they weigh four times the code and slow the cold start); the
  * `sourceMaps` setting ships them, with NODE_OPTIONS=--enable-source-maps (see functionBundling).
  */
@@ -106,13 +109,17 @@ export function functionBundling(sourceMaps: boolean, tracing = false): Bundling
 }
 
 /**
- * `bundling` for a function that runs any API method (callBatch, the socket message
- * function): after CDK's one-file bundle, infra/bundling/split-bundle.mjs rebuilds the asset
- * with esbuild `splitting`, the same settings otherwise, so that each method is a chunk
- * loaded on its first call (shared/api/method-loaders.ts), not code every cold start reads.
+ * `bundling` of every function: after CDK's one-file bundle, infra/bundling/split-bundle.mjs
+ * rebuilds the asset with esbuild `splitting`, the same settings otherwise, so that what the
+ * code imports on demand (`import()`: a method of callBatch or of the socket message function,
+ * shared/api/method-loaders.ts; the S3, SES and Secrets Manager clients; busboy; the
+ * event-type schema compiler) is a chunk loaded on its first use, not code every cold start
+ * reads. A function that imports nothing on demand stays one file. The event-types catalogue
+ * is data beside the code (DATA_FILES), read on first use.
  */
-export function splitBundling(bundling: BundlingOptions, entry: string): BundlingOptions {
+export function splitBundling(bundling: BundlingOptions, entry: string, inject: readonly string[] = []): BundlingOptions {
   const options = {
+    inject,
     minify: bundling.minify === true,
     sourcemap: bundling.sourceMap === true,
     target: bundling.target,
@@ -123,15 +130,21 @@ export function splitBundling(bundling: BundlingOptions, entry: string): Bundlin
     logLevel: 'warning',
   };
   const script = join(REPO_ROOT, 'infra/bundling/split-bundle.mjs');
-  const args = (outdir: string) => Buffer.from(JSON.stringify({ entry, outdir, options })).toString('base64');
+  const args = (outdir: string) => Buffer.from(JSON.stringify({ entry, outdir, options, dataFiles: DATA_FILES })).toString('base64');
   return {
-    ...bundling,
+    ...withInjected(bundling, inject),
     commandHooks: {
       beforeBundling: () => [],
       beforeInstall: () => [],
       afterBundling: (_inputDir, outputDir) => [`node "${script}" ${args(outputDir)}`],
     },
   };
+}
+
+/** `bundling` with `inject` modules bundled and loaded before the entry (esbuild `--inject`). */
+function withInjected(bundling: BundlingOptions, inject: readonly string[] = []): BundlingOptions {
+  if (inject.length === 0) return bundling;
+  return { ...bundling, esbuildArgs: { ...bundling.esbuildArgs, '--inject': [...inject] } };
 }
 
 /** How capabilities show, in this order, in a shared role's id: `Role-Data-AdminKey-Sockets` (ids of deployed roles: keep them). */
@@ -160,8 +173,8 @@ export interface FunctionOptions {
   timeout?: Duration;
   /** Use the one role of all functions with the same data access and capabilities (the method functions: see Functions). */
   sharedRole?: boolean;
-  /** Runs any API method, each loaded on first use: built in chunks (`splitBundling`). */
-  split?: boolean;
+  /** Modules bundled with the entry, loaded before it (esbuild `inject`): its method's parameter validators. */
+  inject?: readonly string[];
 }
 
 /** The bucket's areas a function may touch (none for `table`). */
@@ -211,6 +224,7 @@ export class Functions {
     const { data } = this.props;
     const granted = (capability: Capability) =>
       (options.capabilities ?? []).includes(capability) && (capability !== 'mail' || this.props.mailFrom !== undefined);
+    const bundling = functionBundling(this.props.sourceMaps === true, this.props.tracing === true);
     const fn = new NodejsFunction(this.scope, options.id, {
       ...(options.sharedRole ? { role: this.sharedRole(areasOf(options), granted) } : {}),
       entry: join(REPO_ROOT, options.entry),
@@ -233,9 +247,7 @@ export class Functions {
         ...(granted('filesSecret') ? { FILES_READ_TOKEN_SECRET_ARN: data.filesSecret.secretArn } : {}),
         ...(granted('socketManagement') ? { SOCKET_MANAGEMENT_ENDPOINT: this.props.webSocketStage.callbackUrl } : {}),
       },
-      bundling: options.split
-        ? splitBundling(functionBundling(this.props.sourceMaps === true, this.props.tracing === true), join(REPO_ROOT, options.entry))
-        : functionBundling(this.props.sourceMaps === true, this.props.tracing === true),
+      bundling: splitBundling(bundling, join(REPO_ROOT, options.entry), options.inject),
       ...(this.props.tracing ? { tracing: Tracing.ACTIVE } : {}),
     });
     this.all.push(fn);

@@ -155,7 +155,6 @@ export class Notifications {
       description: 'Pryv WebSocket $default (Socket.IO packets, method calls)',
       data: 'tableAndBucket',
       capabilities: ['filesSecret', 'socketManagement'],
-      split: true, // runs any method a socket may call
     });
     const wsDisconnect = functions.add({
       id: 'Fn-ws-disconnect',

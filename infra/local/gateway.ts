@@ -9,6 +9,7 @@ import { functionEntryName, METHODS } from '../../shared/api/registry';
 import { config } from '../../shared/config';
 import { OPENAPI_PATH, storageOrigin } from '../../shared/http/web-pages';
 import { log } from '../../shared/log';
+import { loadAllParamsValidators } from '../bundling/params-validators';
 import { lambdaContext } from './lambda-context.mjs';
 import { serveMetrics } from './metrics-endpoint';
 import { type CompiledRoute, compileRoute, matchRoute } from './routes';
@@ -33,6 +34,8 @@ const TEXT_TYPES = /^(application\/(json|.*\+json|x-www-form-urlencoded|xml)|tex
 
 /** Loads the real Lambda entry files (functions/), as the CDK stack deploys them: the default. */
 async function loadSourceHandlers(): Promise<GatewayHandlers> {
+  // The methods' parameter validators, generated from their declarations as a synth does, all loaded in this process.
+  await loadAllParamsValidators();
   const routes: CompiledRoute<Handler>[] = [];
   for (const method of METHODS) {
     const entry = (await import(/* @vite-ignore */ `../../functions/api/${functionEntryName(method)}`)) as { handler: Handler };

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { config } from '../config';
 import { log } from '../log';
-import { recordSdkCalls } from '../sdk-calls';
 
 /**
  * Outgoing mail, pluggable: through SES when MAIL_FROM is set (AWS), otherwise into the
@@ -22,23 +20,9 @@ export interface Mail {
 
 export type MailSender = (mail: Mail) => Promise<void>;
 
-let ses: SESv2Client | undefined;
-
+/** SES, imported on the first mail: a function that sends none (most calls of those that may) does not load its SDK. */
 async function sendWithSes(mail: Mail, from: string): Promise<void> {
-  ses ??= recordSdkCalls(new SESv2Client({ region: config().region }));
-  await ses.send(
-    new SendEmailCommand({
-      FromEmailAddress: from,
-      Destination: { ToAddresses: [mail.to] },
-      Content: {
-        Simple: {
-          Subject: { Data: mail.subject, Charset: 'UTF-8' },
-          Body: { Text: { Data: mail.text, Charset: 'UTF-8' }, Html: { Data: mail.html, Charset: 'UTF-8' } },
-        },
-      },
-    }),
-  );
-  log.info('mail sent', { kind: mail.meta.kind, username: mail.meta.username, via: 'ses' });
+  await (await import('./ses')).sendWithSes(mail, from);
 }
 
 async function writeToSink(mail: Mail, dir: string): Promise<void> {

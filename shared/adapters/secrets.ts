@@ -1,6 +1,4 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { config } from '../config';
-import { recordSdkCalls } from '../sdk-calls';
 
 /**
  * Server secrets: given directly by the local runtime, read from Secrets Manager in AWS
@@ -13,9 +11,9 @@ function secret(value: string | undefined, arn: string | undefined): Promise<str
   if (!arn) return Promise.resolve(undefined);
   let pending = cache.get(arn);
   if (!pending) {
-    pending = recordSdkCalls(new SecretsManagerClient({ region: config().region }))
-      .send(new GetSecretValueCommand({ SecretId: arn }))
-      .then((out) => out.SecretString)
+    // The SDK client is imported on the first read: many calls of a function never need a secret.
+    pending = import('./secrets-manager')
+      .then(({ readSecret }) => readSecret(arn))
       .catch((err) => {
         cache.delete(arn);
         throw err;

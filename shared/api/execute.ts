@@ -9,8 +9,9 @@ import type { Access } from '../model/accesses';
 import { getAccessByToken, getAccessWithDataMeta, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
 import { isServiceFault } from '../store/faults';
-import { validateParams } from '../validation';
+import { checkParams } from '../validation';
 import { flushAudit, recordCall } from './audit-calls';
+import { paramsValidator } from './params-validators';
 import type { MethodContext, MethodDef, MethodResult, RequestInfo } from './types';
 
 export function newContext(methodId: string, request: RequestInfo): MethodContext {
@@ -122,7 +123,7 @@ export async function runMethod(
     // callBatch's limits apply to each call, as it runs (a call's 400 is that call's result).
     const perCall = method.id === 'callBatch';
     if (!perCall) checkParamsShape(input);
-    validateParams(method.params, input, options.coerce);
+    checkParams(paramsValidator(method.id, options.coerce), input);
     if (!perCall) checkParamsNumbers(input);
     const result = await method.run(ctx, input);
     if (ctx.access) {

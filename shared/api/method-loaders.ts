@@ -1,11 +1,13 @@
 import { callBatchMethod } from './methods/batch';
+import { loadParamsValidators } from './params-validators-load';
 import type { MethodDef } from './types';
 
 /**
  * Every API method by id, each loaded on its first call: for the functions that run any
  * method (callBatch, the socket message function). Built with esbuild `splitting`
  * (infra/bundling/split-bundle.mjs), each `import()` here is a chunk of their asset, so a
- * cold start loads the entry alone and a call loads the chunks of its own method's module.
+ * cold start loads the entry alone and a call loads the chunks of its own method's module and
+ * of its parameter validators (./params-validators.ts).
  * The registry (registry.ts) lists the same methods for the stack and the local gateway;
  * test/unit/method-loaders.test.ts checks that the two agree.
  */
@@ -92,12 +94,12 @@ const loaded = new Map<string, Promise<MethodDef>>();
 
 /** The method `id`, loaded once (undefined for an id no method has). */
 export async function loadMethod(id: string): Promise<MethodDef | undefined> {
-  if (id === 'callBatch') return callBatch;
+  if (id === 'callBatch') return loadParamsValidators(id).then(() => callBatch);
   const load = Object.hasOwn(LOADERS, id) ? LOADERS[id] : undefined;
   if (!load) return undefined;
   let method = loaded.get(id);
   if (!method) {
-    method = load();
+    method = Promise.all([load(), loadParamsValidators(id)]).then(([loadedMethod]) => loadedMethod);
     // A failed load (a chunk missing from the asset) is tried again on the next call.
     method.catch(() => loaded.delete(id));
     loaded.set(id, method);

@@ -117,6 +117,11 @@ export interface MethodDef<P = any> {
    * document); the transports parse any multipart body.
    */
   files?: 'optional' | 'required';
+  /**
+   * Ids of the other methods its `run` calls through runMethod: their parameter validators
+   * (./params-validators.ts) are bundled with its own.
+   */
+  alsoRuns?: readonly string[];
   /** Builds the params from an HTTP request (default: query for GET/DELETE, body otherwise, plus path ids). */
   httpParams?: (request: RequestInfo) => unknown;
   /** Answer shape for errors: Pryv's wrapped `{error}` or the register service's flat one. */

@@ -2,7 +2,6 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { RequestInfo } from '../api/types';
 import { config } from '../config';
 import { errors } from '../errors';
-import { parseMultipart } from './multipart';
 
 /**
  * Query string → params. Repeated keys (and `key[]`) become arrays; API Gateway's own
@@ -71,6 +70,8 @@ function headerMap(event: APIGatewayProxyEventV2): Record<string, string> {
  */
 async function parseMultipartBody(event: APIGatewayProxyEventV2, contentType: string): Promise<Pick<RequestInfo, 'body' | 'files'>> {
   const raw = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
+  // busboy is imported for multipart bodies only (attachments): most requests are JSON.
+  const { parseMultipart } = await import('./multipart');
   const { fields, files } = await parseMultipart(raw, contentType, { fileBytes: config().uploadMaxBytes });
   if (fields.length > 1) throw errors.invalidRequestStructure('A multipart request may hold only one non-file part (the JSON).');
   let body: unknown;

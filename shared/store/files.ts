@@ -1,110 +1,44 @@
 import type { Readable } from 'node:stream';
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  NotFound,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { bucket } from './clients';
-import { s3Client } from './s3-client';
+import type { FileRead } from './s3-objects';
 
 /**
- * Objects in S3: attachment files, account export archives, archives uploaded for an
- * import (names: objectKeys in shared/store/keys.ts).
+ * Objects in S3: attachment files, account export archives, archives uploaded for an import
+ * (./s3-objects.ts does the calls). The S3 SDK is imported on first use: most calls of the
+ * methods that can touch an object never do (an event without attachments, a small series
+ * answer), and in a function built in chunks (infra/bundling/split-bundle.mjs) the SDK is then
+ * a chunk that a cold start does not load.
  */
-export async function putFile(key: string, data: Buffer, type: string): Promise<void> {
-  await s3Client().send(new PutObjectCommand({ Bucket: bucket(), Key: key, Body: data, ContentType: type, ContentLength: data.length }));
-}
+export type { FileRead };
 
-export async function headFile(key: string): Promise<{ size: number; type: string } | undefined> {
-  try {
-    const out = await s3Client().send(new HeadObjectCommand({ Bucket: bucket(), Key: key }));
-    return { size: out.ContentLength ?? 0, type: out.ContentType ?? 'application/octet-stream' };
-  } catch (err) {
-    if (err instanceof NotFound || err instanceof NoSuchKey || (err as { name?: string }).name === 'NotFound') return undefined;
-    throw err;
-  }
-}
+const objects = () => import('./s3-objects');
 
-export interface FileRead {
-  data: Buffer;
-  size: number;
-  /** Set when a range was served: `bytes a-b/total`. */
-  contentRange?: string;
-}
+export const putFile = async (key: string, data: Buffer, type: string): Promise<void> => (await objects()).putFile(key, data, type);
 
-export async function readFile(key: string, range?: string): Promise<FileRead | undefined> {
-  try {
-    const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket(), Key: key, Range: range }));
-    const data = Buffer.from(await out.Body!.transformToByteArray());
-    return { data, size: out.ContentLength ?? data.length, contentRange: out.ContentRange };
-  } catch (err) {
-    if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
-    throw err;
-  }
-}
+export const headFile = async (key: string): Promise<{ size: number; type: string } | undefined> => (await objects()).headFile(key);
+
+export const readFile = async (key: string, range?: string): Promise<FileRead | undefined> => (await objects()).readFile(key, range);
 
 /** An object as a stream (archives and attachments of any size), with its size. */
-export async function readFileStream(key: string): Promise<{ body: Readable; size: number }> {
-  const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket(), Key: key }));
-  return { body: out.Body as Readable, size: out.ContentLength ?? 0 };
-}
+export const readFileStream = async (key: string): Promise<{ body: Readable; size: number }> => (await objects()).readFileStream(key);
 
-export async function moveFile(from: string, to: string): Promise<void> {
-  await s3Client().send(
-    new CopyObjectCommand({ Bucket: bucket(), Key: to, CopySource: `${bucket()}/${encodeURIComponent(from).replace(/%2F/g, '/')}` }),
-  );
-  await deleteFile(from);
-}
+export const moveFile = async (from: string, to: string): Promise<void> => (await objects()).moveFile(from, to);
 
-export async function deleteFile(key: string): Promise<void> {
-  await s3Client().send(new DeleteObjectCommand({ Bucket: bucket(), Key: key }));
-}
+export const deleteFile = async (key: string): Promise<void> => (await objects()).deleteFile(key);
 
 /** Deletes every object under a prefix (an event's or a user's files). */
-export async function deletePrefix(prefix: string): Promise<number> {
-  let deleted = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3Client().send(new ListObjectsV2Command({ Bucket: bucket(), Prefix: prefix, ContinuationToken: token }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length > 0) {
-      await s3Client().send(new DeleteObjectsCommand({ Bucket: bucket(), Delete: { Objects: keys, Quiet: true } }));
-      deleted += keys.length;
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return deleted;
-}
+export const deletePrefix = async (prefix: string): Promise<number> => (await objects()).deletePrefix(prefix);
 
 /** A short-lived URL to download a file straight from S3 (files too large for Lambda). */
-export function presignedGet(key: string, options: { fileName: string; type: string; expiresInS: number }): Promise<string> {
-  return getSignedUrl(
-    s3Client(),
-    new GetObjectCommand({
-      Bucket: bucket(),
-      Key: key,
-      ResponseContentType: options.type,
-      ResponseContentDisposition: contentDisposition(options.fileName),
-    }),
-    { expiresIn: options.expiresInS },
-  );
-}
+export const presignedGet = async (key: string, options: { fileName: string; type: string; expiresInS: number }): Promise<string> =>
+  (await objects()).presignedGet(key, {
+    type: options.type,
+    expiresInS: options.expiresInS,
+    disposition: contentDisposition(options.fileName),
+  });
 
 /** A short-lived URL to upload one file straight to S3, with its type and exact size. */
-export function presignedPut(key: string, options: { type: string; size: number; expiresInS: number }): Promise<string> {
-  return getSignedUrl(
-    s3Client(),
-    new PutObjectCommand({ Bucket: bucket(), Key: key, ContentType: options.type, ContentLength: options.size }),
-    { expiresIn: options.expiresInS, signableHeaders: new Set(['content-type', 'content-length']) },
-  );
-}
+export const presignedPut = async (key: string, options: { type: string; size: number; expiresInS: number }): Promise<string> =>
+  (await objects()).presignedPut(key, options);
 
 /** `attachment; filename*=UTF-8''…` (RFC 6266), as Pryv answers downloads. */
 export function contentDisposition(fileName: string): string {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
+import { loadAllParamsValidators } from '../../infra/bundling/params-validators';
+import { paramsValidator } from '../../shared/api/params-validators';
 import { METHODS } from '../../shared/api/registry';
 import type { HttpRoute, MethodDef, RequestInfo } from '../../shared/api/types';
 import { defaultHttpParams } from '../../shared/http/handler';
 import { parseQuery } from '../../shared/http/request';
-import { type JsonSchema, validateParams } from '../../shared/validation';
+import { checkParams, type JsonSchema } from '../../shared/validation';
 import type { WireRequest } from './client';
 import { FIXTURE_APP_ID, type Fixture, TRUSTED_ORIGIN } from './fixture';
 import {
@@ -21,6 +23,9 @@ import {
   toText,
   WRONG_TYPE_VALUES,
 } from './values';
+
+// The server's own parameter validators (generated from the declarations, as the bundles carry them).
+await loadAllParamsValidators();
 
 /**
  * Malformed requests derived from the method registry (shared/api/registry.ts): for every
@@ -953,7 +958,7 @@ function mutationLimitReasons(profile: RouteProfile, mutation: Mutation, params:
 /** What the server's params validation says about params (a copy: coercion changes them). */
 function schemaErrors(method: MethodDef, params: unknown, coerce: boolean): string | undefined {
   try {
-    validateParams(method.params, params ?? {}, coerce);
+    checkParams(paramsValidator(method.id, coerce), params ?? {});
     return undefined;
   } catch (err) {
     return `schema: ${JSON.stringify((err as { data?: unknown }).data ?? String(err)).slice(0, 200)}`;

@@ -1,12 +1,18 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import bcrypt from 'bcryptjs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { validatorsModuleSource } from '../../infra/bundling/params-validators';
+import { paramsValidator } from '../../shared/api/params-validators';
 import { DEFAULT_TRUSTED_APPS } from '../../shared/config';
 import { apiEndpoint } from '../../shared/domain/accesses/api-endpoint';
 import { hashPassword, isSupportedHash, verifyPassword } from '../../shared/domain/accounts/passwords';
 import { isTrustedApp, parseTrustedApps } from '../../shared/domain/accounts/trusted-apps';
 import { PryvError } from '../../shared/errors';
 import { newId, newToken, randomKey } from '../../shared/ids';
-import { validateParams } from '../../shared/validation';
+import { checkParams, type JsonSchema } from '../../shared/validation';
 
 describe('trusted apps', () => {
   const trusted = parseTrustedApps('*@https://*.pryv.me*, my-app@http://localhost:*');
@@ -68,21 +74,28 @@ describe('apiEndpoint', () => {
 });
 
 describe('parameter validation', () => {
-  const schema = {
+  const schema: JsonSchema = {
     type: 'object',
     properties: { limit: { type: 'number' }, tags: { type: 'array', items: { type: 'string' } }, name: { type: 'string', minLength: 2 } },
     required: ['name'],
     additionalProperties: false,
   };
+  // Compiled as a method's validators are at build time (infra/bundling/params-validators.ts), then loaded.
+  const validateParams = (params: unknown, coerce: boolean) => checkParams(paramsValidator('test.validation', coerce), params);
+  beforeAll(async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pryv-validators-')), 'test.validation.mjs');
+    writeFileSync(file, validatorsModuleSource('test.validation', schema));
+    await import(pathToFileURL(file).href);
+  });
   it('coerces query strings only when asked', () => {
     const params: Record<string, unknown> = { limit: '20', tags: 'one', name: 'ok' };
-    validateParams(schema, params, true);
+    validateParams(params, true);
     expect(params).toEqual({ limit: 20, tags: ['one'], name: 'ok' });
-    expect(() => validateParams(schema, { limit: '20', name: 'ok' }, false)).toThrow(PryvError);
+    expect(() => validateParams({ limit: '20', name: 'ok' }, false)).toThrow(PryvError);
   });
   it('reports z-schema style items', () => {
     try {
-      validateParams(schema, { name: 'x', extra: 1 }, false);
+      validateParams({ name: 'x', extra: 1 }, false);
       expect.unreachable();
     } catch (err) {
       const e = err as PryvError;

@@ -9,6 +9,7 @@ import {
   type EventTypeCatalogue,
   EventTypes,
   getEventTypes,
+  loadContentCompiler,
   loadCustomCatalogue,
   loadDefaultCatalogue,
   resetEventTypes,
@@ -16,7 +17,10 @@ import {
 import { PryvError } from '../../shared/errors';
 import { log } from '../../shared/log';
 
-const types = new EventTypes(loadDefaultCatalogue());
+// The schema compiler is loaded on demand (getEventTypes awaits it); these tests build catalogues themselves.
+beforeAll(loadContentCompiler);
+
+const types = new EventTypes(await loadDefaultCatalogue());
 
 /** Runs `fn`, expects a PryvError and returns it. */
 function caught(fn: () => void): PryvError {
@@ -63,7 +67,10 @@ function writeCatalogue(name: string, doc: unknown): string {
 }
 
 describe('default catalogue', () => {
-  const catalogue = loadDefaultCatalogue();
+  let catalogue: EventTypeCatalogue;
+  beforeAll(async () => {
+    catalogue = await loadDefaultCatalogue();
+  });
 
   it('is data-types 1.1.1 (354 types) plus the three bundled density types', () => {
     expect(catalogue.version).toBe('1.1.1');
@@ -77,10 +84,10 @@ describe('default catalogue', () => {
     expect(catalogue.classes).toBeTypeOf('object');
   });
 
-  it('returns a fresh object each time (callers cannot corrupt the bundled list)', () => {
-    const a = loadDefaultCatalogue();
+  it('returns a fresh object each time (callers cannot corrupt the bundled list)', async () => {
+    const a = await loadDefaultCatalogue();
     delete a.types['mass/kg'];
-    expect(loadDefaultCatalogue().types['mass/kg']).toBeDefined();
+    expect((await loadDefaultCatalogue()).types['mass/kg']).toBeDefined();
   });
 
   it('looks types up by exact key', () => {
@@ -176,10 +183,10 @@ describe('validateContent: known types', () => {
     expect(contentError('clinical/fhir', { clinicalType: 'nope' })[0]!.code).toBe('ENUM_MISMATCH');
   });
 
-  it('rejects content for a type whose schema cannot be compiled (contact/facebook), warning once', () => {
+  it('rejects content for a type whose schema cannot be compiled (contact/facebook), warning once', async () => {
     const warn = vi.spyOn(log, 'warn').mockImplementation(() => undefined);
     try {
-      const fresh = new EventTypes(loadDefaultCatalogue());
+      const fresh = new EventTypes(await loadDefaultCatalogue());
       for (let i = 0; i < 3; i++) {
         const items = (() => {
           const err = caught(() => fresh.validateContent('contact/facebook', { id: '42' }));
@@ -242,8 +249,8 @@ describe('custom catalogues', () => {
     },
   };
 
-  it('adds and overrides types, later catalogues winning', () => {
-    const merged = new EventTypes(loadDefaultCatalogue(), custom);
+  it('adds and overrides types, later catalogues winning', async () => {
+    const merged = new EventTypes(await loadDefaultCatalogue(), custom);
     expect(merged.version).toBe('9.9.9');
     expect(merged.size).toBe(358);
     expect(merged.isKnown('custom/strict')).toBe(true);
@@ -251,7 +258,7 @@ describe('custom catalogues', () => {
     expect(() => merged.validateContent('mass/kg', 'seventy')).not.toThrow();
     expect(caught(() => merged.validateContent('mass/kg', 70)).id).toBe('invalid-parameters-format');
 
-    const reversed = new EventTypes(custom, loadDefaultCatalogue());
+    const reversed = new EventTypes(custom, await loadDefaultCatalogue());
     expect(reversed.version).toBe('1.1.1');
     expect(() => reversed.validateContent('mass/kg', 70)).not.toThrow();
     expect(caught(() => reversed.validateContent('mass/kg', 'seventy')).id).toBe('invalid-parameters-format');
@@ -296,7 +303,7 @@ describe('custom catalogues', () => {
     expect(fromPath.types['custom/strict']).toEqual(custom.types['custom/strict']);
     const fromUrl = await loadCustomCatalogue(pathToFileURL(path).href);
     expect(fromUrl).toEqual(fromPath);
-    const merged = new EventTypes(loadDefaultCatalogue(), fromPath);
+    const merged = new EventTypes(await loadDefaultCatalogue(), fromPath);
     expect(() => merged.validateContent('mass/kg', 'seventy')).not.toThrow();
     expect(merged.isKnown('custom/strict')).toBe(true);
   });

@@ -113,6 +113,8 @@ async function grant(ctx: MethodContext, request: AccessRequest): Promise<string
 
 export const accessRequestsUpdate = /* @__PURE__ */ defineMethod<{ key: string; body: unknown }>({
   id: 'accessRequests.update',
+  // grant() runs these through runMethod, their parameter checks included.
+  alsoRuns: [accessesCheckApp.id, accessesDelete.id, accessesCreate.id],
   routes: [{ verb: 'POST', path: '/reg/access/{key}' }],
   auth: 'none',
   batchable: false,

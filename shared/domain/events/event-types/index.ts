@@ -10,13 +10,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { API_VERSION } from '../../../config';
 import { errors, PryvError } from '../../../errors';
 import { log } from '../../../log';
 import { toValidationItems, type ValidationItem } from '../../../validation';
-import data from './default-event-types.json';
 
 export interface EventTypeCatalogue {
   version?: string;
@@ -41,9 +39,16 @@ const BUNDLED_EXTRA_TYPES: Record<string, object> = {
 const CONTENT_INVALID = "The event content's format is invalid.";
 const FETCH_TIMEOUT_MS = 5_000;
 
-/** The bundled catalogue (the JSON file plus the three `density/*` types). */
-export function loadDefaultCatalogue(): EventTypeCatalogue {
-  const file: EventTypeCatalogue = data;
+/**
+ * The bundled catalogue's file, read where this code is: beside this module in the sources,
+ * beside the code in a function's asset (infra/bundling/split-bundle.mjs copies it there). Data
+ * read on first use, not code: 78 KB that a function which checks no content never parses.
+ */
+export const DEFAULT_CATALOGUE_FILE = 'default-event-types.json';
+
+/** The bundled catalogue (the JSON file plus the three `density/*` types), a fresh copy each time. */
+export async function loadDefaultCatalogue(): Promise<EventTypeCatalogue> {
+  const file = JSON.parse(await readFile(new URL(`./${DEFAULT_CATALOGUE_FILE}`, import.meta.url), 'utf8')) as EventTypeCatalogue;
   return {
     version: file.version,
     types: { ...BUNDLED_EXTRA_TYPES, ...file.types },
@@ -212,27 +217,22 @@ export class EventTypes {
 
   private validator(): Ajv {
     if (!this.ajv) {
-      this.ajv = new Ajv({
-        allErrors: true,
-        strict: false, // `attachmentRequired`, `extras`, `symbol`… are ignored, not enforced
-        // Pryv's z-schema does not check schemas against the meta-schema, only keyword value
-        // types: e.g. `properties.required: [...]` (audiogram/data, clinical/fhir) is tolerated.
-        validateSchema: false,
-        unicodeRegExp: false, // patterns as plain JS RegExp, like z-schema
-        addUsedSchema: false, // `$id`s in different types must not collide
-        logger: {
-          log: () => undefined,
-          warn: (...args: unknown[]) => log.warn('event types: ajv warning', { detail: args.map(String).join(' ') }),
-          error: (...args: unknown[]) => log.error('event types: ajv error', { detail: args.map(String).join(' ') }),
-        },
-      });
-      // Draft-04 documents may carry `id` (ajv 8 throws on it); we resolve no refs across
-      // types, so it is just an annotation here.
-      this.ajv.removeKeyword('id');
-      addFormats(this.ajv);
+      if (!newCompiler) throw new Error('event types: loadContentCompiler() was not awaited before checking a content');
+      this.ajv = newCompiler((message, detail) => log[message === 'warning' ? 'warn' : 'error'](`event types: ajv ${message}`, { detail }));
     }
     return this.ajv;
   }
+}
+
+let newCompiler: typeof import('./compiler').newContentCompiler | undefined;
+
+/**
+ * Loads ajv's schema compiler, which only the checks of an event's content use: imported on
+ * demand so that a function which never checks one (most of them import this module for its
+ * constants) neither bundles nor evaluates it. getEventTypes() awaits it.
+ */
+export async function loadContentCompiler(): Promise<void> {
+  newCompiler ??= (await import('./compiler')).newContentCompiler;
 }
 
 let instance: Promise<EventTypes> | undefined;
@@ -247,7 +247,7 @@ export function getEventTypes(): Promise<EventTypes> {
 }
 
 async function build(): Promise<EventTypes> {
-  const base = loadDefaultCatalogue();
+  const [base] = await Promise.all([loadDefaultCatalogue(), loadContentCompiler()]);
   const source = process.env.EVENT_TYPES_SOURCE?.trim();
   if (!source) return new EventTypes(base);
   try {
