@@ -5,7 +5,7 @@ import { log, sampleDebugLogs, withLogContext } from '../../shared/log';
 import { METRIC, recordMetrics } from '../../shared/metrics';
 import { classifyRecord, collectChanges } from '../../shared/notify/changes';
 import { dispatchChanges, registerSink } from '../../shared/notify/dispatch';
-import { deliverDueWebhooks, queueWebhookMessages } from '../../shared/notify/webhook-delivery';
+import { deliverDueWebhooks, queueWebhookMessages, settleStartedAttempts } from '../../shared/notify/webhook-delivery';
 import { pushChangesToSockets, sendOpenPacket } from '../../shared/socketio/outbound';
 import { insertedConnections } from '../../shared/store/socket-connections';
 import { writerRequestId } from '../../shared/store/stream-records';
@@ -57,6 +57,9 @@ function recordLagMs(records: DynamoDBRecord[], now = Date.now()): number | unde
   const created = records.map((r) => r.dynamodb?.ApproximateCreationDateTime).filter((t): t is number => typeof t === 'number');
   return created.length === 0 ? undefined : Math.max(0, now - Math.min(...created) * 1000);
 }
+
+/** How long, at most, a fan-out in Lambda waits for the webhook calls it started (well under one call's timeout). */
+const LAMBDA_ATTEMPT_GRACE_MS = 1000;
 
 /** At most this many request ids are named on one line (a burst of writes coalesces into one dispatch). */
 const MAX_CAUSES_LOGGED = 20;
@@ -117,10 +120,17 @@ async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse
     }),
   );
   await opening;
-  // First attempts are made by the sink as it queues; attempts that came due meanwhile (a
-  // throttled webhook) need not wait for the schedule. A failure here is the worker's to retry.
+  // First attempts are started by the sink as it queues, and not waited for (a slow receiver
+  // must not hold the shard's next batch, hence every user's socket pushes); attempts that
+  // came due meanwhile (a throttled webhook) need not wait for the schedule, and run alike.
+  // A failure here is the worker's to retry.
   if (changes.size > 0) {
-    await deliverDueWebhooks().catch((err) => log.error('fanout: webhook delivery run failed', { err }));
+    await deliverDueWebhooks(undefined, { background: true }).catch((err) => log.error('fanout: webhook delivery run failed', { err }));
   }
+  // In Lambda the environment is frozen once the handler returns, and a call in flight would
+  // resume only at the next invocation (or its lease run out, for the worker to retry): give
+  // the calls a short grace, so a prompt receiver is served within this one. Locally the
+  // process goes on and nothing need wait.
+  if (process.env.AWS_LAMBDA_FUNCTION_NAME) await settleStartedAttempts(LAMBDA_ATTEMPT_GRACE_MS);
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }

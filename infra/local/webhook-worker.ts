@@ -1,10 +1,11 @@
 import { log } from '../../shared/log';
-import { deliverDueWebhooks } from '../../shared/notify/webhook-delivery';
+import { deliverDueWebhooks, settleStartedAttempts } from '../../shared/notify/webhook-delivery';
 
 /**
  * The local stand-in for the scheduled webhook worker (functions/notify/webhook-worker.ts):
  * runs the due delivery attempts every `intervalMs`, one run at a time (the next is timed
- * from the end of the previous one, so runs never overlap). `stop` waits for a run in flight.
+ * from the end of the previous one, so runs never overlap). `stop` waits for a run in flight,
+ * and for the calls the fan-out started.
  */
 export function startWebhookWorker(intervalMs = 200): { stop: () => Promise<void> } {
   let stopped = false;
@@ -30,6 +31,7 @@ export function startWebhookWorker(intervalMs = 200): { stop: () => Promise<void
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
+      await settleStartedAttempts(); // the first attempts the fan-out started, not waited for there
     },
   };
 }

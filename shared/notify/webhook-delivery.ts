@@ -60,7 +60,6 @@ export function signDelivery(secret: string, msgId: string, payload: string, at 
 const throttled = (webhook: Webhook, now: number) => Math.max(now, (webhook.lastRun?.timestamp ?? 0) + (webhook.minIntervalMs ?? 0) / 1000);
 
 /**
-/**
  * A webhook with scopes is told `notificationsChanged` with the keys of the scopes a change
  * fell in (spec §3.6, §6.1); they wait in `pending` beside the coarse messages, as these entries.
  */
@@ -83,8 +82,8 @@ async function snapshotOf(username: string, webhook: Webhook, batch: UserBatch):
  * each active webhook of the user what its access may hear of the batch
  * (shared/domain/notifications/audience.ts), and schedules an attempt if none is. Without a
  * batch (the service boot message) every active webhook gets the messages. An attempt due
- * now is made at once (`attemptNow`, the default): the message is durable before the call,
- * and a failed or interrupted attempt is the worker's to retry.
+ * now is started at once (`attemptNow`, the default) and not waited for (startAttempt): the
+ * message is durable before the call, and a failed or interrupted attempt is the worker's to retry.
  */
 export async function queueWebhookMessages(
   username: string,
@@ -119,7 +118,7 @@ export async function queueWebhookMessages(
         const lease = listedAt + LEASE_S;
         const claimed = await queueClaimedAttempt(username, webhook, entries, causesInContext(), listedAt, lease);
         if (claimed) {
-          await runClaimed(claimed.due, lease, claimed.webhook);
+          startAttempt(claimed.due, lease, claimed.webhook);
           return;
         }
       }
@@ -134,9 +133,40 @@ export async function queueWebhookMessages(
       }
       const lease = now + LEASE_S;
       const due = await scheduleClaimedAttempt(username, webhook.id, at, lease);
-      if (due) await runClaimed(due, lease);
+      if (due) startAttempt(due, lease);
     }),
   );
+}
+
+/**
+ * First attempts run beside the fan-out, not inside its batch: the sink resolves once the
+ * messages are queued and the attempt scheduled and claimed (durable), and the POST (up to
+ * WEBHOOK_CALL_TIMEOUT_MS against a slow receiver) goes on alone. That is safe because the
+ * table already holds everything a retry needs: if the call fails, the attempt is rescheduled
+ * like any other; if this process stops (or, in AWS, is frozen) before the attempt ends, its
+ * lease runs out and the worker makes it again — at-least-once, as every delivery. Waiting
+ * for it instead would hold the shard's next batch, and so the socket pushes of every user on
+ * the shard, behind one slow receiver.
+ */
+const inFlight = new Set<Promise<void>>();
+
+function startAttempt(due: DueItem, lease: number, known?: Webhook): void {
+  const running: Promise<void> = runClaimed(due, lease, known).finally(() => inFlight.delete(running));
+  inFlight.add(running);
+}
+
+/**
+ * Waits for the attempts started beside the fan-out, at most `graceMs` (all of them when
+ * omitted). The fan-out waits a bounded grace before returning in AWS, so a receiver that
+ * answers promptly is done within the invocation; the local runtime waits for all on stop.
+ */
+export async function settleStartedAttempts(graceMs?: number): Promise<void> {
+  if (inFlight.size === 0) return;
+  const all = Promise.all([...inFlight]).then(() => undefined);
+  if (graceMs === undefined) return all;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+  clearTimeout(timer);
 }
 
 /**
@@ -221,9 +251,10 @@ async function attempt(due: DueItem, lease: number, known?: Webhook): Promise<bo
 
 /**
  * Runs the attempts due at `now` (Unix seconds), at most BATCH_SIZE, concurrently. Returns
- * how many were claimed. Safe to run from several workers at once (leases).
+ * how many were claimed. Safe to run from several workers at once (leases). `background`
+ * (the fan-out): returns once they are claimed, the calls going on as first attempts do.
  */
-export async function deliverDueWebhooks(now: number = nowS()): Promise<number> {
+export async function deliverDueWebhooks(now: number = nowS(), { background = false } = {}): Promise<number> {
   const items = await dueAttempts(now, BATCH_SIZE);
   const lease = now + LEASE_S;
   let claimed = 0;
@@ -231,7 +262,8 @@ export async function deliverDueWebhooks(now: number = nowS()): Promise<number> 
     items.map(async (due) => {
       if (!(await claimDue(due, now, lease))) return;
       claimed++;
-      await runClaimed(due, lease);
+      if (background) startAttempt(due, lease);
+      else await runClaimed(due, lease);
     }),
   );
   return claimed;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
@@ -22,11 +23,19 @@ function withTable(items: TransactItem[]): TransactItem[] {
 /**
  * Runs a TransactWriteItems. Returns the indexes of the items whose condition failed
  * (empty when it committed), so the caller can name the conflicting fields.
+ *
+ * Each send carries its own ClientRequestToken, which the SDK's retries of that send repeat:
+ * a send that committed but whose answer was lost (a timeout, a 5xx) is then answered as
+ * committed on retry, for 10 minutes, instead of being applied again — where its own
+ * conditions (an attempt not yet scheduled, a version unchanged) would now fail and the
+ * caller would take a committed write for a refused one (a claimed webhook attempt would
+ * then wait out its lease). A send cancelled by a conflict committed nothing: the next one
+ * is a new request with a new token.
  */
 export async function transactWrite(items: TransactItem[]): Promise<number[]> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await dynamo().send(new TransactWriteCommand({ TransactItems: withTable(items) }));
+      await dynamo().send(new TransactWriteCommand({ TransactItems: withTable(items), ClientRequestToken: randomUUID() }));
       return [];
     } catch (err) {
       if (!(err instanceof TransactionCanceledException)) throw err;

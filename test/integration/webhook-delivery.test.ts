@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../shared/config';
@@ -224,10 +224,30 @@ describe('webhook delivery', () => {
     const failures = receiver.to(path);
     expect(failures.length).toBeGreaterThanOrEqual(3);
     for (const d of failures) expectValid(d, webhook.secret);
-    // Retries of one batch share its webhook-id.
-    const [a, b] = failures.slice(-2);
-    expect(a!.headers['webhook-id']).toBe(b!.headers['webhook-id']);
-    expect(a!.raw.length > 0 && b!.body.messages).toEqual(a!.body.messages);
+    // The webhook-id names a batch version (`msg_{webhook}_{queueSeq}`): a retry sends the
+    // same version under the same id, and only a queueing makes a new one. Delivery is
+    // at-least-once, so a fan-out batch retried under load may queue its messages again
+    // between two attempts (a new version, a new id): the ids may then differ, but never
+    // more often than the webhook was queued to, never go back, and one id is one body.
+    const item = await dynamo().send(new GetCommand({ TableName: config().tableName, Key: keys.webhook(u, webhook.id) }));
+    const versions = item.Item!.queueSeq as number;
+    expect(versions).toBeGreaterThanOrEqual(1);
+    const seqs = failures.map((d) => {
+      const id = String(d.headers['webhook-id']);
+      expect(id).toMatch(new RegExp(`^msg_${webhook.id}_\\d+$`));
+      return Number(id.slice(id.lastIndexOf('_') + 1));
+    });
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]!).toBeGreaterThanOrEqual(seqs[i - 1]!);
+    expect(Math.max(...seqs)).toBeLessThanOrEqual(versions);
+    // Retries made no id of their own (queued once, the usual case: every attempt shares one id).
+    expect(new Set(seqs).size).toBeLessThanOrEqual(versions);
+    const bodyOf = new Map<string, string>();
+    for (const d of failures) {
+      const id = String(d.headers['webhook-id']);
+      const messages = JSON.stringify(d.body.messages);
+      expect(bodyOf.get(id) ?? messages).toBe(messages);
+      bodyOf.set(id, messages);
+    }
     // Nothing more while inactive.
     const count = failures.length;
     await sleep(800);

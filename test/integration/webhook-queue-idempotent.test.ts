@@ -1,0 +1,106 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { config, resetConfig } from '../../shared/config';
+import { dynamo, resetClients } from '../../shared/store/clients';
+import { queueClaimedAttempt } from '../../shared/store/webhook-queue';
+import { getWebhook } from '../../shared/store/webhooks';
+import { call, createUser, useRuntimeStore } from '../setup/api';
+
+/**
+ * A transaction that committed but whose answer was lost is retried by the SDK; it must be
+ * answered as committed, not applied again (where its conditions would now fail and a claimed
+ * webhook attempt would be taken for refused). Proven against DynamoDB Local through a proxy
+ * that forwards the first TransactWriteItems, lets it commit, and answers the client 500.
+ */
+
+interface Seen {
+  token: string | undefined;
+  lost: boolean;
+}
+
+/** Forwards everything to `target`; the first transaction whose body contains `marker` commits, and its answer is replaced by a 500. */
+async function startLossyProxy(target: string, marker: string) {
+  const seen: Seen[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const isTransaction = String(req.headers['x-amz-target']).endsWith('.TransactWriteItems') && body.includes(marker);
+      const lose = isTransaction && seen.length === 0;
+      if (isTransaction) seen.push({ token: JSON.parse(body.toString('utf8')).ClientRequestToken, lost: lose });
+      const url = new URL(req.url ?? '/', target);
+      const out = request(url, { method: req.method, headers: req.headers }, (answer) => {
+        const back: Buffer[] = [];
+        answer.on('data', (c: Buffer) => back.push(c));
+        answer.on('end', () => {
+          if (lose) {
+            res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+            res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'answer lost on the way' }));
+            return;
+          }
+          res.writeHead(answer.statusCode ?? 500, answer.headers);
+          res.end(Buffer.concat(back));
+        });
+      });
+      out.on('error', (err) => res.destroy(err));
+      out.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('webhook queue transactions', () => {
+  let proxy: Awaited<ReturnType<typeof startLossyProxy>>;
+  let username: string;
+  let webhookId: string;
+
+  beforeAll(async () => {
+    useRuntimeStore();
+    const user = await createUser();
+    username = user.username;
+    const app = await call('POST', `/${username}/accesses`, {
+      token: user.token,
+      body: { type: 'app', name: 'app', permissions: [{ streamId: '*', level: 'read' }] },
+    });
+    expect(app.status, JSON.stringify(app.body)).toBe(201);
+    const hook = await call('POST', `/${username}/webhooks`, { token: app.body.access.token, body: { url: 'http://127.0.0.1:9/none' } });
+    expect(hook.status, JSON.stringify(hook.body)).toBe(201);
+    webhookId = hook.body.webhook.id;
+    proxy = await startLossyProxy(process.env.DYNAMODB_ENDPOINT!, webhookId);
+    process.env.DYNAMODB_ENDPOINT = proxy.url;
+    resetConfig();
+    resetClients();
+  });
+  afterAll(async () => {
+    useRuntimeStore();
+    await proxy.close();
+  });
+
+  it('queueClaimedAttempt whose committed answer is lost: the SDK retry repeats its token and is answered as committed', async () => {
+    const listed = await getWebhook(username, webhookId);
+    expect(listed?.nextAttempt).toBeUndefined();
+    const now = Date.now() / 1000;
+    const claimed = await queueClaimedAttempt(username, listed!, ['eventsChanged'], [], now, now + 60);
+
+    // The first send committed and was answered 500; the SDK sent it again with the same token.
+    expect(proxy.seen.map((s) => s.lost)).toEqual([true, false]);
+    expect(proxy.seen[0]!.token).toMatch(/^[0-9a-f-]{36}$/);
+    expect(proxy.seen[1]!.token).toBe(proxy.seen[0]!.token);
+    // Taken as the claim it is (not refused on its own now-failing conditions), and applied once.
+    expect(claimed?.webhook.queueSeq).toBe((listed!.queueSeq ?? 0) + 1);
+    const stored = await getWebhook(username, webhookId);
+    expect(stored?.queueSeq).toBe((listed!.queueSeq ?? 0) + 1);
+    expect([...(stored?.pending ?? [])]).toEqual(['eventsChanged']);
+    const due = await dynamo().send(new GetCommand({ TableName: config().tableName, Key: { pk: claimed!.due.pk, sk: claimed!.due.sk } }));
+    expect(due.Item?.leaseUntil).toBe(now + 60);
+    expect(due.Item?.webhookId).toBe(webhookId);
+  });
+});
