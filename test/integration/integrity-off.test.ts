@@ -72,8 +72,9 @@ describe('INTEGRITY=off', () => {
     const report = await verifyAccountIntegrity(username);
     expect(report.writesIntegrity).toBe(false);
     expect(report.mismatches).toEqual([]);
-    // 2 events, 1 previous version; the personal access and the share.
-    expect(report.checked).toEqual({ events: 3, accesses: 2 });
-    expect(report.missing).toBe(5);
+    // 2 events, 1 previous version, the 5 account values registration wrote (email, language, appId, two storage
+    // counters); the personal access and the share.
+    expect(report.checked).toEqual({ events: 8, accesses: 2 });
+    expect(report.missing).toBe(10);
   }, 60_000);
 });
