@@ -281,17 +281,21 @@ describe('table client: the same requests and answers as lib-dynamodb’s docume
   });
 
   it('any JSON-like item reads back as the document client reads it', () => {
+    // Property names the API refuses before anything is stored (README "Limits"); util-dynamodb's
+    // marshall also takes an object with an own `constructor` for a class instance and throws.
+    const name = (min: number) =>
+      fc.string({ minLength: min }).filter((k) => k !== '__proto__' && k !== 'constructor' && k !== 'prototype');
     const value = fc.letrec((tie) => ({
       leaf: fc.oneof(fc.string(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.boolean(), fc.constant(null)),
       node: fc.oneof(
         { depthSize: 'small' },
         tie('leaf'),
         fc.array(tie('node'), { maxLength: 4 }),
-        fc.dictionary(fc.string(), tie('node'), { maxKeys: 4 }),
+        fc.dictionary(name(0), tie('node'), { maxKeys: 4 }),
       ),
     })).node;
     fc.assert(
-      fc.property(fc.dictionary(fc.string({ minLength: 1 }), value, { maxKeys: 8 }), (item) => {
+      fc.property(fc.dictionary(name(1), value, { maxKeys: 8 }), (item) => {
         const wire = marshall(item, { allowImpreciseNumbers: true });
         // JSON as DynamoDB sends it: what the client parses
         const parsed = JSON.parse(JSON.stringify(wire));
