@@ -14,9 +14,9 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { io } from 'socket.io-client';
 import { startLocalRuntime } from '../../infra/local/runtime';
 import { registerSink } from '../../shared/notify/dispatch';
+import { benchListener } from './notify-listener';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 40);
 const MIN_INTERVAL_MS = 100; // the webhook's throttle for this run
@@ -48,42 +48,8 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   try {
-    const api = async (method: string, path: string, token: string | undefined, body?: unknown) => {
-      const res = await fetch(`${runtime.url}${path}`, {
-        method,
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: token } : {}) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return (await res.json()) as any;
-    };
-    const username = `bench-${Date.now().toString(36)}`;
-    const reg = await api('POST', '/users', undefined, {
-      username,
-      password: 'bench-password',
-      email: `${username}@example.com`,
-      appId: 'bench-app',
-    });
-    const personal = new URL(reg.apiEndpoint).username;
-    // Webhooks are created by app accesses (personal ones cannot, spec §2.5).
-    const app = await api('POST', `/${username}/accesses`, personal, {
-      type: 'app',
-      name: 'bench-webhooks',
-      permissions: [{ streamId: '*', level: 'manage' }],
-    });
-    const token = app.access.token as string;
-    await api('POST', `/${username}/streams`, token, { id: 'bench', name: 'Bench' });
-    await api('POST', `/${username}/webhooks`, token, { url: receiverUrl });
-
+    const { api, username, token, socket } = await benchListener(runtime.url, receiverUrl, 'bench');
     const socketArrivals: number[] = [];
-    const socket = io(`${runtime.url}/${username}/${username}?auth=${token}`, {
-      transports: ['websocket'],
-      forceNew: true,
-      reconnection: false,
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', reject);
-    });
     socket.on('eventsChanged', () => socketArrivals.push(performance.now()));
     await new Promise((r) => setTimeout(r, 1000)); // the setup's own changes drain first
 

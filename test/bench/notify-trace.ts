@@ -16,9 +16,9 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { io } from 'socket.io-client';
 import { startLocalRuntime } from '../../infra/local/runtime';
 import { registerSink } from '../../shared/notify/dispatch';
+import { benchListener } from './notify-listener';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
 const VERBOSE = process.env.VERBOSE === '1';
@@ -71,39 +71,7 @@ async function main() {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  const api = async (method: string, path: string, token: string | undefined, body?: unknown) => {
-    const res = await fetch(`${runtime.url}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: token } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return (await res.json()) as any;
-  };
-  const username = `trace-${Date.now().toString(36)}`;
-  const reg = await api('POST', '/users', undefined, {
-    username,
-    password: 'bench-password',
-    email: `${username}@example.com`,
-    appId: 'bench-app',
-  });
-  const personal = new URL(reg.apiEndpoint).username;
-  const app = await api('POST', `/${username}/accesses`, personal, {
-    type: 'app',
-    name: 'w',
-    permissions: [{ streamId: '*', level: 'manage' }],
-  });
-  const token = app.access.token as string;
-  await api('POST', `/${username}/streams`, token, { id: 'bench', name: 'Bench' });
-  await api('POST', `/${username}/webhooks`, token, { url: receiverUrl });
-  const socket = io(`${runtime.url}/${username}/${username}?auth=${token}`, {
-    transports: ['websocket'],
-    forceNew: true,
-    reconnection: false,
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
+  const { api, username, token, socket } = await benchListener(runtime.url, receiverUrl, 'trace');
   socket.on('eventsChanged', () => mark('SOCKET'));
   await new Promise((r) => setTimeout(r, 1000));
   const starts = new Map<string, number[]>();
