@@ -11,8 +11,17 @@ export default defineConfig({
     projects: [
       // Some unit tests are CPU-bound (scrypt hashes, 20,000-stream trees): room for a busy machine.
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000 } },
-      // CDK assertions: synthesizing the stack bundles every function with esbuild.
-      { test: { name: 'infra', include: ['test/infra/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000 } },
+      // CDK assertions (the stack synthesized without bundling, one function bundled for real);
+      // each file synthesizes into a temp folder of its own, removed after it (test/infra/setup.ts).
+      {
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          setupFiles: ['test/infra/setup.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+        },
+      },
       {
         test: {
           name: 'integration',

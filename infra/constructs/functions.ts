@@ -3,11 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Function as LambdaFunction, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { Capability } from '../../shared/api/types';
+import { functionCode } from '../bundling/function-code';
 import { ALL_OBJECT_AREAS, OBJECT_AREAS, type ObjectArea } from '../../shared/store/keys';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
 import { acknowledge, acknowledgeLogEncryption, managedPolicyRule, wildcardResourceRule } from './acknowledge';
@@ -64,89 +64,6 @@ const LAMBDA_ACKNOWLEDGEMENTS: ReadonlyArray<[string, string]> = [
   ],
 ];
 
-/** Data files the code reads beside itself (copied into the assets whose code names them, see splitBundling). */
-const DATA_FILES = [join(REPO_ROOT, 'shared/domain/events/event-types/default-event-types.json')];
-
-/** Stands in for the SDK's default credential chain in the bundles (see FUNCTION_BUNDLING). */
-const LAMBDA_CREDENTIALS = join(REPO_ROOT, 'infra/bundling/lambda-credentials.ts');
-
-/**
- * How every function is bundled: locally with esbuild, self-contained ESM (then in chunks: splitBundling).
- * Without source maps (they weigh four times the code and slow the cold start); the
- * `sourceMaps` setting ships them, with NODE_OPTIONS=--enable-source-maps (see functionBundling).
- */
-export const FUNCTION_BUNDLING: BundlingOptions = {
-  forceDockerBundling: false, // local esbuild from node_modules
-  logLevel: LogLevel.WARNING, // keep `cdk synth` output readable: 80+ bundles
-  minify: true,
-  sourceMap: false,
-  format: OutputFormat.ESM,
-  mainFields: ['module', 'main'],
-  target: 'node22',
-  // Bundle everything, AWS SDK included: the versions in package-lock.json run, not
-  // whatever SDK v3 the runtime happens to ship.
-  externalModules: [],
-  // Credentials come from the environment in Lambda: the SDK's default chain is left out.
-  esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': LAMBDA_CREDENTIALS },
-  // CommonJS dependencies inside an ESM bundle still call require().
-  banner: "import { createRequire as __pryvCreateRequire } from 'module'; const require = __pryvCreateRequire(import.meta.url);",
-};
-
-/**
- * The tracer (and the X-Ray SDK it pulls, ~10× the size of the logger and metrics) is loaded
- * only when tracing is on (shared/tracing.ts); without the `tracing` setting it is left out
- * of the bundles, where its import is never reached.
- */
-export const TRACER_PACKAGE = '@aws-lambda-powertools/tracer';
-
-/** FUNCTION_BUNDLING, with source maps when the `sourceMaps` setting asks for them, and the tracer only with `tracing`. */
-export function functionBundling(sourceMaps: boolean, tracing = false): BundlingOptions {
-  return {
-    ...FUNCTION_BUNDLING,
-    ...(sourceMaps ? { sourceMap: true } : {}),
-    externalModules: tracing ? [] : [TRACER_PACKAGE],
-  };
-}
-
-/**
- * `bundling` of every function: after CDK's one-file bundle, infra/bundling/split-bundle.mjs
- * rebuilds the asset with esbuild `splitting`, the same settings otherwise, so that what the
- * code imports on demand (`import()`: a method of callBatch or of the socket message function,
- * shared/api/method-loaders.ts; the S3, SES and Secrets Manager clients; busboy; the
- * event-type schema compiler) is a chunk loaded on its first use, not code every cold start
- * reads. A function that imports nothing on demand stays one file. The event-types catalogue
- * is data beside the code (DATA_FILES), read on first use.
- */
-export function splitBundling(bundling: BundlingOptions, entry: string, inject: readonly string[] = []): BundlingOptions {
-  const options = {
-    inject,
-    minify: bundling.minify === true,
-    sourcemap: bundling.sourceMap === true,
-    target: bundling.target,
-    mainFields: bundling.mainFields,
-    alias: { '@aws-sdk/credential-provider-node': LAMBDA_CREDENTIALS },
-    banner: bundling.banner ? { js: bundling.banner } : undefined,
-    external: bundling.externalModules ?? [],
-    logLevel: 'warning',
-  };
-  const script = join(REPO_ROOT, 'infra/bundling/split-bundle.mjs');
-  const args = (outdir: string) => Buffer.from(JSON.stringify({ entry, outdir, options, dataFiles: DATA_FILES })).toString('base64');
-  return {
-    ...withInjected(bundling, inject),
-    commandHooks: {
-      beforeBundling: () => [],
-      beforeInstall: () => [],
-      afterBundling: (_inputDir, outputDir) => [`node "${script}" ${args(outputDir)}`],
-    },
-  };
-}
-
-/** `bundling` with `inject` modules bundled and loaded before the entry (esbuild `--inject`). */
-function withInjected(bundling: BundlingOptions, inject: readonly string[] = []): BundlingOptions {
-  if (inject.length === 0) return bundling;
-  return { ...bundling, esbuildArgs: { ...bundling.esbuildArgs, '--inject': [...inject] } };
-}
-
 /** How capabilities show, in this order, in a shared role's id: `Role-Data-AdminKey-Sockets` (ids of deployed roles: keep them). */
 const ROLE_KEY_PARTS: ReadonlyArray<[Capability, string]> = [
   ['adminKey', 'AdminKey'],
@@ -199,7 +116,7 @@ export interface FunctionsProps {
 
 /**
  * Makes the stack's Lambda functions, all alike: Node.js 22 on ARM64, JSON logs into their own
- * log group, bundled with FUNCTION_BUNDLING, and given exactly the data access and the
+ * log group, built by infra/bundling/function-code.ts (once, in chunks), and given exactly the data access and the
  * capabilities they are declared with. Added to the stack it is given (see infra/stack.ts).
  *
  * CloudFormation allows 500 resources per stack and each method has a function, a route, an
@@ -212,7 +129,7 @@ export class Functions {
   private readonly logGroups: NestedStack;
   private readonly sharedRoles = new Map<string, iam.Role>();
   /** Every function added, in order (the alarms and the dashboard cover them all). */
-  readonly all: NodejsFunction[] = [];
+  readonly all: LambdaFunction[] = [];
 
   constructor(scope: Construct, props: FunctionsProps) {
     this.scope = scope;
@@ -220,16 +137,18 @@ export class Functions {
     this.logGroups = new NestedStack(scope, 'LogGroups', { description: 'Pryv API: one log group per function' });
   }
 
-  add(options: FunctionOptions): NodejsFunction {
+  add(options: FunctionOptions): LambdaFunction {
     const { data } = this.props;
     const granted = (capability: Capability) =>
       (options.capabilities ?? []).includes(capability) && (capability !== 'mail' || this.props.mailFrom !== undefined);
-    const bundling = functionBundling(this.props.sourceMaps === true, this.props.tracing === true);
-    const fn = new NodejsFunction(this.scope, options.id, {
+    const fn = new LambdaFunction(this.scope, options.id, {
       ...(options.sharedRole ? { role: this.sharedRole(areasOf(options), granted) } : {}),
-      entry: join(REPO_ROOT, options.entry),
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      code: functionCode(join(REPO_ROOT, options.entry), {
+        sourceMaps: this.props.sourceMaps === true,
+        tracing: this.props.tracing === true,
+        inject: options.inject,
+      }),
+      handler: 'index.handler',
       description: options.description,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
@@ -247,7 +166,6 @@ export class Functions {
         ...(granted('filesSecret') ? { FILES_READ_TOKEN_SECRET_ARN: data.filesSecret.secretArn } : {}),
         ...(granted('socketManagement') ? { SOCKET_MANAGEMENT_ENDPOINT: this.props.webSocketStage.callbackUrl } : {}),
       },
-      bundling: splitBundling(bundling, join(REPO_ROOT, options.entry), options.inject),
       ...(this.props.tracing ? { tracing: Tracing.ACTIVE } : {}),
     });
     this.all.push(fn);
@@ -289,7 +207,7 @@ export class Functions {
   }
 
   /** The table (and its indexes, by name), the bucket's objects under the given areas' prefixes, and the data key. */
-  private grantData(fn: NodejsFunction, areas: readonly ObjectArea[]): void {
+  private grantData(fn: LambdaFunction, areas: readonly ObjectArea[]): void {
     const { table, bucket, key } = this.props.data;
     const indexes = MAIN_TABLE.globalIndexes.map((index) => `${table.tableArn}/index/${index.name}`);
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: TABLE_ACTIONS, resources: [table.tableArn] }));

@@ -6,9 +6,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { FilterCriteria, FilterRule, type Function as LambdaFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as triggers from 'aws-cdk-lib/triggers';
@@ -88,7 +87,7 @@ export class Notifications {
   /** Where the fan-out's mapping sends the batches it gave up on. */
   readonly fanoutDlq: sqs.Queue;
   /** The change fan-out function (its iterator age is watched: infra/constructs/observability.ts). */
-  readonly fanout: NodejsFunction;
+  readonly fanout: LambdaFunction;
 
   constructor(scope: Construct, props: { data: DataStore; sockets: SocketApi; functions: Functions }) {
     const { data, sockets, functions } = props;

@@ -5,7 +5,7 @@ import type { MethodDef } from './types';
 /**
  * Every API method by id, each loaded on its first call: for the functions that run any
  * method (callBatch, the socket message function). Built with esbuild `splitting`
- * (infra/bundling/split-bundle.mjs), each `import()` here is a chunk of their asset, so a
+ * (infra/bundling/function-code.ts), each `import()` here is a chunk of their asset, so a
  * cold start loads the entry alone and a call loads the chunks of its own method's module and
  * of its parameter validators (./params-validators.ts).
  * The registry (registry.ts) lists the same methods for the stack and the local gateway;

@@ -5,7 +5,7 @@ import type { FileRead } from './s3-objects';
  * Objects in S3: attachment files, account export archives, archives uploaded for an import
  * (./s3-objects.ts does the calls). The S3 SDK is imported on first use: most calls of the
  * methods that can touch an object never do (an event without attachments, a small series
- * answer), and in a function built in chunks (infra/bundling/split-bundle.mjs) the SDK is then
+ * answer), and in a function built in chunks (infra/bundling/function-code.ts) the SDK is then
  * a chunk that a cold start does not load.
  */
 export type { FileRead };

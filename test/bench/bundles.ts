@@ -7,7 +7,7 @@
  * budget as qualified by the floor, below).
  *
  * Size: what one call may load. A one-file asset is its `index.mjs`; an asset built in
- * chunks (every function whose code imports something on demand: infra/bundling/split-bundle.mjs)
+ * chunks (every function whose code imports something on demand: infra/bundling/function-code.ts)
  * counts its entry with the chunks it imports statically (what every cold start loads) plus the
  * largest set of chunks one `import()` adds (one method's first call in callBatch, the S3 client
  * in a method); its whole asset is printed beside it. A call that takes two on-demand paths
@@ -31,8 +31,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { FUNCTION_BUNDLING } from '../../infra/constructs/functions';
+import { buildFunction } from '../../infra/bundling/function-code';
 import { readAssembly } from '../../infra/local/bundles';
 import { synthesizeBundles } from '../bundled/assembly';
 
@@ -128,30 +127,17 @@ function sizes(file: string): { bytes: number; initBytes: number; assetBytes: nu
   return { bytes, initBytes, assetBytes: bytesOf(files), chunks: files.length - 1 };
 }
 
-/** ./floor-entry.ts bundled as a function is (FUNCTION_BUNDLING's settings), in a temp folder. */
-async function floorBundle(): Promise<{ file: string; bytes: number; dispose: () => void }> {
+/** ./floor-entry.ts built as a function is (infra/bundling/function-code.ts), in a temp folder. */
+function floorBundle(): { file: string; bytes: number; dispose: () => void } {
   const outdir = mkdtempSync(join(tmpdir(), 'pryv-bundle-floor-'));
-  await build({
-    entryPoints: { index: fileURLToPath(new URL('./floor-entry.ts', import.meta.url)) },
-    outdir,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    minify: FUNCTION_BUNDLING.minify === true,
-    target: FUNCTION_BUNDLING.target,
-    mainFields: FUNCTION_BUNDLING.mainFields,
-    alias: { '@aws-sdk/credential-provider-node': fileURLToPath(new URL('../../infra/bundling/lambda-credentials.ts', import.meta.url)) },
-    banner: FUNCTION_BUNDLING.banner ? { js: FUNCTION_BUNDLING.banner } : undefined,
-    logLevel: 'warning',
-  });
+  buildFunction(fileURLToPath(new URL('./floor-entry.ts', import.meta.url)), outdir, { sourceMaps: false, tracing: false });
   const file = join(outdir, 'index.mjs');
   return { file, bytes: statSync(file).size, dispose: () => rmSync(outdir, { recursive: true, force: true }) };
 }
 
 const assembly = readAssembly(synthesizeBundles({ reuse: true }));
 const boot = initMs('');
-const floorFile = await floorBundle();
+const floorFile = floorBundle();
 const floor = initMs(floorFile.file);
 floorFile.dispose();
 const rows = [...assembly.functions.values()].map((fn) => ({ id: fn.id, ...sizes(fn.file), init: initMs(fn.file) }));

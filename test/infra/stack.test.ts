@@ -1,16 +1,15 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type CfnFunction, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUCKET_CORS } from '../../infra/bucket-cors';
+import { type FunctionBuildSettings, functionCode } from '../../infra/bundling/function-code';
 import { ACCESS_LOG_DAYS, ACCESS_LOG_PREFIXES, DELETED_DATA_DAYS } from '../../infra/constructs/data';
 import { EXPORT_WORKER_DESCRIPTION } from '../../infra/constructs/export-worker';
-import { FUNCTION_BUNDLING, functionBundling, splitBundling } from '../../infra/constructs/functions';
 import { SERVICE_BOOT_DESCRIPTION, SOCKET_PING_DESCRIPTION } from '../../infra/constructs/notifications';
 import { API_PATH_FUNCTION, PAGE_PATH_FUNCTION, SOCKET_PATH_FUNCTION } from '../../infra/constructs/web-front';
 import { readSettings } from '../../infra/settings';
@@ -22,7 +21,7 @@ import type { Capability, MethodDef } from '../../shared/api/types';
 import { contentSecurityPolicy } from '../../shared/http/web-pages';
 import { ALL_OBJECT_AREAS, OBJECT_AREAS } from '../../shared/store/keys';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
-import { type Finding, synthesize, testApp } from './synth';
+import { type Finding, synthesize, testApp, testOutdir } from './synth';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
@@ -382,51 +381,46 @@ describe('functions', () => {
     expect(methodFunction('callBatch')[1].Properties.Role).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RoleData/), 'Arn'] });
   });
 
-  it('are bundled with FUNCTION_BUNDLING: a real bundle is minified ESM with a require() banner and no source map', () => {
-    // One real esbuild run with the options every function gets (the full synth skips bundling).
-    const app = new App();
+  /** The asset folder CDK staged for a function of `stack` built from `entry` by functionCode (a real esbuild run). */
+  const builtAsset = (entry: string, settings: FunctionBuildSettings = { sourceMaps: false, tracing: false }) => {
+    const app = new App({ outdir: testOutdir() });
     const stack = new Stack(app, 'BundleCheck');
-    const fn = new NodejsFunction(stack, 'Fn', {
-      runtime: Runtime.NODEJS_22_X, // as deployed (CDK's default here is a retired one)
-      entry: join(process.cwd(), 'functions/api/events-get.ts'),
-      projectRoot: process.cwd(),
-      depsLockFilePath: join(process.cwd(), 'package-lock.json'),
-      bundling: FUNCTION_BUNDLING,
+    const fn = new LambdaFunction(stack, 'Fn', {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: functionCode(join(process.cwd(), entry), settings),
     });
     const key: string = (Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as CfnFunction)] as Resource)
       .Properties.Code.S3Key;
-    const dir = join(app.synth().directory, `asset.${key.replace(/\.zip$/, '')}`);
+    return join(app.synth().directory, `asset.${key.replace(/\.zip$/, '')}`);
+  };
+
+  it('are built with the options of every function: a real bundle is minified ESM with a require() banner and no source map', () => {
+    // One real esbuild run with the options every function gets (the full synth skips bundling).
+    const dir = builtAsset('functions/api/events-get.ts');
     const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
     expect(code.startsWith('import { createRequire')).toBe(true);
     expect(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/.test(code)).toBe(true);
-    expect(existsSync(join(dir, 'index.mjs.map'))).toBe(false);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.map'))).toEqual([]);
     // Credentials from the environment only: none of the SDK's default chain (web identity, SSO, containers).
-    expect(code).toContain('AWS_ACCESS_KEY_ID');
-    for (const part of ['AssumeRoleWithWebIdentity', 'sso_session', 'AWS_CONTAINER_CREDENTIALS']) expect(code).not.toContain(part);
+    const all = readdirSync(dir)
+      .filter((name) => name.endsWith('.mjs'))
+      .map((name) => readFileSync(join(dir, name), 'utf8'))
+      .join('\n');
+    expect(all).toContain('AWS_ACCESS_KEY_ID');
+    for (const part of ['AssumeRoleWithWebIdentity', 'sso_session', 'AWS_CONTAINER_CREDENTIALS']) expect(all).not.toContain(part);
     // Minified: long lines, no indented source.
     expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
     // Every function uses those options, with its own entry under functions/.
     for (const [id, f] of functions()) expect(f.Properties.Handler, id).toBe('index.handler');
   }, 300_000);
 
-  it('callBatch is built in chunks: an entry without the methods, each method module a chunk loaded by import(), the same settings', () => {
-    const app = new App();
-    const stack = new Stack(app, 'SplitCheck');
-    const entry = join(process.cwd(), 'functions/api/callBatch.ts');
-    const fn = new NodejsFunction(stack, 'Fn', {
-      runtime: Runtime.NODEJS_22_X,
-      entry,
-      projectRoot: process.cwd(),
-      depsLockFilePath: join(process.cwd(), 'package-lock.json'),
-      bundling: splitBundling(FUNCTION_BUNDLING, entry),
-    });
-    const key: string = (Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as CfnFunction)] as Resource)
-      .Properties.Code.S3Key;
-    const dir = join(app.synth().directory, `asset.${key.replace(/\.zip$/, '')}`);
+  it('callBatch is built in chunks, once: an entry without the methods, each method module a chunk loaded by import()', () => {
+    const dir = builtAsset('functions/api/callBatch.ts');
     const files = readdirSync(dir);
     const read = (name: string) => readFileSync(join(dir, name), 'utf8');
     const chunks = files.filter((name) => name.startsWith('chunk-') && name.endsWith('.mjs'));
-    // Nothing but the entry, its chunks and the event-types catalogue its code reads (no map, nor CDK's one-file bundle left beside them).
+    // Nothing but the entry, its chunks and the event-types catalogue its code reads (no map, no one-file bundle beside them).
     expect(files.filter((name) => name !== 'index.mjs' && !chunks.includes(name))).toEqual(['default-event-types.json']);
     expect(chunks.length).toBeGreaterThan(15); // one per method module at least
     const index = read('index.mjs');
@@ -439,189 +433,11 @@ describe('functions', () => {
     expect(webhooks).toHaveLength(1);
     expect(index).not.toContain(route);
     expect(index).not.toMatch(new RegExp(`from\\s*"\\./${webhooks[0]}"`));
-    const all = chunks.map(read).join('\n');
-    expect(`${index}\n${all}`).toContain('AWS_ACCESS_KEY_ID');
-    for (const part of ['AssumeRoleWithWebIdentity', 'sso_session', 'AWS_CONTAINER_CREDENTIALS'])
-      expect(`${index}\n${all}`).not.toContain(part);
-    // Minified, and every chunk can require() (CommonJS dependencies in an ESM asset).
-    for (const name of ['index.mjs', ...chunks]) {
-      expect(read(name).startsWith('import { createRequire'), name).toBe(true);
-      const text = read(name);
-      if (text.length > 10_000) expect(text.length / text.split('\n').length, name).toBeGreaterThan(1000);
-    }
-  }, 300_000);
-});
-
-describe('change fan-out', () => {
-  const tableId = () => ofType('AWS::DynamoDB::GlobalTable')[0]![0];
-  const dlq = () => {
-    // The fan-out's queue (the export worker has its own, checked with the worker).
-    const queues = ofType('AWS::SQS::Queue').filter(([id]) => id.startsWith('FanoutDlq'));
-    expect(queues).toHaveLength(1);
-    return queues[0]!;
-  };
-
-  it('has its own function, Node.js 22 on arm64, outside the method count', () => {
-    const [id, fn] = fanoutFunction();
-    expect(id).toMatch(/^Fnnotifyfanout[0-9A-F]{8}$/);
-    expect(fn.Properties.Runtime).toBe('nodejs22.x');
-    expect(fn.Properties.Architectures).toEqual(['arm64']);
-    expect(fn.Properties.Handler).toBe('index.handler');
-    expect(FANOUT_DESCRIPTION.startsWith('Pryv API method ')).toBe(false);
   });
 
-  it('is fed by the table stream: batched, retried, bisected, partial failures, dead letters to SQS', () => {
-    const [fnId] = fanoutFunction();
-    const [queueId] = dlq();
-    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) => m.Properties.FunctionName?.Ref === fnId);
-    expect(mappings).toHaveLength(1);
-    const [, mapping] = mappings[0]!;
-    expect(mapping.Properties).toMatchObject({
-      FunctionName: { Ref: fnId },
-      EventSourceArn: { 'Fn::GetAtt': [tableId(), 'StreamArn'] },
-      StartingPosition: 'LATEST',
-      BatchSize: 100,
-      MaximumBatchingWindowInSeconds: 0, // no wait beyond Lambda's poll: the notification delay (README)
-      MaximumRetryAttempts: 5,
-      BisectBatchOnFunctionError: true,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ParallelizationFactor: 1,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
-    });
-    // Filtered to the partitions that notify: audit records (one per call) never invoke it.
-    const patterns = mapping.Properties.FilterCriteria.Filters.map(
-      (f: { Pattern: string }) => JSON.parse(f.Pattern).dynamodb.Keys.pk.S[0].prefix,
-    );
-    expect(patterns.sort()).toEqual(['EV#', 'USER#', 'WSCONN#']);
-    const maxAge = mapping.Properties.MaximumRecordAgeInSeconds;
-    expect(maxAge).toBeGreaterThanOrEqual(60);
-    expect(maxAge).toBeLessThanOrEqual(86_400); // the stream keeps records 24 hours
-  });
-
-  it('dead-letter queue: SQS-managed encryption, 14-day retention, TLS only', () => {
-    const [queueId, queue] = dlq();
-    expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
-    expect(queue.Properties.MessageRetentionPeriod).toBe(1_209_600);
-    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-      Queues: [{ Ref: queueId }],
-      PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
-      },
-    });
-  });
-
-  it('may use the table and its stream and send to the queue, nothing more', () => {
-    const [, fn] = fanoutFunction();
-    const bucketId = attachmentsBucketId();
-    const [queueId] = dlq();
-    const text = rolePolicyText(fn);
-    for (const action of [
-      'dynamodb:Query',
-      'dynamodb:GetItem',
-      'dynamodb:GetRecords',
-      'dynamodb:GetShardIterator',
-      'dynamodb:DescribeStream',
-      'sqs:SendMessage',
-    ])
-      expect(text, action).toContain(`"${action}"`);
-    expect(text).toContain(`"Fn::GetAtt":["${tableId()}","StreamArn"]`);
-    expect(text).toContain(`"Fn::GetAtt":["${queueId}","Arn"]`);
-    // Writes: it queues webhook messages and records delivery attempts.
-    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(text).toContain(`"${action}"`);
-    expect(text).not.toContain(bucketId);
-    expect(text).not.toContain('secretsmanager:');
-  });
-
-  it('is not reachable through the HTTP API', () => {
-    const [fnId] = fanoutFunction();
-    const invoked = ofType('AWS::Lambda::Permission').map(([, p]) => JSON.stringify(p.Properties.FunctionName));
-    expect(invoked.filter((name) => name.includes(`"${fnId}"`))).toEqual([]);
-  });
-});
-
-describe('HTTP API', () => {
-  it('has no CORS configuration of its own', () => {
-    expect(resources[httpApiId()]!.Properties.CorsConfiguration).toBeUndefined();
-  });
-
-  it('routes every method route, normalised, to that method’s function', () => {
-    const routes = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) => r.Properties.ApiId.Ref === httpApiId());
-    const byKey = new Map(routes.map(([, r]) => [r.Properties.RouteKey as string, r]));
-    expect(byKey.size, 'route keys are unique').toBe(routes.length);
-
-    const expected = new Set<string>();
-    for (const method of METHODS) {
-      const [fnId] = methodFunction(method.id);
-      for (const route of method.routes) {
-        const key = `${route.verb} ${normalise(route.path)}`;
-        expected.add(key);
-        const resource = byKey.get(key);
-        expect(resource, key).toBeDefined();
-        expect(routeTarget(resource!), key).toBe(fnId);
-      }
-    }
-    expect(routes).toHaveLength(expected.size + 1);
-    // Spot checks of the normalisation.
-    expect(byKey.has('POST /{username}')).toBe(true);
-    expect(byKey.has('POST /{username}/')).toBe(false);
-    expect(byKey.has('GET /')).toBe(true);
-    expect([...byKey.keys()].filter((k) => k.endsWith('/') && !k.endsWith(' /'))).toEqual([]);
-  });
-
-  it('sends $default to the not-found function', () => {
-    const route = ofType('AWS::ApiGatewayV2::Route').find(
-      ([, r]) => r.Properties.RouteKey === '$default' && r.Properties.ApiId.Ref === httpApiId(),
-    );
-    expect(route).toBeDefined();
-    expect(routeTarget(route![1])).toBe(notFoundFunction()[0]);
-  });
-
-  it('lets API Gateway invoke every function', () => {
-    const invoked = new Set(
-      ofType('AWS::Lambda::Permission')
-        .filter(([, p]) => p.Properties.Principal === 'apigateway.amazonaws.com')
-        .map(([, p]) => p.Properties.FunctionName['Fn::GetAtt'][0] as string),
-    );
-    for (const [id] of apiFunctions()) expect(invoked.has(id), id).toBe(true);
-  });
-});
-
-describe('outputs', () => {
-  it('expose the API URL, table, bucket, secret ARN and fan-out dead-letter queue URL', () => {
-    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
-    const bucketId = attachmentsBucketId();
-    const [secretId] = adminSecret();
-    const apiId = httpApiId();
-    expect(outputs.ApiUrl?.Value).toEqual({ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
-    expect(outputs.TableName?.Value).toEqual({ Ref: tableId });
-    expect(outputs.BucketName?.Value).toEqual({ Ref: bucketId });
-    expect(outputs.AdminKeySecretArn?.Value).toEqual({ Ref: secretId });
-    const [queueId] = ofType('AWS::SQS::Queue')[0]!;
-    expect(outputs.FanoutDlqUrl?.Value).toEqual({ Ref: queueId });
-  });
-});
-
-describe('settings', () => {
-  it('passes publicUrl (trailing slash stripped), trustedApps and memorySize through', () => {
-    // Bundling skipped: only the template matters here.
-    const app = testApp();
-    const stack = new PryvApiStack(app, 'Configured', {
-      publicUrl: 'https://api.example.com/',
-      trustedApps: '*@https://app.example.com*',
-      memorySize: 512,
-    });
-    const configured = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
-    const fns = Object.values(configured).filter(
-      (r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Pryv '),
-    );
-    expect(fns).toHaveLength(METHODS.length + 9);
-    for (const fn of fns) {
-      expect(fn.Properties.Environment.Variables.PUBLIC_URL).toBe('https://api.example.com');
-      expect(fn.Properties.Environment.Variables.TRUSTED_APPS).toBe('*@https://app.example.com*');
-      // The export worker has its own memory size (see 'export worker').
-      if (fn.Properties.Description !== EXPORT_WORKER_DESCRIPTION) expect(fn.Properties.MemorySize).toBe(512);
-    }
+  it('ship source maps only with sourceMaps=on', () => {
+    const dir = builtAsset('functions/http/not-found.ts', { sourceMaps: true, tracing: false });
+    expect(readdirSync(dir)).toContain('index.mjs.map');
   });
 
   it('sourceMaps=on turns source maps on in every function (off by default: see the bundling test)', () => {
@@ -634,8 +450,6 @@ describe('settings', () => {
     const fns = resources.filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Pryv '));
     expect(fns).toHaveLength(METHODS.length + 9);
     for (const fn of fns) expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
-    expect(functionBundling(true).sourceMap).toBe(true);
-    expect(functionBundling(false).sourceMap).toBe(false);
   });
 });
 

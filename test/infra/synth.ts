@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type NestedStack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -10,12 +10,24 @@ import { PryvApiStack } from '../../infra/stack';
 export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync(join(process.cwd(), 'cdk.json'), 'utf8')).context;
 
 /**
+ * A folder of its own for an app a test synthesizes (an App without one writes a `cdk.out*`
+ * folder under the system's temp dir and leaves it there), under the test file's temp folder,
+ * which ./setup.ts removes after the file.
+ */
+export function testOutdir(): string {
+  const base = process.env.PRYV_INFRA_TEST_DIR;
+  if (!base) throw new Error('PRYV_INFRA_TEST_DIR is unset: test/infra/setup.ts runs before each infra test file (vitest.config.ts)');
+  return mkdtempSync(join(base, 'cdk.out-'));
+}
+
+/**
  * An app as `cdk synth` makes it, without bundling (80+ esbuild runs take minutes): cdk.json's
  * context, and synthesis that records the checks' findings instead of stopping at the first
  * report, so a test can list them.
  */
 export function testApp(context: Record<string, unknown> = {}): App {
   return new App({
+    outdir: testOutdir(),
     context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:failSynthOnValidationErrors': false, ...context },
   });
 }

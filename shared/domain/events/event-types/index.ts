@@ -41,7 +41,7 @@ const FETCH_TIMEOUT_MS = 5_000;
 
 /**
  * The bundled catalogue's file, read where this code is: beside this module in the sources,
- * beside the code in a function's asset (infra/bundling/split-bundle.mjs copies it there). Data
+ * beside the code in a function's asset (infra/bundling/function-code.ts copies it there). Data
  * read on first use, not code: 78 KB that a function which checks no content never parses.
  */
 export const DEFAULT_CATALOGUE_FILE = 'default-event-types.json';
