@@ -1,6 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { config } from '../config';
 import { log } from '../log';
@@ -11,7 +10,8 @@ import { log } from '../log';
  * the record goes to the reader's SQS dead-letter queue (AWS: DEAD_LETTER_QUEUE_URL), or
  * to one JSON file under the data folder (local: DEAD_LETTER_DIR), or, with neither, to a
  * list in memory; and one `stream record set aside` error line names it by its keys (never
- * its values). Setting aside that itself fails throws: the caller then fails the record so
+ * its values). The queue's client is loaded with the first letter (./dead-letters-sqs.ts).
+ * Setting aside that itself fails throws: the caller then fails the record so
  * that it is retried, never dropped.
  */
 export type StreamReader = 'fanout' | 'export-worker';
@@ -29,7 +29,6 @@ const SQS_MAX_BODY_BYTES = 250_000;
 const MEMORY_MAX = 1_000;
 
 const inMemory: DeadLetter[] = [];
-let sqs: SQSClient | undefined;
 
 /** The dead letters kept in memory (no queue, no folder configured), oldest first. */
 export const deadLettersInMemory = (): readonly DeadLetter[] => inMemory;
@@ -55,8 +54,7 @@ export async function setAsideRecord(reader: StreamReader, record: DynamoDBRecor
   const sequenceNumber = record.dynamodb?.SequenceNumber;
   let where: string;
   if (c.deadLetterQueueUrl) {
-    sqs ??= new SQSClient({ region: c.region });
-    await sqs.send(new SendMessageCommand({ QueueUrl: c.deadLetterQueueUrl, MessageBody: bodyOf(letter) }));
+    await (await import('./dead-letters-sqs')).sendDeadLetter(c.deadLetterQueueUrl, bodyOf(letter));
     where = 'queue';
   } else if (c.deadLetterDir) {
     await mkdir(c.deadLetterDir, { recursive: true });
