@@ -7,9 +7,9 @@ import { Architecture, Function as LambdaFunction, LoggingFormat, Runtime, Traci
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { Capability } from '../../shared/api/types';
-import { functionCode } from '../bundling/function-code';
 import { ALL_OBJECT_AREAS, OBJECT_AREAS, type ObjectArea } from '../../shared/store/keys';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
+import { functionCode } from '../bundling/function-code';
 import { acknowledge, acknowledgeLogEncryption, managedPolicyRule, wildcardResourceRule } from './acknowledge';
 import type { DataStore } from './data';
 

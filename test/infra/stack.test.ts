@@ -433,11 +433,190 @@ describe('functions', () => {
     expect(webhooks).toHaveLength(1);
     expect(index).not.toContain(route);
     expect(index).not.toMatch(new RegExp(`from\\s*"\\./${webhooks[0]}"`));
-  });
+    // Minified, and every chunk can require() (CommonJS dependencies in an ESM asset).
+    for (const name of ['index.mjs', ...chunks]) {
+      expect(read(name).startsWith('import { createRequire'), name).toBe(true);
+      const text = read(name);
+      if (text.length > 10_000) expect(text.length / text.split('\n').length, name).toBeGreaterThan(1000);
+    }
+  }, 300_000);
 
   it('ship source maps only with sourceMaps=on', () => {
     const dir = builtAsset('functions/http/not-found.ts', { sourceMaps: true, tracing: false });
     expect(readdirSync(dir)).toContain('index.mjs.map');
+  });
+});
+
+describe('change fan-out', () => {
+  const tableId = () => ofType('AWS::DynamoDB::GlobalTable')[0]![0];
+  const dlq = () => {
+    // The fan-out's queue (the export worker has its own, checked with the worker).
+    const queues = ofType('AWS::SQS::Queue').filter(([id]) => id.startsWith('FanoutDlq'));
+    expect(queues).toHaveLength(1);
+    return queues[0]!;
+  };
+
+  it('has its own function, Node.js 22 on arm64, outside the method count', () => {
+    const [id, fn] = fanoutFunction();
+    expect(id).toMatch(/^Fnnotifyfanout[0-9A-F]{8}$/);
+    expect(fn.Properties.Runtime).toBe('nodejs22.x');
+    expect(fn.Properties.Architectures).toEqual(['arm64']);
+    expect(fn.Properties.Handler).toBe('index.handler');
+    expect(FANOUT_DESCRIPTION.startsWith('Pryv API method ')).toBe(false);
+  });
+
+  it('is fed by the table stream: batched, retried, bisected, partial failures, dead letters to SQS', () => {
+    const [fnId] = fanoutFunction();
+    const [queueId] = dlq();
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) => m.Properties.FunctionName?.Ref === fnId);
+    expect(mappings).toHaveLength(1);
+    const [, mapping] = mappings[0]!;
+    expect(mapping.Properties).toMatchObject({
+      FunctionName: { Ref: fnId },
+      EventSourceArn: { 'Fn::GetAtt': [tableId(), 'StreamArn'] },
+      StartingPosition: 'LATEST',
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 0, // no wait beyond Lambda's poll: the notification delay (README)
+      MaximumRetryAttempts: 5,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ParallelizationFactor: 1,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+    // Filtered to the partitions that notify: audit records (one per call) never invoke it.
+    const patterns = mapping.Properties.FilterCriteria.Filters.map(
+      (f: { Pattern: string }) => JSON.parse(f.Pattern).dynamodb.Keys.pk.S[0].prefix,
+    );
+    expect(patterns.sort()).toEqual(['EV#', 'USER#', 'WSCONN#']);
+    const maxAge = mapping.Properties.MaximumRecordAgeInSeconds;
+    expect(maxAge).toBeGreaterThanOrEqual(60);
+    expect(maxAge).toBeLessThanOrEqual(86_400); // the stream keeps records 24 hours
+  });
+
+  it('dead-letter queue: SQS-managed encryption, 14-day retention, TLS only', () => {
+    const [queueId, queue] = dlq();
+    expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(queue.Properties.MessageRetentionPeriod).toBe(1_209_600);
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
+    });
+  });
+
+  it('may use the table and its stream and send to the queue, nothing more', () => {
+    const [, fn] = fanoutFunction();
+    const bucketId = attachmentsBucketId();
+    const [queueId] = dlq();
+    const text = rolePolicyText(fn);
+    for (const action of [
+      'dynamodb:Query',
+      'dynamodb:GetItem',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'dynamodb:DescribeStream',
+      'sqs:SendMessage',
+    ])
+      expect(text, action).toContain(`"${action}"`);
+    expect(text).toContain(`"Fn::GetAtt":["${tableId()}","StreamArn"]`);
+    expect(text).toContain(`"Fn::GetAtt":["${queueId}","Arn"]`);
+    // Writes: it queues webhook messages and records delivery attempts.
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(text).toContain(`"${action}"`);
+    expect(text).not.toContain(bucketId);
+    expect(text).not.toContain('secretsmanager:');
+  });
+
+  it('is not reachable through the HTTP API', () => {
+    const [fnId] = fanoutFunction();
+    const invoked = ofType('AWS::Lambda::Permission').map(([, p]) => JSON.stringify(p.Properties.FunctionName));
+    expect(invoked.filter((name) => name.includes(`"${fnId}"`))).toEqual([]);
+  });
+});
+
+describe('HTTP API', () => {
+  it('has no CORS configuration of its own', () => {
+    expect(resources[httpApiId()]!.Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it('routes every method route, normalised, to that method’s function', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) => r.Properties.ApiId.Ref === httpApiId());
+    const byKey = new Map(routes.map(([, r]) => [r.Properties.RouteKey as string, r]));
+    expect(byKey.size, 'route keys are unique').toBe(routes.length);
+
+    const expected = new Set<string>();
+    for (const method of METHODS) {
+      const [fnId] = methodFunction(method.id);
+      for (const route of method.routes) {
+        const key = `${route.verb} ${normalise(route.path)}`;
+        expected.add(key);
+        const resource = byKey.get(key);
+        expect(resource, key).toBeDefined();
+        expect(routeTarget(resource!), key).toBe(fnId);
+      }
+    }
+    expect(routes).toHaveLength(expected.size + 1);
+    // Spot checks of the normalisation.
+    expect(byKey.has('POST /{username}')).toBe(true);
+    expect(byKey.has('POST /{username}/')).toBe(false);
+    expect(byKey.has('GET /')).toBe(true);
+    expect([...byKey.keys()].filter((k) => k.endsWith('/') && !k.endsWith(' /'))).toEqual([]);
+  });
+
+  it('sends $default to the not-found function', () => {
+    const route = ofType('AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === '$default' && r.Properties.ApiId.Ref === httpApiId(),
+    );
+    expect(route).toBeDefined();
+    expect(routeTarget(route![1])).toBe(notFoundFunction()[0]);
+  });
+
+  it('lets API Gateway invoke every function', () => {
+    const invoked = new Set(
+      ofType('AWS::Lambda::Permission')
+        .filter(([, p]) => p.Properties.Principal === 'apigateway.amazonaws.com')
+        .map(([, p]) => p.Properties.FunctionName['Fn::GetAtt'][0] as string),
+    );
+    for (const [id] of apiFunctions()) expect(invoked.has(id), id).toBe(true);
+  });
+});
+
+describe('outputs', () => {
+  it('expose the API URL, table, bucket, secret ARN and fan-out dead-letter queue URL', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const [tableId] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
+    const bucketId = attachmentsBucketId();
+    const [secretId] = adminSecret();
+    const apiId = httpApiId();
+    expect(outputs.ApiUrl?.Value).toEqual({ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
+    expect(outputs.TableName?.Value).toEqual({ Ref: tableId });
+    expect(outputs.BucketName?.Value).toEqual({ Ref: bucketId });
+    expect(outputs.AdminKeySecretArn?.Value).toEqual({ Ref: secretId });
+    const [queueId] = ofType('AWS::SQS::Queue')[0]!;
+    expect(outputs.FanoutDlqUrl?.Value).toEqual({ Ref: queueId });
+  });
+});
+
+describe('settings', () => {
+  it('passes publicUrl (trailing slash stripped), trustedApps and memorySize through', () => {
+    // Bundling skipped: only the template matters here.
+    const app = testApp();
+    const stack = new PryvApiStack(app, 'Configured', {
+      publicUrl: 'https://api.example.com/',
+      trustedApps: '*@https://app.example.com*',
+      memorySize: 512,
+    });
+    const configured = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
+    const fns = Object.values(configured).filter(
+      (r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Pryv '),
+    );
+    expect(fns).toHaveLength(METHODS.length + 9);
+    for (const fn of fns) {
+      expect(fn.Properties.Environment.Variables.PUBLIC_URL).toBe('https://api.example.com');
+      expect(fn.Properties.Environment.Variables.TRUSTED_APPS).toBe('*@https://app.example.com*');
+      // The export worker has its own memory size (see 'export worker').
+      if (fn.Properties.Description !== EXPORT_WORKER_DESCRIPTION) expect(fn.Properties.MemorySize).toBe(512);
+    }
   });
 
   it('sourceMaps=on turns source maps on in every function (off by default: see the bundling test)', () => {
