@@ -1,31 +1,51 @@
 /**
  * Generates every API method's parameter validators as plain JavaScript (ajv's standalone
  * code), so that no function carries ajv's schema compiler nor compiles a schema at cold
- * start. One module per method in shared/api/params-validators.generated/ (gitignored, never
- * edited by hand): its strict validator (JSON bodies) and its coercing one (query strings,
- * Pryv API reference §1.4), handed to shared/api/params-validators.ts when the module loads.
- * A module imports nothing of ours: it may run before any other module of its bundle.
+ * start. Two modules per method in shared/api/params-validators.generated/ (gitignored, never
+ * edited by hand): `{id}.strict.mjs` (JSON bodies, batch and socket calls) and
+ * `{id}.coercing.mjs` (query strings, Pryv API reference §1.4), each handed to
+ * shared/api/params-validators.ts when it loads. A module imports nothing of ours: it may run
+ * before any other module of its bundle.
  *
  * Who runs it: `cdk synth` (infra/app.ts) before bundling, the local runtime as it starts, and
  * the test projects' global setup; `npm run build:validators` by hand. Each function's bundle
- * then includes its own method's module (`paramsValidatorsModule`, esbuild `inject`); callBatch
- * and the socket message function load a method's module with the method (a chunk each).
+ * then includes the kinds its method's routes use (`functionValidatorModules`, esbuild
+ * `inject`): half of the code where a method has only reads or only writes; callBatch and the
+ * socket message function load a method's strict module with the method (a chunk each).
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Ajv, type Options } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
-import { PARAMS_VALIDATORS_KEY } from '../../shared/api/params-validators';
+import { PARAMS_VALIDATORS_KEY, type ParamsValidatorKind } from '../../shared/api/params-validators';
 import { loadParamsValidators } from '../../shared/api/params-validators-load';
 import { METHODS } from '../../shared/api/registry';
+import type { MethodDef } from '../../shared/api/types';
+import { paramsFromQuery } from '../../shared/http/handler';
 import type { JsonSchema } from '../../shared/validation';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 export const PARAMS_VALIDATORS_DIR = join(REPO_ROOT, 'shared/api/params-validators.generated');
 
-/** The file of one method's validators (what a function's bundle injects). */
-export const paramsValidatorsModule = (methodId: string) => join(PARAMS_VALIDATORS_DIR, `${methodId}.mjs`);
+const KINDS: readonly ParamsValidatorKind[] = ['strict', 'coercing'];
+
+/** The file of one method's validator of one kind (what a function's bundle injects). */
+export const paramsValidatorsModule = (methodId: string, kind: ParamsValidatorKind) =>
+  join(PARAMS_VALIDATORS_DIR, `${methodId}.${kind}.mjs`);
+
+/**
+ * The validator modules a method's function bundles: the kinds its routes use (queries are
+ * coerced: `paramsFromQuery`), and the strict one of each method it also runs (`alsoRuns`,
+ * run with parameters already parsed).
+ */
+export function functionValidatorModules(method: MethodDef): string[] {
+  const kinds = new Set(method.routes.map((route): ParamsValidatorKind => (paramsFromQuery(route.verb) ? 'coercing' : 'strict')));
+  return [
+    ...KINDS.filter((kind) => kinds.has(kind)).map((kind) => paramsValidatorsModule(method.id, kind)),
+    ...(method.alsoRuns ?? []).map((id) => paramsValidatorsModule(id, 'strict')),
+  ];
+}
 
 /** The options the validators were always compiled with: every error reported; unknown keywords tolerated. */
 const OPTIONS: Options = { allErrors: true, strict: false, code: { source: true, esm: true } };
@@ -43,10 +63,11 @@ const generate = (ajv: Ajv, exportName: string, schema: JsonSchema) => {
 };
 
 /**
- * The source of a module that validates `schema` both ways and puts its two validators under
- * `methodId` in the map shared/api/params-validators.ts reads (a global: see there why).
+ * The source of a module that validates `schema` one way (`coercing`: query strings) and puts
+ * its validator under `methodId` in the map shared/api/params-validators.ts reads (a global:
+ * see there why).
  */
-export function validatorsModuleSource(methodId: string, schema: JsonSchema): string {
+export function validatorsModuleSource(methodId: string, schema: JsonSchema, kind: ParamsValidatorKind): string {
   const imports = new Map<string, string>();
   const body = (code: string) =>
     code.replace(RUNTIME_REQUIRE, (_all, path: string) => {
@@ -57,18 +78,15 @@ export function validatorsModuleSource(methodId: string, schema: JsonSchema): st
       }
       return name;
     });
-  // Each validator in its own function scope: ajv numbers its helpers from 0 in both.
-  const strict = body(generate(new Ajv(OPTIONS), 'strict', schema)).replace('"use strict";', '');
-  const coercing = body(generate(new Ajv({ ...OPTIONS, coerceTypes: 'array' }), 'coercing', schema)).replace('"use strict";', '');
-  const wrap = (name: string, code: string) =>
-    `const ${name} = (() => {\n${code.replace(`export const ${name} = `, `const ${name} = `)}\nreturn ${name};\n})();`;
+  const ajv = new Ajv(kind === 'coercing' ? { ...OPTIONS, coerceTypes: 'array' } : OPTIONS);
+  const code = body(generate(ajv, kind, schema)).replace('"use strict";', '');
   return [
-    `// Generated by infra/bundling/params-validators.ts from the declaration of ${methodId}: do not edit.`,
+    `// Generated by infra/bundling/params-validators.ts from the declaration of ${methodId} (${kind}): do not edit.`,
     ...[...imports].map(([path, name]) => `import ${name}Module from ${JSON.stringify(`${path}.js`)};`),
     ...[...imports].map(([, name]) => `const ${name} = ${name}Module.default ?? ${name}Module;`),
-    wrap('strict', strict),
-    wrap('coercing', coercing),
-    `(globalThis[Symbol.for(${JSON.stringify(PARAMS_VALIDATORS_KEY)})] ??= new Map()).set(${JSON.stringify(methodId)}, { strict, coercing });`,
+    `const ${kind} = (() => {\n${code.replace(`export const ${kind} = `, `const ${kind} = `)}\nreturn ${kind};\n})();`,
+    `const validators = (globalThis[Symbol.for(${JSON.stringify(PARAMS_VALIDATORS_KEY)})] ??= new Map());`,
+    `validators.set(${JSON.stringify(methodId)}, { ...validators.get(${JSON.stringify(methodId)}), ${kind} });`,
     '',
   ].join('\n');
 }
@@ -82,19 +100,21 @@ export function writeParamsValidators(): string {
   mkdirSync(PARAMS_VALIDATORS_DIR, { recursive: true });
   const wanted = new Set<string>();
   for (const method of METHODS) {
-    const file = paramsValidatorsModule(method.id);
-    wanted.add(`${method.id}.mjs`);
-    const source = validatorsModuleSource(method.id, method.params);
-    let current: string | undefined;
-    try {
-      current = readFileSync(file, 'utf8');
-    } catch {
-      current = undefined;
+    for (const kind of KINDS) {
+      const file = paramsValidatorsModule(method.id, kind);
+      wanted.add(`${method.id}.${kind}.mjs`);
+      const source = validatorsModuleSource(method.id, method.params, kind);
+      let current: string | undefined;
+      try {
+        current = readFileSync(file, 'utf8');
+      } catch {
+        current = undefined;
+      }
+      if (current === source) continue;
+      const temp = `${file}.${process.pid}.tmp`;
+      writeFileSync(temp, source);
+      renameSync(temp, file);
     }
-    if (current === source) continue;
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, source);
-    renameSync(temp, file);
   }
   for (const name of readdirSync(PARAMS_VALIDATORS_DIR)) {
     if (name.endsWith('.mjs') && !wanted.has(name)) rmSync(join(PARAMS_VALIDATORS_DIR, name), { force: true });
@@ -105,7 +125,12 @@ export function writeParamsValidators(): string {
 /** Generates the validators and loads them all in this process: what the local runtime and in-process tests run. */
 export async function loadAllParamsValidators(): Promise<void> {
   writeParamsValidators();
-  await Promise.all(METHODS.map((method) => loadParamsValidators(method.id)));
+  await Promise.all(
+    METHODS.flatMap((method) => [
+      loadParamsValidators(method.id),
+      import(pathToFileURL(paramsValidatorsModule(method.id, 'coercing')).href),
+    ]),
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

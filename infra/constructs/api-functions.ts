@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { functionEntryName, METHODS } from '../../shared/api/registry';
-import { paramsValidatorsModule, writeParamsValidators } from '../bundling/params-validators';
+import { functionValidatorModules, writeParamsValidators } from '../bundling/params-validators';
 import { apiAccessLogGroup, HTTP_ACCESS_LOG_FORMAT } from './access-logs';
 import { acknowledge } from './acknowledge';
 import type { Functions } from './functions';
@@ -50,7 +50,7 @@ export class ApiFunctions {
   constructor(scope: Construct, props: { httpApi: HttpApi; functions: Functions }) {
     const { httpApi, functions } = props;
     const routeOwners = new Map<string, string>(); // route key → method id
-    // Each function bundles the validators of its method's parameters, generated here from the declarations.
+    // Each function bundles the validators its method's routes use, generated here from the declarations.
     writeParamsValidators();
     for (const method of METHODS) {
       const fnId = functionId(method.id);
@@ -62,7 +62,7 @@ export class ApiFunctions {
         bucketAreas: method.bucket,
         capabilities: method.capabilities,
         sharedRole: true,
-        inject: [method.id, ...(method.alsoRuns ?? [])].map(paramsValidatorsModule),
+        inject: functionValidatorModules(method),
       });
       // One invoke permission per function, not per route (each is a resource: the 500 limit, see Functions).
       const integration = new HttpLambdaIntegration(`${fnId}-Integration`, fn, { scopePermissionToRoute: false });

@@ -3,11 +3,14 @@ import type { ValidateFunction } from 'ajv';
 /**
  * Each API method's parameter validators, compiled at build time from its `params` schema
  * (infra/bundling/params-validators.ts writes them as plain JavaScript into
- * ./params-validators.generated/, one module per method): no function compiles a schema nor
- * carries ajv's compiler. A method's module hands its validators over here when it loads:
- * a function's bundle includes its own method's module, the functions that run any method
- * load it with the method (./method-loaders.ts), the local runtime loads them all.
+ * ./params-validators.generated/, one module per method and kind): no function compiles a
+ * schema nor carries ajv's compiler. A module hands its validator over here when it loads: a
+ * function's bundle includes the kinds its method's routes use (a query string is coerced,
+ * a JSON body never), the functions that run any method load the strict one with the method
+ * (./method-loaders.ts: batch and socket calls are never coerced), the local runtime loads all.
  */
+export type ParamsValidatorKind = 'strict' | 'coercing';
+
 export interface ParamsValidators {
   /** For JSON bodies: never coerced. */
   strict: ValidateFunction;
@@ -21,22 +24,23 @@ export interface ParamsValidators {
  */
 export const PARAMS_VALIDATORS_KEY = 'pryv.paramsValidators';
 
-const global = globalThis as { [key: symbol]: Map<string, ParamsValidators> | undefined };
+const global = globalThis as { [key: symbol]: Map<string, Partial<ParamsValidators>> | undefined };
 const KEY = Symbol.for(PARAMS_VALIDATORS_KEY);
 global[KEY] ??= new Map();
-const provided: Map<string, ParamsValidators> = global[KEY];
+const provided: Map<string, Partial<ParamsValidators>> = global[KEY];
 
 /** What a generated module does as it loads (tests that declare methods of their own call it). */
-export function provideParamsValidators(methodId: string, validators: ParamsValidators): void {
-  provided.set(methodId, validators);
+export function provideParamsValidators(methodId: string, validators: Partial<ParamsValidators>): void {
+  provided.set(methodId, { ...provided.get(methodId), ...validators });
 }
 
-/** The method's validator; a method whose module was not loaded is a build error (a 500), never unvalidated input. */
+/** The method's validator; one whose module was not loaded is a build error (a 500), never unvalidated input. */
 export function paramsValidator(methodId: string, coerce: boolean): ValidateFunction {
-  const validators = provided.get(methodId);
-  if (!validators) throw new Error(`no parameter validators for ${methodId}: its generated module was not loaded`);
-  return coerce ? validators.coercing : validators.strict;
+  const kind: ParamsValidatorKind = coerce ? 'coercing' : 'strict';
+  const validator = provided.get(methodId)?.[kind];
+  if (!validator) throw new Error(`no ${kind} parameter validator for ${methodId}: its generated module was not loaded`);
+  return validator;
 }
 
-/** Whether the method's validators are loaded. */
-export const hasParamsValidators = (methodId: string) => provided.has(methodId);
+/** Whether the method's validator of that kind is loaded. */
+export const hasParamsValidator = (methodId: string, kind: ParamsValidatorKind) => provided.get(methodId)?.[kind] !== undefined;

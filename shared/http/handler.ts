@@ -12,11 +12,14 @@ import { requestFromEvent } from './request';
 type Event = APIGatewayProxyEventV2;
 type Result = APIGatewayProxyStructuredResultV2;
 
+/** Reads and deletions take their parameters from the query string (text only: coerced, Pryv API reference §1.4); writes from the body. */
+export const paramsFromQuery = (verb: string): boolean => verb === 'GET' || verb === 'DELETE';
+
 /** Default HTTP → params: query for reads and deletions, body for writes, plus path ids. */
 export function defaultHttpParams(method: MethodDef, request: RequestInfo): unknown {
   if (method.httpParams) return method.httpParams(request);
   const { username: _u, ...pathIds } = request.pathParams;
-  const source = request.verb === 'GET' || request.verb === 'DELETE' ? request.query : request.body;
+  const source = paramsFromQuery(request.verb) ? request.query : request.body;
   if (Array.isArray(source)) return source;
   const params: Record<string, unknown> = { ...((source as Record<string, unknown> | undefined) ?? {}), ...pathIds };
   delete params.auth; // the token parameter is always tolerated (spec §1.7)
@@ -63,8 +66,7 @@ async function serve(method: MethodDef, event: Event, context?: Context): Promis
     if (context?.getRemainingTimeInMillis) ctx.deadline = Date.now() + context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS;
     await authenticate(method, ctx);
     const params = defaultHttpParams(method, request);
-    const coerce = request.verb === 'GET' || request.verb === 'DELETE';
-    const result = await runMethod(method, ctx, params, { coerce });
+    const result = await runMethod(method, ctx, params, { coerce: paramsFromQuery(request.verb) });
     await flushUsage(ctx);
     const status = ctx.response.status ?? method.status ?? 200;
     observeCall(method.id, ctx, { status }, startedAt);

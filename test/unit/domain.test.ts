@@ -83,9 +83,12 @@ describe('parameter validation', () => {
   // Compiled as a method's validators are at build time (infra/bundling/params-validators.ts), then loaded.
   const validateParams = (params: unknown, coerce: boolean) => checkParams(paramsValidator('test.validation', coerce), params);
   beforeAll(async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'pryv-validators-')), 'test.validation.mjs');
-    writeFileSync(file, validatorsModuleSource('test.validation', schema));
-    await import(pathToFileURL(file).href);
+    const dir = mkdtempSync(join(tmpdir(), 'pryv-validators-'));
+    for (const kind of ['strict', 'coercing'] as const) {
+      const file = join(dir, `test.validation.${kind}.mjs`);
+      writeFileSync(file, validatorsModuleSource('test.validation', schema, kind));
+      await import(pathToFileURL(file).href);
+    }
   });
   it('coerces query strings only when asked', () => {
     const params: Record<string, unknown> = { limit: '20', tags: 'one', name: 'ok' };
