@@ -51,7 +51,7 @@ const KNOWN_OVER: Record<string, { bytes?: number; ratio?: number; why: string }
   },
   'Fn-callBatch': { ratio: 1.8, why: 'its entry statically loads 22 chunks, for the same reason as ws-message' },
 };
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const RECHECK_RUNS = 3 * RUNS;
 /** `--ci`: the rules that hold on a loaded machine only (size, and init relative to the floor). */
 const CI = process.argv.includes('--ci');
