@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { sign } from 'aws4';
+import aws4 from 'aws4';
 
 /**
  * DynamoDB's JSON 1.0 protocol over node:http(s), for the store's table client
@@ -243,7 +243,7 @@ export class DynamoDBHttp {
       'Content-Type': 'application/x-amz-json-1.0',
       'X-Amz-Target': TARGET_PREFIX + operation,
     };
-    const signed = sign(
+    const signed = aws4.sign(
       { host: this.url.host, path: '/', method: 'POST', service: 'dynamodb', region: this.options.region, headers, body },
       this.credentials(),
     );
