@@ -4,7 +4,7 @@ import { join } from 'node:path';
 /**
  * Records which AWS SDK commands a function sends, for the least-privilege check of
  * `npm run test:bundled` (test/bundled/): with PRYV_SDK_CALL_LOG set to a folder, every
- * client made by shared/store/clients.ts and shared/adapters/ appends one JSON line per new
+ * client made by shared/store/ and shared/adapters/ appends one JSON line per new
  * (client, command, input names) to `{folder}/{AWS_LAMBDA_FUNCTION_NAME}.jsonl`. Only names
  * of tables, indexes, buckets, object keys and secrets are kept: never values, tokens or
  * bodies. Unset (always, in AWS), clients get no middleware at all.
@@ -79,25 +79,34 @@ export function callTarget(input: unknown): SdkCallTarget {
   return target;
 }
 
-/** Adds the recorder to a client when PRYV_SDK_CALL_LOG is set; returns the client. */
-export function recordSdkCalls<C>(client: C): C {
+/**
+ * The recorder, when PRYV_SDK_CALL_LOG is set: called with each request's client name
+ * (`DynamoDBClient`), command name (`QueryCommand`) and input. The store's own DynamoDB
+ * client (shared/store/clients.ts) calls it; SDK clients get it through recordSdkCalls.
+ */
+export function sdkCallRecorder(): ((client: string, command: string, input: unknown) => void) | undefined {
   const folder = process.env.PRYV_SDK_CALL_LOG;
-  if (!folder) return client;
+  if (!folder) return undefined;
   const file = join(folder, `${process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'local'}.jsonl`);
   const seen = new Set<string>();
+  return (client, command, input) => {
+    const call: SdkCall = { client, command, input: callTarget(input) };
+    const line = JSON.stringify(call);
+    if (!seen.has(line)) {
+      seen.add(line);
+      mkdirSync(folder, { recursive: true });
+      appendFileSync(file, `${line}\n`);
+    }
+  };
+}
+
+/** Adds the recorder to an SDK client when PRYV_SDK_CALL_LOG is set; returns the client. */
+export function recordSdkCalls<C>(client: C): C {
+  const record = sdkCallRecorder();
+  if (!record) return client;
   (client as unknown as Middlewared).middlewareStack.add(
     (next, context) => async (args) => {
-      const call: SdkCall = {
-        client: context.clientName ?? 'unknown',
-        command: context.commandName ?? 'unknown',
-        input: callTarget(args.input),
-      };
-      const line = JSON.stringify(call);
-      if (!seen.has(line)) {
-        seen.add(line);
-        mkdirSync(folder, { recursive: true });
-        appendFileSync(file, `${line}\n`);
-      }
+      record(context.clientName ?? 'unknown', context.commandName ?? 'unknown', args.input);
       return next(args);
     },
     { step: 'initialize', name: 'pryvSdkCallRecorder' },

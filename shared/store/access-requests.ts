@@ -1,6 +1,6 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessRequest } from '../model/access-requests';
 import { dynamo, table } from './clients';
+import { GetCommand, PutCommand } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';

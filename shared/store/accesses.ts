@@ -1,8 +1,8 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Access } from '../model/accesses';
 import type { DataMeta } from '../model/streams';
 import { batchDelete, batchGet, itemKey } from './batch';
 import { dynamo, table } from './clients';
+import { GetCommand, UpdateCommand } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { queryAll } from './query';

@@ -1,5 +1,5 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
+import { GetCommand, QueryCommand } from './commands';
 import { keys } from './keys';
 import { partitionPages } from './query';
 

@@ -1,6 +1,6 @@
-import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Account } from '../model/accounts';
 import { dynamo, table } from './clients';
+import { DeleteCommand, GetCommand, UpdateCommand } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import type { TransactItem } from './transact';

@@ -1,7 +1,7 @@
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditItem } from '../model/audit';
 import { batchDelete, batchPut } from './batch';
 import { dynamo, table } from './clients';
+import { QueryCommand, UpdateCommand } from './commands';
 import { keys } from './keys';
 import { keyBounds } from './sort-keys';
 

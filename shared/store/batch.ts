@@ -1,5 +1,5 @@
-import { BatchGetCommand, type BatchGetCommandOutput, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
+import { BatchGetCommand, type BatchGetCommandOutput, BatchWriteCommand } from './commands';
 
 const BATCH_WRITE_MAX = 25; // DynamoDB's BatchWriteItem limit
 const MAX_ATTEMPTS = 9; // unprocessed items are tried again with exponential backoff

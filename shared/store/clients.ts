@@ -1,14 +1,16 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { config, LOCAL_CREDENTIALS } from '../config';
-import { recordSdkCalls } from '../sdk-calls';
-import { traceClient, tracingOn } from '../tracing';
+import { sdkCallRecorder } from '../sdk-calls';
+import { tracedAwsCall, tracingOn } from '../tracing';
 import { TableClient } from './document';
+import { type Credentials, DynamoDBHttp, type Middleware } from './dynamodb-http';
 
 /**
  * The DynamoDB client, created once per container, and the table and bucket the store
- * addresses. With an endpoint override (the local runtime) any static credentials do:
- * DynamoDB Local accepts them. The S3 client is in ./s3-client.ts: only functions that touch
- * objects bundle it (it weighs more than the DynamoDB client).
+ * addresses. It is the store's own (./document.ts over ./dynamodb-http.ts), not the AWS
+ * SDK's: a function that only talks to DynamoDB loads no SDK client. Credentials are the
+ * ones Lambda puts in the environment; with an endpoint override (the local runtime) any
+ * static credentials do: DynamoDB Local accepts them. The S3 client is in ./s3-client.ts:
+ * only functions that touch objects bundle it.
  */
 
 /** The one table (shared/store/table-definition.ts). */
@@ -107,63 +109,65 @@ function postWritesTo(channelName: string | undefined): void {
   };
 }
 
-function tellWriteListeners(client: DynamoDBClient): DynamoDBClient {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const out = await next(args);
-      if (writeListeners.size > 0) {
-        const writes = writesOf(context.commandName ?? '', args.input as Input);
-        if (writes.length > 0) for (const listener of writeListeners) listener(writes);
-      }
-      return out;
-    },
-    { step: 'initialize', name: 'tableWriteListeners' },
-  );
-  return client;
+/** Tells the write listeners, after each successful write, which items it wrote. */
+const tellWriteListeners: Middleware = (next, context) => async (args) => {
+  const out = await next(args);
+  if (writeListeners.size > 0) {
+    const writes = writesOf(context.commandName, args.input);
+    if (writes.length > 0) for (const listener of writeListeners) listener(writes);
+  }
+  return out;
+};
+
+/** The test:bundled call recorder (shared/sdk-calls.ts), when PRYV_SDK_CALL_LOG asks for it. */
+function recordCalls(): Middleware | undefined {
+  const record = sdkCallRecorder();
+  if (!record) return undefined;
+  return (next, context) => (args) => {
+    record(context.clientName, context.commandName, args.input);
+    return next(args);
+  };
 }
+
 /** How other clients of the store (./s3-client.ts) are forgotten by resetClients, once made. */
 const resets = new Set<() => void>();
 
-type TableMiddleware = (stack: DynamoDBClient['middlewareStack']) => void;
+/** The middleware list the benchmarks' meters add to (`stack.add`, as on an SDK client's middleware stack). */
+type TableMiddleware = (stack: { add(middleware: Middleware, options?: unknown): void }) => void;
 /** Middleware added from outside the store (the benchmarks' meters), put on every client made. */
 const extraMiddleware: TableMiddleware[] = [];
 
-/**
- * Adds a middleware to the table's client. The client resolves its middleware once per
- * command (below), so the client is made again with it rather than changed.
- */
+/** Adds a middleware to the table's client (made again with it). */
 export function useTableMiddleware(add: TableMiddleware): void {
   extraMiddleware.push(add);
-  ddb?.client.destroy();
+  ddb?.transport.destroy();
   ddb = undefined;
 }
 
-/**
- * Middleware of the SDK that does nothing for this client: the logger's (no logger is
- * given), the user agent header (DynamoDB does not read it; building it costs on every
- * request) and, without tracing, the X-Ray trace header.
- */
-const IDLE_MIDDLEWARE = ['loggerMiddleware', 'getUserAgentMiddleware'];
+/** The credentials Lambda gives a function, in its environment (read on each request: cheap, and never stale). */
+function environmentCredentials(): Credentials {
+  const env = process.env;
+  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
+    throw new Error('no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)');
+  }
+  return { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN };
+}
 
 export function dynamo(): TableClient {
   if (!ddb) {
     const c = config();
     postWritesTo(c.localTableWritesChannel);
-    const client = new DynamoDBClient({
+    const transport = new DynamoDBHttp({
       region: c.region,
-      ...(c.dynamodbEndpoint ? { endpoint: c.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
-      // The middleware stack is resolved once per command class instead of on every request
-      // (README "Performance": the SDK's share of a request). Calls of one class then share
-      // the context the middleware writes the resolved endpoint and signer into: the same
-      // for every call of this client (one region, one table). Tracing adds its middleware
-      // once the tracer has loaded, after the first requests: with it on, every request
-      // resolves the stack, so none is sent untraced.
-      cacheMiddleware: !tracingOn(),
+      endpoint: c.dynamodbEndpoint ?? `https://dynamodb.${c.region}.amazonaws.com`,
+      credentials: c.dynamodbEndpoint ? LOCAL_CREDENTIALS : environmentCredentials,
+      around: tracingOn() ? (operation, input, send) => tracedAwsCall('DynamoDB', operation, c.region, input.TableName, send) : undefined,
     });
-    for (const name of IDLE_MIDDLEWARE) client.middlewareStack.remove(name);
-    if (!tracingOn()) client.middlewareStack.remove('recursionDetectionMiddleware');
-    for (const add of extraMiddleware) add(client.middlewareStack);
-    ddb = new TableClient(traceClient(recordSdkCalls(tellWriteListeners(client))));
+    transport.use(tellWriteListeners);
+    const recorder = recordCalls();
+    if (recorder) transport.use(recorder);
+    for (const add of extraMiddleware) add({ add: (middleware) => transport.use(middleware) });
+    ddb = new TableClient(transport);
   }
   return ddb;
 }
@@ -175,7 +179,7 @@ export function onResetClients(reset: () => void): void {
 
 /** Forget the clients (the local runtime and tests start fresh runtimes in one process). */
 export function resetClients(): void {
-  ddb?.client.destroy();
+  ddb?.transport.destroy();
   ddb = undefined;
   stopPosting?.();
   for (const reset of resets) reset();

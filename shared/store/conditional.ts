@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from './dynamodb-http';
 
 /**
  * A conditional write's outcome: its result, or `false` when its condition did not hold

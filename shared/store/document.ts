@@ -1,49 +1,37 @@
-import {
-  type AttributeValue,
-  BatchGetItemCommand,
-  BatchWriteItemCommand,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand as QueryItemsCommand,
-  ScanCommand as ScanItemsCommand,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
-  DeleteCommand,
-  type DeleteCommandOutput,
-  GetCommand,
-  type GetCommandOutput,
-  PutCommand,
-  type PutCommandOutput,
-  QueryCommand,
-  type QueryCommandOutput,
-  ScanCommand,
-  type ScanCommandOutput,
-  TransactWriteCommand,
-  type TransactWriteCommandOutput,
-  UpdateCommand,
-  type UpdateCommandOutput,
-} from '@aws-sdk/lib-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, type marshallOptions } from '@aws-sdk/util-dynamodb';
+import type {
+  AnyCommand,
+  BatchGetCommand,
+  BatchGetCommandOutput,
+  BatchWriteCommand,
+  BatchWriteCommandOutput,
+  DeleteCommand,
+  DeleteCommandOutput,
+  GetCommand,
+  GetCommandOutput,
+  PutCommand,
+  PutCommandOutput,
+  QueryCommand,
+  QueryCommandOutput,
+  ScanCommand,
+  ScanCommandOutput,
+  TransactWriteCommand,
+  TransactWriteCommandOutput,
+  UpdateCommand,
+  UpdateCommandOutput,
+} from './commands';
+import { ConditionalCheckFailedException, type DynamoDBHttp, TransactionCanceledException, type WireInput } from './dynamodb-http';
 
 /**
- * The store's DynamoDB client: it takes the document commands of `@aws-sdk/lib-dynamodb`
- * (plain JavaScript values) and sends them through the low-level client, translating values
- * to and from DynamoDB's attribute values itself. The document client of lib-dynamodb does
- * the same but cannot run on a client that resolves its middleware once per command class
- * (`cacheMiddleware`, README "Performance": the SDK's share of a request), and its
- * unmarshalling of a 100-item page costs more than the rest of the request.
+ * The store's DynamoDB client: it takes the store's document commands (./commands.ts: plain
+ * JavaScript values, lib-dynamodb's names and shapes) and sends them as DynamoDB operations
+ * through the lean transport (./dynamodb-http.ts), translating values to and from
+ * DynamoDB's attribute values itself.
  *
- * Values are written as the document client wrote them (util-dynamodb's `marshall`, same
- * options) and read back as it read them, numbers as JavaScript numbers;
- * test/unit/document.test.ts holds both against util-dynamodb.
+ * Values are written as lib-dynamodb's document client wrote them (util-dynamodb's
+ * `marshall`, same options) and read back as it read them, numbers as JavaScript numbers,
+ * binary as bytes; test/unit/document.test.ts holds both against lib-dynamodb on the AWS SDK.
  */
 
 // Event times and durations are any JSON number (running events end at 9.9e125): past 2^53
@@ -53,7 +41,30 @@ const MARSHALL: marshallOptions = { removeUndefinedValues: true, convertClassIns
 type Item = Record<string, unknown>;
 type Wire = Record<string, AttributeValue>;
 
-const toWire = (item: Item | undefined): Wire | undefined => (item === undefined ? undefined : marshall(item, MARSHALL));
+/** Binary values as the JSON protocol carries them: base64 (in place: the value was just made by marshall). */
+function encodeBinary(value: Record<string, unknown>): void {
+  if (value.B !== undefined) value.B = base64(value.B as Uint8Array);
+  else if (value.M !== undefined) encodeMap(value.M as Record<string, Record<string, unknown>>);
+  else if (value.L !== undefined) for (const v of value.L as Array<Record<string, unknown>>) encodeBinary(v);
+  else if (value.BS !== undefined) value.BS = (value.BS as Uint8Array[]).map(base64);
+}
+function encodeMap(map: Record<string, Record<string, unknown>>): void {
+  for (const name in map) encodeBinary(map[name]!);
+}
+const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+/** Bytes as the SDK gave them: a Uint8Array (a view on the decoded buffer, not a copy). */
+function bytesOf(text: string): Uint8Array {
+  const buffer = Buffer.from(text, 'base64');
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/** An item (or expression values) as DynamoDB's JSON: util-dynamodb's marshall, binary as base64. */
+function toWire(item: Item | undefined): Wire | undefined {
+  if (item === undefined) return undefined;
+  const wire = marshall(item, MARSHALL);
+  encodeMap(wire as unknown as Record<string, Record<string, unknown>>);
+  return wire;
+}
 
 /** One attribute value as JavaScript: numbers as numbers, sets as Sets, binary as bytes. */
 export function fromAttribute(value: AttributeValue): unknown {
@@ -64,10 +75,10 @@ export function fromAttribute(value: AttributeValue): unknown {
   if (v.L !== undefined) return (v.L as AttributeValue[]).map(fromAttribute);
   if (v.BOOL !== undefined) return v.BOOL;
   if (v.NULL !== undefined) return null;
-  if (v.B !== undefined) return v.B;
+  if (v.B !== undefined) return typeof v.B === 'string' ? bytesOf(v.B) : v.B;
   if (v.SS !== undefined) return new Set(v.SS as string[]);
   if (v.NS !== undefined) return new Set((v.NS as string[]).map(Number));
-  if (v.BS !== undefined) return new Set(v.BS as Uint8Array[]);
+  if (v.BS !== undefined) return new Set((v.BS as Array<string | Uint8Array>).map((b) => (typeof b === 'string' ? bytesOf(b) : b)));
   throw new Error(`unsupported attribute value: ${Object.keys(v).join(',')}`);
 }
 
@@ -78,8 +89,8 @@ export function fromWire(item: Wire): Item {
   return out;
 }
 
-const fromWireOrUndefined = (item: Wire | undefined): Item | undefined => (item === undefined ? undefined : fromWire(item));
-const fromPage = (items: Wire[] | undefined): Item[] | undefined => items?.map(fromWire);
+const fromWireOrUndefined = (item: unknown): Item | undefined => (item === undefined ? undefined : fromWire(item as Wire));
+const fromPage = (items: unknown): Item[] | undefined => (items as Wire[] | undefined)?.map(fromWire);
 
 type Values = { ExpressionAttributeValues?: Item };
 const values = <T extends Values>(input: T) =>
@@ -87,16 +98,34 @@ const values = <T extends Values>(input: T) =>
 
 type KeyedOperation = { Key?: Item; ExpressionAttributeValues?: Item; [field: string]: unknown };
 
-function keyed<T extends KeyedOperation>(op: T): Record<string, unknown> {
+function keyed<T extends KeyedOperation>(op: T): WireInput {
   return { ...op, Key: toWire(op.Key), ExpressionAttributeValues: values(op) };
 }
 
 type WriteRequest = { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } };
-type WireWriteRequest = { PutRequest?: { Item: Wire }; DeleteRequest?: { Key: Wire } };
+
+function mapWriteRequests(requests: Record<string, unknown[]>, convert: (item: Item) => unknown): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const table in requests) {
+    out[table] = (requests[table] as WriteRequest[]).map((r) =>
+      r.PutRequest ? { PutRequest: { Item: convert(r.PutRequest.Item) } } : { DeleteRequest: { Key: convert(r.DeleteRequest!.Key) } },
+    );
+  }
+  return out;
+}
+
+/** The items an error carries (a failed condition's old item, a cancelled transaction's) as plain objects too. */
+function plainErrorItems(err: unknown): unknown {
+  if (err instanceof ConditionalCheckFailedException && err.Item) err.Item = fromWire(err.Item as Wire);
+  if (err instanceof TransactionCanceledException && err.CancellationReasons) {
+    err.CancellationReasons = err.CancellationReasons.map((r) => (r.Item ? { ...r, Item: fromWire(r.Item as Wire) } : r));
+  }
+  return err;
+}
 
 /** The client the store sends its commands through (shared/store/clients.ts makes it). */
 export class TableClient {
-  constructor(readonly client: DynamoDBClient) {}
+  constructor(readonly transport: DynamoDBHttp) {}
 
   send(command: GetCommand): Promise<GetCommandOutput>;
   send(command: PutCommand): Promise<PutCommandOutput>;
@@ -107,78 +136,73 @@ export class TableClient {
   send(command: BatchGetCommand): Promise<BatchGetCommandOutput>;
   send(command: BatchWriteCommand): Promise<BatchWriteCommandOutput>;
   send(command: TransactWriteCommand): Promise<TransactWriteCommandOutput>;
-  async send(command: { input: object }): Promise<unknown> {
-    const c = this.client;
-    if (command instanceof GetCommand) {
-      const out = await c.send(new GetItemCommand({ ...command.input, Key: toWire(command.input.Key) }));
-      return { ...out, Item: fromWireOrUndefined(out.Item) };
-    }
-    if (command instanceof QueryCommand || command instanceof ScanCommand) {
-      const input = command.input;
-      const wire = { ...input, ExpressionAttributeValues: values(input), ExclusiveStartKey: toWire(input.ExclusiveStartKey) };
-      const out = await (command instanceof QueryCommand
-        ? c.send(new QueryItemsCommand(wire as never))
-        : c.send(new ScanItemsCommand(wire as never)));
-      return { ...out, Items: fromPage(out.Items), LastEvaluatedKey: fromWireOrUndefined(out.LastEvaluatedKey) };
-    }
-    if (command instanceof UpdateCommand) {
-      const out = await c.send(new UpdateItemCommand(keyed(command.input) as never));
-      return { ...out, Attributes: fromWireOrUndefined(out.Attributes) };
-    }
-    if (command instanceof PutCommand) {
-      const input = command.input;
-      const out = await c.send(
-        new PutItemCommand({ ...input, Item: toWire(input.Item), ExpressionAttributeValues: values(input) } as never),
-      );
-      return { ...out, Attributes: fromWireOrUndefined(out.Attributes) };
-    }
-    if (command instanceof DeleteCommand) {
-      const out = await c.send(new DeleteItemCommand(keyed(command.input) as never));
-      return { ...out, Attributes: fromWireOrUndefined(out.Attributes) };
-    }
-    if (command instanceof BatchGetCommand) {
-      const RequestItems: Record<string, unknown> = {};
-      for (const [table, request] of Object.entries(command.input.RequestItems ?? {})) {
-        RequestItems[table] = { ...request, Keys: request.Keys?.map((key) => toWire(key)) };
+  send(command: AnyCommand): Promise<unknown> {
+    return this.translate(command).catch((err: unknown) => {
+      throw plainErrorItems(err);
+    });
+  }
+
+  private async translate(command: AnyCommand): Promise<unknown> {
+    const t = this.transport;
+    switch (command.operation) {
+      case 'GetItem': {
+        const out = await t.send('GetItem', { ...command.input, Key: toWire(command.input.Key) });
+        return { ...out, Item: fromWireOrUndefined(out.Item) };
       }
-      const out = await c.send(new BatchGetItemCommand({ ...command.input, RequestItems } as never));
-      const Responses: Record<string, Item[]> = {};
-      for (const [table, items] of Object.entries(out.Responses ?? {})) Responses[table] = items.map(fromWire);
-      let UnprocessedKeys: Record<string, unknown> | undefined;
-      if (out.UnprocessedKeys) {
-        UnprocessedKeys = {};
-        for (const [table, request] of Object.entries(out.UnprocessedKeys)) {
-          UnprocessedKeys[table] = { ...request, Keys: request.Keys?.map(fromWire) };
-        }
+      case 'Query':
+      case 'Scan': {
+        const input = command.input;
+        const wire = { ...input, ExpressionAttributeValues: values(input), ExclusiveStartKey: toWire(input.ExclusiveStartKey) };
+        const out = await t.send(command.operation, wire);
+        return { ...out, Items: fromPage(out.Items), LastEvaluatedKey: fromWireOrUndefined(out.LastEvaluatedKey) };
       }
-      return { ...out, Responses, UnprocessedKeys };
-    }
-    if (command instanceof BatchWriteCommand) {
-      const map = (requests: Record<string, unknown[]>, convert: (item: Item) => unknown) => {
-        const out: Record<string, unknown[]> = {};
-        for (const [table, list] of Object.entries(requests)) {
-          out[table] = (list as WriteRequest[]).map((r) =>
-            r.PutRequest ? { PutRequest: { Item: convert(r.PutRequest.Item) } } : { DeleteRequest: { Key: convert(r.DeleteRequest!.Key) } },
-          );
+      case 'UpdateItem':
+      case 'DeleteItem': {
+        const out = await t.send(command.operation, keyed(command.input as KeyedOperation));
+        return { ...out, Attributes: fromWireOrUndefined(out.Attributes) };
+      }
+      case 'PutItem': {
+        const input = command.input;
+        const out = await t.send('PutItem', { ...input, Item: toWire(input.Item), ExpressionAttributeValues: values(input) });
+        return { ...out, Attributes: fromWireOrUndefined(out.Attributes) };
+      }
+      case 'BatchGetItem': {
+        const RequestItems: Record<string, unknown> = {};
+        for (const [table, request] of Object.entries(command.input.RequestItems ?? {})) {
+          RequestItems[table] = { ...request, Keys: request.Keys?.map((key) => toWire(key)) };
         }
-        return out;
-      };
-      const RequestItems = map(command.input.RequestItems as Record<string, unknown[]>, (item) => toWire(item));
-      const out = await c.send(new BatchWriteItemCommand({ ...command.input, RequestItems } as never));
-      const unprocessed = out.UnprocessedItems as Record<string, WireWriteRequest[]> | undefined;
-      return { ...out, UnprocessedItems: unprocessed && map(unprocessed, (item) => fromWire(item as unknown as Wire)) };
+        const out = await t.send('BatchGetItem', { ...command.input, RequestItems });
+        const Responses: Record<string, Item[]> = {};
+        for (const [table, items] of Object.entries((out.Responses ?? {}) as Record<string, Wire[]>))
+          Responses[table] = items.map(fromWire);
+        let UnprocessedKeys: Record<string, unknown> | undefined;
+        if (out.UnprocessedKeys) {
+          UnprocessedKeys = {};
+          for (const [table, request] of Object.entries(out.UnprocessedKeys as Record<string, { Keys?: Wire[] }>)) {
+            UnprocessedKeys[table] = { ...request, Keys: request.Keys?.map(fromWire) };
+          }
+        }
+        return { ...out, Responses, UnprocessedKeys };
+      }
+      case 'BatchWriteItem': {
+        const RequestItems = mapWriteRequests(command.input.RequestItems as Record<string, unknown[]>, (item) => toWire(item));
+        const out = await t.send('BatchWriteItem', { ...command.input, RequestItems });
+        const unprocessed = out.UnprocessedItems as Record<string, unknown[]> | undefined;
+        return { ...out, UnprocessedItems: unprocessed && mapWriteRequests(unprocessed, (item) => fromWire(item as Wire)) };
+      }
+      case 'TransactWriteItems': {
+        const TransactItems = (command.input.TransactItems ?? []).map((item) => {
+          const out: Record<string, unknown> = {};
+          if (item.Put) out.Put = { ...item.Put, Item: toWire(item.Put.Item), ExpressionAttributeValues: values(item.Put) };
+          if (item.Update) out.Update = keyed(item.Update);
+          if (item.Delete) out.Delete = keyed(item.Delete);
+          if (item.ConditionCheck) out.ConditionCheck = keyed(item.ConditionCheck);
+          return out;
+        });
+        return t.send('TransactWriteItems', { ...command.input, TransactItems });
+      }
+      default:
+        throw new Error(`the table client does not send ${(command as object).constructor.name}`);
     }
-    if (command instanceof TransactWriteCommand) {
-      const TransactItems = (command.input.TransactItems ?? []).map((item) => {
-        const out: Record<string, unknown> = {};
-        if (item.Put) out.Put = { ...item.Put, Item: toWire(item.Put.Item), ExpressionAttributeValues: values(item.Put) };
-        if (item.Update) out.Update = keyed(item.Update);
-        if (item.Delete) out.Delete = keyed(item.Delete);
-        if (item.ConditionCheck) out.ConditionCheck = keyed(item.ConditionCheck);
-        return out;
-      });
-      return c.send(new TransactWriteItemsCommand({ ...command.input, TransactItems } as never));
-    }
-    throw new Error(`the table client does not send ${command.constructor.name}`);
   }
 }

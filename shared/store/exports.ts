@@ -1,7 +1,7 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { Job, JobProgress } from '../model/jobs';
 import { dynamo, table } from './clients';
+import { GetCommand, UpdateCommand } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { insertedItem, recordKey } from './stream-records';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { FollowedSlice } from '../model/followed-slices';
 import { dynamo, table } from './clients';
+import { GetCommand } from './commands';
 import { keys } from './keys';
 import { queryAll } from './query';
 import { transactWrite } from './transact';

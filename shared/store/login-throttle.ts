@@ -1,5 +1,5 @@
-import { BatchGetCommand, type BatchGetCommandOutput, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
+import { BatchGetCommand, type BatchGetCommandOutput, PutCommand, UpdateCommand } from './commands';
 import { keys } from './keys';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';
 

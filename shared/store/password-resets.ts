@@ -1,5 +1,5 @@
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
+import { DeleteCommand, PutCommand } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { TABLE_TTL_ATTRIBUTE } from './table-definition';

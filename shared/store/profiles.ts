@@ -1,5 +1,5 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
+import { GetCommand, PutCommand } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 

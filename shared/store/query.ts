@@ -1,5 +1,5 @@
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
+import { QueryCommand, type QueryCommandInput } from './commands';
 
 type Key = { pk: string; sk: string };
 

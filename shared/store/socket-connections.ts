@@ -1,9 +1,9 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { AccessSnapshot, NamedScopes } from '../model/notifications';
 import type { SocketConnection } from '../model/socket-connections';
 import { batchDelete } from './batch';
 import { dynamo, table } from './clients';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type UpdateCommandInput } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { queryAll, queryPages } from './query';

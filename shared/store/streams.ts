@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DataMeta, StoredStream } from '../model/streams';
 import { batchGet } from './batch';
 import { dynamo, table } from './clients';
+import { GetCommand, UpdateCommand } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { queryAll } from './query';

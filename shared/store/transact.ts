@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { dynamo, table } from './clients';
+import { TransactWriteCommand, type TransactWriteCommandInput } from './commands';
+import { TransactionCanceledException } from './dynamodb-http';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -24,7 +24,7 @@ function withTable(items: TransactItem[]): TransactItem[] {
  * Runs a TransactWriteItems. Returns the indexes of the items whose condition failed
  * (empty when it committed), so the caller can name the conflicting fields.
  *
- * Each send carries its own ClientRequestToken, which the SDK's retries of that send repeat:
+ * Each send carries its own ClientRequestToken, which the client's retries of that send repeat:
  * a send that committed but whose answer was lost (a timeout, a 5xx) is then answered as
  * committed on retry, for 10 minutes, instead of being applied again — where its own
  * conditions (an attempt not yet scheduled, a version unchanged) would now fail and the

@@ -1,6 +1,6 @@
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Webhook } from '../model/webhooks';
 import { dynamo, table } from './clients';
+import { QueryCommand, UpdateCommand } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { encodeNumber } from './sort-keys';

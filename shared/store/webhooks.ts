@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessSnapshot, NamedScopes } from '../model/notifications';
 import type { Webhook, WebhookState } from '../model/webhooks';
 import { dynamo, table } from './clients';
+import { GetCommand, UpdateCommand } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { partitionPages, queryPages } from './query';

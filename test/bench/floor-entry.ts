@@ -1,12 +1,10 @@
 /**
- * The floor of `npm run bench:bundles`: a function that only builds the DynamoDB document
- * client every function has (and so loads what the SDK itself loads: https, tls, crypto,
- * streams, its core). No function of ours can start in less; what a bundle takes above it is
- * our share.
+ * The floor of `npm run bench:bundles`: a function that only builds the store's DynamoDB
+ * client every function has (shared/store/clients.ts, made on the first call: its transport
+ * loads https, tls and crypto). No function of ours can start in less; what a bundle takes
+ * above it is our share.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, table } from '../../shared/store/clients';
+import { GetCommand } from '../../shared/store/commands';
 
-const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-
-export const handler = async (event: { key: string }) => client.send(new GetCommand({ TableName: 'floor', Key: { pk: event.key } }));
+export const handler = async (event: { key: string }) => dynamo().send(new GetCommand({ TableName: table(), Key: { pk: event.key } }));

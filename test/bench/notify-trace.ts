@@ -15,9 +15,9 @@ import type { AddressInfo } from 'node:net';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startLocalRuntime } from '../../infra/local/runtime';
 import { registerSink } from '../../shared/notify/dispatch';
+import { TableClient } from '../../shared/store/document';
 import { benchListener } from './notify-listener';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
@@ -47,7 +47,7 @@ function patch(proto: any, label: string) {
     }
   };
 }
-patch(DynamoDBDocumentClient.prototype, 'doc');
+patch(TableClient.prototype, 'doc');
 patch(DynamoDBClient.prototype, 'ddb');
 patch(DynamoDBStreamsClient.prototype, 'str');
 patch(ApiGatewayManagementApiClient.prototype, 'apigw');

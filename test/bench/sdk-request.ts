@@ -2,10 +2,10 @@
  * CPU of one DynamoDB request, without the rest of a call: starts DynamoDB Local, writes a
  * few items, then sends GetItem, Query (20 small items; 100 event-sized items), BatchGetItem
  * (2 keys), UpdateItem and TransactWriteItems (3 puts) in loops of SDK_CALLS, through two
- * clients taken in turn, SDK_ROUNDS rounds: the store's client (shared/store/clients.ts) and
- * lib-dynamodb's document client on a default DynamoDBClient (what the store used before,
- * with the same options). Prints the median CPU per request of this process (the JVM is
- * another process). SDK_PROFILE=1 also writes a CPU profile of the loops under
+ * clients taken in turn, SDK_ROUNDS rounds: the store's client (shared/store/clients.ts: its
+ * own transport, shared/store/dynamodb-http.ts) and the table client it had before, on the
+ * AWS SDK's DynamoDBClient tuned as it was (./sdk-table-client.ts). Prints the median CPU per
+ * request of this process (the JVM is another process). SDK_PROFILE=1 also writes a CPU profile of the loops under
  * test-artifacts/profile/ (summarise it with `npx tsx test/bench/profile.ts FILE CALLS`).
  *
  *   npx tsx test/bench/sdk-request.ts
@@ -13,26 +13,20 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import * as sdkCommands from '@aws-sdk/lib-dynamodb';
 import { ensureTable, startDynamoDbLocal } from '../../infra/local/dynamodb';
 import { freePort } from '../../infra/local/ports';
+import * as storeCommands from '../../shared/store/commands';
+import { tunedSdkClient } from './sdk-table-client';
 
 const ROUNDS = Number(process.env.SDK_ROUNDS ?? 7);
 const CALLS = Number(process.env.SDK_CALLS ?? 200);
 
-/** What both clients are given: `send` of the document commands. */
+/** What both clients are given: `send` of the document commands (each client its own classes, same names and inputs). */
 interface Sender {
   send(command: object): Promise<unknown>;
 }
+type Commands = typeof storeCommands;
 
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -43,20 +37,14 @@ async function main(): Promise<void> {
     await ensureTable(engine.endpoint, 'pryv-sdk-bench');
     const { dynamo, table } = await import('../../shared/store/clients');
     const T = table();
-    const clients: Record<string, Sender> = {
-      'document client (before)': DynamoDBDocumentClient.from(
-        new DynamoDBClient({
-          region: 'us-east-1',
-          endpoint: engine.endpoint,
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        }),
-        {
-          marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false, allowImpreciseNumbers: true },
-          unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
-        },
-      ) as unknown as Sender,
-      'store client (after)': dynamo() as unknown as Sender,
+    const clients: Record<string, { client: Sender; commands: Commands }> = {
+      'tuned SDK client (before)': {
+        client: tunedSdkClient(engine.endpoint, 'us-east-1') as unknown as Sender,
+        commands: sdkCommands as unknown as Commands,
+      },
+      'lean client (after)': { client: dynamo() as unknown as Sender, commands: storeCommands },
     };
+    const { PutCommand } = storeCommands;
     const seed = dynamo();
     for (let i = 0; i < 20; i++) {
       const Item = {
@@ -89,18 +77,18 @@ async function main(): Promise<void> {
       await seed.send(new PutCommand({ TableName: T, Item }));
     }
     let n = 0;
-    const query = (pk: string) =>
+    const query = ({ QueryCommand }: Commands, pk: string) =>
       new QueryCommand({
         TableName: T,
         KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
         ExpressionAttributeValues: { ':p': pk, ':s': 'E#' },
         ConsistentRead: true,
       });
-    const shapes: Record<string, () => object> = {
-      GetItem: () => new GetCommand({ TableName: T, Key: { pk: 'U#small', sk: 'E#0001' }, ConsistentRead: true }),
-      'Query 20 small items': () => query('U#small'),
-      'Query 100 event items': () => query('U#events'),
-      'BatchGetItem 2 keys': () =>
+    const shapes: Record<string, (commands: Commands) => object> = {
+      GetItem: ({ GetCommand }) => new GetCommand({ TableName: T, Key: { pk: 'U#small', sk: 'E#0001' }, ConsistentRead: true }),
+      'Query 20 small items': (c) => query(c, 'U#small'),
+      'Query 100 event items': (c) => query(c, 'U#events'),
+      'BatchGetItem 2 keys': ({ BatchGetCommand }) =>
         new BatchGetCommand({
           RequestItems: {
             [T]: {
@@ -112,14 +100,14 @@ async function main(): Promise<void> {
             },
           },
         }),
-      UpdateItem: () =>
+      UpdateItem: ({ UpdateCommand }) =>
         new UpdateCommand({
           TableName: T,
           Key: { pk: 'U#small', sk: 'COUNTER' },
           UpdateExpression: 'ADD c :one',
           ExpressionAttributeValues: { ':one': 1 },
         }),
-      'TransactWriteItems 3 puts': () => {
+      'TransactWriteItems 3 puts': ({ TransactWriteCommand }) => {
         const i = n++;
         return new TransactWriteCommand({
           TransactItems: [0, 1, 2].map((k) => ({
@@ -128,8 +116,8 @@ async function main(): Promise<void> {
         });
       },
     };
-    for (const client of Object.values(clients))
-      for (const make of Object.values(shapes)) for (let i = 0; i < 100; i++) await client.send(make()); // JIT
+    for (const { client, commands } of Object.values(clients))
+      for (const make of Object.values(shapes)) for (let i = 0; i < 100; i++) await client.send(make(commands)); // JIT
     const session = process.env.SDK_PROFILE ? new Session() : undefined;
     if (session) {
       session.connect();
@@ -140,9 +128,11 @@ async function main(): Promise<void> {
     const results: Record<string, Record<string, number[]>> = {};
     for (let r = 0; r < ROUNDS; r++) {
       for (const [shape, make] of Object.entries(shapes)) {
-        for (const [name, client] of Object.entries(r % 2 === 0 ? clients : Object.fromEntries(Object.entries(clients).reverse()))) {
+        for (const [name, { client, commands }] of Object.entries(
+          r % 2 === 0 ? clients : Object.fromEntries(Object.entries(clients).reverse()),
+        )) {
           const start = process.cpuUsage();
-          for (let i = 0; i < CALLS; i++) await client.send(make());
+          for (let i = 0; i < CALLS; i++) await client.send(make(commands));
           const used = process.cpuUsage(start);
           results[shape] = results[shape] ?? {};
           results[shape][name] = [...(results[shape][name] ?? []), (used.user + used.system) / 1000 / CALLS];

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 import { resetConfig } from '../../shared/config';
 import { deleteAccount } from '../../shared/domain/accounts/deletion';
 import { dynamo } from '../../shared/store/clients';
+import { QueryCommand, ScanCommand } from '../../shared/store/commands';
 
 /**
  * Account deletion with the user's own personal token (ACCOUNT_DELETION=personalToken), and

@@ -1,8 +1,8 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { deleteAccount } from '../../shared/domain/accounts/deletion';
 import { dynamo } from '../../shared/store/clients';
+import { ScanCommand } from '../../shared/store/commands';
 import { adminKey, apiUrl, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 
 /**

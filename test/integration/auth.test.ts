@@ -1,6 +1,6 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dynamo } from '../../shared/store/clients';
+import { GetCommand, UpdateCommand } from '../../shared/store/commands';
 import { keys } from '../../shared/store/keys';
 import { call, createUser, login, TEST_APP_ID, type TestUser, TRUSTED_ORIGIN, useRuntimeStore } from '../setup/api';
 

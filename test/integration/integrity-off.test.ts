@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 import { verifyAccountIntegrity } from '../../shared/domain/integrity/verify';
 import { dynamo, table } from '../../shared/store/clients';
+import { GetCommand } from '../../shared/store/commands';
 import { keys } from '../../shared/store/keys';
 
 /**

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { accessIntegrity, eventIntegrity, sri } from '../../shared/domain/integrity/canonical';
 import { type IntegrityReport, verifyAccountIntegrity } from '../../shared/domain/integrity/verify';
 import { dynamo, table } from '../../shared/store/clients';
+import { GetCommand, UpdateCommand } from '../../shared/store/commands';
 import { keys } from '../../shared/store/keys';
 import { partitionKeys } from '../../shared/store/query';
 import { type ApiResponse, apiUrl, call, createUser, login, type TestUser, useRuntimeStore } from '../setup/api';

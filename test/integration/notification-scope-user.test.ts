@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRuntime, startLocalRuntime } from '../../infra/local/runtime';
 import { config } from '../../shared/config';
 import { dynamo } from '../../shared/store/clients';
+import { UpdateCommand } from '../../shared/store/commands';
 import { keys } from '../../shared/store/keys';
 import { listen, startReceiver } from '../setup/notify-clients';
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../shared/config';
 import { dynamo } from '../../shared/store/clients';
+import { UpdateCommand } from '../../shared/store/commands';
 import { keys } from '../../shared/store/keys';
 import { adminKey, apiUrl, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 import { type ListeningSocket, listen, startReceiver } from '../setup/notify-clients';

@@ -1,9 +1,9 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import io, { type SocketV2 } from 'socket.io-client-v2';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { config } from '../../shared/config';
 import { dynamo } from '../../shared/store/clients';
+import { GetCommand } from '../../shared/store/commands';
 import { keys } from '../../shared/store/keys';
 import { listUserConnections } from '../../shared/store/socket-connections';
 import { apiUrl, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';

@@ -1,9 +1,9 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { io, type Socket } from 'socket.io-client';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { config } from '../../shared/config';
 import { dynamo } from '../../shared/store/clients';
+import { GetCommand, QueryCommand } from '../../shared/store/commands';
 import { keys } from '../../shared/store/keys';
 import { adminKey, apiUrl, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 

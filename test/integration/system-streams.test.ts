@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dynamo, table } from '../../shared/store/clients';
+import { UpdateCommand } from '../../shared/store/commands';
 import { purgeUserEvents } from '../../shared/store/events/purge';
 import { keys } from '../../shared/store/keys';
 import { insertAccess } from '../setup/accesses';

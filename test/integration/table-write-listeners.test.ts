@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { config, resetConfig } from '../../shared/config';
+import { dynamo, onTableWrite, resetClients, type TableWrite } from '../../shared/store/clients';
 import {
   BatchWriteCommand,
   DeleteCommand,
@@ -7,10 +10,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { config, resetConfig } from '../../shared/config';
-import { dynamo, onTableWrite, resetClients, type TableWrite } from '../../shared/store/clients';
+} from '../../shared/store/commands';
 import { useRuntimeStore } from '../setup/api';
 
 /**

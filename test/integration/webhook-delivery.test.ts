@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../shared/config';
 import { dynamo } from '../../shared/store/clients';
+import { GetCommand, UpdateCommand } from '../../shared/store/commands';
 import { keys } from '../../shared/store/keys';
 import { call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 

@@ -1,9 +1,9 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, resetConfig } from '../../shared/config';
 import { dynamo, resetClients } from '../../shared/store/clients';
+import { GetCommand } from '../../shared/store/commands';
 import { queueClaimedAttempt } from '../../shared/store/webhook-queue';
 import { getWebhook } from '../../shared/store/webhooks';
 import { call, createUser, useRuntimeStore } from '../setup/api';

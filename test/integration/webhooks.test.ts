@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../shared/config';
 import { dynamo } from '../../shared/store/clients';
+import { UpdateCommand } from '../../shared/store/commands';
 import { keys } from '../../shared/store/keys';
 import { call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 

@@ -1,4 +1,7 @@
-import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { createHash, createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -12,83 +15,185 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { SignatureV4 } from '@smithy/signature-v4';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import * as commands from '../../shared/store/commands';
 import { fromWire, TableClient } from '../../shared/store/document';
+import { ConditionalCheckFailedException, DynamoDBHttp, TransactionCanceledException } from '../../shared/store/dynamodb-http';
+import { isServiceFault } from '../../shared/store/faults';
 
 /**
- * The store's table client (shared/store/document.ts) must put on the wire exactly what
- * lib-dynamodb's document client, with the options the store gave it, put there, and read
- * answers back the same way: both are run here on one fake DynamoDB that records the
- * request it is sent and answers a canned body.
+ * The store's table client (shared/store/document.ts over shared/store/dynamodb-http.ts) must
+ * put on the wire exactly what lib-dynamodb's document client on the AWS SDK, with the
+ * options the store gave it, put there, read answers back the same way, throw the same
+ * errors and retry the same failures as often: both are run here against one fake DynamoDB,
+ * a real HTTP server that records each request (and checks its SigV4 signature) and answers
+ * from a script: a status and body, or a dropped connection.
  */
 
-interface Answer {
-  status: number;
+type Step = { status: number; body: unknown; type?: string } | 'drop';
+interface Sent {
+  target: string;
   body: unknown;
-  type?: string;
 }
 
-function fakeDynamo(options: { cacheMiddleware?: boolean } = {}) {
-  const sent: Array<{ target: string; body: unknown }> = [];
-  let answer: Answer = { status: 200, body: {} };
-  const client = new DynamoDBClient({
-    region: 'local',
-    endpoint: 'http://127.0.0.1:1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    maxAttempts: 1,
-    ...options,
-    requestHandler: {
-      handle: async (request: { headers: Record<string, string>; body: string | Uint8Array }) => {
-        const text = typeof request.body === 'string' ? request.body : Buffer.from(request.body).toString('utf8');
-        sent.push({ target: request.headers['x-amz-target']!, body: JSON.parse(text) });
-        const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.0' };
-        if (answer.type) headers['x-amzn-errortype'] = answer.type;
-        return { response: { statusCode: answer.status, headers, body: Buffer.from(JSON.stringify(answer.body)) } };
-      },
-    } as never,
+const CREDENTIALS = {
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  sessionToken: 'session-token',
+};
+const REGION = 'us-east-1';
+
+/** The SDK's own signer, as the reference for the signatures the fake receives. */
+class Sha256 {
+  private readonly hash;
+  constructor(secret?: string | Uint8Array) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  }
+  update(data: string | Uint8Array) {
+    this.hash.update(data);
+  }
+  async digest() {
+    return new Uint8Array(this.hash.digest());
+  }
+}
+const signer = new SignatureV4({ service: 'dynamodb', region: REGION, credentials: CREDENTIALS, sha256: Sha256 as never, applyChecksum: false });
+
+/** Whether a request's Authorization is the one SigV4 gives its signed headers, body and date. */
+async function signatureHolds(headers: IncomingHttpHeaders, body: string, host: string): Promise<boolean> {
+  const auth = String(headers.authorization ?? '');
+  const signedNames = /SignedHeaders=([^,]+)/.exec(auth)?.[1]?.split(';') ?? [];
+  const amzDate = String(headers['x-amz-date'] ?? '');
+  const date = new Date(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
+  const signedHeaders: Record<string, string> = {};
+  for (const name of signedNames) signedHeaders[name] = name === 'host' ? host : String(headers[name]);
+  const expected = await signer.sign(
+    {
+      method: 'POST',
+      protocol: 'http:',
+      hostname: host.split(':')[0]!,
+      port: Number(host.split(':')[1]),
+      path: '/',
+      query: {},
+      headers: signedHeaders,
+      body,
+    },
+    { signingDate: date },
+  );
+  return expected.headers.authorization === auth;
+}
+
+function fakeDynamo() {
+  const sent: Sent[] = [];
+  const badSignatures: string[] = [];
+  let script: Step[] = [];
+  let next = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const target = String(req.headers['x-amz-target']);
+      sent.push({ target, body: JSON.parse(text) });
+      if (!(await signatureHolds(req.headers, text, String(req.headers.host)))) badSignatures.push(`${target} ${req.headers.authorization}`);
+      const step = script[Math.min(next++, script.length - 1)]!;
+      if (step === 'drop') {
+        req.socket.destroy();
+        return;
+      }
+      const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': `req-${next}` };
+      if (step.type) headers['x-amzn-errortype'] = step.type;
+      res.writeHead(step.status, headers).end(JSON.stringify(step.body));
+    });
   });
-  return { client, sent, answer: (a: Answer) => (answer = a) };
+  return {
+    server,
+    sent,
+    badSignatures,
+    play(steps: Step[]) {
+      script = steps;
+      next = 0;
+      sent.length = 0;
+      badSignatures.length = 0;
+    },
+    url: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  };
 }
 
 /** util-dynamodb's unmarshall with the store's options (what the document client did). */
 const fromReference = (wire: Record<string, never>) => unmarshall(wire, { wrapNumbers: (value: string) => Number(value) } as never);
 
-const ours = fakeDynamo({ cacheMiddleware: true });
-const table = new TableClient(ours.client);
+const ours = fakeDynamo();
 const theirs = fakeDynamo();
-const document = DynamoDBDocumentClient.from(theirs.client, {
-  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false, allowImpreciseNumbers: true },
-  unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
+let transport: DynamoDBHttp;
+let table: TableClient;
+let document: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  await Promise.all([ours, theirs].map((f) => new Promise<void>((resolve) => f.server.listen(0, '127.0.0.1', resolve))));
+  transport = new DynamoDBHttp({ endpoint: ours.url(), region: REGION, credentials: CREDENTIALS });
+  table = new TableClient(transport);
+  document = DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, endpoint: theirs.url(), credentials: CREDENTIALS }), {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false, allowImpreciseNumbers: true },
+    unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
+  });
+});
+afterAll(async () => {
+  transport.destroy();
+  document.destroy();
+  await Promise.all([ours, theirs].map((f) => new Promise((resolve) => f.server.close(resolve))));
+});
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
+/** The store's command of the same name and input as a lib-dynamodb one. */
+function lean(command: { input: object }): object {
+  const Class = (commands as unknown as Record<string, new (input: object) => object>)[command.constructor.name];
+  if (!Class) throw new Error(`no store command ${command.constructor.name}`);
+  return new Class(command.input);
+}
+
 /** A transaction's idempotency token is random on both sides: present and a UUID is what must hold. */
-function sameToken(sent: { target: string; body: unknown } | undefined) {
-  const body = sent?.body as { ClientRequestToken?: string } | undefined;
-  if (body?.ClientRequestToken === undefined) return sent;
+function sameToken(sent: Sent): Sent {
+  const body = sent.body as { ClientRequestToken?: string };
+  if (body.ClientRequestToken === undefined) return sent;
   expect(body.ClientRequestToken).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   return { ...sent, body: { ...body, ClientRequestToken: 'a uuid' } };
 }
 
-/** Sends one command through both clients with the same answer; returns both results and requests. */
-async function both(make: () => object, answer: Answer) {
-  ours.answer(answer);
-  theirs.answer(answer);
-  const settle = (p: Promise<unknown>): Promise<{ value?: unknown; error?: unknown }> =>
-    p.then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
-    );
-  const mine = await settle(table.send(make() as never));
+type Settled = { value?: unknown; error?: unknown };
+const settle = (p: Promise<unknown>): Promise<Settled> =>
+  p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+
+/** Sends one command through both clients with the same script; returns both results and requests. */
+async function both(make: () => { input: object }, steps: Step[]) {
+  ours.play(steps);
+  theirs.play(steps);
+  const mine = await settle(table.send(lean(make()) as never));
   const reference = await settle(document.send(make() as never));
-  return { mine, reference, mineSent: sameToken(ours.sent.at(-1)), referenceSent: sameToken(theirs.sent.at(-1)) };
+  expect(ours.badSignatures).toEqual([]);
+  expect(theirs.badSignatures).toEqual([]);
+  return { mine, reference, mineSent: ours.sent.map(sameToken), referenceSent: theirs.sent.map(sameToken) };
 }
 
-const strip = (out: { value?: unknown; error?: unknown }) => {
+const strip = (out: Settled) => {
   if (out.error) return { error: out.error };
   const { $metadata: _, ...rest } = out.value as Record<string, unknown>;
   return { value: rest };
 };
+
+/** What of an error the store reads: its class, name, message, fault side, status and attempts. */
+function errorShape(err: unknown) {
+  const e = err as { name: string; message: string; $fault?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
+  return { name: e.name, message: e.message, fault: e.$fault, status: e.$metadata?.httpStatusCode, attempts: e.$metadata?.attempts };
+}
 
 const richItem = {
   pk: 'EV#alice',
@@ -105,22 +210,28 @@ const richItem = {
   list: [1, 'two', null, undefined, { three: 3 }, [4]],
   map: { a: 1, b: { c: 'd', gone: undefined }, e: [] },
   bytes: new Uint8Array([0, 1, 2, 250, 255]),
+  chunk: Buffer.from('a series chunk'),
   names: new Set(['x', 'y']),
   numbers: new Set([1, 2.5]),
+  blobs: new Set([new Uint8Array([1, 2]), new Uint8Array([3])]),
 };
 const richWire = marshall(
-  { ...richItem, missing: 'present', bytes: undefined, names: undefined, numbers: undefined },
+  { ...richItem, missing: 'present', bytes: undefined, chunk: undefined, names: undefined, numbers: undefined, blobs: undefined },
   { removeUndefinedValues: true, allowImpreciseNumbers: true },
 );
 const wireAnswer = {
   ...richWire,
   bytes: { B: Buffer.from([9, 8, 7]).toString('base64') },
+  nested: { M: { inner: { B: Buffer.from([1]).toString('base64') }, list: { L: [{ B: Buffer.from([2, 3]).toString('base64') }] } } },
   names: { SS: ['p', 'q'] },
   numbers: { NS: ['1', '9.9E+125'] },
+  blobs: { BS: [Buffer.from([4]).toString('base64')] },
 };
 
+const ok = (body: unknown): Step[] => [{ status: 200, body }];
+
 describe('table client: the same requests and answers as lib-dynamodb’s document client', () => {
-  const cases: Array<[string, () => object, unknown]> = [
+  const cases: Array<[string, () => { input: object }, unknown]> = [
     ['GetItem', () => new GetCommand({ TableName: 't', Key: { pk: 'a', sk: 'b' }, ConsistentRead: true }), { Item: wireAnswer }],
     ['GetItem, nothing found', () => new GetCommand({ TableName: 't', Key: { pk: 'a', sk: 'b' } }), {}],
     [
@@ -141,12 +252,13 @@ describe('table client: the same requests and answers as lib-dynamodb’s docume
         new UpdateCommand({
           TableName: 't',
           Key: { pk: 'a', sk: 'b' },
-          UpdateExpression: 'SET #n = :n, m = :m ADD c :one',
+          UpdateExpression: 'SET #n = :n, m = :m, d = :d ADD c :one',
           ExpressionAttributeNames: { '#n': 'name' },
-          ExpressionAttributeValues: { ':n': 'x', ':m': richItem.map, ':one': 1 },
+          ExpressionAttributeValues: { ':n': 'x', ':m': richItem.map, ':one': 1, ':d': Buffer.from([1, 2, 3]) },
           ReturnValues: 'ALL_NEW',
+          ReturnConsumedCapacity: 'TOTAL',
         }),
-      { Attributes: wireAnswer },
+      { Attributes: wireAnswer, ConsumedCapacity: { TableName: 't', CapacityUnits: 1 } },
     ],
     ['DeleteItem', () => new DeleteCommand({ TableName: 't', Key: { pk: 'a', sk: 'b' }, ConditionExpression: 'attribute_exists(pk)' }), {}],
     [
@@ -160,8 +272,15 @@ describe('table client: the same requests and answers as lib-dynamodb’s docume
           ExclusiveStartKey: { pk: 'EV#a', sk: 'k1' },
           ScanIndexForward: false,
           Limit: 10,
+          ReturnConsumedCapacity: 'TOTAL',
         }),
-      { Items: [wireAnswer, wireAnswer], Count: 2, ScannedCount: 5, LastEvaluatedKey: { pk: { S: 'EV#a' }, sk: { S: 'k2' } } },
+      {
+        Items: [wireAnswer, wireAnswer],
+        Count: 2,
+        ScannedCount: 5,
+        LastEvaluatedKey: { pk: { S: 'EV#a' }, sk: { S: 'k2' } },
+        ConsumedCapacity: { TableName: 't', CapacityUnits: 0.5 },
+      },
     ],
     [
       'Query, empty page',
@@ -201,6 +320,7 @@ describe('table client: the same requests and answers as lib-dynamodb’s docume
       'TransactWriteItems',
       () =>
         new TransactWriteCommand({
+          ClientRequestToken: '3f1e2d4c-5b6a-4789-8abc-def012345678',
           TransactItems: [
             { Put: { TableName: 't', Item: richItem, ConditionExpression: 'attribute_not_exists(pk)' } },
             {
@@ -228,32 +348,50 @@ describe('table client: the same requests and answers as lib-dynamodb’s docume
 
   for (const [name, make, body] of cases) {
     it(name, async () => {
-      const r = await both(make, { status: 200, body });
+      const r = await both(make, ok(body));
+      expect(r.mineSent).toHaveLength(1);
       expect(r.mineSent).toEqual(r.referenceSent);
       expect(strip(r.mine)).toEqual(strip(r.reference));
       expect(r.mine.error).toBeUndefined();
     });
   }
 
-  it('a cancelled transaction is the same TransactionCanceledException, with its reasons', async () => {
-    const r = await both(() => new TransactWriteCommand({ TransactItems: [{ Delete: { TableName: 't', Key: { pk: 'a', sk: 'b' } } }] }), {
-      status: 400,
-      type: 'TransactionCanceledException',
-      body: {
-        __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
-        message: 'Transaction cancelled',
-        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
-      },
-    });
-    expect(r.mine.error).toBeInstanceOf(TransactionCanceledException);
-    expect(r.reference.error).toBeInstanceOf(TransactionCanceledException);
-    expect((r.mine.error as TransactionCanceledException).CancellationReasons).toEqual([
-      { Code: 'ConditionalCheckFailed' },
-      { Code: 'None' },
-    ]);
+  it('binary values go out as base64 and come back as bytes', async () => {
+    const r = await both(() => new GetCommand({ TableName: 't', Key: { pk: 'a', sk: 'b' } }), ok({ Item: wireAnswer }));
+    const item = (r.mine.value as { Item: Record<string, unknown> }).Item;
+    expect(item.bytes).toBeInstanceOf(Uint8Array);
+    expect([...(item.bytes as Uint8Array)]).toEqual([9, 8, 7]);
+    expect(((item.nested as { list: Uint8Array[] }).list[0] as Uint8Array).constructor).toBe(Uint8Array);
+    ours.play(ok({}));
+    await table.send(new commands.PutCommand({ TableName: 't', Item: { pk: 'a', sk: 'b', d: Buffer.from([1, 2, 3]) } }));
+    expect((ours.sent[0]!.body as { Item: { d: unknown } }).Item.d).toEqual({ B: 'AQID' });
   });
 
-  it('a failed condition is a ConditionalCheckFailedException', async () => {
+  it('a cancelled transaction is the same TransactionCanceledException, with its reasons', async () => {
+    const r = await both(
+      () => new TransactWriteCommand({ TransactItems: [{ Delete: { TableName: 't', Key: { pk: 'a', sk: 'b' } } }] }),
+      [
+        {
+          status: 400,
+          type: 'TransactionCanceledException',
+          body: {
+            __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+            message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]',
+            CancellationReasons: [{ Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' }, { Code: 'None' }],
+          },
+        },
+      ],
+    );
+    expect(r.mine.error).toBeInstanceOf(TransactionCanceledException);
+    expect(errorShape(r.mine.error)).toEqual(errorShape(r.reference.error));
+    expect((r.mine.error as TransactionCanceledException).CancellationReasons).toEqual(
+      (r.reference.error as TransactionCanceledException).CancellationReasons,
+    );
+    expect(r.mineSent).toHaveLength(1);
+    expect(isServiceFault(r.mine.error)).toBe(false);
+  });
+
+  it('a failed condition is a ConditionalCheckFailedException, with the old item when asked', async () => {
     const r = await both(
       () =>
         new UpdateCommand({
@@ -262,22 +400,54 @@ describe('table client: the same requests and answers as lib-dynamodb’s docume
           UpdateExpression: 'SET v = :v',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':v': 1 },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      {
-        status: 400,
-        type: 'ConditionalCheckFailedException',
-        body: { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', message: 'The conditional request failed' },
-      },
+      [
+        {
+          status: 400,
+          type: 'ConditionalCheckFailedException',
+          body: {
+            __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+            message: 'The conditional request failed',
+            Item: { pk: { S: 'a' }, sk: { S: 'b' }, v: { N: '7' } },
+          },
+        },
+      ],
     );
+    expect(r.mineSent).toEqual(r.referenceSent);
     expect(r.mine.error).toBeInstanceOf(ConditionalCheckFailedException);
-    expect(r.reference.error).toBeInstanceOf(ConditionalCheckFailedException);
+    expect(errorShape(r.mine.error)).toEqual(errorShape(r.reference.error));
+    // The SDK leaves the item marshalled; the store's client reads it as it reads every item.
+    expect((r.mine.error as ConditionalCheckFailedException).Item).toEqual(
+      fromReference((r.reference.error as { Item: Record<string, never> }).Item),
+    );
+    expect(isServiceFault(r.mine.error)).toBe(false);
+  });
+
+  it('a refused request is not retried, and is no service fault', async () => {
+    const r = await both(
+      () => new GetCommand({ TableName: 'missing', Key: { pk: 'a', sk: 'b' } }),
+      [
+        {
+          status: 400,
+          type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException',
+          body: { __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException', message: 'Requested resource not found' },
+        },
+      ],
+    );
+    expect(errorShape(r.mine.error)).toEqual(errorShape(r.reference.error));
+    expect(errorShape(r.mine.error)).toMatchObject({ name: 'ResourceNotFoundException', status: 400, attempts: 1 });
+    expect(r.mineSent).toHaveLength(1);
+    expect(isServiceFault(r.mine.error)).toBe(false);
   });
 
   it('a command it does not translate is refused, not sent', async () => {
     class OtherCommand {
       input = {};
     }
+    ours.play(ok({}));
     await expect(table.send(new OtherCommand() as never)).rejects.toThrow(/does not send OtherCommand/);
+    expect(ours.sent).toHaveLength(0);
   });
 
   it('any JSON-like item reads back as the document client reads it', () => {
@@ -303,5 +473,104 @@ describe('table client: the same requests and answers as lib-dynamodb’s docume
         expect(fromWire(parsed)).toEqual(reference);
       }),
     );
+  });
+});
+
+describe('table client: the same retries as the SDK’s standard policy', () => {
+  const get = () => new GetCommand({ TableName: 't', Key: { pk: 'a', sk: 'b' }, ConsistentRead: true });
+  const throttled: Step = {
+    status: 400,
+    type: 'ProvisionedThroughputExceededException',
+    body: {
+      __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+      message: 'The level of configured provisioned throughput for the table was exceeded.',
+    },
+  };
+  const throttling: Step = { status: 400, body: { __type: 'com.amazon.coral.availability#ThrottlingException', message: 'Rate exceeded' } };
+  const internal: Step = {
+    status: 500,
+    body: { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' },
+  };
+  const found: Step = { status: 200, body: { Item: { pk: { S: 'a' }, sk: { S: 'b' }, v: { N: '1' } } } };
+
+  const scripts: Array<[string, Step[]]> = [
+    ['throttled twice, then answered', [throttled, throttled, found]],
+    ['throttled by the service (ThrottlingException), then answered', [throttling, found]],
+    ['a 500 from DynamoDB, then answered', [internal, found]],
+    ['a dropped connection, then answered', ['drop', found]],
+    ['a dropped connection and a throttle, then answered', ['drop', throttled, found]],
+  ];
+  for (const [name, steps] of scripts) {
+    it(name, async () => {
+      vi.spyOn(Math, 'random').mockReturnValue(0); // no backoff wait on either side
+      const r = await both(get, steps);
+      expect(r.mine.error).toBeUndefined();
+      expect(strip(r.mine)).toEqual(strip(r.reference));
+      expect(r.mineSent).toHaveLength(steps.length);
+      expect(r.mineSent).toEqual(r.referenceSent);
+      const attempts = (v: Settled) => (v.value as { $metadata: { attempts: number } }).$metadata.attempts;
+      expect(attempts(r.mine)).toBe(attempts(r.reference));
+    });
+  }
+
+  const failures: Array<[string, Step]> = [
+    ['throttled on every attempt', throttled],
+    ['a 500 on every attempt', internal],
+  ];
+  for (const [name, step] of failures) {
+    it(`${name}: as many attempts, the same error, a service fault`, async () => {
+      vi.spyOn(Math, 'random').mockReturnValue(0);
+      const r = await both(get, [step]);
+      expect(r.mineSent).toHaveLength(4); // the SDK's default for DynamoDB
+      expect(r.mineSent).toEqual(r.referenceSent);
+      expect(errorShape(r.mine.error)).toEqual(errorShape(r.reference.error));
+      expect(isServiceFault(r.mine.error)).toBe(true);
+    });
+  }
+
+  it('a connection dropped on every attempt: a network error after 4 attempts, a service fault', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const r = await both(get, ['drop']);
+    expect(r.mineSent).toHaveLength(4);
+    expect(r.referenceSent).toHaveLength(4);
+    expect((r.mine.error as { code?: string }).code).toBe((r.reference.error as { code?: string }).code);
+    expect(isServiceFault(r.mine.error)).toBe(true);
+  });
+
+  it('DynamoDB unreachable: refused connections are retried, then a service fault', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const gone = new DynamoDBHttp({ endpoint: `http://127.0.0.1:${port}`, region: REGION, credentials: CREDENTIALS });
+    const middlewareSaw: number[] = [];
+    gone.use((next) => async (args) => {
+      try {
+        return await next(args);
+      } finally {
+        middlewareSaw.push(1);
+      }
+    });
+    const err = await new TableClient(gone).send(new commands.GetCommand({ TableName: 't', Key: { pk: 'a', sk: 'b' } })).catch((e) => e);
+    gone.destroy();
+    expect((err as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(isServiceFault(err)).toBe(true);
+    expect(middlewareSaw).toHaveLength(1); // retries happen inside one operation
+  });
+
+  it('backs off as the SDK does: full jitter under 50 ms × 2^retry, 1 s × 2^retry when throttled', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const delays: number[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      if (ms) delays.push(ms);
+      return realSetTimeout(fn, 0);
+    }) as never);
+    ours.play([internal, internal, throttled, found]);
+    const out = await table.send(new commands.GetCommand({ TableName: 't', Key: { pk: 'a', sk: 'b' } }));
+    expect(delays).toEqual([25, 50, 2000]);
+    expect(out.$metadata.attempts).toBe(4);
+    expect(out.$metadata.totalRetryDelay).toBe(2075);
   });
 });

@@ -1,6 +1,6 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventDeletion, StoredEvent } from '../../model/events';
 import { dynamo, table } from '../clients';
+import { GetCommand, QueryCommand } from '../commands';
 import { keys } from '../keys';
 import { queryAll } from '../query';
 import { encodeNumber } from '../sort-keys';

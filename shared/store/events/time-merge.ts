@@ -1,6 +1,6 @@
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { StoredEvent } from '../../model/events';
 import { dynamo, table } from '../clients';
+import { QueryCommand, type QueryCommandInput } from '../commands';
 import { type EventState, keys } from '../keys';
 import { decodeNumber, encodeNumber } from '../sort-keys';
 import { stripItem } from './items';

@@ -1,7 +1,7 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeriesRows } from '../../model/series';
 import { batchDelete } from '../batch';
 import { dynamo, table } from '../clients';
+import { GetCommand, QueryCommand } from '../commands';
 import { keys } from '../keys';
 import { queryPages } from '../query';
 import { encodeNumber } from '../sort-keys';
