@@ -21,7 +21,7 @@ export interface SdkCall {
 export interface SdkCallTarget {
   TableName?: string;
   IndexName?: string;
-  /** Tables of batch and transaction commands, with the operation on each (`Put`, `Update`, `Delete`, `ConditionCheck`, `Get`). */
+  /** Tables of batch and transaction commands, with the operation on each (`Put`, `Update`, `Delete`, `ConditionCheck`, `Get`; PartiQL: `PartiQLUpdate`, `PartiQLInsert`…). */
   Items?: Array<{ op: string; TableName: string }>;
   Bucket?: string;
   Key?: string;
@@ -56,6 +56,15 @@ const NAME_FIELDS = [
   'FromEmailAddress',
 ] as const;
 
+/** A PartiQL statement's verb and table (`UPDATE "t" …`, `INSERT INTO "t" …`, `DELETE FROM "t" …`, `SELECT … FROM "t"`). */
+const PARTIQL_TARGET = /^\s*(UPDATE|INSERT|DELETE|SELECT)\b[^"]*"([^"]+)"/i;
+const PARTIQL_ACTIONS: Record<string, string> = {
+  UPDATE: 'PartiQLUpdate',
+  INSERT: 'PartiQLInsert',
+  DELETE: 'PartiQLDelete',
+  SELECT: 'PartiQLSelect',
+};
+
 /** The names a command addresses (see SdkCallTarget). */
 export function callTarget(input: unknown): SdkCallTarget {
   const source = (input ?? {}) as Record<string, unknown>;
@@ -71,6 +80,13 @@ export function callTarget(input: unknown): SdkCallTarget {
   if (Array.isArray(source.TransactItems)) {
     for (const item of source.TransactItems as Array<Record<string, { TableName?: string }>>) {
       for (const [op, body] of Object.entries(item)) if (body?.TableName) items.push({ op, TableName: body.TableName });
+    }
+  }
+  if (Array.isArray(source.Statements)) {
+    // PartiQL (BatchExecuteStatement): the verb and the table of each statement, never its values.
+    for (const { Statement } of source.Statements as Array<{ Statement?: unknown }>) {
+      const m = typeof Statement === 'string' ? PARTIQL_TARGET.exec(Statement) : null;
+      if (m) items.push({ op: PARTIQL_ACTIONS[m[1]!.toUpperCase()]!, TableName: m[2]! });
     }
   }
   // One entry per operation and table: the calls' shapes, not their sizes.

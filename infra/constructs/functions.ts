@@ -36,6 +36,9 @@ const TABLE_ACTIONS = [
   'dynamodb:DeleteItem',
   'dynamodb:BatchWriteItem',
   'dynamodb:ConditionCheckItem',
+  // A call's usage counters and audit records, written as one PartiQL batch (shared/store/call-records.ts).
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLInsert',
 ];
 /** Indexes are only ever queried. */
 const INDEX_ACTIONS = ['dynamodb:Query'];

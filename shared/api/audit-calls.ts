@@ -4,6 +4,7 @@ import { log } from '../log';
 import { countMetric, METRIC } from '../metrics';
 import type { AuditItem } from '../model/audit';
 import { putAuditItems } from '../store/audit';
+import type { AuditWrite } from '../store/call-records';
 import { keys } from '../store/keys';
 import { storable, storableKey } from '../store/storable';
 import type { MethodContext } from './types';
@@ -146,11 +147,22 @@ export function recordCall(ctx: MethodContext, methodId: string, params: unknown
 
 /** Writes the records noted so far. Never throws: a record that cannot be written is logged whole. */
 export async function flushAudit(ctx: MethodContext): Promise<void> {
+  const batch = takeAuditRecords(ctx);
+  if (batch) await writeAuditRecords(ctx, batch);
+}
+
+/** The records noted so far and where they go, taken out of the call (its usage write may carry them: ./execute.ts). */
+export function takeAuditRecords(ctx: MethodContext): AuditWrite | undefined {
   const records = pending.get(ctx);
-  if (!records || records.length === 0 || !ctx.username) return;
+  if (!records || records.length === 0 || !ctx.username) return undefined;
   pending.delete(ctx);
   const expires = Math.floor(Date.now() / 1000 + ctx.config.auditRetentionDays * 86_400);
-  const partition = keys.audit(ctx.username);
+  return { partition: keys.audit(ctx.username), records, expires };
+}
+
+/** Writes records with bounded retries, then one at a time. Never throws: a record that cannot be written is logged whole. */
+export async function writeAuditRecords(ctx: MethodContext, batch: AuditWrite): Promise<void> {
+  const { partition, records, expires } = batch;
   if (await written(() => putAuditItems(partition, records, expires))) return;
   // One at a time: a record DynamoDB refuses does not take the others with it.
   for (const record of records) {

@@ -8,9 +8,10 @@ import { log } from '../log';
 import type { Access } from '../model/accesses';
 import { getAccessByToken, getAccessWithDataMeta, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
+import { CALL_RECORDS_MAX_STATEMENTS, type UsageWrite, writeUsageAndAudit } from '../store/call-records';
 import { isServiceFault } from '../store/faults';
 import { checkParams } from '../validation';
-import { flushAudit, recordCall } from './audit-calls';
+import { flushAudit, recordCall, takeAuditRecords, writeAuditRecords } from './audit-calls';
 import { paramsValidator } from './params-validators';
 import type { MethodContext, MethodDef, MethodResult, RequestInfo } from './types';
 
@@ -145,20 +146,52 @@ export async function runMethod(
 }
 
 /**
- * After the answer is computed: writes the request's access usage and, concurrently, its
- * audit records (./audit-calls.ts).
+ * After the answer is computed: writes the request's access usage and its audit records
+ * (./audit-calls.ts). In one request when the access already holds every counter the call
+ * increments (store/call-records.ts); else, and for whatever that request could not write,
+ * the usage update and the records' batch write side by side.
  */
 export async function flushUsage(ctx: MethodContext): Promise<void> {
-  await Promise.all([writeUsage(ctx), flushAudit(ctx)]);
+  const usage = usageWrite(ctx);
+  const audit = takeAuditRecords(ctx);
+  if (usage && audit && countersExist(ctx.access?.calls, usage.calls) && audit.records.length < CALL_RECORDS_MAX_STATEMENTS) {
+    let outcome: Awaited<ReturnType<typeof writeUsageAndAudit>> | undefined;
+    try {
+      outcome = await writeUsageAndAudit(usage, audit);
+    } catch (err) {
+      // Nothing is known to be written: both again, the two-request way (as an SDK retry
+      // would, a lost answer to a request that did go through may count the call twice).
+      log.warn('usage and audit write failed, writing them apart', { err, methodId: ctx.methodId, requestId: ctx.request.requestId });
+    }
+    if (outcome?.usage !== 'failed' && outcome?.audit === 'ok') return;
+    if (outcome) log.warn('usage or audit statement refused, writing again', { errors: outcome.errors, requestId: ctx.request.requestId });
+    await Promise.all([
+      outcome?.usage === 'failed' || !outcome ? writeUsage(ctx, usage) : undefined,
+      outcome?.audit === 'failed' || !outcome ? writeAuditRecords(ctx, audit) : undefined,
+    ]);
+    return;
+  }
+  await Promise.all([usage ? writeUsage(ctx, usage) : undefined, audit ? writeAuditRecords(ctx, audit) : undefined]);
+}
+
+/** Whether every counter to increment is already on the access as read at the start of the call. */
+function countersExist(held: Record<string, number> | undefined, increments: Map<string, number>): boolean {
+  if (!held) return false;
+  for (const key of increments.keys()) if (typeof held[key] !== 'number') return false;
+  return true;
 }
 
 /** The access's calls counters and last use; personal sessions slide forward (spec §2.9). */
-async function writeUsage(ctx: MethodContext): Promise<void> {
+function usageWrite(ctx: MethodContext): UsageWrite | undefined {
   const access = ctx.access;
-  if (!access || !ctx.username || ctx.usage.size === 0) return;
+  if (!access || !ctx.username || ctx.usage.size === 0) return undefined;
   const session = access.type === 'personal' && !ctx.sessionEnded ? ctx.now + ctx.config.sessionMaxAgeS : undefined;
+  return { username: ctx.username, token: access.token, calls: ctx.usage, now: ctx.now, sessionExpires: session };
+}
+
+async function writeUsage(ctx: MethodContext, u: UsageWrite): Promise<void> {
   try {
-    await recordAccessUsage(ctx.username, access.token, ctx.usage, ctx.now, session);
+    await recordAccessUsage(u.username, u.token, u.calls, u.now, u.sessionExpires);
   } catch (err) {
     // Usage stats must not fail the call that already succeeded.
     log.error('access usage not recorded', { err, methodId: ctx.methodId, requestId: ctx.request.requestId });

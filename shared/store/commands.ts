@@ -1,3 +1,4 @@
+import type { BatchExecuteStatementInput, BatchExecuteStatementOutput } from '@aws-sdk/client-dynamodb';
 import type {
   BatchGetCommandInput,
   BatchGetCommandOutput,
@@ -55,7 +56,8 @@ export type Operation =
   | 'Scan'
   | 'BatchGetItem'
   | 'BatchWriteItem'
-  | 'TransactWriteItems';
+  | 'TransactWriteItems'
+  | 'BatchExecuteStatement';
 
 abstract class Command<I, O> {
   abstract readonly operation: Operation;
@@ -92,6 +94,14 @@ export class TransactWriteCommand extends Command<TransactWriteCommandInput, Tra
   readonly operation = 'TransactWriteItems';
 }
 
+/**
+ * PartiQL statements in one request. Unlike the document commands, its parameters are
+ * DynamoDB attribute values already (the statements' authors marshal them), sent as they are.
+ */
+export class BatchExecuteStatementCommand extends Command<BatchExecuteStatementInput, BatchExecuteStatementOutput> {
+  readonly operation = 'BatchExecuteStatement';
+}
+
 export type AnyCommand =
   | GetCommand
   | PutCommand
@@ -101,4 +111,5 @@ export type AnyCommand =
   | ScanCommand
   | BatchGetCommand
   | BatchWriteCommand
-  | TransactWriteCommand;
+  | TransactWriteCommand
+  | BatchExecuteStatementCommand;

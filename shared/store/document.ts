@@ -1,7 +1,8 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, BatchExecuteStatementOutput } from '@aws-sdk/client-dynamodb';
 import { marshall, type marshallOptions } from '@aws-sdk/util-dynamodb';
 import type {
   AnyCommand,
+  BatchExecuteStatementCommand,
   BatchGetCommand,
   BatchGetCommandOutput,
   BatchWriteCommand,
@@ -136,6 +137,7 @@ export class TableClient {
   send(command: BatchGetCommand): Promise<BatchGetCommandOutput>;
   send(command: BatchWriteCommand): Promise<BatchWriteCommandOutput>;
   send(command: TransactWriteCommand): Promise<TransactWriteCommandOutput>;
+  send(command: BatchExecuteStatementCommand): Promise<BatchExecuteStatementOutput>;
   send(command: AnyCommand): Promise<unknown> {
     return this.translate(command).catch((err: unknown) => {
       throw plainErrorItems(err);
@@ -201,6 +203,8 @@ export class TableClient {
         });
         return t.send('TransactWriteItems', { ...command.input, TransactItems });
       }
+      case 'BatchExecuteStatement':
+        return t.send('BatchExecuteStatement', command.input as unknown as WireInput);
       default:
         throw new Error(`the table client does not send ${(command as object).constructor.name}`);
     }

@@ -115,6 +115,14 @@ function describe(op: string, input: Record<string, unknown>, username: string |
       }
       return `TransactWriteItems ×${items.length} [${[...parts].map(([n, c]) => (c > 1 ? `${n} ×${c}` : n)).join(', ')}]`;
     }
+    case 'BatchExecuteStatement': {
+      const verbs = new Map<string, number>();
+      for (const { Statement } of (input.Statements ?? []) as Array<{ Statement?: string }>) {
+        const verb = /^\s*(\w+)/.exec(Statement ?? '')?.[1]?.toUpperCase() ?? '?';
+        verbs.set(verb, (verbs.get(verb) ?? 0) + 1);
+      }
+      return `BatchExecuteStatement [${[...verbs].map(([v, c]) => `${v} ×${c}`).join(', ')}]`;
+    }
     default:
       return op;
   }
@@ -191,6 +199,8 @@ export function instrument(): void {
         else if (op === 'BatchGetItem' || op === 'TransactGetItems') {
           const responses = output.Responses as Record<string, unknown[]> | unknown[] | undefined;
           r.itemsRead = Array.isArray(responses) ? responses.length : Object.values(responses ?? {}).reduce((s, r) => s + r.length, 0);
+        } else if (op === 'BatchExecuteStatement') {
+          r.itemsWritten = ((input.Statements ?? []) as unknown[]).length;
         } else if (op === 'BatchWriteItem') {
           r.itemsWritten = Object.values((input.RequestItems ?? {}) as Record<string, unknown[]>).reduce((s, r) => s + r.length, 0);
         } else if (op === 'TransactWriteItems') {

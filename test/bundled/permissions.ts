@@ -64,6 +64,8 @@ export function needsOf(call: SdkCall, webSocketApi: { id: string; stage: string
           action: `dynamodb:${TRANSACT_ACTIONS[item.op] ?? item.op}`,
           resource: table(item.TableName),
         }));
+      if (op === 'BatchExecuteStatement' || op === 'ExecuteStatement' || op === 'ExecuteTransaction')
+        return (input.Items ?? []).map((item) => ({ action: `dynamodb:${item.op}`, resource: table(item.TableName) }));
       if (op === 'BatchWriteItem' || op === 'BatchGetItem')
         return (input.Items ?? []).map((item) => ({ action: `dynamodb:${op}`, resource: table(item.TableName) }));
       const resource = table(input.TableName ?? '?') + (input.IndexName ? `/index/${input.IndexName}` : '');

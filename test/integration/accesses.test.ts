@@ -876,6 +876,32 @@ describe('getAccessInfo for app and shared accesses (spec §2.1, §1.3)', () => 
     expect(appInfo.body.calls).toEqual({ getAccessInfo: 2, 'accesses:create': 1 });
     expect(appInfo.body.lastUsed).toBeLessThan(info.body.lastUsed);
   });
+
+  it('counts concurrent calls of one access exactly once each, with an audit record for each', async () => {
+    // The first call of a method creates its counter; the following ones increment it in the
+    // same request as their audit record (README "Performance": what a call writes).
+    useRuntimeStore();
+    const user = await createUser();
+    const stream = await createStream(user, { id: `count-${suffix()}`, name: 'Count' });
+    const app = await made(user, { type: 'app', name: `count-${suffix()}`, permissions: [{ streamId: stream.id, level: 'contribute' }] });
+    const create = (i: number) =>
+      call('POST', `/${user.username}/events`, { token: app.token, body: { streamIds: [stream.id], type: 'count/generic', content: i } });
+    expect((await create(0)).status).toBe(201);
+    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => create(i + 1)));
+    expect(burst.map((r) => r.status)).toEqual(Array(12).fill(201));
+    const reads = await Promise.all(
+      Array.from({ length: 5 }, () => call('GET', `/${user.username}/events?streams=${stream.id}`, { token: app.token })),
+    );
+    expect(reads.map((r) => r.status)).toEqual(Array(5).fill(200));
+
+    const info = await accessInfo(user, app.token);
+    expect(info.body.calls).toEqual({ 'events:create': 13, 'events:get': 5 });
+    const logs = await call('GET', `/${user.username}/audit/logs?accessId=${app.id}&limit=100`, { token: user.token });
+    expect(logs.status).toBe(200);
+    const actions = (logs.body.auditLogs as Array<{ action: string; status: number }>).map((l) => `${l.action} ${l.status}`);
+    expect(actions.filter((a) => a === 'events.create 201')).toHaveLength(13);
+    expect(actions.filter((a) => a === 'events.get 200')).toHaveLength(5);
+  });
 });
 
 describe('caller ids (Authorization "{token} {callerId}")', () => {

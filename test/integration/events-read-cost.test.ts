@@ -198,9 +198,32 @@ describe('reads over several streams: the merge or the all-events range, whichev
     expect(first.stats.items).toBeLessThanOrEqual(merged.stats.items + 20 + 2 * 5);
     expect(first.stats.requests).toBeLessThanOrEqual(merged.stats.requests + 1 + 2);
 
+    // The merge directly, each stream's first page sized to its part of the last answer.
     const again = await readOver(streams, 30, { wide: true, range });
     expect(again.ids).toEqual(merged.ids);
-    expect(again.stats).toEqual(merged.stats);
+    expect(again.stats.requests).toBeLessThanOrEqual(merged.stats.requests);
+    expect(again.stats.capacity).toBeLessThanOrEqual(merged.stats.capacity);
+  });
+
+  it("a merge sizes each first page to the stream's part of its last answer: no refill the second time", async () => {
+    forgetReadShares();
+    // Newest 30 over m1 (its 20 events are among the newest) and `rest` (4 new, 300 older).
+    const streams = ['m1', 'rest'];
+    const first = await readOver(streams, 30, { wide: false });
+    expect(first.ids).toHaveLength(30);
+    expect(first.stats.requests).toBeGreaterThan(2); // even first pages (16 each): m1 needs a refill
+
+    const second = await readOver(streams, 30, { wide: false });
+    expect(second.ids).toEqual(first.ids);
+    expect(second.stats.requests).toBe(2); // one page per stream
+    expect(second.stats.capacity).toBeLessThanOrEqual(first.stats.capacity);
+    // Items read: the answer, plus the plan's margin (a quarter, and one) on each stream's part.
+    expect(second.stats.items).toBeLessThanOrEqual(Math.ceil(30 * 1.25) + 2 * 1);
+
+    // Another answer size scales the plan: no refill either.
+    const smaller = await readOver(streams, 15, { wide: false });
+    expect(smaller.ids).toEqual(first.ids.slice(0, 15));
+    expect(smaller.stats.requests).toBe(2);
   });
 
   it('the merge taking over at a time several events share misses none of them and repeats none', async () => {

@@ -91,7 +91,11 @@ class RangeCursor {
 
   next(): void {
     this.position++;
+    this.taken++;
   }
+
+  /** Items the reader took from this range (the merge's share of the answer, duplicates and refused ones included). */
+  taken = 0;
 
   /** True when the page read is used up and more pages remain: the next peek makes a request. */
   get exhausted(): boolean {
@@ -264,9 +268,37 @@ function learnShare(key: string, share: number): void {
   if (shares.size > SHARES_MAX) shares.delete(shares.keys().next().value!);
 }
 
-/** Forgets the shares learnt (tests that compare plans start from none). */
+/**
+ * How many items a merge took from each of its ranges, for the answer it was asked for, per
+ * user, ranges, order and end of the time range, learnt in this container like the shares:
+ * the next merge of the same ranges sizes each first page to that range's part of the answer
+ * (with a margin) instead of an even 1/k share, so that the ranges holding most of the answer
+ * need no refill and the others read a small page (README "Performance": restricted reads).
+ */
+const plans = new Map<string, { taken: number[]; want: number; at: number }>();
+/** First pages are this much larger than the range's part last time, plus one: a few new events need no refill. */
+const PLAN_MARGIN = 1.25;
+
+function knownPlan(key: string, k: number): { taken: number[]; want: number } | undefined {
+  const known = plans.get(key);
+  if (!known || known.taken.length !== k) return undefined;
+  if (Date.now() - known.at > SHARE_TTL_MS) {
+    plans.delete(key);
+    return undefined;
+  }
+  return known;
+}
+
+function learnPlan(key: string, taken: number[], want: number): void {
+  plans.delete(key);
+  plans.set(key, { taken, want, at: Date.now() });
+  if (plans.size > SHARES_MAX) plans.delete(plans.keys().next().value!);
+}
+
+/** Forgets the shares and merge plans learnt (tests that compare plans start from none). */
 export function forgetReadShares(): void {
   shares.clear();
+  plans.clear();
 }
 
 /**
@@ -347,21 +379,31 @@ export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadS
       const needed = Math.ceil((read.want - kept + 1) / keptShare(prior));
       return Math.min(PAGE_MAX, Math.max(PAGE_MIN_SINGLE, needed));
     };
-  /** Page sizes of k merged ranges: a 1/k share first, then doubling, capped by what is still needed. */
+  /**
+   * Page sizes of k merged ranges: first the range's part of the answer in the last merge of
+   * the same ranges (`planned`), or a 1/k share; then doubling; capped by what is still needed.
+   */
   const mergedPages =
-    (k: number, want: number | undefined) =>
+    (k: number, want: number | undefined, planned?: number) =>
     (previous: number | undefined): number => {
       if (want === undefined || read.want === undefined) return PAGE_MAX;
       const needed = Math.ceil((read.want - kept + 1) / keptShare(1));
-      const share = previous === undefined ? Math.ceil(want / k) + 1 : previous * 2;
+      const share = previous === undefined ? (planned ?? Math.ceil(want / k) + 1) : previous * 2;
       return Math.min(PAGE_MAX, Math.max(PAGE_MIN_MERGED, Math.min(share, needed)));
     };
+  // Merge plans are kept per ranges, order and end of the time range (by the hour: a read up to
+  // "now" asked again a minute later has about the same answer).
+  const planKey = `${u}\u0000${read.ascending ? 'asc' : 'desc'}\u0000${Number.isFinite(read.range.to) ? Math.floor(read.range.to / 3600) : 'open'}\u0000${read.sources.map((s) => `${s.streamId}\u0001${s.kind}\u0001${s.state}`).join('\u0000')}`;
+  /** The merge whose ranges' parts of the answer are learnt when the read ends, and the answer it was asked for. */
+  let planned: { cursors: RangeCursor[]; want: number } | undefined;
   const merge = (range: TimeRange, want: number | undefined): Cursor => {
     if (sources.length === 1) return cursorOf(sources[0]!, range, singlePages());
-    return new MergeCursor(
-      sources.map((s) => cursorOf(s, range, mergedPages(sources.length, want))),
-      read.ascending,
-    );
+    const plan = want === undefined ? undefined : knownPlan(planKey, sources.length);
+    const firstPage = (i: number) =>
+      plan && want !== undefined ? Math.ceil(((plan.taken[i]! * want) / plan.want) * PLAN_MARGIN) + 1 : undefined;
+    const cursors = sources.map((s, i) => cursorOf(s, range, mergedPages(sources.length, want, firstPage(i))));
+    if (want !== undefined) planned = { cursors, want };
+    return new MergeCursor(cursors, read.ascending);
   };
 
   let main: Cursor | undefined;
@@ -428,10 +470,15 @@ export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadS
   }
   const all = cursors.length === 1 ? cursors[0]! : new MergeCursor(cursors, read.ascending);
   const seen = new Set<string>();
+  /** Whether every range was read to its end (else the answer is whole when it holds `want` events): then its merge plan is learnt. */
+  let whole = false;
   try {
     for (;;) {
       const event = await all.peek();
-      if (!event) return;
+      if (!event) {
+        whole = true;
+        return;
+      }
       all.next();
       if (seen.has(event.id)) continue;
       seen.add(event.id);
@@ -447,5 +494,12 @@ export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadS
   } finally {
     const share = learnt();
     if (shareKey && share !== undefined) learnShare(shareKey, share);
+    if ((whole || (read.want !== undefined && kept >= read.want)) && planned) {
+      learnPlan(
+        planKey,
+        planned.cursors.map((c) => c.taken),
+        planned.want,
+      );
+    }
   }
 }

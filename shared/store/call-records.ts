@@ -1,0 +1,121 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { convertToAttr } from '@aws-sdk/util-dynamodb';
+import type { AuditItem } from '../model/audit';
+import { dynamo, table } from './clients';
+import { BatchExecuteStatementCommand } from './commands';
+import { keys } from './keys';
+
+/**
+ * What a call writes once its answer is computed, in one request: its access's usage counters
+ * (`calls`, `lastUsed`, a personal session's end) and its audit records. Two requests before
+ * (an UpdateItem and a BatchWriteItem, side by side): BatchWriteItem cannot update, so the
+ * pair goes as one PartiQL batch (`BatchExecuteStatement`), each statement billed as the
+ * UpdateItem or PutItem it stands for: the same write units, one request less per call.
+ *
+ * PartiQL has no `if_not_exists`: the counters are incremented in place, so this form is for
+ * counters the access already holds (the caller knows from the access it read at the start of
+ * the call); a first call of a method through an access takes the two requests. Not a
+ * transaction: the audit records and the counters succeed or fail each on their own, and the
+ * caller writes again, the two-request way, whatever failed (./accesses.ts recordAccessUsage,
+ * ./audit.ts putAuditItems).
+ */
+
+/** Statements of one BatchExecuteStatement (DynamoDB's limit). */
+export const CALL_RECORDS_MAX_STATEMENTS = 25;
+
+/** Counter names and attribute names written into a statement's text (never user input: method ids, audit fields). */
+const SAFE_NAME = /^[A-Za-z][A-Za-z0-9_.:-]*$/;
+
+export interface UsageWrite {
+  username: string;
+  token: string;
+  /** Increments, by counter (`events:get`); each counter must already exist on the access. */
+  calls: Map<string, number>;
+  now: number;
+  sessionExpires?: number;
+}
+
+export interface AuditWrite {
+  partition: string;
+  records: AuditItem[];
+  expires: number;
+}
+
+/** What became of each part: `gone` is an access that no longer exists (its counters are not written, as before). */
+export interface CallRecordsOutcome {
+  usage: 'ok' | 'gone' | 'failed';
+  audit: 'ok' | 'failed';
+  /** DynamoDB's error code of a failed part, for the log. */
+  errors: string[];
+}
+
+const attr = (value: unknown): AttributeValue =>
+  convertToAttr(value, { removeUndefinedValues: true, convertClassInstanceToMap: false, allowImpreciseNumbers: true });
+const quoted = (name: string) => {
+  if (!SAFE_NAME.test(name)) throw new Error(`not a name for a statement: ${name}`);
+  return `"${name}"`;
+};
+
+function usageStatement(u: UsageWrite): { Statement: string; Parameters: AttributeValue[] } {
+  const sets = ['SET "lastUsed" = ?'];
+  const parameters: AttributeValue[] = [attr(u.now)];
+  for (const [counter, count] of u.calls) {
+    const path = `"calls".${quoted(counter)}`;
+    sets.push(`SET ${path} = ${path} + ?`);
+    parameters.push(attr(count));
+  }
+  if (u.sessionExpires !== undefined) {
+    sets.push('SET "sessionExpires" = ?');
+    parameters.push(attr(u.sessionExpires));
+  }
+  const key = keys.accessByToken(u.username, u.token);
+  parameters.push(attr(key.pk), attr(key.sk));
+  // PartiQL's UPDATE fails on an item that does not exist: a deleted access is not recreated.
+  return { Statement: `UPDATE ${quoted(table())} ${sets.join(' ')} WHERE "pk" = ? AND "sk" = ?`, Parameters: parameters };
+}
+
+function auditStatement(a: AuditWrite, record: AuditItem): { Statement: string; Parameters: AttributeValue[] } {
+  const item: Record<string, unknown> = { pk: a.partition, sk: keys.auditRecord(record.time, record.id), ttl: a.expires, ...record };
+  const names: string[] = [];
+  const parameters: AttributeValue[] = [];
+  for (const [name, value] of Object.entries(item)) {
+    if (value === undefined) continue;
+    if (!SAFE_NAME.test(name)) throw new Error(`not a name for a statement: ${name}`);
+    names.push(`'${name}': ?`);
+    parameters.push(attr(value));
+  }
+  return { Statement: `INSERT INTO ${quoted(table())} VALUE {${names.join(', ')}}`, Parameters: parameters };
+}
+
+/**
+ * Writes a call's usage counters and audit records in one request. Throws only when the
+ * request itself failed (nothing is known to be written then); a statement DynamoDB refused
+ * is told in the outcome.
+ */
+export async function writeUsageAndAudit(usage: UsageWrite, audit: AuditWrite): Promise<CallRecordsOutcome> {
+  if (audit.records.length + 1 > CALL_RECORDS_MAX_STATEMENTS) throw new Error('too many audit records for one request');
+  const statements = [usageStatement(usage), ...audit.records.map((r) => auditStatement(audit, r))];
+  const out = await dynamo().send(new BatchExecuteStatementCommand({ Statements: statements }));
+  const responses = out.Responses ?? [];
+  const errors: string[] = [];
+  const failed = (i: number) => {
+    const error = responses[i]?.Error;
+    if (!responses[i]) return 'missing';
+    return error ? (error.Code ?? 'error') : undefined;
+  };
+  const usageError = failed(0);
+  if (usageError) errors.push(usageError);
+  let auditOk = true;
+  for (let i = 1; i < statements.length; i++) {
+    const error = failed(i);
+    if (error) {
+      auditOk = false;
+      errors.push(error);
+    }
+  }
+  return {
+    usage: usageError === undefined ? 'ok' : usageError === 'ConditionalCheckFailed' ? 'gone' : 'failed',
+    audit: auditOk ? 'ok' : 'failed',
+    errors,
+  };
+}
