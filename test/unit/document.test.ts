@@ -58,7 +58,13 @@ class Sha256 {
     return new Uint8Array(this.hash.digest());
   }
 }
-const signer = new SignatureV4({ service: 'dynamodb', region: REGION, credentials: CREDENTIALS, sha256: Sha256 as never, applyChecksum: false });
+const signer = new SignatureV4({
+  service: 'dynamodb',
+  region: REGION,
+  credentials: CREDENTIALS,
+  sha256: Sha256 as never,
+  applyChecksum: false,
+});
 
 /** Whether a request's Authorization is the one SigV4 gives its signed headers, body and date. */
 async function signatureHolds(headers: IncomingHttpHeaders, body: string, host: string): Promise<boolean> {
@@ -98,7 +104,8 @@ function fakeDynamo() {
       const text = Buffer.concat(chunks).toString('utf8');
       const target = String(req.headers['x-amz-target']);
       sent.push({ target, body: JSON.parse(text) });
-      if (!(await signatureHolds(req.headers, text, String(req.headers.host)))) badSignatures.push(`${target} ${req.headers.authorization}`);
+      if (!(await signatureHolds(req.headers, text, String(req.headers.host))))
+        badSignatures.push(`${target} ${req.headers.authorization}`);
       const step = script[Math.min(next++, script.length - 1)]!;
       if (step === 'drop') {
         req.socket.destroy();
