@@ -1,5 +1,7 @@
 import type { Config } from '../config';
 import type { Access } from '../model/accesses';
+import type { EventDeletion } from '../model/events';
+import type { EventHead } from '../store/events/items';
 import type { DataMeta } from '../model/streams';
 
 /**
@@ -8,6 +10,8 @@ import type { DataMeta } from '../model/streams';
  */
 export interface Prefetched {
   dataMeta?: DataMeta;
+  /** The head (or tombstone) of the event the path names, for HF series calls. */
+  event?: { id: string; head?: EventHead; deletion?: EventDeletion };
 }
 
 /**

@@ -6,6 +6,7 @@ import { dynamo, table } from './clients';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { queryAll } from './query';
+import { eventHeadOf } from './events/read';
 import { dataMetaOf } from './streams';
 import { type TransactItem, transactWrite } from './transact';
 import { WRITER_ATTRIBUTE, writerOf } from './writer';
@@ -42,6 +43,22 @@ export async function getAccessWithDataMeta(username: string, token: string): Pr
   const found = await batchGet([accessKey, metaKey]);
   const item = found.get(itemKey(accessKey));
   return { access: item ? accessFromItem(item) : undefined, meta: dataMetaOf(found.get(itemKey(metaKey))) };
+}
+
+/**
+ * The access behind a token and one event's head (or tombstone) in one round trip: what an
+ * HF series call, which names its holder in the path, needs first.
+ */
+export async function getAccessWithEventHead(
+  username: string,
+  token: string,
+  eventId: string,
+): Promise<{ access?: Access; event: ReturnType<typeof eventHeadOf> }> {
+  const accessKey = keys.accessByToken(username, token);
+  const eventKey = keys.eventHead(username, eventId);
+  const found = await batchGet([accessKey, eventKey]);
+  const item = found.get(itemKey(accessKey));
+  return { access: item ? accessFromItem(item) : undefined, event: eventHeadOf(found.get(itemKey(eventKey))) };
 }
 
 export async function getAccessById(username: string, id: string): Promise<Access | undefined> {

@@ -1,7 +1,7 @@
 import { errors } from '../../errors';
 import type { StoredEvent } from '../../model/events';
 import type { SeriesContent } from '../../model/series';
-import { eventFromHead } from '../../store/events/items';
+import { type EventHead, eventFromHead } from '../../store/events/items';
 import { getEventTypes } from '../events/event-types';
 import { loadEvent } from '../events/write-checks';
 import { AccessPermissions } from '../accesses/permissions';
@@ -12,9 +12,19 @@ import { isSeriesType, seriesContentFor } from './content';
 
 export type Holder = StoredEvent & { content: SeriesContent };
 
-/** The live series holder of that id: 404 when there is no such event, 400 when it holds no series. */
-export async function loadHolder(username: string, eventId: string): Promise<Holder> {
-  const event = eventFromHead(await loadEvent(username, eventId));
+/**
+ * The live series holder of that id: 404 when there is no such event, 400 when it holds no
+ * series. Read with the token when authentication did (once: a later use reads it again).
+ */
+export async function loadHolder(caller: Pick<Caller, 'username' | 'prefetched'>, eventId: string): Promise<Holder> {
+  const prefetched = caller.prefetched?.event;
+  let head: EventHead;
+  if (prefetched && prefetched.id === eventId) {
+    caller.prefetched!.event = undefined;
+    if (!prefetched.head || prefetched.deletion) throw errors.unknownResource('event', eventId);
+    head = prefetched.head;
+  } else head = await loadEvent(caller.username, eventId);
+  const event = eventFromHead(head);
   if (!isSeriesType(event.type)) {
     throw errors.invalidOperation(`The event "${eventId}" is not a series event (its type has no "series:" prefix).`, { id: eventId });
   }

@@ -15,7 +15,7 @@ export interface SeriesQuery {
  * point; no `toDeltaTime`: up to now (seconds since the holder's `time`).
  */
 export async function getSeriesPoints(caller: Caller, eventId: string, query: SeriesQuery, stats?: SeriesReadStats): Promise<FlatJson> {
-  const holder = await loadHolder(caller.username, eventId);
+  const holder = await loadHolder(caller, eventId);
   checkCanRead(await seriesPermissions(caller, holder), holder);
   const from = query.fromDeltaTime ?? -Infinity;
   const to = query.toDeltaTime ?? caller.now - holder.time;

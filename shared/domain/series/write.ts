@@ -32,7 +32,7 @@ async function store(caller: Caller, writes: SeriesWrite[]): Promise<void> {
 
 /** `POST /events/{id}/series`: checks every point, then stores them all. */
 export async function addSeriesPoints(caller: Caller, eventId: string, body: FlatJson): Promise<void> {
-  const holder = await loadHolder(caller.username, eventId);
+  const holder = await loadHolder(caller, eventId);
   checkCanWrite(await seriesPermissions(caller, holder), holder);
   const rows = rowsFrom(await getEventTypes(), holder, body);
   await store(caller, [{ eventId, rows }]);
@@ -46,7 +46,7 @@ export async function addSeriesBatch(caller: Caller, batch: SeriesBatch): Promis
   for (const [index, entry] of batch.data.entries()) {
     let holder: Awaited<ReturnType<typeof loadHolder>>;
     try {
-      holder = await loadHolder(caller.username, entry.eventId);
+      holder = await loadHolder(caller, entry.eventId);
     } catch (err) {
       if ((err as { id?: string }).id === 'unknown-resource') {
         throw errors.unknownReferencedResource('event', { eventId: entry.eventId, index });
