@@ -377,20 +377,22 @@ export interface SeriesWrite {
 /** Thrown when a write would need more items than one transaction takes. */
 export class SeriesWriteTooLarge extends Error {}
 
-/** What a series holds in segments, and the highest `seq` counter it used (segments, or compacted ones). */
+/** What a series holds in segments, the highest `seq` counter it used (segments, or compacted ones), and whether a compaction holds it. */
 interface Pending {
   segments: number;
   rows: number;
   counter: number;
+  compacting: boolean;
 }
 
 async function pendingOf(u: string, eventId: string): Promise<Pending> {
-  const pending: Pending = { segments: 0, rows: 0, counter: 0 };
+  const pending: Pending = { segments: 0, rows: 0, counter: 0, compacting: false };
+  const clock = Date.now();
   for await (const page of queryPages({
     TableName: table(),
     KeyConditionExpression: 'pk = :pk AND sk >= :tail',
     ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId), ':tail': '~' },
-    ProjectionExpression: 'sk, #n, hw',
+    ProjectionExpression: 'sk, #n, hw, lease',
     ExpressionAttributeNames: { '#n': 'n' },
     ConsistentRead: true,
   })) {
@@ -400,7 +402,10 @@ async function pendingOf(u: string, eventId: string): Promise<Pending> {
         pending.segments++;
         pending.rows += (item.n as number | undefined) ?? 0;
         pending.counter = Math.max(pending.counter, counterOf(sk));
-      } else if (typeof item.hw === 'number') pending.counter = Math.max(pending.counter, item.hw);
+      } else {
+        if (typeof item.hw === 'number') pending.counter = Math.max(pending.counter, item.hw);
+        if (typeof item.lease === 'number' && item.lease >= clock) pending.compacting = true;
+      }
     }
   }
   return pending;
@@ -444,6 +449,8 @@ export async function writeSeries(u: string, writes: SeriesWrite[], now: number 
     if (failed.length > 0) throw new Error('series segment key already taken');
   }
   for (const { write, pending } of planned) {
+    // A compaction under way will fold this write or leave it to the next one: no second attempt.
+    if (pending.compacting) continue;
     if (pending.segments + 1 >= COMPACT_SEGMENTS || pending.rows + write.rows.deltaTimes.length >= COMPACT_ROWS) {
       bytes += await compactQuietly(u, write.eventId, now);
     }
