@@ -392,7 +392,7 @@ async function pendingOf(u: string, eventId: string): Promise<Pending> {
     TableName: table(),
     KeyConditionExpression: 'pk = :pk AND sk >= :tail',
     ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId), ':tail': '~' },
-    ProjectionExpression: 'sk, #n, hw, lease',
+    ProjectionExpression: 'sk, #n, hw, leaseUntil',
     ExpressionAttributeNames: { '#n': 'n' },
     ConsistentRead: true,
   })) {
@@ -404,7 +404,7 @@ async function pendingOf(u: string, eventId: string): Promise<Pending> {
         pending.counter = Math.max(pending.counter, counterOf(sk));
       } else {
         if (typeof item.hw === 'number') pending.counter = Math.max(pending.counter, item.hw);
-        if (typeof item.lease === 'number' && item.lease >= clock) pending.compacting = true;
+        if (typeof item.leaseUntil === 'number' && item.leaseUntil >= clock) pending.compacting = true;
       }
     }
   }
@@ -486,8 +486,8 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
       new UpdateCommand({
         TableName: table(),
         Key: writesKey,
-        UpdateExpression: 'SET lease = :until, v = if_not_exists(v, :zero)',
-        ConditionExpression: 'attribute_not_exists(lease) OR lease < :clock',
+        UpdateExpression: 'SET leaseUntil = :until, v = if_not_exists(v, :zero)',
+        ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :clock',
         ExpressionAttributeValues: { ':until': until, ':zero': 0, ':clock': clock },
         ReturnValues: 'ALL_NEW',
       }),
@@ -501,8 +501,8 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
         new UpdateCommand({
           TableName: table(),
           Key: writesKey,
-          UpdateExpression: 'REMOVE lease',
-          ConditionExpression: 'lease = :until',
+          UpdateExpression: 'REMOVE leaseUntil',
+          ConditionExpression: 'leaseUntil = :until',
           ExpressionAttributeValues: { ':until': until },
         }),
       ),
@@ -539,7 +539,7 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
         Put: {
           TableName: undefined,
           Item: { ...writesKey, v: (state.v as number) + 1, m: addMark((state.m as WriteMark[] | undefined) ?? [], now, plan.lowest), hw: counter },
-          ConditionExpression: 'v = :v AND lease = :until',
+          ConditionExpression: 'v = :v AND leaseUntil = :until',
           ExpressionAttributeValues: { ':v': state.v as number, ':until': until },
         },
       },
