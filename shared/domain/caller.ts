@@ -1,8 +1,8 @@
 import type { Config } from '../config';
 import type { Access } from '../model/accesses';
 import type { EventDeletion } from '../model/events';
-import type { EventHead } from '../store/events/items';
 import type { DataMeta } from '../model/streams';
+import type { EventHead } from '../store/events/items';
 
 /**
  * What authentication read in the same round trip as the token, for the call's first use

@@ -4,8 +4,7 @@ import { config } from '../../shared/config';
 import { deleteAccount } from '../../shared/domain/accounts/deletion';
 import { seriesAnswer } from '../../shared/domain/series/large-answers';
 import { keys } from '../../shared/store/keys';
-import { partitionKeys } from '../../shared/store/query';
-import { queryAll } from '../../shared/store/query';
+import { partitionKeys, queryAll } from '../../shared/store/query';
 import {
   COMPACT_SEGMENTS,
   compactSeries,
@@ -58,10 +57,13 @@ const segmentCount = async (eventId: string) =>
   (await partitionKeys(keys.seriesChunks(user.username, eventId))).filter((k) => k.sk.startsWith(keys.seriesSegmentPrefix)).length;
 /** The encoded bytes a series holds, chunks and segments: what storageUsed.dbDocuments counts for it. */
 const storedBytes = async (eventId: string) =>
-  (await queryAll({ TableName: config().tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.seriesChunks(user.username, eventId) } })).reduce(
-    (sum, item) => sum + ((item.d as Uint8Array | undefined)?.byteLength ?? 0),
-    0,
-  );
+  (
+    await queryAll({
+      TableName: config().tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.seriesChunks(user.username, eventId) },
+    })
+  ).reduce((sum, item) => sum + ((item.d as Uint8Array | undefined)?.byteLength ?? 0), 0);
 const dbDocuments = async () => (await me.get('/account')).body.account.storageUsed.dbDocuments as number;
 
 beforeAll(async () => {
@@ -353,7 +355,13 @@ describe('POST and GET /events/{id}/series', () => {
     const writers = 6;
     await Promise.all(
       Array.from({ length: writers }, async (_, w) => {
-        const res = await me.post(`/events/${h.id}/series`, flat(fields, Array.from({ length: 20 }, (_, i) => [i, w, 10 + w])));
+        const res = await me.post(
+          `/events/${h.id}/series`,
+          flat(
+            fields,
+            Array.from({ length: 20 }, (_, i) => [i, w, 10 + w]),
+          ),
+        );
         expect(res.status, JSON.stringify(res.body)).toBe(200);
       }),
     );
@@ -362,7 +370,17 @@ describe('POST and GET /events/{id}/series', () => {
     for (const [, latitude, longitude] of mixed) expect(longitude).toBe((latitude as number) + 10);
     // One after the other, enough to go through compactions: each write replaces the previous one's values.
     for (let round = 0; round < COMPACT_SEGMENTS + 3; round++) {
-      expect((await me.post(`/events/${h.id}/series`, flat(fields, [[5, round, 100 + round], [50 + round, round, 0]]))).status).toBe(200);
+      expect(
+        (
+          await me.post(
+            `/events/${h.id}/series`,
+            flat(fields, [
+              [5, round, 100 + round],
+              [50 + round, round, 0],
+            ]),
+          )
+        ).status,
+      ).toBe(200);
       const got = await points(me, h.id);
       expect(got.find((p) => p[0] === 5)).toEqual([5, round, 100 + round]);
       expect(got).toHaveLength(20 + round + 1);

@@ -39,7 +39,7 @@ describe('series chunk encoding', () => {
     const decimals = { deltaTimes, columns: { value: Array.from({ length: n }, () => +(random() * 100).toFixed(2)) } };
     const back = decodeChunk(encodeChunk(decimals));
     expect(back).toEqual(decimals);
-    back.columns.value!.forEach((v, i) => expect(Object.is(v, decimals.columns.value[i])).toBe(true));
+    for (const [i, v] of back.columns.value!.entries()) expect(Object.is(v, decimals.columns.value[i])).toBe(true);
     // The same values one bit off each: not decimals any more, stored as float64 XORs.
     const floats = { deltaTimes, columns: { value: decimals.columns.value.map((v) => v + v * Number.EPSILON) } };
     expect(decodeChunk(encodeChunk(floats))).toEqual(floats);
@@ -60,7 +60,7 @@ describe('series chunk encoding', () => {
     ]) {
       const rows = { deltaTimes: times(value.length), columns: { value } };
       const back = decodeChunk(encodeChunk(rows));
-      back.columns.value!.forEach((v, i) => expect(Object.is(v, value[i]), `${value[i]}`).toBe(true));
+      for (const [i, v] of back.columns.value!.entries()) expect(Object.is(v, value[i]), `${value[i]}`).toBe(true);
     }
   });
 

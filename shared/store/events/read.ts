@@ -23,7 +23,7 @@ export async function getEventHead(u: string, id: string): Promise<{ head?: Even
 export function eventHeadOf(item: Record<string, unknown> | undefined): { head?: EventHead; deletion?: EventDeletion } {
   if (!item) return {};
   if (item.deleted !== undefined) return { deletion: { id: item.id as string, deleted: item.deleted as number } };
-  return { head: item as EventHead };
+  return { head: item as unknown as EventHead };
 }
 
 /** Previous versions, oldest first. */

@@ -110,7 +110,8 @@ function keyBelow(key: string): string | undefined {
  * then the piece's index (2 hex digits) when a write is cut into several items.
  */
 const SEQ_COUNTER = 12;
-const counterOf = (sk: string): number => parseInt(sk.slice(keys.seriesSegmentPrefix.length, keys.seriesSegmentPrefix.length + SEQ_COUNTER), 16);
+const counterOf = (sk: string): number =>
+  parseInt(sk.slice(keys.seriesSegmentPrefix.length, keys.seriesSegmentPrefix.length + SEQ_COUNTER), 16);
 const isSegment = (sk: string) => sk.startsWith(keys.seriesSegmentPrefix);
 
 interface Chunk {
@@ -331,7 +332,11 @@ async function chunksCovering(u: string, eventId: string, min: number, max: numb
  * (rows replace stored ones of the same `deltaTime`), each conditional on the version read;
  * full chunks split, the new ones keyed after the chunk they came from.
  */
-async function chunkWrites(u: string, eventId: string, rows: SeriesRows): Promise<{ items: TransactItem[]; bytes: number; lowest: string }> {
+async function chunkWrites(
+  u: string,
+  eventId: string,
+  rows: SeriesRows,
+): Promise<{ items: TransactItem[]; bytes: number; lowest: string }> {
   const { deltaTimes } = rows;
   const chunks = await chunksCovering(u, eventId, deltaTimes[0]!, deltaTimes[deltaTimes.length - 1]!);
   if (chunks.length === 0)
@@ -354,7 +359,12 @@ async function chunkWrites(u: string, eventId: string, rows: SeriesRows): Promis
       items.push({
         Put: {
           TableName: undefined,
-          Item: { ...keys.seriesChunk(u, eventId, start), v: index === 0 ? chunk.version + 1 : 1, n: part.rows.deltaTimes.length, d: part.data },
+          Item: {
+            ...keys.seriesChunk(u, eventId, start),
+            v: index === 0 ? chunk.version + 1 : 1,
+            n: part.rows.deltaTimes.length,
+            d: part.data,
+          },
           ConditionExpression: stored ? 'v = :v' : 'attribute_not_exists(pk)',
           ExpressionAttributeValues: stored ? { ':v': chunk.version } : undefined,
         },
@@ -419,7 +429,9 @@ async function pendingOf(u: string, eventId: string): Promise<Pending> {
  */
 export async function writeSeries(u: string, writes: SeriesWrite[], now: number = Date.now()): Promise<{ bytes: number }> {
   const planned = await Promise.all(
-    writes.filter((write) => write.rows.deltaTimes.length > 0).map(async (write) => ({ write, pending: await pendingOf(u, write.eventId) })),
+    writes
+      .filter((write) => write.rows.deltaTimes.length > 0)
+      .map(async (write) => ({ write, pending: await pendingOf(u, write.eventId) })),
   );
   const items: Record<string, unknown>[] = [];
   let bytes = 0;
@@ -515,7 +527,11 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
   });
   let count = 0;
   let rows = 0;
-  while (count < segments.length && count < COMPACT_MAX_SEGMENTS && (count === 0 || rows + (segments[count]!.n as number) <= COMPACT_MAX_ROWS)) {
+  while (
+    count < segments.length &&
+    count < COMPACT_MAX_SEGMENTS &&
+    (count === 0 || rows + (segments[count]!.n as number) <= COMPACT_MAX_ROWS)
+  ) {
     rows += segments[count]!.n as number;
     count++;
   }
@@ -533,12 +549,21 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
     const failed = await transactWrite([
       ...plan.items,
       ...chosen.map((segment) => ({
-        Delete: { TableName: undefined, Key: { pk: segment.pk as string, sk: segment.sk as string }, ConditionExpression: 'attribute_exists(pk)' },
+        Delete: {
+          TableName: undefined,
+          Key: { pk: segment.pk as string, sk: segment.sk as string },
+          ConditionExpression: 'attribute_exists(pk)',
+        },
       })),
       {
         Put: {
           TableName: undefined,
-          Item: { ...writesKey, v: (state.v as number) + 1, m: addMark((state.m as WriteMark[] | undefined) ?? [], now, plan.lowest), hw: counter },
+          Item: {
+            ...writesKey,
+            v: (state.v as number) + 1,
+            m: addMark((state.m as WriteMark[] | undefined) ?? [], now, plan.lowest),
+            hw: counter,
+          },
           ConditionExpression: 'v = :v AND leaseUntil = :until',
           ExpressionAttributeValues: { ':v': state.v as number, ':until': until },
         },

@@ -139,7 +139,11 @@ export function encodeChunk(rows: SeriesRows): Buffer {
         : numbers
           ? { name: Buffer.from(name, 'utf8'), kind: NUMBERS, values }
           : { name: Buffer.from(name, 'utf8'), kind: JSON_VALUES, values, bytes: Buffer.from(JSON.stringify(values), 'utf8') };
-    size += 2 + part.name.length + 1 + (part.kind === NUMBERS ? n * 8 : part.kind === DECIMALS ? 1 + 4 + part.bytes!.length : 4 + part.bytes!.length);
+    size +=
+      2 +
+      part.name.length +
+      1 +
+      (part.kind === NUMBERS ? n * 8 : part.kind === DECIMALS ? 1 + 4 + part.bytes!.length : 4 + part.bytes!.length);
     parts.push(part);
   }
   const out = Buffer.alloc(size);
