@@ -98,28 +98,3 @@ export function flatJsonOf(content: SeriesContent, rows: SeriesRows): FlatJson {
   }
   return { format: 'flatJSON', fields: content.fields, points };
 }
-
-/** One value of a point in the answer's JSON (numbers as JSON.stringify writes them; anything else through it). */
-const valueText = (value: unknown): string => (typeof value === 'number' ? `${value}` : JSON.stringify(value ?? null));
-
-/**
- * The JSON text of {@link flatJsonOf}'s answer, written directly: the same text as
- * `JSON.stringify(flatJsonOf(content, rows))` without building an array per point first
- * (for a 100,000-point read, the arrays and their serialization are most of its CPU).
- */
-export function flatJsonText(content: SeriesContent, rows: SeriesRows): string {
-  const columns = content.fields.filter((f) => f !== DELTA_TIME).map((f) => rows.columns[f]);
-  const times = rows.deltaTimes;
-  const parts = new Array<string>(times.length);
-  if (columns.length === 1) {
-    const column = columns[0];
-    for (let i = 0; i < times.length; i++) parts[i] = `[${times[i]},${valueText(column?.[i])}]`;
-  } else {
-    for (let i = 0; i < times.length; i++) {
-      let row = `[${times[i]}`;
-      for (const column of columns) row += `,${valueText(column?.[i])}`;
-      parts[i] = `${row}]`;
-    }
-  }
-  return `{"format":"flatJSON","fields":${JSON.stringify(content.fields)},"points":[${parts.join(',')}]}`;
-}
