@@ -382,7 +382,7 @@ describe('POST and GET /events/{id}/series', () => {
         ).status,
       ).toBe(200);
       const got = await points(me, h.id);
-      expect(got.find((p) => p[0] === 5)).toEqual([5, round, 100 + round]);
+      expect(got.find((p) => p[0] === 5)?.slice(0, 3)).toEqual([5, round, 100 + round]); // the type's other fields: null
       expect(got).toHaveLength(20 + round + 1);
     }
     expect(await segmentCount(h.id)).toBeLessThan(COMPACT_SEGMENTS);
