@@ -6,7 +6,7 @@ import { errors, PryvError } from '../errors';
 import { checkParamsNumbers, checkParamsShape, isPossibleToken, isPossibleUsername, LIMITS, shown } from '../limits';
 import { log } from '../log';
 import type { Access } from '../model/accesses';
-import { getAccessByToken, getAccessWithDataMeta, recordAccessUsage } from '../store/accesses';
+import { getAccessByToken, getAccessWithDataMeta, getAccessWithEventHead, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
 import { CALL_RECORDS_MAX_STATEMENTS, type UsageWrite, writeUsageAndAudit } from '../store/call-records';
 import { isServiceFault } from '../store/faults';
@@ -41,6 +41,8 @@ export function sameSecret(a: string, b: string): boolean {
  */
 const TREE_READERS = ['events.', 'streams.', 'accesses.', 'callBatch'];
 const readsStreamTree = (methodId: string) => TREE_READERS.some((prefix) => methodId.startsWith(prefix));
+/** HF series calls on one holder (`/events/{id}/series`): their token lookup reads the holder too. */
+const HOLDER_READERS = new Set(['series.get', 'series.add']);
 
 /**
  * Establishes who is calling, before any parameter is looked at: the path user must exist
@@ -70,7 +72,11 @@ export async function authenticate(method: MethodDef, ctx: MethodContext): Promi
   }
   let access: Access | undefined;
   if (!isPossibleToken(token)) access = undefined;
-  else if (readsStreamTree(method.id)) {
+  else if (HOLDER_READERS.has(method.id) && request.pathParams.id !== undefined && request.pathParams.id.length <= LIMITS.pathIdMaxLength) {
+    const found = await getAccessWithEventHead(username, token, request.pathParams.id);
+    access = found.access;
+    ctx.prefetched = { event: { id: request.pathParams.id, ...found.event } };
+  } else if (readsStreamTree(method.id)) {
     const found = await getAccessWithDataMeta(username, token);
     access = found.access;
     ctx.prefetched = { dataMeta: found.meta };

@@ -1,6 +1,8 @@
 import type { Config } from '../config';
 import type { Access } from '../model/accesses';
+import type { EventDeletion } from '../model/events';
 import type { DataMeta } from '../model/streams';
+import type { EventHead } from '../store/events/items';
 
 /**
  * What authentication read in the same round trip as the token, for the call's first use
@@ -8,6 +10,8 @@ import type { DataMeta } from '../model/streams';
  */
 export interface Prefetched {
   dataMeta?: DataMeta;
+  /** The head (or tombstone) of the event the path names, for HF series calls. */
+  event?: { id: string; head?: EventHead; deletion?: EventDeletion };
 }
 
 /**

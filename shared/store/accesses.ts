@@ -4,6 +4,7 @@ import { batchDelete, batchGet, itemKey } from './batch';
 import { dynamo, table } from './clients';
 import { GetCommand, UpdateCommand } from './commands';
 import { ifConditionHolds } from './conditional';
+import { eventHeadOf } from './events/read';
 import { keys } from './keys';
 import { queryAll } from './query';
 import { dataMetaOf } from './streams';
@@ -42,6 +43,22 @@ export async function getAccessWithDataMeta(username: string, token: string): Pr
   const found = await batchGet([accessKey, metaKey]);
   const item = found.get(itemKey(accessKey));
   return { access: item ? accessFromItem(item) : undefined, meta: dataMetaOf(found.get(itemKey(metaKey))) };
+}
+
+/**
+ * The access behind a token and one event's head (or tombstone) in one round trip: what an
+ * HF series call, which names its holder in the path, needs first.
+ */
+export async function getAccessWithEventHead(
+  username: string,
+  token: string,
+  eventId: string,
+): Promise<{ access?: Access; event: ReturnType<typeof eventHeadOf> }> {
+  const accessKey = keys.accessByToken(username, token);
+  const eventKey = keys.eventHead(username, eventId);
+  const found = await batchGet([accessKey, eventKey]);
+  const item = found.get(itemKey(accessKey));
+  return { access: item ? accessFromItem(item) : undefined, event: eventHeadOf(found.get(itemKey(eventKey))) };
 }
 
 export async function getAccessById(username: string, id: string): Promise<Access | undefined> {

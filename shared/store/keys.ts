@@ -111,12 +111,16 @@ const rawKeys = {
    * lowest `deltaTime` it may hold (the first chunk by -Infinity), so a chunk covers the times
    * from its key to the next chunk's key and a range read is a key range.
    *   HF#{user}#{event}           {start}                     a chunk of points (compact encoding)
-   *   HF#{user}#{event}           ~writes                     recent writes: which chunks to read strongly (after every chunk key)
+   *   HF#{user}#{event}           ~s{seq}                     a segment: the points of one write, not yet compacted into chunks (after every chunk key)
+   *   HF#{user}#{event}           ~writes                     recent compactions: which chunks to read strongly (after every segment)
    */
   seriesChunks: (username: string, eventId: string) => `HF#${username}#${eventId}`,
   seriesChunk: (username: string, eventId: string, start: number) => ({ pk: `HF#${username}#${eventId}`, sk: encodeNumber(start) }),
   seriesChunkStart: (sk: string) => decodeNumber(sk),
   seriesWrites: (username: string, eventId: string) => ({ pk: `HF#${username}#${eventId}`, sk: '~writes' }),
+  /** Segments sort by `seq` (fixed width), so a Query returns them in write order. */
+  seriesSegment: (username: string, eventId: string, seq: string) => ({ pk: `HF#${username}#${eventId}`, sk: `~s${seq}` }),
+  seriesSegmentPrefix: '~s',
   /**
    * Audit records (shared/store/audit.ts), time-ordered, each kind in its own partition outside USER#:
    *   AUDIT#{user}                  {time}#{id}    one record per API call

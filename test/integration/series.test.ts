@@ -4,8 +4,16 @@ import { config } from '../../shared/config';
 import { deleteAccount } from '../../shared/domain/accounts/deletion';
 import { seriesAnswer } from '../../shared/domain/series/large-answers';
 import { keys } from '../../shared/store/keys';
-import { partitionKeys } from '../../shared/store/query';
-import { MAX_CHUNK_ROWS, readSeries, SETTLED_AFTER_MS, type SeriesReadStats, writeSeries } from '../../shared/store/series/chunks';
+import { partitionKeys, queryAll } from '../../shared/store/query';
+import {
+  COMPACT_SEGMENTS,
+  compactSeries,
+  MAX_CHUNK_ROWS,
+  readSeries,
+  SETTLED_AFTER_MS,
+  type SeriesReadStats,
+  writeSeries,
+} from '../../shared/store/series/chunks';
 import { insertAccess } from '../setup/accesses';
 import { apiUrl, call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
@@ -41,9 +49,21 @@ const points = async (api: Client, id: string, query = '') => {
   return res.body.points as unknown[][];
 };
 
+/** Items holding points: chunks and segments (not the `~writes` item). */
 const chunkCount = async (eventId: string) =>
   (await partitionKeys(keys.seriesChunks(user.username, eventId))).filter((k) => k.sk !== keys.seriesWrites(user.username, eventId).sk)
     .length;
+const segmentCount = async (eventId: string) =>
+  (await partitionKeys(keys.seriesChunks(user.username, eventId))).filter((k) => k.sk.startsWith(keys.seriesSegmentPrefix)).length;
+/** The encoded bytes a series holds, chunks and segments: what storageUsed.dbDocuments counts for it. */
+const storedBytes = async (eventId: string) =>
+  (
+    await queryAll({
+      TableName: config().tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.seriesChunks(user.username, eventId) },
+    })
+  ).reduce((sum, item) => sum + ((item.d as Uint8Array | undefined)?.byteLength ?? 0), 0);
 const dbDocuments = async () => (await me.get('/account')).body.account.storageUsed.dbDocuments as number;
 
 beforeAll(async () => {
@@ -268,14 +288,15 @@ describe('POST and GET /events/{id}/series', () => {
     expect(await points(me, h.id, `?fromDeltaTime=${all[from]![0]}&toDeltaTime=${all[to]![0]}`)).toEqual(all.slice(from, to + 1));
   });
 
-  it('read after write: chunks a write touched are read strongly until they settle, the others eventually consistent', async () => {
+  it('read after write: segments and the chunks a compaction just wrote are read strongly, the others eventually consistent', async () => {
     const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
     const n = Math.round(MAX_CHUNK_ROWS * 3.5);
     const all = Array.from({ length: n }, (_, i) => [i * 0.01, 60 + Math.sin(i / 50) * 10]);
-    // Written long enough ago to have settled (the store takes the write's time).
+    // Written (and compacted: more rows than a compaction waits for) long enough ago to have settled.
     const old = Date.now() - SETTLED_AFTER_MS - 5000;
     const rows = { deltaTimes: all.map((p) => p[0]!), columns: { value: all.map((p) => p[1]!) } };
-    expect(await writeSeries(user.username, [{ eventId: h.id, rows }], old)).not.toBe('stale');
+    await writeSeries(user.username, [{ eventId: h.id, rows }], old);
+    expect(await segmentCount(h.id)).toBe(0);
     const chunks = await chunkCount(h.id);
     expect(chunks).toBeGreaterThanOrEqual(4);
     const read = async (now?: number) => {
@@ -286,24 +307,30 @@ describe('POST and GET /events/{id}/series', () => {
     // At rest: every chunk but the one the first Query finds is read eventually consistent.
     const rest = await read();
     expect(rest.points).toEqual(all);
-    expect(rest.stats).toEqual({ chunks, settled: chunks - 1 });
-    // Right after it was written, the same data is read strongly.
-    expect((await read(old + 1000)).stats).toEqual({ chunks, settled: 0 });
+    expect(rest.stats).toEqual({ chunks, settled: chunks - 1, segments: 0 });
+    // Right after the compaction wrote them, the same chunks are read strongly.
+    expect((await read(old + 1000)).stats).toEqual({ chunks, settled: 0, segments: 0 });
 
-    // A client overwrites a point in a middle chunk and adds points that split the last one,
-    // then reads: what it wrote is there, read strongly from the middle chunk on.
+    // A client overwrites a point in a middle chunk and appends more than a chunk holds, then
+    // reads: what it wrote is there, from its segments (read strongly).
     const middle = Math.round(MAX_CHUNK_ROWS * 2.5); // in the third chunk
     const added = Array.from({ length: MAX_CHUNK_ROWS }, (_, i) => [(n + i) * 0.01, i]);
     const body = flat(['deltaTime', 'value'], [[all[middle]![0], -1], ...added]);
     expect((await me.post(`/events/${h.id}/series`, body)).status).toBe(200);
     const expected = [...all.slice(0, middle), [all[middle]![0], -1], ...all.slice(middle + 1), ...added];
     expect(await points(me, h.id)).toEqual(expected);
+    const pending = await read();
+    expect(pending.points).toEqual(expected);
+    expect(pending.stats).toEqual({ chunks, settled: chunks - 1, segments: 2 }); // 1,001 rows: two segments
+    // Compacted: the points are in chunks, read strongly from the third one (the lowest written) on.
+    await compactSeries(user.username, h.id);
+    expect(await segmentCount(h.id)).toBe(0);
     const after = await read();
     expect(after.points).toEqual(expected);
     const chunksNow = await chunkCount(h.id);
     expect(chunksNow).toBeGreaterThan(chunks);
     // Settled: the chunks keyed below the third one, but the first (read by the first Query).
-    expect(after.stats).toEqual({ chunks: chunksNow, settled: 1 });
+    expect(after.stats).toEqual({ chunks: chunksNow, settled: 1, segments: 0 });
     expect((await read(Date.now() + SETTLED_AFTER_MS + 1000)).stats.settled).toBe(chunksNow - 1);
   });
 
@@ -320,6 +347,79 @@ describe('POST and GET /events/{id}/series', () => {
     const read = await points(me, h.id);
     expect(read).toHaveLength(writers * 50);
     expect(read).toEqual(Array.from({ length: writers * 50 }, (_, i) => [i, i % writers]));
+  });
+
+  it('concurrent writers of the same deltaTimes: each point is one writer’s whole row; a later write wins, before and after compaction', async () => {
+    const h = await holder(me, 'series:position/wgs84', [S.data], { time: 0 });
+    const fields = ['deltaTime', 'latitude', 'longitude'];
+    const writers = 6;
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        const res = await me.post(
+          `/events/${h.id}/series`,
+          flat(
+            fields,
+            Array.from({ length: 20 }, (_, i) => [i, w, 10 + w]),
+          ),
+        );
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+      }),
+    );
+    const mixed = await points(me, h.id);
+    expect(mixed.map((p) => p[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    for (const [, latitude, longitude] of mixed) expect(longitude).toBe((latitude as number) + 10);
+    // One after the other, enough to go through compactions: each write replaces the previous one's values.
+    for (let round = 0; round < COMPACT_SEGMENTS + 3; round++) {
+      expect(
+        (
+          await me.post(
+            `/events/${h.id}/series`,
+            flat(fields, [
+              [5, round, 100 + round],
+              [50 + round, round, 0],
+            ]),
+          )
+        ).status,
+      ).toBe(200);
+      const got = await points(me, h.id);
+      expect(got.find((p) => p[0] === 5)?.slice(0, 3)).toEqual([5, round, 100 + round]); // the type's other fields: null
+      expect(got).toHaveLength(20 + round + 1);
+    }
+    expect(await segmentCount(h.id)).toBeLessThan(COMPACT_SEGMENTS);
+  });
+
+  it('compactions racing writers lose no point, and storage usage stays the bytes stored', async () => {
+    const before = await dbDocuments();
+    const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
+    const writers = 4;
+    const rounds = 6;
+    const compacting = (async () => {
+      let bytes = 0;
+      for (let i = 0; i < 2 * rounds; i++) bytes += await compactSeries(user.username, h.id);
+      return bytes;
+    })();
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let r = 0; r < rounds; r++) {
+          // 300 rows each: writes start compactions of their own too.
+          const rows = Array.from({ length: 300 }, (_, i) => [(r * 300 + i) * writers + w, w * 1000 + r]);
+          const res = await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], rows));
+          expect(res.status, JSON.stringify(res.body)).toBe(200);
+        }
+      }),
+    );
+    const compactedBytes = await compacting;
+    const expected = Array.from({ length: writers * rounds * 300 }, (_, t) => {
+      const w = t % writers;
+      const r = Math.floor(t / writers / 300);
+      return [t, w * 1000 + r];
+    });
+    expect(await points(me, h.id)).toEqual(expected);
+    // Compactions started by writes are counted in storage usage; the ones called here directly are added.
+    const apiCounted = (await dbDocuments()) - before;
+    expect(apiCounted + compactedBytes).toBe(await storedBytes(h.id));
+    await compactSeries(user.username, h.id);
+    expect(await points(me, h.id)).toEqual(expected);
   });
 });
 
@@ -459,7 +559,7 @@ describe('deletion cascades and storage usage', () => {
     expect((await api.post('/streams', { id: 'd', name: 'd' })).status).toBe(201);
     const h = (await api.post('/events', { streamIds: ['d'], type: 'series:mass/kg' })).body.event;
     expect((await api.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[0, 1]]))).status).toBe(200);
-    expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(2); // the chunk and the `~writes` item
+    expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(1); // the write's segment
     await deleteAccount(victim.username);
     expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(0);
   });

@@ -28,6 +28,42 @@ describe('series chunk encoding', () => {
     expect(decodeChunk(encodeChunk(rows))).toEqual(rows);
   });
 
+  it('values with few decimals are stored as scaled integers, bit for bit, in fewer bytes', () => {
+    const n = 1000;
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 48271) % 2147483647;
+      return seed / 2147483647;
+    };
+    const deltaTimes = Array.from({ length: n }, (_, i) => 1_780_000_000 + i);
+    const decimals = { deltaTimes, columns: { value: Array.from({ length: n }, () => +(random() * 100).toFixed(2)) } };
+    const back = decodeChunk(encodeChunk(decimals));
+    expect(back).toEqual(decimals);
+    for (const [i, v] of back.columns.value!.entries()) expect(Object.is(v, decimals.columns.value[i])).toBe(true);
+    // The same values one bit off each: not decimals any more, stored as float64 XORs.
+    const floats = { deltaTimes, columns: { value: decimals.columns.value.map((v) => v + v * Number.EPSILON) } };
+    expect(decodeChunk(encodeChunk(floats))).toEqual(floats);
+    expect(encodeChunk(decimals).byteLength).toBeLessThan(encodeChunk(floats).byteLength * 0.7);
+    expect(encodeChunk(decimals).byteLength).toBeLessThan(n * 2.5);
+  });
+
+  it('decimal columns: negatives, large integers, six decimals, and what must fall back (-0, beyond 2^50, seven decimals)', () => {
+    const times = (k: number) => Array.from({ length: k }, (_, i) => i);
+    for (const value of [
+      [-5.5, 3, -1e6, 0, 12.25],
+      [2 ** 49, -(2 ** 49), 1, 0, 2 ** 49],
+      [0.000001, 1.123456, -3.999999, 0, 1],
+      [1, -0, 2, 3, 4],
+      [2 ** 51, 1, 2, 3, 4],
+      [0.1234567, 1, 2, 3, 4],
+      [0.1 + 0.2, 1, 2, 3, 4],
+    ]) {
+      const rows = { deltaTimes: times(value.length), columns: { value } };
+      const back = decodeChunk(encodeChunk(rows));
+      for (const [i, v] of back.columns.value!.entries()) expect(Object.is(v, value[i]), `${value[i]}`).toBe(true);
+    }
+  });
+
   it('an empty chunk round-trips', () => {
     expect(decodeChunk(encodeChunk({ deltaTimes: [], columns: {} }))).toEqual({ deltaTimes: [], columns: {} });
   });

@@ -1,8 +1,7 @@
 import { errors } from '../../errors';
 import { readSeries, type SeriesReadStats } from '../../store/series/chunks';
 import type { Caller } from '../caller';
-import { loadUserData } from '../user-data';
-import { checkCanRead, loadHolder } from './holders';
+import { checkCanRead, loadHolder, seriesPermissions } from './holders';
 import { type FlatJson, flatJsonOf } from './points';
 
 export interface SeriesQuery {
@@ -16,8 +15,8 @@ export interface SeriesQuery {
  * point; no `toDeltaTime`: up to now (seconds since the holder's `time`).
  */
 export async function getSeriesPoints(caller: Caller, eventId: string, query: SeriesQuery, stats?: SeriesReadStats): Promise<FlatJson> {
-  const holder = await loadHolder(caller.username, eventId);
-  checkCanRead(await loadUserData(caller), holder);
+  const holder = await loadHolder(caller, eventId);
+  checkCanRead(await seriesPermissions(caller, holder), holder);
   const from = query.fromDeltaTime ?? -Infinity;
   const to = query.toDeltaTime ?? caller.now - holder.time;
   if (to < from) {

@@ -16,10 +16,14 @@ export interface ReadStats {
 /** The head of an event (or its tombstone): one strongly consistent GetItem. */
 export async function getEventHead(u: string, id: string): Promise<{ head?: EventHead; deletion?: EventDeletion }> {
   const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.eventHead(u, id), ConsistentRead: true }));
-  const item = out.Item;
+  return eventHeadOf(out.Item);
+}
+
+/** An event's head item (or tombstone) as read, or nothing. */
+export function eventHeadOf(item: Record<string, unknown> | undefined): { head?: EventHead; deletion?: EventDeletion } {
   if (!item) return {};
   if (item.deleted !== undefined) return { deletion: { id: item.id as string, deleted: item.deleted as number } };
-  return { head: item as EventHead };
+  return { head: item as unknown as EventHead };
 }
 
 /** Previous versions, oldest first. */

@@ -1,47 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { log } from '../../log';
 import type { SeriesRows } from '../../model/series';
 import { batchDelete } from '../batch';
 import { dynamo, table } from '../clients';
-import { GetCommand, QueryCommand } from '../commands';
+import { PutCommand, QueryCommand, UpdateCommand } from '../commands';
+import { ifConditionHolds } from '../conditional';
 import { keys } from '../keys';
-import { queryPages } from '../query';
+import { queryAll, queryPages } from '../query';
 import { encodeNumber } from '../sort-keys';
 import { type TransactItem, transactWrite } from '../transact';
 import { decodeChunk, encodeChunk } from './codec';
 
 /**
- * HF series points in chunk items (layout in ../keys.ts): a chunk holds up to
- * {@link MAX_CHUNK_ROWS} rows, compactly encoded (./codec.ts), and covers the times from its
- * key to the next chunk's key. Reading a range is one Query over the chunks it overlaps;
- * writing rewrites only the chunks the new points fall in, each conditional on the version
- * read, all of one call in one transaction, so concurrent writers lose nothing (the loser
- * re-reads and merges again) and a call is stored whole or not at all.
+ * HF series points (layout in ../keys.ts), in two kinds of items:
  *
- * Reads are eventually consistent (half the read units) for every chunk no write touched in
- * the last {@link SETTLED_AFTER_MS}: each write records, in the same transaction, when it
- * wrote and the lowest chunk key it wrote (the series' `~writes` item, read strongly by every
- * read), and a read takes the chunks from the lowest recently written key on strongly
- * consistent. A client that adds points and then reads them reads every chunk its write
- * touched (or created by a split, which are keyed after it) strongly.
+ * - chunks: up to {@link MAX_CHUNK_ROWS} rows, compactly encoded (./codec.ts), each covering
+ *   the times from its key to the next chunk's key; reading a range is one Query over the
+ *   chunks it overlaps;
+ * - segments (`~s{seq}`, after every chunk key): the points of one write as it came, a new
+ *   item per write. A write reads nobody's points and rewrites nothing, so concurrent writers
+ *   never meet on an item; `seq` orders the writes (a write takes one more than the highest it
+ *   sees), and a read applies the segments over the chunks in that order, so re-adding a
+ *   `deltaTime` overwrites it. A call's segments (several series, or a large write cut in
+ *   pieces) go in one transaction: stored whole or not at all.
+ *
+ * When a series holds {@link COMPACT_SEGMENTS} segments or {@link COMPACT_ROWS} rows, the write
+ * that saw it folds the oldest segments into the chunks ({@link compactSeries}): one compaction
+ * at a time per series (a lease on the `~writes` item), the chunk rewrites, the segment
+ * deletions and the `~writes` update in one transaction, each conditional, so a compaction
+ * racing writers or another compaction loses nothing.
+ *
+ * Reads take every segment and the `~writes` item strongly consistent (one Query, segments
+ * first), and the chunks eventually consistent (half the read units) except those a
+ * compaction rewrote in the last {@link SETTLED_AFTER_MS}: `~writes` records when each
+ * compaction ran and the lowest chunk key it wrote, and a read takes the chunks from the
+ * lowest recently written key on strongly. A client that adds points and then reads them
+ * finds them in a segment (read strongly) or in a chunk a compaction wrote after its write,
+ * which `~writes` names (read strongly too).
  */
 
 /** Rows per chunk: a 1,000-point write touches one or two chunks; 100 k points are ~100 chunks. */
 export const MAX_CHUNK_ROWS = 1000;
 /**
- * Encoded bytes per chunk, well under DynamoDB's 400 KB item limit and small enough that
- * 100 of them fit in one transaction (4 MB); rows with large values split further.
+ * Encoded bytes per chunk (and per segment), well under DynamoDB's 400 KB item limit and small
+ * enough that 100 of them fit in one transaction (4 MB); rows with large values split further.
  */
 export const MAX_CHUNK_BYTES = 32 * 1024;
 /** TransactWriteItems takes at most 100 items. */
 export const MAX_CHUNKS_PER_WRITE = 100;
 
 /**
- * How long after a write its chunks are still read strongly consistent. DynamoDB's replicas
- * usually agree within a second; the bound also covers a write that commits late (an API call
- * stops at 29 s) and clock differences between functions.
+ * A write that leaves a series with this many segments, or this many rows in segments,
+ * compacts it. Every read decodes the segments its range overlaps (and reads them all
+ * strongly): the bounds keep that small next to the chunks, while a compaction (a chunk
+ * read, decode, merge, encode and rewrite) is paid once per several writes, not per write.
+ */
+export const COMPACT_SEGMENTS = 8;
+export const COMPACT_ROWS = 2000;
+/** What one compaction folds at most (its transaction: the chunks it rewrites, one deletion per segment, `~writes`). */
+const COMPACT_MAX_SEGMENTS = 40;
+const COMPACT_MAX_ROWS = 20_000;
+/** How long a compaction holds its series: one that dies leaves compaction to the next write after this. */
+const LEASE_MS = 10_000;
+
+/**
+ * How long after a compaction its chunks are still read strongly consistent. DynamoDB's
+ * replicas usually agree within a second; the bound also covers a compaction that commits
+ * late (an API call stops at 29 s) and clock differences between functions.
  */
 export const SETTLED_AFTER_MS = 60_000;
 
-/** A recent write: when it was made (ms since the epoch) and the lowest chunk key it wrote. */
+/** A recent chunk write: when it was made (ms since the epoch) and the lowest chunk key it wrote. */
 export type WriteMark = [at: number, lowest: string];
 
 /**
@@ -66,7 +95,7 @@ export function unsettledFrom(marks: WriteMark[], now: number): string | undefin
 }
 
 /** The lower of two chunk keys (strings: Math.min does not apply). */
-const lowerKey = (a: string, b: string): string => [a, b].sort()[0]!;
+const lowerKey = (a: string, b: string): string => (a < b ? a : b);
 
 /** The chunk key just below `key` (keys are 16 hex digits), or undefined below the lowest. */
 function keyBelow(key: string): string | undefined {
@@ -74,10 +103,16 @@ function keyBelow(key: string): string | undefined {
   return value === 0n ? undefined : (value - 1n).toString(16).padStart(16, '0');
 }
 
-async function readMarks(u: string, eventId: string): Promise<{ marks: WriteMark[]; version: number }> {
-  const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.seriesWrites(u, eventId), ConsistentRead: true }));
-  return { marks: (out.Item?.m as WriteMark[] | undefined) ?? [], version: (out.Item?.v as number | undefined) ?? 0 };
-}
+/**
+ * A segment's `seq`: a counter (12 hex digits: one more than the highest the writer saw, so a
+ * write made after another one returned sorts after it), then 8 random hex digits (writers
+ * that saw the same counter are concurrent: either order is right, and their keys differ),
+ * then the piece's index (2 hex digits) when a write is cut into several items.
+ */
+const SEQ_COUNTER = 12;
+const counterOf = (sk: string): number =>
+  parseInt(sk.slice(keys.seriesSegmentPrefix.length, keys.seriesSegmentPrefix.length + SEQ_COUNTER), 16);
+const isSegment = (sk: string) => sk.startsWith(keys.seriesSegmentPrefix);
 
 interface Chunk {
   start: number;
@@ -103,11 +138,31 @@ export interface SeriesReadStats {
   chunks: number;
   /** Of which read eventually consistent. */
   settled?: number;
+  /** Segments (not yet compacted) the series held. */
+  segments?: number;
+}
+
+/** The items after the chunks, strongly consistent: the segments in `seq` order, then `~writes`. */
+async function readTail(u: string, eventId: string): Promise<{ segments: Record<string, unknown>[]; marks: WriteMark[] }> {
+  const items = await queryAll({
+    TableName: table(),
+    KeyConditionExpression: 'pk = :pk AND sk >= :tail',
+    ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId), ':tail': '~' },
+    ConsistentRead: true,
+  });
+  const segments: Record<string, unknown>[] = [];
+  let marks: WriteMark[] = [];
+  for (const item of items) {
+    if (isSegment(item.sk as string)) segments.push(item);
+    else if (item.sk === keys.seriesWrites(u, eventId).sk) marks = (item.m as WriteMark[] | undefined) ?? [];
+  }
+  return { segments, marks };
 }
 
 /**
  * The rows of a series with `from ≤ deltaTime ≤ to`, ascending: the chunk covering `from`
- * (the last one keyed at or before it) and the chunks keyed inside the range, nothing else.
+ * (the last one keyed at or before it) and the chunks keyed inside the range, then the
+ * segments over them in write order.
  */
 export async function readSeries(
   u: string,
@@ -118,7 +173,10 @@ export async function readSeries(
   now: number = Date.now(),
 ): Promise<SeriesRows> {
   const pk = keys.seriesChunks(u, eventId);
-  const [first, { marks }] = await Promise.all([
+  // The tail first in the same round trip: a compaction that removed a segment this read does
+  // not see has committed, and with it the `~writes` mark that makes its chunks read strongly
+  // (the Query reads the segments before `~writes`, which sorts after them).
+  const [first, { segments, marks }] = await Promise.all([
     dynamo().send(
       new QueryCommand({
         TableName: table(),
@@ -129,7 +187,7 @@ export async function readSeries(
         ConsistentRead: true,
       }),
     ),
-    readMarks(u, eventId),
+    readTail(u, eventId),
   ]);
   const items = [...(first.Items ?? [])];
   let settled = 0;
@@ -141,7 +199,7 @@ export async function readSeries(
     const ranges: Array<{ lo: string; hi: string; consistent: boolean }> = [];
     const settledHi = unsettled === undefined ? hi : keyBelow(unsettled);
     if (settledHi !== undefined) ranges.push({ lo, hi: lowerKey(settledHi, hi), consistent: false });
-    if (unsettled !== undefined) ranges.push({ lo: [unsettled, lo].sort()[1]!, hi, consistent: true });
+    if (unsettled !== undefined) ranges.push({ lo: unsettled > lo ? unsettled : lo, hi, consistent: true });
     const parts = await Promise.all(
       ranges
         .filter((range) => range.lo <= range.hi)
@@ -164,10 +222,19 @@ export async function readSeries(
   if (stats) {
     stats.chunks += items.length;
     stats.settled = (stats.settled ?? 0) + settled;
+    stats.segments = (stats.segments ?? 0) + segments.length;
   }
   const out: SeriesRows = { deltaTimes: [], columns: {} };
   for (const item of items) appendRange(out, decodeChunk(item.d as Uint8Array), from, to);
-  return out;
+  // Segments in write order, merged among themselves first (they are small), then over the chunks once.
+  let pending: SeriesRows | undefined;
+  for (const segment of segments) {
+    if ((segment.hi as number) < from || (segment.lo as number) > to) continue;
+    const rows: SeriesRows = { deltaTimes: [], columns: {} };
+    appendRange(rows, decodeChunk(segment.d as Uint8Array), from, to);
+    pending = pending ? mergeRows(pending, rows) : rows;
+  }
+  return pending && pending.deltaTimes.length > 0 ? mergeRows(out, pending) : out;
 }
 
 /** Appends the rows of `rows` inside [from, to] to `out` (chunks come in ascending order). */
@@ -260,80 +327,253 @@ async function chunksCovering(u: string, eventId: string, min: number, max: numb
   return found.reverse();
 }
 
+/**
+ * The chunk writes that put sorted `rows` into a series: the chunks they fall in, merged
+ * (rows replace stored ones of the same `deltaTime`), each conditional on the version read;
+ * full chunks split, the new ones keyed after the chunk they came from.
+ */
+async function chunkWrites(
+  u: string,
+  eventId: string,
+  rows: SeriesRows,
+): Promise<{ items: TransactItem[]; bytes: number; lowest: string }> {
+  const { deltaTimes } = rows;
+  const chunks = await chunksCovering(u, eventId, deltaTimes[0]!, deltaTimes[deltaTimes.length - 1]!);
+  if (chunks.length === 0)
+    chunks.push({ start: -Infinity, sk: encodeNumber(-Infinity), version: 0, bytes: 0, rows: { deltaTimes: [], columns: {} } });
+  const items: TransactItem[] = [];
+  let bytes = 0;
+  // Each new row goes to the last chunk keyed at or before it (the first one if none is).
+  let k = 0;
+  let c = 0;
+  while (k < deltaTimes.length) {
+    while (c + 1 < chunks.length && chunks[c + 1]!.start <= deltaTimes[k]!) c++;
+    const end = c + 1 < chunks.length ? chunks[c + 1]!.start : Infinity;
+    let m = k;
+    while (m < deltaTimes.length && deltaTimes[m]! < end) m++;
+    const chunk = chunks[c]!;
+    const parts = pieces(mergeRows(chunk.rows, sliceRows(rows, k, m)));
+    parts.forEach((part, index) => {
+      const start = index === 0 ? chunk.start : part.rows.deltaTimes[0]!;
+      const stored = index === 0 && chunk.version > 0;
+      items.push({
+        Put: {
+          TableName: undefined,
+          Item: {
+            ...keys.seriesChunk(u, eventId, start),
+            v: index === 0 ? chunk.version + 1 : 1,
+            n: part.rows.deltaTimes.length,
+            d: part.data,
+          },
+          ConditionExpression: stored ? 'v = :v' : 'attribute_not_exists(pk)',
+          ExpressionAttributeValues: stored ? { ':v': chunk.version } : undefined,
+        },
+      });
+      bytes += part.data.byteLength;
+    });
+    bytes -= chunk.bytes;
+    k = m;
+  }
+  // chunks[0] covers the lowest new time: the lowest key written (splits key theirs after it).
+  return { items, bytes, lowest: chunks[0]!.sk };
+}
+
 /** Rows to add to one series: sorted by `deltaTime`, no duplicates. */
 export interface SeriesWrite {
   eventId: string;
   rows: SeriesRows;
 }
 
-/** Thrown when a write would need more chunk items than one transaction takes. */
+/** Thrown when a write would need more items than one transaction takes. */
 export class SeriesWriteTooLarge extends Error {}
 
-/**
- * Stores the rows of one or more series in one transaction. Answers 'stale' when another
- * writer changed a chunk meanwhile (nothing was written: read again and retry), otherwise the
- * change in stored bytes (for the account's storage usage).
- */
-export async function writeSeries(u: string, writes: SeriesWrite[], now: number = Date.now()): Promise<{ bytes: number } | 'stale'> {
-  const items: TransactItem[] = [];
-  let bytes = 0;
-  for (const write of writes) {
-    const { deltaTimes } = write.rows;
-    if (deltaTimes.length === 0) continue;
-    const [chunks, recent] = await Promise.all([
-      chunksCovering(u, write.eventId, deltaTimes[0]!, deltaTimes[deltaTimes.length - 1]!),
-      readMarks(u, write.eventId),
-    ]);
-    if (chunks.length === 0)
-      chunks.push({ start: -Infinity, sk: encodeNumber(-Infinity), version: 0, bytes: 0, rows: { deltaTimes: [], columns: {} } });
-    // Each new row goes to the last chunk keyed at or before it (the first one if none is).
-    let k = 0;
-    let c = 0;
-    while (k < deltaTimes.length) {
-      while (c + 1 < chunks.length && chunks[c + 1]!.start <= deltaTimes[k]!) c++;
-      const end = c + 1 < chunks.length ? chunks[c + 1]!.start : Infinity;
-      let m = k;
-      while (m < deltaTimes.length && deltaTimes[m]! < end) m++;
-      const chunk = chunks[c]!;
-      const merged = mergeRows(chunk.rows, sliceRows(write.rows, k, m));
-      const parts = pieces(merged);
-      parts.forEach((part, index) => {
-        const start = index === 0 ? chunk.start : part.rows.deltaTimes[0]!;
-        const item = {
-          ...keys.seriesChunk(u, write.eventId, start),
-          v: index === 0 ? chunk.version + 1 : 1,
-          n: part.rows.deltaTimes.length,
-          d: part.data,
-        };
-        const stored = index === 0 && chunk.version > 0;
-        items.push({
-          Put: {
-            TableName: undefined,
-            Item: item,
-            ConditionExpression: stored ? 'v = :v' : 'attribute_not_exists(pk)',
-            ExpressionAttributeValues: stored ? { ':v': chunk.version } : undefined,
-          },
-        });
-        bytes += part.data.byteLength;
-      });
-      bytes -= chunk.bytes;
-      k = m;
+/** What a series holds in segments, the highest `seq` counter it used (segments, or compacted ones), and whether a compaction holds it. */
+interface Pending {
+  segments: number;
+  rows: number;
+  counter: number;
+  compacting: boolean;
+}
+
+async function pendingOf(u: string, eventId: string): Promise<Pending> {
+  const pending: Pending = { segments: 0, rows: 0, counter: 0, compacting: false };
+  const clock = Date.now();
+  for await (const page of queryPages({
+    TableName: table(),
+    KeyConditionExpression: 'pk = :pk AND sk >= :tail',
+    ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId), ':tail': '~' },
+    ProjectionExpression: 'sk, #n, hw, leaseUntil',
+    ExpressionAttributeNames: { '#n': 'n' },
+    ConsistentRead: true,
+  })) {
+    for (const item of page) {
+      const sk = item.sk as string;
+      if (isSegment(sk)) {
+        pending.segments++;
+        pending.rows += (item.n as number | undefined) ?? 0;
+        pending.counter = Math.max(pending.counter, counterOf(sk));
+      } else {
+        if (typeof item.hw === 'number') pending.counter = Math.max(pending.counter, item.hw);
+        if (typeof item.leaseUntil === 'number' && item.leaseUntil >= clock) pending.compacting = true;
+      }
     }
-    // chunks[0] covers the lowest new time: the lowest key this write touches (splits key theirs after it).
-    const lowest = chunks[0]!.sk;
-    items.push({
-      Put: {
-        TableName: undefined,
-        Item: { ...keys.seriesWrites(u, write.eventId), v: recent.version + 1, m: addMark(recent.marks, now, lowest) },
-        ConditionExpression: recent.version > 0 ? 'v = :v' : 'attribute_not_exists(pk)',
-        ExpressionAttributeValues: recent.version > 0 ? { ':v': recent.version } : undefined,
-      },
+  }
+  return pending;
+}
+
+/**
+ * Stores the rows of one or more series as new segments, in one transaction (one PutItem
+ * for a single small write): nothing of others' points is read or rewritten, so concurrent
+ * writers do not meet. Then compacts the series that reached the bounds. Answers the change
+ * in stored bytes (for the account's storage usage).
+ */
+export async function writeSeries(u: string, writes: SeriesWrite[], now: number = Date.now()): Promise<{ bytes: number }> {
+  const planned = await Promise.all(
+    writes
+      .filter((write) => write.rows.deltaTimes.length > 0)
+      .map(async (write) => ({ write, pending: await pendingOf(u, write.eventId) })),
+  );
+  const items: Record<string, unknown>[] = [];
+  let bytes = 0;
+  for (const { write, pending } of planned) {
+    const seq = (pending.counter + 1).toString(16).padStart(SEQ_COUNTER, '0') + randomBytes(4).toString('hex');
+    pieces(write.rows).forEach((part, index) => {
+      const { deltaTimes } = part.rows;
+      items.push({
+        ...keys.seriesSegment(u, write.eventId, seq + index.toString(16).padStart(2, '0')),
+        n: deltaTimes.length,
+        lo: deltaTimes[0],
+        hi: deltaTimes[deltaTimes.length - 1],
+        d: part.data,
+      });
+      bytes += part.data.byteLength;
     });
   }
   if (items.length === 0) return { bytes: 0 };
-  if (items.length > MAX_CHUNKS_PER_WRITE) throw new SeriesWriteTooLarge(`${items.length} chunks`);
-  const failed = await transactWrite(items);
-  return failed.length > 0 ? 'stale' : { bytes };
+  if (items.length > MAX_CHUNKS_PER_WRITE) throw new SeriesWriteTooLarge(`${items.length} segments`);
+  // A new key each time: the condition only guards against two writers drawing the same random part.
+  if (items.length === 1) {
+    await dynamo().send(new PutCommand({ TableName: table(), Item: items[0], ConditionExpression: 'attribute_not_exists(pk)' }));
+  } else {
+    const failed = await transactWrite(
+      items.map((Item) => ({ Put: { TableName: undefined, Item, ConditionExpression: 'attribute_not_exists(pk)' } })),
+    );
+    if (failed.length > 0) throw new Error('series segment key already taken');
+  }
+  for (const { write, pending } of planned) {
+    // A compaction under way will fold this write or leave it to the next one: no second attempt.
+    if (pending.compacting) continue;
+    if (pending.segments + 1 >= COMPACT_SEGMENTS || pending.rows + write.rows.deltaTimes.length >= COMPACT_ROWS) {
+      bytes += await compactQuietly(u, write.eventId, now);
+    }
+  }
+  return { bytes };
+}
+
+/** A compaction is housekeeping after a stored write: its failure is logged, the write still succeeded. */
+async function compactQuietly(u: string, eventId: string, now: number): Promise<number> {
+  try {
+    return await compactSeries(u, eventId, now);
+  } catch (err) {
+    const e = err as { name?: unknown; message?: unknown };
+    log.warn('series compaction failed', { name: e.name, message: typeof e.message === 'string' ? e.message.slice(0, 300) : undefined });
+    return 0;
+  }
+}
+
+/**
+ * Folds the oldest segments of a series into its chunks, if no other compaction holds it.
+ * In one transaction: the chunks rewritten (conditional on their version), the segments
+ * deleted (conditional on being there), `~writes` with the new mark and the highest `seq`
+ * counter folded (conditional on the lease taken). Always a prefix in `seq` order, so what
+ * stays in segments was written after what the chunks hold. Answers the change in stored bytes
+ * (0 when another compaction held the series or won the race).
+ */
+export async function compactSeries(u: string, eventId: string, now: number = Date.now()): Promise<number> {
+  const writesKey = keys.seriesWrites(u, eventId);
+  const clock = Date.now();
+  const until = clock + LEASE_MS;
+  const taken = await ifConditionHolds(
+    dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: writesKey,
+        UpdateExpression: 'SET leaseUntil = :until, v = if_not_exists(v, :zero)',
+        ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :clock',
+        ExpressionAttributeValues: { ':until': until, ':zero': 0, ':clock': clock },
+        ReturnValues: 'ALL_NEW',
+      }),
+    ),
+  );
+  if (!taken) return 0;
+  const state = taken.Attributes ?? {};
+  const release = () =>
+    ifConditionHolds(
+      dynamo().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: writesKey,
+          UpdateExpression: 'REMOVE leaseUntil',
+          ConditionExpression: 'leaseUntil = :until',
+          ExpressionAttributeValues: { ':until': until },
+        }),
+      ),
+    );
+  const segments = await queryAll({
+    TableName: table(),
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :segment)',
+    ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId), ':segment': keys.seriesSegmentPrefix },
+    ConsistentRead: true,
+  });
+  let count = 0;
+  let rows = 0;
+  while (
+    count < segments.length &&
+    count < COMPACT_MAX_SEGMENTS &&
+    (count === 0 || rows + (segments[count]!.n as number) <= COMPACT_MAX_ROWS)
+  ) {
+    rows += segments[count]!.n as number;
+    count++;
+  }
+  // Fewer segments when their chunks would not fit one transaction.
+  for (; count > 0; count = Math.floor(count / 2)) {
+    const chosen = segments.slice(0, count);
+    let folded: SeriesRows | undefined;
+    for (const segment of chosen) {
+      const segmentRows = decodeChunk(segment.d as Uint8Array);
+      folded = folded ? mergeRows(folded, segmentRows) : segmentRows;
+    }
+    const plan = await chunkWrites(u, eventId, folded!);
+    if (plan.items.length + chosen.length + 1 > MAX_CHUNKS_PER_WRITE) continue;
+    const counter = Math.max((state.hw as number | undefined) ?? 0, ...chosen.map((segment) => counterOf(segment.sk as string)));
+    const failed = await transactWrite([
+      ...plan.items,
+      ...chosen.map((segment) => ({
+        Delete: {
+          TableName: undefined,
+          Key: { pk: segment.pk as string, sk: segment.sk as string },
+          ConditionExpression: 'attribute_exists(pk)',
+        },
+      })),
+      {
+        Put: {
+          TableName: undefined,
+          Item: {
+            ...writesKey,
+            v: (state.v as number) + 1,
+            m: addMark((state.m as WriteMark[] | undefined) ?? [], now, plan.lowest),
+            hw: counter,
+          },
+          ConditionExpression: 'v = :v AND leaseUntil = :until',
+          ExpressionAttributeValues: { ':v': state.v as number, ':until': until },
+        },
+      },
+    ]);
+    if (failed.length > 0) break;
+    return plan.bytes - chosen.reduce((sum, segment) => sum + (segment.d as Uint8Array).byteLength, 0);
+  }
+  await release();
+  return 0;
 }
 
 /** Removes every point of a series; answers the bytes freed. Safe to repeat. */
@@ -352,7 +592,11 @@ export async function deleteSeries(u: string, eventId: string): Promise<number> 
   return bytes;
 }
 
-/** Every row of a series, chunk by chunk (export). */
+/**
+ * Every row of a series, item by item (export): the chunks in time order, then the segments
+ * in write order. Written back in that order (import), they give the same points: each
+ * segment's rows replace what the chunks hold at their times.
+ */
 export async function* seriesChunks(u: string, eventId: string): AsyncGenerator<SeriesRows> {
   for await (const page of queryPages({
     TableName: table(),

@@ -9,15 +9,88 @@ import type { SeriesRows } from '../../model/series';
  *   per value column: u16 name length · name (UTF-8) · u8 kind
  *     kind 0: rows × 8 bytes, float64 XORed with the previous one (every value a number)
  *     kind 1: u32 length · JSON array (anything else: strings, booleans, nulls, objects)
+ *     kind 2: u8 decimals d · u32 length · rows zigzag varints: each value × 10^d (an integer)
+ *             minus the previous one (every value a number with at most 6 decimals that
+ *             comes back bit for bit as that integer / 10^d: sensor readings, epoch seconds)
  *
  * then deflated (raw, level 1). XOR with the previous value turns evenly spaced times and
- * slowly changing readings into runs of zero bytes, which deflate removes; the decoded
- * numbers are bit for bit the ones written.
+ * slowly changing readings into runs of zero bytes, which deflate removes; decimals take 1–3
+ * bytes before deflate instead of 8. The decoded numbers are bit for bit the ones written
+ * (kind 2 is chosen only when every value round-trips).
  */
 
 const VERSION = 1;
 const NUMBERS = 0;
 const JSON_VALUES = 1;
+const DECIMALS = 2;
+const MAX_DECIMALS = 6;
+const POWERS = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
+/** Integers (× 10^d) stay within ±2^50, so differences of two stay exact and varints ≤ 8 bytes. */
+const MAX_SCALED = 2 ** 50;
+
+/**
+ * The fewest decimals (0–6) with which every value is an integer over 10^d that divides back
+ * to the very same float64 (-0 and non-numbers excluded), or undefined.
+ */
+function decimalsOf(values: ArrayLike<unknown>): number | undefined {
+  if (values.length === 0) return undefined;
+  for (let d = 0; d <= MAX_DECIMALS; d++) {
+    const power = POWERS[d]!;
+    let fits = true;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v !== 'number') return undefined;
+      const scaled = Math.round(v * power);
+      if (!(Math.abs(scaled) <= MAX_SCALED && scaled / power === v && !Object.is(v, -0))) {
+        fits = false;
+        break;
+      }
+    }
+    if (fits) return d;
+  }
+  return undefined;
+}
+
+/** Zigzag varints of the differences between consecutive scaled values. */
+function decimalBytes(values: ArrayLike<unknown>, d: number): Buffer {
+  const power = POWERS[d]!;
+  const out = Buffer.allocUnsafe(values.length * 8);
+  let offset = 0;
+  let previous = 0;
+  for (let i = 0; i < values.length; i++) {
+    const scaled = Math.round((values[i] as number) * power);
+    const delta = scaled - previous;
+    previous = scaled;
+    // zigzag without 32-bit operators (deltas pass 2^31)
+    let z = delta >= 0 ? delta * 2 : -delta * 2 - 1;
+    while (z >= 128) {
+      out[offset++] = (z % 128) | 128;
+      z = Math.floor(z / 128);
+    }
+    out[offset++] = z;
+  }
+  return out.subarray(0, offset);
+}
+
+function readDecimals(buf: Buffer, offset: number, end: number, rows: number, d: number): number[] {
+  const power = POWERS[d]!;
+  const out = new Array<number>(rows);
+  let previous = 0;
+  for (let i = 0; i < rows; i++) {
+    let z = 0;
+    let scale = 1;
+    let byte: number;
+    do {
+      if (offset >= end) throw new Error('Truncated decimal column in a series chunk');
+      byte = buf[offset++]!;
+      z += (byte & 127) * scale;
+      scale *= 128;
+    } while (byte >= 128);
+    previous += z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    out[i] = d === 0 ? previous : previous / power;
+  }
+  return out;
+}
 
 function putXorColumn(out: Buffer, offset: number, values: ArrayLike<unknown>): number {
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
@@ -55,17 +128,22 @@ function readXorColumn(view: DataView, offset: number, rows: number): number[] {
 
 export function encodeChunk(rows: SeriesRows): Buffer {
   const n = rows.deltaTimes.length;
-  const parts: Array<{ name: Buffer; numbers: boolean; json?: Buffer; values: unknown[] }> = [];
+  const parts: Array<{ name: Buffer; kind: number; bytes?: Buffer; decimals?: number; values: unknown[] }> = [];
   let size = 1 + 4 + 2 + n * 8;
   for (const [name, values] of Object.entries(rows.columns)) {
-    const numbers = values.every((v) => typeof v === 'number');
-    const part = {
-      name: Buffer.from(name, 'utf8'),
-      numbers,
-      values,
-      json: numbers ? undefined : Buffer.from(JSON.stringify(values), 'utf8'),
-    };
-    size += 2 + part.name.length + 1 + (numbers ? n * 8 : 4 + part.json!.length);
+    const decimals = decimalsOf(values);
+    const numbers = decimals === undefined && values.every((v) => typeof v === 'number');
+    const part =
+      decimals !== undefined
+        ? { name: Buffer.from(name, 'utf8'), kind: DECIMALS, decimals, values, bytes: decimalBytes(values, decimals) }
+        : numbers
+          ? { name: Buffer.from(name, 'utf8'), kind: NUMBERS, values }
+          : { name: Buffer.from(name, 'utf8'), kind: JSON_VALUES, values, bytes: Buffer.from(JSON.stringify(values), 'utf8') };
+    size +=
+      2 +
+      part.name.length +
+      1 +
+      (part.kind === NUMBERS ? n * 8 : part.kind === DECIMALS ? 1 + 4 + part.bytes!.length : 4 + part.bytes!.length);
     parts.push(part);
   }
   const out = Buffer.alloc(size);
@@ -76,11 +154,12 @@ export function encodeChunk(rows: SeriesRows): Buffer {
   for (const part of parts) {
     offset = out.writeUInt16BE(part.name.length, offset);
     offset += part.name.copy(out, offset);
-    offset = out.writeUInt8(part.numbers ? NUMBERS : JSON_VALUES, offset);
-    if (part.numbers) offset = putXorColumn(out, offset, part.values);
+    offset = out.writeUInt8(part.kind, offset);
+    if (part.kind === NUMBERS) offset = putXorColumn(out, offset, part.values);
     else {
-      offset = out.writeUInt32BE(part.json!.length, offset);
-      offset += part.json!.copy(out, offset);
+      if (part.kind === DECIMALS) offset = out.writeUInt8(part.decimals!, offset);
+      offset = out.writeUInt32BE(part.bytes!.length, offset);
+      offset += part.bytes!.copy(out, offset);
     }
   }
   return deflateRawSync(out, { level: 1 });
@@ -104,6 +183,11 @@ export function decodeChunk(data: Uint8Array): SeriesRows {
     if (kind === NUMBERS) {
       columns[name] = readXorColumn(view, offset, n);
       offset += n * 8;
+    } else if (kind === DECIMALS) {
+      const d = buf.readUInt8(offset);
+      const length = buf.readUInt32BE(offset + 1);
+      columns[name] = readDecimals(buf, offset + 5, offset + 5 + length, n, d);
+      offset += 5 + length;
     } else {
       const length = buf.readUInt32BE(offset);
       columns[name] = JSON.parse(buf.toString('utf8', offset + 4, offset + 4 + length)) as unknown[];
