@@ -16,7 +16,7 @@ export const callBatchMethod = (lookup: MethodLookup) =>
     ],
     auth: 'token',
     accessTypes: ALL_ACCESS_TYPES,
-    capabilities: ['filesSecret'],
+    capabilities: ['filesSecret', 'socketManagement'], // its event writes push to sockets
     batchable: false,
     params: {
       type: 'array',
