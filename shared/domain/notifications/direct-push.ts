@@ -99,6 +99,9 @@ async function push(
   connections: SocketConnection[],
   sender: Promise<SocketSender>,
 ): Promise<void> {
+  // No connection (they closed since the hint was set): nothing to record either. A socket
+  // bound since then is told by the fan-out once the mark's deadline passed.
+  if (connections.length === 0) return;
   const now = Date.now() / 1000;
   const audience = new Audience([change], tree, mode);
   const decided: string[] = [];
