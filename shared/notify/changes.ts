@@ -1,8 +1,8 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { accessRefId } from '../domain/accesses/versions';
+import { eventVersionOf } from '../domain/notifications/event-versions';
 import { accessSnapshot } from '../domain/notifications/snapshot';
 import type { Access } from '../model/accesses';
-import { eventVersionOf } from '../domain/notifications/event-versions';
 import type { AccessChange, AccessUpdate, ChangeDetail } from '../model/notifications';
 import type { TableWrite } from '../store/clients';
 import { keys } from '../store/keys';

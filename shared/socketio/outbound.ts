@@ -171,7 +171,7 @@ async function awaitPushRecords(username: string, marks: PushMark[]): Promise<Ma
       const decided = records.get(mark.id);
       if (decided) found.set(mark.id, decided);
       else if (mark.by <= now || giveUpAt <= now) {
-        log.warn('socket: a writer\'s push was not recorded in time; told by the fan-out', { pushId: mark.id });
+        log.warn("socket: a writer's push was not recorded in time; told by the fan-out", { pushId: mark.id });
         found.set(mark.id, new Set());
       } else still.push(mark);
     }
@@ -221,8 +221,9 @@ async function tellConnections(
     .map((l) => ({ ...l, details: detailsOf(l.connection) }));
   const tree = listening.some((l) => needsTree(mode, l.snapshot, l.connection.scopes, l.details)) ? await batch.tree() : undefined;
   const audiences = new Map<string, Audience>();
+  const positions = new Map(batch.details.map((d, i) => [d, i]));
   const audienceOf = (details: ChangeDetail[]) => {
-    const key = details.map((d) => batch.details.indexOf(d)).join(',');
+    const key = details.map((d) => positions.get(d)).join(',');
     let audience = audiences.get(key);
     if (!audience) {
       audience = new Audience(details, tree, mode);

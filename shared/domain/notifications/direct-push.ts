@@ -6,7 +6,7 @@ import { listUserConnections } from '../../store/socket-connections';
 import { newPushMark, recordPush } from '../../store/socket-pushes';
 import type { Caller } from '../caller';
 import type { StreamTree } from '../streams/tree';
-import { Audience } from './audience';
+import type { Audience } from './audience';
 import { snapshotOpens } from './snapshot';
 
 /**
@@ -32,9 +32,7 @@ import { snapshotOpens } from './snapshot';
 export type SocketSendOutcome = 'sent' | 'gone' | 'too-large' | 'failed';
 
 /** Posts Socket.IO event packets (each an array: name and arguments) to connections; one outcome per send. */
-export type SocketSender = (
-  sends: ReadonlyArray<{ connection: SocketConnection; messages: unknown[][] }>,
-) => Promise<SocketSendOutcome[]>;
+export type SocketSender = (sends: ReadonlyArray<{ connection: SocketConnection; messages: unknown[][] }>) => Promise<SocketSendOutcome[]>;
 
 let loadSender: (() => Promise<SocketSender>) | undefined;
 
@@ -72,16 +70,19 @@ export function startDirectPush(caller: Pick<Caller, 'username' | 'config'>, met
   if (meta.socketsUntil === undefined || meta.socketsUntil * 1000 <= now) return undefined;
   const mark = newPushMark(now + PUSH_GRACE_MS);
   const { username } = caller;
-  // Beside the commit: both are needed right after it.
+  // Beside the commit, all needed right after it; the deciding and sending code is loaded on
+  // the first push only, so that event writes of users without sockets never load it.
   const connections = listUserConnections(username);
   const sender = load();
-  connections.catch(() => undefined);
-  sender.catch(() => undefined);
+  const deciding = import('./audience');
+  for (const p of [connections, sender, deciding]) p.catch(() => undefined);
   return {
     mark,
     committed: async (change, tree) => {
       try {
-        await push(username, caller.config.notificationScope, mark, change, tree, await connections, sender);
+        const { Audience } = await deciding;
+        const audience = new Audience([change], tree, caller.config.notificationScope);
+        await push(username, mark, audience, await connections, sender);
       } catch (err) {
         // Not recorded: the fan-out tells every socket once the mark's deadline passed.
         log.warn('socket: direct push failed; left to the fan-out', { err, pushId: mark.id });
@@ -92,10 +93,8 @@ export function startDirectPush(caller: Pick<Caller, 'username' | 'config'>, met
 
 async function push(
   username: string,
-  mode: Caller['config']['notificationScope'],
   mark: PushMark,
-  change: EventChange,
-  tree: StreamTree,
+  audience: Audience,
   connections: SocketConnection[],
   sender: Promise<SocketSender>,
 ): Promise<void> {
@@ -103,7 +102,6 @@ async function push(
   // bound since then is told by the fan-out once the mark's deadline passed.
   if (connections.length === 0) return;
   const now = Date.now() / 1000;
-  const audience = new Audience([change], tree, mode);
   const decided: string[] = [];
   const sends: Array<{ connection: SocketConnection; messages: unknown[][] }> = [];
   for (const connection of connections) {
@@ -113,7 +111,8 @@ async function push(
     const told = audience.tell(snapshot, connection.scopes);
     const messages: unknown[][] = told.messages.map((m) => [m]);
     if (told.keys.length > 0) messages.push(['notificationsChanged', { keys: told.keys }]);
-    if (messages.length === 0) decided.push(connection.connectionId); // nothing it may hear of
+    if (messages.length === 0)
+      decided.push(connection.connectionId); // nothing it may hear of
     else sends.push({ connection, messages });
   }
   if (sends.length > 0) {

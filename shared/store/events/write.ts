@@ -144,7 +144,10 @@ export async function deleteEvent(
   integrity?: string,
   push?: PushMark,
 ): Promise<'ok' | 'stale'> {
-  const [tombstone, syncItem] = eventDeletionItems(u, previous.id, now, integrity, push) as [Record<string, unknown>, Record<string, unknown>];
+  const [tombstone, syncItem] = eventDeletionItems(u, previous.id, now, integrity, push) as [
+    Record<string, unknown>,
+    Record<string, unknown>,
+  ];
   const syncKey = keyString(keys.eventSyncKey(u, now, previous.id));
   const tx: TransactItem[] = [
     {
