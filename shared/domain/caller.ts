@@ -24,4 +24,9 @@ export interface Caller {
   author: string;
   config: Config;
   prefetched?: Prefetched;
+  /**
+   * A call of a callBatch: its changes are not pushed to sockets by the call itself but told
+   * by the fan-out, coalesced (a batch of 1,000 creations is a few messages, not 1,000).
+   */
+  inBatch?: boolean;
 }

@@ -16,7 +16,7 @@ export const callBatchMethod = (lookup: MethodLookup) =>
     ],
     auth: 'token',
     accessTypes: ALL_ACCESS_TYPES,
-    capabilities: ['filesSecret', 'socketManagement'], // its event writes push to sockets
+    capabilities: ['filesSecret'],
     batchable: false,
     params: {
       type: 'array',

@@ -60,12 +60,13 @@ export interface DirectPush {
 
 /**
  * A direct push for a call about to commit an event change, or `undefined` when this call
- * does not push (no sender here, no management endpoint, or no socket bound for the user
- * within a connection's lifetime): the fan-out then tells every socket, as before.
+ * does not push (no sender here, no management endpoint, a call of a callBatch, whose changes
+ * the fan-out coalesces, or no socket bound for the user within a connection's lifetime): the
+ * fan-out then tells every socket, as before.
  */
-export function startDirectPush(caller: Pick<Caller, 'username' | 'config'>, meta: DataMeta): DirectPush | undefined {
+export function startDirectPush(caller: Pick<Caller, 'username' | 'config' | 'inBatch'>, meta: DataMeta): DirectPush | undefined {
   const load = loadSender;
-  if (!load || !caller.config.socketManagementEndpoint) return undefined;
+  if (!load || !caller.config.socketManagementEndpoint || caller.inBatch) return undefined;
   const now = Date.now();
   if (meta.socketsUntil === undefined || meta.socketsUntil * 1000 <= now) return undefined;
   const mark = newPushMark(now + PUSH_GRACE_MS);
