@@ -17,6 +17,10 @@ export function callerOf(ctx: MethodContext): Caller {
     config: ctx.config,
     prefetched: ctx.prefetched,
     ...(ctx.inBatch ? { inBatch: true } : {}),
+    alongside: (work) => {
+      ctx.afterCommit ??= [];
+      ctx.afterCommit.push(work);
+    },
   };
 }
 

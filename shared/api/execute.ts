@@ -146,10 +146,11 @@ export async function runMethod(
 
 /**
  * After the answer is computed: writes the request's access usage and, concurrently, its
- * audit records (./audit-calls.ts).
+ * audit records (./audit-calls.ts) and finishes what its calls started after their commit
+ * (direct pushes to sockets: domain/notifications/direct-push.ts).
  */
 export async function flushUsage(ctx: MethodContext): Promise<void> {
-  await Promise.all([writeUsage(ctx), flushAudit(ctx)]);
+  await Promise.all([writeUsage(ctx), flushAudit(ctx), ...(ctx.afterCommit ?? [])]);
 }
 
 /** The access's calls counters and last use; personal sessions slide forward (spec §2.9). */

@@ -72,6 +72,8 @@ export interface MethodContext {
   sessionEnded?: boolean;
   /** Set while callBatch runs its calls: their changes are told by the fan-out, coalesced (domain/caller.ts). */
   inBatch?: boolean;
+  /** Work a call started after its commit (a direct push to sockets), finished beside the usage and audit writes. */
+  afterCommit?: Promise<void>[];
 }
 
 /**

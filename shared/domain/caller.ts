@@ -29,4 +29,10 @@ export interface Caller {
    * by the fan-out, coalesced (a batch of 1,000 creations is a few messages, not 1,000).
    */
   inBatch?: boolean;
+  /**
+   * Hands over work started after the call's commit (a direct push to sockets) that its
+   * answer need not wait for apart: it is finished beside the call's usage and audit writes.
+   * Without it the caller awaits the work itself.
+   */
+  alongside?: (work: Promise<void>) => void;
 }

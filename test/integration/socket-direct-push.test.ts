@@ -101,8 +101,8 @@ describe('direct pushes from the writing call', () => {
     // The head was committed with the writer's mark, and the writer recorded deciding for this socket.
     const mark = (await headOf(u, event.id))?.ps as PushMark | undefined;
     expect(mark?.id).toEqual(expect.any(String));
-    const record = await pushRecord(u, mark!.id);
-    expect(record?.decided).toEqual([connection!.connectionId]);
+    const record = await until('the push record', () => pushRecord(u, mark!.id));
+    expect(record.decided).toEqual([connection!.connectionId]);
 
     // The fan-out saw the same change, and once past the push's deadline still nothing more was sent.
     await until('the fan-out to dispatch the change', async () => (await dispatchedEventChanges(u)) > dispatchedBefore);

@@ -54,7 +54,10 @@ export const PUSH_GRACE_MS = 3000;
 export interface DirectPush {
   /** To write on the changed event's head, in the commit's transaction. */
   readonly mark: PushMark;
-  /** After the commit: tells the connections and records which it decided for. Never throws. */
+  /**
+   * After the commit: tells the connections and records which it decided for, handed to the
+   * caller's `alongside` (finished beside its usage and audit writes) or else awaited. Never throws.
+   */
   committed(change: EventChange, tree: StreamTree): Promise<void>;
 }
 
@@ -64,7 +67,10 @@ export interface DirectPush {
  * the fan-out coalesces, or no socket bound for the user within a connection's lifetime): the
  * fan-out then tells every socket, as before.
  */
-export function startDirectPush(caller: Pick<Caller, 'username' | 'config' | 'inBatch'>, meta: DataMeta): DirectPush | undefined {
+export function startDirectPush(
+  caller: Pick<Caller, 'username' | 'config' | 'inBatch' | 'alongside'>,
+  meta: DataMeta,
+): DirectPush | undefined {
   const load = loadSender;
   if (!load || !caller.config.socketManagementEndpoint || caller.inBatch) return undefined;
   const now = Date.now();
@@ -80,14 +86,19 @@ export function startDirectPush(caller: Pick<Caller, 'username' | 'config' | 'in
   return {
     mark,
     committed: async (change, tree) => {
-      try {
-        const { Audience } = await deciding;
-        const audience = new Audience([change], tree, caller.config.notificationScope);
-        await push(username, mark, audience, await connections, sender);
-      } catch (err) {
-        // Not recorded: the fan-out tells every socket once the mark's deadline passed.
-        log.warn('socket: direct push failed; left to the fan-out', { err, pushId: mark.id });
-      }
+      const work = (async () => {
+        try {
+          const { Audience } = await deciding;
+          const audience = new Audience([change], tree, caller.config.notificationScope);
+          await push(username, mark, audience, await connections, sender);
+        } catch (err) {
+          // Not recorded: the fan-out tells every socket once the mark's deadline passed.
+          log.warn('socket: direct push failed; left to the fan-out', { err, pushId: mark.id });
+        }
+      })();
+      // The posts start now either way; the answer waits for them only beside its own writes.
+      if (caller.alongside) caller.alongside(work);
+      else await work;
     },
   };
 }
