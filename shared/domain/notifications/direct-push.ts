@@ -12,8 +12,8 @@ import { snapshotOpens } from './snapshot';
 /**
  * A writing call tells the user's sockets of its own change right after its commit, before
  * its usage and audit writes (finished beside them) and its answer (README "Sockets"),
- * instead of leaving it all to the change fan-out, which reads the table's stream later (locally ~10–20 ms, in AWS a few
- * hundred). The same rules decide who hears of what (./audience.ts, the connection's kept
+ * instead of leaving it all to the change fan-out, which reads the table's stream later
+ * (locally ~10–20 ms, in AWS a few hundred). The same rules decide who hears of what (./audience.ts, the connection's kept
  * access snapshot and scopes), so a connection is never told of what its access cannot read.
  *
  * The stream path stays the durable one: the change's head carries this push's mark, written
