@@ -1,4 +1,6 @@
 import { eventsDelete } from '../../shared/api/methods/events';
 import { httpHandler } from '../../shared/http/handler';
+import { enableDirectSocketPush } from '../direct-push';
 
+enableDirectSocketPush(); // its event writes tell the user's sockets themselves
 export const handler = httpHandler(eventsDelete);

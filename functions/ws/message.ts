@@ -3,7 +3,10 @@ import { managementEndpoint } from '../../shared/adapters/socket-connections-api
 import { loadMethod } from '../../shared/api/method-loaders';
 import { sampleDebugLogs, withLogContext } from '../../shared/log';
 import { handleClientMessage } from '../../shared/socketio/inbound';
+import { enableDirectSocketPush } from '../direct-push';
 import type { WebSocketEvent } from './event';
+
+enableDirectSocketPush(); // the event writes of socket calls tell the user's sockets themselves
 
 /** WebSocket API `$default` route: one Engine.IO packet from a client; answers go through `@connections`. */
 export async function handler(event: WebSocketEvent): Promise<APIGatewayProxyResultV2> {

@@ -58,6 +58,7 @@ export function independentCreates(calls: ReadonlyArray<{ method: string; params
 export async function runBatch(ctx: MethodContext, calls: BatchCall[], lookup: MethodLookup): Promise<MethodResult[]> {
   const results: MethodResult[] = [];
   const batchMethodId = ctx.methodId;
+  ctx.inBatch = true;
   const runOne = async (call: BatchCall, index: number): Promise<MethodResult> => {
     const startedAt = performance.now();
     // A method id from the request names no metric or log field unless it is a real one.
@@ -86,5 +87,6 @@ export async function runBatch(ctx: MethodContext, calls: BatchCall[], lookup: M
     i += run;
   }
   ctx.methodId = batchMethodId;
+  ctx.inBatch = undefined;
   return results;
 }

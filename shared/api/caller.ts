@@ -16,6 +16,11 @@ export function callerOf(ctx: MethodContext): Caller {
     author: callerId ? `${access.id} ${callerId}` : access.id,
     config: ctx.config,
     prefetched: ctx.prefetched,
+    ...(ctx.inBatch ? { inBatch: true } : {}),
+    alongside: (work) => {
+      ctx.afterCommit ??= [];
+      ctx.afterCommit.push(work);
+    },
   };
 }
 

@@ -155,9 +155,15 @@ export async function runMethod(
  * After the answer is computed: writes the request's access usage and its audit records
  * (./audit-calls.ts). In one request when the access already holds every counter the call
  * increments (store/call-records.ts); else, and for whatever that request could not write,
- * the usage update and the records' batch write side by side.
+ * the usage update and the records' batch write side by side. Beside them, finishes what
+ * the call's methods started after their commit (direct pushes to sockets:
+ * domain/notifications/direct-push.ts).
  */
 export async function flushUsage(ctx: MethodContext): Promise<void> {
+  await Promise.all([writeCallRecords(ctx), ...(ctx.afterCommit ?? [])]);
+}
+
+async function writeCallRecords(ctx: MethodContext): Promise<void> {
   const usage = usageWrite(ctx);
   const audit = takeAuditRecords(ctx);
   if (usage && audit && countersExist(ctx.access?.calls, usage.calls) && audit.records.length < CALL_RECORDS_MAX_STATEMENTS) {

@@ -70,6 +70,10 @@ export interface MethodContext {
   prefetched?: Prefetched;
   /** Set by auth.logout: this request's usage record must not slide the session forward. */
   sessionEnded?: boolean;
+  /** Set while callBatch runs its calls: their changes are told by the fan-out, coalesced (domain/caller.ts). */
+  inBatch?: boolean;
+  /** Work a call started after its commit (a direct push to sockets), finished beside the usage and audit writes. */
+  afterCommit?: Promise<void>[];
 }
 
 /**

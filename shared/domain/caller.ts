@@ -28,4 +28,15 @@ export interface Caller {
   author: string;
   config: Config;
   prefetched?: Prefetched;
+  /**
+   * A call of a callBatch: its changes are not pushed to sockets by the call itself but told
+   * by the fan-out, coalesced (a batch of 1,000 creations is a few messages, not 1,000).
+   */
+  inBatch?: boolean;
+  /**
+   * Hands over work started after the call's commit (a direct push to sockets) that its
+   * answer need not wait for apart: it is finished beside the call's usage and audit writes.
+   * Without it the caller awaits the work itself.
+   */
+  alongside?: (work: Promise<void>) => void;
 }

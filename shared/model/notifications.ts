@@ -21,11 +21,24 @@ export interface EventVersion {
   clientData?: unknown;
 }
 
+/**
+ * The mark a writing call leaves on the event head it commits when it pushes the change to
+ * the user's sockets itself (shared/domain/notifications/direct-push.ts): the push's id,
+ * under which the call records which connections it decided for, and until when (Unix ms)
+ * the fan-out waits for that record before telling every connection itself.
+ */
+export interface PushMark {
+  id: string;
+  by: number;
+}
+
 export interface EventChange {
   kind: 'event';
   id: string;
   before?: EventVersion;
   after?: EventVersion;
+  /** Set when the writing call pushed this change to sockets itself. */
+  push?: PushMark;
 }
 
 export interface StreamChange {

@@ -56,4 +56,10 @@ export interface DataMeta {
   treeVersion?: string;
   /** Set once the account field values exist as events (at registration, or on first need for older accounts). */
   accountEvents?: number;
+  /**
+   * Until when (Unix seconds) the user may have live sockets: set as a connection is bound
+   * (shared/store/socket-connections.ts), past the longest a WebSocket lives. A writing call
+   * looks up the user's connections for a direct push only before then.
+   */
+  socketsUntil?: number;
 }

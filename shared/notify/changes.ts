@@ -1,12 +1,13 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { accessRefId } from '../domain/accesses/versions';
+import { eventVersionOf } from '../domain/notifications/event-versions';
 import { accessSnapshot } from '../domain/notifications/snapshot';
 import type { Access } from '../model/accesses';
-import type { AccessChange, AccessUpdate, ChangeDetail, EventVersion } from '../model/notifications';
+import type { AccessChange, AccessUpdate, ChangeDetail } from '../model/notifications';
 import type { TableWrite } from '../store/clients';
 import { keys } from '../store/keys';
 import { imageToItem, recordKey } from '../store/stream-records';
-import { WRITER_ATTRIBUTE } from '../store/writer';
+import { pushMarkOf, WRITER_ATTRIBUTE } from '../store/writer';
 
 /**
  * Table changes → Pryv change messages (spec §6): which users saw their events, streams or
@@ -62,18 +63,6 @@ function isUsageOnly(record: DynamoDBRecord): boolean {
 
 type Item = Record<string, unknown>;
 const imageOf = (image: Image | undefined): Item | undefined => (image ? imageToItem(image) : undefined);
-const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
-
-function eventVersion(item: Item | undefined): EventVersion | undefined {
-  if (!item || item.deleted !== undefined || !Array.isArray(item.streamIds)) return undefined;
-  const version: EventVersion = { streamIds: stringList(item.streamIds) };
-  if (item.trashed === true) version.trashed = true;
-  if (typeof item.type === 'string') version.type = item.type;
-  // Kept by reference (scopes with content conditions read them): no copy per record.
-  if (item.content !== undefined) version.content = item.content;
-  if (item.clientData !== undefined) version.clientData = item.clientData;
-  return version;
-}
 
 const placeOf = (item: Item | undefined): string | null | undefined =>
   !item
@@ -125,12 +114,15 @@ export function classifyRecord(record: DynamoDBRecord): RecordChange | undefined
   if (pk.startsWith(keys.eventHeadPrefix)) {
     const username = pk.slice(keys.eventHeadPrefix.length);
     if (!username) return undefined;
-    const before = eventVersion(imageOf(OldImage));
-    const after = eventVersion(imageOf(NewImage));
+    const before = eventVersionOf(imageOf(OldImage));
+    const newItem = imageOf(NewImage);
+    const after = eventVersionOf(newItem);
+    // Its writer pushed it to the user's sockets itself (shared/domain/notifications/direct-push.ts).
+    const push = pushMarkOf(newItem);
     return {
       username,
       message: 'eventsChanged',
-      detail: { kind: 'event', id: sk, ...(before ? { before } : {}), ...(after ? { after } : {}) },
+      detail: { kind: 'event', id: sk, ...(before ? { before } : {}), ...(after ? { after } : {}), ...(push ? { push } : {}) },
     };
   }
   if (!pk.startsWith(keys.userPartitionPrefix)) return undefined;

@@ -2,12 +2,12 @@ import { managementEndpoint, postToConnection } from '../adapters/socket-connect
 import { config, SOCKET_MESSAGE_MAX_BYTES } from '../config';
 import { isAccessLive } from '../domain/accesses/liveness';
 import { Audience, needsTree, type UserBatch } from '../domain/notifications/audience';
-import { accessSnapshot } from '../domain/notifications/snapshot';
+import { accessSnapshot, snapshotOpens } from '../domain/notifications/snapshot';
 import { closeSocket } from '../domain/sockets';
 import { log } from '../log';
 import { countMetric, METRIC } from '../metrics';
 import type { Access } from '../model/accesses';
-import type { AccessSnapshot } from '../model/notifications';
+import type { AccessSnapshot, ChangeDetail, PushMark } from '../model/notifications';
 import type { SocketConnection } from '../model/socket-connections';
 import { getAccessByToken } from '../store/accesses';
 import {
@@ -18,6 +18,7 @@ import {
   listUserConnections,
   setConnectionAccess,
 } from '../store/socket-connections';
+import { readPushes } from '../store/socket-pushes';
 import { ENGINE_NOOP, ENGINE_PING, encodeOpen, encodeSocketPacket, SocketPacketType } from './protocol';
 import { sendPacket } from './send';
 
@@ -83,9 +84,10 @@ async function liveSnapshot(
   if (updated && (await setConnectionAccess(connection, updated.snapshot)) === false) return undefined;
   const kept = updated?.snapshot ?? connection.access;
   if (kept) {
-    if (kept.expires !== undefined && kept.expires <= now) return undefined;
     // A personal session slides with use: only past the end seen at connection is it read again.
-    if (kept.accessType !== 'personal' || (kept.liveUntil ?? 0) > now) return kept;
+    const opens = snapshotOpens(kept, now);
+    if (opens === false) return undefined;
+    if (opens) return kept;
   }
   // Connections bound before snapshots were kept, and personal sessions past their first end.
   const access = await accessOf(connection.token);
@@ -99,8 +101,14 @@ async function liveSnapshot(
  * messages, or `notificationsChanged {keys}` for a socket with named scopes. A socket whose
  * access ended (deleted, expired, logged out) is told and closed.
  *
+ * Changes their writing call pushed itself (shared/domain/notifications/direct-push.ts) are
+ * told here only to the connections the call's record leaves out; those whose record has not
+ * come yet are told in a second round, once it comes or its deadline passed (the call died:
+ * then to every connection), so the other changes of the batch never wait for them.
+ *
  * Cost per batch: one Query of the user's connections (each carries its access snapshot and
- * scopes), the stream tree when a non-personal or scoped socket needs it (one GetItem of the
+ * scopes), beside it one BatchGetItem of the push records when the batch holds pushed
+ * changes, the stream tree when a non-personal or scoped socket needs it (one GetItem of the
  * data meta when this container holds the tree), and an access read only for connections
  * without a snapshot or personal sessions past the end seen at connection.
  *
@@ -109,18 +117,81 @@ async function liveSnapshot(
  * user's webhooks).
  */
 export async function pushChangesToSockets(username: string, _messages: string[], batch: UserBatch): Promise<void> {
+  const marks = new Map<string, PushMark>();
+  for (const d of batch.details) if (d.kind === 'event' && d.push) marks.set(d.push.id, d.push);
+  const recordsRead = marks.size > 0 ? readPushes(username, [...marks.keys()]) : undefined;
+  recordsRead?.catch(() => undefined); // awaited below, unless there is nobody to tell
   const connections = await listUserConnections(username);
   if (connections.length === 0) return;
-  const endpoint = managementEndpoint();
+  const records = recordsRead ? await recordsRead : new Map<string, Set<string>>();
+  const waiting = [...marks.values()].filter((m) => !records.has(m.id));
+  const pushIdOf = (d: ChangeDetail) => (d.kind === 'event' ? d.push?.id : undefined);
+  const live = await liveConnections(username, connections, batch);
+  // First round: every change, less what writers told (and, for now, what they have not said yet).
+  await tellConnections(live, batch, (d, connectionId) => {
+    const id = pushIdOf(d);
+    if (id === undefined) return false;
+    const decided = records.get(id);
+    return decided === undefined || decided.has(connectionId);
+  });
+  if (waiting.length === 0) return;
+  const late = await awaitPushRecords(username, waiting);
+  const details = batch.details.filter((d) => {
+    const id = pushIdOf(d);
+    return id !== undefined && late.has(id);
+  });
+  // Only event changes are left: no access updates, and the connections closed above stay closed.
+  const stillOpen = live.filter((l) => !!l.snapshot);
+  await tellConnections(stillOpen, { ...batch, details, endedTokens: new Set(), accessUpdates: [] }, (d, connectionId) =>
+    late.get(pushIdOf(d)!)!.has(connectionId),
+  );
+}
+
+const PUSH_RECORD_POLL_MS = 20;
+/** Never waits longer than this for a push record, whatever its mark says. */
+const PUSH_RECORD_MAX_WAIT_MS = 10_000;
+
+/**
+ * The records of these pushes, read again until each came or its deadline passed; a push
+ * without a record by then counts as having told nobody (its writer died or was too slow).
+ */
+async function awaitPushRecords(username: string, marks: PushMark[]): Promise<Map<string, Set<string>>> {
+  const found = new Map<string, Set<string>>();
+  const giveUpAt = Date.now() + PUSH_RECORD_MAX_WAIT_MS;
+  let missing = marks;
+  while (missing.length > 0) {
+    await new Promise((resolve) => setTimeout(resolve, PUSH_RECORD_POLL_MS));
+    const records = await readPushes(
+      username,
+      missing.map((m) => m.id),
+    );
+    const now = Date.now();
+    const still: PushMark[] = [];
+    for (const mark of missing) {
+      const decided = records.get(mark.id);
+      if (decided) found.set(mark.id, decided);
+      else if (mark.by <= now || giveUpAt <= now) {
+        log.warn("socket: a writer's push was not recorded in time; told by the fan-out", { pushId: mark.id });
+        found.set(mark.id, new Set());
+      } else still.push(mark);
+    }
+    missing = still;
+  }
+  return found;
+}
+
+/** A connection and what its access opens: a snapshot, `undefined` if it ended, `null` if it could not be checked. */
+type LiveConnection = { connection: SocketConnection; snapshot: AccessSnapshot | undefined | null };
+
+async function liveConnections(username: string, connections: SocketConnection[], batch: UserBatch): Promise<LiveConnection[]> {
   const now = Date.now() / 1000;
-  const mode = config().notificationScope;
   // Sockets opened with the same token share one read of its access.
   const accesses = new Map<string, Promise<Access | undefined>>();
   const accessOf = (token: string) => {
     if (!accesses.has(token)) accesses.set(token, getAccessByToken(username, token));
     return accesses.get(token)!;
   };
-  const live = await Promise.all(
+  return Promise.all(
     connections.map(async (connection) => {
       try {
         return { connection, snapshot: await liveSnapshot(connection, batch, now, accessOf) };
@@ -130,9 +201,37 @@ export async function pushChangesToSockets(username: string, _messages: string[]
       }
     }),
   );
-  const listening = live.filter((l): l is { connection: SocketConnection; snapshot: AccessSnapshot } => !!l.snapshot);
-  const tree = listening.some((l) => needsTree(mode, l.snapshot, l.connection.scopes, batch.details)) ? await batch.tree() : undefined;
-  const audience = new Audience(batch.details, tree, mode);
+}
+
+/**
+ * Tells each connection what its access may hear of the batch's changes, less those
+ * `alreadyTold` says it heard of from their writer; closes connections whose access ended.
+ */
+async function tellConnections(
+  live: LiveConnection[],
+  batch: UserBatch,
+  alreadyTold: (detail: ChangeDetail, connectionId: string) => boolean,
+): Promise<void> {
+  const endpoint = managementEndpoint();
+  const mode = config().notificationScope;
+  // The changes each connection is to hear of; connections left the same ones share an audience.
+  const detailsOf = (connection: SocketConnection) => batch.details.filter((d) => !alreadyTold(d, connection.connectionId));
+  const listening = live
+    .filter((l): l is { connection: SocketConnection; snapshot: AccessSnapshot } => !!l.snapshot)
+    .map((l) => ({ ...l, details: detailsOf(l.connection) }));
+  const tree = listening.some((l) => needsTree(mode, l.snapshot, l.connection.scopes, l.details)) ? await batch.tree() : undefined;
+  const audiences = new Map<string, Audience>();
+  const positions = new Map(batch.details.map((d, i) => [d, i]));
+  const audienceOf = (details: ChangeDetail[]) => {
+    const key = details.map((d) => positions.get(d)).join(',');
+    let audience = audiences.get(key);
+    if (!audience) {
+      audience = new Audience(details, tree, mode);
+      audiences.set(key, audience);
+    }
+    return audience;
+  };
+  const detailsByConnection = new Map(listening.map((l) => [l.connection.connectionId, l.details]));
   let pushed = 0;
   await Promise.all(
     live.map(async ({ connection, snapshot }) => {
@@ -143,6 +242,7 @@ export async function pushChangesToSockets(username: string, _messages: string[]
           await closeSocket(connection, endpoint);
           return;
         }
+        const audience = audienceOf(detailsByConnection.get(connection.connectionId) ?? []);
         const told = audience.tell(snapshot, connection.scopes);
         const packets: unknown[][] = told.messages.map((m) => [m]);
         if (told.keys.length > 0) packets.push(['notificationsChanged', { keys: told.keys }]);

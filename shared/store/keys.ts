@@ -148,6 +148,8 @@ const rawKeys = {
   /** … and, once its namespace named a user, listed under that user (pushes query this prefix). */
   userSocket: (username: string, connectionId: string) => ({ pk: `USER#${username}`, sk: `WSCONN#${connectionId}` }),
   userSocketPrefix: 'WSCONN#',
+  /** What a writing call's direct push decided, by push id (shared/store/socket-pushes.ts). */
+  socketPush: (username: string, pushId: string) => ({ pk: `USER#${username}`, sk: `WSPUSH#${pushId}` }),
   /** gsi1 partition listing every connection (the ping sweep; eventually consistent is enough). */
   allSocketsIndexKey: 'WSCONN',
   /** gsi1 partition listing every webhook (`{username}#{id}`): the boot message finds them there. */

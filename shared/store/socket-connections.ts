@@ -7,6 +7,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type UpdateComman
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { queryAll, queryPages } from './query';
+import { markUserSockets } from './socket-pushes';
 import { insertedItem } from './stream-records';
 
 /**
@@ -86,6 +87,8 @@ export async function bindConnection(
       },
     }),
   );
+  // Writing calls of this user look up its connections from now on (direct pushes), until it can no longer be open.
+  await markUserSockets(binding.username, Math.ceil(connection.connectedAt + CONNECTION_MAX_AGE_S));
   return true;
 }
 

@@ -19,6 +19,7 @@ export function dataMetaOf(item: Record<string, unknown> | undefined): DataMeta 
   const meta: DataMeta = { maxDuration: (item?.maxDuration as number | undefined) ?? 0 };
   if (typeof item?.treeVersion === 'string') meta.treeVersion = item.treeVersion;
   if (typeof item?.accountEvents === 'number') meta.accountEvents = item.accountEvents;
+  if (typeof item?.socketsUntil === 'number') meta.socketsUntil = item.socketsUntil;
   return meta;
 }
 

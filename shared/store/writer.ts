@@ -1,10 +1,23 @@
 import { logContext } from '../log';
+import type { PushMark } from '../model/notifications';
 
 /**
  * The attribute where an item remembers the request id of the call that wrote it. Never
  * returned to clients nor exported: every reader strips it with the item's keys.
  */
 export const WRITER_ATTRIBUTE = 'rq';
+
+/**
+ * The attribute where an event head keeps the mark of its writer's direct push to sockets
+ * (shared/store/socket-pushes.ts). Stripped by every reader, like the request id.
+ */
+export const PUSH_MARK_ATTRIBUTE = 'ps';
+
+/** The push mark an event head carries, if it is well formed. */
+export function pushMarkOf(item: Record<string, unknown> | undefined): PushMark | undefined {
+  const mark = item?.[PUSH_MARK_ATTRIBUTE] as Partial<PushMark> | undefined;
+  return mark && typeof mark.id === 'string' && typeof mark.by === 'number' ? { id: mark.id, by: mark.by } : undefined;
+}
 
 /** Longer ids are cut: API Gateway's are about 16 characters, UUIDs 36. */
 const REQUEST_ID_MAX = 64;

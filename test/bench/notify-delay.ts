@@ -10,7 +10,9 @@
  * after a write of this process, else polled every 100 ms) → fan-out → socket push / webhook
  * POST. Each hop is timed too: the stream batch holding the event handed to the fan-out
  * (RuntimeOptions.onFanoutBatch), the fan-out reaching its sinks (a sink of the bench's own),
- * then the arrivals. Options: BENCH_SAMPLES=40.
+ * then the arrivals. The socket is told by the write itself (a direct push, right after its
+ * commit), so its arrival may come before the fan-out and the write's answer (then "sinks →
+ * socket" is not the fan-out's push). Options: BENCH_SAMPLES=40.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

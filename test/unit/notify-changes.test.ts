@@ -85,6 +85,20 @@ describe('changesFromRecords', () => {
     expect(asObject(changesFromRecords(records))).toEqual({ alice: ['eventsChanged'] });
   });
 
+  it("carries the writer's push mark of this version only: an update without one is the fan-out's to tell", () => {
+    const mark = { id: 'push-1', by: 1_795_000_003_000 };
+    const marked = { pk: 'EV#alice', sk: 'ev1', ...event('alice', 'ev1'), ps: mark };
+    const unmarked = { pk: 'EV#alice', sk: 'ev1', ...event('alice', 'ev1', { content: 74 }) };
+    const details = collectChanges([insert(marked), modify(marked, unmarked)]).get('alice')!.details;
+    expect(details).toHaveLength(2);
+    expect(details[0]).toMatchObject({ kind: 'event', id: 'ev1', push: mark });
+    expect(details[1]).toMatchObject({ kind: 'event', id: 'ev1' });
+    expect(details[1]).not.toHaveProperty('push');
+    // A malformed mark is no mark: the fan-out tells every socket rather than trusting it.
+    const broken = collectChanges([insert({ ...marked, ps: { id: 7 } })]).get('alice')!.details;
+    expect(broken[0]).not.toHaveProperty('push');
+  });
+
   it('coalesces a burst of 1,000 event writes into one message', () => {
     const records = Array.from({ length: 1000 }, (_, i) => eventCreation('bob', `ev${i}`)).flat();
     const changes = changesFromRecords(records);

@@ -16,7 +16,7 @@ export const callBatchMethod = (lookup: MethodLookup) =>
     ],
     auth: 'token',
     accessTypes: ALL_ACCESS_TYPES,
-    capabilities: ['filesSecret'],
+    capabilities: ['filesSecret', 'socketManagement'], // every capability of the methods it runs
     batchable: false,
     params: {
       type: 'array',

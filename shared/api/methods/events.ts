@@ -112,7 +112,7 @@ export const eventsCreate = /* @__PURE__ */ defineMethod<EventInput>({
   bucket: ['files'],
   routes: [{ verb: 'POST', path: '/{username}/events' }],
   auth: 'token',
-  capabilities: ['filesSecret'],
+  capabilities: ['filesSecret', 'socketManagement'], // its event writes push to sockets
   accessTypes: ALL_ACCESS_TYPES,
   status: 201,
   files: 'optional',
@@ -134,7 +134,7 @@ export const eventsUpdate = /* @__PURE__ */ defineMethod<{ id: string; update: E
   id: 'events.update',
   routes: [{ verb: 'PUT', path: '/{username}/events/{id}' }],
   auth: 'token',
-  capabilities: ['filesSecret'],
+  capabilities: ['filesSecret', 'socketManagement'], // its event writes push to sockets
   accessTypes: ALL_ACCESS_TYPES,
   params: eventUpdateSchema,
   httpParams: (request) => ({ id: request.pathParams.id, update: request.body ?? {} }),
@@ -151,7 +151,7 @@ export const eventsDelete = /* @__PURE__ */ defineMethod<{ id: string }>({
   bucket: ['files'],
   routes: [{ verb: 'DELETE', path: '/{username}/events/{id}' }],
   auth: 'token',
-  capabilities: ['filesSecret'],
+  capabilities: ['filesSecret', 'socketManagement'], // its event writes push to sockets
   accessTypes: ALL_ACCESS_TYPES,
   params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'], additionalProperties: false },
   run: async (ctx, params) => {

@@ -20,7 +20,7 @@ import { readFileStream } from '../../store/files';
 import { listFollowedSlices } from '../../store/followed-slices';
 import { objectKeys } from '../../store/keys';
 import { seriesChunks } from '../../store/series/chunks';
-import { WRITER_ATTRIBUTE } from '../../store/writer';
+import { PUSH_MARK_ATTRIBUTE, WRITER_ATTRIBUTE } from '../../store/writer';
 import { isHiddenAccountField } from '../system-streams/definitions';
 import { JobProgressReporter } from './progress';
 
@@ -93,8 +93,8 @@ const withoutKeys = (item: Record<string, unknown>, drop: string[]) => {
   for (const [k, v] of Object.entries(item)) if (!drop.includes(k)) out[k] = v;
   return out;
 };
-// The writer's request id is the store's own bookkeeping, like the keys: not part of the data.
-const ITEM_KEYS = ['pk', 'sk', 'ttl', WRITER_ATTRIBUTE];
+// The writer's request id and push mark are the store's own bookkeeping, like the keys: not part of the data.
+const ITEM_KEYS = ['pk', 'sk', 'ttl', WRITER_ATTRIBUTE, PUSH_MARK_ATTRIBUTE];
 const EVENT_INTERNAL = [...ITEM_KEYS, 'ix', 'endTime'];
 const ACCESS_SECRETS = [...ITEM_KEYS, 'token', 'sessionExpires'];
 const WEBHOOK_SECRETS = [...ITEM_KEYS, 'secret', 'pending', 'nextAttempt', 'queueSeq', 'pendingCauses'];

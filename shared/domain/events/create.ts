@@ -6,6 +6,8 @@ import { adjustAttachedFiles } from '../../store/accounts';
 import { createEvent } from '../../store/events/write';
 import { raiseMaxDuration } from '../../store/streams';
 import type { Caller } from '../caller';
+import { startDirectPush } from '../notifications/direct-push';
+import { eventVersionOf } from '../notifications/event-versions';
 import { seriesContentFor } from '../series/content';
 import { createAccountEvent } from '../system-streams/event-rules';
 import { hasSystemStreams } from '../system-streams/values';
@@ -69,9 +71,10 @@ export async function createEventFrom(caller: Caller, input: EventInput, files: 
   const uploaded = files.length > 0 ? await storeUploadedFiles(caller, event.id, files) : undefined;
   if (uploaded) event.attachments = uploaded.attachments;
   event = sealEvent(event);
+  const push = startDirectPush(caller, data.meta);
   let outcome: Awaited<ReturnType<typeof createEvent>>;
   try {
-    outcome = await createEvent(caller.username, event, placement);
+    outcome = await createEvent(caller.username, event, placement, push?.mark);
   } catch (err) {
     await uploaded?.cleanUp();
     throw err;
@@ -79,6 +82,8 @@ export async function createEventFrom(caller: Caller, input: EventInput, files: 
   if (outcome !== 'ok') await uploaded?.cleanUp();
   if (outcome === 'exists') throw errors.itemAlreadyExists('event', { id: event.id });
   if (outcome === 'streams-gone') throw errors.unknownReferencedResource('stream(s)', { streamIds });
+  // The user's sockets hear of it now, before the call's own bookkeeping and answer.
+  await push?.committed({ kind: 'event', id: event.id, after: eventVersionOf(event as unknown as Record<string, unknown>) }, data.tree);
   if (uploaded) await adjustAttachedFiles(caller.username, totalSize(uploaded.attachments));
   return event;
 }

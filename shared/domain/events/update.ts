@@ -5,6 +5,8 @@ import { updateEvent } from '../../store/events/write';
 import { raiseMaxDuration } from '../../store/streams';
 import type { Caller } from '../caller';
 import { nextModified, retryOnStale, STALE } from '../concurrency';
+import { startDirectPush } from '../notifications/direct-push';
+import { eventVersionOf } from '../notifications/event-versions';
 import { seriesContentFor } from '../series/content';
 import { checkAccountEventUpdate } from '../system-streams/event-rules';
 import { hasSystemStreams, replaceAccountEvent } from '../system-streams/values';
@@ -101,12 +103,18 @@ export function updateEventWith(
       }
       const sealed = sealEvent(next);
       if (account) return (await replaceAccountEvent(caller.username, head, sealed, keepHistory())) === 'ok' ? sealed : STALE;
+      const push = startDirectPush(caller, data.meta);
       const outcome = await updateEvent(caller.username, head, sealed, placementFor(data.tree, streamIds), {
         keepHistory: keepHistory(),
         liveStreams: options.allowTrashedStreams ? [] : added,
+        push: push?.mark,
       });
       if (outcome === 'streams-gone') throw errors.unknownReferencedResource('stream(s)', { streamIds: added });
-      return outcome === 'ok' ? sealed : STALE;
+      if (outcome !== 'ok') return STALE;
+      // The user's sockets hear of it now, before the call's own bookkeeping and answer.
+      const version = (e: StoredEvent) => eventVersionOf(e as unknown as Record<string, unknown>);
+      await push?.committed({ kind: 'event', id, before: version(current), after: version(sealed) }, data.tree);
+      return sealed;
     },
     { what: 'event' },
   );

@@ -22,3 +22,14 @@ export function accessSnapshot(access: Access): AccessSnapshot {
     ...(access.type === 'personal' && typeof access.sessionExpires === 'number' ? { liveUntil: access.sessionExpires } : {}),
   };
 }
+
+/**
+ * Whether a kept snapshot still opens data, as far as it can tell without reading the
+ * access: `false` once `expires` passed, `true` while it may (a personal session only until
+ * the end seen when it was taken), `undefined` when the access must be read to know.
+ */
+export function snapshotOpens(snapshot: AccessSnapshot, now: number): boolean | undefined {
+  if (snapshot.expires !== undefined && snapshot.expires <= now) return false;
+  if (snapshot.accessType !== 'personal' || (snapshot.liveUntil ?? 0) > now) return true;
+  return undefined;
+}

@@ -1,7 +1,7 @@
 import { endTime, type StoredEvent } from '../../model/events';
 import { type EventState, keys } from '../keys';
 import { orderedKey } from '../sort-keys';
-import { writerOf } from '../writer';
+import { PUSH_MARK_ATTRIBUTE, writerOf } from '../writer';
 
 /**
  * The items one event consists of (layout in shared/store/keys.ts): its head, which lists
@@ -60,7 +60,7 @@ export function headItem(u: string, event: StoredEvent, items: Key[]): EventHead
 
 /** The event an item holds, without the item's own attributes. */
 export function stripItem(item: Record<string, unknown>): StoredEvent {
-  const { pk: _pk, sk: _sk, ix: _ix, endTime: _e, rq: _rq, ...event } = item;
+  const { pk: _pk, sk: _sk, ix: _ix, endTime: _e, rq: _rq, [PUSH_MARK_ATTRIBUTE]: _ps, ...event } = item;
   return event as unknown as StoredEvent;
 }
 

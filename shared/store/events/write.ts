@@ -2,10 +2,11 @@ import { errors } from '../../errors';
 import { newId } from '../../ids';
 import { LIMITS } from '../../limits';
 import type { StoredEvent } from '../../model/events';
+import type { PushMark } from '../../model/notifications';
 import { keys } from '../keys';
 import { deletePartition } from '../purge';
 import { type TransactItem, transactWrite } from '../transact';
-import { writerOf } from '../writer';
+import { PUSH_MARK_ATTRIBUTE, writerOf } from '../writer';
 import { type EventHead, headItem, type IndexPlacement, indexItems, keyString, MAX_INDEX_ITEMS, parseKey, stripItem } from './items';
 
 export type EventWriteOutcome = 'ok' | 'exists' | 'stale' | 'streams-gone';
@@ -31,11 +32,11 @@ async function writeEvent(
   u: string,
   event: StoredEvent,
   placement: IndexPlacement,
-  options: { create: boolean; previous?: EventHead; liveStreams: string[]; history?: StoredEvent },
+  options: { create: boolean; previous?: EventHead; liveStreams: string[]; history?: StoredEvent; push?: PushMark },
 ): Promise<EventWriteOutcome> {
   const items = indexItems(u, event, placement);
   if (items.length > MAX_INDEX_ITEMS) throw new Error('too many index items');
-  const head = headItem(u, event, items);
+  const head = { ...headItem(u, event, items), ...pushMarked(options.push) };
   const tx: TransactItem[] = [
     {
       Put: {
@@ -58,6 +59,9 @@ async function writeEvent(
   if (failed.includes(0)) return options.create ? 'exists' : 'stale';
   return 'streams-gone';
 }
+
+/** The head's mark of a direct push by its writer (shared/store/socket-pushes.ts), when there is one. */
+const pushMarked = (push: PushMark | undefined) => (push ? { [PUSH_MARK_ATTRIBUTE]: push } : {});
 
 /**
  * Every copy holds the whole event, and one transaction carries at most 4 MB: an event too
@@ -82,8 +86,8 @@ export function eventHistoryItem(u: string, eventId: string, version: StoredEven
   return { ...keys.eventHistoryKey(u, eventId, version.modified, newId()), ...version };
 }
 
-export function createEvent(u: string, event: StoredEvent, placement: IndexPlacement): Promise<EventWriteOutcome> {
-  return writeEvent(u, event, placement, { create: true, liveStreams: event.streamIds });
+export function createEvent(u: string, event: StoredEvent, placement: IndexPlacement, push?: PushMark): Promise<EventWriteOutcome> {
+  return writeEvent(u, event, placement, { create: true, liveStreams: event.streamIds, push });
 }
 
 /** Replaces an event read earlier (`previous`) with its new version. */
@@ -92,12 +96,13 @@ export function updateEvent(
   previous: EventHead,
   event: StoredEvent,
   placement: IndexPlacement,
-  options: { keepHistory: boolean; liveStreams: string[] },
+  options: { keepHistory: boolean; liveStreams: string[]; push?: PushMark },
 ): Promise<EventWriteOutcome> {
   return writeEvent(u, event, placement, {
     create: false,
     previous,
     liveStreams: options.liveStreams,
+    push: options.push,
     history: options.keepHistory ? stripItem(previous as unknown as Record<string, unknown>) : undefined,
   });
 }
@@ -106,10 +111,24 @@ export function updateEvent(
  * The head and sync items of a deleted event (its tombstone): kept so that sync reports the
  * deletion. The head keeps the record's `integrity` when it has one.
  */
-export function eventDeletionItems(u: string, id: string, deleted: number, integrity?: string): Array<Record<string, unknown>> {
+export function eventDeletionItems(
+  u: string,
+  id: string,
+  deleted: number,
+  integrity?: string,
+  push?: PushMark,
+): Array<Record<string, unknown>> {
   const sync = keys.eventSyncKey(u, deleted, id);
   return [
-    { ...keys.eventHead(u, id), id, deleted, ...(integrity ? { integrity } : {}), ix: [keyString(sync)], ...writerOf() },
+    {
+      ...keys.eventHead(u, id),
+      id,
+      deleted,
+      ...(integrity ? { integrity } : {}),
+      ix: [keyString(sync)],
+      ...writerOf(),
+      ...pushMarked(push),
+    },
     { ...sync, id, deleted },
   ];
 }
@@ -118,8 +137,17 @@ export function eventDeletionItems(u: string, id: string, deleted: number, integ
  * Deletes an event for good: the head becomes a tombstone (kept for sync), its copies and
  * history go. Conditional on the version read, like updates.
  */
-export async function deleteEvent(u: string, previous: EventHead, now: number, integrity?: string): Promise<'ok' | 'stale'> {
-  const [tombstone, syncItem] = eventDeletionItems(u, previous.id, now, integrity) as [Record<string, unknown>, Record<string, unknown>];
+export async function deleteEvent(
+  u: string,
+  previous: EventHead,
+  now: number,
+  integrity?: string,
+  push?: PushMark,
+): Promise<'ok' | 'stale'> {
+  const [tombstone, syncItem] = eventDeletionItems(u, previous.id, now, integrity, push) as [
+    Record<string, unknown>,
+    Record<string, unknown>,
+  ];
   const syncKey = keyString(keys.eventSyncKey(u, now, previous.id));
   const tx: TransactItem[] = [
     {

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import type { PushMark } from '../model/notifications';
+import { batchGet, itemKey } from './batch';
+import { dynamo, table } from './clients';
+import { PutCommand, UpdateCommand } from './commands';
+import { ifConditionHolds } from './conditional';
+import { keys } from './keys';
+
+/**
+ * What a writing call's direct push to sockets leaves in the table
+ * (shared/domain/notifications/direct-push.ts), so that the change fan-out tells each socket
+ * once:
+ *   - the event head it commits carries the push's mark (`ps`: id and deadline), in the same
+ *     transaction as the change itself;
+ *   - once its posts are done, the call records, under the push id, the connections it
+ *     decided for (told, or found to have nothing to hear): pk USER#{username}, sk WSPUSH#{id},
+ *     expiring after an hour.
+ * The fan-out tells a connection of a marked change only if the record leaves it out, or if
+ * no record came by the deadline (the call died or was slow: told twice rather than never).
+ *
+ * And on the user's data meta, `socketsUntil`: set as a connection is bound, so that a
+ * writing call looks up connections only for users who may have some.
+ */
+
+/** How long a push record is kept: far longer than any fan-out waits for it. */
+const RECORD_TTL_S = 3600;
+
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_MAX = 100;
+
+/** A new mark, for a push whose record the fan-out waits for until `byMs` (Unix ms). */
+export function newPushMark(byMs: number): PushMark {
+  return { id: randomBytes(12).toString('base64url'), by: Math.ceil(byMs) };
+}
+
+/** Records which connections a push decided for (strings: API Gateway connection ids). */
+export async function recordPush(username: string, pushId: string, connectionIds: readonly string[]): Promise<void> {
+  await dynamo().send(
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        ...keys.socketPush(username, pushId),
+        decided: [...connectionIds],
+        ttl: Math.ceil(Date.now() / 1000) + RECORD_TTL_S,
+      },
+    }),
+  );
+}
+
+/** The records of these pushes that exist: push id → the connections it decided for. */
+export async function readPushes(username: string, pushIds: readonly string[]): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  const unique = [...new Set(pushIds)];
+  for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
+    const chunk = unique.slice(i, i + BATCH_GET_MAX);
+    const found = await batchGet(chunk.map((id) => keys.socketPush(username, id)));
+    for (const id of chunk) {
+      const item = found.get(itemKey(keys.socketPush(username, id)));
+      if (!item) continue;
+      const decided = Array.isArray(item.decided) ? item.decided.filter((c): c is string => typeof c === 'string') : [];
+      out.set(id, new Set(decided));
+    }
+  }
+  return out;
+}
+
+/** The user may have live sockets until `until` (Unix seconds); never moved back. */
+export async function markUserSockets(username: string, until: number): Promise<void> {
+  await ifConditionHolds(
+    dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.dataMeta(username),
+        UpdateExpression: 'SET socketsUntil = :u',
+        ConditionExpression: 'attribute_not_exists(socketsUntil) OR socketsUntil < :u',
+        ExpressionAttributeValues: { ':u': until },
+      }),
+    ),
+  );
+}
