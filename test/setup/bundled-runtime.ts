@@ -25,6 +25,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const cdkOut = synthesizeBundles({ reuse: process.env.PRYV_BUNDLED_REUSE === '1' });
   const sdkCallLog = mkdtempSync(join(tmpdir(), 'pryv-sdk-calls-'));
   process.env.PRYV_SDK_CALL_LOG = sdkCallLog;
+  // The smoke test checks that the ping sweep ran from its bundle: at its default period (25 s)
+  // a run shorter than that would never see it.
+  process.env.SOCKET_PING_INTERVAL_MS ??= '2000';
   const runtime = await startLocalRuntime({ port: 0, dataDir: undefined, bundles: cdkOut });
   project.provide('apiUrl', runtime.url);
   project.provide('adminKey', runtime.adminKey);
