@@ -36,7 +36,8 @@ import { synthesizeBundles } from '../bundled/assembly';
 
 const MAX_BYTES = 500 * 1024;
 const MAX_INIT_MS = 100;
-const MAX_RATIO = Number(process.env.BENCH_MAX_RATIO ?? 1.5);
+// 100 ms over the floor's 32–34 ms on the quiet 2-core machine (README, bench:bundles), rounded down.
+const MAX_RATIO = Number(process.env.BENCH_MAX_RATIO ?? 3);
 /**
  * Functions known to be over the budget, each with the ceiling it may not pass (what it
  * measured, plus the run-to-run spread of the ratio on a loaded machine) and why: a ratchet,
@@ -46,10 +47,9 @@ const MAX_RATIO = Number(process.env.BENCH_MAX_RATIO ?? 1.5);
 const KNOWN_OVER: Record<string, { bytes?: number; ratio?: number; why: string }> = {
   'Fn-ws-message': {
     bytes: 530 * 1024,
-    ratio: 1.9,
+    ratio: 4,
     why: 'its entry statically loads 32 chunks (esbuild splits code shared with the ~100 method and validator chunks by which of them use it), and a typed events.create adds the content-schema compiler (131 KB)',
   },
-  'Fn-callBatch': { ratio: 1.8, why: 'its entry statically loads 22 chunks, for the same reason as ws-message' },
 };
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const RECHECK_RUNS = 3 * RUNS;
