@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as fanout } from '../../functions/notify/fanout';
 import { deadLettersInMemory } from '../../shared/adapters/dead-letters';
 import { apiUrl, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
+import { waitUntil } from './wait';
 
 // biome-ignore lint/correctness/noPrecisionLoss: a number past double precision, as a client may send it (it is stored rounded)
 const HUGE = 123456789012345678901234567890;
@@ -17,18 +18,9 @@ const HUGE = 123456789012345678901234567890;
  */
 
 const WAIT_MS = 20_000; // far above the expected delay, for a loaded machine
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const suffix = () => randomBytes(4).toString('hex');
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const until = waitUntil({ timeoutMs: WAIT_MS });
 
 /** What the runtime's fan-out handed its sinks for a user (GET /__test/changes, test runtime only). */
 async function changesOf(username: string): Promise<Array<{ messages: string[] }>> {

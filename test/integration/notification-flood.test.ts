@@ -8,6 +8,7 @@ import { dynamo } from '../../shared/store/clients';
 import { GetCommand, UpdateCommand } from '../../shared/store/commands';
 import { keys } from '../../shared/store/keys';
 import { apiUrl, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
+import { waitUntil } from './wait';
 
 /**
  * A flood of 1,000 event creations for one user: the change fan-out coalesces them
@@ -36,19 +37,7 @@ interface ChangeLogEntry {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const suffix = () => randomBytes(4).toString('hex');
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = WAIT_MS,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const until = waitUntil({ timeoutMs: WAIT_MS });
 
 async function changesOf(username: string): Promise<ChangeLogEntry[]> {
   const res = await fetch(`${apiUrl()}/__test/changes?username=${encodeURIComponent(username)}`);

@@ -12,6 +12,7 @@ import { listUserConnections } from '../../shared/store/socket-connections';
 import { readDataMeta } from '../../shared/store/streams';
 import { apiUrl, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 import { type ListeningSocket, listen } from '../setup/notify-clients';
+import { waitUntil } from './wait';
 
 /**
  * Direct pushes (README "Sockets"): an event write tells the user's sockets itself, right
@@ -26,15 +27,7 @@ const suffix = () => randomBytes(4).toString('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const WAIT_MS = 30_000; // far above the expected delay, for a loaded machine
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const until = waitUntil({ timeoutMs: WAIT_MS });
 
 /** What the runtime's fan-out handed its sinks for a user (GET /__test/changes, test runtime only). */
 async function dispatchedEventChanges(username: string): Promise<number> {

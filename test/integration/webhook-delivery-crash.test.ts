@@ -11,6 +11,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/ports';
 import { keys } from '../../shared/store/keys';
+import { waitUntil } from './wait';
 
 /**
  * Delivery state survives a crash: the local runtime runs in a child
@@ -34,21 +35,7 @@ const CHILD_SETTINGS = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = WAIT_MS,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const until = waitUntil({ timeoutMs: WAIT_MS });
 
 /** Parent PID and state of a process from /proc (undefined once it is gone). */
 function procStat(pid: number): { ppid: number; pgid: number; state: string } | undefined {

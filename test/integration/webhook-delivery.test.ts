@@ -8,6 +8,7 @@ import { dynamo } from '../../shared/store/clients';
 import { GetCommand, UpdateCommand } from '../../shared/store/commands';
 import { keys } from '../../shared/store/keys';
 import { call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
+import { waitUntil } from './wait';
 
 /**
  * Webhook delivery (spec §6.2) end to end: API write → stream → fan-out → pending set on the
@@ -62,15 +63,7 @@ async function startReceiver() {
 const suffix = () => randomBytes(4).toString('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const until = waitUntil({ timeoutMs: 15_000 });
 
 /** Checks the Standard Webhooks signature and the body shape of one delivery. */
 function expectValid(d: Delivery, secret: string): void {
