@@ -145,24 +145,12 @@ describe('notification flood', () => {
         }
       }),
     );
-    const lastCreation = Date.now();
     expect(ids.size).toBe(FLOOD);
     // All stored: the stream holds exactly the flood.
     const stored = await call('GET', `/${u}/events?streams[]=${stream}&limit=${FLOOD + 10}`, { token: user.token });
     expect(stored.status).toBe(200);
     expect(stored.body.events).toHaveLength(FLOOD);
 
-    // The webhook: a POST with eventsChanged arrives after the last creation, and after it the
-    // flood's messages are all delivered (the webhook item has nothing pending).
-    await until('a webhook POST after the flood', () => posts.some((p) => p.at > lastCreation && p.messages.includes('eventsChanged')));
-    // The socket: a push after the last creation.
-    await until('a socket push after the flood', () => {
-      if (disconnects.length > 0)
-        throw new Error(
-          `socket disconnected: ${disconnects.join(', ')} (pushes: ${pushes.length}, last creation ${new Date(lastCreation).toISOString()})`,
-        );
-      return pushes.some((t) => t > lastCreation);
-    });
     // Quiet: the fan-out has dispatched everything (the change log stops growing)…
     let log = await changesOf(u);
     for (let stable = 0; stable < 3; ) {
@@ -171,6 +159,20 @@ describe('notification flood', () => {
       stable = again.length === log.length ? stable + 1 : 0;
       log = again;
     }
+    // …the webhook got a POST with eventsChanged after the last dispatch, and the socket a push.
+    // Not "after the last answer": the fan-out may tell of the last calls before their answers
+    // reach this client. That the POSTs left nothing behind is checked below (drained).
+    const lastDispatchAt = log.filter((c) => c.messages.includes('eventsChanged')).at(-1)?.at ?? Number.POSITIVE_INFINITY;
+    await until("a webhook POST after the fan-out's last dispatch", () =>
+      posts.some((p) => p.at >= lastDispatchAt && p.messages.includes('eventsChanged')),
+    );
+    await until("a socket push for the fan-out's last dispatch", () => {
+      if (disconnects.length > 0)
+        throw new Error(
+          `socket disconnected: ${disconnects.join(', ')} (pushes: ${pushes.length}, last dispatch ${new Date(lastDispatchAt).toISOString()})`,
+        );
+      return pushes.some((t) => t >= lastDispatchAt);
+    });
     // …and the webhook is drained: nothing pending, no attempt scheduled, no failure.
     await until('webhook drained', async () => {
       const item = (

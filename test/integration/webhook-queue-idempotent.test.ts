@@ -71,7 +71,15 @@ describe('webhook queue transactions', () => {
       body: { type: 'app', name: 'app', permissions: [{ streamId: '*', level: 'read' }] },
     });
     expect(app.status, JSON.stringify(app.body)).toBe(201);
-    const hook = await call('POST', `/${username}/webhooks`, { token: app.body.access.token, body: { url: 'http://127.0.0.1:9/none' } });
+    // Scoped to events of a stream nothing writes to: the fan-out, still working through this
+    // user's registration and the app access's creation, never queues an attempt of its own on
+    // this webhook while the test claims one (an unscoped webhook hears of its access's creation).
+    const stream = await call('POST', `/${username}/streams`, { token: user.token, body: { id: 'quiet', name: 'quiet' } });
+    expect(stream.status, JSON.stringify(stream.body)).toBe(201);
+    const hook = await call('POST', `/${username}/webhooks`, {
+      token: app.body.access.token,
+      body: { url: 'http://127.0.0.1:9/none', scopes: { quiet: { kind: 'events', query: { streams: ['quiet'] } } } },
+    });
     expect(hook.status, JSON.stringify(hook.body)).toBe(201);
     webhookId = hook.body.webhook.id;
     proxy = await startLossyProxy(process.env.DYNAMODB_ENDPOINT!, webhookId);
