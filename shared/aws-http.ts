@@ -10,7 +10,8 @@ import aws4 from 'aws4';
  * "Performance", "What is checked before a deploy"). It keeps what those callers relied on
  * the SDK for:
  *
- * - the SDK's standard retry policy, same numbers: up to 4 attempts (AWS_MAX_ATTEMPTS),
+ * - the SDK's standard retry policy, same numbers: up to 3 attempts (4 for DynamoDB, as its
+ *   SDK client; AWS_MAX_ATTEMPTS sets both),
  *   throttling, 500/502/503/504, timeouts and dropped or refused connections retried after a
  *   full-jitter exponential backoff (50 ms base, 1 s for throttling, 20 s cap), under the
  *   same retry quota (500 tokens, 14 a retry, 5 for throttling, given back on success);
@@ -57,7 +58,7 @@ export interface AwsHttpOptions {
   /** The signing name: `dynamodb`, `execute-api`. */
   service: string;
   credentials: Credentials | (() => Credentials);
-  /** The SDK's default: 4. */
+  /** Default: AWS_MAX_ATTEMPTS, else 3 (the SDK's standard; its DynamoDB client says 4). */
   maxAttempts?: number;
   /** How long one attempt may wait for its whole answer (config.serviceRequestTimeoutMs). */
   requestTimeoutMs: number;
@@ -190,7 +191,7 @@ export class AwsHttp {
     // The SDK's defaults: kept-alive sockets, at most 50 per host.
     this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
     this.request = https ? httpsRequest : httpRequest;
-    this.maxAttempts = options.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 4);
+    this.maxAttempts = options.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 3);
   }
 
   /** Sends `request` until it is answered 2xx, a failure is not retryable, or attempts or quota run out. */

@@ -5,7 +5,8 @@ import { sdkCallRecorder } from '../sdk-calls';
 /**
  * API Gateway's `@connections` management API: how anything (a WebSocket route handler, the
  * change fan-out, the ping sweep, a write's direct push) sends to a client. Its two calls are
- * signed requests sent by shared/aws-http.ts (`execute-api`, with the SDK's retry policy),
+ * signed requests sent by shared/aws-http.ts (`execute-api`, with the SDK's retry policy:
+ * 3 attempts, as its ApiGatewayManagementApi client; the same error names and `$metadata`),
  * not the SDK's ApiGatewayManagementApi client: that client and the SDK core it loads were
  * most of the socket message function's cold start (README "What is checked before a
  * deploy"). Locally the gateway serves the same API (infra/local/websocket-api.ts), reached by

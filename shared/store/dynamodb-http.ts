@@ -82,7 +82,7 @@ export class DynamoDBHttp {
       region: options.region,
       service: 'dynamodb',
       credentials: options.credentials,
-      maxAttempts: options.maxAttempts,
+      maxAttempts: options.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 4), // the SDK's DynamoDB client's default
       requestTimeoutMs: options.requestTimeoutMs ?? SERVICE_REQUEST_TIMEOUT_MS,
     });
   }
