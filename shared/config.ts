@@ -12,6 +12,16 @@ export const AUDIT_RETENTION_DAYS = 365; // a year of accountability, then Dynam
 export const EXPORT_LINK_TTL_S = 900; // export download links: long enough to start a large download
 export const SOCKET_PING_INTERVAL_MS = 25_000; // Socket.IO's default; the stack sets 60 s, its sweep's period
 export const SOCKET_PING_TIMEOUT_MS = 20_000; // Socket.IO's default
+/**
+ * One attempt of a request to DynamoDB or `@connections` (shared/aws-http.ts): past it the
+ * attempt is given up and retried. 3 s is over a hundred times DynamoDB's usual answer and
+ * keeps 4 attempts with their backoff (about 12.4 s) inside API Gateway's 29 s, so a hung
+ * service is answered 503 before the gateway's own 504. The local runtime waits 10 s: DynamoDB
+ * Local on a loaded laptop pauses longer, and a retried write that did land meets its own
+ * condition.
+ */
+export const SERVICE_REQUEST_TIMEOUT_MS = 3_000;
+export const LOCAL_SERVICE_REQUEST_TIMEOUT_MS = 10_000;
 export const SOCKET_MESSAGE_MAX_BYTES = 128 * 1024; // API Gateway WebSocket message limit, both ways
 export const ACCESS_REQUEST_POLL_RATE_MS = 1000; // Pryv's poll_rate_ms: how often apps poll an access request (spec §8)
 export const PASSWORD_RESET_TTL_S = 3600; // spec §8: a reset token lives 1 h, single use
@@ -126,6 +136,8 @@ export interface Config {
   socketPingIntervalMs: number;
   /** Engine.IO `pingTimeout`: how late a ping may be before the client gives up. */
   socketPingTimeoutMs: number;
+  /** One attempt of a DynamoDB or `@connections` request (SERVICE_REQUEST_TIMEOUT_MS). */
+  serviceRequestTimeoutMs: number;
   /** Consent page that access requests send the user to (Pryv `access.defaultAuthUrl`). */
   authUrl: string;
   /** Other consent pages a request's `authUrl` may name: URL prefixes (Pryv `access.trustedAuthUrls`). */
@@ -237,6 +249,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     socketManagementEndpoint: env.SOCKET_MANAGEMENT_ENDPOINT || undefined,
     socketPingIntervalMs: Number(env.SOCKET_PING_INTERVAL_MS ?? SOCKET_PING_INTERVAL_MS),
     socketPingTimeoutMs: Number(env.SOCKET_PING_TIMEOUT_MS ?? SOCKET_PING_TIMEOUT_MS),
+    serviceRequestTimeoutMs: Number(
+      env.SERVICE_REQUEST_TIMEOUT_MS ?? (env.DYNAMODB_ENDPOINT ? LOCAL_SERVICE_REQUEST_TIMEOUT_MS : SERVICE_REQUEST_TIMEOUT_MS),
+    ),
     authUrl: env.AUTH_URL ?? `${publicUrl}/access/access.html`,
     trustedAuthUrls: list(env.TRUSTED_AUTH_URLS) ?? [],
     accessRequestTtlS: Number(env.ACCESS_REQUEST_TTL_S ?? 3600),

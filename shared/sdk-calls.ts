@@ -30,6 +30,8 @@ export interface SdkCallTarget {
   SecretId?: string;
   ConnectionId?: string;
   FromEmailAddress?: string;
+  /** SQS: the queue's URL (`https://sqs.{region}.amazonaws.com/{account}/{name}`). */
+  QueueUrl?: string;
 }
 
 interface Middlewared {
@@ -54,6 +56,7 @@ const NAME_FIELDS = [
   'SecretId',
   'ConnectionId',
   'FromEmailAddress',
+  'QueueUrl',
 ] as const;
 
 /** A PartiQL statement's verb and table (`UPDATE "t" …`, `INSERT INTO "t" …`, `DELETE FROM "t" …`, `SELECT … FROM "t"`). */

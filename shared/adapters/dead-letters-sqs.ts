@@ -1,5 +1,6 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { config } from '../config';
+import { recordSdkCalls } from '../sdk-calls';
 
 /**
  * The SQS call of ./dead-letters.ts, imported when a record is first set aside on a queue: the
@@ -9,6 +10,7 @@ import { config } from '../config';
 let sqs: SQSClient | undefined;
 
 export async function sendDeadLetter(queueUrl: string, body: string): Promise<void> {
-  sqs ??= new SQSClient({ region: config().region });
+  // Recorded like every client (shared/sdk-calls.ts): test:bundled holds its sends to the function's role.
+  sqs ??= recordSdkCalls(new SQSClient({ region: config().region }));
   await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
 }

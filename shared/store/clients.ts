@@ -1,8 +1,9 @@
+import { environmentCredentials } from '../aws-http';
 import { config, LOCAL_CREDENTIALS } from '../config';
 import { sdkCallRecorder } from '../sdk-calls';
 import { tracedAwsCall, tracingOn } from '../tracing';
 import { TableClient } from './document';
-import { type Credentials, DynamoDBHttp, type Middleware } from './dynamodb-http';
+import { DynamoDBHttp, type Middleware } from './dynamodb-http';
 
 /**
  * The DynamoDB client, created once per container, and the table and bucket the store
@@ -144,15 +145,6 @@ export function useTableMiddleware(add: TableMiddleware): void {
   ddb = undefined;
 }
 
-/** The credentials Lambda gives a function, in its environment (read on each request: cheap, and never stale). */
-function environmentCredentials(): Credentials {
-  const env = process.env;
-  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
-    throw new Error('no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)');
-  }
-  return { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN };
-}
-
 export function dynamo(): TableClient {
   if (!ddb) {
     const c = config();
@@ -161,6 +153,7 @@ export function dynamo(): TableClient {
       region: c.region,
       endpoint: c.dynamodbEndpoint ?? `https://dynamodb.${c.region}.amazonaws.com`,
       credentials: c.dynamodbEndpoint ? LOCAL_CREDENTIALS : environmentCredentials,
+      requestTimeoutMs: c.serviceRequestTimeoutMs,
       around: tracingOn() ? (operation, input, send) => tracedAwsCall('DynamoDB', operation, c.region, input.TableName, send) : undefined,
     });
     transport.use(tellWriteListeners);

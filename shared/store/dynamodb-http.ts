@@ -1,23 +1,19 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import aws4 from 'aws4';
+import { AwsHttp, AwsServiceException, type Credentials, type ErrorReader, type ResponseMetadata, readJsonError } from '../aws-http';
+import { SERVICE_REQUEST_TIMEOUT_MS } from '../config';
 
 /**
- * DynamoDB's JSON 1.0 protocol over node:http(s), for the store's table client
- * (./document.ts): one POST per operation, signed with SigV4 (the `aws4` package), on a
- * kept-alive connection pool. It does what the store relied on the AWS SDK's DynamoDB client
- * for, at about half its CPU per request and without its module initialisation in every cold
- * start (README "Performance": the SDK's share of a request):
+ * DynamoDB's JSON 1.0 protocol, for the store's table client (./document.ts): one POST per
+ * operation, sent by shared/aws-http.ts (SigV4 signing with `aws4`, kept-alive connections,
+ * the SDK's retry policy, a bound on each attempt, clock-skew correction). It does what the
+ * store relied on the AWS SDK's DynamoDB client for, at about half its CPU per request and
+ * without its module initialisation in every cold start (README "Performance": the SDK's
+ * share of a request):
  *
- * - the SDK's standard retry policy, same numbers: up to 4 attempts (AWS_MAX_ATTEMPTS),
- *   throttling, 500/502/503/504, timeouts and dropped or refused connections retried after a
- *   full-jitter exponential backoff (50 ms base, 1 s for throttling, 20 s cap), under the
- *   same retry quota (500 tokens, 14 a retry, 5 for throttling, given back on success);
  * - errors as the SDK throws them: `name` from the answer's error type
  *   (ConditionalCheckFailedException, TransactionCanceledException with its
  *   CancellationReasons, …), `$fault`, `$metadata` (status, request id, attempts), the
- *   error's own fields; a network error surfaces as Node's (its `code`, e.g. ECONNREFUSED),
- *   so ./faults.ts tells both from a bug as before;
+ *   error's own fields; a network error or an attempt given up surfaces as Node's (its
+ *   `code`, e.g. ECONNREFUSED, ETIMEDOUT), so ./faults.ts tells both from a bug as before;
  * - middleware around each operation, as the SDK's `initialize` step ran it: the store adds
  *   the write listeners, the test:bundled call recorder and the benchmarks' meters there
  *   (./clients.ts).
@@ -26,22 +22,11 @@ import aws4 from 'aws4';
  * and as bytes on both sides of this module.
  */
 
-export interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
+export type { Credentials, ResponseMetadata };
 
 /** One operation's input or output, as DynamoDB's JSON (attribute values marshalled). */
 export type WireInput = Record<string, unknown>;
 export type WireOutput = Record<string, unknown> & { $metadata: ResponseMetadata };
-
-export interface ResponseMetadata {
-  httpStatusCode?: number;
-  requestId?: string;
-  attempts: number;
-  totalRetryDelay: number;
-}
 
 /**
  * A middleware of the client, shaped like the SDK's (`initialize` step) so the benchmarks'
@@ -60,25 +45,14 @@ export interface DynamoDBHttpOptions {
   credentials: Credentials | (() => Credentials);
   /** The SDK's default for DynamoDB: 4. */
   maxAttempts?: number;
+  /** How long one attempt may wait for its whole answer before it is given up and retried (default SERVICE_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number;
   /** Runs each operation (after the middleware), e.g. in a trace subsegment. */
   around?: <T>(operation: string, input: WireInput, send: () => Promise<T>) => Promise<T>;
 }
 
 /** An error answer of DynamoDB, as the SDK's service exceptions carry it. */
-export class DynamoDBServiceException extends Error {
-  readonly $fault: 'client' | 'server';
-  readonly $metadata: ResponseMetadata;
-  /** The error's own fields (CancellationReasons, Item, …). */
-  [field: string]: unknown;
-
-  constructor(name: string, message: string, status: number, requestId: string | undefined, fields: Record<string, unknown>) {
-    super(message);
-    for (const [key, value] of Object.entries(fields)) if (key !== '__type' && key !== 'message' && key !== 'Message') this[key] = value;
-    this.name = name;
-    this.$fault = status >= 500 ? 'server' : 'client';
-    this.$metadata = { httpStatusCode: status, requestId, attempts: 1, totalRetryDelay: 0 };
-  }
-}
+export class DynamoDBServiceException extends AwsServiceException {}
 
 /** A condition of a write did not hold (`Item`: the item as it was, when the write asked for it). */
 export class ConditionalCheckFailedException extends DynamoDBServiceException {
@@ -95,83 +69,27 @@ const ERROR_CLASSES: Record<string, typeof DynamoDBServiceException> = {
   TransactionCanceledException,
 };
 
-// The SDK's classification of retryable errors (its standard retry strategy).
-const THROTTLING = new Set([
-  'BandwidthLimitExceeded',
-  'EC2ThrottledException',
-  'LimitExceededException',
-  'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ThrottledException',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'TransactionInProgressException',
-]);
-const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
-const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-
-type RetryKind = 'throttling' | 'transient' | undefined;
-
-function retryKind(err: unknown): RetryKind {
-  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const status = e.$metadata?.httpStatusCode;
-  if (status === 429 || THROTTLING.has(e.name ?? '')) return 'throttling';
-  if (TRANSIENT_NAMES.has(e.name ?? '') || TRANSIENT_CODES.has(e.code ?? '') || TRANSIENT_STATUS.has(status ?? 0)) return 'transient';
-  if (e.name === 'InvalidSignatureException' && e.message?.includes('Signature expired')) return 'transient';
-  return undefined;
-}
-
-const BASE_DELAY = 50;
-const THROTTLING_BASE_DELAY = 1_000;
-const MAX_DELAY = 20_000;
-const QUOTA = 500;
-const RETRY_COST = 14;
-const THROTTLING_RETRY_COST = 5;
-
-/** Full jitter: a random delay below base × 2^retry, at most 20 s. */
-const backoff = (kind: RetryKind, retry: number) =>
-  Math.floor(Math.random() * Math.min((kind === 'throttling' ? THROTTLING_BASE_DELAY : BASE_DELAY) * 2 ** retry, MAX_DELAY));
-
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 
-interface Answer {
-  status: number;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
 export class DynamoDBHttp {
-  private readonly url: URL;
-  private readonly agent: HttpAgent;
-  private readonly post: typeof httpRequest;
-  private readonly maxAttempts: number;
+  private readonly http: AwsHttp;
   private readonly middleware: Middleware[] = [];
   private readonly chains = new Map<string, (args: { input: WireInput }) => Promise<{ output: WireOutput }>>();
-  /** The retry quota the SDK keeps per client: retries spend it, successes give it back. */
-  private quota = QUOTA;
 
   constructor(private readonly options: DynamoDBHttpOptions) {
-    this.url = new URL(options.endpoint);
-    const https = this.url.protocol === 'https:';
-    // The SDK's defaults: kept-alive sockets, at most 50 per host.
-    this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
-    this.post = https ? httpsRequest : httpRequest;
-    this.maxAttempts = options.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 4);
+    this.http = new AwsHttp({
+      endpoint: options.endpoint,
+      region: options.region,
+      service: 'dynamodb',
+      credentials: options.credentials,
+      maxAttempts: options.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 4), // the SDK's DynamoDB client's default
+      requestTimeoutMs: options.requestTimeoutMs ?? SERVICE_REQUEST_TIMEOUT_MS,
+    });
+  }
+
+  /** The service's clock minus ours, as learnt from a clock-skew error (0 until one). */
+  get clockOffsetMs(): number {
+    return this.http.clockOffsetMs;
   }
 
   /** Adds a middleware; the last added runs first (outermost), as the SDK's `add` at one step. */
@@ -193,113 +111,24 @@ export class DynamoDBHttp {
   }
 
   destroy(): void {
-    this.agent.destroy();
+    this.http.destroy();
   }
 
   private sendWithRetries(operation: string, input: WireInput): Promise<WireOutput> {
     const body = JSON.stringify(input);
-    const attempt = () => this.sendUntilDone(operation, body);
+    const attempt = () => this.post(operation, body);
     return this.options.around ? this.options.around(operation, input, attempt) : attempt();
   }
 
-  private async sendUntilDone(operation: string, body: string): Promise<WireOutput> {
-    let totalRetryDelay = 0;
-    let lastCost: number | undefined;
-    for (let attempts = 1; ; attempts++) {
-      try {
-        const output = await this.once(operation, body);
-        this.quota = Math.min(QUOTA, this.quota + (lastCost ?? 1));
-        output.$metadata.attempts = attempts;
-        output.$metadata.totalRetryDelay = totalRetryDelay;
-        return output;
-      } catch (err) {
-        const kind = retryKind(err);
-        const cost = kind === 'throttling' ? THROTTLING_RETRY_COST : RETRY_COST;
-        if (!kind || attempts >= this.maxAttempts || this.quota < cost) {
-          // As the SDK does, network errors included: how many attempts it took to fail.
-          if (err && typeof err === 'object') {
-            const e = err as { $metadata?: Partial<ResponseMetadata> };
-            e.$metadata = Object.assign(e.$metadata ?? {}, { attempts, totalRetryDelay });
-          }
-          throw err;
-        }
-        this.quota -= cost;
-        lastCost = cost;
-        const delay = backoff(kind, attempts - 1);
-        totalRetryDelay += delay;
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  }
-
-  private credentials(): Credentials {
-    const c = this.options.credentials;
-    return typeof c === 'function' ? c() : c;
-  }
-
-  /** One attempt: signs and posts the body, parses the answer. */
-  private async once(operation: string, body: string): Promise<WireOutput> {
-    const headers: Record<string, string> = {
-      'Content-Type': 'application/x-amz-json-1.0',
-      'X-Amz-Target': TARGET_PREFIX + operation,
-    };
-    const signed = aws4.sign(
-      { host: this.url.host, path: '/', method: 'POST', service: 'dynamodb', region: this.options.region, headers, body },
-      this.credentials(),
-    );
-    const answer = await this.exchange(signed.headers as Record<string, string>, body);
-    const requestId = firstHeader(answer.headers['x-amzn-requestid']);
-    if (answer.status >= 200 && answer.status < 300) {
-      const output = (answer.body === '' ? {} : JSON.parse(answer.body)) as WireOutput;
-      output.$metadata = { httpStatusCode: answer.status, requestId, attempts: 1, totalRetryDelay: 0 };
-      return output;
-    }
-    throw errorOf(answer, requestId);
-  }
-
-  private exchange(headers: Record<string, string>, body: string): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const req = this.post(
-        {
-          protocol: this.url.protocol,
-          hostname: this.url.hostname,
-          port: this.url.port || undefined,
-          path: '/',
-          method: 'POST',
-          agent: this.agent,
-          headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-          // The connection closed before the whole answer came: retried like a reset.
-          res.on('aborted', () =>
-            reject(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' })),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  /** Posts the operation (retried by AwsHttp), parses the answer. */
+  private async post(operation: string, body: string): Promise<WireOutput> {
+    const headers = { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': TARGET_PREFIX + operation };
+    const answer = await this.http.send({ method: 'POST', path: '/', headers, body }, errorOf);
+    const output = (answer.body === '' ? {} : JSON.parse(answer.body)) as WireOutput;
+    output.$metadata = answer.$metadata;
+    return output;
   }
 }
 
-const firstHeader = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
-
-/** The SDK's reading of a JSON 1.0 error: its type from the header or `__type`, without namespace or URL. */
-function errorOf(answer: Answer, requestId: string | undefined): Error {
-  let fields: Record<string, unknown> = {};
-  try {
-    const parsed = answer.body ? JSON.parse(answer.body) : {};
-    if (parsed && typeof parsed === 'object') fields = parsed as Record<string, unknown>;
-  } catch {
-    // not JSON (a proxy's page): the status tells what happened
-  }
-  const raw = firstHeader(answer.headers['x-amzn-errortype']) ?? (typeof fields.__type === 'string' ? fields.__type : undefined);
-  const name = raw ? raw.split(':')[0]!.split('#').at(-1)! : answer.status >= 500 ? 'InternalServerError' : 'UnknownError';
-  const message = String(fields.message ?? fields.Message ?? name);
-  const Class = ERROR_CLASSES[name] ?? DynamoDBServiceException;
-  return new Class(name, message, answer.status, requestId, fields);
-}
+/** The SDK's reading of a JSON error, as DynamoDB's classes. */
+const errorOf: ErrorReader = (answer, requestId) => readJsonError(answer, requestId, ERROR_CLASSES, DynamoDBServiceException);

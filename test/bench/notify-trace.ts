@@ -12,10 +12,10 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { startLocalRuntime } from '../../infra/local/runtime';
+import { AwsHttp } from '../../shared/aws-http';
 import { registerSink } from '../../shared/notify/dispatch';
 import { TableClient } from '../../shared/store/document';
 import { benchListener } from './notify-listener';
@@ -50,7 +50,17 @@ function patch(proto: any, label: string) {
 patch(TableClient.prototype, 'doc');
 patch(DynamoDBClient.prototype, 'ddb');
 patch(DynamoDBStreamsClient.prototype, 'str');
-patch(ApiGatewayManagementApiClient.prototype, 'apigw');
+// The @connections calls (DynamoDB's go through AwsHttp too, and are counted above).
+const awsSend = AwsHttp.prototype.send;
+AwsHttp.prototype.send = async function (this: AwsHttp, request, errorOf) {
+  if (!request.path.includes('/@connections/')) return awsSend.call(this, request, errorOf);
+  const t0 = performance.now();
+  try {
+    return await awsSend.call(this, request, errorOf);
+  } finally {
+    log.push({ t0, t1: performance.now(), kind: `apigw ${request.method === 'DELETE' ? 'DeleteConnection' : 'PostToConnection'}` });
+  }
+};
 
 function pct(values: number[], p: number) {
   const s = [...values].sort((a, b) => a - b);

@@ -97,6 +97,9 @@ export function needsOf(call: SdkCall, webSocketApi: { id: string; stage: string
           resource: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${webSocketApi.id}/${webSocketApi.stage}/${op === 'DeleteConnection' ? 'DELETE' : op === 'GetConnection' ? 'GET' : 'POST'}/@connections/${input.ConnectionId ?? '?'}`,
         },
       ];
+    case 'SQSClient':
+      // The queue's URL ends with its name: https://sqs.{region}.amazonaws.com/{account}/{name}.
+      return [{ action: `sqs:${op}`, resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:${(input.QueueUrl ?? '?').split('/').at(-1)}` }];
     case 'SESv2Client':
       return [{ action: `ses:${op}`, resource: `arn:aws:ses:${REGION}:${ACCOUNT}:identity/${input.FromEmailAddress ?? '?'}` }];
     default:
@@ -119,6 +122,7 @@ export function resolveArn(value: unknown, template: Template, names: Names): st
     if (type === 'AWS::SecretsManager::Secret') return `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${id}`;
     if (type === 'AWS::DynamoDB::GlobalTable' || type === 'AWS::DynamoDB::Table') return names.tableName;
     if (type === 'AWS::S3::Bucket') return id.startsWith('Attachments') ? names.bucketName : `bucket-${id}`;
+    if (type === 'AWS::SQS::Queue') return `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${id}`; // a queue's Ref is its URL
     return id; // API ids and the like: the logical id stands for the physical one
   }
   if ('Fn::GetAtt' in v) {
@@ -126,6 +130,7 @@ export function resolveArn(value: unknown, template: Template, names: Names): st
     const type = template.Resources[id]?.Type;
     if (attribute === 'Arn' && (type === 'AWS::DynamoDB::GlobalTable' || type === 'AWS::DynamoDB::Table'))
       return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${names.tableName}`;
+    if (attribute === 'Arn' && type === 'AWS::SQS::Queue') return `arn:aws:sqs:${REGION}:${ACCOUNT}:${id}`;
     if (attribute === 'Arn' && type === 'AWS::S3::Bucket')
       return `arn:aws:s3:::${id.startsWith('Attachments') ? names.bucketName : `bucket-${id}`}`;
     return `${id}.${attribute}`;

@@ -5,7 +5,7 @@ import { functionId } from '../../infra/constructs/api-functions';
 import { readAssembly } from '../../infra/local/bundles';
 import { METHODS } from '../../shared/api/registry';
 import { type ApiResponse, adminKey, apiUrl, call, TEST_APP_ID, TRUSTED_ORIGIN, uniqueUsername } from '../setup/api';
-import { allows, type Need, needsOf, readCalls, roleStatements, type UnusedGrant, unusedGrants } from './permissions';
+import { allows, type Need, needsOf, readCalls, resolveArn, roleStatements, type UnusedGrant, unusedGrants } from './permissions';
 
 /**
  * What `cdk deploy` ships, run (npm run test:bundled): the local runtime serves every function
@@ -332,6 +332,20 @@ describe('least privilege', () => {
           if (!allows(statements, need)) denied.push(`${fnId}: ${need.action} on ${need.resource} (${call.command})`);
           needsByRole.set(fn.roleId, [...(needsByRole.get(fn.roleId) ?? []), need]);
         }
+      }
+    }
+    // The stream readers' dead-letter sends (shared/adapters/dead-letters-sqs.ts) are recorded
+    // like any call, but the local runtime has no SQS and sets records aside under its data
+    // folder: the send each function with a queue would make is held to its role here.
+    const withQueue = [...assembly.functions.values()].filter((fn) => fn.environment.DEAD_LETTER_QUEUE_URL !== undefined);
+    expect(withQueue.map((fn) => fn.id).sort()).toEqual(['Fn-export-worker', 'Fn-notify-fanout']);
+    for (const fn of withQueue) {
+      const queueUrl = resolveArn(fn.environment.DEAD_LETTER_QUEUE_URL, assembly.template, names);
+      const send = { client: 'SQSClient', command: 'SendMessageCommand', input: { QueueUrl: queueUrl } };
+      for (const need of needsOf(send, webSocketApi)) {
+        if (!allows(roleStatements(assembly, fn.roleId, names), need))
+          denied.push(`${fn.id}: ${need.action} on ${need.resource} (dead letter)`);
+        needsByRole.set(fn.roleId, [...(needsByRole.get(fn.roleId) ?? []), need]);
       }
     }
     expect(denied).toEqual([]);

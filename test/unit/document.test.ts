@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -18,6 +18,8 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { asPryvError } from '../../shared/api/execute';
+import { SERVICE_REQUEST_TIMEOUT_MS } from '../../shared/config';
 import * as commands from '../../shared/store/commands';
 import { fromWire, TableClient } from '../../shared/store/document';
 import { ConditionalCheckFailedException, DynamoDBHttp, TransactionCanceledException } from '../../shared/store/dynamodb-http';
@@ -571,6 +573,7 @@ describe('table client: the same retries as the SDK’s standard policy', () => 
     const delays: number[] = [];
     const realSetTimeout = globalThis.setTimeout;
     vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      if (ms === SERVICE_REQUEST_TIMEOUT_MS) return realSetTimeout(fn, ms); // each attempt's bound, not a backoff
       if (ms) delays.push(ms);
       return realSetTimeout(fn, 0);
     }) as never);
@@ -579,5 +582,130 @@ describe('table client: the same retries as the SDK’s standard policy', () => 
     expect(delays).toEqual([25, 50, 2000]);
     expect(out.$metadata.attempts).toBe(4);
     expect(out.$metadata.totalRetryDelay).toBe(2075);
+  });
+});
+
+describe('table client: a bounded wait for each attempt, and the clock corrected from DynamoDB’s', () => {
+  const get = () => new commands.GetCommand({ TableName: 't', Key: { pk: 'a', sk: 'b' } });
+  const FOUND = { Item: { pk: { S: 'a' }, sk: { S: 'b' } } };
+
+  /** A DynamoDB stand-in: `answer` gets each request (its number from 0) and answers it, late, or never. */
+  async function fake(answer: (req: IncomingMessage, res: ServerResponse, n: number, body: string) => void) {
+    let n = 0;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => answer(req, res, n++, Buffer.concat(chunks).toString('utf8')));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      requests: () => n,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+  const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', ...headers }).end(JSON.stringify(body));
+
+  it('an accepted connection that never answers: each attempt given up, 4 attempts, then a 503 api-unavailable', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const dynamo = await fake(() => {}); // reads the request, never answers
+    const client = new DynamoDBHttp({ endpoint: dynamo.url, region: REGION, credentials: CREDENTIALS, requestTimeoutMs: 150 });
+    const err = await new TableClient(client).send(get()).catch((e: unknown) => e);
+    client.destroy();
+    await dynamo.close();
+    expect(err).toMatchObject({ name: 'TimeoutError', code: 'ETIMEDOUT', $metadata: { attempts: 4 } });
+    expect(dynamo.requests()).toBe(4);
+    expect(isServiceFault(err)).toBe(true);
+    const answered = asPryvError(err);
+    expect([answered.id, answered.status]).toEqual(['api-unavailable', 503]);
+  });
+
+  it('an answer slower than the bound once: retried with the same backoff, then answered', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const dynamo = await fake((req, res, n) => {
+      if (n > 0) return json(res, 200, FOUND);
+      // The first answer comes after the client gave up on it (its socket is gone by then).
+      setTimeout(() => {
+        if (!req.socket.destroyed) json(res, 200, { Item: { pk: { S: 'late' } } });
+      }, 3_000);
+    });
+    // A bound a prompt answer meets even on a loaded machine.
+    const client = new DynamoDBHttp({ endpoint: dynamo.url, region: REGION, credentials: CREDENTIALS, requestTimeoutMs: 1_000 });
+    const out = await new TableClient(client).send(get());
+    client.destroy();
+    await dynamo.close();
+    expect(out.Item).toEqual({ pk: 'a', sk: 'b' });
+    expect(out.$metadata.attempts).toBe(2);
+    expect(out.$metadata.totalRetryDelay).toBe(25); // full jitter under 50 ms, as for a dropped connection
+  });
+
+  /** DynamoDB's answer to a request signed at a time 15 minutes or more from its clock. */
+  const expired = (res: ServerResponse, serverNow: number, amzDate: string) =>
+    json(
+      res,
+      400,
+      {
+        __type: 'com.amazon.coral.service#InvalidSignatureException',
+        message: `Signature expired: ${amzDate} is now earlier than ${new Date(serverNow - 15 * 60_000).toISOString()} (15 min.)`,
+      },
+      {
+        'x-amzn-errortype': 'InvalidSignatureException:http://internal.amazon.com/coral/com.amazon.coral.service/',
+        date: new Date(serverNow).toUTCString(),
+      },
+    );
+  const signedAt = (req: IncomingMessage) => {
+    const d = String(req.headers['x-amz-date']);
+    return Date.parse(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`);
+  };
+
+  it('a signature expired for clock skew: the offset taken from its Date, signed again and retried once', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const SKEW = 3_600_000; // DynamoDB's clock is an hour ahead of ours
+    const valid: boolean[] = [];
+    const dynamo = await fake(async (req, res, _n, body) => {
+      const serverNow = Date.now() + SKEW;
+      if (Math.abs(signedAt(req) - serverNow) > 5 * 60_000) return expired(res, serverNow, String(req.headers['x-amz-date']));
+      valid.push(await signatureHolds(req.headers, body, String(req.headers.host)));
+      json(res, 200, FOUND);
+    });
+    const client = new DynamoDBHttp({ endpoint: dynamo.url, region: REGION, credentials: CREDENTIALS });
+    const table = new TableClient(client);
+    const out = await table.send(get());
+    expect(out.Item).toEqual({ pk: 'a', sk: 'b' });
+    expect(out.$metadata.attempts).toBe(2);
+    expect(Math.abs(client.clockOffsetMs - SKEW)).toBeLessThan(5_000);
+    // The offset is kept: the next call is signed right the first time.
+    const again = await table.send(get());
+    client.destroy();
+    await dynamo.close();
+    expect(again.$metadata.attempts).toBe(1);
+    expect(dynamo.requests()).toBe(3);
+    expect(valid).toEqual([true, true]);
+  });
+
+  it('a signature refused with no skew in its Date, or still refused after a correction: not retried again', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    // Same clock: the signature is wrong for another reason, retrying would not help.
+    const sameClock = await fake((req, res) => expired(res, Date.now(), String(req.headers['x-amz-date'])));
+    const a = new DynamoDBHttp({ endpoint: sameClock.url, region: REGION, credentials: CREDENTIALS });
+    const refused = await new TableClient(a).send(get()).catch((e: unknown) => e);
+    a.destroy();
+    await sameClock.close();
+    expect(refused).toMatchObject({ name: 'InvalidSignatureException', $metadata: { attempts: 1, httpStatusCode: 400 } });
+    expect(sameClock.requests()).toBe(1);
+    expect(a.clockOffsetMs).toBe(0);
+    expect(isServiceFault(refused)).toBe(false);
+    // A clock that runs away from every correction: one correction, one retry, then the error.
+    const runaway = await fake((req, res, n) => expired(res, Date.now() + (n + 1) * 3_600_000, String(req.headers['x-amz-date'])));
+    const b = new DynamoDBHttp({ endpoint: runaway.url, region: REGION, credentials: CREDENTIALS });
+    const still = await new TableClient(b).send(get()).catch((e: unknown) => e);
+    b.destroy();
+    await runaway.close();
+    expect(still).toMatchObject({ name: 'InvalidSignatureException', $metadata: { attempts: 2 } });
+    expect(runaway.requests()).toBe(2);
   });
 });

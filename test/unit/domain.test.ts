@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import bcrypt from 'bcryptjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatorsModuleSource } from '../../infra/bundling/params-validators';
 import { paramsValidator } from '../../shared/api/params-validators';
 import { DEFAULT_TRUSTED_APPS } from '../../shared/config';
@@ -82,14 +82,16 @@ describe('parameter validation', () => {
   };
   // Compiled as a method's validators are at build time (infra/bundling/params-validators.ts), then loaded.
   const validateParams = (params: unknown, coerce: boolean) => checkParams(paramsValidator('test.validation', coerce), params);
+  let dir = '';
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pryv-validators-'));
+    dir = mkdtempSync(join(tmpdir(), 'pryv-validators-'));
     for (const kind of ['strict', 'coercing'] as const) {
       const file = join(dir, `test.validation.${kind}.mjs`);
       writeFileSync(file, validatorsModuleSource('test.validation', schema, kind));
       await import(pathToFileURL(file).href);
     }
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   it('coerces query strings only when asked', () => {
     const params: Record<string, unknown> = { limit: '20', tags: 'one', name: 'ok' };
     validateParams(params, true);

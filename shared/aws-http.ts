@@ -1,0 +1,347 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import aws4 from 'aws4';
+
+/**
+ * One AWS service's HTTP API over node:http(s), signed with SigV4 (the `aws4` package), on a
+ * kept-alive connection pool: what the store's DynamoDB client (shared/store/dynamodb-http.ts)
+ * and the `@connections` client (shared/adapters/socket-connections-api.ts) send with, instead
+ * of an AWS SDK client and its module initialisation in every cold start (README
+ * "Performance", "What is checked before a deploy"). It keeps what those callers relied on
+ * the SDK for:
+ *
+ * - the SDK's standard retry policy, same numbers: up to 3 attempts (4 for DynamoDB, as its
+ *   SDK client; AWS_MAX_ATTEMPTS sets both),
+ *   throttling, 500/502/503/504, timeouts and dropped or refused connections retried after a
+ *   full-jitter exponential backoff (50 ms base, 1 s for throttling, 20 s cap), under the
+ *   same retry quota (500 tokens, 14 a retry, 5 for throttling, given back on success);
+ * - a bound on each attempt (`requestTimeoutMs`: SERVICE_REQUEST_TIMEOUT_MS, README "Configuration"): a connection that
+ *   is accepted and never answered is given up as a `TimeoutError` (code ETIMEDOUT) and
+ *   retried like a dropped one; the SDK has no such bound by default, and a hung request would
+ *   otherwise hold the call until the Lambda's own timeout;
+ * - the SDK's clock-skew correction: a signature refused for its time (InvalidSignatureException
+ *   "Signature expired", RequestTimeTooSkewed, …) with a `Date` 5 minutes or more away from
+ *   ours sets this client's clock offset from that `Date`, and the request is signed again
+ *   and retried, once a call;
+ * - errors as the SDK throws them: `name` from the answer's error type, `$fault`,
+ *   `$metadata` (status, request id, attempts), the error's own fields; a network error
+ *   surfaces as Node's (its `code`, e.g. ECONNREFUSED), so shared/store/faults.ts tells both
+ *   from a bug.
+ */
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface ResponseMetadata {
+  httpStatusCode?: number;
+  requestId?: string;
+  attempts: number;
+  totalRetryDelay: number;
+}
+
+/** The credentials Lambda gives a function, in its environment (read on each request: cheap, and never stale). */
+export function environmentCredentials(): Credentials {
+  const env = process.env;
+  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
+    throw new Error('no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)');
+  }
+  return { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN };
+}
+
+export interface AwsHttpOptions {
+  /** `https://dynamodb.{region}.amazonaws.com`, `https://{api}.execute-api.{region}.amazonaws.com/{stage}`, or a local address. */
+  endpoint: string;
+  region: string;
+  /** The signing name: `dynamodb`, `execute-api`. */
+  service: string;
+  credentials: Credentials | (() => Credentials);
+  /** Default: AWS_MAX_ATTEMPTS, else 3 (the SDK's standard; its DynamoDB client says 4). */
+  maxAttempts?: number;
+  /** How long one attempt may wait for its whole answer (config.serviceRequestTimeoutMs). */
+  requestTimeoutMs: number;
+}
+
+/** An error answer of a service, as the SDK's service exceptions carry it. */
+export class AwsServiceException extends Error {
+  readonly $fault: 'client' | 'server';
+  readonly $metadata: ResponseMetadata;
+  /** The error's own fields (CancellationReasons, Item, …). */
+  [field: string]: unknown;
+
+  constructor(name: string, message: string, status: number, requestId: string | undefined, fields: Record<string, unknown>) {
+    super(message);
+    for (const [key, value] of Object.entries(fields)) if (key !== '__type' && key !== 'message' && key !== 'Message') this[key] = value;
+    this.name = name;
+    this.$fault = status >= 500 ? 'server' : 'client';
+    this.$metadata = { httpStatusCode: status, requestId, attempts: 1, totalRetryDelay: 0 };
+  }
+}
+
+/** One request, its path under the endpoint's (already URI-encoded). */
+export interface AwsRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  headers: Record<string, string>;
+  body?: string | Buffer;
+}
+
+export interface AwsAnswer {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** A 2xx answer, with the SDK's metadata. */
+export type AwsResponse = AwsAnswer & { $metadata: ResponseMetadata };
+
+/** Reads a non-2xx answer as the error the protocol says (its name, message and fields). */
+export type ErrorReader = (answer: AwsAnswer, requestId: string | undefined) => Error;
+
+// The SDK's classification of retryable errors (its standard retry strategy).
+const THROTTLING = new Set([
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+]);
+const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+/** The SDK's clock-skew error names: a signature refused for its time. */
+const CLOCK_SKEW = new Set([
+  'AuthFailure',
+  'InvalidSignatureException',
+  'RequestExpired',
+  'RequestInTheFuture',
+  'RequestTimeTooSkewed',
+  'SignatureDoesNotMatch',
+]);
+/** The SDK corrects its clock when the service's is this far from it. */
+const SKEW_MS = 5 * 60_000;
+
+type RetryKind = 'throttling' | 'transient' | undefined;
+
+function retryKind(err: unknown): RetryKind {
+  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  if (status === 429 || THROTTLING.has(e.name ?? '')) return 'throttling';
+  if (TRANSIENT_NAMES.has(e.name ?? '') || TRANSIENT_CODES.has(e.code ?? '') || TRANSIENT_STATUS.has(status ?? 0)) return 'transient';
+  return undefined;
+}
+
+const BASE_DELAY = 50;
+const THROTTLING_BASE_DELAY = 1_000;
+const MAX_DELAY = 20_000;
+const QUOTA = 500;
+const RETRY_COST = 14;
+const THROTTLING_RETRY_COST = 5;
+
+/** Full jitter: a random delay below base × 2^retry, at most 20 s. */
+const backoff = (kind: RetryKind, retry: number) =>
+  Math.floor(Math.random() * Math.min((kind === 'throttling' ? THROTTLING_BASE_DELAY : BASE_DELAY) * 2 ** retry, MAX_DELAY));
+
+/** SigV4's `X-Amz-Date` form of a time: 20261206T161500Z. */
+const amzDate = (ms: number) => new Date(ms).toISOString().replace(/[:-]|\.\d{3}/g, '');
+
+const firstHeader = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+/** Node's error for an attempt given up: a name and code the retry policy and faults.ts know. */
+function timeoutError(ms: number): Error {
+  return Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
+}
+
+export class AwsHttp {
+  private readonly url: URL;
+  /** The endpoint's own path (`/prod` of an execute-api stage), without its last `/`. */
+  private readonly basePath: string;
+  private readonly agent: HttpAgent;
+  private readonly request: typeof httpRequest;
+  private readonly maxAttempts: number;
+  /** The retry quota the SDK keeps per client: retries spend it, successes give it back. */
+  private quota = QUOTA;
+  /** The service's clock minus ours, learnt from a clock-skew error (the SDK's systemClockOffset). */
+  clockOffsetMs = 0;
+
+  constructor(private readonly options: AwsHttpOptions) {
+    this.url = new URL(options.endpoint);
+    this.basePath = this.url.pathname.replace(/\/$/, '');
+    const https = this.url.protocol === 'https:';
+    // The SDK's defaults: kept-alive sockets, at most 50 per host.
+    this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
+    this.request = https ? httpsRequest : httpRequest;
+    this.maxAttempts = options.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 3);
+  }
+
+  /** Sends `request` until it is answered 2xx, a failure is not retryable, or attempts or quota run out. */
+  async send(request: AwsRequest, errorOf: ErrorReader): Promise<AwsResponse> {
+    let totalRetryDelay = 0;
+    let lastCost: number | undefined;
+    let skewCorrected = false;
+    for (let attempts = 1; ; attempts++) {
+      try {
+        const answer = await this.once(request, errorOf);
+        this.quota = Math.min(QUOTA, this.quota + (lastCost ?? 1));
+        answer.$metadata.attempts = attempts;
+        answer.$metadata.totalRetryDelay = totalRetryDelay;
+        return answer;
+      } catch (err) {
+        let kind = retryKind(err);
+        if (!kind && !skewCorrected && this.correctClock(err)) {
+          skewCorrected = true;
+          kind = 'transient';
+        }
+        const cost = kind === 'throttling' ? THROTTLING_RETRY_COST : RETRY_COST;
+        if (!kind || attempts >= this.maxAttempts || this.quota < cost) {
+          // As the SDK does, network errors included: how many attempts it took to fail.
+          if (err && typeof err === 'object') {
+            const e = err as { $metadata?: Partial<ResponseMetadata> };
+            e.$metadata = Object.assign(e.$metadata ?? {}, { attempts, totalRetryDelay });
+          }
+          throw err;
+        }
+        this.quota -= cost;
+        lastCost = cost;
+        const delay = backoff(kind, attempts - 1);
+        totalRetryDelay += delay;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  destroy(): void {
+    this.agent.destroy();
+  }
+
+  /** A clock-skew error whose `Date` is 5 minutes or more from our corrected clock: the offset follows it (true). */
+  private correctClock(err: unknown): boolean {
+    const e = err as { name?: string; $response?: { date?: string } };
+    if (!CLOCK_SKEW.has(e.name ?? '') || !e.$response?.date) return false;
+    const serverTime = Date.parse(e.$response.date);
+    if (Number.isNaN(serverTime) || Math.abs(serverTime - (Date.now() + this.clockOffsetMs)) < SKEW_MS) return false;
+    this.clockOffsetMs = serverTime - Date.now();
+    return true;
+  }
+
+  private credentials(): Credentials {
+    const c = this.options.credentials;
+    return typeof c === 'function' ? c() : c;
+  }
+
+  /** One attempt: signs and sends the request, reads the answer. */
+  private async once(request: AwsRequest, errorOf: ErrorReader): Promise<AwsResponse> {
+    const path = this.basePath + request.path;
+    const body = request.body ?? '';
+    const headers: Record<string, string> = { ...request.headers };
+    if (this.clockOffsetMs !== 0) headers['X-Amz-Date'] = amzDate(Date.now() + this.clockOffsetMs);
+    const signed = aws4.sign(
+      { host: this.url.host, path, method: request.method, service: this.options.service, region: this.options.region, headers, body },
+      this.credentials(),
+    );
+    const answer = await this.exchange(request.method, path, signed.headers as Record<string, string>, body);
+    const requestId = firstHeader(answer.headers['x-amzn-requestid']);
+    if (answer.status >= 200 && answer.status < 300) {
+      return { ...answer, $metadata: { httpStatusCode: answer.status, requestId, attempts: 1, totalRetryDelay: 0 } };
+    }
+    const err = errorOf(answer, requestId);
+    // What the clock-skew correction reads (the SDK keeps the raw response on the error too).
+    Object.defineProperty(err, '$response', { value: { date: firstHeader(answer.headers.date) }, enumerable: false });
+    throw err;
+  }
+
+  private exchange(method: string, path: string, headers: Record<string, string>, body: string | Buffer): Promise<AwsAnswer> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        fn();
+      };
+      const req = this.request(
+        {
+          protocol: this.url.protocol,
+          hostname: this.url.hostname,
+          port: this.url.port || undefined,
+          path,
+          method,
+          agent: this.agent,
+          headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            settle(() => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') })),
+          );
+          res.on('error', (err) => settle(() => reject(err)));
+          // The connection closed before the whole answer came: retried like a reset.
+          res.on('aborted', () =>
+            settle(() => reject(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' }))),
+          );
+        },
+      );
+      // The whole attempt, connection to last byte: past it the socket is dropped (never reused) and the attempt fails.
+      const timer = setTimeout(() => {
+        settle(() => reject(timeoutError(this.options.requestTimeoutMs)));
+        req.destroy();
+      }, this.options.requestTimeoutMs);
+      req.on('error', (err) => settle(() => reject(err)));
+      req.end(body);
+    });
+  }
+}
+
+type ExceptionClass = new (
+  name: string,
+  message: string,
+  status: number,
+  requestId: string | undefined,
+  fields: Record<string, unknown>,
+) => AwsServiceException;
+
+/**
+ * The SDK's reading of a JSON error answer (JSON 1.0 and REST-JSON alike): its type from the
+ * `x-amzn-errortype` header or the body's `__type`, without namespace or URL; the class of
+ * that name in `classes`, else `base`.
+ */
+export function readJsonError(
+  answer: AwsAnswer,
+  requestId: string | undefined,
+  classes: Record<string, ExceptionClass> = {},
+  base: ExceptionClass = AwsServiceException,
+): Error {
+  let fields: Record<string, unknown> = {};
+  try {
+    const parsed = answer.body ? JSON.parse(answer.body) : {};
+    if (parsed && typeof parsed === 'object') fields = parsed as Record<string, unknown>;
+  } catch {
+    // not JSON (a proxy's page): the status tells what happened
+  }
+  const raw = firstHeader(answer.headers['x-amzn-errortype']) ?? (typeof fields.__type === 'string' ? fields.__type : undefined);
+  const name = raw ? raw.split(':')[0]!.split('#').at(-1)! : answer.status >= 500 ? 'InternalServerError' : 'UnknownError';
+  const message = String(fields.message ?? fields.Message ?? name);
+  const Class = classes[name] ?? base;
+  return new Class(name, message, answer.status, requestId, fields);
+}
