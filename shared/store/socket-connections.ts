@@ -98,7 +98,7 @@ export async function bindConnection(
  */
 async function updateBoundConnection(
   connection: Pick<SocketConnection, 'connectionId' | 'username'>,
-  update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
+  update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
 ): Promise<boolean> {
   const updateItem = (key: { pk: string; sk: string }) =>
     ifConditionHolds(
@@ -121,19 +121,56 @@ export async function setConnectionScopes(
     : updateBoundConnection(connection, { UpdateExpression: 'SET scopes = :scopes', ExpressionAttributeValues: { ':scopes': scopes } });
 }
 
+/** Attribute of a bound connection whose kept access is held back (see holdConnectionAccess). */
+const HELD_ATTRIBUTE = 'accessHeldFor';
+
 /**
- * Replaces what a bound connection keeps of its access (the access was updated), on both its
- * items. False if the connection is gone.
+ * Replaces what a bound connection keeps of its access with the access at `serial` (the
+ * fan-out saw that version in the table's stream), on both its items, unless the connection
+ * waits for a later version (holdConnectionAccess): `held` then, and it keeps none.
+ * `gone` if the connection is gone.
  */
 export async function setConnectionAccess(
   connection: Pick<SocketConnection, 'connectionId' | 'username'>,
   access: AccessSnapshot,
-): Promise<boolean> {
-  return updateBoundConnection(connection, {
-    UpdateExpression: 'SET #access = :access',
-    ExpressionAttributeNames: { '#access': 'access' },
-    ExpressionAttributeValues: { ':access': access },
+  serial: number,
+): Promise<'renewed' | 'held' | 'gone'> {
+  const renewed = await updateBoundConnection(connection, {
+    UpdateExpression: 'SET #access = :access REMOVE #held',
+    ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#held) OR #held <= :serial)',
+    ExpressionAttributeNames: { '#access': 'access', '#held': HELD_ATTRIBUTE },
+    ExpressionAttributeValues: { ':access': access, ':serial': serial },
   });
+  if (renewed) return 'renewed';
+  return (await getConnection(connection.connectionId)) ? 'held' : 'gone';
+}
+
+/** A serial no access reaches: held until the connection closes (its access was deleted or its session ended). */
+export const HELD_FOR_GOOD = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Before a change that may narrow what these tokens' accesses read (accesses.update, or an
+ * access ending) is committed: the user's connections of those tokens drop their kept
+ * access, and keep none until the fan-out renews it from a version at or past `serial`.
+ * A writing call's direct push (shared/domain/notifications/direct-push.ts) reads the
+ * connections after its own commit and skips those keeping none, leaving them to the fan-out:
+ * so a write committed after the change never pushes on the permissions before it. Returns
+ * how many connections were held.
+ */
+export async function holdConnectionAccess(username: string, tokens: readonly string[], serial: number): Promise<number> {
+  const wanted = new Set(tokens);
+  const held = (await listUserConnections(username)).filter((c) => c.token !== undefined && wanted.has(c.token));
+  await Promise.all(
+    held.map((connection) =>
+      updateBoundConnection(connection, {
+        UpdateExpression: 'REMOVE #access SET #held = :serial',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#held) OR #held < :serial)',
+        ExpressionAttributeNames: { '#access': 'access', '#held': HELD_ATTRIBUTE },
+        ExpressionAttributeValues: { ':serial': serial },
+      }),
+    ),
+  );
+  return held.length;
 }
 
 /** Every connection bound to a user (strongly consistent: a socket that just connected gets the next change). */
