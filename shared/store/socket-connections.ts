@@ -1,13 +1,14 @@
 import type { DynamoDBRecord } from 'aws-lambda';
+import { log } from '../log';
 import type { AccessSnapshot, NamedScopes } from '../model/notifications';
 import type { SocketConnection } from '../model/socket-connections';
 import { batchDelete } from './batch';
 import { dynamo, table } from './clients';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type UpdateCommandInput } from './commands';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { queryAll, queryPages } from './query';
-import { markUserSockets } from './socket-pushes';
+import { clearUserSockets, markUserSockets, readSocketsHint } from './socket-pushes';
 import { insertedItem } from './stream-records';
 
 /**
@@ -200,6 +201,7 @@ export async function deleteConnection(connection: Pick<SocketConnection, 'conne
   const toDelete = [keys.socketConnection(connection.connectionId)];
   if (connection.username) toDelete.push(keys.userSocket(connection.username, connection.connectionId));
   await batchDelete(toDelete);
+  if (connection.username) await releaseIfLast(connection.username);
 }
 
 /** Forgets a connection known only by id ($disconnect). */
@@ -208,8 +210,42 @@ export async function deleteConnectionById(connectionId: string): Promise<Socket
     new DeleteCommand({ TableName: table(), Key: keys.socketConnection(connectionId), ReturnValues: 'ALL_OLD' }),
   );
   const connection = out.Attributes ? strip(out.Attributes) : undefined;
-  if (connection?.username) await batchDelete([keys.userSocket(connection.username, connectionId)]);
+  if (connection?.username) {
+    await batchDelete([keys.userSocket(connection.username, connectionId)]);
+    await releaseIfLast(connection.username);
+  }
   return connection;
+}
+
+/**
+ * After a user's connection is forgotten: if it was the last one, the data meta's
+ * `socketsUntil` is removed, so that the user's writes no longer look up connections (one
+ * Query each, for up to a WebSocket's lifetime otherwise). Race-free with a connection bound
+ * at the same moment: binding puts the user's item before counting the binding on the data
+ * meta, and the hint is read before the Query and removed only if that count did not move —
+ * so either the Query sees the new connection, or the removal is refused, or the binding comes
+ * after it and sets the hint again. Not critical (the hint only costs a Query while set): a
+ * failure is logged, never thrown.
+ */
+async function releaseIfLast(username: string): Promise<void> {
+  try {
+    const hint = await readSocketsHint(username);
+    if (hint.until === undefined) return;
+    const left = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.userSocketPrefix },
+        ProjectionExpression: 'sk',
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    if ((left.Items ?? []).length > 0) return;
+    await clearUserSockets(username, hint.bound);
+  } catch (err) {
+    log.warn('socket: the sockets hint was not lowered', { err, username });
+  }
 }
 
 /** Connections whose item a stream batch inserted: they are waiting for their open packet. */
