@@ -2,9 +2,9 @@
  * `npx tsx test/bench/notify-trace.ts`: where the time of a change notification goes, per
  * request (README "Performance", change notification delay). The same setup as
  * `npm run bench:notify` (one user, an app token's socket and webhook); each sample creates one
- * event and records every SDK call made in this process (DynamoDB, DynamoDB Streams,
- * `@connections`) with its start and end, next to the fan-out batch, the sinks, the socket's
- * `eventsChanged` and the webhook POST. Printed per kind of call, in the order they start: its
+ * event and records every call made in this process to DynamoDB and DynamoDB Streams with
+ * its start and end (the `@connections` posts are not SDK calls: the socket's arrival shows
+ * them), next to the fan-out batch, the sinks, the socket's `eventsChanged` and the webhook POST. Printed per kind of call, in the order they start: its
  * first start and end after the write was sent (p50 / p95), its duration, and how many such
  * calls were made before the webhook POST arrived (background polls included). Counts say what
  * is on the path whatever the machine's load; times are inflated by it.
@@ -12,7 +12,6 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { startLocalRuntime } from '../../infra/local/runtime';
@@ -50,7 +49,6 @@ function patch(proto: any, label: string) {
 patch(TableClient.prototype, 'doc');
 patch(DynamoDBClient.prototype, 'ddb');
 patch(DynamoDBStreamsClient.prototype, 'str');
-patch(ApiGatewayManagementApiClient.prototype, 'apigw');
 
 function pct(values: number[], p: number) {
   const s = [...values].sort((a, b) => a - b);
