@@ -49,7 +49,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, errorType?
  * gateway's port: upgrades under `pathPrefix` run the `$connect` route (a non-2xx answer
  * refuses the upgrade), each text message runs `$default`, a close runs `$disconnect`.
  * Servers talk back through the `@connections` management API at `/@connections/{id}`
- * (POST send, GET info, DELETE close), which `@aws-sdk/client-apigatewaymanagementapi`
+ * (POST send, GET info, DELETE close), which shared/adapters/socket-connections-api.ts
  * reaches by endpoint override. Like API Gateway, a connection cannot be posted to until
  * its `$connect` returned, and messages are capped at 128 KB both ways.
  */
