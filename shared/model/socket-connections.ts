@@ -24,6 +24,12 @@ export interface SocketConnection {
   accessId?: string;
   /** What change pushes need of the access (set with the binding): no access is read per push. */
   access?: AccessSnapshot;
+  /**
+   * Set while a change that may narrow the access is being made (accesses.update, deletion,
+   * logout): `access` is dropped until the fan-out renews it from the access at this serial or
+   * later; writing calls do not push to the connection meanwhile.
+   */
+  accessHeldFor?: number;
   /** [v2] Named scopes the client subscribed to (spec §6.1): it then gets `notificationsChanged {keys}` only. */
   scopes?: NamedScopes;
 }

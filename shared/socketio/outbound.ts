@@ -80,8 +80,10 @@ async function liveSnapshot(
 ): Promise<AccessSnapshot | undefined> {
   if (!connection.token || batch.endedTokens.has(connection.token)) return undefined;
   const updated = batch.accessUpdates.findLast((u) => u.token === connection.token);
-  // The access was updated (accesses.update): what its new permissions open, from this batch on.
-  if (updated && (await setConnectionAccess(connection, updated.snapshot)) === false) return undefined;
+  // The access was updated (accesses.update): what its new permissions open, from this batch
+  // on (kept on the connection unless a later update holds it: then this batch still decides
+  // on this version, the stream being in order, and later ones read the access).
+  if (updated && (await setConnectionAccess(connection, updated.snapshot, updated.message.serial)) === 'gone') return undefined;
   const kept = updated?.snapshot ?? connection.access;
   if (kept) {
     // A personal session slides with use: only past the end seen at connection is it read again.

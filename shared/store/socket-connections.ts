@@ -1,13 +1,14 @@
 import type { DynamoDBRecord } from 'aws-lambda';
+import { log } from '../log';
 import type { AccessSnapshot, NamedScopes } from '../model/notifications';
 import type { SocketConnection } from '../model/socket-connections';
 import { batchDelete } from './batch';
 import { dynamo, table } from './clients';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type UpdateCommandInput } from './commands';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { queryAll, queryPages } from './query';
-import { markUserSockets } from './socket-pushes';
+import { clearUserSockets, markUserSockets, readSocketsHint } from './socket-pushes';
 import { insertedItem } from './stream-records';
 
 /**
@@ -98,7 +99,7 @@ export async function bindConnection(
  */
 async function updateBoundConnection(
   connection: Pick<SocketConnection, 'connectionId' | 'username'>,
-  update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
+  update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
 ): Promise<boolean> {
   const updateItem = (key: { pk: string; sk: string }) =>
     ifConditionHolds(
@@ -121,19 +122,56 @@ export async function setConnectionScopes(
     : updateBoundConnection(connection, { UpdateExpression: 'SET scopes = :scopes', ExpressionAttributeValues: { ':scopes': scopes } });
 }
 
+/** Attribute of a bound connection whose kept access is held back (see holdConnectionAccess). */
+const HELD_ATTRIBUTE = 'accessHeldFor';
+
 /**
- * Replaces what a bound connection keeps of its access (the access was updated), on both its
- * items. False if the connection is gone.
+ * Replaces what a bound connection keeps of its access with the access at `serial` (the
+ * fan-out saw that version in the table's stream), on both its items, unless the connection
+ * waits for a later version (holdConnectionAccess): `held` then, and it keeps none.
+ * `gone` if the connection is gone.
  */
 export async function setConnectionAccess(
   connection: Pick<SocketConnection, 'connectionId' | 'username'>,
   access: AccessSnapshot,
-): Promise<boolean> {
-  return updateBoundConnection(connection, {
-    UpdateExpression: 'SET #access = :access',
-    ExpressionAttributeNames: { '#access': 'access' },
-    ExpressionAttributeValues: { ':access': access },
+  serial: number,
+): Promise<'renewed' | 'held' | 'gone'> {
+  const renewed = await updateBoundConnection(connection, {
+    UpdateExpression: 'SET #access = :access REMOVE #held',
+    ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#held) OR #held <= :serial)',
+    ExpressionAttributeNames: { '#access': 'access', '#held': HELD_ATTRIBUTE },
+    ExpressionAttributeValues: { ':access': access, ':serial': serial },
   });
+  if (renewed) return 'renewed';
+  return (await getConnection(connection.connectionId)) ? 'held' : 'gone';
+}
+
+/** A serial no access reaches: held until the connection closes (its access was deleted or its session ended). */
+export const HELD_FOR_GOOD = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Before a change that may narrow what these tokens' accesses read (accesses.update, or an
+ * access ending) is committed: the user's connections of those tokens drop their kept
+ * access, and keep none until the fan-out renews it from a version at or past `serial`.
+ * A writing call's direct push (shared/domain/notifications/direct-push.ts) reads the
+ * connections after its own commit and skips those keeping none, leaving them to the fan-out:
+ * so a write committed after the change never pushes on the permissions before it. Returns
+ * how many connections were held.
+ */
+export async function holdConnectionAccess(username: string, tokens: readonly string[], serial: number): Promise<number> {
+  const wanted = new Set(tokens);
+  const held = (await listUserConnections(username)).filter((c) => c.token !== undefined && wanted.has(c.token));
+  await Promise.all(
+    held.map((connection) =>
+      updateBoundConnection(connection, {
+        UpdateExpression: 'REMOVE #access SET #held = :serial',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#held) OR #held < :serial)',
+        ExpressionAttributeNames: { '#access': 'access', '#held': HELD_ATTRIBUTE },
+        ExpressionAttributeValues: { ':serial': serial },
+      }),
+    ),
+  );
+  return held.length;
 }
 
 /** Every connection bound to a user (strongly consistent: a socket that just connected gets the next change). */
@@ -163,6 +201,7 @@ export async function deleteConnection(connection: Pick<SocketConnection, 'conne
   const toDelete = [keys.socketConnection(connection.connectionId)];
   if (connection.username) toDelete.push(keys.userSocket(connection.username, connection.connectionId));
   await batchDelete(toDelete);
+  if (connection.username) await releaseIfLast(connection.username);
 }
 
 /** Forgets a connection known only by id ($disconnect). */
@@ -171,8 +210,42 @@ export async function deleteConnectionById(connectionId: string): Promise<Socket
     new DeleteCommand({ TableName: table(), Key: keys.socketConnection(connectionId), ReturnValues: 'ALL_OLD' }),
   );
   const connection = out.Attributes ? strip(out.Attributes) : undefined;
-  if (connection?.username) await batchDelete([keys.userSocket(connection.username, connectionId)]);
+  if (connection?.username) {
+    await batchDelete([keys.userSocket(connection.username, connectionId)]);
+    await releaseIfLast(connection.username);
+  }
   return connection;
+}
+
+/**
+ * After a user's connection is forgotten: if it was the last one, the data meta's
+ * `socketsUntil` is removed, so that the user's writes no longer look up connections (one
+ * Query each, for up to a WebSocket's lifetime otherwise). Race-free with a connection bound
+ * at the same moment: binding puts the user's item before counting the binding on the data
+ * meta, and the hint is read before the Query and removed only if that count did not move —
+ * so either the Query sees the new connection, or the removal is refused, or the binding comes
+ * after it and sets the hint again. Not critical (the hint only costs a Query while set): a
+ * failure is logged, never thrown.
+ */
+async function releaseIfLast(username: string): Promise<void> {
+  try {
+    const hint = await readSocketsHint(username);
+    if (hint.until === undefined) return;
+    const left = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.userSocketPrefix },
+        ProjectionExpression: 'sk',
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    if ((left.Items ?? []).length > 0) return;
+    await clearUserSockets(username, hint.bound);
+  } catch (err) {
+    log.warn('socket: the sockets hint was not lowered', { err, username });
+  }
 }
 
 /** Connections whose item a stream batch inserted: they are waiting for their open packet. */

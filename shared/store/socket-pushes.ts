@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { PushMark } from '../model/notifications';
 import { batchGet, itemKey } from './batch';
 import { dynamo, table } from './clients';
-import { PutCommand, UpdateCommand } from './commands';
+import { GetCommand, PutCommand, UpdateCommand } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 
@@ -19,7 +19,9 @@ import { keys } from './keys';
  * no record came by the deadline (the call died or was slow: told twice rather than never).
  *
  * And on the user's data meta, `socketsUntil`: set as a connection is bound, so that a
- * writing call looks up connections only for users who may have some.
+ * writing call looks up connections only for users who may have some, and removed when the
+ * user's last connection goes (shared/store/socket-connections.ts), unless one was bound
+ * meanwhile (`socketsBound` counts bindings).
  */
 
 /** How long a push record is kept: far longer than any fan-out waits for it. */
@@ -64,17 +66,67 @@ export async function readPushes(username: string, pushIds: readonly string[]): 
   return out;
 }
 
-/** The user may have live sockets until `until` (Unix seconds); never moved back. */
+/**
+ * The user may have live sockets until `until` (Unix seconds); never moved back. Every call
+ * counts a binding (`socketsBound`), which is what a concurrent clearUserSockets checks: it
+ * clears only if no connection was bound since it looked.
+ */
 export async function markUserSockets(username: string, until: number): Promise<void> {
-  await ifConditionHolds(
+  const raised = await ifConditionHolds(
     dynamo().send(
       new UpdateCommand({
         TableName: table(),
         Key: keys.dataMeta(username),
-        UpdateExpression: 'SET socketsUntil = :u',
+        UpdateExpression: 'SET socketsUntil = :u ADD socketsBound :one',
         ConditionExpression: 'attribute_not_exists(socketsUntil) OR socketsUntil < :u',
-        ExpressionAttributeValues: { ':u': until },
+        ExpressionAttributeValues: { ':u': until, ':one': 1 },
       }),
     ),
   );
+  if (raised !== false) return;
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.dataMeta(username),
+      UpdateExpression: 'ADD socketsBound :one',
+      ExpressionAttributeValues: { ':one': 1 },
+    }),
+  );
+}
+
+/** What the user's data meta says of its sockets: until when some may be open, and how many bindings it counted. */
+export async function readSocketsHint(username: string): Promise<{ until?: number; bound: number }> {
+  const out = await dynamo().send(
+    new GetCommand({
+      TableName: table(),
+      Key: keys.dataMeta(username),
+      ProjectionExpression: 'socketsUntil, socketsBound',
+      ConsistentRead: true,
+    }),
+  );
+  const item = out.Item ?? {};
+  return {
+    ...(typeof item.socketsUntil === 'number' ? { until: item.socketsUntil } : {}),
+    bound: typeof item.socketsBound === 'number' ? item.socketsBound : 0,
+  };
+}
+
+/**
+ * Removes `socketsUntil` (writing calls stop looking up connections), unless a connection was
+ * bound since the hint was read with `bound` bindings. False when it was left as it is.
+ */
+export async function clearUserSockets(username: string, bound: number): Promise<boolean> {
+  const cleared = await ifConditionHolds(
+    dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.dataMeta(username),
+        UpdateExpression: 'REMOVE socketsUntil',
+        ConditionExpression:
+          bound === 0 ? 'attribute_exists(pk) AND attribute_not_exists(socketsBound)' : 'attribute_exists(pk) AND socketsBound = :bound',
+        ...(bound === 0 ? {} : { ExpressionAttributeValues: { ':bound': bound } }),
+      }),
+    ),
+  );
+  return cleared !== false;
 }

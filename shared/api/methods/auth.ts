@@ -3,6 +3,7 @@ import { apiEndpoint } from '../../domain/accesses/api-endpoint';
 import { sessionEnded } from '../../domain/accesses/liveness';
 import { deleteAccount } from '../../domain/accounts/deletion';
 import { logIn } from '../../domain/accounts/login';
+import { holdSocketsBeforeAccessChange } from '../../domain/sockets';
 import { errors } from '../../errors';
 import { endSession, getAccessByToken } from '../../store/accesses';
 import { callerOf, pathUser } from '../caller';
@@ -53,6 +54,8 @@ export const authLogout = /* @__PURE__ */ defineMethod({
   run: async (ctx) => {
     const { username, access, now } = callerOf(ctx);
     if (access.type === 'personal') {
+      // Its sockets hear nothing more from writing calls; the fan-out closes them.
+      await holdSocketsBeforeAccessChange(username, [access.token]);
       await endSession(username, access.token, now);
       ctx.sessionEnded = true;
     }

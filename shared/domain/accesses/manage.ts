@@ -13,6 +13,7 @@ import {
 import { createStream, updateStream } from '../../store/streams';
 import { transactWrite } from '../../store/transact';
 import type { Caller } from '../caller';
+import { holdSocketsBeforeAccessChange } from '../sockets';
 import { hasForbiddenChars, isValidStreamId, slugifyStreamId } from '../streams/query';
 import { checkSystemStreamPermissions } from '../system-streams/access-rules';
 import { isSystemStreamId } from '../system-streams/definitions';
@@ -199,6 +200,11 @@ export async function deleteAccessWith(caller: Caller, id: string): Promise<{ de
     target.type === 'personal'
       ? []
       : (await listAccesses(caller.username)).filter((a) => createdByAccess(a) === target.id && !isExpired(a, caller.now));
+  // Their sockets hear nothing more from writing calls; the fan-out closes them.
+  await holdSocketsBeforeAccessChange(
+    caller.username,
+    [target, ...related].map((a) => a.token),
+  );
   // Each is kept as a deletion record, the whole access with `deleted`, sealed like any version.
   await deleteAccesses(
     caller.username,

@@ -3,6 +3,7 @@ import type { Access, Permission } from '../../model/accesses';
 import { getAccessById, getAccessVersion, listAccesses, listAccessVersions, updateAccess } from '../../store/accesses';
 import type { Caller } from '../caller';
 import { mergeClientData } from '../events/fields';
+import { holdSocketsBeforeAccessChange } from '../sockets';
 import { loadUserData } from '../user-data';
 import { sealAccess } from './integrity';
 import { isExpired } from './liveness';
@@ -124,6 +125,8 @@ export async function updateAccessFrom(caller: Caller, id: string, changes: Acce
   }
 
   const sealed = sealAccess(next);
+  // What its sockets may hear of may narrow: none is pushed to on the old permissions once this commits.
+  if (permissionsChanged || expiresChanged) await holdSocketsBeforeAccessChange(caller.username, [target.token], sealed.serial);
   const outcome = await updateAccess(caller.username, target, sealed);
   if (outcome === 'name-taken') {
     throw errors.itemAlreadyExists('access', { type: next.type, name: next.name, deviceName: next.deviceName ?? null });

@@ -24,8 +24,10 @@ import { snapshotOpens } from './snapshot';
  * twice, never not at all.
  *
  * Cheap for users without sockets: a call pushes only when the user's data meta (read by
- * every call that may write an event, with its token) says a connection was bound less than
- * a WebSocket's lifetime ago; the connections Query then runs beside the commit.
+ * every call that may write an event, with its token) says a connection may be open
+ * (`socketsUntil`, set as one is bound and removed when the last one closes); the
+ * connections Query then runs right after the commit (after, so that an access change
+ * committed before this write is seen: shared/domain/sockets.ts holdSocketsBeforeAccessChange).
  */
 
 /** What a post to a connection came to; `failed` leaves the connection to the fan-out. */
@@ -77,20 +79,23 @@ export function startDirectPush(
   if (meta.socketsUntil === undefined || meta.socketsUntil * 1000 <= now) return undefined;
   const mark = newPushMark(now + PUSH_GRACE_MS);
   const { username } = caller;
-  // Beside the commit, all needed right after it; the deciding and sending code is loaded on
-  // the first push only, so that event writes of users without sockets never load it.
-  const connections = listUserConnections(username);
+  // Beside the commit; the deciding and sending code is loaded on the first push only, so
+  // that event writes of users without sockets never load it.
   const sender = load();
   const deciding = import('./audience');
-  for (const p of [connections, sender, deciding]) p.catch(() => undefined);
+  for (const p of [sender, deciding]) p.catch(() => undefined);
   return {
     mark,
     committed: async (change, tree) => {
       const work = (async () => {
         try {
+          // Read after the commit, not beside it: an access change committed before this
+          // write held its sockets' copies first (../sockets.ts holdSocketsBeforeAccessChange),
+          // so none is decided on permissions the access no longer has.
+          const connections = await listUserConnections(username);
           const { Audience } = await deciding;
           const audience = new Audience([change], tree, caller.config.notificationScope);
-          await push(username, mark, audience, await connections, sender);
+          await push(username, mark, audience, connections, sender);
         } catch (err) {
           // Not recorded: the fan-out tells every socket once the mark's deadline passed.
           log.warn('socket: direct push failed; left to the fan-out', { err, pushId: mark.id });
