@@ -62,6 +62,12 @@ export interface DynamoDBHttpOptions {
   maxAttempts?: number;
   /** Runs each operation (after the middleware), e.g. in a trace subsegment. */
   around?: <T>(operation: string, input: WireInput, send: () => Promise<T>) => Promise<T>;
+  /**
+   * The API the operations belong to (the `X-Amz-Target` prefix): DynamoDB's by default;
+   * `DynamoDBStreams_20120810` for the streams API, which speaks the same protocol (the local
+   * runtime's stream readers, infra/local/stream-shards.ts).
+   */
+  target?: string;
 }
 
 /** An error answer of DynamoDB, as the SDK's service exceptions carry it. */
@@ -147,7 +153,7 @@ const THROTTLING_RETRY_COST = 5;
 const backoff = (kind: RetryKind, retry: number) =>
   Math.floor(Math.random() * Math.min((kind === 'throttling' ? THROTTLING_BASE_DELAY : BASE_DELAY) * 2 ** retry, MAX_DELAY));
 
-const TARGET_PREFIX = 'DynamoDB_20120810.';
+const DYNAMODB_TARGET = 'DynamoDB_20120810';
 
 interface Answer {
   status: number;
@@ -160,6 +166,7 @@ export class DynamoDBHttp {
   private readonly agent: HttpAgent;
   private readonly post: typeof httpRequest;
   private readonly maxAttempts: number;
+  private readonly targetPrefix: string;
   private readonly middleware: Middleware[] = [];
   private readonly chains = new Map<string, (args: { input: WireInput }) => Promise<{ output: WireOutput }>>();
   /** The retry quota the SDK keeps per client: retries spend it, successes give it back. */
@@ -172,6 +179,7 @@ export class DynamoDBHttp {
     this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
     this.post = https ? httpsRequest : httpRequest;
     this.maxAttempts = options.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 4);
+    this.targetPrefix = `${options.target ?? DYNAMODB_TARGET}.`;
   }
 
   /** Adds a middleware; the last added runs first (outermost), as the SDK's `add` at one step. */
@@ -241,7 +249,7 @@ export class DynamoDBHttp {
   private async once(operation: string, body: string): Promise<WireOutput> {
     const headers: Record<string, string> = {
       'Content-Type': 'application/x-amz-json-1.0',
-      'X-Amz-Target': TARGET_PREFIX + operation,
+      'X-Amz-Target': this.targetPrefix + operation,
     };
     const signed = aws4.sign(
       { host: this.url.host, path: '/', method: 'POST', service: 'dynamodb', region: this.options.region, headers, body },
