@@ -2,6 +2,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { log } from '../../shared/log';
 import { DynamoDBHttp } from '../../shared/store/dynamodb-http';
 import { Checkpoint } from './stream-checkpoint';
+import type { WireStreamRecord } from './stream-records';
 import { ShardReader, type ShardState } from './stream-shards';
 
 /**
@@ -31,6 +32,11 @@ export interface StreamConsumerOptions {
   retryBackoffMs?: number;
   /** Where delivered positions are kept across restarts; none = start from LATEST every time. */
   checkpointFile?: string;
+  /**
+   * The mapping's filter criteria (./stream-filters.ts, as the stack sets them): records it
+   * refuses never reach the handler, as in AWS.
+   */
+  filter?: (record: WireStreamRecord) => boolean;
 }
 
 export interface StreamConsumer {
@@ -86,7 +92,7 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
   const arn = streamArn;
 
   const checkpoint = Checkpoint.open(options.checkpointFile, arn);
-  const reader = new ShardReader(streams, arn, checkpoint);
+  const reader = new ShardReader(streams, arn, checkpoint, options.filter);
   const markDelivered = (shard: ShardState, records: ShardState['pending']) => {
     const last = records.at(-1)?.dynamodb?.SequenceNumber;
     if (last) checkpoint.delivered(shard.id, last);

@@ -55,7 +55,11 @@ export class ShardReader {
   private readonly streamArn: string;
   private readonly checkpoint: Checkpoint;
 
-  constructor(streams: StreamsApi, streamArn: string, checkpoint: Checkpoint) {
+  /** The event source mapping's filter: records it refuses are passed over, never handed to the function. */
+  private readonly accepts: ((record: WireStreamRecord) => boolean) | undefined;
+
+  constructor(streams: StreamsApi, streamArn: string, checkpoint: Checkpoint, filter?: (record: WireStreamRecord) => boolean) {
+    this.accepts = filter;
     this.streams = streams;
     this.streamArn = streamArn;
     this.checkpoint = checkpoint;
@@ -154,7 +158,7 @@ export class ShardReader {
     const sinceMinute = since === undefined ? undefined : Math.floor(since / 60) * 60;
     const records =
       sinceMinute === undefined ? read : read.filter((r) => (r.dynamodb?.ApproximateCreationDateTime ?? Infinity) >= sinceMinute);
-    shard.pending.push(...records.map((r) => toLambdaRecord(r, this.streamArn)));
+    for (const r of records) if (!this.accepts || this.accepts(r)) shard.pending.push(toLambdaRecord(r, this.streamArn));
     // Read again at once only if the shard has more; else wait a poll, which lets a burst
     // gather into few batches (what coalesces its messages), as Lambda's polling does.
     return read.length === READ_LIMIT || shard.closed;
