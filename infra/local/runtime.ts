@@ -23,6 +23,7 @@ import { type LocalS3, startS3 } from './s3';
 import { startSecretsManager } from './secrets-manager';
 import { startSocketPinger } from './socket-pinger';
 import { type StreamConsumer, type StreamHandler, startStreamConsumer } from './stream-consumer';
+import { fanoutAccepts } from './stream-filters';
 import { startBundledWebhookWorker, startWebhookWorker } from './webhook-worker';
 
 export interface RuntimeOptions {
@@ -234,6 +235,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
             }
           : fanoutHandler,
         ...(dataDir ? { checkpointFile: join(dataDir, 'fanout-stream-position.json') } : {}),
+        filter: fanoutAccepts,
       });
       streamConsumer = consumer;
       // A write of the handlers in this process (or, in bundle mode, of their worker threads)

@@ -1,8 +1,8 @@
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { log } from '../../shared/log';
+import { DynamoDBHttp } from '../../shared/store/dynamodb-http';
 import { Checkpoint } from './stream-checkpoint';
+import type { WireStreamRecord } from './stream-records';
 import { ShardReader, type ShardState } from './stream-shards';
 
 /**
@@ -32,6 +32,11 @@ export interface StreamConsumerOptions {
   retryBackoffMs?: number;
   /** Where delivered positions are kept across restarts; none = start from LATEST every time. */
   checkpointFile?: string;
+  /**
+   * The mapping's filter criteria (./stream-filters.ts, as the stack sets them): records it
+   * refuses never reach the handler, as in AWS.
+   */
+  filter?: (record: WireStreamRecord) => boolean;
 }
 
 export interface StreamConsumer {
@@ -58,13 +63,15 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
   const batchSize = Math.min(options.batchSize ?? DEFAULT_BATCH_SIZE, 1000);
   const maxRetryAttempts = options.maxRetryAttempts ?? MAX_RETRY_ATTEMPTS;
   const retryBackoffMs = options.retryBackoffMs ?? RETRY_BACKOFF_MS;
+  // The store's lean JSON client, not the SDK's: this reader runs in the local runtime's process
+  // for every record and every poll, work the Lambda service does in AWS (README "Performance").
   const clientConfig = {
     endpoint: options.endpoint,
     region: process.env.AWS_REGION ?? 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   };
-  const ddb = new DynamoDBClient(clientConfig);
-  const streams = new DynamoDBStreamsClient(clientConfig);
+  const ddb = new DynamoDBHttp(clientConfig);
+  const streams = new DynamoDBHttp({ ...clientConfig, target: 'DynamoDBStreams_20120810' });
   const destroy = () => {
     ddb.destroy();
     streams.destroy();
@@ -72,8 +79,8 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
 
   let streamArn: string | undefined;
   try {
-    const table = await ddb.send(new DescribeTableCommand({ TableName: options.tableName }));
-    streamArn = table.Table?.LatestStreamArn;
+    const table = await ddb.send('DescribeTable', { TableName: options.tableName });
+    streamArn = (table.Table as { LatestStreamArn?: string } | undefined)?.LatestStreamArn;
   } catch (err) {
     destroy();
     throw err;
@@ -85,7 +92,7 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
   const arn = streamArn;
 
   const checkpoint = Checkpoint.open(options.checkpointFile, arn);
-  const reader = new ShardReader(streams, arn, checkpoint);
+  const reader = new ShardReader(streams, arn, checkpoint, options.filter);
   const markDelivered = (shard: ShardState, records: ShardState['pending']) => {
     const last = records.at(-1)?.dynamodb?.SequenceNumber;
     if (last) checkpoint.delivered(shard.id, last);

@@ -1,25 +1,53 @@
-import type { AttributeValue as SdkAttributeValue, _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 
-/** SDK values carry binaries as bytes; Lambda's JSON carries them as base64 strings. */
-function toLambdaValue(value: SdkAttributeValue): AttributeValue {
-  // The streams SDK turns an empty map (`{"M":{}}` on the wire) into `{}`; Lambda gets `{"M":{}}`.
-  if (Object.keys(value).length === 0) return { M: {} };
-  if (value.B !== undefined) return { B: Buffer.from(value.B).toString('base64') };
-  if (value.BS !== undefined) return { BS: value.BS.map((b) => Buffer.from(b).toString('base64')) };
-  if (value.M !== undefined) return { M: toLambdaImage(value.M) };
-  if (value.L !== undefined) return { L: value.L.map(toLambdaValue) };
-  return value as AttributeValue;
-}
-function toLambdaImage(image: Record<string, SdkAttributeValue>): Record<string, AttributeValue>;
-function toLambdaImage(image: Record<string, SdkAttributeValue> | undefined): Record<string, AttributeValue> | undefined;
-function toLambdaImage(image: Record<string, SdkAttributeValue> | undefined) {
-  if (!image) return undefined;
-  return Object.fromEntries(Object.entries(image).map(([k, v]) => [k, toLambdaValue(v)]));
+/**
+ * A stream record as the streams API's JSON carries it (GetRecords): images already in the
+ * form Lambda hands a function (attribute values, binary as base64), the creation time in
+ * epoch seconds.
+ */
+export interface WireStreamRecord {
+  eventID?: string;
+  eventName?: string;
+  eventVersion?: string;
+  eventSource?: string;
+  awsRegion?: string;
+  userIdentity?: unknown;
+  dynamodb?: {
+    ApproximateCreationDateTime?: number;
+    Keys?: Record<string, AttributeValue>;
+    NewImage?: Record<string, AttributeValue>;
+    OldImage?: Record<string, AttributeValue>;
+    SequenceNumber?: string;
+    SizeBytes?: number;
+    StreamViewType?: string;
+  };
 }
 
-/** A stream record as read with the SDK → the record as the Lambda service hands it to a function. */
-export function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
+/**
+ * DynamoDB Local writes an empty map in a stream image as `{}` (no type); Lambda hands
+ * `{"M":{}}`. Fixed in place, at any depth (the record was just parsed from the answer).
+ */
+function fixEmptyMaps(image: Record<string, AttributeValue> | undefined): Record<string, AttributeValue> | undefined {
+  if (image) for (const name in image) image[name] = fixValue(image[name]!);
+  return image;
+}
+function fixValue(value: AttributeValue): AttributeValue {
+  const v = value as { M?: Record<string, AttributeValue>; L?: AttributeValue[] };
+  if (v.M !== undefined) fixEmptyMaps(v.M);
+  else if (v.L !== undefined) for (let i = 0; i < v.L.length; i++) v.L[i] = fixValue(v.L[i]!);
+  else {
+    for (const _type in value) return value;
+    return { M: {} };
+  }
+  return value;
+}
+
+/**
+ * A stream record as read → the record as the Lambda service hands it to a function: the same
+ * images (the wire's attribute values are Lambda's, but for DynamoDB Local's empty maps), whole
+ * seconds, the mapping's stream ARN.
+ */
+export function toLambdaRecord(record: WireStreamRecord, streamArn: string): DynamoDBRecord {
   const d = record.dynamodb ?? {};
   return {
     eventID: record.eventID,
@@ -30,13 +58,13 @@ export function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoD
     eventSourceARN: streamArn,
     userIdentity: record.userIdentity,
     dynamodb: {
-      ApproximateCreationDateTime: d.ApproximateCreationDateTime ? Math.floor(d.ApproximateCreationDateTime.getTime() / 1000) : undefined,
-      Keys: toLambdaImage(d.Keys),
-      NewImage: toLambdaImage(d.NewImage),
-      OldImage: toLambdaImage(d.OldImage),
+      ApproximateCreationDateTime: d.ApproximateCreationDateTime !== undefined ? Math.floor(d.ApproximateCreationDateTime) : undefined,
+      Keys: d.Keys,
+      NewImage: fixEmptyMaps(d.NewImage),
+      OldImage: fixEmptyMaps(d.OldImage),
       SequenceNumber: d.SequenceNumber,
       SizeBytes: d.SizeBytes,
-      StreamViewType: d.StreamViewType,
+      StreamViewType: d.StreamViewType as NonNullable<DynamoDBRecord['dynamodb']>['StreamViewType'],
     },
   };
 }

@@ -1,18 +1,27 @@
-import {
-  DescribeStreamCommand,
-  type DynamoDBStreamsClient,
-  ExpiredIteratorException,
-  GetRecordsCommand,
-  type GetRecordsCommandOutput,
-  GetShardIteratorCommand,
-  ResourceNotFoundException,
-  type ShardIteratorType,
-  TrimmedDataAccessException,
-} from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { log } from '../../shared/log';
+import type { WireOutput } from '../../shared/store/dynamodb-http';
 import type { Checkpoint } from './stream-checkpoint';
-import { toLambdaRecord } from './stream-records';
+import { toLambdaRecord, type WireStreamRecord } from './stream-records';
+
+/**
+ * The streams API as the readers call it: one operation (`DescribeStream`, `GetShardIterator`,
+ * `GetRecords`) with its JSON input, its JSON output back (DynamoDB's JSON protocol with the
+ * streams target: shared/store/dynamodb-http.ts); an error answer throws with DynamoDB's error
+ * name (`ExpiredIteratorException`, …).
+ */
+export interface StreamsApi {
+  send(operation: 'DescribeStream' | 'GetShardIterator' | 'GetRecords', input: Record<string, unknown>): Promise<WireOutput>;
+}
+
+type ShardIteratorType = 'LATEST' | 'TRIM_HORIZON' | 'AFTER_SEQUENCE_NUMBER';
+
+interface StreamDescription {
+  Shards?: Array<{ ShardId: string; ParentShardId?: string; SequenceNumberRange?: { EndingSequenceNumber?: string } }>;
+  LastEvaluatedShardId?: string;
+}
+
+const errorNamed = (err: unknown, ...names: string[]) => names.includes((err as { name?: unknown } | undefined)?.name as string);
 
 const READ_LIMIT = 1000; // GetRecords' largest page
 
@@ -42,11 +51,15 @@ export class ShardReader {
   readonly shards = new Map<string, ShardState>();
   /** Every shard ever seen (drained ones too), so a shard is never read twice. */
   private readonly seen = new Set<string>();
-  private readonly streams: DynamoDBStreamsClient;
+  private readonly streams: StreamsApi;
   private readonly streamArn: string;
   private readonly checkpoint: Checkpoint;
 
-  constructor(streams: DynamoDBStreamsClient, streamArn: string, checkpoint: Checkpoint) {
+  /** The event source mapping's filter: records it refuses are passed over, never handed to the function. */
+  private readonly accepts: ((record: WireStreamRecord) => boolean) | undefined;
+
+  constructor(streams: StreamsApi, streamArn: string, checkpoint: Checkpoint, filter?: (record: WireStreamRecord) => boolean) {
+    this.accepts = filter;
     this.streams = streams;
     this.streamArn = streamArn;
     this.checkpoint = checkpoint;
@@ -57,8 +70,9 @@ export class ShardReader {
     const restored = this.checkpoint.restored;
     let start: string | undefined;
     do {
-      const out = await this.streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: start }));
-      for (const shard of out.StreamDescription?.Shards ?? []) {
+      const out = await this.streams.send('DescribeStream', { StreamArn: this.streamArn, ExclusiveStartShardId: start });
+      const description = out.StreamDescription as StreamDescription | undefined;
+      for (const shard of description?.Shards ?? []) {
         const id = shard.ShardId!;
         if (this.seen.has(id)) continue;
         const closedAtStart = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
@@ -82,7 +96,7 @@ export class ShardReader {
         } catch (err) {
           // A shard trimmed away (24 h retention) is gone: nothing left to read there. Any
           // other failure (a busy engine) is tried again at the next refresh.
-          if (err instanceof TrimmedDataAccessException || err instanceof ResourceNotFoundException) {
+          if (errorNamed(err, 'TrimmedDataAccessException', 'ResourceNotFoundException')) {
             this.seen.add(id);
             log.warn('stream consumer: shard not readable, skipped', { err, shardId: id });
           } else log.warn('stream consumer: shard not opened, tried again at the next refresh', { err, shardId: id });
@@ -104,7 +118,7 @@ export class ShardReader {
           closed: false,
         });
       }
-      start = out.StreamDescription?.LastEvaluatedShardId;
+      start = description?.LastEvaluatedShardId;
     } while (start);
   }
 
@@ -119,13 +133,13 @@ export class ShardReader {
       this.shards.delete(shard.id);
       return true;
     }
-    let out: GetRecordsCommandOutput;
+    let out: { Records?: WireStreamRecord[]; NextShardIterator?: string };
     try {
-      out = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: READ_LIMIT }));
+      out = (await this.streams.send('GetRecords', { ShardIterator: shard.iterator, Limit: READ_LIMIT })) as typeof out;
     } catch (err) {
       // An expired iterator, or DynamoDB Local refusing a LATEST iterator taken on a shard that
       // was still empty (TrimmedDataAccessException at its first record): open the shard again.
-      if (!(err instanceof ExpiredIteratorException || err instanceof TrimmedDataAccessException)) throw err;
+      if (!errorNamed(err, 'ExpiredIteratorException', 'TrimmedDataAccessException')) throw err;
       // Nothing read yet: from the shard's start, never LATEST (that would skip what was
       // written meanwhile); at a first start `since` still drops what came before it.
       shard.iterator = shard.lastSequenceNumber
@@ -143,19 +157,20 @@ export class ShardReader {
     // so a record of the start's minute comes again rather than never (at least once).
     const sinceMinute = since === undefined ? undefined : Math.floor(since / 60) * 60;
     const records =
-      sinceMinute === undefined
-        ? read
-        : read.filter((r) => (r.dynamodb?.ApproximateCreationDateTime?.getTime() ?? Infinity) / 1000 >= sinceMinute);
-    shard.pending.push(...records.map((r) => toLambdaRecord(r, this.streamArn)));
+      sinceMinute === undefined ? read : read.filter((r) => (r.dynamodb?.ApproximateCreationDateTime ?? Infinity) >= sinceMinute);
+    for (const r of records) if (!this.accepts || this.accepts(r)) shard.pending.push(toLambdaRecord(r, this.streamArn));
     // Read again at once only if the shard has more; else wait a poll, which lets a burst
     // gather into few batches (what coalesces its messages), as Lambda's polling does.
     return read.length === READ_LIMIT || shard.closed;
   }
 
   private async iteratorFor(shardId: string, type: ShardIteratorType, sequenceNumber?: string): Promise<string | undefined> {
-    const out = await this.streams.send(
-      new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: type, SequenceNumber: sequenceNumber }),
-    );
-    return out.ShardIterator;
+    const out = await this.streams.send('GetShardIterator', {
+      StreamArn: this.streamArn,
+      ShardId: shardId,
+      ShardIteratorType: type,
+      SequenceNumber: sequenceNumber,
+    });
+    return out.ShardIterator as string | undefined;
   }
 }

@@ -49,6 +49,12 @@ export interface DynamoDBHttpOptions {
   requestTimeoutMs?: number;
   /** Runs each operation (after the middleware), e.g. in a trace subsegment. */
   around?: <T>(operation: string, input: WireInput, send: () => Promise<T>) => Promise<T>;
+  /**
+   * The API the operations belong to (the `X-Amz-Target` prefix): DynamoDB's by default;
+   * `DynamoDBStreams_20120810` for the streams API, which speaks the same protocol (the local
+   * runtime's stream readers, infra/local/stream-shards.ts).
+   */
+  target?: string;
 }
 
 /** An error answer of DynamoDB, as the SDK's service exceptions carry it. */
@@ -69,10 +75,11 @@ const ERROR_CLASSES: Record<string, typeof DynamoDBServiceException> = {
   TransactionCanceledException,
 };
 
-const TARGET_PREFIX = 'DynamoDB_20120810.';
+const DYNAMODB_TARGET = 'DynamoDB_20120810';
 
 export class DynamoDBHttp {
   private readonly http: AwsHttp;
+  private readonly targetPrefix: string;
   private readonly middleware: Middleware[] = [];
   private readonly chains = new Map<string, (args: { input: WireInput }) => Promise<{ output: WireOutput }>>();
 
@@ -85,6 +92,7 @@ export class DynamoDBHttp {
       maxAttempts: options.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 4), // the SDK's DynamoDB client's default
       requestTimeoutMs: options.requestTimeoutMs ?? SERVICE_REQUEST_TIMEOUT_MS,
     });
+    this.targetPrefix = `${options.target ?? DYNAMODB_TARGET}.`;
   }
 
   /** The service's clock minus ours, as learnt from a clock-skew error (0 until one). */
@@ -122,7 +130,7 @@ export class DynamoDBHttp {
 
   /** Posts the operation (retried by AwsHttp), parses the answer. */
   private async post(operation: string, body: string): Promise<WireOutput> {
-    const headers = { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': TARGET_PREFIX + operation };
+    const headers = { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': this.targetPrefix + operation };
     const answer = await this.http.send({ method: 'POST', path: '/', headers, body }, errorOf);
     const output = (answer.body === '' ? {} : JSON.parse(answer.body)) as WireOutput;
     output.$metadata = answer.$metadata;

@@ -1,14 +1,7 @@
-import {
-  DescribeStreamCommand,
-  type DynamoDBStreamsClient,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  InternalServerError,
-  TrimmedDataAccessException,
-} from '@aws-sdk/client-dynamodb-streams';
 import { describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../infra/local/stream-checkpoint';
-import { ShardReader } from '../../infra/local/stream-shards';
+import { ShardReader, type StreamsApi } from '../../infra/local/stream-shards';
+import { DynamoDBServiceException, type WireOutput } from '../../shared/store/dynamodb-http';
 
 /**
  * The shard reader's answers to DynamoDB Local's failures, which the engine cannot be made to
@@ -19,7 +12,7 @@ const now = () => Math.floor(Date.now() / 1000);
 const record = (seq: string, createdAt: number) => ({
   eventID: seq,
   eventName: 'INSERT' as const,
-  dynamodb: { SequenceNumber: seq, ApproximateCreationDateTime: new Date(createdAt * 1000), Keys: { pk: { S: seq } } },
+  dynamodb: { SequenceNumber: seq, ApproximateCreationDateTime: createdAt, Keys: { pk: { S: seq } } },
 });
 
 function fakeStreams(behaviour: {
@@ -29,23 +22,24 @@ function fakeStreams(behaviour: {
 }) {
   const iterators: string[] = [];
   let iteratorFailures = behaviour.iteratorFails ?? 0;
-  const client = {
-    send: async (command: unknown) => {
-      if (command instanceof DescribeStreamCommand)
-        return { StreamDescription: { Shards: [{ ShardId: 's1', SequenceNumberRange: { StartingSequenceNumber: '1' } }] } };
-      if (command instanceof GetShardIteratorCommand) {
-        if (iteratorFailures-- > 0) throw new InternalServerError({ message: 'busy', $metadata: {} });
-        const type = command.input.ShardIteratorType!;
+  const answer = (fields: Record<string, unknown>) => ({ ...fields, $metadata: { attempts: 1, totalRetryDelay: 0 } }) as WireOutput;
+  const client: StreamsApi = {
+    send: async (operation, input) => {
+      if (operation === 'DescribeStream')
+        return answer({ StreamDescription: { Shards: [{ ShardId: 's1', SequenceNumberRange: { StartingSequenceNumber: '1' } }] } });
+      if (operation === 'GetShardIterator') {
+        if (iteratorFailures-- > 0) throw new DynamoDBServiceException('InternalServerError', 'busy', 500, undefined, {});
+        const type = input.ShardIteratorType as string;
         iterators.push(type);
-        return { ShardIterator: type };
+        return answer({ ShardIterator: type });
       }
-      if (command instanceof GetRecordsCommand) {
-        const type = command.input.ShardIterator!;
-        return { Records: behaviour.records[type]!(), NextShardIterator: 'DONE' };
+      if (operation === 'GetRecords') {
+        const type = input.ShardIterator as string;
+        return answer({ Records: behaviour.records[type]!(), NextShardIterator: 'DONE' });
       }
-      throw new Error('unexpected command');
+      throw new Error('unexpected operation');
     },
-  } as unknown as DynamoDBStreamsClient;
+  };
   return { client, iterators };
 }
 
@@ -55,7 +49,7 @@ describe('stream shard reader', () => {
     const { client, iterators } = fakeStreams({
       records: {
         LATEST: () => {
-          throw new TrimmedDataAccessException({ message: 'trimmed', $metadata: {} });
+          throw new DynamoDBServiceException('TrimmedDataAccessException', 'trimmed', 400, undefined, {});
         },
         TRIM_HORIZON: () => [record('1', startedAt - 3600), record('2', startedAt + 1)],
         DONE: () => [],

@@ -1,0 +1,251 @@
+/**
+ * Server CPU per call of a loop of one call shape, the way the side by side counts it: the
+ * local runtime (`infra/local/start.ts --in-memory`) in a process of its own, its CPU time
+ * (user + system, from /proc, without the DynamoDB Local JVM) over the calls, divided by
+ * the calls. Several source trees (the repository and copies of older commits) can be
+ * measured alternately in one run, each with its own server, all started before the first
+ * measure and all idle but the one measured.
+ *
+ *   npx tsx test/bench/call-loop.ts [tree…]        (default: this repository)
+ *   LOOP_SHAPES=create,create-restricted,get-parent,get-newest  LOOP_CALLS=1500  LOOP_ROUNDS=3  LOOP_CONCURRENCY=10
+ *
+ * Every server gets the same account: 20 root streams and 5 parents of 3 children each, a shared
+ * access on 10 of the leaves (contribute), 2,000 events. The idle rate of each server (its
+ * background polling) is measured before the calls and printed beside the figures, not
+ * subtracted (the side by side does not subtract it either).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { freePort } from '../../infra/local/ports';
+
+const TREES = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((t) => resolve(t)) : [process.cwd()];
+const SHAPES = (process.env.LOOP_SHAPES ?? 'create,create-restricted,get-parent,get-newest').split(',');
+const CALLS = Number(process.env.LOOP_CALLS ?? 1500);
+const ROUNDS = Number(process.env.LOOP_ROUNDS ?? 3);
+const CONCURRENCY = Number(process.env.LOOP_CONCURRENCY ?? 10);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const TICK_MS = 1000 / 100; // USER_HZ
+
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY * 2 });
+function call(base: string, verb: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: any }> {
+  return new Promise((done, fail) => {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      `${base}${path}`,
+      {
+        method: verb,
+        agent,
+        headers: {
+          ...(token ? { authorization: token } : {}),
+          ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          done({ status: res.statusCode ?? 0, json: raw ? JSON.parse(raw) : undefined });
+        });
+      },
+    );
+    req.on('error', fail);
+    req.end(text);
+  });
+}
+
+interface Server {
+  tree: string;
+  base: string;
+  process: ChildProcess;
+  username: string;
+  master: string;
+  restricted: string;
+  leaves: string[];
+  parents: string[];
+  roots: string[];
+}
+
+async function startServer(tree: string): Promise<Server> {
+  const [port, dynamoPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts', '--in-memory'], {
+    cwd: tree,
+    env: { ...process.env, PORT: String(port), DYNAMODB_PORT: String(dynamoPort), ADMIN_KEY: 'loop-admin-key', LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+    detached: true,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`server of ${tree} exited`);
+    if (
+      await call(base, 'GET', '/reg/service/info').then(
+        (r) => r.status === 200,
+        () => false,
+      )
+    )
+      break;
+    if (i > 900) throw new Error('server did not start');
+    await sleep(200);
+  }
+  const username = `loop${Math.random().toString(36).slice(2, 8)}`;
+  const reg = await call(base, 'POST', '/users', undefined, {
+    username,
+    password: 'loop-password',
+    email: `${username}@example.com`,
+    appId: 'loop-app',
+  });
+  const master = new URL(reg.json.apiEndpoint).username;
+  const roots: string[] = [];
+  const parents: string[] = [];
+  const leaves: string[] = [];
+  for (let i = 0; i < 20; i++)
+    roots.push((await call(base, 'POST', `/${username}/streams`, master, { id: `root${i}`, name: `Root ${i}` })).json.stream.id);
+  for (let i = 0; i < 5; i++) {
+    parents.push((await call(base, 'POST', `/${username}/streams`, master, { id: `parent${i}`, name: `Parent ${i}` })).json.stream.id);
+    for (let j = 0; j < 3; j++) {
+      leaves.push(
+        (await call(base, 'POST', `/${username}/streams`, master, { id: `leaf${i}-${j}`, name: `Leaf ${i} ${j}`, parentId: `parent${i}` }))
+          .json.stream.id,
+      );
+    }
+  }
+  const access = await call(base, 'POST', `/${username}/accesses`, master, {
+    type: 'shared',
+    name: 'loop-restricted',
+    permissions: leaves.slice(0, 10).map((streamId) => ({ streamId, level: 'contribute' })),
+  });
+  const server = { tree, base, process: child, username, master, restricted: access.json.access.token, leaves, parents, roots };
+  const all = [...roots, ...leaves];
+  await runLoop(server, 'seed', 2000, (i) => ({
+    verb: 'POST',
+    path: `/${username}/events`,
+    token: master,
+    body: { type: 'note/txt', streamIds: [all[i % all.length]], content: `seed ${i}` },
+  }));
+  return server;
+}
+
+type Shape = (i: number) => { verb: string; path: string; token: string; body?: unknown };
+function shapeOf(s: Server, name: string): Shape {
+  switch (name) {
+    case 'create':
+      return (i) => ({
+        verb: 'POST',
+        path: `/${s.username}/events`,
+        token: s.master,
+        body: { type: 'note/txt', streamIds: [s.roots[i % s.roots.length]], content: `loop ${i}` },
+      });
+    case 'create-restricted':
+      return (i) => ({
+        verb: 'POST',
+        path: `/${s.username}/events`,
+        token: s.restricted,
+        body: { type: 'note/txt', streamIds: [s.leaves[i % 10]], content: `loop ${i}` },
+      });
+    case 'get-parent':
+      return (i) => ({
+        verb: 'GET',
+        path: `/${s.username}/events?streams[]=${s.parents[i % s.parents.length]}&limit=100`,
+        token: s.master,
+      });
+    case 'get-newest':
+      return () => ({ verb: 'GET', path: `/${s.username}/events?limit=100`, token: s.master });
+    default:
+      throw new Error(`unknown shape ${name}`);
+  }
+}
+
+async function runLoop(s: Server, _name: string, calls: number, shape: Shape): Promise<number> {
+  let next = 0;
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < calls) {
+        const c = shape(next++);
+        const r = await call(s.base, c.verb, c.path, c.token, c.body);
+        if (r.status >= 400) failed++;
+      }
+    }),
+  );
+  if (failed > 0) throw new Error(`${failed} calls failed`);
+  return calls;
+}
+
+/** Waits until the server's CPU use falls to its idle rate; returns that rate (ms per s). */
+async function idleRate(s: Server): Promise<number> {
+  let last = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 20; i++) {
+    const a = cpuMsOf(s.process.pid!);
+    await sleep(2000);
+    const rate = (cpuMsOf(s.process.pid!) - a) / 2;
+    if (rate < 60 && Math.abs(rate - last) < 15) return rate;
+    last = rate;
+  }
+  return last;
+}
+
+async function measure(s: Server, name: string): Promise<{ perCall: number; idle: number; seconds: number }> {
+  const idle = await idleRate(s);
+  await runLoop(s, name, 200, shapeOf(s, name)); // warm up this shape
+  await sleep(1000);
+  const before = cpuMsOf(s.process.pid!);
+  const t0 = Date.now();
+  await runLoop(s, name, CALLS, shapeOf(s, name));
+  // the work the calls caused (the change fan-out) counts: wait until the server is idle again
+  await sleep(1500);
+  const used = cpuMsOf(s.process.pid!) - before;
+  return { perCall: used / CALLS, idle, seconds: (Date.now() - t0) / 1000 };
+}
+
+async function main(): Promise<void> {
+  const servers: Server[] = [];
+  const stopAll = () => {
+    for (const s of servers) if (s.process.exitCode === null && s.process.pid) process.kill(-s.process.pid, 'SIGINT');
+  };
+  process.on('SIGINT', () => {
+    stopAll();
+    process.exit(1);
+  });
+  try {
+    for (const tree of TREES) servers.push(await startServer(tree));
+    const results = new Map<string, number[]>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of SHAPES) {
+        const order = round % 2 === 0 ? servers : [...servers].reverse();
+        for (const s of order) {
+          const load = loadavg()[0]!.toFixed(1);
+          const m = await measure(s, name);
+          const key = `${name} ${s.tree}`;
+          results.set(key, [...(results.get(key) ?? []), m.perCall]);
+          process.stdout.write(
+            `round ${round + 1} ${name.padEnd(18)} ${s.tree.padEnd(28)} ${m.perCall.toFixed(2)} ms/call  (idle ${m.idle.toFixed(0)} ms/s, ${(CALLS / m.seconds).toFixed(0)} calls/s, load ${load})\n`,
+          );
+        }
+      }
+    }
+    process.stdout.write('\nmedian server CPU ms per call:\n');
+    for (const [key, values] of results) {
+      const sorted = [...values].sort((a, b) => a - b);
+      process.stdout.write(
+        `  ${key}: ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} (${values.map((v) => v.toFixed(2)).join(', ')})\n`,
+      );
+    }
+  } finally {
+    stopAll();
+    await sleep(500);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
