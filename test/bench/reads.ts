@@ -62,6 +62,32 @@ async function impl(name: string, root: string): Promise<Impl> {
   };
 }
 
+/** The table of what was measured so far (printed after every round: a long run stopped early still tells). */
+function table(
+  shapes: Array<{ name: string }>,
+  accounts: Array<{ streams: number }>,
+  impls: Impl[],
+  cpu: Record<string, number[]>,
+  counts: Record<string, { requests: number; capacity: number; items: number; returned: number }>,
+): string {
+  const rows = [
+    '| shape | streams | code | CPU ms per call (median of rounds) | rounds | requests | RCU | items read | returned |',
+    '|---|---:|---|---:|---|---:|---:|---:|---:|',
+  ];
+  for (const shape of shapes) {
+    for (const a of accounts) {
+      for (const im of impls) {
+        const key = `${im.name}\u0000${shape.name}\u0000${a.streams}`;
+        const c = counts[key]!;
+        rows.push(
+          `| ${shape.name} | ${a.streams} | ${im.name} | ${median(cpu[key]!).toFixed(3)} | ${cpu[key]!.map((x) => x.toFixed(2)).join(', ')} | ${c.requests.toFixed(1)} | ${c.capacity.toFixed(1)} | ${c.items.toFixed(0)} | ${c.returned.toFixed(0)} |`,
+        );
+      }
+    }
+  }
+  return rows.join('\n');
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -168,23 +194,8 @@ async function main(): Promise<void> {
         }
       }
       process.stderr.write(`round ${round + 1}/${ROUNDS} done, load ${loadavg()[0]!.toFixed(1)}\n`);
+      process.stdout.write(`after round ${round + 1}:\n${table(shapes, accounts, impls, cpu, counts)}\n\n`);
     }
-    const rows = [
-      '| shape | streams | code | CPU ms per call (median of rounds) | rounds | requests | RCU | items read | returned |',
-      '|---|---:|---|---:|---|---:|---:|---:|---:|',
-    ];
-    for (const shape of shapes) {
-      for (const a of accounts) {
-        for (const im of impls) {
-          const key = `${im.name}\u0000${shape.name}\u0000${a.streams}`;
-          const c = counts[key]!;
-          rows.push(
-            `| ${shape.name} | ${a.streams} | ${im.name} | ${median(cpu[key]!).toFixed(3)} | ${cpu[key]!.map((x) => x.toFixed(2)).join(', ')} | ${c.requests.toFixed(1)} | ${c.capacity.toFixed(1)} | ${c.items.toFixed(0)} | ${c.returned.toFixed(0)} |`,
-          );
-        }
-      }
-    }
-    process.stdout.write(`${rows.join('\n')}\n`);
   } finally {
     await engine.stop();
   }
