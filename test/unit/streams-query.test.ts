@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AccessPermissions } from '../../shared/domain/accesses/permissions';
 import {
@@ -8,6 +9,7 @@ import {
   parseStreamsParam,
   slugifyStreamId,
   storeIdOf,
+  streamsMatcher,
 } from '../../shared/domain/streams/query';
 import { StreamTree } from '../../shared/domain/streams/tree';
 import { PryvError } from '../../shared/errors';
@@ -430,5 +432,20 @@ describe('expansion on malformed trees', () => {
     expect(q2!.any).toEqual(['b', 'c']);
     const shared = perms('shared', [{ streamId: 'b', level: 'read' }], cyclic);
     expect(expandStreamsQueries(undefined, cyclic, shared, { state: 'all' })[0]!.any).toEqual(['b', 'c']);
+  });
+});
+
+describe('streamsMatcher', () => {
+  it('answers as eventMatchesAny for any queries and event streams', () => {
+    const id = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f');
+    const ids = fc.array(id, { maxLength: 4 });
+    const query = fc.record({ any: ids, all: fc.array(ids, { maxLength: 2 }), not: ids });
+    fc.assert(
+      fc.property(fc.array(query, { maxLength: 3 }), fc.array(ids, { maxLength: 5 }), (qs: ExpandedQuery[], events) => {
+        const matches = streamsMatcher(qs);
+        for (const streamIds of events) expect(matches(streamIds)).toBe(eventMatchesAny(streamIds, qs));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -8,7 +8,7 @@ import type { EventState } from '../../store/keys';
 import type { AccessPermissions } from '../accesses/permissions';
 import { auditEventsGet, auditStreamsOf } from '../audit/log';
 import type { Caller } from '../caller';
-import { eventMatchesAny, expandStreamsQueries, parseStreamsParam } from '../streams/query';
+import { expandStreamsQueries, parseStreamsParam, streamsMatcher } from '../streams/query';
 import type { StreamTree } from '../streams/tree';
 import { isSystemStreamId } from '../system-streams/definitions';
 import { ensureAccountEvents, withComputedValues } from '../system-streams/values';
@@ -116,9 +116,10 @@ export async function getEvents(
   const skip = params.skip ?? 0;
   const ascending = params.sortAscending === true;
 
+  const matchesStreams = streamsMatcher(queries);
   const accept = (e: StoredEvent): boolean => {
     if (!inEventsState(e, state)) return false;
-    if (!eventMatchesAny(e.streamIds, queries)) return false;
+    if (!matchesStreams(e.streamIds)) return false;
     if (params.types && !typeMatches(e.type, params.types)) return false;
     if (params.tags && !(e as { tags?: string[] }).tags?.some((t) => params.tags!.includes(t))) return false;
     if (params.running === true && e.duration !== null) return false;

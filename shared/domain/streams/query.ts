@@ -263,3 +263,16 @@ export function eventMatches(eventStreamIds: readonly string[], q: ExpandedQuery
 export function eventMatchesAny(eventStreamIds: readonly string[], qs: readonly ExpandedQuery[]): boolean {
   return qs.some((q) => eventMatches(eventStreamIds, q));
 }
+
+/**
+ * eventMatchesAny for many events against the same queries: the queries' ids as sets, built
+ * once, so that an event costs its own stream ids' lookups, not a walk of every id the
+ * queries name (a personal access's `*` names every stream of the tree).
+ */
+export function streamsMatcher(qs: readonly ExpandedQuery[]): (eventStreamIds: readonly string[]) => boolean {
+  const sets = qs.map((q) => ({ any: new Set(q.any), all: q.all.map((ids) => new Set(ids)), not: new Set(q.not) }));
+  return (ids) =>
+    sets.some(
+      (q) => ids.some((id) => q.any.has(id)) && q.all.every((set) => ids.some((id) => set.has(id))) && !ids.some((id) => q.not.has(id)),
+    );
+}

@@ -56,8 +56,34 @@ const PAGE_MAX = 1000;
 const PAGE_MIN_SINGLE = 20;
 const PAGE_MIN_MERGED = 5;
 
+/** What a cursor's head is while the page holding it is not read yet. */
+const PENDING = Symbol('pending');
+
+/**
+ * What the merge reads from: a key range, events in memory, or several of those merged.
+ * `head` answers without awaiting whenever the next event is in memory (most events of a
+ * merge): only a page to read costs a promise, not every event of every range.
+ */
+interface Cursor {
+  /** The next event, undefined at the end, or PENDING until `load` read the page holding it. */
+  head(): StoredEvent | undefined | typeof PENDING;
+  /** Reads what `head` waits for (one page at most per range). */
+  load(): Promise<void>;
+  next(): void;
+}
+
+/** The next event of a cursor, reading pages until it is known. */
+async function peek(cursor: Cursor): Promise<StoredEvent | undefined> {
+  let event = cursor.head();
+  while (event === PENDING) {
+    await cursor.load();
+    event = cursor.head();
+  }
+  return event;
+}
+
 /** Iterates one key range in time order, fetching a page only when the merge needs its next item. */
-class RangeCursor {
+class RangeCursor implements Cursor {
   private buffer: StoredEvent[] = [];
   private position = 0;
   private start?: Record<string, unknown>;
@@ -70,23 +96,14 @@ class RangeCursor {
     private readonly stats: ReadStats,
   ) {}
 
-  async peek(): Promise<StoredEvent | undefined> {
-    while (this.position >= this.buffer.length) {
-      if (this.done) return undefined;
-      await this.fetch();
-    }
-    return this.buffer[this.position];
+  head(): StoredEvent | undefined | typeof PENDING {
+    if (this.position < this.buffer.length) return this.buffer[this.position];
+    return this.done ? undefined : PENDING;
   }
 
-  /** Like peek, but reads one page at most: undefined when that page held nothing (more may remain). */
-  async peekOnePage(): Promise<StoredEvent | undefined> {
+  /** Reads the next page when the one read is used up (one request at most). */
+  async load(): Promise<void> {
     if (this.position >= this.buffer.length && !this.done) await this.fetch();
-    return this.buffer[this.position];
-  }
-
-  /** True when every page was read and used up. */
-  get finished(): boolean {
-    return this.position >= this.buffer.length && this.done;
   }
 
   next(): void {
@@ -140,19 +157,14 @@ class RangeCursor {
   }
 }
 
-/** What the merge reads from: a key range, events in memory, or several of those merged. */
-interface Cursor {
-  peek(): Promise<StoredEvent | undefined>;
-  next(): void;
-}
-
 /** A cursor over events already in memory, in the read's order. */
 class ListCursor implements Cursor {
   private position = 0;
   constructor(private readonly events: StoredEvent[]) {}
-  async peek(): Promise<StoredEvent | undefined> {
+  head(): StoredEvent | undefined {
     return this.events[this.position];
   }
+  async load(): Promise<void> {}
   next(): void {
     this.position++;
   }
@@ -169,20 +181,29 @@ class MergeCursor implements Cursor {
     private readonly ascending: boolean,
   ) {}
 
-  async peek(): Promise<StoredEvent | undefined> {
-    if (!this.started) {
-      // The first pages in parallel: every range is needed before the first event is known.
-      this.started = true;
-      await Promise.all(this.cursors.map((cursor) => cursor.peek()));
-    }
-    let best: { cursor: Cursor; event: StoredEvent } | undefined;
+  head(): StoredEvent | undefined | typeof PENDING {
+    // The first pages in parallel: every range is needed before the first event is known.
+    if (!this.started) return PENDING;
+    let best: Cursor | undefined;
+    let bestEvent: StoredEvent | undefined;
     for (const cursor of this.cursors) {
-      const event = await cursor.peek();
+      const event = cursor.head();
+      if (event === PENDING) return PENDING;
       if (!event) continue;
-      if (!best || (this.ascending ? compare(event, best.event) < 0 : compare(event, best.event) > 0)) best = { cursor, event };
+      if (!bestEvent || (this.ascending ? compare(event, bestEvent) < 0 : compare(event, bestEvent) > 0)) {
+        best = cursor;
+        bestEvent = event;
+      }
     }
-    this.best = best?.cursor;
-    return best?.event;
+    this.best = best;
+    return bestEvent;
+  }
+
+  /** Reads, in parallel, the page of every range whose next event is not known. */
+  async load(): Promise<void> {
+    this.started = true;
+    const waiting = this.cursors.filter((cursor) => cursor.head() === PENDING);
+    await Promise.all(waiting.map((cursor) => cursor.load()));
   }
 
   next(): void {
@@ -209,20 +230,17 @@ class WideFirstCursor implements Cursor {
     return this.current === this.wide;
   }
 
-  async peek(): Promise<StoredEvent | undefined> {
+  head(): StoredEvent | undefined | typeof PENDING {
     // Page by page: a filtered page may hold nothing, and each page's end is a decision.
-    while (this.onWide) {
-      if (this.wide.exhausted) {
-        const rest = this.then(this.wide.lastTime!);
-        if (rest) {
-          this.current = rest;
-          break;
-        }
-      }
-      const event = await this.wide.peekOnePage();
-      if (event || this.wide.finished) return event;
+    if (this.onWide && this.wide.exhausted) {
+      const rest = this.then(this.wide.lastTime!);
+      if (rest) this.current = rest;
     }
-    return this.current.peek();
+    return this.current.head();
+  }
+
+  load(): Promise<void> {
+    return this.current.load();
   }
 
   next(): void {
@@ -474,7 +492,8 @@ export async function* readByTime(u: string, read: TimeOrderedRead, stats: ReadS
   let whole = false;
   try {
     for (;;) {
-      const event = await all.peek();
+      let event = all.head();
+      if (event === PENDING) event = await peek(all);
       if (!event) {
         whole = true;
         return;
