@@ -3,7 +3,7 @@ import { log } from '../../log';
 import type { SeriesRows } from '../../model/series';
 import { batchDelete } from '../batch';
 import { dynamo, table } from '../clients';
-import { PutCommand, QueryCommand, UpdateCommand } from '../commands';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '../commands';
 import { ifConditionHolds } from '../conditional';
 import { keys } from '../keys';
 import { queryAll, queryPages } from '../query';
@@ -62,6 +62,12 @@ const COMPACT_MAX_SEGMENTS = 40;
 const COMPACT_MAX_ROWS = 20_000;
 /** How long a compaction holds its series: one that dies leaves compaction to the next write after this. */
 const LEASE_MS = 10_000;
+/**
+ * The lease a deletion puts on `~writes` before it removes the series ({@link deleteSeries}):
+ * a compaction under way commits only while `leaseUntil` is still its own, so it fails
+ * instead of writing chunks behind the deletion, and no compaction can start while it stands.
+ */
+const DELETING = Number.MAX_SAFE_INTEGER;
 
 /**
  * How long after a compaction its chunks are still read strongly consistent. DynamoDB's
@@ -501,30 +507,30 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
         UpdateExpression: 'SET leaseUntil = :until, v = if_not_exists(v, :zero)',
         ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :clock',
         ExpressionAttributeValues: { ':until': until, ':zero': 0, ':clock': clock },
-        ReturnValues: 'ALL_NEW',
+        ReturnValues: 'ALL_OLD',
       }),
     ),
   );
   if (!taken) return 0;
-  const state = taken.Attributes ?? {};
-  const release = () =>
-    ifConditionHolds(
-      dynamo().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: writesKey,
-          UpdateExpression: 'REMOVE leaseUntil',
-          ConditionExpression: 'leaseUntil = :until',
-          ExpressionAttributeValues: { ':until': until },
-        }),
-      ),
-    );
+  // The item as it was (`v` is 0 until a first compaction commits); none: this lease created it.
+  const state: Record<string, unknown> = { v: 0, ...taken.Attributes };
+  const created = taken.Attributes === undefined;
   const segments = await queryAll({
     TableName: table(),
     KeyConditionExpression: 'pk = :pk AND begins_with(sk, :segment)',
     ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId), ':segment': keys.seriesSegmentPrefix },
     ConsistentRead: true,
   });
+  const lease = { ConditionExpression: 'leaseUntil = :until', ExpressionAttributeValues: { ':until': until } };
+  // No `~writes` before and no segment now: the series holds nothing (a compaction records
+  // itself in `~writes`), its points were deleted meanwhile. The item this lease created goes,
+  // rather than stay behind the deletion.
+  const release = () =>
+    ifConditionHolds(
+      created && segments.length === 0
+        ? dynamo().send(new DeleteCommand({ TableName: table(), Key: writesKey, ...lease }))
+        : dynamo().send(new UpdateCommand({ TableName: table(), Key: writesKey, UpdateExpression: 'REMOVE leaseUntil', ...lease })),
+    );
   let count = 0;
   let rows = 0;
   while (
@@ -576,8 +582,21 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
   return 0;
 }
 
-/** Removes every point of a series; answers the bytes freed. Safe to repeat. */
+/**
+ * Removes every point of a series; answers the bytes freed. Safe to repeat. First it takes
+ * the compaction lease for good ({@link DELETING}, whatever lease stands): a compaction under
+ * way then fails at its commit (conditional on its own lease) instead of writing chunks
+ * after this read the partition, and none starts until `~writes` goes, last (sorted last).
+ */
 export async function deleteSeries(u: string, eventId: string): Promise<number> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.seriesWrites(u, eventId),
+      UpdateExpression: 'SET leaseUntil = :deleting',
+      ExpressionAttributeValues: { ':deleting': DELETING },
+    }),
+  );
   let bytes = 0;
   for await (const page of queryPages({
     TableName: table(),
