@@ -146,3 +146,46 @@ export function flatJsonOf(content: SeriesContent, rows: SeriesRows): FlatJson {
   }
   return { format: 'flatJSON', fields: content.fields, points };
 }
+
+/** A read answer as the JSON text sent, with its size in bytes. */
+export interface FlatJsonText {
+  json: string;
+  bytes: number;
+}
+
+/**
+ * The flatJSON answer of a read as text, written block by block: each block's rows become
+ * arrays only for the one `JSON.stringify` of that block, rather than every point being
+ * copied into one list and the whole answer serialized at the end (a third of the CPU for
+ * 100,000 points). The same text as `JSON.stringify(flatJsonOf(content, rows))`.
+ */
+export function flatJsonText(content: SeriesContent, blocks: SeriesRows[]): FlatJsonText {
+  const valueFields = content.fields.filter((f) => f !== DELTA_TIME);
+  const head = `{"format":"flatJSON","fields":${JSON.stringify(content.fields)},"points":[`;
+  let bytes = Buffer.byteLength(head) + 2;
+  const parts: string[] = [];
+  for (const block of blocks) {
+    const n = block.deltaTimes.length;
+    if (n === 0) continue;
+    const columns = valueFields.map((f) => block.columns[f]);
+    // Numbers and nulls serialize to ASCII: their text's length is its size in bytes.
+    let ascii = true;
+    const points = new Array<unknown[]>(n);
+    for (let i = 0; i < n; i++) {
+      const row = new Array<unknown>(columns.length + 1);
+      row[0] = block.deltaTimes[i];
+      for (let c = 0; c < columns.length; c++) {
+        const value = columns[c]?.[i] ?? null;
+        if (ascii && value !== null && typeof value !== 'number') ascii = false;
+        row[c + 1] = value;
+      }
+      points[i] = row;
+    }
+    const text = JSON.stringify(points);
+    const part = text.slice(1, -1);
+    parts.push(part);
+    bytes += (ascii ? part.length : Buffer.byteLength(part)) + 1;
+  }
+  if (parts.length > 0) bytes -= 1; // commas between parts
+  return { json: `${head}${parts.join(',')}]}`, bytes };
+}

@@ -178,6 +178,25 @@ export async function readSeries(
   stats?: SeriesReadStats,
   now: number = Date.now(),
 ): Promise<SeriesRows> {
+  const out: SeriesRows = { deltaTimes: [], columns: {} };
+  for (const block of await readSeriesBlocks(u, eventId, from, to, stats, now)) appendRange(out, block, from, to);
+  return out;
+}
+
+/**
+ * The same rows as {@link readSeries}, as consecutive blocks (one per chunk read, with the
+ * segments' rows merged into the block they fall in): ascending within and across blocks, no
+ * `deltaTime` twice. A whole chunk inside the range is its decoded rows as they are, so a
+ * large read copies no point before its answer is written.
+ */
+export async function readSeriesBlocks(
+  u: string,
+  eventId: string,
+  from: number,
+  to: number,
+  stats?: SeriesReadStats,
+  now: number = Date.now(),
+): Promise<SeriesRows[]> {
   const pk = keys.seriesChunks(u, eventId);
   // The tail first in the same round trip: a compaction that removed a segment this read does
   // not see has committed, and with it the `~writes` mark that makes its chunks read strongly
@@ -230,17 +249,41 @@ export async function readSeries(
     stats.settled = (stats.settled ?? 0) + settled;
     stats.segments = (stats.segments ?? 0) + segments.length;
   }
-  const out: SeriesRows = { deltaTimes: [], columns: {} };
-  for (const item of items) appendRange(out, decodeChunk(item.d as Uint8Array), from, to);
-  // Segments in write order, merged among themselves first (they are small), then over the chunks once.
+  const blocks: SeriesRows[] = [];
+  for (const item of items) {
+    const rows = within(decodeChunk(item.d as Uint8Array), from, to);
+    if (rows.deltaTimes.length > 0) blocks.push(rows);
+  }
+  // Segments in write order, merged among themselves first (they are small), then each part
+  // into the block it falls in (before the next block's first time; the last takes the rest).
   let pending: SeriesRows | undefined;
   for (const segment of segments) {
     if ((segment.hi as number) < from || (segment.lo as number) > to) continue;
-    const rows: SeriesRows = { deltaTimes: [], columns: {} };
-    appendRange(rows, decodeChunk(segment.d as Uint8Array), from, to);
+    const rows = within(decodeChunk(segment.d as Uint8Array), from, to);
     pending = pending ? mergeRows(pending, rows) : rows;
   }
-  return pending && pending.deltaTimes.length > 0 ? mergeRows(out, pending) : out;
+  if (!pending || pending.deltaTimes.length === 0) return blocks;
+  if (blocks.length === 0) return [pending];
+  let k = 0;
+  const p = pending.deltaTimes;
+  for (let b = 0; b < blocks.length && k < p.length; b++) {
+    const next = b + 1 < blocks.length ? blocks[b + 1]!.deltaTimes[0]! : Infinity;
+    let m = k;
+    while (m < p.length && p[m]! < next) m++;
+    if (m > k) blocks[b] = mergeRows(blocks[b]!, sliceRows(pending, k, m));
+    k = m;
+  }
+  return blocks;
+}
+
+/** The rows of `rows` inside [from, to]: `rows` itself when all are. */
+function within(rows: SeriesRows, from: number, to: number): SeriesRows {
+  const n = rows.deltaTimes.length;
+  let i = 0;
+  while (i < n && rows.deltaTimes[i]! < from) i++;
+  let j = n;
+  while (j > i && rows.deltaTimes[j - 1]! > to) j--;
+  return i === 0 && j === n ? rows : sliceRows(rows, i, j);
 }
 
 /** Appends the rows of `rows` inside [from, to] to `out` (chunks come in ascending order). */
