@@ -1,3 +1,6 @@
+/** The type prefix of a series holder event: `series:{class}/{format}` (Pryv API reference §2.2.7). */
+export const SERIES_PREFIX = 'series:';
+
 /**
  * HF series points (Pryv API reference §2.2.7) as the store hands them over: rows ordered by
  * `deltaTime` (seconds after the holder event's `time`), one value per field of the holder's

@@ -8,7 +8,9 @@
  *
  *   npx tsx test/bench/profile.ts events.create            (master token)
  *   npx tsx test/bench/profile.ts events.get-restricted    (no filter, limit 100)
- *   other shapes: events.create-restricted, events.get-master, streams.get
+ *   other shapes: events.create-restricted, events.get-master, streams.get,
+ *   series.add-10 / series.add-100 / series.add-1000 (appends to 4 holders, 100 Hz readings with
+ *   two decimals, as the reference tool writes), series.get-100000 (one holder of 100,000 points)
  *   npx tsx test/bench/profile.ts test-artifacts/profile/x.cpuprofile CALLS   (summarise again)
  *
  * The profile (.cpuprofile, loadable in Chrome DevTools) and the summary are written under
@@ -27,7 +29,8 @@ const SECONDS = Number(process.env.PROFILE_SECONDS ?? 20);
 const CONCURRENCY = Number(process.env.PROFILE_CONCURRENCY ?? 10);
 const EVENTS = Number(process.env.PROFILE_EVENTS ?? 10000);
 const SHAPES = ['events.create', 'events.create-restricted', 'events.get-master', 'events.get-restricted', 'streams.get'];
-if (!REPLAY && !SHAPES.includes(SHAPE)) throw new Error(`shape: one of ${SHAPES.join(', ')}`);
+const SERIES_SHAPE = /^series\.(add|get)-(\d+)$/.exec(SHAPE);
+if (!REPLAY && !SHAPES.includes(SHAPE) && !SERIES_SHAPE) throw new Error(`shape: one of ${SHAPES.join(', ')}`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -221,6 +224,39 @@ async function main(): Promise<void> {
       })
     ).json()) as { access: { token: string } };
     const restricted = access.access.token;
+    // HF series shapes: holders in the first restricted stream, points every 0.01 s with two decimals.
+    const holders: string[] = [];
+    const seriesPoints = (from: number, n: number) =>
+      Array.from({ length: n }, (_, k) => [(from + k) / 100, Math.round(6000 + Math.sin((from + k) / 50) * 1000) / 100]);
+    const nextPoint = new Map<string, number>();
+    if (SERIES_SHAPE) {
+      const [, verb, size] = SERIES_SHAPE;
+      for (let h = 0; h < (verb === 'add' ? 4 : 1); h++) {
+        const made = (await (
+          await fetch(`${base}/${username}/events`, {
+            method: 'POST',
+            headers: { authorization: master, 'content-type': 'application/json' },
+            body: JSON.stringify({ type: 'series:mass/kg', streamIds: [account.restricted[0]], time: 1_700_000_000 }),
+          })
+        ).json()) as { event: { id: string } };
+        holders.push(made.event.id);
+        nextPoint.set(made.event.id, 0);
+      }
+      if (verb === 'get') {
+        for (let i = 0; i < Number(size); i += 1000) {
+          const res = await fetch(`${base}/${username}/events/${holders[0]}/series`, {
+            method: 'POST',
+            headers: { authorization: master, 'content-type': 'application/json' },
+            body: JSON.stringify({
+              format: 'flatJSON',
+              fields: ['deltaTime', 'value'],
+              points: seriesPoints(i, Math.min(1000, Number(size) - i)),
+            }),
+          });
+          if (!res.ok) throw new Error(`seeding the series: ${res.status}`);
+        }
+      }
+    }
     process.stderr.write(`seeded ${EVENTS} events; waiting for the server's background work to settle…\n`);
     await sleep(Number(process.env.PROFILE_SETTLE_S ?? 20) * 1000);
 
@@ -229,7 +265,19 @@ async function main(): Promise<void> {
       const i = n++;
       const targetsMaster = account.others;
       let res: Response;
-      if (SHAPE.startsWith('events.create')) {
+      if (SERIES_SHAPE?.[1] === 'add') {
+        const holder = holders[i % holders.length]!;
+        const size = Number(SERIES_SHAPE[2]);
+        const from = nextPoint.get(holder)!;
+        nextPoint.set(holder, from + size);
+        res = await fetch(`${base}/${username}/events/${holder}/series`, {
+          method: 'POST',
+          headers: { authorization: master, 'content-type': 'application/json' },
+          body: JSON.stringify({ format: 'flatJSON', fields: ['deltaTime', 'value'], points: seriesPoints(from, size) }),
+        });
+      } else if (SERIES_SHAPE) {
+        res = await fetch(`${base}/${username}/events/${holders[0]}/series?fromDeltaTime=0`, { headers: { authorization: master } });
+      } else if (SHAPE.startsWith('events.create')) {
         const r = SHAPE.endsWith('restricted');
         const streams = r ? account.restricted : targetsMaster;
         res = await fetch(`${base}/${username}/events`, {

@@ -1,8 +1,10 @@
+import { SERIES_PREFIX } from '../../model/series';
 import { batchDelete } from '../batch';
 import { table } from '../clients';
 import { keys } from '../keys';
 import { deletePartition } from '../purge';
 import { queryAll } from '../query';
+import { deleteSeries } from '../series/chunks';
 import { ALL_STREAMS, parseKey } from './items';
 
 /**
@@ -16,13 +18,18 @@ export async function purgeUserEvents(u: string, streamIds: string[]): Promise<v
     TableName: table(),
     KeyConditionExpression: 'pk = :pk',
     ExpressionAttributeValues: { ':pk': keys.eventHeads(u) },
-    ProjectionExpression: 'pk, sk, ix',
+    ProjectionExpression: 'pk, sk, ix, #type',
+    ExpressionAttributeNames: { '#type': 'type' },
     ConsistentRead: true,
   });
   for (const head of heads) {
     await batchDelete(((head.ix as string[] | undefined) ?? []).map(parseKey));
     await deletePartition(keys.eventHistory(u, head.sk as string));
-    await deletePartition(keys.seriesChunks(u, head.sk as string)); // HF points, for series holders
+    // HF points: a series holder's the way that stops a compaction under way from writing
+    // behind the deletion; any other head's partition (empty, or left by an interrupted
+    // deletion of a holder, whose tombstone has no type) as it is.
+    if (typeof head.type === 'string' && head.type.startsWith(SERIES_PREFIX)) await deleteSeries(u, head.sk as string);
+    else await deletePartition(keys.seriesChunks(u, head.sk as string));
   }
   for (const streamId of new Set([...streamIds, ALL_STREAMS])) {
     for (const state of ['a', 't'] as const) await deletePartition(keys.eventStream(u, streamId, state));

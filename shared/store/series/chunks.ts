@@ -3,7 +3,7 @@ import { log } from '../../log';
 import type { SeriesRows } from '../../model/series';
 import { batchDelete } from '../batch';
 import { dynamo, table } from '../clients';
-import { PutCommand, QueryCommand, UpdateCommand } from '../commands';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '../commands';
 import { ifConditionHolds } from '../conditional';
 import { keys } from '../keys';
 import { queryAll, queryPages } from '../query';
@@ -62,6 +62,12 @@ const COMPACT_MAX_SEGMENTS = 40;
 const COMPACT_MAX_ROWS = 20_000;
 /** How long a compaction holds its series: one that dies leaves compaction to the next write after this. */
 const LEASE_MS = 10_000;
+/**
+ * The lease a deletion puts on `~writes` before it removes the series ({@link deleteSeries}):
+ * a compaction under way commits only while `leaseUntil` is still its own, so it fails
+ * instead of writing chunks behind the deletion, and no compaction can start while it stands.
+ */
+const DELETING = Number.MAX_SAFE_INTEGER;
 
 /**
  * How long after a compaction its chunks are still read strongly consistent. DynamoDB's
@@ -172,6 +178,25 @@ export async function readSeries(
   stats?: SeriesReadStats,
   now: number = Date.now(),
 ): Promise<SeriesRows> {
+  const out: SeriesRows = { deltaTimes: [], columns: {} };
+  for (const block of await readSeriesBlocks(u, eventId, from, to, stats, now)) appendRange(out, block, from, to);
+  return out;
+}
+
+/**
+ * The same rows as {@link readSeries}, as consecutive blocks (one per chunk read, with the
+ * segments' rows merged into the block they fall in): ascending within and across blocks, no
+ * `deltaTime` twice. A whole chunk inside the range is its decoded rows as they are, so a
+ * large read copies no point before its answer is written.
+ */
+export async function readSeriesBlocks(
+  u: string,
+  eventId: string,
+  from: number,
+  to: number,
+  stats?: SeriesReadStats,
+  now: number = Date.now(),
+): Promise<SeriesRows[]> {
   const pk = keys.seriesChunks(u, eventId);
   // The tail first in the same round trip: a compaction that removed a segment this read does
   // not see has committed, and with it the `~writes` mark that makes its chunks read strongly
@@ -224,17 +249,41 @@ export async function readSeries(
     stats.settled = (stats.settled ?? 0) + settled;
     stats.segments = (stats.segments ?? 0) + segments.length;
   }
-  const out: SeriesRows = { deltaTimes: [], columns: {} };
-  for (const item of items) appendRange(out, decodeChunk(item.d as Uint8Array), from, to);
-  // Segments in write order, merged among themselves first (they are small), then over the chunks once.
+  const blocks: SeriesRows[] = [];
+  for (const item of items) {
+    const rows = within(decodeChunk(item.d as Uint8Array), from, to);
+    if (rows.deltaTimes.length > 0) blocks.push(rows);
+  }
+  // Segments in write order, merged among themselves first (they are small), then each part
+  // into the block it falls in (before the next block's first time; the last takes the rest).
   let pending: SeriesRows | undefined;
   for (const segment of segments) {
     if ((segment.hi as number) < from || (segment.lo as number) > to) continue;
-    const rows: SeriesRows = { deltaTimes: [], columns: {} };
-    appendRange(rows, decodeChunk(segment.d as Uint8Array), from, to);
+    const rows = within(decodeChunk(segment.d as Uint8Array), from, to);
     pending = pending ? mergeRows(pending, rows) : rows;
   }
-  return pending && pending.deltaTimes.length > 0 ? mergeRows(out, pending) : out;
+  if (!pending || pending.deltaTimes.length === 0) return blocks;
+  if (blocks.length === 0) return [pending];
+  let k = 0;
+  const p = pending.deltaTimes;
+  for (let b = 0; b < blocks.length && k < p.length; b++) {
+    const next = b + 1 < blocks.length ? blocks[b + 1]!.deltaTimes[0]! : Infinity;
+    let m = k;
+    while (m < p.length && p[m]! < next) m++;
+    if (m > k) blocks[b] = mergeRows(blocks[b]!, sliceRows(pending, k, m));
+    k = m;
+  }
+  return blocks;
+}
+
+/** The rows of `rows` inside [from, to]: `rows` itself when all are. */
+function within(rows: SeriesRows, from: number, to: number): SeriesRows {
+  const n = rows.deltaTimes.length;
+  let i = 0;
+  while (i < n && rows.deltaTimes[i]! < from) i++;
+  let j = n;
+  while (j > i && rows.deltaTimes[j - 1]! > to) j--;
+  return i === 0 && j === n ? rows : sliceRows(rows, i, j);
 }
 
 /** Appends the rows of `rows` inside [from, to] to `out` (chunks come in ascending order). */
@@ -501,30 +550,30 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
         UpdateExpression: 'SET leaseUntil = :until, v = if_not_exists(v, :zero)',
         ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :clock',
         ExpressionAttributeValues: { ':until': until, ':zero': 0, ':clock': clock },
-        ReturnValues: 'ALL_NEW',
+        ReturnValues: 'ALL_OLD',
       }),
     ),
   );
   if (!taken) return 0;
-  const state = taken.Attributes ?? {};
-  const release = () =>
-    ifConditionHolds(
-      dynamo().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: writesKey,
-          UpdateExpression: 'REMOVE leaseUntil',
-          ConditionExpression: 'leaseUntil = :until',
-          ExpressionAttributeValues: { ':until': until },
-        }),
-      ),
-    );
+  // The item as it was (`v` is 0 until a first compaction commits); none: this lease created it.
+  const state: Record<string, unknown> = { v: 0, ...taken.Attributes };
+  const created = taken.Attributes === undefined;
   const segments = await queryAll({
     TableName: table(),
     KeyConditionExpression: 'pk = :pk AND begins_with(sk, :segment)',
     ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId), ':segment': keys.seriesSegmentPrefix },
     ConsistentRead: true,
   });
+  const lease = { ConditionExpression: 'leaseUntil = :until', ExpressionAttributeValues: { ':until': until } };
+  // No `~writes` before and no segment now: the series holds nothing (a compaction records
+  // itself in `~writes`), its points were deleted meanwhile. The item this lease created goes,
+  // rather than stay behind the deletion.
+  const release = () =>
+    ifConditionHolds(
+      created && segments.length === 0
+        ? dynamo().send(new DeleteCommand({ TableName: table(), Key: writesKey, ...lease }))
+        : dynamo().send(new UpdateCommand({ TableName: table(), Key: writesKey, UpdateExpression: 'REMOVE leaseUntil', ...lease })),
+    );
   let count = 0;
   let rows = 0;
   while (
@@ -576,8 +625,21 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
   return 0;
 }
 
-/** Removes every point of a series; answers the bytes freed. Safe to repeat. */
+/**
+ * Removes every point of a series; answers the bytes freed. Safe to repeat. First it takes
+ * the compaction lease for good ({@link DELETING}, whatever lease stands): a compaction under
+ * way then fails at its commit (conditional on its own lease) instead of writing chunks
+ * after this read the partition, and none starts until `~writes` goes, last (sorted last).
+ */
 export async function deleteSeries(u: string, eventId: string): Promise<number> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.seriesWrites(u, eventId),
+      UpdateExpression: 'SET leaseUntil = :deleting',
+      ExpressionAttributeValues: { ':deleting': DELETING },
+    }),
+  );
   let bytes = 0;
   for await (const page of queryPages({
     TableName: table(),

@@ -23,7 +23,9 @@ export interface EventTypeCatalogue {
   classes?: unknown;
 }
 
-export const SERIES_PREFIX = 'series:';
+import { SERIES_PREFIX } from '../../../model/series';
+
+export { SERIES_PREFIX };
 
 /**
  * Types that Pryv's bundled list (service-core `event-types.default.json`) has and the
