@@ -1,4 +1,3 @@
-import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,7 +14,6 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { SignatureV4 } from '@smithy/signature-v4';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { asPryvError } from '../../shared/api/execute';
@@ -24,6 +22,7 @@ import * as commands from '../../shared/store/commands';
 import { fromWire, TableClient } from '../../shared/store/document';
 import { ConditionalCheckFailedException, DynamoDBHttp, TransactionCanceledException } from '../../shared/store/dynamodb-http';
 import { isServiceFault } from '../../shared/store/faults';
+import { sdkSigner } from './sdk-signer';
 
 /**
  * The store's table client (shared/store/document.ts over shared/store/dynamodb-http.ts) must
@@ -48,25 +47,7 @@ const CREDENTIALS = {
 const REGION = 'us-east-1';
 
 /** The SDK's own signer, as the reference for the signatures the fake receives. */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: string | Uint8Array) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
-  }
-  update(data: string | Uint8Array) {
-    this.hash.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.hash.digest());
-  }
-}
-const signer = new SignatureV4({
-  service: 'dynamodb',
-  region: REGION,
-  credentials: CREDENTIALS,
-  sha256: Sha256 as never,
-  applyChecksum: false,
-});
+const signer = sdkSigner('dynamodb', REGION, CREDENTIALS);
 
 /** Whether a request's Authorization is the one SigV4 gives its signed headers, body and date. */
 async function signatureHolds(headers: IncomingHttpHeaders, body: string, host: string): Promise<boolean> {

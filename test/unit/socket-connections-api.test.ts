@@ -1,11 +1,10 @@
-import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { closeConnection, postToConnection, resetConnectionClients } from '../../shared/adapters/socket-connections-api';
 import { resetConfig } from '../../shared/config';
 import { isServiceFault } from '../../shared/store/faults';
+import { sdkSigner } from './sdk-signer';
 
 /**
  * The `@connections` client (shared/adapters/socket-connections-api.ts) against a stand-in of
@@ -19,25 +18,7 @@ const REGION = 'eu-central-1';
 /** API Gateway connection ids are base64: `=` and `+` must survive the path and its signature. */
 const CONNECTION = 'L0SM9cOFvHc+Ihw=';
 
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: string | Uint8Array) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
-  }
-  update(data: string | Uint8Array) {
-    this.hash.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.hash.digest());
-  }
-}
-const signer = new SignatureV4({
-  service: 'execute-api',
-  region: REGION,
-  credentials: CREDENTIALS,
-  sha256: Sha256 as never,
-  applyChecksum: false,
-});
+const signer = sdkSigner('execute-api', REGION, CREDENTIALS);
 
 interface Seen {
   method: string;
