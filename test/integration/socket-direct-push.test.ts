@@ -9,6 +9,7 @@ import { dynamo, table } from '../../shared/store/clients';
 import { GetCommand } from '../../shared/store/commands';
 import { keys } from '../../shared/store/keys';
 import { listUserConnections } from '../../shared/store/socket-connections';
+import { markUserSockets } from '../../shared/store/socket-pushes';
 import { readDataMeta } from '../../shared/store/streams';
 import { apiUrl, call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 import { type ListeningSocket, listen } from '../setup/notify-clients';
@@ -77,6 +78,25 @@ describe('direct pushes from the writing call', () => {
     const head = await headOf(u, event.id);
     expect(head?.id).toBe(event.id);
     expect(head?.ps).toBeUndefined();
+  });
+
+  it('a hint with no socket left: the write records a push that decided for none, so the fan-out never waits for it', async () => {
+    const lone = await createUser();
+    const res = await call('POST', `/${lone.username}/streams`, { token: lone.token, body: { id: stream, name: stream } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    // As if its last socket closed before the hint was lowered.
+    await markUserSockets(lone.username, Math.floor(Date.now() / 1000) + 600);
+    expect(await listUserConnections(lone.username)).toEqual([]);
+    const created = await call('POST', `/${lone.username}/events`, {
+      token: lone.token,
+      body: { streamIds: [stream], type: 'note/txt', content: 'nobody listens' },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const mark = (await headOf(lone.username, created.body.event.id))?.ps as PushMark | undefined;
+    expect(mark?.id).toEqual(expect.any(String));
+    // Recorded before the answer (the push finishes beside the call's usage and audit writes).
+    const record = await pushRecord(lone.username, mark!.id);
+    expect(record?.decided).toEqual([]);
   });
 
   it('tells a socket once: the writer pushes, the fan-out leaves that socket out', async () => {

@@ -115,9 +115,14 @@ async function push(
   connections: SocketConnection[],
   sender: Promise<SocketSender>,
 ): Promise<void> {
-  // No connection (they closed since the hint was set): nothing to record either. A socket
-  // bound since then is told by the fan-out once the mark's deadline passed.
-  if (connections.length === 0) return;
+  // No connection (they closed since the hint was set): recorded all the same, as deciding for
+  // none, so that the fan-out tells a socket bound since then at once. Unrecorded, the fan-out
+  // would wait for the mark's deadline, and with it every later batch of the table's stream
+  // (other users' notifications, new sockets' open packets).
+  if (connections.length === 0) {
+    await recordPush(username, mark.id, []);
+    return;
+  }
   const now = Date.now() / 1000;
   const decided: string[] = [];
   const sends: Array<{ connection: SocketConnection; messages: unknown[][] }> = [];
