@@ -1,4 +1,5 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { LOCAL_CREDENTIALS, LOCAL_SERVICE_REQUEST_TIMEOUT_MS } from '../../shared/config';
 import { log } from '../../shared/log';
 import { DynamoDBHttp } from '../../shared/store/dynamodb-http';
 import { Checkpoint } from './stream-checkpoint';
@@ -68,7 +69,10 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
   const clientConfig = {
     endpoint: options.endpoint,
     region: process.env.AWS_REGION ?? 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: LOCAL_CREDENTIALS,
+    // DynamoDB Local's bound, as the store's client takes it with a local endpoint (shared/config.ts):
+    // the AWS default (3 s) gives up GetRecords calls that a loaded laptop's JVM merely pauses.
+    requestTimeoutMs: LOCAL_SERVICE_REQUEST_TIMEOUT_MS,
   };
   const ddb = new DynamoDBHttp(clientConfig);
   const streams = new DynamoDBHttp({ ...clientConfig, target: 'DynamoDBStreams_20120810' });
