@@ -1,5 +1,3 @@
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resetConfig } from '../../shared/config';
 import { deleteAccount } from '../../shared/domain/accounts/deletion';
@@ -9,6 +7,7 @@ import { keys } from '../../shared/store/keys';
 import { partitionKeys } from '../../shared/store/query';
 import { COMPACT_SEGMENTS, compactSeries } from '../../shared/store/series/chunks';
 import { call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
+import { startDynamoDBProxy } from '../setup/dynamodb-proxy';
 import { waitUntil } from './wait';
 
 /**
@@ -27,33 +26,14 @@ interface Held {
 async function startHoldingProxy(target: string) {
   const rules: Array<{ operation: string; marker: string }> = [];
   const held: Held[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const operation = String(req.headers['x-amz-target']).split('.').pop() ?? '';
-      const forward = () => {
-        const out = request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (answer) => {
-          const back: Buffer[] = [];
-          answer.on('data', (c: Buffer) => back.push(c));
-          answer.on('end', () => {
-            res.writeHead(answer.statusCode ?? 500, answer.headers);
-            res.end(Buffer.concat(back));
-          });
-        });
-        out.on('error', (err) => res.destroy(err));
-        out.end(body);
-      };
-      const rule = rules.findIndex((r) => r.operation === operation && body.includes(r.marker));
-      if (rule < 0) return forward();
-      rules.splice(rule, 1); // each rule holds one request
-      held.push({ operation, release: forward });
-    });
+  const proxy = await startDynamoDBProxy(target, ({ operation, body }) => {
+    const rule = rules.findIndex((r) => r.operation === operation && body.includes(r.marker));
+    if (rule < 0) return undefined;
+    rules.splice(rule, 1); // each rule holds one request
+    return { before: new Promise<void>((release) => held.push({ operation, release })) };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ...proxy,
     /** Holds the next request of that operation whose body contains `marker`. */
     hold: (operation: string, marker: string) => rules.push({ operation, marker }),
     /** Waits until a request of that operation is held, and answers the function that lets it go. */
@@ -62,7 +42,6 @@ async function startHoldingProxy(target: string) {
       const index = held.findIndex((h) => h.operation === operation);
       return held.splice(index, 1)[0]!.release;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 

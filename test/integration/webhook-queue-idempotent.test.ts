@@ -1,5 +1,3 @@
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, resetConfig } from '../../shared/config';
 import { dynamo, resetClients } from '../../shared/store/clients';
@@ -7,6 +5,7 @@ import { GetCommand } from '../../shared/store/commands';
 import { queueClaimedAttempt } from '../../shared/store/webhook-queue';
 import { getWebhook } from '../../shared/store/webhooks';
 import { call, createUser, useRuntimeStore } from '../setup/api';
+import { startDynamoDBProxy } from '../setup/dynamodb-proxy';
 
 /**
  * A transaction that committed but whose answer was lost is retried by the SDK; it must be
@@ -23,38 +22,13 @@ interface Seen {
 /** Forwards everything to `target`; the first transaction whose body contains `marker` commits, and its answer is replaced by a 500. */
 async function startLossyProxy(target: string, marker: string) {
   const seen: Seen[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const isTransaction = String(req.headers['x-amz-target']).endsWith('.TransactWriteItems') && body.includes(marker);
-      const lose = isTransaction && seen.length === 0;
-      if (isTransaction) seen.push({ token: JSON.parse(body.toString('utf8')).ClientRequestToken, lost: lose });
-      const url = new URL(req.url ?? '/', target);
-      const out = request(url, { method: req.method, headers: req.headers }, (answer) => {
-        const back: Buffer[] = [];
-        answer.on('data', (c: Buffer) => back.push(c));
-        answer.on('end', () => {
-          if (lose) {
-            res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
-            res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'answer lost on the way' }));
-            return;
-          }
-          res.writeHead(answer.statusCode ?? 500, answer.headers);
-          res.end(Buffer.concat(back));
-        });
-      });
-      out.on('error', (err) => res.destroy(err));
-      out.end(body);
-    });
+  const proxy = await startDynamoDBProxy(target, ({ operation, body }) => {
+    if (operation !== 'TransactWriteItems' || !body.includes(marker)) return undefined;
+    const lost = seen.length === 0;
+    seen.push({ token: JSON.parse(body.toString('utf8')).ClientRequestToken, lost });
+    return { answerLost: lost };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  return { ...proxy, seen };
 }
 
 describe('webhook queue transactions', () => {
