@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { flatJsonOf, flatJsonText } from '../../shared/domain/series/points';
+import { flatJsonText } from '../../shared/domain/series/points';
 import type { SeriesContent, SeriesRows } from '../../shared/model/series';
 
 /** A read's answer written block by block is the very text of the answer serialized whole, with its size in bytes. */
 
 const single: SeriesContent = { elementType: 'mass/kg', fields: ['deltaTime', 'value'], required: ['deltaTime', 'value'] };
 const object: SeriesContent = { elementType: 'x/y', fields: ['deltaTime', 'a', 'b'], required: ['deltaTime', 'a'] };
+
+/** The reference: the whole answer as one object, each point a row of the holder's fields (a missing column is null). */
+const flatJsonOf = (content: SeriesContent, rows: SeriesRows) => ({
+  format: 'flatJSON',
+  fields: content.fields,
+  points: rows.deltaTimes.map((t, i) => [t, ...content.fields.filter((f) => f !== 'deltaTime').map((f) => rows.columns[f]?.[i] ?? null)]),
+});
 
 const concat = (blocks: SeriesRows[], names: string[]): SeriesRows => ({
   deltaTimes: blocks.flatMap((b) => b.deltaTimes),
