@@ -1,8 +1,9 @@
 import type { Access } from '../../model/accesses';
 import type { AccessSnapshot, AccessUpdate, ChangeDetail, ChangeMessage, NamedScopes } from '../../model/notifications';
 import { AccessPermissions, createdByAccess } from '../accesses/permissions';
+import { matchesStreams } from '../streams/query';
 import type { StreamTree } from '../streams/tree';
-import { type CompiledScope, compileScope, matchesStreams, readableEventStreams, scopeMatches } from './scopes';
+import { type CompiledScope, compileScope, readableEventStreams, scopeMatches } from './scopes';
 
 /**
  * Who hears of a batch of one user's changes (README "Sockets", spec §6): each listener — a

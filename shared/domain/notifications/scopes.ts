@@ -1,12 +1,12 @@
 import { errors, PryvError } from '../../errors';
 import type { AccessType } from '../../model/accesses';
 import { type ChangeDetail, type NamedScopes, SCOPE_KINDS, type ScopeKind, type ScopeQuery } from '../../model/notifications';
-import type { EventsState, ExpandedQuery } from '../../model/streams';
+import type { EventsState } from '../../model/streams';
 import type { AccessPermissions } from '../accesses/permissions';
 import { auditStreamsOf } from '../audit/log';
 import { type ContentCondition, meetsConditions, parseContentConditions } from '../events/content-query';
 import { inEventsState, typeMatches } from '../events/fields';
-import { expandStreamsQueries, parseStreamsParam } from '../streams/query';
+import { expandStreamsQueries, matchesStreams, parseStreamsParam, type StreamMatcher, toMatcher } from '../streams/query';
 import type { StreamTree } from '../streams/tree';
 
 /**
@@ -148,25 +148,6 @@ export function parseUnsubscribePayload(raw: unknown): string[] | 'all' {
   if (raw.keys !== undefined) return stringArray(raw.keys, 'keys');
   if (raw.key !== undefined) return [checkKey(raw.key)];
   throw bad('unsubscribe expects {key}, {keys: […]} or {all: true}.');
-}
-
-/** A stream-id set form of expanded queries, for matching many changes against them. */
-interface StreamMatcher {
-  any: Set<string>;
-  all: Array<Set<string>>;
-  not: Set<string>;
-}
-
-const toMatcher = (q: ExpandedQuery): StreamMatcher => ({ any: new Set(q.any), all: q.all.map((s) => new Set(s)), not: new Set(q.not) });
-
-/** The `events.get` semantics of expanded queries (domain/streams/query.ts eventMatches), on sets. */
-export function matchesStreams(streamIds: readonly string[], matchers: readonly StreamMatcher[]): boolean {
-  return matchers.some(
-    (m) =>
-      streamIds.some((id) => m.any.has(id)) &&
-      m.all.every((set) => streamIds.some((id) => set.has(id))) &&
-      !streamIds.some((id) => m.not.has(id)),
-  );
 }
 
 /** What an access may read of the events, as `events.get` without a streams query decides it (trashed streams included). */

@@ -264,15 +264,35 @@ export function eventMatchesAny(eventStreamIds: readonly string[], qs: readonly 
   return qs.some((q) => eventMatches(eventStreamIds, q));
 }
 
+/** Expanded queries' ids as sets: what matching many events against the same queries needs. */
+export interface StreamMatcher {
+  any: Set<string>;
+  all: Array<Set<string>>;
+  not: Set<string>;
+}
+
+/** One expanded query as sets, built once for the events it is matched against. */
+export const toMatcher = (q: ExpandedQuery): StreamMatcher => ({
+  any: new Set(q.any),
+  all: q.all.map((s) => new Set(s)),
+  not: new Set(q.not),
+});
+
 /**
- * eventMatchesAny for many events against the same queries: the queries' ids as sets, built
- * once, so that an event costs its own stream ids' lookups, not a walk of every id the
- * queries name (a personal access's `*` names every stream of the tree).
+ * eventMatchesAny on matchers: an event costs its own stream ids' lookups, not a walk of every
+ * id the queries name (a personal access's `*` names every stream of the tree).
  */
+export function matchesStreams(streamIds: readonly string[], matchers: readonly StreamMatcher[]): boolean {
+  return matchers.some(
+    (m) =>
+      streamIds.some((id) => m.any.has(id)) &&
+      m.all.every((set) => streamIds.some((id) => set.has(id))) &&
+      !streamIds.some((id) => m.not.has(id)),
+  );
+}
+
+/** eventMatchesAny for many events against the same queries, their sets built once. */
 export function streamsMatcher(qs: readonly ExpandedQuery[]): (eventStreamIds: readonly string[]) => boolean {
-  const sets = qs.map((q) => ({ any: new Set(q.any), all: q.all.map((ids) => new Set(ids)), not: new Set(q.not) }));
-  return (ids) =>
-    sets.some(
-      (q) => ids.some((id) => q.any.has(id)) && q.all.every((set) => ids.some((id) => set.has(id))) && !ids.some((id) => q.not.has(id)),
-    );
+  const matchers = qs.map(toMatcher);
+  return (ids) => matchesStreams(ids, matchers);
 }
