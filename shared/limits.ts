@@ -68,35 +68,32 @@ function pathOf(visit: Visit): string {
   return path;
 }
 
-/** Pushes the children of an object or array (arrays by index, without an entry per element). */
-function pushChildren(stack: Visit[], visit: Visit, value: object, onKey?: (key: string) => void): void {
-  const depth = visit.depth + 1;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) stack.push({ value: value[i], parent: visit, key: i, depth, top: visit.top || String(i) });
-    return;
-  }
-  for (const key of Object.keys(value)) {
-    onKey?.(key);
-    stack.push({ value: (value as Record<string, unknown>)[key], parent: visit, key, depth, top: visit.parent ? visit.top : key });
-  }
-}
+/** The top-level param a child is in: its own key at the top, else its parent's. */
+const topOf = (visit: Visit, key: string | number): string => (visit.parent ? visit.top : String(key));
+
+/** Bytes a scalar takes in the size estimate (a string's UTF-8 bytes and quotes; anything else 8). */
+const scalarSize = (value: unknown): number => (typeof value === 'string' ? Buffer.byteLength(value) + 2 : 8);
 
 /**
  * The shape limits of a method's params, checked before its schema (one iterative walk: a
  * 10,000-level value costs no stack): nesting depth, reserved property names, and size.
- * Throws `invalid-parameters-format` naming the field.
+ * Throws `invalid-parameters-format` naming the field. Scalars are sized where their
+ * container is met, without an entry of the walk each: a 1,000-point series write holds
+ * ~3,000 of them in arrays, and an entry per value was most of the walk's cost.
  */
 export function checkParamsShape(params: unknown): void {
-  const stack: Visit[] = [{ value: params, parent: undefined, key: '', depth: 1, top: '' }];
   const topSizes = new Map<string, number>();
   let total = 0;
-  while (stack.length > 0) {
-    const visit = stack.pop()!;
-    const { value, depth, top } = visit;
-    let size = 0;
-    if (typeof value === 'string') size = Buffer.byteLength(value) + 2;
-    else if (value === null || typeof value !== 'object') size = 8;
-    else {
+  const add = (top: string, size: number) => {
+    total += size;
+    topSizes.set(top, (topSizes.get(top) ?? 0) + size);
+  };
+  if (params === null || typeof params !== 'object') add('', scalarSize(params));
+  else {
+    const stack: Visit[] = [{ value: params, parent: undefined, key: '', depth: 1, top: '' }];
+    while (stack.length > 0) {
+      const visit = stack.pop()!;
+      const { value, depth } = visit;
       if (depth > LIMITS.depth) {
         const path = pathOf(visit);
         throw refusal(
@@ -105,7 +102,20 @@ export function checkParamsShape(params: unknown): void {
           `The value at "${shown(path || '/')}" nests more than ${LIMITS.depth} levels of objects and arrays.`,
         );
       }
-      pushChildren(stack, visit, value, (key) => {
+      if (Array.isArray(value)) {
+        let scalars = 0;
+        for (let i = 0; i < value.length; i++) {
+          const child: unknown = value[i];
+          if (child !== null && typeof child === 'object') {
+            stack.push({ value: child, parent: visit, key: i, depth: depth + 1, top: topOf(visit, i) });
+          } else if (visit.parent) scalars += scalarSize(child);
+          else add(String(i), scalarSize(child));
+        }
+        if (scalars > 0) add(visit.top, scalars);
+        continue;
+      }
+      let size = 0;
+      for (const key of Object.keys(value as object)) {
         if (LIMITS.reservedKeys.includes(key)) {
           const path = pathOf(visit);
           throw refusal(
@@ -115,10 +125,13 @@ export function checkParamsShape(params: unknown): void {
           );
         }
         size += Buffer.byteLength(key) + 3;
-      });
+        const child = (value as Record<string, unknown>)[key];
+        if (child !== null && typeof child === 'object') {
+          stack.push({ value: child, parent: visit, key, depth: depth + 1, top: topOf(visit, key) });
+        } else add(topOf(visit, key), scalarSize(child));
+      }
+      add(visit.top, size);
     }
-    total += size;
-    topSizes.set(top, (topSizes.get(top) ?? 0) + size);
   }
   if (total > LIMITS.paramsBytes) {
     const [largest] = [...topSizes.entries()].sort((a, b) => b[1] - a[1])[0]!;
@@ -149,21 +162,37 @@ export function checkParamsNumbers(params: unknown): void {
       }
     }
   }
-  const stack: Visit[] = [{ value: params, parent: undefined, key: '', depth: 1, top: '' }];
+  const outOfRange = (visit: Visit) => {
+    const path = pathOf(visit);
+    return refusal(
+      path,
+      'NUMBER_OUT_OF_RANGE',
+      `The number at "${shown(path || '/')}" is out of range: numbers must be finite, below 1e126 in magnitude and, unless 0, at least 1e-130.`,
+    );
+  };
+  const root: Visit = { value: params, parent: undefined, key: '', depth: 1, top: '' };
+  if (typeof params === 'number' && !storableNumber(params)) throw outOfRange(root);
+  if (params === null || typeof params !== 'object') return;
+  // Numbers are checked where their container is met; a walk entry is made for a bad one only, to name it.
+  const stack: Visit[] = [root];
   while (stack.length > 0) {
     const visit = stack.pop()!;
-    const { value } = visit;
-    if (typeof value === 'number') {
-      if (!storableNumber(value)) {
-        const path = pathOf(visit);
-        throw refusal(
-          path,
-          'NUMBER_OUT_OF_RANGE',
-          `The number at "${shown(path || '/')}" is out of range: numbers must be finite, below 1e126 in magnitude and, unless 0, at least 1e-130.`,
-        );
+    const value = visit.value as object;
+    const depth = visit.depth + 1;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const child: unknown = value[i];
+        if (typeof child === 'number') {
+          if (!storableNumber(child)) throw outOfRange({ value: child, parent: visit, key: i, depth, top: '' });
+        } else if (child !== null && typeof child === 'object') stack.push({ value: child, parent: visit, key: i, depth, top: '' });
       }
-    } else if (value !== null && typeof value === 'object') {
-      pushChildren(stack, visit, value);
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      if (typeof child === 'number') {
+        if (!storableNumber(child)) throw outOfRange({ value: child, parent: visit, key, depth, top: '' });
+      } else if (child !== null && typeof child === 'object') stack.push({ value: child, parent: visit, key, depth, top: '' });
     }
   }
 }

@@ -40,6 +40,8 @@ describe('params limits (shared/limits.ts)', () => {
     const tooLarge = refusal(() => checkParamsShape(big));
     expect(tooLarge.path).toBe('#/body');
     expect(tooLarge.message).toMatch(/^"body" is too large/);
+    // Keys count their bytes + 3, strings theirs + 2, other scalars 8: 11 + 7 + 9 + 40,000 × (8 + 10).
+    expect(tooLarge.message).toContain('about 720027 bytes');
     expect(() => checkParamsShape([{ a: 1 }, [2, 3]])).not.toThrow();
   });
 
