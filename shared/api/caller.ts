@@ -21,6 +21,10 @@ export function callerOf(ctx: MethodContext): Caller {
       ctx.afterCommit ??= [];
       ctx.afterCommit.push(work);
     },
+    withRecords: (counters) => {
+      ctx.counters ??= [];
+      ctx.counters.push(...counters);
+    },
   };
 }
 

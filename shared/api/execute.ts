@@ -8,7 +8,7 @@ import { log } from '../log';
 import type { Access } from '../model/accesses';
 import { getAccessByToken, getAccessWithDataMeta, getAccessWithEventHead, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
-import { CALL_RECORDS_MAX_STATEMENTS, type UsageWrite, writeUsageAndAudit } from '../store/call-records';
+import { addCounters, CALL_RECORDS_MAX_STATEMENTS, type UsageWrite, writeUsageAndAudit } from '../store/call-records';
 import { isServiceFault } from '../store/faults';
 import { checkParams } from '../validation';
 import { flushAudit, recordCall, takeAuditRecords, writeAuditRecords } from './audit-calls';
@@ -73,9 +73,9 @@ export async function authenticate(method: MethodDef, ctx: MethodContext): Promi
   let access: Access | undefined;
   if (!isPossibleToken(token)) access = undefined;
   else if (HOLDER_READERS.has(method.id) && request.pathParams.id !== undefined && request.pathParams.id.length <= LIMITS.pathIdMaxLength) {
-    const found = await getAccessWithEventHead(username, token, request.pathParams.id);
+    const found = await getAccessWithEventHead(username, token, request.pathParams.id, method.id === 'series.add');
     access = found.access;
-    ctx.prefetched = { event: { id: request.pathParams.id, ...found.event } };
+    ctx.prefetched = { event: { id: request.pathParams.id, ...found.event, ...(found.series ? { series: found.series } : {}) } };
   } else if (readsStreamTree(method.id)) {
     const found = await getAccessWithDataMeta(username, token);
     access = found.access;
@@ -166,24 +166,40 @@ export async function flushUsage(ctx: MethodContext): Promise<void> {
 async function writeCallRecords(ctx: MethodContext): Promise<void> {
   const usage = usageWrite(ctx);
   const audit = takeAuditRecords(ctx);
-  if (usage && audit && countersExist(ctx.access?.calls, usage.calls) && audit.records.length < CALL_RECORDS_MAX_STATEMENTS) {
+  const counters = ctx.counters ?? [];
+  ctx.counters = undefined;
+  if (
+    usage &&
+    audit &&
+    countersExist(ctx.access?.calls, usage.calls) &&
+    audit.records.length + counters.length < CALL_RECORDS_MAX_STATEMENTS
+  ) {
     let outcome: Awaited<ReturnType<typeof writeUsageAndAudit>> | undefined;
     try {
-      outcome = await writeUsageAndAudit(usage, audit);
+      outcome = await writeUsageAndAudit(usage, audit, counters);
     } catch (err) {
-      // Nothing is known to be written: both again, the two-request way (as an SDK retry
+      // Nothing is known to be written: all again, the separate way (as an SDK retry
       // would, a lost answer to a request that did go through may count the call twice).
       log.warn('usage and audit write failed, writing them apart', { err, methodId: ctx.methodId, requestId: ctx.request.requestId });
     }
-    if (outcome?.usage !== 'failed' && outcome?.audit === 'ok') return;
-    if (outcome) log.warn('usage or audit statement refused, writing again', { errors: outcome.errors, requestId: ctx.request.requestId });
+    // A counter add refused (an attribute the item does not hold yet, which PartiQL cannot start) goes on its own, unlogged.
+    const refused = outcome ? outcome.counters : counters;
+    if (outcome?.usage !== 'failed' && outcome?.audit === 'ok' && refused.length === 0) return;
+    if (outcome && (outcome.usage === 'failed' || outcome.audit === 'failed')) {
+      log.warn('usage or audit statement refused, writing again', { errors: outcome.errors, requestId: ctx.request.requestId });
+    }
     await Promise.all([
       outcome?.usage === 'failed' || !outcome ? writeUsage(ctx, usage) : undefined,
       outcome?.audit === 'failed' || !outcome ? writeAuditRecords(ctx, audit) : undefined,
+      ...refused.map(addCounters),
     ]);
     return;
   }
-  await Promise.all([usage ? writeUsage(ctx, usage) : undefined, audit ? writeAuditRecords(ctx, audit) : undefined]);
+  await Promise.all([
+    usage ? writeUsage(ctx, usage) : undefined,
+    audit ? writeAuditRecords(ctx, audit) : undefined,
+    ...counters.map(addCounters),
+  ]);
 }
 
 /** Whether every counter to increment is already on the access as read at the start of the call. */

@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { Prefetched } from '../domain/caller';
 import type { Access, AccessType } from '../model/accesses';
 import type { UploadedFile } from '../model/uploads';
+import type { CounterAdd } from '../store/call-records';
 import type { ObjectArea } from '../store/keys';
 import type { JsonSchema } from '../validation';
 
@@ -74,6 +75,8 @@ export interface MethodContext {
   inBatch?: boolean;
   /** Work a call started after its commit (a direct push to sockets), finished beside the usage and audit writes. */
   afterCommit?: Promise<void>[];
+  /** Counter adds of the call's writes (storage usage, a series' tally), written with its usage and audit records. */
+  counters?: CounterAdd[];
 }
 
 /**

@@ -2,7 +2,9 @@ import type { Config } from '../config';
 import type { Access } from '../model/accesses';
 import type { EventDeletion } from '../model/events';
 import type { DataMeta } from '../model/streams';
+import type { CounterAdd } from '../store/call-records';
 import type { EventHead } from '../store/events/items';
+import type { SeriesState } from '../store/series/state';
 
 /**
  * What authentication read in the same round trip as the token, for the call's first use
@@ -11,7 +13,7 @@ import type { EventHead } from '../store/events/items';
 export interface Prefetched {
   dataMeta?: DataMeta;
   /** The head (or tombstone) of the event the path names, for HF series calls. */
-  event?: { id: string; head?: EventHead; deletion?: EventDeletion };
+  event?: { id: string; head?: EventHead; deletion?: EventDeletion; series?: { state: SeriesState | undefined } };
 }
 
 /**
@@ -39,4 +41,9 @@ export interface Caller {
    * Without it the caller awaits the work itself.
    */
   alongside?: (work: Promise<void>) => void;
+  /**
+   * Hands over counter adds (storage usage, a series' tally) to write in the same request as
+   * the call's usage and audit records, before the answer. Without it the caller writes them.
+   */
+  withRecords?: (counters: CounterAdd[]) => void;
 }

@@ -7,6 +7,7 @@ import { ifConditionHolds } from './conditional';
 import { eventHeadOf } from './events/read';
 import { keys } from './keys';
 import { queryAll } from './query';
+import { type SeriesState, seriesStateKeys, seriesStateOf } from './series/state';
 import { dataMetaOf } from './streams';
 import { type TransactItem, transactWrite } from './transact';
 import { WRITER_ATTRIBUTE, writerOf } from './writer';
@@ -47,18 +48,24 @@ export async function getAccessWithDataMeta(username: string, token: string): Pr
 
 /**
  * The access behind a token and one event's head (or tombstone) in one round trip: what an
- * HF series call, which names its holder in the path, needs first.
+ * HF series call, which names its holder in the path, needs first; for a write, the series'
+ * state too (./series/state.ts: what it needs to add a segment, instead of a Query).
  */
 export async function getAccessWithEventHead(
   username: string,
   token: string,
   eventId: string,
-): Promise<{ access?: Access; event: ReturnType<typeof eventHeadOf> }> {
+  withSeriesState = false,
+): Promise<{ access?: Access; event: ReturnType<typeof eventHeadOf>; series?: { state: SeriesState | undefined } }> {
   const accessKey = keys.accessByToken(username, token);
   const eventKey = keys.eventHead(username, eventId);
-  const found = await batchGet([accessKey, eventKey]);
+  const found = await batchGet([accessKey, eventKey, ...(withSeriesState ? seriesStateKeys(username, eventId) : [])]);
   const item = found.get(itemKey(accessKey));
-  return { access: item ? accessFromItem(item) : undefined, event: eventHeadOf(found.get(itemKey(eventKey))) };
+  return {
+    access: item ? accessFromItem(item) : undefined,
+    event: eventHeadOf(found.get(itemKey(eventKey))),
+    ...(withSeriesState ? { series: { state: seriesStateOf(found, username, eventId) } } : {}),
+  };
 }
 
 export async function getAccessById(username: string, id: string): Promise<Access | undefined> {

@@ -1,4 +1,5 @@
 import type { Account } from '../model/accounts';
+import { addCounters, type CounterAdd } from './call-records';
 import { dynamo, table } from './clients';
 import { DeleteCommand, GetCommand, UpdateCommand } from './commands';
 import { ifConditionHolds } from './conditional';
@@ -68,21 +69,14 @@ export async function setPasswordHash(username: string, newHash: string, now: nu
   return done !== false;
 }
 
-/** Adds to one of the account's `storageUsed` counters (bytes); a deleted account is left alone. */
-async function addToStorageUsed(username: string, counter: 'attachedFiles' | 'dbDocuments', deltaBytes: number): Promise<void> {
-  if (deltaBytes === 0) return;
-  await ifConditionHolds(
-    dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.account(username),
-        UpdateExpression: `ADD ${counter} :d`,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':d': deltaBytes },
-      }),
-    ),
-  );
-}
+/** An add to one of the account's `storageUsed` counters (bytes), for a call to write beside its usage records; a deleted account is left alone. */
+export const storageUsedAdd = (username: string, counter: 'attachedFiles' | 'dbDocuments', deltaBytes: number): CounterAdd => ({
+  key: keys.account(username),
+  adds: { [counter]: deltaBytes },
+});
+
+const addToStorageUsed = (username: string, counter: 'attachedFiles' | 'dbDocuments', deltaBytes: number): Promise<void> =>
+  addCounters(storageUsedAdd(username, counter, deltaBytes));
 
 /** Keeps `storageUsed.attachedFiles` (bytes) in step with attachment writes (spec §2.2.6). */
 export const adjustAttachedFiles = (username: string, deltaBytes: number) => addToStorageUsed(username, 'attachedFiles', deltaBytes);

@@ -2,7 +2,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { convertToAttr } from '@aws-sdk/util-dynamodb';
 import type { AuditItem } from '../model/audit';
 import { dynamo, table } from './clients';
-import { BatchExecuteStatementCommand } from './commands';
+import { BatchExecuteStatementCommand, UpdateCommand } from './commands';
+import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 
 /**
@@ -41,10 +42,56 @@ export interface AuditWrite {
   expires: number;
 }
 
+/**
+ * Numbers a call adds to attributes of an item that already exists once its write is done
+ * (the account's `dbDocuments`, a series' tally: ./series/state.ts): carried by the same
+ * request as the usage and audit records when it is made ({@link writeUsageAndAudit}), else
+ * written on their own ({@link addCounters}). An item that no longer exists is not recreated.
+ */
+export interface CounterAdd {
+  key: { pk: string; sk: string };
+  adds: Record<string, number>;
+}
+
+/** Writes a counter add on its own: DynamoDB's ADD (which starts a missing attribute at 0), on an existing item only. */
+export async function addCounters(c: CounterAdd): Promise<void> {
+  const names = Object.keys(c.adds).filter((name) => c.adds[name] !== 0);
+  if (names.length === 0) return;
+  await ifConditionHolds(
+    dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: c.key,
+        UpdateExpression: `ADD ${names.map((_, i) => `#a${i} :a${i}`).join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#a${i}`, name])),
+        ExpressionAttributeValues: Object.fromEntries(names.map((name, i) => [`:a${i}`, c.adds[name]])),
+      }),
+    ),
+  );
+}
+
+/**
+ * The same add as a statement. PartiQL has no ADD: `x = x + ?` fails on an item without the
+ * attribute, and the caller then writes that add on its own ({@link addCounters}).
+ */
+function counterStatement(c: CounterAdd): { Statement: string; Parameters: AttributeValue[] } {
+  const sets: string[] = [];
+  const parameters: AttributeValue[] = [];
+  for (const [name, value] of Object.entries(c.adds)) {
+    sets.push(`SET ${quoted(name)} = ${quoted(name)} + ?`);
+    parameters.push(attr(value));
+  }
+  parameters.push(attr(c.key.pk), attr(c.key.sk));
+  return { Statement: `UPDATE ${quoted(table())} ${sets.join(' ')} WHERE "pk" = ? AND "sk" = ?`, Parameters: parameters };
+}
+
 /** What became of each part: `gone` is an access that no longer exists (its counters are not written, as before). */
 export interface CallRecordsOutcome {
   usage: 'ok' | 'gone' | 'failed';
   audit: 'ok' | 'failed';
+  /** The counter adds DynamoDB refused (to write on their own). */
+  counters: CounterAdd[];
   /** DynamoDB's error code of a failed part, for the log. */
   errors: string[];
 }
@@ -88,13 +135,14 @@ function auditStatement(a: AuditWrite, record: AuditItem): { Statement: string; 
 }
 
 /**
- * Writes a call's usage counters and audit records in one request. Throws only when the
+ * Writes a call's usage counters, audit records and counter adds in one request. Throws only when the
  * request itself failed (nothing is known to be written then); a statement DynamoDB refused
  * is told in the outcome.
  */
-export async function writeUsageAndAudit(usage: UsageWrite, audit: AuditWrite): Promise<CallRecordsOutcome> {
-  if (audit.records.length + 1 > CALL_RECORDS_MAX_STATEMENTS) throw new Error('too many audit records for one request');
-  const statements = [usageStatement(usage), ...audit.records.map((r) => auditStatement(audit, r))];
+export async function writeUsageAndAudit(usage: UsageWrite, audit: AuditWrite, counters: CounterAdd[] = []): Promise<CallRecordsOutcome> {
+  if (audit.records.length + counters.length + 1 > CALL_RECORDS_MAX_STATEMENTS) throw new Error('too many statements for one request');
+  const records = audit.records.length + 1;
+  const statements = [usageStatement(usage), ...audit.records.map((r) => auditStatement(audit, r)), ...counters.map(counterStatement)];
   const out = await dynamo().send(new BatchExecuteStatementCommand({ Statements: statements }));
   const responses = out.Responses ?? [];
   const errors: string[] = [];
@@ -106,16 +154,21 @@ export async function writeUsageAndAudit(usage: UsageWrite, audit: AuditWrite): 
   const usageError = failed(0);
   if (usageError) errors.push(usageError);
   let auditOk = true;
-  for (let i = 1; i < statements.length; i++) {
+  for (let i = 1; i < records; i++) {
     const error = failed(i);
     if (error) {
       auditOk = false;
       errors.push(error);
     }
   }
+  const refused: CounterAdd[] = [];
+  counters.forEach((c, k) => {
+    if (failed(records + k)) refused.push(c);
+  });
   return {
     usage: usageError === undefined ? 'ok' : usageError === 'ConditionalCheckFailed' ? 'gone' : 'failed',
     audit: auditOk ? 'ok' : 'failed',
+    counters: refused,
     errors,
   };
 }

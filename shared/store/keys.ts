@@ -112,12 +112,14 @@ const rawKeys = {
    * from its key to the next chunk's key and a range read is a key range.
    *   HF#{user}#{event}           {start}                     a chunk of points (compact encoding)
    *   HF#{user}#{event}           ~s{seq}                     a segment: the points of one write, not yet compacted into chunks (after every chunk key)
+   *   HF#{user}#{event}           ~t                          the writes' tally: highest `seq` counter used, segment bytes written (after every segment)
    *   HF#{user}#{event}           ~writes                     recent compactions: which chunks to read strongly (after every segment)
    */
   seriesChunks: (username: string, eventId: string) => `HF#${username}#${eventId}`,
   seriesChunk: (username: string, eventId: string, start: number) => ({ pk: `HF#${username}#${eventId}`, sk: encodeNumber(start) }),
   seriesChunkStart: (sk: string) => decodeNumber(sk),
   seriesWrites: (username: string, eventId: string) => ({ pk: `HF#${username}#${eventId}`, sk: '~writes' }),
+  seriesTally: (username: string, eventId: string) => ({ pk: `HF#${username}#${eventId}`, sk: '~t' }),
   /** Segments sort by `seq` (fixed width), so a Query returns them in write order. */
   seriesSegment: (username: string, eventId: string, seq: string) => ({ pk: `HF#${username}#${eventId}`, sk: `~s${seq}` }),
   seriesSegmentPrefix: '~s',

@@ -49,10 +49,11 @@ const points = async (api: Client, id: string, query = '') => {
   return res.body.points as unknown[][];
 };
 
-/** Items holding points: chunks and segments (not the `~writes` item). */
+/** Items holding points: chunks and segments (not the `~writes` item nor the tally). */
 const chunkCount = async (eventId: string) =>
-  (await partitionKeys(keys.seriesChunks(user.username, eventId))).filter((k) => k.sk !== keys.seriesWrites(user.username, eventId).sk)
-    .length;
+  (await partitionKeys(keys.seriesChunks(user.username, eventId))).filter(
+    (k) => k.sk !== keys.seriesWrites(user.username, eventId).sk && k.sk !== keys.seriesTally(user.username, eventId).sk,
+  ).length;
 const segmentCount = async (eventId: string) =>
   (await partitionKeys(keys.seriesChunks(user.username, eventId))).filter((k) => k.sk.startsWith(keys.seriesSegmentPrefix)).length;
 /** The encoded bytes a series holds, chunks and segments: what storageUsed.dbDocuments counts for it. */
@@ -292,10 +293,11 @@ describe('POST and GET /events/{id}/series', () => {
     const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
     const n = Math.round(MAX_CHUNK_ROWS * 3.5);
     const all = Array.from({ length: n }, (_, i) => [i * 0.01, 60 + Math.sin(i / 50) * 10]);
-    // Written (and compacted: more rows than a compaction waits for) long enough ago to have settled.
+    // Written and compacted long enough ago to have settled.
     const old = Date.now() - SETTLED_AFTER_MS - 5000;
     const rows = { deltaTimes: all.map((p) => p[0]!), columns: { value: all.map((p) => p[1]!) } };
-    await writeSeries(user.username, [{ eventId: h.id, rows }], old);
+    await writeSeries(user.username, [{ eventId: h.id, rows }], { now: old });
+    await compactSeries(user.username, h.id, old);
     expect(await segmentCount(h.id)).toBe(0);
     const chunks = await chunkCount(h.id);
     expect(chunks).toBeGreaterThanOrEqual(4);
@@ -559,7 +561,7 @@ describe('deletion cascades and storage usage', () => {
     expect((await api.post('/streams', { id: 'd', name: 'd' })).status).toBe(201);
     const h = (await api.post('/events', { streamIds: ['d'], type: 'series:mass/kg' })).body.event;
     expect((await api.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[0, 1]]))).status).toBe(200);
-    expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(1); // the write's segment
+    expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(2); // the write's segment, the tally
     await deleteAccount(victim.username);
     expect((await partitionKeys(keys.seriesChunks(victim.username, h.id))).length).toBe(0);
   });

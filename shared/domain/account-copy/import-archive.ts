@@ -14,6 +14,7 @@ import type { StoredStream } from '../../model/streams';
 import { accountItemPages } from '../../store/account-items';
 import { adjustAttachedFiles, adjustDbDocuments } from '../../store/accounts';
 import { batchPut } from '../../store/batch';
+import { addCounters } from '../../store/call-records';
 import { newEventItems } from '../../store/events/items';
 import { eventDeletionItems, eventHistoryItem } from '../../store/events/write';
 import { putFile, readFileStream } from '../../store/files';
@@ -229,6 +230,7 @@ export async function importArchive(
       if (!holders.has(eventId) || !isSeriesChunk(rows))
         throw new ArchiveError(`series.jsonl: a line for "${eventId}" is not a chunk of one of its series`);
       const written = await writeSeries(username, [{ eventId, rows }]);
+      await Promise.all(written.counters.map(addCounters));
       seriesBytes += written.bytes;
       counts.seriesPoints += rows.deltaTimes.length;
       progress.add('seriesPoints', rows.deltaTimes.length);

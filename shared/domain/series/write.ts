@@ -1,7 +1,9 @@
 import { errors } from '../../errors';
 import type { SeriesRows } from '../../model/series';
-import { adjustDbDocuments } from '../../store/accounts';
+import { storageUsedAdd } from '../../store/accounts';
+import { addCounters } from '../../store/call-records';
 import { mergeRows, type SeriesWrite, SeriesWriteTooLarge, writeSeries } from '../../store/series/chunks';
+import type { SeriesState } from '../../store/series/state';
 import type { Caller } from '../caller';
 import { getEventTypes } from '../events/event-types';
 import { checkCanWrite, loadHolder, seriesPermissions, seriesPermissionsForAll } from './holders';
@@ -16,26 +18,32 @@ export interface SeriesBatch {
 /**
  * Stores validated rows, all of them or none: one transaction of new segments (the store
  * reads and rewrites no one else's points, so concurrent writers to one series do not retry).
+ * The series' tallies and the storage usage are written with the call's usage records when
+ * the caller takes them (one request for all), else here; either way before the answer.
  */
-async function store(caller: Caller, writes: SeriesWrite[]): Promise<void> {
+async function store(caller: Caller, writes: SeriesWrite[], states?: Map<string, SeriesState | undefined>): Promise<void> {
   let result: Awaited<ReturnType<typeof writeSeries>>;
   try {
-    result = await writeSeries(caller.username, writes);
+    result = await writeSeries(caller.username, writes, { states });
   } catch (err) {
     if (err instanceof SeriesWriteTooLarge) {
       throw errors.invalidParametersFormat('Too many points at once across the series: send them in several requests.');
     }
     throw err;
   }
-  await adjustDbDocuments(caller.username, result.bytes);
+  const counters = [...result.counters, ...(result.bytes !== 0 ? [storageUsedAdd(caller.username, 'dbDocuments', result.bytes)] : [])];
+  if (caller.withRecords) caller.withRecords(counters);
+  else await Promise.all(counters.map(addCounters));
 }
 
 /** `POST /events/{id}/series`: checks every point, then stores them all. */
 export async function addSeriesPoints(caller: Caller, eventId: string, body: FlatJson): Promise<void> {
+  // The series' state, read with the token and the holder (taken before loadHolder clears the prefetch).
+  const series = caller.prefetched?.event?.id === eventId ? caller.prefetched.event.series : undefined;
   const holder = await loadHolder(caller, eventId);
   checkCanWrite(await seriesPermissions(caller, holder), holder);
   const rows = rowsFrom(await getEventTypes(), holder, body);
-  await store(caller, [{ eventId, rows }]);
+  await store(caller, [{ eventId, rows }], series ? new Map([[eventId, series.state]]) : undefined);
 }
 
 /** `POST /series/batch`: every entry checked first (a bad one → 400 naming it, nothing stored), then one write. */

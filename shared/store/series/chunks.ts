@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { log } from '../../log';
 import type { SeriesRows } from '../../model/series';
 import { batchDelete } from '../batch';
+import type { CounterAdd } from '../call-records';
 import { dynamo, table } from '../clients';
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '../commands';
 import { ifConditionHolds } from '../conditional';
@@ -10,6 +11,7 @@ import { queryAll, queryPages } from '../query';
 import { encodeNumber } from '../sort-keys';
 import { type TransactItem, transactWrite } from '../transact';
 import { decodeChunk, encodeChunk } from './codec';
+import { loadSeriesStates, type SeriesState, tallyAdd } from './state';
 
 /**
  * HF series points (layout in ../keys.ts), in two kinds of items:
@@ -50,13 +52,15 @@ export const MAX_CHUNK_BYTES = 32 * 1024;
 export const MAX_CHUNKS_PER_WRITE = 100;
 
 /**
- * A write that leaves a series with this many segments, or this many rows in segments,
- * compacts it. Every read decodes the segments its range overlaps (and reads them all
- * strongly): the bounds keep that small next to the chunks, while a compaction (a chunk
- * read, decode, merge, encode and rewrite) is paid once per several writes, not per write.
+ * A write that leaves a series with this many segments, or this many segment bytes, compacts
+ * it. Every read takes all the segments strongly consistent and decodes those its range
+ * overlaps: the bytes bound what that adds to a read (32 KB: at most 8 read units more than
+ * the chunks, ~4,000 points of regular data), the count bounds the items of small writes;
+ * a compaction (a Query, a chunk decode, merge, encode, a transaction) is paid once per
+ * several writes: every 4th 1,000-point write, every 16th of 10 or 100 points.
  */
-export const COMPACT_SEGMENTS = 8;
-export const COMPACT_ROWS = 2000;
+export const COMPACT_SEGMENTS = 16;
+export const COMPACT_BYTES = 32 * 1024;
 /** What one compaction folds at most (its transaction: the chunks it rewrites, one deletion per segment, `~writes`). */
 const COMPACT_MAX_SEGMENTS = 40;
 const COMPACT_MAX_ROWS = 20_000;
@@ -377,17 +381,18 @@ async function chunksCovering(u: string, eventId: string, min: number, max: numb
 }
 
 /**
- * The chunk writes that put sorted `rows` into a series: the chunks they fall in, merged
+ * The chunk writes that put sorted `rows` into a series: the chunks they fall in (`chunks`,
+ * ascending: the one covering the lowest row and those keyed up to the highest), merged
  * (rows replace stored ones of the same `deltaTime`), each conditional on the version read;
  * full chunks split, the new ones keyed after the chunk they came from.
  */
-async function chunkWrites(
+function chunkWrites(
   u: string,
   eventId: string,
   rows: SeriesRows,
-): Promise<{ items: TransactItem[]; bytes: number; lowest: string }> {
+  chunks: Chunk[],
+): { items: TransactItem[]; bytes: number; lowest: string } {
   const { deltaTimes } = rows;
-  const chunks = await chunksCovering(u, eventId, deltaTimes[0]!, deltaTimes[deltaTimes.length - 1]!);
   if (chunks.length === 0)
     chunks.push({ start: -Infinity, sk: encodeNumber(-Infinity), version: 0, bytes: 0, rows: { deltaTimes: [], columns: {} } });
   const items: TransactItem[] = [];
@@ -436,56 +441,79 @@ export interface SeriesWrite {
 /** Thrown when a write would need more items than one transaction takes. */
 export class SeriesWriteTooLarge extends Error {}
 
-/** What a series holds in segments, the highest `seq` counter it used (segments, or compacted ones), and whether a compaction holds it. */
-interface Pending {
-  segments: number;
-  rows: number;
-  counter: number;
-  compacting: boolean;
-}
-
-async function pendingOf(u: string, eventId: string): Promise<Pending> {
-  const pending: Pending = { segments: 0, rows: 0, counter: 0, compacting: false };
+/**
+ * The state of a series without a tally (new, or stored before tallies existed): from the
+ * keys of its segments and `~writes`, one Query. Its first write then starts the tally.
+ */
+async function stateByQuery(u: string, eventId: string): Promise<SeriesState & { foldedBytes: number }> {
+  const state = { counter: 0, pendingSegments: 0, pendingBytes: 0, compacting: false, foldedBytes: 0 };
   const clock = Date.now();
   for await (const page of queryPages({
     TableName: table(),
     KeyConditionExpression: 'pk = :pk AND sk >= :tail',
     ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId), ':tail': '~' },
-    ProjectionExpression: 'sk, #n, hw, leaseUntil',
-    ExpressionAttributeNames: { '#n': 'n' },
+    ProjectionExpression: 'sk, hw, fb, leaseUntil',
     ConsistentRead: true,
   })) {
     for (const item of page) {
       const sk = item.sk as string;
       if (isSegment(sk)) {
-        pending.segments++;
-        pending.rows += (item.n as number | undefined) ?? 0;
-        pending.counter = Math.max(pending.counter, counterOf(sk));
-      } else {
-        if (typeof item.hw === 'number') pending.counter = Math.max(pending.counter, item.hw);
-        if (typeof item.leaseUntil === 'number' && item.leaseUntil >= clock) pending.compacting = true;
+        state.pendingSegments++;
+        state.counter = Math.max(state.counter, counterOf(sk));
+      } else if (sk === keys.seriesWrites(u, eventId).sk) {
+        if (typeof item.hw === 'number') state.counter = Math.max(state.counter, item.hw);
+        if (typeof item.fb === 'number') state.foldedBytes = item.fb;
+        if (typeof item.leaseUntil === 'number' && item.leaseUntil >= clock) state.compacting = true;
       }
     }
   }
-  return pending;
+  return state;
+}
+
+/**
+ * Starts the tally of a series whose state came from {@link stateByQuery}: `w` at the counter
+ * this write took (or one more than a tally started meanwhile), `b` from the bytes compactions
+ * folded, plus this write's.
+ */
+async function startTally(u: string, eventId: string, counter: number, foldedBytes: number, bytes: number): Promise<void> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.seriesTally(u, eventId),
+      UpdateExpression: 'SET w = if_not_exists(w, :before) + :one, b = if_not_exists(b, :folded) + :bytes',
+      ExpressionAttributeValues: { ':before': counter - 1, ':one': 1, ':folded': foldedBytes, ':bytes': bytes },
+    }),
+  );
 }
 
 /**
  * Stores the rows of one or more series as new segments, in one transaction (one PutItem
  * for a single small write): nothing of others' points is read or rewritten, so concurrent
- * writers do not meet. Then compacts the series that reached the bounds. Answers the change
- * in stored bytes (for the account's storage usage).
+ * writers do not meet. Then compacts the series that reached the bounds. `states` are the
+ * series' states when the caller read them already (./state.ts; else one BatchGetItem reads
+ * them). Answers the change in stored bytes (for the account's storage usage) and the tally
+ * adds the caller must write before it answers (./state.ts says why).
  */
-export async function writeSeries(u: string, writes: SeriesWrite[], now: number = Date.now()): Promise<{ bytes: number }> {
+export async function writeSeries(
+  u: string,
+  writes: SeriesWrite[],
+  options: { states?: Map<string, SeriesState | undefined>; now?: number } = {},
+): Promise<{ bytes: number; counters: CounterAdd[] }> {
+  const now = options.now ?? Date.now();
+  const live = writes.filter((write) => write.rows.deltaTimes.length > 0);
+  const unread = live.map((write) => write.eventId).filter((id) => !options.states?.has(id));
+  const read = unread.length > 0 ? await loadSeriesStates(u, unread) : undefined;
   const planned = await Promise.all(
-    writes
-      .filter((write) => write.rows.deltaTimes.length > 0)
-      .map(async (write) => ({ write, pending: await pendingOf(u, write.eventId) })),
+    live.map(async (write) => {
+      const known = options.states?.has(write.eventId) ? options.states.get(write.eventId) : read?.get(write.eventId);
+      return { write, state: known ?? (await stateByQuery(u, write.eventId)), tallied: known !== undefined, bytes: 0 };
+    }),
   );
   const items: Record<string, unknown>[] = [];
   let bytes = 0;
-  for (const { write, pending } of planned) {
-    const seq = (pending.counter + 1).toString(16).padStart(SEQ_COUNTER, '0') + randomBytes(4).toString('hex');
+  for (const plan of planned) {
+    const { write, state } = plan;
+    const seq = (state.counter + 1).toString(16).padStart(SEQ_COUNTER, '0') + randomBytes(4).toString('hex');
     pieces(write.rows).forEach((part, index) => {
       const { deltaTimes } = part.rows;
       items.push({
@@ -495,10 +523,11 @@ export async function writeSeries(u: string, writes: SeriesWrite[], now: number 
         hi: deltaTimes[deltaTimes.length - 1],
         d: part.data,
       });
-      bytes += part.data.byteLength;
+      plan.bytes += part.data.byteLength;
     });
+    bytes += plan.bytes;
   }
-  if (items.length === 0) return { bytes: 0 };
+  if (items.length === 0) return { bytes: 0, counters: [] };
   if (items.length > MAX_CHUNKS_PER_WRITE) throw new SeriesWriteTooLarge(`${items.length} segments`);
   // A new key each time: the condition only guards against two writers drawing the same random part.
   if (items.length === 1) {
@@ -509,20 +538,27 @@ export async function writeSeries(u: string, writes: SeriesWrite[], now: number 
     );
     if (failed.length > 0) throw new Error('series segment key already taken');
   }
-  for (const { write, pending } of planned) {
-    // A compaction under way will fold this write or leave it to the next one: no second attempt.
-    if (pending.compacting) continue;
-    if (pending.segments + 1 >= COMPACT_SEGMENTS || pending.rows + write.rows.deltaTimes.length >= COMPACT_ROWS) {
-      bytes += await compactQuietly(u, write.eventId, now);
-    }
-  }
-  return { bytes };
+  const counters: CounterAdd[] = [];
+  await Promise.all(
+    planned.map(async ({ write, state, tallied, bytes: written }) => {
+      if (tallied) counters.push(tallyAdd(u, write.eventId, written));
+      else await startTally(u, write.eventId, state.counter + 1, (state as { foldedBytes?: number }).foldedBytes ?? 0, written);
+      // A compaction under way will fold this write or leave it to the next one: no second attempt.
+      if (state.compacting) return;
+      const segments = state.pendingSegments + 1;
+      if (segments >= COMPACT_SEGMENTS || state.pendingBytes + written >= COMPACT_BYTES) {
+        const changed = await compactQuietly(u, write.eventId, now, segments);
+        bytes += changed;
+      }
+    }),
+  );
+  return { bytes, counters };
 }
 
 /** A compaction is housekeeping after a stored write: its failure is logged, the write still succeeded. */
-async function compactQuietly(u: string, eventId: string, now: number): Promise<number> {
+async function compactQuietly(u: string, eventId: string, now: number, expected: number): Promise<number> {
   try {
-    return await compactSeries(u, eventId, now);
+    return await compactSeries(u, eventId, now, expected);
   } catch (err) {
     const e = err as { name?: unknown; message?: unknown };
     log.warn('series compaction failed', { name: e.name, message: typeof e.message === 'string' ? e.message.slice(0, 300) : undefined });
@@ -531,14 +567,68 @@ async function compactQuietly(u: string, eventId: string, now: number): Promise<
 }
 
 /**
+ * The segments of a series in `seq` order and the chunks at its top (descending), in one
+ * strongly consistent Query read from the top of the partition down: the segments (about
+ * `expected` of them) and then the highest chunk, which an append falls in. `complete` when the
+ * Query reached the partition's start (the chunks read are all the series has).
+ */
+async function readTop(u: string, eventId: string, expected: number) {
+  const segments: Record<string, unknown>[] = [];
+  const top: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk AND sk < :tally',
+        ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId), ':tally': keys.seriesTally(u, eventId).sk },
+        ScanIndexForward: false,
+        Limit: start ? 8 : expected + 1,
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    for (const item of out.Items ?? []) (isSegment(item.sk as string) ? segments : top).push(item);
+    start = out.LastEvaluatedKey;
+  } while (start && top.length === 0);
+  return { segments: segments.reverse(), top, complete: start === undefined };
+}
+
+/**
+ * The chunks new rows in [min, max] fall in, from the top chunks read by {@link readTop} when
+ * they reach down to `min` (an append: the highest chunk), else from a Query of their own.
+ */
+async function chunksFor(
+  u: string,
+  eventId: string,
+  read: Awaited<ReturnType<typeof readTop>>,
+  min: number,
+  max: number,
+): Promise<Chunk[]> {
+  const lowest = encodeNumber(min);
+  const highest = encodeNumber(max);
+  const found: Chunk[] = [];
+  for (const item of read.top) {
+    const sk = item.sk as string;
+    if (sk > highest) continue;
+    found.push(toChunk(item));
+    if (sk <= lowest) return found.reverse();
+  }
+  // The first chunk is keyed -Infinity: a complete read always reaches `min`.
+  if (read.complete) return found.reverse();
+  return chunksCovering(u, eventId, min, max);
+}
+
+/**
  * Folds the oldest segments of a series into its chunks, if no other compaction holds it.
  * In one transaction: the chunks rewritten (conditional on their version), the segments
- * deleted (conditional on being there), `~writes` with the new mark and the highest `seq`
- * counter folded (conditional on the lease taken). Always a prefix in `seq` order, so what
- * stays in segments was written after what the chunks hold. Answers the change in stored bytes
- * (0 when another compaction held the series or won the race).
+ * deleted (conditional on being there), `~writes` with the new mark, the highest `seq`
+ * counter and the segment bytes folded (conditional on the lease taken). Always a prefix in
+ * `seq` order, so what stays in segments was written after what the chunks hold. Answers the
+ * change in stored bytes (0 when another compaction held the series or won the race).
+ * `expected`: about how many segments the series holds (sizes its Query).
  */
-export async function compactSeries(u: string, eventId: string, now: number = Date.now()): Promise<number> {
+export async function compactSeries(u: string, eventId: string, now: number = Date.now(), expected = COMPACT_SEGMENTS): Promise<number> {
   const writesKey = keys.seriesWrites(u, eventId);
   const clock = Date.now();
   const until = clock + LEASE_MS;
@@ -558,12 +648,8 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
   // The item as it was (`v` is 0 until a first compaction commits); none: this lease created it.
   const state: Record<string, unknown> = { v: 0, ...taken.Attributes };
   const created = taken.Attributes === undefined;
-  const segments = await queryAll({
-    TableName: table(),
-    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :segment)',
-    ExpressionAttributeValues: { ':pk': keys.seriesChunks(u, eventId), ':segment': keys.seriesSegmentPrefix },
-    ConsistentRead: true,
-  });
+  const read = await readTop(u, eventId, expected);
+  const { segments } = read;
   const lease = { ConditionExpression: 'leaseUntil = :until', ExpressionAttributeValues: { ':until': until } };
   // No `~writes` before and no segment now: the series holds nothing (a compaction records
   // itself in `~writes`), its points were deleted meanwhile. The item this lease created goes,
@@ -592,9 +678,11 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
       const segmentRows = decodeChunk(segment.d as Uint8Array);
       folded = folded ? mergeRows(folded, segmentRows) : segmentRows;
     }
-    const plan = await chunkWrites(u, eventId, folded!);
+    const times = folded!.deltaTimes;
+    const plan = chunkWrites(u, eventId, folded!, await chunksFor(u, eventId, read, times[0]!, times[times.length - 1]!));
     if (plan.items.length + chosen.length + 1 > MAX_CHUNKS_PER_WRITE) continue;
     const counter = Math.max((state.hw as number | undefined) ?? 0, ...chosen.map((segment) => counterOf(segment.sk as string)));
+    const foldedBytes = chosen.reduce((sum, segment) => sum + (segment.d as Uint8Array).byteLength, 0);
     const failed = await transactWrite([
       ...plan.items,
       ...chosen.map((segment) => ({
@@ -612,6 +700,7 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
             v: (state.v as number) + 1,
             m: addMark((state.m as WriteMark[] | undefined) ?? [], now, plan.lowest),
             hw: counter,
+            fb: ((state.fb as number | undefined) ?? 0) + foldedBytes,
           },
           ConditionExpression: 'v = :v AND leaseUntil = :until',
           ExpressionAttributeValues: { ':v': state.v as number, ':until': until },
@@ -619,7 +708,7 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
       },
     ]);
     if (failed.length > 0) break;
-    return plan.bytes - chosen.reduce((sum, segment) => sum + (segment.d as Uint8Array).byteLength, 0);
+    return plan.bytes - foldedBytes;
   }
   await release();
   return 0;
