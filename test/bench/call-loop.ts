@@ -8,6 +8,9 @@
  *
  *   npx tsx test/bench/call-loop.ts [tree…]        (default: this repository)
  *   LOOP_SHAPES=create,create-restricted,get-parent,get-newest  LOOP_CALLS=1500  LOOP_ROUNDS=3  LOOP_CONCURRENCY=10
+ *   HF series shapes: series-add-10, series-add-100, series-add-1000 (appends of that many points
+ *   to a holder of the shape's own, the next times each call), series-get-10000 (a window of
+ *   10,000 points out of a holder seeded with 100,000 when the shape is asked for)
  *
  * Every server gets the same account: 20 root streams and 5 parents of 3 children each, a shared
  * access on 10 of the leaves (contribute), 2,000 events. The idle rate of each server (its
@@ -36,7 +39,17 @@ function cpuMsOf(pid: number): number {
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY * 2 });
+/**
+ * One call; sent again once when the connection was reset: a kept-alive socket the server
+ * closed after the idle wait between shapes can be reused at the moment it closes.
+ */
 function call(base: string, verb: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: any }> {
+  return callOnce(base, verb, path, token, body).catch((err: { code?: string }) => {
+    if (err.code !== 'ECONNRESET') throw err;
+    return callOnce(base, verb, path, token, body);
+  });
+}
+function callOnce(base: string, verb: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: any }> {
   return new Promise((done, fail) => {
     const text = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
@@ -73,6 +86,8 @@ interface Server {
   leaves: string[];
   parents: string[];
   roots: string[];
+  /** HF series holders by shape, and the next point index of each (appends continue across loops). */
+  series: Map<string, { id: string; next: number }>;
 }
 
 async function startServer(tree: string): Promise<Server> {
@@ -123,7 +138,28 @@ async function startServer(tree: string): Promise<Server> {
     name: 'loop-restricted',
     permissions: leaves.slice(0, 10).map((streamId) => ({ streamId, level: 'contribute' })),
   });
-  const server = { tree, base, process: child, username, master, restricted: access.json.access.token, leaves, parents, roots };
+  const server: Server = {
+    tree,
+    base,
+    process: child,
+    username,
+    master,
+    restricted: access.json.access.token,
+    leaves,
+    parents,
+    roots,
+    series: new Map(),
+  };
+  for (const name of SHAPES.filter((n) => n.startsWith('series-'))) {
+    const made = await call(base, 'POST', `/${username}/events`, master, { type: 'series:mass/kg', streamIds: [roots[0]], time: 0 });
+    server.series.set(name, { id: made.json.event.id, next: 0 });
+    if (name.startsWith('series-get-')) {
+      for (let i = 0; i < SERIES_READ_POINTS; i += 1000) {
+        const r = await call(base, 'POST', `/${username}/events/${made.json.event.id}/series`, master, seriesBody(i, 1000));
+        if (r.status !== 200) throw new Error(`series seed: ${r.status}`);
+      }
+    }
+  }
   const all = [...roots, ...leaves];
   await runLoop(server, 'seed', 2000, (i) => ({
     verb: 'POST',
@@ -134,8 +170,33 @@ async function startServer(tree: string): Promise<Server> {
   return server;
 }
 
+/** Points of the holder the series-get shapes read, 100 Hz. */
+const SERIES_READ_POINTS = 100_000;
+const seriesBody = (from: number, n: number) => ({
+  format: 'flatJSON',
+  fields: ['deltaTime', 'value'],
+  points: Array.from({ length: n }, (_, k) => [(from + k) * 0.01, 60 + Math.sin((from + k) / 50) * 10]),
+});
+
 type Shape = (i: number) => { verb: string; path: string; token: string; body?: unknown };
 function shapeOf(s: Server, name: string): Shape {
+  const series = s.series.get(name);
+  if (series && name.startsWith('series-add-')) {
+    const n = Number(name.slice('series-add-'.length));
+    return () => {
+      const from = series.next;
+      series.next += n;
+      return { verb: 'POST', path: `/${s.username}/events/${series.id}/series`, token: s.master, body: seriesBody(from, n) };
+    };
+  }
+  if (series && name.startsWith('series-get-')) {
+    const n = Number(name.slice('series-get-'.length));
+    return (i) => {
+      const first = ((i * 7919) % (SERIES_READ_POINTS / n)) * n;
+      const query = `fromDeltaTime=${first * 0.01}&toDeltaTime=${(first + n - 1) * 0.01 + 0.005}`;
+      return { verb: 'GET', path: `/${s.username}/events/${series.id}/series?${query}`, token: s.master };
+    };
+  }
   switch (name) {
     case 'create':
       return (i) => ({

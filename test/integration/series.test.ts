@@ -336,6 +336,77 @@ describe('POST and GET /events/{id}/series', () => {
     expect((await read(Date.now() + SETTLED_AFTER_MS + 1000)).stats.settled).toBe(chunksNow - 1);
   });
 
+  it('each write takes one more than the tally it read and adds to it before answering; compaction at the segment or byte bound', async () => {
+    const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
+    const tally = async () =>
+      (
+        await queryAll({
+          TableName: config().tableName,
+          KeyConditionExpression: 'pk = :pk AND sk = :sk',
+          ExpressionAttributeValues: { ':pk': keys.seriesChunks(user.username, h.id), ':sk': keys.seriesTally(user.username, h.id).sk },
+          ConsistentRead: true,
+        })
+      )[0];
+    const segmentCounters = async () =>
+      (await partitionKeys(keys.seriesChunks(user.username, h.id)))
+        .filter((k) => k.sk.startsWith(keys.seriesSegmentPrefix))
+        .map((k) => parseInt(k.sk.slice(keys.seriesSegmentPrefix.length, keys.seriesSegmentPrefix.length + 12), 16));
+    // Small writes, one after the other: the first starts the tally, the others add to it (in the call's records request).
+    const before = await dbDocuments();
+    for (let i = 0; i < COMPACT_SEGMENTS - 1; i++) {
+      expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[i, i]]))).status).toBe(200);
+    }
+    expect(await segmentCounters()).toEqual(Array.from({ length: COMPACT_SEGMENTS - 1 }, (_, i) => i + 1));
+    const t = await tally();
+    expect(t?.w).toBe(COMPACT_SEGMENTS - 1);
+    expect(t?.b).toBe(await storedBytes(h.id));
+    expect((await dbDocuments()) - before).toBe(await storedBytes(h.id));
+    // The write that makes the count compacts: no segment left, storage usage still the bytes stored.
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[100, 100]]))).status).toBe(200);
+    expect(await segmentCount(h.id)).toBe(0);
+    expect((await tally())?.w).toBe(COMPACT_SEGMENTS);
+    expect((await dbDocuments()) - before).toBe(await storedBytes(h.id));
+    // A write past the byte bound compacts at once; the next write's counter is above every folded one.
+    const big = Array.from({ length: 5000 }, (_, i) => [1000 + i, Math.random()]); // random doubles: ~8 bytes a point
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], big))).status).toBe(200);
+    expect(await segmentCount(h.id)).toBe(0);
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[5, -5]]))).status).toBe(200);
+    expect(await segmentCounters()).toEqual([COMPACT_SEGMENTS + 2]);
+    const got = await points(me, h.id);
+    expect(got).toHaveLength(COMPACT_SEGMENTS + 5000);
+    expect(got[5]).toEqual([5, -5]);
+    expect((await dbDocuments()) - before).toBe(await storedBytes(h.id));
+  });
+
+  it('a compaction leaves a full chunk that every new row comes after as it is', async () => {
+    const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
+    const chunkItems = async () =>
+      (
+        await queryAll({
+          TableName: config().tableName,
+          KeyConditionExpression: 'pk = :pk AND sk < :tail',
+          ExpressionAttributeValues: { ':pk': keys.seriesChunks(user.username, h.id), ':tail': '~' },
+          ConsistentRead: true,
+        })
+      ).map((item) => ({ sk: item.sk as string, v: item.v as number, n: item.n as number }));
+    const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => [from + i, (from + i) / 7]);
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], rows(0, MAX_CHUNK_ROWS)))).status).toBe(200);
+    await compactSeries(user.username, h.id);
+    const [full] = await chunkItems();
+    expect(full).toMatchObject({ v: 1, n: MAX_CHUNK_ROWS });
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], rows(MAX_CHUNK_ROWS, 10)))).status).toBe(200);
+    await compactSeries(user.username, h.id);
+    const after = await chunkItems();
+    expect(after).toEqual([full, { sk: keys.seriesChunk(user.username, h.id, MAX_CHUNK_ROWS).sk, v: 1, n: 10 }]);
+    // Rows before the full chunk's last one are merged into it as ever.
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[3.5, -1]]))).status).toBe(200);
+    await compactSeries(user.username, h.id);
+    expect((await chunkItems())[0]).toMatchObject({ sk: full!.sk, v: 2 });
+    const got = await points(me, h.id);
+    expect(got).toHaveLength(MAX_CHUNK_ROWS + 11);
+    expect(got[4]).toEqual([3.5, -1]);
+  });
+
   it('concurrent writers to one series lose nothing', async () => {
     const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
     const writers = 8;

@@ -397,6 +397,7 @@ function chunkWrites(
     chunks.push({ start: -Infinity, sk: encodeNumber(-Infinity), version: 0, bytes: 0, rows: { deltaTimes: [], columns: {} } });
   const items: TransactItem[] = [];
   let bytes = 0;
+  let lowest: string | undefined;
   // Each new row goes to the last chunk keyed at or before it (the first one if none is).
   let k = 0;
   let c = 0;
@@ -406,30 +407,32 @@ function chunkWrites(
     let m = k;
     while (m < deltaTimes.length && deltaTimes[m]! < end) m++;
     const chunk = chunks[c]!;
-    const parts = pieces(mergeRows(chunk.rows, sliceRows(rows, k, m)));
+    const added = sliceRows(rows, k, m);
+    const held = chunk.rows.deltaTimes;
+    // A full chunk that every added row comes after stays as it is (an append after a
+    // compaction that left full chunks): the rows make chunks of their own, keyed after it.
+    const after = held.length >= MAX_CHUNK_ROWS && deltaTimes[k]! > held[held.length - 1]!;
+    const parts = pieces(after ? added : mergeRows(chunk.rows, added));
     parts.forEach((part, index) => {
-      const start = index === 0 ? chunk.start : part.rows.deltaTimes[0]!;
-      const stored = index === 0 && chunk.version > 0;
+      const rewrite = index === 0 && !after;
+      const key = keys.seriesChunk(u, eventId, rewrite ? chunk.start : part.rows.deltaTimes[0]!);
+      const stored = rewrite && chunk.version > 0;
       items.push({
         Put: {
           TableName: undefined,
-          Item: {
-            ...keys.seriesChunk(u, eventId, start),
-            v: index === 0 ? chunk.version + 1 : 1,
-            n: part.rows.deltaTimes.length,
-            d: part.data,
-          },
+          Item: { ...key, v: rewrite ? chunk.version + 1 : 1, n: part.rows.deltaTimes.length, d: part.data },
           ConditionExpression: stored ? 'v = :v' : 'attribute_not_exists(pk)',
           ExpressionAttributeValues: stored ? { ':v': chunk.version } : undefined,
         },
       });
+      if (lowest === undefined || key.sk < lowest) lowest = key.sk;
       bytes += part.data.byteLength;
     });
-    bytes -= chunk.bytes;
+    if (!after) bytes -= chunk.bytes;
     k = m;
   }
-  // chunks[0] covers the lowest new time: the lowest key written (splits key theirs after it).
-  return { items, bytes, lowest: chunks[0]!.sk };
+  // Splits key their chunks after the one they came from: the lowest key written is the first group's.
+  return { items, bytes, lowest: lowest! };
 }
 
 /** Rows to add to one series: sorted by `deltaTime`, no duplicates. */
