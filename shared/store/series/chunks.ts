@@ -548,8 +548,15 @@ export async function writeSeries(
       else await startTally(u, write.eventId, state.counter + 1, (state as { foldedBytes?: number }).foldedBytes ?? 0, written);
       // A compaction under way will fold this write or leave it to the next one: no second attempt.
       if (state.compacting) return;
+      // The write that takes the pending segments or bytes past a multiple of the bound compacts:
+      // writers overlapping it, which read the same state or one a little later, do not all try
+      // (each would spend a request on the lease); if its compaction does not happen, the next
+      // multiple's does.
       const segments = state.pendingSegments + 1;
-      if (segments >= COMPACT_SEGMENTS || state.pendingBytes + written >= COMPACT_BYTES) {
+      if (
+        crosses(state.pendingSegments, segments, COMPACT_SEGMENTS) ||
+        crosses(state.pendingBytes, state.pendingBytes + written, COMPACT_BYTES)
+      ) {
         const changed = await compactQuietly(u, write.eventId, now, segments);
         bytes += changed;
       }
@@ -557,6 +564,9 @@ export async function writeSeries(
   );
   return { bytes, counters };
 }
+
+/** Whether going from `before` to `after` passes a multiple of `bound`. */
+const crosses = (before: number, after: number, bound: number) => Math.floor(after / bound) > Math.floor(before / bound);
 
 /** A compaction is housekeeping after a stored write: its failure is logged, the write still succeeded. */
 async function compactQuietly(u: string, eventId: string, now: number, expected: number): Promise<number> {
