@@ -87,6 +87,43 @@ export function planSources(queries: ExpandedQuery[], tree: StreamTree, states: 
   return states.flatMap((state) => out.map((s) => ({ ...s, state })));
 }
 
+const statesOf = (state: EventsState): EventState[] => (state === 'default' ? ['a'] : state === 'trashed' ? ['t'] : ['a', 't']);
+
+/** What a read's streams parameter comes to for an access on a tree: matcher, key ranges, ids a wide read keeps. */
+interface ReadPlan {
+  matchesStreams: (eventStreamIds: readonly string[]) => boolean;
+  sources: TimeSource[];
+  wideStreams: string[];
+}
+
+/** Streams parameters longer than this are planned on every call, not kept beside the tree. */
+const PLAN_KEY_MAX = 4096;
+
+/**
+ * The read plan of a streams parameter, state and access on a tree: it depends on nothing
+ * else, so it is kept beside the tree (StreamTree.derived) and a warm call with the same
+ * parameter and permissions costs what it reads, not a walk of the tree (an account's
+ * thousand streams, a personal access's `*` naming every one of them). Invalid parameters
+ * throw before anything is kept.
+ */
+function readPlan(streams: unknown, state: EventsState, tree: StreamTree, permissions: AccessPermissions): ReadPlan {
+  const build = (): ReadPlan => {
+    const queries = expandStreamsQueries(parseStreamsParam(streams), tree, permissions, { state });
+    return {
+      matchesStreams: streamsMatcher(queries),
+      sources: planSources(queries, tree, statesOf(state)),
+      wideStreams: [...new Set(queries.flatMap((q) => q.any))],
+    };
+  };
+  const param = streams === undefined ? '' : typeof streams === 'string' ? `s${streams}` : `j${JSON.stringify(streams)}`;
+  if (param.length > PLAN_KEY_MAX) return build();
+  return tree.derived(
+    `events.get\u0000${permissions.key}\u0000${state}\u0000${param}`,
+    build,
+    (plan) => plan.wideStreams.length + plan.sources.length,
+  );
+}
+
 export interface EventsGetResult {
   events: StoredEvent[];
   eventDeletions?: EventDeletion[];
@@ -102,8 +139,8 @@ export async function getEvents(
 ): Promise<EventsGetResult> {
   const state = params.state ?? 'default';
   const conditions = parseContentConditions(params);
-  const queries = expandStreamsQueries(parseStreamsParam(params.streams), data.tree, data.permissions, { state });
-  const states: EventState[] = state === 'default' ? ['a'] : state === 'trashed' ? ['t'] : ['a', 't'];
+  const { matchesStreams, sources, wideStreams } = readPlan(params.streams, state, data.tree, data.permissions);
+  const states: EventState[] = statesOf(state);
 
   const hasFrom = params.fromTime !== undefined;
   const hasTo = params.toTime !== undefined;
@@ -116,7 +153,6 @@ export async function getEvents(
   const skip = params.skip ?? 0;
   const ascending = params.sortAscending === true;
 
-  const matchesStreams = streamsMatcher(queries);
   const accept = (e: StoredEvent): boolean => {
     if (!inEventsState(e, state)) return false;
     if (!matchesStreams(e.streamIds)) return false;
@@ -149,7 +185,6 @@ export async function getEvents(
     return { events: page((await readRunning(u, stats)).filter(accept).sort(byTime)) };
   }
 
-  const sources = planSources(queries, data.tree, states);
   if (sources.length === 0) return { events: [] };
   // A period event overlapping `from` began at most maxDuration before it; running ones may be older.
   const lower = bounded ? from - data.meta.maxDuration : -Infinity;
@@ -167,7 +202,7 @@ export async function getEvents(
       sources,
       wide,
       // Only events in one of the queries' `any` streams can be kept: DynamoDB sends only those.
-      wideStreams: wide ? [...new Set(queries.flatMap((q) => q.any))] : undefined,
+      wideStreams: wide ? wideStreams : undefined,
       range: { from: lower, to },
       ascending,
       want: limit === undefined ? undefined : skip + limit,
