@@ -2,7 +2,7 @@ import { errors } from '../../errors';
 import { type EventDeletion, endTime, type StoredEvent } from '../../model/events';
 import type { DataMeta, EventsState, ExpandedQuery } from '../../model/streams';
 import { ALL_STREAMS, eventFromHead } from '../../store/events/items';
-import { getEventHead, getHistory, type ReadStats, readModifiedSince, readRunning } from '../../store/events/read';
+import { getEventHead, getHistory, type ReadStats, readModifiedSince } from '../../store/events/read';
 import { readByTime, type TimeSource } from '../../store/events/time-merge';
 import type { EventState } from '../../store/keys';
 import type { AccessPermissions } from '../accesses/permissions';
@@ -16,6 +16,7 @@ import { loadUserData } from '../user-data';
 import { meetsConditions, parseContentConditions } from './content-query';
 import { inEventsState, typeMatches } from './fields';
 import { eventForReader, eventsForReader } from './read-view';
+import { allRunning, runningBefore } from './running';
 
 export const DEFAULT_LIMIT = 20; // spec §2.2.1, when no time bound is given
 const DEFAULT_SPAN_S = 24 * 3600; // only toTime given: one day before it
@@ -182,13 +183,14 @@ export async function getEvents(
   const byTime = (a: StoredEvent, b: StoredEvent) => (a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) * (ascending ? 1 : -1);
   if (params.running === true) {
     // Running events have their own small partition: no need to walk the time index for them.
-    return { events: page((await readRunning(u, stats)).filter(accept).sort(byTime)) };
+    return { events: page((await allRunning(u, data.meta, stats)).filter(accept).sort(byTime)) };
   }
 
   if (sources.length === 0) return { events: [] };
-  // A period event overlapping `from` began at most maxDuration before it; running ones may be older.
+  // A period event overlapping `from` began at most maxDuration before it.
   const lower = bounded ? from - data.meta.maxDuration : -Infinity;
-  const extra = bounded ? (await readRunning(u, stats)).filter((e) => e.time < lower) : undefined;
+  // Running ones may be older still: read only when one may have begun before the range (./running.ts).
+  const extra = bounded ? await runningBefore(u, lower, data.meta, stats) : undefined;
   // Filtered by streams alone, several ranges may also be read as the all-events range, whose
   // events `accept` filters down to the same answer: the store reads the cheaper of the two.
   const streamsOnly = !params.types && !params.tags && conditions.length === 0;
