@@ -107,7 +107,7 @@ const PLAN_KEY_MAX = 4096;
  * thousand streams, a personal access's `*` naming every one of them). Invalid parameters
  * throw before anything is kept.
  */
-function readPlan(streams: unknown, state: EventsState, tree: StreamTree, permissions: AccessPermissions): ReadPlan {
+export function readPlan(streams: unknown, state: EventsState, tree: StreamTree, permissions: AccessPermissions): ReadPlan {
   const build = (): ReadPlan => {
     const queries = expandStreamsQueries(parseStreamsParam(streams), tree, permissions, { state });
     return {
