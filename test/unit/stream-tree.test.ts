@@ -274,4 +274,13 @@ describe('values derived from one tree', () => {
     expect(tree.derived('huge', build, () => 5000)).toBe(5);
     expect(tree.derived('huge', build, () => 5000)).toBe(6);
   });
+
+  it('bounded in number too: many small values (a streams parameter each) push the oldest out', () => {
+    const tree = new StreamTree(ids(10));
+    let builds = 0;
+    const build = () => ++builds;
+    for (let i = 0; i < 300; i++) tree.derived(`read ${i}`, build, () => 1);
+    expect(tree.derived('read 299', build)).toBe(300);
+    expect(tree.derived('read 0', build)).toBe(301);
+  });
 });

@@ -127,7 +127,8 @@ export class AccessPermissions {
       }
     }
     if (found === undefined) found = this.star;
-    levels.set(streamId, found);
+    // Kept for the tree's streams only: ids from requests (unknown ones) would grow it without bound.
+    if (this.tree.has(streamId)) levels.set(streamId, found);
     return found;
   }
 

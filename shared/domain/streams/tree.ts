@@ -56,6 +56,8 @@ export function streamForApi(stream: StoredStream, parentId: string | null = str
 /** What the values derived from one tree may hold: this many times its ids (plus a floor for small trees). */
 const DERIVED_BUDGET_TREES = 8;
 const DERIVED_BUDGET_FLOOR = 200;
+/** And at most this many values (accesses and reads in use on one tree). */
+const DERIVED_MAX_VALUES = 256;
 
 /**
  * The user's stream tree, built from the flat stored list (any order). Immutable.
@@ -127,7 +129,8 @@ export class StreamTree {
    * What calls derive from this tree and a key alone (an access's resolved permissions, a
    * read's expanded streams and key ranges): a tree is immutable and, cached, shared by every
    * warm call of its version, so a warm call finds them here instead of walking the tree.
-   * Bounded by the ids the values hold (`weight`): at most a few times the tree's size.
+   * Bounded by the ids the values hold (`weight`, plus their keys' length): at most a few times
+   * the tree's size, and DERIVED_MAX_VALUES values.
    */
   private readonly derivedValues = new Map<string, { value: unknown; weight: number }>();
   private derivedWeight = 0;
@@ -137,14 +140,15 @@ export class StreamTree {
     const known = this.derivedValues.get(key);
     if (known) return known.value as T;
     const value = build();
-    const w = Math.max(1, weight(value));
+    // Keys come from requests (a streams parameter): their length counts too.
+    const w = Math.max(1, weight(value)) + Math.ceil(key.length / 64);
     const budget = DERIVED_BUDGET_TREES * (this.size + DERIVED_BUDGET_FLOOR);
     if (w > budget) return value;
     this.derivedValues.set(key, { value, weight: w });
     this.derivedWeight += w;
     // Oldest first out: the keys of accesses and reads no longer used go.
     for (const [oldest, entry] of this.derivedValues) {
-      if (this.derivedWeight <= budget) break;
+      if (this.derivedWeight <= budget && this.derivedValues.size <= DERIVED_MAX_VALUES) break;
       this.derivedValues.delete(oldest);
       this.derivedWeight -= entry.weight;
     }
