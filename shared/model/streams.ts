@@ -54,6 +54,20 @@ export interface DataMeta {
    * reuse the tree it already built.
    */
   treeVersion?: string;
+  /**
+   * Earliest `time` of a running event (open end) ever stored, as far as known: every write
+   * that stores a running event lowers it to that event's time first (it is never raised,
+   * so it stays true when running events end or go). With {@link runningKnown}, a bounded read
+   * whose lower bound is at or before it needs no Query of the running events: each one
+   * began inside the range, where the range's own Queries find it.
+   */
+  runningFrom?: number;
+  /**
+   * Set once a read found the running events stored before `runningFrom` was kept (and
+   * lowered it to theirs): from then on `runningFrom` covers every running event, and its
+   * absence means there never was one.
+   */
+  runningKnown?: boolean;
   /** Set once the account field values exist as events (at registration, or on first need for older accounts). */
   accountEvents?: number;
   /**

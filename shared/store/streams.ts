@@ -20,6 +20,8 @@ export function dataMetaOf(item: Record<string, unknown> | undefined): DataMeta 
   if (typeof item?.treeVersion === 'string') meta.treeVersion = item.treeVersion;
   if (typeof item?.accountEvents === 'number') meta.accountEvents = item.accountEvents;
   if (typeof item?.socketsUntil === 'number') meta.socketsUntil = item.socketsUntil;
+  if (typeof item?.runningFrom === 'number') meta.runningFrom = item.runningFrom;
+  if (item?.runningKnown === true) meta.runningKnown = true;
   return meta;
 }
 
@@ -261,5 +263,40 @@ export async function raiseMaxDuration(username: string, duration: number): Prom
         ExpressionAttributeValues: { ':d': duration },
       }),
     ),
+  );
+}
+
+/**
+ * Lowers the earliest time of a running event the data meta knows of (DataMeta.runningFrom)
+ * to `time`, never raising it; safe to call concurrently. Called before the write that stores
+ * a running event of that time commits, so a read that sees the event's items also sees it.
+ */
+export async function lowerRunningFrom(username: string, time: number): Promise<void> {
+  await ifConditionHolds(
+    dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.dataMeta(username),
+        UpdateExpression: 'SET runningFrom = :t',
+        ConditionExpression: 'attribute_not_exists(runningFrom) OR runningFrom > :t',
+        ExpressionAttributeValues: { ':t': time },
+      }),
+    ),
+  );
+}
+
+/**
+ * Marks the running events as known (DataMeta.runningKnown), after a read of all of them
+ * found none or lowered `runningFrom` to the earliest found: those stored later lower it
+ * themselves before they commit.
+ */
+export async function markRunningKnown(username: string): Promise<void> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.dataMeta(username),
+      UpdateExpression: 'SET runningKnown = :k',
+      ExpressionAttributeValues: { ':k': true },
+    }),
   );
 }

@@ -397,3 +397,56 @@ describe('canDeleteAccess (§4.5)', () => {
     expect(canDeleteAccess(ownShared, app)).toBe(false);
   });
 });
+
+describe('resolution shared by the calls on one tree', () => {
+  const restricted = (id: string, permissions: Permission[]) => new AccessPermissions(access('shared', permissions, { id }), tree);
+
+  it('accesses with the same permissions share what they resolve; other permissions resolve their own', () => {
+    const a = restricted('a', [
+      { streamId: 'A', level: 'read' },
+      { streamId: 'B', level: 'none' },
+    ]);
+    const b = restricted('b', [
+      { streamId: 'A', level: 'read' },
+      { streamId: 'B', level: 'none' },
+    ]);
+    const c = restricted('c', [{ streamId: 'A', level: 'read' }]);
+    expect(b.unreadableStreams()).toBe(a.unreadableStreams());
+    expect([...a.unreadableStreams()].sort()).toEqual(['B', 'C']);
+    expect([...c.unreadableStreams()]).toEqual([]);
+    expect(c.canReadEvents('C')).toBe(true);
+    expect(b.canReadEvents('C')).toBe(false);
+    // Each keeps its own access: what depends on it is not shared.
+    expect(b.access.id).toBe('b');
+  });
+
+  it('readable roots: the caller gets its own copy of the shared list', () => {
+    const a = restricted('a', [
+      { streamId: 'B', level: 'read' },
+      { streamId: 'E', level: 'contribute' },
+    ]);
+    const roots = a.readableRoots();
+    expect(roots).toEqual(['B', 'E']);
+    roots.push('X');
+    expect(
+      restricted('b', [
+        { streamId: 'B', level: 'read' },
+        { streamId: 'E', level: 'contribute' },
+      ]).readableRoots(),
+    ).toEqual(['B', 'E']);
+  });
+
+  it('another tree (a stream moved) resolves again', () => {
+    const moved = new StreamTree([s('A', null), s('B', 'E'), s('C', 'B'), s('D', 'A'), s('E', null)]);
+    const permissions: Permission[] = [
+      { streamId: 'E', level: 'none' },
+      { streamId: '*', level: 'read' },
+    ];
+    const before = new AccessPermissions(access('shared', permissions), tree);
+    const after = new AccessPermissions(access('shared', permissions), moved);
+    expect([...before.unreadableStreams()].sort()).toEqual(['E']);
+    expect([...after.unreadableStreams()].sort()).toEqual(['B', 'C', 'E']);
+    expect(before.canReadEvents('C')).toBe(true);
+    expect(after.canReadEvents('C')).toBe(false);
+  });
+});

@@ -245,3 +245,42 @@ describe('StreamTree.toApiForest', () => {
     expect(tree.toApiForest({ parentId: 'proj-b', state: 'all' }).map((x) => x.id)).toEqual(['proj-b-notes']);
   });
 });
+
+describe('values derived from one tree', () => {
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `s${i}`, name: `s${i}`, parentId: null }) as StoredStream);
+
+  it('built once per key, kept per tree', () => {
+    const tree = new StreamTree(ids(3));
+    let builds = 0;
+    const build = () => ({ n: ++builds });
+    const first = tree.derived('k', build);
+    expect(tree.derived('k', build)).toBe(first);
+    expect(tree.derived('other', build)).not.toBe(first);
+    expect(new StreamTree(ids(3)).derived('k', build)).not.toBe(first);
+    expect(builds).toBe(3);
+  });
+
+  it('bounded by the ids the values hold: the oldest go first; one larger than the bound is not kept', () => {
+    const tree = new StreamTree(ids(10));
+    // The bound: 8 × (10 + 200) = 1,680 ids.
+    let builds = 0;
+    const build = () => ++builds;
+    tree.derived('a', build, () => 1000);
+    tree.derived('b', build, () => 600);
+    expect(tree.derived('a', build)).toBe(1);
+    tree.derived('c', build, () => 500); // over the bound: 'a', the oldest, goes
+    expect(tree.derived('b', build)).toBe(2);
+    expect(tree.derived('a', build, () => 1000)).toBe(4);
+    expect(tree.derived('huge', build, () => 5000)).toBe(5);
+    expect(tree.derived('huge', build, () => 5000)).toBe(6);
+  });
+
+  it('bounded in number too: many small values (a streams parameter each) push the oldest out', () => {
+    const tree = new StreamTree(ids(10));
+    let builds = 0;
+    const build = () => ++builds;
+    for (let i = 0; i < 300; i++) tree.derived(`read ${i}`, build, () => 1);
+    expect(tree.derived('read 299', build)).toBe(300);
+    expect(tree.derived('read 0', build)).toBe(301);
+  });
+});

@@ -45,6 +45,13 @@ export function featureSettingOf(permissions: readonly Permission[] | undefined,
 export const INSUFFICIENT_ACCESS_CREATION = 'Your access token has insufficient permissions to create this new access.';
 export const PERSONAL_ACCESS_CREATION = 'Personal accesses are created automatically on login.';
 
+/** What one set of permissions resolves to on one tree (levels found so far, derived lists). */
+interface Resolved {
+  levels: Map<string, Level | undefined>;
+  unreadable?: Set<string>;
+  readableRoots?: string[];
+}
+
 /**
  * What an access may do on the user's streams (spec §4).
  *
@@ -62,8 +69,12 @@ export class AccessPermissions {
   readonly isPersonal: boolean;
   private readonly explicit = new Map<string, Level>();
   private readonly star: Level | undefined;
-  private readonly cache = new Map<string, Level | undefined>();
-  private unreadable: Set<string> | undefined;
+  /**
+   * The permissions as a key: accesses with the same key resolve alike on a tree, so what
+   * they resolve is shared by every call on the same (cached) tree (StreamTree.derived).
+   */
+  readonly key: string;
+  private readonly resolved: Resolved;
 
   constructor(
     readonly access: Access,
@@ -77,6 +88,12 @@ export class AccessPermissions {
       else this.explicit.set(p.streamId, p.level);
     }
     this.star = star;
+    this.key = this.isPersonal ? 'personal' : JSON.stringify([star ?? null, [...this.explicit]]);
+    this.resolved = tree.derived<Resolved>(
+      `permissions\u0000${this.key}`,
+      () => ({ levels: new Map() }),
+      () => this.explicit.size + 1,
+    );
   }
 
   /** Level of the `*` permission (personal: `manage`). */
@@ -100,7 +117,8 @@ export class AccessPermissions {
     if (isSystemStreamId(streamId)) return this.systemLevel(streamId);
     if (this.isPersonal) return 'manage';
     if (streamId === '*') return this.star;
-    if (this.cache.has(streamId)) return this.cache.get(streamId);
+    const levels = this.resolved.levels;
+    if (levels.has(streamId)) return levels.get(streamId);
     let found: Level | undefined = this.explicit.get(streamId);
     if (found === undefined) {
       for (const a of this.tree.ancestors(streamId)) {
@@ -109,7 +127,8 @@ export class AccessPermissions {
       }
     }
     if (found === undefined) found = this.star;
-    this.cache.set(streamId, found);
+    // Kept for the tree's streams only: ids from requests (unknown ones) would grow it without bound.
+    if (this.tree.has(streamId)) levels.set(streamId, found);
     return found;
   }
 
@@ -219,6 +238,12 @@ export class AccessPermissions {
    * Only streams present in the tree are returned.
    */
   readableRoots(tree: StreamTree = this.tree): string[] {
+    if (tree !== this.tree) return this.findReadableRoots(tree);
+    this.resolved.readableRoots ??= this.findReadableRoots(tree);
+    return [...this.resolved.readableRoots];
+  }
+
+  private findReadableRoots(tree: StreamTree): string[] {
     const out: string[] = [];
     for (const id of tree.ids()) {
       if (!this.canReadEvents(id)) continue;
@@ -232,10 +257,11 @@ export class AccessPermissions {
    * Stream ids whose events must be excluded from reads: every tree stream whose effective
    * level is `none` or `create-only` (so a `none` subtree is covered, except where a deeper
    * explicit permission grants read again), plus explicitly `none`/`create-only` stream ids
-   * that are not in the tree. Personal: empty. Computed once.
+   * that are not in the tree. Personal: empty. Computed once per tree and permissions: the
+   * set is shared, never to be changed by the caller.
    */
-  unreadableStreams(): Set<string> {
-    if (this.unreadable) return this.unreadable;
+  unreadableStreams(): ReadonlySet<string> {
+    if (this.resolved.unreadable) return this.resolved.unreadable;
     const out = new Set<string>();
     if (!this.isPersonal) {
       for (const id of this.tree.ids()) {
@@ -246,7 +272,7 @@ export class AccessPermissions {
         if (!this.tree.has(id) && (l === 'none' || l === 'create-only')) out.add(id);
       }
     }
-    this.unreadable = out;
+    this.resolved.unreadable = out;
     return out;
   }
 

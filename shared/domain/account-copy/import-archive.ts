@@ -24,6 +24,7 @@ import { profileItem } from '../../store/profiles';
 import { writeSeries } from '../../store/series/chunks';
 import { bumpTreeVersion, loadStreams, raiseMaxDuration, streamDeletionItem, streamItems } from '../../store/streams';
 import { deletionIntegrity, sealEvent } from '../events/integrity';
+import { beforeStoringRunning } from '../events/running';
 import { placementFor } from '../events/write-checks';
 import { StreamTree } from '../streams/tree';
 import { hasSystemStreams } from '../system-streams/values';
@@ -184,6 +185,7 @@ export async function importArchive(
     }
 
     let maxDuration = 0;
+    let runningFrom: number | undefined;
     let attachedBytes = 0;
     counts.events = 0;
     const holders = new Set<string>();
@@ -197,6 +199,8 @@ export async function importArchive(
         continue;
       }
       const e = sealEvent(line);
+      // A running event's items go in after the data meta covers it (as for any write of one).
+      runningFrom = await beforeStoringRunning(username, runningFrom, e);
       await put(newEventItems(username, e, placementFor(tree, e.streamIds)));
       if (e.type.startsWith('series:')) holders.add(e.id);
       if (typeof e.duration === 'number' && e.duration > maxDuration) maxDuration = e.duration;

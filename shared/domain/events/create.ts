@@ -16,6 +16,7 @@ import { storeUploadedFiles } from './attachments';
 import { getEventTypes, SERIES_PREFIX } from './event-types';
 import { cleanTags, type EventInput, isValidEventId, resolveStreamIds } from './fields';
 import { sealEvent } from './integrity';
+import { beforeStoringRunning } from './running';
 import { checkStreams, keepHistory, placementFor, totalSize, validateContent } from './write-checks';
 
 /** `events.create` after parameter validation (spec §2.2.3 order of checks), with the files of a multipart request. */
@@ -66,6 +67,7 @@ export async function createEventFrom(caller: Caller, input: EventInput, files: 
   if (typeof event.duration === 'number' && event.duration > data.meta.maxDuration) {
     await raiseMaxDuration(caller.username, event.duration);
   }
+  await beforeStoringRunning(caller.username, data.meta.runningFrom, event);
   const placement = placementFor(data.tree, streamIds);
   // Files first, event second: a failed write removes the files, so nothing is left half-done.
   const uploaded = files.length > 0 ? await storeUploadedFiles(caller, event.id, files) : undefined;

@@ -2,7 +2,7 @@ import { errors } from '../../errors';
 import { type EventDeletion, endTime, type StoredEvent } from '../../model/events';
 import type { DataMeta, EventsState, ExpandedQuery } from '../../model/streams';
 import { ALL_STREAMS, eventFromHead } from '../../store/events/items';
-import { getEventHead, getHistory, type ReadStats, readModifiedSince, readRunning } from '../../store/events/read';
+import { getEventHead, getHistory, type ReadStats, readModifiedSince } from '../../store/events/read';
 import { readByTime, type TimeSource } from '../../store/events/time-merge';
 import type { EventState } from '../../store/keys';
 import type { AccessPermissions } from '../accesses/permissions';
@@ -16,6 +16,7 @@ import { loadUserData } from '../user-data';
 import { meetsConditions, parseContentConditions } from './content-query';
 import { inEventsState, typeMatches } from './fields';
 import { eventForReader, eventsForReader } from './read-view';
+import { allRunning, runningBefore } from './running';
 
 export const DEFAULT_LIMIT = 20; // spec §2.2.1, when no time bound is given
 const DEFAULT_SPAN_S = 24 * 3600; // only toTime given: one day before it
@@ -87,6 +88,43 @@ export function planSources(queries: ExpandedQuery[], tree: StreamTree, states: 
   return states.flatMap((state) => out.map((s) => ({ ...s, state })));
 }
 
+const statesOf = (state: EventsState): EventState[] => (state === 'default' ? ['a'] : state === 'trashed' ? ['t'] : ['a', 't']);
+
+/** What a read's streams parameter comes to for an access on a tree: matcher, key ranges, ids a wide read keeps. */
+interface ReadPlan {
+  matchesStreams: (eventStreamIds: readonly string[]) => boolean;
+  sources: TimeSource[];
+  wideStreams: string[];
+}
+
+/** Streams parameters longer than this are planned on every call, not kept beside the tree. */
+const PLAN_KEY_MAX = 4096;
+
+/**
+ * The read plan of a streams parameter, state and access on a tree: it depends on nothing
+ * else, so it is kept beside the tree (StreamTree.derived) and a warm call with the same
+ * parameter and permissions costs what it reads, not a walk of the tree (an account's
+ * thousand streams, a personal access's `*` naming every one of them). Invalid parameters
+ * throw before anything is kept.
+ */
+export function readPlan(streams: unknown, state: EventsState, tree: StreamTree, permissions: AccessPermissions): ReadPlan {
+  const build = (): ReadPlan => {
+    const queries = expandStreamsQueries(parseStreamsParam(streams), tree, permissions, { state });
+    return {
+      matchesStreams: streamsMatcher(queries),
+      sources: planSources(queries, tree, statesOf(state)),
+      wideStreams: [...new Set(queries.flatMap((q) => q.any))],
+    };
+  };
+  const param = streams === undefined ? '' : typeof streams === 'string' ? `s${streams}` : `j${JSON.stringify(streams)}`;
+  if (param.length > PLAN_KEY_MAX) return build();
+  return tree.derived(
+    `events.get\u0000${permissions.key}\u0000${state}\u0000${param}`,
+    build,
+    (plan) => plan.wideStreams.length + plan.sources.length,
+  );
+}
+
 export interface EventsGetResult {
   events: StoredEvent[];
   eventDeletions?: EventDeletion[];
@@ -102,8 +140,8 @@ export async function getEvents(
 ): Promise<EventsGetResult> {
   const state = params.state ?? 'default';
   const conditions = parseContentConditions(params);
-  const queries = expandStreamsQueries(parseStreamsParam(params.streams), data.tree, data.permissions, { state });
-  const states: EventState[] = state === 'default' ? ['a'] : state === 'trashed' ? ['t'] : ['a', 't'];
+  const { matchesStreams, sources, wideStreams } = readPlan(params.streams, state, data.tree, data.permissions);
+  const states: EventState[] = statesOf(state);
 
   const hasFrom = params.fromTime !== undefined;
   const hasTo = params.toTime !== undefined;
@@ -116,7 +154,6 @@ export async function getEvents(
   const skip = params.skip ?? 0;
   const ascending = params.sortAscending === true;
 
-  const matchesStreams = streamsMatcher(queries);
   const accept = (e: StoredEvent): boolean => {
     if (!inEventsState(e, state)) return false;
     if (!matchesStreams(e.streamIds)) return false;
@@ -146,14 +183,14 @@ export async function getEvents(
   const byTime = (a: StoredEvent, b: StoredEvent) => (a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) * (ascending ? 1 : -1);
   if (params.running === true) {
     // Running events have their own small partition: no need to walk the time index for them.
-    return { events: page((await readRunning(u, stats)).filter(accept).sort(byTime)) };
+    return { events: page((await allRunning(u, data.meta, stats)).filter(accept).sort(byTime)) };
   }
 
-  const sources = planSources(queries, data.tree, states);
   if (sources.length === 0) return { events: [] };
-  // A period event overlapping `from` began at most maxDuration before it; running ones may be older.
+  // A period event overlapping `from` began at most maxDuration before it.
   const lower = bounded ? from - data.meta.maxDuration : -Infinity;
-  const extra = bounded ? (await readRunning(u, stats)).filter((e) => e.time < lower) : undefined;
+  // Running ones may be older still: read only when one may have begun before the range (./running.ts).
+  const extra = bounded ? await runningBefore(u, lower, data.meta, stats) : undefined;
   // Filtered by streams alone, several ranges may also be read as the all-events range, whose
   // events `accept` filters down to the same answer: the store reads the cheaper of the two.
   const streamsOnly = !params.types && !params.tags && conditions.length === 0;
@@ -167,7 +204,7 @@ export async function getEvents(
       sources,
       wide,
       // Only events in one of the queries' `any` streams can be kept: DynamoDB sends only those.
-      wideStreams: wide ? [...new Set(queries.flatMap((q) => q.any))] : undefined,
+      wideStreams: wide ? wideStreams : undefined,
       range: { from: lower, to },
       ascending,
       want: limit === undefined ? undefined : skip + limit,

@@ -14,6 +14,7 @@ import { loadUserData, type UserData } from '../user-data';
 import { getEventTypes, SERIES_PREFIX } from './event-types';
 import { cleanTags, type EventInput, mergeClientData, resolveStreamIds } from './fields';
 import { sealEvent } from './integrity';
+import { beforeStoringRunning } from './running';
 import { checkStreams, keepHistory, loadEvent, placementFor, validateContent } from './write-checks';
 
 export type EventChanges = Partial<EventInput> & Record<string, unknown>;
@@ -101,6 +102,7 @@ export function updateEventWith(
       if (typeof next.duration === 'number' && next.duration > data.meta.maxDuration) {
         await raiseMaxDuration(caller.username, next.duration);
       }
+      await beforeStoringRunning(caller.username, data.meta.runningFrom, next);
       const sealed = sealEvent(next);
       if (account) return (await replaceAccountEvent(caller.username, head, sealed, keepHistory())) === 'ok' ? sealed : STALE;
       const push = startDirectPush(caller, data.meta);

@@ -53,6 +53,12 @@ export function streamForApi(stream: StoredStream, parentId: string | null = str
   return out;
 }
 
+/** What the values derived from one tree may hold: this many times its ids (plus a floor for small trees). */
+const DERIVED_BUDGET_TREES = 8;
+const DERIVED_BUDGET_FLOOR = 200;
+/** And at most this many values (accesses and reads in use on one tree). */
+const DERIVED_MAX_VALUES = 256;
+
 /**
  * The user's stream tree, built from the flat stored list (any order). Immutable.
  *
@@ -117,6 +123,36 @@ export class StreamTree {
       }
       for (const id of path) state.set(id, 2);
     }
+  }
+
+  /**
+   * What calls derive from this tree and a key alone (an access's resolved permissions, a
+   * read's expanded streams and key ranges): a tree is immutable and, cached, shared by every
+   * warm call of its version, so a warm call finds them here instead of walking the tree.
+   * Bounded by the ids the values hold (`weight`, plus their keys' length): at most a few times
+   * the tree's size, and DERIVED_MAX_VALUES values.
+   */
+  private readonly derivedValues = new Map<string, { value: unknown; weight: number }>();
+  private derivedWeight = 0;
+
+  /** The value `build` gives for this tree and `key`, built on the first call (see derivedValues). */
+  derived<T>(key: string, build: () => T, weight: (value: T) => number = () => this.size): T {
+    const known = this.derivedValues.get(key);
+    if (known) return known.value as T;
+    const value = build();
+    // Keys come from requests (a streams parameter): their length counts too.
+    const w = Math.max(1, weight(value)) + Math.ceil(key.length / 64);
+    const budget = DERIVED_BUDGET_TREES * (this.size + DERIVED_BUDGET_FLOOR);
+    if (w > budget) return value;
+    this.derivedValues.set(key, { value, weight: w });
+    this.derivedWeight += w;
+    // Oldest first out: the keys of accesses and reads no longer used go.
+    for (const [oldest, entry] of this.derivedValues) {
+      if (this.derivedWeight <= budget && this.derivedValues.size <= DERIVED_MAX_VALUES) break;
+      this.derivedValues.delete(oldest);
+      this.derivedWeight -= entry.weight;
+    }
+    return value;
   }
 
   /** Number of streams. */
