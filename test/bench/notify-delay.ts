@@ -7,7 +7,7 @@
  * beyond the webhook's minIntervalMs so throttling does not count.
  *
  * The path measured: API write → DynamoDB Local stream → local stream consumer (read at once
- * after a write of this process, else polled every 100 ms) → fan-out → socket push / webhook
+ * after a write of this process, else polled every 250 ms) → fan-out → socket push / webhook
  * POST. Each hop is timed too: the stream batch holding the event handed to the fan-out
  * (RuntimeOptions.onFanoutBatch), the fan-out reaching its sinks (a sink of the bench's own),
  * then the arrivals. The socket is told by the write itself (a direct push, right after its
@@ -16,6 +16,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { startLocalRuntime } from '../../infra/local/runtime';
 import { registerSink } from '../../shared/notify/dispatch';
 import { benchListener } from './notify-listener';
@@ -56,6 +57,13 @@ async function main(): Promise<void> {
     socket.on('eventsChanged', () => socketArrivals.push(performance.now()));
     await new Promise((r) => setTimeout(r, 1000)); // the setup's own changes drain first
 
+    // Garbage collection pauses of this process (the runtime's handlers, the fan-out and this
+    // client share it), to tell a GC pause in a slow sample from DynamoDB Local's own time.
+    const pauses: Array<{ start: number; end: number }> = [];
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) pauses.push({ start: e.startTime, end: e.startTime + e.duration });
+    });
+    gc.observe({ entryTypes: ['gc'] });
     const samples: Row[] = [];
     for (let i = 0; i < SAMPLES + STEADY; i++) {
       const socketBefore = socketArrivals.length;
@@ -76,6 +84,8 @@ async function main(): Promise<void> {
       const batch = eventId ? batches.find((b) => b.at >= sent && b.text.includes(eventId)) : undefined;
       const dispatch = batch && dispatches.find((d) => d.at >= batch.at && d.username === username);
       if (batch) sample.fanout = batch.at - sent;
+      const last = Math.max(socketAt ?? 0, webhookAt ?? 0, sent + sample.api);
+      sample.gc = pauses.reduce((sum, p) => sum + Math.max(0, Math.min(p.end, last) - Math.max(p.start, sent)), 0);
       if (batch && dispatch) {
         sample.fanoutToSinks = dispatch.at - batch.at;
         if (socketAt !== undefined) sample.sinksToSocket = socketAt - dispatch.at;
@@ -84,6 +94,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, SPACING_MS));
     }
     socket.close();
+    gc.disconnect();
 
     report(`the first ${SAMPLES} writes after start (cold)`, samples.slice(0, SAMPLES), 0);
     if (STEADY > 0) report(`writes ${SAMPLES + 1}–${SAMPLES + STEADY} (steady state)`, samples.slice(SAMPLES), SAMPLES);
@@ -96,6 +107,8 @@ async function main(): Promise<void> {
 
 type Row = {
   api: number;
+  /** GC pause time of this process within the sample (ms). */
+  gc?: number;
   socket?: number;
   webhook?: number;
   fanout?: number;
@@ -119,7 +132,10 @@ function report(title: string, samples: Row[], firstIndex: number): void {
       .filter((x): x is { i: number; v: number } => x.v !== undefined)
       .sort((a, b) => b.v - a.v)
       .slice(0, 3)
-      .map((x) => `#${x.i} ${x.v.toFixed(0)}`)
+      .map(
+        (x) =>
+          `#${x.i} ${x.v.toFixed(0)} (answer ${samples[x.i - firstIndex - 1]!.api.toFixed(0)}, GC ${(samples[x.i - firstIndex - 1]!.gc ?? 0).toFixed(0)})`,
+      )
       .join(', ');
   console.log(`\nChange notification delay on the local runtime, ${title} (ms, from sending the API write)\n`);
   console.log('| path | received | p50 | p90 | p95 | max |');
@@ -133,6 +149,7 @@ function report(title: string, samples: Row[], firstIndex: number): void {
   console.log(row('hop: fan-out → sinks', (s) => s.fanoutToSinks));
   console.log(row('hop: sinks → socket eventsChanged', (s) => s.sinksToSocket));
   console.log(row('hop: sinks → webhook POST', (s) => s.sinksToWebhook));
+  console.log(row('GC pauses of this process within the sample', (s) => s.gc));
   console.log(`\nslowest: socket ${slowest((s) => s.socket)}; webhook ${slowest((s) => s.webhook)}; API answer ${slowest((s) => s.api)}`);
 }
 
