@@ -51,8 +51,11 @@ export interface StreamConsumer {
 }
 
 // Writes made in this process poke the consumer (runtime.ts): this poll only finds what other
-// processes wrote (bundles in worker threads, tests writing to the table directly).
-const DEFAULT_POLL_MS = 100;
+// processes wrote (tests writing to the table directly; bundles post theirs and poke). A
+// quarter second, as Lambda polls a shard about 4 times a second: every idle poll is a
+// GetRecords per shard that the JVM and this process pay, and one in flight when a write's
+// poke comes makes that write's read wait for it (README "Performance", bench:notify).
+const DEFAULT_POLL_MS = 250;
 const DEFAULT_BATCH_SIZE = 100; // the event source mapping's default for DynamoDB Streams
 const MAX_RETRY_ATTEMPTS = 5; // as the fan-out's mapping in the stack
 const RETRY_BACKOFF_MS = 500; // doubled at every retry of the same batch

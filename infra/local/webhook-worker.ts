@@ -2,12 +2,19 @@ import { log } from '../../shared/log';
 import { deliverDueWebhooks, settleStartedAttempts } from '../../shared/notify/webhook-delivery';
 
 /**
+ * The function's own poll between runs in AWS (functions/notify/webhook-worker.ts): first
+ * attempts are made by the fan-out, so this cadence only paces retries and throttled
+ * deliveries, and each run is a Query beside every notification's own requests.
+ */
+const WORKER_POLL_MS = 250;
+
+/**
  * The local stand-in for the scheduled webhook worker (functions/notify/webhook-worker.ts):
  * runs the due delivery attempts every `intervalMs`, one run at a time (the next is timed
  * from the end of the previous one, so runs never overlap). `stop` waits for a run in flight,
  * and for the calls the fan-out started.
  */
-export function startWebhookWorker(intervalMs = 200): { stop: () => Promise<void> } {
+export function startWebhookWorker(intervalMs = WORKER_POLL_MS): { stop: () => Promise<void> } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;

@@ -40,7 +40,8 @@ export function sameSecret(a: string, b: string): boolean {
  * user's data meta in the same round trip, which tells whether a cached tree is current.
  */
 const TREE_READERS = ['events.', 'streams.', 'accesses.', 'callBatch'];
-const readsStreamTree = (methodId: string) => TREE_READERS.some((prefix) => methodId.startsWith(prefix));
+/** And `auth.logout`, whose data meta's sockets hint tells whether it must hold its sockets first (domain/sockets.ts). */
+const readsDataMeta = (methodId: string) => methodId === 'auth.logout' || TREE_READERS.some((prefix) => methodId.startsWith(prefix));
 /** HF series calls on one holder (`/events/{id}/series`): their token lookup reads the holder too. */
 const HOLDER_READERS = new Set(['series.get', 'series.add']);
 
@@ -76,7 +77,7 @@ export async function authenticate(method: MethodDef, ctx: MethodContext): Promi
     const found = await getAccessWithEventHead(username, token, request.pathParams.id, method.id === 'series.add');
     access = found.access;
     ctx.prefetched = { event: { id: request.pathParams.id, ...found.event, ...(found.series ? { series: found.series } : {}) } };
-  } else if (readsStreamTree(method.id)) {
+  } else if (readsDataMeta(method.id)) {
     const found = await getAccessWithDataMeta(username, token);
     access = found.access;
     ctx.prefetched = { dataMeta: found.meta };

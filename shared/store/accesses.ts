@@ -111,9 +111,16 @@ export const listAccessDeletions = (username: string) => listByPrefix(username, 
 /**
  * Deletes accesses (soft: each is kept as its deletion record, the access with `deleted`
  * set): its token stops working and its token and (type, name, deviceName) become free
- * again. One transaction per access.
+ * again. One transaction per access, in order. With a `guard` (./socket-pushes.ts
+ * noSocketsBound), each commits only if it holds: returns how many were deleted before one
+ * did not (all of them: `records.length`).
  */
-export async function deleteAccesses(username: string, records: Array<Access & { deleted: number }>): Promise<void> {
+export async function deleteAccesses(
+  username: string,
+  records: Array<Access & { deleted: number }>,
+  guard?: TransactItem,
+): Promise<number> {
+  let done = 0;
   for (const access of records) {
     const claim: TransactItem = {
       Delete: {
@@ -133,17 +140,26 @@ export async function deleteAccesses(username: string, records: Array<Access & {
         },
       },
       ...(withClaim ? [claim] : []),
+      // Last, so that its failure is told apart from the claim's.
+      ...(guard ? [guard] : []),
     ];
+    const guardFailed = (list: TransactItem[], failed: number[]) => guard !== undefined && failed.includes(list.length - 1);
     // The claim belongs to another access (it was taken over): that one keeps it, this one goes anyway.
-    const failed = await transactWrite(items(true));
+    const first = items(true);
+    const failed = await transactWrite(first);
+    if (guardFailed(first, failed)) return done;
     if (failed.length > 0) {
-      const retry = await transactWrite(items(false));
+      const second = items(false);
+      const retry = await transactWrite(second);
+      if (guardFailed(second, retry)) return done;
       if (retry.length > 0) throw new Error(`access ${access.id} could not be deleted`);
     }
     // Its previous versions go with it (nothing reads them once it is deleted); serials 0…serial−1.
     const versions = Array.from({ length: access.serial ?? 0 }, (_, serial) => keys.accessVersion(username, access.id, serial));
     if (versions.length > 0) await batchDelete(versions);
+    done++;
   }
+  return done;
 }
 
 /** The three items of an access: itself under its token, the id → token pointer, the (type, name, deviceName) claim. */
@@ -237,19 +253,26 @@ export async function extendSession(username: string, token: string, sessionExpi
   );
 }
 
-/** Ends a personal session: the token stops working, the access stays (Pryv logout). */
-export async function endSession(username: string, token: string, now: number): Promise<void> {
-  await ifConditionHolds(
-    dynamo().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.accessByToken(username, token),
-        UpdateExpression: 'SET sessionExpires = :now',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':now': now },
-      }),
-    ),
-  );
+/**
+ * Ends a personal session: the token stops working, the access stays (Pryv logout). With a
+ * `guard` (a transaction item, ./socket-pushes.ts noSocketsBound) the change commits only if
+ * it holds: `guard-failed` otherwise, and nothing changed.
+ */
+export async function endSession(username: string, token: string, now: number, guard?: TransactItem): Promise<'ended' | 'guard-failed'> {
+  const update = {
+    TableName: undefined,
+    Key: keys.accessByToken(username, token),
+    UpdateExpression: 'SET sessionExpires = :now',
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeValues: { ':now': now },
+  };
+  if (guard) {
+    const failed = await transactWrite([{ Update: update }, guard]);
+    // A session already gone (its access deleted) has nothing left to end, as below.
+    return failed.includes(1) ? 'guard-failed' : 'ended';
+  }
+  await ifConditionHolds(dynamo().send(new UpdateCommand({ ...update, TableName: table() })));
+  return 'ended';
 }
 
 /** What a version of an access keeps: the access without its usage (counters move on every call, not with versions). */
@@ -271,7 +294,7 @@ const UPDATED_FIELDS = [
   'integrity',
 ] as const;
 
-export type AccessUpdateOutcome = 'updated' | 'stale' | 'name-taken';
+export type AccessUpdateOutcome = 'updated' | 'stale' | 'name-taken' | 'guard-failed';
 
 /**
  * Replaces an access by its next version, in one transaction: the access item is changed
@@ -279,9 +302,11 @@ export type AccessUpdateOutcome = 'updated' | 'stale' | 'name-taken';
  * exactly one wins and the other is `stale`), `previous` is kept as a version, and when
  * (name, deviceName) changed the old claim is released and the new one taken (`name-taken`
  * if another access holds it). Usage counters are left as they are: calls keep counting.
- * A deleted access is `stale` too (its item is gone).
+ * A deleted access is `stale` too (its item is gone). With a `guard` (a transaction item,
+ * ./socket-pushes.ts noSocketsBound) it commits only if that holds too: `guard-failed`
+ * otherwise, when nothing else failed, and nothing changed.
  */
-export async function updateAccess(username: string, previous: Access, next: Access): Promise<AccessUpdateOutcome> {
+export async function updateAccess(username: string, previous: Access, next: Access, guard?: TransactItem): Promise<AccessUpdateOutcome> {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const sets: string[] = [];
@@ -349,12 +374,19 @@ export async function updateAccess(username: string, previous: Access, next: Acc
       },
     );
   }
-  const failed = await transactWrite(items);
+  // The guard goes last, so the other items keep their places in the failures.
+  const run = async (list: TransactItem[]): Promise<number[] | 'guard-failed'> => {
+    const failed = await transactWrite(guard ? [...list, guard] : list);
+    return guard && failed.length === 1 && failed[0] === list.length ? 'guard-failed' : failed.filter((i) => i < list.length);
+  };
+  const failed = await run(items);
+  if (failed === 'guard-failed') return failed;
   if (failed.length === 0) return 'updated';
   if (failed.includes(0) || failed.includes(1)) return 'stale';
   // The old claim held by another access means this one had lost it: the update may still take the new one.
   if (failed.includes(2) && !failed.includes(3)) {
-    const retry = await transactWrite(items.filter((_, i) => i !== 2));
+    const retry = await run(items.filter((_, i) => i !== 2));
+    if (retry === 'guard-failed') return retry;
     if (retry.length === 0) return 'updated';
     return retry.includes(0) || retry.includes(1) ? 'stale' : 'name-taken';
   }

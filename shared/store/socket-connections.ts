@@ -8,8 +8,9 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
 import { queryAll, queryPages } from './query';
-import { clearUserSockets, markUserSockets, readSocketsHint } from './socket-pushes';
+import { clearUserSockets, readSocketsHint, socketsHintUpdate } from './socket-pushes';
 import { insertedItem } from './stream-records';
+import { type TransactItem, transactWrite } from './transact';
 
 /**
  * WebSocket connections (shared/socketio/), two items each:
@@ -78,19 +79,33 @@ export async function bindConnection(
   );
   if (out === false) return false;
   const connection = strip(out.Attributes!);
-  await dynamo().send(
-    new PutCommand({
-      TableName: table(),
-      Item: {
-        ...keys.userSocket(binding.username, connectionId),
-        ...connection,
-        ttl: Math.ceil(connection.connectedAt + CONNECTION_MAX_AGE_S),
-      },
-    }),
-  );
-  // Writing calls of this user look up its connections from now on (direct pushes), until it can no longer be open.
-  await markUserSockets(binding.username, Math.ceil(connection.connectedAt + CONNECTION_MAX_AGE_S));
+  await putUserSocket(binding.username, connection);
   return true;
+}
+
+/**
+ * The user's item of a bound connection, put in one transaction with the data meta's sockets
+ * hint (`socketsUntil`, raised to the connection's end if lower, and the `socketsBound` count):
+ * at no instant does a user's connection item exist without a live hint. Two things count on
+ * that: the release of the hint when the last connection goes (releaseIfLast: a binding either
+ * is seen by its Query or moves the count it is conditional on), and an access change that
+ * skips holding its sockets because the hint is absent at its commit
+ * (../domain/sockets.ts commitAccessChange: absent then means no connection of the user was bound).
+ */
+async function putUserSocket(username: string, connection: SocketConnection): Promise<void> {
+  const until = Math.ceil(connection.connectedAt + CONNECTION_MAX_AGE_S);
+  const userItem: TransactItem = {
+    Put: { TableName: undefined, Item: { ...keys.userSocket(username, connection.connectionId), ...connection, ttl: until } },
+  };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    // The hint is never moved back: raised when lower or absent, else only the binding counted
+    // (conditional on the later one still being there, in case the last connection's release removed it meanwhile).
+    const raised = await transactWrite([userItem, socketsHintUpdate(username, until, 'raise')]);
+    if (raised.length === 0) return;
+    const counted = await transactWrite([userItem, socketsHintUpdate(username, until, 'count')]);
+    if (counted.length === 0) return;
+  }
+  throw new Error('socket binding: the sockets hint kept moving');
 }
 
 /**

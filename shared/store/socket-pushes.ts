@@ -5,6 +5,7 @@ import { dynamo, table } from './clients';
 import { GetCommand, PutCommand, UpdateCommand } from './commands';
 import { ifConditionHolds } from './conditional';
 import { keys } from './keys';
+import type { TransactItem } from './transact';
 
 /**
  * What a writing call's direct push to sockets leaves in the table
@@ -92,6 +93,43 @@ export async function markUserSockets(username: string, until: number): Promise<
       ExpressionAttributeValues: { ':one': 1 },
     }),
   );
+}
+
+/**
+ * The data meta's part of binding a connection, as a transaction item beside the connection's
+ * user item (./socket-connections.ts): `raise` sets `socketsUntil` to `until` if it is absent
+ * or lower, `count` leaves a later one as it is; both count the binding. Fails its condition
+ * when the hint is not as expected (the caller tries the other).
+ */
+export function socketsHintUpdate(username: string, until: number, mode: 'raise' | 'count'): TransactItem {
+  return {
+    Update: {
+      TableName: undefined,
+      Key: keys.dataMeta(username),
+      UpdateExpression: mode === 'raise' ? 'SET socketsUntil = :u ADD socketsBound :one' : 'ADD socketsBound :one',
+      ConditionExpression:
+        mode === 'raise'
+          ? 'attribute_not_exists(socketsUntil) OR socketsUntil < :u'
+          : 'attribute_exists(socketsUntil) AND socketsUntil >= :u',
+      ExpressionAttributeValues: { ':u': until, ':one': 1 },
+    },
+  };
+}
+
+/**
+ * A transaction item that lets the commit through only if no connection of the user can be
+ * bound at that instant: the data meta has no live `socketsUntil` (a user's connection item
+ * never exists without one: ./socket-connections.ts putUserSocket). `now` in Unix seconds.
+ */
+export function noSocketsBound(username: string, now: number): TransactItem {
+  return {
+    ConditionCheck: {
+      TableName: undefined,
+      Key: keys.dataMeta(username),
+      ConditionExpression: 'attribute_not_exists(socketsUntil) OR socketsUntil <= :now',
+      ExpressionAttributeValues: { ':now': Math.floor(now) },
+    },
+  };
 }
 
 /** What the user's data meta says of its sockets: until when some may be open, and how many bindings it counted. */

@@ -18,6 +18,7 @@ import { startLocalRuntime } from '../../infra/local/runtime';
 import { AwsHttp } from '../../shared/aws-http';
 import { registerSink } from '../../shared/notify/dispatch';
 import { TableClient } from '../../shared/store/document';
+import { DynamoDBHttp } from '../../shared/store/dynamodb-http';
 import { benchListener } from './notify-listener';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
@@ -50,6 +51,17 @@ function patch(proto: any, label: string) {
 patch(TableClient.prototype, 'doc');
 patch(DynamoDBClient.prototype, 'ddb');
 patch(DynamoDBStreamsClient.prototype, 'str');
+// The local stream readers' calls (GetRecords…: infra/local/stream-consumer.ts reads with the store's JSON client).
+const wireSend = DynamoDBHttp.prototype.send;
+DynamoDBHttp.prototype.send = async function (this: DynamoDBHttp, operation, input) {
+  if (!['GetRecords', 'GetShardIterator', 'DescribeStream'].includes(operation)) return wireSend.call(this, operation, input);
+  const t0 = performance.now();
+  try {
+    return await wireSend.call(this, operation, input);
+  } finally {
+    log.push({ t0, t1: performance.now(), kind: `str ${operation}` });
+  }
+};
 // The @connections calls (DynamoDB's go through AwsHttp too, and are counted above).
 const awsSend = AwsHttp.prototype.send;
 AwsHttp.prototype.send = async function (this: AwsHttp, request, errorOf) {

@@ -3,9 +3,9 @@ import { apiEndpoint } from '../../domain/accesses/api-endpoint';
 import { sessionEnded } from '../../domain/accesses/liveness';
 import { deleteAccount } from '../../domain/accounts/deletion';
 import { logIn } from '../../domain/accounts/login';
-import { holdSocketsBeforeAccessChange } from '../../domain/sockets';
+import { logout } from '../../domain/accounts/sessions';
 import { errors } from '../../errors';
-import { endSession, getAccessByToken } from '../../store/accesses';
+import { getAccessByToken } from '../../store/accesses';
 import { callerOf, pathUser } from '../caller';
 import { sameSecret } from '../execute';
 import { ALL_ACCESS_TYPES, defineMethod } from '../types';
@@ -52,11 +52,9 @@ export const authLogout = /* @__PURE__ */ defineMethod({
   batchable: false,
   params: { type: 'object' },
   run: async (ctx) => {
-    const { username, access, now } = callerOf(ctx);
-    if (access.type === 'personal') {
-      // Its sockets hear nothing more from writing calls; the fan-out closes them.
-      await holdSocketsBeforeAccessChange(username, [access.token]);
-      await endSession(username, access.token, now);
+    const caller = callerOf(ctx);
+    if (caller.access.type === 'personal') {
+      await logout(caller);
       ctx.sessionEnded = true;
     }
     return {};

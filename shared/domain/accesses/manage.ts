@@ -13,7 +13,7 @@ import {
 import { createStream, updateStream } from '../../store/streams';
 import { transactWrite } from '../../store/transact';
 import type { Caller } from '../caller';
-import { holdSocketsBeforeAccessChange } from '../sockets';
+import { commitAccessChange, socketsHinted } from '../sockets';
 import { hasForbiddenChars, isValidStreamId, slugifyStreamId } from '../streams/query';
 import { checkSystemStreamPermissions } from '../system-streams/access-rules';
 import { isSystemStreamId } from '../system-streams/definitions';
@@ -190,6 +190,7 @@ export async function createAccessFrom(caller: Caller, input: AccessInput): Prom
 
 /** `accesses.delete` (spec §4.5): the accesses the deleted one created (still live) go with it, except for personal ones. */
 export async function deleteAccessWith(caller: Caller, id: string): Promise<{ deleted: Access; related: Access[] }> {
+  const hinted = socketsHinted(caller);
   const ref = parseAccessRef(id);
   const target = await getAccessById(caller.username, ref.base);
   if (!target) throw errors.unknownResource('access', id);
@@ -201,15 +202,13 @@ export async function deleteAccessWith(caller: Caller, id: string): Promise<{ de
       ? []
       : (await listAccesses(caller.username)).filter((a) => createdByAccess(a) === target.id && !isExpired(a, caller.now));
   // Their sockets hear nothing more from writing calls; the fan-out closes them.
-  await holdSocketsBeforeAccessChange(
-    caller.username,
-    [target, ...related].map((a) => a.token),
-  );
   // Each is kept as a deletion record, the whole access with `deleted`, sealed like any version.
-  await deleteAccesses(
-    caller.username,
-    [target, ...related].map((a) => sealAccess({ ...a, deleted: caller.now })),
-  );
+  const records = [target, ...related].map((a) => sealAccess({ ...a, deleted: caller.now }));
+  let done = 0;
+  await commitAccessChange(caller, hinted, { tokens: records.map((a) => a.token) }, async (guard) => {
+    done += await deleteAccesses(caller.username, records.slice(done), guard);
+    return done === records.length;
+  });
   return { deleted: target, related };
 }
 

@@ -3,7 +3,7 @@ import type { Access, Permission } from '../../model/accesses';
 import { getAccessById, getAccessVersion, listAccesses, listAccessVersions, updateAccess } from '../../store/accesses';
 import type { Caller } from '../caller';
 import { mergeClientData } from '../events/fields';
-import { holdSocketsBeforeAccessChange } from '../sockets';
+import { commitAccessChange, socketsHinted } from '../sockets';
 import { loadUserData } from '../user-data';
 import { sealAccess } from './integrity';
 import { isExpired } from './liveness';
@@ -69,6 +69,7 @@ async function managingApp(caller: Caller, target: Access): Promise<Access | und
  * what one of its live shared accesses holds (`400 invalid-operation`, `offendingChildren`).
  */
 export async function updateAccessFrom(caller: Caller, id: string, changes: AccessChanges): Promise<Record<string, unknown>> {
+  const hinted = socketsHinted(caller); // before the tree's read takes the data meta
   const ref = parseAccessRef(id);
   const target = await getAccessById(caller.username, ref.base);
   if (!target) throw errors.unknownResource('access', id);
@@ -125,9 +126,14 @@ export async function updateAccessFrom(caller: Caller, id: string, changes: Acce
   }
 
   const sealed = sealAccess(next);
-  // What its sockets may hear of may narrow: none is pushed to on the old permissions once this commits.
-  if (permissionsChanged || expiresChanged) await holdSocketsBeforeAccessChange(caller.username, [target.token], sealed.serial);
-  const outcome = await updateAccess(caller.username, target, sealed);
+  let outcome = 'updated' as Awaited<ReturnType<typeof updateAccess>>;
+  if (permissionsChanged || expiresChanged) {
+    // What its sockets may hear of may narrow: none is pushed to on the old permissions once this commits.
+    await commitAccessChange(caller, hinted, { tokens: [target.token], serial: sealed.serial }, async (guard) => {
+      outcome = await updateAccess(caller.username, target, sealed, guard);
+      return outcome !== 'guard-failed';
+    });
+  } else outcome = await updateAccess(caller.username, target, sealed);
   if (outcome === 'name-taken') {
     throw errors.itemAlreadyExists('access', { type: next.type, name: next.name, deviceName: next.deviceName ?? null });
   }

@@ -1,10 +1,12 @@
 import { config } from '../../config';
 import { newId, newToken } from '../../ids';
 import type { Access } from '../../model/accesses';
-import { createAccessItems, extendSession, findAccessByName, replaceAccessToken } from '../../store/accesses';
+import { createAccessItems, endSession, extendSession, findAccessByName, replaceAccessToken } from '../../store/accesses';
 import { transactWrite } from '../../store/transact';
 import { sealAccess } from '../accesses/integrity';
 import { sessionEnded } from '../accesses/liveness';
+import type { Caller } from '../caller';
+import { commitAccessChange, socketsHinted } from '../sockets';
 
 /** A new personal access (a login session for one app id), not yet stored. */
 export function newPersonalAccess(appId: string, now: number, sessionMaxAgeS: number): Access {
@@ -54,4 +56,19 @@ export async function openSession(username: string, appId: string, now: number):
     if (failed.length === 0) return created;
   }
   throw new Error('could not open a session after concurrent attempts');
+}
+
+/**
+ * `auth.logout` of a personal session: the token stops working, the access stays. Its
+ * sockets hear nothing more from writing calls (held first when the user may have some); the
+ * fan-out closes them.
+ */
+export async function logout(caller: Caller): Promise<void> {
+  const { username, access, now } = caller;
+  await commitAccessChange(
+    caller,
+    socketsHinted(caller),
+    { tokens: [access.token] },
+    async (guard) => (await endSession(username, access.token, now, guard)) === 'ended',
+  );
 }
