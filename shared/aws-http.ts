@@ -1,6 +1,7 @@
 import { createHmac, hash } from 'node:crypto';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, type RequestOptions as HttpsRequestOptions, request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 
 /**
  * One AWS service's HTTP API over node:http(s), signed with SigV4 (./aws-http.ts's own signer,
@@ -293,9 +294,11 @@ export class AwsHttp {
   /** The endpoint's own path (`/prod` of an execute-api stage), without its last `/`. */
   private readonly basePath: string;
   private readonly agent: HttpAgent;
-  private readonly request: typeof httpRequest;
+  private readonly request: (options: HttpsRequestOptions) => ClientRequest;
   private readonly maxAttempts: number;
   private readonly port: string | undefined;
+  /** The TLS server name (SNI) the agent would work out from the host on every request: none for an IP address or plain HTTP. */
+  private readonly servername: string;
   private readonly signer: SigV4;
   /** The retry quota the SDK keeps per client: retries spend it, successes give it back. */
   private quota = QUOTA;
@@ -310,6 +313,7 @@ export class AwsHttp {
     this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
     this.request = https ? httpsRequest : httpRequest;
     this.port = this.url.port || undefined;
+    this.servername = https && isIP(this.url.hostname) === 0 ? this.url.hostname : '';
     this.signer = new SigV4(options.region, options.service);
     this.maxAttempts = options.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 3);
   }
@@ -402,6 +406,7 @@ export class AwsHttp {
         protocol: this.url.protocol,
         hostname: this.url.hostname,
         port: this.port,
+        servername: this.servername,
         path,
         method,
         agent: this.agent,
@@ -426,7 +431,7 @@ class Exchange implements AwsAnswer {
   private chunks: Buffer[] = [];
   private settled = false;
   private timer: NodeJS.Timeout | undefined;
-  private req: ReturnType<typeof httpRequest> | undefined;
+  private req: ClientRequest | undefined;
 
   constructor(
     private readonly resolve: (exchange: Exchange) => void,
@@ -446,7 +451,7 @@ class Exchange implements AwsAnswer {
     return undefined;
   }
 
-  start(req: ReturnType<typeof httpRequest>, timeoutMs: number): void {
+  start(req: ClientRequest, timeoutMs: number): void {
     this.req = req;
     this.timer = setTimeout(this.onTimeout, timeoutMs, this, timeoutMs);
     req.on('response', this.onResponse);
