@@ -7,7 +7,7 @@
  * measure and all idle but the one measured.
  *
  *   npx tsx test/bench/call-loop.ts [tree…]        (default: this repository)
- *   LOOP_SHAPES=create,create-restricted,get-parent,get-newest  LOOP_CALLS=1500  LOOP_ROUNDS=3  LOOP_CONCURRENCY=10
+ *   LOOP_SHAPES=create,create-restricted,get-parent,get-newest,get-range-restricted  LOOP_CALLS=1500  LOOP_ROUNDS=3  LOOP_CONCURRENCY=10
  *
  * Every server gets the same account: 20 root streams and 5 parents of 3 children each, a shared
  * access on 10 of the leaves (contribute), 2,000 events. The idle rate of each server (its
@@ -159,6 +159,12 @@ function shapeOf(s: Server, name: string): Shape {
       });
     case 'get-newest':
       return () => ({ verb: 'GET', path: `/${s.username}/events?limit=100`, token: s.master });
+    case 'get-range-restricted':
+      // The reference tool's time-range read: the last 30 days, limit 100, with the restricted token.
+      return () => {
+        const now = Date.now() / 1000;
+        return { verb: 'GET', path: `/${s.username}/events?fromTime=${now - 30 * 86_400}&toTime=${now}&limit=100`, token: s.restricted };
+      };
     default:
       throw new Error(`unknown shape ${name}`);
   }
