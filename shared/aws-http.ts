@@ -1,9 +1,11 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import aws4 from 'aws4';
+import { createHmac, hash } from 'node:crypto';
+import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, type RequestOptions as HttpsRequestOptions, request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 
 /**
- * One AWS service's HTTP API over node:http(s), signed with SigV4 (the `aws4` package), on a
+ * One AWS service's HTTP API over node:http(s), signed with SigV4 (./aws-http.ts's own signer,
+ * below), on a
  * kept-alive connection pool: what the store's DynamoDB client (shared/store/dynamodb-http.ts)
  * and the `@connections` client (shared/adapters/socket-connections-api.ts) send with, instead
  * of an AWS SDK client and its module initialisation in every cold start (README
@@ -165,6 +167,121 @@ const backoff = (kind: RetryKind, retry: number) =>
 /** SigV4's `X-Amz-Date` form of a time: 20261206T161500Z. */
 const amzDate = (ms: number) => new Date(ms).toISOString().replace(/[:-]|\.\d{3}/g, '');
 
+const sha256Hex = (data: string | Buffer) => hash('sha256', data, 'hex');
+const EMPTY_BODY_HASH = sha256Hex('');
+/** Headers SigV4 signers leave out of the signature (they may change on the way). */
+const UNSIGNED = new Set(['authorization', 'connection', 'x-amzn-trace-id', 'user-agent', 'expect', 'presigned-expires', 'range']);
+
+/**
+ * AWS Signature Version 4 of a request, in headers (the AWS SDK's signer and `aws4` compute
+ * the same signature; test/unit/document.test.ts and socket-connections-api.test.ts check
+ * every request against the SDK's). What a request costs here is its own: the body's hash,
+ * the canonical request's hash and one HMAC. What only changes with the time or the
+ * credentials is kept: the date strings for the current second, and the signing key for the
+ * current day and secret (an HMAC chain of four).
+ */
+export class SigV4 {
+  private second = Number.NaN;
+  private dateTime = '';
+  private keyScope = '';
+  private keySecret = '';
+  private key: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly region: string,
+    private readonly service: string,
+  ) {}
+
+  /**
+   * The headers to send, as Node's flat `[name, value, …]` list: `headers` (names as given)
+   * with `Host`, `X-Amz-Date`, `X-Amz-Security-Token` (temporary credentials),
+   * `Content-Length` and `Authorization`; every one of them but `Authorization` is signed, with
+   * `Content-Length` and a default `Content-Type` only when there is a body (as `aws4` did).
+   */
+  sign(
+    method: string,
+    host: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | Buffer,
+    credentials: Credentials,
+    nowMs: number,
+  ): string[] {
+    const second = Math.floor(nowMs / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.dateTime = amzDate(second * 1000);
+    }
+    const dateTime = this.dateTime;
+    const day = dateTime.slice(0, 8);
+    const scope = `${day}/${this.region}/${this.service}/aws4_request`;
+    if (scope !== this.keyScope || credentials.secretAccessKey !== this.keySecret) {
+      const kDate = createHmac('sha256', `AWS4${credentials.secretAccessKey}`).update(day).digest();
+      const kRegion = createHmac('sha256', kDate).update(this.region).digest();
+      const kService = createHmac('sha256', kRegion).update(this.service).digest();
+      this.key = createHmac('sha256', kService).update('aws4_request').digest();
+      this.keyScope = scope;
+      this.keySecret = credentials.secretAccessKey;
+    }
+    const hasBody = body.length > 0;
+    const out: string[] = ['Host', host, 'X-Amz-Date', dateTime];
+    const signed: Array<[string, string]> = [
+      ['host', host],
+      ['x-amz-date', dateTime],
+    ];
+    let contentType = false;
+    for (const name in headers) {
+      const value = headers[name]!;
+      out.push(name, value);
+      const lower = name.toLowerCase();
+      if (lower === 'content-type') contentType = true;
+      if (!UNSIGNED.has(lower)) signed.push([lower, value.trim().replace(/\s+/g, ' ')]);
+    }
+    if (credentials.sessionToken) {
+      out.push('X-Amz-Security-Token', credentials.sessionToken);
+      signed.push(['x-amz-security-token', credentials.sessionToken]);
+    }
+    const length = String(Buffer.byteLength(body));
+    out.push('Content-Length', length);
+    if (hasBody) {
+      signed.push(['content-length', length]);
+      if (!contentType) {
+        const type = 'application/x-www-form-urlencoded; charset=utf-8';
+        out.push('Content-Type', type);
+        signed.push(['content-type', type]);
+      }
+    }
+    signed.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    let canonicalHeaders = '';
+    let signedNames = '';
+    for (const [name, value] of signed) {
+      canonicalHeaders += `${name}:${value}\n`;
+      signedNames += signedNames === '' ? name : `;${name}`;
+    }
+    const canonical = `${method}\n${canonicalPath(path)}\n\n${canonicalHeaders}\n${signedNames}\n${hasBody ? sha256Hex(body) : EMPTY_BODY_HASH}`;
+    const toSign = `AWS4-HMAC-SHA256\n${dateTime}\n${scope}\n${sha256Hex(canonical)}`;
+    const signature = createHmac('sha256', this.key).update(toSign).digest('hex');
+    out.push(
+      'Authorization',
+      `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedNames}, Signature=${signature}`,
+    );
+    return out;
+  }
+}
+
+/**
+ * A path's SigV4 canonical form for every service but S3: each segment of the (already
+ * URI-encoded) path encoded once more, RFC 3986 style. The paths sent here are built by their
+ * callers from encoded parts, never with `.` or `..` segments or a query.
+ */
+function canonicalPath(path: string): string {
+  if (path === '/') return path;
+  return path
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');
+}
+
 const firstHeader = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 /** Node's error for an attempt given up: a name and code the retry policy and faults.ts know. */
@@ -177,8 +294,12 @@ export class AwsHttp {
   /** The endpoint's own path (`/prod` of an execute-api stage), without its last `/`. */
   private readonly basePath: string;
   private readonly agent: HttpAgent;
-  private readonly request: typeof httpRequest;
+  private readonly request: (options: HttpsRequestOptions) => ClientRequest;
   private readonly maxAttempts: number;
+  private readonly port: string | undefined;
+  /** The TLS server name (SNI) the agent would work out from the host on every request: none for an IP address or plain HTTP. */
+  private readonly servername: string;
+  private readonly signer: SigV4;
   /** The retry quota the SDK keeps per client: retries spend it, successes give it back. */
   private quota = QUOTA;
   /** The service's clock minus ours, learnt from a clock-skew error (the SDK's systemClockOffset). */
@@ -191,6 +312,9 @@ export class AwsHttp {
     // The SDK's defaults: kept-alive sockets, at most 50 per host.
     this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
     this.request = https ? httpsRequest : httpRequest;
+    this.port = this.url.port || undefined;
+    this.servername = https && isIP(this.url.hostname) === 0 ? this.url.hostname : '';
+    this.signer = new SigV4(options.region, options.service);
     this.maxAttempts = options.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 3);
   }
 
@@ -253,63 +377,122 @@ export class AwsHttp {
   private async once(request: AwsRequest, errorOf: ErrorReader): Promise<AwsResponse> {
     const path = this.basePath + request.path;
     const body = request.body ?? '';
-    const headers: Record<string, string> = { ...request.headers };
-    if (this.clockOffsetMs !== 0) headers['X-Amz-Date'] = amzDate(Date.now() + this.clockOffsetMs);
-    const signed = aws4.sign(
-      { host: this.url.host, path, method: request.method, service: this.options.service, region: this.options.region, headers, body },
+    const headers = this.signer.sign(
+      request.method,
+      this.url.host,
+      path,
+      request.headers,
+      body,
       this.credentials(),
+      Date.now() + this.clockOffsetMs,
     );
-    const answer = await this.exchange(request.method, path, signed.headers as Record<string, string>, body);
-    const requestId = firstHeader(answer.headers['x-amzn-requestid']);
+    const answer = await this.exchange(request.method, path, headers, body);
+    const requestId = answer.header('x-amzn-requestid');
     if (answer.status >= 200 && answer.status < 300) {
-      return { ...answer, $metadata: { httpStatusCode: answer.status, requestId, attempts: 1, totalRetryDelay: 0 } };
+      answer.$metadata = { httpStatusCode: answer.status, requestId, attempts: 1, totalRetryDelay: 0 };
+      return answer as AwsResponse;
     }
     const err = errorOf(answer, requestId);
     // What the clock-skew correction reads (the SDK keeps the raw response on the error too).
-    Object.defineProperty(err, '$response', { value: { date: firstHeader(answer.headers.date) }, enumerable: false });
+    Object.defineProperty(err, '$response', { value: { date: answer.header('date') }, enumerable: false });
     throw err;
   }
 
-  private exchange(method: string, path: string, headers: Record<string, string>, body: string | Buffer): Promise<AwsAnswer> {
+  private exchange(method: string, path: string, headers: string[], body: string | Buffer): Promise<Exchange> {
     return new Promise((resolve, reject) => {
-      let settled = false;
-      const settle = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        fn();
-      };
-      const req = this.request(
-        {
-          protocol: this.url.protocol,
-          hostname: this.url.hostname,
-          port: this.url.port || undefined,
-          path,
-          method,
-          agent: this.agent,
-          headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () =>
-            settle(() => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') })),
-          );
-          res.on('error', (err) => settle(() => reject(err)));
-          // The connection closed before the whole answer came: retried like a reset.
-          res.on('aborted', () =>
-            settle(() => reject(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' }))),
-          );
-        },
-      );
-      // The whole attempt, connection to last byte: past it the socket is dropped (never reused) and the attempt fails.
-      const timer = setTimeout(() => {
-        settle(() => reject(timeoutError(this.options.requestTimeoutMs)));
-        req.destroy();
-      }, this.options.requestTimeoutMs);
-      req.on('error', (err) => settle(() => reject(err)));
+      const exchange = new Exchange(resolve, reject);
+      // Headers as a flat list: Node writes them as they are, without a setHeader (and its checks) each.
+      const req = this.request({
+        protocol: this.url.protocol,
+        hostname: this.url.hostname,
+        port: this.port,
+        servername: this.servername,
+        path,
+        method,
+        agent: this.agent,
+        headers,
+      });
+      exchange.start(req, this.options.requestTimeoutMs);
       req.end(body);
     });
+  }
+}
+
+/**
+ * One attempt's exchange: the request, its answer's chunks, the bound on the whole attempt
+ * (connection to last byte: past it the socket is dropped, never reused, and the attempt
+ * fails), settled once. One object with methods per attempt instead of a closure per event.
+ */
+class Exchange implements AwsAnswer {
+  status = 0;
+  body = '';
+  $metadata: ResponseMetadata | undefined;
+  private res: IncomingMessage | undefined;
+  private chunks: Buffer[] = [];
+  private settled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private req: ClientRequest | undefined;
+
+  constructor(
+    private readonly resolve: (exchange: Exchange) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  /** The answer's headers (built by Node on first use: a 2xx answer's are seldom read). */
+  get headers(): IncomingMessage['headers'] {
+    return this.res?.headers ?? {};
+  }
+
+  /** One header of the answer, read from its raw list (without building the headers object). */
+  header(lowerName: string): string | undefined {
+    const raw = this.res?.rawHeaders ?? [];
+    for (let i = 0; i < raw.length; i += 2)
+      if (raw[i]!.length === lowerName.length && raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
+    return undefined;
+  }
+
+  start(req: ClientRequest, timeoutMs: number): void {
+    this.req = req;
+    this.timer = setTimeout(this.onTimeout, timeoutMs, this, timeoutMs);
+    req.on('response', this.onResponse);
+    req.on('error', this.onError);
+  }
+
+  private fail(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.reject(err);
+  }
+
+  // Listeners are bound once per attempt (arrow properties), not a closure per listener.
+  private readonly onResponse = (res: IncomingMessage) => {
+    this.res = res;
+    res.on('data', this.onData);
+    res.on('end', this.onEnd);
+    res.on('error', this.onError);
+    // The connection closed before the whole answer came: retried like a reset.
+    res.on('aborted', this.onAborted);
+  };
+  private readonly onData = (chunk: Buffer) => {
+    this.chunks.push(chunk);
+  };
+  private readonly onEnd = () => {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.status = this.res!.statusCode ?? 0;
+    this.body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    this.resolve(this);
+  };
+  private readonly onError = (err: unknown) => this.fail(err);
+  private readonly onAborted = () =>
+    this.fail(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' }));
+  private onTimeout(self: Exchange, timeoutMs: number): void {
+    self.fail(timeoutError(timeoutMs));
+    self.req?.destroy();
   }
 }
 

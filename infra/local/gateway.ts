@@ -90,7 +90,7 @@ export function toEvent(
     else headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  if (url.search !== '') for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const isText = TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
   const now = Date.now();
   return {
@@ -135,10 +135,13 @@ function send(res: ServerResponse, result: APIGatewayProxyResultV2): void {
       ? Buffer.from(structured.body, 'base64')
       : Buffer.from(structured.body, 'utf8')
     : Buffer.alloc(0);
-  for (const [k, v] of Object.entries(structured.headers ?? {})) res.setHeader(k, String(v));
-  if (structured.cookies?.length) res.setHeader('set-cookie', structured.cookies);
-  res.setHeader('content-length', body.length);
-  res.writeHead(structured.statusCode ?? 200);
+  // Headers as a flat list given to writeHead: Node writes them without a setHeader each.
+  const headers: string[] = [];
+  const given = structured.headers;
+  if (given) for (const k in given) headers.push(k, String(given[k]));
+  if (structured.cookies) for (const cookie of structured.cookies) headers.push('set-cookie', cookie);
+  headers.push('content-length', String(body.length));
+  res.writeHead(structured.statusCode ?? 200, headers);
   res.end(body);
 }
 

@@ -1,5 +1,5 @@
 import type { AttributeValue, BatchExecuteStatementOutput } from '@aws-sdk/client-dynamodb';
-import { marshall, type marshallOptions } from '@aws-sdk/util-dynamodb';
+import { convertToAttr, marshall, type marshallOptions } from '@aws-sdk/util-dynamodb';
 import type {
   AnyCommand,
   BatchExecuteStatementCommand,
@@ -32,7 +32,8 @@ import { ConditionalCheckFailedException, type DynamoDBHttp, TransactionCanceled
  *
  * Values are written as lib-dynamodb's document client wrote them (util-dynamodb's
  * `marshall`, same options) and read back as it read them, numbers as JavaScript numbers,
- * binary as bytes; test/unit/document.test.ts holds both against lib-dynamodb on the AWS SDK.
+ * binary as bytes; test/unit/document.test.ts holds both against lib-dynamodb on the AWS SDK,
+ * and test/unit/marshall.test.ts the writing walk (`toWire`) against util-dynamodb's.
  */
 
 // Event times and durations are any JSON number (running events end at 9.9e125): past 2^53
@@ -42,7 +43,7 @@ const MARSHALL: marshallOptions = { removeUndefinedValues: true, convertClassIns
 type Item = Record<string, unknown>;
 type Wire = Record<string, AttributeValue>;
 
-/** Binary values as the JSON protocol carries them: base64 (in place: the value was just made by marshall). */
+/** Binary values as the JSON protocol carries them: base64 (in place: the value was just made by convertToAttr). */
 function encodeBinary(value: Record<string, unknown>): void {
   if (value.B !== undefined) value.B = base64(value.B as Uint8Array);
   else if (value.M !== undefined) encodeMap(value.M as Record<string, Record<string, unknown>>);
@@ -59,9 +60,52 @@ function bytesOf(text: string): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
+/**
+ * One value as DynamoDB's JSON, as util-dynamodb's `marshall` makes it with the store's
+ * options (binary then as base64). The shapes the store writes (strings, finite numbers,
+ * booleans, null, arrays, plain objects) are translated here in one walk; anything else (sets,
+ * bytes, big integers, boxed values, class instances, NaN and infinities and the errors they
+ * raise) goes to util-dynamodb's own `convertToAttr`. test/unit/document.test.ts holds both
+ * to the same wire JSON.
+ */
+function toAttribute(value: unknown): AttributeValue {
+  switch (typeof value) {
+    case 'string':
+      return { S: value };
+    case 'number':
+      if (Number.isFinite(value)) return { N: String(value) };
+      break;
+    case 'boolean':
+      return { BOOL: value };
+    case 'object':
+      if (value === null) return { NULL: true };
+      if (Array.isArray(value)) {
+        const L: AttributeValue[] = [];
+        for (const v of value) if (v !== undefined && typeof v !== 'function') L.push(toAttribute(v));
+        return { L };
+      }
+      // An own `constructor` property makes util-dynamodb take the object for a class instance: its path.
+      if ((value as object).constructor === Object) return { M: toMap(value as Item) };
+  }
+  const attribute = convertToAttr(value, MARSHALL);
+  encodeBinary(attribute as unknown as Record<string, unknown>);
+  return attribute;
+}
+
+/** A plain object's attributes, undefined and function values left out (removeUndefinedValues). */
+function toMap(item: Item): Wire {
+  const out: Wire = {};
+  for (const name in item) {
+    const v = item[name];
+    if (v !== undefined && typeof v !== 'function') out[name] = toAttribute(v);
+  }
+  return out;
+}
+
 /** An item (or expression values) as DynamoDB's JSON: util-dynamodb's marshall, binary as base64. */
-function toWire(item: Item | undefined): Wire | undefined {
+export function toWire(item: Item | undefined): Wire | undefined {
   if (item === undefined) return undefined;
+  if ((item as object).constructor === Object) return toMap(item);
   const wire = marshall(item, MARSHALL);
   encodeMap(wire as unknown as Record<string, Record<string, unknown>>);
   return wire;

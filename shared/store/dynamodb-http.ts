@@ -3,7 +3,7 @@ import { SERVICE_REQUEST_TIMEOUT_MS } from '../config';
 
 /**
  * DynamoDB's JSON 1.0 protocol, for the store's table client (./document.ts): one POST per
- * operation, sent by shared/aws-http.ts (SigV4 signing with `aws4`, kept-alive connections,
+ * operation, sent by shared/aws-http.ts (SigV4 signing, kept-alive connections,
  * the SDK's retry policy, a bound on each attempt, clock-skew correction). It does what the
  * store relied on the AWS SDK's DynamoDB client for, at about half its CPU per request and
  * without its module initialisation in every cold start (README "Performance": the SDK's

@@ -7,7 +7,7 @@
  * measure and all idle but the one measured.
  *
  *   npx tsx test/bench/call-loop.ts [tree…]        (default: this repository)
- *   LOOP_SHAPES=create,create-restricted,get-parent,get-newest  LOOP_CALLS=1500  LOOP_ROUNDS=3  LOOP_CONCURRENCY=10
+ *   LOOP_SHAPES=create,create-restricted,get-parent,get-newest,get-range-restricted  LOOP_CALLS=1500  LOOP_ROUNDS=3  LOOP_CONCURRENCY=10
  *   HF series shapes: series-add-10, series-add-100, series-add-1000 (appends of that many points
  *   to a holder of the shape's own, the next times each call), series-get-10000 (a window of
  *   10,000 points out of a holder seeded with 100,000 when the shape is asked for)
@@ -220,6 +220,12 @@ function shapeOf(s: Server, name: string): Shape {
       });
     case 'get-newest':
       return () => ({ verb: 'GET', path: `/${s.username}/events?limit=100`, token: s.master });
+    case 'get-range-restricted':
+      // The reference tool's time-range read: the last 30 days, limit 100, with the restricted token.
+      return () => {
+        const now = Date.now() / 1000;
+        return { verb: 'GET', path: `/${s.username}/events?fromTime=${now - 30 * 86_400}&toTime=${now}&limit=100`, token: s.restricted };
+      };
     default:
       throw new Error(`unknown shape ${name}`);
   }

@@ -5,14 +5,17 @@
  * clients taken in turn, SDK_ROUNDS rounds: the store's client (shared/store/clients.ts: its
  * own transport, shared/store/dynamodb-http.ts) and the table client it had before, on the
  * AWS SDK's DynamoDBClient tuned as it was (./sdk-table-client.ts). Prints the median CPU per
- * request of this process (the JVM is another process). SDK_PROFILE=1 also writes a CPU profile of the loops under
+ * request of this process (the JVM is another process). SDK_BEFORE_TREE=<a copy of an older
+ * commit> measures that tree's lean client as "before" instead of the SDK client (same
+ * requests, two versions of the store's client in one process, taken in turn). SDK_PROFILE=1 also writes a CPU profile of the loops under
  * test-artifacts/profile/ (summarise it with `npx tsx test/bench/profile.ts FILE CALLS`).
  *
  *   npx tsx test/bench/sdk-request.ts
+ *   SDK_BEFORE_TREE=../main-copy npx tsx test/bench/sdk-request.ts
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as sdkCommands from '@aws-sdk/lib-dynamodb';
 import { ensureTable, startDynamoDbLocal } from '../../infra/local/dynamodb';
 import { freePort } from '../../infra/local/ports';
@@ -37,11 +40,15 @@ async function main(): Promise<void> {
     await ensureTable(engine.endpoint, 'pryv-sdk-bench');
     const { dynamo, table } = await import('../../shared/store/clients');
     const T = table();
+    const beforeTree = process.env.SDK_BEFORE_TREE;
+    const before = beforeTree
+      ? {
+          client: (await import(resolve(beforeTree, 'shared/store/clients.ts'))).dynamo() as Sender,
+          commands: (await import(resolve(beforeTree, 'shared/store/commands.ts'))) as Commands,
+        }
+      : { client: tunedSdkClient(engine.endpoint, 'us-east-1') as unknown as Sender, commands: sdkCommands as unknown as Commands };
     const clients: Record<string, { client: Sender; commands: Commands }> = {
-      'tuned SDK client (before)': {
-        client: tunedSdkClient(engine.endpoint, 'us-east-1') as unknown as Sender,
-        commands: sdkCommands as unknown as Commands,
-      },
+      [beforeTree ? 'lean client, older tree (before)' : 'tuned SDK client (before)']: before,
       'lean client (after)': { client: dynamo() as unknown as Sender, commands: storeCommands },
     };
     const { PutCommand } = storeCommands;

@@ -1,0 +1,172 @@
+/**
+ * Every request the local runtime's process sends to AWS services (DynamoDB, DynamoDB
+ * Streams, @connections) per call of a loop of one call shape: the call's own, the change
+ * fan-out's, the stream readers' polls, the webhook worker's. Runs the runtime in this process
+ * (`startLocalRuntime`, in memory), counts each request at shared/aws-http.ts's `send` by its
+ * target (`DynamoDB_20120810.GetItem`, `DynamoDBStreams_20120810.GetRecords`, …), first with
+ * no call (the idle rate), then over REQ_CALLS calls at REQ_CONCURRENCY, and prints per call
+ * the requests counted during the calls and what the idle rate alone would have sent in that
+ * time.
+ *
+ *   npx tsx test/bench/requests-per-call.ts            (events.create, master and restricted)
+ *   REQ_CALLS=500 REQ_CONCURRENCY=10 REQ_IDLE_S=5
+ */
+import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
+import { AwsHttp, type AwsRequest } from '../../shared/aws-http';
+
+const CALLS = Number(process.env.REQ_CALLS ?? 500);
+const CONCURRENCY = Number(process.env.REQ_CONCURRENCY ?? 10);
+const IDLE_S = Number(process.env.REQ_IDLE_S ?? 5);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const counts = new Map<string, number>();
+const send = AwsHttp.prototype.send;
+AwsHttp.prototype.send = function (this: AwsHttp, req: AwsRequest, errorOf) {
+  const target = req.headers['X-Amz-Target'] ?? `${req.method} ${req.path.split('/').slice(0, -1).join('/')}`;
+  counts.set(target, (counts.get(target) ?? 0) + 1);
+  return send.call(this, req, errorOf);
+};
+const snapshot = () => new Map(counts);
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY * 2 });
+function call(base: string, verb: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: any }> {
+  return new Promise((done, fail) => {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      `${base}${path}`,
+      {
+        method: verb,
+        agent,
+        headers: {
+          ...(token ? { authorization: token } : {}),
+          ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          done({ status: res.statusCode ?? 0, json: raw ? JSON.parse(raw) : undefined });
+        });
+      },
+    );
+    req.on('error', fail);
+    req.end(text);
+  });
+}
+
+async function loop(n: number, make: (i: number) => Promise<{ status: number }>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < n) {
+        const r = await make(next++);
+        if (r.status >= 300) throw new Error(`status ${r.status}`);
+      }
+    }),
+  );
+}
+
+function table(title: string, during: Map<string, number>, idle: Map<string, number>, calls: number): string {
+  const names = [...new Set([...during.keys(), ...idle.keys()])].sort();
+  const rows = names.map((n) => {
+    const d = during.get(n) ?? 0;
+    const i = idle.get(n) ?? 0;
+    return `| ${n} | ${(d / calls).toFixed(2)} | ${(i / calls).toFixed(2)} |`;
+  });
+  const total = [...during.values()].reduce((a, b) => a + b, 0);
+  const idleTotal = [...idle.values()].reduce((a, b) => a + b, 0);
+  return [
+    `### ${title}`,
+    '',
+    '| request | per call, counted during the calls | of which the idle rate alone, per call |',
+    '|---|---:|---:|',
+    ...rows,
+    `| **all** | **${(total / calls).toFixed(2)}** | ${(idleTotal / calls).toFixed(2)} |`,
+    '',
+  ].join('\n');
+}
+
+const diff = (after: Map<string, number>, before: Map<string, number>) =>
+  new Map([...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as [string, number]).filter(([, v]) => v > 0));
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  process.env.LOG_LEVEL = 'silent';
+  const { startLocalRuntime } = await import('../../infra/local/runtime');
+  const runtime = await startLocalRuntime({ port: 0, adminKey: 'req-admin-key' });
+  try {
+    const base = runtime.url;
+    const username = `req${Math.random().toString(36).slice(2, 8)}`;
+    const reg = await call(base, 'POST', '/users', undefined, {
+      username,
+      password: 'req-password',
+      email: `${username}@example.com`,
+      appId: 'req-app',
+    });
+    const master = new URL(reg.json.apiEndpoint).username;
+    const leaves: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      await call(base, 'POST', `/${username}/streams`, master, { id: `parent${i}`, name: `Parent ${i}` });
+      for (let j = 0; j < 3; j++) {
+        leaves.push(
+          (
+            await call(base, 'POST', `/${username}/streams`, master, {
+              id: `leaf${i}-${j}`,
+              name: `Leaf ${i} ${j}`,
+              parentId: `parent${i}`,
+            })
+          ).json.stream.id,
+        );
+      }
+    }
+    const access = await call(base, 'POST', `/${username}/accesses`, master, {
+      type: 'shared',
+      name: 'req-restricted',
+      permissions: leaves.slice(0, 10).map((streamId) => ({ streamId, level: 'contribute' })),
+    });
+    const restricted = access.json.access.token as string;
+    await loop(200, (i) =>
+      call(base, 'POST', `/${username}/events`, master, { type: 'note/txt', streamIds: [leaves[i % 10]], content: 'warm' }),
+    );
+    await sleep(2000);
+
+    const idle0 = snapshot();
+    const t0 = Date.now();
+    await sleep(IDLE_S * 1000);
+    const idle = diff(snapshot(), idle0);
+    const idleSeconds = (Date.now() - t0) / 1000;
+    process.stdout.write(`idle: ${[...idle.values()].reduce((a, b) => a + b, 0) / idleSeconds} requests/s\n\n`);
+
+    for (const [name, token] of [
+      ['events.create, master token', master],
+      ['events.create, restricted token', restricted],
+    ] as const) {
+      const before = snapshot();
+      const start = Date.now();
+      await loop(CALLS, (i) =>
+        call(base, 'POST', `/${username}/events`, token, { type: 'note/txt', streamIds: [leaves[i % 10]], content: `c ${i}` }),
+      );
+      const seconds = (Date.now() - start) / 1000;
+      const during = diff(snapshot(), before);
+      const idleShare = new Map([...idle].map(([k, v]) => [k, (v / idleSeconds) * seconds] as [string, number]));
+      process.stdout.write(
+        `${table(`${name}: ${CALLS} calls in ${seconds.toFixed(1)} s, concurrency ${CONCURRENCY}, load ${loadavg()[0]!.toFixed(1)}`, during, idleShare, CALLS)}\n`,
+      );
+      await sleep(2000);
+    }
+  } finally {
+    agent.destroy();
+    await runtime.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
