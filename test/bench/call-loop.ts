@@ -19,10 +19,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { freePort } from '../../infra/local/ports';
+import { keepAliveClient } from './keepalive-client';
 
 const TREES = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((t) => resolve(t)) : [process.cwd()];
 const SHAPES = (process.env.LOOP_SHAPES ?? 'create,create-restricted,get-parent,get-newest').split(',');
@@ -38,43 +38,7 @@ function cpuMsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY * 2 });
-/**
- * One call; sent again once when the connection was reset: a kept-alive socket the server
- * closed after the idle wait between shapes can be reused at the moment it closes.
- */
-function call(base: string, verb: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: any }> {
-  return callOnce(base, verb, path, token, body).catch((err: { code?: string }) => {
-    if (err.code !== 'ECONNRESET') throw err;
-    return callOnce(base, verb, path, token, body);
-  });
-}
-function callOnce(base: string, verb: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: any }> {
-  return new Promise((done, fail) => {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      `${base}${path}`,
-      {
-        method: verb,
-        agent,
-        headers: {
-          ...(token ? { authorization: token } : {}),
-          ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          done({ status: res.statusCode ?? 0, json: raw ? JSON.parse(raw) : undefined });
-        });
-      },
-    );
-    req.on('error', fail);
-    req.end(text);
-  });
-}
+const call = keepAliveClient(CONCURRENCY * 2);
 
 interface Server {
   tree: string;

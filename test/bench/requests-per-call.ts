@@ -11,9 +11,9 @@
  *   npx tsx test/bench/requests-per-call.ts            (events.create, master and restricted)
  *   REQ_CALLS=500 REQ_CONCURRENCY=10 REQ_IDLE_S=5
  */
-import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { AwsHttp, type AwsRequest } from '../../shared/aws-http';
+import { keepAliveClient } from './keepalive-client';
 
 const CALLS = Number(process.env.REQ_CALLS ?? 500);
 const CONCURRENCY = Number(process.env.REQ_CONCURRENCY ?? 10);
@@ -29,33 +29,7 @@ AwsHttp.prototype.send = function (this: AwsHttp, req: AwsRequest, errorOf) {
 };
 const snapshot = () => new Map(counts);
 
-const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY * 2 });
-function call(base: string, verb: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: any }> {
-  return new Promise((done, fail) => {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      `${base}${path}`,
-      {
-        method: verb,
-        agent,
-        headers: {
-          ...(token ? { authorization: token } : {}),
-          ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          done({ status: res.statusCode ?? 0, json: raw ? JSON.parse(raw) : undefined });
-        });
-      },
-    );
-    req.on('error', fail);
-    req.end(text);
-  });
-}
+const call = keepAliveClient(CONCURRENCY * 2);
 
 async function loop(n: number, make: (i: number) => Promise<{ status: number }>): Promise<void> {
   let next = 0;
@@ -158,7 +132,7 @@ async function main(): Promise<void> {
       await sleep(2000);
     }
   } finally {
-    agent.destroy();
+    call.close();
     await runtime.stop();
   }
 }
