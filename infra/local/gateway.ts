@@ -135,10 +135,12 @@ function send(res: ServerResponse, result: APIGatewayProxyResultV2): void {
       ? Buffer.from(structured.body, 'base64')
       : Buffer.from(structured.body, 'utf8')
     : Buffer.alloc(0);
-  // Headers as a flat list given to writeHead: Node writes them without a setHeader each.
+  // Headers as a flat list given to writeHead: Node writes them without a setHeader each. The
+  // length is the gateway's own, of the body it sends, as API Gateway's is: a handler's (an
+  // attachment's size) is not sent a second time.
   const headers: string[] = [];
   const given = structured.headers;
-  if (given) for (const k in given) headers.push(k, String(given[k]));
+  if (given) for (const k in given) if (k.toLowerCase() !== 'content-length') headers.push(k, String(given[k]));
   if (structured.cookies) for (const cookie of structured.cookies) headers.push('set-cookie', cookie);
   headers.push('content-length', String(body.length));
   res.writeHead(structured.statusCode ?? 200, headers);
