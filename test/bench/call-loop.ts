@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { freePort } from '../../infra/local/ports';
-import { keepAliveClient } from './keepalive-client';
+import { keepAliveClient, registerBenchUser } from './keepalive-client';
 
 const TREES = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((t) => resolve(t)) : [process.cwd()];
 const SHAPES = (process.env.LOOP_SHAPES ?? 'create,create-restricted,get-parent,get-newest').split(',');
@@ -75,14 +75,7 @@ async function startServer(tree: string): Promise<Server> {
     if (i > 900) throw new Error('server did not start');
     await sleep(200);
   }
-  const username = `loop${Math.random().toString(36).slice(2, 8)}`;
-  const reg = await call(base, 'POST', '/users', undefined, {
-    username,
-    password: 'loop-password',
-    email: `${username}@example.com`,
-    appId: 'loop-app',
-  });
-  const master = new URL(reg.json.apiEndpoint).username;
+  const { username, master } = await registerBenchUser(call, base, 'loop');
   const roots: string[] = [];
   const parents: string[] = [];
   const leaves: string[] = [];

@@ -49,3 +49,15 @@ export function keepAliveClient(maxSockets: number): BenchCall & { close(): void
     });
   return Object.assign(call, { close: () => agent.destroy() });
 }
+
+/** Registers a new account on the local runtime; its personal token is the API endpoint's user part. */
+export async function registerBenchUser(call: BenchCall, base: string, prefix: string): Promise<{ username: string; master: string }> {
+  const username = `${prefix}${Math.random().toString(36).slice(2, 8)}`;
+  const reg = await call(base, 'POST', '/users', undefined, {
+    username,
+    password: `${prefix}-password`,
+    email: `${username}@example.com`,
+    appId: `${prefix}-app`,
+  });
+  return { username, master: new URL(reg.json.apiEndpoint).username };
+}

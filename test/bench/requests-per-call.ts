@@ -13,7 +13,7 @@
  */
 import { loadavg } from 'node:os';
 import { AwsHttp, type AwsRequest } from '../../shared/aws-http';
-import { keepAliveClient } from './keepalive-client';
+import { keepAliveClient, registerBenchUser } from './keepalive-client';
 
 const CALLS = Number(process.env.REQ_CALLS ?? 500);
 const CONCURRENCY = Number(process.env.REQ_CONCURRENCY ?? 10);
@@ -73,14 +73,7 @@ async function main(): Promise<void> {
   const runtime = await startLocalRuntime({ port: 0, adminKey: 'req-admin-key' });
   try {
     const base = runtime.url;
-    const username = `req${Math.random().toString(36).slice(2, 8)}`;
-    const reg = await call(base, 'POST', '/users', undefined, {
-      username,
-      password: 'req-password',
-      email: `${username}@example.com`,
-      appId: 'req-app',
-    });
-    const master = new URL(reg.json.apiEndpoint).username;
+    const { username, master } = await registerBenchUser(call, base, 'req');
     const leaves: string[] = [];
     for (let i = 0; i < 5; i++) {
       await call(base, 'POST', `/${username}/streams`, master, { id: `parent${i}`, name: `Parent ${i}` });
