@@ -1,9 +1,9 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { type CfnFunction, FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { acknowledge } from './acknowledge';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { DataStore } from './data';
+import { streamDeadLetterQueue } from './dead-letter-queue';
 import type { Functions } from './functions';
 
 export const EXPORT_WORKER_DESCRIPTION = 'Pryv account export and import worker (job INSERTs on the table stream)';
@@ -33,14 +33,13 @@ export class ExportWorker {
     const cfn = worker.node.defaultChild as CfnFunction;
     cfn.memorySize = EXPORT_WORKER_MEMORY_MB;
     cfn.ephemeralStorage = { size: EXPORT_WORKER_TMP_MB };
-    this.dlq = new sqs.Queue(Stack.of(worker), 'ExportWorkerDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      retentionPeriod: Duration.days(14),
-      enforceSSL: true,
-    });
-    acknowledge(this.dlq, 'AwsSolutions-SQS3', "It is the dead-letter destination of the export worker's stream mapping");
-    worker.addEnvironment('DEAD_LETTER_QUEUE_URL', this.dlq.queueUrl);
-    this.dlq.grantSendMessages(worker);
+    const dlq = streamDeadLetterQueue(
+      Stack.of(worker),
+      'ExportWorkerDlq',
+      worker,
+      "It is the dead-letter destination of the export worker's stream mapping",
+    );
+    this.dlq = dlq.queue;
     worker.addEventSource(
       new DynamoEventSource(props.data.table, {
         startingPosition: StartingPosition.LATEST,
@@ -48,7 +47,7 @@ export class ExportWorker {
         parallelizationFactor: 10,
         retryAttempts: 1,
         reportBatchItemFailures: true, // a record the handler could not even set aside
-        onFailure: new SqsDlq(this.dlq),
+        onFailure: dlq.onFailure,
         maxRecordAge: Duration.hours(1),
         filters: [
           FilterCriteria.filter({

@@ -7,15 +7,16 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { FilterCriteria, FilterRule, type Function as LambdaFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import { apiAccessLogGroup, WEBSOCKET_ACCESS_LOG_FORMAT } from './access-logs';
 import { acknowledge, managedPolicyRule } from './acknowledge';
 import { PRYV_AUTHORIZATION } from './api-functions';
 import type { DataStore } from './data';
+import { streamDeadLetterQueue } from './dead-letter-queue';
 import type { Functions } from './functions';
 
 const WEBSOCKET_STAGE = 'live';
@@ -105,14 +106,13 @@ export class Notifications {
     // not the records themselves: the stream keeps those 24 hours, so replay from it within that.
     // The handler itself sends here, whole, each record it cannot read (shared/adapters/dead-letters.ts),
     // so that the rest of its batch is delivered.
-    this.fanoutDlq = new sqs.Queue(scope, 'FanoutDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      retentionPeriod: Duration.days(14),
-      enforceSSL: true,
-    });
-    acknowledge(this.fanoutDlq, 'AwsSolutions-SQS3', "It is the dead-letter destination of the fan-out's stream mapping");
-    fanout.addEnvironment('DEAD_LETTER_QUEUE_URL', this.fanoutDlq.queueUrl);
-    this.fanoutDlq.grantSendMessages(fanout);
+    const fanoutDlq = streamDeadLetterQueue(
+      scope,
+      'FanoutDlq',
+      fanout,
+      "It is the dead-letter destination of the fan-out's stream mapping",
+    );
+    this.fanoutDlq = fanoutDlq.queue;
     fanout.addEventSource(
       new DynamoEventSource(data.table, {
         startingPosition: StartingPosition.LATEST,
@@ -127,7 +127,7 @@ export class Notifications {
         bisectBatchOnError: true, // a failing batch is split until the bad record is alone
         reportBatchItemFailures: true, // the handler returns batchItemFailures
         maxRecordAge: Duration.hours(1),
-        onFailure: new SqsDlq(this.fanoutDlq), // so one bad record never blocks the shard
+        onFailure: fanoutDlq.onFailure, // so one bad record never blocks the shard
         // Only partitions whose changes notify anyone (shared/notify/changes.ts: event heads,
         // a user's streams and accesses; socketio/server.ts: new connections). Audit records,
         // one per API call, and index copies never start the function.

@@ -447,6 +447,31 @@ describe('functions', () => {
   });
 });
 
+describe('dead-letter queues', () => {
+  // Each stream-fed function's role may send to its own queue and do nothing else with SQS: the
+  // handler and Lambda's mapping only send (infra/constructs/dead-letter-queue.ts).
+  it('each queue is the on-failure destination of one mapping, whose function may only SendMessage to it', () => {
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['ExportWorkerDlq', 'FanoutDlq']);
+    for (const [queueId] of queues) {
+      const arn = { 'Fn::GetAtt': [queueId, 'Arn'] };
+      const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(
+        ([, m]) => JSON.stringify(m.Properties.DestinationConfig?.OnFailure?.Destination) === JSON.stringify(arn),
+      );
+      expect(mappings, queueId).toHaveLength(1);
+      const fnId = mappings[0]![1].Properties.FunctionName.Ref;
+      const fn = resources[fnId]!;
+      expect(fn.Properties.Environment.Variables.DEAD_LETTER_QUEUE_URL).toEqual({ Ref: queueId });
+      const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+      const sqsStatements = ofType('AWS::IAM::Policy')
+        .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((st) => [st.Action].flat().some((a) => a.startsWith('sqs:')));
+      expect(sqsStatements, fnId).toEqual([expect.objectContaining({ Action: 'sqs:SendMessage', Effect: 'Allow', Resource: arn })]);
+    }
+  });
+});
+
 describe('change fan-out', () => {
   const tableId = () => ofType('AWS::DynamoDB::GlobalTable')[0]![0];
   const dlq = () => {
