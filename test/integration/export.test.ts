@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
-import { extract } from 'tar-stream';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { extract, pack } from 'tar-stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { eventIntegrity } from '../../shared/domain/integrity/canonical';
 import { verifyAccountIntegrity } from '../../shared/domain/integrity/verify';
@@ -283,30 +283,36 @@ describe('account export and import', () => {
   /** The events the test wrote itself. */
   const ownEvents = <T extends { streamIds: string[] }>(events: T[]): T[] => events.filter((e) => !isAccountEvent(e));
 
-  it('refuses an altered archive without writing anything', async () => {
-    const target = await createUser();
+  /** The exported archive packed again, each file as `change` gives it. */
+  async function repack(change: (name: string, data: Buffer) => Buffer): Promise<Buffer> {
     const files = await untar(archive);
-    // Re-pack with one event changed but the manifest as it was.
-    const { pack } = await import('tar-stream');
-    const { gzipSync } = await import('node:zlib');
     const p = pack();
     const chunks: Buffer[] = [];
     p.on('data', (c: unknown) => {
       chunks.push(c as Buffer);
     });
     const ended = new Promise<void>((r) => p.on('end', () => r()));
-    for (const [name, data] of files) {
-      const body = name === 'events.jsonl' ? Buffer.from(data.toString('utf8').replace('"content":71', '"content":99')) : data;
-      p.entry({ name }, body);
-    }
+    for (const [name, data] of files) p.entry({ name }, change(name, data));
     p.finalize();
     await ended;
-    const altered = gzipSync(Buffer.concat(chunks));
-    const slot = await call('POST', `/${target.username}/account/import`, { token: target.token, body: { size: altered.length } });
+    return gzipSync(Buffer.concat(chunks));
+  }
+
+  async function importInto(target: TestUser, tarball: Buffer): Promise<any> {
+    const slot = await call('POST', `/${target.username}/account/import`, { token: target.token, body: { size: tarball.length } });
     const { id, upload } = slot.body.import;
-    expect((await fetch(upload.url, { method: 'PUT', headers: upload.headers, body: altered })).status).toBe(200);
+    expect((await fetch(upload.url, { method: 'PUT', headers: upload.headers, body: tarball })).status).toBe(200);
     expect((await call('POST', `/${target.username}/account/import/${id}`, { token: target.token })).status).toBe(202);
-    const job = await untilDone(`/${target.username}/account/import/${id}`, target.token, 'import');
+    return untilDone(`/${target.username}/account/import/${id}`, target.token, 'import');
+  }
+
+  it('refuses an altered archive without writing anything', async () => {
+    const target = await createUser();
+    // Re-packed with one event changed but the manifest as it was.
+    const altered = await repack((name, data) =>
+      name === 'events.jsonl' ? Buffer.from(data.toString('utf8').replace('"content":71', '"content":99')) : data,
+    );
+    const job = await importInto(target, altered);
     expect(job).toMatchObject({ status: 'failed', error: '"events.jsonl" does not match the manifest' });
     const streamsLeft = (await call('GET', `/${target.username}/streams?state=all`, { token: target.token })).body.streams;
     expect(streamsLeft.filter((s: any) => !s.id.startsWith(':'))).toEqual([]);
@@ -317,5 +323,24 @@ describe('account export and import', () => {
       404,
       'unknown-resource',
     );
+  });
+
+  it('an import that stops after writing its events still lets a range read find their periods', async () => {
+    // series.jsonl made invalid (its line names an event that is not a series holder) and the
+    // manifest made to match: the import fails in its series step, after every event is written.
+    const target = await createUser();
+    const original = await untar(archive);
+    const series = Buffer.from(original.get('series.jsonl')!.toString('utf8').replaceAll(populated.holder, populated.updated));
+    const manifest = JSON.parse(original.get('manifest.json')!.toString('utf8'));
+    const listed = manifest.files.find((f: { path: string }) => f.path === 'series.jsonl');
+    Object.assign(listed, { size: series.length, sha256: createHash('sha256').update(series).digest('hex') });
+    const changed: Record<string, Buffer> = { 'series.jsonl': series, 'manifest.json': Buffer.from(JSON.stringify(manifest)) };
+    const job = await importInto(target, await repack((name, data) => changed[name] ?? data));
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatch(/^series\.jsonl: a line for /);
+    // The archive's period (1 hour from 1,600,000,000): a range inside it, after its start.
+    const inside = await call('GET', `/${target.username}/events?fromTime=1600001000&toTime=1600002000`, { token: target.token });
+    expect(inside.status).toBe(200);
+    expect(inside.body.events.map((e: any) => e.content)).toEqual(['period']);
   });
 });

@@ -184,7 +184,15 @@ export async function importArchive(
       await put([streamDeletionItem(username, d.id, d.deleted)]);
     }
 
+    // A period goes in after the data meta's maxDuration covers it, as for any write of one: a
+    // range read looks back that far from its start, so a period stored first would be missed by
+    // reads made during the import, and after an import that stopped half-way.
     let maxDuration = 0;
+    for await (const line of lines<StoredEvent>(dir, 'events.jsonl', has('events.jsonl'))) {
+      if (Array.isArray(line.streamIds) && hasSystemStreams(line.streamIds)) continue;
+      if (typeof line.duration === 'number' && line.duration > maxDuration) maxDuration = line.duration;
+    }
+    if (maxDuration > 0) await raiseMaxDuration(username, maxDuration);
     let runningFrom: number | undefined;
     let attachedBytes = 0;
     counts.events = 0;
@@ -203,7 +211,6 @@ export async function importArchive(
       runningFrom = await beforeStoringRunning(username, runningFrom, e);
       await put(newEventItems(username, e, placementFor(tree, e.streamIds)));
       if (e.type.startsWith('series:')) holders.add(e.id);
-      if (typeof e.duration === 'number' && e.duration > maxDuration) maxDuration = e.duration;
       for (const a of e.attachments ?? []) {
         const path = `attachments/${e.id}/${a.id}`;
         if (!has(path)) throw new ArchiveError(`attachment "${path}" missing`);
@@ -243,7 +250,6 @@ export async function importArchive(
     for await (const slice of lines<FollowedSlice>(dir, 'followed-slices.jsonl', has('followed-slices.jsonl'))) {
       if ((await createFollowedSlice(username, slice)) !== 'ok') throw new Error(`followed slice ${slice.id} could not be restored`);
     }
-    if (maxDuration > 0) await raiseMaxDuration(username, maxDuration);
     await adjustAttachedFiles(username, attachedBytes);
     return counts;
   } finally {
