@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deflateRawSync } from 'node:zlib';
+import type { SeriesRows } from '../../shared/model/series';
 import { addMark, foldRows, mergeRows, SETTLED_AFTER_MS, unsettledFrom } from '../../shared/store/series/chunks';
 import { decodeChunk, encodeChunk } from '../../shared/store/series/codec';
 
@@ -141,13 +142,16 @@ describe('mergeRows', () => {
       deltaTimes: [3, 5, 6],
       columns: { a: [null, 1, 2], b: ['x', null, null] },
     });
-    expect(mergeRows({ deltaTimes: [], columns: {} }, { deltaTimes: [1], columns: { a: [7] } })).toEqual({ deltaTimes: [1], columns: { a: [7] } });
+    expect(mergeRows({ deltaTimes: [], columns: {} }, { deltaTimes: [1], columns: { a: [7] } })).toEqual({
+      deltaTimes: [1],
+      columns: { a: [7] },
+    });
   });
 });
 
 describe('foldRows', () => {
-  const rows = (times: number[], tag: string) => ({ deltaTimes: times, columns: { v: times.map((t) => `${tag}${t}`) } });
-  const pairwise = (writes: ReturnType<typeof rows>[]) => writes.reduce((a, b) => mergeRows(a, b));
+  const rows = (times: number[], tag: string): SeriesRows => ({ deltaTimes: times, columns: { v: times.map((t) => `${tag}${t}`) } });
+  const pairwise = (writes: SeriesRows[]) => writes.reduce((a, b) => mergeRows(a, b));
 
   it('applies writes in order: a later row replaces an earlier one at the same time, whatever their ranges', () => {
     const overlapping = [rows([5, 6, 7], 'a'), rows([1, 2, 6], 'b'), rows([6, 9], 'c')];
@@ -159,9 +163,17 @@ describe('foldRows', () => {
   });
 
   it('disjoint writes in any order come out in time order, columns missing from some filled with null', () => {
-    const writes = [rows([10, 11], 'a'), { deltaTimes: [0, 1], columns: { w: [true, false] } }, rows([5], 'c'), rows([], 'd')];
+    const writes: SeriesRows[] = [
+      rows([10, 11], 'a'),
+      { deltaTimes: [0, 1], columns: { w: [true, false] } },
+      rows([5], 'c'),
+      rows([], 'd'),
+    ];
     const folded = foldRows(writes);
-    expect(folded).toEqual({ deltaTimes: [0, 1, 5, 10, 11], columns: { v: [null, null, 'c5', 'a10', 'a11'], w: [true, false, null, null, null] } });
+    expect(folded).toEqual({
+      deltaTimes: [0, 1, 5, 10, 11],
+      columns: { v: [null, null, 'c5', 'a10', 'a11'], w: [true, false, null, null, null] },
+    });
     expect(folded).toEqual(pairwise(writes));
   });
 });

@@ -147,7 +147,8 @@ function columnPart(values: ArrayLike<unknown>, numbers: boolean): ColumnPart {
     const bytes = decimalBytes(values, decimals);
     return { kind: DECIMALS, values, decimals, bytes, size: 1 + 4 + bytes.length };
   }
-  if (numbers || Array.prototype.every.call(values, (v) => typeof v === 'number')) return { kind: NUMBERS, values, size: values.length * 8 };
+  if (numbers || Array.prototype.every.call(values, (v) => typeof v === 'number'))
+    return { kind: NUMBERS, values, size: values.length * 8 };
   const bytes = Buffer.from(JSON.stringify(values), 'utf8');
   return { kind: JSON_VALUES, values, bytes, size: 4 + bytes.length };
 }
