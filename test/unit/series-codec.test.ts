@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { deflateRawSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
 import type { SeriesRows } from '../../shared/model/series';
 import { addMark, foldRows, mergeRows, SETTLED_AFTER_MS, unsettledFrom } from '../../shared/store/series/chunks';
 import { decodeChunk, encodeChunk } from '../../shared/store/series/codec';
