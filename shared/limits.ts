@@ -74,6 +74,28 @@ const topOf = (visit: Visit, key: string | number): string => (visit.parent ? vi
 /** Bytes a scalar takes in the size estimate (a string's UTF-8 bytes and quotes; anything else 8). */
 const scalarSize = (value: unknown): number => (typeof value === 'string' ? Buffer.byteLength(value) + 2 : 8);
 
+/** The size of an array that holds only scalars (as the walk would count it), or -1 when it holds an object or array. */
+function scalarArraySize(value: object): number {
+  if (!Array.isArray(value)) return -1;
+  let size = 0;
+  for (let i = 0; i < value.length; i++) {
+    const v: unknown = value[i];
+    if (v !== null && typeof v === 'object') return -1;
+    size += scalarSize(v);
+  }
+  return size;
+}
+
+/** Whether an array holds only scalars, its numbers all storable (a walk entry then finds nothing to refuse in it). */
+function storableScalars(value: object): boolean {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const v: unknown = value[i];
+    if (typeof v === 'number' ? !storableNumber(v) : v !== null && typeof v === 'object') return false;
+  }
+  return true;
+}
+
 /**
  * The shape limits of a method's params, checked before its schema (one iterative walk: a
  * 10,000-level value costs no stack): nesting depth, reserved property names, and size.
@@ -107,7 +129,11 @@ export function checkParamsShape(params: unknown): void {
         for (let i = 0; i < value.length; i++) {
           const child: unknown = value[i];
           if (child !== null && typeof child === 'object') {
-            stack.push({ value: child, parent: visit, key: i, depth: depth + 1, top: topOf(visit, i) });
+            // An array of scalars within the depth limit breaks no limit: sized here, without an
+            // entry of the walk (a 1,000-point series write is 1,000 of them).
+            const size = depth < LIMITS.depth ? scalarArraySize(child) : -1;
+            if (size > 0) add(topOf(visit, i), size);
+            else if (size < 0) stack.push({ value: child, parent: visit, key: i, depth: depth + 1, top: topOf(visit, i) });
           } else if (visit.parent) scalars += scalarSize(child);
           else add(String(i), scalarSize(child));
         }
@@ -184,7 +210,9 @@ export function checkParamsNumbers(params: unknown): void {
         const child: unknown = value[i];
         if (typeof child === 'number') {
           if (!storableNumber(child)) throw outOfRange({ value: child, parent: visit, key: i, depth, top: '' });
-        } else if (child !== null && typeof child === 'object') stack.push({ value: child, parent: visit, key: i, depth, top: '' });
+        } else if (child !== null && typeof child === 'object' && !storableScalars(child)) {
+          stack.push({ value: child, parent: visit, key: i, depth, top: '' });
+        }
       }
       continue;
     }

@@ -49,6 +49,14 @@ describe('params limits (shared/limits.ts)', () => {
     expect(() => checkParamsShape(nested(LIMITS.depth))).not.toThrow();
     expect(refusal(() => checkParamsShape(nested(LIMITS.depth + 1)))).toMatchObject({ id: 'invalid-parameters-format', status: 400 });
     expect(refusal(() => checkParamsShape({ clientData: nested(100_000) })).path).toMatch(/^#\/clientData\/a\/a/);
+    // Arrays of scalars (sized without a walk entry each) are held to the same depth.
+    const arrays = (levels: number): unknown => {
+      let v: unknown = [1, 'x'];
+      for (let i = 1; i < levels; i++) v = [0, v];
+      return v;
+    };
+    expect(() => checkParamsShape(arrays(LIMITS.depth))).not.toThrow();
+    expect(refusal(() => checkParamsShape(arrays(LIMITS.depth + 1))).message).toMatch(/nests more than 24 levels/);
   });
 
   it('reserved property names are refused at any depth (own `__proto__` keys as JSON.parse makes them)', () => {

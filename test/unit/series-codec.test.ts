@@ -1,5 +1,7 @@
+import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { addMark, mergeRows, SETTLED_AFTER_MS, unsettledFrom } from '../../shared/store/series/chunks';
+import type { SeriesRows } from '../../shared/model/series';
+import { addMark, foldRows, mergeRows, SETTLED_AFTER_MS, unsettledFrom } from '../../shared/store/series/chunks';
 import { decodeChunk, encodeChunk } from '../../shared/store/series/codec';
 
 describe('series chunk encoding', () => {
@@ -64,6 +66,58 @@ describe('series chunk encoding', () => {
     }
   });
 
+  it('regular times with few decimals take about a byte a point before deflate, so a steady series is a few bytes per hundred points', () => {
+    const n = 1000;
+    for (const deltaTimes of [
+      Array.from({ length: n }, (_, i) => 1_780_000_000 + i), // epoch seconds, as the reference tool writes
+      Array.from({ length: n }, (_, i) => (5000 + i) / 100), // 100 Hz in hundredths
+    ]) {
+      const rows = { deltaTimes, columns: { value: Array.from({ length: n }, () => 60) } };
+      expect(encodeChunk(rows).byteLength).toBeLessThan(100);
+      const back = decodeChunk(encodeChunk(rows));
+      expect(back).toEqual(rows);
+      for (const [i, t] of back.deltaTimes.entries()) expect(Object.is(t, deltaTimes[i])).toBe(true);
+    }
+    // Times that are not few-decimal numbers stay float64 XORs, bit for bit.
+    const odd = { deltaTimes: [-0, 0.1 + 0.2, 1e300, 1e301], columns: {} };
+    const back = decodeChunk(encodeChunk(odd));
+    expect(back).toEqual(odd);
+    expect(Object.is(back.deltaTimes[0], -0)).toBe(true);
+  });
+
+  it('reads chunks stored in the first encoding (deltaTime column always float64 XORs)', () => {
+    // Version 1, written by hand: 2 rows, 2 columns (numbers as XORs, then JSON values).
+    const raw = Buffer.alloc(100);
+    let o = raw.writeUInt8(1, 0);
+    o = raw.writeUInt32BE(2, o);
+    o = raw.writeUInt16BE(2, o);
+    const xor = (a: number, b: number) => {
+      const x = Buffer.alloc(8);
+      x.writeDoubleBE(a);
+      const y = Buffer.alloc(8);
+      y.writeDoubleBE(b);
+      return Buffer.from([...y].map((byte, i) => byte ^ x[i]!));
+    };
+    o += Buffer.alloc(8).fill(0).copy(raw, o);
+    raw.writeDoubleBE(1.5, o - 8);
+    o += xor(1.5, 2.75).copy(raw, o);
+    o = raw.writeUInt16BE(1, o);
+    o += raw.write('v', o);
+    o = raw.writeUInt8(0, o);
+    raw.writeDoubleBE(-3, o);
+    o += 8;
+    o += xor(-3, 0.1 + 0.2).copy(raw, o);
+    o = raw.writeUInt16BE(4, o);
+    o += raw.write('note', o);
+    o = raw.writeUInt8(1, o);
+    o = raw.writeUInt32BE('["a",null]'.length, o);
+    o += raw.write('["a",null]', o);
+    expect(decodeChunk(deflateRawSync(raw.subarray(0, o)))).toEqual({
+      deltaTimes: [1.5, 2.75],
+      columns: { v: [-3, 0.1 + 0.2], note: ['a', null] },
+    });
+  });
+
   it('an empty chunk round-trips', () => {
     expect(decodeChunk(encodeChunk({ deltaTimes: [], columns: {} }))).toEqual({ deltaTimes: [], columns: {} });
   });
@@ -79,6 +133,48 @@ describe('mergeRows', () => {
       deltaTimes: [0, 1, 2, 4, 5],
       columns: { a: [1, 10, 20, 3, 50], b: [null, 'x', 'y', null, 'z'] },
     });
+    // All added rows after (or before) the stored ones: the same rows as a row-by-row merge.
+    expect(mergeRows({ deltaTimes: [0, 2], columns: { a: [1, undefined] } }, { deltaTimes: [3], columns: { b: ['x'] } })).toEqual({
+      deltaTimes: [0, 2, 3],
+      columns: { a: [1, null, null], b: [null, null, 'x'] },
+    });
+    expect(mergeRows({ deltaTimes: [5, 6], columns: { a: [1, 2] } }, { deltaTimes: [3], columns: { b: ['x'] } })).toEqual({
+      deltaTimes: [3, 5, 6],
+      columns: { a: [null, 1, 2], b: ['x', null, null] },
+    });
+    expect(mergeRows({ deltaTimes: [], columns: {} }, { deltaTimes: [1], columns: { a: [7] } })).toEqual({
+      deltaTimes: [1],
+      columns: { a: [7] },
+    });
+  });
+});
+
+describe('foldRows', () => {
+  const rows = (times: number[], tag: string): SeriesRows => ({ deltaTimes: times, columns: { v: times.map((t) => `${tag}${t}`) } });
+  const pairwise = (writes: SeriesRows[]) => writes.reduce((a, b) => mergeRows(a, b));
+
+  it('applies writes in order: a later row replaces an earlier one at the same time, whatever their ranges', () => {
+    const overlapping = [rows([5, 6, 7], 'a'), rows([1, 2, 6], 'b'), rows([6, 9], 'c')];
+    expect(foldRows(overlapping)).toEqual({ deltaTimes: [1, 2, 5, 6, 7, 9], columns: { v: ['b1', 'b2', 'a5', 'c6', 'a7', 'c9'] } });
+    expect(foldRows(overlapping)).toEqual(pairwise(overlapping));
+    // Ranges that only touch at one time are not disjoint: the later write wins there.
+    expect(foldRows([rows([1, 2], 'a'), rows([2, 3], 'b')]).columns.v).toEqual(['a1', 'b2', 'b3']);
+    expect(foldRows([rows([2, 3], 'a'), rows([1, 2], 'b')]).columns.v).toEqual(['b1', 'b2', 'a3']);
+  });
+
+  it('disjoint writes in any order come out in time order, columns missing from some filled with null', () => {
+    const writes: SeriesRows[] = [
+      rows([10, 11], 'a'),
+      { deltaTimes: [0, 1], columns: { w: [true, false] } },
+      rows([5], 'c'),
+      rows([], 'd'),
+    ];
+    const folded = foldRows(writes);
+    expect(folded).toEqual({
+      deltaTimes: [0, 1, 5, 10, 11],
+      columns: { v: [null, null, 'c5', 'a10', 'a11'], w: [true, false, null, null, null] },
+    });
+    expect(folded).toEqual(pairwise(writes));
   });
 });
 

@@ -4,9 +4,9 @@ import type { SeriesRows } from '../../model/series';
 /**
  * The compact encoding of one chunk of points (a stored item's `d` attribute):
  *
- *   u8 version (1) · u32 rows · u16 columns
- *   deltaTime column: rows × 8 bytes, each float64 XORed with the previous one
- *   per value column: u16 name length · name (UTF-8) · u8 kind
+ *   u8 version (2) · u32 rows · u16 columns
+ *   deltaTime column: u8 kind, then the kind's bytes (below; kind 0 or 2)
+ *   per value column: u16 name length · name (UTF-8) · u8 kind, then the kind's bytes:
  *     kind 0: rows × 8 bytes, float64 XORed with the previous one (every value a number)
  *     kind 1: u32 length · JSON array (anything else: strings, booleans, nulls, objects)
  *     kind 2: u8 decimals d · u32 length · rows zigzag varints: each value × 10^d (an integer)
@@ -15,11 +15,17 @@ import type { SeriesRows } from '../../model/series';
  *
  * then deflated (raw, level 1). XOR with the previous value turns evenly spaced times and
  * slowly changing readings into runs of zero bytes, which deflate removes; decimals take 1–3
- * bytes before deflate instead of 8. The decoded numbers are bit for bit the ones written
- * (kind 2 is chosen only when every value round-trips).
+ * bytes before deflate instead of 8, and regular times (epoch seconds, 100 Hz in hundredths)
+ * one byte each, all alike. The decoded numbers are bit for bit the ones written (kind 2 is
+ * chosen only when every value round-trips).
+ *
+ * Version 1 (stored before) is the same but for its deltaTime column: always rows × 8 bytes
+ * of XORed float64, no kind byte. Both are read; only version 2 is written.
  */
 
-const VERSION = 1;
+const VERSION = 2;
+/** The first encoding: its deltaTime column is always XORed float64s. */
+const VERSION_XOR_TIMES = 1;
 const NUMBERS = 0;
 const JSON_VALUES = 1;
 const DECIMALS = 2;
@@ -126,41 +132,68 @@ function readXorColumn(view: DataView, offset: number, rows: number): number[] {
   return out;
 }
 
+/** A column's encoding, chosen from its values; `size`: the bytes it takes after its kind byte. */
+interface ColumnPart {
+  kind: number;
+  values: ArrayLike<unknown>;
+  decimals?: number;
+  bytes?: Buffer;
+  size: number;
+}
+
+function columnPart(values: ArrayLike<unknown>, numbers: boolean): ColumnPart {
+  const decimals = decimalsOf(values);
+  if (decimals !== undefined) {
+    const bytes = decimalBytes(values, decimals);
+    return { kind: DECIMALS, values, decimals, bytes, size: 1 + 4 + bytes.length };
+  }
+  if (numbers || Array.prototype.every.call(values, (v) => typeof v === 'number'))
+    return { kind: NUMBERS, values, size: values.length * 8 };
+  const bytes = Buffer.from(JSON.stringify(values), 'utf8');
+  return { kind: JSON_VALUES, values, bytes, size: 4 + bytes.length };
+}
+
+function putColumn(out: Buffer, offset: number, part: ColumnPart): number {
+  offset = out.writeUInt8(part.kind, offset);
+  if (part.kind === NUMBERS) return putXorColumn(out, offset, part.values);
+  if (part.kind === DECIMALS) offset = out.writeUInt8(part.decimals!, offset);
+  offset = out.writeUInt32BE(part.bytes!.length, offset);
+  return offset + part.bytes!.copy(out, offset);
+}
+
+/** Reads a column written by {@link putColumn}; answers its values and the offset after it. */
+function readColumn(buf: Buffer, view: DataView, offset: number, rows: number): [unknown[], number] {
+  const kind = buf.readUInt8(offset++);
+  if (kind === NUMBERS) return [readXorColumn(view, offset, rows), offset + rows * 8];
+  if (kind === DECIMALS) {
+    const d = buf.readUInt8(offset);
+    const length = buf.readUInt32BE(offset + 1);
+    return [readDecimals(buf, offset + 5, offset + 5 + length, rows, d), offset + 5 + length];
+  }
+  if (kind !== JSON_VALUES) throw new Error(`Unknown series column kind ${kind}`);
+  const length = buf.readUInt32BE(offset);
+  return [JSON.parse(buf.toString('utf8', offset + 4, offset + 4 + length)) as unknown[], offset + 4 + length];
+}
+
 export function encodeChunk(rows: SeriesRows): Buffer {
   const n = rows.deltaTimes.length;
-  const parts: Array<{ name: Buffer; kind: number; bytes?: Buffer; decimals?: number; values: unknown[] }> = [];
-  let size = 1 + 4 + 2 + n * 8;
+  const times = columnPart(rows.deltaTimes, true);
+  const parts: Array<{ name: Buffer; part: ColumnPart }> = [];
+  let size = 1 + 4 + 2 + 1 + times.size;
   for (const [name, values] of Object.entries(rows.columns)) {
-    const decimals = decimalsOf(values);
-    const numbers = decimals === undefined && values.every((v) => typeof v === 'number');
-    const part =
-      decimals !== undefined
-        ? { name: Buffer.from(name, 'utf8'), kind: DECIMALS, decimals, values, bytes: decimalBytes(values, decimals) }
-        : numbers
-          ? { name: Buffer.from(name, 'utf8'), kind: NUMBERS, values }
-          : { name: Buffer.from(name, 'utf8'), kind: JSON_VALUES, values, bytes: Buffer.from(JSON.stringify(values), 'utf8') };
-    size +=
-      2 +
-      part.name.length +
-      1 +
-      (part.kind === NUMBERS ? n * 8 : part.kind === DECIMALS ? 1 + 4 + part.bytes!.length : 4 + part.bytes!.length);
+    const part = { name: Buffer.from(name, 'utf8'), part: columnPart(values, false) };
+    size += 2 + part.name.length + 1 + part.part.size;
     parts.push(part);
   }
   const out = Buffer.alloc(size);
   let offset = out.writeUInt8(VERSION, 0);
   offset = out.writeUInt32BE(n, offset);
   offset = out.writeUInt16BE(parts.length, offset);
-  offset = putXorColumn(out, offset, rows.deltaTimes);
-  for (const part of parts) {
-    offset = out.writeUInt16BE(part.name.length, offset);
-    offset += part.name.copy(out, offset);
-    offset = out.writeUInt8(part.kind, offset);
-    if (part.kind === NUMBERS) offset = putXorColumn(out, offset, part.values);
-    else {
-      if (part.kind === DECIMALS) offset = out.writeUInt8(part.decimals!, offset);
-      offset = out.writeUInt32BE(part.bytes!.length, offset);
-      offset += part.bytes!.copy(out, offset);
-    }
+  offset = putColumn(out, offset, times);
+  for (const { name, part } of parts) {
+    offset = out.writeUInt16BE(name.length, offset);
+    offset += name.copy(out, offset);
+    offset = putColumn(out, offset, part);
   }
   return deflateRawSync(out, { level: 1 });
 }
@@ -168,31 +201,25 @@ export function encodeChunk(rows: SeriesRows): Buffer {
 export function decodeChunk(data: Uint8Array): SeriesRows {
   const buf = inflateRawSync(data);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (buf.readUInt8(0) !== VERSION) throw new Error(`Unknown series chunk encoding ${buf.readUInt8(0)}`);
+  const version = buf.readUInt8(0);
+  if (version !== VERSION && version !== VERSION_XOR_TIMES) throw new Error(`Unknown series chunk encoding ${version}`);
   const n = buf.readUInt32BE(1);
   const count = buf.readUInt16BE(5);
   let offset = 7;
-  const deltaTimes = readXorColumn(view, offset, n);
-  offset += n * 8;
+  let deltaTimes: number[];
+  if (version === VERSION_XOR_TIMES) {
+    deltaTimes = readXorColumn(view, offset, n);
+    offset += n * 8;
+  } else {
+    let times: unknown[];
+    [times, offset] = readColumn(buf, view, offset, n);
+    deltaTimes = times as number[];
+  }
   const columns: Record<string, unknown[]> = {};
   for (let c = 0; c < count; c++) {
     const nameLength = buf.readUInt16BE(offset);
     const name = buf.toString('utf8', offset + 2, offset + 2 + nameLength);
-    offset += 2 + nameLength;
-    const kind = buf.readUInt8(offset++);
-    if (kind === NUMBERS) {
-      columns[name] = readXorColumn(view, offset, n);
-      offset += n * 8;
-    } else if (kind === DECIMALS) {
-      const d = buf.readUInt8(offset);
-      const length = buf.readUInt32BE(offset + 1);
-      columns[name] = readDecimals(buf, offset + 5, offset + 5 + length, n, d);
-      offset += 5 + length;
-    } else {
-      const length = buf.readUInt32BE(offset);
-      columns[name] = JSON.parse(buf.toString('utf8', offset + 4, offset + 4 + length)) as unknown[];
-      offset += 4 + length;
-    }
+    [columns[name], offset] = readColumn(buf, view, offset + 2 + nameLength, n);
   }
   return { deltaTimes, columns };
 }
