@@ -21,9 +21,27 @@ const IDLE_S = Number(process.env.REQ_IDLE_S ?? 5);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const counts = new Map<string, number>();
+const BY_CALLER = process.env.REQ_BY_CALLER === '1';
+if (BY_CALLER) Error.stackTraceLimit = 40;
+/** With REQ_BY_CALLER=1: the target and the first function of ours up the stack outside the store and the HTTP client. */
+function callerOf(): string {
+  const frames = (new Error().stack ?? '').split('\n').slice(2);
+  const ours = frames.find(
+    (f) =>
+      /\/(shared|functions|infra)\//.test(f) &&
+      !/shared\/(aws-http|store\/(clients|query|document|batch|transact|conditional|dynamo[^/]*|dynamodb-http|commands))\.ts/.test(f),
+  );
+  return (
+    ours
+      ?.trim()
+      .replace(/^at /, '')
+      .replace(/\(.*\/((shared|functions|infra)\/[^:]+):(\d+):\d+\)/, '($1:$3)') ?? '?'
+  );
+}
 const send = AwsHttp.prototype.send;
 AwsHttp.prototype.send = function (this: AwsHttp, req: AwsRequest, errorOf) {
-  const target = req.headers['X-Amz-Target'] ?? `${req.method} ${req.path.split('/').slice(0, -1).join('/')}`;
+  let target = req.headers['X-Amz-Target'] ?? `${req.method} ${req.path.split('/').slice(0, -1).join('/')}`;
+  if (BY_CALLER) target = `${target} ← ${callerOf()}`;
   counts.set(target, (counts.get(target) ?? 0) + 1);
   return send.call(this, req, errorOf);
 };
