@@ -102,10 +102,11 @@ async function liveSnapshot(
  * then to every connection), so the other changes of the batch never wait for them.
  *
  * Cost per batch: the user's connections (each carries its access snapshot and scopes), from
- * the one Query of the user's listeners the webhook sink shares (batch.listeners), beside it one BatchGetItem of the push records when the batch holds pushed
- * changes, the stream tree when a non-personal or scoped socket needs it (one GetItem of the
- * data meta when this container holds the tree), and an access read only for connections
- * without a snapshot or personal sessions past the end seen at connection.
+ * the one Query of the user's listeners the webhook sink shares (batch.listeners), beside it
+ * one BatchGetItem of the push records when the batch holds pushed changes, the stream tree
+ * when a non-personal or scoped socket needs it (one GetItem of the data meta when this
+ * container holds the tree), and an access read only for connections without a snapshot or
+ * personal sessions past the end seen at connection.
  *
  * Each post is tried up to PUSH_ATTEMPTS times; past that the socket misses this change
  * (logged), but one broken connection never fails the batch (which would re-send every
