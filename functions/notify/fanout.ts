@@ -104,12 +104,13 @@ async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse
   const opening = Promise.all(
     opened.map((c) => sendOpenPacket(c).catch((err) => log.error('fanout: open packet failed', { err, connectionId: c.connectionId }))),
   );
+  let activeWebhooks = false;
   await Promise.all(
     [...changes].map(async ([username, user]) => {
       try {
         // Every line of this user's dispatch (socket pushes, first webhook attempts) names the calls that caused it.
         await withLogContext({ username, firstSequenceNumber: user.firstSequenceNumber, ...causedBy.get(username) }, async () => {
-          await dispatchChanges(new Map([[username, user]]));
+          if ((await dispatchChanges(new Map([[username, user]]))).activeWebhooks) activeWebhooks = true;
           log.info('fanout: changes dispatched', { messages: [...user.messages] });
         });
       } catch (err) {
@@ -123,8 +124,10 @@ async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse
   // First attempts are started by the sink as it queues, and not waited for (a slow receiver
   // must not hold the shard's next batch, hence every user's socket pushes); attempts that
   // came due meanwhile (a throttled webhook) need not wait for the schedule, and run alike.
+  // Only after a batch of a user with an active webhook: a batch of users without any has
+  // queued nothing, and the worker's poll runs what came due (saving a Query per batch).
   // A failure here is the worker's to retry.
-  if (changes.size > 0) {
+  if (activeWebhooks) {
     await deliverDueWebhooks(undefined, { background: true }).catch((err) => log.error('fanout: webhook delivery run failed', { err }));
   }
   // In Lambda the environment is frozen once the handler returns, and a call in flight would

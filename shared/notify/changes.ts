@@ -103,6 +103,17 @@ export interface RecordChange {
  * partitions (shared/domain/accounts/deletion.ts) or TTL expiry — nobody is left to tell.
  */
 export function classifyRecord(record: DynamoDBRecord): RecordChange | undefined {
+  // The fan-out asks for each record up to three times (readable?, its changes, the calls that
+  // caused them): the images are decoded once. A record that cannot be read is not kept (it throws again).
+  if (classified.has(record)) return classified.get(record);
+  const change = classify(record);
+  classified.set(record, change);
+  return change;
+}
+
+const classified = new WeakMap<DynamoDBRecord, RecordChange | undefined>();
+
+function classify(record: DynamoDBRecord): RecordChange | undefined {
   if (!record.dynamodb?.Keys) return undefined;
   // TTL expiry is done by the service, not by a client: nothing changed for anyone.
   if (record.userIdentity?.type === 'Service') return undefined;

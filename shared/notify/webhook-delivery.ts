@@ -92,7 +92,8 @@ export async function queueWebhookMessages(
   { attemptNow = true } = {},
 ): Promise<void> {
   if (messages.length === 0) return;
-  const webhooks = (await listWebhooks(username)).filter((w) => w.state === 'active');
+  // A batch's webhooks come from the read of the user's listeners the socket sink shares.
+  const webhooks = (batch ? (await batch.listeners()).webhooks : await listWebhooks(username)).filter((w) => w.state === 'active');
   if (webhooks.length === 0) return;
   let told: (webhook: Webhook) => Promise<string[]> = async () => messages;
   if (batch) {

@@ -10,14 +10,7 @@ import type { Access } from '../model/accesses';
 import type { AccessSnapshot, ChangeDetail, PushMark } from '../model/notifications';
 import type { SocketConnection } from '../model/socket-connections';
 import { getAccessByToken } from '../store/accesses';
-import {
-  allConnections,
-  deleteConnection,
-  deleteConnectionById,
-  getConnection,
-  listUserConnections,
-  setConnectionAccess,
-} from '../store/socket-connections';
+import { allConnections, deleteConnection, deleteConnectionById, getConnection, setConnectionAccess } from '../store/socket-connections';
 import { readPushes } from '../store/socket-pushes';
 import { ENGINE_NOOP, ENGINE_PING, encodeOpen, encodeSocketPacket, SocketPacketType } from './protocol';
 import { sendPacket } from './send';
@@ -108,11 +101,12 @@ async function liveSnapshot(
  * come yet are told in a second round, once it comes or its deadline passed (the call died:
  * then to every connection), so the other changes of the batch never wait for them.
  *
- * Cost per batch: one Query of the user's connections (each carries its access snapshot and
- * scopes), beside it one BatchGetItem of the push records when the batch holds pushed
- * changes, the stream tree when a non-personal or scoped socket needs it (one GetItem of the
- * data meta when this container holds the tree), and an access read only for connections
- * without a snapshot or personal sessions past the end seen at connection.
+ * Cost per batch: the user's connections (each carries its access snapshot and scopes), from
+ * the one Query of the user's listeners the webhook sink shares (batch.listeners), beside it
+ * one BatchGetItem of the push records when the batch holds pushed changes, the stream tree
+ * when a non-personal or scoped socket needs it (one GetItem of the data meta when this
+ * container holds the tree), and an access read only for connections without a snapshot or
+ * personal sessions past the end seen at connection.
  *
  * Each post is tried up to PUSH_ATTEMPTS times; past that the socket misses this change
  * (logged), but one broken connection never fails the batch (which would re-send every
@@ -123,7 +117,7 @@ export async function pushChangesToSockets(username: string, _messages: string[]
   for (const d of batch.details) if (d.kind === 'event' && d.push) marks.set(d.push.id, d.push);
   const recordsRead = marks.size > 0 ? readPushes(username, [...marks.keys()]) : undefined;
   recordsRead?.catch(() => undefined); // awaited below, unless there is nobody to tell
-  const connections = await listUserConnections(username);
+  const { connections } = await batch.listeners();
   if (connections.length === 0) return;
   const records = recordsRead ? await recordsRead : new Map<string, Set<string>>();
   const waiting = [...marks.values()].filter((m) => !records.has(m.id));

@@ -23,7 +23,8 @@ import { type TransactItem, transactWrite } from './transact';
  */
 export const CONNECTION_MAX_AGE_S = 2 * 3600 + 600; // API Gateway closes WebSockets after 2 h
 
-function strip(item: Record<string, unknown>): SocketConnection {
+/** A connection as stored, without its keys (also read by ./listeners.ts). */
+export function connectionOfItem(item: Record<string, unknown>): SocketConnection {
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ttl: _ttl, ...rest } = item;
   return rest as unknown as SocketConnection;
 }
@@ -45,7 +46,7 @@ export async function putConnection(connection: SocketConnection): Promise<void>
 
 export async function getConnection(connectionId: string): Promise<SocketConnection | undefined> {
   const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.socketConnection(connectionId), ConsistentRead: true }));
-  return out.Item ? strip(out.Item) : undefined;
+  return out.Item ? connectionOfItem(out.Item) : undefined;
 }
 
 /**
@@ -78,7 +79,7 @@ export async function bindConnection(
     ),
   );
   if (out === false) return false;
-  const connection = strip(out.Attributes!);
+  const connection = connectionOfItem(out.Attributes!);
   await putUserSocket(binding.username, connection);
   return true;
 }
@@ -197,7 +198,7 @@ export async function listUserConnections(username: string): Promise<SocketConne
     ExpressionAttributeValues: { ':pk': keys.userPartition(username), ':prefix': keys.userSocketPrefix },
     ConsistentRead: true,
   });
-  return items.map(strip);
+  return items.map(connectionOfItem);
 }
 
 /** Every open connection, page by page (the ping sweep). */
@@ -208,7 +209,7 @@ export async function* allConnections(): AsyncGenerator<SocketConnection[]> {
     KeyConditionExpression: 'gsi1pk = :pk',
     ExpressionAttributeValues: { ':pk': keys.allSocketsIndexKey },
   });
-  for await (const page of pages) yield page.map(strip);
+  for await (const page of pages) yield page.map(connectionOfItem);
 }
 
 /** Forgets a connection (closed, gone, or its user deleted): both items. */
@@ -224,7 +225,7 @@ export async function deleteConnectionById(connectionId: string): Promise<Socket
   const out = await dynamo().send(
     new DeleteCommand({ TableName: table(), Key: keys.socketConnection(connectionId), ReturnValues: 'ALL_OLD' }),
   );
-  const connection = out.Attributes ? strip(out.Attributes) : undefined;
+  const connection = out.Attributes ? connectionOfItem(out.Attributes) : undefined;
   if (connection?.username) {
     await batchDelete([keys.userSocket(connection.username, connectionId)]);
     await releaseIfLast(connection.username);
@@ -270,7 +271,7 @@ export function insertedConnections(records: DynamoDBRecord[]): SocketConnection
     const item = insertedItem(record);
     if (!item) continue;
     const { pk, sk } = keys.socketConnection(String(item.connectionId));
-    if (item.pk === pk && item.sk === sk) opened.push(strip(item));
+    if (item.pk === pk && item.sk === sk) opened.push(connectionOfItem(item));
   }
   return opened;
 }

@@ -18,7 +18,8 @@ import { transactWrite } from './transact';
 
 const urlHash = (url: string) => createHash('sha256').update(url).digest('hex');
 
-function strip(item: Record<string, unknown>): Webhook {
+/** A webhook as stored, without its keys (also read by ./listeners.ts). */
+export function webhookOfItem(item: Record<string, unknown>): Webhook {
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...webhook } = item;
   return webhook as unknown as Webhook;
 }
@@ -53,7 +54,7 @@ export async function createWebhook(username: string, webhook: Webhook): Promise
 
 export async function getWebhook(username: string, id: string): Promise<Webhook | undefined> {
   const out = await dynamo().send(new GetCommand({ TableName: table(), Key: keys.webhook(username, id), ConsistentRead: true }));
-  return out.Item ? strip(out.Item) : undefined;
+  return out.Item ? webhookOfItem(out.Item) : undefined;
 }
 
 /** The users that have webhooks, each once (gsi1, eventually consistent: for the boot message). */
@@ -78,7 +79,8 @@ export async function* usersWithWebhooks(): AsyncGenerator<string> {
 /** All webhooks of a user, oldest first (ids are time-ordered); a user has a handful. */
 export async function listWebhooks(username: string): Promise<Webhook[]> {
   const webhooks: Webhook[] = [];
-  for await (const page of partitionPages(keys.userPartition(username), { prefix: keys.webhookPrefix })) webhooks.push(...page.map(strip));
+  for await (const page of partitionPages(keys.userPartition(username), { prefix: keys.webhookPrefix }))
+    webhooks.push(...page.map(webhookOfItem));
   return webhooks;
 }
 
@@ -130,7 +132,7 @@ export async function updateWebhook(
       }),
     ),
   );
-  return out === false ? { outcome: 'stale' } : { outcome: 'ok', webhook: strip(out.Attributes!) };
+  return out === false ? { outcome: 'stale' } : { outcome: 'ok', webhook: webhookOfItem(out.Attributes!) };
 }
 
 /** Replaces what a webhook keeps of its creating access (the access was updated); false if the webhook is gone. */
@@ -178,7 +180,7 @@ export async function writeWebhookRun(
       }),
     ),
   );
-  return out === false ? 'stale' : strip(out.Attributes!);
+  return out === false ? 'stale' : webhookOfItem(out.Attributes!);
 }
 
 /** Deletes a webhook for good and frees its URL claim; false if it was already gone. */

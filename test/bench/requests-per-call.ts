@@ -11,6 +11,7 @@
  *   npx tsx test/bench/requests-per-call.ts            (events.create, master and restricted)
  *   REQ_CALLS=500 REQ_CONCURRENCY=10 REQ_IDLE_S=5
  */
+import { createHook } from 'node:async_hooks';
 import { loadavg } from 'node:os';
 import { AwsHttp, type AwsRequest } from '../../shared/aws-http';
 import { keepAliveClient, registerBenchUser } from './keepalive-client';
@@ -21,13 +22,42 @@ const IDLE_S = Number(process.env.REQ_IDLE_S ?? 5);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const counts = new Map<string, number>();
+const BY_CALLER = process.env.REQ_BY_CALLER === '1';
+if (BY_CALLER) Error.stackTraceLimit = 40;
+/** With REQ_BY_CALLER=1: the target and the first function of ours up the stack outside the store and the HTTP client. */
+function callerOf(): string {
+  const frames = (new Error().stack ?? '').split('\n').slice(2);
+  const ours = frames.find(
+    (f) =>
+      /\/(shared|functions|infra)\//.test(f) &&
+      !/shared\/(aws-http|store\/(clients|query|document|batch|transact|conditional|dynamo[^/]*|dynamodb-http|commands))\.ts/.test(f),
+  );
+  return (
+    ours
+      ?.trim()
+      .replace(/^at /, '')
+      .replace(/\(.*\/((shared|functions|infra)\/[^:]+):(\d+):\d+\)/, '($1:$3)') ?? '?'
+  );
+}
+/**
+ * With REQ_PROMISES=1: the promises the process creates per call (an async_hooks init hook),
+ * what the log context's AsyncLocalStorage pays a hook call for on Node 20 (README "Performance").
+ */
+let promises = 0;
+if (process.env.REQ_PROMISES === '1')
+  createHook({
+    init: (_id, type) => {
+      if (type === 'PROMISE') promises++;
+    },
+  }).enable();
 const send = AwsHttp.prototype.send;
 AwsHttp.prototype.send = function (this: AwsHttp, req: AwsRequest, errorOf) {
-  const target = req.headers['X-Amz-Target'] ?? `${req.method} ${req.path.split('/').slice(0, -1).join('/')}`;
+  let target = req.headers['X-Amz-Target'] ?? `${req.method} ${req.path.split('/').slice(0, -1).join('/')}`;
+  if (BY_CALLER) target = `${target} ← ${callerOf()}`;
   counts.set(target, (counts.get(target) ?? 0) + 1);
   return send.call(this, req, errorOf);
 };
-const snapshot = () => new Map(counts);
+const snapshot = () => new Map([...counts, ['(promises created)', promises]]);
 
 const call = keepAliveClient(CONCURRENCY * 2);
 
@@ -50,8 +80,9 @@ function table(title: string, during: Map<string, number>, idle: Map<string, num
     const i = idle.get(n) ?? 0;
     return `| ${n} | ${(d / calls).toFixed(2)} | ${(i / calls).toFixed(2)} |`;
   });
-  const total = [...during.values()].reduce((a, b) => a + b, 0);
-  const idleTotal = [...idle.values()].reduce((a, b) => a + b, 0);
+  const requests = (m: Map<string, number>) => [...m].filter(([n]) => !n.startsWith('(')).reduce((a, [, v]) => a + v, 0);
+  const total = requests(during);
+  const idleTotal = requests(idle);
   return [
     `### ${title}`,
     '',
@@ -105,7 +136,8 @@ async function main(): Promise<void> {
     await sleep(IDLE_S * 1000);
     const idle = diff(snapshot(), idle0);
     const idleSeconds = (Date.now() - t0) / 1000;
-    process.stdout.write(`idle: ${[...idle.values()].reduce((a, b) => a + b, 0) / idleSeconds} requests/s\n\n`);
+    const idleRequests = [...idle].filter(([n]) => !n.startsWith('(')).reduce((a, [, v]) => a + v, 0);
+    process.stdout.write(`idle: ${idleRequests / idleSeconds} requests/s\n\n`);
 
     for (const [name, token] of [
       ['events.create, master token', master],

@@ -1,5 +1,7 @@
 import type { Access } from '../../model/accesses';
 import type { AccessSnapshot, AccessUpdate, ChangeDetail, ChangeMessage, NamedScopes } from '../../model/notifications';
+import type { SocketConnection } from '../../model/socket-connections';
+import type { Webhook } from '../../model/webhooks';
 import { AccessPermissions, createdByAccess } from '../accesses/permissions';
 import { matchesStreams } from '../streams/query';
 import type { StreamTree } from '../streams/tree';
@@ -26,7 +28,8 @@ export type NotificationMode = 'access' | 'user';
 
 /**
  * One user's changes in a batch, as the fan-out's sinks get them: each change in detail, the
- * tokens whose access ended, and the user's stream tree, read at most once for all sinks.
+ * tokens whose access ended, and the user's stream tree and listeners, each read at most once
+ * for all sinks.
  */
 export interface UserBatch {
   username: string;
@@ -35,6 +38,8 @@ export interface UserBatch {
   /** [v2] Accesses updated in the batch (accesses.update): their new permissions apply from this batch on. */
   accessUpdates: readonly AccessUpdate[];
   tree: () => Promise<StreamTree>;
+  /** The user's socket connections and webhooks, read at most once for all sinks (shared/store/listeners.ts). */
+  listeners: () => Promise<{ connections: SocketConnection[]; webhooks: Webhook[] }>;
 }
 
 export interface Told {
