@@ -74,7 +74,7 @@ export function requestHead(method: string, path: string, headers: readonly stri
   return `${head}\r\n`;
 }
 
-const enum State {
+enum State {
   /** Reading a head (an informational one is skipped). */
   Head,
   /** A body of known length: `remaining` bytes to go. */
@@ -160,7 +160,10 @@ export class AnswerParser {
           at = line.next;
           const semi = line.text.indexOf(';');
           const hex = (semi < 0 ? line.text : line.text.slice(0, semi)).trim();
-          if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) return this.fail(`chunk size ${JSON.stringify(hex.slice(0, 20))}`);
+          if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) {
+            this.fail(`chunk size ${JSON.stringify(hex.slice(0, 20))}`);
+            return;
+          }
           this.remaining = Number.parseInt(hex, 16);
           this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
           break;
@@ -177,7 +180,10 @@ export class AnswerParser {
           const line = this.line(data, at);
           if (line === undefined) return;
           at = line.next;
-          if (line.text !== '') return this.fail('chunk data longer than its size');
+          if (line.text !== '') {
+            this.fail('chunk data longer than its size');
+            return;
+          }
           this.state = State.ChunkSize;
           break;
         }
@@ -196,7 +202,8 @@ export class AnswerParser {
           this.complete(false);
           return;
         case State.Done:
-          return this.fail('bytes nobody asked for');
+          this.fail('bytes nobody asked for');
+          return;
       }
     }
     if (this.state === State.Complete && !this.broken) this.complete(this.reusable);
@@ -221,7 +228,10 @@ export class AnswerParser {
   private parseHead(text: string): void {
     const lines = text.split('\r\n');
     const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/.exec(lines[0]!);
-    if (!statusLine) return this.fail(`status line ${JSON.stringify(lines[0]!.slice(0, 40))}`);
+    if (!statusLine) {
+      this.fail(`status line ${JSON.stringify(lines[0]!.slice(0, 40))}`);
+      return;
+    }
     const http10 = statusLine[1] === '0';
     const status = Number(statusLine[2]);
     let reusable = !http10;
@@ -234,7 +244,10 @@ export class AnswerParser {
       const line = lines[i]!;
       const colon = line.indexOf(':');
       const name = line.slice(0, colon);
-      if (colon <= 0 || !TOKEN.test(name)) return this.fail('header line');
+      if (colon <= 0 || !TOKEN.test(name)) {
+        this.fail('header line');
+        return;
+      }
       let value = line.slice(colon + 1);
       if (value.charCodeAt(0) === 32 || value.charCodeAt(value.length - 1) === 32 || value.includes('\t')) {
         value = value.replace(/^[ \t]+|[ \t]+$/g, '');
@@ -253,9 +266,15 @@ export class AnswerParser {
           if (t) keepAliveMs = Number(t[1]) * 1000;
         }
       } else if (name.length === 14 && name.toLowerCase() === 'content-length') {
-        if (!/^\d{1,15}$/.test(value)) return this.fail('Content-Length');
+        if (!/^\d{1,15}$/.test(value)) {
+          this.fail('Content-Length');
+          return;
+        }
         const n = Number(value);
-        if (length >= 0 && n !== length) return this.fail('two Content-Lengths');
+        if (length >= 0 && n !== length) {
+          this.fail('two Content-Lengths');
+          return;
+        }
         length = n;
       } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
         coded = true;
@@ -264,7 +283,10 @@ export class AnswerParser {
       }
     }
     if (status < 200) {
-      if (status === 101 || status < 100) return this.fail(`status ${status}`);
+      if (status === 101 || status < 100) {
+        this.fail(`status ${status}`);
+        return;
+      }
       return; // informational: the answer's own head follows
     }
     this.status = status;
@@ -498,7 +520,10 @@ export class Http1Pool {
   /** An answered socket: to the next waiting request, else idle (not keeping the process alive). */
   release(c: Connection): void {
     const next = this.queue.shift();
-    if (next) return c.send(next);
+    if (next) {
+      c.send(next);
+      return;
+    }
     if (c.idleLimitMs !== undefined) c.idleSince = Date.now();
     c.socket.unref();
     this.idle.push(c);
