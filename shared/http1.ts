@@ -105,8 +105,8 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /**
  * Reads HTTP/1.1 answers, one after the other, from the bytes of one socket however they are
  * split. Informational answers (100 Continue; any 1xx but 101) are skipped; 204 and 304 have no
- * body; with both Transfer-Encoding and Content-Length the first wins (RFC 9112 §6.3) and
- * the socket is not reused; trailers are read and dropped.
+ * body; with both Transfer-Encoding and Content-Length, Transfer-Encoding wins (RFC 9112
+ * §6.3) and the socket is not reused; trailers are read and dropped.
  */
 export class AnswerParser {
   private state = State.Done;
@@ -146,12 +146,14 @@ export class AnswerParser {
         case State.Head:
           at = this.head(data, at);
           break;
-        case State.Length: {
+        case State.Length:
+        case State.ChunkData: {
+          // Body bytes: the rest of the body, or of the chunk.
           const take = Math.min(this.remaining, data.length - at);
           this.chunks.push(at === 0 && take === data.length ? data : data.subarray(at, at + take));
           at += take;
           this.remaining -= take;
-          if (this.remaining === 0) this.state = State.Complete;
+          if (this.remaining === 0) this.state = this.state === State.Length ? State.Complete : State.ChunkEnd;
           break;
         }
         case State.ChunkSize: {
@@ -166,14 +168,6 @@ export class AnswerParser {
           }
           this.remaining = Number.parseInt(hex, 16);
           this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
-          break;
-        }
-        case State.ChunkData: {
-          const take = Math.min(this.remaining, data.length - at);
-          this.chunks.push(data.subarray(at, at + take));
-          at += take;
-          this.remaining -= take;
-          if (this.remaining === 0) this.state = State.ChunkEnd;
           break;
         }
         case State.ChunkEnd: {
@@ -519,6 +513,10 @@ export class Http1Pool {
 
   /** An answered socket: to the next waiting request, else idle (not keeping the process alive). */
   release(c: Connection): void {
+    if (this.destroyed) {
+      c.drop();
+      return;
+    }
     const next = this.queue.shift();
     if (next) {
       c.send(next);
