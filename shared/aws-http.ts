@@ -7,8 +7,9 @@ import { type Http1Answer, Http1Pool, requestHead } from './http1';
  * One AWS service's HTTP API, signed with SigV4 (./aws-http.ts's own signer, below), on a
  * kept-alive connection pool (./http1.ts: an HTTP/1.1 client on raw sockets, cheaper per
  * request than node:http's; test/bench/FINDINGS.md §18): what the store's DynamoDB client
- * (shared/store/dynamodb-http.ts, also the local stream readers') and the `@connections` client (shared/adapters/socket-connections-api.ts) send with, instead
- * of an AWS SDK client and its module initialisation in every cold start (README
+ * (shared/store/dynamodb-http.ts, also the local stream readers') and the `@connections`
+ * client (shared/adapters/socket-connections-api.ts) send with, instead of an AWS SDK client
+ * and its module initialisation in every cold start (README
  * "Performance", "What is checked before a deploy"). It keeps what those callers relied on
  * the SDK for:
  *
