@@ -268,6 +268,20 @@ describe('the pool, on a real socket', () => {
     expect(s.received[2]!.request).toBe(`POST / HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nContent-Length: 7\r\n\r\n{"n":2}`);
   });
 
+  it('a UTF-8 string body and a binary body go out byte for byte, as long as their Content-Length', async () => {
+    const bodies: Buffer[] = [];
+    const s = await server((socket, req) => {
+      bodies.push(Buffer.from(req.slice(req.indexOf('\r\n\r\n') + 4), 'latin1'));
+      socket.write(OK);
+    });
+    const p = pool(s.port);
+    const text = '{"content":"é ✓ 𝄞"}';
+    const binary = Buffer.from([0, 0xff, 0x0d, 0x0a, 0x80, 0x41]);
+    await request(p, s.port, text);
+    await p.request(requestHead('POST', '/', ['Host', 'h', 'Content-Length', String(binary.length)]), binary, 5_000);
+    expect(bodies).toEqual([Buffer.from(text, 'utf8'), binary]);
+  });
+
   it('a head and body split across packets, with a 100 Continue first, are read as one answer', async () => {
     const s = await server((socket) => {
       const pieces = [
