@@ -300,13 +300,20 @@ describe('the pool, on a real socket', () => {
     expect(a.rawHeaders).toEqual(['x-amzn-RequestId', 'abc', 'Content-Length', '5']);
   });
 
-  it('Connection: close: the next request goes on a new connection', async () => {
-    const s = await server((socket) => socket.write('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok'));
-    const p = pool(s.port);
-    expect(text(await request(p, s.port))).toBe('200 ok');
-    expect(text(await request(p, s.port))).toBe('200 ok');
-    expect(s.received.map((r) => r.connection)).toEqual([0, 1]);
-  });
+  const notReused: Array<[string, string]> = [
+    ['Connection: close', 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok'],
+    ['a body longer than its Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokGARBAGE'],
+    ['HTTP/1.0 without keep-alive', 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'],
+  ];
+  for (const [name, answer] of notReused) {
+    it(`${name}: the answer, then a new connection for the next request`, async () => {
+      const s = await server((socket) => socket.write(answer));
+      const p = pool(s.port);
+      expect(text(await request(p, s.port))).toBe('200 ok');
+      expect(text(await request(p, s.port))).toBe('200 ok');
+      expect(s.received.map((r) => r.connection)).toEqual([0, 1]);
+    });
+  }
 
   it('a server that closes after the head, or before the whole body: ECONNRESET, a service fault', async () => {
     const afterHead = await server((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n'));
@@ -317,14 +324,6 @@ describe('the pool, on a real socket', () => {
     expect(await settle(request(pool(short.port), short.port))).toMatchObject({ error: { code: 'ECONNRESET' } });
     const none = await server((socket) => socket.destroy());
     expect(await settle(request(pool(none.port), none.port))).toMatchObject({ error: { code: 'ECONNRESET' } });
-  });
-
-  it('a body longer than its Content-Length: the answer, then a new connection for the next request', async () => {
-    const s = await server((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokGARBAGE'));
-    const p = pool(s.port);
-    expect(text(await request(p, s.port))).toBe('200 ok');
-    expect(text(await request(p, s.port))).toBe('200 ok');
-    expect(s.received.map((r) => r.connection)).toEqual([0, 1]);
   });
 
   it('a malformed answer: HPE_INVALID, a service fault (not a bug of ours), the socket dropped', async () => {
