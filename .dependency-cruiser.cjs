@@ -3,7 +3,7 @@
  * test/unit/dependency-rules.test.ts: no import circle, and every import points down the
  * layers below, never up. A module may import its own layer and any lower one.
  *
- *   core        shared/{config,errors,log,ids,validation,limits,sdk-calls,aws-http}.ts
+ *   core        shared/{config,errors,log,ids,validation,limits,sdk-calls,aws-http,http1}.ts
  *   model       shared/model/        persisted shapes
  *   store       shared/store/        DynamoDB and S3: keys and SDK calls
  *   adapters    shared/adapters/     the other services: Secrets Manager, mail, @connections, webhook calls
@@ -14,7 +14,7 @@
  *   infra       infra/               the CDK app; infra/local runs everything on one machine
  */
 const LAYERS = [
-  { name: 'core', path: '^shared/(config|errors|log|ids|validation|limits|sdk-calls|aws-http)\\.ts$' },
+  { name: 'core', path: '^shared/(config|errors|log|ids|validation|limits|sdk-calls|aws-http|http1)\\.ts$' },
   { name: 'model', path: '^shared/model/' },
   { name: 'store', path: '^shared/store/' },
   { name: 'adapters', path: '^shared/adapters/' },

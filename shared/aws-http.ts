@@ -1,14 +1,15 @@
 import { createHmac, hash } from 'node:crypto';
-import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, type RequestOptions as HttpsRequestOptions, request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
+import { type Http1Answer, Http1Pool, requestHead } from './http1';
 
 /**
- * One AWS service's HTTP API over node:http(s), signed with SigV4 (./aws-http.ts's own signer,
- * below), on a
- * kept-alive connection pool: what the store's DynamoDB client (shared/store/dynamodb-http.ts)
- * and the `@connections` client (shared/adapters/socket-connections-api.ts) send with, instead
- * of an AWS SDK client and its module initialisation in every cold start (README
+ * One AWS service's HTTP API, signed with SigV4 (./aws-http.ts's own signer, below), on a
+ * kept-alive connection pool (./http1.ts: an HTTP/1.1 client on raw sockets, cheaper per
+ * request than node:http's; test/bench/FINDINGS.md §18): what the store's DynamoDB client
+ * (shared/store/dynamodb-http.ts, also the local stream readers') and the `@connections`
+ * client (shared/adapters/socket-connections-api.ts) send with, instead of an AWS SDK client
+ * and its module initialisation in every cold start (README
  * "Performance", "What is checked before a deploy"). It keeps what those callers relied on
  * the SDK for:
  *
@@ -92,7 +93,7 @@ export interface AwsRequest {
 
 export interface AwsAnswer {
   status: number;
-  headers: IncomingMessage['headers'];
+  headers: IncomingHttpHeaders;
   body: string;
 }
 
@@ -284,21 +285,12 @@ function canonicalPath(path: string): string {
 
 const firstHeader = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
-/** Node's error for an attempt given up: a name and code the retry policy and faults.ts know. */
-function timeoutError(ms: number): Error {
-  return Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
-}
-
 export class AwsHttp {
   private readonly url: URL;
   /** The endpoint's own path (`/prod` of an execute-api stage), without its last `/`. */
   private readonly basePath: string;
-  private readonly agent: HttpAgent;
-  private readonly request: (options: HttpsRequestOptions) => ClientRequest;
+  private readonly pool: Http1Pool;
   private readonly maxAttempts: number;
-  private readonly port: string | undefined;
-  /** The TLS server name (SNI) the agent would work out from the host on every request: none for an IP address or plain HTTP. */
-  private readonly servername: string;
   private readonly signer: SigV4;
   /** The retry quota the SDK keeps per client: retries spend it, successes give it back. */
   private quota = QUOTA;
@@ -309,11 +301,16 @@ export class AwsHttp {
     this.url = new URL(options.endpoint);
     this.basePath = this.url.pathname.replace(/\/$/, '');
     const https = this.url.protocol === 'https:';
-    // The SDK's defaults: kept-alive sockets, at most 50 per host.
-    this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
-    this.request = https ? httpsRequest : httpRequest;
-    this.port = this.url.port || undefined;
-    this.servername = https && isIP(this.url.hostname) === 0 ? this.url.hostname : '';
+    const host = this.url.hostname.replace(/^\[(.*)\]$/, '$1'); // an IPv6 address without its brackets
+    // The SDK's defaults: kept-alive sockets, at most 50 per host. TLS names the host (SNI, the
+    // certificate's name) unless it is an address.
+    this.pool = new Http1Pool({
+      host,
+      port: Number(this.url.port) || (https ? 443 : 80),
+      tls: https,
+      servername: https && isIP(host) === 0 ? host : undefined,
+      maxSockets: 50,
+    });
     this.signer = new SigV4(options.region, options.service);
     this.maxAttempts = options.maxAttempts ?? (Number(process.env.AWS_MAX_ATTEMPTS) || 3);
   }
@@ -355,7 +352,7 @@ export class AwsHttp {
   }
 
   destroy(): void {
-    this.agent.destroy();
+    this.pool.destroy();
   }
 
   /** A clock-skew error whose `Date` is 5 minutes or more from our corrected clock: the offset follows it (true). */
@@ -386,7 +383,8 @@ export class AwsHttp {
       this.credentials(),
       Date.now() + this.clockOffsetMs,
     );
-    const answer = await this.exchange(request.method, path, headers, body);
+    const head = requestHead(request.method, path, headers);
+    const answer = new Answer(await this.pool.request(head, body, this.options.requestTimeoutMs));
     const requestId = answer.header('x-amzn-requestid');
     if (answer.status >= 200 && answer.status < 300) {
       answer.$metadata = { httpStatusCode: answer.status, requestId, attempts: 1, totalRetryDelay: 0 };
@@ -397,102 +395,38 @@ export class AwsHttp {
     Object.defineProperty(err, '$response', { value: { date: answer.header('date') }, enumerable: false });
     throw err;
   }
-
-  private exchange(method: string, path: string, headers: string[], body: string | Buffer): Promise<Exchange> {
-    return new Promise((resolve, reject) => {
-      const exchange = new Exchange(resolve, reject);
-      // Headers as a flat list: Node writes them as they are, without a setHeader (and its checks) each.
-      const req = this.request({
-        protocol: this.url.protocol,
-        hostname: this.url.hostname,
-        port: this.port,
-        servername: this.servername,
-        path,
-        method,
-        agent: this.agent,
-        headers,
-      });
-      exchange.start(req, this.options.requestTimeoutMs);
-      req.end(body);
-    });
-  }
 }
 
-/**
- * One attempt's exchange: the request, its answer's chunks, the bound on the whole attempt
- * (connection to last byte: past it the socket is dropped, never reused, and the attempt
- * fails), settled once. One object with methods per attempt instead of a closure per event.
- */
-class Exchange implements AwsAnswer {
-  status = 0;
-  body = '';
+/** An answer as the callers read it: the body as text, headers from the raw list on demand. */
+class Answer implements AwsAnswer {
+  readonly status: number;
+  readonly body: string;
   $metadata: ResponseMetadata | undefined;
-  private res: IncomingMessage | undefined;
-  private chunks: Buffer[] = [];
-  private settled = false;
-  private timer: NodeJS.Timeout | undefined;
-  private req: ClientRequest | undefined;
+  private readonly rawHeaders: string[];
 
-  constructor(
-    private readonly resolve: (exchange: Exchange) => void,
-    private readonly reject: (err: unknown) => void,
-  ) {}
+  constructor(answer: Http1Answer) {
+    this.status = answer.status;
+    this.body = answer.body.toString('utf8');
+    this.rawHeaders = answer.rawHeaders;
+  }
 
-  /** The answer's headers (built by Node on first use: a 2xx answer's are seldom read). */
-  get headers(): IncomingMessage['headers'] {
-    return this.res?.headers ?? {};
+  /** The headers as node:http gives them (names in lower case, repeated ones joined), built on first use: a 2xx answer's are seldom read. */
+  get headers(): IncomingHttpHeaders {
+    const out: Record<string, string> = {};
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      out[name] = out[name] === undefined ? raw[i + 1]! : `${out[name]}, ${raw[i + 1]}`;
+    }
+    return out;
   }
 
   /** One header of the answer, read from its raw list (without building the headers object). */
   header(lowerName: string): string | undefined {
-    const raw = this.res?.rawHeaders ?? [];
+    const raw = this.rawHeaders;
     for (let i = 0; i < raw.length; i += 2)
       if (raw[i]!.length === lowerName.length && raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
     return undefined;
-  }
-
-  start(req: ClientRequest, timeoutMs: number): void {
-    this.req = req;
-    this.timer = setTimeout(this.onTimeout, timeoutMs, this, timeoutMs);
-    req.on('response', this.onResponse);
-    req.on('error', this.onError);
-  }
-
-  private fail(err: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    clearTimeout(this.timer);
-    this.reject(err);
-  }
-
-  // Listeners are bound once per attempt (arrow properties), not a closure per listener.
-  private readonly onResponse = (res: IncomingMessage) => {
-    this.res = res;
-    res.on('data', this.onData);
-    res.on('end', this.onEnd);
-    res.on('error', this.onError);
-    // The connection closed before the whole answer came: retried like a reset.
-    res.on('aborted', this.onAborted);
-  };
-  private readonly onData = (chunk: Buffer) => {
-    this.chunks.push(chunk);
-  };
-  private readonly onEnd = () => {
-    if (this.settled) return;
-    this.settled = true;
-    clearTimeout(this.timer);
-    const chunks = this.chunks;
-    this.chunks = [];
-    this.status = this.res!.statusCode ?? 0;
-    this.body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-    this.resolve(this);
-  };
-  private readonly onError = (err: unknown) => this.fail(err);
-  private readonly onAborted = () =>
-    this.fail(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' }));
-  private onTimeout(self: Exchange, timeoutMs: number): void {
-    self.fail(timeoutError(timeoutMs));
-    self.req?.destroy();
   }
 }
 
