@@ -82,6 +82,39 @@ export async function readModifiedSince(
   return { events, deletions };
 }
 
+/**
+ * The changes (new versions and deletions) with `modified` (or `deleted`) strictly after
+ * `since`, at most `limit` of them: one strongly consistent Query of the change index.
+ * `more` says the index holds further ones.
+ */
+export async function readChangesSince(
+  u: string,
+  since: number,
+  limit: number,
+  stats: ReadStats,
+): Promise<{ events: StoredEvent[]; deletions: EventDeletion[]; more: boolean }> {
+  const out = await dynamo().send(
+    new QueryCommand({
+      TableName: table(),
+      KeyConditionExpression: 'pk = :pk AND sk > :since',
+      ExpressionAttributeValues: { ':pk': keys.eventSync(u), ':since': `${encodeNumber(since)}#\uffff` },
+      ConsistentRead: true,
+      Limit: limit,
+      ReturnConsumedCapacity: 'TOTAL',
+    }),
+  );
+  stats.requests++;
+  stats.capacity += out.ConsumedCapacity?.CapacityUnits ?? 0;
+  stats.items += out.Items?.length ?? 0;
+  const events: StoredEvent[] = [];
+  const deletions: EventDeletion[] = [];
+  for (const item of out.Items ?? []) {
+    if (item.deleted !== undefined) deletions.push({ id: item.id as string, deleted: item.deleted as number });
+    else events.push(stripItem(item));
+  }
+  return { events, deletions, more: out.LastEvaluatedKey !== undefined };
+}
+
 /** Ids of the events directly in a stream (any state): for stream deletion. */
 export async function eventIdsInStream(u: string, streamId: string): Promise<string[]> {
   const ids = new Set<string>();
