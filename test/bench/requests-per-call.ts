@@ -10,6 +10,12 @@
  *
  *   npx tsx test/bench/requests-per-call.ts            (events.create, master and restricted)
  *   REQ_CALLS=500 REQ_CONCURRENCY=10 REQ_IDLE_S=5
+ *   REQ_SHAPES=get-range-restricted,get-range-master,get-parent,get-newest   (events.get shapes, each
+ *     with EVENTS_ANSWER_CACHE off then on, on an account of 2,000 more events; the reference
+ *     tool's queries: the same query string every call, the 30-day range ending at the seed time)
+ *
+ * Read units and items are what the DynamoDB answers report (ConsumedCapacity where asked,
+ * Count of Queries); DynamoDB Local reports no units for a Query that finds nothing.
  */
 import { loadavg } from 'node:os';
 import { AwsHttp, type AwsRequest } from '../../shared/aws-http';
@@ -20,13 +26,27 @@ const CONCURRENCY = Number(process.env.REQ_CONCURRENCY ?? 10);
 const IDLE_S = Number(process.env.REQ_IDLE_S ?? 5);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const SHAPES = (process.env.REQ_SHAPES ?? 'create-master,create-restricted').split(',');
+
 const counts = new Map<string, number>();
 const send = AwsHttp.prototype.send;
 AwsHttp.prototype.send = function (this: AwsHttp, req: AwsRequest, errorOf) {
   const target = req.headers['X-Amz-Target'] ?? `${req.method} ${req.path.split('/').slice(0, -1).join('/')}`;
   counts.set(target, (counts.get(target) ?? 0) + 1);
-  return send.call(this, req, errorOf);
+  const answer = send.call(this, req, errorOf);
+  if (target.startsWith('DynamoDB_')) void answer.then(countUnits, () => undefined);
+  return answer;
 };
+/** Read/write units and Query items the answers report. */
+function countUnits(answer: unknown): void {
+  const body = (answer as { body?: unknown }).body;
+  if (typeof body !== 'string' || body.length === 0) return;
+  const json = JSON.parse(body) as { ConsumedCapacity?: unknown; Count?: number };
+  const consumed = json.ConsumedCapacity;
+  const units = [consumed ?? []].flat() as Array<{ CapacityUnits?: number }>;
+  for (const u of units) counts.set('~capacity units', (counts.get('~capacity units') ?? 0) + (u.CapacityUnits ?? 0));
+  if (typeof json.Count === 'number') counts.set('~items of Queries', (counts.get('~items of Queries') ?? 0) + json.Count);
+}
 const snapshot = () => new Map(counts);
 
 const call = keepAliveClient(CONCURRENCY * 2);
@@ -50,8 +70,9 @@ function table(title: string, during: Map<string, number>, idle: Map<string, num
     const i = idle.get(n) ?? 0;
     return `| ${n} | ${(d / calls).toFixed(2)} | ${(i / calls).toFixed(2)} |`;
   });
-  const total = [...during.values()].reduce((a, b) => a + b, 0);
-  const idleTotal = [...idle.values()].reduce((a, b) => a + b, 0);
+  const requests = (m: Map<string, number>) => [...m].filter(([k]) => !k.startsWith('~')).reduce((a, [, b]) => a + b, 0);
+  const total = requests(during);
+  const idleTotal = requests(idle);
   return [
     `### ${title}`,
     '',
@@ -107,15 +128,50 @@ async function main(): Promise<void> {
     const idleSeconds = (Date.now() - t0) / 1000;
     process.stdout.write(`idle: ${[...idle.values()].reduce((a, b) => a + b, 0) / idleSeconds} requests/s\n\n`);
 
-    for (const [name, token] of [
-      ['events.create, master token', master],
-      ['events.create, restricted token', restricted],
-    ] as const) {
+    const reads = SHAPES.some((s) => s.startsWith('get-'));
+    if (reads) {
+      // Around the restricted leaves as in the reference tool's account: the other streams hold most events.
+      await loop(2000, (i) =>
+        call(base, 'POST', `/${username}/events`, master, {
+          type: 'note/txt',
+          streamIds: [i % 5 === 0 ? leaves[i % 10] : leaves[10 + (i % 5)]],
+          content: `seed ${i}`,
+          time: Date.now() / 1000 - (i % 40) * 86_400,
+        }),
+      );
+      await sleep(2000);
+    }
+    const seedTime = Date.now() / 1000;
+    const range = `fromTime=${seedTime - 30 * 86_400}&toTime=${seedTime}&limit=100`;
+    const shapes: Record<string, { token: string; make: (i: number) => Promise<{ status: number }> }> = {
+      'create-master': {
+        token: master,
+        make: (i) =>
+          call(base, 'POST', `/${username}/events`, master, { type: 'note/txt', streamIds: [leaves[i % 10]], content: `c ${i}` }),
+      },
+      'create-restricted': {
+        token: restricted,
+        make: (i) =>
+          call(base, 'POST', `/${username}/events`, restricted, { type: 'note/txt', streamIds: [leaves[i % 10]], content: `c ${i}` }),
+      },
+      'get-range-restricted': { token: restricted, make: () => call(base, 'GET', `/${username}/events?${range}`, restricted) },
+      'get-range-master': { token: master, make: () => call(base, 'GET', `/${username}/events?${range}`, master) },
+      'get-parent': { token: master, make: () => call(base, 'GET', `/${username}/events?streams[]=parent0&limit=100`, master) },
+      'get-newest': { token: master, make: () => call(base, 'GET', `/${username}/events?limit=100`, master) },
+    };
+    const runs = SHAPES.flatMap((name) =>
+      name.startsWith('get-')
+        ? [
+            { name: `${name}, EVENTS_ANSWER_CACHE=off`, shape: shapes[name]!, cache: 'off' },
+            { name: `${name}, EVENTS_ANSWER_CACHE=on`, shape: shapes[name]!, cache: 'on' },
+          ]
+        : [{ name, shape: shapes[name]!, cache: 'on' }],
+    );
+    for (const { name, shape, cache } of runs) {
+      process.env.EVENTS_ANSWER_CACHE = cache;
       const before = snapshot();
       const start = Date.now();
-      await loop(CALLS, (i) =>
-        call(base, 'POST', `/${username}/events`, token, { type: 'note/txt', streamIds: [leaves[i % 10]], content: `c ${i}` }),
-      );
+      await loop(CALLS, shape.make);
       const seconds = (Date.now() - start) / 1000;
       const during = diff(snapshot(), before);
       const idleShare = new Map([...idle].map(([k, v]) => [k, (v / idleSeconds) * seconds] as [string, number]));
