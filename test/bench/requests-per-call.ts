@@ -19,6 +19,7 @@
  */
 import { loadavg } from 'node:os';
 import { AwsHttp, type AwsRequest } from '../../shared/aws-http';
+import { CHANGE_MARGIN_S } from '../../shared/domain/events/answer-cache';
 import { keepAliveClient, registerBenchUser } from './keepalive-client';
 
 const CALLS = Number(process.env.REQ_CALLS ?? 500);
@@ -139,7 +140,9 @@ async function main(): Promise<void> {
           time: Date.now() / 1000 - (i % 40) * 86_400,
         }),
       );
-      await sleep(2000);
+      // Kept answers are checked against the changes of the margin before them: the seeding's
+      // thousands would overflow every check until they are older than that.
+      await sleep((CHANGE_MARGIN_S + 1) * 1000);
     }
     const seedTime = Date.now() / 1000;
     const range = `fromTime=${seedTime - 30 * 86_400}&toTime=${seedTime}&limit=100`;
