@@ -1,9 +1,15 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeRewritingEvents } from '../../shared/domain/events/answer-cache';
 import { type EventsGetParams, getEvents } from '../../shared/domain/events/get';
+import { placementFor } from '../../shared/domain/events/write-checks';
 import { loadUserData } from '../../shared/domain/user-data';
 import type { PryvError } from '../../shared/errors';
+import { newId } from '../../shared/ids';
+import type { StoredEvent } from '../../shared/model/events';
 import { getAccessByToken } from '../../shared/store/accesses';
+import { batchPut } from '../../shared/store/batch';
+import { newEventItems } from '../../shared/store/events/items';
 import { readDataMeta } from '../../shared/store/streams';
 import { call, createUser, type TestUser, useRuntimeStore } from '../setup/api';
 
@@ -200,7 +206,7 @@ async function apply(a: Account, op: Op): Promise<void> {
     }
     case 'permissions': {
       const streamId = a.streams[op.stream % a.streams.length]!;
-      await ok(
+      const updated = await ok(
         call('PUT', `/${u}/accesses/${a.restrictedId}`, {
           token: t,
           body: {
@@ -211,6 +217,8 @@ async function apply(a: Account, op: Op): Promise<void> {
           },
         }),
       );
+      // An update makes a new version of the access, with an id of its own.
+      a.restrictedId = updated.access.id;
     }
   }
 }
@@ -271,5 +279,52 @@ describe('events.get answers kept by the runtime', () => {
       await compare(a, a.user.token, i);
       await compare(a, a.restricted, i);
     }
+  }, 120_000);
+
+  /**
+   * Event items written with an old `modified`, as an import writes them (or the re-indexing
+   * after a stream move rewrites copies): put straight into the table here, after the data
+   * meta mark such writers raise first.
+   */
+  async function writeAsImport(a: Account, mark: boolean): Promise<string> {
+    const u = a.user.username;
+    if (mark) await beforeRewritingEvents(u, Date.now() / 1000, 60);
+    const { tree } = await loadUserData({ username: u, access: (await getAccessByToken(u, a.user.token))! });
+    const old = now - 400 * DAY;
+    const event = {
+      id: newId(),
+      streamIds: ['B'],
+      type: 'note/txt',
+      content: 'imported',
+      time: now - 3600,
+      created: old,
+      createdBy: 'import',
+      modified: old,
+      modifiedBy: 'import',
+    } as StoredEvent;
+    await batchPut(newEventItems(u, event, placementFor(tree, event.streamIds)));
+    return event.id;
+  }
+
+  it('an answer read before such a mark is not used after it', async () => {
+    const a = await newAccount();
+    await apply(a, { kind: 'create', stream: 3, at: -2, duration: undefined, restricted: false });
+    for (let round = 0; round < 2; round++) for (let i = 0; i < 3; i++) await compare(a, a.restricted, i);
+    const id = await writeAsImport(a, true);
+    for (let i = 0; i < 3; i++) await compare(a, a.restricted, i);
+    const res = await call('GET', `/${a.user.username}/events?limit=4`, { token: a.restricted });
+    expect(res.body.events.map((e: { id: string }) => e.id)).toContain(id);
+  }, 120_000);
+
+  it('an answer read while such writes may still go on is not kept', async () => {
+    const a = await newAccount();
+    await apply(a, { kind: 'create', stream: 3, at: -2, duration: undefined, restricted: false });
+    await beforeRewritingEvents(a.user.username, Date.now() / 1000, 60);
+    for (let round = 0; round < 2; round++) for (let i = 0; i < 3; i++) await compare(a, a.restricted, i);
+    // Under the same mark: only answers not kept show this event.
+    const id = await writeAsImport(a, false);
+    for (let i = 0; i < 3; i++) await compare(a, a.restricted, i);
+    const res = await call('GET', `/${a.user.username}/events?limit=4`, { token: a.restricted });
+    expect(res.body.events.map((e: { id: string }) => e.id)).toContain(id);
   }, 120_000);
 });

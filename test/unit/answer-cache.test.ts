@@ -18,7 +18,7 @@ function window(placed: StoredEvent[], full: boolean, extra: Partial<AnswerWindo
   return {
     accept: inA,
     compare: newestFirst,
-    ids: new Set(placed.map((e) => e.id)),
+    ids: new Map(placed.map((e) => [e.id, e.modified])),
     last: full ? placed[placed.length - 1] : undefined,
     listsDeletions: false,
     ...extra,
@@ -39,8 +39,13 @@ describe('touchesAnswer', () => {
   });
 
   it('a new version of a placed event touches it, even one the read would no longer accept', () => {
-    expect(touchesAnswer({ events: [ev('e20', 20)], deletions: [] }, full)).toBe(true);
-    expect(touchesAnswer({ events: [ev('e20', 20, ['b'])], deletions: [] }, full)).toBe(true);
+    const next = (e: StoredEvent) => ({ ...e, modified: 3 });
+    expect(touchesAnswer({ events: [next(ev('e20', 20))], deletions: [] }, full)).toBe(true);
+    expect(touchesAnswer({ events: [next(ev('e20', 20, ['b']))], deletions: [] }, full)).toBe(true);
+  });
+
+  it('the very version a placed event has in the answer (same modified) is no change', () => {
+    expect(touchesAnswer({ events: [ev('e20', 20)], deletions: [] }, full)).toBe(false);
   });
 
   it('a deletion of a placed event touches it', () => {

@@ -41,8 +41,11 @@ export interface AnswerWindow {
   accept: (e: StoredEvent) => boolean;
   /** The answer's order (negative: `a` comes first). */
   compare: (a: StoredEvent, b: StoredEvent) => number;
-  /** Ids of every event the read placed (those `skip` passed over included) and of the deletions it returned. */
-  ids: Set<string>;
+  /**
+   * Every event the read placed (those `skip` passed over included) by id, with the
+   * `modified` of the version placed; the deletions it returned, without.
+   */
+  ids: Map<string, number | undefined>;
   /** The last event placed, when the read stopped at its limit: events sorting after it are outside the answer. */
   last?: StoredEvent;
   /** Whether new deletions belong in the answer (`modifiedSince` with `includeDeletions`). */
@@ -51,14 +54,19 @@ export interface AnswerWindow {
 
 /**
  * Whether a change found after an answer was read can make the same read answer otherwise:
- * a version or deletion of an event it placed, a version it would accept sorting inside it,
- * a deletion when it lists deletions. Anything else changes events the read neither
- * placed nor would place.
+ * another version or a deletion of an event it placed, a version it would accept sorting
+ * inside it, a deletion when it lists deletions. Anything else changes events the read
+ * neither placed nor would place. The very version the answer holds (same id, same
+ * `modified`: each write of an event gives it a later one, shared/domain/concurrency.ts
+ * nextModified) is no change: an answer holding recent writes is not read again for them.
  */
 export function touchesAnswer(changes: { events: StoredEvent[]; deletions: EventDeletion[] }, window: AnswerWindow): boolean {
   for (const d of changes.deletions) if (window.listsDeletions || window.ids.has(d.id)) return true;
   for (const e of changes.events) {
-    if (window.ids.has(e.id)) return true;
+    if (window.ids.has(e.id)) {
+      if (window.ids.get(e.id) === e.modified) continue;
+      return true;
+    }
     if (!window.accept(e)) continue;
     if (!window.last || window.compare(e, window.last) <= 0) return true;
   }

@@ -185,7 +185,10 @@ export async function getEvents(
   const windowOf = (placed: StoredEvent[], compare: AnswerWindow['compare'], deletions: EventDeletion[] = []): AnswerWindow => ({
     accept,
     compare,
-    ids: new Set([...placed.map((e) => e.id), ...deletions.map((d) => d.id)]),
+    ids: new Map<string, number | undefined>([
+      ...deletions.map((d) => [d.id, undefined] as const),
+      ...placed.map((e) => [e.id, e.modified] as const),
+    ]),
     last: limit !== undefined && placed.length >= skip + limit ? placed[placed.length - 1] : undefined,
     listsDeletions: params.modifiedSince !== undefined && params.includeDeletions === true,
   });
