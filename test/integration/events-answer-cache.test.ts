@@ -247,9 +247,33 @@ describe('events.get answers kept by the runtime', () => {
           }
         },
       ),
-      { numRuns: 5 },
+      { numRuns: 10 },
     );
   }, 600_000);
+
+  it('each kind of change to an event a kept answer holds is seen: content, time, streams, trash, deletion', async () => {
+    const a = await newAccount();
+    for (const stream of [0, 1, 3]) await apply(a, { kind: 'create', stream, at: -2 - stream, duration: undefined, restricted: false });
+    const readAll = async () => {
+      for (let i = 0; i < READS.length; i++) {
+        await compare(a, a.user.token, i);
+        await compare(a, a.restricted, i);
+      }
+    };
+    await readAll();
+    await readAll();
+    const steps: Op[] = [
+      { kind: 'update', event: 2, content: 'changed' },
+      { kind: 'update', event: 1, at: -30 * 24 },
+      { kind: 'update', event: 0, stream: 3 },
+      { kind: 'delete', event: 2 },
+      { kind: 'delete', event: 2 },
+    ];
+    for (const step of steps) {
+      await apply(a, step);
+      await readAll();
+    }
+  }, 180_000);
 
   it("another access's writes reach the reads that can see them; another user's writes reach none", async () => {
     const a = await newAccount();
