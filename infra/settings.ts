@@ -24,6 +24,7 @@ export const SETTING_NAMES = [
   'auditRetentionDays',
   'notificationScope',
   'integrity',
+  'eventsAnswerCache',
   'invitationTokens',
   'mailFrom',
   'memorySize',
@@ -200,6 +201,9 @@ export function readSettings(context: Record<string, unknown>, region: string | 
   const integrity = text('integrity');
   if (integrity !== undefined && integrity !== 'on' && integrity !== 'off')
     problems.push(`integrity: expected "on" or "off", got "${integrity}"`);
+  const eventsAnswerCache = text('eventsAnswerCache');
+  if (eventsAnswerCache !== undefined && eventsAnswerCache !== 'on' && eventsAnswerCache !== 'off')
+    problems.push(`eventsAnswerCache: expected "on" or "off", got "${eventsAnswerCache}"`);
 
   const kmsKey = text('kmsKey');
   if (kmsKey !== undefined && kmsKey !== 'create') {
@@ -277,6 +281,7 @@ export function readSettings(context: Record<string, unknown>, region: string | 
     auditRetentionDays,
     notificationScope: notificationScope as StackSettings['notificationScope'],
     integrity: integrity === 'off' ? false : undefined,
+    eventsAnswerCache: eventsAnswerCache === 'off' ? false : undefined,
     invitationTokens: text('invitationTokens'),
     mailFrom,
     memorySize,

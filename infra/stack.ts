@@ -37,6 +37,8 @@ export interface PryvApiStackProps extends StackProps {
   notificationScope?: (typeof NOTIFICATION_SCOPES)[number];
   /** `false`: events and accesses are written without `integrity` (INTEGRITY=off). Default: with. */
   integrity?: boolean;
+  /** `false`: every `events.get` is read from the table, none answered from a container's kept answers (EVENTS_ANSWER_CACHE=off). Default: kept. */
+  eventsAnswerCache?: boolean;
   /** Comma-separated list, or `*` for any (Pryv `invitationTokens`). */
   invitationTokens?: string;
   /** Sender address of mails (password reset, MFA codes), verified in SES; unset: no mail is sent. */
@@ -105,6 +107,7 @@ export class PryvApiStack extends Stack {
       AUDIT_RETENTION_DAYS: props.auditRetentionDays?.toString(),
       NOTIFICATION_SCOPE: props.notificationScope,
       INTEGRITY: props.integrity === false ? 'off' : undefined,
+      EVENTS_ANSWER_CACHE: props.eventsAnswerCache === false ? 'off' : undefined,
       INVITATION_TOKENS: props.invitationTokens,
       MAIL_FROM: props.mailFrom,
     };

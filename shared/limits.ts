@@ -32,6 +32,18 @@ export const LIMITS = {
   partitionKeyBytes: 2048,
   sortKeyBytes: 1024,
   objectKeyBytes: 1024,
+  /**
+   * Longest an API function runs (infra/constructs/functions.ts; API Gateway gives up at 30 s):
+   * a write made by a call commits at most this long after the call's `now`.
+   */
+  apiCallSeconds: 29,
+  /** Longest the export and import worker runs (Lambda's maximum; infra/constructs/export-worker.ts). */
+  jobSeconds: 900,
+  /**
+   * Allowance for clocks of two containers to differ and for a request sent just before a
+   * function's end to still commit: added to the two above wherever a reader relies on them.
+   */
+  clockSkewSeconds: 5,
 } as const;
 
 /** Query bounds that are clamped into DynamoDB's number range instead of refused (the `@pryv/monitor` asks ±1.79e308). */

@@ -25,6 +25,9 @@ export const METRIC = {
   webhookFailures: 'WebhookFailures',
   /** Change messages sent to sockets. */
   socketPushes: 'SocketPushes',
+  /** `events.get` reads answered from an answer kept by the container (shared/domain/events/answer-cache.ts), and those that could be but were read. */
+  eventsAnswerHits: 'EventsAnswerHits',
+  eventsAnswerMisses: 'EventsAnswerMisses',
   /** Audit records that could not be written. */
   auditWriteFailures: 'AuditWriteFailures',
 } as const;

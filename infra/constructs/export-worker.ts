@@ -2,12 +2,13 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { type CfnFunction, FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { LIMITS } from '../../shared/limits';
 import type { DataStore } from './data';
 import { streamDeadLetterQueue } from './dead-letter-queue';
 import type { Functions } from './functions';
 
 export const EXPORT_WORKER_DESCRIPTION = 'Pryv account export and import worker (job INSERTs on the table stream)';
-const EXPORT_WORKER_TIMEOUT = Duration.minutes(15); // Lambda's maximum: builds stream page by page, so this bounds account size by throughput only
+const EXPORT_WORKER_TIMEOUT = Duration.seconds(LIMITS.jobSeconds); // Lambda's maximum: builds stream page by page, so this bounds account size by throughput only
 const EXPORT_WORKER_MEMORY_MB = 1024; // gzip and S3 multipart parts in flight; more memory also means more CPU
 const EXPORT_WORKER_TMP_MB = 10_240; // JSON Lines files are staged in /tmp (a tar entry needs its size first)
 

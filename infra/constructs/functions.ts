@@ -7,6 +7,7 @@ import { Architecture, Function as LambdaFunction, LoggingFormat, Runtime, Traci
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { Capability } from '../../shared/api/types';
+import { LIMITS } from '../../shared/limits';
 import { ALL_OBJECT_AREAS, OBJECT_AREAS, type ObjectArea } from '../../shared/store/keys';
 import { MAIN_TABLE } from '../../shared/store/table-definition';
 import { functionCode } from '../bundling/function-code';
@@ -17,7 +18,7 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/
 
 const DEFAULT_MEMORY_MB = 256; // enough for bcrypt + ajv; raise with the `memorySize` setting
 /** API Gateway gives up at 30 s: a function behind it fails first, with our own error. */
-const FUNCTION_TIMEOUT = Duration.seconds(29);
+const FUNCTION_TIMEOUT = Duration.seconds(LIMITS.apiCallSeconds);
 const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 const BASIC_EXECUTION_POLICY = 'service-role/AWSLambdaBasicExecutionRole';
 

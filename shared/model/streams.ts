@@ -68,6 +68,14 @@ export interface DataMeta {
    * absence means there never was one.
    */
   runningKnown?: boolean;
+  /**
+   * Until when (Unix seconds) event copies may be rewritten without a new `modified` (the
+   * re-indexing after a stream move, an import's events with their archived times): raised,
+   * before such writes begin, to past the longest their function runs. Cached `events.get`
+   * answers (shared/domain/events/answer-cache.ts) rely on `modified` and are neither kept
+   * nor used under a value other than the one they were read with, nor read before it.
+   */
+  rewritesUntil?: number;
   /** Set once the account field values exist as events (at registration, or on first need for older accounts). */
   accountEvents?: number;
   /**

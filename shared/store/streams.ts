@@ -22,7 +22,27 @@ export function dataMetaOf(item: Record<string, unknown> | undefined): DataMeta 
   if (typeof item?.socketsUntil === 'number') meta.socketsUntil = item.socketsUntil;
   if (typeof item?.runningFrom === 'number') meta.runningFrom = item.runningFrom;
   if (item?.runningKnown === true) meta.runningKnown = true;
+  if (typeof item?.rewritesUntil === 'number') meta.rewritesUntil = item.rewritesUntil;
   return meta;
+}
+
+/**
+ * Raises the data meta's `rewritesUntil` to `until` (never lowers it): run before writing
+ * event copies that keep their `modified` (see DataMeta.rewritesUntil). One UpdateItem.
+ */
+export async function markEventRewrites(username: string, until: number): Promise<void> {
+  // A failed condition: already as late or later, nothing to raise.
+  await ifConditionHolds(
+    dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.dataMeta(username),
+        UpdateExpression: 'SET rewritesUntil = :t',
+        ConditionExpression: 'attribute_not_exists(rewritesUntil) OR rewritesUntil < :t',
+        ExpressionAttributeValues: { ':t': until },
+      }),
+    ),
+  );
 }
 
 /** The data meta alone (max duration, tree version): one strongly consistent GetItem. */

@@ -8,6 +8,9 @@
  *
  *   npx tsx test/bench/call-loop.ts [tree…]        (default: this repository)
  *   LOOP_SHAPES=create,create-restricted,get-parent,get-newest,get-range-restricted  LOOP_CALLS=1500  LOOP_ROUNDS=3  LOOP_CONCURRENCY=10
+ *   get-range-restricted asks a new range each call (it ends at the call's time): a first read
+ *   every time; get-range-restricted-fixed and get-range-master-fixed ask the same range every
+ *   call, as the reference tool does (repeated reads: kept answers, checked against changes)
  *   HF series shapes: series-add-10, series-add-100, series-add-1000 (appends of that many points
  *   to a holder of the shape's own, the next times each call), series-get-10000 (a window of
  *   10,000 points out of a holder seeded with 100,000 when the shape is asked for)
@@ -50,6 +53,8 @@ interface Server {
   leaves: string[];
   parents: string[];
   roots: string[];
+  /** When the seeding ended (Unix seconds): the fixed 30-day range ends there, as the reference tool's. */
+  seedTime?: number;
   /** HF series holders by shape, and the next point index of each (appends continue across loops). */
   series: Map<string, { id: string; next: number }>;
 }
@@ -124,6 +129,7 @@ async function startServer(tree: string): Promise<Server> {
     token: master,
     body: { type: 'note/txt', streamIds: [all[i % all.length]], content: `seed ${i}` },
   }));
+  server.seedTime = Date.now() / 1000;
   return server;
 }
 
@@ -183,6 +189,13 @@ function shapeOf(s: Server, name: string): Shape {
         const now = Date.now() / 1000;
         return { verb: 'GET', path: `/${s.username}/events?fromTime=${now - 30 * 86_400}&toTime=${now}&limit=100`, token: s.restricted };
       };
+    case 'get-range-restricted-fixed':
+    case 'get-range-master-fixed': {
+      // The reference tool's time-range read: the same query every call, the 30 days before the seed time.
+      const token = name === 'get-range-master-fixed' ? s.master : s.restricted;
+      const path = `/${s.username}/events?fromTime=${s.seedTime! - 30 * 86_400}&toTime=${s.seedTime}&limit=100`;
+      return () => ({ verb: 'GET', path, token });
+    }
     default:
       throw new Error(`unknown shape ${name}`);
   }

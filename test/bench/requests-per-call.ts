@@ -10,16 +10,25 @@
  *
  *   npx tsx test/bench/requests-per-call.ts            (events.create, master and restricted)
  *   REQ_CALLS=500 REQ_CONCURRENCY=10 REQ_IDLE_S=5
+ *   REQ_SHAPES=get-range-restricted,get-range-master,get-parent,get-newest   (events.get shapes, each
+ *     with EVENTS_ANSWER_CACHE off then on, on an account of 2,000 more events; the reference
+ *     tool's queries: the same query string every call, the 30-day range ending at the seed time)
+ *
+ * Read units and items are what the DynamoDB answers report (ConsumedCapacity where asked,
+ * Count of Queries); DynamoDB Local reports no units for a Query that finds nothing.
  */
 import { createHook } from 'node:async_hooks';
 import { loadavg } from 'node:os';
 import { AwsHttp, type AwsRequest } from '../../shared/aws-http';
+import { CHANGE_MARGIN_S } from '../../shared/domain/events/answer-cache';
 import { keepAliveClient, registerBenchUser } from './keepalive-client';
 
 const CALLS = Number(process.env.REQ_CALLS ?? 500);
 const CONCURRENCY = Number(process.env.REQ_CONCURRENCY ?? 10);
 const IDLE_S = Number(process.env.REQ_IDLE_S ?? 5);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const SHAPES = (process.env.REQ_SHAPES ?? 'create-master,create-restricted').split(',');
 
 const counts = new Map<string, number>();
 const BY_CALLER = process.env.REQ_BY_CALLER === '1';
@@ -55,8 +64,20 @@ AwsHttp.prototype.send = function (this: AwsHttp, req: AwsRequest, errorOf) {
   let target = req.headers['X-Amz-Target'] ?? `${req.method} ${req.path.split('/').slice(0, -1).join('/')}`;
   if (BY_CALLER) target = `${target} ← ${callerOf()}`;
   counts.set(target, (counts.get(target) ?? 0) + 1);
-  return send.call(this, req, errorOf);
+  const answer = send.call(this, req, errorOf);
+  if (target.startsWith('DynamoDB_')) void answer.then(countUnits, () => undefined);
+  return answer;
 };
+/** Read/write units and Query items the answers report. */
+function countUnits(answer: unknown): void {
+  const body = (answer as { body?: unknown }).body;
+  if (typeof body !== 'string' || body.length === 0) return;
+  const json = JSON.parse(body) as { ConsumedCapacity?: unknown; Count?: number };
+  const consumed = json.ConsumedCapacity;
+  const units = [consumed ?? []].flat() as Array<{ CapacityUnits?: number }>;
+  for (const u of units) counts.set('~capacity units', (counts.get('~capacity units') ?? 0) + (u.CapacityUnits ?? 0));
+  if (typeof json.Count === 'number') counts.set('~items of Queries', (counts.get('~items of Queries') ?? 0) + json.Count);
+}
 const snapshot = () => new Map([...counts, ['(promises created)', promises]]);
 
 const call = keepAliveClient(CONCURRENCY * 2);
@@ -80,7 +101,8 @@ function table(title: string, during: Map<string, number>, idle: Map<string, num
     const i = idle.get(n) ?? 0;
     return `| ${n} | ${(d / calls).toFixed(2)} | ${(i / calls).toFixed(2)} |`;
   });
-  const requests = (m: Map<string, number>) => [...m].filter(([n]) => !n.startsWith('(')).reduce((a, [, v]) => a + v, 0);
+  const requests = (m: Map<string, number>) =>
+    [...m].filter(([k]) => !k.startsWith('(') && !k.startsWith('~')).reduce((a, [, b]) => a + b, 0);
   const total = requests(during);
   const idleTotal = requests(idle);
   return [
@@ -139,15 +161,52 @@ async function main(): Promise<void> {
     const idleRequests = [...idle].filter(([n]) => !n.startsWith('(')).reduce((a, [, v]) => a + v, 0);
     process.stdout.write(`idle: ${idleRequests / idleSeconds} requests/s\n\n`);
 
-    for (const [name, token] of [
-      ['events.create, master token', master],
-      ['events.create, restricted token', restricted],
-    ] as const) {
+    const reads = SHAPES.some((s) => s.startsWith('get-'));
+    if (reads) {
+      // Around the restricted leaves as in the reference tool's account: the other streams hold most events.
+      await loop(2000, (i) =>
+        call(base, 'POST', `/${username}/events`, master, {
+          type: 'note/txt',
+          streamIds: [i % 5 === 0 ? leaves[i % 10] : leaves[10 + (i % 5)]],
+          content: `seed ${i}`,
+          time: Date.now() / 1000 - (i % 40) * 86_400,
+        }),
+      );
+      // Kept answers are checked against the changes of the margin before them: the seeding's
+      // thousands would overflow every check until they are older than that.
+      await sleep((CHANGE_MARGIN_S + 1) * 1000);
+    }
+    const seedTime = Date.now() / 1000;
+    const range = `fromTime=${seedTime - 30 * 86_400}&toTime=${seedTime}&limit=100`;
+    const shapes: Record<string, { token: string; make: (i: number) => Promise<{ status: number }> }> = {
+      'create-master': {
+        token: master,
+        make: (i) =>
+          call(base, 'POST', `/${username}/events`, master, { type: 'note/txt', streamIds: [leaves[i % 10]], content: `c ${i}` }),
+      },
+      'create-restricted': {
+        token: restricted,
+        make: (i) =>
+          call(base, 'POST', `/${username}/events`, restricted, { type: 'note/txt', streamIds: [leaves[i % 10]], content: `c ${i}` }),
+      },
+      'get-range-restricted': { token: restricted, make: () => call(base, 'GET', `/${username}/events?${range}`, restricted) },
+      'get-range-master': { token: master, make: () => call(base, 'GET', `/${username}/events?${range}`, master) },
+      'get-parent': { token: master, make: () => call(base, 'GET', `/${username}/events?streams[]=parent0&limit=100`, master) },
+      'get-newest': { token: master, make: () => call(base, 'GET', `/${username}/events?limit=100`, master) },
+    };
+    const runs = SHAPES.flatMap((name) =>
+      name.startsWith('get-')
+        ? [
+            { name: `${name}, EVENTS_ANSWER_CACHE=off`, shape: shapes[name]!, cache: 'off' },
+            { name: `${name}, EVENTS_ANSWER_CACHE=on`, shape: shapes[name]!, cache: 'on' },
+          ]
+        : [{ name, shape: shapes[name]!, cache: 'on' }],
+    );
+    for (const { name, shape, cache } of runs) {
+      process.env.EVENTS_ANSWER_CACHE = cache;
       const before = snapshot();
       const start = Date.now();
-      await loop(CALLS, (i) =>
-        call(base, 'POST', `/${username}/events`, token, { type: 'note/txt', streamIds: [leaves[i % 10]], content: `c ${i}` }),
-      );
+      await loop(CALLS, shape.make);
       const seconds = (Date.now() - start) / 1000;
       const during = diff(snapshot(), before);
       const idleShare = new Map([...idle].map(([k, v]) => [k, (v / idleSeconds) * seconds] as [string, number]));

@@ -77,6 +77,8 @@ describe('deploy settings (cdk -c name=value)', () => {
     expect(readSettings({}, undefined)).toEqual({});
     // On is the default: nothing to pass to the functions.
     expect(readSettings({ integrity: 'on' }, undefined)).toEqual({});
+    expect(readSettings({ eventsAnswerCache: 'on' }, undefined)).toEqual({});
+    expect(readSettings({ eventsAnswerCache: 'off' }, undefined)).toEqual({ eventsAnswerCache: false });
     // A logo inline (data:), as the pages' CSP allows; without a domain or publicUrl, any https:// logo is taken as given.
     expect(readSettings({ serviceLogo: 'data:image/svg+xml,%3Csvg%3E%3C/svg%3E' }, 'eu-central-1').serviceLogo).toBe(
       'data:image/svg+xml,%3Csvg%3E%3C/svg%3E',
@@ -155,6 +157,7 @@ describe('deploy settings (cdk -c name=value)', () => {
     [{ auditRetentionDays: '0' }, 'auditRetentionDays: expected a whole number from 1 to 36500'],
     [{ notificationScope: 'everyone' }, 'notificationScope: expected one of access, user'],
     [{ integrity: 'no' }, 'integrity: expected "on" or "off"'],
+    [{ eventsAnswerCache: 'no' }, 'eventsAnswerCache: expected "on" or "off"'],
     [{ auditretentiondays: '30' }, 'did you mean auditRetentionDays?'],
   ])('refuses %j', (context, message) => {
     expect(problemsOf(context, 'eu-central-1')).toContain(message);

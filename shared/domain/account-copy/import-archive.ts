@@ -7,6 +7,7 @@ import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
+import { LIMITS } from '../../limits';
 import type { StoredEvent } from '../../model/events';
 import type { FollowedSlice } from '../../model/followed-slices';
 import type { SeriesRows } from '../../model/series';
@@ -23,6 +24,7 @@ import { objectKeys } from '../../store/keys';
 import { profileItem } from '../../store/profiles';
 import { writeSeries } from '../../store/series/chunks';
 import { bumpTreeVersion, loadStreams, raiseMaxDuration, streamDeletionItem, streamItems } from '../../store/streams';
+import { beforeRewritingEvents } from '../events/answer-cache';
 import { deletionIntegrity, sealEvent } from '../events/integrity';
 import { beforeStoringRunning } from '../events/running';
 import { placementFor } from '../events/write-checks';
@@ -151,6 +153,8 @@ export async function importArchive(
   let streamsWritten = false;
   try {
     await assertEmptyAccount(username);
+    // Events go in with their archived `modified`: cached reads of this account must know first.
+    await beforeRewritingEvents(username, Date.now() / 1000, LIMITS.jobSeconds);
     const seen = await unpack((await readFileStream(archiveKey)).body, dir);
     const manifest = checkManifest(dir, seen);
     const has = (name: string) => seen.has(name);

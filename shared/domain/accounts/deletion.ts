@@ -1,4 +1,5 @@
 import { config } from '../../config';
+import { LIMITS } from '../../limits';
 import { deleteAccountItem, getAccount } from '../../store/accounts';
 import { purgeUserEvents } from '../../store/events/purge';
 import { deletePrefix } from '../../store/files';
@@ -6,6 +7,7 @@ import { keys, objectKeys } from '../../store/keys';
 import { deletePartition } from '../../store/purge';
 import { loadStreams } from '../../store/streams';
 import { settleAuditOnDeletion } from '../audit/retention';
+import { beforeRewritingEvents } from '../events/answer-cache';
 import { closeUserSockets } from '../sockets';
 import { allSystemStreams } from '../system-streams/definitions';
 import { releaseUniqueValues } from '../system-streams/values';
@@ -25,6 +27,8 @@ export async function deleteAccount(username: string, checkpoint: (step: string)
   // Account events (Pryv API reference §7) sit in the system streams' partitions; the unique
   // values they hold (custom fields; the email is freed last) are freed before they go.
   await releaseUniqueValues(username);
+  // Event items go without tombstones while the accesses still work: answers kept from before must not be used.
+  await beforeRewritingEvents(username, Date.now() / 1000, LIMITS.apiCallSeconds);
   await purgeUserEvents(username, [...streams.map((s) => s.id), ...allSystemStreams()]);
   await checkpoint('events');
   await deletePrefix(objectKeys.userFiles(username));

@@ -1,8 +1,10 @@
 import { errors } from '../../errors';
+import { log } from '../../log';
+import { countMetric, METRIC } from '../../metrics';
 import { type EventDeletion, endTime, type StoredEvent } from '../../model/events';
 import type { DataMeta, EventsState, ExpandedQuery } from '../../model/streams';
 import { ALL_STREAMS, eventFromHead } from '../../store/events/items';
-import { getEventHead, getHistory, type ReadStats, readModifiedSince } from '../../store/events/read';
+import { getEventHead, getHistory, type ReadStats, readChangesSince, readModifiedSince } from '../../store/events/read';
 import { readByTime, type TimeSource } from '../../store/events/time-merge';
 import type { EventState } from '../../store/keys';
 import type { AccessPermissions } from '../accesses/permissions';
@@ -13,6 +15,15 @@ import type { StreamTree } from '../streams/tree';
 import { isSystemStreamId } from '../system-streams/definitions';
 import { ensureAccountEvents, withComputedValues } from '../system-streams/values';
 import { loadUserData } from '../user-data';
+import {
+  AnswerCache,
+  type AnswerWindow,
+  answerCacheEnabled,
+  answerKey,
+  CHANGE_MARGIN_S,
+  CHANGE_QUERY_LIMIT,
+  touchesAnswer,
+} from './answer-cache';
 import { meetsConditions, parseContentConditions } from './content-query';
 import { inEventsState, typeMatches } from './fields';
 import { eventForReader, eventsForReader } from './read-view';
@@ -128,6 +139,8 @@ export function readPlan(streams: unknown, state: EventsState, tree: StreamTree,
 export interface EventsGetResult {
   events: StoredEvent[];
   eventDeletions?: EventDeletion[];
+  /** What changes would make the same read answer otherwise (./answer-cache.ts). */
+  window: AnswerWindow;
 }
 
 /** `events.get` (spec §2.2.1): every read a key-range Query, filters applied in memory. */
@@ -168,14 +181,28 @@ export async function getEvents(
   };
 
   const page = <T>(items: T[]): T[] => items.slice(skip, limit === undefined ? undefined : skip + limit);
+  /** The answer's window over events sorted by `compare`: what was placed (skipped ones too), and where it stops. */
+  const windowOf = (placed: StoredEvent[], compare: AnswerWindow['compare'], deletions: EventDeletion[] = []): AnswerWindow => ({
+    accept,
+    compare,
+    ids: new Map<string, number | undefined>([
+      ...deletions.map((d) => [d.id, undefined] as const),
+      ...placed.map((e) => [e.id, e.modified] as const),
+    ]),
+    last: limit !== undefined && placed.length >= skip + limit ? placed[placed.length - 1] : undefined,
+    listsDeletions: params.modifiedSince !== undefined && params.includeDeletions === true,
+  });
 
   if (params.modifiedSince !== undefined) {
     const changes = await readModifiedSince(u, params.modifiedSince, stats);
-    const events = changes.events.filter(accept).sort((a, b) => (ascending ? a.time - b.time : b.time - a.time));
-    const result: EventsGetResult = { events: page(events) };
+    const byTimeOnly = (a: StoredEvent, b: StoredEvent) => (ascending ? a.time - b.time : b.time - a.time);
+    const sorted = changes.events.filter(accept).sort(byTimeOnly);
+    const placed = sorted.slice(0, limit === undefined ? undefined : skip + limit);
+    const result: EventsGetResult = { events: page(sorted), window: windowOf(placed, byTimeOnly) };
     if (params.includeDeletions) {
       const deletions = [...changes.deletions].sort((a, b) => (ascending ? a.deleted - b.deleted : b.deleted - a.deleted));
       result.eventDeletions = page(deletions);
+      result.window = windowOf(placed, byTimeOnly, deletions);
     }
     return result;
   }
@@ -183,10 +210,11 @@ export async function getEvents(
   const byTime = (a: StoredEvent, b: StoredEvent) => (a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) * (ascending ? 1 : -1);
   if (params.running === true) {
     // Running events have their own small partition: no need to walk the time index for them.
-    return { events: page((await allRunning(u, data.meta, stats)).filter(accept).sort(byTime)) };
+    const sorted = (await allRunning(u, data.meta, stats)).filter(accept).sort(byTime);
+    return { events: page(sorted), window: windowOf(sorted.slice(0, limit === undefined ? undefined : skip + limit), byTime) };
   }
 
-  if (sources.length === 0) return { events: [] };
+  if (sources.length === 0) return { events: [], window: windowOf([], byTime) };
   // A period event overlapping `from` began at most maxDuration before it.
   const lower = bounded ? from - data.meta.maxDuration : -Infinity;
   // Running ones may be older still: read only when one may have begun before the range (./running.ts).
@@ -197,7 +225,7 @@ export async function getEvents(
   const wide =
     streamsOnly && states.length === 1 && sources.length > 1 ? { streamId: ALL_STREAMS, state: states[0]!, kind: 'i' as const } : undefined;
   const events: StoredEvent[] = [];
-  let seen = 0;
+  const placed: StoredEvent[] = [];
   for await (const event of readByTime(
     u,
     {
@@ -213,11 +241,12 @@ export async function getEvents(
     },
     stats,
   )) {
-    if (seen++ < skip) continue;
+    placed.push(event);
+    if (placed.length <= skip) continue;
     events.push(event);
     if (limit !== undefined && events.length >= limit) break;
   }
-  return { events };
+  return { events, window: windowOf(placed, byTime) };
 }
 
 /**
@@ -233,11 +262,61 @@ export async function getEventsFor(caller: Caller, params: EventsGetParams): Pro
   const data = await loadUserData(caller);
   // An account registered before account events existed gets them on its first read.
   if (data.meta.accountEvents === undefined) await ensureAccountEvents(caller.username, data.meta);
-  const result = await getEvents(caller.username, params, data, caller.now);
+  const result = await cachedOrRead(caller, params, data);
   const events = await withComputedValues(caller.username, result.events);
   const out: Record<string, unknown> = { events: await eventsForReader(caller.access, events) };
   if (result.eventDeletions) out.eventDeletions = result.eventDeletions;
   return out;
+}
+
+/** Answers of this container's recent reads (./answer-cache.ts). */
+const answers = new AnswerCache<EventsGetResult>();
+
+type CacheOutcome = 'hit' | 'changed' | 'overflow' | 'busy' | 'absent' | 'uncacheable';
+
+/**
+ * The answer of a read this container made before, when the change index shows nothing since
+ * that touches it (one Query of at most CHANGE_QUERY_LIMIT changes); otherwise the read, kept
+ * for next time. Usage and audit records are the call's, written as for any read.
+ */
+async function cachedOrRead(
+  caller: Caller,
+  params: EventsGetParams,
+  data: { tree: StreamTree; permissions: AccessPermissions; meta: DataMeta },
+): Promise<Omit<EventsGetResult, 'window'>> {
+  const u = caller.username;
+  const key = answerCacheEnabled()
+    ? answerKey(u, caller.access, data.permissions, data.meta, params as Record<string, unknown>)
+    : undefined;
+  let outcome: CacheOutcome = 'uncacheable';
+  if (key !== undefined) {
+    const kept = answers.get(key);
+    if (!kept) outcome = 'absent';
+    else if (answers.isBusy(u, caller.now)) outcome = 'busy';
+    else {
+      const changes = await readChangesSince(u, kept.t0 - CHANGE_MARGIN_S, CHANGE_QUERY_LIMIT, { requests: 0, capacity: 0, items: 0 });
+      if (changes.more) {
+        outcome = 'overflow';
+        answers.markBusy(u, caller.now);
+      } else if (touchesAnswer(changes, kept.window)) outcome = 'changed';
+      else {
+        // Checked now against every change a read now would see: the answer holds as of this call's `now`.
+        if (caller.now > kept.t0) kept.t0 = caller.now;
+        countMetric(METRIC.eventsAnswerHits);
+        log.debug('events.get answer', { cache: 'hit', changesSeen: changes.events.length + changes.deletions.length });
+        return kept.value;
+      }
+    }
+  }
+  const result = await getEvents(u, params, data, caller.now);
+  // Not kept when read while event copies may still be rewritten without a new `modified`.
+  if (key !== undefined && caller.now > (data.meta.rewritesUntil ?? -Infinity)) {
+    const bytes = JSON.stringify(result.events).length + (result.eventDeletions ? JSON.stringify(result.eventDeletions).length : 0);
+    answers.set(key, { t0: caller.now, value: result, window: result.window }, bytes);
+  }
+  if (outcome !== 'uncacheable') countMetric(METRIC.eventsAnswerMisses);
+  log.debug('events.get answer', { cache: outcome });
+  return result;
 }
 
 /** `events.getOne`: the event (or its deletion), with its previous versions if asked. */

@@ -1,10 +1,12 @@
 import { errors } from '../../errors';
 import { newId, RESERVED_IDS } from '../../ids';
+import { LIMITS } from '../../limits';
 import type { StoredStream, StreamsState } from '../../model/streams';
 import { createStream, listStreamDeletions, updateStream } from '../../store/streams';
 import { isSystemStreamId } from '../accesses/permissions';
 import type { Caller } from '../caller';
 import { nextModified, retryOnStale, STALE } from '../concurrency';
+import { beforeRewritingEvents } from '../events/answer-cache';
 import { mergeClientData } from '../events/fields';
 import { reindexStreamEvents, removeStreamsFromEvents, type UpdatedEventAction } from '../events/stream-changes';
 import { systemStreamsForApi } from '../system-streams/listing';
@@ -142,6 +144,8 @@ export async function updateStreamWith(caller: Caller, id: string, update: Strea
       // On a move, the target's ancestry as read must still hold at commit (no concurrent cycle).
       const moved = parentId !== null && parentId !== before.parentId;
       const newAncestors = moved ? [parentId, ...tree.ancestors(parentId)].map((a) => tree.get(a)!) : [];
+      // The re-indexing below rewrites event copies without a new `modified`: cached reads must know first.
+      if (parentId !== before.parentId) await beforeRewritingEvents(caller.username, caller.now, LIMITS.apiCallSeconds);
       const outcome = await updateStream(caller.username, before, after, newAncestors);
       if (outcome === 'name-taken') throw errors.itemAlreadyExists('stream', { name: after.name });
       if (outcome === 'parent-gone') throw errors.unknownReferencedResource('parent stream', { parentId });

@@ -50,6 +50,36 @@ export async function readRunning(u: string, stats: ReadStats): Promise<StoredEv
   return items.map(stripItem);
 }
 
+/** One page of the change index after `since` (at most `limit` items), oldest change first. */
+async function changesPage(
+  u: string,
+  since: number,
+  stats: ReadStats,
+  options: { limit?: number; start?: Record<string, unknown> },
+): Promise<{ events: StoredEvent[]; deletions: EventDeletion[]; next?: Record<string, unknown> }> {
+  const out = await dynamo().send(
+    new QueryCommand({
+      TableName: table(),
+      KeyConditionExpression: 'pk = :pk AND sk > :since',
+      ExpressionAttributeValues: { ':pk': keys.eventSync(u), ':since': `${encodeNumber(since)}#\uffff` },
+      ConsistentRead: true,
+      ExclusiveStartKey: options.start,
+      Limit: options.limit,
+      ReturnConsumedCapacity: 'TOTAL',
+    }),
+  );
+  stats.requests++;
+  stats.capacity += out.ConsumedCapacity?.CapacityUnits ?? 0;
+  stats.items += out.Items?.length ?? 0;
+  const events: StoredEvent[] = [];
+  const deletions: EventDeletion[] = [];
+  for (const item of out.Items ?? []) {
+    if (item.deleted !== undefined) deletions.push({ id: item.id as string, deleted: item.deleted as number });
+    else events.push(stripItem(item));
+  }
+  return { events, deletions, next: out.LastEvaluatedKey };
+}
+
 /** Everything modified (or deleted) strictly after `since`, oldest change first. */
 export async function readModifiedSince(
   u: string,
@@ -60,26 +90,27 @@ export async function readModifiedSince(
   const deletions: EventDeletion[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const out = await dynamo().send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: 'pk = :pk AND sk > :since',
-        ExpressionAttributeValues: { ':pk': keys.eventSync(u), ':since': `${encodeNumber(since)}#\uffff` },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-        ReturnConsumedCapacity: 'TOTAL',
-      }),
-    );
-    stats.requests++;
-    stats.capacity += out.ConsumedCapacity?.CapacityUnits ?? 0;
-    stats.items += out.Items?.length ?? 0;
-    for (const item of out.Items ?? []) {
-      if (item.deleted !== undefined) deletions.push({ id: item.id as string, deleted: item.deleted as number });
-      else events.push(stripItem(item));
-    }
-    start = out.LastEvaluatedKey;
+    const page = await changesPage(u, since, stats, { start });
+    events.push(...page.events);
+    deletions.push(...page.deletions);
+    start = page.next;
   } while (start);
   return { events, deletions };
+}
+
+/**
+ * The changes (new versions and deletions) with `modified` (or `deleted`) strictly after
+ * `since`, at most `limit` of them: one strongly consistent Query of the change index.
+ * `more` says the index may hold further ones.
+ */
+export async function readChangesSince(
+  u: string,
+  since: number,
+  limit: number,
+  stats: ReadStats,
+): Promise<{ events: StoredEvent[]; deletions: EventDeletion[]; more: boolean }> {
+  const { events, deletions, next } = await changesPage(u, since, stats, { limit });
+  return { events, deletions, more: next !== undefined };
 }
 
 /** Ids of the events directly in a stream (any state): for stream deletion. */
