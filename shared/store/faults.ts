@@ -39,6 +39,24 @@ const NETWORK_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+/**
+ * TLS failures (Node's codes): the service's certificate could not be trusted (expired, not yet
+ * valid for this clock, for another name, not signed by a known authority) or the handshake
+ * failed. Nothing the caller sent can fix it and retrying later may (a rotated certificate, a
+ * corrected clock or proxy), so it is the service being unreachable, not a bug of ours.
+ */
+const TLS_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
+]);
+
 /** Cancellation reasons of a transaction that a later attempt may not meet. */
 const TRANSIENT_CANCELLATIONS = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'TransactionConflict']);
 
@@ -59,7 +77,7 @@ export function isServiceFault(err: unknown, depth = 0): boolean {
   if (!err || typeof err !== 'object' || depth > 4) return false;
   const e = err as SdkLikeError;
   if (typeof e.name === 'string' && SERVICE_FAULT_NAMES.has(e.name)) return true;
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || TLS_CODES.has(e.code))) return true;
   if (typeof e.message === 'string' && /socket hang up|connect ECONNREFUSED/.test(e.message)) return true;
   if (e.name === 'TransactionCanceledException' && e.CancellationReasons?.some((r) => TRANSIENT_CANCELLATIONS.has(r.Code ?? ''))) {
     return true;

@@ -61,6 +61,14 @@ describe('isServiceFault', () => {
     expect(isServiceFault(cancelled('ValidationError'))).toBe(false);
   });
 
+  it("a service whose certificate can't be trusted is unreachable, a fault: expired, another name's, self-signed", () => {
+    for (const code of ['CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT']) {
+      const err = Object.assign(new Error(`tls: ${code}`), { code });
+      expect(isServiceFault(err), code).toBe(true);
+      expect(errorResponse(err).statusCode, code).toBe(503);
+    }
+  });
+
   it('a request DynamoDB refuses, a failed condition or a plain bug is not a fault: a bug stays 500', () => {
     const refused = new DynamoDBServiceException({ name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
     expect(isServiceFault(refused)).toBe(false);
