@@ -290,14 +290,17 @@ async function cachedOrRead(
     : undefined;
   let outcome: CacheOutcome = 'uncacheable';
   if (key !== undefined) {
-    const kept = answers.get(key);
-    if (!kept) outcome = 'absent';
-    else if (answers.isBusy(u, caller.now)) outcome = 'busy';
+    const busy = answers.isBusy(u, caller.now);
+    const kept = busy ? undefined : answers.get(key);
+    if (busy) outcome = 'busy';
+    else if (!kept) outcome = 'absent';
     else {
       const changes = await readChangesSince(u, kept.t0 - CHANGE_MARGIN_S, CHANGE_QUERY_LIMIT, { requests: 0, capacity: 0, items: 0 });
       if (changes.more) {
         outcome = 'overflow';
         answers.markBusy(u, caller.now);
+        // Its t0 would keep those changes in every later check: read afresh once the user is quiet.
+        answers.delete(key);
       } else if (touchesAnswer(changes, kept.window)) outcome = 'changed';
       else {
         // Checked now against every change a read now would see: the answer holds as of this call's `now`.
@@ -309,8 +312,11 @@ async function cachedOrRead(
     }
   }
   const result = await getEvents(u, params, data, caller.now);
-  // Not kept when read while event copies may still be rewritten without a new `modified`.
-  if (key !== undefined && caller.now > (data.meta.rewritesUntil ?? -Infinity)) {
+  // Not kept when read while event copies may still be rewritten without a new `modified`, nor
+  // while the user's changes overflow the check (reads skip the kept answers until then: sizing
+  // and keeping each answer would be work for nothing).
+  const keep = outcome === 'absent' || outcome === 'changed';
+  if (key !== undefined && keep && caller.now > (data.meta.rewritesUntil ?? -Infinity)) {
     const bytes = JSON.stringify(result.events).length + (result.eventDeletions ? JSON.stringify(result.eventDeletions).length : 0);
     answers.set(key, { t0: caller.now, value: result, window: result.window }, bytes);
   }
