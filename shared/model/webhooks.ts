@@ -10,6 +10,9 @@ export interface WebhookRun {
 
 export type WebhookState = 'active' | 'inactive';
 
+/** Whether a webhook is called (an inactive one is kept but told of nothing). */
+export const isActiveWebhook = (webhook: Pick<Webhook, 'state'>): boolean => webhook.state === 'active';
+
 /** A webhook as stored (spec §3.6), its signing secret included. */
 export interface Webhook {
   id: string;

@@ -2,6 +2,7 @@ import { config } from '../config';
 import type { UserBatch } from '../domain/notifications/audience';
 import { withDeletedStreams } from '../domain/notifications/deleted-streams';
 import { holdsStreamTree, loadStreamTree } from '../domain/user-data';
+import { isActiveWebhook } from '../model/webhooks';
 import { listUserListeners, type UserListeners } from '../store/listeners';
 import type { ChangeMessage, UserChanges } from './changes';
 
@@ -39,7 +40,7 @@ const QUIET_USERS_HELD = 10_000;
 
 function noteListeners(username: string, listeners: UserListeners): void {
   quietUsers.delete(username);
-  if (listeners.connections.length > 0 || listeners.webhooks.some((w) => w.state === 'active')) return;
+  if (listeners.connections.length > 0 || listeners.webhooks.some(isActiveWebhook)) return;
   quietUsers.add(username);
   if (quietUsers.size > QUIET_USERS_HELD) quietUsers.delete(quietUsers.values().next().value!);
 }
@@ -116,7 +117,7 @@ export async function dispatchChanges(changes: Map<string, Set<ChangeMessage> | 
   for (const read of reads) {
     // As the sinks read them (a user none of them looked up had nothing to be told).
     const listeners = await read();
-    if (listeners?.webhooks.some((w) => w.state === 'active')) activeWebhooks = true;
+    if (listeners?.webhooks.some(isActiveWebhook)) activeWebhooks = true;
   }
   return { activeWebhooks };
 }

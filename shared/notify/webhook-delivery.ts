@@ -7,7 +7,7 @@ import { isSuccessStatus, recordWebhookRun } from '../domain/webhooks/webhook';
 import { log, logContext } from '../log';
 import { countMetric, METRIC } from '../metrics';
 import type { AccessSnapshot } from '../model/notifications';
-import type { Webhook } from '../model/webhooks';
+import { isActiveWebhook, type Webhook } from '../model/webhooks';
 import { getAccessById } from '../store/accesses';
 import {
   addPendingMessages,
@@ -93,7 +93,7 @@ export async function queueWebhookMessages(
 ): Promise<void> {
   if (messages.length === 0) return;
   // A batch's webhooks come from the read of the user's listeners the socket sink shares.
-  const webhooks = (batch ? (await batch.listeners()).webhooks : await listWebhooks(username)).filter((w) => w.state === 'active');
+  const webhooks = (batch ? (await batch.listeners()).webhooks : await listWebhooks(username)).filter(isActiveWebhook);
   if (webhooks.length === 0) return;
   let told: (webhook: Webhook) => Promise<string[]> = async () => messages;
   if (batch) {
