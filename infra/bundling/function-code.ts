@@ -11,17 +11,23 @@
  * (local bundling) into the asset's own folder of cdk.out, and skips it when the stack is not
  * bundled (`aws:cdk:bundling-stacks`, as the infra tests synthesize).
  */
-import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import { Code } from 'aws-cdk-lib/aws-lambda';
 import { type BuildOptions, buildSync } from 'esbuild';
+import type { MethodChunksBuild } from './method-chunks';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
 /** Stands in for the SDK's default credential chain in the bundles (see lambda-credentials.ts). */
 export const LAMBDA_CREDENTIALS = join(REPO_ROOT, 'infra/bundling/lambda-credentials.ts');
+
+/** The module that loads every method by `import()`, and the build its functions get instead (./method-chunks.ts). */
+const METHOD_LOADERS = join(REPO_ROOT, 'shared/api/method-loaders.ts');
+const METHOD_CHUNKS_BUILD = join(REPO_ROOT, 'infra/bundling/method-chunks.ts');
 
 /** Data files the code reads beside itself (`new URL('./name', import.meta.url)`): copied into the assets whose code names them. */
 const DATA_FILES = [join(REPO_ROOT, 'shared/domain/events/event-types/default-event-types.json')];
@@ -71,7 +77,27 @@ export function functionBuildOptions(settings: FunctionBuildSettings): BuildOpti
 
 /** Builds `entry` into `outdir` (`index.mjs` and its chunks), with the data files its code names. */
 export function buildFunction(entry: string, outdir: string, settings: FunctionBuildSettings): void {
-  buildSync({ ...functionBuildOptions(settings), entryPoints: { index: entry }, outdir });
+  const options: BuildOptions = {
+    ...functionBuildOptions(settings),
+    absWorkingDir: process.cwd(),
+    entryPoints: { index: resolve(entry) },
+    outdir: resolve(outdir),
+  };
+  const built = buildSync({ ...options, metafile: true, write: false });
+  if (Object.hasOwn(built.metafile.inputs, relative(process.cwd(), METHOD_LOADERS))) {
+    // The functions that run any method (./method-chunks.ts): built again, their method chunks importing the entry.
+    const input: MethodChunksBuild = { entry: resolve(entry), loaders: METHOD_LOADERS, options };
+    execFileSync(process.execPath, ['--import', 'tsx', METHOD_CHUNKS_BUILD], {
+      cwd: REPO_ROOT,
+      input: JSON.stringify(input),
+      stdio: ['pipe', 'inherit', 'inherit'],
+    });
+  } else {
+    for (const file of built.outputFiles) {
+      mkdirSync(dirname(file.path), { recursive: true });
+      writeFileSync(file.path, file.contents);
+    }
+  }
   const code = readdirSync(outdir)
     .filter((name) => name.endsWith('.mjs'))
     .map((name) => readFileSync(join(outdir, name), 'utf8'));

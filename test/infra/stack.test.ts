@@ -415,6 +415,20 @@ describe('functions', () => {
     for (const [id, f] of functions()) expect(f.Properties.Handler, id).toBe('index.handler');
   }, 300_000);
 
+  /** The files a cold start reads: index.mjs and every chunk it imports statically, transitively. */
+  const filesAtStart = (dir: string) => {
+    const seen = new Set<string>();
+    const pending = ['index.mjs'];
+    for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const code = readFileSync(join(dir, name), 'utf8');
+      // Static imports only (`import{…}from"./x.mjs"`, `import"./x.mjs"`), not `import("./x.mjs")`.
+      for (const [, file] of code.matchAll(/(?:from|import)\s*"\.\/([^"]+\.mjs)"/g)) pending.push(file!);
+    }
+    return seen;
+  };
+
   it('callBatch is built in chunks, once: an entry without the methods, each method module a chunk loaded by import()', () => {
     const dir = builtAsset('functions/api/callBatch.ts');
     const files = readdirSync(dir);
@@ -426,18 +440,34 @@ describe('functions', () => {
     const index = read('index.mjs');
     expect(index.startsWith('import { createRequire')).toBe(true);
     expect(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/.test(index)).toBe(true);
-    expect(index).toMatch(/import\("\.\/chunk-[A-Z0-9]+\.mjs"\)/);
-    // A method's declaration is in a chunk the entry only loads by import(), not in the entry.
+    const start = [...filesAtStart(dir)];
+    expect(start.map(read).join('\n')).toMatch(/import\("\.\/chunk-[A-Z0-9]+\.mjs"\)/);
+    // A method's declaration is in a chunk the start only loads by import(), in no file of the start.
     const route = '/{username}/webhooks/{id}';
     const webhooks = chunks.filter((name) => read(name).includes(route));
     expect(webhooks).toHaveLength(1);
-    expect(index).not.toContain(route);
-    expect(index).not.toMatch(new RegExp(`from\\s*"\\./${webhooks[0]}"`));
+    expect(start).not.toContain(webhooks[0]);
     // Minified, and every chunk can require() (CommonJS dependencies in an ESM asset).
     for (const name of ['index.mjs', ...chunks]) {
       expect(read(name).startsWith('import { createRequire'), name).toBe(true);
       const text = read(name);
       if (text.length > 10_000) expect(text.length / text.split('\n').length, name).toBeGreaterThan(1000);
+    }
+  }, 300_000);
+
+  it('the functions that run any method load their start in a few files: each method chunk shares the entry (infra/bundling/method-chunks.ts)', () => {
+    for (const entry of ['functions/api/callBatch.ts', 'functions/ws/message.ts']) {
+      const dir = builtAsset(entry);
+      const start = filesAtStart(dir);
+      // Split by the sets of method modules that share each module, a start read 24 files
+      // (callBatch) and 41 (the socket message function); what is left is shared with the
+      // chunks that are not methods (the S3 client, the parameter validators, the socket sender).
+      expect(start.size, entry).toBeLessThanOrEqual(12);
+      // Each method chunk imports only what the start has loaded, plus chunks of its own.
+      const methods = readdirSync(dir).filter((name) => readFileSync(join(dir, name), 'utf8').includes('/{username}/webhooks/{id}'));
+      expect(methods, entry).toHaveLength(1);
+      const imported = [...readFileSync(join(dir, methods[0]!), 'utf8').matchAll(/from\s*"\.\/([^"]+\.mjs)"/g)].map(([, file]) => file!);
+      expect(imported.filter((file) => start.has(file)).length, entry).toBeGreaterThan(0);
     }
   }, 300_000);
 
