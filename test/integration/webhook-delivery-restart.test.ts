@@ -33,11 +33,17 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 
 describe('webhook delivery across a restart', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'pryv-restart-'));
-  let runtime: LocalRuntime | undefined;
   let server: Server | undefined;
+  // The runtime from the moment its start begins: a test that times out while it starts (or
+  // restarts) still has its engines stopped here, not left running after the file.
+  let starting: Promise<LocalRuntime> | undefined;
+  const start = () => {
+    starting = startLocalRuntime({ port: 0, dataDir });
+    return starting;
+  };
 
   afterAll(async () => {
-    await runtime?.stop();
+    await (await starting?.catch(() => undefined))?.stop();
     server?.closeAllConnections();
     if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
     rmSync(dataDir, { recursive: true, force: true });
@@ -57,9 +63,9 @@ describe('webhook delivery across a restart', () => {
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
 
-    runtime = await startLocalRuntime({ port: 0, dataDir });
+    let runtime = await start();
     const api = async (verb: string, path: string, token: string | undefined, body?: unknown) => {
-      const res = await fetch(`${runtime!.url}${path}`, {
+      const res = await fetch(`${runtime.url}${path}`, {
         method: verb,
         headers: { ...(token ? { authorization: token } : {}), 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -100,10 +106,9 @@ describe('webhook delivery across a restart', () => {
 
     // Down in mid-retry (runtime.stop(): in-memory state gone, the JVM ended); the receiver comes back meanwhile.
     await runtime.stop();
-    runtime = undefined;
     status = 200;
     const failedCalls = received.length;
-    runtime = await startLocalRuntime({ port: 0, dataDir });
+    runtime = await start();
 
     const ok = await until('delivery after restart', () => received.slice(failedCalls).find((r) => r.status === 200));
     const body = JSON.parse(ok.raw);
