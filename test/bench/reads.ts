@@ -142,6 +142,12 @@ async function main(): Promise<void> {
         access: a,
         params: { streams: [token === 'master' ? account.parents[0] : account.restricted[0]], limit: 100 },
       });
+      // A leaf both tokens read: the same Query, so their difference is the permission work.
+      shapes.push({
+        name: `one permitted stream, limit 100, ${token}`,
+        access: a,
+        params: { streams: [account.restricted[1]], limit: 100 },
+      });
       shapes.push({ name: `time range 30 d, limit 100, ${token}`, access: a, params: { fromTime: to - 30 * DAY, toTime: to, limit: 100 } });
       shapes.push({ name: `modifiedSince, ${token}`, access: a, params: { modifiedSince: syncFrom } });
     }

@@ -33,6 +33,11 @@
  *   BENCH_QUICK=1             smoke run (about a minute): 1,000 events, 70 and 300 streams, 2 runs
  *   BENCH_SERIES=0 / only     skip the HF series shapes / measure only them
  *   BENCH_SERIES_POINTS=100000  points of the holder the series reads read (10,000 when quick)
+ *   BENCH_ALTERNATE=1         one account per stream count (seeded alike, each grown to its count
+ *                             before any measure), every shape's calls alternating between them
+ *                             (order swapped each call), with both tokens: the stream counts and
+ *                             tokens compared under the same load and after the same writes, not
+ *                             one phase after the other
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +54,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 2 : 15));
 const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 1 : 4));
 /** Calls of every shape on a throw-away account before any measurement, so the JIT has settled. */
 const JIT_WARMUP = Number(process.env.BENCH_JIT_WARMUP ?? (QUICK ? 2 : 30));
+const ALTERNATE = process.env.BENCH_ALTERNATE === '1';
 const DAY = 24 * 3600;
 const LIMIT = 100; // the reference tool's page for its events.get scenarios
 
@@ -132,11 +138,28 @@ const median = (xs: number[]) => {
 };
 
 async function measure(shape: Shape): Promise<Row> {
-  const runs = shape.runs ?? RUNS;
+  return (await measureAlternately([shape]))[0]!;
+}
+
+/**
+ * Rows of the same shape on several accounts, their calls taken in turn (the order swapped
+ * every call, so that neither side is always the one after the other's call): what differs
+ * between them is the account, not the load of the moment.
+ */
+async function measureAlternately(same: Shape[]): Promise<Row[]> {
+  const runs = same[0]!.runs ?? RUNS;
   let i = 0;
-  for (let w = 0; w < WARMUP; w++) await shape.run(i++);
-  const results: Array<{ outcome: CallOutcome; returned: number }> = [];
-  for (let r = 0; r < runs; r++) results.push(await shape.run(i++));
+  for (let w = 0; w < WARMUP; w++, i++) for (const shape of same) await shape.run(i);
+  const results: Array<Array<{ outcome: CallOutcome; returned: number }>> = same.map(() => []);
+  for (let r = 0; r < runs; r++, i++) {
+    const order = same.map((_, k) => k);
+    if (r % 2 === 1) order.reverse();
+    for (const k of order) results[k]!.push(await same[k]!.run(i));
+  }
+  return same.map((shape, k) => row(shape, runs, results[k]!));
+}
+
+function row(shape: Shape, runs: number, results: Array<{ outcome: CallOutcome; returned: number }>): Row {
   const sum = (f: (x: { outcome: CallOutcome; returned: number }) => number) => results.reduce((s, x) => s + f(x), 0);
   const reqSum = (f: (r: RequestRecord) => number) => sum((x) => x.outcome.requests.reduce((s, r) => s + f(r), 0));
   const returned = sum((x) => x.returned);
@@ -246,6 +269,13 @@ function shapes(base: string, a: Account, tag: string, anchor: number): Shape[] 
       // Without a limit: Pryv's default page (20), what most apps' first read asks.
       { name: 'events.get newest (default limit 20)', token, run: get(token, 'events') },
       { name: `events.get stream parent, limit ${LIMIT}`, token, run: get(token, `events?streams[]=${parent}&limit=${LIMIT}`) },
+      // A leaf both tokens can read (the restricted token's "stream parent" is a permitted leaf too,
+      // as the access holds no parent): the same Query for both, so the ratio is the permission work.
+      {
+        name: `events.get one permitted stream, limit ${LIMIT}`,
+        token,
+        run: get(token, `events?streams[]=${s.restricted[1]!}&limit=${LIMIT}`),
+      },
       {
         name: `events.get time range 30 d, limit ${LIMIT}`,
         token,
@@ -574,7 +604,37 @@ async function main(): Promise<void> {
       for (const shape of shapes(base, scratch, 'warm', anchor)) for (let i = 0; i < JIT_WARMUP; i++) await shape.run(i);
     }
 
-    for (const events of seriesOnly ? [] : SIZES) {
+    for (const events of seriesOnly || !ALTERNATE ? [] : SIZES) {
+      const accounts: Account[] = [];
+      for (const streams of STREAM_COUNTS) {
+        const account = await createAccount(base, events);
+        if (streams > account.seeded.streams.length) await growTree(account.username, account.seeded, streams);
+        accounts.push(account);
+      }
+      const lists: Shape[][] = [];
+      for (const [k, account] of accounts.entries()) {
+        lists.push(shapes(base, account, `${events}-${STREAM_COUNTS[k]}`, await changeSome(base, account)));
+      }
+      idleCpuPerMs = await quiet();
+      floor ??= await measure(floorShape);
+      process.stderr.write(`measuring ${events} events at ${STREAM_COUNTS.join(' and ')} streams, alternately…\n`);
+      // A shape's calls on every account and with both tokens taken in turn: the restricted ÷
+      // master and stream-count ratios come from calls made under the same load.
+      const rows: Row[][] = lists.map((l) => new Array<Row>(l.length));
+      const names = [...new Set(lists[0]!.map((x) => x.name))];
+      for (const name of names) {
+        const group = lists.flatMap((l, k) => l.flatMap((x, j) => (x.name === name ? [{ k, j, x }] : [])));
+        const measured = await measureAlternately(group.map((g) => g.x));
+        group.forEach((g, n) => {
+          rows[g.k]![g.j] = measured[n]!;
+        });
+      }
+      for (const [k, streams] of STREAM_COUNTS.entries()) {
+        phases.push({ events, streams, idleCpuMsPerS: idleCpuPerMs * 1000, rows: rows[k]! });
+        process.stdout.write(`${phaseTable(phases[phases.length - 1]!, floor)}\n\n`);
+      }
+    }
+    for (const events of seriesOnly || ALTERNATE ? [] : SIZES) {
       const account = await createAccount(base, events);
       for (const streams of STREAM_COUNTS) {
         if (streams > account.seeded.streams.length) {
