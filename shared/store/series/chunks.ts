@@ -708,6 +708,58 @@ async function chunksFor(
   return chunksCovering(u, eventId, min, max);
 }
 
+/** The chunk writes of a compaction, the stored bytes they add, and the lowest chunk key they write. */
+type ChunkPlan = ReturnType<typeof chunkWrites>;
+
+/** The chunk writes that fold segments into the chunks they fall in: decoded, merged, encoded again. */
+async function mergedChunks(
+  u: string,
+  eventId: string,
+  read: Awaited<ReturnType<typeof readTop>>,
+  chosen: Record<string, unknown>[],
+): Promise<ChunkPlan> {
+  const folded = foldRows(chosen.map((segment) => decodeChunk(segment.d as Uint8Array)));
+  const times = folded.deltaTimes;
+  return chunkWrites(u, eventId, folded, await chunksFor(u, eventId, read, times[0]!, times[times.length - 1]!));
+}
+
+/**
+ * Segments that become chunks as they are, or undefined: when each holds at least half a
+ * chunk's rows, their time ranges do not overlap, and they all come after every stored row
+ * (appends of large writes, the usual HF upload), each is a chunk of its own keyed by its
+ * first time (the first chunk of a series without any by −∞, as always), its bytes copied:
+ * nothing decoded, merged or encoded again. The highest chunk (the top Query's first) is left
+ * as it is, full or not.
+ */
+function asChunks(
+  u: string,
+  eventId: string,
+  read: Awaited<ReturnType<typeof readTop>>,
+  chosen: Record<string, unknown>[],
+): ChunkPlan | undefined {
+  const ranges = chosen.map((segment) => ({ lo: segment.lo, hi: segment.hi, n: segment.n, d: segment.d as Uint8Array }));
+  if (!ranges.every((r) => typeof r.lo === 'number' && typeof r.hi === 'number' && typeof r.n === 'number' && r.n >= MAX_CHUNK_ROWS / 2)) {
+    return undefined;
+  }
+  const sorted = (ranges as Array<{ lo: number; hi: number; n: number; d: Uint8Array }>).sort((a, b) => a.lo - b.lo);
+  for (let k = 1; k < sorted.length; k++) if (!(sorted[k - 1]!.hi < sorted[k]!.lo)) return undefined;
+  const top = read.top[0];
+  if (top) {
+    const held = decodeChunk(top.d as Uint8Array).deltaTimes;
+    if (held.length > 0 && !(held[held.length - 1]! < sorted[0]!.lo)) return undefined;
+  } else if (!read.complete) return undefined;
+  const items: TransactItem[] = [];
+  let bytes = 0;
+  sorted.forEach((segment, k) => {
+    const key = keys.seriesChunk(u, eventId, k === 0 && !top ? -Infinity : segment.lo);
+    items.push({
+      Put: { TableName: undefined, Item: { ...key, v: 1, n: segment.n, d: segment.d }, ConditionExpression: 'attribute_not_exists(pk)' },
+    });
+    bytes += segment.d.byteLength;
+  });
+  return { items, bytes, lowest: (items[0]!.Put!.Item as { sk: string }).sk };
+}
+
 /**
  * Folds the oldest segments of a series into its chunks, if no other compaction holds it.
  * In one transaction: the chunks rewritten (conditional on their version), the segments
@@ -762,9 +814,7 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
   // Fewer segments when their chunks would not fit one transaction.
   for (; count > 0; count = Math.floor(count / 2)) {
     const chosen = segments.slice(0, count);
-    const folded = foldRows(chosen.map((segment) => decodeChunk(segment.d as Uint8Array)));
-    const times = folded.deltaTimes;
-    const plan = chunkWrites(u, eventId, folded, await chunksFor(u, eventId, read, times[0]!, times[times.length - 1]!));
+    const plan = asChunks(u, eventId, read, chosen) ?? (await mergedChunks(u, eventId, read, chosen));
     if (plan.items.length + chosen.length + 1 > MAX_CHUNKS_PER_WRITE) continue;
     const counter = Math.max((state.hw as number | undefined) ?? 0, ...chosen.map((segment) => counterOf(segment.sk as string)));
     const foldedBytes = chosen.reduce((sum, segment) => sum + (segment.d as Uint8Array).byteLength, 0);
