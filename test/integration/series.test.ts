@@ -438,7 +438,7 @@ describe('POST and GET /events/{id}/series', () => {
       { sk: keys.seriesChunk(user.username, h.id, 2000).sk, v: 1, n: MAX_CHUNK_ROWS },
     ]);
     const byFirstWrite = [written[1]!, written[2]!, written[0]!]; // written in seq order: 2000, 0, 1000
-    kept.forEach((chunk, k) => expect(chunk.d.equals(byFirstWrite[k]!.d)).toBe(true));
+    expect(kept.map((chunk, k) => chunk.d.equals(byFirstWrite[k]!.d))).toEqual([true, true, true]);
     expect(await points(me, h.id)).toEqual(rows(0, 3 * MAX_CHUNK_ROWS));
     // A later append of over half a chunk: a chunk of its own after the last one.
     expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], rows(3000, 600)))).status).toBe(200);
