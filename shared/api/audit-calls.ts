@@ -136,13 +136,18 @@ export function recordCall(ctx: MethodContext, methodId: string, params: unknown
     query: storable(queryShape(methodId, params), STORABLE),
   };
   if (ctx.request.userAgent) item.userAgent = ctx.request.userAgent.slice(0, 300);
-  if (error) {
-    item.errorId = error.id;
-    item.errorMessage = error.message.slice(0, 300);
-  }
+  if (error) Object.assign(item, failure(error));
   const list = pending.get(ctx) ?? [];
   list.push(item);
   pending.set(ctx, list);
+}
+
+/** What a record of a failed call says of its outcome. */
+const failure = (error: PryvError) => ({ status: error.status, errorId: error.id, errorMessage: error.message.slice(0, 300) });
+
+/** Records taken for a call that then failed (its method had returned; a write after it did not happen): they say so. */
+export function withFailure(batch: AuditWrite, error: PryvError): AuditWrite {
+  return { ...batch, records: batch.records.map((record) => ({ ...record, ...failure(error) })) };
 }
 
 /** Writes the records noted so far. Never throws: a record that cannot be written is logged whole. */

@@ -21,9 +21,17 @@ export function callerOf(ctx: MethodContext): Caller {
       ctx.afterCommit ??= [];
       ctx.afterCommit.push(work);
     },
-    withRecords: (counters) => {
+    withRecords: ({ counters, inserts = [], then }) => {
       ctx.counters ??= [];
       ctx.counters.push(...counters);
+      if (inserts.length > 0) {
+        ctx.inserts ??= [];
+        ctx.inserts.push(...inserts);
+      }
+      if (then) {
+        ctx.afterRecords ??= [];
+        ctx.afterRecords.push(then);
+      }
     },
   };
 }

@@ -8,10 +8,10 @@ import { log } from '../log';
 import type { Access } from '../model/accesses';
 import { getAccessByToken, getAccessWithDataMeta, getAccessWithEventHead, recordAccessUsage } from '../store/accesses';
 import { userExists } from '../store/accounts';
-import { addCounters, CALL_RECORDS_MAX_STATEMENTS, type UsageWrite, writeUsageAndAudit } from '../store/call-records';
+import { addCounters, CALL_RECORDS_MAX_STATEMENTS, insertItem, type UsageWrite, writeUsageAndAudit } from '../store/call-records';
 import { isServiceFault } from '../store/faults';
 import { checkParams } from '../validation';
-import { flushAudit, recordCall, takeAuditRecords, writeAuditRecords } from './audit-calls';
+import { flushAudit, recordCall, takeAuditRecords, withFailure, writeAuditRecords } from './audit-calls';
 import { paramsValidator } from './params-validators';
 import type { MethodContext, MethodDef, MethodResult, RequestInfo } from './types';
 
@@ -144,7 +144,7 @@ export async function runMethod(
     // Audit (spec §2.10): a failed call is recorded before its error is answered (no usage
     // flush follows an error).
     if (method.auth === 'token') {
-      const rendered = err instanceof PryvError ? err : isServiceFault(err) ? errors.serviceFault() : errors.unexpected();
+      const rendered = recordedError(err);
       recordCall(ctx, method.id, params, rendered.status, rendered);
       await flushAudit(ctx);
     }
@@ -154,30 +154,37 @@ export async function runMethod(
 
 /**
  * After the answer is computed: writes the request's access usage and its audit records
- * (./audit-calls.ts). In one request when the access already holds every counter the call
- * increments (store/call-records.ts); else, and for whatever that request could not write,
- * the usage update and the records' batch write side by side. Beside them, finishes what
- * the call's methods started after their commit (direct pushes to sockets:
- * domain/notifications/direct-push.ts).
+ * (./audit-calls.ts), with the counter adds and new items of its writes. In one request when
+ * the access already holds every counter the call increments (store/call-records.ts); else,
+ * and for whatever that request could not write, the new items first and then the usage
+ * update and the records' batch write side by side. Beside them, finishes what the call's
+ * methods started after their commit (direct pushes to sockets:
+ * domain/notifications/direct-push.ts); after them, the work the call's writes left for
+ * once they are stored (a series' compaction). A new item that cannot be written fails the
+ * call (503 for a fault of the service): it is the call's own data.
  */
 export async function flushUsage(ctx: MethodContext): Promise<void> {
-  await Promise.all([writeCallRecords(ctx), ...(ctx.afterCommit ?? [])]);
+  const after = ctx.afterRecords ?? [];
+  ctx.afterRecords = undefined;
+  await Promise.all([writeCallRecords(ctx).then(() => Promise.all(after.map((work) => work()))), ...(ctx.afterCommit ?? [])]);
 }
 
 async function writeCallRecords(ctx: MethodContext): Promise<void> {
   const usage = usageWrite(ctx);
   const audit = takeAuditRecords(ctx);
   const counters = ctx.counters ?? [];
+  const inserts = ctx.inserts ?? [];
   ctx.counters = undefined;
+  ctx.inserts = undefined;
   if (
     usage &&
     audit &&
     countersExist(ctx.access?.calls, usage.calls) &&
-    audit.records.length + counters.length < CALL_RECORDS_MAX_STATEMENTS
+    audit.records.length + counters.length + inserts.length < CALL_RECORDS_MAX_STATEMENTS
   ) {
     let outcome: Awaited<ReturnType<typeof writeUsageAndAudit>> | undefined;
     try {
-      outcome = await writeUsageAndAudit(usage, audit, counters);
+      outcome = await writeUsageAndAudit(usage, audit, counters, inserts);
     } catch (err) {
       // Nothing is known to be written: all again, the separate way (as an SDK retry
       // would, a lost answer to a request that did go through may count the call twice).
@@ -185,16 +192,26 @@ async function writeCallRecords(ctx: MethodContext): Promise<void> {
     }
     // A counter add refused (an attribute the item does not hold yet, which PartiQL cannot start) goes on its own, unlogged.
     const refused = outcome ? outcome.counters : counters;
-    if (outcome?.usage !== 'failed' && outcome?.audit === 'ok' && refused.length === 0) return;
-    if (outcome && (outcome.usage === 'failed' || outcome.audit === 'failed')) {
-      log.warn('usage or audit statement refused, writing again', { errors: outcome.errors, requestId: ctx.request.requestId });
+    const refusedInserts = outcome ? outcome.inserts : inserts;
+    if (outcome?.usage !== 'failed' && outcome?.audit === 'ok' && refused.length === 0 && refusedInserts.length === 0) return;
+    if (outcome && (outcome.usage === 'failed' || outcome.audit === 'failed' || refusedInserts.length > 0)) {
+      log.warn('usage, audit or insert statement refused, writing again', { errors: outcome.errors, requestId: ctx.request.requestId });
     }
     await Promise.all([
       outcome?.usage === 'failed' || !outcome ? writeUsage(ctx, usage) : undefined,
       outcome?.audit === 'failed' || !outcome ? writeAuditRecords(ctx, audit) : undefined,
       ...refused.map(addCounters),
+      ...refusedInserts.map(insertItem),
     ]);
     return;
+  }
+  // The call's new items before what counts them (a series' tally), as when the method wrote
+  // them itself: one that fails fails the call, recorded so in the audit log, usage not counted.
+  try {
+    await Promise.all(inserts.map(insertItem));
+  } catch (err) {
+    if (audit) await writeAuditRecords(ctx, withFailure(audit, recordedError(err)));
+    throw err;
   }
   await Promise.all([
     usage ? writeUsage(ctx, usage) : undefined,
@@ -202,6 +219,10 @@ async function writeCallRecords(ctx: MethodContext): Promise<void> {
     ...counters.map(addCounters),
   ]);
 }
+
+/** The error a failure is recorded as in the audit log: what its caller is answered (see asPryvError), without logging it. */
+const recordedError = (err: unknown): PryvError =>
+  err instanceof PryvError ? err : isServiceFault(err) ? errors.serviceFault() : errors.unexpected();
 
 /** Whether every counter to increment is already on the access as read at the start of the call. */
 function countersExist(held: Record<string, number> | undefined, increments: Map<string, number>): boolean {

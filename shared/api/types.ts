@@ -2,7 +2,7 @@ import type { Config } from '../config';
 import type { Prefetched } from '../domain/caller';
 import type { Access, AccessType } from '../model/accesses';
 import type { UploadedFile } from '../model/uploads';
-import type { CounterAdd } from '../store/call-records';
+import type { CounterAdd, ItemInsert } from '../store/call-records';
 import type { ObjectArea } from '../store/keys';
 import type { JsonSchema } from '../validation';
 
@@ -77,6 +77,10 @@ export interface MethodContext {
   afterCommit?: Promise<void>[];
   /** Counter adds of the call's writes (storage usage, a series' tally), written with its usage and audit records. */
   counters?: CounterAdd[];
+  /** New items of the call's writes (a series' segment), written with its usage and audit records, before the answer. */
+  inserts?: ItemInsert[];
+  /** Work to run once the records and new items are written, before the answer (a series' compaction). */
+  afterRecords?: Array<() => Promise<void>>;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Config } from '../config';
 import type { Access } from '../model/accesses';
 import type { EventDeletion } from '../model/events';
 import type { DataMeta } from '../model/streams';
-import type { CounterAdd } from '../store/call-records';
+import type { CounterAdd, ItemInsert } from '../store/call-records';
 import type { EventHead } from '../store/events/items';
 import type { SeriesState } from '../store/series/state';
 
@@ -21,6 +21,14 @@ export interface Prefetched {
  * access (authenticated and live), the time of the call and the settings. Built once per
  * call by the API layer (shared/api/caller.ts).
  */
+/** What a call's writes hand over to be written with its usage and audit records (Caller.withRecords). */
+export interface CallRecordWrites {
+  counters: CounterAdd[];
+  inserts?: ItemInsert[];
+  /** Run once the records and inserts are written (not if they could not be): a compaction of what they stored. */
+  then?: () => Promise<void>;
+}
+
 export interface Caller {
   username: string;
   access: Access;
@@ -42,8 +50,9 @@ export interface Caller {
    */
   alongside?: (work: Promise<void>) => void;
   /**
-   * Hands over counter adds (storage usage, a series' tally) to write in the same request as
-   * the call's usage and audit records, before the answer. Without it the caller writes them.
+   * Hands over counter adds (storage usage, a series' tally) and new items (a series'
+   * segment) to write in the same request as the call's usage and audit records, and work to
+   * run once they are written, all before the answer. Without it the caller writes them.
    */
-  withRecords?: (counters: CounterAdd[]) => void;
+  withRecords?: (records: CallRecordWrites) => void;
 }

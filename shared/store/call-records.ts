@@ -2,8 +2,9 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { convertToAttr } from '@aws-sdk/util-dynamodb';
 import type { AuditItem } from '../model/audit';
 import { dynamo, table } from './clients';
-import { BatchExecuteStatementCommand, UpdateCommand } from './commands';
+import { BatchExecuteStatementCommand, GetCommand, PutCommand, UpdateCommand } from './commands';
 import { ifConditionHolds } from './conditional';
+import { toWire } from './document';
 import { keys } from './keys';
 
 /**
@@ -53,6 +54,45 @@ export interface CounterAdd {
   adds: Record<string, number>;
 }
 
+/**
+ * A new item a call stores with its usage and audit records, in the same request, before it
+ * answers (a series write's segment: ./series/chunks.ts): one request less than a PutItem of
+ * its own. Its key is new (a random part), so the item is written once or found already
+ * there from an earlier attempt of the same write ({@link insertItem}).
+ */
+export interface ItemInsert {
+  item: Record<string, unknown> & { pk: string; sk: string };
+}
+
+/**
+ * Writes a new item on its own (the insert's fallback, or the way when the call's records go
+ * apart). Found already there: an earlier attempt of this write that did land (a retried
+ * request whose first answer was lost, a statement reported failed after all) when the stored
+ * item is this one; another item under the same key throws (the key's random part met
+ * another writer's: the write is not stored).
+ */
+export async function insertItem(insert: ItemInsert): Promise<void> {
+  const { item } = insert;
+  const put = await ifConditionHolds(
+    dynamo().send(new PutCommand({ TableName: table(), Item: item, ConditionExpression: 'attribute_not_exists(pk)' })),
+  );
+  if (put) return;
+  const stored = await dynamo().send(new GetCommand({ TableName: table(), Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }));
+  if (!stored.Item || !sameItem(item, stored.Item)) throw new Error(`item key already taken: ${item.sk}`);
+}
+
+/** Whether a stored item is the one given (attribute by attribute; bytes by content). */
+function sameItem(given: Record<string, unknown>, stored: Record<string, unknown>): boolean {
+  const names = Object.keys(given).filter((name) => given[name] !== undefined);
+  if (names.length !== Object.keys(stored).length) return false;
+  return names.every((name) => {
+    const a = given[name];
+    const b = stored[name];
+    if (a instanceof Uint8Array) return b instanceof Uint8Array && Buffer.compare(a, b) === 0;
+    return a === b;
+  });
+}
+
 /** Writes a counter add on its own: DynamoDB's ADD (which starts a missing attribute at 0), on an existing item only. */
 export async function addCounters(c: CounterAdd): Promise<void> {
   const names = Object.keys(c.adds).filter((name) => c.adds[name] !== 0);
@@ -92,6 +132,8 @@ export interface CallRecordsOutcome {
   audit: 'ok' | 'failed';
   /** The counter adds DynamoDB refused (to write on their own). */
   counters: CounterAdd[];
+  /** The inserts DynamoDB refused (to write on their own: {@link insertItem}). */
+  inserts: ItemInsert[];
   /** DynamoDB's error code of a failed part, for the log. */
   errors: string[];
 }
@@ -122,27 +164,42 @@ function usageStatement(u: UsageWrite): { Statement: string; Parameters: Attribu
 }
 
 function auditStatement(a: AuditWrite, record: AuditItem): { Statement: string; Parameters: AttributeValue[] } {
-  const item: Record<string, unknown> = { pk: a.partition, sk: keys.auditRecord(record.time, record.id), ttl: a.expires, ...record };
+  return insertStatement({ pk: a.partition, sk: keys.auditRecord(record.time, record.id), ttl: a.expires, ...record });
+}
+
+/** An item's INSERT (fails on an item that exists: `DuplicateItem`); values as the wire carries them (bytes as base64). */
+function insertStatement(item: Record<string, unknown>): { Statement: string; Parameters: AttributeValue[] } {
   const names: string[] = [];
   const parameters: AttributeValue[] = [];
-  for (const [name, value] of Object.entries(item)) {
-    if (value === undefined) continue;
+  for (const [name, value] of Object.entries(toWire(item)!)) {
     if (!SAFE_NAME.test(name)) throw new Error(`not a name for a statement: ${name}`);
     names.push(`'${name}': ?`);
-    parameters.push(attr(value));
+    parameters.push(value);
   }
   return { Statement: `INSERT INTO ${quoted(table())} VALUE {${names.join(', ')}}`, Parameters: parameters };
 }
 
 /**
- * Writes a call's usage counters, audit records and counter adds in one request. Throws only when the
- * request itself failed (nothing is known to be written then); a statement DynamoDB refused
- * is told in the outcome.
+ * Writes a call's usage counters, audit records, counter adds and new items in one request.
+ * Throws only when the request itself failed (nothing is known to be written then); a
+ * statement DynamoDB refused is told in the outcome.
  */
-export async function writeUsageAndAudit(usage: UsageWrite, audit: AuditWrite, counters: CounterAdd[] = []): Promise<CallRecordsOutcome> {
-  if (audit.records.length + counters.length + 1 > CALL_RECORDS_MAX_STATEMENTS) throw new Error('too many statements for one request');
+export async function writeUsageAndAudit(
+  usage: UsageWrite,
+  audit: AuditWrite,
+  counters: CounterAdd[] = [],
+  inserts: ItemInsert[] = [],
+): Promise<CallRecordsOutcome> {
+  if (audit.records.length + counters.length + inserts.length + 1 > CALL_RECORDS_MAX_STATEMENTS) {
+    throw new Error('too many statements for one request');
+  }
   const records = audit.records.length + 1;
-  const statements = [usageStatement(usage), ...audit.records.map((r) => auditStatement(audit, r)), ...counters.map(counterStatement)];
+  const statements = [
+    usageStatement(usage),
+    ...audit.records.map((r) => auditStatement(audit, r)),
+    ...counters.map(counterStatement),
+    ...inserts.map((insert) => insertStatement(insert.item)),
+  ];
   const out = await dynamo().send(new BatchExecuteStatementCommand({ Statements: statements }));
   const responses = out.Responses ?? [];
   const errors: string[] = [];
@@ -165,10 +222,19 @@ export async function writeUsageAndAudit(usage: UsageWrite, audit: AuditWrite, c
   counters.forEach((c, k) => {
     if (failed(records + k)) refused.push(c);
   });
+  const refusedInserts: ItemInsert[] = [];
+  inserts.forEach((insert, k) => {
+    const error = failed(records + counters.length + k);
+    if (error) {
+      refusedInserts.push(insert);
+      errors.push(error);
+    }
+  });
   return {
     usage: usageError === undefined ? 'ok' : usageError === 'ConditionalCheckFailed' ? 'gone' : 'failed',
     audit: auditOk ? 'ok' : 'failed',
     counters: refused,
+    inserts: refusedInserts,
     errors,
   };
 }

@@ -13,7 +13,11 @@
  *   call, as the reference tool does (repeated reads: kept answers, checked against changes)
  *   HF series shapes: series-add-10, series-add-100, series-add-1000 (appends of that many points
  *   to a holder of the shape's own, the next times each call), series-get-10000 (a window of
- *   10,000 points out of a holder seeded with 100,000 when the shape is asked for)
+ *   10,000 points out of a holder seeded with 100,000 when the shape is asked for);
+ *   series-tool-1000 writes as the reference tool's series-write-batch1000 does
+ *   (open-pryv/tools/performance/scenarios/series-write.js): two holders taken in turn,
+ *   `deltaTime` whole epoch seconds from now on (call k: now + k × 1000 + i), values random with
+ *   two decimals
  *
  * Every server gets the same account: 20 root streams and 5 parents of 3 children each, a shared
  * access on 10 of the leaves (contribute), 2,000 events. The idle rate of each server (its
@@ -112,8 +116,13 @@ async function startServer(tree: string): Promise<Server> {
     roots,
     series: new Map(),
   };
-  for (const name of SHAPES.filter((n) => n.startsWith('series-'))) {
-    const made = await call(base, 'POST', `/${username}/events`, master, { type: 'series:mass/kg', streamIds: [roots[0]], time: 0 });
+  for (const name of SHAPES.filter((n) => n.startsWith('series-')).flatMap((n) => (n.startsWith('series-tool-') ? [n, `${n}#2`] : [n]))) {
+    // The reference tool's holders have no `time`: their creation time (the other shapes': 0).
+    const made = await call(base, 'POST', `/${username}/events`, master, {
+      type: 'series:mass/kg',
+      streamIds: [roots[0]],
+      ...(name.startsWith('series-tool-') ? {} : { time: 0 }),
+    });
     server.series.set(name, { id: made.json.event.id, next: 0 });
     if (name.startsWith('series-get-')) {
       for (let i = 0; i < SERIES_READ_POINTS; i += 1000) {
@@ -150,6 +159,24 @@ function shapeOf(s: Server, name: string): Shape {
       const from = series.next;
       series.next += n;
       return { verb: 'POST', path: `/${s.username}/events/${series.id}/series`, token: s.master, body: seriesBody(from, n) };
+    };
+  }
+  if (series && name.startsWith('series-tool-')) {
+    // The reference tool's holders: two per user (it takes `idx % 2`), written in turn.
+    const n = Number(name.slice('series-tool-'.length));
+    const second = s.series.get(`${name}#2`)!;
+    const start = Math.floor(Date.now() / 1000);
+    return (i) => {
+      const holder = i % 2 === 0 ? series : second;
+      const from = start + holder.next;
+      holder.next += 2 * n;
+      const points = Array.from({ length: n }, (_, k) => [from + k, +(Math.random() * 100).toFixed(2)]);
+      return {
+        verb: 'POST',
+        path: `/${s.username}/events/${holder.id}/series`,
+        token: s.master,
+        body: { format: 'flatJSON', fields: ['deltaTime', 'value'], points },
+      };
     };
   }
   if (series && name.startsWith('series-get-')) {

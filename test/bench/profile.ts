@@ -10,7 +10,9 @@
  *   npx tsx test/bench/profile.ts events.get-restricted    (no filter, limit 100)
  *   other shapes: events.create-restricted, events.get-master, streams.get,
  *   series.add-10 / series.add-100 / series.add-1000 (appends to 4 holders, 100 Hz readings with
- *   two decimals, as the reference tool writes), series.get-100000 (one holder of 100,000 points)
+ *   two decimals), series.tool-1000 (as the reference tool's series-write-batch1000: two holders
+ *   in turn, whole epoch seconds from now on, random values with two decimals),
+ *   series.get-100000 (one holder of 100,000 points)
  *   npx tsx test/bench/profile.ts test-artifacts/profile/x.cpuprofile CALLS   (summarise again)
  *
  * The profile (.cpuprofile, loadable in Chrome DevTools) and the summary are written under
@@ -29,7 +31,7 @@ const SECONDS = Number(process.env.PROFILE_SECONDS ?? 20);
 const CONCURRENCY = Number(process.env.PROFILE_CONCURRENCY ?? 10);
 const EVENTS = Number(process.env.PROFILE_EVENTS ?? 10000);
 const SHAPES = ['events.create', 'events.create-restricted', 'events.get-master', 'events.get-restricted', 'streams.get'];
-const SERIES_SHAPE = /^series\.(add|get)-(\d+)$/.exec(SHAPE);
+const SERIES_SHAPE = /^series\.(add|get|tool)-(\d+)$/.exec(SHAPE);
 if (!REPLAY && !SHAPES.includes(SHAPE) && !SERIES_SHAPE) throw new Error(`shape: one of ${SHAPES.join(', ')}`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -231,12 +233,16 @@ async function main(): Promise<void> {
     const nextPoint = new Map<string, number>();
     if (SERIES_SHAPE) {
       const [, verb, size] = SERIES_SHAPE;
-      for (let h = 0; h < (verb === 'add' ? 4 : 1); h++) {
+      for (let h = 0; h < (verb === 'add' ? 4 : verb === 'tool' ? 2 : 1); h++) {
         const made = (await (
           await fetch(`${base}/${username}/events`, {
             method: 'POST',
             headers: { authorization: master, 'content-type': 'application/json' },
-            body: JSON.stringify({ type: 'series:mass/kg', streamIds: [account.restricted[0]], time: 1_700_000_000 }),
+            body: JSON.stringify({
+              type: 'series:mass/kg',
+              streamIds: [account.restricted[0]],
+              ...(verb === 'tool' ? {} : { time: 1_700_000_000 }),
+            }),
           })
         ).json()) as { event: { id: string } };
         holders.push(made.event.id);
@@ -261,19 +267,24 @@ async function main(): Promise<void> {
     await sleep(Number(process.env.PROFILE_SETTLE_S ?? 20) * 1000);
 
     let n = 0;
+    const toolStart = Math.floor(Date.now() / 1000);
     const call = async (): Promise<void> => {
       const i = n++;
       const targetsMaster = account.others;
       let res: Response;
-      if (SERIES_SHAPE?.[1] === 'add') {
+      if (SERIES_SHAPE?.[1] === 'add' || SERIES_SHAPE?.[1] === 'tool') {
         const holder = holders[i % holders.length]!;
         const size = Number(SERIES_SHAPE[2]);
         const from = nextPoint.get(holder)!;
         nextPoint.set(holder, from + size);
+        const points =
+          SERIES_SHAPE[1] === 'tool'
+            ? Array.from({ length: size }, (_, k) => [toolStart + from + k, +(Math.random() * 100).toFixed(2)])
+            : seriesPoints(from, size);
         res = await fetch(`${base}/${username}/events/${holder}/series`, {
           method: 'POST',
           headers: { authorization: master, 'content-type': 'application/json' },
-          body: JSON.stringify({ format: 'flatJSON', fields: ['deltaTime', 'value'], points: seriesPoints(from, size) }),
+          body: JSON.stringify({ format: 'flatJSON', fields: ['deltaTime', 'value'], points }),
         });
       } else if (SERIES_SHAPE) {
         res = await fetch(`${base}/${username}/events/${holders[0]}/series?fromDeltaTime=0`, { headers: { authorization: master } });

@@ -407,6 +407,67 @@ describe('POST and GET /events/{id}/series', () => {
     expect(got[4]).toEqual([3.5, -1]);
   });
 
+  it('a compaction of large appends keeps their segments as chunks, bytes as written; other writes merge', async () => {
+    const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
+    const items = async (below: string) =>
+      (
+        await queryAll({
+          TableName: config().tableName,
+          KeyConditionExpression: 'pk = :pk AND sk < :below',
+          ExpressionAttributeValues: { ':pk': keys.seriesChunks(user.username, h.id), ':below': below },
+          ConsistentRead: true,
+        })
+      ).map((item) => ({ sk: item.sk as string, v: item.v as number, n: item.n as number, d: Buffer.from(item.d as Uint8Array) }));
+    const segments = async () => (await items('~t')).filter((item) => item.sk.startsWith(keys.seriesSegmentPrefix));
+    const chunks = () => items('~');
+    const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => [from + i, Math.round(((from + i) / 7) * 100) / 100]);
+    const before = await dbDocuments();
+    // Three writes of a chunk's worth, not in time order, their ranges apart.
+    for (const from of [2000, 0, 1000]) {
+      expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], rows(from, MAX_CHUNK_ROWS)))).status).toBe(200);
+    }
+    const written = await segments();
+    expect(written).toHaveLength(3);
+    await compactSeries(user.username, h.id);
+    expect(await segmentCount(h.id)).toBe(0);
+    // In time order, the first keyed −∞ as a series' first chunk always is, each the bytes of one write.
+    const kept = await chunks();
+    expect(kept.map(({ sk, v, n }) => ({ sk, v, n }))).toEqual([
+      { sk: keys.seriesChunk(user.username, h.id, -Infinity).sk, v: 1, n: MAX_CHUNK_ROWS },
+      { sk: keys.seriesChunk(user.username, h.id, 1000).sk, v: 1, n: MAX_CHUNK_ROWS },
+      { sk: keys.seriesChunk(user.username, h.id, 2000).sk, v: 1, n: MAX_CHUNK_ROWS },
+    ]);
+    const byFirstWrite = [written[1]!, written[2]!, written[0]!]; // written in seq order: 2000, 0, 1000
+    expect(kept.map((chunk, k) => chunk.d.equals(byFirstWrite[k]!.d))).toEqual([true, true, true]);
+    expect(await points(me, h.id)).toEqual(rows(0, 3 * MAX_CHUNK_ROWS));
+    // A later append of over half a chunk: a chunk of its own after the last one.
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], rows(3000, 600)))).status).toBe(200);
+    await compactSeries(user.username, h.id);
+    expect((await chunks()).at(-1)).toMatchObject({ sk: keys.seriesChunk(user.username, h.id, 3000).sk, v: 1, n: 600 });
+    // The next one too: the chunk before it is left as it is, not full.
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], rows(3600, MAX_CHUNK_ROWS)))).status).toBe(200);
+    const [appended] = await segments();
+    await compactSeries(user.username, h.id);
+    const top = (await chunks()).slice(-2);
+    expect(top.map(({ sk, v, n }) => ({ sk, v, n }))).toEqual([
+      { sk: keys.seriesChunk(user.username, h.id, 3000).sk, v: 1, n: 600 },
+      { sk: keys.seriesChunk(user.username, h.id, 3600).sk, v: 1, n: MAX_CHUNK_ROWS },
+    ]);
+    expect(top[1]!.d.equals(appended!.d)).toBe(true);
+    expect(await points(me, h.id)).toEqual(rows(0, 4600));
+    // Bytes moved as they were: the storage usage counted at the writes is still what is stored.
+    expect((await dbDocuments()) - before).toBe(await storedBytes(h.id));
+    // A large write into stored times is merged into the chunks it falls in, as ever; its rows win.
+    const over = rows(2500, MAX_CHUNK_ROWS).map(([t]) => [t, -1]);
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], over))).status).toBe(200);
+    await compactSeries(user.username, h.id);
+    expect(await segmentCount(h.id)).toBe(0);
+    const merged = await chunks();
+    expect(merged.find((chunk) => chunk.sk === keys.seriesChunk(user.username, h.id, 2000).sk)?.v).toBe(2);
+    expect(merged.find((chunk) => chunk.sk === keys.seriesChunk(user.username, h.id, 3000).sk)?.v).toBe(2);
+    expect(await points(me, h.id)).toEqual([...rows(0, 2500), ...over, ...rows(3500, 1100)]);
+  });
+
   it('concurrent writers to one series lose nothing', async () => {
     const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
     const writers = 8;

@@ -1,8 +1,16 @@
-import { deflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { SeriesRows } from '../../shared/model/series';
 import { addMark, foldRows, mergeRows, SETTLED_AFTER_MS, unsettledFrom } from '../../shared/store/series/chunks';
 import { decodeChunk, encodeChunk } from '../../shared/store/series/codec';
+
+/** Readings with two decimals in [0, 100), as the reference tool writes them (a seeded generator: the same each run). */
+function readings(n: number, seed: number): number[] {
+  return Array.from({ length: n }, () => {
+    seed = (seed * 48271) % 2147483647;
+    return +((seed / 2147483647) * 100).toFixed(2);
+  });
+}
 
 describe('series chunk encoding', () => {
   it('decodes bit for bit what it encoded: numbers of any kind, and non-numeric columns as JSON', () => {
@@ -83,6 +91,63 @@ describe('series chunk encoding', () => {
     const back = decodeChunk(encodeChunk(odd));
     expect(back).toEqual(odd);
     expect(Object.is(back.deltaTimes[0], -0)).toBe(true);
+  });
+
+  it('an evenly spaced column (regular times, a constant value) takes a few bytes whatever its length, bit for bit', () => {
+    const n = 1000;
+    const seconds = Array.from({ length: n }, (_, i) => 1_780_000_000 + i);
+    const random = readings(n, 11);
+    // Before deflate: the header and the values' varints (about 2 bytes each); the times column next to nothing.
+    const raw = inflateRawSync(encodeChunk({ deltaTimes: seconds, columns: { value: random } }));
+    const valuesAlone = inflateRawSync(encodeChunk({ deltaTimes: [0], columns: { value: random } })).length;
+    expect(raw.length - valuesAlone).toBeLessThan(20);
+    for (const column of [
+      seconds,
+      Array.from({ length: n }, (_, i) => (5000 + i) / 100), // 100 Hz in hundredths
+      Array.from({ length: n }, (_, i) => 10 - i * 0.25), // descending
+      Array.from({ length: n }, () => 72.5), // constant
+      Array.from({ length: n }, (_, i) => 2 ** 49 - i * 1000),
+      [5, 7, 9],
+      [5, 7], // two values: as differences
+      [3, 3, 3, 4], // the last step differs
+    ]) {
+      const rows = { deltaTimes: column.map((_, i) => i), columns: { value: column } };
+      const back = decodeChunk(encodeChunk(rows));
+      expect(back).toEqual(rows);
+      for (const [i, v] of back.columns.value!.entries()) expect(Object.is(v, column[i]), `${column[i]}`).toBe(true);
+    }
+  });
+
+  it('bytes deflate would not shrink (random readings) go as stored deflate blocks: any inflater reads them, smaller data is still deflated', () => {
+    const n = 1000;
+    const tool = { deltaTimes: Array.from({ length: n }, (_, i) => 1_780_000_000 + i), columns: { value: readings(n, 5) } };
+    const stored = encodeChunk(tool);
+    expect(stored[0]! & 7).toBe(1); // BFINAL, BTYPE 00: one final stored block
+    const raw = inflateRawSync(stored);
+    expect(stored.byteLength).toBe(raw.length + 5);
+    expect(deflateRawSync(raw, { level: 1 }).byteLength).toBeGreaterThan(raw.length * 0.95); // what deflating would have saved
+    expect(decodeChunk(stored)).toEqual(tool);
+    // Readings that repeat: deflated, and far smaller.
+    const steady = { deltaTimes: tool.deltaTimes, columns: { value: tool.deltaTimes.map((_, i) => 60 + (i % 3)) } };
+    const deflated = encodeChunk(steady);
+    expect(deflated[0]! & 6).not.toBe(0); // a Huffman block
+    expect(deflated.byteLength).toBeLessThan(inflateRawSync(deflated).length / 2);
+    expect(decodeChunk(deflated)).toEqual(steady);
+    // More than a stored block holds (64 KB): several blocks, the last one final.
+    const large = { deltaTimes: Array.from({ length: 40_000 }, (_, i) => i), columns: { value: readings(40_000, 9) } };
+    const blocks = encodeChunk(large);
+    expect(blocks[0]! & 7).toBe(0);
+    expect(decodeChunk(blocks)).toEqual(large);
+    // A stored block that is not the last one, written by hand: read by inflating.
+    const half = Math.floor(raw.length / 2);
+    const block = (bytes: Buffer, final: boolean) => {
+      const head = Buffer.alloc(5);
+      head[0] = final ? 1 : 0;
+      head.writeUInt16LE(bytes.length, 1);
+      head.writeUInt16LE(bytes.length ^ 0xffff, 3);
+      return Buffer.concat([head, bytes]);
+    };
+    expect(decodeChunk(Buffer.concat([block(raw.subarray(0, half), false), block(raw.subarray(half), true)]))).toEqual(tool);
   });
 
   it('reads chunks stored in the first encoding (deltaTime column always float64 XORs)', () => {

@@ -19,21 +19,27 @@ export interface SeriesBatch {
  * Stores validated rows, all of them or none: one transaction of new segments (the store
  * reads and rewrites no one else's points, so concurrent writers to one series do not retry).
  * The series' tallies and the storage usage are written with the call's usage records when
- * the caller takes them (one request for all), else here; either way before the answer.
+ * the caller takes them (one request for all), else here; either way before the answer. A
+ * single segment then goes in that request too (the store's `carry`).
  */
 async function store(caller: Caller, writes: SeriesWrite[], states?: Map<string, SeriesState | undefined>): Promise<void> {
   let result: Awaited<ReturnType<typeof writeSeries>>;
   try {
-    result = await writeSeries(caller.username, writes, { states });
+    result = await writeSeries(caller.username, writes, { states, carry: caller.withRecords !== undefined });
   } catch (err) {
     if (err instanceof SeriesWriteTooLarge) {
       throw errors.invalidParametersFormat('Too many points at once across the series: send them in several requests.');
     }
     throw err;
   }
-  const counters = [...result.counters, ...(result.bytes !== 0 ? [storageUsedAdd(caller.username, 'dbDocuments', result.bytes)] : [])];
-  if (caller.withRecords) caller.withRecords(counters);
-  else await Promise.all(counters.map(addCounters));
+  const storage = (bytes: number) => (bytes !== 0 ? [storageUsedAdd(caller.username, 'dbDocuments', bytes)] : []);
+  const counters = [...result.counters, ...storage(result.bytes)];
+  const { compact } = result;
+  if (caller.withRecords) {
+    // The compaction of a segment written with the records: after them, its change in stored bytes on its own.
+    const then = compact ? async () => void (await Promise.all(storage(await compact()).map(addCounters))) : undefined;
+    caller.withRecords({ counters, inserts: result.inserts, ...(then ? { then } : {}) });
+  } else await Promise.all(counters.map(addCounters));
 }
 
 /** `POST /events/{id}/series`: checks every point, then stores them all. */

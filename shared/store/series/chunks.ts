@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { log } from '../../log';
 import type { SeriesRows } from '../../model/series';
 import { batchDelete } from '../batch';
-import type { CounterAdd } from '../call-records';
+import type { CounterAdd, ItemInsert } from '../call-records';
 import { dynamo, table } from '../clients';
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '../commands';
 import { ifConditionHolds } from '../conditional';
@@ -561,12 +561,18 @@ async function startTally(u: string, eventId: string, counter: number, foldedByt
  * series' states when the caller read them already (./state.ts; else one BatchGetItem reads
  * them). Answers the change in stored bytes (for the account's storage usage) and the tally
  * adds the caller must write before it answers (./state.ts says why).
+ *
+ * With `carry`, a write of one segment to a series whose tally was read is not stored here:
+ * its item is answered in `inserts`, for the caller to write in the request that carries the
+ * tally adds, before it answers (../call-records.ts: one request less), and the compaction it
+ * starts, if any, is answered in `compact`, for the caller to run once the segment is stored
+ * (it answers the change in stored bytes, not counted in `bytes`).
  */
 export async function writeSeries(
   u: string,
   writes: SeriesWrite[],
-  options: { states?: Map<string, SeriesState | undefined>; now?: number } = {},
-): Promise<{ bytes: number; counters: CounterAdd[] }> {
+  options: { states?: Map<string, SeriesState | undefined>; now?: number; carry?: boolean } = {},
+): Promise<{ bytes: number; counters: CounterAdd[]; inserts: ItemInsert[]; compact?: () => Promise<number> }> {
   const now = options.now ?? Date.now();
   const live = writes.filter((write) => write.rows.deltaTimes.length > 0);
   const unread = live.map((write) => write.eventId).filter((id) => !options.states?.has(id));
@@ -577,7 +583,7 @@ export async function writeSeries(
       return { write, state: known ?? (await stateByQuery(u, write.eventId)), tallied: known !== undefined, bytes: 0 };
     }),
   );
-  const items: Record<string, unknown>[] = [];
+  const items: Array<Record<string, unknown> & { pk: string; sk: string }> = [];
   let bytes = 0;
   for (const plan of planned) {
     const { write, state } = plan;
@@ -595,18 +601,20 @@ export async function writeSeries(
     });
     bytes += plan.bytes;
   }
-  if (items.length === 0) return { bytes: 0, counters: [] };
+  if (items.length === 0) return { bytes: 0, counters: [], inserts: [] };
   if (items.length > MAX_CHUNKS_PER_WRITE) throw new SeriesWriteTooLarge(`${items.length} segments`);
+  const carried = options.carry === true && items.length === 1 && planned[0]!.tallied;
   // A new key each time: the condition only guards against two writers drawing the same random part.
-  if (items.length === 1) {
+  if (items.length === 1 && !carried) {
     await dynamo().send(new PutCommand({ TableName: table(), Item: items[0], ConditionExpression: 'attribute_not_exists(pk)' }));
-  } else {
+  } else if (items.length > 1) {
     const failed = await transactWrite(
       items.map((Item) => ({ Put: { TableName: undefined, Item, ConditionExpression: 'attribute_not_exists(pk)' } })),
     );
     if (failed.length > 0) throw new Error('series segment key already taken');
   }
   const counters: CounterAdd[] = [];
+  let compact: (() => Promise<number>) | undefined;
   await Promise.all(
     planned.map(async ({ write, state, tallied, bytes: written }) => {
       if (tallied) counters.push(tallyAdd(u, write.eventId, written));
@@ -622,12 +630,15 @@ export async function writeSeries(
         crosses(state.pendingSegments, segments, COMPACT_SEGMENTS) ||
         crosses(state.pendingBytes, state.pendingBytes + written, COMPACT_BYTES)
       ) {
-        const changed = await compactQuietly(u, write.eventId, now, segments);
-        bytes += changed;
+        const compaction = () => compactQuietly(u, write.eventId, now, segments);
+        if (carried)
+          compact = compaction; // one series
+        else bytes += await compaction();
       }
     }),
   );
-  return { bytes, counters };
+  if (!carried) return { bytes, counters, inserts: [] };
+  return { bytes, counters, inserts: [{ item: items[0]! }], ...(compact ? { compact } : {}) };
 }
 
 /** Whether going from `before` to `after` passes a multiple of `bound`. */
@@ -697,6 +708,58 @@ async function chunksFor(
   return chunksCovering(u, eventId, min, max);
 }
 
+/** The chunk writes of a compaction, the stored bytes they add, and the lowest chunk key they write. */
+type ChunkPlan = ReturnType<typeof chunkWrites>;
+
+/** The chunk writes that fold segments into the chunks they fall in: decoded, merged, encoded again. */
+async function mergedChunks(
+  u: string,
+  eventId: string,
+  read: Awaited<ReturnType<typeof readTop>>,
+  chosen: Record<string, unknown>[],
+): Promise<ChunkPlan> {
+  const folded = foldRows(chosen.map((segment) => decodeChunk(segment.d as Uint8Array)));
+  const times = folded.deltaTimes;
+  return chunkWrites(u, eventId, folded, await chunksFor(u, eventId, read, times[0]!, times[times.length - 1]!));
+}
+
+/**
+ * Segments that become chunks as they are, or undefined: when each holds at least half a
+ * chunk's rows, their time ranges do not overlap, and they all come after every stored row
+ * (appends of large writes, the usual HF upload), each is a chunk of its own keyed by its
+ * first time (the first chunk of a series without any by −∞, as always), its bytes copied:
+ * nothing decoded, merged or encoded again. The highest chunk (the top Query's first) is left
+ * as it is, full or not.
+ */
+function asChunks(
+  u: string,
+  eventId: string,
+  read: Awaited<ReturnType<typeof readTop>>,
+  chosen: Record<string, unknown>[],
+): ChunkPlan | undefined {
+  const ranges = chosen.map((segment) => ({ lo: segment.lo, hi: segment.hi, n: segment.n, d: segment.d as Uint8Array }));
+  if (!ranges.every((r) => typeof r.lo === 'number' && typeof r.hi === 'number' && typeof r.n === 'number' && r.n >= MAX_CHUNK_ROWS / 2)) {
+    return undefined;
+  }
+  const sorted = (ranges as Array<{ lo: number; hi: number; n: number; d: Uint8Array }>).sort((a, b) => a.lo - b.lo);
+  for (let k = 1; k < sorted.length; k++) if (!(sorted[k - 1]!.hi < sorted[k]!.lo)) return undefined;
+  const top = read.top[0];
+  if (top) {
+    const held = decodeChunk(top.d as Uint8Array).deltaTimes;
+    if (held.length > 0 && !(held[held.length - 1]! < sorted[0]!.lo)) return undefined;
+  } else if (!read.complete) return undefined;
+  const items: TransactItem[] = [];
+  let bytes = 0;
+  sorted.forEach((segment, k) => {
+    const key = keys.seriesChunk(u, eventId, k === 0 && !top ? -Infinity : segment.lo);
+    items.push({
+      Put: { TableName: undefined, Item: { ...key, v: 1, n: segment.n, d: segment.d }, ConditionExpression: 'attribute_not_exists(pk)' },
+    });
+    bytes += segment.d.byteLength;
+  });
+  return { items, bytes, lowest: (items[0]!.Put!.Item as { sk: string }).sk };
+}
+
 /**
  * Folds the oldest segments of a series into its chunks, if no other compaction holds it.
  * In one transaction: the chunks rewritten (conditional on their version), the segments
@@ -751,9 +814,7 @@ export async function compactSeries(u: string, eventId: string, now: number = Da
   // Fewer segments when their chunks would not fit one transaction.
   for (; count > 0; count = Math.floor(count / 2)) {
     const chosen = segments.slice(0, count);
-    const folded = foldRows(chosen.map((segment) => decodeChunk(segment.d as Uint8Array)));
-    const times = folded.deltaTimes;
-    const plan = chunkWrites(u, eventId, folded, await chunksFor(u, eventId, read, times[0]!, times[times.length - 1]!));
+    const plan = asChunks(u, eventId, read, chosen) ?? (await mergedChunks(u, eventId, read, chosen));
     if (plan.items.length + chosen.length + 1 > MAX_CHUNKS_PER_WRITE) continue;
     const counter = Math.max((state.hw as number | undefined) ?? 0, ...chosen.map((segment) => counterOf(segment.sk as string)));
     const foldedBytes = chosen.reduce((sum, segment) => sum + (segment.d as Uint8Array).byteLength, 0);
