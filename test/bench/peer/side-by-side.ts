@@ -60,6 +60,7 @@ import {
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { seedArgs } from './tool-args';
 
 const env = process.env;
 const REPO = resolve(dirname(new URL(import.meta.url).pathname), '../../..');
@@ -504,23 +505,8 @@ function tool(args: string[], onLine: (line: string) => void): Promise<void> {
 
 async function seed(server: Server, label: string): Promise<string> {
   const out = createWriteStream(join(WORK, `seed-${label}.log`));
-  await tool(
-    [
-      'datasets/seed.js',
-      '--target',
-      server.url,
-      '--users',
-      String(USERS),
-      '--events',
-      String(EVENTS),
-      '--profile',
-      'manual',
-      '--admin-key',
-      ADMIN_KEY,
-      '--hfs-target',
-      server.hfsUrl,
-    ],
-    (line) => out.write(`${line}\n`),
+  await tool(seedArgs({ target: server.url, hfsTarget: server.hfsUrl, users: USERS, events: EVENTS, adminKey: ADMIN_KEY }), (line) =>
+    out.write(`${line}\n`),
   );
   out.end();
   const file = join(WORK, `seed-${label}.json`);

@@ -27,6 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { freePort } from '../../../infra/local/ports';
+import { seedArgs } from './tool-args';
 
 const env = process.env;
 const REPO = resolve(dirname(new URL(import.meta.url).pathname), '../../..');
@@ -213,24 +214,7 @@ async function main(): Promise<void> {
       }
       log(`server up on ${url}, runtime pid ${runtimePid()}, log ${logFile}`);
       const seedStart = Date.now();
-      await tool(
-        [
-          'datasets/seed.js',
-          '--target',
-          url,
-          '--users',
-          String(USERS),
-          '--events',
-          String(EVENTS),
-          '--profile',
-          'manual',
-          '--admin-key',
-          ADMIN_KEY,
-          '--hfs-target',
-          url,
-        ],
-        () => undefined,
-      );
+      await tool(seedArgs({ target: url, hfsTarget: url, users: USERS, events: EVENTS, adminKey: ADMIN_KEY }), () => undefined);
       seedFile = `/tmp/tool-trace-${port}-seed.json`;
       writeFileSync(seedFile, readFileSync(join(TOOL, 'datasets', 'seed-result.json')));
       log(`seeded in ${((Date.now() - seedStart) / 1000).toFixed(0)} s; settling`);
