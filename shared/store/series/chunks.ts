@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { log } from '../../log';
 import type { SeriesRows } from '../../model/series';
 import { batchDelete } from '../batch';
-import type { CounterAdd, ItemInsert } from '../call-records';
+import { type CounterAdd, type ItemInsert, insertItem } from '../call-records';
 import { dynamo, table } from '../clients';
-import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '../commands';
+import { DeleteCommand, QueryCommand, UpdateCommand } from '../commands';
 import { ifConditionHolds } from '../conditional';
 import { keys } from '../keys';
 import { queryAll, queryPages } from '../query';
@@ -606,7 +606,7 @@ export async function writeSeries(
   const carried = options.carry === true && items.length === 1 && planned[0]!.tallied;
   // A new key each time: the condition only guards against two writers drawing the same random part.
   if (items.length === 1 && !carried) {
-    await dynamo().send(new PutCommand({ TableName: table(), Item: items[0], ConditionExpression: 'attribute_not_exists(pk)' }));
+    await insertItem({ item: items[0]! }); // as the carried segment's fallback: an earlier attempt that landed is not a failure
   } else if (items.length > 1) {
     const failed = await transactWrite(
       items.map((Item) => ({ Put: { TableName: undefined, Item, ConditionExpression: 'attribute_not_exists(pk)' } })),
