@@ -13,7 +13,7 @@ import { SetupError } from './java';
  * What DynamoDB Local runs with unless `DYNAMODB_JVM_OPTIONS` says otherwise: none, the JVM's
  * own choices. No option tried did better per request (FINDINGS §24): garbage collection is
  * under 1 % of the JVM's CPU, so neither the collector nor the heap size moves it; C1 alone
- * (`-XX:TieredStopAtLevel=1`) halves the start but costs 1.6× per request; a class data
+ * (`-XX:TieredStopAtLevel=1`) halves the start but costs 1.5–1.8× per request; a class data
  * archive of the jar is refused by Java 17 (the jar's manifest puts a folder on its class path).
  */
 export const DEFAULT_JVM_OPTIONS: readonly string[] = [];
