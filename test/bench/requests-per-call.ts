@@ -10,6 +10,10 @@
  *
  *   npx tsx test/bench/requests-per-call.ts            (events.create, master and restricted)
  *   REQ_CALLS=500 REQ_CONCURRENCY=10 REQ_IDLE_S=5
+ *   REQ_SHAPES=series-tool-1000   (the reference tool's series-write-batch1000: two holders written in
+ *     turn, `deltaTime` whole epoch seconds from now on, values random with two decimals; the
+ *     compactions' TransactWriteItems are among the requests, and the segments they fold
+ *     are counted as `~segments folded`)
  *   REQ_SHAPES=get-range-restricted,get-range-master,get-parent,get-newest   (events.get shapes, each
  *     with EVENTS_ANSWER_CACHE off then on, on an account of 2,000 more events; the reference
  *     tool's queries: the same query string every call, the 30-day range ending at the seed time)
@@ -64,6 +68,11 @@ AwsHttp.prototype.send = function (this: AwsHttp, req: AwsRequest, errorOf) {
   let target = req.headers['X-Amz-Target'] ?? `${req.method} ${req.path.split('/').slice(0, -1).join('/')}`;
   if (BY_CALLER) target = `${target} ← ${callerOf()}`;
   counts.set(target, (counts.get(target) ?? 0) + 1);
+  if (target.endsWith('.TransactWriteItems')) {
+    // A compaction deletes each segment it folds (`~s…` sort keys) in its transaction; a series write puts none there.
+    const folded = (String(req.body ?? '').match(/"sk":\{"S":"~s/g) ?? []).length;
+    counts.set('~segments folded', (counts.get('~segments folded') ?? 0) + folded);
+  }
   const answer = send.call(this, req, errorOf);
   if (target.startsWith('DynamoDB_')) void answer.then(countUnits, () => undefined);
   return answer;
@@ -114,6 +123,39 @@ function table(title: string, during: Map<string, number>, idle: Map<string, num
     `| **all** | **${(total / calls).toFixed(2)}** | ${(idleTotal / calls).toFixed(2)} |`,
     '',
   ].join('\n');
+}
+
+interface Shape {
+  token: string;
+  make: (i: number) => Promise<{ status: number }>;
+  /** Creates what the shape writes to, before the idle-free part of the run. */
+  prepare?: () => Promise<void>;
+}
+
+/** As test/bench/call-loop.ts's series-tool shapes: two holders without `time`, written in turn. */
+function seriesTool(base: string, username: string, token: string, n: number): Shape {
+  const holders: Array<{ id: string; next: number }> = [];
+  const start = Math.floor(Date.now() / 1000);
+  return {
+    token,
+    prepare: async () => {
+      for (let k = 0; k < 2; k++) {
+        const made = await call(base, 'POST', `/${username}/events`, token, { type: 'series:mass/kg', streamIds: ['parent0'] });
+        holders.push({ id: made.json.event.id, next: 0 });
+      }
+    },
+    make: (i) => {
+      const holder = holders[i % 2]!;
+      const from = start + holder.next;
+      holder.next += 2 * n;
+      const points = Array.from({ length: n }, (_, k) => [from + k, +(Math.random() * 100).toFixed(2)]);
+      return call(base, 'POST', `/${username}/events/${holder.id}/series`, token, {
+        format: 'flatJSON',
+        fields: ['deltaTime', 'value'],
+        points,
+      });
+    },
+  };
 }
 
 const diff = (after: Map<string, number>, before: Map<string, number>) =>
@@ -178,7 +220,7 @@ async function main(): Promise<void> {
     }
     const seedTime = Date.now() / 1000;
     const range = `fromTime=${seedTime - 30 * 86_400}&toTime=${seedTime}&limit=100`;
-    const shapes: Record<string, { token: string; make: (i: number) => Promise<{ status: number }> }> = {
+    const shapes: Record<string, Shape> = {
       'create-master': {
         token: master,
         make: (i) =>
@@ -189,11 +231,13 @@ async function main(): Promise<void> {
         make: (i) =>
           call(base, 'POST', `/${username}/events`, restricted, { type: 'note/txt', streamIds: [leaves[i % 10]], content: `c ${i}` }),
       },
+      'series-tool-1000': seriesTool(base, username, master, 1000),
       'get-range-restricted': { token: restricted, make: () => call(base, 'GET', `/${username}/events?${range}`, restricted) },
       'get-range-master': { token: master, make: () => call(base, 'GET', `/${username}/events?${range}`, master) },
       'get-parent': { token: master, make: () => call(base, 'GET', `/${username}/events?streams[]=parent0&limit=100`, master) },
       'get-newest': { token: master, make: () => call(base, 'GET', `/${username}/events?limit=100`, master) },
     };
+    for (const name of SHAPES.filter((n) => n.startsWith('series-tool-'))) await shapes[name]!.prepare?.();
     const runs = SHAPES.flatMap((name) =>
       name.startsWith('get-')
         ? [

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../shared/config';
 import { deleteAccount } from '../../shared/domain/accounts/deletion';
 import { seriesAnswer } from '../../shared/domain/series/large-answers';
+import { addCounters } from '../../shared/store/call-records';
 import { keys } from '../../shared/store/keys';
 import { partitionKeys, queryAll } from '../../shared/store/query';
 import {
@@ -14,6 +15,7 @@ import {
   type SeriesReadStats,
   writeSeries,
 } from '../../shared/store/series/chunks';
+import { loadSeriesStates } from '../../shared/store/series/state';
 import { insertAccess } from '../setup/accesses';
 import { apiUrl, call, createUser, expectError, type TestUser, useRuntimeStore } from '../setup/api';
 
@@ -376,6 +378,42 @@ describe('POST and GET /events/{id}/series', () => {
     expect(got).toHaveLength(COMPACT_SEGMENTS + 5000);
     expect(got[5]).toEqual([5, -5]);
     expect((await dbDocuments()) - before).toBe(await storedBytes(h.id));
+  });
+
+  it('after a compaction the pending count is the writes it left, also when overlapping writers took the same counter', async () => {
+    const h = await holder(me, 'series:mass/kg', [S.data], { time: 0 });
+    const u = user.username;
+    const state = async () => (await loadSeriesStates(u, [h.id])).get(h.id)!;
+    const rows = (from: number, n: number) => ({
+      deltaTimes: Array.from({ length: n }, (_, i) => from + i),
+      columns: { value: Array.from({ length: n }, (_, i) => i) },
+    });
+    /** A write as `series.add` makes it, from the state it read: its segment, then its tally add. */
+    const write = async (read: Awaited<ReturnType<typeof state>>, from: number, n: number) => {
+      const done = await writeSeries(u, [{ eventId: h.id, rows: rows(from, n) }], { states: new Map([[h.id, read]]) });
+      await Promise.all(done.counters.map(addCounters));
+    };
+    expect((await me.post(`/events/${h.id}/series`, flat(['deltaTime', 'value'], [[0, 0]]))).status).toBe(200);
+    // Four writers that overlap read the same state: they take the same counter, each adds one write to the tally.
+    const seen = await state();
+    for (let k = 1; k <= 4; k++) await write(seen, k * 10, 5);
+    expect(await state()).toMatchObject({ counter: 5, pendingSegments: 5 });
+    await compactSeries(u, h.id);
+    expect(await segmentCount(h.id)).toBe(0);
+    expect(await state()).toMatchObject({ pendingSegments: 0, pendingBytes: 0 });
+    // A compaction that leaves segments (at most 20,000 rows at once): three writes of 8,000 rows,
+    // 24 segments; it folds 20, a part of the third write stays: one write, its bytes, pending.
+    for (let k = 0; k < 3; k++) await write(await state(), 1000 + k * 8000, 8000);
+    await compactSeries(u, h.id);
+    expect(await segmentCount(h.id)).toBe(4);
+    const left = await storedBytes(h.id);
+    expect(await state()).toMatchObject({ pendingSegments: 1 });
+    const after = await state();
+    expect(after.pendingBytes).toBeGreaterThan(0);
+    expect(after.pendingBytes).toBeLessThan(left);
+    const got = await points(me, h.id);
+    expect(got).toHaveLength(1 + 4 * 5 + 24_000);
+    expect(got.at(-1)).toEqual([1000 + 24_000 - 1, 7999]);
   });
 
   it('a compaction leaves a full chunk that every new row comes after as it is', async () => {

@@ -9,11 +9,13 @@ import { keys } from '../keys';
  *
  * - the tally `~t`: `w`, the highest `seq` counter a write took (each write takes one more
  *   than it reads and adds 1), and `b`, the segment bytes ever written;
- * - `~writes` (../series/chunks.ts): `hw`, the highest counter a compaction folded, `fb`,
- *   the segment bytes folded, and the compaction lease.
+ * - `~writes` (../series/chunks.ts): `fw` and `fb`, the writes and segment bytes compactions
+ *   folded (the tally's `w` and `b` the last one read, less what it left in segments), `hw`,
+ *   the highest counter a compaction folded, and the compaction lease.
  *
- * So the segments not yet compacted are about `w - hw` (writers that overlap take the same
- * counter) holding `b - fb` bytes: what decides a compaction. The tally is updated after the
+ * So the segments not yet compacted are about `w - fw` (one per write; a write cut in pieces
+ * has several) holding `b - fb` bytes: what decides a compaction. Series compacted before `fw`
+ * existed count from `hw` until their next compaction. The tally is updated after the
  * segment is stored and before the call answers (beside the call's usage records: ../call-records.ts),
  * so a write made after another one returned reads a higher `w` and sorts after it.
  */
@@ -45,7 +47,7 @@ export function seriesStateOf(
   const num = (v: unknown) => (typeof v === 'number' ? v : 0);
   return {
     counter: tally.w,
-    pendingSegments: Math.max(0, tally.w - num(writes?.hw)),
+    pendingSegments: Math.max(0, tally.w - (typeof writes?.fw === 'number' ? writes.fw : num(writes?.hw))),
     pendingBytes: Math.max(0, num(tally.b) - num(writes?.fb)),
     compacting: num(writes?.leaseUntil) >= clock,
   };
