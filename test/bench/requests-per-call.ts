@@ -10,6 +10,7 @@
  *
  *   npx tsx test/bench/requests-per-call.ts            (events.create, master and restricted)
  *   REQ_CALLS=500 REQ_CONCURRENCY=10 REQ_IDLE_S=5
+ *   REQ_SHAPES=series-tool-1000   (the reference tool's 1,000-point series write)
  *   REQ_SHAPES=get-range-restricted,get-range-master,get-parent,get-newest   (events.get shapes, each
  *     with EVENTS_ANSWER_CACHE off then on, on an account of 2,000 more events; the reference
  *     tool's queries: the same query string every call, the 30-day range ending at the seed time)
@@ -65,9 +66,15 @@ AwsHttp.prototype.send = function (this: AwsHttp, req: AwsRequest, errorOf) {
   if (BY_CALLER) target = `${target} ← ${callerOf()}`;
   counts.set(target, (counts.get(target) ?? 0) + 1);
   const answer = send.call(this, req, errorOf);
+  count('~bytes sent', typeof req.body === 'string' ? Buffer.byteLength(req.body) : (req.body?.length ?? 0));
+  void answer.then(
+    (a) => count('~bytes received', typeof a.body === 'string' ? Buffer.byteLength(a.body) : 0),
+    () => undefined,
+  );
   if (target.startsWith('DynamoDB_')) void answer.then(countUnits, () => undefined);
   return answer;
 };
+const count = (name: string, n: number) => counts.set(name, (counts.get(name) ?? 0) + n);
 /** Read/write units and Query items the answers report. */
 function countUnits(answer: unknown): void {
   const body = (answer as { body?: unknown }).body;
@@ -176,6 +183,13 @@ async function main(): Promise<void> {
       // thousands would overflow every check until they are older than that.
       await sleep((CHANGE_MARGIN_S + 1) * 1000);
     }
+    const holders: Array<{ id: string; next: number }> = [];
+    if (SHAPES.includes('series-tool-1000'))
+      for (let h = 0; h < 2; h++) {
+        const made = await call(base, 'POST', `/${username}/events`, master, { type: 'series:mass/kg', streamIds: [leaves[h]] });
+        holders.push({ id: made.json.event.id as string, next: 0 });
+      }
+    const toolStart = Math.floor(Date.now() / 1000);
     const seedTime = Date.now() / 1000;
     const range = `fromTime=${seedTime - 30 * 86_400}&toTime=${seedTime}&limit=100`;
     const shapes: Record<string, { token: string; make: (i: number) => Promise<{ status: number }> }> = {
@@ -188,6 +202,22 @@ async function main(): Promise<void> {
         token: restricted,
         make: (i) =>
           call(base, 'POST', `/${username}/events`, restricted, { type: 'note/txt', streamIds: [leaves[i % 10]], content: `c ${i}` }),
+      },
+      // The reference tool's series-write-batch1000 (test/bench/call-loop.ts's series-tool-1000):
+      // two holders written in turn, whole epoch seconds from now on, random two-decimal values.
+      'series-tool-1000': {
+        token: master,
+        make: (i) => {
+          const holder = holders[i % 2]!;
+          const from = toolStart + holder.next;
+          holder.next += 2000;
+          const points = Array.from({ length: 1000 }, (_, k) => [from + k, +(Math.random() * 100).toFixed(2)]);
+          return call(base, 'POST', `/${username}/events/${holder.id}/series`, master, {
+            format: 'flatJSON',
+            fields: ['deltaTime', 'value'],
+            points,
+          });
+        },
       },
       'get-range-restricted': { token: restricted, make: () => call(base, 'GET', `/${username}/events?${range}`, restricted) },
       'get-range-master': { token: master, make: () => call(base, 'GET', `/${username}/events?${range}`, master) },
