@@ -175,30 +175,48 @@ export async function startStreamReader(options: StreamReaderOptions): Promise<S
     state.retryAt = Date.now() + mapping.retryBackoffMs * 2 ** (state.attempts - 1);
     return false;
   };
-  /** Mapping i's pending records of a shard, in order: none while its retry waits, or while it has the parent shard's still. */
+  /** Mapping i's pending records of a shard, in order, until one fails (its retry waits) or none is left. */
   const deliverPending = async (i: number, shard: ShardState) => {
     const state = shard.mappings[i]!;
-    if (state.pending.length === 0 || Date.now() < state.retryAt) return;
-    const parent = shard.parentId ? reader.shards.get(shard.parentId) : undefined;
-    if (parent && parent.mappings[i]!.pending.length > 0) return;
     while (state.pending.length > 0 && !stopping) if (!(await deliver(i, shard))) break;
   };
+  /** Deliveries under way, awaited by `stop`. */
+  const delivering = new Set<Promise<void>>();
+  /**
+   * Starts mapping i's deliveries on a shard, not awaited: the reader goes on for the other
+   * mappings meanwhile, so a slow or failing function holds its own mapping only. None while
+   * its retry waits, or while it still has records of the parent shard (order).
+   */
+  const startDelivery = (i: number, shard: ShardState) => {
+    const state = shard.mappings[i]!;
+    if (state.delivering || state.pending.length === 0 || Date.now() < state.retryAt) return;
+    const parent = shard.parentId ? reader.shards.get(shard.parentId) : undefined;
+    if (parent && parent.mappings[i]!.pending.length > 0) return;
+    const run: Promise<void> = deliverPending(i, shard).finally(() => {
+      state.delivering = undefined;
+      delivering.delete(run);
+      // Reading waited for it (every mapping busy), or a closed shard may now be dropped: a round now.
+      if (shard.readWaits || shard.closed) roundNow();
+    });
+    state.delivering = run;
+    delivering.add(run);
+  };
 
-  /** One round for a shard: read what is new if a mapping is ready for it, deliver what is pending. True if it should go again at once. */
+  /** One round for a shard: read what is new if a mapping is ready for it, start the deliveries. True if it should go again at once. */
   const pollShard = async (shard: ShardState): Promise<boolean> => {
     const states = shard.mappings;
+    const busy = (m: ShardState['mappings'][number]) => m.pending.length > 0 || m.delivering !== undefined;
     if (!shard.iterator) shard.closed = true;
-    if (shard.closed && states.every((m) => m.pending.length === 0)) {
+    if (shard.closed && !states.some(busy)) {
       reader.drop(shard); // read to its end and delivered: its children come next
       return true;
     }
-    const held = states.map((m) => m.pending.length > 0);
-    // A mapping retrying a batch holds its own deliveries only: the others read on.
-    const wanted = !shard.closed && reader.readable(shard) && states.some((m) => !m.skipped && m.pending.length === 0);
-    const more = wanted ? await reader.readNext(shard) : false;
-    await Promise.all(states.map((_, i) => deliverPending(i, shard)));
-    // A mapping whose retry just went through may have more waiting to be read.
-    return more || states.some((m, i) => held[i] && m.pending.length === 0);
+    // A mapping delivering or retrying a batch holds its own deliveries only: the others read on.
+    const ready = states.some((m) => !m.skipped && !busy(m));
+    shard.readWaits = !ready;
+    const more = ready && !shard.closed && reader.readable(shard) ? await reader.readNext(shard) : false;
+    for (let i = 0; i < states.length; i++) startDelivery(i, shard);
+    return more;
   };
 
   let stopping = false;
@@ -207,6 +225,11 @@ export async function startStreamReader(options: StreamReaderOptions): Promise<S
   let wake: (() => void) | undefined;
   /** Whether a poke may end the current sleep (not the backoff after a failed call). */
   let pokeable = false;
+  /** Another round at once (as a poke does). */
+  const roundNow = () => {
+    poked = true;
+    if (pokeable) wake?.();
+  };
   const sleep = (ms: number, byPoke = true) =>
     new Promise<void>((resolve) => {
       pokeable = byPoke;
@@ -251,14 +274,12 @@ export async function startStreamReader(options: StreamReaderOptions): Promise<S
 
   return {
     streamArn: arn,
-    poke: () => {
-      poked = true;
-      if (pokeable) wake?.();
-    },
+    poke: roundNow,
     stop: async () => {
       stopping = true;
       wake?.();
       await running;
+      await Promise.all([...delivering]);
       // Positions passed over (records a mapping's filter refused) since its last delivery.
       for (const checkpoint of checkpoints) checkpoint.saveIfPassed();
       destroy();

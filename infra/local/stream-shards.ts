@@ -47,6 +47,8 @@ export interface MappingShard {
    * is read from further back for another mapping: records up to it are not its own again.
    */
   deliveredUpTo?: string;
+  /** Its deliveries under way (the consumer's; not awaited by the reading). */
+  delivering?: Promise<void>;
 }
 
 /** A shard of the stream, as it is read (once) and delivered (to each mapping). */
@@ -56,6 +58,8 @@ export interface ShardState {
   iterator: string | undefined;
   lastSequenceNumber: string | undefined;
   closed: boolean;
+  /** Reading waits for a mapping's deliveries to end (every mapping was busy): their end starts a round. */
+  readWaits?: boolean;
   /** Per mapping, in the order the reader was given them. */
   mappings: MappingShard[];
 }

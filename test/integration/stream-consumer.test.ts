@@ -272,6 +272,32 @@ describe('local stream reader with two mappings', () => {
     expect(seenB).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
+  it("a mapping whose function is slow does not hold the other's deliveries", async () => {
+    const seenA: string[] = [];
+    const seenB: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const put = await twoMappings(
+      {
+        handler: async (e) => {
+          if (e.Records.some((r) => skOf(r) === 'a')) await gate; // held until released below
+          seenA.push(...e.Records.map(skOf));
+          return { batchItemFailures: [] };
+        },
+      },
+      { handler: recorder(seenB) },
+    );
+    for (const sk of ['a', 'b', 'c']) {
+      await put('P', sk);
+      await until(() => seenB.includes(sk));
+    }
+    expect(seenA).toEqual([]);
+    release();
+    await until(() => seenA.includes('c'));
+    expect(seenA).toEqual(['a', 'b', 'c']);
+    expect(seenB).toEqual(['a', 'b', 'c']);
+  });
+
   it('a restart resumes each mapping at its own checkpoint', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pryv-checkpoint-'));
     try {
