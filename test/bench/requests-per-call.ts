@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     await sleep(IDLE_S * 1000);
     const idle = diff(snapshot(), idle0);
     const idleSeconds = (Date.now() - t0) / 1000;
-    const idleRequests = [...idle].filter(([n]) => !n.startsWith('(')).reduce((a, [, v]) => a + v, 0);
+    const idleRequests = [...idle].filter(([n]) => !n.startsWith('(') && !n.startsWith('~')).reduce((a, [, v]) => a + v, 0);
     process.stdout.write(`idle: ${idleRequests / idleSeconds} requests/s\n\n`);
 
     const reads = SHAPES.some((s) => s.startsWith('get-'));
