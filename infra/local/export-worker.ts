@@ -1,20 +1,18 @@
 import { handler } from '../../functions/export/worker';
-import { type StreamConsumer, type StreamHandler, startStreamConsumer } from './stream-consumer';
+import type { StreamHandler, StreamMapping } from './stream-consumer';
 import { exportWorkerAccepts } from './stream-filters';
 
-const POLL_MS = 250; // exports are not latency-sensitive; a quarter second keeps the local stream quiet
-
 /**
- * The local stand-in for the export worker's event source mapping: a second reader of the
- * table's stream (as in AWS, where the worker has its own mapping) calling the same handler,
- * which ignores every record but job INSERTs; the mapping's filter, as in AWS, spares it the others.
+ * The local stand-in for the export worker's event source mapping: a mapping of its own on
+ * the table's stream (as in AWS, where the worker has its own), with its own checkpoint and
+ * retries, served by the runtime's one stream reader (stream-consumer.ts) beside the fan-out's.
+ * The handler ignores every record but job INSERTs; the mapping's filter, as in AWS, spares
+ * it the others.
  */
-export function startExportWorker(options: {
-  endpoint: string;
-  tableName: string;
+export function exportWorkerMapping(options: {
   checkpointFile?: string;
   /** The worker function (default: functions/export/worker.ts from sources; in bundle mode, its bundle). */
   handler?: StreamHandler;
-}): Promise<StreamConsumer> {
-  return startStreamConsumer({ handler, ...options, pollMs: POLL_MS, maxRetryAttempts: 2, filter: exportWorkerAccepts });
+}): StreamMapping {
+  return { name: 'export worker', handler, ...options, maxRetryAttempts: 2, filter: exportWorkerAccepts };
 }

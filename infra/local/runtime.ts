@@ -14,7 +14,7 @@ import { onTableWrite, resetClients, type TableWrite } from '../../shared/store/
 import { BundledFunctions, type LocalEquivalents, readAssembly, resolveEnvironment } from './bundles';
 import { ensureTable, type LocalDynamo, startDynamoDbLocal } from './dynamodb';
 import { supervise } from './engine-supervisor';
-import { startExportWorker } from './export-worker';
+import { exportWorkerMapping } from './export-worker';
 import type { GatewayHandlers } from './gateway';
 import { type ChangeLogEntry, type LocalGateway, startGateway } from './gateway';
 import { assertPortFree, freePort } from './ports';
@@ -22,7 +22,7 @@ import { compileRoute } from './routes';
 import { type LocalS3, startS3 } from './s3';
 import { startSecretsManager } from './secrets-manager';
 import { startSocketPinger } from './socket-pinger';
-import { type StreamConsumer, type StreamHandler, startStreamConsumer } from './stream-consumer';
+import { type StreamConsumer, type StreamHandler, startStreamReader } from './stream-consumer';
 import { fanoutAccepts } from './stream-filters';
 import { startBundledWebhookWorker, startWebhookWorker } from './webhook-worker';
 
@@ -225,17 +225,28 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     startWorkers = async () => {
       const observe = options.onFanoutBatch;
       const fanoutHandler: StreamHandler = bundledHandler ? (bundledHandler('Fn-notify-fanout') as StreamHandler) : fanout;
-      const consumer = await startStreamConsumer({
+      // One reader of the stream for both mappings (the fan-out, the export worker): each record
+      // is read and parsed once; each mapping keeps its filter, retries and checkpoint.
+      const consumer = await startStreamReader({
         endpoint,
         tableName: TABLE_NAME,
-        handler: observe
-          ? (event) => {
-              observe(event);
-              return fanoutHandler(event);
-            }
-          : fanoutHandler,
-        ...(dataDir ? { checkpointFile: join(dataDir, 'fanout-stream-position.json') } : {}),
-        filter: fanoutAccepts,
+        mappings: [
+          {
+            name: 'fan-out',
+            handler: observe
+              ? (event) => {
+                  observe(event);
+                  return fanoutHandler(event);
+                }
+              : fanoutHandler,
+            ...(dataDir ? { checkpointFile: join(dataDir, 'fanout-stream-position.json') } : {}),
+            filter: fanoutAccepts,
+          },
+          exportWorkerMapping({
+            ...(bundledHandler ? { handler: bundledHandler('Fn-export-worker') as StreamHandler } : {}),
+            ...(dataDir ? { checkpointFile: join(dataDir, 'export-stream-position.json') } : {}),
+          }),
+        ],
       });
       streamConsumer = consumer;
       // A write of the handlers in this process (or, in bundle mode, of their worker threads)
@@ -254,16 +265,10 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       const webhookWorker = bundledHandler
         ? startBundledWebhookWorker(() => bundledHandler('Fn-notify-webhook-worker')({}))
         : startWebhookWorker();
-      const exportWorker = await startExportWorker({
-        endpoint,
-        tableName: TABLE_NAME,
-        ...(bundledHandler ? { handler: bundledHandler('Fn-export-worker') as StreamHandler } : {}),
-        ...(dataDir ? { checkpointFile: join(dataDir, 'export-stream-position.json') } : {}),
-      });
       workers = {
         stop: async () => {
           stopPoking();
-          await Promise.all([exportWorker.stop(), webhookWorker.stop(), consumer.stop()]);
+          await Promise.all([webhookWorker.stop(), consumer.stop()]);
         },
       };
     };

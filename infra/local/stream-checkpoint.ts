@@ -34,6 +34,8 @@ export class Checkpoint {
   private readonly file: string | undefined;
   private readonly streamArn: string;
   private readonly positions: Record<string, string>;
+  /** Positions moved by `passed` and not saved yet. */
+  private unsaved = false;
 
   private constructor(file: string | undefined, streamArn: string, saved: CheckpointFile | undefined) {
     this.file = file;
@@ -69,12 +71,32 @@ export class Checkpoint {
     this.save();
   }
 
+  /**
+   * Read up to this record with nothing left to deliver (the mapping's filter refused the rest):
+   * kept in memory, written with the next save, so an idle mapping writes no file per read.
+   */
+  passed(shardId: string, sequenceNumber: string): void {
+    this.positions[shardId] = sequenceNumber;
+    this.unsaved = true;
+  }
+
+  /** Saves what `passed` moved since the last save (at stop); a file that cannot be written is only logged: the mapping then reads those records again. */
+  saveIfPassed(): void {
+    if (!this.unsaved) return;
+    try {
+      this.save();
+    } catch (err) {
+      log.warn('stream consumer: checkpoint not saved', { err, file: this.file });
+    }
+  }
+
   /** Written whole to a temporary file then renamed: a kill never leaves half a file. */
   save(): void {
     if (!this.file) return;
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, JSON.stringify({ streamArn: this.streamArn, shards: this.positions } satisfies CheckpointFile));
     renameSync(tmp, this.file);
+    this.unsaved = false;
   }
 }
 

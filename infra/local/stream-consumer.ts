@@ -7,27 +7,28 @@ import type { WireStreamRecord } from './stream-records';
 import { ShardReader, type ShardState } from './stream-shards';
 
 /**
- * The local stand-in for a Lambda event source mapping on the table's DynamoDB Stream
- * (README "Two commands"): polls DynamoDB Local's stream and calls the handler with
- * `DynamoDBStreamEvent` batches shaped as Lambda's, with its partial batch semantics.
+ * The local stand-in for the Lambda event source mappings on the table's DynamoDB Stream
+ * (README "Two commands"): one reader polls DynamoDB Local's stream for all of them (each
+ * record read and parsed once) and calls each mapping's handler with `DynamoDBStreamEvent`
+ * batches shaped as Lambda's, with its partial batch semantics.
  *
- * Per shard, in order: records read are kept until delivered. A batch is retried from the
- * first failed record (`batchItemFailures`; a throw or an unknown identifier fails the
- * whole batch) after a backoff; after MAX_RETRY_ATTEMPTS retries the batch is logged and
- * dropped, as a mapping with `maxRetryAttempts` does. A shard reads no new records while
- * it has undelivered ones (a failing batch holds its shard, as in AWS). Which shards are
- * read, and from where, is ShardReader's (stream-shards.ts); with a `checkpointFile`, what
- * was delivered is kept on disk after every batch (stream-checkpoint.ts).
+ * Per mapping, per shard, in order: records read are kept until delivered. A batch is retried
+ * from the first failed record (`batchItemFailures`; a throw or an unknown identifier fails the
+ * whole batch) after a backoff; after `maxRetryAttempts` retries the batch is logged and
+ * dropped, as a mapping does. A failing batch holds its mapping's deliveries on the shard, as
+ * in AWS, and only those: the shard is read on for the other mappings, as their own pollers
+ * would in AWS. Which shards are read, and from where, is ShardReader's (stream-shards.ts);
+ * with a `checkpointFile`, what a mapping delivered is kept on disk after every batch
+ * (stream-checkpoint.ts), and a restart resumes each mapping where it stood.
  */
 // biome-ignore lint/suspicious/noConfusingVoidType: the Lambda contract: a handler may return nothing or a batch response
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
-export interface StreamConsumerOptions {
-  endpoint: string;
-  tableName: string;
+/** One event source mapping on the stream: its function and its settings. */
+export interface StreamMapping {
+  /** Named in its log lines. */
+  name: string;
   handler: StreamHandler;
-  /** Pause between polls of an idle stream (a `poke` cuts it short). */
-  pollMs?: number;
   batchSize?: number;
   maxRetryAttempts?: number;
   retryBackoffMs?: number;
@@ -40,6 +41,20 @@ export interface StreamConsumerOptions {
   filter?: (record: WireStreamRecord) => boolean;
 }
 
+export interface StreamReaderOptions {
+  endpoint: string;
+  tableName: string;
+  /** Pause between polls of an idle stream (a `poke` cuts it short). */
+  pollMs?: number;
+  mappings: StreamMapping[];
+}
+
+/** A single mapping's reader (the tests' and the older callers' form). */
+export interface StreamConsumerOptions extends Omit<StreamMapping, 'name'> {
+  endpoint: string;
+  tableName: string;
+  pollMs?: number;
+}
 export interface StreamConsumer {
   streamArn: string;
   /**
@@ -62,11 +77,19 @@ const RETRY_BACKOFF_MS = 500; // doubled at every retry of the same batch
 const SHARD_REFRESH_MS = 5_000; // DescribeStream cadence when no shard closed meanwhile
 const ERROR_BACKOFF_MS = 1_000; // after a failed AWS call (e.g. DynamoDB Local busy)
 
-export async function startStreamConsumer(options: StreamConsumerOptions): Promise<StreamConsumer> {
+export function startStreamConsumer(options: StreamConsumerOptions): Promise<StreamConsumer> {
+  const { endpoint, tableName, pollMs, ...mapping } = options;
+  return startStreamReader({ endpoint, tableName, pollMs, mappings: [{ name: 'stream consumer', ...mapping }] });
+}
+
+export async function startStreamReader(options: StreamReaderOptions): Promise<StreamConsumer> {
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
-  const batchSize = Math.min(options.batchSize ?? DEFAULT_BATCH_SIZE, 1000);
-  const maxRetryAttempts = options.maxRetryAttempts ?? MAX_RETRY_ATTEMPTS;
-  const retryBackoffMs = options.retryBackoffMs ?? RETRY_BACKOFF_MS;
+  const mappings = options.mappings.map((m) => ({
+    ...m,
+    batchSize: Math.min(m.batchSize ?? DEFAULT_BATCH_SIZE, 1000),
+    maxRetryAttempts: m.maxRetryAttempts ?? MAX_RETRY_ATTEMPTS,
+    retryBackoffMs: m.retryBackoffMs ?? RETRY_BACKOFF_MS,
+  }));
   // The store's lean JSON client, not the SDK's: this reader runs in the local runtime's process
   // for every record and every poll, work the Lambda service does in AWS (README "Performance").
   const clientConfig = {
@@ -98,19 +121,25 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
   }
   const arn = streamArn;
 
-  const checkpoint = Checkpoint.open(options.checkpointFile, arn);
-  const reader = new ShardReader(streams, arn, checkpoint, options.filter);
-  const markDelivered = (shard: ShardState, records: ShardState['pending']) => {
+  const checkpoints = mappings.map((m) => Checkpoint.open(m.checkpointFile, arn));
+  const reader = new ShardReader(
+    streams,
+    arn,
+    mappings.map((m, i) => ({ checkpoint: checkpoints[i]!, accepts: m.filter })),
+  );
+  const markDelivered = (i: number, shard: ShardState, records: DynamoDBStreamEvent['Records']) => {
     const last = records.at(-1)?.dynamodb?.SequenceNumber;
-    if (last) checkpoint.delivered(shard.id, last);
+    if (last) checkpoints[i]!.delivered(shard.id, last);
   };
 
-  /** Delivers the oldest pending batch of a shard; false when it failed (shard waits). */
-  const deliver = async (shard: ShardState): Promise<boolean> => {
-    const batch = shard.pending.slice(0, batchSize);
+  /** Delivers mapping i's oldest pending batch of a shard; false when it failed (its deliveries there wait). */
+  const deliver = async (i: number, shard: ShardState): Promise<boolean> => {
+    const mapping = mappings[i]!;
+    const state = shard.mappings[i]!;
+    const batch = state.pending.slice(0, mapping.batchSize);
     let failedAt = -1;
     try {
-      const out = await options.handler({ Records: batch });
+      const out = await mapping.handler({ Records: batch });
       const failures = out?.batchItemFailures ?? [];
       if (failures.length > 0) {
         const positions = failures.map((f) => batch.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier));
@@ -118,46 +147,75 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
         failedAt = positions.some((p) => p < 0) ? 0 : Math.min(...positions);
       }
     } catch (err) {
-      log.error('stream consumer: handler failed', { err, shardId: shard.id });
+      log.error('stream consumer: handler failed', { err, mapping: mapping.name, shardId: shard.id });
       failedAt = 0;
     }
     if (failedAt < 0) {
-      shard.pending.splice(0, batch.length);
-      shard.attempts = 0;
-      markDelivered(shard, batch);
+      state.pending.splice(0, batch.length);
+      state.attempts = 0;
+      markDelivered(i, shard, batch);
       return true;
     }
-    markDelivered(shard, shard.pending.splice(0, failedAt)); // delivered: never again
-    shard.attempts++;
-    if (shard.attempts > maxRetryAttempts) {
-      const dropped = shard.pending.splice(0, batch.length - failedAt);
-      markDelivered(shard, dropped); // given up on, as a mapping does: not read again
+    markDelivered(i, shard, state.pending.splice(0, failedAt)); // delivered: never again
+    state.attempts++;
+    if (state.attempts > mapping.maxRetryAttempts) {
+      const dropped = state.pending.splice(0, batch.length - failedAt);
+      markDelivered(i, shard, dropped); // given up on, as a mapping does: not read again
       log.error('stream consumer: records dropped after retries', {
+        mapping: mapping.name,
         shardId: shard.id,
-        attempts: shard.attempts,
+        attempts: state.attempts,
         count: dropped.length,
         firstSequenceNumber: dropped[0]?.dynamodb?.SequenceNumber,
         lastSequenceNumber: dropped.at(-1)?.dynamodb?.SequenceNumber,
       });
-      shard.attempts = 0;
+      state.attempts = 0;
       return true;
     }
-    shard.retryAt = Date.now() + retryBackoffMs * 2 ** (shard.attempts - 1);
+    state.retryAt = Date.now() + mapping.retryBackoffMs * 2 ** (state.attempts - 1);
     return false;
   };
-  const deliverPending = async (shard: ShardState) => {
-    while (shard.pending.length > 0 && !stopping) if (!(await deliver(shard))) break;
+  /** Mapping i's pending records of a shard, in order, until one fails (its retry waits) or none is left. */
+  const deliverPending = async (i: number, shard: ShardState) => {
+    const state = shard.mappings[i]!;
+    while (state.pending.length > 0 && !stopping) if (!(await deliver(i, shard))) break;
+  };
+  /** Deliveries under way, awaited by `stop`. */
+  const delivering = new Set<Promise<void>>();
+  /**
+   * Starts mapping i's deliveries on a shard, not awaited: the reader goes on for the other
+   * mappings meanwhile, so a slow or failing function holds its own mapping only. None while
+   * its retry waits, or while it still has records of the parent shard (order).
+   */
+  const startDelivery = (i: number, shard: ShardState) => {
+    const state = shard.mappings[i]!;
+    if (state.delivering || state.pending.length === 0 || Date.now() < state.retryAt) return;
+    const parent = shard.parentId ? reader.shards.get(shard.parentId) : undefined;
+    if (parent && parent.mappings[i]!.pending.length > 0) return;
+    const run: Promise<void> = deliverPending(i, shard).finally(() => {
+      state.delivering = undefined;
+      delivering.delete(run);
+      // Reading waited for it (every mapping busy), or a closed shard may now be dropped: a round now.
+      if (shard.readWaits || shard.closed) roundNow();
+    });
+    state.delivering = run;
+    delivering.add(run);
   };
 
-  /** One round for a shard: deliver what is pending, else read what is new. True if it did work. */
+  /** One round for a shard: read what is new if a mapping is ready for it, start the deliveries. True if it should go again at once. */
   const pollShard = async (shard: ShardState): Promise<boolean> => {
-    if (shard.pending.length > 0) {
-      if (Date.now() < shard.retryAt) return false;
-      await deliverPending(shard);
-      return shard.pending.length === 0;
+    const states = shard.mappings;
+    const busy = (m: ShardState['mappings'][number]) => m.pending.length > 0 || m.delivering !== undefined;
+    if (!shard.iterator) shard.closed = true;
+    if (shard.closed && !states.some(busy)) {
+      reader.drop(shard); // read to its end and delivered: its children come next
+      return true;
     }
-    const more = await reader.readNext(shard);
-    await deliverPending(shard);
+    // A mapping delivering or retrying a batch holds its own deliveries only: the others read on.
+    const ready = states.some((m) => !m.skipped && !busy(m));
+    shard.readWaits = !ready;
+    const more = ready && !shard.closed && reader.readable(shard) ? await reader.readNext(shard) : false;
+    for (let i = 0; i < states.length; i++) startDelivery(i, shard);
     return more;
   };
 
@@ -167,6 +225,11 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
   let wake: (() => void) | undefined;
   /** Whether a poke may end the current sleep (not the backoff after a failed call). */
   let pokeable = false;
+  /** Another round at once (as a poke does). */
+  const roundNow = () => {
+    poked = true;
+    if (pokeable) wake?.();
+  };
   const sleep = (ms: number, byPoke = true) =>
     new Promise<void>((resolve) => {
       pokeable = byPoke;
@@ -182,7 +245,7 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
     });
 
   await reader.refresh(true);
-  checkpoint.save();
+  for (const checkpoint of checkpoints) checkpoint.save();
 
   const loop = async () => {
     let lastRefresh = Date.now();
@@ -211,14 +274,14 @@ export async function startStreamConsumer(options: StreamConsumerOptions): Promi
 
   return {
     streamArn: arn,
-    poke: () => {
-      poked = true;
-      if (pokeable) wake?.();
-    },
+    poke: roundNow,
     stop: async () => {
       stopping = true;
       wake?.();
       await running;
+      await Promise.all([...delivering]);
+      // Positions passed over (records a mapping's filter refused) since its last delivery.
+      for (const checkpoint of checkpoints) checkpoint.saveIfPassed();
       destroy();
     },
   };

@@ -32,6 +32,10 @@ export interface TableWrite {
   sk: string;
   /** For an update: the top-level attributes its expression names (those it sets, removes or reads). */
   updated?: string[];
+  /** For a put: the item's top-level attributes (the local webhook worker tells a claimed attempt by its lease). */
+  put?: string[];
+  /** For a delete. */
+  deleted?: true;
 }
 type WriteListener = (writes: TableWrite[]) => void;
 const writeListeners = new Set<WriteListener>();
@@ -63,6 +67,8 @@ function expressionRoots(expression: unknown, names: unknown): string[] {
   }
   return [...roots];
 }
+const putOf = (item: unknown): TableWrite => ({ ...keyOf(item), put: Object.keys((item ?? {}) as Input) });
+const deleteOf = (key: unknown): TableWrite => ({ ...keyOf(key), deleted: true });
 const updateOf = (update: Input): TableWrite => ({
   ...keyOf(update.Key),
   updated: expressionRoots(update.UpdateExpression, update.ExpressionAttributeNames),
@@ -72,24 +78,24 @@ const updateOf = (update: Input): TableWrite => ({
 function writesOf(commandName: string, input: Input): TableWrite[] {
   switch (commandName) {
     case 'PutItemCommand':
-      return [keyOf(input.Item)];
+      return [putOf(input.Item)];
     case 'DeleteItemCommand':
-      return [keyOf(input.Key)];
+      return [deleteOf(input.Key)];
     case 'UpdateItemCommand':
       return [updateOf(input)];
     case 'TransactWriteItemsCommand':
       return ((input.TransactItems ?? []) as Input[]).flatMap((t) =>
         t.Put
-          ? [keyOf((t.Put as Input).Item)]
+          ? [putOf((t.Put as Input).Item)]
           : t.Delete
-            ? [keyOf((t.Delete as Input).Key)]
+            ? [deleteOf((t.Delete as Input).Key)]
             : t.Update
               ? [updateOf(t.Update as Input)]
               : [],
       );
     case 'BatchWriteItemCommand':
       return Object.values((input.RequestItems ?? {}) as Record<string, Input[]>).flatMap((requests) =>
-        requests.map((r) => keyOf(r.PutRequest ? (r.PutRequest as Input).Item : (r.DeleteRequest as Input | undefined)?.Key)),
+        requests.map((r) => (r.PutRequest ? putOf((r.PutRequest as Input).Item) : deleteOf((r.DeleteRequest as Input | undefined)?.Key))),
       );
     default:
       return [];

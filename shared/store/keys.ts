@@ -139,6 +139,8 @@ const rawKeys = {
     pk: 'WEBHOOKDUE',
     sk: `${encodeNumber(at)}#${username}#${webhookId}`,
   }),
+  /** The due time (Unix seconds) of a due item's sort key. */
+  webhookDueAt: (sk: string) => decodeNumber(sk.slice(0, sk.indexOf('#'))),
   /** Export and import jobs of a user (shared/store/exports.ts); the active export's claim. */
   exportJob: (username: string, id: string) => ({ pk: `USER#${username}`, sk: `EXPORT#${id}` }),
   exportJobPrefix: 'EXPORT#',

@@ -193,6 +193,31 @@ export async function dueAttempts(now: number, limit: number): Promise<DueItem[]
   return ((out.Items ?? []) as DueItem[]).slice(0, limit);
 }
 
+/**
+ * When an attempt may next be due (Unix seconds): the earliest due time of an item no live
+ * lease holds, or the end of a lease (a worker that died mid-attempt); undefined when none of
+ * the first `limit` items says (nothing scheduled). For a poller that sleeps until then.
+ */
+export async function nextAttemptAt(limit = 25): Promise<number | undefined> {
+  const out = await dynamo().send(
+    new QueryCommand({
+      TableName: table(),
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.webhookDuePartition },
+      ProjectionExpression: '#at, leaseUntil',
+      ExpressionAttributeNames: { '#at': 'at' },
+      Limit: limit,
+      ConsistentRead: true,
+    }),
+  );
+  let next: number | undefined;
+  for (const item of (out.Items ?? []) as Array<Pick<DueItem, 'at' | 'leaseUntil'>>) {
+    const at = Math.max(item.at, item.leaseUntil ?? 0);
+    if (next === undefined || at < next) next = at;
+  }
+  return next;
+}
+
 /** Claims a due item until `lease`; false if another worker holds it or it is gone. */
 export async function claimDue(due: DueItem, now: number, lease: number): Promise<boolean> {
   const done = await ifConditionHolds(

@@ -74,9 +74,15 @@ AwsHttp.prototype.send = function (this: AwsHttp, req: AwsRequest, errorOf) {
     counts.set('~segments folded', (counts.get('~segments folded') ?? 0) + folded);
   }
   const answer = send.call(this, req, errorOf);
+  count('~bytes sent', typeof req.body === 'string' ? Buffer.byteLength(req.body) : (req.body?.length ?? 0));
+  void answer.then(
+    (a) => count('~bytes received', typeof a.body === 'string' ? Buffer.byteLength(a.body) : 0),
+    () => undefined,
+  );
   if (target.startsWith('DynamoDB_')) void answer.then(countUnits, () => undefined);
   return answer;
 };
+const count = (name: string, n: number) => counts.set(name, (counts.get(name) ?? 0) + n);
 /** Read/write units and Query items the answers report. */
 function countUnits(answer: unknown): void {
   const body = (answer as { body?: unknown }).body;
@@ -200,7 +206,7 @@ async function main(): Promise<void> {
     await sleep(IDLE_S * 1000);
     const idle = diff(snapshot(), idle0);
     const idleSeconds = (Date.now() - t0) / 1000;
-    const idleRequests = [...idle].filter(([n]) => !n.startsWith('(')).reduce((a, [, v]) => a + v, 0);
+    const idleRequests = [...idle].filter(([n]) => !n.startsWith('(') && !n.startsWith('~')).reduce((a, [, v]) => a + v, 0);
     process.stdout.write(`idle: ${idleRequests / idleSeconds} requests/s\n\n`);
 
     const reads = SHAPES.some((s) => s.startsWith('get-'));

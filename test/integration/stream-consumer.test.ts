@@ -6,7 +6,7 @@ import { DeleteTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/cli
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ensureTable } from '../../infra/local/dynamodb';
-import { type StreamConsumer, startStreamConsumer } from '../../infra/local/stream-consumer';
+import { type StreamConsumer, type StreamMapping, startStreamConsumer, startStreamReader } from '../../infra/local/stream-consumer';
 
 /**
  * The local event source mapping on its own, on a table of its own in the runtime's
@@ -185,5 +185,157 @@ describe('local stream consumer', () => {
     await until(() => delivered.includes('next'));
     expect(calls).toBe(4);
     expect(delivered).toEqual(['next']);
+  });
+});
+
+/**
+ * The runtime's one reader serving several mappings (the fan-out and the export worker): each
+ * mapping gets its own records, in order, with its own retries and its own checkpoint.
+ */
+describe('local stream reader with two mappings', () => {
+  /** A table of its own; `put` writes an item of partition `pk`. */
+  async function twoMappings(a: Omit<StreamMapping, 'name'>, b: Omit<StreamMapping, 'name'>, pollMs = 50) {
+    const name = table ?? `consumer-${randomBytes(4).toString('hex')}`;
+    if (!table) {
+      table = name;
+      await ensureTable(endpoint(), name);
+    }
+    consumer = await startStreamReader({
+      endpoint: endpoint(),
+      tableName: name,
+      pollMs,
+      mappings: [
+        { name: 'a', ...a },
+        { name: 'b', ...b },
+      ],
+    });
+    const client = ddb();
+    return (pk: string, sk: string) => client.send(new PutItemCommand({ TableName: name, Item: { pk: { S: pk }, sk: { S: sk } } }));
+  }
+  const pkIs = (prefix: string) => (r: { dynamodb?: { Keys?: { pk?: { S?: string } } } }) =>
+    r.dynamodb?.Keys?.pk?.S?.startsWith(prefix) === true;
+  const recorder = (into: string[]) => async (e: DynamoDBStreamEvent) => {
+    into.push(...e.Records.map(skOf));
+    return { batchItemFailures: [] };
+  };
+
+  it('each mapping gets exactly the records its filter accepts, in order', async () => {
+    const seenA: string[] = [];
+    const seenB: string[] = [];
+    const put = await twoMappings({ handler: recorder(seenA), filter: pkIs('A') }, { handler: recorder(seenB), filter: pkIs('B') });
+    const expectedA: string[] = [];
+    const expectedB: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const pk = i % 3 === 0 ? 'B' : i % 3 === 1 ? 'A' : 'C'; // C: neither's
+      const sk = `${pk}${String(i).padStart(2, '0')}`;
+      if (pk === 'A') expectedA.push(sk);
+      if (pk === 'B') expectedB.push(sk);
+      await put(pk, sk);
+    }
+    await until(() => seenA.length >= expectedA.length && seenB.length >= expectedB.length);
+    await new Promise((r) => setTimeout(r, 200)); // nothing more comes
+    expect(seenA).toEqual(expectedA);
+    expect(seenB).toEqual(expectedB);
+  });
+
+  it("a mapping failing and retrying neither holds nor repeats the other's deliveries", async () => {
+    const seenA: string[] = [];
+    const seenB: string[] = [];
+    let failing = true;
+    let attemptsA = 0;
+    const put = await twoMappings(
+      {
+        // Fails every batch holding `b` while `failing`, with a long backoff: still retrying below.
+        handler: async (e) => {
+          attemptsA++;
+          if (failing && e.Records.some((r) => skOf(r) === 'b')) throw new Error('not now');
+          seenA.push(...e.Records.map(skOf));
+          return { batchItemFailures: [] };
+        },
+        maxRetryAttempts: 50,
+        retryBackoffMs: 100,
+      },
+      { handler: recorder(seenB) },
+    );
+    await put('P', 'a');
+    await until(() => seenA.includes('a') && seenB.includes('a'));
+    await put('P', 'b');
+    await until(() => attemptsA >= 2 && seenB.includes('b')); // a's first try failed
+    for (const sk of ['c', 'd', 'e']) {
+      await put('P', sk);
+      await until(() => seenB.includes(sk)); // while a is held at b
+    }
+    expect(seenA).toEqual(['a']);
+    failing = false;
+    await until(() => seenA.includes('e'));
+    expect(seenA).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(seenB).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it("a mapping whose function is slow does not hold the other's deliveries", async () => {
+    const seenA: string[] = [];
+    const seenB: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const put = await twoMappings(
+      {
+        handler: async (e) => {
+          if (e.Records.some((r) => skOf(r) === 'a')) await gate; // held until released below
+          seenA.push(...e.Records.map(skOf));
+          return { batchItemFailures: [] };
+        },
+      },
+      { handler: recorder(seenB) },
+    );
+    for (const sk of ['a', 'b', 'c']) {
+      await put('P', sk);
+      await until(() => seenB.includes(sk));
+    }
+    expect(seenA).toEqual([]);
+    release();
+    await until(() => seenA.includes('c'));
+    expect(seenA).toEqual(['a', 'b', 'c']);
+    expect(seenB).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a restart resumes each mapping at its own checkpoint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pryv-checkpoint-'));
+    try {
+      const seenA: string[] = [];
+      const seenB: string[] = [];
+      let failing = true;
+      const mappings = () =>
+        [
+          {
+            handler: async (e: DynamoDBStreamEvent) => {
+              if (failing && e.Records.some((r) => skOf(r) === 'b')) throw new Error('not now');
+              seenA.push(...e.Records.map(skOf));
+              return { batchItemFailures: [] };
+            },
+            maxRetryAttempts: 50,
+            retryBackoffMs: 100,
+            checkpointFile: join(dir, 'a.json'),
+          },
+          { handler: recorder(seenB), checkpointFile: join(dir, 'b.json') },
+        ] as const;
+      let put = await twoMappings(...mappings());
+      await put('P', 'a');
+      await until(() => seenA.includes('a'));
+      await put('P', 'b');
+      await put('P', 'c');
+      await until(() => seenB.includes('c'));
+      await consumer!.stop(); // a delivered up to `a`, b up to `c`
+      consumer = undefined;
+      await put('P', 'd'); // while stopped
+      failing = false;
+      put = await twoMappings(...mappings());
+      await put('P', 'e');
+      await until(() => seenA.includes('e') && seenB.includes('e'));
+      await new Promise((r) => setTimeout(r, 200)); // nothing more comes
+      expect(seenA).toEqual(['a', 'b', 'c', 'd', 'e']);
+      expect(seenB).toEqual(['a', 'b', 'c', 'd', 'e']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

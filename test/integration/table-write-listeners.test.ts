@@ -89,16 +89,16 @@ describe('table write listeners', () => {
       stop();
     }
     expect(seen).toEqual([
-      [{ pk, sk: 'a' }],
+      [{ pk, sk: 'a', put: ['pk', 'sk', 'calls', 'old'] }],
       [{ pk, sk: 'a', updated: ['lastUsed', 'calls', 'old'] }],
       [
-        { pk, sk: 'b' },
-        { pk, sk: 'z' },
+        { pk, sk: 'b', put: ['pk', 'sk'] },
+        { pk, sk: 'z', deleted: true },
       ],
-      [{ pk, sk: 'c' }],
-      [{ pk, sk: 'a' }],
-      [{ pk, sk: 'b' }],
-      [{ pk, sk: 'c' }],
+      [{ pk, sk: 'c', put: ['pk', 'sk'] }],
+      [{ pk, sk: 'a', deleted: true }],
+      [{ pk, sk: 'b', deleted: true }],
+      [{ pk, sk: 'c', deleted: true }],
     ]);
   });
 
@@ -123,7 +123,7 @@ describe('table write listeners', () => {
         await dynamo().send(new PutCommand({ TableName, Item: { ...key, v: 1 } }));
         const deadline = Date.now() + 5_000;
         while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-        expect(received).toEqual([[key]]);
+        expect(received).toEqual([[{ ...key, put: ['pk', 'sk', 'v'] }]]);
         resetClients();
         delete process.env.LOCAL_TABLE_WRITES_CHANNEL;
         resetConfig();

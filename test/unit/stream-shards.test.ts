@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../infra/local/stream-checkpoint';
 import { ShardReader, type StreamsApi } from '../../infra/local/stream-shards';
@@ -55,24 +58,65 @@ describe('stream shard reader', () => {
         DONE: () => [],
       },
     });
-    const reader = new ShardReader(client, ARN, Checkpoint.open(undefined, ARN));
+    const reader = new ShardReader(client, ARN, [{ checkpoint: Checkpoint.open(undefined, ARN) }]);
     await reader.refresh(true);
     const shard = reader.shards.get('s1')!;
     expect(await reader.readNext(shard)).toBe(true); // re-opened: read again at once
     await reader.readNext(shard);
     expect(iterators).toEqual(['LATEST', 'TRIM_HORIZON']);
-    expect(shard.pending.map((r) => r.dynamodb?.SequenceNumber)).toEqual(['2']);
+    expect(shard.mappings[0]!.pending.map((r) => r.dynamodb?.SequenceNumber)).toEqual(['2']);
   });
 
   it('a shard whose iterator could not be opened (engine busy) is opened at the next refresh, not forgotten', async () => {
     const { client, iterators } = fakeStreams({ iteratorFails: 1, records: { LATEST: () => [], TRIM_HORIZON: () => [], DONE: () => [] } });
-    const reader = new ShardReader(client, ARN, Checkpoint.open(undefined, ARN));
+    const reader = new ShardReader(client, ARN, [{ checkpoint: Checkpoint.open(undefined, ARN) }]);
     await reader.refresh(true);
     expect(reader.shards.size).toBe(0);
     await reader.refresh(false);
     expect(reader.shards.has('s1')).toBe(true);
     // Still "from the start of the first start": the shard is read whole, older records left out.
     expect(iterators).toEqual(['TRIM_HORIZON']);
-    expect(reader.shards.get('s1')!.since).toBeGreaterThanOrEqual(now() - 5);
+    expect(reader.shards.get('s1')!.mappings[0]!.since).toBeGreaterThanOrEqual(now() - 5);
+  });
+
+  it('two mappings: one GetRecords per page, each gets the records its filter accepts, a restart opens after the lowest checkpoint and leaves out what each delivered', async () => {
+    const t = now();
+    const records = ['1', '2', '3', '4'].map((seq) => ({
+      ...record(seq, t),
+      dynamodb: { ...record(seq, t).dynamodb, Keys: { pk: { S: Number(seq) % 2 ? 'odd' : 'even' } } },
+    }));
+    const calls: string[] = [];
+    const client: StreamsApi = {
+      send: async (operation, input) => {
+        calls.push(
+          operation === 'GetShardIterator' ? `${operation} ${input.ShardIteratorType} ${input.SequenceNumber ?? ''}`.trim() : operation,
+        );
+        const answer = (fields: Record<string, unknown>) => ({ ...fields, $metadata: { attempts: 1, totalRetryDelay: 0 } }) as WireOutput;
+        if (operation === 'DescribeStream') return answer({ StreamDescription: { Shards: [{ ShardId: 's1' }] } });
+        if (operation === 'GetShardIterator') return answer({ ShardIterator: String(input.SequenceNumber ?? '0') });
+        const after = Number(input.ShardIterator);
+        return answer({ Records: records.filter((r) => Number(r.dynamodb.SequenceNumber) > after), NextShardIterator: '4' });
+      },
+    };
+    const pkIs = (pk: string) => (r: { dynamodb?: { Keys?: Record<string, { S?: string }> } }) => r.dynamodb?.Keys?.pk?.S === pk;
+    // Each mapping's checkpoint as a restart finds it on disk.
+    const dir = mkdtempSync(join(tmpdir(), 'pryv-shards-'));
+    const checkpoint = (name: string, shards: Record<string, string>) => {
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify({ streamArn: ARN, shards }));
+      return Checkpoint.open(file, ARN);
+    };
+    const reader = new ShardReader(client, ARN, [
+      { checkpoint: checkpoint('odd.json', { s1: '1' }), accepts: pkIs('odd') },
+      { checkpoint: checkpoint('even.json', { s1: '2' }), accepts: pkIs('even') },
+    ]);
+    await reader.refresh(false);
+    const shard = reader.shards.get('s1')!;
+    await reader.readNext(shard);
+    expect(calls).toEqual(['DescribeStream', 'GetShardIterator AFTER_SEQUENCE_NUMBER 1', 'GetRecords']);
+    const seqs = (i: number) => shard.mappings[i]!.pending.map((r) => r.dynamodb?.SequenceNumber);
+    expect(seqs(0)).toEqual(['3']); // odd, after 1
+    expect(seqs(1)).toEqual(['4']); // even, after 2 (not 2 again)
+    rmSync(dir, { recursive: true, force: true });
   });
 });
