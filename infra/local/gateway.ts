@@ -125,23 +125,42 @@ export function toEvent(
   };
 }
 
+/** A header value Node would write as more than one byte per character were it sent as UTF-8 with the body. */
+const NOT_ASCII = /[^\t\x20-\x7e]/;
+
 function send(res: ServerResponse, result: APIGatewayProxyResultV2): void {
   const structured: APIGatewayProxyStructuredResultV2 =
     typeof result === 'object' && result !== null && 'statusCode' in result
       ? result
       : { statusCode: 200, body: JSON.stringify(result), headers: { 'content-type': 'application/json' } };
-  const body = structured.body
-    ? structured.isBase64Encoded
-      ? Buffer.from(structured.body, 'base64')
-      : Buffer.from(structured.body, 'utf8')
-    : Buffer.alloc(0);
   // Headers as a flat list given to writeHead: Node writes them without a setHeader each. The
   // length is the gateway's own, of the body it sends, as API Gateway's is: a handler's (an
   // attachment's size) is not sent a second time.
   const headers: string[] = [];
+  let ascii = true;
   const given = structured.headers;
-  if (given) for (const k in given) if (k.toLowerCase() !== 'content-length') headers.push(k, String(given[k]));
-  if (structured.cookies) for (const cookie of structured.cookies) headers.push('set-cookie', cookie);
+  if (given)
+    for (const k in given)
+      if (k.toLowerCase() !== 'content-length') {
+        const value = String(given[k]);
+        if (ascii && NOT_ASCII.test(value)) ascii = false;
+        headers.push(k, value);
+      }
+  if (structured.cookies)
+    for (const cookie of structured.cookies) {
+      if (ascii && NOT_ASCII.test(cookie)) ascii = false;
+      headers.push('set-cookie', cookie);
+    }
+  const text = structured.body ?? '';
+  if (!structured.isBase64Encoded && ascii) {
+    // A text body as a string: Node sends head and body in one write of one string (for a
+    // Buffer it makes a writev of the two); the bytes are the same, as the head is ASCII.
+    headers.push('content-length', String(Buffer.byteLength(text)));
+    res.writeHead(structured.statusCode ?? 200, headers);
+    res.end(text);
+    return;
+  }
+  const body = text ? (structured.isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8')) : Buffer.alloc(0);
   headers.push('content-length', String(body.length));
   res.writeHead(structured.statusCode ?? 200, headers);
   res.end(body);
