@@ -84,45 +84,64 @@ export function toEvent(
 ): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
-  for (const [name, value] of Object.entries(req.headers)) {
+  const given = req.headers;
+  for (const name in given) {
+    const value = given[name];
     if (value === undefined) continue;
     if (name === 'cookie') cookies = (Array.isArray(value) ? value.join('; ') : value).split(/;\s*/);
     else headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const query: Record<string, string> = {};
-  if (url.search !== '') for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const search = url.search;
+  if (search !== '') for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const isText = TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
   const now = Date.now();
+  const path = url.pathname;
+  const host = headers.host ?? 'localhost';
+  const dot = host.indexOf('.');
+  const address = req.socket.remoteAddress;
   return {
     version: '2.0',
     routeKey,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    rawPath: path,
+    rawQueryString: search.slice(1),
     cookies,
     headers,
-    queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
+    queryStringParameters: search !== '' && Object.keys(query).length > 0 ? query : undefined,
     pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : undefined,
     body: body.length > 0 ? (isText ? body.toString('utf8') : body.toString('base64')) : undefined,
     isBase64Encoded: body.length > 0 && !isText,
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
-      domainName: headers.host ?? 'localhost',
-      domainPrefix: (headers.host ?? 'localhost').split('.')[0]!,
+      domainName: host,
+      domainPrefix: dot < 0 ? host : host.slice(0, dot),
       http: {
         method: req.method ?? 'GET',
-        path: url.pathname,
+        path,
         protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+        sourceIp: address === undefined ? '127.0.0.1' : address.startsWith('::ffff:') ? address.slice(7) : address,
         userAgent: headers['user-agent'] ?? '',
       },
       requestId,
       routeKey,
       stage: '$default',
-      time: new Date(now).toUTCString(),
+      time: utcString(now),
       timeEpoch: now,
     },
   };
+}
+
+/** `new Date(ms).toUTCString()`, kept for the current second (every request of a second has the same). */
+let utcSecond = Number.NaN;
+let utcText = '';
+function utcString(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== utcSecond) {
+    utcSecond = second;
+    utcText = new Date(ms).toUTCString();
+  }
+  return utcText;
 }
 
 /** A header value Node would write as more than one byte per character were it sent as UTF-8 with the body. */

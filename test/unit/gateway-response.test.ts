@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalGateway, startGateway } from '../../infra/local/gateway';
 import { compileRoute } from '../../infra/local/routes';
@@ -29,11 +29,21 @@ const RESULTS: Record<string, APIGatewayProxyResultV2> = {
 };
 
 let gateway: LocalGateway;
+/** The events the `/echo/{id}` handler was given. */
+const seen: APIGatewayProxyEventV2[] = [];
 beforeAll(async () => {
   const routes = Object.entries(RESULTS).map(([name, result]) => compileRoute({ verb: 'GET', path: `/${name}` }, async () => result));
   const routesHead = Object.entries(RESULTS).map(([name, result]) =>
     compileRoute({ verb: 'HEAD' as 'GET', path: `/${name}` }, async () => result),
   );
+  const echo = compileRoute(
+    { verb: 'POST', path: '/echo/{id}' },
+    async (event?: APIGatewayProxyEventV2): Promise<APIGatewayProxyResultV2> => {
+      if (event) seen.push(event);
+      return { statusCode: 200, body: 'seen' };
+    },
+  );
+  routes.push(echo);
   const none = async () => ({ statusCode: 200 });
   gateway = await startGateway({
     port: 0,
@@ -47,12 +57,12 @@ beforeAll(async () => {
 afterAll(() => gateway?.stop());
 
 /** The raw bytes of the answer to one request on a new connection (closed after it). */
-function rawAnswer(method: string, path: string): Promise<Buffer> {
+function rawAnswer(method: string, path: string, head = 'Host: x\r\n', body: Buffer = Buffer.alloc(0)): Promise<Buffer> {
   const { port } = new URL(gateway.url);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = connect(Number(port), '127.0.0.1', () =>
-      socket.write(`${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+      socket.write(Buffer.concat([Buffer.from(`${method} ${path} HTTP/1.1\r\n${head}Connection: close\r\n\r\n`, 'latin1'), body])),
     );
     socket.on('data', (d) => chunks.push(d));
     socket.on('end', () => resolve(Buffer.concat(chunks)));
@@ -126,5 +136,63 @@ describe('the local gateway: what a handler returns, on the wire', () => {
       expect(a.body.length).toBe(0);
       expect(a.headers.some((h) => h.startsWith('content-length: '))).toBe(true);
     }
+  });
+
+  it('the event a handler is given: headers (repeated ones joined, cookies apart), query, path parameters, body, request context', async () => {
+    seen.length = 0;
+    const text = Buffer.from('{"a":"é"}', 'utf8');
+    const head =
+      'Host: api.example.com:3000\r\nUser-Agent: ua/1\r\nX-Multi: a\r\nX-Multi: b\r\nCookie: c1=v1; c2=v2\r\nCookie: c3=v3\r\n' +
+      `Content-Type: application/json\r\nContent-Length: ${text.length}\r\n`;
+    await rawAnswer('POST', '/echo/abc?x=1&y=2&x=3&e=', head, text);
+    const binary = Buffer.from([0, 255, 1]);
+    await rawAnswer('POST', '/echo/def', `Host: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: 3\r\n`, binary);
+    expect(seen.length).toBe(2);
+    const [first, second] = seen as [APIGatewayProxyEventV2, APIGatewayProxyEventV2];
+    for (const event of seen) {
+      expect(event.requestContext.time).toBe(new Date(event.requestContext.timeEpoch).toUTCString());
+      expect(Math.abs(event.requestContext.timeEpoch - Date.now())).toBeLessThan(60_000);
+      expect(event.requestContext.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(event.requestContext.http.sourceIp).toBe('127.0.0.1');
+    }
+    const context = (e: APIGatewayProxyEventV2) => ({ ...e.requestContext, time: undefined, timeEpoch: undefined, requestId: undefined });
+    expect({ ...first, requestContext: context(first) }).toEqual({
+      version: '2.0',
+      routeKey: 'POST /echo/{id}',
+      rawPath: '/echo/abc',
+      rawQueryString: 'x=1&y=2&x=3&e=',
+      cookies: ['c1=v1', 'c2=v2', 'c3=v3'],
+      headers: {
+        host: 'api.example.com:3000',
+        'user-agent': 'ua/1',
+        'x-multi': 'a, b',
+        'content-type': 'application/json',
+        'content-length': String(text.length),
+        connection: 'close',
+      },
+      queryStringParameters: { x: '1,3', y: '2', e: '' },
+      pathParameters: { id: 'abc' },
+      body: '{"a":"é"}',
+      isBase64Encoded: false,
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        domainName: 'api.example.com:3000',
+        domainPrefix: 'api',
+        http: { method: 'POST', path: '/echo/abc', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'ua/1' },
+        routeKey: 'POST /echo/{id}',
+        stage: '$default',
+        time: undefined,
+        timeEpoch: undefined,
+        requestId: undefined,
+      },
+    });
+    expect(second.body).toBe(binary.toString('base64'));
+    expect(second.isBase64Encoded).toBe(true);
+    expect(second.queryStringParameters).toBeUndefined();
+    expect(second.rawQueryString).toBe('');
+    expect(second.cookies).toBeUndefined();
+    expect(second.requestContext.domainName).toBe('localhost');
+    expect(second.requestContext.domainPrefix).toBe('localhost');
   });
 });
