@@ -284,7 +284,8 @@ export class SigV4 {
   /** The template of a set of headers (kept; the cache is emptied when a caller sends too many different sets). */
   private template(headers: Record<string, string>, hasBody: boolean, hasToken: boolean): HeaderTemplate {
     let key = hasBody ? (hasToken ? 'bt' : 'b-') : hasToken ? '-t' : '--';
-    for (const name in headers) key += `\n${name}\n${headers[name]}`;
+    // Lengths before each part: no two different sets give the same key, whatever their characters.
+    for (const name in headers) key += `${name.length}:${name}${headers[name]!.length}:${headers[name]}`;
     let template = this.templates.get(key);
     if (template) return template;
     const given: string[] = [];

@@ -142,4 +142,20 @@ describe('SigV4 signer', () => {
       for (const [name, value] of Object.entries(c.headers)) expect(sent[names.indexOf(name) * 2 + 1]).toBe(value);
     }
   });
+
+  it('header sets that differ only in where a separator falls are kept apart', () => {
+    const at = Date.UTC(2026, 11, 7, 4, 30, 0);
+    const sets: Array<Record<string, string>> = [
+      { 'X-A': 'x\nX-B\ny' },
+      { 'X-A': 'x', 'X-B': 'y' },
+      { 'X-A': '1:x', 'X-B': 'y' },
+      { 'X-A': '1', ':x': 'y' },
+    ];
+    const shared = new SigV4('eu-central-1', 'dynamodb');
+    for (let round = 0; round < 2; round++)
+      for (const headers of sets) {
+        const fresh = new SigV4('eu-central-1', 'dynamodb').sign('POST', 'h', '/', headers, '{}', LONG_TERM, at);
+        expect(shared.sign('POST', 'h', '/', headers, '{}', LONG_TERM, at)).toEqual(fresh);
+      }
+  });
 });
