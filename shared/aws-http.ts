@@ -173,13 +173,42 @@ const EMPTY_BODY_HASH = sha256Hex('');
 /** Headers SigV4 signers leave out of the signature (they may change on the way). */
 const UNSIGNED = new Set(['authorization', 'connection', 'x-amzn-trace-id', 'user-agent', 'expect', 'presigned-expires', 'range']);
 
+/** A signed header whose value is the request's own: filled in on each request. */
+enum Slot {
+  Host,
+  Date,
+  Token,
+  Length,
+}
+
+/**
+ * What SigV4 makes of one set of request headers, worked out once: the headers as sent, the
+ * canonical header lines in their sorted order (the request's own values as slots), the
+ * signed names. It depends only on the headers given (names and values), whether there is a
+ * body and whether the credentials carry a session token.
+ */
+interface HeaderTemplate {
+  /** The given headers as `[name, value, …]`. */
+  given: string[];
+  /** The Content-Type added when a body comes without one (sent after Content-Length, as before). */
+  defaultType: string | undefined;
+  /** Canonical header lines (`name:value\n`) and slots, sorted by name. */
+  lines: Array<string | Slot>;
+  signedNames: string;
+}
+
+/** Header sets kept at most (callers send a handful: one per DynamoDB operation, the @connections ones). */
+const MAX_TEMPLATES = 256;
+
 /**
  * AWS Signature Version 4 of a request, in headers (the AWS SDK's signer and `aws4` compute
- * the same signature; test/unit/document.test.ts and socket-connections-api.test.ts check
- * every request against the SDK's). What a request costs here is its own: the body's hash,
- * the canonical request's hash and one HMAC. What only changes with the time or the
- * credentials is kept: the date strings for the current second, and the signing key for the
- * current day and secret (an HMAC chain of four).
+ * the same signature; test/unit/sigv4.test.ts, document.test.ts and
+ * socket-connections-api.test.ts check requests against the SDK's). What a request costs here
+ * is its own: the body's hash, the canonical request's hash and one HMAC. What only changes
+ * with the time or the credentials is kept: the date strings for the current second, the
+ * signing key for the current day and secret (an HMAC chain of four), and for each set of
+ * headers a caller sends, their canonical lines in order (names lowered, values trimmed,
+ * sorted: the same for every request of a DynamoDB operation).
  */
 export class SigV4 {
   private second = Number.NaN;
@@ -187,6 +216,7 @@ export class SigV4 {
   private keyScope = '';
   private keySecret = '';
   private key: Buffer = Buffer.alloc(0);
+  private readonly templates = new Map<string, HeaderTemplate>();
 
   constructor(
     private readonly region: string,
@@ -225,48 +255,72 @@ export class SigV4 {
       this.keySecret = credentials.secretAccessKey;
     }
     const hasBody = body.length > 0;
-    const out: string[] = ['Host', host, 'X-Amz-Date', dateTime];
-    const signed: Array<[string, string]> = [
-      ['host', host],
-      ['x-amz-date', dateTime],
-    ];
-    let contentType = false;
-    for (const name in headers) {
-      const value = headers[name]!;
-      out.push(name, value);
-      const lower = name.toLowerCase();
-      if (lower === 'content-type') contentType = true;
-      if (!UNSIGNED.has(lower)) signed.push([lower, value.trim().replace(/\s+/g, ' ')]);
-    }
-    if (credentials.sessionToken) {
-      out.push('X-Amz-Security-Token', credentials.sessionToken);
-      signed.push(['x-amz-security-token', credentials.sessionToken]);
-    }
-    const length = String(Buffer.byteLength(body));
-    out.push('Content-Length', length);
-    if (hasBody) {
-      signed.push(['content-length', length]);
-      if (!contentType) {
-        const type = 'application/x-www-form-urlencoded; charset=utf-8';
-        out.push('Content-Type', type);
-        signed.push(['content-type', type]);
-      }
-    }
-    signed.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const token = credentials.sessionToken;
+    const template = this.template(headers, hasBody, !!token);
+    const length = typeof body === 'string' ? String(Buffer.byteLength(body)) : String(body.length);
     let canonicalHeaders = '';
-    let signedNames = '';
-    for (const [name, value] of signed) {
-      canonicalHeaders += `${name}:${value}\n`;
-      signedNames += signedNames === '' ? name : `;${name}`;
+    for (const line of template.lines) {
+      if (typeof line === 'string') canonicalHeaders += line;
+      else if (line === Slot.Host) canonicalHeaders += `host:${host}\n`;
+      else if (line === Slot.Date) canonicalHeaders += `x-amz-date:${dateTime}\n`;
+      else if (line === Slot.Token) canonicalHeaders += `x-amz-security-token:${token}\n`;
+      else canonicalHeaders += `content-length:${length}\n`;
     }
+    const signedNames = template.signedNames;
     const canonical = `${method}\n${canonicalPath(path)}\n\n${canonicalHeaders}\n${signedNames}\n${hasBody ? sha256Hex(body) : EMPTY_BODY_HASH}`;
     const toSign = `AWS4-HMAC-SHA256\n${dateTime}\n${scope}\n${sha256Hex(canonical)}`;
     const signature = createHmac('sha256', this.key).update(toSign).digest('hex');
+    const out = ['Host', host, 'X-Amz-Date', dateTime, ...template.given];
+    if (token) out.push('X-Amz-Security-Token', token);
+    out.push('Content-Length', length);
+    if (template.defaultType) out.push('Content-Type', template.defaultType);
     out.push(
       'Authorization',
       `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedNames}, Signature=${signature}`,
     );
     return out;
+  }
+
+  /** The template of a set of headers (kept; the cache is emptied when a caller sends too many different sets). */
+  private template(headers: Record<string, string>, hasBody: boolean, hasToken: boolean): HeaderTemplate {
+    let key = hasBody ? (hasToken ? 'bt' : 'b-') : hasToken ? '-t' : '--';
+    // Lengths before each part: no two different sets give the same key, whatever their characters.
+    for (const name in headers) key += `${name.length}:${name}${headers[name]!.length}:${headers[name]}`;
+    let template = this.templates.get(key);
+    if (template) return template;
+    const given: string[] = [];
+    const signed: Array<[string, string | Slot]> = [
+      ['host', Slot.Host],
+      ['x-amz-date', Slot.Date],
+    ];
+    let contentType = false;
+    let defaultType: string | undefined;
+    for (const name in headers) {
+      const value = headers[name]!;
+      given.push(name, value);
+      const lower = name.toLowerCase();
+      if (lower === 'content-type') contentType = true;
+      if (!UNSIGNED.has(lower)) signed.push([lower, value.trim().replace(/\s+/g, ' ')]);
+    }
+    if (hasToken) signed.push(['x-amz-security-token', Slot.Token]);
+    if (hasBody) {
+      signed.push(['content-length', Slot.Length]);
+      if (!contentType) {
+        defaultType = 'application/x-www-form-urlencoded; charset=utf-8';
+        signed.push(['content-type', defaultType]);
+      }
+    }
+    signed.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const lines: Array<string | Slot> = [];
+    let signedNames = '';
+    for (const [name, value] of signed) {
+      lines.push(typeof value === 'string' ? `${name}:${value}\n` : value);
+      signedNames += signedNames === '' ? name : `;${name}`;
+    }
+    template = { given, defaultType, lines, signedNames };
+    if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
+    this.templates.set(key, template);
+    return template;
   }
 }
 

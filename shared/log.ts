@@ -59,6 +59,8 @@ class PryvLogger extends Logger {
 
 let logger: PryvLogger | undefined;
 let levelSet: string | undefined;
+/** Whether the logger was made with a debug sampling rate (Powertools reads it once, when made). */
+let sampling = false;
 
 /** The logger at LOG_LEVEL; made again when LOG_LEVEL changes (tests and tools change it while running). */
 function current(): PryvLogger {
@@ -67,6 +69,7 @@ function current(): PryvLogger {
     levelSet = wanted;
     const logLevel = (LEVELS.has(wanted) ? wanted : 'info').toUpperCase() as LogLevel;
     logger = new PryvLogger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'pryv', logLevel });
+    sampling = Number(process.env.POWERTOOLS_LOGGER_SAMPLE_RATE) > 0;
   }
   return logger;
 }
@@ -111,5 +114,8 @@ export function logContext(): Readonly<Fields> {
  * sampling rate); Lambda entry points and the local gateway call it before each request.
  */
 export function sampleDebugLogs(): void {
-  current().refreshSampleRateCalculation();
+  const out = current();
+  // Without a rate, Powertools' refresh only sets the level back to the one it was made with,
+  // which nothing else changes: skipped (~1 % of a create's process: test/bench/FINDINGS.md §27).
+  if (sampling) out.refreshSampleRateCalculation();
 }

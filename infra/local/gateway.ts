@@ -84,64 +84,102 @@ export function toEvent(
 ): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
-  for (const [name, value] of Object.entries(req.headers)) {
+  const given = req.headers;
+  for (const name in given) {
+    const value = given[name];
     if (value === undefined) continue;
     if (name === 'cookie') cookies = (Array.isArray(value) ? value.join('; ') : value).split(/;\s*/);
     else headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const query: Record<string, string> = {};
-  if (url.search !== '') for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const search = url.search;
+  if (search !== '') for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const isText = TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
   const now = Date.now();
+  const path = url.pathname;
+  const host = headers.host ?? 'localhost';
+  const dot = host.indexOf('.');
+  const address = req.socket.remoteAddress;
   return {
     version: '2.0',
     routeKey,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    rawPath: path,
+    rawQueryString: search.slice(1),
     cookies,
     headers,
-    queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
+    queryStringParameters: search !== '' && Object.keys(query).length > 0 ? query : undefined,
     pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : undefined,
     body: body.length > 0 ? (isText ? body.toString('utf8') : body.toString('base64')) : undefined,
     isBase64Encoded: body.length > 0 && !isText,
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
-      domainName: headers.host ?? 'localhost',
-      domainPrefix: (headers.host ?? 'localhost').split('.')[0]!,
+      domainName: host,
+      domainPrefix: dot < 0 ? host : host.slice(0, dot),
       http: {
         method: req.method ?? 'GET',
-        path: url.pathname,
+        path,
         protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+        sourceIp: address === undefined ? '127.0.0.1' : address.startsWith('::ffff:') ? address.slice(7) : address,
         userAgent: headers['user-agent'] ?? '',
       },
       requestId,
       routeKey,
       stage: '$default',
-      time: new Date(now).toUTCString(),
+      time: utcString(now),
       timeEpoch: now,
     },
   };
 }
+
+/** `new Date(ms).toUTCString()`, kept for the current second (every request of a second has the same). */
+let utcSecond = Number.NaN;
+let utcText = '';
+function utcString(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== utcSecond) {
+    utcSecond = second;
+    utcText = new Date(ms).toUTCString();
+  }
+  return utcText;
+}
+
+/** A header value Node would write as more than one byte per character were it sent as UTF-8 with the body. */
+const NOT_ASCII = /[^\t\x20-\x7e]/;
 
 function send(res: ServerResponse, result: APIGatewayProxyResultV2): void {
   const structured: APIGatewayProxyStructuredResultV2 =
     typeof result === 'object' && result !== null && 'statusCode' in result
       ? result
       : { statusCode: 200, body: JSON.stringify(result), headers: { 'content-type': 'application/json' } };
-  const body = structured.body
-    ? structured.isBase64Encoded
-      ? Buffer.from(structured.body, 'base64')
-      : Buffer.from(structured.body, 'utf8')
-    : Buffer.alloc(0);
   // Headers as a flat list given to writeHead: Node writes them without a setHeader each. The
   // length is the gateway's own, of the body it sends, as API Gateway's is: a handler's (an
   // attachment's size) is not sent a second time.
   const headers: string[] = [];
+  let ascii = true;
   const given = structured.headers;
-  if (given) for (const k in given) if (k.toLowerCase() !== 'content-length') headers.push(k, String(given[k]));
-  if (structured.cookies) for (const cookie of structured.cookies) headers.push('set-cookie', cookie);
+  if (given)
+    for (const k in given)
+      if (k.toLowerCase() !== 'content-length') {
+        const value = String(given[k]);
+        if (ascii && NOT_ASCII.test(value)) ascii = false;
+        headers.push(k, value);
+      }
+  if (structured.cookies)
+    for (const cookie of structured.cookies) {
+      if (ascii && NOT_ASCII.test(cookie)) ascii = false;
+      headers.push('set-cookie', cookie);
+    }
+  const text = structured.body ?? '';
+  if (!structured.isBase64Encoded && ascii) {
+    // A text body as a string: Node sends head and body in one write of one string (for a
+    // Buffer it makes a writev of the two); the bytes are the same, as the head is ASCII.
+    headers.push('content-length', String(Buffer.byteLength(text)));
+    res.writeHead(structured.statusCode ?? 200, headers);
+    res.end(text);
+    return;
+  }
+  const body = text ? (structured.isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8')) : Buffer.alloc(0);
   headers.push('content-length', String(body.length));
   res.writeHead(structured.statusCode ?? 200, headers);
   res.end(body);

@@ -82,6 +82,8 @@ export class DynamoDBHttp {
   private readonly targetPrefix: string;
   private readonly middleware: Middleware[] = [];
   private readonly chains = new Map<string, (args: { input: WireInput }) => Promise<{ output: WireOutput }>>();
+  /** Each operation's headers, built once (the signer works out its canonical lines once per set too). */
+  private readonly headers = new Map<string, Record<string, string>>();
 
   constructor(private readonly options: DynamoDBHttpOptions) {
     this.http = new AwsHttp({
@@ -124,13 +126,17 @@ export class DynamoDBHttp {
 
   private sendWithRetries(operation: string, input: WireInput): Promise<WireOutput> {
     const body = JSON.stringify(input);
-    const attempt = () => this.post(operation, body);
-    return this.options.around ? this.options.around(operation, input, attempt) : attempt();
+    const around = this.options.around;
+    return around ? around(operation, input, () => this.post(operation, body)) : this.post(operation, body);
   }
 
   /** Posts the operation (retried by AwsHttp), parses the answer. */
   private async post(operation: string, body: string): Promise<WireOutput> {
-    const headers = { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': this.targetPrefix + operation };
+    let headers = this.headers.get(operation);
+    if (!headers) {
+      headers = { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': this.targetPrefix + operation };
+      this.headers.set(operation, headers);
+    }
     const answer = await this.http.send({ method: 'POST', path: '/', headers, body }, errorOf);
     const output = (answer.body === '' ? {} : JSON.parse(answer.body)) as WireOutput;
     output.$metadata = answer.$metadata;

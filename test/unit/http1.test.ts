@@ -84,6 +84,23 @@ describe('the answer parser', () => {
       'HTTP/1.1 204 No Content\r\nKeep-Alive: timeout=5, max=100\r\n\r\n',
       { answer: { status: 204, rawHeaders: ['Keep-Alive', 'timeout=5, max=100'], body: '' }, reusable: true, keepAliveMs: 5000 },
     ],
+    [
+      'header values trimmed of the spaces and tabs around them, kept inside; empty values',
+      'HTTP/1.1 200 OK\r\nX-A:  \tpadded  value\t \r\nX-B:x\r\nX-Empty:\r\nX-Blank: \t \r\nX-Tab: a\tb\r\nContent-Length: 2\r\n\r\nok',
+      {
+        answer: {
+          status: 200,
+          rawHeaders: ['X-A', 'padded  value', 'X-B', 'x', 'X-Empty', '', 'X-Blank', '', 'X-Tab', 'a\tb', 'Content-Length', '2'],
+          body: 'ok',
+        },
+        reusable: true,
+      },
+    ],
+    [
+      'a status line alone, without reason or headers',
+      'HTTP/1.1 204\r\n\r\n',
+      { answer: { status: 204, rawHeaders: [], body: '' }, reusable: true },
+    ],
   ];
   for (const [name, text, expected] of whole) {
     it(`${name}: the same answer however the bytes are split (every single cut, every byte apart)`, () => {
@@ -159,6 +176,10 @@ describe('the answer parser', () => {
     ['not HTTP', 'SSH-2.0-OpenSSH\r\n\r\n'],
     ['a status of two digits', 'HTTP/1.1 20 OK\r\n\r\n'],
     ['a header line without a name', 'HTTP/1.1 200 OK\r\n: x\r\n\r\n'],
+    ['a header name with a space', 'HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n'],
+    ['a header name with a byte beyond ASCII', 'HTTP/1.1 200 OK\r\nN\u00e9: x\r\nContent-Length: 0\r\n\r\n'],
+    ['a header line without a colon', 'HTTP/1.1 200 OK\r\nNoColon\r\nContent-Length: 0\r\n\r\n'],
+    ['a line of one space among the headers', 'HTTP/1.1 200 OK\r\nA: b\r\n \r\nC: d\r\n\r\n'],
     ['a folded header line', 'HTTP/1.1 200 OK\r\nA: b\r\n c\r\nContent-Length: 0\r\n\r\n'],
     ['a Content-Length that is not a number', 'HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n'],
     ['two different Content-Lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab'],
@@ -187,6 +208,16 @@ describe('the request head', () => {
     expect(() => requestHead('POST', '/', ['X-A: b', 'v'])).toThrow(TypeError);
     expect(() => requestHead('POST', '/a b', [])).toThrow(TypeError);
     expect(() => requestHead('POST', '/a\nb', [])).toThrow(TypeError);
+    // Whichever header is at fault, first or last, name or value; tabs are allowed in values.
+    const fine = ['Host', 'h', 'X-Tab', 'a\tb', 'Content-Length', '0'];
+    expect(requestHead('GET', '/', fine)).toBe('GET / HTTP/1.1\r\nHost: h\r\nX-Tab: a\tb\r\nContent-Length: 0\r\n\r\n');
+    for (let i = 0; i < fine.length; i++) {
+      for (const bad of ['\n', '\r', '\u0000', '\u00e9', '\u2028']) {
+        const headers = [...fine];
+        headers[i] = `${headers[i]}${bad}x`;
+        expect(() => requestHead('GET', '/', headers)).toThrow(/invalid character in header/);
+      }
+    }
   });
 });
 

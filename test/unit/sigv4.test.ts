@@ -110,4 +110,52 @@ describe('SigV4 signer', () => {
       '20261207T000000Z',
     ]);
   });
+  it('one signer over many header sets: each set signed as the SDK does, the same set again after others, a body without Content-Type given the default one', async () => {
+    const signer = new SigV4('eu-central-1', 'dynamodb');
+    const host = 'localhost:8000';
+    const at = Date.UTC(2026, 11, 7, 3, 40, 1, 250);
+    const NO_TYPE: Case = { method: 'POST', path: '/', headers: { 'X-Amz-Target': 'DynamoDB_20120810.Query' }, body: '{"a":1}' };
+    const target = (operation: string): Case => ({
+      ...DYNAMODB,
+      headers: { ...DYNAMODB.headers, 'X-Amz-Target': `DynamoDB_20120810.${operation}` },
+    });
+    // More sets than the signer keeps (it starts over past 256), then the first ones again.
+    const many = Array.from({ length: 300 }, (_, i) => target(`Operation${i}`));
+    const cases = [DYNAMODB, SPACED, NO_TYPE, target('Query'), DYNAMODB, NO_TYPE, DELETE_CONNECTION, ...many, DYNAMODB, many[0]!, SPACED];
+    for (const [i, c] of cases.entries()) {
+      const credentials = i % 3 === 0 ? LONG_TERM : TEMPORARY;
+      const sent = signer.sign(c.method, host, c.path, c.headers, c.body, credentials, at);
+      const { ours, sdk } = await sdkAuthorization('dynamodb', credentials, host, sent, c, at);
+      expect(ours).toBe(sdk);
+      // The headers on the wire, in order: Host, the date, the given ones, the token, the length, a default type, the signature.
+      const names = sent.filter((_, j) => j % 2 === 0);
+      expect(names).toEqual([
+        'Host',
+        'X-Amz-Date',
+        ...Object.keys(c.headers),
+        ...(credentials.sessionToken ? ['X-Amz-Security-Token'] : []),
+        'Content-Length',
+        ...(c === NO_TYPE ? ['Content-Type'] : []),
+        'Authorization',
+      ]);
+      expect(sent[names.indexOf('Content-Length') * 2 + 1]).toBe(String(Buffer.byteLength(c.body)));
+      for (const [name, value] of Object.entries(c.headers)) expect(sent[names.indexOf(name) * 2 + 1]).toBe(value);
+    }
+  });
+
+  it('header sets that differ only in where a separator falls are kept apart', () => {
+    const at = Date.UTC(2026, 11, 7, 4, 30, 0);
+    const sets: Array<Record<string, string>> = [
+      { 'X-A': 'x\nX-B\ny' },
+      { 'X-A': 'x', 'X-B': 'y' },
+      { 'X-A': '1:x', 'X-B': 'y' },
+      { 'X-A': '1', ':x': 'y' },
+    ];
+    const shared = new SigV4('eu-central-1', 'dynamodb');
+    for (let round = 0; round < 2; round++)
+      for (const headers of sets) {
+        const fresh = new SigV4('eu-central-1', 'dynamodb').sign('POST', 'h', '/', headers, '{}', LONG_TERM, at);
+        expect(shared.sign('POST', 'h', '/', headers, '{}', LONG_TERM, at)).toEqual(fresh);
+      }
+  });
 });
