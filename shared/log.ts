@@ -104,6 +104,14 @@ export function withLogContext<T>(fields: Fields, fn: () => T): T {
   return context.run({ ...context.getStore(), ...serialize(fields) }, fn);
 }
 
+/**
+ * Runs `fn` outside any log context: work it schedules (a timer) is not charged to the call or
+ * batch that happened to schedule it.
+ */
+export function withoutLogContext<T>(fn: () => T): T {
+  return context.exit(fn);
+}
+
 /** The correlation fields in force (for work handed on: a queued delivery, a pushed message). */
 export function logContext(): Readonly<Fields> {
   return context.getStore() ?? {};

@@ -1,4 +1,4 @@
-import { log } from '../../shared/log';
+import { log, withoutLogContext } from '../../shared/log';
 import { deliverDueWebhooks, settleStartedAttempts } from '../../shared/notify/webhook-delivery';
 import { onTableWrite, type TableWrite } from '../../shared/store/clients';
 import { keys } from '../../shared/store/keys';
@@ -55,7 +55,9 @@ export function startWebhookWorker(): { stop: () => Promise<void> } {
     if (when >= wakeAt) return;
     clearTimeout(timer);
     wakeAt = when;
-    timer = setTimeout(tick, Math.max(0, when - Date.now()));
+    // Planned from a write listener too, i.e. inside the fan-out's or a call's log context: the
+    // run is the worker's own, and its lines must not name that batch or call.
+    timer = withoutLogContext(() => setTimeout(tick, Math.max(0, when - Date.now())));
   };
   const tick = () => {
     timer = undefined;
