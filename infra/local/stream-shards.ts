@@ -49,6 +49,8 @@ export interface MappingShard {
   deliveredUpTo?: string;
   /** Its deliveries under way (the consumer's; not awaited by the reading). */
   delivering?: Promise<void>;
+  /** When those deliveries started (epoch ms). */
+  deliveringSince?: number;
 }
 
 /** A shard of the stream, as it is read (once) and delivered (to each mapping). */
