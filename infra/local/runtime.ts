@@ -133,7 +133,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
   let startWorkers: () => Promise<void> = async () => undefined;
   const step = options.onStep ?? (() => undefined);
   try {
-    const dynamodbPort = options.dynamodbPort ?? (await freePort());
+    const dynamodbPort = options.dynamodbPort ?? (await freePort([apiPort]));
     step(`starting DynamoDB Local on port ${dynamodbPort} (a Java process; the first start takes a few seconds)…`);
     const dynamodb = await supervise({
       name: 'DynamoDB Local',
@@ -158,7 +158,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
     });
     stops.push(dynamodb.stop);
     // s3rver keeps its objects in a folder (a temporary one in memory mode): a restart finds them there.
-    const s3Port = options.s3Port ?? (await freePort());
+    const s3Port = options.s3Port ?? (await freePort([apiPort, dynamodbPort]));
     const s3Directory = dataDir ? join(dataDir, 's3') : mkdtempSync(join(tmpdir(), 'pryv-s3-'));
     step(`starting the S3 emulator (s3rver) on port ${s3Port}…`);
     const s3 = await supervise({

@@ -34,7 +34,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { freePort } from '../../infra/local/ports';
+import { freePorts } from '../../infra/local/ports';
 import { keepAliveClient, registerBenchUser } from './keepalive-client';
 
 const TREES = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((t) => resolve(t)) : [process.cwd()];
@@ -103,7 +103,7 @@ interface Server {
 }
 
 async function startServer(tree: string, index: number): Promise<Server> {
-  const [port, dynamoPort] = [await freePort(), await freePort()];
+  const [port, dynamoPort] = await freePorts(2);
   const own = process.env[`LOOP_ENV_${index}`];
   const ownEnv = own ? { [own.slice(0, own.indexOf('='))]: own.slice(own.indexOf('=') + 1) } : {};
   const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts', '--in-memory'], {

@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { freePort } from '../../infra/local/ports';
+import { freePorts } from '../../infra/local/ports';
 
 const SHAPE = process.argv[2] ?? 'events.create';
 /** `profile.ts file.cpuprofile CALLS`: summarise a profile recorded earlier. */
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${summarise(profile, Number(process.argv[3] ?? 1), SHAPE.replace(/^.*\//, ''))}\n`);
     return;
   }
-  const [port, dynamoPort, inspectPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, dynamoPort, inspectPort] = (await freePorts(3)) as [number, number, number];
   const adminKey = 'profile-admin-key';
   const server = spawn(process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, '--import', 'tsx', 'infra/local/start.ts', '--in-memory'], {
     env: { ...process.env, PORT: String(port), DYNAMODB_PORT: String(dynamoPort), ADMIN_KEY: adminKey, LOG_LEVEL: 'silent' },

@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../infra/local/ports';
+import { freePorts } from '../../infra/local/ports';
 import { keys } from '../../shared/store/keys';
 import { waitUntil } from './wait';
 
@@ -89,7 +89,7 @@ const children: ChildProcess[] = [];
 
 /** Starts `tsx infra/local/start.ts` in its own process group on `dataDir`; resolves once it serves. */
 async function startChild(dataDir: string): Promise<Child> {
-  const [port, dynamodbPort, s3Port] = [await freePort(), await freePort(), await freePort()];
+  const [port, dynamodbPort, s3Port] = await freePorts(3);
   // A clean environment: nothing of this test process's own runtime (ADMIN_KEY, TABLE_NAME…) leaks in.
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
