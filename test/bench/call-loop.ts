@@ -31,11 +31,12 @@
  * subtracted (the side by side does not subtract it either).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { freePorts } from '../../infra/local/ports';
 import { keepAliveClient, registerBenchUser } from './keepalive-client';
+import { descendants, readProcs } from './procs';
 
 const TREES = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((t) => resolve(t)) : [process.cwd()];
 const SHAPES = (process.env.LOOP_SHAPES ?? 'create,create-restricted,get-parent,get-newest').split(',');
@@ -53,26 +54,8 @@ function cpuMsOf(pid: number): number {
 
 /** The `java` process under `root` in the process tree (the runtime's DynamoDB Local). */
 function jvmUnder(root: number): number | undefined {
-  const children = new Map<number, number[]>();
-  const names = new Map<number, string>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // ended meanwhile
-    }
-    const pid = Number(entry);
-    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    names.set(pid, stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
-    children.set(parent, [...(children.get(parent) ?? []), pid]);
-  }
-  const queue = [root];
-  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
-    if (pid !== root && names.get(pid) === 'java') return pid;
-    queue.push(...(children.get(pid) ?? []));
-  }
+  const procs = readProcs();
+  for (const pid of descendants([root], procs)) if (pid !== root && procs.get(pid)?.comm === 'java') return pid;
   return undefined;
 }
 

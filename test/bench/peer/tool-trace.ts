@@ -27,6 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { freePort } from '../../../infra/local/ports';
+import { descendants, readProcs } from '../procs';
 import { seedArgs } from './tool-args';
 
 const env = process.env;
@@ -64,26 +65,12 @@ function stat(path: string): { ppid: number; comm: string; ticks: number } | und
 
 /** Every thread of the tree under `root`, keyed by pid/tid, with its part. */
 function sample(root: number, runtimePid: () => number | undefined): Ticks {
-  const procs = new Map<number, { ppid: number; comm: string }>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const s = stat(`/proc/${name}/stat`);
-    if (s) procs.set(Number(name), s);
-  }
-  const children = new Map<number, number[]>();
-  for (const [pid, p] of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), pid]);
-  const tree: number[] = [];
-  const stack = [root];
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
-    if (!procs.has(pid)) continue;
-    tree.push(pid);
-    stack.push(...(children.get(pid) ?? []));
-  }
+  const procs = readProcs();
+  const tree = descendants([root], procs);
   const out: Ticks = new Map();
   const rt = runtimePid();
   for (const pid of tree) {
-    const isJvm = procs.get(pid)!.comm === 'java';
+    const isJvm = procs.get(pid)?.comm === 'java';
     let tids: string[] = [];
     try {
       tids = readdirSync(`/proc/${pid}/task`);
