@@ -1,6 +1,6 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { SetupError } from './java';
 
 /**
@@ -40,18 +40,48 @@ export function dynamoDbLocalHome(): string {
   return join(lib, newest);
 }
 
+/**
+ * On Linux, util-linux's `setpriv` when it is on the PATH: it sets the parent-death signal and
+ * then execs `java` (same PID), so the kernel kills the JVM if the process that started it dies
+ * without stopping it (a test worker killed on a hook timeout, `kill -9` of `npm start`), where
+ * no `exit` handler runs. Elsewhere, or without it, `java` directly and the `exit` handler of
+ * ./dynamodb.ts only.
+ */
+export function parentDeathGuard(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string | undefined {
+  if (platform !== 'linux') return undefined;
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, 'setpriv');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
+}
+
 export interface DynamoDbLocalCommand {
-  command: 'java';
+  /** `java`, or `setpriv` that execs it ({@link parentDeathGuard}): either way the child's PID is the JVM's. */
+  command: string;
   args: string[];
   /** DynamoDB Local writes a small metadata file into its working folder: the package's, as before. */
   cwd: string;
 }
 
-export function dynamoDbLocalCommand(options: { port: number; dataDir?: string; env?: NodeJS.ProcessEnv }): DynamoDbLocalCommand {
+export function dynamoDbLocalCommand(options: {
+  port: number;
+  dataDir?: string;
+  env?: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+}): DynamoDbLocalCommand {
   const home = dynamoDbLocalHome();
+  const guard = parentDeathGuard(options.env ?? process.env, options.platform);
   return {
-    command: 'java',
+    command: guard ?? 'java',
     args: [
+      ...(guard ? ['--pdeathsig', 'KILL', '--', 'java'] : []),
       ...jvmOptions(options.env),
       `-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`,
       '-jar',

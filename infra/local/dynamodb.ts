@@ -43,7 +43,8 @@ function client(endpoint: string): DynamoDBClient {
 export async function startDynamoDbLocal(options: { port: number; dataDir?: string }): Promise<LocalDynamo> {
   checkJava();
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  // `java` itself, no shell: this child *is* the JVM, its PID the one to end.
+  // `java` itself (or setpriv, which execs it: dynamodb-command.ts), no shell: this child *is*
+  // the JVM, its PID the one to end.
   const { command, args, cwd } = dynamoDbLocalCommand(options);
   const child = spawn(command, args, { cwd, stdio: 'pipe' });
   running.add(child);

@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LocalDynamo, startDynamoDbLocal } from '../../infra/local/dynamodb';
-import { DEFAULT_JVM_OPTIONS, dynamoDbLocalCommand, jvmOptions } from '../../infra/local/dynamodb-command';
+import { DEFAULT_JVM_OPTIONS, dynamoDbLocalCommand, jvmOptions, parentDeathGuard } from '../../infra/local/dynamodb-command';
 import { SetupError } from '../../infra/local/java';
 import { freePort } from '../../infra/local/ports';
 
@@ -26,6 +29,26 @@ describe('DynamoDB Local command line', () => {
     const at = args.indexOf('-dbPath');
     expect(args[at + 1]).toBe(`${process.cwd()}/relative/dynamodb`);
     expect(args).not.toContain('-inMemory');
+  });
+
+  it('on Linux, goes through the setpriv found on the PATH, which execs java with the parent-death signal', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pryv-setpriv-'));
+    try {
+      const setpriv = join(dir, 'setpriv');
+      writeFileSync(setpriv, '#!/bin/sh\n');
+      chmodSync(setpriv, 0o755);
+      const env = { PATH: `/nonexistent:${dir}` };
+      const { command, args } = dynamoDbLocalCommand({ port: 8123, env, platform: 'linux' });
+      expect(command).toBe(setpriv);
+      expect(args.slice(0, 4)).toEqual(['--pdeathsig', 'KILL', '--', 'java']);
+      expect(args.slice(-5)).toEqual(['-inMemory', '-port', '8123', '-sharedDb', '-disableTelemetry']);
+      // Not elsewhere, and not when it is there but not executable.
+      expect(dynamoDbLocalCommand({ port: 8123, env, platform: 'darwin' }).command).toBe('java');
+      chmodSync(setpriv, 0o644);
+      expect(parentDeathGuard(env, 'linux')).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lets DYNAMODB_JVM_OPTIONS replace the defaults; set and empty, none', () => {
@@ -56,6 +79,59 @@ describe('DynamoDB Local as started', () => {
     expect(argv.slice(1, jar)).toEqual([...DEFAULT_JVM_OPTIONS, expect.stringMatching(/^-Djava\.library\.path=\/.*\/DynamoDBLocal_lib$/)]);
     expect(argv.slice(jar + 2)).toEqual(['-inMemory', '-port', String(port), '-sharedDb', '-disableTelemetry']);
   });
+
+  // Linux only: elsewhere the JVM has no such guard (the exit handler of dynamodb.ts only).
+  it.runIf(process.platform === 'linux')(
+    'dies with the process that started it when that process is killed without stopping it',
+    { timeout: 200_000 },
+    async () => {
+      expect(parentDeathGuard()).toBeDefined();
+      // A process that starts DynamoDB Local, prints the JVM's PID, and waits to be killed.
+      const script = [
+        `const { startDynamoDbLocal } = await import(${JSON.stringify(join(process.cwd(), 'infra/local/dynamodb.ts'))});`,
+        `const engine = await startDynamoDbLocal({ port: ${await freePort()} });`,
+        "console.log('jvm ' + engine.pid);",
+        'setInterval(() => {}, 1000);',
+      ].join('\n');
+      const starter = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let jvm = 0;
+      try {
+        jvm = await new Promise<number>((resolve, reject) => {
+          let out = '';
+          starter.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            const found = /jvm (\d+)/.exec(out);
+            if (found) resolve(Number(found[1]));
+          });
+          starter.once('exit', (code) => reject(new Error(`the starter exited (${code}) before the engine answered`)));
+        });
+        expect(commandLine(jvm)[0]).toMatch(/(^|\/)java$/);
+        starter.kill('SIGKILL'); // no exit handler runs
+        const gone = (pid: number) => {
+          try {
+            // A dead child of an init that has not reaped it yet is a zombie: gone as far as we care.
+            return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+          } catch {
+            return true;
+          }
+        };
+        const until = Date.now() + 10_000;
+        while (!gone(jvm) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+        expect(gone(jvm)).toBe(true);
+      } finally {
+        starter.kill('SIGKILL');
+        if (jvm) {
+          try {
+            process.kill(jvm, 'SIGKILL');
+          } catch {
+            // already gone: what the test expects
+          }
+        }
+      }
+    },
+  );
 
   it('runs with the options an operator sets', { timeout: 200_000 }, async () => {
     process.env.DYNAMODB_JVM_OPTIONS = '-Xmx321m -Dpryv.check=yes';
