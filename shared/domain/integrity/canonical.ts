@@ -38,10 +38,10 @@ const SHORT_ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\b': 
 /** The same set, for a test: most keys and values hold none of them, and skip the replace. */
 const HAS_ESCAPED = new RegExp(ESCAPED.source);
 
-const escape = (c: string): string => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const escapeChar = (c: string): string => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 function quote(text: string): string {
-  return HAS_ESCAPED.test(text) ? `"${text.replace(ESCAPED, escape)}"` : `"${text}"`;
+  return HAS_ESCAPED.test(text) ? `"${text.replace(ESCAPED, escapeChar)}"` : `"${text}"`;
 }
 
 /** The canonical JSON text of a value (rules above). Throws on what JSON cannot hold (non-finite numbers, functions…). */
