@@ -69,8 +69,9 @@ function emfWriter(): Metrics | undefined {
  */
 export function recordMetrics(dimensions: Record<string, string>, values: MetricValue[]): void {
   try {
+    const dimensionsKey = values.length > 0 ? JSON.stringify(Object.entries(dimensions).sort()) : '';
     for (const { name, unit, value } of values) {
-      const key = `${name}\u0000${JSON.stringify(Object.entries(dimensions).sort())}`;
+      const key = `${name}\u0000${dimensionsKey}`;
       let series = totals.get(key);
       if (!series) {
         series = { name, unit, dimensions: { ...dimensions }, count: 0, sum: 0, max: 0 };

@@ -20,7 +20,9 @@ export function corsHeaders(requestHeaders: Record<string, string | undefined>):
 }
 
 export function baseHeaders(requestHeaders: Record<string, string | undefined>): Record<string, string> {
-  return { ...corsHeaders(requestHeaders), 'API-Version': API_VERSION };
+  const headers = corsHeaders(requestHeaders); // a new object: added to, not copied
+  headers['API-Version'] = API_VERSION;
+  return headers;
 }
 
 export function jsonResponse(

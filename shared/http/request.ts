@@ -10,8 +10,9 @@ import { errors } from '../errors';
 export function parseQuery(raw: string | undefined): Record<string, string | string[]> {
   // A Map, then plain own properties: `?__proto__[]=x` stays a key (refused by the params
   // limits) instead of replacing the object's prototype.
+  if (!raw) return {}; // most calls have no query string: no URLSearchParams for nothing
   const out = new Map<string, string | string[]>();
-  for (const [rawKey, value] of new URLSearchParams(raw ?? '')) {
+  for (const [rawKey, value] of new URLSearchParams(raw)) {
     const isArray = rawKey.endsWith('[]');
     const key = isArray ? rawKey.slice(0, -2) : rawKey;
     const existing = out.get(key);

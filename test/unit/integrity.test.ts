@@ -103,6 +103,14 @@ describe('integrity: canonical form and hash (fixtures computed by hand)', () =>
     expect(sri(canonicalJson(value))).toBe('sha256-+ZTD9pgHMA9Yys2IVYNe+orgV0QvJYgyX4QOGoc+AEQ=');
   });
 
+  it('separators around left-out properties and nulls in arrays; escapes in keys; strings with and without escapes side by side', () => {
+    const value = { a: null, b: undefined, c: [null, { x: undefined, y: 'q"' }, 'plain', ['\\', []]], 'k"\n\u0085': 2, z: null };
+    expect(canonicalJson(value)).toBe('{"c":[null,{"y":"q\\""},"plain",["\\\\",[]]],"k\\"\\n\\u0085":2}');
+    expect(canonicalJson({ only: null })).toBe('{}');
+    expect(canonicalJson([])).toBe('[]');
+    expect(canonicalJson([undefined, 'x'])).toBe('[null,"x"]');
+  });
+
   it('refuses what JSON cannot hold', () => {
     expect(() => canonicalJson({ a: Number.NaN })).toThrow(TypeError);
     expect(() => canonicalJson({ a: Number.POSITIVE_INFINITY })).toThrow(TypeError);

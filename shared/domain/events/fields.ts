@@ -72,28 +72,27 @@ export function eventForApi(
   event: StoredEvent & { tags?: string[] },
   reader?: { secret: string; access?: Pick<Access, 'id' | 'token'> },
 ): Record<string, unknown> {
+  // Straight assignments, no helper closure: every event of every answer passes here.
   const out: Record<string, unknown> = {};
-  const put = (key: string, value: unknown) => {
-    if (value !== undefined && value !== null) out[key] = value;
-  };
-  put('id', event.id);
-  put('streamIds', event.streamIds);
-  put('streamId', event.streamIds[0]);
-  put('time', event.time);
+  if (event.id != null) out.id = event.id;
+  if (event.streamIds != null) out.streamIds = event.streamIds;
+  if (event.streamIds[0] != null) out.streamId = event.streamIds[0];
+  if (event.time != null) out.time = event.time;
   if (event.duration === null) out.duration = null;
-  else if (event.duration !== 0) put('duration', event.duration);
-  put('type', event.type);
-  put('content', event.content);
-  put('description', event.description);
-  put('tags', event.tags ?? []);
-  put('clientData', event.clientData);
+  else if (event.duration !== 0 && event.duration !== undefined) out.duration = event.duration;
+  if (event.type != null) out.type = event.type;
+  if (event.content != null) out.content = event.content;
+  if (event.description != null) out.description = event.description;
+  out.tags = event.tags ?? [];
+  if (event.clientData != null) out.clientData = event.clientData;
   if (event.trashed === true) out.trashed = true;
-  put('attachments', reader ? attachmentsForReader(event.attachments, reader.secret, reader.access) : event.attachments);
-  put('created', event.created);
-  put('createdBy', event.createdBy);
-  put('modified', event.modified);
-  put('modifiedBy', event.modifiedBy);
-  put('integrity', event.integrity);
+  const attachments = reader ? attachmentsForReader(event.attachments, reader.secret, reader.access) : event.attachments;
+  if (attachments != null) out.attachments = attachments;
+  if (event.created != null) out.created = event.created;
+  if (event.createdBy != null) out.createdBy = event.createdBy;
+  if (event.modified != null) out.modified = event.modified;
+  if (event.modifiedBy != null) out.modifiedBy = event.modifiedBy;
+  if (event.integrity != null) out.integrity = event.integrity;
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Integrity of events and accesses (Pryv API reference §3.8): the one home of the canonical
@@ -35,8 +35,13 @@ const ESCAPED =
   /[\\"\u0000-\u001f\u007f-\u009f\u00ad\u0600-\u0604\u070f\u17b4\u17b5\u200c-\u200f\u2028-\u202f\u2060-\u206f\ufeff\ufff0-\uffff]/g;
 const SHORT_ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
 
+/** The same set, for a test: most keys and values hold none of them, and skip the replace. */
+const HAS_ESCAPED = new RegExp(ESCAPED.source);
+
+const escapeChar = (c: string): string => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
 function quote(text: string): string {
-  return `"${text.replace(ESCAPED, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
+  return HAS_ESCAPED.test(text) ? `"${text.replace(ESCAPED, escapeChar)}"` : `"${text}"`;
 }
 
 /** The canonical JSON text of a value (rules above). Throws on what JSON cannot hold (non-finite numbers, functions…). */
@@ -51,14 +56,21 @@ export function canonicalJson(value: unknown): string {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-      const parts: string[] = [];
-      for (const key of Object.keys(value).sort()) {
+      // Built by concatenation (no array of parts to join): the seal of every event write.
+      if (Array.isArray(value)) {
+        let text = '[';
+        for (let i = 0; i < value.length; i++) text += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+        return `${text}]`;
+      }
+      const keys = Object.keys(value).sort();
+      let text = '{';
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
         const v = (value as Record<string, unknown>)[key];
         if (v === null || v === undefined) continue;
-        parts.push(`${quote(key)}:${canonicalJson(v)}`);
+        text += `${text.length === 1 ? '' : ','}${quote(key)}:${canonicalJson(v)}`;
       }
-      return `{${parts.join(',')}}`;
+      return `${text}}`;
     }
     default:
       throw new TypeError(`canonical JSON has no form for a ${typeof value}`);
@@ -67,7 +79,7 @@ export function canonicalJson(value: unknown): string {
 
 /** `sha256-{base64}` of a text's UTF-8 bytes (the Subresource Integrity form attachments use too). */
 export function sri(data: string | Buffer): string {
-  return `${INTEGRITY_ALGORITHM}-${createHash(INTEGRITY_ALGORITHM).update(data).digest('base64')}`;
+  return `${INTEGRITY_ALGORITHM}-${hash(INTEGRITY_ALGORITHM, data, 'base64')}`;
 }
 
 /** The fields of an event that its integrity covers, as an object (rules above). */

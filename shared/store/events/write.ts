@@ -68,11 +68,18 @@ const pushMarked = (push: PushMark | undefined) => (push ? { [PUSH_MARK_ATTRIBUT
  * large for its number of copies is refused, naming its largest field, before the call.
  */
 function checkWriteSize(event: StoredEvent, copies: number, history?: StoredEvent): void {
+  const historyBytes = history ? Buffer.byteLength(JSON.stringify(history)) : 0;
+  // An upper bound of the sum below first: each field's value is written in the event's JSON
+  // text as it is alone, UTF-8 takes at most 3 bytes per UTF-16 unit, plus every name. An
+  // event far below the limit (nearly all) passes on one serialisation instead of one a field.
+  let bound = JSON.stringify(event).length * 3;
+  for (const name in event) bound += name.length;
+  if (bound * copies + historyBytes <= LIMITS.transactionBytes) return;
   const fields = Object.entries(event).map(
     ([name, value]) => [name, Buffer.byteLength(JSON.stringify(value) ?? '') + name.length] as const,
   );
   const eventBytes = fields.reduce((sum, [, bytes]) => sum + bytes, 0);
-  const total = eventBytes * copies + (history ? Buffer.byteLength(JSON.stringify(history)) : 0);
+  const total = eventBytes * copies + historyBytes;
   if (total <= LIMITS.transactionBytes) return;
   const [largest] = [...fields].sort((a, b) => b[1] - a[1])[0]!;
   const message =
