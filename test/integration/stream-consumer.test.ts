@@ -93,6 +93,54 @@ describe('local stream consumer', () => {
     expect(seen).toEqual(['first', 'second', 'third']);
   });
 
+  it('pokes that come within the spacing of a poked read gather into one read and one batch; the first is read at once', async () => {
+    const name = `consumer-${randomBytes(4).toString('hex')}`;
+    table = name;
+    await ensureTable(endpoint(), name);
+    const batches: string[][] = [];
+    const handler = async (e: DynamoDBStreamEvent) => {
+      batches.push(e.Records.map(skOf));
+      return { batchItemFailures: [] };
+    };
+    // An hour between idle polls: only pokes read. The spacing is far longer than three puts
+    // take, so b, c and d are all in the stream when the read they asked for comes.
+    consumer = await startStreamConsumer({ endpoint: endpoint(), tableName: name, handler, pollMs: 3_600_000, pokeSpacingMs: 4_000 });
+    const client = ddb();
+    const put = (sk: string) => client.send(new PutItemCommand({ TableName: name, Item: { pk: { S: 'P' }, sk: { S: sk } } }));
+    await put('a');
+    consumer.poke();
+    await until(() => batches.flat().includes('a'));
+    for (const sk of ['b', 'c', 'd']) {
+      await put(sk);
+      consumer.poke(); // each would have read at once, and made its own batch, without the spacing
+    }
+    await until(() => batches.flat().includes('d'));
+    expect(batches).toEqual([['a'], ['b', 'c', 'd']]);
+  });
+
+  it('the first poke is not held by the spacing (only a poked read starts it)', async () => {
+    const name = `consumer-${randomBytes(4).toString('hex')}`;
+    table = name;
+    await ensureTable(endpoint(), name);
+    const seen: string[] = [];
+    const handler = async (e: DynamoDBStreamEvent) => {
+      seen.push(...e.Records.map(skOf));
+      return { batchItemFailures: [] };
+    };
+    // An hour for both: the poke must read at once, or nothing arrives within the test.
+    consumer = await startStreamConsumer({
+      endpoint: endpoint(),
+      tableName: name,
+      handler,
+      pollMs: 3_600_000,
+      pokeSpacingMs: 3_600_000,
+    });
+    await ddb().send(new PutItemCommand({ TableName: name, Item: { pk: { S: 'P' }, sk: { S: 'only' } } }));
+    consumer.poke();
+    await until(() => seen.includes('only'));
+    expect(seen).toEqual(['only']);
+  });
+
   it('with a checkpoint file, a restart before anything was delivered still gets what changed meanwhile', async () => {
     const { dir, seen, put, start } = await checkpointed();
     try {
