@@ -213,11 +213,22 @@ describe('changesFromRecords', () => {
       ],
       clientData: { tags: new Set(['a', 'b']), n: new Set([1, 2]), deep: [{ x: 1 }] },
     });
-    const used = (extra: Record<string, unknown>) => modify(before, { ...before, lastUsed: 1_795_000_800, calls: { 'events:create': 9 }, ...extra });
+    const used = (extra: Record<string, unknown>) =>
+      modify(before, { ...before, lastUsed: 1_795_000_800, calls: { 'events:create': 9 }, ...extra });
     expect(changesFromRecords([used({})]).size).toBe(0);
     const changed = [
-      used({ permissions: [{ streamId: 'health', level: 'read' }, { streamId: 'diary', level: 'manage' }] }),
-      used({ permissions: [{ streamId: 'diary', level: 'contribute' }, { streamId: 'health', level: 'read' }] }), // list order counts
+      used({
+        permissions: [
+          { streamId: 'health', level: 'read' },
+          { streamId: 'diary', level: 'manage' },
+        ],
+      }),
+      used({
+        permissions: [
+          { streamId: 'diary', level: 'contribute' },
+          { streamId: 'health', level: 'read' },
+        ],
+      }), // list order counts
       used({ clientData: { tags: new Set(['a', 'c']), n: new Set([1, 2]), deep: [{ x: 1 }] } }),
       used({ clientData: { tags: new Set(['a', 'b']), n: new Set([1, 3]), deep: [{ x: 1 }] } }),
       used({ clientData: { tags: new Set(['a', 'b']), n: new Set([1, 2]), deep: [{ x: 2 }] } }),
