@@ -271,6 +271,7 @@ export async function startStreamReader(options: StreamReaderOptions): Promise<S
       let timer = setTimeout(end, ms);
       wake = end;
       wakeBy = (at) => {
+        if (at <= Date.now()) return end(); // at once, not at the next turn of the timers
         if (at >= until) return;
         until = at;
         clearTimeout(timer);
