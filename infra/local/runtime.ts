@@ -250,8 +250,9 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       });
       streamConsumer = consumer;
       // A write of the handlers in this process (or, in bundle mode, of their worker threads)
-      // that the fan-out acts on is read from the stream at once, not at the next poll: the
-      // notification delay of a single server (README "Performance").
+      // that the fan-out acts on is read from the stream at once, not at the next poll (in a
+      // burst, within the reader's poke spacing): the notification delay of a single server
+      // (README "Performance").
       const pokeFor = (writes: TableWrite[]) => {
         if (writes.some(fanoutActsOn)) consumer.poke();
       };

@@ -46,6 +46,8 @@ export interface StreamReaderOptions {
   tableName: string;
   /** Pause between polls of an idle stream (a `poke` cuts it short). */
   pollMs?: number;
+  /** Least time between the starts of two rounds that pokes asked for (a burst's pokes gather). */
+  pokeSpacingMs?: number;
   mappings: StreamMapping[];
 }
 
@@ -54,12 +56,14 @@ export interface StreamConsumerOptions extends Omit<StreamMapping, 'name'> {
   endpoint: string;
   tableName: string;
   pollMs?: number;
+  pokeSpacingMs?: number;
 }
 export interface StreamConsumer {
   streamArn: string;
   /**
    * Something was written to the table: read the stream now rather than at the next poll
-   * (a write made during a poll gets a poll of its own right after it).
+   * (a write made during a poll gets a poll of its own right after it), or, when a poke
+   * started a round less than `pokeSpacingMs` ago, at that spacing.
    */
   poke(): void;
   stop(): Promise<void>;
@@ -71,6 +75,12 @@ export interface StreamConsumer {
 // GetRecords per shard that the JVM and this process pay, and one in flight when a write's
 // poke comes makes that write's read wait for it (README "Performance", bench:notify).
 const DEFAULT_POLL_MS = 250;
+// A poke reads at once after a quiet spell, but at most once per spacing while writes keep
+// coming: a burst's writes then gather into one GetRecords and one fan-out batch (one
+// listeners Query per user) instead of one each every few writes (test/bench/FINDINGS.md §28).
+// A notification of such a write waits at most this much more; Lambda's own poll of a shard
+// (about 4 a second, no poke) waits ~125 ms on average.
+const DEFAULT_POKE_SPACING_MS = 50;
 const DEFAULT_BATCH_SIZE = 100; // the event source mapping's default for DynamoDB Streams
 const MAX_RETRY_ATTEMPTS = 5; // as the fan-out's mapping in the stack
 const RETRY_BACKOFF_MS = 500; // doubled at every retry of the same batch
@@ -78,12 +88,13 @@ const SHARD_REFRESH_MS = 5_000; // DescribeStream cadence when no shard closed m
 const ERROR_BACKOFF_MS = 1_000; // after a failed AWS call (e.g. DynamoDB Local busy)
 
 export function startStreamConsumer(options: StreamConsumerOptions): Promise<StreamConsumer> {
-  const { endpoint, tableName, pollMs, ...mapping } = options;
-  return startStreamReader({ endpoint, tableName, pollMs, mappings: [{ name: 'stream consumer', ...mapping }] });
+  const { endpoint, tableName, pollMs, pokeSpacingMs, ...mapping } = options;
+  return startStreamReader({ endpoint, tableName, pollMs, pokeSpacingMs, mappings: [{ name: 'stream consumer', ...mapping }] });
 }
 
 export async function startStreamReader(options: StreamReaderOptions): Promise<StreamConsumer> {
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  const pokeSpacingMs = options.pokeSpacingMs ?? DEFAULT_POKE_SPACING_MS;
   const mappings = options.mappings.map((m) => ({
     ...m,
     batchSize: Math.min(m.batchSize ?? DEFAULT_BATCH_SIZE, 1000),
@@ -230,25 +241,41 @@ export async function startStreamReader(options: StreamReaderOptions): Promise<S
   let stopping = false;
   /** Set by a poke; cleared as a round of polls starts, so a poke during the round gets another. */
   let poked = false;
+  /**
+   * When the last round a poke asked for started (epoch ms): the next one starts no sooner
+   * than `pokeSpacingMs` after it. Rounds of the idle poll do not count, so a write right
+   * after one is still read at once.
+   */
+  let pokedRoundAt = Number.NEGATIVE_INFINITY;
+  /** Ends the current sleep now. */
   let wake: (() => void) | undefined;
+  /** Ends the current sleep at this time (epoch ms) if that is sooner than its own end. */
+  let wakeBy: ((at: number) => void) | undefined;
   /** Whether a poke may end the current sleep (not the backoff after a failed call). */
   let pokeable = false;
-  /** Another round at once (as a poke does). */
+  /** Another round as soon as the spacing allows (as a poke does). */
   const roundNow = () => {
     poked = true;
-    if (pokeable) wake?.();
+    if (pokeable) wakeBy?.(pokedRoundAt + pokeSpacingMs);
   };
   const sleep = (ms: number, byPoke = true) =>
     new Promise<void>((resolve) => {
       pokeable = byPoke;
-      const timer = setTimeout(() => {
-        wake = undefined;
-        resolve();
-      }, ms);
-      wake = () => {
+      let until = Date.now() + ms;
+      const end = () => {
         clearTimeout(timer);
         wake = undefined;
+        wakeBy = undefined;
         resolve();
+      };
+      let timer = setTimeout(end, ms);
+      wake = end;
+      wakeBy = (at) => {
+        if (at <= Date.now()) return end(); // at once, not at the next turn of the timers
+        if (at >= until) return;
+        until = at;
+        clearTimeout(timer);
+        timer = setTimeout(end, Math.max(0, at - Date.now()));
       };
     });
 
@@ -259,6 +286,7 @@ export async function startStreamReader(options: StreamReaderOptions): Promise<S
     let lastRefresh = Date.now();
     const shards = reader.shards;
     while (!stopping) {
+      if (poked) pokedRoundAt = Date.now();
       poked = false;
       try {
         const closedBefore = [...shards.values()].some((s) => s.closed);
@@ -268,9 +296,12 @@ export async function startStreamReader(options: StreamReaderOptions): Promise<S
           await reader.refresh(false);
           lastRefresh = Date.now();
         }
-        // A shard that just delivered may have more waiting, and a write may have come during
-        // the round: poll again at once.
-        if (!worked.some(Boolean) && !poked && !stopping) await sleep(pollMs);
+        // A shard that just delivered may have more waiting: poll again at once. A write may
+        // have come during the round: poll again once the spacing allows.
+        if (!worked.some(Boolean) && !stopping) {
+          if (!poked) await sleep(pollMs);
+          else if (pokedRoundAt + pokeSpacingMs > Date.now()) await sleep(pokedRoundAt + pokeSpacingMs - Date.now());
+        }
       } catch (err) {
         if (stopping) break;
         log.error('stream consumer: polling failed', { err });

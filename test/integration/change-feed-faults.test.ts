@@ -111,6 +111,17 @@ describe('change feed under odd records', () => {
         NewImage: { pk: { S: `EV#${u}` }, sk: { S: 'c-unreadable' }, content: { X: 'an attribute type no one knows' } } as never,
       },
     };
+    // A new connection's item is read for its open packet only: unreadable, it is set aside too.
+    const connection = `conn${suffix()}`;
+    const unreadableConnection: DynamoDBRecord = {
+      eventID: `bad-connection-${suffix()}`,
+      eventName: 'INSERT',
+      dynamodb: {
+        SequenceNumber: '100000000000000000000',
+        Keys: { pk: { S: `WSCONN#${connection}` }, sk: { S: 'WSCONN' } },
+        NewImage: { pk: { S: `WSCONN#${connection}` }, sk: { S: 'WSCONN' }, connectionId: { X: connection } } as never,
+      },
+    };
     const ordinary: DynamoDBRecord = {
       eventID: `ok-${suffix()}`,
       eventName: 'MODIFY',
@@ -128,10 +139,13 @@ describe('change feed under odd records', () => {
       },
     };
     const before = deadLettersInMemory().length;
-    const out = await fanout({ Records: [unreadable, ordinary] });
+    const out = await fanout({ Records: [unreadableConnection, unreadable, ordinary] });
     expect(out.batchItemFailures).toEqual([]);
     const letters = deadLettersInMemory().slice(before);
-    expect(letters.map((l) => [l.reader, l.record.eventID])).toEqual([['fanout', unreadable.eventID]]);
+    expect(letters.map((l) => [l.reader, l.record.eventID])).toEqual([
+      ['fanout', unreadableConnection.eventID],
+      ['fanout', unreadable.eventID],
+    ]);
     expect(letters[0]!.reason).toMatch(/\S/);
     await until(`eventsChanged at the webhook of ${u}`, () => heardBy(u, 'eventsChanged').length > 0);
   });

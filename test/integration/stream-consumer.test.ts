@@ -72,25 +72,57 @@ async function checkpointed() {
   return { dir, checkpointFile, seen, put, start };
 }
 
+/**
+ * A table of its own and a consumer read only when poked (an hour between idle polls), with
+ * this spacing between poked reads; each batch's sort keys are kept, and `put` pokes after it.
+ */
+async function pokedOnly(pokeSpacingMs?: number) {
+  const name = `consumer-${randomBytes(4).toString('hex')}`;
+  table = name;
+  await ensureTable(endpoint(), name);
+  const batches: string[][] = [];
+  const handler = async (e: DynamoDBStreamEvent) => {
+    batches.push(e.Records.map(skOf));
+    return { batchItemFailures: [] };
+  };
+  const started = await startStreamConsumer({ endpoint: endpoint(), tableName: name, handler, pollMs: 3_600_000, pokeSpacingMs });
+  consumer = started;
+  const client = ddb();
+  const putAndPoke = async (sk: string) => {
+    await client.send(new PutItemCommand({ TableName: name, Item: { pk: { S: 'P' }, sk: { S: sk } } }));
+    started.poke();
+  };
+  return { batches, putAndPoke, seen: (sk: string) => batches.flat().includes(sk) };
+}
+
 describe('local stream consumer', () => {
   it('a poke (a write of this process) reads the stream at once, not at the next poll', async () => {
-    const name = `consumer-${randomBytes(4).toString('hex')}`;
-    table = name;
-    await ensureTable(endpoint(), name);
-    const seen: string[] = [];
-    const handler = async (e: DynamoDBStreamEvent) => {
-      seen.push(...e.Records.map(skOf));
-      return { batchItemFailures: [] };
-    };
-    // An hour between polls: only pokes can deliver within the test.
-    consumer = await startStreamConsumer({ endpoint: endpoint(), tableName: name, handler, pollMs: 3_600_000 });
-    const client = ddb();
+    const { batches, putAndPoke, seen } = await pokedOnly();
     for (const sk of ['first', 'second', 'third']) {
-      await client.send(new PutItemCommand({ TableName: name, Item: { pk: { S: 'P' }, sk: { S: sk } } }));
-      consumer.poke();
-      await until(() => seen.includes(sk));
+      await putAndPoke(sk);
+      await until(() => seen(sk));
     }
-    expect(seen).toEqual(['first', 'second', 'third']);
+    expect(batches.flat()).toEqual(['first', 'second', 'third']);
+  });
+
+  it('pokes that come within the spacing of a poked read gather into one read and one batch', async () => {
+    // The spacing is far longer than three puts take, so b, c and d are all in the stream when
+    // the read they asked for comes.
+    const { batches, putAndPoke, seen } = await pokedOnly(4_000);
+    await putAndPoke('a');
+    await until(() => seen('a'));
+    // Each would have read at once, and made its own batch, without the spacing.
+    for (const sk of ['b', 'c', 'd']) await putAndPoke(sk);
+    await until(() => seen('d'));
+    expect(batches).toEqual([['a'], ['b', 'c', 'd']]);
+  });
+
+  it('the first poke is not held by the spacing (only a poked read starts it)', async () => {
+    // An hour for both: the poke must read at once, or nothing arrives within the test.
+    const { batches, putAndPoke, seen } = await pokedOnly(3_600_000);
+    await putAndPoke('only');
+    await until(() => seen('only'));
+    expect(batches).toEqual([['only']]);
   });
 
   it('with a checkpoint file, a restart before anything was delivered still gets what changed meanwhile', async () => {

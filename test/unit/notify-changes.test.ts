@@ -205,6 +205,50 @@ describe('changesFromRecords', () => {
     expect(changesFromRecords([r]).size).toBe(0);
   });
 
+  it('sees a change anywhere in an access beside its usage counters, at any depth and of any type', () => {
+    const before = access('hugo', {
+      permissions: [
+        { streamId: 'health', level: 'read' },
+        { streamId: 'diary', level: 'contribute' },
+      ],
+      clientData: { tags: new Set(['a', 'b']), n: new Set([1, 2]), deep: [{ x: 1 }] },
+    });
+    const used = (extra: Record<string, unknown>) =>
+      modify(before, { ...before, lastUsed: 1_795_000_800, calls: { 'events:create': 9 }, ...extra });
+    expect(changesFromRecords([used({})]).size).toBe(0);
+    const changed = [
+      used({
+        permissions: [
+          { streamId: 'health', level: 'read' },
+          { streamId: 'diary', level: 'manage' },
+        ],
+      }),
+      used({
+        permissions: [
+          { streamId: 'diary', level: 'contribute' },
+          { streamId: 'health', level: 'read' },
+        ],
+      }), // list order counts
+      used({ clientData: { tags: new Set(['a', 'c']), n: new Set([1, 2]), deep: [{ x: 1 }] } }),
+      used({ clientData: { tags: new Set(['a', 'b']), n: new Set([1, 3]), deep: [{ x: 1 }] } }),
+      used({ clientData: { tags: new Set(['a', 'b']), n: new Set([1, 2]), deep: [{ x: 2 }] } }),
+      used({ clientData: { tags: new Set(['a', 'b']), n: new Set([1, 2]), deep: [{ x: '1' }] } }), // a number became a string
+      used({ clientData: { tags: new Set(['a', 'b']), n: new Set([1, 2]), deep: [{ x: 1, y: null }] } }),
+      used({ clientData: { tags: new Set(['a', 'b']), n: new Set([1, 2]), deep: [] } }),
+      used({ expires: 1_796_000_000 }), // an attribute added
+    ];
+    for (const r of changed) expect(asObject(changesFromRecords([r]))).toEqual({ hugo: ['accessesChanged'] });
+    const dropped = modify(before, access('hugo', { clientData: before.clientData })); // permissions changed back to the default
+    expect(asObject(changesFromRecords([dropped]))).toEqual({ hugo: ['accessesChanged'] });
+  });
+
+  it('still refuses an access record it cannot read when only its usage counters differ (set aside, as any unreadable record)', () => {
+    const before = access('iris');
+    const r = modify(before, { ...before, lastUsed: 1_795_000_900 });
+    r.dynamodb!.NewImage!.calls = { M: { 'events:get': { XX: '4' } as unknown as AttributeValue } };
+    expect(() => changesFromRecords([r])).toThrow(/Unsupported type/);
+  });
+
   it('keeps users apart and gives each the kinds of change it had', () => {
     const records = [
       ...eventCreation('alice', 'ev1'),
