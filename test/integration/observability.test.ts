@@ -66,6 +66,25 @@ describe('call logs and metrics of the local runtime', { timeout: 120_000 }, () 
     });
     const appToken: string = app.body.access.token;
     expect((await call('POST', `/${username}/streams`, { token: appToken, body: { id: prefix, name: prefix } })).status).toBe(201);
+    // The setup's changes reach the fan-out before the webhook exists, so that the webhook's
+    // first delivery is caused by the test's own calls only. The fan-out reads the stream in its
+    // own time (in AWS every 250 ms; locally at once, or within the reader's poke spacing while
+    // other writes come): a change it reads after the webhook was created is told to it.
+    await expect
+      .poll(
+        () => {
+          const streamCall = callLines('streams.create').find((l) => l.username === username)?.requestId;
+          return (
+            streamCall !== undefined &&
+            lines().some(
+              (l) =>
+                l.message === 'fanout: changes dispatched' && l.username === username && [l.causedByRequestId].flat().includes(streamCall),
+            )
+          );
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(true);
     const hook = await call('POST', `/${username}/webhooks`, {
       token: appToken,
       body: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${path}` },
