@@ -7,7 +7,6 @@ import { classifyRecord, collectChanges } from '../../shared/notify/changes';
 import { dispatchChanges, registerSink } from '../../shared/notify/dispatch';
 import { deliverDueWebhooks, queueWebhookMessages, settleStartedAttempts } from '../../shared/notify/webhook-delivery';
 import { pushChangesToSockets, sendOpenPacket } from '../../shared/socketio/outbound';
-import { keys } from '../../shared/store/keys';
 import { insertedConnections } from '../../shared/store/socket-connections';
 import { writerRequestId } from '../../shared/store/stream-records';
 
@@ -26,16 +25,6 @@ registerSink(queueWebhookMessages);
 // Socket pushes (spec §6.1): straight to every live socket of the user.
 registerSink(pushChangesToSockets);
 
-const CONNECTION_KEY = keys.socketConnection('');
-/**
- * Whether a record's key is a socket connection's, the only records insertedConnections takes:
- * the others (every create's event head among them) are not decoded for it.
- */
-const connectionKeyed = (record: DynamoDBRecord): boolean => {
-  const k = record.dynamodb?.Keys;
-  return k?.sk?.S === CONNECTION_KEY.sk && k.pk?.S?.startsWith(CONNECTION_KEY.pk) === true;
-};
-
 /**
  * The records of a batch that can be read as far as the fan-out reads them (classifyRecord's
  * part, and a new connection's item); each other one is set aside (dead letter, error line)
@@ -47,7 +36,7 @@ async function readableRecords(records: DynamoDBRecord[], failures: string[]): P
   for (const record of records) {
     try {
       classifyRecord(record);
-      if (connectionKeyed(record)) insertedConnections([record]);
+      insertedConnections([record]);
       readable.push(record);
     } catch (err) {
       try {
@@ -112,7 +101,7 @@ async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse
   const changes = collectChanges(records);
   const causedBy = causes(records);
   // New WebSocket connections get their Engine.IO open packet (API Gateway refuses posts during `$connect`).
-  const opened = insertedConnections(records.filter(connectionKeyed));
+  const opened = insertedConnections(records);
   const opening = Promise.all(
     opened.map((c) => sendOpenPacket(c).catch((err) => log.error('fanout: open packet failed', { err, connectionId: c.connectionId }))),
   );

@@ -264,10 +264,18 @@ async function releaseIfLast(username: string): Promise<void> {
   }
 }
 
-/** Connections whose item a stream batch inserted: they are waiting for their open packet. */
+const CONNECTION_KEY = keys.socketConnection('');
+
+/**
+ * Connections whose item a stream batch inserted: they are waiting for their open packet. A
+ * record is decoded only when its key is a connection's: the others (every event head of a
+ * batch among them) cost a key test, not a decoding of their image (test/bench/FINDINGS.md §28).
+ */
 export function insertedConnections(records: DynamoDBRecord[]): SocketConnection[] {
   const opened: SocketConnection[] = [];
   for (const record of records) {
+    const key = record.dynamodb?.Keys;
+    if (key?.sk?.S !== CONNECTION_KEY.sk || key.pk?.S?.startsWith(CONNECTION_KEY.pk) !== true) continue;
     const item = insertedItem(record);
     if (!item) continue;
     const { pk, sk } = keys.socketConnection(String(item.connectionId));
