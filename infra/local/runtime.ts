@@ -9,7 +9,7 @@ import { config, resetConfig } from '../../shared/config';
 import { log } from '../../shared/log';
 import { fanoutActsOn } from '../../shared/notify/changes';
 import { registerSink } from '../../shared/notify/dispatch';
-import { announceServiceBoot, settleStartedAttempts } from '../../shared/notify/webhook-delivery';
+import { announceServiceBoot } from '../../shared/notify/webhook-delivery';
 import { onTableWrite, resetClients, type TableWrite } from '../../shared/store/clients';
 import { BundledFunctions, type LocalEquivalents, readAssembly, resolveEnvironment } from './bundles';
 import { ensureTable, type LocalDynamo, startDynamoDbLocal } from './dynamodb';
@@ -269,12 +269,13 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<LocalR
       workers = {
         stop: async () => {
           stopPoking();
-          await Promise.all([webhookWorker.stop(), consumer.stop()]);
-          // The fan-out's last batch, awaited by the consumer's stop, may have started attempts
-          // (its run of the due ones) after the worker's stop looked: wait for those too before
-          // DynamoDB Local goes, else their writes fail and their leases (60 s) hold the
-          // attempts past a restart (webhook-delivery-restart.test.ts timed out on it once).
-          await settleStartedAttempts();
+          // The consumer first: its last fan-out batch may start webhook attempts (its run of the
+          // due ones), which the worker's stop then waits for with its own. Stopped side by side,
+          // such an attempt could start after the worker looked, then fail its writes once
+          // DynamoDB Local went, its 60 s lease holding it past a restart
+          // (webhook-delivery-restart.test.ts timed out on it once).
+          await consumer.stop();
+          await webhookWorker.stop();
         },
       };
     };
